@@ -1,0 +1,143 @@
+"""Validation helpers for the public boundary.
+
+Every message names the argument, what was expected and what was received, e.g.
+"`h0` must have shape (*batch, 256); got (32, 128)". Internal invariants may use ``assert``;
+user input never does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+
+
+def _shape(x: Any) -> str:
+    return str(tuple(x.shape)) if hasattr(x, "shape") else type(x).__name__
+
+
+def check_tensor(x: Any, name: str) -> torch.Tensor:
+    """Require a ``torch.Tensor`` (NumPy arrays and lists are not silently converted here)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor; got {type(x).__name__}")
+    return x
+
+
+def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
+    """Reject NaN/inf entries, saying how many there are."""
+    if not torch.is_floating_point(x) and not torch.is_complex(x):
+        return x
+    bad = ~torch.isfinite(x)
+    if bool(bad.any()):
+        raise ValueError(
+            f"`{name}` must be finite; got {int(bad.sum())} non-finite entries (NaN or inf) "
+            f"in a tensor of shape {_shape(x)}"
+        )
+    return x
+
+
+def check_state(h: Any, n: int, name: str = "h") -> torch.Tensor:
+    """Check a flat state of shape ``(*batch, n)``: a floating tensor, finite, last axis ``n``."""
+    check_tensor(h, name)
+    if h.ndim < 1 or h.shape[-1] != n:
+        raise ValueError(f"`{name}` must have shape (*batch, {n}); got {_shape(h)}")
+    if not torch.is_floating_point(h):
+        raise TypeError(f"`{name}` must be a floating-point tensor; got dtype {h.dtype}")
+    return check_finite(h, name)
+
+
+def check_input(x: Any, d: int, batch_shape: torch.Size | None, name: str = "x") -> torch.Tensor | None:
+    """Check an input of shape ``(*batch, d)``; ``None`` is allowed and means zero input."""
+    if x is None:
+        return None
+    check_tensor(x, name)
+    if d == 0:
+        raise ValueError(f"`{name}` must be None for a system with input_size 0; got shape {_shape(x)}")
+    if x.ndim < 1 or x.shape[-1] != d:
+        raise ValueError(f"`{name}` must have shape (*batch, {d}); got {_shape(x)}")
+    if batch_shape is not None:
+        try:
+            torch.broadcast_shapes(x.shape[:-1], batch_shape)
+        except RuntimeError:
+            raise ValueError(
+                f"`{name}` batch shape {tuple(x.shape[:-1])} does not broadcast with the state's "
+                f"batch shape {tuple(batch_shape)}"
+            ) from None
+    return check_finite(x, name)
+
+
+def check_positive_int(v: Any, name: str, *, minimum: int = 1) -> int:
+    """Require an ``int`` (not bool) ``>= minimum``."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"`{name}` must be an int >= {minimum}; got {type(v).__name__} {v!r}")
+    if v < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}; got {v}")
+    return v
+
+
+def check_real(
+    v: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Require a finite real number in an interval; returns it as ``float``."""
+    if (
+        isinstance(v, bool)
+        or not isinstance(v, int | float)
+        and not (isinstance(v, torch.Tensor) and v.ndim == 0)
+    ):
+        raise TypeError(f"`{name}` must be a real number; got {type(v).__name__} {v!r}")
+    f = float(v)
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    interval = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    if not math.isfinite(f):
+        raise ValueError(f"`{name}` must be a finite number in {interval}; got {v!r}")
+    if low is not None and (f < low or (low_open and f == low)):
+        raise ValueError(f"`{name}` must be in {interval}; got {v!r}")
+    if high is not None and (f > high or (high_open and f == high)):
+        raise ValueError(f"`{name}` must be in {interval}; got {v!r}")
+    return f
+
+
+def check_nonnegative(v: Any, name: str) -> float:
+    """A finite real ``>= 0`` (gains, standard deviations)."""
+    return check_real(v, name, low=0.0)
+
+
+def check_choice(v: Any, name: str, choices: Iterable[str]) -> str:
+    """Require one of a fixed set of strings."""
+    options: Sequence[str] = tuple(choices)
+    if v not in options:
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}; got {v!r}")
+    return v
+
+
+def check_generator(generator: Any, name: str = "generator") -> torch.Generator | None:
+    """``None`` or a ``torch.Generator``."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"`{name}` must be a torch.Generator or None; got {type(generator).__name__}")
+    return generator
+
+
+def check_map(system: Any, name: str = "system") -> Any:
+    """Require an :class:`~rnndyn.models.base.AbstractMap`; a flow gets a hint to discretise it."""
+    from rnndyn.models.base import AbstractFlow, AbstractMap
+
+    if isinstance(system, AbstractFlow):
+        raise TypeError(
+            f"`{name}` must be a map (AbstractMap); got the flow {type(system).__name__}. "
+            "Discretise it first: rnndyn.discretise(flow, dt=0.05, method='rk4')"
+        )
+    if not isinstance(system, AbstractMap):
+        raise TypeError(
+            f"`{name}` must be an rnndyn map (AbstractMap); got {type(system).__name__}. "
+            "Wrap a torch.nn RNN/GRU/LSTM with rnndyn.from_torch(module)"
+        )
+    return system

@@ -1,0 +1,64 @@
+"""The ``rnndyn`` command (typer + rich). No numerics here: parse -> one library call -> save."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rnndyn.cli._common import console
+
+app = typer.Typer(
+    name="rnndyn",
+    help="Recurrent neural networks as dynamical systems: Lyapunov spectra, Jacobian spectra, "
+    "fixed points, mean-field theory, chaos at initialisation, training dynamics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from rnndyn import __version__
+
+        console.print(f"rnndyn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """rnndyn command line."""
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the named models usable with --model."""
+    from rich.table import Table
+
+    from rnndyn.models.registry import MODELS
+
+    table = Table("name", "takes --n", "description")
+    for name, entry in MODELS.items():
+        table.add_row(name, "yes" if entry.takes_n else "no", entry.description)
+    console.print(table)
+
+
+# Each command lives in its own module; registration order is the order in `--help`.
+from rnndyn.cli.analyze import analyze_cmd  # noqa: E402
+from rnndyn.cli.simulate import simulate_cmd  # noqa: E402
+
+app.command("analyze")(analyze_cmd)
+app.command("simulate")(simulate_cmd)
+
+
+def main() -> None:
+    """Entry point of the ``rnndyn`` script."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,58 @@
+"""Figures (matplotlib, imported lazily so the library works without a display)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` (creating parent folders) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def plot_trajectory(
+    traj: Any, path: str | Path, *, title: str = "", max_units: int = 8, dt: float | None = None
+) -> Path:
+    """Time series of the first ``max_units`` state components (and a 2-D/3-D phase portrait).
+
+    ``traj``: array ``(T, n)`` (one trajectory).
+    """
+    import numpy as np
+
+    plt = _plt()
+    x = np.asarray(traj)
+    t = np.arange(x.shape[0]) * (dt or 1.0)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    for i in range(min(max_units, x.shape[1])):
+        axes[0].plot(t, x[:, i], lw=0.8)
+    axes[0].set_xlabel("time" if dt else "step")
+    axes[0].set_ylabel("state")
+    axes[0].set_title(title or f"first {min(max_units, x.shape[1])} of {x.shape[1]} units")
+    if x.shape[1] >= 2:
+        axes[1].plot(x[:, 0], x[:, 1], lw=0.5, color="k")
+        axes[1].set_xlabel("h[0]")
+        axes[1].set_ylabel("h[1]")
+        axes[1].set_title("phase portrait")
+    else:
+        axes[1].plot(x[:-1, 0], x[1:, 0], ".", ms=1.5, color="k")
+        axes[1].set_xlabel("h_t")
+        axes[1].set_ylabel("h_{t+1}")
+        axes[1].set_title("return map")
+    return save(fig, path)
+
+
+__all__ = ["plot_trajectory", "save"]
