@@ -94,7 +94,7 @@ def jacobian(system: AbstractSystem, h: Tensor, x: Tensor | None = None) -> Tens
 
     Example:
         >>> import torch, rnndyn as rd
-        >>> jac = rd.jacobian(rd.Henon().double(), torch.tensor([0.1, 0.2], dtype=torch.float64))
+        >>> jac = rd.jacobian(rd.Henon(), torch.tensor([0.1, 0.2], dtype=torch.float64))
         >>> round(float(torch.linalg.det(jac)), 12)  # det = -b = -0.3 everywhere
         -0.3
     """

@@ -16,10 +16,11 @@ Tensor = torch.Tensor
 
 
 class _Reference:
-    """Parameters are float buffers so ``.to(dtype/device)`` carries them and dtype checks work."""
+    """Parameters are float64 buffers (reference systems are oracles, so float64 by default);
+    ``.to(dtype/device)`` carries them and the dtype checks of the contract apply."""
 
     def _param(self, name: str, value: float) -> None:
-        self.register_buffer(name, torch.tensor(float(value), dtype=torch.get_default_dtype()))  # type: ignore[attr-defined]
+        self.register_buffer(name, torch.tensor(float(value), dtype=torch.float64))  # type: ignore[attr-defined]
 
 
 class Lorenz63(AbstractFlow, _Reference):
