@@ -41,6 +41,7 @@ def simulate(
     batch_shape: tuple[int, ...] = (),
     generator: torch.Generator | None = None,
     check_divergence: bool = True,
+    track_grad: bool = False,
 ) -> Tensor:
     """Roll a map forward and return the trajectory after a discarded transient.
 
@@ -59,6 +60,8 @@ def simulate(
         batch_shape: batch shape of the default ``h0`` (ignored when ``h0`` is given).
         generator: randomness for the default ``h0``.
         check_divergence: raise if the trajectory becomes non-finite (checked once at the end).
+        track_grad: record the autograd graph (for backpropagation through time). Off by
+            default: analyses need values only, and the graph of a long rollout costs memory.
 
     Returns:
         ``(*batch, T, n)`` trajectory.
@@ -101,12 +104,13 @@ def simulate(
             raise TypeError(f"`inputs` must have the dtype of the state ({h.dtype}); got {inputs.dtype}")
 
     out = []
-    for t in range(n_transient + n_steps):
-        x = inputs[..., t, :] if inputs is not None else None
-        h = system._step(h, x)
-        if t >= n_transient:
-            out.append(h)
-    traj = torch.stack(out, dim=-2)
+    with torch.set_grad_enabled(track_grad and torch.is_grad_enabled()):
+        for t in range(n_transient + n_steps):
+            x = inputs[..., t, :] if inputs is not None else None
+            h = system._step(h, x)
+            if t >= n_transient:
+                out.append(h)
+        traj = torch.stack(out, dim=-2)
     if check_divergence and not bool(torch.isfinite(traj).all()):
         bad = (~torch.isfinite(traj)).nonzero()[0].tolist()
         raise ValueError(

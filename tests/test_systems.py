@@ -1,0 +1,79 @@
+"""Reference systems and vanilla models: exact structural facts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rnndyn as rd
+
+F64 = torch.float64
+
+
+def test_henon_det_is_minus_b() -> None:
+    h = rd.Henon().initial_state((5,), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(torch.linalg.det(rd.Henon().jacobian(h)), torch.full((5,), -0.3, dtype=F64))
+
+
+def test_lorenz_divergence_is_constant() -> None:
+    lor = rd.Lorenz63()
+    h = lor.initial_state((4,), generator=torch.Generator().manual_seed(0), scale=5.0)
+    tr = torch.diagonal(lor.jacobian(h), dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(tr, torch.full((4,), -(10 + 1 + 8 / 3), dtype=F64))
+
+
+def test_lorenz96_divergence_is_minus_n() -> None:
+    m = rd.Lorenz96(12)
+    h = m.initial_state((3,), generator=torch.Generator().manual_seed(1), scale=3.0)
+    tr = torch.diagonal(m.jacobian(h), dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(tr, torch.full((3,), -12.0, dtype=F64))
+
+
+def test_lorenz_fixed_points_are_zeros_of_the_field() -> None:
+    s = (8 / 3 * 27) ** 0.5
+    pts = torch.tensor([[0.0, 0.0, 0.0], [s, s, 27.0], [-s, -s, 27.0]], dtype=F64)
+    torch.testing.assert_close(
+        rd.Lorenz63().vector_field(pts), torch.zeros(3, 3, dtype=F64), atol=1e-12, rtol=0
+    )
+
+
+def test_subcritical_vanilla_contracts_to_zero() -> None:
+    net = rd.VanillaRNN(64, g=0.5, generator=torch.Generator().manual_seed(0), dtype=F64)
+    traj = rd.simulate(net, n_steps=1, n_transient=200, generator=torch.Generator().manual_seed(1))
+    assert float(traj.abs().max()) < 1e-20
+
+
+def test_rate_zero_diagonal_trace_is_minus_n() -> None:
+    net = rd.RateRNN(20, g=3.0, zero_diagonal=True, generator=torch.Generator().manual_seed(0), dtype=F64)
+    h = net.initial_state((2,), generator=torch.Generator().manual_seed(1))
+    tr = torch.diagonal(net.jacobian(h), dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(tr, torch.full((2,), -20.0, dtype=F64))
+
+
+def test_gaussian_gain_sets_spectral_radius() -> None:
+    # circular law: eigenvalues of W ~ N(0, g^2/N) fill the disk of radius g
+    net = rd.VanillaRNN(400, g=1.7, generator=torch.Generator().manual_seed(0), dtype=F64)
+    radius = float(torch.linalg.eigvals(net.weight_hh.detach()).abs().max())
+    assert abs(radius / 1.7 - 1.0) < 0.08
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"g": -1.0}, ValueError, "`g` must be in"),
+        ({"activation": "sigmoid"}, ValueError, "`activation` must be one of"),
+        ({"init": "bogus"}, ValueError, "`init` must be one of"),
+        ({"generator": 3}, TypeError, "`generator`"),
+        ({"input_size": -1}, ValueError, "`input_size` must be an int >= 0"),
+    ],
+)
+def test_vanilla_bad_arguments(kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match):
+        rd.VanillaRNN(4, **kwargs)
+
+
+def test_bad_n() -> None:
+    with pytest.raises(ValueError, match="`n` must be an int >= 1"):
+        rd.VanillaRNN(0)
+    with pytest.raises(TypeError, match="`n` must be an int"):
+        rd.RateRNN(3.5)
