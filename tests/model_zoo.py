@@ -18,6 +18,16 @@ def _g(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _torch(module: torch.nn.Module, seed: int, gain: float = 1.5, **kw) -> rd.AbstractSystem:
+    """Wrap a torch.nn RNN with rd.from_torch after redrawing its weights N(0, gain^2/H), seeded."""
+    gen = _g(seed)
+    module = module.to(F64)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=F64) * gain / module.hidden_size**0.5)
+    return rd.from_torch(module, **kw)
+
+
 ZOO: dict[str, Callable[[], rd.AbstractSystem]] = {
     "vanilla_tanh": lambda: rd.VanillaRNN(7, g=1.8, input_size=3, bias_std=0.3, generator=_g(1), dtype=F64),
     "vanilla_relu": lambda: rd.VanillaRNN(6, g=1.2, activation="relu", bias=0.1, generator=_g(2), dtype=F64),
@@ -27,6 +37,59 @@ ZOO: dict[str, Callable[[], rd.AbstractSystem]] = {
     "rate_rk4": lambda: rd.discretise(
         rd.RateRNN(6, g=2.0, input_size=2, generator=_g(6), dtype=F64), dt=0.1, method="rk4"
     ),
+    "gru": lambda: rd.GRU(7, g_h=3.0, alpha_z=2.0, alpha_r=1.5, generator=_g(11), dtype=F64),
+    "gru_inputs_bias_std": lambda: rd.GRU(
+        6, g_h=2.5, alpha_z=1.0, alpha_r=3.0, input_size=3, bias_std=0.5, generator=_g(12), dtype=F64
+    ),
+    "gru_scalar_biases_orth": lambda: rd.GRU(
+        6, bias_z=0.7, bias_r=-0.4, bias_h=0.2, init="orthogonal", generator=_g(13), dtype=F64
+    ),
+    "lstm": lambda: rd.LSTM(5, g=3.0, alpha_f=2.0, alpha_i=1.5, alpha_o=1.0, generator=_g(14), dtype=F64),
+    "lstm_inputs_biases": lambda: rd.LSTM(
+        4,
+        input_size=2,
+        bias_f=1.0,
+        bias_i=-0.5,
+        bias_o=0.3,
+        bias_c=0.1,
+        bias_std=0.4,
+        generator=_g(15),
+        dtype=F64,
+    ),
+    "lstm_xavier": lambda: rd.LSTM(4, init="xavier", generator=_g(16), dtype=F64),
+    "gated": lambda: rd.GatedRateRNN(5, g_h=3.0, alpha_z=2.0, alpha_r=1.5, generator=_g(17), dtype=F64),
+    "gated_inputs_tau_bias": lambda: rd.GatedRateRNN(
+        4,
+        g_h=2.0,
+        alpha_z=3.0,
+        alpha_r=0.5,
+        tau_z=2.0,
+        tau_r=0.5,
+        beta_h=0.2,
+        beta_z=-0.3,
+        beta_r=0.4,
+        input_size=2,
+        generator=_g(18),
+        dtype=F64,
+    ),
+    "gated_rk4": lambda: rd.discretise(
+        rd.GatedRateRNN(4, g_h=3.0, alpha_z=1.0, alpha_r=2.0, generator=_g(19), dtype=F64), dt=0.1
+    ),
+    "plrnn": lambda: rd.PLRNN(6, generator=_g(20), dtype=F64),
+    "plrnn_inputs_gaussian": lambda: rd.PLRNN(
+        5, input_size=2, init="gaussian", gain=1.5, generator=_g(21), dtype=F64
+    ),
+    "torch_rnn_tanh_2layer": lambda: _torch(torch.nn.RNN(3, 4, num_layers=2), 31),
+    "torch_rnn_relu_3layer_nobias": lambda: _torch(
+        torch.nn.RNN(2, 3, num_layers=3, nonlinearity="relu", bias=False, batch_first=True), 32
+    ),
+    "torch_gru_2layer": lambda: _torch(torch.nn.GRU(3, 4, num_layers=2), 33, gain=2.5),
+    "torch_lstm_2layer": lambda: _torch(torch.nn.LSTM(2, 3, num_layers=2), 34, gain=2.5),
+    "torch_lstm_nobias": lambda: _torch(torch.nn.LSTM(3, 4, bias=False, batch_first=True), 35, gain=2.5),
+    "torch_gru_cell": lambda: _torch(torch.nn.GRUCell(3, 5), 36, gain=2.5),
+    "torch_lstm_cell": lambda: _torch(torch.nn.LSTMCell(2, 4), 37, gain=2.5),
+    "torch_lstm_h_only": lambda: _torch(torch.nn.LSTM(2, 3, num_layers=2), 39, gain=2.5, lstm_state="h"),
+    "torch_rnn_cell_relu": lambda: _torch(torch.nn.RNNCell(3, 4, nonlinearity="relu"), 38),
     "lorenz63": lambda: rd.Lorenz63().double(),
     "lorenz63_rk4": lambda: rd.discretise(rd.Lorenz63().double(), dt=0.01, method="rk4"),
     "lorenz63_euler": lambda: rd.discretise(rd.Lorenz63().double(), dt=0.01, method="euler"),

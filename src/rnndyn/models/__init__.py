@@ -2,6 +2,35 @@
 
 from rnndyn.models import init
 from rnndyn.models.base import AbstractFlow, AbstractMap, AbstractSystem
+from rnndyn.models.gated import GatedRateRNN
+from rnndyn.models.gru import GRU
+from rnndyn.models.lstm import LSTM
+from rnndyn.models.plrnn import PLRNN
+from rnndyn.models.torch_interop import (
+    TorchGRU,
+    TorchLSTM,
+    TorchRNN,
+    from_torch,
+    load_torch_model,
+    rollout_like_torch,
+)
 from rnndyn.models.vanilla import RateRNN, VanillaRNN
 
-__all__ = ["AbstractFlow", "AbstractMap", "AbstractSystem", "RateRNN", "VanillaRNN", "init"]
+__all__ = [
+    "GRU",
+    "LSTM",
+    "PLRNN",
+    "AbstractFlow",
+    "AbstractMap",
+    "AbstractSystem",
+    "GatedRateRNN",
+    "RateRNN",
+    "TorchGRU",
+    "TorchLSTM",
+    "TorchRNN",
+    "VanillaRNN",
+    "from_torch",
+    "init",
+    "load_torch_model",
+    "rollout_like_torch",
+]

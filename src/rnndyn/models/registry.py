@@ -31,6 +31,10 @@ class ModelEntry:
 MODELS: dict[str, ModelEntry] = {
     "vanilla": ModelEntry("rnndyn.models.vanilla:VanillaRNN", description="h' = phi(W h + U x + b)"),
     "rate": ModelEntry("rnndyn.models.vanilla:RateRNN", description="SCS flow dh/dt = -h + W phi(h)"),
+    "gru": ModelEntry("rnndyn.models.gru:GRU", description="CKS20 GRU map (z = 0 is memory)"),
+    "lstm": ModelEntry("rnndyn.models.lstm:LSTM", description="CKS20 LSTM map on (h, c)"),
+    "gated": ModelEntry("rnndyn.models.gated:GatedRateRNN", description="KCS22 gated flow on (h, z, r)"),
+    "plrnn": ModelEntry("rnndyn.models.plrnn:PLRNN", description="PLRNN z' = A z + W relu(z) + h"),
     "lorenz63": ModelEntry("rnndyn.systems:Lorenz63", takes_n=False, description="Lorenz-63 flow"),
     "rossler": ModelEntry("rnndyn.systems:Rossler", takes_n=False, description="Rössler flow"),
     "lorenz96": ModelEntry("rnndyn.systems:Lorenz96", description="Lorenz-96 flow"),

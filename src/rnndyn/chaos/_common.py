@@ -1,0 +1,89 @@
+"""Small shared pieces of :mod:`rnndyn.chaos`: result serialisation, Wilson intervals, ragged helpers."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, Tensor):
+        v = v.detach().cpu().numpy()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, tuple | list):
+        return [_jsonable(u) for u in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(u) for k, u in v.items()}
+    return v
+
+
+class ResultMixin:
+    """``to_dict()`` for the frozen result dataclasses (tensors become nested lists)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+def wilson_interval(k: int, n: int, *, z: float = 1.959963984540054) -> tuple[float, float]:
+    r"""Wilson score interval for a binomial proportion (95 % by default).
+
+    .. math:: \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}
+
+    It stays inside ``[0, 1]`` and is informative at ``k = 0`` (upper end ``~ z^2/n``), which the
+    normal approximation is not.
+
+    Example:
+        >>> lo, hi = wilson_interval(0, 1000)
+        >>> (lo, round(hi, 5))
+        (0.0, 0.00383)
+    """
+    if n <= 0:
+        raise ValueError(f"`n` must be an int >= 1; got {n}")
+    if not 0 <= k <= n:
+        raise ValueError(f"`k` must be in [0, n={n}]; got {k}")
+    p = k / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    lo, hi = max(0.0, centre - half), min(1.0, centre + half)
+    if k == 0:
+        lo = 0.0
+    if k == n:
+        hi = 1.0
+    return lo, hi
+
+
+def ragged_arange(counts: Tensor) -> tuple[Tensor, Tensor]:
+    """For per-row ``counts`` return (row id, position within row) of every ragged element."""
+    rows = torch.repeat_interleave(torch.arange(counts.numel(), device=counts.device), counts)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(rows.numel(), device=counts.device) - starts[rows]
+    return rows, pos
+
+
+def ragged_to_padded(values: Tensor, rows: Tensor, n_rows: int, fill: float) -> tuple[Tensor, Tensor]:
+    """Pack ragged ``values`` (grouped by ``rows``, already in order within a row) into ``(n_rows, K)``."""
+    counts = torch.bincount(rows, minlength=n_rows)
+    k = max(int(counts.max()) if counts.numel() else 0, 1)
+    out = torch.full((n_rows, k), fill, dtype=values.dtype, device=values.device)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(rows.numel(), device=values.device) - starts[rows]
+    out[rows, pos] = values
+    return out, counts
+
+
+def sort_ragged(values: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+    """Sort ragged values by (row, value) with two stable sorts."""
+    v, i1 = torch.sort(values, stable=True)
+    r = rows[i1]
+    r, i2 = torch.sort(r, stable=True)
+    return v[i2], r

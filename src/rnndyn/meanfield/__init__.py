@@ -1,0 +1,63 @@
+"""Mean-field theory (MFT) and dynamical mean-field theory (DMFT) of random and gated RNNs.
+
+Imports no model code. Submodules:
+
+* :mod:`~rnndyn.meanfield.quadrature`: Gaussian expectations accurate at any variance;
+* :mod:`~rnndyn.meanfield.vanilla`: discrete-time mean field and the SCS DMFT (theory/chaos.md §4.2-4.3);
+* :mod:`~rnndyn.meanfield.gated`: fixed-point MFT of the GRU and the gated flow (theory/gated.md §4-6);
+* :mod:`~rnndyn.meanfield.phase`: the (g_h, alpha_r) phase diagram as an xarray Dataset.
+"""
+
+import importlib.util as _ilu
+
+from rnndyn.meanfield.gated import (
+    ALPHA_R_STAR,
+    G_H_ZERO_FP,
+    FixedPointMFTResult,
+    bifurcation_gain,
+    critical_alpha_r,
+    fixed_points,
+    gain_function,
+    marginal_stability_gain,
+    spectral_shaping,
+)
+from rnndyn.meanfield.phase import REGION_NAMES, bifurcation_curve, phase_diagram
+from rnndyn.meanfield.quadrature import CorrelationTable, gaussian_correlation, gaussian_expectation
+from rnndyn.meanfield.vanilla import (
+    DiscreteMeanFieldResult,
+    MeanFieldError,
+    SCSDMFTResult,
+    discrete_meanfield,
+    gated_flow_dmft,
+    scs_dmft,
+)
+
+__all__ = [
+    "ALPHA_R_STAR",
+    "CorrelationTable",
+    "DiscreteMeanFieldResult",
+    "FixedPointMFTResult",
+    "G_H_ZERO_FP",
+    "MeanFieldError",
+    "REGION_NAMES",
+    "SCSDMFTResult",
+    "bifurcation_curve",
+    "bifurcation_gain",
+    "critical_alpha_r",
+    "discrete_meanfield",
+    "fixed_points",
+    "gain_function",
+    "gated_flow_dmft",
+    "gaussian_correlation",
+    "gaussian_expectation",
+    "marginal_stability_gain",
+    "phase_diagram",
+    "scs_dmft",
+    "spectral_shaping",
+]
+
+# random-matrix spectral curves live in meanfield/rmt.py (owned separately); exposed when present
+if _ilu.find_spec("rnndyn.meanfield.rmt") is not None:
+    from rnndyn.meanfield import rmt  # noqa: F401
+
+    __all__.append("rmt")

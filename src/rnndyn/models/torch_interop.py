@@ -1,0 +1,614 @@
+"""Wrap trained ``torch.nn`` recurrent networks as rnndyn maps: :func:`from_torch`.
+
+Supported: ``nn.RNN`` (tanh and relu), ``nn.GRU``, ``nn.LSTM`` (any ``num_layers``, with or
+without bias, ``batch_first`` either way, dropout only in eval mode) and ``nn.RNNCell``,
+``nn.GRUCell``, ``nn.LSTMCell``. Not supported: ``bidirectional=True`` (a backward layer is not
+a causal map), ``proj_size > 0`` and any other module (a clear ``TypeError``/``ValueError``).
+
+The wrapper implements torch's own equations on one **flat state**, the hidden states of all
+layers concatenated with layer 0 first (for the LSTM all ``h`` first, then all ``c``)::
+
+    RNN / GRU:  [h_0, h_1, ..., h_{L-1}]                        state_size = L * H
+    LSTM:       [h_0, ..., h_{L-1}, c_0, ..., c_{L-1}]          state_size = 2 * L * H
+
+so that the ``h`` part is torch's ``h_n`` (shape ``(L, *batch, H)``) moved to the last axis and
+flattened (likewise ``c``). Within one step, layer ``l`` reads the *new* state of layer
+``l - 1`` as its input (layer 0 reads ``x``), exactly as ``nn.RNN/GRU/LSTM`` do.
+
+Equations (torch's documentation; ``u`` is the layer input, ``h``/``c`` its previous state):
+
+* RNN: ``h' = phi(W_ih u + b_ih + W_hh h + b_hh)``, ``phi`` = tanh or relu.
+* GRU (gate order r, z, n): ``r = sigma(W_ir u + b_ir + W_hr h + b_hr)``, ``z`` alike,
+  ``n = tanh(W_in u + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``.
+* LSTM (gate order i, f, g, o): ``i, f, o = sigma(.)``, ``g = tanh(.)`` of
+  ``W_ih u + b_ih + W_hh h + b_hh``; ``c' = f * c + i * g``, ``h' = o * tanh(c')``.
+
+The Jacobians are analytic. Each layer contributes local blocks ``dh'_l/dh_l`` (and, for the
+LSTM, ``dh'_l/dc_l``, ``dc'_l/dh_l``, ``dc'_l/dc_l = diag(f)``) plus ``dh'_l/du_l`` through its
+input, so the step Jacobian is block lower-triangular over layers with rows built by the chain
+rule ``row_l = (dh'_l/du_l) @ row_{l-1} + local_l`` (theory/chaos.md §3.2: "multi-layer: block
+lower-triangular Jacobian (layer-to-layer blocks chained)").
+
+LSTM tangent spaces (theory/chaos.md §3.2 and §5.2): ``lstm_state="full"`` (default) linearises
+the whole ``(h, c)`` state ([MMD22] Remark 3, ``2 L H`` exponents). ``lstm_state="h"`` gives the
+[VPSL22] convention: the rollout still carries ``(h, c)``, but the tangent space is the ``h``
+part only, and :meth:`~TorchLSTM.jacobian` returns ``dh_t / dh_{t-1}`` at fixed ``c_{t-1}``, an
+``(L H, L H)`` matrix. Because ``h`` comes first in the flat state, this is exactly the leading
+``(L H, L H)`` block of the full Jacobian ("the other coordinates held fixed"), and the model
+says so through ``tangent_size = L * H`` (``tangent_size == state_size`` for every other model).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from rnndyn._checks import check_choice, check_tensor
+from rnndyn.models.base import AbstractMap
+
+Tensor = torch.Tensor
+
+LSTM_STATES = ("full", "h")
+_SUPPORTED = "nn.RNN, nn.GRU, nn.LSTM, nn.RNNCell, nn.GRUCell or nn.LSTMCell"
+
+
+# ---------------------------------------------------------------------------- helpers
+def _broadcast(h: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    if x is None:
+        return h, None
+    batch = torch.broadcast_shapes(h.shape[:-1], x.shape[:-1])
+    return h.expand(*batch, h.shape[-1]), x.expand(*batch, x.shape[-1])
+
+
+def _affine(v: Tensor | None, w: Tensor, b: Tensor | None) -> Tensor | None:
+    """``v @ w.T + b`` with ``v = None`` meaning zero input (then only ``b``, possibly None)."""
+    if v is None:
+        return b
+    out = v @ w.T
+    return out if b is None else out + b
+
+
+def _add(*terms: Tensor | None) -> Tensor:
+    out: Tensor | None = None
+    for t in terms:
+        if t is not None:
+            out = t if out is None else out + t
+    assert out is not None
+    return out
+
+
+def _dsigma(s: Tensor) -> Tensor:
+    return s * (1.0 - s)
+
+
+def _rows(d: Tensor, w: Tensor) -> Tensor:
+    """``diag(d) @ w`` for a batch of diagonals ``d`` of shape ``(*batch, H)``."""
+    return d.unsqueeze(-1) * w
+
+
+class _AbstractTorchRNN(AbstractMap):
+    """Shared machinery: parameter access by torch's names, layout, state conversion."""
+
+    #: number of gate blocks in ``weight_ih``/``weight_hh`` (1 RNN, 3 GRU, 4 LSTM)
+    _n_gates: int = 1
+    #: state blocks per layer (1: h; 2: h and c)
+    _blocks: int = 1
+
+    def __init__(self, module: nn.Module) -> None:
+        AbstractMap.__init__(self)
+        self.module = module
+        self.is_cell = isinstance(module, nn.RNNCellBase)
+        self.num_layers = 1 if self.is_cell else int(module.num_layers)
+        self.hidden_size = int(module.hidden_size)
+        self.input_size = int(module.input_size)
+        self.batch_first = False if self.is_cell else bool(module.batch_first)
+        self.bias = bool(module.bias)
+        self.state_size = self._blocks * self.num_layers * self.hidden_size
+        self.tangent_size = self.state_size
+        names = ["h"] if self._blocks == 1 else ["h", "c"]
+        self.state_parts = tuple(
+            (f"{nm}{layer}", self.hidden_size) for nm in names for layer in range(self.num_layers)
+        )
+
+    # ------------------------------------------------------------------ parameters
+    def _params(self, layer: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer, read live from the module."""
+        sfx = "" if self.is_cell else f"_l{layer}"
+        m = self.module
+        return (
+            getattr(m, "weight_ih" + sfx),
+            getattr(m, "weight_hh" + sfx),
+            getattr(m, "bias_ih" + sfx, None),
+            getattr(m, "bias_hh" + sfx, None),
+        )
+
+    def _h(self, h: Tensor, layer: int) -> Tensor:
+        H = self.hidden_size
+        return h[..., layer * H : (layer + 1) * H]
+
+    def _c(self, h: Tensor, layer: int) -> Tensor:
+        H, L = self.hidden_size, self.num_layers
+        return h[..., (L + layer) * H : (L + layer + 1) * H]
+
+    # ------------------------------------------------------------------ torch layout
+    def output(self, traj: Tensor) -> Tensor:
+        """The last layer's hidden state, which is torch's ``output``: ``(..., n) -> (..., H)``."""
+        return self._h(traj, self.num_layers - 1)
+
+    def state_from_torch(self, hx: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+        """Convert a torch hidden state to the flat state.
+
+        ``nn.RNN/GRU``: ``h`` of shape ``(L, *batch, H)``; ``nn.LSTM``: a tuple ``(h, c)`` of such;
+        cells: ``(*batch, H)`` (a tuple ``(h, c)`` for ``nn.LSTMCell``). Returns ``(*batch, n)``.
+        """
+        parts = self._torch_parts(hx, "hx")
+        if not self.is_cell:
+            parts = [p.movedim(0, -2).flatten(-2) for p in parts]
+        return torch.cat(parts, dim=-1)
+
+    def state_to_torch(self, h: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """Inverse of :meth:`state_from_torch`: flat ``(*batch, n)`` -> torch's hidden state."""
+        check_tensor(h, "h")
+        if h.shape[-1] != self.state_size:
+            raise ValueError(f"`h` must have shape (*batch, {self.state_size}); got {tuple(h.shape)}")
+        L, H = self.num_layers, self.hidden_size
+        out = []
+        for b in range(self._blocks):
+            p = h[..., b * L * H : (b + 1) * L * H]
+            out.append(p if self.is_cell else p.unflatten(-1, (L, H)).movedim(-2, 0))
+        return out[0] if self._blocks == 1 else (out[0], out[1])
+
+    def _torch_parts(self, hx: Any, name: str) -> list[Tensor]:
+        lstm = self._blocks == 2
+        if lstm:
+            if not isinstance(hx, tuple | list) or len(hx) != 2:
+                raise TypeError(f"`{name}` must be a tuple (h, c) for an LSTM; got {type(hx).__name__}")
+            parts = [check_tensor(hx[0], f"{name}[0]"), check_tensor(hx[1], f"{name}[1]")]
+        else:
+            parts = [check_tensor(hx, name)]
+        lead = () if self.is_cell else (self.num_layers,)
+        want = "(*batch, H)" if self.is_cell else "(num_layers, *batch, H)"
+        for i, p in enumerate(parts):
+            pname = f"{name}[{i}]" if lstm else name
+            ok = p.ndim >= len(lead) + 1 and p.shape[-1] == self.hidden_size
+            ok = ok and tuple(p.shape[: len(lead)]) == lead
+            if not ok:
+                want_s = want.replace("H", str(self.hidden_size)).replace("num_layers", str(self.num_layers))
+                raise ValueError(f"`{pname}` must have shape {want_s}; got {tuple(p.shape)}")
+        return parts
+
+    def extra_repr(self) -> str:
+        return (
+            f"{type(self.module).__name__}: input_size={self.input_size}, hidden_size={self.hidden_size}, "
+            f"num_layers={self.num_layers}, state_size={self.state_size}, tangent_size={self.tangent_size}"
+        )
+
+
+# ---------------------------------------------------------------------------- RNN
+class TorchRNN(_AbstractTorchRNN):
+    r"""An ``nn.RNN`` / ``nn.RNNCell`` as an rnndyn map (build it with :func:`from_torch`).
+
+    Per layer :math:`h'_l = \phi(W_{ih} u_l + b_{ih} + W_{hh} h_l + b_{hh})`, :math:`u_0 = x`,
+    :math:`u_l = h'_{l-1}`; Jacobian blocks :math:`[\phi'(a)] W_{hh}` and :math:`[\phi'(a)] W_{ih}`
+    (theory/gated.md §3.1). State ``[h0, ..., h{L-1}]``.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__(module)
+        self.activation = str(module.nonlinearity)
+
+    def _layer(self, layer: int, u: Tensor | None, h: Tensor) -> tuple[Tensor, Tensor]:
+        w_ih, w_hh, b_ih, b_hh = self._params(layer)
+        a = _add(_affine(u, w_ih, b_ih), _affine(h, w_hh, b_hh))
+        return (torch.tanh(a) if self.activation == "tanh" else torch.relu(a)), a
+
+    def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
+        h, x = _broadcast(h, x)
+        u, out = x, []
+        for layer in range(self.num_layers):
+            u, _ = self._layer(layer, u, self._h(h, layer))
+            out.append(u)
+        return torch.cat(out, dim=-1)
+
+    def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
+        h, x = _broadcast(h, x)
+        H, n = self.hidden_size, self.state_size
+        u, prev, rows = x, None, []
+        for layer in range(self.num_layers):
+            w_ih, w_hh, _, _ = self._params(layer)
+            u, a = self._layer(layer, u, self._h(h, layer))
+            d = 1.0 - u * u if self.activation == "tanh" else (a > 0).to(a.dtype)
+            row = h.new_zeros(*h.shape[:-1], H, n) if prev is None else _rows(d, w_ih) @ prev
+            sl = slice(layer * H, (layer + 1) * H)
+            row[..., sl] = row[..., sl] + _rows(d, w_hh)
+            rows.append(row)
+            prev = row
+        return torch.cat(rows, dim=-2)
+
+
+# ---------------------------------------------------------------------------- GRU
+class TorchGRU(_AbstractTorchRNN):
+    r"""An ``nn.GRU`` / ``nn.GRUCell`` as an rnndyn map (build it with :func:`from_torch`).
+
+    Torch's gate order ``(r, z, n)``, with the reset gate applied *after* the recurrent matmul:
+    :math:`n = \tanh(W_{in} u + b_{in} + r \odot (W_{hn} h + b_{hn}))`,
+    :math:`h' = (1 - z) \odot n + z \odot h`. State ``[h0, ..., h{L-1}]``.
+    """
+
+    _n_gates = 3
+
+    def _layer(self, layer: int, u: Tensor | None, h: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
+        w_ih, w_hh, b_ih, b_hh = self._params(layer)
+        gi = _affine(u, w_ih, b_ih)
+        gh = _affine(h, w_hh, b_hh)
+        H = self.hidden_size
+        gh_r, gh_z, gh_n = gh.split(H, dim=-1)
+        if gi is None:  # no input and no bias
+            r, z = torch.sigmoid(gh_r), torch.sigmoid(gh_z)
+            nn_ = torch.tanh(r * gh_n)
+        else:
+            gi_r, gi_z, gi_n = gi.split(H, dim=-1)
+            r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+            nn_ = torch.tanh(gi_n + r * gh_n)
+        h_new = (1.0 - z) * nn_ + z * h
+        return h_new, (r, z, nn_, gh_n)
+
+    def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
+        h, x = _broadcast(h, x)
+        u, out = x, []
+        for layer in range(self.num_layers):
+            u, _ = self._layer(layer, u, self._h(h, layer))
+            out.append(u)
+        return torch.cat(out, dim=-1)
+
+    def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
+        h, x = _broadcast(h, x)
+        H, n = self.hidden_size, self.state_size
+        u, prev, rows = x, None, []
+        for layer in range(self.num_layers):
+            w_ih, w_hh, _, _ = self._params(layer)
+            h_l = self._h(h, layer)
+            h_new, (r, z, nn_, gh_n) = self._layer(layer, u, h_l)
+            w_hr, w_hz, w_hn = w_hh.split(H, dim=0)
+            dn, dz, dr = 1.0 - nn_ * nn_, _dsigma(z), _dsigma(r)
+            one_z, h_n = 1.0 - z, h_l - nn_
+            # dh'/dh = [1-z] dn/dh + [h-n] dz/dh + [z]; dn/dh = [dn]([gh_n dr] W_hr + [r] W_hn)
+            local = _rows(one_z * dn * gh_n * dr, w_hr) + _rows(one_z * dn * r, w_hn) + _rows(h_n * dz, w_hz)
+            local = local + torch.diag_embed(z)
+            if prev is None:
+                row = h.new_zeros(*h.shape[:-1], H, n)
+            else:
+                w_ir, w_iz, w_in = w_ih.split(H, dim=0)
+                du = _rows(one_z * dn * gh_n * dr, w_ir) + _rows(one_z * dn, w_in) + _rows(h_n * dz, w_iz)
+                row = du @ prev
+            sl = slice(layer * H, (layer + 1) * H)
+            row[..., sl] = row[..., sl] + local
+            rows.append(row)
+            prev, u = row, h_new
+        return torch.cat(rows, dim=-2)
+
+
+# ---------------------------------------------------------------------------- LSTM
+class TorchLSTM(_AbstractTorchRNN):
+    r"""An ``nn.LSTM`` / ``nn.LSTMCell`` as an rnndyn map (build it with :func:`from_torch`).
+
+    Torch's gate order ``(i, f, g, o)``: :math:`c' = f \odot c + i \odot g`,
+    :math:`h' = o \odot \tanh(c')`. The flat state is ``[h0, ..., h{L-1}, c0, ..., c{L-1}]``.
+
+    ``lstm_state="full"``: :meth:`jacobian` is the exact ``(2LH, 2LH)`` Jacobian of the step.
+    ``lstm_state="h"``: :meth:`jacobian` is ``dh_t/dh_{t-1}`` at fixed ``c_{t-1}`` ([VPSL22],
+    theory/chaos.md §3.2), an ``(LH, LH)`` matrix, and ``tangent_size = LH``; the rollout is
+    unchanged. :meth:`jacobian_h_only` gives that block in either mode.
+    """
+
+    _n_gates = 4
+    _blocks = 2
+
+    def __init__(self, module: nn.Module, *, lstm_state: str = "full") -> None:
+        super().__init__(module)
+        self.lstm_state = check_choice(lstm_state, "lstm_state", LSTM_STATES)
+        if self.lstm_state == "h":
+            self.tangent_size = self.num_layers * self.hidden_size
+
+    def _layer(
+        self, layer: int, u: Tensor | None, h: Tensor, c: Tensor
+    ) -> tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+        w_ih, w_hh, b_ih, b_hh = self._params(layer)
+        gates = _add(_affine(u, w_ih, b_ih), _affine(h, w_hh, b_hh))
+        gi, gf, gg, go = gates.split(self.hidden_size, dim=-1)
+        i, f, g, o = torch.sigmoid(gi), torch.sigmoid(gf), torch.tanh(gg), torch.sigmoid(go)
+        c_new = f * c + i * g
+        tc = torch.tanh(c_new)
+        return o * tc, c_new, (i, f, g, o, tc)
+
+    def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
+        h, x = _broadcast(h, x)
+        u, hs, cs = x, [], []
+        for layer in range(self.num_layers):
+            u, c_new, _ = self._layer(layer, u, self._h(h, layer), self._c(h, layer))
+            hs.append(u)
+            cs.append(c_new)
+        return torch.cat(hs + cs, dim=-1)
+
+    def _lstm_jacobian(self, h: Tensor, x: Tensor | None, *, h_only: bool) -> Tensor:
+        # Local blocks (i, f, o = sigma; g = tanh; c' = f c + i g; h' = o tanh c'):
+        #   dc'/dh = [c sigma'_f] W_hf + [g sigma'_i] W_hi + [i tanh'_g] W_hg ;  dc'/dc = [f]
+        #   dh'/dh = [o tanh'(c')] dc'/dh + [tanh(c') sigma'_o] W_ho ;  dh'/dc = [o tanh'(c') f]
+        # and the same with W_i* for the layer input u (theory/chaos.md §3.2, `lstm_jac`).
+        h, x = _broadcast(h, x)
+        H, L = self.hidden_size, self.num_layers
+        ncol = L * H if h_only else 2 * L * H
+        batch = h.shape[:-1]
+        u, prev, rows_h, rows_c = x, None, [], []
+        for layer in range(L):
+            w_ih, w_hh, _, _ = self._params(layer)
+            c_l = self._c(h, layer)
+            h_new, _, (i, f, g, o, tc) = self._layer(layer, u, self._h(h, layer), c_l)
+            cf, ci, cg = c_l * _dsigma(f), g * _dsigma(i), i * (1.0 - g * g)
+            oc, co = o * (1.0 - tc * tc), tc * _dsigma(o)
+
+            def dc(w: Tensor, cf=cf, ci=ci, cg=cg) -> Tensor:
+                w_i, w_f, w_g, _ = w.split(H, dim=0)
+                return _rows(cf, w_f) + _rows(ci, w_i) + _rows(cg, w_g)
+
+            def dh(w: Tensor, dcw: Tensor, oc=oc, co=co) -> Tensor:
+                return _rows(oc, dcw) + _rows(co, w.split(H, dim=0)[3])
+
+            dc_dh = dc(w_hh)
+            dh_dh = dh(w_hh, dc_dh)
+            if prev is None:
+                row_h = h.new_zeros(*batch, H, ncol)
+                row_c = h.new_zeros(*batch, H, ncol)
+            else:
+                dc_du = dc(w_ih)
+                row_h = dh(w_ih, dc_du) @ prev
+                row_c = dc_du @ prev
+            sh = slice(layer * H, (layer + 1) * H)
+            row_h[..., sh] = row_h[..., sh] + dh_dh
+            if not h_only:
+                sc = slice((L + layer) * H, (L + layer + 1) * H)
+                row_h[..., sc] = row_h[..., sc] + torch.diag_embed(oc * f)
+                row_c[..., sh] = row_c[..., sh] + dc_dh
+                row_c[..., sc] = row_c[..., sc] + torch.diag_embed(f)
+            rows_h.append(row_h)
+            rows_c.append(row_c)
+            prev, u = row_h, h_new
+        return torch.cat(rows_h if h_only else rows_h + rows_c, dim=-2)
+
+    def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
+        return self._lstm_jacobian(h, x, h_only=self.lstm_state == "h")
+
+    def jacobian_h_only(self, h: Tensor, x: Tensor | None = None) -> Tensor:
+        """``dh_t / dh_{t-1}`` at fixed ``c_{t-1}`` ([VPSL22]): ``(*batch, L H, L H)``.
+
+        The leading ``(LH, LH)`` block of the full Jacobian; available whatever ``lstm_state``.
+        """
+        h, x = self._validate(h, x)
+        return self._lstm_jacobian(h, x, h_only=True)
+
+    def jacobian_full(self, h: Tensor, x: Tensor | None = None) -> Tensor:
+        """The exact ``(*batch, 2LH, 2LH)`` Jacobian of the step, whatever ``lstm_state``."""
+        h, x = self._validate(h, x)
+        return self._lstm_jacobian(h, x, h_only=False)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", lstm_state={self.lstm_state!r}"
+
+
+# ---------------------------------------------------------------------------- entry points
+def _suggest(module: nn.Module) -> str:
+    found = [
+        f"{name!r} ({type(m).__name__})"
+        for name, m in module.named_modules()
+        if name and isinstance(m, nn.RNNBase | nn.RNNCellBase)
+    ]
+    if not found:
+        return ""
+    return f"; it contains {', '.join(found[:3])}: pass that submodule instead"
+
+
+def from_torch(module: nn.Module, *, lstm_state: str = "full") -> TorchRNN | TorchGRU | TorchLSTM:
+    r"""Wrap a ``torch.nn`` recurrent network as an rnndyn map with analytic Jacobians.
+
+    The wrapper keeps a reference to ``module`` (registered as ``wrapped.module``): it reads the
+    module's own parameters at every step, so gradients flow into them, training the module
+    changes the wrapper, and dtype/device follow the module (``wrapped.to(...)`` moves both).
+    It computes the deterministic (eval-mode) map.
+
+    Flat state (layer 0 first): ``[h0, ..., h{L-1}]`` for RNN/GRU, ``[h0, ..., h{L-1}, c0, ...,
+    c{L-1}]`` for the LSTM (``wrapped.state_parts`` names the blocks; ``wrapped.state_from_torch``
+    / ``state_to_torch`` convert torch's ``(L, *batch, H)`` hidden states). ``input_size`` is the
+    module's; inputs are ``(*batch, input_size)`` per step, ``(*batch, T, input_size)`` for
+    :func:`rnndyn.simulate` whatever the module's ``batch_first`` (the torch layout is only used by
+    :func:`rollout_like_torch`). The recorded trajectory's last-layer ``h``
+    (``wrapped.output(traj)``) is torch's ``output``; its last state gives ``h_n`` (and ``c_n``).
+
+    Args:
+        module: ``nn.RNN`` (tanh or relu), ``nn.GRU``, ``nn.LSTM`` (any ``num_layers``, ``bias``,
+            ``batch_first``; ``dropout`` only with the module in eval mode) or ``nn.RNNCell``,
+            ``nn.GRUCell``, ``nn.LSTMCell``.
+        lstm_state: LSTM tangent space. ``"full"`` (default): the exact Jacobian of the whole
+            ``(h, c)`` state ([MMD22] Remark 3; ``2LH`` Lyapunov exponents). ``"h"``: the [VPSL22]
+            convention, ``jacobian`` returns ``dh_t/dh_{t-1}`` at fixed ``c_{t-1}`` (``LH x LH``;
+            ``tangent_size = LH``), the rollout still carries ``c``. Only for LSTMs.
+
+    Returns:
+        :class:`TorchRNN`, :class:`TorchGRU` or :class:`TorchLSTM` (an :class:`AbstractMap`).
+
+    Raises:
+        TypeError: ``module`` is not one of the supported types.
+        ValueError: ``bidirectional=True``, ``proj_size > 0``, inter-layer dropout in training
+            mode, a non-floating-point module, or ``lstm_state`` other than ``"full"``/``"h"``
+            (or ``"h"`` for a non-LSTM).
+
+    References:
+        [MMD22] Mikhaeil, Monfared, Durstewitz, NeurIPS 2022 (full LSTM Jacobian);
+        [VPSL22] Vogt et al., Front. Appl. Math. Stat. 8:818799 (h-only LSTM Jacobian).
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> gru = torch.nn.GRU(3, 4, num_layers=2, batch_first=True, dtype=torch.float64)
+        >>> net = rd.from_torch(gru)
+        >>> net.state_size, [name for name, _ in net.state_parts]
+        (8, ['h0', 'h1'])
+        >>> x = torch.randn(2, 5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        >>> traj = rd.simulate(net, torch.zeros(2, 8, dtype=torch.float64), inputs=x)
+        >>> out, h_n = gru(x)
+        >>> bool(torch.allclose(net.output(traj), out, rtol=0, atol=1e-12))
+        True
+    """
+    check_choice(lstm_state, "lstm_state", LSTM_STATES)
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"`module` must be a torch.nn module ({_SUPPORTED}); got {type(module).__name__}")
+    kinds = (nn.LSTM, nn.GRU, nn.RNN, nn.LSTMCell, nn.GRUCell, nn.RNNCell)
+    if not isinstance(module, kinds):
+        raise TypeError(f"`module` must be {_SUPPORTED}; got {type(module).__name__}{_suggest(module)}")
+    name = type(module).__name__
+    if isinstance(module, nn.RNNBase):
+        if module.bidirectional:
+            raise ValueError(
+                f"`module` must be unidirectional (bidirectional=False): a backward-in-time layer is "
+                f"not a causal map; got {name} with bidirectional=True"
+            )
+        if getattr(module, "proj_size", 0) > 0:
+            raise ValueError(
+                f"`module` must have proj_size=0 (LSTM projections are not supported); got {name} "
+                f"with proj_size={module.proj_size}"
+            )
+        if module.dropout > 0 and module.num_layers > 1 and module.training:
+            raise ValueError(
+                f"`module` must be in eval mode when dropout > 0 (dropout makes the step random); got "
+                f"{name} with dropout={module.dropout} in training mode: call module.eval() first"
+            )
+    for pname, p in module.named_parameters():
+        if not torch.is_floating_point(p):
+            raise ValueError(
+                f"`module` parameters must be real floating point; got {pname} of dtype {p.dtype}"
+            )
+    is_lstm = isinstance(module, nn.LSTM | nn.LSTMCell)
+    if lstm_state != "full" and not is_lstm:
+        raise ValueError(f"`lstm_state` applies to nn.LSTM/nn.LSTMCell only; got {lstm_state!r} for {name}")
+    if is_lstm:
+        return TorchLSTM(module, lstm_state=lstm_state)
+    if isinstance(module, nn.GRU | nn.GRUCell):
+        return TorchGRU(module)
+    nonlin = getattr(module, "nonlinearity", "tanh")
+    if nonlin not in ("tanh", "relu"):  # pragma: no cover - torch itself rejects others
+        raise ValueError(f"`module.nonlinearity` must be 'tanh' or 'relu'; got {nonlin!r}")
+    return TorchRNN(module)
+
+
+def rollout_like_torch(
+    wrapped: _AbstractTorchRNN, inputs: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+    """Run the wrapper on torch's layout and return what the torch module returns.
+
+    For ``nn.RNN/GRU/LSTM`` the result is ``(output, h_n)`` (``(output, (h_n, c_n))``) exactly as
+    ``module(inputs, hx)``: ``inputs`` is ``(T, d)``, ``(T, B, d)`` or, with ``batch_first``,
+    ``(B, T, d)``; ``hx`` defaults to zeros as in torch. For cells, ``inputs`` is ``(T, d)`` or
+    ``(T, B, d)`` (what a loop ``for x_t in inputs: hx = cell(x_t, hx)`` consumes) and the result
+    is ``(outputs, hx_T)``, ``outputs`` stacking the cell's ``h`` at every step ``(T, B, H)``.
+    The rollout itself is :func:`rnndyn.simulate`, so this is a check of the wrapper against torch;
+    as in torch, the autograd graph is recorded when grad mode is on.
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> lstm = torch.nn.LSTM(2, 3, dtype=torch.float64)
+        >>> x = torch.ones(4, 2, dtype=torch.float64)
+        >>> out, (h_n, c_n) = rd.rollout_like_torch(rd.from_torch(lstm), x)
+        >>> bool(torch.allclose(out, lstm(x)[0], rtol=0, atol=1e-12)), tuple(h_n.shape)
+        (True, (1, 3))
+    """
+    from rnndyn.simulate import simulate
+
+    if not isinstance(wrapped, _AbstractTorchRNN):
+        raise TypeError(f"`wrapped` must come from rnndyn.from_torch; got {type(wrapped).__name__}")
+    check_tensor(inputs, "inputs")
+    d = wrapped.input_size
+    if inputs.ndim not in (2, 3) or inputs.shape[-1] != d:
+        layout = "(T, d), (B, T, d)" if wrapped.batch_first else "(T, d), (T, B, d)"
+        raise ValueError(f"`inputs` must have shape {layout.replace('d', str(d))}; got {tuple(inputs.shape)}")
+    unbatched = inputs.ndim == 2
+    # rnndyn layout (*batch, T, d)
+    seq = inputs if unbatched or wrapped.batch_first else inputs.transpose(0, 1)
+    batch = () if unbatched else (seq.shape[0],)
+    if hx is None:
+        h0 = seq.new_zeros(*batch, wrapped.state_size)
+    else:
+        if not wrapped.is_cell and unbatched:
+            # torch takes (L, H) hidden states for unbatched input
+            hx = tuple(p.unsqueeze(1) for p in hx) if isinstance(hx, tuple | list) else hx.unsqueeze(1)
+            h0 = wrapped.state_from_torch(hx)[0]
+        else:
+            h0 = wrapped.state_from_torch(hx)
+    # like the torch module, record the graph when grad mode is on
+    traj = simulate(wrapped, h0, inputs=seq, check_divergence=False, track_grad=torch.is_grad_enabled())
+    out = wrapped.output(traj)
+    last = traj[..., -1, :]
+    if wrapped.is_cell or not (unbatched or wrapped.batch_first):
+        out = out if unbatched else out.transpose(0, 1)
+    hn = wrapped.state_to_torch(last if (wrapped.is_cell or not unbatched) else last.unsqueeze(0))
+    if not wrapped.is_cell and unbatched:
+        hn = tuple(p[:, 0] for p in hn) if isinstance(hn, tuple) else hn[:, 0]
+    return out, hn
+
+
+def load_torch_model(
+    path: str | os.PathLike[str],
+    *,
+    lstm_state: str = "full",
+    map_location: str | torch.device | None = None,
+) -> TorchRNN | TorchGRU | TorchLSTM:
+    """Load a saved ``torch.nn`` RNN and wrap it with :func:`from_torch`.
+
+    The file holds either the pickled module itself (``torch.save(module, path)``) or a dict with
+    the module under ``"module"`` (``torch.save({"module": module, ...}, path)``; other keys are
+    ignored). A bare ``state_dict`` is rejected: it does not say the architecture.
+
+    **Trusted files only**: this calls ``torch.load(..., weights_only=False)``, which unpickles
+    arbitrary Python objects and can run code.
+
+    Args:
+        path: the ``.pt`` file.
+        lstm_state: passed to :func:`from_torch`.
+        map_location: passed to ``torch.load`` (e.g. ``"cpu"`` for a model saved on a GPU).
+
+    Returns:
+        The wrapped map, in eval mode.
+
+    Raises:
+        FileNotFoundError: no such file. TypeError: the file holds something else. ValueError: as
+        :func:`from_torch`.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`path` must be a str or path; got {type(path).__name__}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"`path` must be an existing file; got {os.fspath(path)!r}")
+    obj = torch.load(path, map_location=map_location, weights_only=False)
+    if isinstance(obj, dict) and "module" in obj:
+        obj = obj["module"]
+    if isinstance(obj, dict):
+        keys = list(obj)[:4]
+        raise TypeError(
+            f"`path` must hold a pickled nn.Module or a dict {{'module': module}}; got a dict with keys "
+            f"{keys}{'...' if len(obj) > 4 else ''} (a state_dict alone does not say the architecture: "
+            "save the module itself with torch.save(module, path))"
+        )
+    if not isinstance(obj, nn.Module):
+        raise TypeError(f"`path` must hold a pickled nn.Module ({_SUPPORTED}); got {type(obj).__name__}")
+    obj.eval()
+    return from_torch(obj, lstm_state=lstm_state)
+
+
+__all__ = [
+    "LSTM_STATES",
+    "TorchGRU",
+    "TorchLSTM",
+    "TorchRNN",
+    "from_torch",
+    "load_torch_model",
+    "rollout_like_torch",
+]
