@@ -77,3 +77,46 @@ def test_bad_grid_and_mismatched_store(tmp_path) -> None:
     rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "m.zarr", scheduler="sync", progress=False)
     with pytest.raises(ValueError, match="holds a sweep of shape"):
         rd.sweep(_f, {"a": [1.0, 2.0], "b": [1]}, store=tmp_path / "m.zarr", scheduler="sync")
+
+
+def test_cli_sweep_lyapunov_and_resume(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    store = tmp_path / "cli.zarr"
+    args = [
+        "sweep",
+        "-m",
+        "vanilla",
+        "-n",
+        "32",
+        "-g",
+        "g=0.5,4.0",
+        "--seeds",
+        "2",
+        "--steps",
+        "150",
+        "--transient",
+        "50",
+        "--store",
+        str(store),
+        "--scheduler",
+        "sync",
+        "--out",
+        str(tmp_path),
+    ]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    import xarray as xr
+
+    ds = xr.open_zarr(store, consolidated=False)
+    lam = ds["lambda_max"].values
+    # g = 0.5: the origin attracts, lambda_max ~ ln 0.5 + ln(spectral radius of W/g) < 0;
+    # g = 4: chaotic (theory/chaos.md §4.3: mean field 0.43 for the g J tanh variant)
+    assert (lam[0] < -0.4).all() and (lam[1] > 0.05).all()
+    assert (tmp_path / "sweep.png").exists()
+    res = CliRunner().invoke(app, args)  # resume: nothing left to do, same numbers
+    assert res.exit_code == 0 and "4/4 points ok" in res.output
+    res = CliRunner().invoke(app, ["sweep", "-g", "g", "--store", str(tmp_path / "x.zarr")])
+    assert res.exit_code == 2 and "name=v1,v2" in res.output

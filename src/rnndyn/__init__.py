@@ -8,8 +8,11 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from rnndyn.discretise import Discretised, discretise
+from rnndyn.fixed_points import FixedPointResult, find_fixed_points
 from rnndyn.jacobians import jacobian
+from rnndyn import meanfield
 from rnndyn.lyapunov import LyapunovEngine, LyapunovResult, lyapunov_spectrum, max_lyapunov
+from rnndyn.meanfield.phase import phase_diagram
 from rnndyn.models import (
     GRU,
     LSTM,
@@ -29,8 +32,10 @@ from rnndyn.models import (
     rollout_like_torch,
 )
 from rnndyn.simulate import simulate
+from rnndyn.spectra import SpectrumResult, jacobian_spectrum
 from rnndyn.sweeps import sweep
 from rnndyn.systems import Henon, Logistic, Lorenz63, Lorenz96, Rossler
+from rnndyn import training
 
 try:
     __version__ = version("rnndyn")
@@ -45,6 +50,7 @@ __all__ = [
     "AbstractMap",
     "AbstractSystem",
     "Discretised",
+    "FixedPointResult",
     "GatedRateRNN",
     "Henon",
     "Logistic",
@@ -54,19 +60,25 @@ __all__ = [
     "LyapunovResult",
     "RateRNN",
     "Rossler",
+    "SpectrumResult",
     "TorchGRU",
     "TorchLSTM",
     "TorchRNN",
     "VanillaRNN",
     "__version__",
     "discretise",
+    "find_fixed_points",
     "from_torch",
     "init",
     "jacobian",
+    "jacobian_spectrum",
     "load_torch_model",
     "lyapunov_spectrum",
     "max_lyapunov",
+    "meanfield",
+    "phase_diagram",
     "rollout_like_torch",
     "simulate",
+    "training",
     "sweep",
 ]

@@ -232,4 +232,50 @@ def _record(write, backlog, get_done, idx, outputs, status, seed) -> None:
         write(b_idx, {}, b_status, b_seed)
 
 
-__all__ = ["point_seed", "sweep"]
+def lyapunov_point(
+    params: dict[str, Any],
+    seed: int,
+    *,
+    model: str,
+    n: int | None,
+    n_steps: int,
+    n_transient: int,
+    k: int | None = None,
+    n_trajectories: int = 2,
+    dt: float = 0.05,
+    method: str = "rk4",
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One sweep point: build the named model with ``params`` (+ ``fixed``) and seed, return its
+    Lyapunov summary (``lambda_max``, its stderr, Kaplan--Yorke dimension, entropy rate, sum).
+
+    Module-level so that ``functools.partial(lyapunov_point, model=..., ...)`` pickles to Dask
+    workers. ``n`` in ``params`` overrides the fixed ``n`` (so ``n`` can be a grid axis).
+    """
+    import torch
+
+    from rnndyn.lyapunov import lyapunov_spectrum
+    from rnndyn.models.registry import build_model
+
+    params = dict(params)
+    n_point = int(params.pop("n", n)) if ("n" in params or n is not None) else None
+    all_params = {**dict(fixed or {}), **params}
+    system = build_model(model, n=n_point, params=all_params, seed=seed, dt=dt, method=method)
+    res = lyapunov_spectrum(
+        system,
+        k=k,
+        n_steps=n_steps,
+        n_transient=n_transient,
+        n_trajectories=n_trajectories,
+        generator=torch.Generator().manual_seed(seed + 1),
+    )
+    return {
+        "lambda_max": res.lambda_max,
+        "lambda_max_stderr": float(res.stderr[0]),
+        "kaplan_yorke_dimension": res.kaplan_yorke_dimension,
+        "entropy_rate": res.entropy_rate,
+        "exponent_sum": float(res.exponents.sum()),
+    }
+
+
+__all__ = ["lyapunov_point", "point_seed", "sweep"]

@@ -24,9 +24,29 @@ from rnndyn.chaos._networks import (
     PiecewiseLinear,
     ScalarNetwork,
 )
+from rnndyn.chaos._persistence import PersistenceResult, persistence
+from rnndyn.chaos._probability import (
+    CRITERIA,
+    VECTOR_INITS,
+    ChaosProbabilityResult,
+    batched_max_lyapunov_rnn,
+    chaos_probability,
+    vector_chaos_probability,
+)
+from rnndyn.chaos._vector import ScramblingResult, scrambling
 
 __all__ = [
     "ACTIVATIONS",
+    "CRITERIA",
+    "VECTOR_INITS",
+    "ChaosProbabilityResult",
+    "PersistenceResult",
+    "ScramblingResult",
+    "batched_max_lyapunov_rnn",
+    "chaos_probability",
+    "persistence",
+    "scrambling",
+    "vector_chaos_probability",
     "OUT_ACTIVATIONS",
     "SCALAR_INITS",
     "EntropyResult",

@@ -81,9 +81,10 @@ def ragged_to_padded(values: Tensor, rows: Tensor, n_rows: int, fill: float) -> 
     return out, counts
 
 
-def sort_ragged(values: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
-    """Sort ragged values by (row, value) with two stable sorts."""
+def sort_ragged(values: Tensor, rows: Tensor, *carry: Tensor) -> tuple[Tensor, ...]:
+    """Sort ragged values by (row, value) with two stable sorts; ``carry`` tensors follow."""
     v, i1 = torch.sort(values, stable=True)
     r = rows[i1]
     r, i2 = torch.sort(r, stable=True)
-    return v[i2], r
+    perm = i1[i2]
+    return (values[perm], r, *(c[perm] for c in carry))

@@ -293,7 +293,9 @@ def periodic_points(
     rows, cols = change.nonzero(as_tuple=True)
     if rows.numel() == 0:
         empty = torch.full((F.B, 1), math.nan, dtype=F.dtype, device=F.device)
-        return PeriodicPointsResult(empty, torch.zeros(F.B, dtype=torch.long, device=F.device), period, "grid")
+        return PeriodicPointsResult(
+            empty, torch.zeros(F.B, dtype=torch.long, device=F.device), period, "grid"
+        )
     a, b = x[rows, cols], x[rows, cols + 1]
     ea = e[rows, cols]
     # bisection, padded per map so that any batched callable can be used
@@ -303,7 +305,7 @@ def periodic_points(
     for _ in range(64):
         M = 0.5 * (A + Bk)
         EM = F.iterate(M, period) - M
-        left = (EM * EA > 0)
+        left = EM * EA > 0
         A = torch.where(left, M, A)
         EA = torch.where(left, EM, EA)
         Bk = torch.where(left, Bk, M)
@@ -458,8 +460,11 @@ def composition_laps(
         cell, pos = ragged_arange(items.flatten())
         b, i = cell // Mx, cell % Mx
         inc = V[b, i] <= V[b, (i + 1).clamp_max(Mx - 1)]
-        ci = torch.where(inc, i_lo.flatten()[(b * (Mx - 1) + i.clamp_max(Mx - 2))] + pos - 1,
-                         i_hi.flatten()[(b * (Mx - 1) + i.clamp_max(Mx - 2))] - pos)
+        ci = torch.where(
+            inc,
+            i_lo.flatten()[(b * (Mx - 1) + i.clamp_max(Mx - 2))] + pos - 1,
+            i_hi.flatten()[(b * (Mx - 1) + i.clamp_max(Mx - 2))] - pos,
+        )
         u = torch.where(pos == 0, V[b, i], C[b, ci.clamp(0, C.shape[1] - 1)])
         w = G.eval_rows_ext(u, b)
         # keep first/last of each row and strict turning values (drop repeats first)
@@ -618,6 +623,7 @@ def lyapunov_exponent_1d(
         deriv = F.net.derivative
     elif F.obj is not None and hasattr(F.obj, "_jacobian"):
         m = F.obj
+
         def deriv(x: Tensor) -> Tensor:  # noqa: E306
             return m._jacobian(x.unsqueeze(-1), None).reshape(x.shape)
     else:

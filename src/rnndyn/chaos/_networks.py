@@ -78,7 +78,9 @@ class ScalarNetwork:
             raise ValueError(f"`weight_in` must have shape (B, n); got {tuple(w.shape)}")
         for name in ("bias_in", "weight_out"):
             if getattr(self, name).shape != w.shape:
-                raise ValueError(f"`{name}` must have shape {tuple(w.shape)}; got {tuple(getattr(self, name).shape)}")
+                raise ValueError(
+                    f"`{name}` must have shape {tuple(w.shape)}; got {tuple(getattr(self, name).shape)}"
+                )
         if self.bias_out.shape != w.shape[:1]:
             raise ValueError(f"`bias_out` must have shape ({w.shape[0]},); got {tuple(self.bias_out.shape)}")
 
@@ -185,7 +187,9 @@ class ScalarNetwork:
             bias_out=self.bias_out[index],
         )
 
-    def perturb(self, std: float, *, generator: torch.Generator | None = None, copies: int = 1) -> ScalarNetwork:
+    def perturb(
+        self, std: float, *, generator: torch.Generator | None = None, copies: int = 1
+    ) -> ScalarNetwork:
         """``copies`` independent perturbations of every weight and bias by ``N(0, std^2)``.
 
         Returns a batch of ``B * copies`` networks (copy-major: all networks of copy 0 first).
@@ -255,7 +259,9 @@ class ScalarNetwork:
         squeeze = x.ndim == 1
         xx = x.unsqueeze(-1) if squeeze else x
         if xx.ndim != 2 or xx.shape[0] != self.batch_size:
-            raise ValueError(f"`x` must have shape ({self.batch_size},) or ({self.batch_size}, M); got {tuple(x.shape)}")
+            raise ValueError(
+                f"`x` must have shape ({self.batch_size},) or ({self.batch_size}, M); got {tuple(x.shape)}"
+            )
         pre, _ = self._pre_out(xx, None, False)
         out = torch.relu(pre) if self.out_activation == "relu" else pre
         return out.squeeze(-1) if squeeze else out
@@ -296,18 +302,31 @@ class ScalarNetwork:
     def to_piecewise_linear(self) -> PiecewiseLinear:
         """Exact knot representation (ReLU networks only)."""
         if self.activation != "relu":
-            raise ValueError(f"`activation` must be 'relu' for an exact piecewise-linear form; got {self.activation!r}")
+            raise ValueError(
+                f"`activation` must be 'relu' for an exact piecewise-linear form; got {self.activation!r}"
+            )
         w1, b1, w2 = self.weight_in, self.bias_in, self.weight_out
         B = self.batch_size
-        nz = w1 != 0
-        rows, cols = nz.nonzero(as_tuple=True)
-        knots = -b1[rows, cols] / w1[rows, cols]
+        inf = torch.full_like(w1, math.inf)
+        safe = torch.where(w1 != 0, w1, torch.ones_like(w1))
         # an extra knot at 0 keeps every network non-empty (it only splits a linear piece)
-        zero_rows = torch.arange(B, device=w1.device)
-        knots = torch.cat([knots, torch.zeros(B, dtype=w1.dtype, device=w1.device)])
-        rows = torch.cat([rows, zero_rows])
-        knots, rows = sort_ragged(knots, rows)
-        pre = PiecewiseLinear._from_ragged(knots, rows, B, self._pre_eval_rows, self._pre_slopes())
+        raw = torch.cat([torch.where(w1 != 0, -b1 / safe, inf), torch.zeros_like(w1[:, :1])], 1)
+        # slope change at unit j's knot, going right: |w1_j| w2_j (on if w1 > 0, off if w1 < 0)
+        jump = torch.cat([w1.abs() * w2, torch.zeros_like(w1[:, :1])], 1)
+        K, perm = torch.sort(raw, dim=1)
+        jump = jump.gather(1, perm)
+        count = torch.isfinite(K).sum(1)
+        sl, sr = self._pre_slopes()
+        first = self._pre_out(K[:, :1], None, False)[0]
+        slope_after = sl[:, None] + torch.cumsum(jump, 1)
+        dk = K[:, 1:] - K[:, :-1]
+        valid = torch.isfinite(dk)
+        inc = torch.where(
+            valid, slope_after[:, :-1] * torch.where(valid, dk, torch.zeros_like(dk)), torch.zeros_like(dk)
+        )
+        V = torch.cat([first, first + torch.cumsum(inc, 1)], 1)
+        V = torch.where(torch.isfinite(K), V, torch.full_like(V, math.nan))
+        pre = PiecewiseLinear(K, V, count, sl, sr)
         if self.out_activation == "relu":
             return PiecewiseLinear.relu_like(pre).compose(pre)
         return pre
@@ -417,7 +436,10 @@ class PiecewiseLinear:
         B, dt, dev = like.batch_size, like.knots.dtype, like.knots.device
         z = torch.zeros(B, 1, dtype=dt, device=dev)
         return PiecewiseLinear(
-            z, z.clone(), torch.ones(B, dtype=torch.long, device=dev), torch.zeros(B, dtype=dt, device=dev),
+            z,
+            z.clone(),
+            torch.ones(B, dtype=torch.long, device=dev),
+            torch.zeros(B, dtype=dt, device=dev),
             torch.ones(B, dtype=dt, device=dev),
         )
 
@@ -491,28 +513,41 @@ class PiecewiseLinear:
         i_lo = torch.searchsorted(P, lo.contiguous(), side="right")
         i_hi = torch.searchsorted(P, hi.contiguous(), side="left")
         n_in = (i_hi - i_lo).clamp_min(0)
-        seg, off = ragged_arange(n_in.flatten())
         nseg = n_in.shape[1]
+        jj = torch.arange(nseg, device=P.device)[None, :]
+        # output in x order without sorting: piece 0's preimages, then for each piece j >= 1
+        # the knot j-1 that starts it followed by its preimages in increasing x
+        has_knot = (jj >= 1) & (jj <= g.count[:, None])
+        seg, pos = ragged_arange((n_in + has_knot.long()).flatten())
         b, j = seg // nseg, seg % nseg
-        u = P[b, i_lo.flatten()[seg] + off]
-        # interior pieces: interpolate inside the piece (cannot leave it, even for tiny pieces)
+        is_knot = has_knot.flatten()[seg] & (pos == 0)
+        k = pos - has_knot.flatten()[seg].long()
+        slope = torch.where(j == 0, g.slope_left[b], g.slope_right[b])
         ya, yb, xa, xb = y0[b, j], y1[b, j], x0[b, j], x1[b, j]
+        is_ray = (j == 0) | (j == g.count[b])
+        rising = torch.where(is_ray, slope > 0, yb > ya)
+        pidx = torch.where(rising, i_lo.flatten()[seg] + k, i_hi.flatten()[seg] - 1 - k)
+        pidx = torch.where(is_knot, torch.zeros_like(pidx), pidx).clamp(0, P.shape[1] - 1)
+        u = P[b, pidx]
+        # interior pieces: interpolate inside the piece (cannot leave it, even for tiny pieces)
         frac = (u - ya) / torch.where(yb != ya, yb - ya, torch.ones_like(ya))
         x_in = xa + frac * torch.where(torch.isfinite(xb), xb - xa, torch.zeros_like(xa))
-        slope = torch.where(j == 0, g.slope_left[b], g.slope_right[b])
         x_ray = xa + (u - ya) / torch.where(slope != 0, slope, torch.ones_like(slope))
-        is_ray = (j == 0) | (j == g.count[b])
-        newx = torch.where(is_ray, x_ray, x_in)
-        old_rows, old_cols = torch.isfinite(g.knots).nonzero(as_tuple=True)
-        allx = torch.cat([g.knots[old_rows, old_cols], newx])
-        rows = torch.cat([old_rows, b])
-        allx, rows = sort_ragged(allx, rows)
-        vals = f._eval(g._eval(allx, rows), rows)
+        kidx = (j - 1).clamp_min(0)
+        allx = torch.where(is_knot, g.knots[b, kidx], torch.where(is_ray, x_ray, x_in))
+        # values: f(g(knot)) at g's knots, f(f-knot) exactly at the preimages
+        fv_old = f._eval(torch.where(torch.isfinite(g.knots), g.values, torch.zeros_like(g.values)), None)
+        vals = torch.where(is_knot, fv_old[b, kidx], f.values[b, pidx])
+        rows = b
         K, count = ragged_to_padded(allx, rows, B, math.inf)
         V, _ = ragged_to_padded(vals, rows, B, math.nan)
         gl, gr = g.slope_left, g.slope_right
-        sl = torch.where(gl > 0, gl * f.slope_left, torch.where(gl < 0, gl * f.slope_right, torch.zeros_like(gl)))
-        sr = torch.where(gr > 0, gr * f.slope_right, torch.where(gr < 0, gr * f.slope_left, torch.zeros_like(gr)))
+        sl = torch.where(
+            gl > 0, gl * f.slope_left, torch.where(gl < 0, gl * f.slope_right, torch.zeros_like(gl))
+        )
+        sr = torch.where(
+            gr > 0, gr * f.slope_right, torch.where(gr < 0, gr * f.slope_left, torch.zeros_like(gr))
+        )
         return PiecewiseLinear(K, V, count, sl, sr)
 
     def iterate(self, t: int) -> PiecewiseLinear:
@@ -559,7 +594,11 @@ class PiecewiseLinear:
         K, V, c = self.knots, self.values, self.count
         B, Kn = K.shape
         dk = K[:, 1:] - K[:, :-1]
-        s_in = torch.where(dk > 0, (V[:, 1:] - V[:, :-1]) / torch.where(dk > 0, dk, torch.ones_like(dk)), torch.zeros_like(dk))
+        s_in = torch.where(
+            dk > 0,
+            (V[:, 1:] - V[:, :-1]) / torch.where(dk > 0, dk, torch.ones_like(dk)),
+            torch.zeros_like(dk),
+        )
         j = torch.arange(Kn - 1, device=K.device)[None, :]
         s_in = torch.where(j < (c - 1)[:, None], s_in, torch.zeros_like(s_in))
         # slopes of pieces 0..Kn (left ray, interior, right ray placed after the last knot)
@@ -568,7 +607,11 @@ class PiecewiseLinear:
         sg = torch.sign(S)
         # forward-fill the last non-zero sign; a turning point is the left knot of the piece
         # where the sign flips relative to it (flat stretches between count once)
-        idx = torch.where(sg != 0, torch.arange(Kn + 1, device=K.device)[None, :], torch.zeros_like(sg, dtype=torch.long) - 1)
+        idx = torch.where(
+            sg != 0,
+            torch.arange(Kn + 1, device=K.device)[None, :],
+            torch.zeros_like(sg, dtype=torch.long) - 1,
+        )
         last_nz = torch.cummax(idx, 1).values
         prev = torch.cat([torch.full((B, 1), -1, dtype=torch.long, device=K.device), last_nz[:, :-1]], 1)
         prev_sign = torch.where(prev >= 0, sg.gather(1, prev.clamp_min(0)), torch.zeros_like(sg))

@@ -18,6 +18,7 @@ from rnndyn.meanfield.gated import (
     critical_alpha_r,
     fixed_points,
     gain_function,
+    gated_flow_dmft,
     marginal_stability_gain,
     spectral_shaping,
 )
@@ -28,7 +29,6 @@ from rnndyn.meanfield.vanilla import (
     MeanFieldError,
     SCSDMFTResult,
     discrete_meanfield,
-    gated_flow_dmft,
     scs_dmft,
 )
 

@@ -397,7 +397,7 @@ def marginal_stability_gain(alpha_r: float, *, theta: float = 0.5, _br: _Branche
     region 5 above the zero-FP line; happens for alpha_r >~ 9 at zero bias).
 
     >>> round(marginal_stability_gain(0.0), 2), round(marginal_stability_gain(4.0), 2)
-    (6.56, 3.25)
+    (6.55, 3.22)
     """
     alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
     theta = check_real(theta, "theta", low=0.0, high=1.0, high_open=True)
@@ -431,3 +431,76 @@ __all__ = [
     "solve_plane",
     "spectral_shaping",
 ]
+
+
+# ----------------------------------------------------------------------------------------------
+# time-dependent DMFT of the gated flow (gated.md §4.6-4.8)
+
+
+@dataclass(frozen=True)
+class GatedFlowDMFTResult:
+    """Time-dependent DMFT of the gated flow (P-1) where the notes give it in closed form.
+
+    Attributes: ``c_h0`` (``<h^2>``), ``tau``/``c_h`` (autocorrelation of h), ``lambda_max`` (per
+    unit time), ``method`` (which exact reduction was used), ``status``, ``message``.
+    """
+
+    g_h: float
+    alpha_r: float
+    alpha_z: float
+    c_h0: float
+    lambda_max: float
+    method: str
+    tau: np.ndarray = field(repr=False)
+    c_h: np.ndarray = field(repr=False)
+    status: str = "converged"
+    message: str = ""
+    units: str = "per unit time"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["tau"] = self.tau.tolist()
+        d["c_h"] = self.c_h.tolist()
+        return d
+
+
+def gated_flow_dmft(g_h: float, *, alpha_r: float = 0.0, alpha_z: float = 0.0, throw: bool = True) -> GatedFlowDMFTResult:
+    """DMFT lambda_max and autocorrelation of the gated flow (P-1), where the theory gives them.
+
+    * ``alpha_z = alpha_r = 0``: the gates are constant (sigma(0) = 1/2) and (P-1) is the SCS
+      network with gain ``g_h / 2`` and time constant 2 (gated.md §2.4, §8 #20), so
+      ``lambda_max = lambda_SCS(g_h/2) / 2``, ``C_h(tau) = Delta_SCS(tau/2)``. For ``g_h <= 2``
+      the zero FP is the attractor and ``lambda_max = -1/2 + g_h/4`` (§4.8 check).
+    * otherwise: **not given** by the notes in a usable form. §4.8 derives a two-replica
+      eigenproblem for alpha_z = 0 whose coefficients need the time-dependent C_h, C_r of the
+      coupled DMFT (§4.7, a sampling recipe), validated only at alpha_r = 0; KCS22's analytic
+      formula was not recovered (§9.4). Raises ``NotImplementedError``.
+
+    >>> r = gated_flow_dmft(3.0)
+    >>> round(r.lambda_max, 4), round(r.c_h0, 3)
+    (0.0234, 0.748)
+    >>> gated_flow_dmft(1.5).lambda_max
+    -0.125
+    """
+    from rnndyn.meanfield.vanilla import scs_dmft
+
+    g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
+    alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
+    alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
+    if alpha_r > 0 or alpha_z > 0:
+        raise NotImplementedError(
+            "the time-dependent DMFT of the gated flow with alpha_r > 0 or alpha_z > 0 is not given "
+            "in closed form by theory/gated.md (§4.6-4.8: sampling recipe and an unvalidated two-"
+            f"replica eigenproblem); got alpha_r={alpha_r}, alpha_z={alpha_z}"
+        )
+    if g_h <= G_H_ZERO_FP:
+        return GatedFlowDMFTResult(g_h, 0.0, 0.0, 0.0, -0.5 + g_h / 4.0, "zero fixed point (disk centre -1/2, radius g_h/4)",
+                                   np.zeros(1), np.zeros(1))  # fmt: skip
+    r = scs_dmft(g_h / 2.0, throw=throw)
+    return GatedFlowDMFTResult(
+        g_h, 0.0, 0.0, r.delta0, r.lambda_max / 2.0, "SCS with g = g_h/2, time constant 2",
+        2.0 * r.tau, r.delta, status=r.status, message=r.message,
+    )  # fmt: skip
+
+
+__all__ += ["GatedFlowDMFTResult", "gated_flow_dmft"]

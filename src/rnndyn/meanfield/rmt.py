@@ -49,7 +49,7 @@ SupportFn = Callable[[Array], Array]
 
 #: angles used to trace boundary curves
 DEFAULT_N_POINTS = 256
-_N_RADII = 160
+_N_RADII = 96
 _BISECT = 48
 
 
@@ -127,9 +127,12 @@ def _gauss_rule(mean: float, var: float) -> tuple[Array, Array]:
 
 
 def _inv_sq(lam: Array, poles: Array) -> Array:
-    """``1 / |lam - pole|^2`` with shape ``(*lam.shape, n_sites)``."""
-    d = lam[..., None] - poles
-    return 1.0 / np.maximum((d * d.conj()).real, 1e-300)
+    """``1 / |lam - pole|^2`` with shape ``(*lam.shape, n_sites)`` (real arithmetic: ~3x faster)."""
+    lam = np.asarray(lam)
+    dx = np.real(lam)[..., None] - poles
+    dy = np.imag(lam)[..., None]
+    d2 = dx * dx + dy * dy
+    return 1.0 / np.maximum(d2, 1e-300)
 
 
 # ----------------------------------------------------------------------------- the result

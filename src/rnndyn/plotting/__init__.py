@@ -55,4 +55,42 @@ def plot_trajectory(
     return save(fig, path)
 
 
-__all__ = ["plot_trajectory", "save"]
+def plot_sweep(ds: Any, path: str | Path, *, var: str = "lambda_max") -> Path:
+    """``var`` (mean over seeds, with the seeds' spread) against the first grid axis; a heat map
+    over the first two axes when the grid has two or more."""
+    import numpy as np
+
+    plt = _plt()
+    da = ds[var]
+    axes = [d for d in da.dims if d != "seed"]
+    mean = da.mean("seed")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    if len(axes) == 1:
+        x = da[axes[0]].values
+        sem = da.std("seed") / np.sqrt(max(da.sizes["seed"], 1))
+        ax.errorbar(x, mean.values, yerr=sem.values, marker="o", capsize=3)
+        ax.axhline(0.0, color="k", lw=0.6)
+        ax.set_xlabel(axes[0])
+        ax.set_ylabel(var)
+    else:
+        other = [d for d in axes[2:]]
+        m = mean.isel({d: 0 for d in other}) if other else mean
+        m = m.transpose(axes[1], axes[0])
+        vmax = float(np.nanmax(np.abs(m.values))) or 1.0
+        im = ax.pcolormesh(
+            da[axes[0]].values,
+            da[axes[1]].values,
+            m.values,
+            cmap="RdBu_r",
+            vmin=-vmax,
+            vmax=vmax,
+            shading="nearest",
+        )
+        fig.colorbar(im, ax=ax, label=f"{var} (mean over seeds)")
+        ax.set_xlabel(axes[0])
+        ax.set_ylabel(axes[1])
+    ax.set_title(f"{ds.attrs.get('model', '')} sweep: {var}")
+    return save(fig, path)
+
+
+__all__ = ["plot_sweep", "plot_trajectory", "save"]

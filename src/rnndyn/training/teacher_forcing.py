@@ -251,6 +251,37 @@ class ForcedRNN(nn.Module):
         return self.core if self.core.input_size == 0 else _Autonomous(self.core)
 
 
+def make_torch_rnn(
+    kind: str,
+    hidden_size: int,
+    *,
+    input_size: int = 1,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> nn.RNNBase:
+    """A single-layer ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` initialised like torch's default,
+    U(-1/sqrt(H), 1/sqrt(H)), but from ``generator`` instead of the global RNG.
+
+    Example:
+        >>> m = make_torch_rnn("lstm", 4, generator=torch.Generator().manual_seed(0))
+        >>> type(m).__name__, tuple(m.weight_hh_l0.shape)
+        ('LSTM', (16, 4))
+    """
+    from rnndyn._checks import check_choice
+
+    check_choice(kind, "kind", ("lstm", "gru", "rnn"))
+    hidden_size = check_positive_int(hidden_size, "hidden_size")
+    cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
+    mod = cls(check_positive_int(input_size, "input_size"), hidden_size, dtype=dtype, device=device)
+    bound = 1.0 / math.sqrt(hidden_size)
+    with torch.no_grad():
+        for p in mod.parameters():
+            w = (2 * torch.rand(p.shape, generator=generator, dtype=torch.float64) - 1) * bound
+            p.copy_(w.to(dtype))
+    return mod
+
+
 class _Autonomous(AbstractMap):
     """``core`` with its input held at zero (input_size 0), for analyses of the free dynamics."""
 
@@ -277,6 +308,7 @@ __all__ = [
     "check_readout_rank",
     "check_tau",
     "forcing_schedule",
+    "make_torch_rnn",
     "pinv_control",
     "predictability_time",
 ]

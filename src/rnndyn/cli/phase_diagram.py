@@ -1,0 +1,102 @@
+"""`rnndyn phase-diagram`: the (g_h, alpha_r) mean-field phase diagram (+ finite-N overlay)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
+
+RangeOpt = str
+
+
+def _range(spec: str, name: str):
+    """'start:stop:num' (linspace) or a comma list."""
+    import numpy as np
+
+    try:
+        if ":" in spec:
+            a, b, k = spec.split(":")
+            return np.linspace(float(a), float(b), int(k))
+        return np.array([float(v) for v in spec.split(",")])
+    except ValueError:
+        raise fail(f"`--{name}` must be 'start:stop:num' or a comma list; got {spec!r}") from None
+
+
+def phase_diagram_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="gru or gated_flow.")] = "gru",
+    g_h: Annotated[str, typer.Option("--g-h", help="g_h grid: 'start:stop:num' or 'a,b,c'.")] = "1.2:8:100",
+    alpha_r: Annotated[str, typer.Option("--alpha-r", help="alpha_r grid: 'start:stop:num' or list.")] = "0:30:100",
+    alpha_z: Annotated[float, typer.Option("--alpha-z", help="Update-gate gain.")] = 0.0,
+    simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="Finite-N overlay.")] = False,
+    n: Annotated[int, typer.Option("--n", "-n", help="Units per simulated network.")] = 200,
+    n_steps: Annotated[int, typer.Option("--steps", help="Lyapunov steps per point.")] = 1000,
+    n_transient: Annotated[int, typer.Option("--transient", help="Transient steps per point.")] = 500,
+    dt: Annotated[float, typer.Option("--dt", help="RK4 step for the gated flow.")] = 0.1,
+    zarr: Annotated[Path | None, typer.Option("--zarr", help="Write the Dataset as Zarr here.")] = None,
+    netcdf: Annotated[Path | None, typer.Option("--netcdf", help="Write the Dataset as NetCDF here.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    json_path: JsonOpt = None,
+    out: OutOpt = None,
+) -> None:
+    """Mean-field phase diagram of the GRU / gated flow: regions 1-5 and critical lines."""
+    import numpy as np
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rnndyn.meanfield.phase import REGION_NAMES, phase_diagram
+
+    _ = device  # mean-field numerics run on the CPU in float64; simulations use float64 CPU models
+    gh = _range(g_h, "g-h")
+    ar = _range(alpha_r, "alpha-r")
+    with Progress(
+        TextColumn("[bold]phase diagram"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, disable=not progress, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("pd", total=None)
+
+        def cb(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            ds = phase_diagram(model, g_h=gh, alpha_r=ar, alpha_z=alpha_z, simulate=simulate, n=n,
+                               n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, progress=cb)  # fmt: skip
+        except (TypeError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    counts = {REGION_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(ds.region.values, return_counts=True), strict=True)}
+    console.print(f"[bold]{model}[/]: {gh.size} x {ar.size} points; regions: {counts}")
+    n_failed = int((ds.status.values != "ok").sum())
+    if n_failed:
+        console.print(f"[yellow]{n_failed} point(s) failed; see the `status` variable[/]")
+    if zarr is not None:
+        ds.to_zarr(zarr, mode="w", zarr_format=2, consolidated=False)
+        console.print(f"wrote {zarr}")
+    if netcdf is not None:
+        try:
+            ds.to_netcdf(netcdf)
+        except (ValueError, ImportError) as exc:
+            raise fail(f"NetCDF output needs netCDF4 or scipy support: {exc}") from None
+        console.print(f"wrote {netcdf}")
+    if out is not None:
+        from rnndyn.plotting.phase import plot_phase_diagram
+
+        p = plot_phase_diagram(ds, Path(out) / f"phase_diagram_{model}.png")
+        console.print(f"wrote {p}")
+    if json_path is not None:
+        payload = {
+            "model": model,
+            "g_h": gh,
+            "alpha_r": ar,
+            "region": ds.region.values,
+            "g_star": ds.g_star.values,
+            "g_ms": ds.g_ms.values,
+            "status": ds.status.values,
+            "region_names": REGION_NAMES,
+        }
+        if simulate:
+            payload["lambda_max_sim"] = ds.lambda_max_sim.values
+            payload["region_sim"] = ds.region_sim.values
+        write_json(json_path, payload)

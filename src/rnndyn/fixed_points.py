@@ -1,0 +1,581 @@
+r"""Fixed points, slow points and slow manifolds of maps (Sussillo & Barak 2013, for maps).
+
+:func:`find_fixed_points` minimises the *speed*
+
+.. math:: q(h)=\tfrac12\,\lVert F(h,x)-h\rVert^2
+
+from many starting states at once (by default states sampled along trajectories, where the
+dynamics actually goes), polishes the minima with Newton's method on :math:`F(h)-h=0` using the
+model's (analytic) Jacobian, removes duplicates and classifies each point by the eigenvalues of
+its Jacobian: the number of unstable directions (:math:`|\lambda|>1`), the spectral radius, and
+the number of *slow* directions (:math:`|\lambda-1|<\epsilon`) which, for a continuum of fixed
+points (a line attractor), equals the dimension of the slow manifold (theory/gated.md §5.3:
+closed update gates put eigenvalues at exactly 1; paper 001's line attractors at initialisation).
+
+Local minima of q that are not zeros are reported as *slow points* with their speed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rnndyn._checks import (
+    check_choice,
+    check_generator,
+    check_map,
+    check_positive_int,
+    check_real,
+    check_state,
+    check_tensor,
+)
+from rnndyn._types import default_rtol
+from rnndyn.models.base import AbstractMap
+
+Tensor = torch.Tensor
+
+#: classification labels of fixed points
+STABILITY = ("stable", "saddle", "unstable", "marginal")
+
+
+class FixedPointError(RuntimeError):
+    """Raised by :func:`find_fixed_points` (``throw=True``) when nothing converged."""
+
+
+@dataclass(frozen=True)
+class FixedPointResult:
+    r"""Fixed points and slow points of a map at a constant input.
+
+    Attributes:
+        points: ``(K, n)`` distinct fixed points (residual :math:`\lVert F(h)-h\rVert\le` tol),
+            sorted by speed.
+        speeds: ``(K,)`` :math:`q=\tfrac12\lVert F(h)-h\rVert^2` at each point.
+        eigenvalues: ``(K, m)`` complex eigenvalues of the Jacobian at each point, sorted by
+            decreasing modulus.
+        spectral_radius: ``(K,)``.
+        n_unstable: ``(K,)`` number of eigenvalues with :math:`|\lambda|>1+` ``marginal_tol``.
+        n_slow: ``(K,)`` number of eigenvalues with :math:`|\lambda-1|<` ``eps_slow``.
+        stability: per point ``"stable"``, ``"saddle"`` (some unstable directions),
+            ``"unstable"`` (all unstable) or ``"marginal"`` (none unstable, some on the unit
+            circle within ``marginal_tol``).
+        slow_points: ``(M, n)`` local minima of q above the tolerance but below ``slow_tol``.
+        slow_speeds: ``(M,)`` their speeds.
+        input: the constant input ``(d,)`` or ``None``.
+        tol, slow_tol, eps_slow, marginal_tol: the thresholds used.
+        n_initial: number of starts; n_converged: starts that reached a fixed point (before
+            de-duplication); n_iterations: minimiser iterations used.
+        slow_manifold_dimension: the median of ``n_slow`` over the fixed points (0 if none):
+            the dimension of a continuum of fixed points / slow manifold through them.
+        points_dimension: number of principal components needed for 95% of the variance of
+            the fixed and slow points found (a line attractor gives 1; 0 for < 3 points).
+        status: ``"success"``, ``"slow_points_only"`` or ``"no_fixed_points"``; message.
+    """
+
+    points: Tensor
+    speeds: Tensor
+    eigenvalues: Tensor
+    spectral_radius: Tensor
+    n_unstable: Tensor
+    n_slow: Tensor
+    stability: tuple[str, ...]
+    slow_points: Tensor
+    slow_speeds: Tensor
+    input: Tensor | None
+    tol: float
+    slow_tol: float
+    eps_slow: float
+    marginal_tol: float
+    n_initial: int
+    n_converged: int
+    n_iterations: int
+    slow_manifold_dimension: int
+    points_dimension: int
+    status: str
+    message: str
+
+    @property
+    def n_points(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def n_stable(self) -> int:
+        return sum(s == "stable" for s in self.stability)
+
+    @property
+    def line_attractor(self) -> bool:
+        """A one-dimensional continuum of fixed points: one slow direction and the points along a line."""
+        return self.slow_manifold_dimension == 1 and self.points_dimension == 1 and self.n_points >= 3
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly dictionary."""
+
+        def lst(t: Tensor) -> list:
+            return t.detach().cpu().tolist()
+
+        ev = self.eigenvalues.detach().cpu()
+        return {
+            "status": self.status,
+            "message": self.message,
+            "n_points": self.n_points,
+            "n_stable": self.n_stable,
+            "points": lst(self.points),
+            "speeds": lst(self.speeds),
+            "spectral_radius": lst(self.spectral_radius),
+            "n_unstable": lst(self.n_unstable),
+            "n_slow": lst(self.n_slow),
+            "stability": list(self.stability),
+            "eigenvalues": torch.stack([ev.real, ev.imag], -1).tolist(),
+            "slow_points": lst(self.slow_points),
+            "slow_speeds": lst(self.slow_speeds),
+            "input": None if self.input is None else lst(self.input),
+            "tol": self.tol,
+            "slow_tol": self.slow_tol,
+            "eps_slow": self.eps_slow,
+            "marginal_tol": self.marginal_tol,
+            "n_initial": self.n_initial,
+            "n_converged": self.n_converged,
+            "n_iterations": self.n_iterations,
+            "slow_manifold_dimension": self.slow_manifold_dimension,
+            "points_dimension": self.points_dimension,
+            "line_attractor": self.line_attractor,
+        }
+
+
+# ----------------------------------------------------------------------------- numerics
+def _full_jacobian(system: AbstractMap, h: Tensor, x: Tensor | None) -> Tensor:
+    """``dF/dh`` on the whole flat state (some wrappers' ``jacobian`` covers a sub-space only)."""
+    if getattr(system, "tangent_size", system.state_size) == system.state_size:
+        return system._jacobian(h, x)
+    from rnndyn.jacobians import autograd_jacobian
+
+    return autograd_jacobian(system._step, h, x)
+
+
+def _residual(system: AbstractMap, h: Tensor, x: Tensor | None) -> Tensor:
+    return system._step(h, x) - h
+
+
+def _half_sq(r: Tensor) -> Tensor:
+    return 0.5 * (r * r).sum(-1)
+
+
+def _sub(x: Tensor | None, idx: Tensor) -> Tensor | None:
+    return None if x is None else x[idx]
+
+
+def _levenberg_marquardt(
+    system: AbstractMap,
+    h: Tensor,
+    x: Tensor | None,
+    *,
+    res_tol: float,
+    max_iter: int,
+) -> tuple[Tensor, int]:
+    r"""Batched Levenberg--Marquardt minimisation of q (damped Gauss--Newton on F(h) - h).
+
+    Each start has its own damping mu; a step is taken only if it lowers q (so q decreases
+    monotonically and the iteration finds fixed points *and* non-zero local minima of q, the
+    slow points). Starts stop when the residual is below ``res_tol`` or the step stalls.
+    """
+    b, n = h.shape
+    eye = torch.eye(n, dtype=h.dtype, device=h.device)
+    mu = torch.full((b,), 1e-3, dtype=h.dtype, device=h.device)
+    r = _residual(system, h, x)
+    q = _half_sq(r)
+    active = torch.isfinite(q) & (r.norm(dim=-1) > res_tol)
+    stall = torch.zeros(b, dtype=torch.long, device=h.device)
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        idx = active.nonzero().squeeze(-1)
+        if idx.numel() == 0:
+            break
+        hi, ri, qi, mi = h[idx], r[idx], q[idx], mu[idx]
+        xi = _sub(x, idx)
+        jr = _full_jacobian(system, hi, xi) - eye
+        jt = jr.transpose(-1, -2)
+        a = jt @ jr
+        g = (jt @ ri.unsqueeze(-1)).squeeze(-1)
+        scale = torch.diagonal(a, dim1=-2, dim2=-1).mean(-1).clamp_min(torch.finfo(h.dtype).tiny)
+        lhs = a + (mi * scale).unsqueeze(-1).unsqueeze(-1) * eye
+        chol, info = torch.linalg.cholesky_ex(lhs)
+        step = -torch.cholesky_solve(g.unsqueeze(-1), chol).squeeze(-1)
+        step = torch.where((info == 0).unsqueeze(-1), step, torch.zeros_like(step))
+        h_new = hi + step
+        r_new = _residual(system, h_new, xi)
+        q_new = _half_sq(r_new)
+        ok = torch.isfinite(q_new) & (q_new < qi) & (info == 0)
+        h[idx] = torch.where(ok.unsqueeze(-1), h_new, hi)
+        r[idx] = torch.where(ok.unsqueeze(-1), r_new, ri)
+        rel = (qi - torch.where(ok, q_new, qi)) / qi.clamp_min(torch.finfo(h.dtype).tiny)
+        q[idx] = torch.where(ok, q_new, qi)
+        mu[idx] = torch.where(ok, mi * 0.3, mi * 10.0).clamp(1e-12, 1e16)
+        # stall: tiny relative progress on q for 5 accepted/rejected steps, or damping at its cap
+        tiny_progress = rel < 1e-10
+        stall[idx] = torch.where(tiny_progress, stall[idx] + 1, torch.zeros_like(stall[idx]))
+        done = (r[idx].norm(dim=-1) <= res_tol) | (stall[idx] >= 8) | (mu[idx] >= 1e16)
+        active[idx] = ~done
+    return h, it
+
+
+def _newton_polish(
+    system: AbstractMap, h: Tensor, x: Tensor | None, *, res_tol: float, n_iter: int = 8
+) -> Tensor:
+    r"""Newton on F(h) - h = 0 with the (analytic) Jacobian; minimum-norm least-squares steps
+    so that a singular ``J - I`` (a continuum of fixed points) does not break it; a step is
+    kept only if it lowers the residual."""
+    if h.shape[0] == 0:
+        return h
+    n = h.shape[-1]
+    eye = torch.eye(n, dtype=h.dtype, device=h.device)
+    r = _residual(system, h, x)
+    for _ in range(n_iter):
+        norm = r.norm(dim=-1)
+        if bool((norm <= res_tol * 1e-2).all()):
+            break
+        jr = _full_jacobian(system, h, x) - eye
+        try:
+            if h.device.type == "cpu":
+                step = -torch.linalg.lstsq(jr, r.unsqueeze(-1), driver="gelsd").solution.squeeze(-1)
+            else:
+                step = -(torch.linalg.pinv(jr) @ r.unsqueeze(-1)).squeeze(-1)
+        except RuntimeError:  # pragma: no cover - LAPACK failure on pathological input
+            break
+        h_new = h + step
+        r_new = _residual(system, h_new, x)
+        better = torch.isfinite(r_new).all(-1) & (r_new.norm(dim=-1) < norm)
+        h = torch.where(better.unsqueeze(-1), h_new, h)
+        r = torch.where(better.unsqueeze(-1), r_new, r)
+    return h
+
+
+def _dedup(points: Tensor, speeds: Tensor, tol: float) -> tuple[Tensor, Tensor]:
+    """Greedy de-duplication: keep the slowest point of every cluster of radius ``tol``."""
+    if points.shape[0] <= 1:
+        return points, speeds
+    order = torch.argsort(speeds)
+    pts, sp = points[order], speeds[order]
+    dist = torch.cdist(pts, pts)
+    keep = torch.ones(pts.shape[0], dtype=torch.bool, device=pts.device)
+    # sequential greedy pass on CPU booleans (K is small after convergence filtering)
+    close = (dist <= tol).cpu()
+    keep_cpu = keep.cpu()
+    for i in range(pts.shape[0]):
+        if keep_cpu[i]:
+            dup = close[i].clone()
+            dup[: i + 1] = False
+            keep_cpu &= ~dup
+    keep = keep_cpu.to(pts.device)
+    return pts[keep], sp[keep]
+
+
+def _pca_dimension(points: Tensor, frac: float = 0.95) -> int:
+    if points.shape[0] < 3:
+        return 0
+    c = points - points.mean(0, keepdim=True)
+    s = torch.linalg.svdvals(c.double())
+    var = s * s
+    total = float(var.sum())
+    if total <= 0:
+        return 0
+    cum = torch.cumsum(var, 0) / total
+    return int((cum < frac).sum()) + 1
+
+
+def _classify(ev: Tensor, marginal_tol: float, eps_slow: float) -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
+    mod = ev.abs()
+    n_unstable = (mod > 1 + marginal_tol).sum(-1)
+    n_marginal = ((mod - 1).abs() <= marginal_tol).sum(-1)
+    n_slow = ((ev - 1).abs() < eps_slow).sum(-1)
+    m = ev.shape[-1]
+    labels = []
+    for u, mg in zip(n_unstable.tolist(), n_marginal.tolist(), strict=True):
+        if u == 0:
+            labels.append("marginal" if mg > 0 else "stable")
+        elif u == m:
+            labels.append("unstable")
+        else:
+            labels.append("saddle")
+    return n_unstable, n_slow, mod.amax(-1) if m else mod.sum(-1), tuple(labels)
+
+
+# ----------------------------------------------------------------------------- public
+def find_fixed_points(
+    system: AbstractMap,
+    *,
+    n_initial: int = 128,
+    tol: float | None = None,
+    inputs: Tensor | None = None,
+    initial_states: Tensor | None = None,
+    n_transient: int = 200,
+    noise: float = 0.0,
+    max_iter: int = 200,
+    slow_tol: float = 1e-4,
+    eps_slow: float = 0.05,
+    marginal_tol: float = 1e-6,
+    dedup_tol: float | None = None,
+    method: str = "lm",
+    generator: torch.Generator | None = None,
+    throw: bool = True,
+) -> FixedPointResult:
+    r"""Fixed points and slow points of a map by speed minimisation from many starts.
+
+    Minimises :math:`q(h)=\tfrac12\lVert F(h,x)-h\rVert^2` (Sussillo & Barak 2013) from
+    ``n_initial`` starts in one batch with a Levenberg--Marquardt iteration on
+    :math:`F(h)-h` (``method="lm"``, uses the model's Jacobian: one ``n x n`` solve per start
+    and step) or with Adam on q (``method="adam"``, matrix-free, for very large ``n``), then
+    polishes with Newton's method (analytic Jacobian; minimum-norm steps, so continua of
+    fixed points are handled), de-duplicates, and classifies every point by its Jacobian's
+    eigenvalues.
+
+    Starts: ``initial_states`` if given; otherwise ``n_initial`` random initial states run
+    for ``n_transient`` steps (states on the attractor, where fixed points that shape the
+    dynamics live), plus Gaussian ``noise`` of that standard deviation.
+
+    Choosing tolerances: ``tol`` bounds the residual :math:`\lVert F(h)-h\rVert_2` of an
+    accepted fixed point; the default :math:`10^{-10}\sqrt n` (float64; :math:`10^{-5}\sqrt n`
+    in float32) is near round-off for O(1) states. ``slow_tol`` is the largest speed q of a
+    reported slow point; ``eps_slow`` the radius around 1 counted as a slow direction.
+
+    Args:
+        system: a map (discretise flows first; their fixed points are the flow's).
+        n_initial: number of starts (ignored when ``initial_states`` is given).
+        tol: residual tolerance (> 0).
+        inputs: one constant input ``(d,)`` (input-conditioned fixed points), or ``None``.
+        initial_states: ``(*batch, n)`` explicit starts.
+        n_transient: steps run from random states to obtain trajectory samples.
+        noise: std of Gaussian noise added to the starts.
+        max_iter: minimiser iterations.
+        slow_tol: speed threshold for slow points.
+        eps_slow: slow directions are eigenvalues with :math:`|\lambda-1|<` ``eps_slow``.
+        marginal_tol: eigenvalues with :math:`||\lambda|-1|\le` this are marginal, not unstable.
+        dedup_tol: distance below which two fixed points are the same; default
+            ``max(1e3 * tol, 1e-7 * sqrt(n))``.
+        method: ``"lm"`` (default) or ``"adam"``.
+        generator: randomness of starts and noise.
+        throw: raise :class:`FixedPointError` when neither fixed nor slow points were found
+            (``False``: return a result with ``status="no_fixed_points"``).
+
+    Returns:
+        :class:`FixedPointResult`.
+
+    Raises:
+        TypeError: a flow or non-rnndyn object; bad argument types.
+        ValueError: ``tol <= 0``, wrong state / input shapes, a non-square Jacobian.
+        FixedPointError: nothing found and ``throw=True``.
+
+    References:
+        D. Sussillo, O. Barak, *Opening the black box: low-dimensional dynamics in
+        high-dimensional recurrent neural networks*, Neural Computation 25 (2013).
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> starts = torch.linspace(0.05, 0.95, 10, dtype=torch.float64).unsqueeze(-1)
+        >>> res = rd.find_fixed_points(rd.Logistic(r=2.5).double(), initial_states=starts)
+        >>> order = res.points[:, 0].argsort()
+        >>> res.points[order, 0].tolist()  # 0 and 1 - 1/r
+        [0.0, 0.6]
+        >>> [res.stability[i] for i in order]  # slopes r = 2.5 and 2 - r = -0.5
+        ['unstable', 'stable']
+    """
+    check_map(system)
+    check_generator(generator)
+    n_initial = check_positive_int(n_initial, "n_initial")
+    n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+    max_iter = check_positive_int(max_iter, "max_iter")
+    method = check_choice(method, "method", ("lm", "adam"))
+    noise = check_real(noise, "noise", low=0.0)
+    slow_tol = check_real(slow_tol, "slow_tol", low=0.0, low_open=True)
+    eps_slow = check_real(eps_slow, "eps_slow", low=0.0, low_open=True)
+    marginal_tol = check_real(marginal_tol, "marginal_tol", low=0.0)
+    n = system.state_size
+    ref = system._reference_tensor()
+    dtype = ref.dtype if ref is not None else torch.get_default_dtype()
+    device = ref.device if ref is not None else torch.device("cpu")
+
+    # constant input
+    x0 = None
+    if inputs is not None:
+        check_tensor(inputs, "inputs")
+        if system.input_size == 0:
+            raise ValueError(f"`inputs` must be None: {type(system).__name__} has input_size 0")
+        if inputs.ndim != 1 or inputs.shape[0] != system.input_size:
+            raise ValueError(
+                f"`inputs` must be one constant input of shape ({system.input_size},); got {tuple(inputs.shape)}"
+            )
+        x0 = inputs.to(dtype=dtype, device=device)
+        system._validate(torch.zeros(n, dtype=dtype, device=device), x0)
+
+    # starts
+    if initial_states is not None:
+        check_state(initial_states, n, "initial_states")
+        h = initial_states.reshape(-1, n).to(dtype=dtype, device=device).clone()
+        dtype = h.dtype
+    else:
+        h0 = system.initial_state((n_initial,), generator=generator)
+        h = h0
+        with torch.no_grad():
+            xs = None if x0 is None else x0.expand(n_initial, x0.shape[0])
+            for _ in range(n_transient):
+                h_next = system._step(h, xs)
+                bad = ~torch.isfinite(h_next).all(-1)
+                if bool(bad.any()):  # escaping starts (e.g. outside a map's basin) restart
+                    h_next = torch.where(bad.unsqueeze(-1), h0, h_next)
+                h = h_next
+        h = h.clone()
+    if noise > 0:
+        h = h + noise * torch.randn(h.shape, generator=generator, dtype=torch.float64).to(h)
+    b = h.shape[0]
+    tol_v = default_rtol(dtype) * math.sqrt(n) if tol is None else check_real(tol, "tol", low=0.0, low_open=True)
+    if dedup_tol is None:
+        dedup_v = max(1e3 * tol_v, 1e-7 * math.sqrt(n))
+    else:
+        dedup_v = check_real(dedup_tol, "dedup_tol", low=0.0, low_open=True)
+    xb = None if x0 is None else x0.expand(b, x0.shape[0])
+
+    with torch.no_grad():
+        jac0 = _full_jacobian(system, h[:1], None if xb is None else xb[:1])
+        if jac0.shape[-2:] != (n, n):
+            raise ValueError(
+                f"the Jacobian of {type(system).__name__} must be square ({n}, {n}); got {tuple(jac0.shape[-2:])}"
+            )
+        if method == "lm":
+            h, n_iter = _levenberg_marquardt(system, h, xb, res_tol=tol_v, max_iter=max_iter)
+        else:
+            h, n_iter = _adam(system, h, xb, res_tol=tol_v, max_iter=max_iter)
+        res_norm = _residual(system, h, xb).norm(dim=-1)
+        finite = torch.isfinite(res_norm)
+        # polish everything that is close to a zero (Newton converges quadratically there)
+        near = finite & (0.5 * res_norm**2 < slow_tol)
+        idx = near.nonzero().squeeze(-1)
+        if idx.numel():
+            h[idx] = _newton_polish(system, h[idx], _sub(xb, idx), res_tol=tol_v)
+        r = _residual(system, h, xb)
+        res_norm = r.norm(dim=-1)
+        q = 0.5 * res_norm**2
+        conv = torch.isfinite(res_norm) & (res_norm <= tol_v)
+        slow = torch.isfinite(res_norm) & ~conv & (q < slow_tol)
+        pts, sp = _dedup(h[conv], q[conv], dedup_v)
+        spts, ssp = _dedup(h[slow], q[slow], max(dedup_v, 1e-4 * math.sqrt(n)))
+        if pts.shape[0]:
+            xk = None if x0 is None else x0.expand(pts.shape[0], x0.shape[0])
+            jac = system._jacobian(pts, xk)
+            if jac.shape[-1] != jac.shape[-2]:  # pragma: no cover - checked above
+                raise ValueError("non-square Jacobian")
+            ev = torch.linalg.eigvals(jac)
+            ev = torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))
+        else:
+            m = getattr(system, "tangent_size", n)
+            ev = torch.zeros((0, m), dtype=torch.complex128, device=h.device)
+    n_unstable, n_slow, spr, labels = _classify(ev, marginal_tol, eps_slow)
+    dim = int(n_slow.double().median().round()) if n_slow.numel() else 0
+    pdim = _pca_dimension(torch.cat([pts, spts]) if spts.shape[0] else pts)
+    if pts.shape[0]:
+        status = "success"
+        counts = {lab: labels.count(lab) for lab in STABILITY if labels.count(lab)}
+        message = (
+            f"{pts.shape[0]} fixed point(s) ("
+            + ", ".join(f"{v} {k}" for k, v in counts.items())
+            + f") from {b} starts; {spts.shape[0]} slow point(s)"
+        )
+    elif spts.shape[0]:
+        status = "slow_points_only"
+        message = f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}"
+    else:
+        status = "no_fixed_points"
+        message = (
+            f"no fixed or slow point found from {b} starts (tol = {tol_v:.3g}, slow_tol = {slow_tol:g}); "
+            "try more starts, noise, a larger max_iter or initial_states"
+        )
+        if throw:
+            raise FixedPointError(message)
+    return FixedPointResult(
+        points=pts,
+        speeds=sp,
+        eigenvalues=ev,
+        spectral_radius=spr,
+        n_unstable=n_unstable,
+        n_slow=n_slow,
+        stability=labels,
+        slow_points=spts,
+        slow_speeds=ssp,
+        input=x0,
+        tol=tol_v,
+        slow_tol=slow_tol,
+        eps_slow=eps_slow,
+        marginal_tol=marginal_tol,
+        n_initial=b,
+        n_converged=int(conv.sum()),
+        n_iterations=n_iter,
+        slow_manifold_dimension=dim,
+        points_dimension=pdim,
+        status=status,
+        message=message,
+    )
+
+
+def _adam(
+    system: AbstractMap, h: Tensor, x: Tensor | None, *, res_tol: float, max_iter: int
+) -> tuple[Tensor, int]:
+    """Matrix-free minimisation of q with Adam (gradients by autograd; no Jacobians formed)."""
+    params = [p for p in system.parameters() if p.requires_grad]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        var = h.clone().requires_grad_(True)
+        opt = torch.optim.Adam([var], lr=1e-2)
+        it = 0
+        with torch.enable_grad():
+            for it in range(1, max_iter + 1):  # noqa: B007
+                opt.zero_grad()
+                r = _residual(system, var, x)
+                q = _half_sq(r)
+                if bool((r.detach().norm(dim=-1) <= res_tol).all()):
+                    break
+                q.sum().backward()
+                opt.step()
+        return var.detach(), it
+    finally:
+        for p, f in zip(params, flags, strict=True):
+            p.requires_grad_(f)
+
+
+def fixed_point_summary(result: FixedPointResult) -> list[tuple[str, str]]:
+    """Rows ``(quantity, value)`` for a summary table (``rnndyn fixed-points`` / ``analyze``).
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> starts = torch.linspace(0.05, 0.95, 10, dtype=torch.float64).unsqueeze(-1)
+        >>> res = rd.find_fixed_points(rd.Logistic(r=2.5).double(), initial_states=starts)
+        >>> fixed_point_summary(res)[0]
+        ('fixed points', '2 (1 stable, 1 unstable)')
+    """
+    counts = {lab: result.stability.count(lab) for lab in STABILITY if result.stability.count(lab)}
+    rows = [
+        (
+            "fixed points",
+            f"{result.n_points}"
+            + (" (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")" if counts else ""),
+        ),
+        ("slow points (q < %g)" % result.slow_tol, str(result.slow_points.shape[0])),
+        ("starts / converged", f"{result.n_initial} / {result.n_converged}"),
+    ]
+    if result.n_points:
+        spr = result.spectral_radius
+        rows.append(("spectral radius at fixed points (min / max)", f"{float(spr.min()):.4g} / {float(spr.max()):.4g}"))
+        rows.append(
+            ("unstable directions (min / max)", f"{int(result.n_unstable.min())} / {int(result.n_unstable.max())}")
+        )
+        rows.append((f"slow directions |lambda - 1| < {result.eps_slow:g} (median)", str(result.slow_manifold_dimension)))
+    rows.append(("dimension of the set of points (PCA 95%)", str(result.points_dimension)))
+    if result.line_attractor:
+        rows.append(("slow manifold", "line attractor (1-D continuum of fixed points)"))
+    elif result.slow_manifold_dimension > 1:
+        rows.append(("slow manifold", f"{result.slow_manifold_dimension}-D"))
+    return rows
+
+
+__all__ = ["STABILITY", "FixedPointError", "FixedPointResult", "find_fixed_points", "fixed_point_summary"]

@@ -1,0 +1,82 @@
+"""Figures of the mean-field phase diagram and of the DMFT (matplotlib, lazy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnndyn.plotting import _plt, save
+
+#: One colour per region (0 = failed point): blue, green, teal, orange, black-ish (CKS20 Fig. 2).
+REGION_COLOURS = ["#bbbbbb", "#8fb8de", "#9fd49a", "#5fb3a8", "#f2a65a", "#3a3a3a"]
+
+
+def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -> Path:
+    """Regions 1-5 over (alpha_r, g_h) with the critical lines and, when present, the simulated
+    lambda_max as markers (filled: chaotic, open: decaying / stable)."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    plt = _plt()
+    gh = ds.g_h.values
+    ar = ds.alpha_r.values
+    region = ds.region.values
+    fig, ax = plt.subplots(figsize=(7.6, 5.4))
+    cmap = ListedColormap(REGION_COLOURS)
+    norm = BoundaryNorm(np.arange(-0.5, 6.5, 1.0), cmap.N)
+    if gh.size > 1 and ar.size > 1:
+        ax.pcolormesh(ar, gh, region, cmap=cmap, norm=norm, shading="nearest", alpha=0.9)
+    else:
+        aa, gg = np.meshgrid(ar, gh)
+        ax.scatter(aa, gg, c=region, cmap=cmap, norm=norm, s=300, marker="s")
+    ax.axhline(2.0, color="k", lw=1.6, ls="-", label="zero FP unstable ($g_h=2$)")
+    ax.plot(ar, ds.g_star.values, color="crimson", lw=2.0, label=r"FP bifurcation $g^*(\alpha_r)$")
+    gms = ds.g_ms.values
+    if np.isfinite(gms).any():
+        ax.plot(ar, gms, color="gold", lw=2.0, ls="--", label=r"marginal edge $g_{ms}$ ($\rho(1-\theta)=1$)")
+    astar = float(ds.attrs.get("alpha_r_star", 2 * np.sqrt(2)))
+    if ar.min() <= astar <= ar.max():
+        ax.axvline(astar, color="0.35", lw=0.9, ls=":", label=r"$\alpha_r^*=2\sqrt{2}$")
+    if "lambda_max_sim" in ds:
+        lam = ds.lambda_max_sim.values
+        aa, gg = np.meshgrid(ar, gh)
+        chaotic = np.isfinite(lam) & (lam > 0)
+        vmax = max(float(np.nanmax(np.abs(lam))) if np.isfinite(lam).any() else 1.0, 1e-3)
+        sc = ax.scatter(aa[chaotic], gg[chaotic], c=lam[chaotic], cmap="magma_r", vmin=0, vmax=vmax,
+                        s=42, edgecolors="white", linewidths=0.6, zorder=5)  # fmt: skip
+        ax.scatter(aa[~chaotic], gg[~chaotic], facecolors="none", edgecolors="white", s=42,
+                   linewidths=0.9, zorder=5, label=r"simulation: $\lambda_{max}\leq 0$")  # fmt: skip
+        cb = fig.colorbar(sc, ax=ax, pad=0.02)
+        cb.set_label(rf"simulated $\lambda_{{max}}>0$ (N={ds.attrs.get('sim_n', '?')})")
+    names = {1: "1 stable FP", 2: "2 stable & unstable FPs", 3: "3 stable FP & chaos",
+             4: "4 chaos", 5: "5 marginal stability"}  # fmt: skip
+    present = set(np.unique(region).tolist())
+    if "region_sim" in ds:
+        present |= set(np.unique(ds.region_sim.values).tolist())
+    handles = [Patch(color=REGION_COLOURS[k], label=v) for k, v in names.items() if k in present]
+    h2, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=handles + h2, fontsize=8, loc="upper right", framealpha=0.9)
+    ax.set_xlabel(r"reset-gate gain $\alpha_r$")
+    ax.set_ylabel(r"candidate gain $g_h$")
+    ax.set_ylim(gh.min(), gh.max())
+    ax.set_xlim(ar.min(), ar.max())
+    model = ds.attrs.get("model", "")
+    ax.set_title(title or f"Mean-field phase diagram ({model}, zero bias)")
+    return save(fig, path)
+
+
+def plot_dmft(result: Any, path: str | Path) -> Path:
+    """SCS DMFT autocorrelation Delta(tau)/Delta_0 with lambda_max in the title."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    ax.plot(result.tau, result.delta / max(result.delta0, 1e-300), color="k")
+    ax.set_xlabel(r"lag $\tau$")
+    ax.set_ylabel(r"$\Delta(\tau)/\Delta_0$")
+    ax.set_xlim(0, min(float(result.tau[-1]), 30.0))
+    ax.set_title(rf"SCS DMFT, g={result.g:g}: $\Delta_0$={result.delta0:.4g}, $\lambda_{{max}}$={result.lambda_max:.4g}")
+    return save(fig, path)
+
+
+__all__ = ["plot_dmft", "plot_phase_diagram"]

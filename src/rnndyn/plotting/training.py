@@ -1,0 +1,100 @@
+"""Figures of training runs: loss curves, attractors, the tau sweep, gradients vs horizon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnndyn.plotting import _plt, save
+
+
+def plot_losses(result: Any, path: str | Path, *, title: str = "") -> Path:
+    """Training loss per epoch (and validation loss) on a log axis."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    ep = np.arange(1, len(result.losses) + 1)
+    ax.semilogy(ep, result.losses, lw=1.2, label="train (forced MSE)")
+    if result.val_losses:
+        e, v = zip(*result.val_losses, strict=True)
+        ax.semilogy(e, v, "o-", ms=3, lw=1, label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title or f"tau = {result.tau}")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3, which="both")
+    return save(fig, path)
+
+
+def plot_attractor(true: Any, generated: Any, path: str | Path, *, title: str = "", n_points: int = 5000) -> Path:
+    """True vs generated orbit: 3-D views (first three coordinates) and a time-series snippet."""
+    plt = _plt()
+    a, b = np.asarray(true)[:n_points], np.asarray(generated)[:n_points]
+    fig = plt.figure(figsize=(13, 4.2))
+    for i, (x, lab, col) in enumerate(((a, "true (test data)", "k"), (b, "generated (free run)", "C3"))):
+        ax = fig.add_subplot(1, 3, i + 1, projection="3d" if x.shape[1] >= 3 else None)
+        if x.shape[1] >= 3:
+            ax.plot(x[:, 0], x[:, 1], x[:, 2], lw=0.4, color=col)
+        else:
+            ax.plot(x[:, 0], x[:, -1], lw=0.4, color=col)
+        ax.set_title(lab)
+    ax = fig.add_subplot(1, 3, 3)
+    m = min(len(a), len(b), 1000)
+    ax.plot(a[:m, 0], color="k", lw=1, label="true")
+    ax.plot(b[:m, 0], color="C3", lw=1, label="generated")
+    ax.set_xlabel("step")
+    ax.set_ylabel("x_1 (standardised)")
+    ax.legend(frameon=False)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_tau_sweep(result: Any, path: str | Path, *, title: str = "") -> Path:
+    """D_stsp and D_H vs tau (log x), clipped-BPTT baseline dashed, tau_pred marked."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    taus = [t for t in result.taus if t is not None]
+    for ax, vals, lab in ((axes[0], result.d_stsp, "D_stsp"), (axes[1], result.d_h, "D_H")):
+        xs = [t for t, v in zip(result.taus, vals, strict=True) if t is not None]
+        ys = [v for t, v in zip(result.taus, vals, strict=True) if t is not None]
+        order = np.argsort(xs)
+        ax.plot(np.asarray(xs)[order], np.asarray(ys)[order], "o-", color="C0", label="sparse forcing")
+        for t, v in zip(result.taus, vals, strict=True):
+            if t is None:
+                ax.axhline(v, ls="--", color="C3", label="BPTT + clipping")
+        if result.tau_pred is not None:
+            ax.axvline(result.tau_pred, color="0.4", ls=":", label=f"tau_pred = {result.tau_pred:.0f}")
+        if taus:
+            ax.set_xscale("log")
+        ax.set_xlabel("forcing interval tau (samples)")
+        ax.set_ylabel(lab)
+        ax.grid(alpha=0.3)
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_gradient_horizon(result: Any, path: str | Path, *, title: str = "") -> Path:
+    """ln |dL_T/dtheta| and ln |prod J| vs T, each trajectory faint, with slope lambda_max."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    T = np.asarray(result.horizons)
+    for row in result.log_grad_per_trajectory:
+        ax.plot(T, row, color="C0", alpha=0.2, lw=0.8)
+    for row in result.log_tangent_per_trajectory:
+        ax.plot(T, row, color="C1", alpha=0.2, lw=0.8)
+    ax.plot(T, result.log_grad_norm, "o-", color="C0", label=f"ln|dL_T/dtheta| (rate {result.grad_rate:.3f})")
+    ax.plot(T, result.log_tangent_norm, "s-", color="C1", label=f"ln|J_T...J_1| (rate {result.tangent_rate:.3f})")
+    if result.lambda_max is not None:
+        base = result.log_grad_norm[0] - result.lambda_max * T[0]
+        ax.plot(T, base + result.lambda_max * T, "k--", label=f"slope lambda_max = {result.lambda_max:.3f}")
+    ax.set_xlabel("horizon T (steps)")
+    ax.set_ylabel("log norm")
+    ax.legend(frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    return save(fig, path)
+
+
+__all__ = ["plot_attractor", "plot_gradient_horizon", "plot_losses", "plot_tau_sweep"]

@@ -1,0 +1,239 @@
+"""Callbacks run during training, and the trainability readout of [VPSL22] (theory/chaos.md §3.4).
+
+* :class:`LyapunovCallback`: the Lyapunov spectrum of the model every ``every`` epochs on
+  held-out input sequences (input-driven models, [VPSL22] §3.2 set-up) or on the autonomous
+  latent map of a :class:`ForcedRNN` ([MMD22]).
+* :class:`EvaluationCallback`: D_stsp / D_H of a generative model every ``every`` epochs.
+* :func:`spectrum_features` and :func:`trainability_readout`: fit a small predictor of final
+  validation loss from spectrum features over many runs and report its held-out error (§3.4:
+  spectra interpolated to a common length, random 80/20 split, regression of validation loss).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnndyn._checks import check_generator, check_positive_int, check_real
+from rnndyn.training.trainer import Callback
+
+Tensor = torch.Tensor
+
+
+class LyapunovCallback(Callback):
+    """Top-``k`` Lyapunov exponents every ``every`` epochs (record: epoch, exponents, stderr).
+
+    Args:
+        every: period in epochs. k: exponents (``None``: all). n_steps / n_transient: QR run.
+        inputs: held-out input sequences ``(B, T, d)`` for input-driven models (one trajectory
+            per sequence, [VPSL22]); ``None`` for autonomous latent maps.
+        lstm_state: ``"full"`` (h, c) tangent space ([MMD22] Remark 3) — the default of
+            :func:`rnndyn.from_torch`.
+    """
+
+    name = "lyapunov"
+
+    def __init__(
+        self,
+        *,
+        every: int = 10,
+        k: int | None = 5,
+        n_steps: int = 1000,
+        n_transient: int = 200,
+        inputs: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.every = check_positive_int(every, "every")
+        self.k = k
+        self.n_steps = check_positive_int(n_steps, "n_steps")
+        self.n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+        self.inputs = inputs
+        self.generator = check_generator(generator)
+
+    def _system(self, model: nn.Module) -> Any:
+        from rnndyn.training.teacher_forcing import ForcedRNN
+        from rnndyn.training.trainer import SequenceClassifier
+
+        if isinstance(model, ForcedRNN):
+            return model.latent_map()
+        if isinstance(model, SequenceClassifier):
+            return model.core
+        return model
+
+    def on_epoch_end(self, epoch: int, model: nn.Module, history: dict[str, list[Any]]) -> Any:
+        if epoch % self.every:
+            return None
+        from rnndyn.lyapunov import lyapunov_spectrum
+
+        system = self._system(model)
+        was = model.training
+        model.eval()
+        with torch.no_grad():
+            if self.inputs is not None:
+                ref = next(iter(system.parameters()))
+                x = self.inputs.to(dtype=ref.dtype, device=ref.device)
+                n_steps = min(self.n_steps, x.shape[-2] - self.n_transient)
+                res = lyapunov_spectrum(system, k=self.k, n_steps=n_steps, n_transient=self.n_transient,
+                                        inputs=x[..., : self.n_transient + n_steps, :], throw=False,
+                                        h0=torch.zeros(system.state_size, dtype=ref.dtype, device=ref.device))
+            else:
+                res = lyapunov_spectrum(system, k=self.k, n_steps=self.n_steps, n_transient=self.n_transient,
+                                        n_trajectories=2, generator=self.generator, throw=False)
+        model.train(was)
+        return {"epoch": epoch, "exponents": res.exponents.tolist(), "stderr": res.stderr.tolist(),
+                "status": res.status}
+
+
+class EvaluationCallback(Callback):
+    """D_stsp and D_H of a :class:`ForcedRNN` against ``data.test`` every ``every`` epochs."""
+
+    name = "evaluation"
+
+    def __init__(self, data: Any, *, every: int = 10, n_steps: int | None = None) -> None:
+        self.data, self.every, self.n_steps = data, check_positive_int(every, "every"), n_steps
+
+    def on_epoch_end(self, epoch: int, model: nn.Module, history: dict[str, list[Any]]) -> Any:
+        if epoch % self.every:
+            return None
+        from rnndyn.training.evaluation import evaluate_generative
+
+        was = model.training
+        ev = evaluate_generative(model, self.data, n_steps=self.n_steps)  # type: ignore[arg-type]
+        model.train(was)
+        return {"epoch": epoch, "d_stsp": ev.d_stsp, "d_h": ev.d_h, "status": ev.status}
+
+
+def spectrum_features(exponents: Any, *, length: int = 32) -> np.ndarray:
+    """Features of one spectrum: it interpolated to ``length`` points on a normalised index
+    axis (sizes differ across runs, §3.4 step 2), plus lambda_max, mean, and the fraction of
+    positive exponents.
+
+    Example:
+        >>> spectrum_features([0.1, -0.1, -0.3], length=5)[:5].round(3).tolist()
+        [0.1, 0.0, -0.1, -0.2, -0.3]
+    """
+    e = np.sort(np.asarray(exponents, dtype=float).ravel())[::-1]
+    if e.size == 0 or not np.isfinite(e).all():
+        raise ValueError(f"`exponents` must be a non-empty finite spectrum; got {e}")
+    length = check_positive_int(length, "length", minimum=2)
+    grid = np.linspace(0, 1, length)
+    src = np.linspace(0, 1, e.size) if e.size > 1 else np.zeros(1)
+    interp = np.interp(grid, src, e) if e.size > 1 else np.full(length, e[0])
+    return np.concatenate([interp, [e[0], e.mean(), (e > 0).mean()]])
+
+
+@dataclass(frozen=True)
+class TrainabilityResult:
+    """Held-out error of the spectrum -> final-loss predictor.
+
+    ``test_mse`` / ``test_mae`` of the ridge predictor on held-out runs, ``baseline_mse`` of
+    predicting the training mean, ``r2`` = 1 - test_mse / baseline_mse. ``predictions`` and
+    ``targets`` are the held-out pairs.
+    """
+
+    test_mse: float
+    test_mae: float
+    baseline_mse: float
+    r2: float
+    n_train: int
+    n_test: int
+    alpha: float
+    predictions: list[float]
+    targets: list[float]
+    status: str = "ok"
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def trainability_readout(
+    spectra: Sequence[Any],
+    final_losses: Sequence[float],
+    *,
+    length: int = 32,
+    test_fraction: float = 0.2,
+    alphas: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0, 10.0),
+    generator: torch.Generator | None = None,
+) -> TrainabilityResult:
+    """Fit a small predictor of final validation loss from Lyapunov-spectrum features.
+
+    [VPSL22] (theory/chaos.md §3.4) used an MLP 512 -> 50 -> 1 on spectra interpolated to 512
+    points; with the tens of runs a CPU sweep affords, a ridge regression on
+    :func:`spectrum_features` (penalty chosen by leave-one-out on the training runs) is the
+    "small predictor" here. Runs are split at random (``generator``) into train/test.
+
+    Returns:
+        :class:`TrainabilityResult` with the held-out MSE beside the predict-the-mean baseline.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> lam = torch.linspace(-0.5, 0.5, 40, dtype=torch.float64)
+        >>> spectra = [[float(l), float(l) - 0.5] for l in lam]
+        >>> losses = [1.0 + 2.0 * max(float(l), 0.0) for l in lam]
+        >>> r = trainability_readout(spectra, losses, generator=g)
+        >>> r.test_mse < 0.1 * r.baseline_mse
+        True
+    """
+    check_generator(generator)
+    y = np.asarray(final_losses, dtype=float)
+    if len(spectra) != len(y):
+        raise ValueError(f"`final_losses` must have one value per spectrum ({len(spectra)}); got {len(y)}")
+    if len(y) < 5:
+        raise ValueError(f"need at least 5 runs to fit and test a predictor; got {len(y)}")
+    if not np.isfinite(y).all():
+        raise ValueError("`final_losses` must be finite (drop diverged runs first)")
+    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    X = np.stack([spectrum_features(s, length=length) for s in spectra])
+    perm = torch.randperm(len(y), generator=generator).numpy()
+    n_test = max(1, int(round(test_fraction * len(y))))
+    te, tr = perm[:n_test], perm[n_test:]
+    mu, sd = X[tr].mean(0), X[tr].std(0)
+    sd[sd == 0] = 1.0
+    Z = (X - mu) / sd
+    ym = y[tr].mean()
+
+    def fit(idx: np.ndarray, a: float) -> np.ndarray:
+        A = Z[idx]
+        return np.linalg.solve(A.T @ A + a * np.eye(A.shape[1]), A.T @ (y[idx] - y[idx].mean()))
+
+    best, best_a = math.inf, alphas[0]
+    for a in alphas:  # leave-one-out on the training runs
+        err = 0.0
+        for j in range(len(tr)):
+            rest = np.delete(tr, j)
+            w = fit(rest, a)
+            err += (Z[tr[j]] @ w + y[rest].mean() - y[tr[j]]) ** 2
+        if err < best:
+            best, best_a = err, a
+    w = fit(tr, best_a)
+    pred = Z[te] @ w + ym
+    mse = float(((pred - y[te]) ** 2).mean())
+    base = float(((ym - y[te]) ** 2).mean())
+    return TrainabilityResult(
+        test_mse=mse,
+        test_mae=float(np.abs(pred - y[te]).mean()),
+        baseline_mse=base,
+        r2=1.0 - mse / base if base > 0 else math.nan,
+        n_train=len(tr),
+        n_test=len(te),
+        alpha=float(best_a),
+        predictions=pred.tolist(),
+        targets=y[te].tolist(),
+    )
+
+
+__all__ = [
+    "EvaluationCallback",
+    "LyapunovCallback",
+    "TrainabilityResult",
+    "spectrum_features",
+    "trainability_readout",
+]

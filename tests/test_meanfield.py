@@ -1,0 +1,250 @@
+"""Mean-field theory: quadrature, vanilla MF/DMFT, gated fixed-point MFT (oracles: scipy.quad,
+theory/chaos.md §4.2-4.3 tables, theory/gated.md §4.3, §5.5, §6.2 values)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import rnndyn as rd
+from rnndyn import meanfield as mf
+from rnndyn.meanfield.quadrature import dsigmoid, dtanh, logcosh, sigmoid
+
+
+def _quad_expect(f, var, mean=0.0):
+    sd = math.sqrt(var)
+    pts = [p for p in (-30, -12, -5, -2, 0, 2, 5, 12, 30) if mean - 12 * sd < p < mean + 12 * sd]
+    val, _ = quad(
+        lambda u: f(np.asarray(u)) * math.exp(-0.5 * ((u - mean) / sd) ** 2) / (math.sqrt(2 * math.pi) * sd),
+        mean - 12 * sd, mean + 12 * sd, points=pts or None, limit=500, epsabs=0, epsrel=1e-12,
+    )  # fmt: skip
+    return val
+
+
+FUNCS = {
+    "tanh2": lambda u: np.tanh(u) ** 2,
+    "sech4": lambda u: dtanh(u) ** 2,
+    "sig2": lambda u: sigmoid(u) ** 2,
+    "dsig2": lambda u: dsigmoid(u) ** 2,
+    "logcosh": logcosh,
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCS))
+@pytest.mark.parametrize("var", [1e-6, 0.3, 70.0, 1e5])
+def test_gaussian_expectation_matches_adaptive_quad(name, var):
+    f = FUNCS[name]
+    for mean in (0.0, 0.7):
+        ours = float(mf.gaussian_expectation(f, var, mean=mean))
+        ref = _quad_expect(f, var, mean)
+        assert ours == pytest.approx(ref, rel=1e-9, abs=1e-300)
+
+
+def test_large_variance_beats_gauss_hermite():
+    # chaos.md §4.2: 80-node Gauss-Hermite is inaccurate at large variance; ours is not
+    var = 300.0
+    ref = _quad_expect(FUNCS["sech4"], var)
+    x, w = np.polynomial.hermite_e.hermegauss(80)
+    gh = float(np.sum(w * FUNCS["sech4"](math.sqrt(var) * x)) / math.sqrt(2 * math.pi))
+    ours = float(mf.gaussian_expectation(FUNCS["sech4"], var))
+    assert abs(ours - ref) / ref < 1e-10
+    assert abs(gh - ref) / ref > 1e-3
+
+
+@pytest.mark.parametrize("v0,frac", [(0.5, 0.999), (300.0, -0.3)])
+def test_bivariate_against_nested_quad(v0, frac):
+    c = frac * v0
+    s, r = math.sqrt(v0 - abs(c)), math.sqrt(abs(c))
+    sg = 1.0 if c >= 0 else -1.0
+
+    def inner(z, sign):
+        return _quad_expect(np.tanh, s * s, sign * r * z)
+
+    ref, _ = quad(lambda z: inner(z, 1) * inner(z, sg) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi), -10, 10, limit=200)
+    assert float(mf.gaussian_correlation(np.tanh, v0, c)) == pytest.approx(ref, abs=1e-9)
+
+
+def test_bivariate_limits_and_table():
+    v0 = 3.0
+    # c = v0: <f^2>; c = 0: <f>^2; table interpolates the exact integral
+    assert float(mf.gaussian_correlation(dtanh, v0, v0)) == pytest.approx(float(mf.gaussian_expectation(lambda u: dtanh(u) ** 2, v0)), rel=1e-9)
+    assert float(mf.gaussian_correlation(dtanh, v0, 0.0)) == pytest.approx(float(mf.gaussian_expectation(dtanh, v0)) ** 2, rel=1e-11)
+    t = mf.CorrelationTable(dtanh, v0, c_min=0.0, degree=40)
+    cs = np.array([0.1, 1.7, 2.95])
+    np.testing.assert_allclose(t(cs), mf.gaussian_correlation(dtanh, v0, cs), rtol=1e-10)
+
+
+def test_quadrature_bad_input():
+    with pytest.raises(ValueError, match="`var`"):
+        mf.gaussian_expectation(np.tanh, -1.0)
+    with pytest.raises(ValueError, match="`var`"):
+        mf.gaussian_expectation(np.tanh, float("nan"))
+    with pytest.raises(ValueError, match="`cov`"):
+        mf.gaussian_correlation(np.tanh, 1.0, 2.0)
+
+
+# ------------------------------------------------------------------- vanilla (chaos.md §4.2-4.3)
+
+DISCRETE_TABLE = {1.25: (0.327, 0.0235), 1.5: (0.793, 0.0652), 2: (2.121, 0.1547), 3: (6.305, 0.3102), 5: (20.70, 0.5324), 10: (91.7, 0.8564)}
+
+
+@pytest.mark.parametrize("g", list(DISCRETE_TABLE))
+def test_discrete_meanfield_table(g):
+    q, lam = DISCRETE_TABLE[g]
+    r = mf.discrete_meanfield(g)
+    assert r.q == pytest.approx(q, rel=2e-3)
+    assert r.lambda_max == pytest.approx(lam, rel=1e-2)
+
+
+def test_discrete_meanfield_subcritical_and_bad_input():
+    r = mf.discrete_meanfield(0.8)
+    assert r.q == 0.0 and r.lambda_max == pytest.approx(math.log(0.8))
+    # near onset lambda ~ (2/3)(g-1)^2 (chaos.md §4.3)
+    assert mf.discrete_meanfield(1.02).lambda_max == pytest.approx((2 / 3) * 0.02**2, rel=0.1)
+    with pytest.raises(ValueError, match="`g`"):
+        mf.discrete_meanfield(-1.0)
+    with pytest.raises(ValueError, match="`bias_std`"):
+        mf.discrete_meanfield(2.0, bias_std=-0.1)
+
+
+SCS_TABLE = {2: (1.925, 0.1124), 3: (5.446, 0.2355), 5: (16.96, 0.434), 10: (71.37, 0.773)}
+
+
+@pytest.mark.parametrize("g", list(SCS_TABLE))
+def test_scs_dmft_table_and_neutral_mode(g):
+    d0, lam = SCS_TABLE[g]
+    r = mf.scs_dmft(g)
+    assert r.status == "converged"
+    assert r.delta0 == pytest.approx(d0, rel=2e-3)
+    assert r.lambda_max == pytest.approx(lam, rel=1e-2)
+    assert r.neutral_energy == pytest.approx(-1.0, abs=1e-4)
+    # invariants: Delta(0) = Delta_0, monotone decay, the ground state lies below the neutral mode
+    assert r.delta[0] == pytest.approx(r.delta0)
+    assert np.all(np.diff(r.delta) <= 1e-12)
+    assert r.ground_energy < r.neutral_energy
+
+
+def test_scs_subcritical_exact():
+    r = mf.scs_dmft(0.7)
+    assert r.delta0 == 0.0 and r.lambda_max == pytest.approx(-0.3)
+
+
+def test_gated_flow_dmft_reduces_to_scs():
+    # gated.md §8 #20 and §6.2: lambda = lambda_SCS(g_h/2)/2
+    r3 = mf.gated_flow_dmft(3.0)
+    assert r3.lambda_max == pytest.approx(0.0234, rel=1e-2)
+    assert r3.c_h0 == pytest.approx(0.748, rel=2e-3)
+    assert r3.c_h[0] == pytest.approx(r3.c_h0)
+    assert mf.gated_flow_dmft(1.5).lambda_max == pytest.approx(-0.125)
+    with pytest.raises(NotImplementedError, match="not given"):
+        mf.gated_flow_dmft(3.0, alpha_r=5.0)
+
+
+# ------------------------------------------------------------------- gated fixed-point MFT
+
+
+def test_zero_fp_critical_value_and_alpha_r_star():
+    assert mf.G_H_ZERO_FP == 2.0
+    assert mf.ALPHA_R_STAR == pytest.approx(2 * math.sqrt(2))
+    # a_1 = alpha_r^2/4 - 2 changes sign at alpha_r*: G'(0) from the small-Delta slope (D-2)
+    d = 1e-4
+    for a, sign in ((mf.ALPHA_R_STAR - 1e-3, 1), (mf.ALPHA_R_STAR + 1e-3, -1)):
+        slope = (float(mf.gain_function(d, a)) - 4.0) / d
+        # 4/g^2 = F = 1 + a1 Delta => G = 4/F ~ 4(1 - a1 Delta): slope = -4 a1
+        assert np.sign(slope) == sign
+    # g*(alpha_r) = 2 below alpha_r*, < 2 just above
+    assert mf.bifurcation_gain(2.8) == pytest.approx(2.0, abs=1e-9)
+    assert mf.bifurcation_gain(3.0) < 2.0
+
+
+@pytest.mark.parametrize("alpha_r,g_star", [(3.0, 1.9987), (5.0, 1.9171), (10.0, 1.754), (20.0, 1.628), (50.0, 1.5273)])
+def test_bifurcation_curve_table(alpha_r, g_star):
+    assert mf.bifurcation_gain(alpha_r) == pytest.approx(g_star, abs=1e-3)
+
+
+def test_critical_alpha_r_inverse():
+    for g in (1.75,):
+        assert mf.bifurcation_gain(mf.critical_alpha_r(g)) == pytest.approx(g, abs=1e-8)
+    assert mf.critical_alpha_r(1.75) == pytest.approx(10.2, abs=0.05)
+    with pytest.raises(ValueError, match="`g_h`"):
+        mf.critical_alpha_r(2.5)
+
+
+def test_perturbative_branch_near_threshold():
+    # (D-2): Delta ~ 4 (g_h - 2) / (8 - alpha_r^2) just above g_h = 2 for alpha_r < 2 sqrt 2
+    for a in (0.0, 1.0, 2.0):
+        r = mf.fixed_points(2.002, a)
+        assert r.n_nonzero == 1
+        assert r.delta[0] == pytest.approx(4 * 0.002 / (8 - a * a), rel=0.02)
+
+
+def test_rho_table_alpha_r0():
+    # gated.md §5.5 / §6.2 (values where the notes' 201-node Gauss-Hermite is accurate)
+    for g, rho in ((2.05, 1.001), (2.5, 1.048), (3.0, 1.139), (4.0, 1.363), (5.0, 1.607), (6.0, 1.860)):
+        assert float(mf.fixed_points(g, 0.0).rho[0]) == pytest.approx(rho, abs=1.5e-3)
+
+
+def test_every_nonzero_fp_has_rho_ge_1():
+    # Cor. 4.6: every nonzero MFT fixed point is unstable (rho >= 1), on a grid g_h in (1.4, 10)
+    ds = rd.phase_diagram("gru", g_h=np.linspace(1.41, 10, 18), alpha_r=np.linspace(0, 20, 6))
+    rho = ds.rho.values[np.isfinite(ds.rho.values)]
+    assert rho.size > 60
+    assert rho.min() >= 1.0
+    # the rho of the zero FP is g_h^2 / 4 (004-21)
+    assert float(mf.spectral_shaping(0.0, 1.5, 7.0)) == pytest.approx(0.5625)
+
+
+def test_fixed_points_residual_and_branches():
+    r = mf.fixed_points(1.8, 20.0)
+    assert r.n_nonzero == 2 and r.zero_fp_stable
+    np.testing.assert_allclose(mf.gain_function(r.delta, 20.0), 1.8**2, rtol=1e-10)
+    # self-consistency of (004-10) directly: C_h = <phi^2>_{g^2 C_h C_sr}
+    for d, c in zip(r.delta, r.c_phi, strict=True):
+        csr = float(mf.gaussian_expectation(lambda u: sigmoid(u) ** 2, 400.0 * c))
+        assert 1.8**2 * c * csr == pytest.approx(d, rel=1e-9)
+    assert mf.fixed_points(1.5, 20.0).n_nonzero == 0
+    # bias: no zero FP, a single nonzero branch that satisfies the biased equations
+    rb = mf.fixed_points(1.5, 1.0, bias_std=0.5)
+    assert not rb.zero_fp and rb.n_nonzero == 1
+    d, c = rb.delta[0], rb.c_phi[0]
+    csr = float(mf.gaussian_expectation(lambda u: sigmoid(u) ** 2, c + 0.25))
+    assert 1.5**2 * c * csr + 0.25 == pytest.approx(d, rel=1e-9)
+
+
+def test_marginal_stability_edge():
+    # g_ms: the upper branch reaches rho = 2 (zero bias); check rho there directly
+    g = mf.marginal_stability_gain(1.0)
+    assert g == pytest.approx(5.38, abs=0.02)
+    assert float(mf.fixed_points(g, 1.0).rho[-1]) == pytest.approx(2.0, abs=1e-8)
+    assert math.isnan(mf.marginal_stability_gain(12.0))
+
+
+def test_fixed_points_bad_input():
+    with pytest.raises(ValueError, match="`g_h`"):
+        mf.fixed_points(0.0, 1.0)
+    with pytest.raises(ValueError, match="`alpha_r`"):
+        mf.fixed_points(2.0, -1.0)
+    with pytest.raises(ValueError, match="`alpha_r`"):
+        mf.fixed_points(2.0, float("nan"))
+    with pytest.raises(ValueError, match="`model`"):
+        mf.fixed_points(2.0, 1.0, model="lstm")
+    with pytest.raises(ValueError, match="`bias_std`"):
+        mf.fixed_points(2.0, 1.0, model="gated_flow", bias_std=0.1)
+
+
+def test_meanfield_imports_no_model_code():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(mf.__file__).parent
+    for path in root.glob("*.py"):
+        if path.name == "rmt.py":
+            continue
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        for node in top:
+            mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+            assert not (mod or "").startswith(("rnndyn.models", "rnndyn.lyapunov", "torch")), (path.name, mod)

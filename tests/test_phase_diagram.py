@@ -1,0 +1,125 @@
+"""rd.phase_diagram and the `meanfield` / `phase-diagram` commands."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+from typer.testing import CliRunner
+
+import rnndyn as rd
+from rnndyn import meanfield as mf
+from rnndyn.cli import app
+from rnndyn.meanfield import phase as phase_mod
+
+
+def test_regions_and_lines():
+    gh = np.array([1.5, 1.8, 1.95, 2.5, 3.0, 7.0])
+    ar = np.array([0.0, 5.0, 20.0])
+    ds = rd.phase_diagram("gru", g_h=gh, alpha_r=ar)
+    reg = ds.region.values
+    # g_h < 2 below g*: stable FP only; between g*(alpha_r) and 2: stable + unstable FPs
+    assert reg[0].tolist() == [1, 1, 1]
+    assert reg[1].tolist() == [1, 1, 2]  # g*(20) = 1.628 < 1.8 < g*(5) = 1.917
+    assert reg[2].tolist() == [1, 2, 2]
+    # above g_h = 2: marginal (rho < 2) near threshold for small alpha_r, chaos at large g_h
+    assert reg[3, 0] == 5 and reg[5, 0] == 5 and reg[3, 2] == 4
+    assert (reg[gh > 2] != 1).all() and (reg[gh > 2] != 2).all()
+    np.testing.assert_allclose(ds.g_star.values, [mf.bifurcation_gain(a) for a in ar], rtol=1e-12)
+    assert (ds.status.values == "ok").all()
+    names = eval(ds.attrs["region_names"])  # noqa: S307 - our own repr
+    assert names[3] == "stable FP & chaotic dynamics"
+    # region 5 <=> some branch with 1 < rho < 2 above g_h = 2
+    rho = ds.rho.values
+    marg = ((rho > 1) & (rho < 2)).any(-1)
+    assert ((reg == 5) == (marg & (gh[:, None] > 2))).all()
+    # consistency with the single-point solver
+    r = mf.fixed_points(1.8, 20.0)
+    np.testing.assert_allclose(ds.delta.sel(g_h=1.8, alpha_r=20.0).values[:2], r.delta, rtol=1e-10)
+    assert ds.n_fixed_points.sel(g_h=1.8, alpha_r=20.0) == 2
+
+
+def test_gated_flow_same_fixed_point_mft():
+    a = rd.phase_diagram("gru", g_h=[1.8, 3.0], alpha_r=[0.0, 20.0])
+    b = rd.phase_diagram("gated_flow", g_h=[1.8, 3.0], alpha_r=[0.0, 20.0])
+    np.testing.assert_array_equal(a.region.values, b.region.values)
+    assert b.attrs["model"] == "gated_flow"
+
+
+def test_bad_grids():
+    with pytest.raises(ValueError, match="`g_h` must be finite.*index \\[1\\]"):
+        rd.phase_diagram("gru", g_h=[1.0, float("nan")], alpha_r=[0.0])
+    with pytest.raises(ValueError, match="`alpha_r` must lie in"):
+        rd.phase_diagram("gru", g_h=[1.0], alpha_r=[-1.0])
+    with pytest.raises(ValueError, match="`g_h` must lie in"):
+        rd.phase_diagram("gru", g_h=[0.0, 1.0], alpha_r=[1.0])
+    with pytest.raises(ValueError, match="`model`"):
+        rd.phase_diagram("lstm", g_h=[1.0], alpha_r=[1.0])
+    with pytest.raises(ValueError, match="1-D grids"):
+        rd.phase_diagram("gru", g_h=None, alpha_r=[1.0])
+
+
+def test_failed_points_get_status_not_nan(monkeypatch):
+    real = phase_mod.solve_plane
+
+    def flaky(gh, a, **kw):
+        if a == 5.0:
+            raise RuntimeError("root finder did not converge")
+        return real(gh, a, **kw)
+
+    monkeypatch.setattr(phase_mod, "solve_plane", flaky)
+    ds = rd.phase_diagram("gru", g_h=[1.5, 3.0], alpha_r=[0.0, 5.0])
+    assert (ds.region.sel(alpha_r=5.0).values == 0).all()
+    assert all(s.startswith("failed: root finder") for s in ds.status.sel(alpha_r=5.0).values)
+    assert (ds.status.sel(alpha_r=0.0).values == "ok").all()
+    with pytest.raises(RuntimeError, match="did not converge"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[5.0], throw=True)
+
+
+@pytest.mark.parametrize("model", ["gru", "gated_flow"])
+def test_simulated_overlay_small(model):
+    # zero FP stable at g_h = 1.5 (alpha_r = 0): activity decays; the decay rate is the zero-FP
+    # Jacobian's edge: ln(1/2 + g_h/4) per step (GRU), -1/2 + g_h/4 per unit time (flow), §5.2, §3.5
+    ds = rd.phase_diagram(model, g_h=[1.5], alpha_r=[0.0], simulate=True, n=48, n_steps=300, n_transient=300, seed=1)
+    lam = float(ds.lambda_max_sim.values[0, 0])
+    expected = math.log(0.875) if model == "gru" else -0.125
+    assert lam == pytest.approx(expected, abs=0.06)
+    assert float(ds.activity_sim.values[0, 0]) < 1e-3
+    assert ds.region_sim.values[0, 0] == 1
+    assert ds.sim_status.values[0, 0] == "ok"
+
+
+def test_cli_phase_diagram(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["phase-diagram", "--g-h", "1.5:3:4", "--alpha-r", "0,20", "--zarr", str(tmp_path / "pd.zarr"),
+         "--out", str(tmp_path), "--json", str(tmp_path / "pd.json"), "--no-progress"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ds = xr.open_zarr(tmp_path / "pd.zarr")
+    ref = rd.phase_diagram("gru", g_h=np.linspace(1.5, 3, 4), alpha_r=[0.0, 20.0])
+    np.testing.assert_array_equal(ds.region.values, ref.region.values)
+    assert (tmp_path / "phase_diagram_gru.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "pd.json").read_text())["region"] == ref.region.values.tolist()
+    bad = runner.invoke(app, ["phase-diagram", "--g-h", "1,nan", "--alpha-r", "0", "--no-progress"])
+    assert bad.exit_code == 2 and "must be finite" in bad.output
+    bad = runner.invoke(app, ["phase-diagram", "--g-h", "1:2", "--no-progress"])
+    assert bad.exit_code == 2 and "start:stop:num" in bad.output
+
+
+def test_cli_meanfield(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["meanfield", "discrete", "--g", "2", "--json", str(tmp_path / "d.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "d.json").read_text())["lambda_max"] == pytest.approx(0.1547, rel=1e-3)
+    res = runner.invoke(app, ["meanfield", "gru", "--g-h", "1.8", "--alpha-r", "20", "--json", str(tmp_path / "g.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "g.json").read_text())["n_nonzero"] == 2
+    bad = runner.invoke(app, ["meanfield", "gru", "--g-h", "-1"])
+    assert bad.exit_code == 2 and "`g_h`" in bad.output
+    bad = runner.invoke(app, ["meanfield", "lstm"])
+    assert bad.exit_code == 2

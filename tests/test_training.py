@@ -1,0 +1,244 @@
+"""Tests of rnndyn.training: sparse teacher forcing, metrics, data lambda_max, gradients, I/O."""
+
+from __future__ import annotations
+
+import math
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+import rnndyn as rd
+from rnndyn import training as tr
+
+F64 = torch.float64
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture(scope="module")
+def lorenz_small() -> tr.TimeSeriesData:
+    return tr.chaotic_series("lorenz63_rho38", n_series=2, n_steps=600, generator=gen(0))
+
+
+# ---------------------------------------------------------------- sparse teacher forcing
+def test_pinv_control_reproduces_observations_with_minimum_norm() -> None:
+    B = torch.randn(3, 10, generator=gen(1), dtype=F64)
+    x = torch.randn(5, 3, generator=gen(2), dtype=F64)
+    z = tr.pinv_control(B, x)
+    torch.testing.assert_close(z @ B.T, x)  # B z~ = x exactly (full row rank)
+    # minimum norm: z~ lies in the row space of B, z~ = B^T y with y = (B B^T)^-1 x
+    y = torch.linalg.solve(B @ B.T, x.T).T
+    torch.testing.assert_close(z, y @ B)
+
+
+def test_forcing_schedule_matches_the_code_rule() -> None:
+    assert tr.forcing_schedule(10, 3).nonzero().flatten().tolist() == [3, 6, 9]
+    assert tr.forcing_schedule(4, 1).tolist() == [False, True, True, True]
+    assert not tr.forcing_schedule(5, 50).any()
+    assert not tr.forcing_schedule(5, None).any()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_forced_rollout_resets_state_at_forcing_times(kind: str) -> None:
+    core = tr.make_torch_rnn(kind, 6, generator=gen(3), dtype=F64)
+    m = tr.ForcedRNN(core, 3, generator=gen(4))
+    x = torch.randn(2, 13, 3, generator=gen(5), dtype=F64)
+    pred = m(x, tau=4)
+    # right after a forcing time t the prediction is B F(z~_t), with z~_t = (B^+ x_t, c = 0),
+    # whatever happened before (eq. 16; LSTM cell reset)
+    for t in (4, 8):
+        z = m.control(x[:, t])
+        if kind == "lstm":
+            assert torch.all(z[:, 6:] == 0)
+        torch.testing.assert_close(pred[:, t], m.observe(m.step(z)))
+    # the fused ATen path equals the step-by-step loop through the rnndyn map
+    m._fused = lambda: False  # type: ignore[method-assign]
+    torch.testing.assert_close(m(x, tau=4), pred)
+
+
+def test_tau_and_readout_validation() -> None:
+    with pytest.raises(ValueError, match="tau"):
+        tr.forcing_schedule(10, 0)
+    with pytest.raises(TypeError, match="tau"):
+        tr.forcing_schedule(10, 2.5)
+    with pytest.raises(ValueError, match="rank 3"):
+        tr.ForcedRNN(rd.VanillaRNN(2, dtype=F64, generator=gen(0)), 3)
+    B = torch.tensor([[1.0, 0.0, 0.0], [2.0, 0.0, 0.0]], dtype=F64)  # rank 1 < 2 observations
+    with pytest.raises(ValueError, match="rank 2"):
+        tr.pinv_control(B, torch.zeros(2, dtype=F64))
+
+
+# ---------------------------------------------------------------- metrics
+def test_state_space_divergence_zero_iff_identical() -> None:
+    x = torch.randn(3000, 3, generator=gen(6), dtype=F64)
+    assert tr.state_space_divergence(x, x) == 0.0
+    assert tr.state_space_divergence(x, x, method="gmm", generator=gen(1)) == 0.0
+    y = torch.randn(3000, 3, generator=gen(7), dtype=F64) * 0.5 + 0.5
+    assert tr.state_space_divergence(x, y) > 0.5
+    assert tr.state_space_divergence(x, y, method="gmm", generator=gen(1)) > 0.1
+    # the authors' off-by-one (bin 0 dropped) is switchable; both are KL >= 0
+    assert tr.state_space_divergence(x, y, drop_first_bin=False) > 0.5
+
+
+def test_binned_divergence_exact_two_cell_case() -> None:
+    # 1-D, 2 bins over [-2 std, 2 std]; true data half in each bin, generated all in one bin
+    a = torch.tensor([-1.0, 1.0] * 50, dtype=F64)[:, None]
+    s = float(a.std())
+    g = torch.full((100, 1), 0.5 * s, dtype=F64)
+    alpha = 1e-5
+    p = torch.tensor([0.5, 0.5], dtype=F64)
+    q = torch.tensor([alpha / (100 + 2 * alpha), (100 + alpha) / (100 + 2 * alpha)], dtype=F64)
+    p = (torch.tensor([50.0, 50.0], dtype=F64) + alpha) / (100 + 2 * alpha)
+    expected = float((p * (p / q).log()).sum())
+    got = tr.state_space_divergence(a, g, n_bins=2, drop_first_bin=False)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_power_spectrum_distance_symmetric_bounded() -> None:
+    t = torch.arange(6000, dtype=F64)
+    noise = torch.randn(6000, 2, generator=gen(8), dtype=F64)
+    a = torch.stack([torch.sin(0.2 * t), torch.sin(0.05 * t)], -1) + 0.1 * noise
+    b = torch.stack([torch.sin(0.25 * t), torch.cos(0.05 * t)], -1) + 0.3 * noise.flip(0)
+    d_ab = tr.power_spectrum_distance(a, b, n_chunks=10)
+    d_ba = tr.power_spectrum_distance(b, a, n_chunks=10)
+    assert d_ab == pytest.approx(d_ba, rel=1e-12)
+    assert 0.0 < d_ab <= 1.0
+    assert tr.power_spectrum_distance(a, a, n_chunks=10) == 0.0
+    # disjoint spectra -> D_H close to 1
+    c = torch.stack([torch.sin(1.5 * t), torch.sin(2.5 * t)], -1)
+    assert tr.power_spectrum_distance(a, c, n_chunks=10) > 0.9
+
+
+# ---------------------------------------------------------------- data lambda_max
+def test_rosenstein_lambda_max_of_lorenz_within_10_percent() -> None:
+    d = tr.chaotic_series("lorenz63", n_series=32, n_steps=3000, test_fraction=0.01, generator=gen(0))
+    est = tr.estimate_lambda_max(d.train, dt=d.dt, generator=gen(1))
+    assert est.lambda_max == pytest.approx(0.9056, rel=0.10)  # theory/chaos.md §4.1
+    assert est.predictability_steps == pytest.approx(math.log(2) / (est.lambda_max * 0.01))
+
+
+def test_nan_data_is_rejected() -> None:
+    x = np.random.default_rng(0).normal(size=(500, 3))
+    x[10, 1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        tr.from_array(x)
+    with pytest.raises(ValueError, match="finite"):
+        tr.estimate_lambda_max(x)
+
+
+# ---------------------------------------------------------------- gradients vs lambda_max
+def test_gradient_growth_rate_matches_lambda_max_of_chaotic_vanilla_rnn() -> None:
+    net = rd.VanillaRNN(48, g=4.0, generator=gen(0), dtype=F64)
+    r = tr.gradient_horizon(net, horizons=range(10, 41, 10), n_trajectories=4, n_transient=300,
+                            lyapunov_steps=1500, generator=gen(1))
+    assert r.lambda_max > 0.2  # chaotic (mean field 0.43 at g = 4; theory/chaos.md §4.3)
+    assert r.grad_rate == pytest.approx(r.lambda_max, rel=0.2)
+    assert r.tangent_rate == pytest.approx(r.lambda_max, rel=0.2)
+
+
+# ---------------------------------------------------------------- tasks and files
+def _write_idx(path, arr: np.ndarray, code: int = 0x08) -> None:
+    with open(path, "wb") as fh:
+        fh.write(bytes([0, 0, code, arr.ndim]))
+        fh.write(struct.pack(f">{arr.ndim}I", *arr.shape))
+        fh.write(arr.astype(">u1").tobytes())
+
+
+def test_mnist_from_idx_and_npz(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, size=(20, 4, 4)).astype(np.uint8)
+    lab = rng.integers(0, 10, size=20).astype(np.uint8)
+    _write_idx(tmp_path / "img.idx", img)
+    _write_idx(tmp_path / "lab.idx", lab)
+    task = tr.mnist_task(tmp_path / "img.idx", tmp_path / "lab.idx", test_fraction=0.25, generator=gen(0))
+    assert task.inputs_train.shape == (15, 16, 1) and task.inputs_test.shape == (5, 16, 1)
+    allx = torch.cat([task.inputs_train, task.inputs_test]).reshape(20, 16)
+    ally = torch.cat([task.targets_train, task.targets_test])
+    # every sample is one of the written images, scaled to [0, 1], with its own label
+    ref = torch.as_tensor(img.reshape(20, 16) / 255.0, dtype=allx.dtype)
+    for xi, yi in zip(allx, ally, strict=True):
+        k = int(torch.argmin((ref - xi).abs().sum(1)))
+        assert torch.allclose(ref[k], xi) and int(lab[k]) == int(yi)
+    np.savez(tmp_path / "m.npz", images=img, labels=lab)
+    t2 = tr.mnist_task(tmp_path / "m.npz", pixels_per_step=4, test_fraction=0.25, generator=gen(0))
+    assert t2.inputs_train.shape == (15, 4, 4)
+
+
+def test_files_that_are_not_idx_or_npz(tmp_path) -> None:
+    bad = tmp_path / "notes.idx"
+    bad.write_text("hello, not an idx file")
+    with pytest.raises(ValueError, match="not an IDX"):
+        tr.mnist_task(bad, bad)
+    npz = tmp_path / "bad.npz"
+    npz.write_bytes(b"PK\x03\x04 garbage")
+    with pytest.raises(ValueError, match="NPZ"):
+        tr.mnist_task(npz)
+    with pytest.raises(ValueError, match="does not exist"):
+        tr.mnist_task(tmp_path / "missing.idx", bad)
+
+
+def test_delayed_copy_targets_are_the_presented_symbols() -> None:
+    t = tr.delayed_copy_task(n_samples=10, n_symbols=3, length=4, delay=5, generator=gen(0))
+    x, y = t.inputs_train, t.targets_train
+    assert x.shape[1] == 2 * 4 + 5
+    torch.testing.assert_close(x[:, :4, :3].argmax(-1), y[:, 9:])
+    assert torch.all(y[:, :9] == -100) and torch.all(x[:, 9:, 3] == 1)
+
+
+# ---------------------------------------------------------------- training and checkpoints
+def _small_model() -> tr.ForcedRNN:
+    core = tr.make_torch_rnn("gru", 8, generator=gen(10), dtype=F64)
+    return tr.ForcedRNN(core, 3, generator=gen(11))
+
+
+class _Interrupt(tr.Callback):
+    def on_epoch_end(self, epoch, model, history):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_training_resumes_from_checkpoint(tmp_path, lorenz_small) -> None:
+    cfg = tr.TrainConfig(n_epochs=4, batches_per_epoch=2, batch_size=4, seq_len=30, tau=10, checkpoint_every=2)
+    full_model = _small_model()
+    full = tr.train_forced(full_model, lorenz_small, config=cfg, generator=gen(2))
+    ck = tmp_path / "ck.pt"
+    with pytest.raises(KeyboardInterrupt):
+        tr.train_forced(_small_model(), lorenz_small, config=cfg, checkpoint=ck, generator=gen(2),
+                        callbacks=[_Interrupt()])
+    resumed_model = _small_model()
+    res = tr.train_forced(resumed_model, lorenz_small, config=cfg, checkpoint=ck, generator=gen(2))
+    assert res.resumed_from == 2 and res.epochs_run == 4
+    assert res.losses == pytest.approx(full.losses, rel=1e-12)
+    for p, q in zip(full_model.parameters(), resumed_model.parameters(), strict=True):
+        torch.testing.assert_close(p, q)
+
+
+def test_bad_training_inputs(lorenz_small) -> None:
+    with pytest.raises(ValueError, match="tau"):
+        tr.train_forced(_small_model(), lorenz_small, config=tr.TrainConfig(tau=0, n_epochs=1))
+    with pytest.raises(ValueError, match="seq_len"):
+        tr.train_forced(_small_model(), lorenz_small, config=tr.TrainConfig(tau=5, seq_len=10_000, n_epochs=1))
+
+
+def test_cli_train_writes_json_and_figures(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    runner = CliRunner()
+    args = ["train", "--data", "lorenz63", "--hidden", "6", "--epochs", "2", "--batches", "2", "--batch-size", "4",
+            "--seq-len", "30", "--n-series", "2", "--n-steps", "500", "--tau", "10",
+            "--json", str(tmp_path / "r.json"), "--out", str(tmp_path)]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    payload = json.loads((tmp_path / "r.json").read_text())
+    assert payload["train"]["tau"] == 10 and len(payload["train"]["losses"]) == 2
+    assert (tmp_path / "loss.png").exists() and (tmp_path / "attractor.png").exists()
+    bad = runner.invoke(app, ["train", "--tau", "0", "--epochs", "1", "--n-steps", "500", "--n-series", "1"])
+    assert bad.exit_code == 2 and "tau" in bad.output
