@@ -156,14 +156,15 @@ def test_8_5_alpha_z0_radius_from_state() -> None:
 
 @pytest.mark.parametrize("params", [(3.0, 5.0, 0.0), (3.0, 5.0, 5.0), (6.0, 1.0, 2.0)])
 def test_8_6_gru_spectral_curve(params: tuple[float, float, float]) -> None:
-    """#6: rightmost real root of F (004-18) = max Re(lambda), state statistics (N = 500; +-5%)."""
+    """#6: rightmost real root of F (004-18) = max Re(lambda), state statistics (N = 500; +-5%);
+    leftmost +-0.16 (finite-N: the reset-gate product term converges slowly, ~0.03 at N = 1000)."""
     g_h, az, ar = params
     net = rd.GRU(500, g_h=g_h, alpha_z=az, alpha_r=ar, generator=_gen(5), dtype=F64)
     res = jacobian_spectrum(net, n_states=2, n_steps=20, n_transient=200, generator=_gen(6))
     for k in range(2):
         pred = predicted_support(net, res.states[k], factorised=False)
         assert float(res.max_real[k]) == pytest.approx(pred.rightmost, rel=0.05)
-        assert float(res.eigenvalues[k].real.min()) == pytest.approx(pred.leftmost, abs=0.1)
+        assert float(res.eigenvalues[k].real.min()) == pytest.approx(pred.leftmost, abs=0.16)
 
 
 def test_8_10_slow_modes_grow_with_alpha_z() -> None:
@@ -177,13 +178,13 @@ def test_8_10_slow_modes_grow_with_alpha_z() -> None:
         for k in range(2):
             assert float(res.slow_fraction[k]) == pytest.approx(rmt.slow_mode_fraction(0.05, z=z[k]), abs=0.03)
         mft = rmt.slow_mode_fraction(0.05, alpha_z=az, C_h=float((h**2).mean()))
-        assert res.mean_slow_fraction == pytest.approx(mft, abs=0.04)
+        assert res.mean_slow_fraction == pytest.approx(mft, abs=0.05)  # MFT law of u^z: looser
         fracs.append(res.mean_slow_fraction)
     assert fracs[0] < 0.02 < fracs[1] < fracs[2] < 0.5
 
 
 def test_8_11_binary_gate_density_synthetic() -> None:
-    """#11: binary update gate (004-22): exact atoms at 1 and 0, bulk radius +-4% (N = 600)."""
+    """#11: binary update gate (004-22): exact atoms at 1 and 0, uniform bulk of radius +-4% (N = 600)."""
     rng = np.random.default_rng(3)
     n, theta, f_u, g_h, r_bar = 600, 0.5, 0.6, 3.0, 0.5
     z = np.ones(n)
@@ -195,8 +196,12 @@ def test_8_11_binary_gate_density_synthetic() -> None:
     assert np.sum(np.abs(ev - 1) < 1e-8) == int(theta * n)
     n_zero_exact = int(np.sum((z == 1) & (dphi == 0)))
     assert np.sum(np.abs(ev) < 1e-6) == n_zero_exact
-    bulk = ev[(np.abs(ev - 1) > 1e-8) & (np.abs(ev) > 1e-6)]
-    assert np.abs(bulk).max() == pytest.approx(pred.radius, rel=0.04)
+    bulk = np.abs(ev[(np.abs(ev - 1) > 1e-8) & (np.abs(ev) > 1e-6)])
+    # uniform disk: the fraction within radius s is (s / R)^2, so R = quantile(q) / sqrt(q); the
+    # largest modulus itself overshoots R by ~ sqrt(log n / 4n) ~ 8% at this size
+    assert np.quantile(bulk, 0.9) / np.sqrt(0.9) == pytest.approx(pred.radius, rel=0.04)
+    assert np.mean(bulk < pred.radius / 2) == pytest.approx(0.25, abs=0.04)
+    assert bulk.size / n == pytest.approx(pred.bulk_mass, abs=1e-12)
     assert dict(pred.atoms)[1] == theta
 
 
@@ -271,6 +276,7 @@ def test_8_6_gru_spectral_curve_large_n(params: tuple[float, float, float]) -> N
         for fact in (True, False):
             pred = predicted_support(net, res.states[k], factorised=fact)
             assert float(res.max_real[k]) == pytest.approx(pred.rightmost, rel=0.035)
+            assert float(res.eigenvalues[k].real.min()) == pytest.approx(pred.leftmost, abs=0.06)
 
 
 @pytest.mark.slow

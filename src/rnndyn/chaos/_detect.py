@@ -456,7 +456,7 @@ def composition_laps(
         pair_ok = (j < (n - 1)[:, None]) & active[:, None]
         cnt = torch.where(pair_ok, (i_hi - i_lo).clamp_min(0), torch.zeros_like(i_lo))
         items = torch.cat([cnt + pair_ok.long(), torch.zeros(B, 1, dtype=torch.long, device=dev)], 1)
-        items.scatter_(1, (n - 1)[:, None], active[:, None].long())  # the last point
+        items.scatter_(1, (n - 1)[:, None], torch.ones_like(n)[:, None])  # the last point
         cell, pos = ragged_arange(items.flatten())
         b, i = cell // Mx, cell % Mx
         inc = V[b, i] <= V[b, (i + 1).clamp_max(Mx - 1)]

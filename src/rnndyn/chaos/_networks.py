@@ -306,7 +306,6 @@ class ScalarNetwork:
                 f"`activation` must be 'relu' for an exact piecewise-linear form; got {self.activation!r}"
             )
         w1, b1, w2 = self.weight_in, self.bias_in, self.weight_out
-        B = self.batch_size
         inf = torch.full_like(w1, math.inf)
         safe = torch.where(w1 != 0, w1, torch.ones_like(w1))
         # an extra knot at 0 keeps every network non-empty (it only splits a linear piece)

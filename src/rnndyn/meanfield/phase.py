@@ -98,7 +98,8 @@ def phase_diagram(
     With ``simulate=True`` each point also gets a finite-N estimate: a network of ``n`` units
     (``rd.GRU``, or ``rd.GatedRateRNN`` discretised with RK4 at ``dt``), seeded from
     ``(seed, point index)``, is run from an O(1) random state for ``n_transient`` steps; then
-    ``lambda_max_sim`` (QR method, ``rd.lyapunov_spectrum(k=1)``) over ``n_steps`` steps,
+    ``lambda_max_sim`` (QR method, ``rd.lyapunov_spectrum(k=1)``, a further ``n_transient`` steps
+    to align the tangent vector, then ``n_steps`` averaged steps),
     ``activity_sim`` (mean h^2 at the end of the transient) and ``region_sim`` (region 3 where
     the zero FP is stable but the network sustains chaos).
 
@@ -264,7 +265,7 @@ def _simulate_overlay(ds, model, *, n, n_steps, n_transient, dt, seed, alpha_z, 
                 traj = rd.simulate(system, h0, n_steps=max(n_transient, 1))
                 tail = traj[-max(1, traj.shape[0] // 5) :, :width]
                 act[i, j] = float((tail**2).mean())
-                res = rd.lyapunov_spectrum(system, k=1, n_steps=n_steps, h0=traj[-1], generator=gen, throw=False)
+                res = rd.lyapunov_spectrum(system, k=1, n_steps=n_steps, n_transient=n_transient, h0=traj[-1], generator=gen, throw=False)
                 lam[i, j] = res.lambda_max
                 if res.status != "success":
                     sim_status[i, j] = f"{res.status}: {res.message}"
