@@ -13,6 +13,8 @@ import rnndyn as rd
 from rnndyn import meanfield as mf
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, logcosh, sigmoid
 
+pytestmark = pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
+
 
 def _quad_expect(f, var, mean=0.0):
     sd = math.sqrt(var)
@@ -63,15 +65,24 @@ def test_bivariate_against_nested_quad(v0, frac):
     def inner(z, sign):
         return _quad_expect(np.tanh, s * s, sign * r * z)
 
-    ref, _ = quad(lambda z: inner(z, 1) * inner(z, sg) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi), -10, 10, limit=200)
+    ref, _ = quad(
+        lambda z: inner(z, 1) * inner(z, sg) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
+        -10,
+        10,
+        limit=200,
+    )
     assert float(mf.gaussian_correlation(np.tanh, v0, c)) == pytest.approx(ref, abs=1e-9)
 
 
 def test_bivariate_limits_and_table():
     v0 = 3.0
     # c = v0: <f^2>; c = 0: <f>^2; table interpolates the exact integral
-    assert float(mf.gaussian_correlation(dtanh, v0, v0)) == pytest.approx(float(mf.gaussian_expectation(lambda u: dtanh(u) ** 2, v0)), rel=1e-9)
-    assert float(mf.gaussian_correlation(dtanh, v0, 0.0)) == pytest.approx(float(mf.gaussian_expectation(dtanh, v0)) ** 2, rel=1e-11)
+    assert float(mf.gaussian_correlation(dtanh, v0, v0)) == pytest.approx(
+        float(mf.gaussian_expectation(lambda u: dtanh(u) ** 2, v0)), rel=1e-9
+    )
+    assert float(mf.gaussian_correlation(dtanh, v0, 0.0)) == pytest.approx(
+        float(mf.gaussian_expectation(dtanh, v0)) ** 2, rel=1e-11
+    )
     t = mf.CorrelationTable(dtanh, v0, c_min=0.0, degree=40)
     cs = np.array([0.1, 1.7, 2.95])
     np.testing.assert_allclose(t(cs), mf.gaussian_correlation(dtanh, v0, cs), rtol=1e-10)
@@ -88,7 +99,14 @@ def test_quadrature_bad_input():
 
 # ------------------------------------------------------------------- vanilla (chaos.md §4.2-4.3)
 
-DISCRETE_TABLE = {1.25: (0.327, 0.0235), 1.5: (0.793, 0.0652), 2: (2.121, 0.1547), 3: (6.305, 0.3102), 5: (20.70, 0.5324), 10: (91.7, 0.8564)}
+DISCRETE_TABLE = {
+    1.25: (0.327, 0.0235),
+    1.5: (0.793, 0.0652),
+    2: (2.121, 0.1547),
+    3: (6.305, 0.3102),
+    5: (20.70, 0.5324),
+    10: (91.7, 0.8564),
+}
 
 
 @pytest.mark.parametrize("g", list(DISCRETE_TABLE))
@@ -160,7 +178,9 @@ def test_zero_fp_critical_value_and_alpha_r_star():
     assert mf.bifurcation_gain(3.0) < 2.0
 
 
-@pytest.mark.parametrize("alpha_r,g_star", [(3.0, 1.9987), (5.0, 1.9171), (10.0, 1.754), (20.0, 1.628), (50.0, 1.5273)])
+@pytest.mark.parametrize(
+    "alpha_r,g_star", [(3.0, 1.9987), (5.0, 1.9171), (10.0, 1.754), (20.0, 1.628), (50.0, 1.5273)]
+)
 def test_bifurcation_curve_table(alpha_r, g_star):
     assert mf.bifurcation_gain(alpha_r) == pytest.approx(g_star, abs=1e-3)
 

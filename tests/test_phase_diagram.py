@@ -84,7 +84,9 @@ def test_failed_points_get_status_not_nan(monkeypatch):
 def test_simulated_overlay_small(model):
     # zero FP stable at g_h = 1.5 (alpha_r = 0): activity decays; the decay rate is the zero-FP
     # Jacobian's edge: ln(1/2 + g_h/4) per step (GRU), -1/2 + g_h/4 per unit time (flow), §5.2, §3.5
-    ds = rd.phase_diagram(model, g_h=[1.5], alpha_r=[0.0], simulate=True, n=48, n_steps=300, n_transient=300, seed=1)
+    ds = rd.phase_diagram(
+        model, g_h=[1.5], alpha_r=[0.0], simulate=True, n=48, n_steps=300, n_transient=300, seed=1
+    )
     lam = float(ds.lambda_max_sim.values[0, 0])
     expected = math.log(0.875) if model == "gru" else -0.125
     assert lam == pytest.approx(expected, abs=0.06)
@@ -101,7 +103,7 @@ def test_cli_phase_diagram(tmp_path):
          "--out", str(tmp_path), "--json", str(tmp_path / "pd.json"), "--no-progress"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    ds = xr.open_zarr(tmp_path / "pd.zarr")
+    ds = xr.open_zarr(tmp_path / "pd.zarr", consolidated=False)
     ref = rd.phase_diagram("gru", g_h=np.linspace(1.5, 3, 4), alpha_r=[0.0, 20.0])
     np.testing.assert_array_equal(ds.region.values, ref.region.values)
     assert (tmp_path / "phase_diagram_gru.png").stat().st_size > 10_000
@@ -117,7 +119,9 @@ def test_cli_meanfield(tmp_path):
     res = runner.invoke(app, ["meanfield", "discrete", "--g", "2", "--json", str(tmp_path / "d.json")])
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "d.json").read_text())["lambda_max"] == pytest.approx(0.1547, rel=1e-3)
-    res = runner.invoke(app, ["meanfield", "gru", "--g-h", "1.8", "--alpha-r", "20", "--json", str(tmp_path / "g.json")])
+    res = runner.invoke(
+        app, ["meanfield", "gru", "--g-h", "1.8", "--alpha-r", "20", "--json", str(tmp_path / "g.json")]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "g.json").read_text())["n_nonzero"] == 2
     bad = runner.invoke(app, ["meanfield", "gru", "--g-h", "-1"])

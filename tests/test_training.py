@@ -133,8 +133,14 @@ def test_nan_data_is_rejected() -> None:
 # ---------------------------------------------------------------- gradients vs lambda_max
 def test_gradient_growth_rate_matches_lambda_max_of_chaotic_vanilla_rnn() -> None:
     net = rd.VanillaRNN(48, g=4.0, generator=gen(0), dtype=F64)
-    r = tr.gradient_horizon(net, horizons=range(10, 41, 10), n_trajectories=4, n_transient=300,
-                            lyapunov_steps=1500, generator=gen(1))
+    r = tr.gradient_horizon(
+        net,
+        horizons=range(10, 41, 10),
+        n_trajectories=4,
+        n_transient=300,
+        lyapunov_steps=1500,
+        generator=gen(1),
+    )
     assert r.lambda_max > 0.2  # chaotic (mean field 0.43 at g = 4; theory/chaos.md §4.3)
     assert r.grad_rate == pytest.approx(r.lambda_max, rel=0.2)
     assert r.tangent_rate == pytest.approx(r.lambda_max, rel=0.2)
@@ -202,13 +208,21 @@ class _Interrupt(tr.Callback):
 
 
 def test_interrupted_training_resumes_from_checkpoint(tmp_path, lorenz_small) -> None:
-    cfg = tr.TrainConfig(n_epochs=4, batches_per_epoch=2, batch_size=4, seq_len=30, tau=10, checkpoint_every=2)
+    cfg = tr.TrainConfig(
+        n_epochs=4, batches_per_epoch=2, batch_size=4, seq_len=30, tau=10, checkpoint_every=2
+    )
     full_model = _small_model()
     full = tr.train_forced(full_model, lorenz_small, config=cfg, generator=gen(2))
     ck = tmp_path / "ck.pt"
     with pytest.raises(KeyboardInterrupt):
-        tr.train_forced(_small_model(), lorenz_small, config=cfg, checkpoint=ck, generator=gen(2),
-                        callbacks=[_Interrupt()])
+        tr.train_forced(
+            _small_model(),
+            lorenz_small,
+            config=cfg,
+            checkpoint=ck,
+            generator=gen(2),
+            callbacks=[_Interrupt()],
+        )
     resumed_model = _small_model()
     res = tr.train_forced(resumed_model, lorenz_small, config=cfg, checkpoint=ck, generator=gen(2))
     assert res.resumed_from == 2 and res.epochs_run == 4
@@ -221,7 +235,9 @@ def test_bad_training_inputs(lorenz_small) -> None:
     with pytest.raises(ValueError, match="tau"):
         tr.train_forced(_small_model(), lorenz_small, config=tr.TrainConfig(tau=0, n_epochs=1))
     with pytest.raises(ValueError, match="seq_len"):
-        tr.train_forced(_small_model(), lorenz_small, config=tr.TrainConfig(tau=5, seq_len=10_000, n_epochs=1))
+        tr.train_forced(
+            _small_model(), lorenz_small, config=tr.TrainConfig(tau=5, seq_len=10_000, n_epochs=1)
+        )
 
 
 def test_cli_train_writes_json_and_figures(tmp_path) -> None:
@@ -232,9 +248,32 @@ def test_cli_train_writes_json_and_figures(tmp_path) -> None:
     from rnndyn.cli import app
 
     runner = CliRunner()
-    args = ["train", "--data", "lorenz63", "--hidden", "6", "--epochs", "2", "--batches", "2", "--batch-size", "4",
-            "--seq-len", "30", "--n-series", "2", "--n-steps", "500", "--tau", "10",
-            "--json", str(tmp_path / "r.json"), "--out", str(tmp_path)]
+    args = [
+        "train",
+        "--data",
+        "lorenz63",
+        "--hidden",
+        "6",
+        "--epochs",
+        "2",
+        "--batches",
+        "2",
+        "--batch-size",
+        "4",
+        "--seq-len",
+        "30",
+        "--n-series",
+        "2",
+        "--n-steps",
+        "500",
+        "--tau",
+        "10",
+        "--no-lyapunov",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--out",
+        str(tmp_path),
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     payload = json.loads((tmp_path / "r.json").read_text())

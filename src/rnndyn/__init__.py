@@ -7,6 +7,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from rnndyn import chaos
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
 from rnndyn.jacobians import jacobian
@@ -66,6 +67,7 @@ __all__ = [
     "TorchRNN",
     "VanillaRNN",
     "__version__",
+    "chaos",
     "discretise",
     "find_fixed_points",
     "from_torch",

@@ -37,6 +37,8 @@ from rnndyn.models.base import AbstractMap
 
 Tensor = torch.Tensor
 
+#: a slow point needs |grad q| <= this * |F(h) - h| (a stationary point of q)
+_STATIONARY = 1e-4
 #: classification labels of fixed points
 STABILITY = ("stable", "saddle", "unstable", "marginal")
 
@@ -61,7 +63,8 @@ class FixedPointResult:
         stability: per point ``"stable"``, ``"saddle"`` (some unstable directions),
             ``"unstable"`` (all unstable) or ``"marginal"`` (none unstable, some on the unit
             circle within ``marginal_tol``).
-        slow_points: ``(M, n)`` local minima of q above the tolerance but below ``slow_tol``.
+        slow_points: ``(M, n)`` local minima of q above the tolerance but below ``slow_tol``
+            (stationary: :math:`\lVert\nabla q\rVert\le10^{-4}\lVert F(h)-h\rVert`).
         slow_speeds: ``(M,)`` their speeds.
         input: the constant input ``(d,)`` or ``None``.
         tol, slow_tol, eps_slow, marginal_tol: the thresholds used.
@@ -257,7 +260,8 @@ def _dedup(points: Tensor, speeds: Tensor, tol: float) -> tuple[Tensor, Tensor]:
         return points, speeds
     order = torch.argsort(speeds)
     pts, sp = points[order], speeds[order]
-    dist = torch.cdist(pts, pts)
+    # exact pairwise distances (the matrix-multiply shortcut loses ~sqrt(eps)|h| to cancellation)
+    dist = torch.cdist(pts, pts, compute_mode="donot_use_mm_for_euclid_dist")
     keep = torch.ones(pts.shape[0], dtype=torch.bool, device=pts.device)
     # sequential greedy pass on CPU booleans (K is small after convergence filtering)
     close = (dist <= tol).cpu()
@@ -375,7 +379,7 @@ def find_fixed_points(
         >>> starts = torch.linspace(0.05, 0.95, 10, dtype=torch.float64).unsqueeze(-1)
         >>> res = rd.find_fixed_points(rd.Logistic(r=2.5).double(), initial_states=starts)
         >>> order = res.points[:, 0].argsort()
-        >>> res.points[order, 0].tolist()  # 0 and 1 - 1/r
+        >>> [round(v, 9) + 0.0 for v in res.points[order, 0].tolist()]  # 0 and 1 - 1/r
         [0.0, 0.6]
         >>> [res.stability[i] for i in order]  # slopes r = 2.5 and 2 - r = -0.5
         ['unstable', 'stable']
@@ -411,8 +415,9 @@ def find_fixed_points(
     # starts
     if initial_states is not None:
         check_state(initial_states, n, "initial_states")
+        if ref is None:  # parameter-free maps follow the starts' dtype and device
+            dtype, device = initial_states.dtype, initial_states.device
         h = initial_states.reshape(-1, n).to(dtype=dtype, device=device).clone()
-        dtype = h.dtype
     else:
         h0 = system.initial_state((n_initial,), generator=generator)
         h = h0
@@ -457,6 +462,16 @@ def find_fixed_points(
         q = 0.5 * res_norm**2
         conv = torch.isfinite(res_norm) & (res_norm <= tol_v)
         slow = torch.isfinite(res_norm) & ~conv & (q < slow_tol)
+        n_crawling = 0
+        if bool(slow.any()):
+            # a slow point is a local minimum of q: grad q = (J - I)^T r small relative to r;
+            # starts still crawling through a flat slow region are counted, not reported
+            sidx = slow.nonzero().squeeze(-1)
+            jr = _full_jacobian(system, h[sidx], _sub(xb, sidx)) - torch.eye(n, dtype=h.dtype, device=h.device)
+            grad = (jr.transpose(-1, -2) @ r[sidx].unsqueeze(-1)).squeeze(-1)
+            stationary = grad.norm(dim=-1) <= _STATIONARY * res_norm[sidx]
+            n_crawling = int((~stationary).sum())
+            slow[sidx[~stationary]] = False
         pts, sp = _dedup(h[conv], q[conv], dedup_v)
         spts, ssp = _dedup(h[slow], q[slow], max(dedup_v, 1e-4 * math.sqrt(n)))
         if pts.shape[0]:
@@ -480,6 +495,8 @@ def find_fixed_points(
             + ", ".join(f"{v} {k}" for k, v in counts.items())
             + f") from {b} starts; {spts.shape[0]} slow point(s)"
         )
+        if n_crawling:
+            message += f"; {n_crawling} start(s) still moving through slow regions after {n_iter} iterations"
     elif spts.shape[0]:
         status = "slow_points_only"
         message = f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}"

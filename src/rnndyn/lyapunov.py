@@ -181,16 +181,55 @@ def _choose_tangent(system: AbstractMap, k: int, tangent: str) -> str:
     return "dense"
 
 
-def _qr_positive(z: Tensor) -> tuple[Tensor, Tensor]:
-    """Reduced QR of ``z`` ``(B, n, k)`` with ``diag(R) >= 0``; returns ``(Q, |diag R|)``."""
+def _vanilla_product(system: Any, h: Tensor, x: Tensor | None, q: Tensor) -> tuple[Tensor, Tensor]:
+    # theory/gated.md §3.1: J = [phi'(a)] W, so J Q = phi'(a) * (W Q): one GEMM on W, no n x n
+    # Jacobian written and read again (the cost that dominates k << n); the step reuses ``a``
+    from rnndyn.models.vanilla import _dphi, _phi
+
+    a = system._preact(h, x)
+    h_next = _phi(a, system.activation)
+    d = _dphi(a, system.activation, h_next if system.activation == "tanh" else None)
+    return h_next, d.unsqueeze(-1) * torch.matmul(system.weight_hh, q)
+
+
+#: Fused step-and-tangent functions ``fn(system, h, x, Q) -> (F(h, x), J(h, x) @ Q)`` for models
+#: whose Jacobian has structure, by exact type (used for ``k < n``). Models not listed use
+#: ``system._step`` and ``system._jacobian(h, x) @ Q``. Add entries with
+#: :func:`register_tangent_product`; each must agree with the dense product (tested).
+TANGENT_PRODUCTS: dict[type, Any] = {}
+
+
+def register_tangent_product(cls: type, fn: Any) -> None:
+    """Register ``fn(system, h, x, q) -> (h_next, J @ q)`` as the fused dense step for ``cls``."""
+    TANGENT_PRODUCTS[cls] = fn
+
+
+def _register_builtin_products() -> None:
+    from rnndyn.models.vanilla import VanillaRNN
+
+    register_tangent_product(VanillaRNN, _vanilla_product)
+
+
+_register_builtin_products()
+
+
+def _qr(z: Tensor) -> tuple[Tensor, Tensor]:
+    """Reduced QR of ``z`` ``(B, n, k)``; returns ``(Q, diag R)`` (diagonal signed).
+
+    The sign fix ``diag(R) > 0`` is deferred: flipping columns of ``Q`` flips the same columns of
+    the next ``J Q`` and so only the signs of the next ``R``, never ``|R_ii|``; ``advance`` fixes
+    the signs of the ``Q`` it returns (one fewer elementwise pass per step).
+    """
     if z.shape[-1] == 1:
         # k = 1: the QR step is a normalisation (cheaper than a LAPACK call)
         norm = torch.linalg.vector_norm(z, dim=-2, keepdim=True)
         return z / norm, norm[..., 0, :]
     q, r = torch.linalg.qr(z)
-    d = torch.diagonal(r, dim1=-2, dim2=-1)
-    sign = torch.where(d < 0, -1.0, 1.0).to(z.dtype)
-    return q * sign.unsqueeze(-2), d.abs()
+    return q, torch.diagonal(r, dim1=-2, dim2=-1)
+
+
+def _fix_signs(q: Tensor, d: Tensor) -> Tensor:
+    return q * torch.where(d < 0, -1.0, 1.0).to(q.dtype).unsqueeze(-2)
 
 
 class LyapunovEngine:
@@ -326,6 +365,9 @@ class LyapunovEngine:
         # every QR event. Only |R_ii| enters the exponents, so the missing sign fix is harmless;
         # the explicit, sign-fixed Q is formed once at the end.
         implicit = self.householder and self.tangent == "dense" and self.k == system.state_size
+        fused = TANGENT_PRODUCTS.get(type(system)) if self.tangent == "dense" and not implicit else None
+        if logdet is not None:
+            fused = None
         qa: Tensor | None = None
         tau: Tensor | None = None
         since_qr = 0
@@ -335,22 +377,25 @@ class LyapunovEngine:
             if logdet is not None:
                 jac = system._jacobian(h, x)
                 logdet.append(torch.linalg.slogdet(jac)[1])
-            if qa is not None:
-                if jac is None:
-                    jac = system._jacobian(h, x)
-                q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)
-                qa = None
+            if fused is not None:
+                h, q = fused(system, h, x, q)
             else:
-                q = self._tangent_product(h, x, q, jac)
-            h = system._step(h, x)
+                if qa is not None:
+                    if jac is None:
+                        jac = system._jacobian(h, x)
+                    q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)
+                    qa = None
+                else:
+                    q = self._tangent_product(h, x, q, jac)
+                h = system._step(h, x)
             since_qr += 1
             if since_qr == m or t == n_steps - 1:
                 if implicit:
                     qa, tau = torch.geqrf(q)
-                    d = torch.diagonal(qa, dim1=-2, dim2=-1).abs()
+                    d = torch.diagonal(qa, dim1=-2, dim2=-1)
                 else:
-                    q, d = _qr_positive(q)
-                log_r = log_r + torch.log(d)
+                    q, d = _qr(q)
+                log_r = log_r + torch.log(d.abs())
                 since_qr = 0
                 if record_at is not None and t in record_at:
                     record[0].append(state.steps + t + 1)  # type: ignore[index]
@@ -360,9 +405,9 @@ class LyapunovEngine:
                     if not bool(torch.isfinite(h).all()):
                         break
         if qa is not None:
-            q = torch.linalg.householder_product(qa, tau)
-            d = torch.diagonal(qa, dim1=-2, dim2=-1)
-            q = q * torch.where(d < 0, -1.0, 1.0).to(q.dtype).unsqueeze(-2)
+            q = _fix_signs(torch.linalg.householder_product(qa, tau), d)
+        elif n_steps > 0:
+            q = _fix_signs(q, d)
         return TangentState(h, q, log_r, state.steps + t + 1 if n_steps > 0 else state.steps)
 
     def _auto_qr_every(self, spread: float, dtype: torch.dtype) -> int:
@@ -932,4 +977,5 @@ __all__ = [
     "kaplan_yorke_dimension",
     "lyapunov_spectrum",
     "max_lyapunov",
+    "register_tangent_product",
 ]

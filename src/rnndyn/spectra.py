@@ -362,8 +362,10 @@ def predicted_support(
         >>> import torch, rnndyn as rd
         >>> net = rd.GRU(200, g_h=1.5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         >>> s = predicted_support(net, torch.zeros(200, dtype=torch.float64))
-        >>> round(s.rightmost, 2), round(s.leftmost, 2)  # zero FP disk: centre 1/2, radius ~ g_h / 4
-        (0.87, 0.13)
+        >>> round(s.centre.real, 9)  # zero FP disk: centre 1/2, radius g_hat / 4 (g_hat ~ g_h = 1.5)
+        0.5
+        >>> round(s.radius - 0.5 - s.params["g_h"] / 4, 9)
+        0.0
     """
     from rnndyn.discretise import Discretised
     from rnndyn.meanfield import rmt

@@ -78,7 +78,9 @@ class ChaosProbabilityResult(ResultMixin):
 
 
 def _check_widths(width: Any) -> tuple[int, ...]:
-    ws = (width,) if isinstance(width, int) and not isinstance(width, bool) else tuple(width)
+    if isinstance(width, str) or not hasattr(width, "__iter__"):
+        return (check_positive_int(width, "width"),)
+    ws = tuple(width)
     if len(ws) == 0:
         raise ValueError("`width` must be an int >= 1 or a non-empty list of them; got an empty list")
     return tuple(check_positive_int(w, "width") for w in ws)

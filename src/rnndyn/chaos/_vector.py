@@ -86,7 +86,7 @@ def scrambling(
     Example:
         >>> import torch, rnndyn as rd
         >>> net = rd.chaos.ScalarNetwork.from_weights([1, 1], [1e-5, -0.502], [1.9999, -4.0])
-        >>> res = rd.chaos.scrambling(net, n_pairs=8, n_steps=400, generator=torch.Generator().manual_seed(0))
+        >>> res = rd.chaos.scrambling(net, n_pairs=8, n_steps=2000, generator=torch.Generator().manual_seed(0))
         >>> res.lambda_max > 0.6, res.fraction_scrambled > 0.5
         (True, True)
     """

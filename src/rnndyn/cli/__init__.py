@@ -50,20 +50,26 @@ def models_cmd() -> None:
 
 # Each command lives in its own module; registration order is the order in `--help`.
 from rnndyn.cli.analyze import analyze_cmd  # noqa: E402
+from rnndyn.cli.chaos import chaos_cmd  # noqa: E402
+from rnndyn.cli.fixed_points import fixed_points_cmd  # noqa: E402
 from rnndyn.cli.lyapunov import lyapunov_cmd  # noqa: E402
-from rnndyn.cli.simulate import simulate_cmd  # noqa: E402
-from rnndyn.cli.sweep import sweep_cmd  # noqa: E402
 from rnndyn.cli.meanfield import meanfield_cmd  # noqa: E402
 from rnndyn.cli.phase_diagram import phase_diagram_cmd  # noqa: E402
+from rnndyn.cli.simulate import simulate_cmd  # noqa: E402
+from rnndyn.cli.spectrum import spectrum_cmd  # noqa: E402
+from rnndyn.cli.sweep import sweep_cmd  # noqa: E402
 from rnndyn.cli.train import train_cmd  # noqa: E402
 
 app.command("analyze")(analyze_cmd)
+app.command("chaos")(chaos_cmd)
 app.command("lyapunov")(lyapunov_cmd)
 app.command("simulate")(simulate_cmd)
 app.command("sweep")(sweep_cmd)
 app.command("meanfield")(meanfield_cmd)
 app.command("phase-diagram")(phase_diagram_cmd)
 app.command("train")(train_cmd)
+app.command("spectrum")(spectrum_cmd)
+app.command("fixed-points")(fixed_points_cmd)
 
 
 def main() -> None:

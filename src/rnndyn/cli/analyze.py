@@ -1,7 +1,8 @@
 """`rnndyn analyze`: the main job.
 
 With no arguments it analyses a built-in default gated network (a CKS20 GRU, n = 64, g_h = 3,
-alpha_z = 5, alpha_r = 1: chaotic) and prints one summary table. The report is a list of
+alpha_z = 1, alpha_r = 10: chaotic, lambda_max ~ 0.15 per step, driven by the reset gate) and prints
+one summary table. The report is a list of
 *sections* (:data:`SECTIONS`): each takes the shared :class:`Analysis` context, runs one library
 call and returns table rows, a JSON payload and figures. New analyses (Jacobian spectrum, fixed
 points) are added by appending a section function; nothing else changes.
@@ -99,7 +100,7 @@ def analyze_cmd(
     n_steps: StepsOpt = None,
     n_transient: TransientOpt = 300,
     n_trajectories: TrajOpt = 4,
-    qr_every: QrOpt = "1",
+    qr_every: QrOpt = "auto",
     log_base: LogBaseOpt = "e",
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",

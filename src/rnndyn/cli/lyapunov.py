@@ -30,7 +30,7 @@ from rnndyn.cli._common import (
 #: The built-in default: a chaotic GRU (theory/gated.md §5.2: the zero state is unstable for g_h > 2).
 DEFAULT_MODEL = "gru"
 DEFAULT_N = 64
-DEFAULT_PARAMS = ["g_h=3", "alpha_z=5", "alpha_r=1"]
+DEFAULT_PARAMS = ["g_h=3", "alpha_z=1", "alpha_r=10"]
 
 TorchModelOpt = Annotated[
     Path | None,

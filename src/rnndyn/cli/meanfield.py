@@ -15,7 +15,9 @@ KINDS = ("scs", "discrete", "gru", "gated_flow")
 def meanfield_cmd(
     kind: Annotated[
         str,
-        typer.Argument(help="scs (continuous-time vanilla DMFT), discrete (x' = g J tanh x), gru or gated_flow (FP MFT)."),
+        typer.Argument(
+            help="scs (continuous-time vanilla DMFT), discrete (x' = g J tanh x), gru or gated_flow (FP MFT)."
+        ),
     ] = "scs",
     g: Annotated[float, typer.Option("--g", help="Gain of the vanilla network (scs, discrete).")] = 2.0,
     g_h: Annotated[float, typer.Option("--g-h", help="Candidate gain (gru, gated_flow).")] = 3.0,

@@ -28,7 +28,9 @@ def _range(spec: str, name: str):
 def phase_diagram_cmd(
     model: Annotated[str, typer.Option("--model", "-m", help="gru or gated_flow.")] = "gru",
     g_h: Annotated[str, typer.Option("--g-h", help="g_h grid: 'start:stop:num' or 'a,b,c'.")] = "1.2:8:100",
-    alpha_r: Annotated[str, typer.Option("--alpha-r", help="alpha_r grid: 'start:stop:num' or list.")] = "0:30:100",
+    alpha_r: Annotated[
+        str, typer.Option("--alpha-r", help="alpha_r grid: 'start:stop:num' or list.")
+    ] = "0:30:100",
     alpha_z: Annotated[float, typer.Option("--alpha-z", help="Update-gate gain.")] = 0.0,
     simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="Finite-N overlay.")] = False,
     n: Annotated[int, typer.Option("--n", "-n", help="Units per simulated network.")] = 200,
@@ -66,7 +68,10 @@ def phase_diagram_cmd(
                                n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, progress=cb)  # fmt: skip
         except (TypeError, ValueError) as exc:
             raise fail(str(exc)) from None
-    counts = {REGION_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(ds.region.values, return_counts=True), strict=True)}
+    counts = {
+        REGION_NAMES[int(k)]: int(v)
+        for k, v in zip(*np.unique(ds.region.values, return_counts=True), strict=True)
+    }
     console.print(f"[bold]{model}[/]: {gh.size} x {ar.size} points; regions: {counts}")
     n_failed = int((ds.status.values != "ok").sum())
     if n_failed:

@@ -27,12 +27,20 @@ def _parse_taus(raw: str) -> list[int | str | None]:
 
 
 def train_cmd(
-    data: Annotated[str, typer.Option("--data", help="lorenz63_rho38, lorenz63, rossler, duffing.")] = "lorenz63_rho38",
-    model: Annotated[str, typer.Option("--model", "-m", help="torch.nn latent model: lstm, gru, rnn.")] = "lstm",
+    data: Annotated[
+        str, typer.Option("--data", help="lorenz63_rho38, lorenz63, rossler, duffing.")
+    ] = "lorenz63_rho38",
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="torch.nn latent model: lstm, gru, rnn.")
+    ] = "lstm",
     hidden: Annotated[int, typer.Option("--hidden", help="Latent (hidden) size.")] = 30,
     tau: Annotated[
-        str, typer.Option("--tau", help="Forcing interval(s): int, 'auto' (ln2/lambda_max of the data), "
-                          "'none' (BPTT with gradients normalised to 1); a comma list runs a sweep.")
+        str,
+        typer.Option(
+            "--tau",
+            help="Forcing interval(s): int, 'auto' (ln2/lambda_max of the data), "
+            "'none' (BPTT with gradients normalised to 1); a comma list runs a sweep.",
+        ),
     ] = "auto",
     epochs: Annotated[int, typer.Option("--epochs", help="Epochs.")] = 100,
     batches: Annotated[int, typer.Option("--batches", help="Batches per epoch.")] = 10,
@@ -43,10 +51,19 @@ def train_cmd(
     clip_value: Annotated[float, typer.Option("--clip-value", help="Clipping threshold.")] = 1.0,
     n_series: Annotated[int, typer.Option("--n-series", help="Independent trajectories in the data.")] = 8,
     n_steps: Annotated[int, typer.Option("--n-steps", help="Samples per trajectory.")] = 12_500,
-    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="Checkpoint file (single tau).")] = None,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Checkpoint period (epochs).")] = 10,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Checkpoint file (single tau).")
+    ] = None,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", help="Checkpoint period (epochs).")
+    ] = 10,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Resume from --checkpoint.")] = True,
-    gradients: Annotated[bool, typer.Option("--gradients/--no-gradients", help="Gradient-vs-horizon diagnostic.")] = False,
+    gradients: Annotated[
+        bool, typer.Option("--gradients/--no-gradients", help="Gradient-vs-horizon diagnostic.")
+    ] = False,
+    lyapunov: Annotated[
+        bool, typer.Option("--lyapunov/--no-lyapunov", help="lambda_max of the trained model.")
+    ] = True,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
@@ -62,40 +79,72 @@ def train_cmd(
 
     taus = _parse_taus(tau)
     try:
-        series = tr.chaotic_series(data, n_series=n_series, n_steps=n_steps,
-                                   generator=torch.Generator().manual_seed(seed))
-        cfg = tr.TrainConfig(n_epochs=epochs, batches_per_epoch=batches, batch_size=batch_size, seq_len=seq_len,
-                             lr=lr, tau=taus[0], clip=None if clip == "none" else clip, clip_value=clip_value,
-                             checkpoint_every=checkpoint_every if checkpoint else 0, eval_every=max(1, epochs // 10))
+        series = tr.chaotic_series(
+            data, n_series=n_series, n_steps=n_steps, generator=torch.Generator().manual_seed(seed)
+        )
+        cfg = tr.TrainConfig(
+            n_epochs=epochs,
+            batches_per_epoch=batches,
+            batch_size=batch_size,
+            seq_len=seq_len,
+            lr=lr,
+            tau=taus[0],
+            clip=None if clip == "none" else clip,
+            clip_value=clip_value,
+            checkpoint_every=checkpoint_every if checkpoint else 0,
+            eval_every=max(1, epochs // 10),
+        )
 
         def make(s: int) -> tr.ForcedRNN:
             core = tr.make_torch_rnn(model, hidden, generator=torch.Generator().manual_seed(s), device=device)
             return tr.ForcedRNN(core, series.n_obs, generator=torch.Generator().manual_seed(s + 1))
 
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                      TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=console) as bar:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
             task = bar.add_task("training", total=epochs, loss="-")
             if len(taus) > 1:
+
                 def prog(label: str, e: int, n: int, loss: float) -> None:
                     bar.update(task, completed=e, description=label, loss=f"{loss:.4f}")
 
                 sweep = tr.tau_sweep(make, series, taus, config=cfg, seeds=(seed,), progress=prog)
             else:
                 net = make(seed)
-                res = tr.train_forced(net, series, config=cfg, checkpoint=checkpoint, resume=resume,
-                                      generator=torch.Generator().manual_seed(seed),
-                                      progress=lambda e, n, loss: bar.update(task, completed=e, loss=f"{loss:.4f}"))
-                ev = tr.evaluate_generative(net, series, lyapunov=True, generator=torch.Generator().manual_seed(seed))
-                grad = tr.gradient_horizon(net.latent_map(), generator=torch.Generator().manual_seed(seed),
-                                           n_trajectories=4) if gradients else None
+                res = tr.train_forced(
+                    net,
+                    series,
+                    config=cfg,
+                    checkpoint=checkpoint,
+                    resume=resume,
+                    generator=torch.Generator().manual_seed(seed),
+                    progress=lambda e, n, loss: bar.update(task, completed=e, loss=f"{loss:.4f}"),
+                )
+                ev = tr.evaluate_generative(
+                    net, series, lyapunov=lyapunov, generator=torch.Generator().manual_seed(seed)
+                )
+                grad = (
+                    tr.gradient_horizon(
+                        net.latent_map(), generator=torch.Generator().manual_seed(seed), n_trajectories=4
+                    )
+                    if gradients
+                    else None
+                )
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
 
     if len(taus) > 1:
         for lab, s_, h_ in zip(sweep.labels, sweep.d_stsp, sweep.d_h, strict=True):
             console.print(f"{lab:>16}: D_stsp = {s_:.3f}   D_H = {h_:.3f}")
-        console.print(f"tau_pred (reference lambda) = {sweep.tau_pred:.1f}, (Rosenstein estimate) = "
-                      f"{sweep.tau_pred_estimated:.1f}")
+        console.print(
+            f"tau_pred (reference lambda) = {sweep.tau_pred:.1f}, (Rosenstein estimate) = "
+            f"{sweep.tau_pred_estimated:.1f}"
+        )
         payload = sweep.to_dict() | {"data": series.to_dict(), "model": model, "hidden": hidden}
         if out is not None:
             from rnndyn.plotting.training import plot_tau_sweep
@@ -105,20 +154,35 @@ def train_cmd(
         if res.resumed_from:
             console.print(f"resumed from the checkpoint at epoch {res.resumed_from}")
         lam = "n/a" if ev.lambda_max_model is None else f"{ev.lambda_max_model:.3f}"
-        console.print(f"tau = {res.tau}: final loss {res.losses[-1]:.4f}; D_stsp = {ev.d_stsp:.3f}, "
-                      f"D_H = {ev.d_h:.3f}; lambda_max model {lam} vs data {series.lambda_max} (1/time)")
-        payload = {"train": res.to_dict(), "evaluation": ev.to_dict(), "data": series.to_dict(),
-                   "model": model, "hidden": hidden,
-                   "gradients": None if grad is None else dataclasses.asdict(grad)}
+        console.print(
+            f"tau = {res.tau}: final loss {res.losses[-1]:.4f}; D_stsp = {ev.d_stsp:.3f}, "
+            f"D_H = {ev.d_h:.3f}; lambda_max model {lam} vs data {series.lambda_max} (1/time)"
+        )
+        payload = {
+            "train": res.to_dict(),
+            "evaluation": ev.to_dict(),
+            "data": series.to_dict(),
+            "model": model,
+            "hidden": hidden,
+            "gradients": None if grad is None else dataclasses.asdict(grad),
+        }
         if grad is not None:
-            console.print(f"gradient growth rate {grad.grad_rate:.4f}/step, tangent {grad.tangent_rate:.4f}/step, "
-                          f"lambda_max {grad.lambda_max}/step")
+            console.print(
+                f"gradient growth rate {grad.grad_rate:.4f}/step, tangent {grad.tangent_rate:.4f}/step, "
+                f"lambda_max {grad.lambda_max}/step"
+            )
         if out is not None:
             from rnndyn.plotting.training import plot_attractor, plot_gradient_horizon, plot_losses
 
-            paths = [plot_losses(res, out / "loss.png", title=f"{model} on {data}, tau = {res.tau}"),
-                     plot_attractor(series.test[0], ev.generated[0], out / "attractor.png",
-                                    title=f"D_stsp = {ev.d_stsp:.2f}, D_H = {ev.d_h:.2f}")]
+            paths = [
+                plot_losses(res, out / "loss.png", title=f"{model} on {data}, tau = {res.tau}"),
+                plot_attractor(
+                    series.test[0],
+                    ev.generated[0],
+                    out / "attractor.png",
+                    title=f"D_stsp = {ev.d_stsp:.2f}, D_H = {ev.d_h:.2f}",
+                ),
+            ]
             if grad is not None:
                 paths.append(plot_gradient_horizon(grad, out / "gradients.png", title=f"{model} latent map"))
             for p in paths:

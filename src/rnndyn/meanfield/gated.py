@@ -87,7 +87,9 @@ def gain_function(delta: np.ndarray | float, alpha_r: float, bias_std: float = 0
     return (delta - bias_std**2) / (c_phi * c_sig)
 
 
-def spectral_shaping(delta: np.ndarray | float, g_h: np.ndarray | float, alpha_r: float, bias_std: float = 0.0):
+def spectral_shaping(
+    delta: np.ndarray | float, g_h: np.ndarray | float, alpha_r: float, bias_std: float = 0.0
+):
     """Spectral shaping parameter (004-19) at a fixed point:
 
     .. math:: \\rho=g_h^2\\langle\\phi'^2\\rangle_\\Delta\\big(\\langle\\sigma^2\\rangle_{v}+\\alpha_r^2C_h\\langle\\sigma'^2\\rangle_{v}\\big),
@@ -130,7 +132,7 @@ def _branches(alpha_r: float, bias_std: float, delta_hi: float, n_grid: int = 36
             # extremum in (grid[i-1], grid[i+1]); refine in log delta
             sgn = 1.0 if d[i - 1] < 0 else -1.0  # minimum if decreasing then increasing
             res = minimize_scalar(
-                lambda x: sgn * float(gain_function(math.exp(x), alpha_r, bias_std)),
+                lambda x, sgn=sgn: sgn * float(gain_function(math.exp(x), alpha_r, bias_std)),
                 bounds=(math.log(grid[i - 1]), math.log(grid[i + 1])),
                 method="bounded",
                 options={"xatol": 1e-12},
@@ -323,7 +325,9 @@ def fixed_points(
     )  # fmt: skip
 
 
-def solve_plane(g_h: np.ndarray, alpha_r: float, *, alpha_z: float = 0.0, bias_std: float = 0.0, max_branches: int = 3):
+def solve_plane(
+    g_h: np.ndarray, alpha_r: float, *, alpha_z: float = 0.0, bias_std: float = 0.0, max_branches: int = 3
+):
     """All nonzero FP branches for a vector of g_h at one alpha_r (the phase-diagram kernel).
 
     Returns a dict: ``delta`` and ``rho`` arrays of shape ``(len(g_h), max_branches)`` (NaN where a
@@ -349,7 +353,9 @@ def solve_plane(g_h: np.ndarray, alpha_r: float, *, alpha_z: float = 0.0, bias_s
             delta[i, : roots.size] = roots
     ok = np.isfinite(delta)
     if ok.any():
-        rho[ok] = spectral_shaping(delta[ok], np.broadcast_to(g_h[:, None], delta.shape)[ok], alpha_r, bias_std)
+        rho[ok] = spectral_shaping(
+            delta[ok], np.broadcast_to(g_h[:, None], delta.shape)[ok], alpha_r, bias_std
+        )
     g_star, d_star = _critical_g_star(br)
     _ = alpha_z
     return {"delta": delta, "rho": rho, "g_star": g_star, "delta_star": d_star, "branches": br}
@@ -464,7 +470,9 @@ class GatedFlowDMFTResult:
         return d
 
 
-def gated_flow_dmft(g_h: float, *, alpha_r: float = 0.0, alpha_z: float = 0.0, throw: bool = True) -> GatedFlowDMFTResult:
+def gated_flow_dmft(
+    g_h: float, *, alpha_r: float = 0.0, alpha_z: float = 0.0, throw: bool = True
+) -> GatedFlowDMFTResult:
     """DMFT lambda_max and autocorrelation of the gated flow (P-1), where the theory gives them.
 
     * ``alpha_z = alpha_r = 0``: the gates are constant (sigma(0) = 1/2) and (P-1) is the SCS

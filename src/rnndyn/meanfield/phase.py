@@ -22,7 +22,6 @@ variable ``edge_delta`` says how close to marginal the spectrum is at the given 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -163,7 +162,10 @@ def phase_diagram(
             if ok.any():
                 c_phi[:, j][ok] = fixed_point_moments(sol["delta"][ok], float(a))["c_phi"]
                 # residual check: a root must satisfy g_h^2 = G(delta)
-                res = np.abs(gain_function(sol["delta"][ok], float(a)) - np.broadcast_to(gh[:, None] ** 2, ok.shape)[ok])
+                res = np.abs(
+                    gain_function(sol["delta"][ok], float(a))
+                    - np.broadcast_to(gh[:, None] ** 2, ok.shape)[ok]
+                )
                 bad_rows = np.zeros(ok.shape, bool)
                 bad_rows[ok] = res > 1e-8 * np.broadcast_to(gh[:, None] ** 2, ok.shape)[ok]
                 for i in np.flatnonzero(bad_rows.any(axis=1)):
@@ -197,21 +199,41 @@ def phase_diagram(
     with np.errstate(invalid="ignore", over="ignore"):
         from scipy.special import ndtri
 
-        edge = np.where(marg, np.exp(-alpha_z * np.sqrt(np.where(marg, c_phi, 1.0)) * ndtri(np.clip(1.0 / rho, 1e-300, 1.0))), np.inf)
+        edge = np.where(
+            marg,
+            np.exp(-alpha_z * np.sqrt(np.where(marg, c_phi, 1.0)) * ndtri(np.clip(1.0 / rho, 1e-300, 1.0))),
+            np.inf,
+        )
     coords = {"g_h": gh, "alpha_r": ar, "branch": np.arange(_MAX_BRANCHES)}
     ds = xr.Dataset(
         {
             "region": (("g_h", "alpha_r"), region, {"long_name": "phase-diagram region (1-5, 0 = failed)"}),
-            "n_fixed_points": (("g_h", "alpha_r"), n_fp.astype(np.int16), {"long_name": "number of nonzero MFT fixed points"}),
-            "delta": (("g_h", "alpha_r", "branch"), delta, {"long_name": "Var(u^h) at each nonzero FP (NaN: no such branch)"}),
+            "n_fixed_points": (
+                ("g_h", "alpha_r"),
+                n_fp.astype(np.int16),
+                {"long_name": "number of nonzero MFT fixed points"},
+            ),
+            "delta": (
+                ("g_h", "alpha_r", "branch"),
+                delta,
+                {"long_name": "Var(u^h) at each nonzero FP (NaN: no such branch)"},
+            ),
             "c_phi": (("g_h", "alpha_r", "branch"), c_phi, {"long_name": "<phi^2> at each FP (GRU C_h)"}),
             "rho": (("g_h", "alpha_r", "branch"), rho, {"long_name": "spectral shaping parameter (004-19)"}),
             "marginal": (("g_h", "alpha_r", "branch"), marg, {"long_name": "rho (1-theta) < 1 and rho > 1"}),
-            "edge_delta": (("g_h", "alpha_r", "branch"), edge, {"long_name": "Thm 4.8 edge r_spec - 1 at alpha_z"}),
+            "edge_delta": (
+                ("g_h", "alpha_r", "branch"),
+                edge,
+                {"long_name": "Thm 4.8 edge r_spec - 1 at alpha_z"},
+            ),
             "zero_fp_rho": (("g_h",), zero_rho),
             "zero_fp_stable": (("g_h",), zero_stable),
             "status": (("g_h", "alpha_r"), status.astype(str)),
-            "g_zero_fp": (("alpha_r",), np.full(na, G_H_ZERO_FP), {"long_name": "zero-FP instability g_h = 2"}),
+            "g_zero_fp": (
+                ("alpha_r",),
+                np.full(na, G_H_ZERO_FP),
+                {"long_name": "zero-FP instability g_h = 2"},
+            ),
             "g_star": (("alpha_r",), g_star, {"long_name": "FP-bifurcation curve g*(alpha_r)"}),
             "g_ms": (("alpha_r",), g_ms, {"long_name": "upper edge of region 5 (NaN: none above g_h = 2)"}),
             "g_ms_exists": (("alpha_r",), np.isfinite(g_ms)),
@@ -256,16 +278,28 @@ def _simulate_overlay(ds, model, *, n, n_steps, n_transient, dt, seed, alpha_z, 
             gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + idx)
             try:
                 if model == "gru":
-                    net = rd.GRU(n, g_h=float(g), alpha_z=alpha_z, alpha_r=float(a), generator=gen, dtype=torch.float64)
+                    net = rd.GRU(
+                        n, g_h=float(g), alpha_z=alpha_z, alpha_r=float(a), generator=gen, dtype=torch.float64
+                    )
                     system, width = net, n
                 else:
-                    flow = rd.GatedRateRNN(n, g_h=float(g), alpha_z=alpha_z, alpha_r=float(a), generator=gen, dtype=torch.float64)
+                    flow = rd.GatedRateRNN(
+                        n, g_h=float(g), alpha_z=alpha_z, alpha_r=float(a), generator=gen, dtype=torch.float64
+                    )
                     system, width = rd.discretise(flow, dt=dt, method="rk4"), n
                 h0 = torch.randn(system.state_size, generator=gen, dtype=torch.float64)
                 traj = rd.simulate(system, h0, n_steps=max(n_transient, 1))
                 tail = traj[-max(1, traj.shape[0] // 5) :, :width]
                 act[i, j] = float((tail**2).mean())
-                res = rd.lyapunov_spectrum(system, k=1, n_steps=n_steps, n_transient=n_transient, h0=traj[-1], generator=gen, throw=False)
+                res = rd.lyapunov_spectrum(
+                    system,
+                    k=1,
+                    n_steps=n_steps,
+                    n_transient=n_transient,
+                    h0=traj[-1],
+                    generator=gen,
+                    throw=False,
+                )
                 lam[i, j] = res.lambda_max
                 if res.status != "success":
                     sim_status[i, j] = f"{res.status}: {res.message}"
@@ -284,8 +318,14 @@ def _simulate_overlay(ds, model, *, n, n_steps, n_transient, dt, seed, alpha_z, 
                                                        "units": "1/time" if model == "gated_flow" else "1/step"})  # fmt: skip
     ds["activity_sim"] = (("g_h", "alpha_r"), act, {"long_name": "finite-N <h^2> after the transient"})
     ds["sim_status"] = (("g_h", "alpha_r"), sim_status.astype(str))
-    ds["region_sim"] = (("g_h", "alpha_r"), region_sim, {"long_name": "region with the simulated chaos overlay"})
-    ds.attrs.update({"sim_n": n, "sim_n_steps": n_steps, "sim_n_transient": n_transient, "sim_dt": dt, "sim_seed": seed})
+    ds["region_sim"] = (
+        ("g_h", "alpha_r"),
+        region_sim,
+        {"long_name": "region with the simulated chaos overlay"},
+    )
+    ds.attrs.update(
+        {"sim_n": n, "sim_n_steps": n_steps, "sim_n_transient": n_transient, "sim_dt": dt, "sim_seed": seed}
+    )
     return ds
 
 
@@ -300,4 +340,3 @@ def bifurcation_curve(alpha_r: Any) -> np.ndarray:
 
 
 __all__ = ["REGION_NAMES", "bifurcation_curve", "phase_diagram"]
-_ = math

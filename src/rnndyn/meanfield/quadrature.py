@@ -184,7 +184,9 @@ def gaussian_correlation(
     mu, mw = gaussian_rule(np.zeros_like(a), a * a, nodes_per_panel=nodes_per_panel)  # (K, P)
     zz = np.divide(mu, a[:, None], out=np.broadcast_to(zn, mu.shape).copy(), where=a[:, None] > 0)
     mw = np.where(a[:, None] > 0, mw, zw)
-    u1, w1 = gaussian_rule(a[:, None] * zz, np.maximum(v1 - a * a, 0.0)[:, None], nodes_per_panel=nodes_per_panel)
+    u1, w1 = gaussian_rule(
+        a[:, None] * zz, np.maximum(v1 - a * a, 0.0)[:, None], nodes_per_panel=nodes_per_panel
+    )
     inner_f = np.sum(w1 * f(u1), axis=-1)
     if g is f and v1 == v2 and np.all(c >= 0):
         inner_g = inner_f

@@ -159,6 +159,9 @@ class SpectralSupport:
         params: the scalar inputs of the prediction.
         support_function: :math:`\mathcal F` (vectorised over complex arrays); ``None`` for
             atoms-only predictions.
+        poles, pole_weights: the diagonal of the deterministic part (e.g. :math:`1-z_i` for the
+            GRU) and the fraction of eigenvalues each carries; eigenvalues collect at poles whose
+            random part vanishes (closed gates: slow modes, gated.md §5.3).
     """
 
     model: str
@@ -176,6 +179,19 @@ class SpectralSupport:
     continuous: bool = False
     params: dict[str, float] = field(default_factory=dict)
     support_function: SupportFn | None = field(default=None, repr=False, compare=False)
+    poles: Array | None = field(default=None, repr=False, compare=False)
+    pole_weights: Array | None = field(default=None, repr=False, compare=False)
+
+    def predicted_slow_fraction(self, eps: Any) -> Array:
+        r"""Predicted fraction of eigenvalues with :math:`|\lambda-1|<\epsilon` (maps) or
+        :math:`|\lambda|<\epsilon` (flows): the weight of the poles that close (gated.md §5.3,
+        :math:`P(z<\epsilon)` for the GRU). NaN where the model has no such poles."""
+        e = np.asarray(eps, dtype=np.float64)
+        if self.poles is None or self.pole_weights is None:
+            return np.full(e.shape, np.nan)
+        ref = 0.0 if self.continuous else 1.0
+        d = np.abs(self.poles - ref)
+        return (d < e[..., None]).astype(np.float64) @ self.pole_weights
 
     @property
     def spectral_radius(self) -> float:
@@ -350,6 +366,7 @@ def support_from_function(
     continuous: bool = False,
     params: dict[str, float] | None = None,
     n_points: int = DEFAULT_N_POINTS,
+    slow_poles: tuple[Array, Array] | None = None,
 ) -> SpectralSupport:
     r"""Trace the support :math:`\{\mathcal F\ge0\}` of a support function with real poles.
 
@@ -361,6 +378,7 @@ def support_from_function(
         poles: real locations of the singular points (the diagonal of :math:`Q_0`), used to
             bracket the real edges.
         n_points: number of boundary points.
+        slow_poles: ``(poles, weights)`` stored for :meth:`SpectralSupport.predicted_slow_fraction`.
 
     Example:
         >>> import numpy as np
@@ -385,6 +403,8 @@ def support_from_function(
         continuous=continuous,
         params=dict(params or {}),
         support_function=fn,
+        poles=None if slow_poles is None else np.asarray(slow_poles[0], dtype=np.float64),
+        pole_weights=None if slow_poles is None else np.asarray(slow_poles[1], dtype=np.float64),
     )
 
 
@@ -665,6 +685,7 @@ def gru_support(
         rho=rho,
         params={"g_h": g_h, "alpha_z": alpha_z, "alpha_r": alpha_r, "factorised": float(factorised)},
         n_points=n_points,
+        slow_poles=(poles, w),
     )
 
 
@@ -721,6 +742,7 @@ def gru_support_mean_field(
         rho=rho,
         params={"g_h": g_h, "alpha_z": alpha_z, "alpha_r": alpha_r, "C_h": C_h},
         n_points=n_points,
+        slow_poles=(poles, wz),
     )
 
 
@@ -1008,6 +1030,7 @@ def lstm_support(
         bulk_mass=0.5 if a_coef == 0 else 1.0,
         params={"g": g, "alpha_f": af, "alpha_i": ai, "alpha_o": ao, "A": a_coef},
         n_points=n_points,
+        slow_poles=(f, 0.5 * w),
     )
 
 
@@ -1166,6 +1189,7 @@ def gated_flow_support(
         continuous=True,
         params={"g_h": g_h, "alpha_z": az, "alpha_r": ar, "tau_z": tz, "tau_r": tr},
         n_points=n_points,
+        slow_poles=(poles, w / 3.0),
     )
 
 

@@ -85,7 +85,9 @@ def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldR
     sb = check_real(bias_std, "bias_std", low=0.0)
     sb2 = sb * sb
     if g <= 1.0 and sb2 == 0.0:
-        return DiscreteMeanFieldResult(g, sb, 0.0, math.log(g), message="q = 0 (g <= 1): the origin is stable")
+        return DiscreteMeanFieldResult(
+            g, sb, 0.0, math.log(g), message="q = 0 (g <= 1): the origin is stable"
+        )
 
     def f(q: float) -> float:
         return (g * g * float(gaussian_expectation(_tanh2, q)) + sb2 - q) / q

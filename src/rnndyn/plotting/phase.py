@@ -75,7 +75,9 @@ def plot_dmft(result: Any, path: str | Path) -> Path:
     ax.set_xlabel(r"lag $\tau$")
     ax.set_ylabel(r"$\Delta(\tau)/\Delta_0$")
     ax.set_xlim(0, min(float(result.tau[-1]), 30.0))
-    ax.set_title(rf"SCS DMFT, g={result.g:g}: $\Delta_0$={result.delta0:.4g}, $\lambda_{{max}}$={result.lambda_max:.4g}")
+    ax.set_title(
+        rf"SCS DMFT, g={result.g:g}: $\Delta_0$={result.delta0:.4g}, $\lambda_{{max}}$={result.lambda_max:.4g}"
+    )
     return save(fig, path)
 
 

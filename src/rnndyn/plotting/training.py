@@ -27,11 +27,13 @@ def plot_losses(result: Any, path: str | Path, *, title: str = "") -> Path:
     return save(fig, path)
 
 
-def plot_attractor(true: Any, generated: Any, path: str | Path, *, title: str = "", n_points: int = 5000) -> Path:
+def plot_attractor(
+    true: Any, generated: Any, path: str | Path, *, title: str = "", n_points: int = 5000
+) -> Path:
     """True vs generated orbit: 3-D views (first three coordinates) and a time-series snippet."""
     plt = _plt()
     a, b = np.asarray(true)[:n_points], np.asarray(generated)[:n_points]
-    fig = plt.figure(figsize=(13, 4.2))
+    fig = plt.figure(figsize=(14, 4.4))
     for i, (x, lab, col) in enumerate(((a, "true (test data)", "k"), (b, "generated (free run)", "C3"))):
         ax = fig.add_subplot(1, 3, i + 1, projection="3d" if x.shape[1] >= 3 else None)
         if x.shape[1] >= 3:
@@ -39,6 +41,14 @@ def plot_attractor(true: Any, generated: Any, path: str | Path, *, title: str = 
         else:
             ax.plot(x[:, 0], x[:, -1], lw=0.4, color=col)
         ax.set_title(lab)
+        lo, hi = a.min(0), a.max(0)  # same axes for both: a collapsed orbit shows as one point
+        pad = 0.05 * (hi - lo)
+        ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+        if x.shape[1] >= 3:
+            ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+            ax.set_zlim(lo[2] - pad[2], hi[2] + pad[2])
+        else:
+            ax.set_ylim(lo[-1] - pad[-1], hi[-1] + pad[-1])
     ax = fig.add_subplot(1, 3, 3)
     m = min(len(a), len(b), 1000)
     ax.plot(a[:m, 0], color="k", lw=1, label="true")
@@ -85,7 +95,9 @@ def plot_gradient_horizon(result: Any, path: str | Path, *, title: str = "") -> 
     for row in result.log_tangent_per_trajectory:
         ax.plot(T, row, color="C1", alpha=0.2, lw=0.8)
     ax.plot(T, result.log_grad_norm, "o-", color="C0", label=f"ln|dL_T/dtheta| (rate {result.grad_rate:.3f})")
-    ax.plot(T, result.log_tangent_norm, "s-", color="C1", label=f"ln|J_T...J_1| (rate {result.tangent_rate:.3f})")
+    ax.plot(
+        T, result.log_tangent_norm, "s-", color="C1", label=f"ln|J_T...J_1| (rate {result.tangent_rate:.3f})"
+    )
     if result.lambda_max is not None:
         base = result.log_grad_norm[0] - result.lambda_max * T[0]
         ax.plot(T, base + result.lambda_max * T, "k--", label=f"slope lambda_max = {result.lambda_max:.3f}")

@@ -187,7 +187,9 @@ def from_array(
     if x.ndim != 3:
         raise ValueError(f"`series` must have shape (T, n) or (n_series, T, n); got {tuple(x.shape)}")
     check_finite(x, "series")
-    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    test_fraction = check_real(
+        test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
+    )
     check_choice(standardise, "standardise", ("per_dim", "global", "none"))
     n_test = max(1, int(round(test_fraction * x.shape[-2])))
     if x.shape[-2] - n_test < 2:
@@ -259,13 +261,23 @@ def chaotic_series(
     if spec.system == "duffing":
         traj = torch.stack([traj[..., 0], traj[..., 1], torch.cos(traj[..., 2])], dim=-1)
     data = from_array(
-        traj, dt=spec.dt, test_fraction=test_fraction, standardise=standardise, name=name,
+        traj,
+        dt=spec.dt,
+        test_fraction=test_fraction,
+        standardise=standardise,
+        name=name,
         lambda_max=spec.lambda_max,
     )
     params = dict(spec.params) | {"standardise": standardise, "source": spec.source, "n_series": n_series}
     return TimeSeriesData(
-        name, data.train.to(dtype), data.test.to(dtype), spec.dt, spec.lambda_max,
-        data.offset.to(dtype), data.scale.to(dtype), params,
+        name,
+        data.train.to(dtype),
+        data.test.to(dtype),
+        spec.dt,
+        spec.lambda_max,
+        data.offset.to(dtype),
+        data.scale.to(dtype),
+        params,
     )
 
 
@@ -309,7 +321,10 @@ def _split(n: int, test_fraction: float, generator: torch.Generator | None) -> t
 
 
 def digits_task(
-    *, test_fraction: float = 0.25, dtype: torch.dtype = torch.float64, generator: torch.Generator | None = None
+    *,
+    test_fraction: float = 0.25,
+    dtype: torch.dtype = torch.float64,
+    generator: torch.Generator | None = None,
 ) -> SequenceTask:
     """sklearn's 8x8 digits read pixel by pixel: ``T = 64`` steps of one input in [0, 1], 10 classes.
 
@@ -320,7 +335,9 @@ def digits_task(
     """
     from sklearn.datasets import load_digits
 
-    test_fraction = check_real(test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True)
+    test_fraction = check_real(
+        test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
+    )
     d = load_digits()
     x = torch.as_tensor(d.images.reshape(len(d.images), 64, 1) / 16.0, dtype=dtype)
     y = torch.as_tensor(d.target, dtype=torch.long)
@@ -345,7 +362,9 @@ def _read_idx(path: Path) -> np.ndarray:
     expected = int(np.prod(shape)) * dt.itemsize
     body = raw[4 + 4 * ndim :]
     if len(body) != expected:
-        raise ValueError(f"`{path}` is not a valid IDX file: header says {shape} ({expected} bytes), body has {len(body)}")
+        raise ValueError(
+            f"`{path}` is not a valid IDX file: header says {shape} ({expected} bytes), body has {len(body)}"
+        )
     return np.frombuffer(body, dtype=dt).reshape(shape)
 
 
@@ -361,7 +380,9 @@ def _load_images_labels(images: Path, labels: Path | None) -> tuple[np.ndarray, 
         for xk, yk in (("images", "labels"), ("x", "y"), ("x_train", "y_train")):
             if xk in keys and yk in keys:
                 return np.asarray(z[xk]), np.asarray(z[yk])
-        raise ValueError(f"`{images}` must hold arrays 'images' and 'labels' (or 'x'/'y'); got {sorted(keys)}")
+        raise ValueError(
+            f"`{images}` must hold arrays 'images' and 'labels' (or 'x'/'y'); got {sorted(keys)}"
+        )
     if labels is None:
         raise ValueError("`labels` is required with an IDX image file")
     if not labels.exists():

@@ -66,8 +66,16 @@ def evaluate_generative(
     model.eval()
     gen = model.generate(x0, n_steps).to(test.dtype).cpu()
     if not bool(torch.isfinite(gen).all()):
-        return EvaluationResult(math.inf, math.inf, None, data.lambda_max, n_steps, gen, "diverged",
-                                "the generated orbit is not finite")
+        return EvaluationResult(
+            math.inf,
+            math.inf,
+            None,
+            data.lambda_max,
+            n_steps,
+            gen,
+            "diverged",
+            "the generated orbit is not finite",
+        )
     d_stsp = state_space_divergence(test, gen, method=stsp_method, n_bins=n_bins, generator=generator)
     d_h = power_spectrum_distance(test, gen, n_chunks=min(50, max(1, test.shape[0] * test.shape[1] // 200)))
     lam = None
@@ -76,8 +84,9 @@ def evaluate_generative(
 
         with torch.no_grad():
             z0 = model.control(x0[:1])
-        res = lyapunov_spectrum(model.latent_map(), k=1, n_steps=lyapunov_steps, n_transient=500, h0=z0[0],
-                                throw=False)
+        res = lyapunov_spectrum(
+            model.latent_map(), k=1, n_steps=lyapunov_steps, n_transient=500, h0=z0[0], throw=False
+        )
         lam = float(res.exponents[0]) / data.dt
     return EvaluationResult(d_stsp, d_h, lam, data.lambda_max, n_steps, gen)
 
@@ -126,16 +135,29 @@ def tau_sweep(
     for tau in taus:
         t = resolve_tau(tau, data)
         label = "BPTT+clip" if tau is None else (f"tau={t} (auto)" if tau == "auto" else f"tau={t}")
-        cfg = dataclasses.replace(config, tau=t, clip="norm" if tau is None else config.clip,
-                                  clip_value=baseline_clip if tau is None else config.clip_value)
+        cfg = dataclasses.replace(
+            config,
+            tau=t,
+            clip="norm" if tau is None else config.clip,
+            clip_value=baseline_clip if tau is None else config.clip_value,
+        )
         s_vals, h_vals, l_vals = [], [], []
         for seed in seeds:
             model = make_model(seed)
             cb = None if progress is None else (lambda e, n, loss, lab=label: progress(lab, e, n, loss))
-            res = train_forced(model, data, config=cfg, generator=torch.Generator().manual_seed(seed), progress=cb)
+            res = train_forced(
+                model, data, config=cfg, generator=torch.Generator().manual_seed(seed), progress=cb
+            )
             ev = evaluate_generative(model, data, generator=torch.Generator().manual_seed(seed))
-            rows.append({"label": label, "tau": t, "seed": seed, "final_loss": res.losses[-1] if res.losses else math.nan,
-                         **ev.to_dict()})
+            rows.append(
+                {
+                    "label": label,
+                    "tau": t,
+                    "seed": seed,
+                    "final_loss": res.losses[-1] if res.losses else math.nan,
+                    **ev.to_dict(),
+                }
+            )
             s_vals.append(ev.d_stsp)
             h_vals.append(ev.d_h)
             l_vals.append(res.losses[-1] if res.losses else math.inf)
@@ -144,8 +166,9 @@ def tau_sweep(
         ds.append(sum(s_vals) / len(s_vals))
         dh.append(sum(h_vals) / len(h_vals))
         fl.append(sum(l_vals) / len(l_vals))
-    return TauSweepResult(out_t, labels, ds, dh, fl, data.predictability_steps, est.predictability_steps,
-                          data.lambda_max, rows)
+    return TauSweepResult(
+        out_t, labels, ds, dh, fl, data.predictability_steps, est.predictability_steps, data.lambda_max, rows
+    )
 
 
 __all__ = ["EvaluationResult", "TauSweepResult", "evaluate_generative", "tau_sweep"]

@@ -102,7 +102,11 @@ def gradient_horizon(
         return None if d == 0 else z.new_zeros(*z.shape[:-1], d)
 
     with torch.no_grad():
-        z = system.initial_state((n_traj,), generator=generator) if h0 is None else h0.expand(n_traj, -1).clone()
+        z = (
+            system.initial_state((n_traj,), generator=generator)
+            if h0 is None
+            else h0.expand(n_traj, -1).clone()
+        )
         for _ in range(check_positive_int(n_transient, "n_transient", minimum=0)):
             z = system._step(z, x_of(z))
     n = system.state_size
@@ -144,8 +148,13 @@ def gradient_horizon(
         from rnndyn.lyapunov import lyapunov_spectrum
 
         res = lyapunov_spectrum(
-            system, k=1, n_steps=check_positive_int(lyapunov_steps, "lyapunov_steps"), n_transient=n_transient,
-            n_trajectories=min(n_traj, 4), generator=generator, throw=False,
+            system,
+            k=1,
+            n_steps=check_positive_int(lyapunov_steps, "lyapunov_steps"),
+            n_transient=n_transient,
+            n_trajectories=min(n_traj, 4),
+            generator=generator,
+            throw=False,
         )
         lam = float(res.exponents[0]) * (system.dt or 1.0)  # per step
         lam_se = float(res.stderr[0]) * (system.dt or 1.0) if res.stderr is not None else None

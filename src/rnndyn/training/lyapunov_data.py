@@ -156,7 +156,9 @@ def estimate_lambda_max(
     if theiler is None:
         theiler = _mean_period(ys[0])
     theiler = check_positive_int(theiler, "theiler", minimum=0)
-    horizon = check_positive_int(horizon if horizon is not None else 6 * max(theiler, 1), "horizon", minimum=2)
+    horizon = check_positive_int(
+        horizon if horizon is not None else 6 * max(theiler, 1), "horizon", minimum=2
+    )
     if fit_range is not None:
         k0, k1 = fit_range
         if not (0 <= k0 < k1 <= horizon):
@@ -167,7 +169,9 @@ def estimate_lambda_max(
     # the horizon apply within a series
     lengths = [y.shape[0] for y in ys]
     if min(lengths) <= horizon + 2 * theiler + 2:
-        raise ValueError(f"`series` too short (T = {min(lengths)}) for horizon={horizon} and theiler={theiler}")
+        raise ValueError(
+            f"`series` too short (T = {min(lengths)}) for horizon={horizon} and theiler={theiler}"
+        )
     Y = np.concatenate(ys, axis=0)
     sid = np.concatenate([np.full(n, s) for s, n in enumerate(lengths)])
     tid = np.concatenate([np.arange(n) for n in lengths])

@@ -72,7 +72,7 @@ def pinv_control(readout: Tensor, x: Tensor) -> Tensor:
     Example:
         >>> B = torch.tensor([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]], dtype=torch.float64)
         >>> z = pinv_control(B, torch.tensor([2.0, 4.0], dtype=torch.float64))
-        >>> z.tolist(), (B @ z).tolist()
+        >>> z.round(decimals=12).tolist(), (B @ z).round(decimals=12).tolist()
         ([1.0, 2.0, 1.0], [2.0, 4.0])
     """
     check_tensor(readout, "readout")

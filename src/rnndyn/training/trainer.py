@@ -82,7 +82,9 @@ class Callback:
         return None
 
 
-def resolve_tau(tau: int | str | None, data: TimeSeriesData, *, generator: torch.Generator | None = None) -> int | None:
+def resolve_tau(
+    tau: int | str | None, data: TimeSeriesData, *, generator: torch.Generator | None = None
+) -> int | None:
     """``"auto"`` -> round(ln 2 / lambda_max dt) from :func:`estimate_lambda_max` on the training data."""
     if tau == "auto":
         from rnndyn.training.lyapunov_data import estimate_lambda_max
@@ -270,8 +272,16 @@ def train_forced(
         return float(((model(val_x, tau=tau) - val_x[:, 1:]) ** 2).mean())
 
     return _run(
-        model, loss_fn, val_fn, config, extra={"tau": tau, "data": data.name},
-        callbacks=callbacks, checkpoint=checkpoint, resume=resume, generator=generator, progress=progress,
+        model,
+        loss_fn,
+        val_fn,
+        config,
+        extra={"tau": tau, "data": data.name},
+        callbacks=callbacks,
+        checkpoint=checkpoint,
+        resume=resume,
+        generator=generator,
+        progress=progress,
     )
 
 
@@ -290,11 +300,15 @@ class SequenceClassifier(nn.Module):
         self.core = self.body.core
         m = self.body.obs_slice.stop - self.body.obs_slice.start
         ref = self.body.readout.weight
-        self.head = nn.Linear(m, check_positive_int(n_classes, "n_classes"), dtype=ref.dtype, device=ref.device)
+        self.head = nn.Linear(
+            m, check_positive_int(n_classes, "n_classes"), dtype=ref.dtype, device=ref.device
+        )
         if generator is not None:
             with torch.no_grad():
                 bound = 1.0 / math.sqrt(m)
-                w = (2 * torch.rand(self.head.weight.shape, generator=generator, dtype=torch.float64) - 1) * bound
+                w = (
+                    2 * torch.rand(self.head.weight.shape, generator=generator, dtype=torch.float64) - 1
+                ) * bound
                 self.head.weight.copy_(w.to(ref.dtype))
                 self.head.bias.zero_()
 
@@ -315,7 +329,9 @@ def _ce(model: SequenceClassifier, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor
     per_step = y.ndim == 2
     logits = model(x, per_step=per_step)
     if per_step:
-        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100)
+        loss = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-100
+        )
         mask = y != -100
         acc = (logits.argmax(-1)[mask] == y[mask]).to(logits.dtype).mean()
     else:
@@ -324,7 +340,9 @@ def _ce(model: SequenceClassifier, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor
     return loss, acc
 
 
-def evaluate_classifier(model: SequenceClassifier, task: SequenceTask, *, batch_size: int = 512) -> tuple[float, float]:
+def evaluate_classifier(
+    model: SequenceClassifier, task: SequenceTask, *, batch_size: int = 512
+) -> tuple[float, float]:
     """Test loss and accuracy of ``model`` on ``task``."""
     dtype = model.head.weight.dtype
     tot_l = tot_a = 0.0
@@ -384,8 +402,16 @@ def train_classifier(
 
     cbs = [_Accuracy(task, check_positive_int(accuracy_every, "accuracy_every")), *callbacks]
     return _run(
-        model, loss_fn, None, config, extra={"tau": None, "task": task.name},
-        callbacks=cbs, checkpoint=checkpoint, resume=resume, generator=generator, progress=progress,
+        model,
+        loss_fn,
+        None,
+        config,
+        extra={"tau": None, "task": task.name},
+        callbacks=cbs,
+        checkpoint=checkpoint,
+        resume=resume,
+        generator=generator,
+        progress=progress,
     )
 
 

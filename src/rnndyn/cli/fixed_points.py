@@ -1,0 +1,110 @@
+"""`rnndyn fixed-points`: fixed points, slow points and the slow manifold of a model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rnndyn.cli._common import (
+    DeviceOpt,
+    DtOpt,
+    JsonOpt,
+    MethodOpt,
+    NOpt,
+    OutOpt,
+    ParamOpt,
+    SeedOpt,
+    console,
+    fail,
+    write_json,
+)
+from rnndyn.cli.lyapunov import DEFAULT_MODEL, TorchModelOpt, load_system, progress_bar
+from rnndyn.cli.spectrum import parse_constant_input
+
+#: rows of the per-point table shown
+MAX_ROWS = 12
+
+
+def fixed_points_cmd(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name (see `rnndyn models`); default: a chaotic GRU.")
+    ] = DEFAULT_MODEL,
+    n: NOpt = 64,
+    param: ParamOpt = None,
+    torch_model: TorchModelOpt = None,
+    n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = 128,
+    tol: Annotated[float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h|.")] = None,
+    constant_input: Annotated[
+        str | None, typer.Option("--input", help="Constant input, comma-separated (e.g. 0.5,-1).")
+    ] = None,
+    n_transient: Annotated[int, typer.Option("--transient", help="Steps run to sample starts.")] = 200,
+    noise: Annotated[float, typer.Option("--noise", help="Std of noise added to the starts.")] = 0.0,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="Minimiser iterations.")] = 200,
+    slow_tol: Annotated[float, typer.Option("--slow-tol", help="Largest speed q of a slow point.")] = 1e-4,
+    eps_slow: Annotated[float, typer.Option("--eps-slow", help="Slow directions: |lambda - 1| < eps.")] = 0.05,
+    optimiser: Annotated[str, typer.Option("--optimiser", help="'lm' (Levenberg-Marquardt) or 'adam'.")] = "lm",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    dt: DtOpt = 0.05,
+    method: MethodOpt = "rk4",
+    json_path: JsonOpt = None,
+    out: OutOpt = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Fixed points by speed minimisation from many starts, Newton-polished, with their stability
+    and the slow-manifold summary; --json, --out figure."""
+    import torch
+    from rich.table import Table
+
+    from rnndyn.fixed_points import find_fixed_points, fixed_point_summary
+
+    system, label = load_system(model, n, param, seed, device, dt, method, torch_model)
+    x = parse_constant_input(constant_input, device)
+    with progress_bar(progress, "fixed points"):
+        try:
+            res = find_fixed_points(
+                system,
+                n_initial=n_initial,
+                tol=tol,
+                inputs=x,
+                n_transient=n_transient,
+                noise=noise,
+                max_iter=max_iter,
+                slow_tol=slow_tol,
+                eps_slow=eps_slow,
+                method=optimiser,
+                generator=torch.Generator().manual_seed(seed + 1),
+                throw=False,
+            )
+        except (TypeError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    summary = Table(show_header=False, title=f"fixed points: {label}", title_justify="left")
+    for key, value in fixed_point_summary(res):
+        summary.add_row(key, value)
+    console.print(summary)
+    if res.n_points:
+        table = Table("#", "stability", "speed q", "spectral radius", "unstable dirs", "slow dirs", "|h|")
+        for i in range(min(res.n_points, MAX_ROWS)):
+            table.add_row(
+                str(i),
+                res.stability[i],
+                f"{float(res.speeds[i]):.2e}",
+                f"{float(res.spectral_radius[i]):.4g}",
+                str(int(res.n_unstable[i])),
+                str(int(res.n_slow[i])),
+                f"{float(res.points[i].norm()):.4g}",
+            )
+        if res.n_points > MAX_ROWS:
+            table.add_row("…", f"{res.n_points - MAX_ROWS} more", "", "", "", "", "")
+        console.print(table)
+    console.print(res.message)
+    if json_path is not None:
+        write_json(json_path, {"model": label, **res.to_dict()})
+    if out is not None:
+        from rnndyn.plotting.spectra import plot_fixed_points
+
+        console.print(f"wrote {plot_fixed_points(res, out / 'fixed_points.png', title=label)}")
+
+
+__all__ = ["fixed_points_cmd"]

@@ -1,0 +1,116 @@
+"""`rnndyn spectrum`: eigenvalues of the state-to-state Jacobian, with the random-matrix curve."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from rnndyn.cli._common import (
+    DeviceOpt,
+    DtOpt,
+    JsonOpt,
+    MethodOpt,
+    NOpt,
+    OutOpt,
+    ParamOpt,
+    SeedOpt,
+    console,
+    fail,
+    write_json,
+)
+from rnndyn.cli.lyapunov import DEFAULT_MODEL, TorchModelOpt, load_system, progress_bar
+
+DEFAULT_N = 256
+
+
+def parse_constant_input(value: str | None, device: str) -> Any:
+    """``--input "0.5,-1"`` -> a float64 tensor ``(d,)`` (the library checks ``d``)."""
+    if value is None:
+        return None
+    import torch
+
+    try:
+        vals = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise fail(f"`--input` must be comma-separated numbers, e.g. 0.5,-1; got {value!r}") from None
+    if not vals:
+        raise fail("`--input` must hold at least one number")
+    return torch.tensor(vals, dtype=torch.float64, device=device)
+
+
+def spectrum_cmd(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model name (see `rnndyn models`); default: a chaotic GRU.")
+    ] = DEFAULT_MODEL,
+    n: NOpt = DEFAULT_N,
+    param: ParamOpt = None,
+    torch_model: TorchModelOpt = None,
+    at: Annotated[str, typer.Option("--at", help="'trajectory' or 'fixed-points'.")] = "trajectory",
+    n_states: Annotated[int, typer.Option("--states", help="States per trajectory.")] = 10,
+    n_steps: Annotated[int, typer.Option("--steps", help="Steps the states are spread over.")] = 200,
+    n_transient: Annotated[int, typer.Option("--transient", help="Discarded steps.")] = 500,
+    n_trajectories: Annotated[int, typer.Option("--trajectories", help="Independent trajectories.")] = 1,
+    constant_input: Annotated[
+        str | None, typer.Option("--input", help="Constant input, comma-separated (e.g. 0.5,-1).")
+    ] = None,
+    eps_slow: Annotated[float, typer.Option("--eps-slow", help="Slow modes: |lambda - 1| < eps.")] = 0.05,
+    singular_values: Annotated[
+        bool, typer.Option("--singular-values/--no-singular-values", help="Also singular values.")
+    ] = False,
+    theory: Annotated[bool, typer.Option("--theory/--no-theory", help="Random-matrix curve.")] = True,
+    exact: Annotated[
+        bool, typer.Option("--exact/--factorised", help="GRU: unfactorised boundary or Theorem 4.1's.")
+    ] = False,
+    continuous: Annotated[
+        bool, typer.Option("--continuous", help="Discretised flows: eigenvalues of the vector field.")
+    ] = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
+    dt: DtOpt = 0.05,
+    method: MethodOpt = "rk4",
+    json_path: JsonOpt = None,
+    out: OutOpt = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Jacobian eigenvalue spectrum along trajectories (or at fixed points): spectral radius,
+    slow-mode fraction, theory curve; --json, --out figure."""
+    import torch
+    from rich.table import Table
+
+    from rnndyn.spectra import jacobian_spectrum, spectrum_summary
+
+    system, label = load_system(model, n, param, seed, device, dt, method, torch_model)
+    x = parse_constant_input(constant_input, device)
+    with progress_bar(progress, "Jacobian spectrum"):
+        try:
+            res = jacobian_spectrum(
+                system,
+                at=at.replace("-", "_"),
+                n_states=n_states,
+                n_steps=n_steps,
+                n_transient=n_transient,
+                n_trajectories=n_trajectories,
+                inputs=x,
+                singular_values=singular_values,
+                eps_slow=eps_slow,
+                continuous=continuous,
+                theory=theory,
+                factorised=not exact,
+                generator=torch.Generator().manual_seed(seed + 1),
+            )
+        except (TypeError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    table = Table(show_header=False, title=f"Jacobian spectrum: {label}", title_justify="left")
+    for key, value in spectrum_summary(res):
+        table.add_row(key, value)
+    console.print(table)
+    if json_path is not None:
+        write_json(json_path, {"model": label, **res.to_dict()})
+    if out is not None:
+        from rnndyn.plotting.spectra import plot_spectrum
+
+        console.print(f"wrote {plot_spectrum(res, out / 'jacobian_spectrum.png', title=label)}")
+
+
+__all__ = ["parse_constant_input", "spectrum_cmd"]

@@ -1,0 +1,253 @@
+"""rd.chaos: exact period detection, laps/entropy, scrambling, probabilities, persistence, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import rnndyn as rd
+from rnndyn import chaos
+
+F64 = torch.float64
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------- exact oracles
+def test_tent_period3_orbits_exact() -> None:
+    tent = chaos.ScalarNetwork.tent()
+    pts = chaos.periodic_points(tent, 3).points[0]
+    expected = sorted([2 / 9, 4 / 9, 8 / 9, 2 / 7, 4 / 7, 6 / 7])
+    assert torch.allclose(pts, torch.tensor(expected, dtype=F64), atol=1e-14)
+    res = chaos.period3(tent)
+    assert bool(res.has_period3[0]) and int(res.n_points[0]) == 6
+    assert bool(chaos.li_yorke_witness(tent, res.witness)[0])
+    # the orbit really is a 3-cycle
+    o = res.orbit[0]
+    assert abs(float(tent(o[2:3].reshape(1, 1))) - float(o[0])) < 1e-14
+
+
+@pytest.mark.parametrize("domain", [(0.0, 1.0), None])
+def test_tent_laps_are_2_to_the_t(domain) -> None:
+    laps = chaos.lap_numbers(chaos.ScalarNetwork.tent(), 10, domain=domain)
+    assert laps[0].tolist() == [2.0**t for t in range(1, 11)]
+    h = chaos.topological_entropy(chaos.ScalarNetwork.tent(), t_max=12, domain=domain).entropy
+    assert abs(float(h[0]) - math.log(2)) < 1e-12
+
+
+def test_tent_composition_knots_match_laps() -> None:
+    # f^t of the tent map is piecewise linear with 2^t laps: 2^t - 1 turning points
+    p = chaos.ScalarNetwork.tent().to_piecewise_linear()
+    for t in range(1, 6):
+        tp = p.iterate(t).turning_points()[0]
+        assert int(torch.isfinite(tp).sum()) == 2**t - 1
+        expected = (torch.arange(1, 2**t, dtype=F64) / 2**t).tolist()  # k / 2^t, k = 1 .. 2^t - 1
+        assert torch.allclose(
+            tp[torch.isfinite(tp)][: len(expected)], torch.tensor(expected, dtype=F64), atol=1e-13
+        )
+
+
+def test_pwl_matches_network_and_is_sorted() -> None:
+    net = chaos.ScalarNetwork.random(16, 50, generator=_gen(1))
+    p = net.to_piecewise_linear()
+    x = torch.linspace(-5, 5, 401, dtype=F64).expand(50, -1).contiguous()
+    assert torch.allclose(p(x), net(x), atol=1e-12)
+    p3 = p.iterate(3)
+    f3 = net(net(net(x)))
+    assert torch.allclose(p3(x), f3, atol=1e-9 * (1 + f3.abs().max()))
+    for b in range(50):
+        k = p3.knots[b, : int(p3.count[b])]
+        assert bool((k[1:] >= k[:-1]).all())
+
+
+def test_logistic_period3_window() -> None:
+    res = chaos.period3(rd.Logistic(r=3.83), domain=(0.0, 1.0))
+    assert bool(res.has_period3[0]) and int(res.n_points[0]) == 6  # stable + unstable 3-cycle
+    a = res.orbit[0]
+    f = rd.Logistic(r=3.83)
+    assert abs(float(f.step(f.step(f.step(a[:1])))) - float(a[0])) < 1e-10
+    assert not bool(chaos.period3(rd.Logistic(r=3.5), domain=(0.0, 1.0)).has_period3[0])
+
+
+def _period4_no_period3() -> chaos.ScalarNetwork:
+    # piecewise-linear map through the 4-cycle 1 -> 3 -> 2 -> 4 -> 1 (zero entropy)
+    return chaos.ScalarNetwork.from_weights([1, -1, 1, 1], [0, 0, -2, -3], [1, -1, -3, 1], 2.0)
+
+
+def test_f3_not_confused_with_f4() -> None:
+    f = _period4_no_period3()
+    x = torch.tensor([[1.0, 3.0, 2.0, 4.0]], dtype=F64)
+    assert f(x).tolist() == [[3.0, 2.0, 4.0, 1.0]]
+    p4 = chaos.periodic_points(f, 4)
+    p2 = chaos.periodic_points(f, 2)
+    p1 = chaos.periodic_points(f, 1)
+    assert int(p4.count[0]) >= 4 and int(p2.count[0]) >= 2
+    assert not bool(chaos.period3(f).has_period3[0])
+    # the notebooks' criterion "#fix(f^4) > #fix(f)" fires, the f^3 criterion does not
+    n4 = int(chaos.periodic_points(f, 4).count[0] + p2.count[0] + p1.count[0])
+    n3 = int(chaos.periodic_points(f, 3).count[0] + p1.count[0])
+    assert n4 > int(p1.count[0]) and n3 == int(p1.count[0])
+    # grid cross-check on a wide interval
+    g = chaos.period3(f, method="grid", domain=(-20.0, 20.0), n_grid=200001)
+    assert not bool(g.has_period3[0])
+    assert float(chaos.topological_entropy(f, t_max=20).entropy[0]) < 0.2
+
+
+def _exact_vs_grid(init: str, n: int, seed: int, n_grid: int, L: float = 6.0) -> int:
+    net = chaos.ScalarNetwork.random(6, n, init=init, generator=_gen(seed))
+    ex = chaos.periodic_points(net, 3)
+    gr = chaos.periodic_points(net, 3, method="grid", domain=(-L, L), n_grid=n_grid)
+    inside = torch.nan_to_num(ex.points, nan=0.0).abs().le(L - 1e-6) & ~torch.isnan(ex.points)
+    n_exact_inside = inside.sum(1)
+    assert torch.equal(n_exact_inside > 0, gr.count > 0)
+    assert torch.equal(n_exact_inside, gr.count)  # every period-3 point, not just existence
+    return int((n_exact_inside > 0).sum())
+
+
+def test_exact_agrees_with_fine_grid_on_random_relu() -> None:
+    assert _exact_vs_grid("normal", 200, 4, 20001) >= 3  # the comparison is not vacuous
+
+
+@pytest.mark.slow
+def test_exact_agrees_with_fine_grid_he_many() -> None:
+    assert _exact_vs_grid("he", 2000, 7, 60001) >= 5
+
+
+def test_tanh_grid_fast_path_matches_direct() -> None:
+    net = chaos.ScalarNetwork.random(8, 300, init="normal", activation="tanh", generator=_gen(1))
+    fast = chaos.period3(net, n_grid=2001)
+    dom = chaos._detect._Batched(net).default_domain(4001)
+    direct = chaos.periodic_points(net, 3, domain=dom, n_grid=8001)
+    assert int(fast.has_period3.sum()) >= 1
+    assert torch.equal(fast.has_period3, direct.count > 0)
+
+
+def test_lyapunov_1d_tent_and_logistic() -> None:
+    tent = chaos.ScalarNetwork.from_weights([1, 1], [1e-5, -0.502], [1.9999, -4.0])
+    r = chaos.lyapunov_exponent_1d(tent, n_steps=1000, x0=torch.tensor([[0.1, 0.3]], dtype=F64))
+    assert abs(float(r.exponent[0]) - math.log(2)) < 1e-3  # |f'| = 2 (1.9999) on both branches
+    r = chaos.lyapunov_exponent_1d(rd.Logistic(r=3.5), n_steps=1000, x0=torch.tensor([[0.3]], dtype=F64))
+    assert float(r.exponent[0]) < -0.1  # stable 4-cycle
+
+
+# ----------------------------------------------------------------------------- vector / scrambling
+def test_scrambling_scalar_and_vector() -> None:
+    tent = chaos.ScalarNetwork.from_weights([1, 1], [1e-5, -0.502], [1.9999, -4.0])
+    r = chaos.scrambling(tent, n_pairs=16, n_steps=1000, generator=_gen(0))
+    assert r.fraction_scrambled > 0.3 and abs(r.lambda_max - math.log(2)) < 1e-3
+    assert bool((r.distance[:, 0] < 1e-6).all())
+    stable = rd.VanillaRNN(16, g=0.5, dtype=F64, generator=_gen(0))
+    s = chaos.scrambling(stable, n_pairs=4, n_steps=200, generator=_gen(1))
+    assert s.fraction_scrambled == 0.0 and s.lambda_max < 0
+
+
+def test_batched_lambda_matches_engine() -> None:
+    net = rd.VanillaRNN(64, g=2.0, dtype=F64, generator=_gen(0))
+    W, b = net.weight_hh.detach()[None], net.bias.detach()[None]
+    lam, ok = chaos.batched_max_lyapunov_rnn(W, b, "tanh", n_steps=3000, n_transient=500, generator=_gen(1))
+    ref = rd.max_lyapunov(net, n_steps=3000, n_transient=500, n_trajectories=4, generator=_gen(2))
+    assert bool(ok[0]) and abs(float(lam[0]) - ref.lambda_max) < 0.03
+    # contracting network: lambda_max = ln of a Lyapunov rate below 0
+    lam0, _ = chaos.batched_max_lyapunov_rnn(0.5 * W / 2.0, b, "tanh", n_steps=500, n_transient=100)
+    assert float(lam0[0]) < 0
+
+
+# ----------------------------------------------------------------------------- probability
+def test_chaos_probability_counts_match_direct_detection() -> None:
+    res = chaos.chaos_probability([3, 8], n_networks=300, seed=5, chunk_size=64)
+    for w, k in zip(res.widths, res.n_chaotic, strict=True):
+        gen = chaos._probability._width_generator(5, w)
+        net = chaos.ScalarNetwork.random(w, 300, generator=gen)
+        assert int(chaos.period3(net).has_period3.sum()) == k
+    assert all(lo <= p <= hi for p, lo, hi in zip(res.probability, res.ci_low, res.ci_high, strict=True))
+    assert json.dumps(res.to_dict())
+
+
+def test_wilson_interval_known_value() -> None:
+    lo, hi = chaos.wilson_interval(5, 10)
+    assert abs(lo - 0.2366) < 1e-4 and abs(hi - 0.7634) < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "text"),
+    [
+        ({"width": 0}, ValueError, "width"),
+        ({"width": [4, 0]}, ValueError, "width"),
+        ({"width": 4, "init": "kaiming"}, ValueError, "init"),
+        ({"width": 4, "activation": "gelu"}, ValueError, "activation"),
+        ({"width": 4, "n_networks": 0}, ValueError, "n_networks"),
+        ({"width": 4, "criterion": "f4"}, ValueError, "criterion"),
+        ({"width": 2.5}, TypeError, "width"),
+    ],
+)
+def test_bad_input(kwargs, exc, text) -> None:
+    with pytest.raises(exc, match=text):
+        chaos.chaos_probability(**kwargs)
+
+
+def test_bad_input_vector_and_detectors() -> None:
+    with pytest.raises(ValueError, match="init"):
+        chaos.vector_chaos_probability(4, init="normal")
+    with pytest.raises(ValueError, match="domain"):
+        chaos.period3(rd.Logistic(r=3.9))
+    with pytest.raises(ValueError, match="state_size"):
+        chaos.period3(rd.Henon(), domain=(0, 1))
+    with pytest.raises(ValueError, match="width"):
+        chaos.ScalarNetwork.random(0, 3)
+
+
+# ----------------------------------------------------------------------------- persistence
+def test_persistence_rnn_keeps_laps_fnn_loses() -> None:
+    res = chaos.persistence(std=0.0, depth=5, n_trials=3, generator=_gen(0))
+    assert res.rnn_laps.tolist() == [[2.0, 4.0, 8.0, 16.0, 32.0]] * 3 and res.base_period3
+    res = chaos.persistence(std=0.1, depth=6, n_trials=200, generator=_gen(0))
+    assert res.rnn_growth > res.fnn_growth + 0.05
+    assert 0.6 < res.fraction_period3 <= 1.0
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_chaos(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(
+        app,
+        [
+            "chaos",
+            "--widths",
+            "2,8",
+            "--n-networks",
+            "50",
+            "--activation",
+            "relu",
+            "--init",
+            "he",
+            "--json",
+            str(tmp_path / "c.json"),
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert data["probability"][0]["widths"] == [2, 8]
+    assert (tmp_path / "chaos_probability.png").exists() and (tmp_path / "lap_growth.png").exists()
+    bad = runner.invoke(app, ["chaos", "--widths", "0", "--n-networks", "5"])
+    assert bad.exit_code == 2 and "width" in bad.output
+    assert np.isfinite(data["persistence"]["rnn_growth"])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu() -> None:
+    a = chaos.chaos_probability([8, 64], n_networks=500, seed=1)
+    b = chaos.chaos_probability([8, 64], n_networks=500, seed=1, device="cuda")
+    assert a.n_chaotic == b.n_chaotic

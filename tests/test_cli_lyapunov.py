@@ -1,0 +1,158 @@
+"""`rnndyn lyapunov` and `rnndyn analyze`: the CLI reproduces the library call, writes JSON and
+figures, loads torch models with input sequences, and turns user errors into clean messages."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import rnndyn as rd
+from rnndyn.cli import app
+
+runner = CliRunner()
+
+
+def test_analyze_default_model_matches_library(tmp_path) -> None:
+    js = tmp_path / "a.json"
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            "-n",
+            "12",
+            "--steps",
+            "200",
+            "--transient",
+            "50",
+            "--trajectories",
+            "2",
+            "--json",
+            str(js),
+            "--out",
+            str(tmp_path / "fig"),
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    for word in ("lambda_max", "regime", "Kaplan", "entropy rate", "slow modes", "predictability"):
+        assert word in res.output
+    payload = json.loads(js.read_text())
+    lyap = payload["lyapunov"]
+    assert payload["model"].startswith("gru") and len(lyap["exponents"]) == 12
+    # the same call through the library (default GRU parameters, seed 0 -> generator seed 1)
+    net = rd.GRU(
+        12,
+        g_h=3.0,
+        alpha_z=1.0,
+        alpha_r=10.0,
+        generator=torch.Generator().manual_seed(0),
+        dtype=torch.float64,
+    )
+    ref = rd.lyapunov_spectrum(
+        net, n_steps=200, n_transient=50, n_trajectories=2, generator=torch.Generator().manual_seed(1)
+    )
+    assert lyap["exponents"] == pytest.approx(ref.exponents.tolist(), abs=1e-12)
+    assert lyap["regime"] == ref.regime
+    assert (tmp_path / "fig" / "lyapunov_spectrum.png").stat().st_size > 10_000
+    assert (tmp_path / "fig" / "lyapunov_convergence.png").stat().st_size > 10_000
+
+
+def test_lyapunov_command_henon_sum_rule(tmp_path) -> None:
+    js = tmp_path / "h.json"
+    res = runner.invoke(
+        app,
+        [
+            "lyapunov",
+            "-m",
+            "henon",
+            "--steps",
+            "1000",
+            "--transient",
+            "50",
+            "--trajectories",
+            "1",
+            "--json",
+            str(js),
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(js.read_text())
+    assert sum(out["exponents"]) == pytest.approx(math.log(0.3), abs=1e-10)
+    assert out["units"] == "1/step" and out["stderr_method"] == "time_blocks"
+
+
+def test_lyapunov_command_torch_model_with_inputs(tmp_path) -> None:
+    torch.manual_seed(0)  # test-local: the torch module's own initialisation
+    module = torch.nn.GRU(3, 8, batch_first=True)
+    path = tmp_path / "gru.pt"
+    torch.save(module, path)
+    x = np.random.default_rng(0).normal(size=(3, 250, 3))
+    np.save(tmp_path / "x.npy", x)
+    js = tmp_path / "t.json"
+    res = runner.invoke(
+        app,
+        [
+            "lyapunov",
+            "--torch-model",
+            str(path),
+            "--inputs",
+            str(tmp_path / "x.npy"),
+            "--transient",
+            "50",
+            "--k",
+            "4",
+            "--json",
+            str(js),
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(js.read_text())
+    assert out["n_trajectories"] == 3 and out["n_steps"] == 200 and out["k"] == 4
+    sys = rd.from_torch(module).to(torch.float64)
+    ref = rd.lyapunov_spectrum(
+        sys, k=4, n_transient=50, inputs=torch.as_tensor(x), generator=torch.Generator().manual_seed(1)
+    )
+    assert out["exponents"] == pytest.approx(ref.exponents.tolist(), abs=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["lyapunov", "-m", "vanilla", "-n", "4", "--k", "9", "--steps", "10"], "`k` must be <= state_size"),
+        (["lyapunov", "-m", "vanilla", "-n", "4", "--steps", "0"], "`n_steps`"),
+        (["lyapunov", "-m", "henon", "--qr-every", "often", "--steps", "10"], "`--qr-every`"),
+        (["analyze", "--torch-model", "missing.pt"], "existing file"),
+        (["lyapunov", "-m", "nosuchmodel"], "`model` must be one of"),
+    ],
+)
+def test_user_errors_are_clean(args, message) -> None:
+    res = runner.invoke(app, [*args, "--no-progress"])
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_wrong_input_shape_is_clean(tmp_path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 50, 5)))
+    res = runner.invoke(
+        app,
+        [
+            "lyapunov",
+            "-m",
+            "vanilla",
+            "-n",
+            "4",
+            "-p",
+            "input_size=2",
+            "--inputs",
+            str(tmp_path / "x.npy"),
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 2 and "`inputs` must have shape (B, T, 2)" in res.output
