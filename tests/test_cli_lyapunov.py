@@ -54,7 +54,12 @@ def test_analyze_default_model_matches_library(tmp_path) -> None:
         dtype=torch.float64,
     )
     ref = rd.lyapunov_spectrum(
-        net, n_steps=200, n_transient=50, n_trajectories=2, generator=torch.Generator().manual_seed(1)
+        net,
+        n_steps=200,
+        n_transient=50,
+        n_trajectories=2,
+        qr_every="auto",
+        generator=torch.Generator().manual_seed(1),
     )
     assert lyap["exponents"] == pytest.approx(ref.exponents.tolist(), abs=1e-12)
     assert lyap["regime"] == ref.regime

@@ -7,11 +7,10 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from rnndyn import chaos
+from rnndyn import chaos, meanfield, training
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
 from rnndyn.jacobians import jacobian
-from rnndyn import meanfield
 from rnndyn.lyapunov import LyapunovEngine, LyapunovResult, lyapunov_spectrum, max_lyapunov
 from rnndyn.meanfield.phase import phase_diagram
 from rnndyn.models import (
@@ -36,7 +35,6 @@ from rnndyn.simulate import simulate
 from rnndyn.spectra import SpectrumResult, jacobian_spectrum
 from rnndyn.sweeps import sweep
 from rnndyn.systems import Henon, Logistic, Lorenz63, Lorenz96, Rossler
-from rnndyn import training
 
 try:
     __version__ = version("rnndyn")

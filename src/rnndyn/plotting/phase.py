@@ -32,10 +32,17 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
         aa, gg = np.meshgrid(ar, gh)
         ax.scatter(aa, gg, c=region, cmap=cmap, norm=norm, s=300, marker="s")
     ax.axhline(2.0, color="k", lw=1.6, ls="-", label="zero FP unstable ($g_h=2$)")
-    ax.plot(ar, ds.g_star.values, color="crimson", lw=2.0, label=r"FP bifurcation $g^*(\alpha_r)$")
-    gms = ds.g_ms.values
+    # critical lines on a fine alpha_r grid (the data grid may be coarse)
+    from rnndyn.meanfield.gated import bifurcation_gain, marginal_stability_gain
+
+    fine = np.linspace(ar.min(), ar.max(), 25) if ar.size < 25 else ar
+    g_star = np.array([bifurcation_gain(float(a)) for a in fine]) if ar.size < 25 else ds.g_star.values
+    gms = np.array([marginal_stability_gain(float(a)) for a in fine]) if ar.size < 25 else ds.g_ms.values
+    ax.plot(fine, g_star, color="crimson", lw=2.0, label=r"FP bifurcation $g^*(\alpha_r)$")
     if np.isfinite(gms).any():
-        ax.plot(ar, gms, color="gold", lw=2.0, ls="--", label=r"marginal edge $g_{ms}$ ($\rho(1-\theta)=1$)")
+        ax.plot(
+            fine, gms, color="gold", lw=2.0, ls="--", label=r"marginal edge $g_{ms}$ ($\rho(1-\theta)=1$)"
+        )
     astar = float(ds.attrs.get("alpha_r_star", 2 * np.sqrt(2)))
     if ar.min() <= astar <= ar.max():
         ax.axvline(astar, color="0.35", lw=0.9, ls=":", label=r"$\alpha_r^*=2\sqrt{2}$")
@@ -48,6 +55,10 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
                         s=42, edgecolors="white", linewidths=0.6, zorder=5)  # fmt: skip
         ax.scatter(aa[~chaotic], gg[~chaotic], facecolors="none", edgecolors="white", s=42,
                    linewidths=0.9, zorder=5, label=r"simulation: $\lambda_{max}\leq 0$")  # fmt: skip
+        if "region_sim" in ds:
+            r3 = ds.region_sim.values == 3
+            ax.scatter(aa[r3], gg[r3], marker="s", s=150, facecolors="none", edgecolors=REGION_COLOURS[3],
+                       linewidths=2.2, zorder=6, label="simulation: region 3 (stable FP & chaos)")  # fmt: skip
         cb = fig.colorbar(sc, ax=ax, pad=0.02)
         cb.set_label(rf"simulated $\lambda_{{max}}>0$ (N={ds.attrs.get('sim_n', '?')})")
     names = {1: "1 stable FP", 2: "2 stable & unstable FPs", 3: "3 stable FP & chaos",
@@ -57,11 +68,20 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
         present |= set(np.unique(ds.region_sim.values).tolist())
     handles = [Patch(color=REGION_COLOURS[k], label=v) for k, v in names.items() if k in present]
     h2, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=handles + h2, fontsize=8, loc="upper right", framealpha=0.9)
+    ax.legend(
+        handles=handles + h2,
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.13),
+        ncol=2,
+        frameon=False,
+    )
     ax.set_xlabel(r"reset-gate gain $\alpha_r$")
     ax.set_ylabel(r"candidate gain $g_h$")
-    ax.set_ylim(gh.min(), gh.max())
-    ax.set_xlim(ar.min(), ar.max())
+    pad_g = 0.03 * max(float(np.ptp(gh)), 0.1)
+    pad_a = 0.03 * max(float(np.ptp(ar)), 0.1)
+    ax.set_ylim(gh.min() - pad_g, gh.max() + pad_g)
+    ax.set_xlim(ar.min() - pad_a, ar.max() + pad_a)
     model = ds.attrs.get("model", "")
     ax.set_title(title or f"Mean-field phase diagram ({model}, zero bias)")
     return save(fig, path)
