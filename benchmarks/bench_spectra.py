@@ -28,7 +28,9 @@ F64 = torch.float64
 
 def bench_spectra(device: str) -> None:
     n, s = 512, 100
-    net = rd.GRU(n, g_h=3.0, alpha_z=5.0, alpha_r=1.0, generator=torch.Generator().manual_seed(0), dtype=F64).to(device)
+    net = rd.GRU(
+        n, g_h=3.0, alpha_z=5.0, alpha_r=1.0, generator=torch.Generator().manual_seed(0), dtype=F64
+    ).to(device)
     states = rd.simulate(net, n_steps=s, n_transient=200, generator=torch.Generator().manual_seed(1))
     rd.jacobian_spectrum(net, states=states[:2])  # warm-up
     if device == "cuda":
@@ -59,13 +61,19 @@ def bench_spectra(device: str) -> None:
     )
     print(f"[spectra] GRU N={n}, {s} states, device={device}")
     print(f"  rnndyn.jacobian_spectrum            {t_ours:8.2f} s")
-    print(f"  naive autograd + scipy eigvals loop {t_naive:8.2f} s   ratio naive/ours = {t_naive / t_ours:.2f}")
-    print(f"  (numpy eigvals alone on the same Jacobians: {t_np_eig:.2f} s; max |eig modulus| difference {err:.1e})")
+    print(
+        f"  naive autograd + scipy eigvals loop {t_naive:8.2f} s   ratio naive/ours = {t_naive / t_ours:.2f}"
+    )
+    print(
+        f"  (numpy eigvals alone on the same Jacobians: {t_np_eig:.2f} s; max |eig modulus| difference {err:.1e})"
+    )
 
 
 def bench_fixed_points(device: str, naive_starts: int) -> None:
     n, b = 128, 1000
-    net = rd.GRU(n, g_h=2.5, alpha_z=1.0, alpha_r=1.0, generator=torch.Generator().manual_seed(2), dtype=F64).to(device)
+    net = rd.GRU(
+        n, g_h=2.5, alpha_z=1.0, alpha_r=1.0, generator=torch.Generator().manual_seed(2), dtype=F64
+    ).to(device)
     rd.find_fixed_points(net, n_initial=4, generator=torch.Generator().manual_seed(3))  # warm-up
     t0 = time.perf_counter()
     res = rd.find_fixed_points(net, n_initial=b, generator=torch.Generator().manual_seed(4), throw=False)
@@ -98,7 +106,9 @@ def bench_fixed_points(device: str, naive_starts: int) -> None:
     t_naive = time.perf_counter() - t0
     per = t_naive / naive_starts
     print(f"[fixed points] GRU N={n}, {b} starts, device={device}")
-    print(f"  rnndyn.find_fixed_points            {t_ours:8.2f} s   ({res.message}; {res.n_iterations} LM iterations)")
+    print(
+        f"  rnndyn.find_fixed_points            {t_ours:8.2f} s   ({res.message}; {res.n_iterations} LM iterations)"
+    )
     print(
         f"  naive scipy.optimize.root loop      {t_naive:8.2f} s on {naive_starts} starts "
         f"({len(found)} converged) -> {per * b:.2f} s for {b}   ratio naive/ours = {per * b / t_ours:.2f}"

@@ -132,7 +132,9 @@ def test_discretised_lorenz_fixed_points() -> None:
     """Fixed points of a discretised flow are the flow's: 0 and (+-sqrt(b(r-1)), ., r-1)."""
     fmap = rd.discretise(rd.Lorenz63().double(), dt=0.01, method="rk4")
     box = torch.tensor([30.0, 30.0, 40.0], dtype=F64)
-    starts = (torch.rand(32, 3, generator=_gen(6), dtype=F64) - torch.tensor([0.5, 0.5, 0.0], dtype=F64)) * box
+    starts = (
+        torch.rand(32, 3, generator=_gen(6), dtype=F64) - torch.tensor([0.5, 0.5, 0.0], dtype=F64)
+    ) * box
     res = rd.find_fixed_points(fmap, initial_states=starts)
     c = math.sqrt(8 / 3 * 27)
     exact = np.array([[-c, -c, 27.0], [0.0, 0.0, 0.0], [c, c, 27.0]])
@@ -240,8 +242,18 @@ def test_cli_fixed_points(tmp_path) -> None:
     runner = CliRunner()
     out = runner.invoke(
         app,
-        ["fixed-points", "--model", "henon", "--starts", "16", "--no-progress",
-         "--json", str(tmp_path / "fp.json"), "--out", str(tmp_path)],
+        [
+            "fixed-points",
+            "--model",
+            "henon",
+            "--starts",
+            "16",
+            "--no-progress",
+            "--json",
+            str(tmp_path / "fp.json"),
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert out.exit_code == 0, out.output
     data = json.loads((tmp_path / "fp.json").read_text())

@@ -50,7 +50,9 @@ def test_closed_forms_and_limits() -> None:
     # slow-mode fraction limits: 0 without update-gate spread, theta = 1/2 as alpha_z -> inf
     assert rmt.slow_mode_fraction(0.05, alpha_z=0.0, C_h=1.0) == 0.0
     assert rmt.slow_mode_fraction(0.05, alpha_z=1e8, C_h=1.0) == pytest.approx(0.5, abs=1e-6)
-    assert rmt.closed_gate_fraction(alpha_z=3.0, C_h=1.0, bias_z=-1.0) == pytest.approx(0.5 + 0.5 * math.erf(1 / 3 / 2**0.5))
+    assert rmt.closed_gate_fraction(alpha_z=3.0, C_h=1.0, bias_z=-1.0) == pytest.approx(
+        0.5 + 0.5 * math.erf(1 / 3 / 2**0.5)
+    )
 
 
 def test_generic_lemma_support_matches_random_matrix() -> None:
@@ -61,9 +63,7 @@ def test_generic_lemma_support_matches_random_matrix() -> None:
     b = rng.uniform(0.5, 1.5, n)
     mat = np.diag(a) + b[:, None] * rng.standard_normal((n, n)) / np.sqrt(n)
     ev = np.linalg.eigvals(mat)
-    s = rmt.support_from_function(
-        lambda lam: rmt._inv_sq(lam, a) @ (b * b / n) - 1.0, a, model="generic"
-    )
+    s = rmt.support_from_function(lambda lam: rmt._inv_sq(lam, a) @ (b * b / n) - 1.0, a, model="generic")
     assert ev.real.max() == pytest.approx(s.rightmost, rel=0.04)
     assert ev.real.min() == pytest.approx(s.leftmost, rel=0.04)
     assert np.abs(ev).max() == pytest.approx(s.radius, rel=0.04)
@@ -176,7 +176,9 @@ def test_8_10_slow_modes_grow_with_alpha_z() -> None:
         h = res.states
         z = torch.sigmoid(h @ net.weight_hz.detach().T + net.bias_z.detach())
         for k in range(2):
-            assert float(res.slow_fraction[k]) == pytest.approx(rmt.slow_mode_fraction(0.05, z=z[k]), abs=0.03)
+            assert float(res.slow_fraction[k]) == pytest.approx(
+                rmt.slow_mode_fraction(0.05, z=z[k]), abs=0.03
+            )
         mft = rmt.slow_mode_fraction(0.05, alpha_z=az, C_h=float((h**2).mean()))
         assert res.mean_slow_fraction == pytest.approx(mft, abs=0.05)  # MFT law of u^z: looser
         fracs.append(res.mean_slow_fraction)
@@ -259,7 +261,9 @@ def test_8_19_gated_flow_zero_fp_and_curve() -> None:
     assert ev.real.max() == pytest.approx(-0.125, abs=0.03)
     flow3 = rd.GatedRateRNN(n, g_h=3.0, alpha_z=0.0, alpha_r=5.0, generator=_gen(15), dtype=F64)
     fmap = rd.discretise(flow3, dt=0.1, method="rk4")
-    res = jacobian_spectrum(fmap, n_states=1, n_steps=10, n_transient=300, continuous=True, theory=True, generator=_gen(16))
+    res = jacobian_spectrum(
+        fmap, n_states=1, n_steps=10, n_transient=300, continuous=True, theory=True, generator=_gen(16)
+    )
     assert res.continuous and res.theory.continuous
     assert float(res.max_real[0]) == pytest.approx(res.theory.rightmost, abs=0.05)
 

@@ -40,7 +40,9 @@ class LinearMap(AbstractMap):
 
 def test_linear_map_exact_eigen_and_singular_values() -> None:
     a = torch.tensor([[0.5, 2.0, 0.0], [0.0, -0.9, 0.0], [0.0, 0.0, 0.98]], dtype=F64)
-    res = jacobian_spectrum(LinearMap(a), states=torch.randn(4, 3, generator=_gen(0), dtype=F64), singular_values=True)
+    res = jacobian_spectrum(
+        LinearMap(a), states=torch.randn(4, 3, generator=_gen(0), dtype=F64), singular_values=True
+    )
     assert res.eigenvalues.shape == (4, 3)
     torch.testing.assert_close(res.eigenvalues[2].real, torch.tensor([0.98, -0.9, 0.5], dtype=F64))
     assert torch.all(res.spectral_radius == 0.98)
@@ -67,11 +69,15 @@ def test_cross_check_with_numpy_on_autograd_jacobians() -> None:
 def test_trajectory_sampling_with_constant_and_sequence_inputs() -> None:
     net = rd.VanillaRNN(30, g=1.5, input_size=2, generator=_gen(4), dtype=F64)
     x = torch.tensor([1.0, -0.5], dtype=F64)
-    res = jacobian_spectrum(net, inputs=x, n_states=5, n_steps=40, n_transient=50, n_trajectories=2, generator=_gen(5))
+    res = jacobian_spectrum(
+        net, inputs=x, n_states=5, n_steps=40, n_transient=50, n_trajectories=2, generator=_gen(5)
+    )
     assert res.n_states == 10 and res.at == "trajectory"
     assert torch.equal(res.inputs, x.expand(10, 2))
     seq = torch.randn(2, 100, 2, generator=_gen(6), dtype=F64)
-    res2 = jacobian_spectrum(net, inputs=seq, n_states=4, n_steps=40, n_transient=50, n_trajectories=2, generator=_gen(7))
+    res2 = jacobian_spectrum(
+        net, inputs=seq, n_states=4, n_steps=40, n_transient=50, n_trajectories=2, generator=_gen(7)
+    )
     assert res2.n_states == 8
     # the Jacobian of each sampled state used the input of the step taken from it
     jac = net.jacobian(res2.states, res2.inputs).detach()
@@ -146,8 +152,22 @@ def test_cli_spectrum(tmp_path) -> None:
     runner = CliRunner()
     out = runner.invoke(
         app,
-        ["spectrum", "--n", "40", "--states", "2", "--steps", "10", "--transient", "20", "--no-progress",
-         "--json", str(tmp_path / "s.json"), "--out", str(tmp_path)],
+        [
+            "spectrum",
+            "--n",
+            "40",
+            "--states",
+            "2",
+            "--steps",
+            "10",
+            "--transient",
+            "20",
+            "--no-progress",
+            "--json",
+            str(tmp_path / "s.json"),
+            "--out",
+            str(tmp_path),
+        ],
     )
     assert out.exit_code == 0, out.output
     data = json.loads((tmp_path / "s.json").read_text())

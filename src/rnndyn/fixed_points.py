@@ -288,7 +288,9 @@ def _pca_dimension(points: Tensor, frac: float = 0.95) -> int:
     return int((cum < frac).sum()) + 1
 
 
-def _classify(ev: Tensor, marginal_tol: float, eps_slow: float) -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
+def _classify(
+    ev: Tensor, marginal_tol: float, eps_slow: float
+) -> tuple[Tensor, Tensor, Tensor, tuple[str, ...]]:
     mod = ev.abs()
     n_unstable = (mod > 1 + marginal_tol).sum(-1)
     n_marginal = ((mod - 1).abs() <= marginal_tol).sum(-1)
@@ -433,7 +435,9 @@ def find_fixed_points(
     if noise > 0:
         h = h + noise * torch.randn(h.shape, generator=generator, dtype=torch.float64).to(h)
     b = h.shape[0]
-    tol_v = default_rtol(dtype) * math.sqrt(n) if tol is None else check_real(tol, "tol", low=0.0, low_open=True)
+    tol_v = (
+        default_rtol(dtype) * math.sqrt(n) if tol is None else check_real(tol, "tol", low=0.0, low_open=True)
+    )
     if dedup_tol is None:
         dedup_v = max(1e3 * tol_v, 1e-7 * math.sqrt(n))
     else:
@@ -467,7 +471,9 @@ def find_fixed_points(
             # a slow point is a local minimum of q: grad q = (J - I)^T r small relative to r;
             # starts still crawling through a flat slow region are counted, not reported
             sidx = slow.nonzero().squeeze(-1)
-            jr = _full_jacobian(system, h[sidx], _sub(xb, sidx)) - torch.eye(n, dtype=h.dtype, device=h.device)
+            jr = _full_jacobian(system, h[sidx], _sub(xb, sidx)) - torch.eye(
+                n, dtype=h.dtype, device=h.device
+            )
             grad = (jr.transpose(-1, -2) @ r[sidx].unsqueeze(-1)).squeeze(-1)
             stationary = grad.norm(dim=-1) <= _STATIONARY * res_norm[sidx]
             n_crawling = int((~stationary).sum())
@@ -499,7 +505,9 @@ def find_fixed_points(
             message += f"; {n_crawling} start(s) still moving through slow regions after {n_iter} iterations"
     elif spts.shape[0]:
         status = "slow_points_only"
-        message = f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}"
+        message = (
+            f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}"
+        )
     else:
         status = "no_fixed_points"
         message = (
@@ -577,16 +585,29 @@ def fixed_point_summary(result: FixedPointResult) -> list[tuple[str, str]]:
             f"{result.n_points}"
             + (" (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")" if counts else ""),
         ),
-        ("slow points (q < %g)" % result.slow_tol, str(result.slow_points.shape[0])),
+        (f"slow points (q < {result.slow_tol:g})", str(result.slow_points.shape[0])),
         ("starts / converged", f"{result.n_initial} / {result.n_converged}"),
     ]
     if result.n_points:
         spr = result.spectral_radius
-        rows.append(("spectral radius at fixed points (min / max)", f"{float(spr.min()):.4g} / {float(spr.max()):.4g}"))
         rows.append(
-            ("unstable directions (min / max)", f"{int(result.n_unstable.min())} / {int(result.n_unstable.max())}")
+            (
+                "spectral radius at fixed points (min / max)",
+                f"{float(spr.min()):.4g} / {float(spr.max()):.4g}",
+            )
         )
-        rows.append((f"slow directions |lambda - 1| < {result.eps_slow:g} (median)", str(result.slow_manifold_dimension)))
+        rows.append(
+            (
+                "unstable directions (min / max)",
+                f"{int(result.n_unstable.min())} / {int(result.n_unstable.max())}",
+            )
+        )
+        rows.append(
+            (
+                f"slow directions |lambda - 1| < {result.eps_slow:g} (median)",
+                str(result.slow_manifold_dimension),
+            )
+        )
     rows.append(("dimension of the set of points (PCA 95%)", str(result.points_dimension)))
     if result.line_attractor:
         rows.append(("slow manifold", "line attractor (1-D continuum of fixed points)"))

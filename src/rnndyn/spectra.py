@@ -253,7 +253,9 @@ def _eig_in_chunks(
 
 
 # ----------------------------------------------------------------------------- sampling
-def _constant_or_sequence(system: AbstractSystem, inputs: Tensor | None, name: str = "inputs") -> Tensor | None:
+def _constant_or_sequence(
+    system: AbstractSystem, inputs: Tensor | None, name: str = "inputs"
+) -> Tensor | None:
     if inputs is None:
         return None
     check_tensor(inputs, name)
@@ -629,7 +631,10 @@ def spectrum_summary(result: SpectrumResult) -> list[tuple[str, str]]:
         rows.append(("max Re(eigenvalue) (mean)", f"{float(result.max_real.mean()):.4g}"))
     near = "0" if result.continuous else "1"
     rows.append(
-        (f"slow modes: fraction with |lambda - {near}| < {result.eps_slow:g}", f"{result.mean_slow_fraction:.4g}")
+        (
+            f"slow modes: fraction with |lambda - {near}| < {result.eps_slow:g}",
+            f"{result.mean_slow_fraction:.4g}",
+        )
     )
     if result.singular_values is not None and result.n_states:
         rows.append(("largest singular value (mean)", f"{float(result.singular_values[:, 0].mean()):.4g}"))
@@ -641,7 +646,10 @@ def spectrum_summary(result: SpectrumResult) -> list[tuple[str, str]]:
             rows.append(("spectral shaping parameter rho", f"{t.rho:.4g}"))
         if t.continuous:
             rows.append(
-                ("predicted / empirical max Re(lambda)", f"{t.max_real:.4g} / {float(result.max_real[k]):.4g}")
+                (
+                    "predicted / empirical max Re(lambda)",
+                    f"{t.max_real:.4g} / {float(result.max_real[k]):.4g}",
+                )
             )
         else:
             rows.append(

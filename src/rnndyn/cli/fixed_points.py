@@ -42,8 +42,12 @@ def fixed_points_cmd(
     noise: Annotated[float, typer.Option("--noise", help="Std of noise added to the starts.")] = 0.0,
     max_iter: Annotated[int, typer.Option("--max-iter", help="Minimiser iterations.")] = 200,
     slow_tol: Annotated[float, typer.Option("--slow-tol", help="Largest speed q of a slow point.")] = 1e-4,
-    eps_slow: Annotated[float, typer.Option("--eps-slow", help="Slow directions: |lambda - 1| < eps.")] = 0.05,
-    optimiser: Annotated[str, typer.Option("--optimiser", help="'lm' (Levenberg-Marquardt) or 'adam'.")] = "lm",
+    eps_slow: Annotated[
+        float, typer.Option("--eps-slow", help="Slow directions: |lambda - 1| < eps.")
+    ] = 0.05,
+    optimiser: Annotated[
+        str, typer.Option("--optimiser", help="'lm' (Levenberg-Marquardt) or 'adam'.")
+    ] = "lm",
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     dt: DtOpt = 0.05,

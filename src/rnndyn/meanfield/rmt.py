@@ -767,9 +767,7 @@ def gru_rho_large_alpha_r(
     return g_h**2 * d2 * (s2 + alpha_r * math.sqrt(C_h) / (6.0 * math.sqrt(2.0 * math.pi)))
 
 
-def closed_gate_fraction(
-    *, alpha_z: float, C_h: float, bias_z: float = 0.0, bias_std: float = 0.0
-) -> float:
+def closed_gate_fraction(*, alpha_z: float, C_h: float, bias_z: float = 0.0, bias_std: float = 0.0) -> float:
     r"""θ = P(u^z < 0) = Φ(-b_z / sqrt(α_z² C_h + σ_b²)) ((004-98) = (004-28); gated.md §5.3).
 
     Example:
@@ -937,7 +935,9 @@ def lstm_zero_fixed_point(
         (0.875, ((0, 0.5),), True)
     """
     g = _gain(g, "g")
-    f, i, o = (float(_sigmoid(_real(b, n))) for b, n in ((bias_f, "bias_f"), (bias_i, "bias_i"), (bias_o, "bias_o")))
+    f, i, o = (
+        float(_sigmoid(_real(b, n))) for b, n in ((bias_f, "bias_f"), (bias_i, "bias_i"), (bias_o, "bias_o"))
+    )
     return _disk(
         f,
         g * i * o,
@@ -987,7 +987,9 @@ def lstm_support(
         >>> round(s.rightmost, 12), round(s.leftmost, 12)  # zero FP: disk centre 1/2, radius 3/8
         (0.875, 0.125)
     """
-    g, af, ai, ao = (_gain(v, n) for v, n in ((g, "g"), (alpha_f, "alpha_f"), (alpha_i, "alpha_i"), (alpha_o, "alpha_o")))
+    g, af, ai, ao = (
+        _gain(v, n) for v, n in ((g, "g"), (alpha_f, "alpha_f"), (alpha_i, "alpha_i"), (alpha_o, "alpha_o"))
+    )
     uf, ui, uo, uc, cp = (
         _sites(u_f, "u_f"),
         _sites(u_i, "u_i"),
@@ -1054,7 +1056,13 @@ def lstm_resolvent(lam: Any, *, f: Any, weights: Any = None) -> Array:
 
 
 def lstm_large_gate_terms(
-    *, alpha_o: float, alpha_i: float, C_h: float, phi_c_sq_mean: float, o_dphi_sq_mean: float, cand_sq_mean: float
+    *,
+    alpha_o: float,
+    alpha_i: float,
+    C_h: float,
+    phi_c_sq_mean: float,
+    o_dphi_sq_mean: float,
+    cand_sq_mean: float,
 ) -> tuple[float, float]:
     r"""Large-α asymptotes of the LSTM boundary coefficients (Prop. 5.5, (004-40); gated.md §5.7).
 

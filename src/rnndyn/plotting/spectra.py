@@ -34,7 +34,16 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     ax = axes[0]
     if ev.size:
         pooled = ev.reshape(-1)
-        ax.scatter(pooled.real, pooled.imag, s=2, c="0.6", alpha=0.35, lw=0, label=f"{result.n_states} states", rasterized=True)
+        ax.scatter(
+            pooled.real,
+            pooled.imag,
+            s=2,
+            c="0.6",
+            alpha=0.35,
+            lw=0,
+            label=f"{result.n_states} states",
+            rasterized=True,
+        )
         k = result.theory_index if result.theory is not None else 0
         ax.scatter(ev[k].real, ev[k].imag, s=5, c="tab:blue", lw=0, label=f"state {k}", rasterized=True)
     if result.continuous:
@@ -50,7 +59,14 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
             if mass > 0:
                 c = complex(loc)
                 ax.plot(c.real, c.imag, "x", color="tab:red", ms=9, mew=2)
-                ax.annotate(f"mass {mass:.2g}", (c.real, c.imag), xytext=(6, 6), textcoords="offset points", color="tab:red", fontsize=8)
+                ax.annotate(
+                    f"mass {mass:.2g}",
+                    (c.real, c.imag),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    color="tab:red",
+                    fontsize=8,
+                )
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
@@ -116,12 +132,27 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
         for lab, col in colours.items():
             sel = np.array([s == lab for s in result.stability], dtype=bool)
             if sel.any():
-                ax.scatter(proj[sel, 0], proj[sel, 1], s=28, c=col, label=f"{lab} ({int(sel.sum())})", edgecolor="k", lw=0.4)
+                ax.scatter(
+                    proj[sel, 0],
+                    proj[sel, 1],
+                    s=28,
+                    c=col,
+                    label=f"{lab} ({int(sel.sum())})",
+                    edgecolor="k",
+                    lw=0.4,
+                )
         if spts.size:
             sp = (spts - mean) @ basis
             if sp.shape[1] == 1:
                 sp = np.concatenate([sp, np.zeros_like(sp)], 1)
-            ax.scatter(sp[:, 0], sp[:, 1], s=28, facecolors="none", edgecolors="k", label=f"slow points ({spts.shape[0]})")
+            ax.scatter(
+                sp[:, 0],
+                sp[:, 1],
+                s=28,
+                facecolors="none",
+                edgecolors="k",
+                label=f"slow points ({spts.shape[0]})",
+            )
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "no fixed points found", ha="center", va="center", transform=ax.transAxes)
@@ -142,7 +173,9 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
-    ax.set_title(f"Jacobian eigenvalues at the fixed points (blue circle: |λ − 1| < {result.eps_slow:g})", fontsize=10)
+    ax.set_title(
+        f"Jacobian eigenvalues at the fixed points (blue circle: |λ − 1| < {result.eps_slow:g})", fontsize=10
+    )
     return save(fig, path)
 
 
