@@ -333,3 +333,32 @@ def test_fused_vanilla_product_matches_jvp_with_inputs() -> None:
     jvp = rd.lyapunov_spectrum(net, k=5, n_transient=20, inputs=inputs, generator=gen(52), tangent="jvp")
     assert fused.tangent == "dense" and jvp.tangent == "jvp"
     assert torch.allclose(fused.per_trajectory, jvp.per_trajectory, atol=1e-10, rtol=0)
+
+
+def test_lstm_h_only_tangent_space() -> None:
+    """VPSL22's LSTM convention: the tangent space is h only (c carried, not perturbed).
+
+    Oracles: the sum of the exponents equals the mean ln|det dh_t/dh_{t-1}| along the orbit, and
+    the dense and matrix-free (jvp, c held fixed) tangent products give the same spectrum.
+    """
+    torch.manual_seed(0)  # nn.LSTM draws its own weights; overwritten below from a generator
+    module = torch.nn.LSTM(2, 6).double()
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 1.2)
+    full = rd.from_torch(module)
+    h_only = rd.from_torch(module, lstm_state="h")
+    inputs = torch.randn(2, 300, 2, generator=gen, dtype=torch.float64)
+    kw = {"n_transient": 50, "inputs": inputs}
+    dense = rd.lyapunov_spectrum(
+        h_only, tangent="dense", sum_check=True, generator=torch.Generator().manual_seed(1), **kw
+    )
+    jvp = rd.lyapunov_spectrum(h_only, tangent="jvp", generator=torch.Generator().manual_seed(1), **kw)
+    assert dense.k == 6 and dense.state_size == 12
+    torch.testing.assert_close(dense.exponents, jvp.exponents, rtol=1e-9, atol=1e-9)
+    assert dense.sum_check["rel_error"] < 1e-9
+    both = rd.lyapunov_spectrum(full, **kw)
+    assert both.k == 12  # the full (h, c) spectrum has 2n exponents (MMD22 Remark 3)
+    with pytest.raises(ValueError, match="`k` must be <= tangent_size = 6"):
+        rd.lyapunov_spectrum(h_only, k=7, n_steps=10)

@@ -159,6 +159,13 @@ def _is_discretised(system: AbstractMap) -> bool:
     return isinstance(system, Discretised)
 
 
+def _tangent_size(system: AbstractMap) -> int:
+    """Dimension of the tangent space: ``state_size``, or less for models whose Jacobian covers a
+    leading block of the state only (``tangent_size``, e.g. the h-only LSTM of VPSL22, whose cell
+    state is carried along but not perturbed; theory/chaos.md §3.2)."""
+    return int(getattr(system, "tangent_size", system.state_size))
+
+
 def _choose_tangent(system: AbstractMap, k: int, tangent: str) -> str:
     """Automatic choice of how ``J @ Q`` is formed.
 
@@ -169,7 +176,7 @@ def _choose_tangent(system: AbstractMap, k: int, tangent: str) -> str:
     """
     if tangent != "auto":
         return tangent
-    n = system.state_size
+    n = _tangent_size(system)
     if _is_discretised(system):
         analytic = system.flow.has_analytic_jacobian  # type: ignore[attr-defined]
         stages = len(system.tableau.b)  # type: ignore[attr-defined]
@@ -273,12 +280,13 @@ class LyapunovEngine:
         sum_check: bool | None = None,
     ) -> None:
         check_map(system)
-        n = system.state_size
+        n = _tangent_size(system)
         if k is None:
             k = n
         k = check_positive_int(k, "k")
         if k > n:
-            raise ValueError(f"`k` must be <= state_size = {n}; got {k}")
+            kind = "state_size" if n == system.state_size else "tangent_size"
+            raise ValueError(f"`k` must be <= {kind} = {n}; got {k}")
         if qr_every != "auto":
             check_positive_int(qr_every, "qr_every")
         check_choice(tangent, "tangent", TANGENT_MODES)
@@ -287,6 +295,7 @@ class LyapunovEngine:
         if sum_check and k != n:
             raise ValueError(f"`sum_check=True` needs the full spectrum (k = {n}); got k = {k}")
         self.system = system
+        self.n_tangent = n
         self.k = k
         self.qr_every = qr_every
         self.tangent = _choose_tangent(system, k, tangent)
@@ -300,8 +309,8 @@ class LyapunovEngine:
 
         The frame is drawn on the CPU in float64 from ``generator`` (reproducible on any device).
         """
-        b, n = h0.shape
-        z = torch.randn(b, n, self.k, generator=generator, dtype=torch.float64)
+        b = h0.shape[0]
+        z = torch.randn(b, self.n_tangent, self.k, generator=generator, dtype=torch.float64)
         q = torch.linalg.qr(z)[0].to(dtype=h0.dtype, device=h0.device)
         return TangentState(h0, q, torch.zeros(b, self.k, dtype=h0.dtype, device=h0.device), 0)
 
@@ -321,6 +330,11 @@ class LyapunovEngine:
             return torch.matmul(jac, q)
         from rnndyn.jacobians import tangent_map
 
+        n_state = self.system.state_size
+        if self.n_tangent < n_state:
+            # perturb only the leading (tangent) block; the rest of the state is held fixed
+            pad = q.new_zeros(*q.shape[:-2], n_state - self.n_tangent, q.shape[-1])
+            return tangent_map(self.system._step, h, torch.cat([q, pad], dim=-2), x)[..., : self.n_tangent, :]
         return tangent_map(self.system._step, h, q, x)
 
     def advance(
@@ -364,7 +378,7 @@ class LyapunovEngine:
         # apply it with ormqr, J @ Q = ormqr(J): this skips forming Q (orgqr, ~4/3 n^3 flop) at
         # every QR event. Only |R_ii| enters the exponents, so the missing sign fix is harmless;
         # the explicit, sign-fixed Q is formed once at the end.
-        implicit = self.householder and self.tangent == "dense" and self.k == system.state_size
+        implicit = self.householder and self.tangent == "dense" and self.k == self.n_tangent
         fused = TANGENT_PRODUCTS.get(type(system)) if self.tangent == "dense" and not implicit else None
         if logdet is not None:
             fused = None
@@ -580,7 +594,7 @@ class LyapunovEngine:
                 "rel_error": abs(total - expected) / max(abs(expected), 1e-300),
                 "quantity": "mean ln|det J| of the map",  # type: ignore[dict-item]
             }
-        kyd = kaplan_yorke_dimension(exps, complete=self.k == system.state_size)
+        kyd = kaplan_yorke_dimension(exps, complete=self.k == self.n_tangent)
         lam_max_nat = float(exps[0]) * math.log(log_base)
         entropy = float(exps.clamp(min=0).sum())
         pred = math.log(2.0) / lam_max_nat if lam_max_nat > 0 else math.inf
@@ -708,6 +722,11 @@ def _prepare(
             candidates["inputs.shape[0]"] = inputs.shape[0]
         total = inputs.shape[-2]
         if n_steps is None:
+            if total <= n_transient:
+                raise ValueError(
+                    f"`inputs` has T = {total} steps, which leaves none after n_transient = {n_transient}; "
+                    "give longer inputs or a shorter transient"
+                )
             n_steps = total - n_transient
         check_positive_int(n_steps, "n_steps")
         if n_transient + n_steps > total:

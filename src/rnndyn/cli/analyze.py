@@ -35,6 +35,7 @@ from rnndyn.cli.lyapunov import (
     InputsOpt,
     KOpt,
     LogBaseOpt,
+    LstmStateOpt,
     ProgressOpt,
     QrOpt,
     StepsOpt,
@@ -95,6 +96,7 @@ def analyze_cmd(
     n: NOpt = DEFAULT_N,
     param: ParamOpt = None,
     torch_model: TorchModelOpt = None,
+    lstm_state: LstmStateOpt = "full",
     inputs: InputsOpt = None,
     k: KOpt = None,
     n_steps: StepsOpt = None,
@@ -114,7 +116,7 @@ def analyze_cmd(
     import torch
     from rich.table import Table
 
-    system, label = load_system(model, n, param, seed, device, dt, method, torch_model)
+    system, label = load_system(model, n, param, seed, device, dt, method, torch_model, lstm_state)
     x = load_inputs(inputs, device)
     settings = dict(
         k=k,

@@ -32,6 +32,14 @@ DEFAULT_MODEL = "gru"
 DEFAULT_N = 64
 DEFAULT_PARAMS = ["g_h=3", "alpha_z=1", "alpha_r=10"]
 
+LstmStateOpt = Annotated[
+    str,
+    typer.Option(
+        "--lstm-state",
+        help="For a --torch-model LSTM: 'full' (h, c) tangent space (2n exponents) or 'h' "
+        "(dh/dh at fixed c, the VPSL22 convention; n exponents).",
+    ),
+]
 TorchModelOpt = Annotated[
     Path | None,
     typer.Option(
@@ -66,6 +74,7 @@ def load_system(
     dt: float,
     method: str,
     torch_model: Path | None,
+    lstm_state: str = "full",
 ) -> tuple[Any, str]:
     """The system to analyse (float64) and a label for tables; user errors exit cleanly.
 
@@ -83,7 +92,7 @@ def load_system(
     from rnndyn.models.torch_interop import load_torch_model
 
     try:
-        system = load_torch_model(torch_model, map_location="cpu")
+        system = load_torch_model(torch_model, map_location="cpu", lstm_state=lstm_state)
     except (FileNotFoundError, TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
     system = system.to(dtype=torch.float64, device=device)
@@ -230,6 +239,7 @@ def lyapunov_cmd(
     n: NOpt = DEFAULT_N,
     param: ParamOpt = None,
     torch_model: TorchModelOpt = None,
+    lstm_state: LstmStateOpt = "full",
     inputs: InputsOpt = None,
     k: KOpt = None,
     n_steps: StepsOpt = None,
@@ -249,7 +259,7 @@ def lyapunov_cmd(
     import torch
     from rich.table import Table
 
-    system, label = load_system(model, n, param, seed, device, dt, method, torch_model)
+    system, label = load_system(model, n, param, seed, device, dt, method, torch_model, lstm_state)
     x = load_inputs(inputs, device)
     kwargs: dict[str, Any] = dict(
         k=k,

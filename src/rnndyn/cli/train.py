@@ -51,6 +51,14 @@ def train_cmd(
     clip_value: Annotated[float, typer.Option("--clip-value", help="Clipping threshold.")] = 1.0,
     n_series: Annotated[int, typer.Option("--n-series", help="Independent trajectories in the data.")] = 8,
     n_steps: Annotated[int, typer.Option("--n-steps", help="Samples per trajectory.")] = 12_500,
+    standardise: Annotated[
+        str,
+        typer.Option(
+            "--standardise",
+            help="per_dim (z-score each coordinate), global (one affine map, as the [MMD22] Lorenz "
+            "file), none.",
+        ),
+    ] = "per_dim",
     checkpoint: Annotated[
         Path | None, typer.Option("--checkpoint", help="Checkpoint file (single tau).")
     ] = None,
@@ -80,7 +88,11 @@ def train_cmd(
     taus = _parse_taus(tau)
     try:
         series = tr.chaotic_series(
-            data, n_series=n_series, n_steps=n_steps, generator=torch.Generator().manual_seed(seed)
+            data,
+            n_series=n_series,
+            n_steps=n_steps,
+            standardise=standardise,
+            generator=torch.Generator().manual_seed(seed),
         )
         cfg = tr.TrainConfig(
             n_epochs=epochs,

@@ -12,21 +12,32 @@ from rnndyn.plotting import _plt, save
 
 
 def plot_chaos_probability(results: Sequence[Any], path: str | Path, *, title: str = "") -> Path:
-    """Probability of chaos vs width (log2 x axis) with 95 % Wilson intervals, one line per result."""
+    """Probability of chaos vs width (log2 x axis) with 95 % Wilson intervals.
+
+    One panel per model kind (scalar feedback networks, vector RNNs), each with its own y scale,
+    one line per (init, activation).
+    """
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for k, r in enumerate(results):
-        w = np.asarray(r.widths, dtype=float) * (1.0 + 0.03 * (k - (len(results) - 1) / 2))
-        p = 100 * np.asarray(r.probability)
-        lo, hi = 100 * np.asarray(r.ci_low), 100 * np.asarray(r.ci_high)
-        label = f"{r.model}: {r.init}, {r.activation} ({r.criterion}, n={r.n_networks[0]})"
-        ax.errorbar(w, p, yerr=[p - lo, hi - p], marker="o", ms=4, capsize=3, lw=1.2, label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("width n")
-    ax.set_ylabel("P(chaotic) [%]  (95% Wilson interval)")
-    ax.set_title(title or "chaos at initialisation vs width")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    models = list(dict.fromkeys(r.model for r in results))
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.2), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        group = [r for r in results if r.model == model]
+        for k, r in enumerate(group):
+            w = np.asarray(r.widths, dtype=float) * (1.0 + 0.04 * (k - (len(group) - 1) / 2))
+            p = 100 * np.asarray(r.probability)
+            lo, hi = 100 * np.asarray(r.ci_low), 100 * np.asarray(r.ci_high)
+            label = f"{r.init}, {r.activation}"
+            ax.errorbar(w, p, yerr=[p - lo, hi - p], marker="o", ms=4, capsize=3, lw=1.2, label=label)
+        r0 = group[0]
+        what = "1 -> n -> 1 feedback network" if model == "scalar" else "vector RNN h' = phi(W h + b)"
+        ax.set_title(title or f"{what}\ncriterion {r0.criterion}, {r0.n_networks[0]} networks per width")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("width n")
+        ax.set_ylabel("P(chaotic) [%]  (95% Wilson interval)")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
     return save(fig, path)
 
 
