@@ -314,6 +314,13 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, x: Tensor, *, per_step: bool = False) -> Tensor:
         """``x``: ``(B, T, d)`` -> logits ``(B, n_classes)`` or ``(B, T, n_classes)``."""
+        if self.body._fused():
+            # a whole torch.nn RNN/GRU/LSTM runs the sequence in one ATen call from h = 0 (same
+            # map as the step loop below; tested against it)
+            mod = self.core.module
+            y, _ = mod(x if mod.batch_first else x.transpose(0, 1))
+            y = y if mod.batch_first else y.transpose(0, 1)
+            return self.head(y if per_step else y[:, -1])
         z = x.new_zeros(x.shape[0], self.core.state_size)
         outs = []
         for t in range(x.shape[1]):

@@ -1,0 +1,305 @@
+"""The documented training experiments of docs/training.md, as resumable :func:`rnndyn.sweep` runs.
+
+* :func:`gru_digits_run` / :func:`gru_digits_sweep`: the CKS20 GRU (``rd.GRU``, zero biases) with
+  a linear readout of its final state, trained on sklearn digits read pixel by pixel (64 steps),
+  over a grid of (alpha_z, g_h) at initialisation; epochs to a target training accuracy and
+  lambda_max at initialisation per point — the CPU-sized analogue of CKS20 App. H (sMNIST, 256
+  units, 784 steps; theory/gated.md §7).
+* :func:`trainability_run` / :func:`trainability_sweep` / :func:`trainability_experiment`: many
+  short runs of a ``torch.nn`` GRU over sizes x initialisation scales with the Lyapunov spectrum
+  at initialisation and after the first epoch ([VPSL22], theory/chaos.md §3.4), then the held-out
+  error of a spectrum -> final-validation-loss predictor beside the predict-the-mean baseline.
+
+Every ``*_run`` function is a module-level function of ``(params, seed)`` with keyword settings,
+so ``functools.partial`` of it pickles to Dask workers; the sweeps write one Zarr chunk per
+finished point and resume after an interruption (see :func:`rnndyn.sweep`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnndyn.training.callbacks import LyapunovCallback, trainability_readout
+from rnndyn.training.data import SequenceTask, digits_task
+from rnndyn.training.trainer import (
+    Callback,
+    SequenceClassifier,
+    TrainConfig,
+    evaluate_classifier,
+    train_classifier,
+)
+
+Tensor = torch.Tensor
+
+_TASKS: dict[str, SequenceTask] = {}
+
+
+def _digits() -> SequenceTask:
+    # one fixed split for every grid point (seed 0), cached per worker process
+    if "digits" not in _TASKS:
+        _TASKS["digits"] = digits_task(generator=torch.Generator().manual_seed(0))
+    return _TASKS["digits"]
+
+
+def digit_stream(task: SequenceTask, *, n_trajectories: int = 4, n_digits: int = 20) -> Tensor:
+    """Held-out input drive for Lyapunov spectra: ``n_digits`` test digits read one after the
+    other, ``(n_trajectories, n_digits * T, d)`` (one trajectory per row, [VPSL22] §3.2)."""
+    x = task.inputs_test
+    need = n_trajectories * n_digits
+    if x.shape[0] < need:
+        raise ValueError(f"the test split has {x.shape[0]} sequences; {need} are needed")
+    return x[:need].reshape(n_trajectories, n_digits * x.shape[1], x.shape[2])
+
+
+class _TrainAccuracy(Callback):
+    """Accuracy on the training split every epoch (CKS20 App. H reports training accuracy)."""
+
+    name = "train_accuracy"
+
+    def __init__(self, task: SequenceTask) -> None:
+        self.view = SequenceTask(
+            task.name, task.inputs_train, task.targets_train, task.inputs_train, task.targets_train, task.n_classes
+        )
+
+    def on_epoch_end(self, epoch: int, model: Any, history: dict[str, list[Any]]) -> Any:
+        loss, acc = evaluate_classifier(model, self.view)
+        return {"epoch": epoch, "loss": loss, "accuracy": acc}
+
+
+def _first_epoch(records: list[dict[str, Any]], target: float) -> float:
+    for rec in records:
+        if rec["accuracy"] >= target:
+            return float(rec["epoch"])
+    return math.inf
+
+
+def gru_digits_run(
+    params: dict[str, Any],
+    seed: int,
+    *,
+    n: int = 64,
+    alpha_r: float = 0.5,
+    epochs: int = 15,
+    lr: float = 1e-3,
+    batch_size: int = 100,
+    target: float = 0.75,
+    lyapunov_steps: int = 2000,
+) -> dict[str, Any]:
+    """One (alpha_z, g_h) point: lambda_max at initialisation, then training; see module doc.
+
+    The GRU is ``rd.GRU(n, g_h=, alpha_z=, alpha_r=, input_size=1)`` with zero biases (CKS20
+    App. H; theory/gated.md §2.2 initialisation), trained in float32 by Adam on cross-entropy of
+    a linear readout of the last state; one epoch = ``ceil(n_train / batch_size)`` random batches.
+
+    Returns (all scalars per step / per epoch):
+        ``epochs_to_target`` (first epoch with *training* accuracy >= ``target``; ``inf`` if
+        never), ``epochs_to_target_test``, ``train_acc`` / ``test_acc`` (final), ``final_loss``,
+        ``lambda_max_auto`` (autonomous zero-input map, the quantity of the CKS20 phase diagram;
+        2 random initial states, ``lyapunov_steps`` steps after 500 transient), ``lambda_max_driven``
+        (driven by a stream of 20 held-out digits, 4 trajectories, 1024 steps after 256),
+        ``train_acc_curve`` / ``test_acc_curve`` (``(epochs,)``).
+    """
+    from rnndyn.lyapunov import lyapunov_spectrum
+    from rnndyn.models.gru import GRU
+    from rnndyn.training.teacher_forcing import _Autonomous
+
+    alpha_z, g_h = float(params["alpha_z"]), float(params["g_h"])
+    g = torch.Generator().manual_seed(int(seed))
+    task = _digits()
+    core = GRU(n, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, input_size=1, generator=g, dtype=torch.float64)
+    clf = SequenceClassifier(core, task.n_classes, generator=g)
+    with torch.no_grad():
+        auto = lyapunov_spectrum(
+            _Autonomous(core), k=1, n_steps=lyapunov_steps, n_transient=500, n_trajectories=2, generator=g, throw=False
+        )
+    driven = LyapunovCallback(every=1, k=1, n_steps=1024, n_transient=256, inputs=digit_stream(task))
+    rec = driven.on_epoch_end(0, clf, {})
+    clf = clf.to(torch.float32)
+    n_batches = math.ceil(task.inputs_train.shape[0] / batch_size)
+    cfg = TrainConfig(n_epochs=epochs, batches_per_epoch=n_batches, batch_size=batch_size, lr=lr, tau=None)
+    res = train_classifier(clf, task, config=cfg, callbacks=[_TrainAccuracy(task)], generator=g)
+    tr_acc = [r["accuracy"] for r in res.history.get("train_accuracy", [])]
+    te_acc = [r["accuracy"] for r in res.history.get("test_accuracy", [])]
+    pad = lambda v: np.asarray(v + [math.nan] * (epochs - len(v)), dtype=float)  # noqa: E731 (diverged runs stop early)
+    return {
+        "epochs_to_target": _first_epoch(res.history.get("train_accuracy", []), target),
+        "epochs_to_target_test": _first_epoch(res.history.get("test_accuracy", []), target),
+        "train_acc": tr_acc[-1] if tr_acc else math.nan,
+        "test_acc": te_acc[-1] if te_acc else math.nan,
+        "final_loss": res.losses[-1] if res.losses else math.nan,
+        "lambda_max_auto": float(auto.exponents[0]),
+        "lambda_max_driven": float(rec["exponents"][0]),
+        "train_acc_curve": pad(tr_acc),
+        "test_acc_curve": pad(te_acc),
+    }
+
+
+def gru_digits_sweep(
+    store: str | Path,
+    *,
+    alpha_z: Sequence[float] = (0.5, 2.0, 8.0),
+    g_h: Sequence[float] = (0.5, 1.5, 2.5, 4.0),
+    n_seeds: int = 2,
+    scheduler: str | None = "sync",
+    n_workers: int | None = 2,
+    progress: bool = True,
+    **settings: Any,
+) -> Any:
+    """:func:`gru_digits_run` over ``alpha_z x g_h x seeds`` with :func:`rnndyn.sweep` (resumable
+    Zarr store). ``settings`` go to :func:`gru_digits_run` and into the store's attributes."""
+    from rnndyn.sweeps import sweep
+
+    fn = functools.partial(gru_digits_run, **settings)
+    return sweep(
+        fn,
+        {"alpha_z": list(alpha_z), "g_h": list(g_h)},
+        store=store,
+        n_seeds=n_seeds,
+        scheduler=scheduler,
+        n_workers=n_workers if scheduler is None else None,
+        progress=progress,
+        attrs={"experiment": "gru_digits", **settings},
+    )
+
+
+# ------------------------------------------------------------------------- trainability readout
+def trainability_run(
+    params: dict[str, Any],
+    seed: int,
+    *,
+    kind: str = "gru",
+    max_size: int = 64,
+    epochs: int = 4,
+    lr: float = 2e-3,
+    batch_size: int = 100,
+    lyapunov_steps: int = 768,
+) -> dict[str, Any]:
+    """One short run of a ``torch.nn`` ``kind`` network of ``params["size"]`` units whose weights
+    are all drawn from U(-s/sqrt(H), s/sqrt(H)), ``s = params["scale"]`` (torch's default at
+    s = 1; [VPSL22] varied the uniform initialisation range, theory/chaos.md §3.3).
+
+    The full Lyapunov spectrum (float64, driven by 4 streams of held-out digits, ``lyapunov_steps``
+    steps after 256) is taken at initialisation and after epoch 1 (:class:`LyapunovCallback`);
+    the spectra are NaN-padded to ``max_size``. ``final_val_loss`` is the test cross-entropy
+    after ``epochs`` epochs.
+    """
+    from rnndyn.training.teacher_forcing import make_torch_rnn
+
+    size, scale = int(params["size"]), float(params["scale"])
+    g = torch.Generator().manual_seed(int(seed))
+    task = _digits()
+    mod = make_torch_rnn(kind, size, generator=g, dtype=torch.float64)
+    with torch.no_grad():
+        for p in mod.parameters():
+            p.mul_(scale)
+    clf = SequenceClassifier(mod, task.n_classes, generator=g)
+    cb = LyapunovCallback(
+        every=1, k=None, n_steps=lyapunov_steps, n_transient=256, inputs=digit_stream(task, n_digits=16)
+    )
+    init = cb.on_epoch_end(0, clf, {})
+
+    class _Early(Callback):
+        name = "lyapunov"
+
+        def on_epoch_end(self, epoch: int, model: Any, history: dict[str, list[Any]]) -> Any:
+            return cb.on_epoch_end(epoch, model, history) if epoch == 1 else None
+
+    n_batches = math.ceil(task.inputs_train.shape[0] / batch_size)
+    cfg = TrainConfig(n_epochs=epochs, batches_per_epoch=n_batches, batch_size=batch_size, lr=lr, tau=None)
+    res = train_classifier(clf, task, config=cfg, callbacks=[_Early()], generator=g, accuracy_every=epochs)
+    early = res.history.get("lyapunov", [{"exponents": [math.nan] * size}])[0]
+    loss, acc = evaluate_classifier(clf, task)
+
+    def padded(e: list[float]) -> np.ndarray:
+        out = np.full(max_size, math.nan)
+        out[: len(e)] = e
+        return out
+
+    return {
+        "final_val_loss": loss if res.status == "ok" else math.nan,
+        "final_val_acc": acc,
+        "spectrum_init": padded(init["exponents"]),
+        "spectrum_epoch1": padded(early["exponents"]),
+    }
+
+
+def trainability_sweep(
+    store: str | Path,
+    *,
+    sizes: Sequence[int] = (16, 32, 64),
+    scales: Sequence[float] = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0),
+    n_seeds: int = 2,
+    scheduler: str | None = "sync",
+    n_workers: int | None = 2,
+    progress: bool = True,
+    **settings: Any,
+) -> Any:
+    """:func:`trainability_run` over ``sizes x scales x seeds`` with :func:`rnndyn.sweep`."""
+    from rnndyn.sweeps import sweep
+
+    settings = {"max_size": max(sizes), **settings}
+    return sweep(
+        functools.partial(trainability_run, **settings),
+        {"size": list(sizes), "scale": list(scales)},
+        store=store,
+        n_seeds=n_seeds,
+        scheduler=scheduler,
+        n_workers=n_workers if scheduler is None else None,
+        progress=progress,
+        attrs={"experiment": "trainability", **settings},
+    )
+
+
+def trainability_experiment(
+    ds: Any,
+    *,
+    features: str = "spectrum_init",
+    n_splits: int = 20,
+    length: int = 32,
+) -> dict[str, Any]:
+    """Held-out error of :func:`trainability_readout` on the runs of a :func:`trainability_sweep`
+    dataset, over ``n_splits`` random 80/20 splits (seeds 0..n_splits-1).
+
+    Returns medians and means of the held-out MSE, the predict-the-mean baseline MSE and R^2,
+    and the fraction of splits where the predictor beats the baseline.
+    """
+    spec = ds[features].values.reshape(-1, ds[features].shape[-1])
+    y = ds["final_val_loss"].values.reshape(-1)
+    keep = np.isfinite(y) & np.isfinite(spec[:, 0])
+    spectra = [row[np.isfinite(row)] for row in spec[keep]]
+    y = y[keep]
+    rows = [
+        trainability_readout(spectra, y, length=length, generator=torch.Generator().manual_seed(s))
+        for s in range(n_splits)
+    ]
+    mse = np.array([r.test_mse for r in rows])
+    base = np.array([r.baseline_mse for r in rows])
+    return {
+        "features": features,
+        "n_runs": int(keep.sum()),
+        "n_splits": n_splits,
+        "test_mse_mean": float(mse.mean()),
+        "test_mse_median": float(np.median(mse)),
+        "baseline_mse_mean": float(base.mean()),
+        "baseline_mse_median": float(np.median(base)),
+        "r2_pooled": float(1.0 - mse.sum() / base.sum()),
+        "frac_better_than_baseline": float((mse < base).mean()),
+        "loss_range": [float(y.min()), float(y.max())],
+    }
+
+
+__all__ = [
+    "digit_stream",
+    "gru_digits_run",
+    "gru_digits_sweep",
+    "trainability_experiment",
+    "trainability_run",
+    "trainability_sweep",
+]
