@@ -268,3 +268,97 @@ def test_meanfield_imports_no_model_code():
         for node in top:
             mod = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
             assert not (mod or "").startswith(("rnndyn.models", "rnndyn.lyapunov", "torch")), (path.name, mod)
+
+
+# ------------------------------------------------- theory vs simulation at large N (§8; slow)
+# Run with `pytest -m slow tests/test_meanfield.py`; numbers measured once are in docs/meanfield.md.
+
+
+def _lam(system, *, n_steps, n_transient, seed, renorm_every=1, n_trajectories=2):
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    h0 = torch.randn(n_trajectories, system.state_size, generator=gen, dtype=torch.float64)
+    return rd.max_lyapunov(
+        system, n_steps=n_steps, n_transient=n_transient, h0=h0, renorm_every=renorm_every, generator=gen
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("g", [2.0, 3.0, 5.0])
+def test_discrete_meanfield_vs_simulation(g):
+    # chaos.md §4.3: h' = tanh(g J h) is conjugate to x' = g J tanh x (x = g J h); mean-field
+    # lambda_max agrees within 1-2 % for g >= 2 (N = 200 in the notes; here N = 1000)
+    import torch
+
+    net = rd.VanillaRNN(1000, g=g, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    res = _lam(net, n_steps=3000, n_transient=500, seed=1)
+    print(
+        f"discrete g={g}: sim {res.lambda_max:.4f} +- {float(res.stderr[0]):.4f}, MF {mf.discrete_meanfield(g).lambda_max:.4f}"
+    )
+    assert res.lambda_max == pytest.approx(mf.discrete_meanfield(g).lambda_max, rel=0.03)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("g", "dt"), [(2.0, 0.1), (3.0, 0.1), (5.0, 0.1), (10.0, 0.05)])
+def test_scs_dmft_vs_simulation(g, dt):
+    # chaos.md §4.2 recommendation: N >= 1000, T >= 500 (here 300 with two trajectories),
+    # |lambda_max - DMFT| <= 15 % for 2 <= g <= 10; RK4 (the notes' dt bias at g = 10 was Euler's)
+    import torch
+
+    flow = rd.RateRNN(1000, g=g, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    sysm = rd.discretise(flow, dt=dt, method="rk4")
+    res = _lam(sysm, n_steps=round(300 / dt), n_transient=round(100 / dt), seed=2, renorm_every=round(1 / dt))
+    print(
+        f"SCS g={g}: sim {res.lambda_max:.4f} +- {float(res.stderr[0]):.4f}, DMFT {mf.scs_dmft(g).lambda_max:.4f}"
+    )
+    assert res.lambda_max == pytest.approx(mf.scs_dmft(g).lambda_max, rel=0.15)
+
+
+@pytest.mark.slow
+def test_gated_flow_scs_limit_vs_simulation():
+    # gated.md §8 #20: alpha_z = alpha_r = 0, g_h = 3, N >= 1000: lambda_max = DMFT 0.0234 and
+    # <h^2> = 0.748 within 15 % (notes: 0.021-0.023; <h^2> 0.68-0.73)
+    import torch
+
+    flow = rd.GatedRateRNN(
+        1000,
+        g_h=3.0,
+        alpha_z=0.0,
+        alpha_r=0.0,
+        generator=torch.Generator().manual_seed(5),
+        dtype=torch.float64,
+    )
+    sysm = rd.discretise(flow, dt=0.1, method="rk4")
+    theory = mf.gated_flow_dmft(3.0)
+    gen = torch.Generator().manual_seed(6)
+    h0 = torch.randn(2, sysm.state_size, generator=gen, dtype=torch.float64)
+    traj = rd.simulate(sysm, h0, n_steps=1000, n_transient=1000)  # 100 time units after 100
+    print(f"#20 <h^2>: sim {float((traj[..., :1000] ** 2).mean()):.4f}, DMFT {theory.c_h0:.4f}")
+    assert float((traj[..., :1000] ** 2).mean()) == pytest.approx(theory.c_h0, rel=0.15)
+    res = rd.max_lyapunov(sysm, n_steps=5000, h0=traj[:, -1], renorm_every=10, generator=gen)
+    print(f"#20 lambda: sim {res.lambda_max:.4f} +- {float(res.stderr[0]):.4f}, DMFT {theory.lambda_max:.4f}")
+    assert res.lambda_max == pytest.approx(theory.lambda_max, rel=0.15)
+
+
+@pytest.mark.slow
+def test_gated_flow_discontinuous_transition_overlay():
+    # gated.md §8 #19 and #22 (§6.3), through the phase-diagram overlay, N = 500, alpha_r = 20:
+    # g_h = 1.5, 1.7 decay at the zero-FP rate -1/2 + g_h/4 (MFT region 1 / 2: g* = 1.628);
+    # g_h = 1.95 (zero FP still linearly stable) carries chaos with a FINITE lambda_max ~ +0.1
+    # and <h^2> ~ 0.1-0.2: the jump of the discontinuous transition, region 3 in region_sim
+    ds = rd.phase_diagram(
+        "gated_flow", g_h=[1.5, 1.7, 1.95], alpha_r=[20.0], simulate=True, n=500, dt=0.1,
+        n_steps=4000, n_transient=2000, seed=0,
+    )  # fmt: skip
+    lam = ds.lambda_max_sim.values[:, 0]
+    print("#22 lambda", lam.tolist(), "late", ds.lambda_late_sim.values[:, 0].tolist())
+    print(
+        "#22 <h^2>", ds.activity_sim.values[:, 0].tolist(), "region_sim", ds.region_sim.values[:, 0].tolist()
+    )
+    assert lam[0] == pytest.approx(-0.125, abs=0.02)
+    assert lam[1] == pytest.approx(-0.075, abs=0.02)
+    assert 0.05 < lam[2] < 0.2
+    assert 0.08 < float(ds.activity_sim.values[2, 0]) < 0.3
+    assert ds.region.values[:, 0].tolist() == [1, 2, 2]
+    assert ds.region_sim.values[:, 0].tolist() == [1, 2, 3]

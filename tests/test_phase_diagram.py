@@ -80,7 +80,7 @@ def test_failed_points_get_status_not_nan(monkeypatch):
         rd.phase_diagram("gru", g_h=[1.5], alpha_r=[5.0], throw=True)
 
 
-@pytest.mark.parametrize("model", ["gru", pytest.param("gated_flow", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("model", ["gru", "gated_flow"])
 def test_simulated_overlay_small(model):
     # zero FP stable at g_h = 1.5 (alpha_r = 0): activity decays; the decay rate is the zero-FP
     # Jacobian's edge: ln(1/2 + g_h/4) per step (GRU), -1/2 + g_h/4 per unit time (flow), §5.2, §3.5
@@ -90,9 +90,77 @@ def test_simulated_overlay_small(model):
     lam = float(ds.lambda_max_sim.values[0, 0])
     expected = math.log(0.875) if model == "gru" else -0.125
     assert lam == pytest.approx(expected, abs=0.06)
+    assert float(ds.lambda_late_sim.values[0, 0]) < 0
     assert float(ds.activity_sim.values[0, 0]) < 1e-3
-    assert ds.region_sim.values[0, 0] == 1
+    assert ds.region_sim.values[0, 0] == 1 and not ds.chaotic_sim.values[0, 0]
     assert ds.sim_status.values[0, 0] == "ok"
+    assert ds.attrs["sim_lyapunov"] == "two_trajectory"
+    assert ds.attrs["sim_renorm_every"] == (10 if model == "gated_flow" else 1)
+
+
+def test_overlay_two_trajectory_matches_qr_and_finite_n_edge():
+    # cross-method check at a decaying point: both estimates converge to the rightmost
+    # eigenvalue of this realisation's zero-FP Jacobian (ln |mu_1| per step for the GRU map)
+    import torch
+
+    kw = {
+        "g_h": [1.6],
+        "alpha_r": [5.0],
+        "simulate": True,
+        "n": 40,
+        "n_steps": 400,
+        "n_transient": 200,
+        "seed": 3,
+    }
+    a = rd.phase_diagram("gru", lyapunov="two_trajectory", **kw)
+    b = rd.phase_diagram("gru", lyapunov="qr", **kw)
+    gen = torch.Generator().manual_seed(3 * 1_000_003)  # the overlay's seed for point 0
+    net = rd.GRU(40, g_h=1.6, alpha_z=0.0, alpha_r=5.0, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        edge = math.log(
+            float(torch.linalg.eigvals(net.jacobian(torch.zeros(40, dtype=torch.float64))).abs().max())
+        )
+    la, lb = float(a.lambda_max_sim[0, 0]), float(b.lambda_max_sim[0, 0])
+    # measured: edge -0.11247, two-trajectory -0.11251, QR -0.11244 (MFT ln(0.9) = -0.1054)
+    assert la == pytest.approx(edge, abs=0.003)
+    assert lb == pytest.approx(edge, abs=0.003)
+    assert b.attrs["sim_lyapunov"] == "qr"
+
+
+def test_overlay_fixed_points_and_slow_modes():
+    # g_h = 1.5: only the zero FP (stable; GRU eigenvalues in the disk |mu - 1/2| <= g_h/4, none
+    # near 1). g_h = 3, alpha_r = 0: nonzero FPs exist (MFT C_h = 0.353); the zero FP is unstable.
+    ds = rd.phase_diagram(
+        "gru", g_h=[1.5, 3.0], alpha_r=[0.0], simulate=True, n=48, n_steps=100, n_transient=100, seed=1,
+        fixed_points=True, fp_starts=6,
+    )  # fmt: skip
+    assert ds.n_fixed_points_sim.values[:, 0].tolist()[0] == 1
+    assert ds.n_stable_fixed_points_sim.values[0, 0] == 1
+    assert ds.slow_fraction_sim.values[0, 0] == 0.0
+    assert ds.n_fixed_points_sim.values[1, 0] >= 2  # zero FP + at least one +- pair
+    assert 0.0 < float(ds.fp_activity_sim.values[1, 0]) < 1.0
+    assert ds.attrs["sim_fixed_points"] == 1 and ds.attrs["sim_fp_starts"] == 6
+    with pytest.raises(ValueError, match="`lyapunov`"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate=True, lyapunov="bogus")
+    with pytest.raises(ValueError, match="`fp_starts`"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate=True, fp_starts=0)
+
+
+def test_window_rates_oracle():
+    # a synthetic running record: rate +0.1 for 800 steps, then -0.2 for 200 steps
+    import types
+
+    import torch
+
+    steps = torch.arange(10, 1001, 10)
+    cum = torch.where(steps <= 800, 0.1 * steps, 80.0 - 0.2 * (steps - 800)).double()
+    res = types.SimpleNamespace(running=(cum / steps).view(1, -1, 1), running_steps=steps)
+    total, stderr, late = phase_mod._window_rates(res, 0)
+    assert total == pytest.approx((80.0 - 40.0) / 1000, rel=1e-12)
+    assert late == pytest.approx(-0.2, rel=1e-12)  # the chaos died: late rate negative
+    assert stderr > 0
+    total, _, _ = phase_mod._window_rates(res, 500)  # alignment window left out
+    assert total == pytest.approx((40.0 - 50.0) / 500, rel=1e-12)
 
 
 def test_cli_phase_diagram(tmp_path):

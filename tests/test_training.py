@@ -281,3 +281,126 @@ def test_cli_train_writes_json_and_figures(tmp_path) -> None:
     assert (tmp_path / "loss.png").exists() and (tmp_path / "attractor.png").exists()
     bad = runner.invoke(app, ["train", "--tau", "0", "--epochs", "1", "--n-steps", "500", "--n-series", "1"])
     assert bad.exit_code == 2 and "tau" in bad.output
+
+
+# ---------------------------------------------------------------- PLRNN in the forced trainer
+def test_plrnn_in_the_forced_trainer(lorenz_small) -> None:
+    core = rd.PLRNN(6, generator=gen(20), dtype=F64)
+    m = tr.ForcedRNN(core, 3, generator=gen(21))
+    x = torch.randn(2, 11, 3, generator=gen(22), dtype=F64)
+    pred = m(x, tau=5)
+    # oracle by hand (MMD22 eq. 16 with the PLRNN z -> A z + W relu(z) + h, W's diagonal unused)
+    B = m.readout.weight
+    W = core.weight_hh - torch.diag(torch.diagonal(core.weight_hh))
+    z = x[:, 0] @ torch.linalg.pinv(B).T
+    for t in range(10):
+        if t % 5 == 0 and t != 0:
+            z = x[:, t] @ torch.linalg.pinv(B).T
+        z = core.weight_diag * z + torch.relu(z) @ W.T + core.bias
+        torch.testing.assert_close(pred[:, t], z @ B.T)
+    # and it trains: the forced loss falls, the Lyapunov callback reads the latent PLRNN
+    cfg = tr.TrainConfig(n_epochs=8, batches_per_epoch=4, batch_size=8, seq_len=30, tau=10, lr=3e-2)
+    cb = tr.LyapunovCallback(every=8, k=2, n_steps=200, n_transient=50, generator=gen(23))
+    res = tr.train_forced(m, lorenz_small, config=cfg, generator=gen(24), callbacks=[cb])
+    assert res.status == "ok" and np.mean(res.losses[-2:]) < 0.7 * res.losses[0]  # 0.96 -> 0.43
+    (rec,) = res.history["lyapunov"]
+    assert rec["epoch"] == 8 and len(rec["exponents"]) == 2 and rec["exponents"][0] >= rec["exponents"][1]
+
+
+# ---------------------------------------------------------------- classification
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_fused_classifier_equals_step_loop(kind: str) -> None:
+    core = tr.make_torch_rnn(kind, 5, input_size=2, generator=gen(30), dtype=F64)
+    clf = tr.SequenceClassifier(core, 3, generator=gen(31))
+    x = torch.randn(4, 9, 2, generator=gen(32), dtype=F64)
+    fused, fused_steps = clf(x), clf(x, per_step=True)
+    clf.body._fused = lambda: False  # type: ignore[method-assign]
+    torch.testing.assert_close(clf(x), fused)
+    torch.testing.assert_close(clf(x, per_step=True), fused_steps)
+
+
+def test_gru_digits_run_lambda_at_init_is_the_zero_fixed_point_rate() -> None:
+    from rnndyn.training import experiments as ex
+
+    # zero biases, g_h = 1 < 2: the autonomous GRU falls onto h = 0, whose Jacobian is
+    # I/2 + W_h/4 (theory/gated.md §5.2, Cor. 4.3), so lambda_max = ln(spectral radius)
+    out = ex.gru_digits_run(
+        {"alpha_z": 1.0, "g_h": 1.0}, 7, n=8, epochs=1, batch_size=700, target=0.05, lyapunov_steps=400
+    )
+    net = rd.GRU(8, g_h=1.0, alpha_z=1.0, alpha_r=0.5, input_size=1, generator=gen(7), dtype=F64)
+    jac0 = 0.5 * torch.eye(8, dtype=F64) + 0.25 * net.weight_hh.detach()
+    rho = torch.linalg.eigvals(jac0).abs().max()
+    assert out["lambda_max_auto"] == pytest.approx(float(rho.log()), abs=0.01)
+    assert out["epochs_to_target"] == 1.0  # 5 % is below chance: reached at the first epoch
+    assert out["train_acc_curve"].shape == (1,) and out["train_acc"] == out["train_acc_curve"][-1]
+
+
+def test_trainability_experiment_recovers_a_planted_relation() -> None:
+    import xarray as xr
+
+    from rnndyn.training import experiments as ex
+
+    rng = np.random.default_rng(0)
+    lam = rng.uniform(-0.5, 0.5, size=(3, 4, 2))
+    spec = np.stack([lam - 0.1 * k for k in range(8)], -1)
+    spec[0, ..., 4:] = np.nan  # a smaller network: NaN padding is dropped
+    loss = 1.0 + 2.0 * np.maximum(lam, 0) + 0.01 * rng.normal(size=lam.shape)
+    ds = xr.Dataset(
+        {
+            "spectrum_init": (("size", "scale", "seed", "k"), spec),
+            "final_val_loss": (("size", "scale", "seed"), loss),
+        }
+    )
+    r = ex.trainability_experiment(ds, n_splits=5)
+    assert r["n_runs"] == 24 and r["test_mse_mean"] < 0.2 * r["baseline_mse_mean"]
+
+
+def test_cli_train_classification_tasks(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    runner = CliRunner()
+    small = ["--hidden", "4", "--epochs", "2", "--batches", "2", "--batch-size", "8"]
+    res = runner.invoke(
+        app, ["train", "--data", "digits", *small, "--json", str(tmp_path / "d.json"), "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads((tmp_path / "d.json").read_text())
+    accs = [r["accuracy"] for r in payload["train"]["history"]["test_accuracy"]]
+    assert len(accs) == 2 and payload["final_test_accuracy"] == accs[-1] and 0 <= accs[-1] <= 1
+    assert "test accuracy" in res.output and (tmp_path / "accuracy.png").exists()
+    # MNIST from a local NPZ file, CKS20 GRU
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "m.npz", images=rng.integers(0, 256, (30, 4, 4)), labels=rng.integers(0, 10, 30))
+    res = runner.invoke(
+        app,
+        ["train", "--data", "mnist", "--images", str(tmp_path / "m.npz"), "--model", "cks-gru", *small],
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["train", "--data", "copy", "--copy-delay", "3", *small])
+    assert res.exit_code == 0, res.output
+    bad = runner.invoke(app, ["train", "--data", "mnist", *small])
+    assert bad.exit_code == 2 and "--images" in bad.output
+    bad = runner.invoke(app, ["train", "--data", "digits", "--model", "tcn", *small])
+    assert bad.exit_code == 2 and "--model" in bad.output
+
+
+def test_annealed_training_starts_at_tau_one(lorenz_small) -> None:
+    base = {"batches_per_epoch": 2, "batch_size": 4, "seq_len": 20}
+    ann = tr.train_forced(
+        _small_model(),
+        lorenz_small,
+        config=tr.TrainConfig(n_epochs=3, tau=10, anneal=True, **base),
+        generator=gen(3),
+    )
+    one = tr.train_forced(
+        _small_model(), lorenz_small, config=tr.TrainConfig(n_epochs=1, tau=1, **base), generator=gen(3)
+    )
+    fixed = tr.train_forced(
+        _small_model(), lorenz_small, config=tr.TrainConfig(n_epochs=1, tau=10, **base), generator=gen(3)
+    )
+    assert ann.losses[0] == one.losses[0] != fixed.losses[0]  # epoch 1 of the schedule is tau = 1
+    assert [tr.annealed_tau(10, e, 3) for e in (1, 2, 3)] == [1, 4, 7]

@@ -485,7 +485,9 @@ def find_fixed_points(
             jac = system._jacobian(pts, xk)
             if jac.shape[-1] != jac.shape[-2]:  # pragma: no cover - checked above
                 raise ValueError("non-square Jacobian")
-            ev = torch.linalg.eigvals(jac)
+            from rnndyn.spectra import eigvals
+
+            ev = eigvals(jac)
             ev = torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))
         else:
             m = getattr(system, "tangent_size", n)

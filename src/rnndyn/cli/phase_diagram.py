@@ -37,6 +37,14 @@ def phase_diagram_cmd(
     n_steps: Annotated[int, typer.Option("--steps", help="Lyapunov steps per point.")] = 1000,
     n_transient: Annotated[int, typer.Option("--transient", help="Transient steps per point.")] = 500,
     dt: Annotated[float, typer.Option("--dt", help="RK4 step for the gated flow.")] = 0.1,
+    lyapunov: Annotated[
+        str, typer.Option("--lyapunov", help="auto (= two_trajectory, the cheaper), two_trajectory or qr.")
+    ] = "auto",
+    fixed_points: Annotated[
+        bool,
+        typer.Option("--fixed-points/--no-fixed-points", help="Overlay: fixed points found, slow modes."),
+    ] = False,
+    fp_starts: Annotated[int, typer.Option("--fp-starts", help="Starts for the fixed-point search.")] = 8,
     zarr: Annotated[Path | None, typer.Option("--zarr", help="Write the Dataset as Zarr here.")] = None,
     netcdf: Annotated[Path | None, typer.Option("--netcdf", help="Write the Dataset as NetCDF here.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
@@ -65,7 +73,8 @@ def phase_diagram_cmd(
 
         try:
             ds = phase_diagram(model, g_h=gh, alpha_r=ar, alpha_z=alpha_z, simulate=simulate, n=n,
-                               n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, progress=cb)  # fmt: skip
+                               n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, lyapunov=lyapunov,
+                               fixed_points=fixed_points, fp_starts=fp_starts, progress=cb)  # fmt: skip
         except (TypeError, ValueError) as exc:
             raise fail(str(exc)) from None
     counts = {
@@ -73,6 +82,18 @@ def phase_diagram_cmd(
         for k, v in zip(*np.unique(ds.region.values, return_counts=True), strict=True)
     }
     console.print(f"[bold]{model}[/]: {gh.size} x {ar.size} points; regions: {counts}")
+    if simulate:
+        from rich.table import Table
+
+        tab = Table(title=f"finite-N overlay (N = {n}, {ds.attrs['sim_lyapunov']})")
+        for col in ("g_h", "alpha_r", "MFT region", "lambda_max", "late lambda", "<h^2>", "region_sim"):
+            tab.add_column(col, justify="right")
+        for i, g in enumerate(gh):
+            for j, a in enumerate(ar):
+                tab.add_row(f"{g:g}", f"{a:g}", str(int(ds.region.values[i, j])),
+                            f"{ds.lambda_max_sim.values[i, j]:+.4f}", f"{ds.lambda_late_sim.values[i, j]:+.4f}",
+                            f"{ds.activity_sim.values[i, j]:.3g}", str(int(ds.region_sim.values[i, j])))  # fmt: skip
+        console.print(tab)
     n_failed = int((ds.status.values != "ok").sum())
     if n_failed:
         console.print(f"[yellow]{n_failed} point(s) failed; see the `status` variable[/]")
@@ -102,6 +123,9 @@ def phase_diagram_cmd(
             "region_names": REGION_NAMES,
         }
         if simulate:
-            payload["lambda_max_sim"] = ds.lambda_max_sim.values
-            payload["region_sim"] = ds.region_sim.values
+            for name in ("lambda_max_sim", "lambda_max_sim_stderr", "lambda_late_sim", "activity_sim",
+                         "chaotic_sim", "region_sim", "sim_status", "n_fixed_points_sim",
+                         "n_stable_fixed_points_sim", "fp_activity_sim", "slow_fraction_sim"):  # fmt: skip
+                if name in ds:
+                    payload[name] = ds[name].values
         write_json(json_path, payload)

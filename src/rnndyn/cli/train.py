@@ -28,10 +28,22 @@ def _parse_taus(raw: str) -> list[int | str | None]:
 
 def train_cmd(
     data: Annotated[
-        str, typer.Option("--data", help="lorenz63_rho38, lorenz63, rossler, duffing.")
+        str,
+        typer.Option(
+            "--data",
+            help="Chaotic benchmark (lorenz63_rho38, lorenz63, rossler, duffing) for sparse teacher "
+            "forcing, or a classification task: digits (sklearn 8x8, pixel by pixel), mnist "
+            "(local files: --images/--labels), copy (delayed copy).",
+        ),
     ] = "lorenz63_rho38",
     model: Annotated[
-        str, typer.Option("--model", "-m", help="torch.nn latent model: lstm, gru, rnn.")
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="torch.nn model: lstm, gru, rnn; for classification also cks-gru (rd.GRU, "
+            "--g-h/--alpha-z/--alpha-r, zero biases).",
+        ),
     ] = "lstm",
     hidden: Annotated[int, typer.Option("--hidden", help="Latent (hidden) size.")] = 30,
     tau: Annotated[
@@ -48,6 +60,14 @@ def train_cmd(
     seq_len: Annotated[int, typer.Option("--seq-len", help="Window length (steps).")] = 200,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
     clip: Annotated[str, typer.Option("--clip", help="Gradient clipping: none, norm, value.")] = "none",
+    anneal: Annotated[
+        bool,
+        typer.Option(
+            "--anneal/--no-anneal",
+            help="Anneal tau linearly from 1 to --tau over the epochs (the [MMD22] code's hard-coded "
+            "schedule; the paper describes fixed tau).",
+        ),
+    ] = False,
     clip_value: Annotated[float, typer.Option("--clip-value", help="Clipping threshold.")] = 1.0,
     n_series: Annotated[int, typer.Option("--n-series", help="Independent trajectories in the data.")] = 8,
     n_steps: Annotated[int, typer.Option("--n-steps", help="Samples per trajectory.")] = 12_500,
@@ -72,12 +92,35 @@ def train_cmd(
     lyapunov: Annotated[
         bool, typer.Option("--lyapunov/--no-lyapunov", help="lambda_max of the trained model.")
     ] = True,
+    images: Annotated[
+        Path | None, typer.Option("--images", help="mnist: IDX image file (.gz fine) or NPZ.")
+    ] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="mnist: IDX label file.")] = None,
+    test_images: Annotated[
+        Path | None, typer.Option("--test-images", help="mnist: held-out images (else a random split).")
+    ] = None,
+    test_labels: Annotated[Path | None, typer.Option("--test-labels", help="mnist: held-out labels.")] = None,
+    pixels_per_step: Annotated[
+        int, typer.Option("--pixels-per-step", help="mnist: pixels read per step (1 = 784 steps).")
+    ] = 1,
+    max_samples: Annotated[
+        int | None, typer.Option("--max-samples", help="mnist: use only the first N images.")
+    ] = None,
+    copy_length: Annotated[int, typer.Option("--copy-length", help="copy: symbols to remember.")] = 5,
+    copy_delay: Annotated[int, typer.Option("--copy-delay", help="copy: blank steps before recall.")] = 20,
+    g_h: Annotated[float, typer.Option("--g-h", help="cks-gru: candidate gain g_h.")] = 2.0,
+    alpha_z: Annotated[float, typer.Option("--alpha-z", help="cks-gru: update-gate gain.")] = 1.0,
+    alpha_r: Annotated[float, typer.Option("--alpha-r", help="cks-gru: reset-gate gain.")] = 1.0,
+    target: Annotated[
+        float, typer.Option("--target", help="Classification: report the first epoch reaching this accuracy.")
+    ] = 0.75,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Train a latent RNN on a chaotic series by sparse teacher forcing; report D_stsp / D_H."""
+    """Train an RNN: sparse teacher forcing on a chaotic series (D_stsp / D_H), or a sequence
+    classifier on digits / MNIST / delayed copy (accuracy)."""
     import dataclasses
 
     import torch
@@ -85,6 +128,38 @@ def train_cmd(
 
     from rnndyn import training as tr
 
+    if data in _TASKS:
+        _classify(
+            data,
+            model=model,
+            hidden=hidden,
+            epochs=epochs,
+            batches=batches,
+            batch_size=batch_size,
+            lr=lr,
+            clip=clip,
+            clip_value=clip_value,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+            task_kw={
+                "images": images,
+                "labels": labels,
+                "test_images": test_images,
+                "test_labels": test_labels,
+                "pixels_per_step": pixels_per_step,
+                "max_samples": max_samples,
+                "copy_length": copy_length,
+                "copy_delay": copy_delay,
+            },
+            gains=(g_h, alpha_z, alpha_r),
+            target=target,
+            seed=seed,
+            device=device,
+            json_path=json_path,
+            out=out,
+        )
+        return
     taus = _parse_taus(tau)
     try:
         series = tr.chaotic_series(
@@ -105,6 +180,7 @@ def train_cmd(
             clip_value=clip_value,
             checkpoint_every=checkpoint_every if checkpoint else 0,
             eval_every=max(1, epochs // 10),
+            anneal=anneal,
         )
 
         def make(s: int) -> tr.ForcedRNN:
@@ -199,5 +275,127 @@ def train_cmd(
                 paths.append(plot_gradient_horizon(grad, out / "gradients.png", title=f"{model} latent map"))
             for p in paths:
                 console.print(f"wrote {p}")
+    if json_path is not None:
+        write_json(json_path, payload)
+
+
+_TASKS = ("digits", "mnist", "copy")
+
+
+def _classify(
+    data: str,
+    *,
+    model: str,
+    hidden: int,
+    epochs: int,
+    batches: int,
+    batch_size: int,
+    lr: float,
+    clip: str,
+    clip_value: float,
+    checkpoint: Path | None,
+    checkpoint_every: int,
+    resume: bool,
+    task_kw: dict,
+    gains: tuple[float, float, float],
+    target: float,
+    seed: int,
+    device: str,
+    json_path: Path | None,
+    out: Path | None,
+) -> None:
+    import torch
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import rnndyn as rd
+    from rnndyn import training as tr
+
+    gen = torch.Generator().manual_seed(seed)
+    try:
+        if data == "digits":
+            task = tr.digits_task(dtype=torch.float32, generator=gen)
+        elif data == "copy":
+            task = tr.delayed_copy_task(
+                length=task_kw["copy_length"], delay=task_kw["copy_delay"], dtype=torch.float32, generator=gen
+            )
+        else:
+            if task_kw["images"] is None:
+                raise ValueError("`--data mnist` needs `--images` (an IDX or NPZ file)")
+            task = tr.mnist_task(
+                task_kw["images"],
+                task_kw["labels"],
+                test_images=task_kw["test_images"],
+                test_labels=task_kw["test_labels"],
+                pixels_per_step=task_kw["pixels_per_step"],
+                max_samples=task_kw["max_samples"],
+                generator=gen,
+            )
+        d = int(task.inputs_train.shape[-1])
+        if model == "cks-gru":
+            g_h, alpha_z, alpha_r = gains
+            core: torch.nn.Module = rd.GRU(
+                hidden, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, input_size=d, generator=gen, device=device
+            ).to(torch.float32)
+        elif model in ("lstm", "gru", "rnn"):
+            core = tr.make_torch_rnn(model, hidden, input_size=d, generator=gen, device=device)
+        else:
+            raise ValueError(f"`--model` must be one of lstm, gru, rnn, cks-gru; got {model!r}")
+        net = tr.SequenceClassifier(core, task.n_classes, generator=gen)
+        cfg = tr.TrainConfig(
+            n_epochs=epochs,
+            batches_per_epoch=batches,
+            batch_size=batch_size,
+            lr=lr,
+            tau=None,
+            clip=None if clip == "none" else clip,
+            clip_value=clip_value,
+            checkpoint_every=checkpoint_every if checkpoint else 0,
+        )
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            job = bar.add_task(f"training on {data}", total=epochs, loss="-")
+            res = tr.train_classifier(
+                net,
+                task,
+                config=cfg,
+                checkpoint=checkpoint,
+                resume=resume,
+                generator=gen,
+                progress=lambda e, n, loss: bar.update(job, completed=e, loss=f"{loss:.4f}"),
+            )
+    except (TypeError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if res.resumed_from:
+        console.print(f"resumed from the checkpoint at epoch {res.resumed_from}")
+    acc = res.history.get("test_accuracy", [])
+    hit = tr.epochs_to_accuracy(res, target)
+    final = acc[-1] if acc else {"accuracy": float("nan"), "loss": float("nan")}
+    console.print(
+        f"{model} ({hidden} units) on {data}: test accuracy {final['accuracy']:.3f} "
+        f"(test loss {final['loss']:.4f}) after {res.epochs_run} epochs; "
+        + (f"reached {target:.0%} at epoch {hit}" if hit is not None else f"never reached {target:.0%}")
+        + ("" if res.status == "ok" else f" [{res.status}: {res.message}]")
+    )
+    payload = {
+        "train": res.to_dict(),
+        "task": task.to_dict(),
+        "model": model,
+        "hidden": hidden,
+        "final_test_accuracy": final["accuracy"],
+        "epochs_to_target": hit,
+        "target": target,
+    }
+    if out is not None:
+        from rnndyn.plotting.training import plot_accuracy
+
+        console.print(
+            f"wrote {plot_accuracy(res, out / 'accuracy.png', title=f'{model} on {data}', target=target)}"
+        )
     if json_path is not None:
         write_json(json_path, payload)

@@ -35,9 +35,14 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
     # critical lines on a fine alpha_r grid (the data grid may be coarse)
     from rnndyn.meanfield.gated import bifurcation_gain, marginal_stability_gain
 
-    fine = np.linspace(ar.min(), ar.max(), 25) if ar.size < 25 else ar
-    g_star = np.array([bifurcation_gain(float(a)) for a in fine]) if ar.size < 25 else ds.g_star.values
-    gms = np.array([marginal_stability_gain(float(a)) for a in fine]) if ar.size < 25 else ds.g_ms.values
+    if ar.size == 1:  # one column: draw the lines across a window around it
+        half = max(1.0, 0.15 * float(ar[0]))
+        fine = np.linspace(max(0.0, ar[0] - half), ar[0] + half, 25)
+    else:
+        fine = np.linspace(ar.min(), ar.max(), 25) if ar.size < 25 else ar
+    dense = ar.size < 25
+    g_star = np.array([bifurcation_gain(float(a)) for a in fine]) if dense else ds.g_star.values
+    gms = np.array([marginal_stability_gain(float(a)) for a in fine]) if dense else ds.g_ms.values
     ax.plot(fine, g_star, color="crimson", lw=2.0, label=r"FP bifurcation $g^*(\alpha_r)$")
     if np.isfinite(gms).any():
         ax.plot(
@@ -49,18 +54,38 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
     if "lambda_max_sim" in ds:
         lam = ds.lambda_max_sim.values
         aa, gg = np.meshgrid(ar, gh)
-        chaotic = np.isfinite(lam) & (lam > 0)
-        vmax = max(float(np.nanmax(np.abs(lam))) if np.isfinite(lam).any() else 1.0, 1e-3)
+        if "chaotic_sim" in ds:
+            chaotic = ds.chaotic_sim.values.astype(bool)
+        else:
+            chaotic = np.isfinite(lam) & (lam > 0)
+        pos = lam[chaotic & np.isfinite(lam)]
+        vmax = max(float(pos.max()) if pos.size else 0.1, 1e-3)
         sc = ax.scatter(aa[chaotic], gg[chaotic], c=lam[chaotic], cmap="magma_r", vmin=0, vmax=vmax,
-                        s=42, edgecolors="white", linewidths=0.6, zorder=5)  # fmt: skip
-        ax.scatter(aa[~chaotic], gg[~chaotic], facecolors="none", edgecolors="white", s=42,
-                   linewidths=0.9, zorder=5, label=r"simulation: $\lambda_{max}\leq 0$")  # fmt: skip
+                        s=60, edgecolors="white", linewidths=0.8, zorder=5,
+                        label=r"simulation: sustained chaos")  # fmt: skip
+        ax.scatter(aa[~chaotic], gg[~chaotic], facecolors="none", edgecolors="k", s=60,
+                   linewidths=1.0, zorder=5, label=r"simulation: decay / no chaos")  # fmt: skip
         if "region_sim" in ds:
             r3 = ds.region_sim.values == 3
-            ax.scatter(aa[r3], gg[r3], marker="s", s=150, facecolors="none", edgecolors=REGION_COLOURS[3],
-                       linewidths=2.2, zorder=6, label="simulation: region 3 (stable FP & chaos)")  # fmt: skip
+            ax.scatter(aa[r3], gg[r3], marker="s", s=190, facecolors="none", edgecolors=REGION_COLOURS[3],
+                       linewidths=2.4, zorder=6, label="simulation: region 3 (stable FP & chaos)")  # fmt: skip
+        if lam.size <= 40:  # few points: print the numbers next to the markers
+            nfp = ds.n_fixed_points_sim.values if "n_fixed_points_sim" in ds else None
+            for (i, j), v in np.ndenumerate(lam):
+                if not np.isfinite(v):
+                    continue
+                txt = rf"$\lambda$={v:+.3f}"
+                if "activity_sim" in ds and chaotic[i, j]:
+                    txt += "\n" + rf"$\langle h^2\rangle$={float(ds.activity_sim.values[i, j]):.2f}"
+                if nfp is not None and nfp[i, j] >= 0:
+                    txt += f"\n{int(nfp[i, j])} FP"
+                ax.annotate(txt, (ar[j], gh[i]), xytext=(7, 0), textcoords="offset points", fontsize=7,
+                            va="center", zorder=7)  # fmt: skip
         cb = fig.colorbar(sc, ax=ax, pad=0.02)
-        cb.set_label(rf"simulated $\lambda_{{max}}>0$ (N={ds.attrs.get('sim_n', '?')})")
+        unit = "1/time" if ds.attrs.get("model") == "gated_flow" else "1/step"
+        cb.set_label(
+            rf"simulated $\lambda_{{max}}$ ({unit}), chaotic points (N={ds.attrs.get('sim_n', '?')})"
+        )
     names = {1: "1 stable FP", 2: "2 stable & unstable FPs", 3: "3 stable FP & chaos",
              4: "4 chaos", 5: "5 marginal stability"}  # fmt: skip
     present = set(np.unique(region).tolist())
@@ -79,9 +104,9 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
     ax.set_xlabel(r"reset-gate gain $\alpha_r$")
     ax.set_ylabel(r"candidate gain $g_h$")
     pad_g = 0.03 * max(float(np.ptp(gh)), 0.1)
-    pad_a = 0.03 * max(float(np.ptp(ar)), 0.1)
+    pad_a = 0.03 * max(float(np.ptp(ar)), 0.1) if ar.size > 1 else 0.0
     ax.set_ylim(gh.min() - pad_g, gh.max() + pad_g)
-    ax.set_xlim(ar.min() - pad_a, ar.max() + pad_a)
+    ax.set_xlim(min(ar.min(), fine.min()) - pad_a, max(ar.max(), fine.max()) + pad_a)
     model = ds.attrs.get("model", "")
     ax.set_title(title or f"Mean-field phase diagram ({model}, zero bias)")
     return save(fig, path)

@@ -109,4 +109,97 @@ def plot_gradient_horizon(result: Any, path: str | Path, *, title: str = "") -> 
     return save(fig, path)
 
 
-__all__ = ["plot_attractor", "plot_gradient_horizon", "plot_losses", "plot_tau_sweep"]
+def plot_accuracy(result: Any, path: str | Path, *, title: str = "", target: float | None = None) -> Path:
+    """Classification run: training loss per epoch (left), test accuracy per epoch (right)."""
+    plt = _plt()
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    a0.semilogy(np.arange(1, len(result.losses) + 1), result.losses, lw=1.2)
+    a0.set_xlabel("epoch")
+    a0.set_ylabel("training cross-entropy")
+    a0.grid(alpha=0.3, which="both")
+    recs = result.history.get("test_accuracy", [])
+    if recs:
+        a1.plot([r["epoch"] for r in recs], [r["accuracy"] for r in recs], "o-", ms=3, color="C2")
+    if target is not None:
+        a1.axhline(target, ls="--", color="0.5", label=f"target {target:.0%}")
+        a1.legend(frameon=False)
+    a1.set_ylim(0, 1)
+    a1.set_xlabel("epoch")
+    a1.set_ylabel("test accuracy")
+    a1.grid(alpha=0.3)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_gru_sweep(ds: Any, path: str | Path, *, title: str = "") -> Path:
+    """(alpha_z, g_h) grid of a GRU sweep: epochs to target (seed mean; never = blank, marked x),
+    final training accuracy, and lambda_max of the autonomous map at initialisation."""
+    plt = _plt()
+    az = np.asarray(ds["alpha_z"].values, dtype=float)
+    gh = np.asarray(ds["g_h"].values, dtype=float)
+    ett = np.asarray(ds["epochs_to_target"].values, dtype=float)  # (alpha_z, g_h, seed)
+    panels = [
+        (
+            "epochs to target (mean; x = not reached by a seed)",
+            np.where(np.isinf(ett), np.nan, ett).mean(-1),
+            "viridis_r",
+        ),
+        ("final training accuracy", np.nanmean(ds["train_acc"].values, -1), "viridis"),
+        ("lambda_max at init (autonomous, 1/step)", np.nanmean(ds["lambda_max_auto"].values, -1), "coolwarm"),
+    ]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for ax, (lab, val, cmap) in zip(axes, panels, strict=True):
+        kw = {}
+        if cmap == "coolwarm":
+            m = float(np.nanmax(np.abs(val))) or 1.0
+            kw = {"vmin": -m, "vmax": m}
+        im = ax.imshow(val, origin="lower", aspect="auto", cmap=cmap, **kw)
+        for i in range(len(az)):
+            for j in range(len(gh)):
+                v = val[i, j]
+                txt = "x" if lab.startswith("epochs") and np.isinf(ett[i, j]).any() else ""
+                ax.text(
+                    j,
+                    i,
+                    (f"{v:.2f}" if np.isfinite(v) else "") + (" " + txt if txt else ""),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="k",
+                )
+        ax.set_xticks(range(len(gh)), [f"{v:g}" for v in gh])
+        ax.set_yticks(range(len(az)), [f"{v:g}" for v in az])
+        ax.set_xlabel("g_h (candidate gain; zero FP unstable for g_h > 2)")
+        ax.set_ylabel("alpha_z (update-gate gain)")
+        ax.set_title(lab, fontsize=9)
+        fig.colorbar(im, ax=ax)
+    fig.suptitle(title)
+    return save(fig, path)
+
+
+def plot_trainability(lam: Any, loss: Any, size: Any, path: str | Path, *, title: str = "") -> Path:
+    """Final validation loss vs lambda_max at initialisation, one colour per network size."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    lam, loss, size = (np.asarray(v, dtype=float) for v in (lam, loss, size))
+    for k, s in enumerate(np.unique(size)):
+        sel = size == s
+        ax.plot(lam[sel], loss[sel], "o", color=f"C{k}", label=f"{s:g} units")
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("lambda_max at initialisation (1/step)")
+    ax.set_ylabel("final validation loss")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    return save(fig, path)
+
+
+__all__ = [
+    "plot_accuracy",
+    "plot_attractor",
+    "plot_gradient_horizon",
+    "plot_gru_sweep",
+    "plot_losses",
+    "plot_tau_sweep",
+    "plot_trainability",
+]

@@ -65,7 +65,12 @@ class _TrainAccuracy(Callback):
 
     def __init__(self, task: SequenceTask) -> None:
         self.view = SequenceTask(
-            task.name, task.inputs_train, task.targets_train, task.inputs_train, task.targets_train, task.n_classes
+            task.name,
+            task.inputs_train,
+            task.targets_train,
+            task.inputs_train,
+            task.targets_train,
+            task.n_classes,
         )
 
     def on_epoch_end(self, epoch: int, model: Any, history: dict[str, list[Any]]) -> Any:
@@ -117,7 +122,13 @@ def gru_digits_run(
     clf = SequenceClassifier(core, task.n_classes, generator=g)
     with torch.no_grad():
         auto = lyapunov_spectrum(
-            _Autonomous(core), k=1, n_steps=lyapunov_steps, n_transient=500, n_trajectories=2, generator=g, throw=False
+            _Autonomous(core),
+            k=1,
+            n_steps=lyapunov_steps,
+            n_transient=500,
+            n_trajectories=2,
+            generator=g,
+            throw=False,
         )
     driven = LyapunovCallback(every=1, k=1, n_steps=1024, n_transient=256, inputs=digit_stream(task))
     rec = driven.on_epoch_end(0, clf, {})
@@ -295,8 +306,57 @@ def trainability_experiment(
     }
 
 
+def gru_digits_table(ds: Any) -> str:
+    """Markdown table of a :func:`gru_digits_sweep` dataset, one row per (alpha_z, g_h)."""
+    lines = [
+        "| alpha_z | g_h | epochs to target (per seed) | final train acc | final test acc "
+        "| lambda_max init, autonomous | lambda_max init, digit-driven |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, az in enumerate(ds["alpha_z"].values):
+        for j, gh in enumerate(ds["g_h"].values):
+            e = ds["epochs_to_target"].values[i, j]
+            ett = ", ".join("never" if not np.isfinite(v) else f"{v:.0f}" for v in e)
+            cell = lambda v: f"{np.nanmean(v):.3f} ± {np.nanstd(v):.3f}"  # noqa: E731
+            lines.append(
+                f"| {az:g} | {gh:g} | {ett} | {cell(ds['train_acc'].values[i, j])} | "
+                f"{cell(ds['test_acc'].values[i, j])} | {cell(ds['lambda_max_auto'].values[i, j])} | "
+                f"{cell(ds['lambda_max_driven'].values[i, j])} |"
+            )
+    return "\n".join(lines)
+
+
+def _main(argv: Sequence[str] | None = None) -> None:
+    """``python -m rnndyn.training.experiments {gru-digits,trainability} --store PATH ...``."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m rnndyn.training.experiments")
+    ap.add_argument("experiment", choices=["gru-digits", "trainability"])
+    ap.add_argument("--store", required=True)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--workers", type=int, default=0, help="0: in this process; n: local Dask cluster")
+    a = ap.parse_args(argv)
+    sched, nw = ("sync", None) if a.workers == 0 else (None, a.workers)
+    kw = {k: v for k, v in {"epochs": a.epochs, "lr": a.lr}.items() if v is not None}
+    if a.experiment == "gru-digits":
+        ds = gru_digits_sweep(a.store, n_seeds=a.seeds, scheduler=sched, n_workers=nw, **kw)
+        print(gru_digits_table(ds))
+    else:
+        ds = trainability_sweep(a.store, n_seeds=a.seeds, scheduler=sched, n_workers=nw, **kw)
+        for f in ("spectrum_init", "spectrum_epoch1"):
+            print(json.dumps(trainability_experiment(ds, features=f)))
+
+
+if __name__ == "__main__":
+    _main()
+
+
 __all__ = [
     "digit_stream",
+    "gru_digits_table",
     "gru_digits_run",
     "gru_digits_sweep",
     "trainability_experiment",

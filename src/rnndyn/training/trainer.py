@@ -32,7 +32,9 @@ class TrainConfig:
 
     ``tau``: forcing interval in samples, ``"auto"`` (ln 2 / lambda_max of the data from the
     Rosenstein estimator, theory/chaos.md §2.3 item 5) or ``None`` (plain BPTT). Defaults follow
-    the [MMD22] code (§2.4) except ``n_epochs`` (3000 there).
+    the [MMD22] code (§2.4) except ``n_epochs`` (3000 there). ``anneal=True`` is the code's
+    hard-coded schedule (theory/chaos.md §2.3: tau grows linearly from 1 to ``tau`` over the
+    epochs, :func:`annealed_tau`); the paper's main results describe fixed tau (the default).
     """
 
     n_epochs: int = 100
@@ -45,6 +47,7 @@ class TrainConfig:
     clip_value: float = 1.0
     checkpoint_every: int = 0
     eval_every: int = 0
+    anneal: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,17 @@ def resolve_tau(
     return check_tau(tau)
 
 
+def annealed_tau(tau: int, epoch: int, n_epochs: int) -> int:
+    """The [MMD22] code's annealing (theory/chaos.md §2.3): ``int((tau - 1) / n_epochs * e) + 1``
+    at 0-based epoch ``e = epoch - 1``, i.e. 1 at the first epoch rising linearly towards ``tau``.
+
+    Example:
+        >>> [annealed_tau(30, e, 100) for e in (1, 2, 51, 100)]
+        [1, 1, 15, 29]
+    """
+    return int((check_tau(tau) - 1) / n_epochs * (epoch - 1)) + 1
+
+
 def _clip(params: Sequence[Tensor], clip: str | None, value: float) -> None:
     if clip == "norm":
         nn.utils.clip_grad_norm_(params, value)
@@ -124,7 +138,7 @@ def _windows(series: Tensor, n: int, length: int, gen: torch.Generator) -> Tenso
 
 def _run(
     model: nn.Module,
-    loss_fn: Callable[[torch.Generator], Tensor],
+    loss_fn: Callable[[torch.Generator, int], Tensor],
     val_fn: Callable[[], float] | None,
     config: TrainConfig,
     *,
@@ -165,7 +179,7 @@ def _run(
         model.train()
         total = 0.0
         for _ in range(bpe):
-            loss = loss_fn(gen)
+            loss = loss_fn(gen, epoch)
             if not torch.isfinite(loss):
                 status, message = "diverged", f"non-finite loss at epoch {epoch}"
                 break
@@ -264,9 +278,13 @@ def train_forced(
     val_gen = torch.Generator().manual_seed(12345)
     val_x = _windows(test, min(256, 4 * batch), val_len, val_gen)
 
-    def loss_fn(gen: torch.Generator) -> Tensor:
+    anneal = bool(config.anneal) and tau is not None
+    n_epochs = check_positive_int(config.n_epochs, "n_epochs")
+
+    def loss_fn(gen: torch.Generator, epoch: int) -> Tensor:
         x = _windows(train, batch, seq_len + 1, gen)
-        return ((model(x, tau=tau) - x[:, 1:]) ** 2).mean()
+        t = annealed_tau(tau, epoch, n_epochs) if anneal else tau
+        return ((model(x, tau=t) - x[:, 1:]) ** 2).mean()
 
     def val_fn() -> float:
         return float(((model(val_x, tau=tau) - val_x[:, 1:]) ** 2).mean())
@@ -403,7 +421,7 @@ def train_classifier(
     if xtr.shape[-1] != model.core.input_size:
         raise ValueError(f"the task has input size {xtr.shape[-1]}; the model takes {model.core.input_size}")
 
-    def loss_fn(gen: torch.Generator) -> Tensor:
+    def loss_fn(gen: torch.Generator, epoch: int) -> Tensor:
         idx = torch.randint(0, xtr.shape[0], (batch,), generator=gen).to(dev)
         return _ce(model, xtr[idx], ytr[idx])[0]
 
@@ -435,6 +453,7 @@ __all__ = [
     "SequenceClassifier",
     "TrainConfig",
     "TrainResult",
+    "annealed_tau",
     "epochs_to_accuracy",
     "evaluate_classifier",
     "resolve_tau",
