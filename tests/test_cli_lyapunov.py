@@ -65,6 +65,17 @@ def test_analyze_default_model_matches_library(tmp_path) -> None:
     assert lyap["regime"] == ref.regime
     assert (tmp_path / "fig" / "lyapunov_spectrum.png").stat().st_size > 10_000
     assert (tmp_path / "fig" / "lyapunov_convergence.png").stat().st_size > 10_000
+    # the Jacobian-spectrum and fixed-point sections ran and agree with the library
+    spec = rd.jacobian_spectrum(
+        net, n_states=20, n_steps=50, n_transient=50, theory=True, generator=torch.Generator().manual_seed(2)
+    )
+    assert payload["jacobian spectrum"]["spectral_radius"] == pytest.approx(
+        spec.spectral_radius.tolist(), abs=1e-10
+    )
+    fps = payload["fixed points"]
+    assert len(fps["points"]) >= 1  # the origin is a fixed point of the zero-bias GRU
+    for name in ("jacobian_spectrum.png", "report.html"):
+        assert (tmp_path / "fig" / name).stat().st_size > 10_000
 
 
 def test_lyapunov_command_henon_sum_rule(tmp_path) -> None:

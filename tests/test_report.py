@@ -38,3 +38,40 @@ def test_errors(tmp_path) -> None:
         write_report(tmp_path / "x.html", title="t", sections=[])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_report(tmp_path / "x.html", title="t", sections=[Section("s", figures=[tmp_path / "no.png"])])
+
+
+def test_report_command_writes_html_and_json(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    out = tmp_path / "rep"
+    res = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "-m",
+            "henon",
+            "--steps",
+            "300",
+            "--transient",
+            "50",
+            "--skip",
+            "fixed-points",
+            "--no-progress",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads((out / "result.json").read_text())
+    # Hénon: lambda_1 = 0.419 (literature), sum = ln 0.3 exactly
+    lam = payload["lyapunov"]["exponents"]
+    assert abs(sum(lam) - __import__("math").log(0.3)) < 1e-9 and abs(lam[0] - 0.419) < 0.05
+    html = (out / "report.html").read_text()
+    assert "Lyapunov" in html and "Jacobian spectrum" in html and "Benettin" in html
+    assert "Fixed points" not in html
+    res = CliRunner().invoke(app, ["analyze", "--skip", "bogus"])
+    assert res.exit_code == 2 and "`--skip` must be one of" in res.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -70,6 +71,22 @@ app.command("phase-diagram")(phase_diagram_cmd)
 app.command("train")(train_cmd)
 app.command("spectrum")(spectrum_cmd)
 app.command("fixed-points")(fixed_points_cmd)
+
+
+@app.command(
+    "report",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def report_cmd(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html, figures and result.json.")
+    ] = Path("rnndyn-report"),
+) -> None:
+    """`rnndyn analyze` written up: one self-contained report.html (tables, figures, references)
+    plus result.json in --out. Every other option is passed to `analyze`."""
+    args = ["analyze", *ctx.args, "--out", str(out), "--json", str(out / "result.json")]
+    app(args, standalone_mode=False)
 
 
 def main() -> None:
