@@ -142,6 +142,8 @@ def test_overlay_fixed_points_and_slow_modes():
     assert ds.attrs["sim_fixed_points"] == 1 and ds.attrs["sim_fp_starts"] == 6
     with pytest.raises(ValueError, match="`lyapunov`"):
         rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate=True, lyapunov="bogus")
+    with pytest.raises(ValueError, match="needs `simulate=True`"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], fixed_points=True)
     with pytest.raises(ValueError, match="`fp_starts`"):
         rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate=True, fp_starts=0)
 
@@ -180,6 +182,28 @@ def test_cli_phase_diagram(tmp_path):
     assert bad.exit_code == 2 and "must be finite" in bad.output
     bad = runner.invoke(app, ["phase-diagram", "--g-h", "1:2", "--no-progress"])
     assert bad.exit_code == 2 and "start:stop:num" in bad.output
+
+
+def test_cli_phase_diagram_simulate(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["phase-diagram", "--model", "gru", "--g-h", "1.5", "--alpha-r", "0", "--simulate", "--n", "16",
+         "--steps", "200", "--transient", "100", "--fixed-points", "--fp-starts", "3", "--seed", "2",
+         "--json", str(tmp_path / "s.json"), "--no-progress"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "finite-N overlay" in res.output
+    out = json.loads((tmp_path / "s.json").read_text())
+    ref = rd.phase_diagram(
+        "gru", g_h=[1.5], alpha_r=[0.0], simulate=True, n=16, n_steps=200, n_transient=100,
+        fixed_points=True, fp_starts=3, seed=2,
+    )  # fmt: skip
+    assert out["lambda_max_sim"] == ref.lambda_max_sim.values.tolist()  # same seeds, same numbers
+    assert out["n_fixed_points_sim"] == [[1]] and out["region_sim"] == [[1]]
+    bad = runner.invoke(app, ["phase-diagram", "--g-h", "1.5", "--alpha-r", "0", "--simulate",
+                              "--lyapunov", "nope", "--no-progress"])  # fmt: skip
+    assert bad.exit_code == 2 and "`lyapunov`" in bad.output
 
 
 def test_cli_meanfield(tmp_path):

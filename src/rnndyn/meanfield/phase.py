@@ -15,8 +15,9 @@ Regions (poster [Q-001]; zero biases):
 Region 3 needs the onset line of the chaotic attractor, which is a property of the
 *time-dependent* DMFT (§4.7, §6.2 recipe 4a); the notes do not give it ([U], §9.5). The MFT
 labels are therefore 1, 2, 4, 5; with ``simulate=True`` the finite-N overlay adds
-``region_sim``, where a point of region 1/2 whose simulation shows sustained activity with
-lambda_max > 0 becomes 3. Region 5 is the alpha_z -> infinity statement of Theorem 4.8; the
+``region_sim``, where a point of region 1/2 whose simulation sustains chaos (lambda_max > 0 over
+the window and over its last 20 %) becomes 3 (§6.3: at alpha_r = 20, N = 500 this happens from
+g_h ~ 1.8, far above g* = 1.628; docs/meanfield.md). Region 5 is the alpha_z -> infinity statement of Theorem 4.8; the
 variable ``edge_delta`` says how close to marginal the spectrum is at the given alpha_z.
 """
 
@@ -159,6 +160,8 @@ def phase_diagram(
     ar = _grid(alpha_r, "alpha_r", low=0.0, low_open=False)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
     theta = check_real(theta, "theta", low=0.0, high=1.0, high_open=True)
+    if fixed_points and not simulate:
+        raise ValueError("`fixed_points=True` needs `simulate=True` (it is part of the finite-N overlay)")
     if simulate:
         n = check_positive_int(n, "n")
         n_steps = check_positive_int(n_steps, "n_steps")

@@ -15,26 +15,28 @@ REGION_COLOURS = ["#bbbbbb", "#8fb8de", "#9fd49a", "#5fb3a8", "#f2a65a", "#3a3a3
 
 def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -> Path:
     """Regions 1-5 over (alpha_r, g_h) with the critical lines and, when present, the simulated
-    lambda_max as markers (filled: chaotic, open: decaying / stable)."""
+    lambda_max as markers (filled: sustained chaos, open: decay / no chaos; squares: region 3),
+    annotated with their values when there are few of them.
+
+    On a fine grid (>= 25 x 25) the background is the dataset's own ``region``; on a coarse grid
+    (a simulation overlay) it is drawn from the critical lines on a fine grid instead (the MFT
+    rules of :mod:`rnndyn.meanfield.phase`: 1 below g*, 2 between g* and 2, 5 between 2 and g_ms,
+    4 above), so that the boundaries sit where the theory puts them rather than half-way between
+    grid points."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
+
+    from rnndyn.meanfield.gated import bifurcation_gain, marginal_stability_gain
 
     plt = _plt()
     gh = ds.g_h.values
     ar = ds.alpha_r.values
     region = ds.region.values
+    theta = float(ds.attrs.get("theta", 0.5))
     fig, ax = plt.subplots(figsize=(7.6, 5.4))
     cmap = ListedColormap(REGION_COLOURS)
     norm = BoundaryNorm(np.arange(-0.5, 6.5, 1.0), cmap.N)
-    if gh.size > 1 and ar.size > 1:
-        ax.pcolormesh(ar, gh, region, cmap=cmap, norm=norm, shading="nearest", alpha=0.9)
-    else:
-        aa, gg = np.meshgrid(ar, gh)
-        ax.scatter(aa, gg, c=region, cmap=cmap, norm=norm, s=300, marker="s")
-    ax.axhline(2.0, color="k", lw=1.6, ls="-", label="zero FP unstable ($g_h=2$)")
     # critical lines on a fine alpha_r grid (the data grid may be coarse)
-    from rnndyn.meanfield.gated import bifurcation_gain, marginal_stability_gain
-
     if ar.size == 1:  # one column: draw the lines across a window around it
         half = max(1.0, 0.15 * float(ar[0]))
         fine = np.linspace(max(0.0, ar[0] - half), ar[0] + half, 25)
@@ -42,7 +44,25 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
         fine = np.linspace(ar.min(), ar.max(), 25) if ar.size < 25 else ar
     dense = ar.size < 25
     g_star = np.array([bifurcation_gain(float(a)) for a in fine]) if dense else ds.g_star.values
-    gms = np.array([marginal_stability_gain(float(a)) for a in fine]) if dense else ds.g_ms.values
+    gms = (
+        np.array([marginal_stability_gain(float(a), theta=theta) for a in fine]) if dense else ds.g_ms.values
+    )
+    pad_g = 0.03 * max(float(np.ptp(gh)), 0.1)
+    if gh.size >= 25 and ar.size >= 25:
+        ax.pcolormesh(ar, gh, region, cmap=cmap, norm=norm, shading="nearest", alpha=0.9)
+    else:
+        fg = np.linspace(gh.min() - pad_g, gh.max() + pad_g, 300)[:, None]
+        bg = np.where(
+            fg < 2.0,
+            np.where(fg < g_star[None, :], 1, 2),
+            np.where(np.isfinite(gms)[None, :] & (fg < np.nan_to_num(gms, nan=-1.0)[None, :]), 5, 4),
+        )
+        ax.pcolormesh(fine, fg[:, 0], bg, cmap=cmap, norm=norm, shading="nearest", alpha=0.9)
+        bad = region == 0
+        if bad.any():  # failed points stay visible
+            aa, gg = np.meshgrid(ar, gh)
+            ax.scatter(aa[bad], gg[bad], c=REGION_COLOURS[0], s=300, marker="s", zorder=4)
+    ax.axhline(2.0, color="k", lw=1.6, ls="-", label="zero FP unstable ($g_h=2$)")
     ax.plot(fine, g_star, color="crimson", lw=2.0, label=r"FP bifurcation $g^*(\alpha_r)$")
     if np.isfinite(gms).any():
         ax.plot(
@@ -79,8 +99,10 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
                     txt += "\n" + rf"$\langle h^2\rangle$={float(ds.activity_sim.values[i, j]):.2f}"
                 if nfp is not None and nfp[i, j] >= 0:
                     txt += f"\n{int(nfp[i, j])} FP"
-                ax.annotate(txt, (ar[j], gh[i]), xytext=(7, 0), textcoords="offset points", fontsize=7,
-                            va="center", zorder=7)  # fmt: skip
+                right = ar.size > 1 and ar[j] > 0.5 * (ar.min() + ar.max())
+                ax.annotate(txt, (ar[j], gh[i]), xytext=(-9 if right else 9, 0), textcoords="offset points",
+                            fontsize=7, va="center", ha="right" if right else "left", zorder=7,
+                            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})  # fmt: skip
         cb = fig.colorbar(sc, ax=ax, pad=0.02)
         unit = "1/time" if ds.attrs.get("model") == "gated_flow" else "1/step"
         cb.set_label(
@@ -103,7 +125,6 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
     )
     ax.set_xlabel(r"reset-gate gain $\alpha_r$")
     ax.set_ylabel(r"candidate gain $g_h$")
-    pad_g = 0.03 * max(float(np.ptp(gh)), 0.1)
     pad_a = 0.03 * max(float(np.ptp(ar)), 0.1) if ar.size > 1 else 0.0
     ax.set_ylim(gh.min() - pad_g, gh.max() + pad_g)
     ax.set_xlim(min(ar.min(), fine.min()) - pad_a, max(ar.max(), fine.max()) + pad_a)

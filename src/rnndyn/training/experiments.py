@@ -156,7 +156,7 @@ def gru_digits_sweep(
     store: str | Path,
     *,
     alpha_z: Sequence[float] = (0.5, 2.0, 8.0),
-    g_h: Sequence[float] = (0.5, 1.5, 2.5, 4.0),
+    g_h: Sequence[float] = (1.0, 2.0, 3.0, 4.0),
     n_seeds: int = 2,
     scheduler: str | None = "sync",
     n_workers: int | None = 2,
