@@ -366,3 +366,30 @@ def test_gated_flow_discontinuous_transition_overlay():
     assert 0.08 < float(ds.activity_sim.values[2, 0]) < 0.3
     assert ds.region.values[:, 0].tolist() == [1, 2, 2]
     assert ds.region_sim.values[:, 0].tolist() == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_gru_fixed_point_mft_vs_finite_n_fixed_points():
+    # gated.md §4.2, §5.5 (Cor. 4.6), §8 #5 and #9 at g_h = 3, alpha_r = alpha_z = 0: the MFT has
+    # one nonzero branch, C_h = <h^2> = 0.353 with rho = 1.14 > 1 (unstable). Fixed points of a
+    # finite GRU, found from states on the attractor: (a) their typical <h^2> is near C_h;
+    # (b) each has rho_hat = g_h^2/4 <(1 - h^2)^2> > 1 from its own state ((004-19), phi' = 1 - h^2
+    # at a fixed point); (c) its Jacobian's spectral radius is (1 + sqrt(rho_hat))/2 (§8 #5, ±3 %
+    # at N >= 600; N = 400 here). Measured once (N = 400, 12 starts): 6 points (one +-h pair),
+    # <h^2> 0.22-0.38, mean 0.296 (-16 %); rho_hat 1.07-1.49; radius / prediction -2.8 % ... +0.2 %. The point with
+    # rho_hat = 1.07 has a radius of 0.989: finite-N "stable", although rho_hat > 1.
+    import torch
+
+    g = 3.0
+    gen = torch.Generator().manual_seed(2)
+    net = rd.GRU(400, g_h=g, alpha_z=0.0, alpha_r=0.0, generator=gen, dtype=torch.float64)
+    res = rd.find_fixed_points(net, n_initial=12, n_transient=200, generator=gen, throw=False)
+    h = res.points[(res.points**2).mean(-1) > 1e-6]
+    act = (h**2).mean(-1)
+    rho_hat = g**2 / 4 * ((1 - h**2) ** 2).mean(-1)
+    radius = res.spectral_radius[(res.points**2).mean(-1) > 1e-6]
+    print("FP <h^2>", act.tolist(), "rho_hat", rho_hat.tolist(), "radius", radius.tolist())
+    assert h.shape[0] >= 3
+    assert bool((rho_hat > 1).all())
+    torch.testing.assert_close(radius, (1 + rho_hat.sqrt()) / 2, rtol=0.04, atol=0)
+    assert float(act.mean()) == pytest.approx(float(mf.fixed_points(g, 0.0).c_phi[0]), rel=0.25)

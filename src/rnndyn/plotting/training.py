@@ -133,7 +133,7 @@ def plot_accuracy(result: Any, path: str | Path, *, title: str = "", target: flo
 
 def plot_gru_sweep(ds: Any, path: str | Path, *, title: str = "") -> Path:
     """(alpha_z, g_h) grid of a GRU sweep: epochs to target (seed mean; never = blank, marked x),
-    final training accuracy, and lambda_max of the autonomous map at initialisation."""
+    final training accuracy, and lambda_max at initialisation (autonomous and digit-driven)."""
     plt = _plt()
     az = np.asarray(ds["alpha_z"].values, dtype=float)
     gh = np.asarray(ds["g_h"].values, dtype=float)
@@ -146,8 +146,13 @@ def plot_gru_sweep(ds: Any, path: str | Path, *, title: str = "") -> Path:
         ),
         ("final training accuracy", np.nanmean(ds["train_acc"].values, -1), "viridis"),
         ("lambda_max at init (autonomous, 1/step)", np.nanmean(ds["lambda_max_auto"].values, -1), "coolwarm"),
+        (
+            "lambda_max at init (digit-driven, 1/step)",
+            np.nanmean(ds["lambda_max_driven"].values, -1),
+            "coolwarm",
+        ),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4))
     for ax, (lab, val, cmap) in zip(axes, panels, strict=True):
         kw = {}
         if cmap == "coolwarm":

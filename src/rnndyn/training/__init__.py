@@ -2,9 +2,11 @@
 
 theory/chaos.md §2 ([MMD22]: gradients vs Lyapunov exponents, sparsely forced BPTT, D_stsp /
 D_H) and §3 ([VPSL22]: Lyapunov spectra during training as a readout of trainability).
-See docs/training.md for the experiments.
+See docs/training.md for the experiments; ``rnndyn.training.experiments`` holds their runners
+(GRU digits sweep over (alpha_z, g_h), trainability readout), resumable through ``rnndyn.sweep``.
 """
 
+from rnndyn.training import experiments as experiments  # runners of docs/training.md
 from rnndyn.training.callbacks import (
     EvaluationCallback,
     LyapunovCallback,
