@@ -134,6 +134,7 @@ def main() -> None:
                 settings += [
                     ("rnndyn qr_every='auto'", dict(qr_every="auto"), 1),
                     ("rnndyn qr_every=4", dict(qr_every=4), 1),
+                    ("rnndyn qr_every=8 (top exponents only)", dict(qr_every=8), 1),
                 ]
             if n * k <= 100 * 100:  # (the batched full N = 400 run would take minutes)
                 settings += [

@@ -379,7 +379,9 @@ class LyapunovEngine:
         # every QR event. Only |R_ii| enters the exponents, so the missing sign fix is harmless;
         # the explicit, sign-fixed Q is formed once at the end.
         implicit = self.householder and self.tangent == "dense" and self.k == self.n_tangent
-        fused = TANGENT_PRODUCTS.get(type(system)) if self.tangent == "dense" and not implicit else None
+        # Fused step-and-tangent products (no n x n Jacobian formed) serve every step whose frame
+        # is explicit; right after an implicit (Householder) QR the dense Jacobian is applied by ormqr.
+        fused = TANGENT_PRODUCTS.get(type(system)) if self.tangent == "dense" else None
         if logdet is not None:
             fused = None
         qa: Tensor | None = None
@@ -391,16 +393,16 @@ class LyapunovEngine:
             if logdet is not None:
                 jac = system._jacobian(h, x)
                 logdet.append(torch.linalg.slogdet(jac)[1])
-            if fused is not None:
+            if qa is not None:
+                if jac is None:
+                    jac = system._jacobian(h, x)
+                q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)
+                qa = None
+                h = system._step(h, x)
+            elif fused is not None:
                 h, q = fused(system, h, x, q)
             else:
-                if qa is not None:
-                    if jac is None:
-                        jac = system._jacobian(h, x)
-                    q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)
-                    qa = None
-                else:
-                    q = self._tangent_product(h, x, q, jac)
+                q = self._tangent_product(h, x, q, jac)
                 h = system._step(h, x)
             since_qr += 1
             if since_qr == m or t == n_steps - 1:
