@@ -83,3 +83,18 @@ def test_discretise_bad_arguments(kwargs, exc, match) -> None:
 def test_discretise_rejects_a_map() -> None:
     with pytest.raises(TypeError, match="`flow` must be a flow"):
         rd.discretise(rd.Henon(), dt=0.1)
+
+
+def test_jacobian_product_equals_dense_tangent() -> None:
+    """The frame-only RK tangent (used for few exponents) is the dense tangent applied to Q."""
+    flow = rd.GatedRateRNN(
+        5, g_h=3.0, alpha_z=1.0, alpha_r=2.0, generator=torch.Generator().manual_seed(0), dtype=F64
+    )
+    for method in ("euler", "heun", "rk4"):
+        m = rd.discretise(flow, dt=0.1, method=method)
+        h = m.initial_state((2,), generator=torch.Generator().manual_seed(1))
+        q = torch.randn(2, 15, 3, generator=torch.Generator().manual_seed(2), dtype=F64)
+        with torch.no_grad():
+            torch.testing.assert_close(
+                m._jacobian_product(h, None, q), m._jacobian(h, None) @ q, rtol=1e-12, atol=1e-12
+            )

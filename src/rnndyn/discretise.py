@@ -96,6 +96,24 @@ class Discretised(AbstractMap):
             jac = jac + dt * bi * ki
         return jac
 
+    def _jacobian_product(self, h: Tensor, x: Tensor | None, q: Tensor) -> Tensor:
+        """The step's exact tangent applied to ``q`` ``(*batch, n, k)`` without forming the
+        ``n x n`` tangent: the same recursion as :meth:`_jacobian` with ``q`` in place of the
+        identity, so each stage costs one flow Jacobian and an ``n x n x k`` product."""
+        tab, dt = self.tableau, self.dt
+        ys, _ = self._stages(h, x)
+        big_k: list[Tensor] = []
+        for i, row in enumerate(tab.a):
+            dy = q
+            for aij, kj in zip(row, big_k, strict=False):
+                if aij != 0.0:
+                    dy = dy + dt * aij * kj
+            big_k.append(self.flow._jacobian(ys[i], x) @ dy)
+        out = q
+        for bi, ki in zip(tab.b, big_k, strict=True):
+            out = out + dt * bi * ki
+        return out
+
     def initial_state(self, batch_shape=(), *, generator=None, scale=0.5):  # type: ignore[override]
         return self.flow.initial_state(batch_shape, generator=generator, scale=scale)
 
