@@ -245,6 +245,7 @@ def lyapunov_point(
     dt: float = 0.05,
     method: str = "rk4",
     fixed: Mapping[str, Any] | None = None,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """One sweep point: build the named model with ``params`` (+ ``fixed``) and seed, return its
     Lyapunov summary (``lambda_max``, its stderr, Kaplan--Yorke dimension, entropy rate, sum).
@@ -260,7 +261,7 @@ def lyapunov_point(
     params = dict(params)
     n_point = int(params.pop("n", n)) if ("n" in params or n is not None) else None
     all_params = {**dict(fixed or {}), **params}
-    system = build_model(model, n=n_point, params=all_params, seed=seed, dt=dt, method=method)
+    system = build_model(model, n=n_point, params=all_params, seed=seed, dt=dt, method=method, device=device)
     res = lyapunov_spectrum(
         system,
         k=k,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
+    DeviceOpt,
     DtOpt,
     JsonOpt,
     MethodOpt,
@@ -62,6 +63,7 @@ def sweep_cmd(
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Local cluster workers.")] = None,
     seed: SeedOpt = 0,
+    device: DeviceOpt = "cpu",
     dt: DtOpt = 0.05,
     method: MethodOpt = "rk4",
     json_path: JsonOpt = None,
@@ -86,6 +88,7 @@ def sweep_cmd(
             dt=dt,
             method=method,
             fixed=fixed,
+            device=device,
         )
         ds = sweep(
             fn,
