@@ -201,7 +201,7 @@ def summary_rows(res: Any) -> list[tuple[str, str]]:
     lam = res.exponents.tolist()
     se = res.stderr.tolist()
     head = ", ".join(fmt(v) for v in lam[:4]) + (" …" if len(lam) > 4 else "")
-    rows.append((f"spectrum ({res.k} of {res.state_size})", head))
+    rows.append((f"spectrum ({res.k} exponents; state size {res.state_size})", head))
     if len(lam) > 4:
         rows.append(("smallest exponent", f"{fmt(lam[-1], se[-1])} {u}"))
     rows.append(("positive exponents", f"{sum(v > res.near_zero_tolerance for v in lam)} of {res.k}"))
