@@ -533,6 +533,20 @@ class LyapunovEngine:
         log_r = state.log_r.detach().to("cpu", torch.float64)
         bad_exp = bool(torch.isnan(log_r).any() or (log_r == math.inf).any())
         notes: list[str] = []
+        # the run's settings, shared by the diverged and the successful result
+        run: dict[str, Any] = dict(
+            units=system.units,
+            log_base=log_base,
+            dt=dt,
+            k=self.k,
+            state_size=system.state_size,
+            n_steps=n_steps,
+            n_transient=n_transient,
+            qr_every=m,
+            n_trajectories=batch,
+            method="qr",
+            tangent=self.tangent,
+        )
         if not h_ok or bad_exp or state.steps < n_steps:
             at = state.steps
             msg = (
@@ -548,17 +562,7 @@ class LyapunovEngine:
                 per_trajectory=torch.full((batch, self.k), math.nan, dtype=torch.float64),
                 running=torch.zeros(batch, 0, self.k, dtype=torch.float64),
                 running_steps=torch.zeros(0, dtype=torch.int64),
-                units=system.units,
-                log_base=log_base,
-                dt=dt,
-                k=self.k,
-                state_size=system.state_size,
-                n_steps=n_steps,
-                n_transient=n_transient,
-                qr_every=m,
-                n_trajectories=batch,
-                method="qr",
-                tangent=self.tangent,
+                **run,
                 stderr_method="none",
                 kaplan_yorke_dimension=math.nan,
                 entropy_rate=math.nan,
@@ -616,17 +620,7 @@ class LyapunovEngine:
             per_trajectory=per_traj_sorted,
             running=running,
             running_steps=steps,
-            units=system.units,
-            log_base=log_base,
-            dt=dt,
-            k=self.k,
-            state_size=system.state_size,
-            n_steps=n_steps,
-            n_transient=n_transient,
-            qr_every=m,
-            n_trajectories=batch,
-            method="qr",
-            tangent=self.tangent,
+            **run,
             stderr_method=stderr_method,
             kaplan_yorke_dimension=kyd,
             entropy_rate=entropy,
