@@ -60,6 +60,30 @@ def test_forced_rollout_resets_state_at_forcing_times(kind: str) -> None:
     torch.testing.assert_close(m(x, tau=4), pred)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_fused_generation_equals_step_loop(kind: str) -> None:
+    core = tr.make_torch_rnn(kind, 5, generator=gen(6), dtype=F64)
+    m = tr.ForcedRNN(core, 3, generator=gen(7))
+    x0 = torch.randn(2, 3, generator=gen(8), dtype=F64)
+    fused = m._generate_fused(m.control(x0), 25, chunk=7)  # crosses three chunk boundaries
+    m._fused = lambda: False  # type: ignore[method-assign]
+    loop = m.generate(x0, 25)
+    torch.testing.assert_close(fused, loop, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(m.generate(x0[0], 4), loop[0, :4])  # unbatched x0
+
+
+def test_evaluation_reference_and_length(lorenz_small) -> None:
+    m = _small_model()
+    full = torch.cat([lorenz_small.train, lorenz_small.test], dim=1)
+    ev = tr.evaluate_generative(m, lorenz_small, n_steps=700, reference="all")
+    assert ev.generated.shape == (full.shape[0], 700, 3)
+    # scored against the whole series (train then test), not the held-out ends alone
+    assert ev.d_stsp == tr.state_space_divergence(full, ev.generated)
+    assert ev.d_stsp != tr.state_space_divergence(lorenz_small.test, ev.generated)
+    with pytest.raises(ValueError, match="reference"):
+        tr.evaluate_generative(m, lorenz_small, reference="train")
+
+
 def test_tau_and_readout_validation() -> None:
     with pytest.raises(ValueError, match="tau"):
         tr.forcing_schedule(10, 0)
@@ -281,6 +305,11 @@ def test_cli_train_writes_json_and_figures(tmp_path) -> None:
     assert (tmp_path / "loss.png").exists() and (tmp_path / "attractor.png").exists()
     bad = runner.invoke(app, ["train", "--tau", "0", "--epochs", "1", "--n-steps", "500", "--n-series", "1"])
     assert bad.exit_code == 2 and "tau" in bad.output
+    # a typo in the evaluation options fails before any training, naming the option
+    bad = runner.invoke(app, [*args[:-4], "--eval-reference", "held-out"])
+    assert bad.exit_code == 2 and "--eval-reference" in bad.output and "held-out" in bad.output
+    bad = runner.invoke(app, [*args[:-4], "--eval-steps", "0"])
+    assert bad.exit_code == 2 and "--eval-steps" in bad.output
 
 
 # ---------------------------------------------------------------- PLRNN in the forced trainer
@@ -353,6 +382,16 @@ def test_trainability_experiment_recovers_a_planted_relation() -> None:
     )
     r = ex.trainability_experiment(ds, n_splits=5)
     assert r["n_runs"] == 24 and r["test_mse_mean"] < 0.2 * r["baseline_mse_mean"]
+    r = ex.trainability_experiment(ds, n_splits=5, predictor="mlp", summary=True)
+    assert r["test_mse_mean"] < 0.2 * r["baseline_mse_mean"]
+    ds = ds.assign_coords(size=[16, 32, 64])
+    assert ex.trainability_experiment(ds, n_splits=2, size=64)["n_runs"] == 8
+    # no relation -> the ridge predictor cannot beat the mean by much (it shrinks towards it)
+    ds["final_val_loss"] = (("size", "scale", "seed"), rng.normal(size=lam.shape))
+    r = ex.trainability_experiment(ds, n_splits=10)
+    assert r["r2_pooled"] < 0.2
+    with pytest.raises(ValueError, match="predictor"):
+        ex.trainability_experiment(ds, predictor="svm")
 
 
 def test_cli_train_classification_tasks(tmp_path) -> None:

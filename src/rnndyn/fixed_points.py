@@ -461,7 +461,11 @@ def find_fixed_points(
             for s0 in range(0, b, chunk):
                 part = slice(s0, s0 + chunk)
                 h[part], it = _levenberg_marquardt(
-                    system, h[part].clone(), None if xb is None else xb[part], res_tol=tol_v, max_iter=max_iter
+                    system,
+                    h[part].clone(),
+                    None if xb is None else xb[part],
+                    res_tol=tol_v,
+                    max_iter=max_iter,
                 )
                 n_iter = max(n_iter, it)
         else:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from rnndyn._checks import check_choice, check_positive_int
 from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
 
 
@@ -92,6 +93,20 @@ def train_cmd(
     lyapunov: Annotated[
         bool, typer.Option("--lyapunov/--no-lyapunov", help="lambda_max of the trained model.")
     ] = True,
+    eval_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--eval-steps",
+            help="Length of each free run scored by D_stsp / D_H (default: the test length; "
+            "the [MMD22] evaluation is 100000).",
+        ),
+    ] = None,
+    eval_reference: Annotated[
+        str,
+        typer.Option(
+            "--eval-reference", help="Data the free runs are scored against: test (held out) or all."
+        ),
+    ] = "test",
     images: Annotated[
         Path | None, typer.Option("--images", help="mnist: IDX image file (.gz fine) or NPZ.")
     ] = None,
@@ -162,6 +177,9 @@ def train_cmd(
         return
     taus = _parse_taus(tau)
     try:
+        check_choice(eval_reference, "--eval-reference", ("test", "all"))  # before hours of training
+        if eval_steps is not None:
+            check_positive_int(eval_steps, "--eval-steps")
         series = tr.chaotic_series(
             data,
             n_series=n_series,
@@ -201,7 +219,16 @@ def train_cmd(
                 def prog(label: str, e: int, n: int, loss: float) -> None:
                     bar.update(task, completed=e, description=label, loss=f"{loss:.4f}")
 
-                sweep = tr.tau_sweep(make, series, taus, config=cfg, seeds=(seed,), progress=prog)
+                sweep = tr.tau_sweep(
+                    make,
+                    series,
+                    taus,
+                    config=cfg,
+                    seeds=(seed,),
+                    eval_steps=eval_steps,
+                    eval_reference=eval_reference,
+                    progress=prog,
+                )
             else:
                 net = make(seed)
                 res = tr.train_forced(
@@ -214,7 +241,12 @@ def train_cmd(
                     progress=lambda e, n, loss: bar.update(task, completed=e, loss=f"{loss:.4f}"),
                 )
                 ev = tr.evaluate_generative(
-                    net, series, lyapunov=lyapunov, generator=torch.Generator().manual_seed(seed)
+                    net,
+                    series,
+                    n_steps=eval_steps,
+                    reference=eval_reference,
+                    lyapunov=lyapunov,
+                    generator=torch.Generator().manual_seed(seed),
                 )
                 grad = (
                     tr.gradient_horizon(

@@ -6,7 +6,8 @@ See docs/training.md for the experiments; ``rnndyn.training.experiments`` holds 
 (GRU digits sweep over (alpha_z, g_h), trainability readout), resumable through ``rnndyn.sweep``.
 """
 
-from rnndyn.training import experiments as experiments  # runners of docs/training.md
+from typing import Any
+
 from rnndyn.training.callbacks import (
     EvaluationCallback,
     LyapunovCallback,
@@ -90,3 +91,13 @@ __all__ = [
     "train_forced",
     "trainability_readout",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ``experiments`` is imported on first use (PEP 562), so ``python -m
+    # rnndyn.training.experiments`` does not find it half-imported in sys.modules
+    if name == "experiments":
+        import importlib
+
+        return importlib.import_module("rnndyn.training.experiments")
+    raise AttributeError(f"module 'rnndyn.training' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnndyn._checks import check_generator, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
 from rnndyn.training.trainer import Callback
 
 Tensor = torch.Tensor
@@ -150,7 +150,7 @@ def spectrum_features(exponents: Any, *, length: int = 32) -> np.ndarray:
 class TrainabilityResult:
     """Held-out error of the spectrum -> final-loss predictor.
 
-    ``test_mse`` / ``test_mae`` of the ridge predictor on held-out runs, ``baseline_mse`` of
+    ``test_mse`` / ``test_mae`` of the predictor on held-out runs, ``baseline_mse`` of
     predicting the training mean, ``r2`` = 1 - test_mse / baseline_mse. ``predictions`` and
     ``targets`` are the held-out pairs.
     """
@@ -176,16 +176,27 @@ def trainability_readout(
     final_losses: Sequence[float],
     *,
     length: int = 32,
+    features: str = "spectrum",
+    predictor: str = "ridge",
     test_fraction: float = 0.2,
-    alphas: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0, 10.0),
+    alphas: Sequence[float] = tuple(np.logspace(-3, 4, 15)),
     generator: torch.Generator | None = None,
 ) -> TrainabilityResult:
     """Fit a small predictor of final validation loss from Lyapunov-spectrum features.
 
     [VPSL22] (theory/chaos.md §3.4) used an MLP 512 -> 50 -> 1 on spectra interpolated to 512
-    points; with the tens of runs a CPU sweep affords, a ridge regression on
-    :func:`spectrum_features` (penalty chosen by leave-one-out on the training runs) is the
-    "small predictor" here. Runs are split at random (``generator``) into train/test.
+    points, trained on 80 % of hundreds of runs. Here (scikit-learn):
+
+    * ``predictor="ridge"`` (default): ``RidgeCV`` on standardised features, penalty from
+      ``alphas`` by efficient leave-one-out on the training runs; with tens of runs this is the
+      "small predictor" that cannot do worse than the mean by much (large penalties shrink it
+      towards the mean).
+    * ``predictor="mlp"``: the [VPSL22] shape, ``MLPRegressor`` with one hidden layer of 50
+      units (L2 penalty 1e-2, L-BFGS), seeded from ``generator``.
+
+    ``features="spectrum"``: :func:`spectrum_features` (the spectrum interpolated to ``length``
+    points + lambda_max, mean, fraction positive); ``"summary"``: those three summaries only.
+    Runs are split at random (``generator``) into train/test.
 
     Returns:
         :class:`TrainabilityResult` with the held-out MSE beside the predict-the-mean baseline.
@@ -199,7 +210,14 @@ def trainability_readout(
         >>> r.test_mse < 0.01 * r.baseline_mse
         True
     """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     check_generator(generator)
+    check_choice(features, "features", ("spectrum", "summary"))
+    check_choice(predictor, "predictor", ("ridge", "mlp"))
     y = np.asarray(final_losses, dtype=float)
     if len(spectra) != len(y):
         raise ValueError(f"`final_losses` must have one value per spectrum ({len(spectra)}); got {len(y)}")
@@ -211,31 +229,23 @@ def trainability_readout(
         test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
     )
     X = np.stack([spectrum_features(s, length=length) for s in spectra])
+    if features == "summary":
+        X = X[:, -3:]
     perm = torch.randperm(len(y), generator=generator).numpy()
     n_test = max(1, int(round(test_fraction * len(y))))
     te, tr = perm[:n_test], perm[n_test:]
-    mu, sd = X[tr].mean(0), X[tr].std(0)
-    sd[sd == 0] = 1.0
-    Z = (X - mu) / sd
+    if predictor == "ridge":
+        reg = make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, dtype=float)))
+    else:
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        net = MLPRegressor(hidden_layer_sizes=(50,), alpha=1e-2, solver="lbfgs", max_iter=5000, random_state=seed)
+        reg = make_pipeline(StandardScaler(), net)
+    reg.fit(X[tr], y[tr])
+    pred = reg.predict(X[te])
     ym = y[tr].mean()
-
-    def fit(idx: np.ndarray, a: float) -> np.ndarray:
-        A = Z[idx]
-        return np.linalg.solve(A.T @ A + a * np.eye(A.shape[1]), A.T @ (y[idx] - y[idx].mean()))
-
-    best, best_a = math.inf, alphas[0]
-    for a in alphas:  # leave-one-out on the training runs
-        err = 0.0
-        for j in range(len(tr)):
-            rest = np.delete(tr, j)
-            w = fit(rest, a)
-            err += (Z[tr[j]] @ w + y[rest].mean() - y[tr[j]]) ** 2
-        if err < best:
-            best, best_a = err, a
-    w = fit(tr, best_a)
-    pred = Z[te] @ w + ym
     mse = float(((pred - y[te]) ** 2).mean())
     base = float(((ym - y[te]) ** 2).mean())
+    alpha = float(reg[-1].alpha_) if predictor == "ridge" else 1e-2
     return TrainabilityResult(
         test_mse=mse,
         test_mae=float(np.abs(pred - y[te]).mean()),
@@ -243,7 +253,7 @@ def trainability_readout(
         r2=1.0 - mse / base if base > 0 else math.nan,
         n_train=len(tr),
         n_test=len(te),
-        alpha=float(best_a),
+        alpha=alpha,
         predictions=pred.tolist(),
         targets=y[te].tolist(),
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from rnndyn._checks import check_positive_int
+from rnndyn._checks import check_choice, check_positive_int
 from rnndyn.training.data import TimeSeriesData
 from rnndyn.training.metrics import power_spectrum_distance, state_space_divergence
 from rnndyn.training.teacher_forcing import ForcedRNN
@@ -46,20 +46,30 @@ def evaluate_generative(
     data: TimeSeriesData,
     *,
     n_steps: int | None = None,
+    reference: str = "test",
     n_bins: int = 10,
     stsp_method: str = "binned",
     lyapunov: bool = False,
     lyapunov_steps: int = 2000,
     generator: torch.Generator | None = None,
 ) -> EvaluationResult:
-    """Free-run the model from ``z_0 = B^+ x_0`` of every test series and compare with it.
+    """Free-run the model from ``z_0 = B^+ x_0`` of every test series and compare with the data.
 
     D_stsp (theory/chaos.md §2.6; binned with the authors' defaults, or GMM) and D_H (50 chunks,
     sigma 2, 500 bins; renormalised). Divergent generations (NaN/inf) give ``status="diverged"``
     and infinite distances instead of NaN. With ``lyapunov=True`` the model's lambda_max is
     computed by :func:`rnndyn.lyapunov_spectrum` (k = 1) on the autonomous latent map.
+
+    Args:
+        n_steps: length of each free run (default: the test length). The authors' evaluation is
+            one 100 000-step free run (§2.6): ``n_steps=100_000`` exposes models that stay on
+            the attractor for a test window but drift off it later.
+        reference: ``"test"`` (held-out ends of the series, default) or ``"all"`` (train and
+            test concatenated: the whole series, as the authors compare with the whole data set).
     """
     test = data.test
+    check_choice(reference, "reference", ("test", "all"))
+    ref = test if reference == "test" else torch.cat([data.train, data.test], dim=1)
     n_steps = check_positive_int(n_steps if n_steps is not None else test.shape[1], "n_steps")
     dtype = model.readout.weight.dtype
     x0 = test[:, 0].to(dtype=dtype, device=model.readout.weight.device)
@@ -76,8 +86,8 @@ def evaluate_generative(
             "diverged",
             "the generated orbit is not finite",
         )
-    d_stsp = state_space_divergence(test, gen, method=stsp_method, n_bins=n_bins, generator=generator)
-    d_h = power_spectrum_distance(test, gen, n_chunks=min(50, max(1, test.shape[0] * test.shape[1] // 200)))
+    d_stsp = state_space_divergence(ref, gen, method=stsp_method, n_bins=n_bins, generator=generator)
+    d_h = power_spectrum_distance(ref, gen, n_chunks=min(50, max(1, ref.shape[0] * ref.shape[1] // 200)))
     lam = None
     if lyapunov:
         from rnndyn.lyapunov import lyapunov_spectrum
@@ -119,16 +129,22 @@ def tau_sweep(
     config: Any,
     seeds: Sequence[int] = (0,),
     baseline_clip: float = 1.0,
+    eval_steps: int | None = None,
+    eval_reference: str = "test",
     progress: Callable[[str, int, int, float], None] | None = None,
 ) -> TauSweepResult:
     """Train one model per (tau, seed) and evaluate it; ``None`` in ``taus`` is plain BPTT with
     gradients normalised to ``baseline_clip`` ([MMD22]'s clipping baseline, §2.4).
 
-    ``make_model(seed)`` builds a fresh model. Scores are averaged over seeds.
+    ``make_model(seed)`` builds a fresh model. Scores are averaged over seeds. ``eval_steps`` and
+    ``eval_reference`` go to :func:`evaluate_generative` (``n_steps``, ``reference``).
     """
     from rnndyn.training.lyapunov_data import estimate_lambda_max
     from rnndyn.training.trainer import resolve_tau, train_forced
 
+    check_choice(eval_reference, "eval_reference", ("test", "all"))
+    if eval_steps is not None:
+        check_positive_int(eval_steps, "eval_steps")
     est = estimate_lambda_max(data.train, dt=data.dt)
     rows: list[dict[str, Any]] = []
     out_t, labels, ds, dh, fl = [], [], [], [], []
@@ -148,7 +164,13 @@ def tau_sweep(
             res = train_forced(
                 model, data, config=cfg, generator=torch.Generator().manual_seed(seed), progress=cb
             )
-            ev = evaluate_generative(model, data, generator=torch.Generator().manual_seed(seed))
+            ev = evaluate_generative(
+                model,
+                data,
+                n_steps=eval_steps,
+                reference=eval_reference,
+                generator=torch.Generator().manual_seed(seed),
+            )
             rows.append(
                 {
                     "label": label,

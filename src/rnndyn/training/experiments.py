@@ -197,9 +197,10 @@ def trainability_run(
     s = 1; [VPSL22] varied the uniform initialisation range, theory/chaos.md §3.3).
 
     The full Lyapunov spectrum (float64, driven by 4 streams of held-out digits, ``lyapunov_steps``
-    steps after 256) is taken at initialisation and after epoch 1 (:class:`LyapunovCallback`);
-    the spectra are NaN-padded to ``max_size``. ``final_val_loss`` is the test cross-entropy
-    after ``epochs`` epochs.
+    steps after 256) is taken at initialisation, after epoch 1 and after the last epoch
+    (:class:`LyapunovCallback`; [VPSL22] read the spectra of trained networks); the spectra are
+    NaN-padded to ``max_size``. ``final_val_loss`` is the test cross-entropy after ``epochs``
+    epochs.
     """
     from rnndyn.training.teacher_forcing import make_torch_rnn
 
@@ -220,12 +221,15 @@ def trainability_run(
         name = "lyapunov"
 
         def on_epoch_end(self, epoch: int, model: Any, history: dict[str, list[Any]]) -> Any:
-            return cb.on_epoch_end(epoch, model, history) if epoch == 1 else None
+            return cb.on_epoch_end(epoch, model, history) if epoch in (1, epochs) else None
 
     n_batches = math.ceil(task.inputs_train.shape[0] / batch_size)
     cfg = TrainConfig(n_epochs=epochs, batches_per_epoch=n_batches, batch_size=batch_size, lr=lr, tau=None)
     res = train_classifier(clf, task, config=cfg, callbacks=[_Early()], generator=g, accuracy_every=epochs)
-    early = res.history.get("lyapunov", [{"exponents": [math.nan] * size}])[0]
+    recs = res.history.get("lyapunov", [])
+    missing = {"exponents": [math.nan] * size}
+    early = recs[0] if recs else missing
+    final = recs[-1] if len(recs) == (1 if epochs == 1 else 2) else missing  # diverged runs stop early
     loss, acc = evaluate_classifier(clf, task)
 
     def padded(e: list[float]) -> np.ndarray:
@@ -238,6 +242,7 @@ def trainability_run(
         "final_val_acc": acc,
         "spectrum_init": padded(init["exponents"]),
         "spectrum_epoch1": padded(early["exponents"]),
+        "spectrum_final": padded(final["exponents"]),
     }
 
 
@@ -274,26 +279,43 @@ def trainability_experiment(
     features: str = "spectrum_init",
     n_splits: int = 20,
     length: int = 32,
+    summary: bool = False,
+    predictor: str = "ridge",
+    size: int | None = None,
 ) -> dict[str, Any]:
     """Held-out error of :func:`trainability_readout` on the runs of a :func:`trainability_sweep`
     dataset, over ``n_splits`` random 80/20 splits (seeds 0..n_splits-1).
 
+    ``summary=True`` uses only (lambda_max, mean, fraction positive); ``predictor`` is passed to
+    :func:`trainability_readout`; ``size`` keeps only the runs of one network size.
+
     Returns medians and means of the held-out MSE, the predict-the-mean baseline MSE and R^2,
     and the fraction of splits where the predictor beats the baseline.
     """
+    if size is not None:
+        ds = ds.sel(size=[size])
     spec = ds[features].values.reshape(-1, ds[features].shape[-1])
     y = ds["final_val_loss"].values.reshape(-1)
     keep = np.isfinite(y) & np.isfinite(spec[:, 0])
     spectra = [row[np.isfinite(row)] for row in spec[keep]]
     y = y[keep]
     rows = [
-        trainability_readout(spectra, y, length=length, generator=torch.Generator().manual_seed(s))
+        trainability_readout(
+            spectra,
+            y,
+            length=length,
+            features="summary" if summary else "spectrum",
+            predictor=predictor,
+            generator=torch.Generator().manual_seed(s),
+        )
         for s in range(n_splits)
     ]
     mse = np.array([r.test_mse for r in rows])
     base = np.array([r.baseline_mse for r in rows])
     return {
-        "features": features,
+        "features": features + (" (summary)" if summary else ""),
+        "predictor": predictor,
+        "size": size,
         "n_runs": int(keep.sum()),
         "n_splits": n_splits,
         "test_mse_mean": float(mse.mean()),
@@ -338,6 +360,9 @@ def _main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--workers", type=int, default=0, help="0: in this process; n: local Dask cluster")
+    ap.add_argument("--sizes", type=str, default=None, help="trainability: comma list of sizes")
+    ap.add_argument("--scales", type=str, default=None, help="trainability: comma list of init scales")
+    ap.add_argument("--kind", type=str, default=None, help="trainability: gru, lstm or rnn")
     a = ap.parse_args(argv)
     sched, nw = ("sync", None) if a.workers == 0 else (None, a.workers)
     kw = {k: v for k, v in {"epochs": a.epochs, "lr": a.lr}.items() if v is not None}
@@ -345,8 +370,14 @@ def _main(argv: Sequence[str] | None = None) -> None:
         ds = gru_digits_sweep(a.store, n_seeds=a.seeds, scheduler=sched, n_workers=nw, **kw)
         print(gru_digits_table(ds))
     else:
+        if a.sizes:
+            kw["sizes"] = [int(v) for v in a.sizes.split(",")]
+        if a.scales:
+            kw["scales"] = [float(v) for v in a.scales.split(",")]
+        if a.kind:
+            kw["kind"] = a.kind
         ds = trainability_sweep(a.store, n_seeds=a.seeds, scheduler=sched, n_workers=nw, **kw)
-        for f in ("spectrum_init", "spectrum_epoch1"):
+        for f in ("spectrum_init", "spectrum_epoch1", "spectrum_final"):
             print(json.dumps(trainability_experiment(ds, features=f)))
 
 
