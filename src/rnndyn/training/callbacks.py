@@ -238,7 +238,9 @@ def trainability_readout(
         reg = make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, dtype=float)))
     else:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        net = MLPRegressor(hidden_layer_sizes=(50,), alpha=1e-2, solver="lbfgs", max_iter=5000, random_state=seed)
+        net = MLPRegressor(
+            hidden_layer_sizes=(50,), alpha=1e-2, solver="lbfgs", max_iter=5000, random_state=seed
+        )
         reg = make_pipeline(StandardScaler(), net)
     reg.fit(X[tr], y[tr])
     pred = reg.predict(X[te])
