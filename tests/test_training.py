@@ -84,6 +84,14 @@ def test_evaluation_reference_and_length(lorenz_small) -> None:
         tr.evaluate_generative(m, lorenz_small, reference="train")
 
 
+def test_auto_horizons_follow_the_predictability_time() -> None:
+    from rnndyn.cli.train import _parse_horizons
+
+    assert _parse_horizons("auto", 62.7) == [63 * k for k in range(1, 11)]
+    assert _parse_horizons("auto", None) == list(range(5, 65, 5))
+    assert _parse_horizons("10, 20", 62.7) == [10, 20]
+
+
 def test_tau_and_readout_validation() -> None:
     with pytest.raises(ValueError, match="tau"):
         tr.forcing_schedule(10, 0)
@@ -305,6 +313,25 @@ def test_cli_train_writes_json_and_figures(tmp_path) -> None:
     assert (tmp_path / "loss.png").exists() and (tmp_path / "attractor.png").exists()
     bad = runner.invoke(app, ["train", "--tau", "0", "--epochs", "1", "--n-steps", "500", "--n-series", "1"])
     assert bad.exit_code == 2 and "tau" in bad.output
+    # the gradient diagnostic at given horizons: figure + growth rates in the JSON
+    res = runner.invoke(
+        app,
+        [
+            *args[:-4],
+            "--gradients",
+            "--horizons",
+            "4,8,12",
+            "--json",
+            str(tmp_path / "g.json"),
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    grad = json.loads((tmp_path / "g.json").read_text())["gradients"]
+    assert grad["horizons"] == [4, 8, 12] and (tmp_path / "gradients.png").exists()
+    bad = runner.invoke(app, [*args[:-4], "--gradients", "--horizons", "8,4"])
+    assert bad.exit_code == 2 and "--horizons" in bad.output
     # a typo in the evaluation options fails before any training, naming the option
     bad = runner.invoke(app, [*args[:-4], "--eval-reference", "held-out"])
     assert bad.exit_code == 2 and "--eval-reference" in bad.output and "held-out" in bad.output

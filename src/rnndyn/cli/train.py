@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,23 @@ def _parse_taus(raw: str) -> list[int | str | None]:
             except ValueError:
                 raise fail(f"`--tau` must be a comma list of ints, 'auto' or 'none'; got {item!r}") from None
     return out
+
+
+def _parse_horizons(raw: str, tau_pred: float | None) -> list[int]:
+    """``auto``: 10 horizons from tau_pred to 10 tau_pred (the asymptotic regime of a model whose
+    lambda_max matches the data's; 5..60 when tau_pred is unknown); else a comma list of ints."""
+    if raw.strip().lower() == "auto":
+        if tau_pred is None:
+            return list(range(5, 65, 5))
+        step = max(1, round(tau_pred))
+        return [step * k for k in range(1, 11)]
+    try:
+        hs = [int(v) for v in raw.split(",")]
+    except ValueError:
+        raise fail(f"`--horizons` must be 'auto' or a comma list of increasing ints; got {raw!r}") from None
+    if len(hs) < 2 or sorted(hs) != hs or hs[0] < 1:
+        raise fail(f"`--horizons` must be at least two increasing ints >= 1; got {raw!r}")
+    return hs
 
 
 def train_cmd(
@@ -90,6 +108,14 @@ def train_cmd(
     gradients: Annotated[
         bool, typer.Option("--gradients/--no-gradients", help="Gradient-vs-horizon diagnostic.")
     ] = False,
+    horizons: Annotated[
+        str,
+        typer.Option(
+            "--horizons",
+            help="Horizons (steps) of the --gradients diagnostic: comma list, or auto = tau_pred, "
+            "2 tau_pred, ..., 10 tau_pred (short horizons measure transient growth, not lambda_max).",
+        ),
+    ] = "auto",
     lyapunov: Annotated[
         bool, typer.Option("--lyapunov/--no-lyapunov", help="lambda_max of the trained model.")
     ] = True,
@@ -187,6 +213,7 @@ def train_cmd(
             standardise=standardise,
             generator=torch.Generator().manual_seed(seed),
         )
+        hz = _parse_horizons(horizons, series.predictability_steps) if gradients else None
         cfg = tr.TrainConfig(
             n_epochs=epochs,
             batches_per_epoch=batches,
@@ -249,10 +276,13 @@ def train_cmd(
                     generator=torch.Generator().manual_seed(seed),
                 )
                 grad = (
-                    tr.gradient_horizon(
-                        net.latent_map(), generator=torch.Generator().manual_seed(seed), n_trajectories=4
+                    tr.gradient_horizon(  # on a float64 copy: products over ~1000 steps
+                        copy.deepcopy(net).double().latent_map(),
+                        horizons=hz,
+                        generator=torch.Generator().manual_seed(seed),
+                        n_trajectories=4,
                     )
-                    if gradients
+                    if hz is not None
                     else None
                 )
     except (TypeError, ValueError) as exc:
