@@ -215,7 +215,6 @@ class ForcedRNN(nn.Module):
         return isinstance(mod, nn.RNNBase) and not getattr(mod, "bidirectional", False)
 
     def _forward_fused(self, z_all: Tensor, T: int, tau: int | None) -> Tensor:
-        mod = self.core.module
         starts = [0] + [t for t in range(1, T) if tau is not None and t % tau == 0]
         bounds = [*starts, T]
         outs = []
@@ -223,13 +222,7 @@ class ForcedRNN(nn.Module):
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):
             if a > 0:
                 z = z_all[:, a]
-            hx = self.core.state_to_torch(z)
-            u = z.new_zeros(z.shape[0], b - a, mod.input_size)
-            if not mod.batch_first:
-                u = u.transpose(0, 1)
-            y, hn = mod(u, hx)
-            if not mod.batch_first:
-                y = y.transpose(0, 1)
+            y, hn = self._free_segment(self.core.state_to_torch(z), b - a, z)
             outs.append(y)
             if b < T:
                 z = self.core.state_from_torch(hn)
@@ -248,21 +241,27 @@ class ForcedRNN(nn.Module):
             out.append(self.observe(z))
         return torch.stack(out, dim=-2)
 
+    def _free_segment(self, hx: Any, length: int, like: Tensor) -> tuple[Tensor, Any]:
+        # ``length`` autonomous steps of the torch.nn module from torch state ``hx`` in one ATen
+        # call (zero input); returns the top-layer outputs (batch, length, H) and the final state
+        mod = self.core.module
+        u = like.new_zeros(like.shape[0], length, mod.input_size)
+        if not mod.batch_first:
+            u = u.transpose(0, 1)
+        y, hn = mod(u, hx)
+        if not mod.batch_first:
+            y = y.transpose(0, 1)
+        return y, hn
+
     def _generate_fused(self, z: Tensor, n_steps: int, chunk: int = 10_000) -> Tensor:
         # the unforced torch.nn module on zero input, ``chunk`` steps per ATen call (same map as
         # the step loop; tested against it): a 100 000-step free run takes seconds, not minutes
-        mod = self.core.module
         batch = z.shape[:-1]
         z = z.reshape(-1, z.shape[-1])
         hx = self.core.state_to_torch(z)
         outs = []
         for a in range(0, n_steps, chunk):
-            u = z.new_zeros(z.shape[0], min(chunk, n_steps - a), mod.input_size)
-            if not mod.batch_first:
-                u = u.transpose(0, 1)
-            y, hx = mod(u, hx)
-            if not mod.batch_first:
-                y = y.transpose(0, 1)
+            y, hx = self._free_segment(hx, min(chunk, n_steps - a), z)
             outs.append(self.readout(y))
         return torch.cat(outs, dim=1).reshape(*batch, n_steps, self.n_obs)
 
