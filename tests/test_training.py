@@ -413,6 +413,8 @@ def test_trainability_experiment_recovers_a_planted_relation() -> None:
     assert r["test_mse_mean"] < 0.2 * r["baseline_mse_mean"]
     ds = ds.assign_coords(size=[16, 32, 64])
     assert ex.trainability_experiment(ds, n_splits=2, size=64)["n_runs"] == 8
+    with pytest.raises(ValueError, match=r"`size` must be one of the swept sizes \[16, 32, 64\]; got 128"):
+        ex.trainability_experiment(ds, size=128)
     # no relation -> the ridge predictor cannot beat the mean by much (it shrinks towards it)
     ds["final_val_loss"] = (("size", "scale", "seed"), rng.normal(size=lam.shape))
     r = ex.trainability_experiment(ds, n_splits=10)

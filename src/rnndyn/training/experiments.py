@@ -293,6 +293,9 @@ def trainability_experiment(
     and the fraction of splits where the predictor beats the baseline.
     """
     if size is not None:
+        sizes = [int(v) for v in ds["size"].values]
+        if size not in sizes:
+            raise ValueError(f"`size` must be one of the swept sizes {sizes}; got {size!r}")
         ds = ds.sel(size=[size])
     spec = ds[features].values.reshape(-1, ds[features].shape[-1])
     y = ds["final_val_loss"].values.reshape(-1)
