@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,6 +26,20 @@ def _parse_taus(raw: str) -> list[int | str | None]:
             except ValueError:
                 raise fail(f"`--tau` must be a comma list of ints, 'auto' or 'none'; got {item!r}") from None
     return out
+
+
+def _loss_progress() -> Any:
+    """The training progress bar: description, bar, epochs done/total, last loss, elapsed time."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def _parse_horizons(raw: str, tau_pred: float | None) -> list[int]:
@@ -165,7 +179,6 @@ def train_cmd(
     import dataclasses
 
     import torch
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rnndyn import training as tr
 
@@ -232,14 +245,7 @@ def train_cmd(
             core = tr.make_torch_rnn(model, hidden, generator=torch.Generator().manual_seed(s), device=device)
             return tr.ForcedRNN(core, series.n_obs, generator=torch.Generator().manual_seed(s + 1))
 
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
+        with _loss_progress() as bar:
             task = bar.add_task("training", total=epochs, loss="-")
             if len(taus) > 1:
 
@@ -367,7 +373,6 @@ def _classify(
     out: Path | None,
 ) -> None:
     import torch
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     import rnndyn as rd
     from rnndyn import training as tr
@@ -413,14 +418,7 @@ def _classify(
             clip_value=clip_value,
             checkpoint_every=checkpoint_every if checkpoint else 0,
         )
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
+        with _loss_progress() as bar:
             job = bar.add_task(f"training on {data}", total=epochs, loss="-")
             res = tr.train_classifier(
                 net,
