@@ -472,3 +472,16 @@ def test_annealed_training_starts_at_tau_one(lorenz_small) -> None:
     )
     assert ann.losses[0] == one.losses[0] != fixed.losses[0]  # epoch 1 of the schedule is tau = 1
     assert [tr.annealed_tau(10, e, 3) for e in (1, 2, 3)] == [1, 4, 7]
+
+
+def test_trainability_sweep_writes_a_resumable_store(tmp_path) -> None:
+    from rnndyn.training import experiments as ex
+
+    kw = {"sizes": (4,), "scales": (1.0,), "n_seeds": 1, "epochs": 1, "lyapunov_steps": 16, "progress": False}
+    ds = ex.trainability_sweep(tmp_path / "t.zarr", **kw)
+    assert (
+        ds.attrs["experiment"] == "trainability" and ds.attrs["max_size"] == "4"
+    )  # attrs are stored as strings
+    assert np.isfinite(ds["final_val_loss"].values).all()
+    again = ex.trainability_sweep(tmp_path / "t.zarr", **kw)  # finished points are read, not rerun
+    np.testing.assert_array_equal(again["final_val_loss"].values, ds["final_val_loss"].values)

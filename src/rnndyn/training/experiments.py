@@ -152,6 +152,33 @@ def gru_digits_run(
     }
 
 
+def _run_sweep(
+    run: Any,
+    name: str,
+    grid: dict[str, list[Any]],
+    store: str | Path,
+    n_seeds: int,
+    scheduler: str | None,
+    n_workers: int | None,
+    progress: bool,
+    settings: dict[str, Any],
+) -> Any:
+    # one experiment runner over ``grid x seeds`` with rnndyn.sweep; ``settings`` go to the runner
+    # and into the store's attributes; n_workers only matters for a local Dask cluster
+    from rnndyn.sweeps import sweep
+
+    return sweep(
+        functools.partial(run, **settings),
+        grid,
+        store=store,
+        n_seeds=n_seeds,
+        scheduler=scheduler,
+        n_workers=n_workers if scheduler is None else None,
+        progress=progress,
+        attrs={"experiment": name, **settings},
+    )
+
+
 def gru_digits_sweep(
     store: str | Path,
     *,
@@ -165,18 +192,9 @@ def gru_digits_sweep(
 ) -> Any:
     """:func:`gru_digits_run` over ``alpha_z x g_h x seeds`` with :func:`rnndyn.sweep` (resumable
     Zarr store). ``settings`` go to :func:`gru_digits_run` and into the store's attributes."""
-    from rnndyn.sweeps import sweep
-
-    fn = functools.partial(gru_digits_run, **settings)
-    return sweep(
-        fn,
-        {"alpha_z": list(alpha_z), "g_h": list(g_h)},
-        store=store,
-        n_seeds=n_seeds,
-        scheduler=scheduler,
-        n_workers=n_workers if scheduler is None else None,
-        progress=progress,
-        attrs={"experiment": "gru_digits", **settings},
+    grid = {"alpha_z": list(alpha_z), "g_h": list(g_h)}
+    return _run_sweep(
+        gru_digits_run, "gru_digits", grid, store, n_seeds, scheduler, n_workers, progress, settings
     )
 
 
@@ -258,18 +276,10 @@ def trainability_sweep(
     **settings: Any,
 ) -> Any:
     """:func:`trainability_run` over ``sizes x scales x seeds`` with :func:`rnndyn.sweep`."""
-    from rnndyn.sweeps import sweep
-
     settings = {"max_size": max(sizes), **settings}
-    return sweep(
-        functools.partial(trainability_run, **settings),
-        {"size": list(sizes), "scale": list(scales)},
-        store=store,
-        n_seeds=n_seeds,
-        scheduler=scheduler,
-        n_workers=n_workers if scheduler is None else None,
-        progress=progress,
-        attrs={"experiment": "trainability", **settings},
+    grid = {"size": list(sizes), "scale": list(scales)}
+    return _run_sweep(
+        trainability_run, "trainability", grid, store, n_seeds, scheduler, n_workers, progress, settings
     )
 
 
