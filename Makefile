@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: demo test test-slow lint bench clean setup
+.PHONY: demo test test-slow lint bench clean setup browser
 
 setup: $(STAMP)
 
@@ -24,7 +24,14 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-test: $(STAMP) lint
+# Headless Chromium for the report/gallery browser tests (Debian's package). Best effort: where it
+# cannot be installed (not root, no apt), those tests skip with a message saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  timeout 600 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; } || \
+	  echo "chromium unavailable: the browser tests will be skipped"
+
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest -q src tests
 
 test-slow: $(STAMP)
