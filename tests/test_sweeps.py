@@ -116,7 +116,13 @@ def test_cli_sweep_lyapunov_and_resume(tmp_path) -> None:
     # g = 4: chaotic (theory/chaos.md §4.3: mean field 0.43 for the g J tanh variant)
     assert (lam[0] < -0.4).all() and (lam[1] > 0.05).all()
     assert (tmp_path / "sweep.png").exists()
-    res = CliRunner().invoke(app, args)  # resume: nothing left to do, same numbers
-    assert res.exit_code == 0 and "4/4 points ok" in res.output
+    js = tmp_path / "resume.json"
+    res = CliRunner().invoke(app, [*args, "--json", str(js)])  # resume: nothing left to do
+    assert res.exit_code == 0 and "4/4 points ok" in res.output, res.output
+    import json
+
+    payload = json.loads(js.read_text())
+    assert payload["status"] == [["ok", "ok"], ["ok", "ok"]]
+    np.testing.assert_array_equal(np.asarray(payload["lambda_max"], dtype=float), lam)  # same numbers
     res = CliRunner().invoke(app, ["sweep", "-g", "g", "--store", str(tmp_path / "x.zarr")])
     assert res.exit_code == 2 and "name=v1,v2" in res.output

@@ -1,0 +1,37 @@
+"""Test-suite wide fixtures.
+
+CLI output must not depend on the terminal the tests run in (width, colour, TTY): rich reads
+``COLUMNS``/``FORCE_COLOR``/``NO_COLOR`` when a console is *created*, and the CLI's consoles are
+created at import time, so the environment alone cannot pin them. This fixture pins every console
+the CLI prints through to a wide, colourless, non-terminal console for each test, and sets the
+environment for consoles created during the test (typer's help, rich's global console).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+_WIDTH = 200
+
+
+@pytest.fixture(autouse=True)
+def _plain_wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", str(_WIDTH))
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.delenv("TTY_INTERACTIVE", raising=False)
+    import rich
+
+    consoles = [rich.get_console()]
+    try:
+        from rnndyn.cli import _common
+    except ImportError:  # the CLI extras are not installed: nothing to pin
+        _common = None
+    if _common is not None:
+        consoles += [_common.console, _common.err_console]
+    for con in consoles:
+        monkeypatch.setattr(con, "width", _WIDTH)
+        monkeypatch.setattr(con, "no_color", True)
+        monkeypatch.setattr(con, "_force_terminal", False, raising=False)
