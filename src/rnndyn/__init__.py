@@ -8,6 +8,7 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from rnndyn import chaos, meanfield, training
+from rnndyn._results import AnalysisError, Check, Result, Status
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
 from rnndyn.jacobians import jacobian
@@ -26,6 +27,7 @@ from rnndyn.models import (
     TorchLSTM,
     TorchRNN,
     VanillaRNN,
+    autonomous,
     from_torch,
     init,
     load_torch_model,
@@ -48,6 +50,8 @@ __all__ = [
     "AbstractFlow",
     "AbstractMap",
     "AbstractSystem",
+    "AnalysisError",
+    "Check",
     "Discretised",
     "FixedPointResult",
     "GatedRateRNN",
@@ -58,13 +62,16 @@ __all__ = [
     "LyapunovEngine",
     "LyapunovResult",
     "RateRNN",
+    "Result",
     "Rossler",
     "SpectrumResult",
+    "Status",
     "TorchGRU",
     "TorchLSTM",
     "TorchRNN",
     "VanillaRNN",
     "__version__",
+    "autonomous",
     "chaos",
     "discretise",
     "find_fixed_points",
