@@ -98,3 +98,20 @@ ZOO: dict[str, Callable[[], rd.AbstractSystem]] = {
     "henon": lambda: rd.Henon().double(),
     "logistic": lambda: rd.Logistic(r=3.7).double(),
 }
+
+
+#: Wrappers around zoo models: each must pass every hook of the model it wraps on.
+WRAPPERS: dict[str, Callable[[], rd.AbstractSystem]] = {
+    "autonomous_vanilla": lambda: rd.autonomous(ZOO["vanilla_tanh"]()),
+    "autonomous_gru": lambda: rd.autonomous(ZOO["gru_inputs_bias_std"]()),
+    "autonomous_lstm": lambda: rd.autonomous(ZOO["lstm_inputs_biases"]()),
+    "autonomous_torch_lstm_h_only": lambda: rd.autonomous(ZOO["torch_lstm_h_only"]()),
+    "autonomous_torch_gru": lambda: rd.autonomous(ZOO["torch_gru_2layer"]()),
+    "autonomous_rate_flow": lambda: rd.autonomous(ZOO["rate"]()),
+    "autonomous_gated_flow": lambda: rd.autonomous(ZOO["gated_inputs_tau_bias"]()),
+    "discretised_autonomous_gated": lambda: rd.discretise(
+        rd.autonomous(ZOO["gated_inputs_tau_bias"]()), dt=0.1, method="rk4"
+    ),
+    "autonomous_rate_rk4": lambda: rd.autonomous(ZOO["rate_rk4"]()),
+    "autonomous_plrnn": lambda: rd.autonomous(ZOO["plrnn_inputs_gaussian"]()),
+}

@@ -128,14 +128,15 @@ def check_generator(generator: Any, name: str = "generator") -> torch.Generator 
 
 def check_map(system: Any, name: str = "system") -> Any:
     """Require an :class:`~rnndyn.models.base.AbstractMap`; a flow gets a hint to discretise it."""
-    from rnndyn.models.base import AbstractFlow, AbstractMap
-
-    if isinstance(system, AbstractFlow):
+    # duck-typed on the class marker ``_system_kind`` that rnndyn.models.base declares, so that
+    # this lowest layer imports no model (no import circle)
+    kind = getattr(type(system), "_system_kind", None)
+    if kind == "flow":
         raise TypeError(
             f"`{name}` must be a map (AbstractMap); got the flow {type(system).__name__}. "
             "Discretise it first: rnndyn.discretise(flow, dt=0.05, method='rk4')"
         )
-    if not isinstance(system, AbstractMap):
+    if kind != "map":
         raise TypeError(
             f"`{name}` must be an rnndyn map (AbstractMap); got {type(system).__name__}. "
             "Wrap a torch.nn RNN/GRU/LSTM with rnndyn.from_torch(module)"

@@ -15,6 +15,7 @@ from rnndyn.models.torch_interop import (
     rollout_like_torch,
 )
 from rnndyn.models.vanilla import RateRNN, VanillaRNN
+from rnndyn.models.wrappers import AutonomousFlow, AutonomousMap, autonomous
 
 __all__ = [
     "GRU",
@@ -23,12 +24,15 @@ __all__ = [
     "AbstractFlow",
     "AbstractMap",
     "AbstractSystem",
+    "AutonomousFlow",
+    "AutonomousMap",
     "GatedRateRNN",
     "RateRNN",
     "TorchGRU",
     "TorchLSTM",
     "TorchRNN",
     "VanillaRNN",
+    "autonomous",
     "from_torch",
     "init",
     "load_torch_model",

@@ -15,6 +15,21 @@ hot loops) and may override ``_jacobian`` with an analytic Jacobian
 ``step`` / ``vector_field`` / ``jacobian`` validate their arguments first.
 
 A flow becomes a map only through :func:`rnndyn.discretise`, the one place that owns ``dt``.
+
+**The declared hooks** every analysis uses (and every wrapper passes on); each has a default that
+is always correct, and models override them where they know better:
+
+* ``tangent_size`` (default ``state_size``): dimension of the tangent space, the leading block of
+  the flat state that is perturbed (the h-only LSTM of Vogt et al. 2022 has fewer).
+* ``step_and_tangent(h, x, Q) -> (F(h, x), J(h, x) @ Q)`` (validating) and its raw form
+  ``_step_and_tangent`` (hot loops call it, models override it with matrix-free products). ``F``
+  is the step of a map, the vector field of a flow; ``J = dF/dh`` restricted to the tangent space;
+  ``Q`` is ``(*batch, tangent_size, k)``. Default: ``_rhs`` and ``_jacobian(h, x) @ Q``.
+* ``spectral_theory(h, x)``: the random-matrix prediction of the Jacobian's spectrum at that
+  state (from :mod:`rnndyn.meanfield.rmt`), or ``None`` (the default) where no theory applies.
+* ``dtype`` / ``device``: what the model computes in: its floating parameters/buffers, or for a
+  parameter-free model an explicit ``dtype`` (``self.dtype = torch.float32`` in ``__init__``,
+  or ``model.to(dtype)``), float64 when none is set.
 """
 
 from __future__ import annotations
@@ -22,7 +37,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnndyn._checks import check_input, check_state, check_tensor
+from rnndyn._checks import check_finite, check_input, check_positive_int, check_state, check_tensor
 
 Tensor = torch.Tensor
 
@@ -39,25 +54,118 @@ class AbstractSystem(nn.Module):
     #: names and sizes of the blocks of the flat state; default: one block "h"
     state_parts: tuple[tuple[str, int], ...] | None = None
 
+    #: explicit dtype/device of a parameter-free model (``None``: float64 / CPU); set through the
+    #: ``dtype`` / ``device`` setters or ``.to(...)``
+    _explicit_dtype: torch.dtype | None = None
+    _explicit_device: torch.device | None = None
+    #: explicit tangent size (``None``: ``state_size``); set through the ``tangent_size`` setter
+    _tangent_size: int | None = None
+
     # ------------------------------------------------------------------ raw functions
     def _rhs(self, h: Tensor, x: Tensor | None) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
-        """Jacobian of the raw right-hand side; override with an analytic form where known."""
-        from rnndyn.jacobians import autograd_jacobian
+        """Jacobian of the raw right-hand side; override with an analytic form where known.
+
+        Returns ``(*batch, tangent_size, tangent_size)``; the autograd default differentiates the
+        whole state (``(*batch, n, n)``), which :meth:`_step_and_tangent` restricts to the
+        tangent block.
+        """
+        from rnndyn._autodiff import autograd_jacobian
 
         return autograd_jacobian(self._rhs, h, x)
+
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        """Raw (unvalidated) ``(F(h, x), J(h, x) @ Q)``: ``F`` is :meth:`_rhs` (the step of a map,
+        the vector field of a flow) and ``J`` its Jacobian restricted to the tangent space.
+
+        The default forms the dense Jacobian and is therefore always correct; models override it
+        with matrix-free products (a few ``(n, n) @ (n, k)`` products and diagonal scalings).
+        ``Q``: ``(*batch, tangent_size, k)``; returns ``(*batch, n)`` and ``(*batch, tangent_size, k)``.
+        """
+        jac = self._jacobian(h, x)
+        m = self.tangent_size
+        if jac.shape[-1] != m:
+            jac = jac[..., :m, :m]
+        return self._rhs(h, x), torch.matmul(jac, Q)
 
     @property
     def has_analytic_jacobian(self) -> bool:
         """Whether this model overrides the autograd Jacobian with an analytic one."""
         return type(self)._jacobian is not AbstractSystem._jacobian
 
+    @property
+    def has_tangent_product(self) -> bool:
+        """Whether this model overrides the dense default of :meth:`_step_and_tangent`."""
+        return type(self)._step_and_tangent is not AbstractSystem._step_and_tangent
+
+    # ------------------------------------------------------------------ declared hooks
+    @property
+    def tangent_size(self) -> int:
+        """Dimension of the tangent space (a leading block of the flat state); default
+        ``state_size``. Lyapunov spectra have at most ``tangent_size`` exponents."""
+        return self.state_size if self._tangent_size is None else self._tangent_size
+
+    @tangent_size.setter
+    def tangent_size(self, value: int) -> None:
+        value = check_positive_int(value, "tangent_size")
+        self._tangent_size = value
+
+    def spectral_theory(self, h: Tensor, x: Tensor | None = None) -> object | None:
+        """The random-matrix prediction of the Jacobian's spectrum at ``h`` (an object from
+        :mod:`rnndyn.meanfield.rmt`), or ``None`` where no theory applies (the default)."""
+        return None
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype the model computes in: that of its floating parameters/buffers; for a
+        parameter-free model the explicit ``dtype`` it was given (float64 when none)."""
+        ref = self._reference_tensor()
+        if ref is not None:
+            return ref.dtype
+        return self._explicit_dtype if self._explicit_dtype is not None else torch.float64
+
+    @dtype.setter
+    def dtype(self, value: torch.dtype) -> None:
+        if not isinstance(value, torch.dtype) or not value.is_floating_point:
+            raise TypeError(f"`dtype` must be a floating-point torch.dtype; got {value!r}")
+        self._explicit_dtype = value
+
+    @property
+    def device(self) -> torch.device:
+        """The device the model computes on (its parameters'; CPU for parameter-free models
+        unless moved with ``.to(device)``)."""
+        ref = self._reference_tensor()
+        if ref is not None:
+            return ref.device
+        return self._explicit_device if self._explicit_device is not None else torch.device("cpu")
+
+    @device.setter
+    def device(self, value: torch.device | str) -> None:
+        self._explicit_device = torch.device(value)
+
+    def to(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        if dtype is not None and dtype.is_floating_point:
+            self._explicit_dtype = dtype
+        if device is not None:
+            self._explicit_device = torch.device(device)
+        return super().to(*args, **kwargs)
+
+    def double(self):  # type: ignore[no-untyped-def]
+        self._explicit_dtype = torch.float64
+        return super().double()
+
+    def float(self):  # type: ignore[no-untyped-def]
+        self._explicit_dtype = torch.float32
+        return super().float()
+
     # ------------------------------------------------------------------ validation
     def _reference_tensor(self) -> Tensor | None:
         for p in self.parameters():
-            return p
+            if torch.is_floating_point(p):
+                return p
         for b in self.buffers():
             if torch.is_floating_point(b):
                 return b
@@ -77,6 +185,11 @@ class AbstractSystem(nn.Module):
                     f"`{name}` is on {h.device} but {type(self).__name__}'s parameters are on "
                     f"{ref.device}; move one of them"
                 )
+        elif self._explicit_dtype is not None and h.dtype != self._explicit_dtype:
+            raise TypeError(
+                f"`{name}` has dtype {h.dtype} but {type(self).__name__} computes in "
+                f"{self._explicit_dtype} (its declared dtype); convert one of them"
+            )
         x = check_input(x, self.input_size, h.shape[:-1], "x")
         if x is not None and x.dtype != h.dtype:
             raise TypeError(f"`x` must have the dtype of `{name}` ({h.dtype}); got {x.dtype}")
@@ -95,6 +208,48 @@ class AbstractSystem(nn.Module):
         """
         h, x = self._validate(h, x)
         return self._jacobian(h, x)
+
+    def step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        r"""One step (maps) or the vector field (flows) together with the tangent product.
+
+        .. math::
+
+            (h, x, Q) \mapsto \big(F(h, x),\; J(h, x)\,Q\big), \qquad
+            J = \partial F / \partial h \text{ restricted to the tangent space},
+
+        the building block of every tangent-space analysis (Lyapunov spectra, covariant vectors,
+        gradient diagnostics). Matrix-free where the model overrides :meth:`_step_and_tangent`.
+
+        Args:
+            h: state ``(*batch, n)``.
+            x: input ``(*batch, d)`` or ``None`` (zero input).
+            Q: tangent vectors ``(*batch, tangent_size, k)`` (``k >= 1`` columns).
+
+        Returns:
+            ``(h_next, JQ)`` of shapes ``(*batch, n)`` and ``(*batch, tangent_size, k)``.
+
+        Raises:
+            TypeError: ``Q`` not a floating tensor of ``h``'s dtype. ValueError: wrong shapes,
+            non-finite entries, or ``Q`` on another device.
+        """
+        h, x = self._validate(h, x)
+        check_tensor(Q, "Q")
+        m = self.tangent_size
+        if Q.ndim < 2 or Q.shape[-2] != m or Q.shape[-1] < 1:
+            raise ValueError(f"`Q` must have shape (*batch, {m}, k) with k >= 1; got {tuple(Q.shape)}")
+        if Q.dtype != h.dtype:
+            raise TypeError(f"`Q` must have the dtype of `h` ({h.dtype}); got {Q.dtype}")
+        if Q.device != h.device:
+            raise ValueError(f"`Q` must be on the device of `h` ({h.device}); got {Q.device}")
+        try:
+            torch.broadcast_shapes(Q.shape[:-2], h.shape[:-1])
+        except RuntimeError:
+            raise ValueError(
+                f"`Q` batch shape {tuple(Q.shape[:-2])} does not broadcast with the state's batch "
+                f"shape {tuple(h.shape[:-1])}"
+            ) from None
+        check_finite(Q, "Q")
+        return self._step_and_tangent(h, x, Q)
 
     def split_state(self, h: Tensor) -> dict[str, Tensor]:
         """Split a flat state ``(*batch, n)`` (or trajectory ``(*batch, T, n)``) into named parts."""
@@ -135,9 +290,7 @@ class AbstractSystem(nn.Module):
         Drawn on the CPU with ``generator`` (reproducible across devices), then moved to the
         model's dtype and device. Reference systems override this with a point in their basin.
         """
-        ref = self._reference_tensor()
-        dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-        device = ref.device if ref is not None else torch.device("cpu")
+        dtype, device = self.dtype, self.device
         h0 = torch.randn(*batch_shape, self.state_size, generator=generator, dtype=torch.float64)
         return (scale * h0).to(dtype=dtype, device=device)
 
@@ -153,6 +306,7 @@ class AbstractMap(AbstractSystem):
     """
 
     dt: float | None = None
+    _system_kind = "map"  # read by rnndyn._checks.check_map (which imports no model)
 
     def _step(self, h: Tensor, x: Tensor | None) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -180,6 +334,8 @@ class AbstractMap(AbstractSystem):
 
 class AbstractFlow(AbstractSystem):
     """A continuous-time system ``dh/dt = f(h, x)``; implement ``_vector_field(h, x)``."""
+
+    _system_kind = "flow"  # read by rnndyn._checks.check_map
 
     def _vector_field(self, h: Tensor, x: Tensor | None) -> Tensor:  # pragma: no cover
         raise NotImplementedError

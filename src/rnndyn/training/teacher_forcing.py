@@ -26,6 +26,7 @@ from torch import nn
 
 from rnndyn._checks import check_map, check_positive_int, check_real, check_tensor
 from rnndyn.models.base import AbstractMap
+from rnndyn.models.wrappers import AutonomousMap, autonomous
 
 Tensor = torch.Tensor
 
@@ -267,7 +268,7 @@ class ForcedRNN(nn.Module):
 
     def latent_map(self) -> Any:
         """The autonomous latent map ``z -> F(z, 0)`` as an rnndyn map (for Lyapunov spectra)."""
-        return self.core if self.core.input_size == 0 else _Autonomous(self.core)
+        return self.core if self.core.input_size == 0 else autonomous(self.core)
 
 
 def make_torch_rnn(
@@ -301,25 +302,8 @@ def make_torch_rnn(
     return mod
 
 
-class _Autonomous(AbstractMap):
-    """``core`` with its input held at zero (input_size 0), for analyses of the free dynamics."""
-
-    def __init__(self, core: AbstractMap) -> None:
-        super().__init__()
-        self.inner = core
-        self.state_size = core.state_size
-        self.input_size = 0
-        self.state_parts = core.state_parts
-        self.dt = core.dt
-
-    def _zeros(self, h: Tensor) -> Tensor:
-        return h.new_zeros(*h.shape[:-1], self.inner.input_size)
-
-    def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
-        return self.inner._step(h, self._zeros(h))
-
-    def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
-        return self.inner._jacobian(h, self._zeros(h))
+#: the zero-input wrapper, now public as :func:`rnndyn.autonomous` (kept under this name for callers)
+_Autonomous = AutonomousMap
 
 
 __all__ = [

@@ -1,0 +1,87 @@
+"""Autodiff helpers below the model layer: autograd and finite-difference Jacobians and
+matrix-free forward-mode tangent products of any function ``(h, x) -> out``.
+
+This is the only module that calls ``torch.func``. It imports nothing from rnndyn, so models
+(:mod:`rnndyn.models.base`) and analyses can both use it; :mod:`rnndyn.jacobians` re-exports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import func
+
+Tensor = torch.Tensor
+RHS = Callable[[Tensor, "Tensor | None"], Tensor]
+
+
+def _broadcast(h: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor | None, torch.Size]:
+    if x is None:
+        return h, None, h.shape[:-1]
+    batch = torch.broadcast_shapes(h.shape[:-1], x.shape[:-1])
+    return h.expand(*batch, h.shape[-1]), x.expand(*batch, x.shape[-1]), batch
+
+
+def autograd_jacobian(fn: RHS, h: Tensor, x: Tensor | None = None) -> Tensor:
+    """Jacobian ``d fn(h, x) / d h`` by reverse-mode autograd, vectorised over the batch.
+
+    Args:
+        fn: a function of ``(h, x)`` acting on one state ``(n,)`` or a batch ``(*batch, n)``.
+        h: ``(*batch, n)``. x: ``(*batch, d)`` or ``None``.
+
+    Returns:
+        ``(*batch, n, n)``.
+    """
+    h, x, batch = _broadcast(h, x)
+    n = h.shape[-1]
+    hf = h.reshape(-1, n)
+    if x is None:
+        jac = func.vmap(func.jacrev(lambda hh: fn(hh, None)))(hf)
+    else:
+        xf = x.reshape(-1, x.shape[-1])
+        jac = func.vmap(func.jacrev(fn, argnums=0))(hf, xf)
+    return jac.reshape(*batch, n, n)
+
+
+def finite_difference_jacobian(
+    fn: RHS, h: Tensor, x: Tensor | None = None, *, eps: float | None = None
+) -> Tensor:
+    """Central finite-difference Jacobian (the independent oracle for analytic Jacobians).
+
+    The step defaults to ``eps_machine ** (1/3)`` scaled by ``max(1, |h_j|)``, which balances
+    truncation (O(eps^2)) against round-off (O(eps_machine / eps)).
+    """
+    h, x, batch = _broadcast(h, x)
+    n = h.shape[-1]
+    if eps is None:
+        eps = float(torch.finfo(h.dtype).eps) ** (1.0 / 3.0)
+    cols = []
+    with torch.no_grad():
+        for j in range(n):
+            step = eps * torch.clamp(h[..., j].abs(), min=1.0)
+            e = torch.zeros_like(h)
+            e[..., j] = step
+            diff = fn(h + e, x) - fn(h - e, x)
+            cols.append(diff / (2.0 * step.unsqueeze(-1)))
+    return torch.stack(cols, dim=-1).reshape(*batch, n, n)
+
+
+def tangent_map(fn: RHS, h: Tensor, vectors: Tensor, x: Tensor | None = None) -> Tensor:
+    """Matrix-free product ``J(h) @ V`` by forward-mode autodiff (one JVP per column of V).
+
+    Args:
+        fn: batched right-hand side ``(h, x) -> out``.
+        h: ``(*batch, n)``. vectors: ``(*batch, n, k)``. x: ``(*batch, d)`` or ``None``.
+
+    Returns:
+        ``(*batch, n, k)``; costs ``k`` JVPs instead of forming the ``n x n`` Jacobian.
+    """
+
+    def one(v: Tensor) -> Tensor:
+        return func.jvp(lambda hh: fn(hh, x), (h,), (v,))[1]
+
+    return func.vmap(one, in_dims=-1, out_dims=-1)(vectors)
+
+
+__all__ = ["autograd_jacobian", "finite_difference_jacobian", "tangent_map"]

@@ -1,0 +1,127 @@
+"""The declared model contract (rnndyn.models.base): every hook of every model and wrapper.
+
+Oracle: ``step_and_tangent(h, x, Q)`` must equal the step (or vector field) and the dense Jacobian
+times ``Q`` to 1e-12 for k = 1, 3 and the full tangent size; wrappers must pass every hook on.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rnndyn as rd
+from model_zoo import WRAPPERS, ZOO
+from rnndyn.models.base import AbstractMap
+
+F64 = torch.float64
+
+
+def _models():
+    for name in sorted(ZOO):
+        yield name, ZOO[name]
+    for name in sorted(WRAPPERS):
+        yield name, WRAPPERS[name]
+
+
+ALL = dict(_models())
+
+
+def _inputs(model: rd.AbstractSystem, batch: tuple[int, ...], k: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    h = model.initial_state(batch, generator=gen)
+    x = torch.randn(*batch, model.input_size, generator=gen, dtype=F64) if model.input_size else None
+    q = torch.randn(*batch, model.tangent_size, k, generator=gen, dtype=F64)
+    return h, x, q
+
+
+def _rhs(model, h, x):
+    return model.step(h, x) if isinstance(model, AbstractMap) else model.vector_field(h, x)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_step_and_tangent_matches_dense_jacobian(name: str) -> None:
+    model = ALL[name]()
+    m = model.tangent_size
+    for k in sorted({1, 3, m}):
+        h, x, q = _inputs(model, (2,), k, seed=k)
+        h_next, jq = model.step_and_tangent(h, x, q)
+        assert jq.shape == (2, m, k)
+        dense = model.jacobian(h, x)
+        assert dense.shape == (2, m, m)
+        torch.testing.assert_close(h_next, _rhs(model, h, x), rtol=1e-12, atol=1e-12)
+        scale = float((dense.abs() @ q.abs()).max().detach()) + 1e-300
+        err = float((jq - dense @ q).abs().max().detach()) / scale
+        assert err < 1e-12, f"k={k}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_declared_hooks(name: str) -> None:
+    model = ALL[name]()
+    assert isinstance(model.tangent_size, int) and 1 <= model.tangent_size <= model.state_size
+    assert model.dtype == F64 and model.device == torch.device("cpu")
+    h, x, _ = _inputs(model, (), 1)
+    assert model.initial_state().dtype == F64
+    theory = model.spectral_theory(h, x)
+    assert theory is None or hasattr(theory, "__dict__") or hasattr(theory, "_fields")
+
+
+def test_step_and_tangent_validates() -> None:
+    model = rd.VanillaRNN(4, generator=torch.Generator().manual_seed(0), dtype=F64)
+    h = torch.zeros(2, 4, dtype=F64)
+    with pytest.raises(ValueError, match=r"`Q` must have shape \(\*batch, 4, k\)"):
+        model.step_and_tangent(h, None, torch.zeros(2, 3, 1, dtype=F64))
+    with pytest.raises(TypeError, match="`Q` must have the dtype"):
+        model.step_and_tangent(h, None, torch.zeros(2, 4, 1, dtype=torch.float32))
+    with pytest.raises(ValueError, match="`Q` must be finite"):
+        model.step_and_tangent(h, None, torch.full((2, 4, 1), float("nan"), dtype=F64))
+    with pytest.raises(TypeError, match="`Q` must be a torch.Tensor"):
+        model.step_and_tangent(h, None, [[1.0]])
+
+
+def test_autonomous_h_only_lstm_regression() -> None:
+    # used to raise a shape error: the private wrapper did not pass tangent_size on
+    torch.manual_seed(0)
+    net = rd.from_torch(torch.nn.LSTM(2, 3).double(), lstm_state="h")
+    free = rd.autonomous(net)
+    assert (free.input_size, free.state_size, free.tangent_size) == (0, 6, 3)
+    gen = torch.Generator().manual_seed(1)
+    res = rd.lyapunov_spectrum(free, n_steps=200, n_transient=20, generator=gen)
+    assert res.exponents.shape == (3,)
+    # oracle: the same run on the unwrapped model with explicit zero inputs
+    ref = rd.lyapunov_spectrum(
+        net,
+        inputs=torch.zeros(220, 2, dtype=F64),
+        n_transient=20,
+        generator=torch.Generator().manual_seed(1),
+    )
+    torch.testing.assert_close(res.exponents, ref.exponents, rtol=1e-12, atol=1e-12)
+
+
+class _ParamFree(AbstractMap):
+    """h -> 0.5 h + 0.1 sin(h): no tensor parameters at all."""
+
+    state_size, input_size = 3, 0
+
+    def _step(self, h, x):
+        return 0.5 * h + 0.1 * torch.sin(h)
+
+
+class _ParamFree32(_ParamFree):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtype = torch.float32
+
+
+def test_parameter_free_model_dtype() -> None:
+    m = _ParamFree()
+    assert m.dtype == F64 and m.initial_state().dtype == F64  # float64 by default, not float32
+    res = rd.lyapunov_spectrum(m, n_steps=50, generator=torch.Generator().manual_seed(0))
+    # exact: at the fixed point 0 the Jacobian is 0.6 I, reached quickly
+    assert abs(float(res.exponents[0]) - float(torch.log(torch.tensor(0.6, dtype=F64)))) < 0.05
+    m32 = _ParamFree32()
+    assert m32.dtype == torch.float32 and m32.initial_state().dtype == torch.float32
+    with pytest.raises(TypeError, match="declared dtype"):
+        m32.step(torch.zeros(3, dtype=F64))
+    assert m32.to(F64).dtype == F64 and m32.initial_state().dtype == F64
+    with pytest.raises(TypeError, match="`dtype` must be a floating-point torch.dtype"):
+        m.dtype = torch.int64
