@@ -9,8 +9,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from rnndyn import chaos, meanfield, training
 from rnndyn._results import AnalysisError, Check, Result, Status
+from rnndyn.analysis import AnalysisResult, analyze
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
+from rnndyn.io import load_model
 from rnndyn.jacobians import jacobian
 from rnndyn.lyapunov import LyapunovEngine, LyapunovResult, lyapunov_spectrum, max_lyapunov
 from rnndyn.meanfield.phase import phase_diagram
@@ -50,6 +52,7 @@ __all__ = [
     "AbstractFlow",
     "AbstractMap",
     "AbstractSystem",
+    "AnalysisResult",
     "AnalysisError",
     "Check",
     "Discretised",
@@ -71,6 +74,7 @@ __all__ = [
     "TorchRNN",
     "VanillaRNN",
     "__version__",
+    "analyze",
     "autonomous",
     "chaos",
     "discretise",
@@ -79,6 +83,7 @@ __all__ = [
     "init",
     "jacobian",
     "jacobian_spectrum",
+    "load_model",
     "load_torch_model",
     "lyapunov_spectrum",
     "max_lyapunov",

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: The papers behind rnndyn's methods, keyed by what they support.
 CITATIONS: dict[str, str] = {
@@ -59,13 +60,16 @@ def citations(keys: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Section:
-    """One block of a report: a heading, optional prose, a two-column table and figures."""
+    """One block of a report: a heading, optional prose (paragraphs), a two-column table, an
+    optional many-column ``table`` (``(header, rows)``), figures (with optional captions)."""
 
     title: str
-    text: str = ""
+    text: str | Sequence[str] = ""
     rows: Sequence[tuple[str, str]] = ()
     figures: Sequence[Path] = ()
     cite: Sequence[str] = field(default_factory=tuple)
+    table: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None
+    captions: Sequence[str] = ()
 
 
 _CSS = """
@@ -75,7 +79,11 @@ h1{font-size:1.6em;border-bottom:2px solid #446;padding-bottom:.2em}
 h2{font-size:1.2em;margin-top:1.6em;color:#334}
 table{border-collapse:collapse;margin:.6em 0}td{padding:.25em .9em;border-bottom:1px solid #ddd}
 td:first-child{color:#555}img{max-width:100%;border:1px solid #eee;margin:.4em 0}
-.meta{color:#777;font-size:.85em}ol{font-size:.9em}
+th{text-align:right;padding:.25em .9em;border-bottom:2px solid #99a}table.full td{text-align:right}
+.meta{color:#777;font-size:.85em}ol{font-size:.9em}figure{margin:.8em 0}figcaption{color:#555;font-size:.9em}
+.verdict{background:#f4f6fb;border-left:4px solid #446;padding:.6em 1em}
+.status-success{color:#1a7f37}.status-warning,.status-not_converged{color:#9a6700}
+.status-diverged,.status-failed{color:#cf222e}
 """
 
 
@@ -118,17 +126,28 @@ def write_report(
     cite_keys: list[str] = []
     for sec in sections:
         parts.append(f"<h2>{html.escape(sec.title)}</h2>")
-        if sec.text:
-            parts.append(f"<p>{html.escape(sec.text)}</p>")
+        paragraphs = [sec.text] if isinstance(sec.text, str) else list(sec.text)
+        for para in paragraphs:
+            if para:
+                parts.append(f"<p>{html.escape(para)}</p>")
         if sec.rows:
             body = "".join(
                 f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in sec.rows
             )
             parts.append(f"<table>{body}</table>")
-        for fig in sec.figures:
+        if sec.table is not None:
+            header, trs = sec.table
+            head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in trs
+            )
+            parts.append(f"<table class='full'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        for i, fig in enumerate(sec.figures):
             if not Path(fig).exists():
                 raise FileNotFoundError(f"figure {fig} of section {sec.title!r} does not exist")
-            parts.append(_img(Path(fig)))
+            cap = sec.captions[i] if i < len(sec.captions) else ""
+            capt = f"<figcaption>{html.escape(cap)}</figcaption>" if cap else ""
+            parts.append(f"<figure>{_img(Path(fig))}{capt}</figure>")
         cite_keys.extend(sec.cite)
     refs = citations(cite_keys)
     if refs:
@@ -142,9 +161,137 @@ def write_report(
     return path
 
 
+def build_analysis_report(
+    result: Any, path: str | Path, figures: Sequence[Path], *, command: str | None = None
+) -> Path:
+    """The HTML report of an :class:`~rnndyn.analysis.AnalysisResult` (see its ``report`` method).
+
+    Order: verdict (plain language), what was analysed, the full Lyapunov exponent table,
+    trajectories in principal-component space with the fixed points, the Jacobian spectrum against
+    random-matrix theory, fixed points, references.
+    """
+    from rnndyn.analysis import fmt
+
+    figs = {Path(f).stem: Path(f) for f in figures}
+    status = f"Status: {result.status}" + (f": {result.message}" if result.message else "") + "."
+    sections = [Section("Verdict", text=[*result.verdict, status])]
+    rows = list(dict(result.sections())["model"])
+    rows += [(f"{k.replace('_', ' ')}: inputs", v) for k, v in result.analysed.items()]
+    s = result.settings
+    rows.append(
+        (
+            "settings",
+            ", ".join(f"{k}={v}" for k, v in s.items() if k not in ("seeds", "sections")),
+        )
+    )
+    sections.append(Section("What was analysed", rows=rows))
+    res_l = result.lyapunov
+    if res_l is not None:
+        lam, se = res_l.exponents.tolist(), res_l.stderr.tolist()
+        table = (
+            ("i", f"lambda_i [{res_l.units}]", "stderr", "sign"),
+            [
+                (
+                    str(i + 1),
+                    fmt(v),
+                    fmt(e) if e == e else "-",
+                    "+"
+                    if v > res_l.near_zero_tolerance
+                    else ("0" if v >= -res_l.near_zero_tolerance else "-"),
+                )
+                for i, (v, e) in enumerate(zip(lam, se, strict=True))
+            ],
+        )
+        from rnndyn.analysis import lyapunov_rows
+
+        lf = [figs[k] for k in ("lyapunov_spectrum", "lyapunov_convergence") if k in figs]
+        sections.append(
+            Section(
+                "Lyapunov spectrum",
+                text=(
+                    "Exponents by the QR (Benettin) method: the average logarithmic growth rates of "
+                    "perturbations along a trajectory. Positive: sensitive dependence on initial "
+                    "conditions (chaos); zero: slow/neutral directions; negative: contracting "
+                    "directions. Sign column: + above, 0 within, - below the tolerance "
+                    f"{res_l.near_zero_tolerance:.2g}."
+                ),
+                rows=lyapunov_rows(res_l),
+                table=table,
+                figures=lf,
+                captions=["The exponents with ±2 standard errors.", "Running estimates (convergence)."][
+                    : len(lf)
+                ],
+                cite=["lyapunov_qr", "lyapunov_rnn", "kaplan_yorke", "chaotic_training"],
+            )
+        )
+    if "trajectories_pca" in figs:
+        sections.append(
+            Section(
+                "Trajectories and fixed points",
+                text=(
+                    "States projected on the principal components of the trajectories (axes give the "
+                    "explained variance); fixed points are overlaid with their stability: "
+                    f"{result.analysed.get('trajectories', '')}."
+                ),
+                figures=[figs["trajectories_pca"]],
+                cite=["fixed_points"],
+            )
+        )
+    res_s = result.jacobian_spectrum
+    if res_s is not None:
+        from rnndyn.spectra import spectrum_summary
+
+        sections.append(
+            Section(
+                "Jacobian spectrum against theory",
+                text=(
+                    "Eigenvalues of the state-to-state Jacobian dh_{t+1}/dh_t pooled over states along "
+                    "trajectories, with the random-matrix prediction of the bulk where one exists "
+                    "(Can, Krishnamurthy & Schwab 2020). Eigenvalues near 1 are slow modes. "
+                    f"States: {result.analysed.get('jacobian_spectrum', '')}."
+                ),
+                rows=spectrum_summary(res_s),
+                figures=[figs["jacobian_spectrum"]] if "jacobian_spectrum" in figs else [],
+                cite=["gated_rmt"],
+            )
+        )
+    res_f = result.fixed_points
+    if res_f is not None:
+        from rnndyn.fixed_points import fixed_point_summary
+
+        trs = [
+            (
+                str(i + 1),
+                lab,
+                fmt(float(res_f.spectral_radius[i])),
+                str(int(res_f.n_unstable[i])),
+                fmt(float(res_f.speeds[i])),
+            )
+            for i, lab in enumerate(res_f.stability[:50])
+        ]
+        sections.append(
+            Section(
+                "Fixed points",
+                text=(
+                    "Points with F(h*, x) = h* found by minimising the speed q = |F(h) - h|^2 / 2 from many "
+                    "starts, classified by the eigenvalues of the Jacobian there (stable: all |lambda| < 1). "
+                    f"Input: {result.analysed.get('fixed_points', '')}."
+                ),
+                rows=fixed_point_summary(res_f),
+                table=(("#", "stability", "spectral radius", "unstable directions", "speed q"), trs)
+                if trs
+                else None,
+                cite=["fixed_points"],
+            )
+        )
+    for name, err in result.errors.items():
+        sections.append(Section(name.replace("_", " ").capitalize(), text=f"This section failed: {err}"))
+    return write_report(path, title=f"rnndyn analyze: {result.label}", sections=sections, command=command)
+
+
 def command_line() -> str:
     """The current process's command line, for provenance."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-__all__ = ["CITATIONS", "Section", "citations", "command_line", "write_report"]
+__all__ = ["CITATIONS", "Section", "build_analysis_report", "citations", "command_line", "write_report"]

@@ -562,45 +562,11 @@ def load_torch_model(
     lstm_state: str = "full",
     map_location: str | torch.device | None = None,
 ) -> TorchRNN | TorchGRU | TorchLSTM:
-    """Load a saved ``torch.nn`` RNN and wrap it with :func:`from_torch`.
+    """Moved to :func:`rnndyn.io.load_torch_model` (a deprecated alias of :func:`rnndyn.load_model`
+    with ``trust_pickle=True``); kept here so old imports keep working."""
+    from rnndyn.io import load_torch_model as _load
 
-    The file holds either the pickled module itself (``torch.save(module, path)``) or a dict with
-    the module under ``"module"`` (``torch.save({"module": module, ...}, path)``; other keys are
-    ignored). A bare ``state_dict`` is rejected: it does not say the architecture.
-
-    **Trusted files only**: this calls ``torch.load(..., weights_only=False)``, which unpickles
-    arbitrary Python objects and can run code.
-
-    Args:
-        path: the ``.pt`` file.
-        lstm_state: passed to :func:`from_torch`.
-        map_location: passed to ``torch.load`` (e.g. ``"cpu"`` for a model saved on a GPU).
-
-    Returns:
-        The wrapped map, in eval mode.
-
-    Raises:
-        FileNotFoundError: no such file. TypeError: the file holds something else. ValueError: as
-        :func:`from_torch`.
-    """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"`path` must be a str or path; got {type(path).__name__}")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"`path` must be an existing file; got {os.fspath(path)!r}")
-    obj = torch.load(path, map_location=map_location, weights_only=False)
-    if isinstance(obj, dict) and "module" in obj:
-        obj = obj["module"]
-    if isinstance(obj, dict):
-        keys = list(obj)[:4]
-        raise TypeError(
-            f"`path` must hold a pickled nn.Module or a dict {{'module': module}}; got a dict with keys "
-            f"{keys}{'...' if len(obj) > 4 else ''} (a state_dict alone does not say the architecture: "
-            "save the module itself with torch.save(module, path))"
-        )
-    if not isinstance(obj, nn.Module):
-        raise TypeError(f"`path` must hold a pickled nn.Module ({_SUPPORTED}); got {type(obj).__name__}")
-    obj.eval()
-    return from_torch(obj, lstm_state=lstm_state)
+    return _load(path, lstm_state=lstm_state, map_location=map_location)
 
 
 __all__ = [

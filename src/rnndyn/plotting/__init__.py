@@ -1,4 +1,10 @@
-"""Figures (matplotlib, imported lazily so the library works without a display)."""
+"""Figures (matplotlib, imported lazily so the library works without a display).
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), never through
+``pyplot``: plotting never selects or changes the user's backend (a notebook keeps its inline
+backend) and opens no windows; files are written by the Agg renderer that ``Figure.savefig``
+picks for PNG/PDF/SVG.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +12,40 @@ from pathlib import Path
 from typing import Any
 
 
+class _Figures:
+    """The few ``pyplot`` calls the plotting modules use, done on ``Figure`` objects."""
+
+    _FIG_KW = ("figsize", "dpi", "layout", "constrained_layout", "tight_layout", "facecolor")
+
+    def subplots(self, nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+        fig = self.figure(**{k: kwargs.pop(k) for k in self._FIG_KW if k in kwargs})
+        axes = fig.subplots(nrows, ncols, **kwargs)
+        return fig, axes
+
+    def figure(self, **kwargs: Any) -> Any:
+        from matplotlib.figure import Figure
+
+        return Figure(**kwargs)
+
+    @property
+    def Circle(self) -> Any:  # noqa: N802 - mirrors pyplot's name
+        from matplotlib.patches import Circle
+
+        return Circle
+
+    def close(self, fig: Any) -> None:
+        """Nothing to release: a ``Figure`` without pyplot is garbage-collected normally."""
+
+
 def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return _Figures()
 
 
 def save(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` (creating parent folders) and close it."""
+    """Save ``fig`` (creating parent folders)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130, bbox_inches="tight")
-    _plt().close(fig)
     return path
 
 

@@ -1,0 +1,1035 @@
+r"""One call for a whole analysis: :func:`analyze` -> :class:`AnalysisResult`.
+
+``rd.analyze(model, inputs)`` runs the three standard analyses of a recurrent network as a
+dynamical system and says, for each, exactly what it analysed:
+
+* the **Lyapunov spectrum** (QR method; Benettin et al. 1980; Vogt et al. 2020, arXiv:2006.14123):
+  :math:`\lambda_i = \lim_T \tfrac1T \sum_t \ln R_{t,ii}` with :math:`Q_{t+1}R_{t+1} = J_t Q_t`,
+  driven by the given input sequences (one trajectory per sequence) or, without inputs, by zero
+  input from ``n_trajectories`` random initial states;
+* the **Jacobian eigenvalue spectrum** :math:`\operatorname{eig} \partial h_{t+1}/\partial h_t`
+  at states along trajectories, next to the random-matrix prediction where one exists (Can,
+  Krishnamurthy & Schwab 2020, arXiv:2002.00025, Sec. 4-5);
+* **fixed and slow points** :math:`F(h^*, \bar x) = h^*` at a constant input :math:`\bar x`
+  (zero, or the mean of the given inputs over sequences and time), found by minimising
+  :math:`q(h) = \tfrac12\lVert F(h, \bar x) - h\rVert^2` (Sussillo & Barak 2013), and their
+  stability from the Jacobian's eigenvalues.
+
+It also records trajectories for a principal-component picture with the fixed points overlaid.
+The model can be an rnndyn model, a ``torch.nn`` ``RNN/GRU/LSTM`` (or cell), a module that
+contains one (found automatically, or ``module_path="rnn"``), or a path to a saved model (see
+:func:`rnndyn.load_model`). The model is copied and converted to ``dtype`` (float64 by default);
+the caller's module is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnndyn._checks import check_choice, check_positive_int
+from rnndyn._results import Result, Status
+
+SECTIONS = ("lyapunov", "jacobian_spectrum", "fixed_points")
+
+
+_SECTION_ALIASES = {
+    "lyapunov": "lyapunov",
+    "spectrum": "jacobian_spectrum",
+    "jacobian_spectrum": "jacobian_spectrum",
+    "jacobian-spectrum": "jacobian_spectrum",
+    "fixed_points": "fixed_points",
+    "fixed-points": "fixed_points",
+}
+
+_CITES = {
+    "lyapunov": ["lyapunov_qr", "lyapunov_rnn", "kaplan_yorke"],
+    "jacobian_spectrum": ["gated_rmt"],
+    "fixed_points": ["fixed_points"],
+}
+
+
+# ----------------------------------------------------------------------------- JSON helpers
+def snake(key: str) -> str:
+    """``"Kaplan–Yorke dimension"`` -> ``"kaplan_yorke_dimension"``."""
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", str(key)).strip("_").lower()
+    return s or "value"
+
+
+_REASONS = {
+    "predictability_time": "lambda_max <= 0: perturbations do not grow, so there is no predictability horizon",
+    "kaplan_yorke_dimension": "not defined for this spectrum",
+    "stderr": "one trajectory/block: no spread to estimate a standard error from",
+}
+
+
+def jsonable(obj: Any, *, where: str = "", reasons: dict[str, str] | None = None) -> Any:
+    """Tensors/arrays -> lists, snake_case keys, non-finite floats -> ``None`` (reason recorded)."""
+    if isinstance(obj, torch.Tensor):
+        obj = obj.detach().cpu()
+        if obj.is_complex():
+            obj = torch.stack([obj.real, obj.imag], -1)
+        obj = obj.numpy()
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist(), where=where, reasons=reasons)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {
+            snake(k): jsonable(v, where=f"{where}.{snake(k)}" if where else snake(k), reasons=reasons)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, list | tuple):
+        return [jsonable(v, where=where, reasons=reasons) for v in obj]
+    if isinstance(obj, np.generic):
+        return jsonable(obj.item(), where=where, reasons=reasons)
+    if isinstance(obj, complex):
+        return [
+            jsonable(obj.real, where=where, reasons=reasons),
+            jsonable(obj.imag, where=where, reasons=reasons),
+        ]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        if reasons is not None and where not in reasons:
+            leaf = where.rsplit(".", 1)[-1]
+            what = "nan" if math.isnan(obj) else ("+inf" if obj > 0 else "-inf")
+            reasons[where] = f"{what}: {_REASONS.get(leaf, 'not a finite number')}"
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, torch.dtype | torch.device):
+        return str(obj).replace("torch.", "")
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return str(obj)
+
+
+# ----------------------------------------------------------------------------- the model
+def _describe_rnndyn(model: Any) -> dict[str, Any]:
+    import inspect
+
+    out: dict[str, Any] = {"type": type(model).__name__, "state_size": int(model.state_size)}
+    target = getattr(model, "flow", model)
+    sig = inspect.signature(type(target).__init__)
+    for name in sig.parameters:
+        if name in ("self", "generator", "dtype", "device"):
+            continue
+        if hasattr(target, name):
+            v = getattr(target, name)
+            if isinstance(v, bool | int | float | str) or v is None:
+                out[name] = v
+    dt = getattr(model, "dt", None)
+    if dt is not None:
+        out["dt"] = dt
+        out["method"] = getattr(model, "method", None)
+    return out
+
+
+def prepare_model(
+    model: Any,
+    *,
+    module_path: str | None = None,
+    lstm_state: str = "full",
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+) -> tuple[Any, dict[str, Any], bool | None]:
+    """The map to analyse, a description of it, and the module's ``batch_first`` (torch models).
+
+    Accepts an rnndyn map, a flow (raises: discretise it first), a ``torch.nn`` RNN/GRU/LSTM or a
+    module containing one, or a path (:func:`rnndyn.load_model`). The model is copied before it is
+    converted to ``dtype``/``device``.
+    """
+    from rnndyn.io import describe_module, find_recurrent, load_model
+    from rnndyn.models.base import AbstractFlow, AbstractMap
+    from rnndyn.models.torch_interop import _AbstractTorchRNN, from_torch
+
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.is_complex:
+        raise TypeError(f"`dtype` must be a real floating torch.dtype (e.g. torch.float64); got {dtype!r}")
+    info: dict[str, Any] = {}
+    if isinstance(model, str | os.PathLike):
+        model = load_model(model, module_path=module_path, lstm_state=lstm_state)
+        info["loaded_from"] = dict(model.load_info)
+    if isinstance(model, AbstractFlow):
+        raise TypeError(
+            f"`model` must be a map; got the flow {type(model).__name__}: discretise it first, e.g. "
+            "rd.discretise(flow, dt=0.05, method='rk4')"
+        )
+    if isinstance(model, _AbstractTorchRNN):
+        module = model.module
+        system = copy.deepcopy(model)
+        info.update(describe_module(module))
+        info["lstm_state"] = getattr(model, "lstm_state", None)
+        batch_first: bool | None = bool(getattr(module, "batch_first", False))
+    elif isinstance(model, AbstractMap):
+        system = copy.deepcopy(model)
+        info.update(_describe_rnndyn(model))
+        batch_first = None
+    elif isinstance(model, nn.Module):
+        sub, where = find_recurrent(model, module_path=module_path)
+        for pname, p in sub.named_parameters():
+            if not p.dtype.is_floating_point:
+                raise TypeError(
+                    f"`model` parameters must be real floating point; got {pname} of dtype {p.dtype}"
+                )
+        sub = copy.deepcopy(sub).eval()
+        info.update(describe_module(sub))
+        if where:
+            info["module_path"] = where
+        batch_first = bool(getattr(sub, "batch_first", False))
+        system = from_torch(sub, lstm_state=lstm_state)
+        if isinstance(sub, nn.LSTM | nn.LSTMCell):
+            info["lstm_state"] = lstm_state
+    else:
+        raise TypeError(
+            "`model` must be an rnndyn model, a torch.nn RNN/GRU/LSTM (or a module containing one) or a "
+            f"path to a saved model; got {type(model).__name__}"
+        )
+    ref = next(iter(system.parameters()), None)
+    src_dtype = ref.dtype if ref is not None else None
+    if src_dtype is not None and src_dtype != dtype:
+        info["converted_from_dtype"] = str(src_dtype).replace("torch.", "")
+    system = system.to(dtype=dtype, device=device)
+    info["analysed_dtype"] = str(dtype).replace("torch.", "")
+    info["state_size"] = int(system.state_size)
+    info["tangent_size"] = int(getattr(system, "tangent_size", system.state_size))
+    info["input_size"] = int(getattr(system, "input_size", 0) or 0)
+    return system, info, batch_first
+
+
+def prepare_inputs(
+    inputs: Any,
+    *,
+    input_size: int,
+    batch_first: bool | None,
+    module_batch_first: bool | None,
+    dtype: torch.dtype,
+    device: Any,
+) -> tuple[torch.Tensor | None, dict[str, Any]]:
+    """Inputs as a ``(B, T, d)`` tensor in the model's dtype, and how they were read.
+
+    ``inputs``: ``None``, a numpy array or tensor of any real dtype, ``(T, d)`` (one sequence) or
+    3-D, read as ``(B, T, d)`` when ``batch_first`` (given, else the torch module's, else ``True``:
+    rnndyn's own layout) and as ``(T, B, d)`` otherwise.
+    """
+    if inputs is None:
+        return None, {"kind": "none", "description": "no inputs: every step gets zero input"}
+    if isinstance(inputs, np.ndarray):
+        if not (np.issubdtype(inputs.dtype, np.floating) or np.issubdtype(inputs.dtype, np.integer)):
+            raise TypeError(f"`inputs` must hold real numbers; got a numpy array of dtype {inputs.dtype}")
+        x = torch.as_tensor(np.ascontiguousarray(inputs))
+    elif isinstance(inputs, torch.Tensor):
+        if inputs.is_complex() or inputs.dtype == torch.bool:
+            raise TypeError(f"`inputs` must hold real numbers; got a tensor of dtype {inputs.dtype}")
+        x = inputs.detach()
+    else:
+        raise TypeError(f"`inputs` must be a numpy array or a torch tensor; got {type(inputs).__name__}")
+    if input_size == 0:
+        raise ValueError(
+            f"`inputs` must be None: the model takes no inputs (input_size 0); got shape {tuple(x.shape)}"
+        )
+    if x.ndim not in (2, 3) or x.shape[-1] != input_size:
+        raise ValueError(
+            f"`inputs` must have shape (T, {input_size}), (B, T, {input_size}) or (T, B, {input_size}); "
+            f"got {tuple(x.shape)}"
+        )
+    if x.numel() == 0:
+        raise ValueError(f"`inputs` must not be empty; got shape {tuple(x.shape)}")
+    x = x.to(dtype=dtype, device=device)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("`inputs` must be finite; got NaN or inf entries")
+    bf = (
+        batch_first
+        if batch_first is not None
+        else (module_batch_first if module_batch_first is not None else True)
+    )
+    if batch_first is not None:
+        source = "given (batch_first argument)"
+    elif module_batch_first is not None:
+        source = "the module's batch_first"
+    else:
+        source = "rnndyn's layout (batch first)"
+    if x.ndim == 2:
+        x = x.unsqueeze(0)
+        layout = "(T, d): one sequence"
+    elif bf:
+        layout = "(B, T, d)"
+    else:
+        x = x.transpose(0, 1).contiguous()
+        layout = "(T, B, d)"
+    B, T, d = x.shape
+    desc = {
+        "kind": "sequences",
+        "layout": layout,
+        "layout_from": source if layout != "(T, d): one sequence" else "2-D array",
+        "n_sequences": int(B),
+        "n_steps": int(T),
+        "input_size": int(d),
+        "description": f"{B} sequence(s) of {T} steps, {d} features, read as {layout} ({source})",
+    }
+    return x, desc
+
+
+# ----------------------------------------------------------------------------- the result
+@dataclass(frozen=True, kw_only=True)
+class AnalysisResult(Result):
+    """What :func:`analyze` found, and exactly what it analysed.
+
+    Attributes:
+        label: the model's name in titles.
+        model: the model's description (type, all parameters, sizes, dtype, where it was loaded from).
+        inputs: how the inputs were read (layout, number of sequences, steps).
+        analysed: per section, in words, which inputs/states it used.
+        settings: every run setting (steps, transient, trajectories, seeds, ...).
+        lyapunov: :class:`~rnndyn.LyapunovResult` or ``None`` (skipped).
+        jacobian_spectrum: :class:`~rnndyn.SpectrumResult` or ``None``.
+        fixed_points: :class:`~rnndyn.FixedPointResult` or ``None``.
+        trajectories: ``(B, T, n)`` states used for the principal-component picture.
+        verdict: plain-language summary (regime, memory and trainability, fixed points).
+        errors: ``{section: message}`` for sections that could not run.
+        status: the worst status of the sections (:class:`~rnndyn.Status`); message: why.
+    """
+
+    label: str
+    model: dict[str, Any]
+    inputs: dict[str, Any]
+    analysed: dict[str, str]
+    settings: dict[str, Any]
+    lyapunov: Any
+    jacobian_spectrum: Any
+    fixed_points: Any
+    trajectories: torch.Tensor | None = field(repr=False)
+    verdict: tuple[str, ...]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ views
+    def __repr__(self) -> str:
+        parts = [f"status={self.status.value!r}"]
+        if self.lyapunov is not None:
+            parts.append(f"lambda_max={self.lyapunov.lambda_max:.4g} {self.lyapunov.units}")
+            parts.append(f"regime={self.lyapunov.regime!r}")
+        if self.fixed_points is not None:
+            parts.append(f"fixed_points={self.fixed_points.n_points}")
+        return f"AnalysisResult({self.label!r}, {', '.join(parts)})"
+
+    def sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The summary table as ``[(section title, [(quantity, value), ...]), ...]``."""
+        from rnndyn.fixed_points import fixed_point_summary
+        from rnndyn.spectra import spectrum_summary
+
+        out: list[tuple[str, list[tuple[str, str]]]] = [("model", _model_rows(self))]
+        if self.lyapunov is not None:
+            out.append(("lyapunov", [("analysed", self.analysed["lyapunov"]), *lyapunov_rows(self.lyapunov)]))
+        if self.jacobian_spectrum is not None:
+            rows = [
+                ("analysed", self.analysed["jacobian_spectrum"]),
+                *spectrum_summary(self.jacobian_spectrum),
+            ]
+            out.append(("jacobian spectrum", rows))
+        if self.fixed_points is not None:
+            rows = [("analysed", self.analysed["fixed_points"]), *fixed_point_summary(self.fixed_points)]
+            out.append(("fixed points", rows))
+        for name, err in self.errors.items():
+            out.append((name.replace("_", " "), [("failed", err)]))
+        out.append(("verdict", [(f"{i + 1}", line) for i, line in enumerate(self.verdict)]))
+        return out
+
+    def summary(self) -> str:
+        """The summary table as plain text (what ``rnndyn analyze`` prints)."""
+        head = f"status: {self.status.value}" + (f" ({self.message})" if self.message else "")
+        lines = [f"rnndyn analyze: {self.label}", head]
+        for title, rows in self.sections():
+            lines.append("")
+            lines.append(f"[{title}]")
+            width = max((len(k) for k, _ in rows), default=0)
+            lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+        return "\n".join(lines)
+
+    def to_dict(self, *, full: bool = False) -> dict[str, Any]:
+        """JSON-ready dict: snake_case keys, JSON numbers, ``null`` for non-finite values with the
+        reason under ``non_finite``. Convergence histories (``running``), all Jacobian eigenvalues and
+        the trajectories only with ``full=True``."""
+        omitted: list[str] = []
+        payload: dict[str, Any] = {
+            "label": self.label,
+            "status": self.status.value,
+            "message": self.message,
+            "verdict": list(self.verdict),
+            "model": self.model,
+            "inputs": self.inputs,
+            "analysed": self.analysed,
+            "settings": self.settings,
+        }
+        if self.lyapunov is not None:
+            d = self.lyapunov.to_dict()
+            if not full:
+                for key in ("running", "running_steps"):
+                    d.pop(key, None)
+                omitted.append("lyapunov.running (convergence history)")
+            payload["lyapunov"] = d
+        if self.jacobian_spectrum is not None:
+            d = self.jacobian_spectrum.to_dict()
+            if not full:
+                for key in ("eigenvalues", "singular_values", "states", "inputs"):
+                    d.pop(key, None)
+                omitted.append("jacobian_spectrum.eigenvalues")
+            th = self.jacobian_spectrum.theory
+            if th is not None:
+                d["theory"] = {
+                    "model": th.model,
+                    "formula": th.formula,
+                    "radius": th.radius,
+                    "rightmost": th.rightmost,
+                    "rho": th.rho,
+                }
+            payload["jacobian_spectrum"] = d
+        if self.fixed_points is not None:
+            payload["fixed_points"] = self.fixed_points.to_dict()
+        if self.errors:
+            payload["errors"] = dict(self.errors)
+        if full and self.trajectories is not None:
+            payload["trajectories"] = self.trajectories
+        elif self.trajectories is not None:
+            omitted.append("trajectories")
+        if omitted:
+            payload["omitted"] = omitted + ["(pass full=True / --full to include)"]
+        reasons: dict[str, str] = {}
+        out = jsonable(payload, reasons=reasons)
+        if reasons:
+            out["non_finite"] = reasons
+        return out
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, full: bool = False) -> str:
+        """:meth:`to_dict` as JSON text (strict: no NaN/Infinity); written to ``path`` if given."""
+        text = json.dumps(self.to_dict(full=full), indent=2, allow_nan=False)
+        if path is not None:
+            _atomic_write(Path(path), text.encode("utf-8"))
+        return text
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset``: exponents, Jacobian spectra, fixed points, trajectories' principal
+        components; the descriptions are JSON strings in ``attrs``."""
+        import xarray as xr
+
+        data: dict[str, Any] = {}
+        if self.lyapunov is not None:
+            data["lyapunov_exponent"] = ("exponent", self.lyapunov.exponents.cpu().numpy())
+            data["lyapunov_stderr"] = ("exponent", self.lyapunov.stderr.cpu().numpy())
+        if self.jacobian_spectrum is not None and self.jacobian_spectrum.n_states:
+            ev = self.jacobian_spectrum.eigenvalues.detach().cpu().numpy()
+            data["jacobian_eigenvalue_real"] = (("jacobian_state", "eigenvalue"), ev.real)
+            data["jacobian_eigenvalue_imag"] = (("jacobian_state", "eigenvalue"), ev.imag)
+            data["jacobian_spectral_radius"] = (
+                "jacobian_state",
+                self.jacobian_spectrum.spectral_radius.cpu().numpy(),
+            )
+        fp = self.fixed_points
+        if fp is not None and fp.n_points:
+            from rnndyn.fixed_points import STABILITY
+
+            codes = {lab: i for i, lab in enumerate(STABILITY)}
+            data["fixed_point"] = (("fixed_point", "unit"), fp.points.detach().cpu().numpy())
+            data["fixed_point_spectral_radius"] = ("fixed_point", fp.spectral_radius.cpu().numpy())
+            data["fixed_point_stability"] = (
+                "fixed_point",
+                np.array([codes[s] for s in fp.stability], dtype=np.int32),
+                {"codes": json.dumps(codes)},
+            )
+        if self.trajectories is not None:
+            proj, var = pca_projection(self.trajectories)
+            data["trajectory_pc"] = (("sequence", "step", "pc"), proj)
+            data["pc_explained_variance"] = ("pc", var)
+        attrs = {
+            "label": self.label,
+            "status": self.status.value,
+            "message": self.message,
+            "verdict": "\n".join(self.verdict),
+            "model": json.dumps(jsonable(self.model)),
+            "inputs": json.dumps(jsonable(self.inputs)),
+            "analysed": json.dumps(jsonable(self.analysed)),
+            "settings": json.dumps(jsonable(self.settings)),
+        }
+        if self.lyapunov is not None:
+            attrs["lyapunov_units"] = self.lyapunov.units
+        return xr.Dataset(data, attrs=attrs)
+
+    def to_netcdf(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`to_xarray` to a NetCDF file (atomically: a failure leaves no partial file)."""
+        path = Path(path)
+        ds = self.to_xarray()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            ds.to_netcdf(tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    def figures(self, folder: str | os.PathLike[str], *, full: bool = False) -> list[Path]:
+        """Write the report's figures as PNGs into ``folder``; returns their paths."""
+        from rnndyn.plotting.analysis import plot_pca_trajectories
+        from rnndyn.plotting.lyapunov import plot_convergence
+        from rnndyn.plotting.lyapunov import plot_spectrum as plot_lyap
+        from rnndyn.plotting.spectra import plot_spectrum
+
+        folder = Path(folder)
+        out: list[Path] = []
+        if self.lyapunov is not None and self.lyapunov.status != "diverged":
+            out.append(plot_lyap(self.lyapunov, folder / "lyapunov_spectrum.png", title=self.label))
+            if full:
+                out.append(
+                    plot_convergence(self.lyapunov, folder / "lyapunov_convergence.png", title=self.label)
+                )
+        if self.trajectories is not None:
+            out.append(
+                plot_pca_trajectories(
+                    self.trajectories,
+                    folder / "trajectories_pca.png",
+                    fixed_points=self.fixed_points,
+                    title=self.label,
+                    inputs_note=self.analysed.get("trajectories", ""),
+                )
+            )
+        if self.jacobian_spectrum is not None and self.jacobian_spectrum.n_states:
+            out.append(
+                plot_spectrum(self.jacobian_spectrum, folder / "jacobian_spectrum.png", title=self.label)
+            )
+        return out
+
+    def report(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        figures_dir: str | os.PathLike[str] | None = None,
+        full: bool = False,
+        command: str | None = None,
+    ) -> Path:
+        """Write a self-contained ``report.html`` (figures embedded): the verdict in words, what was
+        analysed, the full exponent table, trajectories in principal-component space with the fixed
+        points, the Jacobian spectrum against theory, and the references.
+
+        Args:
+            path: the HTML file. figures_dir: also keep the PNGs there (default: not kept).
+            full: include the convergence figure. command: the command line, for provenance.
+        """
+        from rnndyn.report import build_analysis_report
+
+        path = Path(path)
+        if figures_dir is not None:
+            figs = self.figures(figures_dir, full=full)
+            return build_analysis_report(self, path, figs, command=command)
+        with tempfile.TemporaryDirectory(prefix="rnndyn-report-") as tmp:
+            figs = self.figures(tmp, full=full)
+            return build_analysis_report(self, path, figs, command=command)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def pca_projection(traj: torch.Tensor, n_pc: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Project ``(B, T, n)`` states on their first ``n_pc`` principal components.
+
+    Returns ``((B, T, n_pc) projections, (n_pc,) explained-variance fractions)``.
+    """
+    x = traj.detach().cpu().double().numpy()
+    flat = x.reshape(-1, x.shape[-1])
+    mean = flat.mean(0)
+    _, s, vt = np.linalg.svd(flat - mean, full_matrices=False)
+    k = min(n_pc, vt.shape[0])
+    var = s**2
+    frac = var[:k] / var.sum() if var.sum() > 0 else np.zeros(k)
+    return (x - mean) @ vt[:k].T, frac
+
+
+def fmt(v: float, se: float | None = None) -> str:
+    """``0.1234 ± 0.0056``-style number; ``inf``/``nan`` spelled out."""
+    if not math.isfinite(v):
+        return str(v)
+    s = f"{v:.4g}"
+    if se is not None and math.isfinite(se):
+        s += f" ± {se:.2g}"
+    return s
+
+
+def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
+    """Summary rows of a :class:`~rnndyn.LyapunovResult` (formatting only)."""
+    u = res.units
+    lam = res.exponents.tolist()
+    se = res.stderr.tolist()
+    rows = [
+        ("lambda_max", f"{fmt(res.lambda_max, float(se[0]))} {u}"),
+        ("regime", res.regime),
+    ]
+    head = ", ".join(fmt(v) for v in lam[:4]) + (" …" if len(lam) > 4 else "")
+    rows.append((f"spectrum ({res.k} exponents; state size {res.state_size})", head))
+    if len(lam) > 4:
+        rows.append(("smallest exponent", f"{fmt(lam[-1], se[-1])} {u}"))
+    rows.append(("positive exponents", f"{sum(v > res.near_zero_tolerance for v in lam)} of {res.k}"))
+    rows.append(("Kaplan–Yorke dimension", fmt(res.kaplan_yorke_dimension)))
+    rows.append(("entropy rate (sum of positive)", f"{fmt(res.entropy_rate)} {u}"))
+    rows.append(("slow modes |lambda| <= tol", f"{res.n_near_zero} (tol {res.near_zero_tolerance:.2g})"))
+    t_unit = "time" if res.dt is not None else "steps"
+    rows.append(("predictability time ln2/lambda_max", f"{fmt(res.predictability_time)} {t_unit}"))
+    if res.sum_check is not None:
+        sc = res.sum_check
+        rows.append(("sum rule: sum vs <ln|det J|>", f"{fmt(sc['sum'])} vs {fmt(sc['expected'])}"))
+    rows.append(
+        (
+            "run",
+            f"{res.n_trajectories} traj × {res.n_steps} steps (+{res.n_transient}), QR every "
+            f"{res.qr_every}, stderr from {res.stderr_method.replace('_', ' ')}",
+        )
+    )
+    return rows
+
+
+def _model_rows(res: AnalysisResult) -> list[tuple[str, str]]:
+    skip = {"loaded_from"}
+    params = ", ".join(f"{k}={v}" for k, v in res.model.items() if k not in skip)
+    rows = [("model", params), ("inputs", res.inputs["description"])]
+    lf = res.model.get("loaded_from")
+    if lf:
+        rows.append(("loaded from", f"{lf.get('path')} ({lf.get('format')})"))
+        for a in lf.get("assumed", []):
+            rows.append(("assumed", a))
+    s = res.settings
+    rows.append(("seeds", ", ".join(f"{k}={v}" for k, v in s["seeds"].items())))
+    return rows
+
+
+# ----------------------------------------------------------------------------- verdict
+def verdict(res_l: Any, res_s: Any, res_f: Any, *, driven: bool, fp_input: str) -> tuple[str, ...]:
+    """Plain-language reading of the three analyses (what the numbers mean for the user)."""
+    out: list[str] = []
+    cond = "driven by the given inputs" if driven else "running on its own (zero input)"
+    if res_l is not None:
+        u = "per unit time" if res_l.units == "1/time" else "per step"
+        lam = res_l.lambda_max
+        if res_l.regime == "diverged":
+            out.append(f"The trajectories diverged (inf/NaN) {cond}: no exponents could be measured.")
+        elif res_l.regime == "chaotic":
+            t = res_l.predictability_time
+            out.append(
+                f"Chaotic {cond}: the largest Lyapunov exponent is {lam:.3g} {u} > 0, so nearby states "
+                f"separate by a factor 2 every {t:.3g} {'time units' if res_l.dt else 'steps'}. The network "
+                "forgets its initial state (and small input differences) over that horizon, and gradients "
+                "propagated back through time grow exponentially over longer horizons (exploding "
+                "gradients; Mikhaeil, Monfared & Durstewitz 2022, arXiv:2110.07238, Thm. 2)."
+            )
+            out.append(
+                f"{sum(v > res_l.near_zero_tolerance for v in res_l.exponents.tolist())} of {res_l.k} exponents are "
+                f"positive; the attractor's Kaplan–Yorke dimension is {res_l.kaplan_yorke_dimension:.3g} and "
+                f"the entropy rate {res_l.entropy_rate:.3g} {u} (Pesin bound)."
+            )
+        elif res_l.regime == "stable":
+            horizon = 1.0 / abs(lam) if lam != 0 else math.inf
+            out.append(
+                f"Stable {cond}: every Lyapunov exponent is negative (largest {lam:.3g} {u}), so "
+                f"perturbations shrink by a factor e about every {horizon:.3g} "
+                f"{'time units' if res_l.dt else 'steps'}. Memory of past inputs fades on that time scale, "
+                "and gradients through time vanish over much longer horizons."
+            )
+        else:
+            out.append(
+                f"Marginal {cond}: the largest exponent {lam:.3g} {u} is zero within its tolerance "
+                f"({res_l.near_zero_tolerance:.2g}); {res_l.n_near_zero} slow mode(s). Such networks keep "
+                "information for long times (slow manifolds, line attractors) and their gradients neither "
+                "explode nor vanish quickly (the 'edge of chaos')."
+            )
+    if res_s is not None and res_s.n_states:
+        line = (
+            f"The state-to-state Jacobian has mean spectral radius {res_s.mean_spectral_radius:.3g}; "
+            f"{100 * res_s.mean_slow_fraction:.3g}% of its eigenvalues lie within {res_s.eps_slow:g} of 1 "
+            "(slow modes created by closed update/forget gates; Can, Krishnamurthy & Schwab 2020, arXiv:2002.00025)."
+        )
+        th = res_s.theory
+        if th is not None:
+            line += f" Random-matrix theory ({th.model}) predicts a bulk of radius {th.radius:.3g}."
+        out.append(line)
+    if res_f is not None:
+        if res_f.n_points == 0:
+            out.append(
+                f"No fixed point was found at {fp_input} from {res_f.n_initial} starts"
+                + (f" ({res_f.slow_points.shape[0]} slow points)" if res_f.slow_points.shape[0] else "")
+                + ": the dynamics there are organised by something other than fixed points (chaos, cycles)."
+            )
+        else:
+            counts = {s: res_f.stability.count(s) for s in dict.fromkeys(res_f.stability)}
+            desc = ", ".join(f"{v} {k}" for k, v in counts.items())
+            line = f"{res_f.n_points} fixed point(s) at {fp_input}: {desc}."
+            if counts.get("stable"):
+                line += " A stable fixed point is an attractor: states near it settle there (a memory)."
+            if counts.get("saddle"):
+                line += " Saddles route trajectories between regions of state space."
+            if res_f.slow_manifold_dimension:
+                line += (
+                    f" Slow-manifold dimension {res_f.slow_manifold_dimension} (continuous attractor-like)."
+                )
+            out.append(line)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- analyze
+def analyze(
+    model: Any,
+    inputs: Any = None,
+    *,
+    batch_first: bool | None = None,
+    module_path: str | None = None,
+    lstm_state: str = "full",
+    sections: Sequence[str] = SECTIONS,
+    k: int | None = None,
+    n_steps: int | None = None,
+    n_transient: int | None = None,
+    n_trajectories: int = 4,
+    qr_every: int | str = "auto",
+    log_base: float = math.e,
+    spectrum_states: int = 20,
+    fixed_point_starts: int = 64,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: str | torch.device | None = None,
+    label: str | None = None,
+    progress: Callable[[str], Any] | None = None,
+) -> AnalysisResult:
+    r"""Lyapunov spectrum, Jacobian spectrum against theory and fixed points of a recurrent network.
+
+    Lyapunov exponents by the QR method,
+    :math:`\lambda_i = \tfrac{1}{T}\sum_t \ln R_{t,ii}` with :math:`Q_{t+1}R_{t+1} = J_t Q_t` and
+    :math:`J_t = \partial h_{t+1}/\partial h_t`; the eigenvalues of :math:`J_t` along trajectories
+    with the random-matrix prediction; fixed points :math:`F(h^*, \bar x) = h^*` and the
+    eigenvalues of :math:`J(h^*)`; and trajectories for a principal-component picture.
+
+    What each section analyses (stated again in the result's ``analysed``):
+
+    * without ``inputs``: all sections use zero input; Lyapunov and trajectories start from
+      ``n_trajectories`` random states (seeded by ``seed``);
+    * with ``inputs`` (``B`` sequences of ``T`` steps): Lyapunov runs one trajectory per sequence
+      (from zero state; ``n_steps`` defaults to ``T - n_transient``); the Jacobian spectrum uses the
+      first ``min(B, 4)`` sequences; fixed points use the mean input over all sequences and steps.
+
+    Args:
+        model: an rnndyn map, a ``torch.nn`` RNN/GRU/LSTM or cell, a module containing one
+            (``module_path`` picks it when there are several), or a path to a saved model.
+        inputs: ``None``, or a numpy array / tensor of any real dtype: ``(T, d)``, or 3-D read as
+            ``(B, T, d)`` or ``(T, B, d)`` according to ``batch_first``.
+        batch_first: layout of 3-D ``inputs``; default the torch module's ``batch_first``, ``True``
+            for rnndyn models.
+        module_path: the recurrent submodule of a wrapper (``"rnn"``), or inside a saved file.
+        lstm_state: LSTM tangent space, ``"full"`` (h, c) or ``"h"`` (see :func:`rnndyn.from_torch`).
+        sections: any of ``"lyapunov"``, ``"jacobian_spectrum"`` (or ``"spectrum"``),
+            ``"fixed_points"``.
+        k: number of Lyapunov exponents (default all). n_steps: averaged steps (default 1000, or
+            ``T - n_transient`` with inputs). n_transient: discarded steps (default 300; with inputs
+            at most ``T // 3``). n_trajectories: random starts without inputs.
+        qr_every, log_base: as :func:`rnndyn.lyapunov_spectrum`.
+        spectrum_states: states whose Jacobian spectra are pooled.
+        fixed_point_starts: starts of the fixed-point search.
+        seed: base seed; Lyapunov uses ``seed + 1``, the spectrum ``seed + 2``, fixed points
+            ``seed + 3``, the trajectories ``seed + 4`` (all recorded in ``settings["seeds"]``).
+        dtype: dtype of the analysis (the model is copied and converted; default float64).
+        device: device of the analysis (default: the model's).
+        label: name in titles (default from the model).
+        progress: ``progress(section_name)`` called before each section (for progress bars).
+
+    Returns:
+        :class:`AnalysisResult`. A section that fails on the model (e.g. a diverged trajectory) is
+        reported in ``status``/``message``/``errors``; the others still run.
+
+    Raises:
+        TypeError: unsupported model or inputs type, non-floating dtype. ValueError: bad shapes,
+            non-finite inputs, unknown section names, non-positive counts.
+
+    References:
+        Benettin et al., Meccanica 15, 9 (1980); Vogt et al., arXiv:2006.14123; Can, Krishnamurthy &
+        Schwab, arXiv:2002.00025; Sussillo & Barak, Neural Computation 25, 626 (2013). See
+        ``docs/torch_interop.md``.
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> gru = torch.nn.GRU(2, 8, batch_first=True)
+        >>> res = rd.analyze(gru, torch.zeros(1, 120, 2), sections=["lyapunov"], n_transient=20)
+        >>> res.lyapunov.k, res.inputs["layout"]
+        (8, '(B, T, d)')
+    """
+    chosen: list[str] = []
+    for s in sections:
+        if s not in _SECTION_ALIASES:
+            raise ValueError(f"`sections` must be among {sorted(set(_SECTION_ALIASES))}; got {s!r}")
+        if _SECTION_ALIASES[s] not in chosen:
+            chosen.append(_SECTION_ALIASES[s])
+    n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
+    spectrum_states = check_positive_int(spectrum_states, "spectrum_states")
+    fixed_point_starts = check_positive_int(fixed_point_starts, "fixed_point_starts")
+    if k is not None:
+        k = check_positive_int(k, "k")
+    if n_steps is not None:
+        n_steps = check_positive_int(n_steps, "n_steps")
+    if n_transient is not None:
+        n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
+    check_choice(lstm_state, "lstm_state", ("full", "h"))
+
+    system, info, module_bf = prepare_model(
+        model, module_path=module_path, lstm_state=lstm_state, dtype=dtype, device=device
+    )
+    ref = next(iter(system.parameters()), None)
+    dev = ref.device if ref is not None else torch.device(device or "cpu")
+    x, in_desc = prepare_inputs(
+        inputs,
+        input_size=info["input_size"],
+        batch_first=batch_first,
+        module_batch_first=module_bf,
+        dtype=dtype,
+        device=dev,
+    )
+    if label is None:
+        loaded = info.get("loaded_from")
+        name = Path(loaded["path"]).name if loaded else info.get("type", type(system).__name__)
+        label = f"{name} ({info.get('type')}, n={info['state_size']})"
+    if x is not None:
+        T = x.shape[1]
+        if n_transient is None:
+            n_transient = min(300, T // 3)
+        if n_transient >= T:
+            raise ValueError(
+                f"`n_transient` must be smaller than the inputs' length T = {T}; got {n_transient}"
+            )
+    elif n_transient is None:
+        n_transient = 300
+    steps = n_steps if n_steps is not None else (1000 if x is None else x.shape[1] - n_transient)
+    seeds = {
+        "lyapunov": seed + 1,
+        "jacobian_spectrum": seed + 2,
+        "fixed_points": seed + 3,
+        "trajectories": seed + 4,
+    }
+    settings: dict[str, Any] = {
+        "sections": chosen,
+        "k": k,
+        "n_steps": steps,
+        "n_transient": n_transient,
+        "n_trajectories": n_trajectories if x is None else x.shape[0],
+        "qr_every": qr_every,
+        "log_base": log_base,
+        "spectrum_states": spectrum_states,
+        "fixed_point_starts": fixed_point_starts,
+        "dtype": str(dtype).replace("torch.", ""),
+        "device": str(dev),
+        "seed": seed,
+        "seeds": seeds,
+    }
+    analysed: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    res_l = res_s = res_f = None
+    fp_input_desc = "zero input"
+    if x is not None:
+        fp_input_desc = "the mean input (averaged over all sequences and steps)"
+
+    def gen(name: str) -> torch.Generator:
+        return torch.Generator(device="cpu").manual_seed(seeds[name])
+
+    if "lyapunov" in chosen:
+        if progress is not None:
+            progress("lyapunov")
+        from rnndyn.lyapunov import lyapunov_spectrum
+
+        if x is None:
+            analysed["lyapunov"] = (
+                f"zero input; {n_trajectories} trajectories from random initial states "
+                f"(seed {seeds['lyapunov']}); {n_transient} transient + {steps} averaged steps"
+            )
+        else:
+            analysed["lyapunov"] = (
+                f"all {x.shape[0]} input sequence(s), one trajectory each from the zero state; "
+                f"{n_transient} transient + {steps} averaged steps"
+            )
+        try:
+            res_l = lyapunov_spectrum(
+                system,
+                k=k,
+                n_steps=steps,
+                n_transient=n_transient,
+                qr_every=qr_every,
+                inputs=x,
+                h0=None if x is None else torch.zeros(x.shape[0], system.state_size, dtype=dtype, device=dev),
+                n_trajectories=n_trajectories if x is None else 1,
+                generator=gen("lyapunov"),
+                log_base=log_base,
+                throw=False,
+            )
+        except (TypeError, ValueError):
+            raise
+        except RuntimeError as exc:  # pragma: no cover - numerical/library failure
+            errors["lyapunov"] = str(exc).splitlines()[0]
+    if "jacobian_spectrum" in chosen:
+        if progress is not None:
+            progress("jacobian spectrum")
+        res_s = _spectrum(system, x, n_transient, spectrum_states, gen("jacobian_spectrum"), analysed, errors)
+    if "fixed_points" in chosen:
+        if progress is not None:
+            progress("fixed points")
+        from rnndyn.fixed_points import find_fixed_points
+
+        const = None if x is None else x.reshape(-1, x.shape[-1]).mean(0)
+        analysed["fixed_points"] = (
+            f"{fp_input_desc}"
+            + (
+                ""
+                if const is None
+                else f" = [{', '.join(f'{v:.3g}' for v in const[:6].tolist())}{', …' if const.numel() > 6 else ''}]"
+            )
+            + f"; {fixed_point_starts} starts from states after a 200-step transient (seed {seeds['fixed_points']})"
+        )
+        try:
+            res_f = find_fixed_points(
+                system, n_initial=fixed_point_starts, inputs=const, generator=gen("fixed_points"), throw=False
+            )
+        except RuntimeError as exc:  # pragma: no cover
+            errors["fixed_points"] = str(exc).splitlines()[0]
+    traj, traj_note = _trajectories(system, x, n_transient, n_trajectories, gen("trajectories"), dtype, dev)
+    if traj is not None:
+        analysed["trajectories"] = traj_note
+
+    statuses: list[Any] = []
+    problems = []
+    for name, res in (("lyapunov", res_l), ("jacobian spectrum", res_s), ("fixed points", res_f)):
+        if res is None:
+            continue
+        st = str(getattr(res.status, "value", res.status))
+        statuses.append(st if st in {m.value for m in Status} else "warning")
+        if st != "success":
+            problems.append(f"{name}: {st}" + (f" ({res.message})" if res.message else ""))
+    for k_, v in errors.items():
+        statuses.append("failed" if len(errors) == len(chosen) else "warning")
+        problems.append(f"{k_}: failed ({v})")
+    status = Status.worst(*statuses)
+    message = "; ".join(problems)
+    return AnalysisResult(
+        label=label,
+        model=info,
+        inputs=in_desc,
+        analysed=analysed,
+        settings=settings,
+        lyapunov=res_l,
+        jacobian_spectrum=res_s,
+        fixed_points=res_f,
+        trajectories=traj,
+        verdict=verdict(res_l, res_s, res_f, driven=x is not None, fp_input=fp_input_desc),
+        status=status,
+        message=message,
+        errors=errors,
+    )
+
+
+def _spectrum(
+    system: Any,
+    x: torch.Tensor | None,
+    n_transient: int,
+    n_states: int,
+    generator: torch.Generator,
+    analysed: dict[str, str],
+    errors: dict[str, str],
+) -> Any:
+    from rnndyn.spectra import jacobian_spectrum
+
+    kwargs: dict[str, Any] = {}
+    n_steps = max(n_states, 50)
+    transient = n_transient
+    if x is None:
+        analysed["jacobian_spectrum"] = (
+            f"zero input; {n_states} states evenly spaced over {n_steps} steps of one trajectory from a "
+            f"random initial state after {transient} transient steps"
+        )
+    else:
+        B, T, _ = x.shape
+        n_seq = min(B, 4)
+        transient = min(n_transient, max(0, T - 1 - n_states))
+        n_steps = min(n_steps, T - 1 - transient)
+        if n_steps < 1:
+            errors["jacobian_spectrum"] = f"the inputs (T = {T}) are too short for {n_states} states"
+            return None
+        n_states = min(n_states, n_steps)
+        kwargs.update(inputs=x[:n_seq, : transient + n_steps + 1], n_trajectories=n_seq)
+        analysed["jacobian_spectrum"] = (
+            f"the first {n_seq} of {B} input sequence(s) (steps {transient}..{transient + n_steps}); "
+            f"{n_states} states in all, after {transient} transient steps"
+        )
+    try:
+        return jacobian_spectrum(
+            system,
+            n_states=n_states,
+            n_steps=n_steps,
+            n_transient=transient,
+            theory=True,
+            generator=generator,
+            **kwargs,
+        )
+    except (ValueError, RuntimeError) as exc:
+        errors["jacobian_spectrum"] = str(exc).splitlines()[0]
+        return None
+
+
+def _trajectories(
+    system: Any,
+    x: torch.Tensor | None,
+    n_transient: int,
+    n_trajectories: int,
+    generator: torch.Generator,
+    dtype: torch.dtype,
+    dev: torch.device,
+) -> tuple[torch.Tensor | None, str]:
+    from rnndyn.simulate import simulate
+
+    try:
+        if x is None:
+            steps = 300
+            h0 = torch.randn(n_trajectories, system.state_size, generator=generator, dtype=dtype).to(dev)
+            traj = simulate(system, h0, n_steps=steps, n_transient=n_transient, check_divergence=False)
+            note = f"zero input; {n_trajectories} trajectories from random initial states, {steps} steps after {n_transient}"
+        else:
+            n_seq = min(x.shape[0], 8)
+            h0 = torch.zeros(n_seq, system.state_size, dtype=dtype, device=dev)
+            keep = min(x.shape[1] - n_transient, 500)
+            traj = simulate(
+                system,
+                h0,
+                inputs=x[:n_seq, : n_transient + keep],
+                n_transient=n_transient,
+                check_divergence=False,
+            )
+            note = (
+                f"the first {n_seq} input sequence(s) from the zero state, {keep} steps after {n_transient}"
+            )
+    except (ValueError, RuntimeError):
+        return None, ""
+    if not bool(torch.isfinite(traj).all()):
+        return None, ""
+    return traj.detach(), note
+
+
+__all__ = ["SECTIONS", "AnalysisResult", "analyze", "jsonable", "pca_projection", "snake"]
