@@ -1,0 +1,109 @@
+"""Reproductions: every headline claim of the five papers behind rnndyn, one command each.
+
+Each :class:`Claim` in :data:`REGISTRY` names the paper (authors, year, arXiv id, figure /
+theorem / equation), states the claim in one sentence, gives the paper's number(s) where the
+paper gives them, quick and full settings with an estimated cost, and a function that computes
+ours from the public API. :func:`run_claim` returns a :class:`ClaimResult` with a verdict
+*computed* from ours ± error against the paper (:func:`compare`, :func:`combine`): ``agrees``,
+``partly``, ``disagrees`` or ``no paper value``. See docs/reproductions.md.
+
+>>> import rnndyn.reproduce as rp
+>>> claim = rp.get_claim("cks20-alpha-r-star")
+>>> claim.paper.arxiv
+'2002.00025'
+>>> rp.run_claim(claim, mode="quick").verdict
+'agrees'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rnndyn.reproduce._core import (
+    COMBINE_RULE,
+    CRITERIA,
+    MODES,
+    REGISTRY,
+    VERDICTS,
+    Claim,
+    ClaimResult,
+    Comparison,
+    Measurement,
+    Paper,
+    PaperValue,
+    combine,
+    compare,
+    get_claim,
+    register,
+    run_claim,
+)
+
+_MODULES = ("cpss22", "cks20", "kcs22", "mmd22", "vpsl22")
+
+
+def _load_all() -> None:
+    import importlib
+
+    for name in _MODULES:
+        importlib.import_module(f"rnndyn.reproduce.{name}")
+
+
+def claims() -> list[Claim]:
+    """Every registered claim, in registry order (papers in the order of docs/reproductions.md)."""
+    _load_all()
+    return list(REGISTRY.values())
+
+
+def run_all(
+    *,
+    mode: str = "quick",
+    out: str | Path,
+    seed: int = 0,
+    scheduler: str | None = None,
+    ids: Sequence[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[list[ClaimResult], Path]:
+    """Run every claim (or ``ids``) into ``out/<id>/`` and write the gallery ``out/index.html``.
+
+    Returns:
+        The results and the path of ``index.html``.
+    """
+    from rnndyn.reproduce._figures import write_gallery
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    chosen = [get_claim(i) for i in ids] if ids is not None else claims()
+    t0 = time.perf_counter()
+    results = []
+    for k, c in enumerate(chosen):
+        if progress is not None:
+            progress(c.id, k, len(chosen))
+        results.append(run_claim(c, mode=mode, out=out / c.id, seed=seed, scheduler=scheduler))
+    if progress is not None:
+        progress("", len(chosen), len(chosen))
+    index = write_gallery(results, out, mode=mode, seconds=time.perf_counter() - t0)
+    return results, index
+
+
+__all__ = [
+    "COMBINE_RULE",
+    "CRITERIA",
+    "MODES",
+    "REGISTRY",
+    "VERDICTS",
+    "Claim",
+    "ClaimResult",
+    "Comparison",
+    "Measurement",
+    "Paper",
+    "PaperValue",
+    "claims",
+    "combine",
+    "compare",
+    "get_claim",
+    "register",
+    "run_all",
+    "run_claim",
+]

@@ -1,0 +1,178 @@
+"""Figures and the HTML gallery of `rnndyn reproduce` (no numerics here)."""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rnndyn.reproduce._core import ClaimResult, Comparison
+
+COLOURS = {"agrees": "#1a7f37", "partly": "#b08800", "disagrees": "#cf222e", "no paper value": "#57606a"}
+PAPER_COLOUR = "#d1242f"
+OURS_COLOUR = "#0b3d91"
+
+
+def _comparison_row(ax: Any, c: Comparison) -> None:
+    p = c.paper
+    xs = [c.ours - 2 * c.error, c.ours + 2 * c.error]
+    if p.given:
+        if p.kind == "range":
+            ax.axvspan(p.low, p.high, color=PAPER_COLOUR, alpha=0.2, label="paper interval")
+            xs += [p.low, p.high]
+        elif p.kind == "equal":
+            ax.errorbar(
+                [p.value],
+                [1],
+                xerr=[[2 * p.error], [2 * p.error]] if p.error else None,
+                fmt="s",
+                color=PAPER_COLOUR,
+                ms=8,
+                capsize=4,
+                label="paper",
+            )
+            tol = max(2 * math.hypot(c.error, p.error), p.rel * abs(p.value), p.abs)
+            ax.axvspan(p.value - tol, p.value + tol, color=PAPER_COLOUR, alpha=0.08)
+            xs += [p.value - tol, p.value + tol]
+        else:
+            ax.axvline(
+                p.value,
+                color=PAPER_COLOUR,
+                lw=2,
+                label=f"paper bound ({'>' if p.kind == 'greater' else '<'})",
+            )
+            xs += [p.value]
+    if math.isfinite(c.ours):
+        ax.errorbar(
+            [c.ours],
+            [0],
+            xerr=[[2 * c.error], [2 * c.error]] if c.error else None,
+            fmt="o",
+            color=OURS_COLOUR,
+            ms=7,
+            capsize=4,
+            label="ours (±2 err)",
+        )
+    xs = [x for x in xs if x is not None and math.isfinite(x)]
+    if xs:
+        lo, hi = min(xs), max(xs)
+        pad = 0.15 * (hi - lo) if hi > lo else max(abs(hi), 1e-3) * 0.2
+        ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(-0.8, 1.8)
+    ax.set_yticks([0, 1])
+    ax.set_yticklabels(["ours", "paper"])
+    ax.set_title(f"{c.quantity}: {c.verdict}", fontsize=8, color=COLOURS.get(c.verdict, "black"), loc="left")
+    ax.tick_params(labelsize=7)
+    ax.grid(axis="x", alpha=0.3)
+
+
+def claim_figure(res: ClaimResult, path: Path) -> Path:
+    """The claim's own panel (where it has one) beside paper-vs-ours rows, one per comparison."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comps = list(res.comparisons)
+    n = max(len(comps), 1)
+    has_panel = res.claim.plot is not None and bool(res.data)
+    fig = plt.figure(figsize=(11 if has_panel else 6.5, max(3.2, 1.15 * n + 1.0)))
+    gs = fig.add_gridspec(n, 2 if has_panel else 1, width_ratios=[1.2, 1] if has_panel else None, hspace=1.0)
+    if has_panel:
+        ax0 = fig.add_subplot(gs[:, 0])
+        res.claim.plot(ax0, res.data)
+    col = 1 if has_panel else 0
+    for i, c in enumerate(comps):
+        _comparison_row(fig.add_subplot(gs[i, col]), c)
+    if comps:
+        handles, labels = [], []
+        for ax in fig.axes[1 if has_panel else 0 :]:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        fig.legend(handles, labels, loc="lower right", fontsize=7, ncol=3)
+    fig.suptitle(
+        f"{res.id} [{res.mode}] — {res.verdict or res.status}",
+        fontsize=10,
+        color=COLOURS.get(res.verdict or "", "black"),
+    )
+    fig.subplots_adjust(left=0.08, right=0.97, top=0.88, bottom=0.14)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:24px;background:#f6f8fa;color:#1f2328}
+h1{margin-bottom:4px} .sub{color:#57606a;margin-top:0}
+table.sum{border-collapse:collapse;margin:12px 0 24px} table.sum td,table.sum th{padding:3px 10px;border-bottom:1px solid #d0d7de;font-size:14px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:16px}
+.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:12px 14px}
+.card h2{font-size:16px;margin:0 0 4px} .paper{color:#57606a;font-size:12px;margin:0 0 6px}
+.badge{display:inline-block;color:#fff;border-radius:12px;padding:1px 10px;font-size:12px;font-weight:600}
+.card img{width:100%;border:1px solid #eaeef2;margin-top:6px}
+.card table{font-size:12px;border-collapse:collapse;width:100%} .card td,.card th{border-bottom:1px solid #eaeef2;padding:2px 4px;text-align:left}
+code{font-size:12px;background:#eaeef2;padding:1px 4px;border-radius:4px}
+"""
+
+
+def _badge(verdict: str | None, status: str) -> str:
+    label = verdict or status
+    colour = COLOURS.get(verdict or "", "#6e7781")
+    return f'<span class="badge" style="background:{colour}">{html.escape(label)}</span>'
+
+
+def write_gallery(results: list[ClaimResult], outdir: Path, *, mode: str, seconds: float) -> Path:
+    """``index.html``: a verdict count, a table of every claim, then one card per claim (figure,
+    paper vs ours, the command to re-run it). Figures are linked as ``<id>/figure.png``."""
+    from rnndyn import __version__
+    from rnndyn.reproduce._core import VERDICTS, _fmt
+
+    counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
+    other = sum(r.verdict is None for r in results)
+    e = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>rnndyn reproductions</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>rnndyn reproduce: the papers' claims, re-run</h1>",
+        f"<p class='sub'>mode <b>{e(mode)}</b> · {len(results)} claims · {seconds:.0f} s · rnndyn {e(__version__)} · "
+        + " · ".join(f"{_badge(v, v)} {counts[v]}" for v in VERDICTS)
+        + (f" · {other} not run / failed" if other else "")
+        + "</p>",
+        "<table class='sum'><tr><th>id</th><th>paper</th><th>claim</th><th>verdict</th><th>s</th></tr>",
+    ]
+    for r in results:
+        c = r.claim
+        parts.append(
+            f"<tr><td><a href='#{e(r.id)}'>{e(r.id)}</a></td><td>{e(c.paper.authors.split(',')[0])} {c.paper.year}, "
+            f"{e(c.where)}</td><td>{e(c.claim)}</td><td>{_badge(r.verdict, r.status)}</td><td>{r.seconds:.0f}</td></tr>"
+        )
+    parts.append("</table><div class='grid'>")
+    for r in results:
+        c = r.claim
+        rows = "".join(
+            f"<tr><td>{e(x.quantity)}</td><td>{e(x.paper.text())}</td><td>{e(_fmt(x.ours))} ± {e(_fmt(x.error))}</td>"
+            f"<td>{_badge(x.verdict, x.verdict)}</td></tr>"
+            for x in r.comparisons
+        )
+        fig = (outdir / r.id / "figure.png").exists()
+        parts.append(
+            f"<div class='card' id='{e(r.id)}'><h2>{e(r.id)} {_badge(r.verdict, r.status)}</h2>"
+            f"<p class='paper'>{e(c.paper.cite())} — {e(c.where)}</p><p>{e(c.claim)}</p>"
+            + (
+                f"<table><tr><th>quantity</th><th>paper</th><th>ours</th><th>verdict</th></tr>{rows}</table>"
+                if rows
+                else ""
+            )
+            + (f"<p>{e(r.message)}</p>" if r.message else "")
+            + (f"<img src='{e(r.id)}/figure.png' alt='figure for {e(r.id)}'>" if fig else "")
+            + f"<p><code>rnndyn reproduce {e(r.id)} --{e(r.mode)} --out DIR</code> · "
+            f"<a href='{e(r.id)}/claim.json'>claim.json</a> · <a href='{e(r.id)}/summary.txt'>summary</a></p></div>"
+        )
+    parts.append("</div></body></html>")
+    path = outdir / "index.html"
+    path.write_text("\n".join(parts))
+    return path
