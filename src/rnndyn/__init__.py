@@ -10,11 +10,13 @@ from importlib.metadata import PackageNotFoundError, version
 from rnndyn import chaos, meanfield, training
 from rnndyn._results import AnalysisError, Check, Result, Status
 from rnndyn.analysis import AnalysisResult, analyze
+from rnndyn.clv import CLVResult, FTLEResult, covariant_lyapunov_vectors, finite_time_exponents
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
 from rnndyn.io import load_model
 from rnndyn.jacobians import jacobian
 from rnndyn.lyapunov import LyapunovEngine, LyapunovResult, lyapunov_spectrum, max_lyapunov
+from rnndyn.lyapunov_data import DataLyapunovResult, lyapunov_from_data
 from rnndyn.meanfield.phase import phase_diagram
 from rnndyn.models import (
     GRU,
@@ -56,6 +58,9 @@ __all__ = [
     "AnalysisError",
     "Check",
     "Discretised",
+    "CLVResult",
+    "DataLyapunovResult",
+    "FTLEResult",
     "FixedPointResult",
     "GatedRateRNN",
     "Henon",
@@ -85,6 +90,9 @@ __all__ = [
     "jacobian_spectrum",
     "load_model",
     "load_torch_model",
+    "covariant_lyapunov_vectors",
+    "finite_time_exponents",
+    "lyapunov_from_data",
     "lyapunov_spectrum",
     "max_lyapunov",
     "meanfield",

@@ -1,0 +1,1062 @@
+r"""Covariant Lyapunov vectors (Ginelli's forward-backward method), finite-time Lyapunov
+exponents and the localisation of tangent directions.
+
+The QR method (:mod:`rnndyn.lyapunov`) pushes an orthonormal frame forward,
+``J_t Q_t = Q_{t+1} R_{t+1}``; after a transient the columns of ``Q_t`` are the backward
+(Gram-Schmidt) Lyapunov vectors. The covariant Lyapunov vectors (CLVs) ``v_i(t)`` are the
+directions that the dynamics maps onto each other, ``J_t v_i(t) = d_i(t) v_{i+1}(t+1)``
+(growth factor ``d_i(t) > 0``), and whose mean log growth is the ``i``-th exponent. Ginelli's
+method writes them in the Gram-Schmidt basis, ``V_t = Q_t C_t`` with ``C_t`` upper triangular and
+unit columns; covariance ``J_t V_t = V_{t+1} D_t`` with the upper-triangular ``R_{t+1}`` gives
+the backward iteration
+
+.. math::
+
+    C_t = R_{t+1}^{-1} C_{t+1} D_t, \qquad D_t = \operatorname{diag}\bigl(1 /
+    \lVert (R_{t+1}^{-1} C_{t+1})_{:,i} \rVert\bigr),
+
+started from a random upper-triangular ``C`` far in the future (the *backward transient*), in
+which every column converges to the CLV at the rate of the gap to the exponent above it. Only
+the ``k x k`` factors ``R`` (every step) and the frames ``Q`` (at the recorded times) are kept;
+when they do not fit in ``max_memory`` they go to a Zarr store.
+
+References:
+    F. Ginelli, P. Poggi, A. Turchi, H. Chate, R. Livi, A. Politi, "Characterizing dynamics with
+    covariant Lyapunov vectors", Phys. Rev. Lett. 99, 130601 (2007), arXiv:0706.0510;
+    F. Ginelli, H. Chate, R. Livi, A. Politi, "Covariant Lyapunov vectors", J. Phys. A 46,
+    254005 (2013), arXiv:1212.3961; the project's docs/clv.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import resource
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnndyn._checks import check_choice, check_generator, check_map, check_positive_int, check_real
+from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
+from rnndyn.lyapunov import _near_zero, _prepare
+
+Tensor = torch.Tensor
+
+#: status -> meaning (the values open the messages).
+STATUSES: dict[str, str] = {
+    "success": "CLVs converged: two random backward starts agree and the growth identity holds",
+    "warning": "CLVs computed, but a self-check did not pass (see checks)",
+    "not_converged": "the backward transient was too short: CLVs from two random backward starts disagree",
+    "diverged": "the trajectory diverged (inf/NaN); no CLVs",
+}
+
+#: default bound on the bytes held in memory by the recorded R factors, frames and vectors
+DEFAULT_MAX_MEMORY = 256 * 2**20
+#: target size of one Zarr chunk (and of the in-memory write/read buffer of a spilled series)
+_CHUNK_BYTES = 8 * 2**20
+_STORE_FORMAT = "rnndyn-clv/1"
+
+
+# --------------------------------------------------------------------------------------- storage
+class _Meter:
+    """Bytes held in memory by the recorded series (current and peak)."""
+
+    def __init__(self) -> None:
+        self.current = 0
+        self.peak = 0
+
+    def add(self, nbytes: int) -> None:
+        self.current += nbytes
+        self.peak = max(self.peak, self.current)
+
+
+class _Series:
+    """``n_times`` tensors of one shape, written with increasing or decreasing index and read
+    with decreasing index; held in one preallocated tensor, or in a Zarr array with a one-chunk
+    buffer in memory (time is the first axis, one chunk holds ``chunk`` times)."""
+
+    def __init__(
+        self,
+        n_times: int,
+        shape: tuple[int, ...],
+        dtype: torch.dtype,
+        device: torch.device,
+        meter: _Meter,
+        group: Any = None,
+        name: str = "",
+    ) -> None:
+        self.n_times, self.shape, self.dtype, self.device = n_times, shape, dtype, device
+        itemsize = torch.empty(0, dtype=dtype).element_size()
+        self.item_bytes = int(np.prod(shape, dtype=np.int64)) * itemsize
+        self.meter = meter
+        self.array = None
+        if group is None:
+            self.data = torch.empty(n_times, *shape, dtype=dtype, device=device)
+            meter.add(self.data.numel() * itemsize)
+            return
+        self.chunk = max(1, min(n_times, _CHUNK_BYTES // max(self.item_bytes, 1)))
+        np_dtype = str(torch.empty(0, dtype=dtype).numpy().dtype)
+        self.array = group.create_array(
+            name,
+            shape=(n_times, *shape),
+            chunks=(self.chunk, *shape),
+            dtype=np_dtype,
+            compressors=None,
+            fill_value=0.0,
+        )
+        self.buf = np.zeros((self.chunk, *shape), dtype=np_dtype)
+        meter.add(self.buf.nbytes)
+        self.buf_id: int | None = None  # chunk held in ``buf`` (write or read)
+        self.dirty = False
+
+    def _chunk_slice(self, c: int) -> slice:
+        return slice(c * self.chunk, min((c + 1) * self.chunk, self.n_times))
+
+    def _flush(self) -> None:
+        if self.dirty and self.buf_id is not None:
+            sl = self._chunk_slice(self.buf_id)
+            self.array[sl] = self.buf[: sl.stop - sl.start]  # type: ignore[index]
+        self.dirty = False
+
+    def put(self, i: int, x: Tensor) -> None:
+        if self.array is None:
+            self.data[i] = x
+            return
+        c = i // self.chunk
+        if c != self.buf_id:
+            self._flush()
+            self.buf_id = c
+        self.buf[i - c * self.chunk] = x.detach().to("cpu").numpy()
+        self.dirty = True
+
+    def get(self, i: int) -> Tensor:
+        if self.array is None:
+            return self.data[i]
+        c = i // self.chunk
+        if c != self.buf_id:
+            self._flush()
+            sl = self._chunk_slice(c)
+            self.buf[: sl.stop - sl.start] = self.array[sl]
+            self.buf_id = c
+        return torch.from_numpy(self.buf[i - c * self.chunk].copy()).to(self.device)
+
+    def close(self) -> None:
+        if self.array is not None:
+            self._flush()
+
+
+def _open_store(path: Path, settings: dict[str, Any]) -> Any:
+    """A fresh Zarr group at ``path`` for this run. An existing rnndyn CLV store with the same
+    settings is overwritten; one with other settings, or any other existing content, raises."""
+    import zarr
+
+    if path.exists() and (path.is_file() or any(path.iterdir())):
+        try:
+            old = zarr.open_group(str(path), mode="r")
+            attrs = dict(old.attrs)
+        except Exception:  # noqa: BLE001 - any unreadable content is "not a CLV store"
+            attrs = {}
+        if attrs.get("format") != _STORE_FORMAT:
+            raise ValueError(
+                f"`store` must be a new path or an rnndyn CLV store; {str(path)!r} exists and is not one"
+            )
+        old_settings = attrs.get("settings", {})
+        diff = {k: (old_settings.get(k), v) for k, v in settings.items() if old_settings.get(k) != v}
+        if diff:
+            detail = ", ".join(f"{k}: store has {a!r}, this run {b!r}" for k, (a, b) in diff.items())
+            raise ValueError(
+                f"`store` {str(path)!r} holds a CLV run with other settings ({detail}); "
+                "pass a new path or delete the store"
+            )
+    group = zarr.open_group(str(path), mode="w")
+    group.attrs.update({"format": _STORE_FORMAT, "settings": settings, "complete": False})
+    return group
+
+
+# --------------------------------------------------------------------------------------- result
+@dataclass(frozen=True, kw_only=True)
+class CLVResult(Result):
+    r"""Covariant Lyapunov vectors of one run, with the per-step growth data and self-checks.
+
+    Indices are 0-based: column ``i`` of the vectors belongs to the ``i``-th largest exponent.
+
+    Attributes:
+        exponents: ``(k,)`` QR (Gram-Schmidt) exponents, mean over trajectories, in ``units``
+            (not sorted across trajectories: column ``i`` is the ``i``-th QR column).
+        clv_exponents: ``(k,)`` mean log growth factors of the CLVs, ``<ln d_i(t)>``: equal to
+            ``exponents`` up to the boundary terms ``(ln C_{0,ii} - ln C_{T,ii}) / T``.
+        stderr: ``(k,)`` standard error of ``exponents`` (over trajectories, or 10 time blocks).
+        log_r: ``(B, n_steps, k)`` per-step ``ln R_ii`` (natural log, per step).
+        log_growth: ``(B, n_steps, k)`` per-step ``ln d_i(t)`` of the CLVs.
+        times: ``(R,)`` recorded steps ``0, record_every, ...`` (relative to the end of the
+            forward transient). states: ``(B, R, n)`` the states there.
+        vectors: ``(B, R, n_t, k)`` CLVs (unit columns) at ``times``, or ``None`` when they are
+            in the Zarr ``store`` (read them with :meth:`vectors_at`) or were not kept.
+        angle_pairs: the pairs ``(i, j)`` whose angles were recorded. angles: ``(B, R, P)``
+            angles in radians, in ``[0, pi/2]``, between ``v_i`` and ``v_j``.
+        n_unstable / n_neutral / n_stable: exponents above ``zero_tol``, within it, below it.
+        min_angle: ``(B, R)`` smallest principal angle between the unstable subspace
+            ``span(v_1..v_u)`` and the stable one ``span(v_{u+n0+1}..v_k)`` (NaN when either is
+            empty): a hyperbolicity indicator; with ``k < n`` the stable subspace is the part
+            that was computed.
+        ipr_clv / ipr_gs: ``(k,)`` inverse participation ratio ``sum_j v_j^4`` of each CLV and
+            each Gram-Schmidt vector, averaged over recorded times and trajectories (``1/n_t``:
+            spread over all units; 1: one unit). ipr_clv_std / ipr_gs_std: their spread.
+        backward_convergence: largest ``sin`` of the angle between the CLVs at the end of the
+            recorded window from two independent random backward starts (NaN without a
+            backward transient).
+        growth_identity_residual: largest ``|sum ln d_i - sum ln R_ii - ln C_{0,ii} +
+            ln C_{T,ii}| / n_steps`` (round-off in the backward iteration).
+        memory: ``storage`` (``"memory"``, ``"zarr"`` or ``"spill"``), ``peak_buffer_bytes``
+            (the most bytes the recorded series held in memory at once), ``spilled_bytes``,
+            ``process_peak_rss_bytes`` and, on CUDA, ``cuda_peak_bytes``.
+        store: path of the Zarr store (``None`` without one, or for a temporary spill).
+        checks / status / message: :class:`rnndyn.Check` records (``finite``,
+            ``backward_convergence``, ``growth_identity``) and the worst outcome; see
+            :data:`STATUSES`.
+    """
+
+    exponents: Tensor
+    clv_exponents: Tensor
+    stderr: Tensor
+    log_r: Tensor = field(repr=False)
+    log_growth: Tensor = field(repr=False)
+    times: Tensor = field(repr=False)
+    states: Tensor = field(repr=False)
+    vectors: Tensor | None = field(repr=False)
+    angle_pairs: tuple[tuple[int, int], ...]
+    angles: Tensor = field(repr=False)
+    n_unstable: int
+    n_neutral: int
+    n_stable: int
+    zero_tol: float
+    min_angle: Tensor = field(repr=False)
+    ipr_clv: Tensor
+    ipr_gs: Tensor
+    ipr_clv_std: Tensor = field(repr=False)
+    ipr_gs_std: Tensor = field(repr=False)
+    backward_convergence: float
+    growth_identity_residual: float
+    units: str
+    dt: float | None
+    k: int
+    state_size: int
+    tangent_size: int
+    n_steps: int
+    n_transient: int
+    n_backward_transient: int
+    record_every: int
+    n_trajectories: int
+    memory: dict[str, Any]
+    store: str | None
+
+    _repr_fields = ("exponents", "n_unstable", "min_angle_overall", "backward_convergence", "k", "n_steps")
+    #: per-step and per-time arrays left out of ``to_dict()`` (summarised there instead)
+    _bulk = ("log_r", "log_growth", "times", "states", "vectors", "angles", "min_angle")
+
+    @property
+    def success(self) -> bool:
+        return self.status == Status.SUCCESS
+
+    @property
+    def min_angle_overall(self) -> float:
+        """Smallest unstable-stable angle over all recorded times and trajectories (radians)."""
+        a = self.min_angle[torch.isfinite(self.min_angle)]
+        return float(a.min()) if a.numel() else math.nan
+
+    def vectors_at(self, j: int) -> Tensor:
+        """CLVs ``(B, n_t, k)`` at the ``j``-th recorded time, from memory or the Zarr store."""
+        if self.vectors is not None:
+            return self.vectors[:, j]
+        if self.store is None:
+            raise ValueError("the CLVs were not kept (keep_vectors=False)")
+        import zarr
+
+        arr = zarr.open_group(self.store, mode="r")["vectors"]
+        return torch.from_numpy(np.asarray(arr[j]))
+
+    def _to_dict(self, prefix: str, reasons: Any) -> dict[str, Any]:
+        from rnndyn._results import to_jsonable
+
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in self._bulk:
+                continue
+            out[f.name] = to_jsonable(getattr(self, f.name), f"{prefix}{f.name}", reasons)
+        finite = self.min_angle[torch.isfinite(self.min_angle)]
+        extra = {
+            "n_recorded": int(self.times.numel()),
+            "min_angle_overall": self.min_angle_overall,
+            "min_angle_median": float(finite.median()) if finite.numel() else math.nan,
+            "angle_pairs_median": self.angles.flatten(0, 1).nanmedian(0).values
+            if self.angles.numel()
+            else [],
+        }
+        for name, v in extra.items():
+            out[name] = to_jsonable(v, f"{prefix}{name}", reasons)
+        return out
+
+
+# --------------------------------------------------------------------------------------- helpers
+def _choose_tangent(system: Any, tangent: str) -> str:
+    # as rnndyn.lyapunov: the model's tangent product unless it only has an autograd Jacobian
+    if tangent != "auto":
+        return tangent
+    if not (system.has_analytic_jacobian or system.has_tangent_product):
+        return "jvp" if system.state_size > 8 else "dense"
+    return "dense"
+
+
+def _stepper(system: Any, tangent: str) -> Any:
+    """``fn(h, x, q) -> (h_next, J q)``: the model's ``_step_and_tangent`` (dense; matrix-free
+    where the model overrides it), or ``_step`` with forward-mode JVPs on the tangent block."""
+    if tangent == "dense":
+        return system._step_and_tangent
+    from rnndyn._autodiff import tangent_map
+
+    n_state, n_t = system.state_size, system.tangent_size
+
+    def jvp(h: Tensor, x: Tensor | None, q: Tensor) -> tuple[Tensor, Tensor]:
+        if n_t < n_state:
+            # perturb only the leading (tangent) block; the rest of the state is held fixed
+            pad = q.new_zeros(*q.shape[:-2], n_state - n_t, q.shape[-1])
+            z = tangent_map(system._step, h, torch.cat([q, pad], dim=-2), x)[..., :n_t, :]
+        else:
+            z = tangent_map(system._step, h, q, x)
+        return system._step(h, x), z
+
+    return jvp
+
+
+def _qr_pos(z: Tensor) -> tuple[Tensor, Tensor]:
+    """QR with ``diag(R) > 0`` (Ginelli's backward iteration keeps ``diag(C) > 0`` with it)."""
+    q, r = torch.linalg.qr(z)
+    s = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
+    s = torch.where(s == 0, torch.ones_like(s), s)
+    return q * s.unsqueeze(-2), r * s.unsqueeze(-1)
+
+
+def _random_upper(batch: int, k: int, generator: torch.Generator | None) -> Tensor:
+    c = torch.triu(torch.randn(batch, k, k, generator=generator, dtype=torch.float64))
+    d = torch.diagonal(c, dim1=-2, dim2=-1)
+    return c + torch.diag_embed(d.abs() - d)
+
+
+def _normalise_columns(c: Tensor) -> tuple[Tensor, Tensor]:
+    norms = torch.linalg.vector_norm(c, dim=-2)
+    return c / norms.unsqueeze(-2), norms
+
+
+def _ipr(v: Tensor) -> Tensor:
+    """Inverse participation ratio of the unit columns of ``v`` ``(B, n, k)`` -> ``(B, k)``."""
+    return (v**4).sum(-2) / ((v**2).sum(-2) ** 2)
+
+
+def _principal_min_angle(a: Tensor, b: Tensor) -> Tensor:
+    """Smallest principal angle between ``span(a)`` and ``span(b)`` (columns) -> ``(B,)``."""
+    qa = torch.linalg.qr(a)[0]
+    qb = torch.linalg.qr(b)[0]
+    s = torch.linalg.svdvals(qa.transpose(-2, -1) @ qb)[..., 0]
+    # arcsin of the distance is accurate for small angles (arccos of s near 1 is not)
+    proj = qb - qa @ (qa.transpose(-2, -1) @ qb)
+    sin_min = torch.linalg.svdvals(proj)[..., -1] if proj.shape[-1] <= proj.shape[-2] else None
+    if sin_min is None:
+        return torch.arccos(s.clamp(max=1.0))
+    return torch.where(s > 0.5, torch.arcsin(sin_min.clamp(max=1.0)), torch.arccos(s.clamp(max=1.0)))
+
+
+def _pair_angles(v: Tensor, pairs: tuple[tuple[int, int], ...]) -> Tensor:
+    """Angles in ``[0, pi/2]`` between the unit columns ``i`` and ``j`` of ``v`` ``(B, n, k)`` -> ``(B, P)``."""
+    if not pairs:
+        return v.new_zeros(v.shape[0], 0)
+    out = []
+    for i, j in pairs:
+        a, b = v[..., :, i], v[..., :, j]
+        # atan2(|a x b|, |a . b|): accurate for near-tangent pairs
+        dot = (a * b).sum(-1).abs()
+        cross = torch.linalg.vector_norm(a - (a * b).sum(-1, keepdim=True) * b, dim=-1)
+        out.append(torch.atan2(cross, dot))
+    return torch.stack(out, -1)
+
+
+# --------------------------------------------------------------------------------------- main entry
+def covariant_lyapunov_vectors(
+    system: Any,
+    *,
+    k: int | None = None,
+    n_steps: int,
+    n_transient: int = 0,
+    n_backward_transient: int | None = None,
+    record_every: int = 1,
+    store: str | Path | None = None,
+    max_memory: int | None = None,
+    keep_vectors: bool = True,
+    pairs: tuple[tuple[int, int], ...] | list[tuple[int, int]] | None = None,
+    inputs: Tensor | None = None,
+    h0: Tensor | None = None,
+    n_trajectories: int = 1,
+    generator: torch.Generator | None = None,
+    tangent: str = "auto",
+    zero_tol: float | None = None,
+    convergence_tol: float = 1e-6,
+    throw: bool = True,
+    progress: Any = None,
+) -> CLVResult:
+    r"""Covariant Lyapunov vectors of a map by Ginelli's forward-backward method.
+
+    Forward: the state and an orthonormal frame of ``k`` tangent vectors run ``n_transient``
+    steps (the frame converges to the Gram-Schmidt vectors), then ``n_steps +
+    n_backward_transient`` steps with ``J_t Q_t = Q_{t+1} R_{t+1}`` (``diag R > 0``), keeping every
+    ``R`` and the frames ``Q_t`` at the recorded times ``t = 0, record_every, ...`` ``< n_steps``.
+    Backward: a random upper-triangular ``C`` at the final time is iterated back with
+
+    .. math::
+
+        C_t = R_{t+1}^{-1} C_{t+1} D_t, \qquad V_t = Q_t C_t,
+
+    ``D_t`` normalising the columns; the ``n_backward_transient`` last steps converge ``C``, and
+    the CLVs ``V_t`` (unit columns, ``v_i`` for the ``i``-th exponent) are recorded from
+    ``t = n_steps - 1`` down to 0, with their growth factors ``d_i(t) = D_{t,ii}`` (so that
+    ``J_t v_i(t) = d_i(t) v_i(t+1)``), the angles between chosen pairs, the smallest angle
+    between the unstable and the stable subspaces, and the inverse participation ratios. A second
+    random ``C`` runs through the backward transient to measure its convergence.
+
+    What matters day to day: ``n_backward_transient`` (the CLV ``i`` converges like
+    ``exp(-(lambda_{i-1} - lambda_i) t)``: at least a few times ``1 / gap``; default
+    ``max(n_steps // 4, 100)``), ``k`` (top ``k`` CLVs cost ``O(n k^2)`` per step) and
+    ``record_every`` (memory of the frames and vectors).
+
+    Memory: the run holds ``(n_steps + n_backward_transient) B k (k+1)/2`` numbers for ``R`` and
+    ``B n_t k`` per recorded time for frames and vectors. When they would exceed ``max_memory``
+    bytes (default 256 MiB) or a ``store`` is given, ``R`` and the frames go to a Zarr store
+    (with ``store=None`` a temporary one, deleted afterwards) and only one chunk of each is held
+    in memory; ``result.memory`` reports the peak.
+
+    Args:
+        system: a map (``rd.discretise`` flows first); float64 recommended.
+        k: number of CLVs (the top ``k``; default all ``tangent_size``).
+        n_steps: steps of the recorded window.
+        n_transient: forward transient (state and frame).
+        n_backward_transient: extra forward steps whose ``R`` only converge the backward
+            iteration (default ``max(n_steps // 4, 100)``).
+        record_every: keep the vectors every this many steps (int >= 1).
+        store: path of a Zarr store for ``R``, frames and vectors (created; an existing rnndyn
+            CLV store with the same settings is overwritten, other settings raise).
+        max_memory: bytes the recorded series may hold in memory (default 256 MiB).
+        keep_vectors: keep the CLVs at the recorded times (else only their summaries).
+        pairs: ``(i, j)`` index pairs (0-based) whose angles are recorded (default:
+            consecutive pairs among the first 10).
+        inputs, h0, n_trajectories, generator, tangent: as :func:`rnndyn.lyapunov_spectrum`;
+            ``inputs`` must cover ``n_transient + n_steps + n_backward_transient`` steps.
+        zero_tol: tolerance that splits unstable / neutral / stable exponents (default
+            ``max(1e-3, 3 stderr)`` of the exponent closest to zero, in ``units``).
+        convergence_tol: largest ``sin`` angle allowed between the CLVs from two backward
+            starts (else status ``"not_converged"``).
+        throw: raise on divergence (default); ``False`` returns ``status="diverged"``.
+        progress: optional ``callable(done, total)``; ``total`` counts forward and backward steps.
+
+    Returns:
+        :class:`CLVResult`.
+
+    Raises:
+        TypeError: a flow, wrong argument types. ValueError: ``k > tangent_size``, ``n_steps``
+        or ``record_every < 1``, a ``store`` that exists with other settings, CLVs that cannot
+        be kept within ``max_memory`` without a store, bad inputs, or divergence (with
+        ``throw=True``).
+
+    References:
+        F. Ginelli et al., Phys. Rev. Lett. 99, 130601 (2007), arXiv:0706.0510;
+        F. Ginelli et al., J. Phys. A 46, 254005 (2013), arXiv:1212.3961 (algorithm, sec. 4).
+
+    Example:
+        >>> import math, torch, rnndyn as rd
+        >>> res = rd.covariant_lyapunov_vectors(rd.Henon(), n_steps=200, n_transient=100,
+        ...                                     generator=torch.Generator().manual_seed(0))
+        >>> res.status.value, res.vectors.shape      # (B, recorded times, n, k)
+        ('success', torch.Size([1, 200, 2, 2]))
+        >>> bool(abs(res.exponents.sum() - math.log(0.3)) < 1e-10)   # sum rule: ln|det J|
+        True
+    """
+    check_map(system)
+    check_generator(generator)
+    n_t = int(system.tangent_size)
+    if k is None:
+        k = n_t
+    k = check_positive_int(k, "k")
+    if k > n_t:
+        kind = "state_size" if n_t == system.state_size else "tangent_size"
+        raise ValueError(f"`k` must be <= {kind} = {n_t}; got {k}")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+    if n_backward_transient is None:
+        n_backward_transient = max(n_steps // 4, 100)
+    n_bt = check_positive_int(n_backward_transient, "n_backward_transient", minimum=0)
+    record_every = check_positive_int(record_every, "record_every")
+    if max_memory is None:
+        max_memory = DEFAULT_MAX_MEMORY
+    max_memory = check_positive_int(max_memory, "max_memory")
+    if not isinstance(keep_vectors, bool):
+        raise TypeError(f"`keep_vectors` must be a bool; got {type(keep_vectors).__name__}")
+    if not isinstance(throw, bool):
+        raise TypeError(f"`throw` must be a bool; got {type(throw).__name__}")
+    convergence_tol = check_real(convergence_tol, "convergence_tol", low=0.0, low_open=True)
+    if zero_tol is not None:
+        zero_tol = check_real(zero_tol, "zero_tol", low=0.0)
+    check_choice(tangent, "tangent", ("auto", "dense", "jvp"))
+    if pairs is None:
+        pairs_t = tuple((i, i + 1) for i in range(min(k - 1, 10)))
+    else:
+        if not isinstance(pairs, tuple | list):
+            raise TypeError(f"`pairs` must be a list of (i, j) index pairs; got {type(pairs).__name__}")
+        pairs_t = []
+        for p in pairs:
+            if (
+                not isinstance(p, tuple | list)
+                or len(p) != 2
+                or not all(isinstance(i, int) and not isinstance(i, bool) for i in p)
+                or not all(0 <= i < k for i in p)
+                or p[0] == p[1]
+            ):
+                raise ValueError(
+                    f"`pairs` must hold distinct index pairs (i, j) with 0 <= i, j < k = {k}; got {p!r}"
+                )
+            pairs_t.append((int(p[0]), int(p[1])))
+        pairs_t = tuple(pairs_t)
+    if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, int):
+        raise TypeError(f"`n_trajectories` must be an int >= 1; got {type(n_trajectories).__name__}")
+    check_positive_int(n_trajectories, "n_trajectories")
+    total = n_steps + n_bt
+    inputs, h0, _, batch = _prepare(system, inputs, h0, total, n_transient, n_trajectories)
+    if h0 is None:
+        h0 = system.initial_state((batch,), generator=generator)
+    step = _stepper(system, _choose_tangent(system, tangent))
+    dtype = h0.dtype
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+
+    times = list(range(0, n_steps, record_every))
+    n_rec = len(times)
+    n_packed = k * (k + 1) // 2
+    r_bytes = total * batch * n_packed * itemsize
+    frame_bytes = n_rec * batch * n_t * k * itemsize
+    vec_bytes = frame_bytes if keep_vectors else 0
+    settings = {
+        "model": type(system).__name__,
+        "state_size": int(system.state_size),
+        "tangent_size": int(n_t),
+        "k": int(k),
+        "n_steps": int(n_steps),
+        "n_transient": int(n_transient),
+        "n_backward_transient": int(n_bt),
+        "record_every": int(record_every),
+        "n_trajectories": int(batch),
+        "dtype": str(dtype),
+    }
+    store_path = Path(store) if store is not None else None
+    if store is not None and not isinstance(store, str | Path):
+        raise TypeError(f"`store` must be a path (str or Path) or None; got {type(store).__name__}")
+    if store_path is None and keep_vectors and vec_bytes > max_memory:
+        raise ValueError(
+            f"keeping the CLVs at {n_rec} recorded times needs {vec_bytes / 2**20:.0f} MiB > max_memory = "
+            f"{max_memory / 2**20:.0f} MiB; pass `store=` (a Zarr path), a larger `record_every`, "
+            "a larger `max_memory` or `keep_vectors=False`"
+        )
+    if store_path is not None:
+        storage = "zarr"
+    elif r_bytes + frame_bytes + vec_bytes <= max_memory:
+        storage = "memory"
+    else:
+        storage = "spill"
+
+    meter = _Meter()
+    tmpdir: str | None = None
+    group = None
+    if storage == "zarr":
+        group = _open_store(store_path, settings)  # type: ignore[arg-type]
+    elif storage == "spill":
+        import zarr
+
+        tmpdir = tempfile.mkdtemp(prefix="rnndyn-clv-")
+        group = zarr.open_group(tmpdir, mode="w")
+    try:
+        return _run(
+            system,
+            step,
+            h0,
+            inputs,
+            generator,
+            k,
+            n_t,
+            n_steps,
+            n_transient,
+            n_bt,
+            record_every,
+            times,
+            batch,
+            pairs_t,
+            keep_vectors,
+            storage,
+            group,
+            meter,
+            str(store_path) if store_path is not None else None,
+            zero_tol,
+            convergence_tol,
+            throw,
+            progress,
+        )
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _run(
+    system: Any,
+    step: Any,
+    h0: Tensor,
+    inputs: Tensor | None,
+    generator: torch.Generator | None,
+    k: int,
+    n_t: int,
+    n_steps: int,
+    n_transient: int,
+    n_bt: int,
+    record_every: int,
+    times: list[int],
+    batch: int,
+    pairs: tuple[tuple[int, int], ...],
+    keep_vectors: bool,
+    storage: str,
+    group: Any,
+    meter: _Meter,
+    store: str | None,
+    zero_tol: float | None,
+    convergence_tol: float,
+    throw: bool,
+    progress: Any,
+) -> CLVResult:
+    dtype, device = h0.dtype, h0.device
+    total = n_steps + n_bt
+    n_rec = len(times)
+    grand_total = n_transient + total + total
+    iu = torch.triu_indices(k, k, device=device)
+    spill = group if storage in ("zarr", "spill") else None
+    r_series = _Series(total, (batch, iu.shape[1]), dtype, device, meter, spill, "r")
+    q_series = _Series(n_rec, (batch, n_t, k), dtype, device, meter, spill, "frames")
+    v_series = None
+    if keep_vectors:
+        v_series = _Series(
+            n_rec, (batch, n_t, k), dtype, device, meter, group if storage == "zarr" else None, "vectors"
+        )
+    states = torch.empty(batch, n_rec, system.state_size, dtype=dtype, device=device)
+    log_r = torch.empty(batch, n_steps, k, dtype=dtype, device=device)
+    meter.add(2 * log_r.numel() * log_r.element_size() + states.numel() * states.element_size())
+    every = max(1, grand_total // 200)
+
+    def tick(done: int) -> None:
+        if progress is not None and (done % every == 0 or done == grand_total):
+            progress(done, grand_total)
+
+    diverged_at: int | None = None
+    with torch.no_grad():
+        z = torch.randn(batch, n_t, k, generator=generator, dtype=torch.float64)
+        q = torch.linalg.qr(z)[0].to(dtype=dtype, device=device)
+        h = h0
+        for s in range(n_transient):
+            x = inputs[:, s] if inputs is not None else None
+            h, z = step(h, x, q)
+            q = _qr_pos(z)[0]
+            tick(s + 1)
+            if s % 100 == 99 and not bool(torch.isfinite(h).all()):
+                diverged_at = s
+                break
+        if diverged_at is None:
+            rec = 0
+            for s in range(total):
+                if rec < n_rec and s == times[rec]:
+                    q_series.put(rec, q)
+                    states[:, rec] = h
+                    rec += 1
+                x = inputs[:, n_transient + s] if inputs is not None else None
+                h, z = step(h, x, q)
+                q, r = _qr_pos(z)
+                r_series.put(s, r[:, iu[0], iu[1]])
+                if s < n_steps:
+                    log_r[:, s] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
+                tick(n_transient + s + 1)
+                if (s % 100 == 99 or s == total - 1) and not bool(
+                    torch.isfinite(h).all() and torch.isfinite(r).all()
+                ):
+                    diverged_at = n_transient + s
+                    break
+    scale = 1.0 / (system.dt or 1.0)
+    run_info: dict[str, Any] = dict(
+        units=system.units,
+        dt=system.dt,
+        k=k,
+        state_size=int(system.state_size),
+        tangent_size=int(n_t),
+        n_steps=n_steps,
+        n_transient=n_transient,
+        n_backward_transient=n_bt,
+        record_every=record_every,
+        n_trajectories=batch,
+        store=store,
+    )
+    if diverged_at is not None:
+        msg = (
+            f"the trajectory diverged (inf/NaN) by step {diverged_at + 1} of the forward pass; "
+            "reduce the gain, the inputs or dt"
+        )
+        r_series.close()
+        q_series.close()
+        if throw:
+            raise AnalysisError(msg + ", or pass throw=False to get a result with status 'diverged'")
+        nan_k = torch.full((k,), math.nan, dtype=torch.float64)
+        return CLVResult(
+            exponents=nan_k,
+            clv_exponents=nan_k.clone(),
+            stderr=nan_k.clone(),
+            log_r=torch.zeros(batch, 0, k, dtype=torch.float64),
+            log_growth=torch.zeros(batch, 0, k, dtype=torch.float64),
+            times=torch.zeros(0, dtype=torch.int64),
+            states=torch.zeros(batch, 0, system.state_size, dtype=torch.float64),
+            vectors=None,
+            angle_pairs=pairs,
+            angles=torch.zeros(batch, 0, len(pairs), dtype=torch.float64),
+            n_unstable=0,
+            n_neutral=0,
+            n_stable=0,
+            zero_tol=math.nan,
+            min_angle=torch.zeros(batch, 0, dtype=torch.float64),
+            ipr_clv=nan_k.clone(),
+            ipr_gs=nan_k.clone(),
+            ipr_clv_std=nan_k.clone(),
+            ipr_gs_std=nan_k.clone(),
+            backward_convergence=math.nan,
+            growth_identity_residual=math.nan,
+            memory=_memory_report(storage, meter, device),
+            checks=(),
+            status=Status.DIVERGED,
+            message=msg,
+            **run_info,
+        )
+
+    # exponents from the forward pass: they split unstable / neutral / stable for the angles
+    lr = log_r.detach().to("cpu", torch.float64)
+    per_traj = lr.mean(1) * scale  # (B, k)
+    exps = per_traj.mean(0)
+    if batch >= 2:
+        stderr = per_traj.std(0, unbiased=True) / math.sqrt(batch)
+    elif n_steps >= 20:
+        blocks = torch.stack([b.mean(0) for b in torch.tensor_split(lr[0], 10, dim=0)]) * scale
+        stderr = blocks.std(0, unbiased=True) / math.sqrt(10)
+    else:
+        stderr = torch.full_like(exps, math.nan)
+    tol, _, _ = _near_zero(exps, stderr, zero_tol)
+    n_unstable = int((exps > tol).sum())
+    n_stable = int((exps < -tol).sum())
+    n_neutral = k - n_unstable - n_stable
+    # unstable = leading block, stable = trailing block (QR exponents come out ordered)
+    split = (
+        n_unstable > 0
+        and n_stable > 0
+        and bool((exps[:n_unstable] > tol).all())
+        and bool((exps[k - n_stable :] < -tol).all())
+    )
+
+    log_growth = torch.empty(batch, n_steps, k, dtype=dtype, device=device)
+    angles = torch.full((batch, n_rec, len(pairs)), math.nan, dtype=dtype, device=device)
+    min_angle = torch.full((batch, n_rec), math.nan, dtype=dtype, device=device)
+    ipr_c = torch.empty(batch, n_rec, k, dtype=dtype, device=device)
+    ipr_g = torch.empty(batch, n_rec, k, dtype=dtype, device=device)
+    with torch.no_grad():
+        # two random upper-triangular starts with diag > 0, iterated together (one solve)
+        cc = torch.cat([_random_upper(batch, k, generator), _random_upper(batch, k, generator)], dim=-1)
+        cc = cc.to(dtype=dtype, device=device)
+        cc = _normalise_columns(cc)[0]
+        c_end = None
+        convergence = math.nan
+        rmat = torch.zeros(batch, k, k, dtype=dtype, device=device)
+        rec = n_rec - 1
+        for s in range(total - 1, -1, -1):
+            rmat[:, iu[0], iu[1]] = r_series.get(s)
+            if s >= n_steps:
+                cc = _normalise_columns(torch.linalg.solve_triangular(rmat, cc, upper=True))[0]
+                if s == n_steps:
+                    a, b = cc[..., :k], cc[..., k:]
+                    cos = (a * b).sum(-2).abs().clamp(max=1.0)
+                    convergence = float(torch.sqrt((1.0 - cos**2).clamp(min=0.0)).max())
+                    c = a
+                    c_end = c.clone()
+            else:
+                if c_end is None:  # no backward transient
+                    c = cc[..., :k]
+                    c_end = c.clone()
+                c, norms = _normalise_columns(torch.linalg.solve_triangular(rmat, c, upper=True))
+                log_growth[:, s] = -torch.log(norms)
+                if rec >= 0 and s == times[rec]:
+                    qf = q_series.get(rec)
+                    v = qf @ c
+                    if v_series is not None:
+                        v_series.put(rec, v)
+                    ipr_c[:, rec] = _ipr(v)
+                    ipr_g[:, rec] = _ipr(qf)
+                    angles[:, rec] = _pair_angles(v, pairs)
+                    if split:
+                        min_angle[:, rec] = _principal_min_angle(v[..., :n_unstable], v[..., k - n_stable :])
+                    rec -= 1
+            tick(n_transient + total + (total - s))
+        if n_steps > 0 and c_end is None:
+            c_end = c
+    r_series.close()
+    q_series.close()
+    if v_series is not None:
+        v_series.close()
+    if group is not None and storage == "zarr":
+        group.attrs.update({"complete": True})
+
+    lg = log_growth.detach().to("cpu", torch.float64)
+    clv_exps = (lg.mean(1) * scale).mean(0)
+    # telescoping identity ln d_t,ii = ln R_{t+1,ii} + ln C_t,ii - ln C_{t+1,ii}
+    ident = lg.sum(1) - lr.sum(1) - torch.log(torch.diagonal(c, dim1=-2, dim2=-1)).cpu().double()
+    ident = ident + torch.log(torch.diagonal(c_end, dim1=-2, dim2=-1)).cpu().double()  # type: ignore[arg-type]
+    residual = float(ident.abs().max()) / n_steps
+    finite = bool(torch.isfinite(lg).all() and torch.isfinite(lr).all())
+    eps = float(torch.finfo(dtype).eps)
+    ident_tol = max(1e3 * eps, 1e-10)
+    checks = [
+        Check(
+            name="finite",
+            passed=finite,
+            value=0.0 if finite else math.inf,
+            tolerance=0.0,
+            detail="growth factors and R diagonals are finite",
+            status=Status.FAILED,
+        ),
+        Check(
+            name="backward_convergence",
+            passed=math.isfinite(convergence) and convergence <= convergence_tol,
+            value=convergence,
+            tolerance=convergence_tol,
+            detail="largest sin(angle) between the CLVs from two random backward starts at the end of "
+            "the recorded window"
+            + (
+                "; lengthen n_backward_transient"
+                if n_bt > 0
+                else " (n_backward_transient = 0: not measured, the last CLVs are not converged)"
+            ),
+            status=Status.NOT_CONVERGED,
+        ),
+        Check(
+            name="growth_identity",
+            passed=residual <= ident_tol,
+            value=residual,
+            tolerance=ident_tol,
+            detail="|sum ln d_i - sum ln R_ii - ln C_0,ii + ln C_T,ii| / n_steps (round-off of the "
+            "backward iteration; near-singular R)",
+            status=Status.WARNING,
+        ),
+    ]
+    vectors = None
+    if v_series is not None and storage != "zarr":
+        vectors = v_series.data.detach().to("cpu").transpose(0, 1).contiguous()
+    status = status_from_checks(checks)
+    failed = [ch.name for ch in checks if not ch.passed]
+    message = STATUSES[status.value] + (f" (failed: {', '.join(failed)})" if failed else "")
+    return CLVResult(
+        exponents=exps,
+        clv_exponents=clv_exps,
+        stderr=stderr,
+        log_r=lr,
+        log_growth=lg,
+        times=torch.tensor(times, dtype=torch.int64),
+        states=states.detach().to("cpu"),
+        vectors=vectors,
+        angle_pairs=pairs,
+        angles=angles.detach().to("cpu"),
+        n_unstable=n_unstable,
+        n_neutral=n_neutral,
+        n_stable=n_stable,
+        zero_tol=tol,
+        min_angle=min_angle.detach().to("cpu"),
+        ipr_clv=ipr_c.mean((0, 1)).detach().to("cpu", torch.float64),
+        ipr_gs=ipr_g.mean((0, 1)).detach().to("cpu", torch.float64),
+        ipr_clv_std=ipr_c.flatten(0, 1).std(0).detach().to("cpu", torch.float64)
+        if batch * n_rec > 1
+        else torch.zeros(k, dtype=torch.float64),
+        ipr_gs_std=ipr_g.flatten(0, 1).std(0).detach().to("cpu", torch.float64)
+        if batch * n_rec > 1
+        else torch.zeros(k, dtype=torch.float64),
+        backward_convergence=convergence,
+        growth_identity_residual=residual,
+        memory=_memory_report(storage, meter, device, r_series, q_series, v_series),
+        checks=tuple(checks),
+        status=status,
+        message=message,
+        **run_info,
+    )
+
+
+def _memory_report(storage: str, meter: _Meter, device: torch.device, *series: Any) -> dict[str, Any]:
+    spilled = 0
+    for s in series:
+        if s is not None and s.array is not None:
+            spilled += s.n_times * s.item_bytes
+    out: dict[str, Any] = {
+        "storage": storage,
+        "peak_buffer_bytes": int(meter.peak),
+        "spilled_bytes": int(spilled),
+        # ru_maxrss is in KiB on Linux: the process's peak so far, not only this call's
+        "process_peak_rss_bytes": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024,
+    }
+    if device.type == "cuda":
+        out["cuda_peak_bytes"] = int(torch.cuda.max_memory_allocated(device))
+    return out
+
+
+# --------------------------------------------------------------------------------------- FTLE
+@dataclass(frozen=True, kw_only=True)
+class FTLEResult(Result):
+    r"""Finite-time Lyapunov exponents over non-overlapping windows of ``window`` steps.
+
+    Attributes:
+        window: window length in steps. which: ``"gs"`` (from ``ln R_ii``, the Gram-Schmidt
+            vectors) or ``"clv"`` (from the CLV growth factors).
+        values: ``(B, n_windows, k)`` exponents of each window, in ``units``.
+        mean / variance: ``(k,)`` over windows and trajectories.
+        step_variance: ``(k,)`` variance of the one-step values.
+        autocorrelation_time: ``(k,)`` integrated autocorrelation time of the one-step values,
+            ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` in steps (Sokal's window ``M >= 5 tau``).
+        predicted_variance: ``(k,)`` ``step_variance * tau / window``: the large-window variance
+            of a time average with that autocorrelation (the measured ``variance`` approaches it
+            for ``window >> tau``).
+        units, dt: as the CLV result.
+    """
+
+    window: int
+    which: str
+    values: Tensor = field(repr=False)
+    mean: Tensor
+    variance: Tensor
+    step_variance: Tensor
+    autocorrelation_time: Tensor
+    predicted_variance: Tensor
+    units: str
+    dt: float | None
+
+    _repr_fields = ("window", "which", "mean", "variance", "autocorrelation_time")
+
+
+def _autocorrelation_time(y: Tensor, c: float = 5.0) -> Tensor:
+    """Integrated autocorrelation time of ``y`` ``(B, T, k)`` (per column, pooled over ``B``)
+    with Sokal's self-consistent window (smallest ``M >= c tau(M)``)."""
+    b, t, k = y.shape
+    z = y - y.mean(1, keepdim=True)
+    nfft = 1 << (2 * t - 1).bit_length()
+    f = torch.fft.rfft(z, n=nfft, dim=1)
+    acov = torch.fft.irfft(f * f.conj(), n=nfft, dim=1)[:, :t].mean(0)  # (t, k)
+    acov = acov / torch.arange(t, 0, -1, dtype=y.dtype).unsqueeze(-1)
+    rho = acov / acov[:1].clamp(min=torch.finfo(y.dtype).tiny)
+    taus = 1.0 + 2.0 * torch.cumsum(rho[1:], 0)  # tau(M) for M = 1 .. t-1
+    out = torch.empty(k, dtype=y.dtype)
+    for j in range(k):
+        if float(acov[0, j]) <= 0:
+            out[j] = 1.0
+            continue
+        ok = (torch.arange(1, t, dtype=y.dtype) >= c * taus[:, j]).nonzero()
+        m = int(ok[0]) if ok.numel() else t - 2
+        out[j] = taus[m, j].clamp(min=torch.finfo(y.dtype).eps)
+    return out
+
+
+def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") -> FTLEResult:
+    r"""Finite-time Lyapunov exponents of a CLV run over windows of ``window`` steps.
+
+    .. math::
+
+        \lambda_i^{(L)}(t) = \frac{1}{L\,\Delta t} \sum_{s=t}^{t+L-1} \ln g_i(s),
+
+    with ``g_i(s) = R_{s+1,ii}`` (``which="gs"``, the Gram-Schmidt / QR exponents) or the CLV growth
+    factor ``d_i(s)`` (``"clv"``), over the non-overlapping windows of the recorded ``n_steps``.
+    Their spread shrinks like ``sigma^2 tau / L`` for windows much longer than the integrated
+    autocorrelation time ``tau`` of the one-step values; a heavy lower tail of the first exponent
+    marks intermittent excursions to stable regions.
+
+    Args:
+        result: a :class:`CLVResult` (it holds the per-step ``ln R_ii`` and ``ln d_i``).
+        window: window length in steps (``1 <= window <= n_steps``).
+        which: ``"gs"`` or ``"clv"``.
+
+    Returns:
+        :class:`FTLEResult` (status ``warning`` with fewer than 10 windows).
+
+    Raises:
+        TypeError: ``result`` is not a CLVResult. ValueError: ``window`` out of range, or a
+        diverged result.
+
+    References:
+        F. Ginelli et al., J. Phys. A 46, 254005 (2013), arXiv:1212.3961 (finite-time exponents
+        and their fluctuations); A. D. Sokal, "Monte Carlo methods in statistical mechanics"
+        (1997) (the windowed autocorrelation time).
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> res = rd.covariant_lyapunov_vectors(rd.Henon(), n_steps=400, n_transient=100,
+        ...                                     generator=torch.Generator().manual_seed(0))
+        >>> f = rd.finite_time_exponents(res, window=20)
+        >>> f.values.shape, bool(torch.allclose(f.values.mean((0, 1)), res.log_r.mean((0, 1))))
+        (torch.Size([1, 20, 2]), True)
+    """
+    if not isinstance(result, CLVResult):
+        raise TypeError(f"`result` must be a CLVResult; got {type(result).__name__}")
+    check_choice(which, "which", ("gs", "clv"))
+    if result.status == Status.DIVERGED:
+        raise ValueError("`result` diverged: it has no growth factors")
+    window = check_positive_int(window, "window")
+    if window > result.n_steps:
+        raise ValueError(f"`window` must be <= n_steps = {result.n_steps}; got {window}")
+    y = result.log_r if which == "gs" else result.log_growth  # (B, T, k) natural log per step
+    scale = 1.0 / (result.dt or 1.0)
+    b, t, k = y.shape
+    n_win = t // window
+    vals = y[:, : n_win * window].reshape(b, n_win, window, k).mean(2) * scale
+    flat = vals.reshape(-1, k)
+    var = flat.var(0, unbiased=True) if flat.shape[0] > 1 else torch.full((k,), math.nan, dtype=y.dtype)
+    step_var = y.reshape(-1, k).var(0, unbiased=True) * scale**2
+    tau = _autocorrelation_time(y)
+    enough = b * n_win >= 10
+    checks = (
+        Check(
+            name="n_windows",
+            passed=enough,
+            value=float(b * n_win),
+            tolerance=10.0,
+            detail="windows (times trajectories) available for the variance; need >= 10: a shorter "
+            "window or a longer run",
+            status=Status.WARNING,
+        ),
+    )
+    status = status_from_checks(checks)
+    return FTLEResult(
+        window=window,
+        which=which,
+        values=vals,
+        mean=flat.mean(0),
+        variance=var,
+        step_variance=step_var,
+        autocorrelation_time=tau,
+        predicted_variance=step_var * tau / window,
+        units=result.units,
+        dt=result.dt,
+        checks=checks,
+        status=status,
+        message=f"{b * n_win} windows of {window} steps"
+        + ("" if enough else "; too few windows for a reliable variance"),
+    )
+
+
+__all__ = ["STATUSES", "CLVResult", "FTLEResult", "covariant_lyapunov_vectors", "finite_time_exponents"]

@@ -1,0 +1,287 @@
+r"""lambda_max of a recorded time series: nearest-neighbour divergence (Rosenstein / Kantz).
+
+For users with recordings rather than models (a measured trajectory, the hidden states of a
+network saved elsewhere, benchmark data): no Jacobian is needed. Two classic estimators of the
+divergence curve ``S(k)`` of initially close points of the (delay-embedded) series:
+
+* **Rosenstein et al. (1993)**: for each reference point ``y_i`` take its nearest neighbour
+  ``y_j`` outside a Theiler window ``|i - j| > w``; ``S(k) = < ln |y_{i+k} - y_{j+k}| >_i``.
+* **Kantz (1994)**: ``S(k) = < ln < |y_{i+k} - y_{j+k}| >_{j in U_eps(i)} >_i`` over all
+  neighbours within ``eps``.
+
+In both, ``S(k) ~ S(0) + lambda_max k dt`` in the linear range before saturation; the slope is
+fitted by least squares. Mikhaeil, Monfared and Durstewitz (NeurIPS 2022, arXiv:2110.07238) use
+this slope to set the teacher-forcing interval ``tau = ln 2 / lambda_max`` (docs/training.md).
+
+References:
+    M. T. Rosenstein, J. J. Collins, C. J. De Luca, "A practical method for calculating largest
+    Lyapunov exponents from small data sets", Physica D 65, 117 (1993);
+    H. Kantz, "A robust method to estimate the maximal Lyapunov exponent of a time series",
+    Phys. Lett. A 185, 77 (1994); the project's docs/clv.md (section "From data").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
+from rnndyn._results import Check, Result, Status, status_from_checks
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataLyapunovResult(Result):
+    """Nearest-neighbour divergence estimate of lambda_max.
+
+    Attributes:
+        lambda_max: fitted slope per unit time (``dt`` given) or per sample (``dt = 1``).
+        divergence: ``S(k)`` for ``k = 0 .. horizon`` (natural log).
+        fit_range: ``(k0, k1)`` used for the slope. fit_r2: coefficient of determination of the
+            linear fit over it.
+        predictability_steps: ``ln 2 / (lambda_max dt)`` in samples.
+        n_reference: reference points averaged. theiler: the Theiler window used.
+        checks: ``linear_range`` (a fit over >= 3 points with R^2 >= 0.95; status ``warning``
+            otherwise).
+    """
+
+    lambda_max: float
+    divergence: np.ndarray = field(repr=False)
+    fit_range: tuple[int, int]
+    fit_r2: float
+    dt: float
+    method: str
+    n_reference: int
+    theiler: int
+
+    _dict_properties = ("predictability_steps", "units")
+    _repr_fields = ("lambda_max", "method", "fit_range", "fit_r2", "n_reference")
+
+    @property
+    def units(self) -> str:
+        return "1/time" if self.dt != 1.0 else "1/step"
+
+    @property
+    def predictability_steps(self) -> float:
+        if self.lambda_max <= 0:
+            return math.inf
+        return math.log(2.0) / (self.lambda_max * self.dt)
+
+
+def _embed(x: np.ndarray, m: int, delay: int) -> np.ndarray:
+    # delay embedding of every column: y_t = (x_t, x_{t-delay}, ..., x_{t-(m-1)delay})
+    T = x.shape[0] - (m - 1) * delay
+    if T < 10:
+        raise ValueError(f"the series is too short for embedding_dim={m}, delay={delay}")
+    return np.concatenate([x[(m - 1 - i) * delay : (m - 1 - i) * delay + T] for i in range(m)], axis=1)
+
+
+def _mean_period(x: np.ndarray) -> int:
+    # Theiler window default: the mean period from the power spectrum (Rosenstein et al. 1993)
+    xs = x - x.mean(0)
+    p = (np.abs(np.fft.rfft(xs, axis=0)) ** 2).sum(1)
+    f = np.fft.rfftfreq(x.shape[0])
+    p[0] = 0.0
+    mean_f = float((f * p).sum() / max(p.sum(), 1e-300))
+    return max(1, int(round(1.0 / mean_f))) if mean_f > 0 else 10
+
+
+def lyapunov_from_data(
+    series: Any,
+    *,
+    dt: float = 1.0,
+    method: str = "rosenstein",
+    embedding_dim: int = 1,
+    delay: int = 1,
+    theiler: int | None = None,
+    horizon: int | None = None,
+    fit_range: tuple[int, int] | None = None,
+    n_reference: int = 2000,
+    radius: float | None = None,
+    generator: torch.Generator | None = None,
+) -> DataLyapunovResult:
+    r"""Largest Lyapunov exponent of a recorded time series from nearest-neighbour divergence.
+
+    .. math::
+
+        S(k) = \Bigl\langle \ln \lVert y_{i+k} - y_{j(i)+k} \rVert \Bigr\rangle_i
+        \approx S(0) + \lambda_\text{max}\, k\, \Delta t,
+
+    ``j(i)`` the nearest neighbour of ``y_i`` outside the Theiler window (Rosenstein), or the
+    mean distance over all neighbours within ``radius`` inside the logarithm (Kantz). The slope
+    is a least-squares fit over the linear range of ``S``. What matters day to day: ``theiler``
+    (at least the autocorrelation time, so that neighbours are not the same stretch of
+    trajectory), ``horizon`` / ``fit_range`` (the fit must stop before ``S`` saturates at the
+    attractor size) and, for scalar recordings, ``embedding_dim`` and ``delay``. Check the
+    figure of ``divergence`` before trusting the number; for a model, prefer the QR method
+    (:func:`rnndyn.lyapunov_spectrum`), which is exact in the limit of long runs.
+
+    Args:
+        series: ``(T,)``, ``(T, n)`` or ``(n_series, T, n)`` (tensor or array); each series is
+            searched separately and the divergence curves pooled.
+        dt: sampling step; the exponent is reported per unit of ``dt`` (per sample for 1).
+        method: ``"rosenstein"`` (nearest neighbour) or ``"kantz"`` (all neighbours in ``radius``).
+        embedding_dim, delay: delay embedding of every coordinate (1 = use the series as is,
+            right for full-state data such as the Lorenz benchmarks).
+        theiler: exclude neighbours closer than this in time (default: the mean period).
+        horizon: divergence steps ``k`` followed (default ``6 * theiler``).
+        fit_range: ``(k0, k1)`` for the slope; default: automatic, from ``k0 = 0`` to the
+            first ``k`` at which ``S(k)`` has covered 70 % of its rise to the plateau, the linear
+            range before saturation.
+        n_reference: reference points (drawn with ``generator``) per pooled estimate.
+        radius: Kantz neighbourhood (default: 2x the median nearest-neighbour distance).
+
+    Returns:
+        :class:`DataLyapunovResult`.
+
+    Raises:
+        ValueError: NaN/inf data, a series too short for the horizon, bad ``fit_range``.
+
+    References:
+        M. T. Rosenstein et al., Physica D 65, 117 (1993); H. Kantz, Phys. Lett. A 185, 77
+        (1994); cross-checked against ``nolds.lyap_r`` in the project's tests and benchmarks.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.empty(4001); x[0] = 0.3
+        >>> for t in range(4000):
+        ...     x[t + 1] = 4 * x[t] * (1 - x[t])
+        >>> r = lyapunov_from_data(x, theiler=5, horizon=8, fit_range=(0, 4),
+        ...                         generator=torch.Generator().manual_seed(0))
+        >>> round(r.lambda_max, 2)  # ln 2 = 0.693
+        0.7
+    """
+    from scipy.spatial import cKDTree
+
+    check_choice(method, "method", ("rosenstein", "kantz"))
+    dt = check_real(dt, "dt", low=0.0, low_open=True)
+    embedding_dim = check_positive_int(embedding_dim, "embedding_dim")
+    delay = check_positive_int(delay, "delay")
+    n_reference = check_positive_int(n_reference, "n_reference", minimum=10)
+    check_generator(generator)
+    x = series.detach().cpu().numpy() if isinstance(series, torch.Tensor) else np.asarray(series, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(f"`series` must have shape (T,), (T, n) or (n_series, T, n); got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"`series` must be finite; got {int((~np.isfinite(x)).sum())} NaN/inf entries")
+    ys = [_embed(s, embedding_dim, delay) for s in x]
+    if theiler is None:
+        theiler = _mean_period(ys[0])
+    theiler = check_positive_int(theiler, "theiler", minimum=0)
+    horizon = check_positive_int(
+        horizon if horizon is not None else 6 * max(theiler, 1), "horizon", minimum=2
+    )
+    if fit_range is not None:
+        k0, k1 = fit_range
+        if not (0 <= k0 < k1 <= horizon):
+            raise ValueError(f"`fit_range` must satisfy 0 <= k0 < k1 <= horizon={horizon}; got {fit_range}")
+
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    # one tree over all series: neighbours may come from any series; the Theiler window and
+    # the horizon apply within a series
+    lengths = [y.shape[0] for y in ys]
+    if min(lengths) <= horizon + 2 * theiler + 2:
+        raise ValueError(
+            f"`series` too short (T = {min(lengths)}) for horizon={horizon} and theiler={theiler}"
+        )
+    Y = np.concatenate(ys, axis=0)
+    sid = np.concatenate([np.full(n, s) for s, n in enumerate(lengths)])
+    tid = np.concatenate([np.arange(n) for n in lengths])
+    usable = tid < np.array(lengths)[sid] - horizon
+    tree = cKDTree(Y)
+    cand_idx = np.nonzero(usable)[0]
+    pick = torch.randperm(len(cand_idx), generator=gen)[:n_reference].numpy()
+    idx = cand_idx[pick]
+    kq = min(len(Y), 2 * theiler + 8)
+    dist, nb = tree.query(Y[idx], k=kq)
+
+    def valid(i: int, js: np.ndarray) -> np.ndarray:
+        return usable[js] & ((sid[js] != sid[i]) | (np.abs(tid[js] - tid[i]) > theiler))
+
+    if method == "kantz" and radius is None:
+        firsts = [dist[r, np.argmax(valid(i, nb[r]))] for r, i in enumerate(idx) if valid(i, nb[r]).any()]
+        radius = 2.0 * float(np.median(firsts)) if firsts else None
+    sums = np.zeros(horizon + 1)
+    counts = np.zeros(horizon + 1)
+    n_ref_used = 0
+    k = np.arange(horizon + 1)
+    for r_i, i in enumerate(idx):
+        if method == "rosenstein":
+            ok = valid(i, nb[r_i])
+            if not ok.any():
+                continue
+            js = nb[r_i][ok][:1]
+        else:
+            js = np.array(tree.query_ball_point(Y[i], radius), dtype=int)
+            js = js[valid(i, js)] if len(js) else js
+            if len(js) == 0:
+                continue
+        d = np.linalg.norm(Y[i + k][None] - Y[js[:, None] + k[None]], axis=-1)  # (n_nb, horizon+1)
+        with np.errstate(divide="ignore"):
+            s = np.log(d.mean(0))
+        good = np.isfinite(s)
+        sums[good] += s[good]
+        counts[good] += 1
+        n_ref_used += 1
+    if n_ref_used == 0:
+        raise ValueError("no reference point has a neighbour outside the Theiler window; shorten `theiler`")
+    S = sums / np.maximum(counts, 1)
+    if fit_range is None:
+        lo, hi = S[0], S.max()
+        above = np.nonzero(S >= lo + 0.7 * (hi - lo))[0]
+        k1 = int(above[0]) if len(above) else horizon
+        k0 = 0
+        if k1 - k0 < 2:
+            k1 = min(horizon, k0 + 2)
+    k = np.arange(k0, k1 + 1)
+    coef = np.polyfit(k, S[k0 : k1 + 1], 1)
+    slope = float(coef[0])
+    resid = S[k0 : k1 + 1] - np.polyval(coef, k)
+    ss = float(((S[k0 : k1 + 1] - S[k0 : k1 + 1].mean()) ** 2).sum())
+    r2 = 1.0 - float((resid**2).sum()) / ss if ss > 0 else 0.0
+    linear = len(k) >= 3 and r2 >= 0.95
+    checks = (
+        Check(
+            name="linear_range",
+            passed=linear,
+            value=r2,
+            tolerance=0.95,
+            detail=f"R^2 of the linear fit of S(k) over k = {k0}..{k1} ({len(k)} points; need >= 3 "
+            "and R^2 >= 0.95); otherwise set fit_range from a plot of `divergence`",
+            status=Status.WARNING,
+        ),
+    )
+    status = status_from_checks(checks)
+    message = (
+        f"slope of S(k) over k = {k0}..{k1}"
+        if linear
+        else "no clear linear range in the divergence curve; choose fit_range from a plot of `divergence`"
+    )
+    return DataLyapunovResult(
+        lambda_max=slope / dt,
+        divergence=S,
+        fit_range=(int(k0), int(k1)),
+        dt=dt,
+        method=method,
+        n_reference=n_ref_used,
+        theiler=int(theiler),
+        fit_r2=r2,
+        checks=checks,
+        status=status,
+        message=message,
+    )
+
+
+#: the name used by rnndyn.training (kept for its callers)
+estimate_lambda_max = lyapunov_from_data
+
+__all__ = ["DataLyapunovResult", "estimate_lambda_max", "lyapunov_from_data"]

@@ -1,0 +1,291 @@
+"""Covariant Lyapunov vectors, finite-time exponents and localisation: oracle tests.
+
+Oracles: the eigenvectors of a non-normal linear map (exact), the vector field of Lorenz-63 (the
+zero-exponent CLV of a flow), the stable/unstable manifold directions of the Henon map from finite
+differences of the nonlinear map and of its explicit inverse (independent of any Jacobian),
+covariance J v_i(t) = d_i v_i(t+1), the telescoping growth identity, exact finite-time exponents
+of an input-driven scalar map, and the autocorrelation time of an AR(1) series.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import rnndyn as rd
+
+F64 = torch.float64
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+class LinearMap(rd.AbstractMap):
+    """h_{t+1} = A h_t (+ nothing): constant Jacobian A."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size = a.shape[0]
+        self.register_buffer("a", a)
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h @ self.a.T
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
+class DrivenScalar(rd.AbstractMap):
+    """h_{t+1} = exp(x_t) h_t: ln R = x_t exactly at every step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 1
+        self.register_buffer("one", torch.ones((), dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * torch.exp(x) * self.one
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.exp(x).unsqueeze(-1) * self.one
+
+
+#: non-normal A = S diag(2, 1, 0.5, 0.25) S^-1 with non-orthogonal eigenvectors S
+S = torch.tensor(
+    [[1.0, 0.9, 0.3, -0.5], [0.0, 0.4, 0.8, 0.2], [0.2, 0.0, 0.5, 0.7], [0.0, 0.3, 0.0, 0.5]], dtype=F64
+)
+EIGS = torch.tensor([2.0, 1.0, 0.5, 0.25], dtype=F64)
+A = S @ torch.diag(EIGS) @ torch.linalg.inv(S)
+
+
+def _sin(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """sin of the angle between lines spanned by u and v (last axis)."""
+    u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
+    v = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+    return torch.linalg.vector_norm(u - (u * v).sum(-1, keepdim=True) * v, dim=-1)
+
+
+# ---------------------------------------------------------------- exact: linear maps
+@pytest.mark.parametrize("k", [4, 2])
+def test_clvs_of_a_non_normal_linear_map_are_its_eigenvectors(k: int) -> None:
+    assert float(torch.linalg.matrix_norm(A @ A.T - A.T @ A)) > 0.5  # non-normal
+    res = rd.covariant_lyapunov_vectors(
+        LinearMap(A), k=k, n_steps=30, n_transient=80, n_backward_transient=80,
+        h0=torch.zeros(2, 4, dtype=F64), generator=gen(0),
+    )  # fmt: skip
+    assert res.status == "success", res.message
+    v = res.vectors  # (B, R, n, k)
+    assert v.shape == (2, 30, 4, k)
+    for i in range(k):
+        err = _sin(v[..., i], S[:, i].expand(2, 30, 4))
+        assert float(err.max()) < 1e-8, (i, float(err.max()))
+    assert torch.allclose(res.exponents, torch.log(EIGS[:k]), atol=1e-12)
+    assert torch.allclose(res.clv_exponents, torch.log(EIGS[:k]), atol=1e-12)
+    # localisation: IPR of the unit eigenvectors, and of the Gram-Schmidt vectors = QR of S
+    s_unit = S[:, :k] / torch.linalg.vector_norm(S[:, :k], dim=0)
+    assert torch.allclose(res.ipr_clv, (s_unit**4).sum(0), atol=1e-10)
+    q = torch.linalg.qr(S)[0][:, :k]
+    assert torch.allclose(res.ipr_gs, (q**4).sum(0), atol=1e-10)
+    # angles between consecutive eigenvectors (constant in time)
+    for p, (i, j) in enumerate(res.angle_pairs):
+        cos = float((s_unit[:, i] * s_unit[:, j]).sum().abs())
+        assert torch.allclose(res.angles[..., p], torch.tensor(math.acos(cos), dtype=F64), atol=1e-8)
+
+
+def test_min_angle_between_unstable_and_stable_subspaces_of_a_linear_map() -> None:
+    a = S @ torch.diag(torch.tensor([2.0, 1.5, 0.5, 0.25], dtype=F64)) @ torch.linalg.inv(S)
+    res = rd.covariant_lyapunov_vectors(
+        LinearMap(a), n_steps=5, n_transient=80, n_backward_transient=80,
+        h0=torch.zeros(1, 4, dtype=F64), generator=gen(1),
+    )  # fmt: skip
+    assert (res.n_unstable, res.n_neutral, res.n_stable) == (2, 0, 2)
+    # independent: principal angles from the SVD of orthonormal bases of the eigen-subspaces
+    qu, qs = torch.linalg.qr(S[:, :2])[0], torch.linalg.qr(S[:, 2:])[0]
+    expected = math.acos(float(torch.linalg.svdvals(qu.T @ qs)[0]))
+    assert torch.allclose(res.min_angle, torch.tensor(expected, dtype=F64), atol=1e-9)
+
+
+# ---------------------------------------------------------------- flows: the neutral CLV
+def test_lorenz63_zero_exponent_clv_is_parallel_to_the_vector_field() -> None:
+    flow = rd.Lorenz63()
+    m = rd.discretise(flow, dt=0.01, method="rk4")
+    res = rd.covariant_lyapunov_vectors(
+        m, n_steps=200, n_transient=300, n_backward_transient=1500, record_every=10, convergence_tol=1e-5,
+        generator=gen(2),
+    )  # fmt: skip
+    assert res.status == "success", res.message
+    assert res.units == "1/time"
+    f = flow.vector_field(res.states)  # (B, R, 3)
+    err = _sin(res.vectors[..., 1], f)
+    assert float(err.max()) < 1e-3, float(err.max())
+    # and the other two are not: the test can fail
+    assert float(_sin(res.vectors[..., 0], f).min()) > 1e-2
+
+
+# ---------------------------------------------------------------- Henon: manifolds
+def _henon_inverse(p: torch.Tensor, a: float = 1.4, b: float = 0.3) -> torch.Tensor:
+    x1, y1 = p[..., 0], p[..., 1]
+    x = y1 / b
+    return torch.stack([x, x1 - 1.0 + a * x * x], -1)
+
+
+def test_henon_clvs_are_the_unstable_and_stable_manifold_directions() -> None:
+    henon = rd.Henon()
+    res = rd.covariant_lyapunov_vectors(
+        henon, n_steps=40, n_transient=200, n_backward_transient=60, generator=gen(3)
+    )
+    assert res.status == "success", res.message
+    states = res.states[0]  # (40, 2)
+    u_err, s_err = [], []
+    for t in range(20, 40, 4):
+        # unstable direction at x_t: image of a tiny segment through x_{t-m} (nonlinear map only)
+        eps, m = 1e-9, 12
+        base = states[t - m]
+        w = torch.tensor([0.6, -0.8], dtype=F64)
+        p, q = base.clone(), base + eps * w
+        for _ in range(m):
+            p, q = henon.step(p), henon.step(q)
+        u_err.append(float(_sin(q - p, res.vectors[0, t, :, 0])))
+        # stable direction at x_t: pre-image of a tiny segment through x_{t+m} (explicit inverse,
+        # which expands the stable direction by e^1.62 per step: a shorter, smaller segment)
+        eps, m = 1e-12, 8
+        fwd = states[t].clone()
+        for _ in range(m):
+            fwd = henon.step(fwd)
+        p, q = fwd, fwd + eps * w
+        for _ in range(m):
+            p, q = _henon_inverse(p), _henon_inverse(q)
+        s_err.append(float(_sin(q - p, res.vectors[0, t, :, 1])))
+    assert max(u_err) < 1e-5, u_err
+    assert max(s_err) < 1e-5, s_err
+
+
+# ---------------------------------------------------------------- invariance
+def test_clvs_are_covariant_and_growth_factors_average_to_the_exponents() -> None:
+    net = rd.VanillaRNN(12, g=3.0, generator=gen(4), dtype=F64)
+    res = rd.covariant_lyapunov_vectors(
+        net, k=6, n_steps=60, n_transient=200, n_backward_transient=200, n_trajectories=2, generator=gen(5)
+    )
+    assert res.status == "success", res.message
+    with torch.no_grad():
+        jac = net.jacobian(res.states[:, :-1])  # (B, R-1, n, n) at t = 0..58
+    v = res.vectors
+    jv = jac @ v[:, :-1]  # J_t v_i(t)
+    assert float(_sin(jv.transpose(-2, -1), v[:, 1:].transpose(-2, -1)).max()) < 1e-8
+    growth = torch.linalg.vector_norm(jv, dim=-2)
+    assert torch.allclose(torch.log(growth), res.log_growth[:, :59], atol=1e-10)
+    # the mean log growth equals the QR exponents up to the boundary terms ln C_ii / T
+    lg_long = rd.covariant_lyapunov_vectors(
+        net,
+        k=6,
+        n_steps=1500,
+        n_transient=200,
+        n_backward_transient=200,
+        keep_vectors=False,
+        generator=gen(5),
+    )
+    assert torch.allclose(lg_long.clv_exponents, lg_long.exponents, atol=0.02)
+    assert lg_long.growth_identity_residual < 1e-10
+
+
+# ---------------------------------------------------------------- finite-time exponents
+def test_finite_time_exponents_of_a_driven_scalar_map_are_the_window_means_of_the_inputs() -> None:
+    # x_t: AR(1) with phi = 0.5, so ln R = x_t and tau_int = (1 + phi) / (1 - phi) = 3
+    n_steps, phi = 6000, 0.5
+    noise = torch.randn(n_steps + 300, generator=gen(6), dtype=F64)
+    x = torch.zeros_like(noise)
+    for t in range(1, len(x)):
+        x[t] = phi * x[t - 1] + noise[t]
+    x = 0.01 * x
+    res = rd.covariant_lyapunov_vectors(
+        DrivenScalar(), n_steps=n_steps, n_transient=100, n_backward_transient=100,
+        inputs=x.view(1, -1, 1), h0=torch.ones(1, 1, dtype=F64), keep_vectors=False,
+    )  # fmt: skip
+    obs = x[100 : 100 + n_steps]
+    assert torch.allclose(res.log_r[0, :, 0], obs, atol=1e-14)
+    f = rd.finite_time_exponents(res, window=50)
+    assert f.status == "success"
+    expected = obs.view(-1, 50).mean(1)
+    assert torch.allclose(f.values[0, :, 0], expected, atol=1e-14)
+    assert float(f.variance[0]) == pytest.approx(float(expected.var()), rel=1e-12)
+    assert float(f.autocorrelation_time[0]) == pytest.approx(3.0, rel=0.25)
+    # for window >> tau the window variance follows sigma^2 tau / L
+    assert float(f.variance[0]) == pytest.approx(float(f.predicted_variance[0]), rel=0.35)
+    g = rd.finite_time_exponents(res, window=50, which="clv")
+    assert torch.allclose(g.values, f.values, atol=1e-12)  # one dimension: CLV = GS
+
+
+# ---------------------------------------------------------------- memory: store and spill
+def test_spilled_and_stored_runs_equal_the_in_memory_run(tmp_path) -> None:  # noqa: ANN001
+    net = rd.VanillaRNN(10, g=2.5, generator=gen(7), dtype=F64)
+    kw = dict(k=5, n_steps=80, n_transient=50, n_backward_transient=60, record_every=4)
+    ref = rd.covariant_lyapunov_vectors(net, generator=gen(8), **kw)
+    assert ref.memory["storage"] == "memory"
+    spill = rd.covariant_lyapunov_vectors(net, generator=gen(8), max_memory=20_000, **kw)
+    assert spill.memory["storage"] == "spill"
+    assert spill.memory["peak_buffer_bytes"] <= 20_000 + 20 * 10 * 5 * 8 * 3
+    assert spill.memory["spilled_bytes"] > 0
+    assert torch.equal(spill.vectors, ref.vectors)
+    assert torch.equal(spill.log_growth, ref.log_growth)
+    path = tmp_path / "clv.zarr"
+    st = rd.covariant_lyapunov_vectors(net, generator=gen(8), store=path, **kw)
+    assert st.vectors is None and st.store == str(path)
+    assert torch.equal(st.vectors_at(7), ref.vectors[:, 7])
+    # the same settings may overwrite the store; other settings are refused
+    rd.covariant_lyapunov_vectors(net, generator=gen(8), store=path, **kw)
+    with pytest.raises(ValueError, match="other settings.*k: store has 5, this run 4"):
+        rd.covariant_lyapunov_vectors(net, generator=gen(8), store=path, **{**kw, "k": 4})
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match="not one"):
+        rd.covariant_lyapunov_vectors(net, generator=gen(8), store=other, **kw)
+
+
+# ---------------------------------------------------------------- bad input and statuses
+def test_bad_input_gives_clear_errors() -> None:
+    h = rd.Henon()
+    with pytest.raises(ValueError, match="`k` must be <= state_size = 2; got 3"):
+        rd.covariant_lyapunov_vectors(h, k=3, n_steps=10)
+    with pytest.raises(ValueError, match="record_every"):
+        rd.covariant_lyapunov_vectors(h, n_steps=10, record_every=0)
+    with pytest.raises(ValueError, match="n_steps"):
+        rd.covariant_lyapunov_vectors(h, n_steps=0)
+    with pytest.raises(ValueError, match="pairs"):
+        rd.covariant_lyapunov_vectors(h, n_steps=10, pairs=[(0, 2)])
+    with pytest.raises(TypeError, match="flow"):
+        rd.covariant_lyapunov_vectors(rd.Lorenz63(), n_steps=10)
+    with pytest.raises(ValueError, match="max_memory"):
+        rd.covariant_lyapunov_vectors(rd.VanillaRNN(20, dtype=F64), n_steps=100, max_memory=1000)
+    res = rd.covariant_lyapunov_vectors(h, n_steps=20, n_backward_transient=0, generator=gen(0))
+    with pytest.raises(ValueError, match="window"):
+        rd.finite_time_exponents(res, window=21)
+    with pytest.raises(TypeError, match="CLVResult"):
+        rd.finite_time_exponents(object(), window=2)  # type: ignore[arg-type]
+
+
+def test_short_backward_transient_is_reported_not_converged() -> None:
+    net = rd.VanillaRNN(10, g=2.0, generator=gen(9), dtype=F64)
+    short = rd.covariant_lyapunov_vectors(
+        net, n_steps=20, n_transient=100, n_backward_transient=2, generator=gen(1)
+    )
+    assert short.status == "not_converged"
+    assert not short.check("backward_convergence").passed
+    none = rd.covariant_lyapunov_vectors(
+        net, n_steps=20, n_transient=100, n_backward_transient=0, generator=gen(1)
+    )
+    assert none.status == "not_converged"
+    d = short.to_dict()
+    assert d["status"] == "not_converged" and "vectors" not in d and len(d["exponents"]) == 10
+
+
+def test_divergence_raises_or_is_reported() -> None:
+    lin = LinearMap(torch.diag(torch.tensor([1e200, 0.5], dtype=F64)))
+    h0 = torch.ones(1, 2, dtype=F64)
+    with pytest.raises(rd.AnalysisError, match="diverged"):
+        rd.covariant_lyapunov_vectors(lin, n_steps=200, h0=h0)
+    res = rd.covariant_lyapunov_vectors(lin, n_steps=200, h0=h0, throw=False)
+    assert res.status == "diverged" and torch.isnan(res.exponents).all()
