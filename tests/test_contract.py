@@ -125,3 +125,36 @@ def test_parameter_free_model_dtype() -> None:
     assert m32.to(F64).dtype == F64 and m32.initial_state().dtype == F64
     with pytest.raises(TypeError, match="`dtype` must be a floating-point torch.dtype"):
         m.dtype = torch.int64
+
+
+def test_engine_recorder_hook() -> None:
+    """The recorder sees every QR event: Q orthonormal, R upper triangular with positive diagonal,
+    J_{t1-1} ... J_{t0} Q_{t0} = Q_{t1} R_{t1}, and the exponents are those of a run without it."""
+    net = rd.GRU(6, g_h=3.0, alpha_r=2.0, generator=torch.Generator().manual_seed(3), dtype=F64)
+    eng = rd.LyapunovEngine(net, k=4)
+    h0 = net.initial_state((2,), generator=torch.Generator().manual_seed(4))
+    start = eng.init(h0, generator=torch.Generator().manual_seed(5))
+    events: list = []
+    rec = eng.advance(start, n_steps=7, qr_every=3, recorder=lambda *a: events.append(a))
+    plain = eng.advance(start, n_steps=7, qr_every=3)
+    assert [e[0] for e in events] == [3, 6, 7]
+    torch.testing.assert_close(rec.log_r, plain.log_r, rtol=0, atol=1e-12)
+    h, q = start.h, start.q
+    step = 0
+    for t_event, h_rec, q_rec, r_rec in events:
+        z = q
+        while step < t_event:
+            z = net.jacobian(h) @ z
+            h = net.step(h)
+            step += 1
+        torch.testing.assert_close(h_rec, h, rtol=0, atol=1e-13)
+        eye = torch.eye(4, dtype=F64).expand(2, 4, 4)
+        torch.testing.assert_close(q_rec.mT @ q_rec, eye, rtol=0, atol=1e-13)
+        assert bool((torch.diagonal(r_rec, dim1=-2, dim2=-1) > 0).all())
+        torch.testing.assert_close(torch.tril(r_rec, -1), torch.zeros_like(r_rec), rtol=0, atol=0)
+        torch.testing.assert_close(q_rec @ r_rec, z.detach(), rtol=1e-12, atol=1e-12)
+        q = q_rec
+    logs = sum(torch.log(torch.diagonal(e[3], dim1=-2, dim2=-1)) for e in events)
+    torch.testing.assert_close(logs, rec.log_r, rtol=0, atol=1e-12)
+    with pytest.raises(TypeError, match="`recorder` must be None or a callable"):
+        eng.advance(start, n_steps=2, recorder=3)

@@ -50,10 +50,16 @@ STATUSES: dict[str, str] = {
 
 #: Largest growth ratio e^{qr_every (lambda_1 - lambda_k)} allowed between two QR events with
 #: ``qr_every="auto"``. Householder QR has a column-wise backward error (Higham, Accuracy and
-#: Stability, Thm 19.4), so the relative error of R_ii per QR event is ~ eps * ratio: 1e8 keeps it
-#: near 1e-8 in float64.
-_AUTO_RATIO: dict[torch.dtype, float] = {torch.float64: 1e8, torch.float32: 1e2}
+#: Stability, Thm 19.4), so the relative error of R_ii per QR event is ~ eps * ratio: 1e6 keeps it
+#: near 2e-10 in float64 (measured: a non-normal 4 x 4 linear map, error of the exponents 4e-12
+#: at ratio e^12, 7e-11 at e^18, 4e-9 at e^20, 2e-7 at e^24).
+_AUTO_RATIO: dict[torch.dtype, float] = {torch.float64: 1e6, torch.float32: 1e2}
+#: Largest growth or decay e^{qr_every max_i |lambda_i|} of one column between two QR events
+#: (no over- or underflow).
+_AUTO_RANGE: dict[torch.dtype, float] = {torch.float64: 1e30, torch.float32: 1e10}
 _AUTO_MAX_QR_EVERY = 16
+#: Shortest transient from which ``qr_every="auto"`` estimates the exponents (else QR every step).
+_AUTO_MIN_TRANSIENT = 20
 
 TANGENT_MODES = ("auto", "dense", "jvp")
 
@@ -153,74 +159,20 @@ class TangentState:
 
 
 # --------------------------------------------------------------------------------------- engine
-def _is_discretised(system: AbstractMap) -> bool:
-    from rnndyn.discretise import Discretised
-
-    return isinstance(system, Discretised)
-
-
-def _tangent_size(system: AbstractMap) -> int:
-    """Dimension of the tangent space: ``state_size``, or less for models whose Jacobian covers a
-    leading block of the state only (``tangent_size``, e.g. the h-only LSTM of VPSL22, whose cell
-    state is carried along but not perturbed; theory/chaos.md §3.2)."""
-    return int(getattr(system, "tangent_size", system.state_size))
-
-
 def _choose_tangent(system: AbstractMap, k: int, tangent: str) -> str:
-    """Automatic choice of how ``J @ Q`` is formed.
+    """Automatic choice of how ``J @ Q`` is formed (``"dense"``: analytic, ``"jvp"``: forward-mode).
 
-    Dense analytic Jacobians are cheapest when the model has them (forming ``J`` costs O(n^2) for
-    the RNN maps, then one batched GEMM). Matrix-free products (one JVP per column) win when the
-    Jacobian is only available through autograd (n reverse passes vs k forward passes) and for
-    multi-stage integrators with ``k < n`` (the dense RK4 tangent costs four n x n x n products).
+    ``"dense"`` goes through the model's declared tangent product ``_step_and_tangent`` (matrix-free
+    for every built-in model: a few ``(n, n) @ (n, k)`` products and diagonal scalings, never the
+    ``n x n`` Jacobian; the dense Jacobian times ``Q`` for models that only provide ``_jacobian``).
+    Forward-mode JVPs win only when the model has neither an analytic Jacobian nor a tangent
+    product (then the dense default is autograd: ``n`` reverse passes against ``k`` forward ones).
     """
     if tangent != "auto":
         return tangent
-    n = _tangent_size(system)
-    if _is_discretised(system):
-        # With an analytic flow Jacobian the RK tangent is applied to the frame directly
-        # (Discretised._jacobian_product: one flow Jacobian, O(n^2), per stage and an n x n x k
-        # product; no n x n tangent formed). Forward-mode JVPs carry ~20 ms per step of torch.func
-        # overhead but never form a Jacobian, so they win only for large n with few exponents
-        # (measured on the gated flow, k = 3: n = 144 dense 14x faster; n = 1500 jvp 6x faster).
-        if not system.flow.has_analytic_jacobian:  # type: ignore[attr-defined]
-            return "jvp"
-        return "jvp" if n > 768 and k < n // 2 else "dense"
-    if not system.has_analytic_jacobian:
-        return "jvp" if n > 8 else "dense"
+    if not (system.has_analytic_jacobian or system.has_tangent_product):
+        return "jvp" if system.state_size > 8 else "dense"
     return "dense"
-
-
-def _vanilla_product(system: Any, h: Tensor, x: Tensor | None, q: Tensor) -> tuple[Tensor, Tensor]:
-    # theory/gated.md §3.1: J = [phi'(a)] W, so J Q = phi'(a) * (W Q): one GEMM on W, no n x n
-    # Jacobian written and read again (the cost that dominates k << n); the step reuses ``a``
-    from rnndyn.models.vanilla import _dphi, _phi
-
-    a = system._preact(h, x)
-    h_next = _phi(a, system.activation)
-    d = _dphi(a, system.activation, h_next if system.activation == "tanh" else None)
-    return h_next, d.unsqueeze(-1) * torch.matmul(system.weight_hh, q)
-
-
-#: Fused step-and-tangent functions ``fn(system, h, x, Q) -> (F(h, x), J(h, x) @ Q)`` for models
-#: whose Jacobian has structure, by exact type (used for ``k < n``). Models not listed use
-#: ``system._step`` and ``system._jacobian(h, x) @ Q``. Add entries with
-#: :func:`register_tangent_product`; each must agree with the dense product (tested).
-TANGENT_PRODUCTS: dict[type, Any] = {}
-
-
-def register_tangent_product(cls: type, fn: Any) -> None:
-    """Register ``fn(system, h, x, q) -> (h_next, J @ q)`` as the fused dense step for ``cls``."""
-    TANGENT_PRODUCTS[cls] = fn
-
-
-def _register_builtin_products() -> None:
-    from rnndyn.models.vanilla import VanillaRNN
-
-    register_tangent_product(VanillaRNN, _vanilla_product)
-
-
-_register_builtin_products()
 
 
 def _qr(z: Tensor) -> tuple[Tensor, Tensor]:
@@ -238,6 +190,16 @@ def _qr(z: Tensor) -> tuple[Tensor, Tensor]:
     return q, torch.diagonal(r, dim1=-2, dim2=-1)
 
 
+def _qr_full(z: Tensor) -> tuple[Tensor, Tensor]:
+    """Reduced QR of ``z`` ``(B, n, k)`` with ``diag R > 0``; returns ``(Q, R)`` (``R`` ``(B, k, k)``)."""
+    if z.shape[-1] == 1:
+        norm = torch.linalg.vector_norm(z, dim=-2, keepdim=True)
+        return z / norm, norm
+    q, r = torch.linalg.qr(z)
+    sign = torch.where(torch.diagonal(r, dim1=-2, dim2=-1) < 0, -1.0, 1.0).to(z.dtype)
+    return q * sign.unsqueeze(-2), r * sign.unsqueeze(-1)
+
+
 def _fix_signs(q: Tensor, d: Tensor) -> Tensor:
     return q * torch.where(d < 0, -1.0, 1.0).to(q.dtype).unsqueeze(-2)
 
@@ -246,20 +208,33 @@ class LyapunovEngine:
     r"""A prepared QR-method Lyapunov computation for one map (the lower level of the API).
 
     It stores only settings, never parameter values, so a model that is being trained can be
-    analysed again after each update with the same engine.
+    analysed again after each update with the same engine. Every step goes through the model's
+    declared tangent product :meth:`~rnndyn.models.base.AbstractSystem.step_and_tangent`
+    (``h, Q -> F(h, x), J Q``), so any map or wrapper that declares it is analysed the same way.
 
     Args:
         system: a map (:class:`~rnndyn.models.base.AbstractMap`); flows raise ``TypeError``.
-        k: number of exponents (default: all ``state_size``).
-        qr_every: re-orthonormalise every ``qr_every`` steps (int >= 1), or ``"auto"``: choose it
-            at the end of the transient so that the growth ratio ``e^{m (lambda_1 - lambda_k)}``
-            between QR events stays below 1e8 (float64), capped at 16. The exponents are
-            mathematically independent of ``qr_every`` (the diagonal of ``R`` of a product is the
-            product of the diagonals); only round-off in the smallest ``R_ii`` grows with it.
-        tangent: ``"dense"`` (``J @ Q`` with the model's Jacobian, analytic where it has one),
-            ``"jvp"`` (matrix-free forward-mode products, :func:`rnndyn.jacobians.tangent_map`) or
-            ``"auto"`` (dense for analytic one-stage maps, JVP for autograd-only models and for
-            multi-stage integrators with ``k < n/2``).
+        k: number of exponents (default: all ``tangent_size``).
+        qr_every: re-orthonormalise every ``qr_every`` steps (int >= 1), or ``"auto"`` (default):
+            choose it at the end of the transient from the exponents estimated there, as the
+            largest ``m <= 16`` with
+
+            * ``e^{m (lambda_1 - lambda_k)} <= 1e6`` (float64; 1e2 in float32): Householder QR has
+              a column-wise backward error (Higham 2002, *Accuracy and Stability of Numerical
+              Algorithms*, Thm 19.4), so the relative error of each ``R_ii`` per QR event stays
+              near ``eps * 1e6 ~ 2e-10`` and so does the absolute error of every requested
+              exponent (float32: ~1e-5);
+            * ``e^{m max_i |lambda_i|} <= 1e30`` (float64; 1e10 in float32): no column over- or
+              underflows between QR events.
+
+            ``m = 1`` when the transient is shorter than 20 steps or its estimate is not finite.
+            The exponents are mathematically independent of ``qr_every`` (the diagonal of ``R``
+            of a product is the product of the diagonals); only round-off depends on it.
+        tangent: ``"dense"`` (analytic: the model's ``_step_and_tangent``, matrix-free for every
+            built-in model; full spectra form the Jacobian and keep the frame as Householder
+            reflectors), ``"jvp"`` (forward-mode products, :func:`rnndyn.jacobians.tangent_map`)
+            or ``"auto"`` (``"dense"`` unless the model has neither an analytic Jacobian nor a
+            tangent product).
         sum_check: compute the mean ``ln|det J|`` along the trajectory (one ``slogdet`` per step;
             needs ``k == n``). ``None``: on when ``k == n <= 128``.
 
@@ -278,12 +253,12 @@ class LyapunovEngine:
         system: AbstractMap,
         *,
         k: int | None = None,
-        qr_every: int | str = 1,
+        qr_every: int | str = "auto",
         tangent: str = "auto",
         sum_check: bool | None = None,
     ) -> None:
         check_map(system)
-        n = _tangent_size(system)
+        n = system.tangent_size
         if k is None:
             k = n
         k = check_positive_int(k, "k")
@@ -308,7 +283,7 @@ class LyapunovEngine:
 
     # ---------------------------------------------------------------- building blocks
     def init(self, h0: Tensor, *, generator: torch.Generator | None = None) -> TangentState:
-        """Start from states ``h0`` ``(B, n)`` with a random orthonormal frame ``(B, n, k)``.
+        """Start from states ``h0`` ``(B, n)`` with a random orthonormal frame ``(B, tangent_size, k)``.
 
         The frame is drawn on the CPU in float64 from ``generator`` (reproducible on any device).
         """
@@ -326,15 +301,14 @@ class LyapunovEngine:
         """Current estimate ``(B, k)`` (natural log, per step; not sorted, not scaled by dt)."""
         return state.log_r / max(state.steps, 1)
 
-    def _tangent_product(self, h: Tensor, x: Tensor | None, q: Tensor, jac: Tensor | None) -> Tensor:
-        if self.tangent == "dense":
-            if jac is None:
-                product = getattr(self.system, "_jacobian_product", None)
-                if product is not None and q.shape[-1] < q.shape[-2]:
-                    return product(h, x, q)
-                jac = self.system._jacobian(h, x)
-            return torch.matmul(jac, q)
-        from rnndyn.jacobians import tangent_map
+    def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
+        """The dense Jacobian restricted to the tangent space ``(B, m, m)``."""
+        jac = self.system._jacobian(h, x)
+        m = self.n_tangent
+        return jac if jac.shape[-1] == m else jac[..., :m, :m]
+
+    def _jvp(self, h: Tensor, x: Tensor | None, q: Tensor) -> Tensor:
+        from rnndyn._autodiff import tangent_map
 
         n_state = self.system.state_size
         if self.n_tangent < n_state:
@@ -354,8 +328,9 @@ class LyapunovEngine:
         record_at: set[int] | None = None,
         logdet: list[Tensor] | None = None,
         callback: Any = None,
+        recorder: Any = None,
     ) -> TangentState:
-        """Run ``n_steps`` steps of state and frame, with a QR every ``qr_every`` steps and one
+        r"""Run ``n_steps`` steps of state and frame, with a QR every ``qr_every`` steps and one
         at the end, accumulating ``ln R_ii`` into ``state.log_r``.
 
         Args:
@@ -363,56 +338,82 @@ class LyapunovEngine:
             n_steps: number of steps.
             inputs: ``(B, n_steps, d)`` inputs (``x`` of step ``t`` is ``inputs[:, t]``), or
                 ``None``.
-            qr_every: overrides the engine's (``"auto"`` engines need an int here).
+            qr_every: overrides the engine's; an ``"auto"`` engine steps with QR every step here
+                (the rule needs the exponents estimated in :meth:`run`'s transient).
             record / record_at: internal (running estimates); logdet: internal (sum check).
             callback: called as ``callback(steps_done)`` at each recording (progress bars).
+            recorder: ``None`` or a callable ``recorder(step, h, Q, R)`` called after **every**
+                QR event (the forward pass of Ginelli's covariant-vector method records these):
+
+                * ``step`` (int): steps done since the last :meth:`restart` (``state.steps``
+                  counts on across ``advance`` calls), i.e. the frame is that after step ``step``;
+                * ``h``: ``(B, n)`` the state after that step;
+                * ``Q``: ``(B, tangent_size, k)`` the orthonormal frame;
+                * ``R``: ``(B, k, k)`` upper triangular with positive diagonal, such that
+                  :math:`J_{t_1 - 1} \cdots J_{t_0} Q_{t_0} = Q_{t_1} R_{t_1}` over the steps since
+                  the previous QR event (``qr_every`` Jacobians; fewer at the end of a call).
+
+                The tensors are fresh (the engine never writes into them), so they may be kept
+                without copying. With a recorder the frame is kept explicit (no Householder
+                shortcut) and ``R`` is the full factor; without one nothing is done (zero cost).
 
         Returns:
-            The new state (``q`` orthonormal). Divergence is not raised here: ``state.h`` turns
-            non-finite and :meth:`run` reports it.
+            The new state (``q`` orthonormal, ``diag R > 0``). Divergence is not raised here:
+            ``state.h`` turns non-finite and :meth:`run` reports it.
         """
         m = qr_every if qr_every is not None else self.qr_every
-        if not isinstance(m, int):
-            raise ValueError('`qr_every="auto"` is resolved by run(); pass an int to advance()')
+        if m == "auto":
+            m = 1  # "auto" needs exponent estimates, which only run() has (after its transient)
+        m = check_positive_int(m, "qr_every")
+        if recorder is not None and not callable(recorder):
+            raise TypeError(f"`recorder` must be None or a callable (step, h, Q, R); got {type(recorder).__name__}")
         with torch.no_grad():
-            return self._advance(state, n_steps, inputs, m, record, record_at, logdet, callback)
+            return self._advance(state, n_steps, inputs, m, record, record_at, logdet, callback, recorder)
 
-    def _advance(self, state, n_steps, inputs, m, record, record_at, logdet, callback) -> TangentState:  # noqa: ANN001
+    def _advance(self, state, n_steps, inputs, m, record, record_at, logdet, callback, recorder) -> TangentState:  # noqa: ANN001
         system = self.system
         h, q, log_r = state.h, state.q, state.log_r
-        # Full spectra with dense Jacobians keep the frame as Householder reflectors (geqrf) and
-        # apply it with ormqr, J @ Q = ormqr(J): this skips forming Q (orgqr, ~4/3 n^3 flop) at
-        # every QR event. Only |R_ii| enters the exponents, so the missing sign fix is harmless;
-        # the explicit, sign-fixed Q is formed once at the end.
-        implicit = self.householder and self.tangent == "dense" and self.k == self.n_tangent
-        # Fused step-and-tangent products (no n x n Jacobian formed) serve every step whose frame
-        # is explicit; right after an implicit (Householder) QR the dense Jacobian is applied by ormqr.
-        fused = TANGENT_PRODUCTS.get(type(system)) if self.tangent == "dense" else None
-        if logdet is not None:
-            fused = None
+        full = self.k == self.n_tangent
+        # Full spectra in "dense" mode form the Jacobian once per step: J @ Q is one GEMM either
+        # way, and the frame can stay as Householder reflectors (geqrf) applied by ormqr,
+        # J @ Q = ormqr(J), which skips forming Q (orgqr, ~4/3 n^3 flop) at every QR event. Only
+        # |R_ii| enters the exponents, so the missing sign fix is harmless; the explicit,
+        # sign-fixed Q is formed once at the end. Partial spectra (k < n) use the model's
+        # matrix-free step_and_tangent and never form J.
+        dense_jac = self.tangent == "dense" and full
+        implicit = self.householder and dense_jac and recorder is None
+        product = system._step_and_tangent
         qa: Tensor | None = None
         tau: Tensor | None = None
+        d: Tensor | None = None
         since_qr = 0
+        t = -1
         for t in range(n_steps):
             x = inputs[:, t] if inputs is not None else None
             jac = None
-            if logdet is not None:
-                jac = system._jacobian(h, x)
-                logdet.append(torch.linalg.slogdet(jac)[1])
+            if logdet is not None or dense_jac:
+                jac = self._jacobian(h, x)
+                if logdet is not None:
+                    logdet.append(torch.linalg.slogdet(jac)[1])
             if qa is not None:
-                if jac is None:
-                    jac = system._jacobian(h, x)
-                q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)
+                q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)  # type: ignore[union-attr]
                 qa = None
                 h = system._step(h, x)
-            elif fused is not None:
-                h, q = fused(system, h, x, q)
-            else:
-                q = self._tangent_product(h, x, q, jac)
+            elif self.tangent == "jvp":
+                q = self._jvp(h, x, q)
                 h = system._step(h, x)
+            elif jac is not None and dense_jac:
+                q = torch.matmul(jac, q)
+                h = system._step(h, x)
+            else:
+                h, q = product(h, x, q)
             since_qr += 1
             if since_qr == m or t == n_steps - 1:
-                if implicit:
+                if recorder is not None:
+                    q, r = _qr_full(q)
+                    d = torch.diagonal(r, dim1=-2, dim2=-1)
+                    recorder(state.steps + t + 1, h, q, r)
+                elif implicit:
                     qa, tau = torch.geqrf(q)
                     d = torch.diagonal(qa, dim1=-2, dim2=-1)
                 else:
@@ -427,19 +428,27 @@ class LyapunovEngine:
                     if not bool(torch.isfinite(h).all()):
                         break
         if qa is not None:
-            q = _fix_signs(torch.linalg.householder_product(qa, tau), d)
-        elif n_steps > 0:
-            q = _fix_signs(q, d)
+            q = _fix_signs(torch.linalg.householder_product(qa, tau), d)  # type: ignore[arg-type]
+        elif n_steps > 0 and recorder is None:
+            q = _fix_signs(q, d)  # type: ignore[arg-type]
         return TangentState(h, q, log_r, state.steps + t + 1 if n_steps > 0 else state.steps)
 
-    def _auto_qr_every(self, spread: float, dtype: torch.dtype) -> int:
-        if not math.isfinite(spread) or spread <= 0:
-            return _AUTO_MAX_QR_EVERY if math.isfinite(spread) else 1
+    def _auto_qr_every(self, lam: Tensor, dtype: torch.dtype) -> int:
+        """``qr_every`` from the transient's exponent estimates ``lam`` (natural log, per step)."""
+        if lam.numel() == 0 or not bool(torch.isfinite(lam).all()):
+            return 1
+        spread = float(lam.max() - lam.min())
+        size = float(lam.abs().max())
         ratio = _AUTO_RATIO.get(dtype, 1e2)
+        limit = _AUTO_RANGE.get(dtype, 1e10)
         # measured (N = 400 tanh net, spread 8.6/step): ratio e^17 -> 2e-8 error in the smallest
         # exponent, e^26 -> 7e-5, e^34 -> 0.2; the top exponents are exact to 1e-15 for any m
-        m = int(math.log(ratio) / spread)
-        return max(1, min(_AUTO_MAX_QR_EVERY, m))
+        m = _AUTO_MAX_QR_EVERY
+        if spread > 0:
+            m = min(m, int(math.log(ratio) / spread))
+        if size > 0:
+            m = min(m, int(math.log(limit) / size))
+        return max(1, m)
 
     # ---------------------------------------------------------------- one full run
     def run(
@@ -455,8 +464,13 @@ class LyapunovEngine:
         zero_tol: float | None = None,
         throw: bool = True,
         progress: Any = None,
+        recorder: Any = None,
     ) -> LyapunovResult:
-        """Transient + averaging run; see :func:`lyapunov_spectrum` for the arguments."""
+        """Transient + averaging run; see :func:`lyapunov_spectrum` for the arguments.
+
+        ``recorder``: passed to :meth:`advance` for the averaging steps only (not the transient);
+        its ``step`` counts from the start of the averaging.
+        """
         system = self.system
         check_generator(generator)
         n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
@@ -482,9 +496,8 @@ class LyapunovEngine:
         m = m_first
         if self.qr_every == "auto":
             m = 1
-            if n_transient > 0 and bool(torch.isfinite(state.log_r).all()):
-                lam = (state.log_r / n_transient).mean(0)
-                m = self._auto_qr_every(float(lam.max() - lam.min()), h0.dtype)
+            if n_transient >= _AUTO_MIN_TRANSIENT:
+                m = self._auto_qr_every((state.log_r / n_transient).mean(0), h0.dtype)
         state = self.restart(state)
         diverged_in_transient = not bool(torch.isfinite(state.h).all())
 
@@ -507,6 +520,7 @@ class LyapunovEngine:
                 record_at=record_at,
                 logdet=logdet,
                 callback=cb,
+                recorder=recorder,
             )
         return self._finish(
             state, record, logdet, n_steps, n_transient, m, batch, n_blocks, log_base, zero_tol, throw
@@ -755,11 +769,12 @@ def _prepare(
     if h0 is not None:
         h0 = h0.expand(batch, n).clone() if h0.ndim == 1 or h0.shape[0] != batch else h0
     if inputs is not None:
-        ref = h0 if h0 is not None else system._reference_tensor()
-        if ref is not None and inputs.dtype != ref.dtype:
-            raise TypeError(f"`inputs` must have the model's dtype {ref.dtype}; got {inputs.dtype}")
-        if ref is not None and inputs.device != ref.device:
-            raise ValueError(f"`inputs` must be on the model's device {ref.device}; got {inputs.device}")
+        dtype = h0.dtype if h0 is not None else system.dtype
+        device = h0.device if h0 is not None else system.device
+        if inputs.dtype != dtype:
+            raise TypeError(f"`inputs` must have the model's dtype {dtype}; got {inputs.dtype}")
+        if inputs.device != device:
+            raise ValueError(f"`inputs` must be on the model's device {device}; got {inputs.device}")
         inputs = inputs.expand(batch, *inputs.shape[-2:]) if inputs.ndim == 2 else inputs
     return inputs, h0, n_steps, batch
 
@@ -771,7 +786,7 @@ def lyapunov_spectrum(
     k: int | None = None,
     n_steps: int | None = None,
     n_transient: int = 0,
-    qr_every: int | str = 1,
+    qr_every: int | str = "auto",
     inputs: Tensor | None = None,
     h0: Tensor | None = None,
     n_trajectories: int = 1,
@@ -998,5 +1013,4 @@ __all__ = [
     "kaplan_yorke_dimension",
     "lyapunov_spectrum",
     "max_lyapunov",
-    "register_tangent_product",
 ]
