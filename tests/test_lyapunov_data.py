@@ -1,0 +1,82 @@
+"""rd.lyapunov_from_data (Rosenstein / Kantz): cross-checked against nolds.lyap_r (an independent
+implementation of Rosenstein et al. 1993) and against the QR exponent of the same map."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import rnndyn as rd
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def henon_x(n: int = 4000) -> np.ndarray:
+    x = np.empty((n + 100, 2))
+    x[0] = (0.1, 0.1)
+    for t in range(n + 99):
+        x[t + 1] = (1.0 - 1.4 * x[t, 0] ** 2 + x[t, 1], 0.3 * x[t, 0])
+    return x[100:, 0]
+
+
+def test_rosenstein_agrees_with_nolds_on_the_henon_map() -> None:
+    nolds = pytest.importorskip("nolds", reason="nolds is in the dev extra")
+    s = henon_x(2000)
+    for horizon in (4, 7):
+        ref = nolds.lyap_r(s, emb_dim=2, lag=1, min_tsep=10, trajectory_len=horizon, fit="poly")
+        # all reference points (as nolds), the same Theiler window, embedding and fit range
+        ours = rd.lyapunov_from_data(
+            s, embedding_dim=2, delay=1, theiler=10, horizon=horizon, fit_range=(0, horizon - 1),
+            n_reference=len(s), generator=gen(0),
+        )  # fmt: skip
+        assert ours.lambda_max == pytest.approx(ref, rel=2e-3), (horizon, ours.lambda_max, ref)
+
+
+def test_rosenstein_agrees_with_nolds_on_the_logistic_map() -> None:
+    nolds = pytest.importorskip("nolds", reason="nolds is in the dev extra")
+    y = np.empty(3000)
+    y[0] = 0.3
+    for t in range(2999):
+        y[t + 1] = 4.0 * y[t] * (1.0 - y[t])
+    ref = nolds.lyap_r(y, emb_dim=1, lag=1, min_tsep=5, trajectory_len=5, fit="poly")
+    ours = rd.lyapunov_from_data(
+        y, theiler=5, horizon=5, fit_range=(0, 4), n_reference=3000, generator=gen(0)
+    )
+    assert ours.lambda_max == pytest.approx(ref, rel=2e-3)
+    assert ours.lambda_max == pytest.approx(math.log(2.0), rel=0.02)
+
+
+def test_data_estimates_match_the_literature_exponent_of_the_map() -> None:
+    qr = 0.41922  # Henon a = 1.4, b = 0.3: J. C. Sprott, Chaos and Time-Series Analysis (2003), table A.1
+    s = henon_x()
+    ros = rd.lyapunov_from_data(s, embedding_dim=2, theiler=10, generator=gen(2))
+    assert ros.status == "success", ros.message
+    assert ros.fit_r2 > 0.99
+    assert ros.lambda_max == pytest.approx(qr, rel=0.03)
+    kan = rd.lyapunov_from_data(
+        s, embedding_dim=2, theiler=10, method="kantz", n_reference=500, generator=gen(2)
+    )
+    assert kan.lambda_max == pytest.approx(qr, rel=0.08)
+    d = ros.to_dict()
+    assert d["units"] == "1/step" and d["predictability_steps"] == pytest.approx(math.log(2) / ros.lambda_max)
+    # the training tools use the same function
+    assert rd.training.estimate_lambda_max is rd.lyapunov_from_data
+
+
+def test_noise_has_no_linear_range_and_bad_input_is_refused() -> None:
+    noise = np.random.default_rng(0).normal(size=(3000, 2))
+    r = rd.lyapunov_from_data(noise, theiler=5, generator=gen(0))
+    assert r.status == "warning" and not r.check("linear_range").passed
+    with pytest.raises(ValueError, match="finite"):
+        rd.lyapunov_from_data(np.array([1.0, np.nan] * 100))
+    with pytest.raises(ValueError, match="too short"):
+        rd.lyapunov_from_data(np.arange(40.0), theiler=10, horizon=30)
+    with pytest.raises(ValueError, match="fit_range"):
+        rd.lyapunov_from_data(henon_x(500), theiler=5, horizon=8, fit_range=(3, 9))
+    with pytest.raises(ValueError, match="method"):
+        rd.lyapunov_from_data(henon_x(500), method="wolf")
