@@ -43,7 +43,9 @@ def test_analyze_default_model_matches_library(tmp_path) -> None:
         assert word in res.output
     payload = json.loads(js.read_text())
     lyap = payload["lyapunov"]
-    assert payload["model"].startswith("gru") and len(lyap["exponents"]) == 12
+    assert payload["label"].startswith("gru") and len(lyap["exponents"]) == 12
+    # the default model's parameters are stated in full
+    assert payload["model"]["g_h"] == 3.0 and payload["model"]["alpha_r"] == 10.0
     # the same call through the library (default GRU parameters, seed 0 -> generator seed 1)
     net = rd.GRU(
         12,
@@ -69,10 +71,10 @@ def test_analyze_default_model_matches_library(tmp_path) -> None:
     spec = rd.jacobian_spectrum(
         net, n_states=20, n_steps=50, n_transient=50, theory=True, generator=torch.Generator().manual_seed(2)
     )
-    assert payload["jacobian spectrum"]["spectral_radius"] == pytest.approx(
+    assert payload["jacobian_spectrum"]["spectral_radius"] == pytest.approx(
         spec.spectral_radius.tolist(), abs=1e-10
     )
-    fps = payload["fixed points"]
+    fps = payload["fixed_points"]
     assert len(fps["points"]) >= 1  # the origin is a fixed point of the zero-bias GRU
     for name in ("jacobian_spectrum.png", "report.html"):
         assert (tmp_path / "fig" / name).stat().st_size > 10_000
@@ -117,6 +119,7 @@ def test_lyapunov_command_torch_model_with_inputs(tmp_path) -> None:
             "lyapunov",
             "--torch-model",
             str(path),
+            "--trust-pickle",  # a whole pickled module: only loaded when trusted
             "--inputs",
             str(tmp_path / "x.npy"),
             "--transient",

@@ -479,7 +479,7 @@ class AnalysisResult(Result):
                 os.unlink(tmp)
         return path
 
-    def figures(self, folder: str | os.PathLike[str], *, full: bool = False) -> list[Path]:
+    def figures(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write the report's figures as PNGs into ``folder``; returns their paths."""
         from rnndyn.plotting.analysis import plot_pca_trajectories
         from rnndyn.plotting.lyapunov import plot_convergence
@@ -490,10 +490,7 @@ class AnalysisResult(Result):
         out: list[Path] = []
         if self.lyapunov is not None and self.lyapunov.status != "diverged":
             out.append(plot_lyap(self.lyapunov, folder / "lyapunov_spectrum.png", title=self.label))
-            if full:
-                out.append(
-                    plot_convergence(self.lyapunov, folder / "lyapunov_convergence.png", title=self.label)
-                )
+            out.append(plot_convergence(self.lyapunov, folder / "lyapunov_convergence.png", title=self.label))
         if self.trajectories is not None:
             out.append(
                 plot_pca_trajectories(
@@ -524,16 +521,17 @@ class AnalysisResult(Result):
 
         Args:
             path: the HTML file. figures_dir: also keep the PNGs there (default: not kept).
-            full: include the convergence figure. command: the command line, for provenance.
+            full: unused by the HTML (kept for symmetry with ``to_dict``). command: the command
+                line, for provenance.
         """
         from rnndyn.report import build_analysis_report
 
         path = Path(path)
         if figures_dir is not None:
-            figs = self.figures(figures_dir, full=full)
+            figs = self.figures(figures_dir)
             return build_analysis_report(self, path, figs, command=command)
         with tempfile.TemporaryDirectory(prefix="rnndyn-report-") as tmp:
-            figs = self.figures(tmp, full=full)
+            figs = self.figures(tmp)
             return build_analysis_report(self, path, figs, command=command)
 
 

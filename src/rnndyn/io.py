@@ -366,10 +366,9 @@ def load_model(
     except Exception as exc:  # noqa: BLE001 - torch raises several types; all mean the same here
         msg = str(exc)
         if "Weights only load failed" not in msg and "weights_only" not in msg:
-            first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
             raise ValueError(
                 f"`path` must be a file written by torch.save or torch.jit.save; got {spath!r}, which "
-                f"torch cannot read (not a torch file: {first})"
+                f"torch cannot read (not a torch file, or a damaged one)"
             ) from None
         if not trust_pickle:
             raise ValueError(f"refusing to load {spath!r}: {_UNSAFE}") from None

@@ -1,9 +1,16 @@
-"""Shared CLI plumbing: option types, model construction from flags, JSON output, progress."""
+"""Shared CLI plumbing: option types, model construction from flags, input files, output-path
+checks, JSON output, clean errors.
+
+Every command that takes a model takes it the same way: ``-m NAME`` (a registry name or a preset
+from ``rnndyn models``) with ``-n`` and ``-p key=value``, *or* ``--torch-model FILE`` (any format
+:func:`rnndyn.load_model` reads), never both. Bad input is reported in one line naming the
+option, what was expected and what was received, before any long computation.
+"""
 
 from __future__ import annotations
 
 import json
-import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,44 +22,117 @@ from rich.console import Console
 console = Console()
 err_console = Console(stderr=True)
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `rnndyn models`).")]
+#: The built-in default model: a chaotic CKS20 GRU (the zero state is unstable for g_h > 2;
+#: Can, Krishnamurthy & Schwab 2020, arXiv:2002.00025, Cor. 4.3).
+DEFAULT_MODEL = "gru"
+DEFAULT_N = 64
+DEFAULT_PARAMS: dict[str, Any] = {"g_h": 3.0, "alpha_z": 1.0, "alpha_r": 10.0}
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model name or preset (see `rnndyn models`); default: gru with g_h=3, alpha_z=1, "
+        "alpha_r=10 (chaotic).",
+        show_default=False,
+    ),
+]
 NOpt = Annotated[
-    int | None, typer.Option("--n", "-n", help="Number of units (state size for models that take one).")
+    int | None,
+    typer.Option(
+        "--n", "-n", help=f"Number of units (models that take one; default {DEFAULT_N}).", show_default=False
+    ),
 ]
 ParamOpt = Annotated[
     list[str] | None,
-    typer.Option("--param", "-p", help="Model parameter key=value, repeatable (e.g. -p g_h=3 -p alpha_z=5)."),
+    typer.Option(
+        "--param",
+        "-p",
+        help="Model parameter key=value, repeatable (e.g. -p g_h=3 -p alpha_z=5); overrides the "
+        "preset's / default model's values, the others are kept.",
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for weights and initial states.")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="torch device, e.g. cpu or cuda.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:N or mps.")]
 DtOpt = Annotated[float, typer.Option("--dt", help="Time step used to discretise flows.")]
 MethodOpt = Annotated[str, typer.Option("--method", help="Integrator for flows: euler, heun, rk4.")]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the machine-readable result here.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for figures.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
+TorchModelOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--torch-model",
+        help="A saved torch.nn RNN/GRU/LSTM: state_dict, checkpoint dict, TorchScript, or (with "
+        "--trust-pickle) a whole pickled module. Not combinable with -m/-n/-p.",
+    ),
+]
+ArchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--arch",
+        help="For a --torch-model state dict: rnn_relu for a ReLU nn.RNN (tanh assumed otherwise); "
+        "rnn, gru, lstm are checked against the weights.",
+    ),
+]
+ModulePathOpt = Annotated[
+    str | None,
+    typer.Option("--module-path", help="The recurrent submodule inside --torch-model (e.g. rnn)."),
+]
+TrustPickleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-pickle",
+        help="Allow --torch-model to unpickle a whole module: this can run arbitrary code, use only "
+        "on files you trust.",
+    ),
+]
+BatchFirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--batch-first/--time-first",
+        help="Layout of 3-D --inputs: (B, T, d) or (T, B, d); default: the torch module's "
+        "batch_first, (B, T, d) for named models.",
+        show_default=False,
+    ),
+]
+LstmStateOpt = Annotated[
+    str,
+    typer.Option(
+        "--lstm-state",
+        help="For a --torch-model LSTM: 'full' (h, c) tangent space (2n exponents) or 'h' "
+        "(dh/dh at fixed c, the VPSL22 convention; n exponents).",
+    ),
+]
+InputsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--inputs",
+        help="Input sequences: .npy, or .npz with one array (or an 'inputs' array); (T, d), or 3-D "
+        "in the layout of --batch-first/--time-first.",
+    ),
+]
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Convert tensors/arrays/NaN into JSON-friendly values (NaN and inf become strings)."""
-    if isinstance(obj, torch.Tensor):
-        obj = obj.detach().cpu().numpy()
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+    """JSON-ready values: tensors/arrays as lists, snake_case keys, non-finite floats as ``None``
+    (their reasons under ``"non_finite"`` at the top level; see :func:`rnndyn.analysis.jsonable`)."""
+    from rnndyn.analysis import jsonable
+
+    reasons: dict[str, str] = {}
+    out = jsonable(obj, reasons=reasons)
+    if reasons and isinstance(out, dict):
+        out.setdefault("non_finite", {}).update(reasons)
+    return out
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(to_jsonable(payload), indent=2))
+    """Strict JSON (no NaN/Infinity), written atomically."""
+    from rnndyn.analysis import _atomic_write
+
+    text = json.dumps(to_jsonable(payload), indent=2, allow_nan=False)
+    _atomic_write(Path(path), text.encode("utf-8"))
     console.print(f"wrote {path}")
 
 
@@ -63,14 +143,250 @@ def fail(message: str) -> typer.Exit:
 
 
 def build(
-    model: str, n: int | None, params: list[str] | None, seed: int, device: str, dt: float, method: str
+    model: str | None,
+    n: int | None,
+    params: list[str] | None,
+    seed: int,
+    device: str,
+    dt: float,
+    method: str,
 ):
-    """Model from CLI flags; user errors become a clean exit."""
-    from rnndyn.models.registry import build_model, parse_params
+    """Named model from CLI flags (presets and default parameters merged); user errors exit cleanly."""
+    return resolve_model(model, n, params, None, seed=seed, device=device, dt=dt, method=method).system
+
+
+@dataclass
+class ModelChoice:
+    """The model a command analyses: the map, a title label, its description, and the torch
+    module's ``batch_first`` (``None`` for named models)."""
+
+    system: Any
+    label: str
+    params: dict[str, Any] = field(default_factory=dict)
+    batch_first: bool | None = None
+    load_info: dict[str, Any] | None = None
+
+
+def _fmt_param(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict[str, Any], str | None]:
+    """``(registry name, merged parameters, preset name)`` for ``-m`` and ``-p``.
+
+    Without ``-m`` the model is the default chaotic GRU (:data:`DEFAULT_PARAMS`, also the preset
+    ``gru_chaotic``); ``-m gru`` is the GRU with its constructor defaults (``rnndyn models``); a preset
+    gives its parameters. ``-p`` values override these one by one; nothing is dropped silently.
+    """
+    from rnndyn.models.presets import load_presets
+    from rnndyn.models.registry import MODELS, parse_params
 
     try:
-        return build_model(
-            model, n=n, params=parse_params(params), seed=seed, device=device, dt=dt, method=method
+        given = parse_params(params)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    name = DEFAULT_MODEL if model is None else model
+    presets = load_presets()["presets"]
+    if name in presets:
+        entry = presets[name]
+        return entry["model"], {**entry["params"], **given}, name
+    if name not in MODELS:
+        names = sorted(MODELS) + sorted(presets)
+        raise fail(f"`model` must be one of {', '.join(names)} (see `rnndyn models`); got {name!r}")
+    base = dict(DEFAULT_PARAMS) if model is None else {}
+    return name, {**base, **given}, None
+
+
+def check_device(device: str) -> str:
+    """``--device``: a torch device string that exists on this machine."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise fail(f"`--device` must be cpu, cuda, cuda:N or mps; got {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise fail(
+                f"`--device` must be a device this machine has; got {device!r}, but this torch build has "
+                "no usable CUDA device (use --device cpu)"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise fail(
+                f"`--device` must name an existing GPU (0..{torch.cuda.device_count() - 1}); got {device!r}"
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise fail(f"`--device` must be a device this machine has; got {device!r} (no MPS backend)")
+    elif dev.type != "cpu":
+        raise fail(f"`--device` must be cpu, cuda, cuda:N or mps; got {device!r}")
+    return device
+
+
+def resolve_model(
+    model: str | None,
+    n: int | None,
+    params: list[str] | None,
+    torch_model: Path | None,
+    *,
+    seed: int,
+    device: str,
+    dt: float = 0.05,
+    method: str = "rk4",
+    lstm_state: str = "full",
+    arch: str | None = None,
+    module_path: str | None = None,
+    trust_pickle: bool = False,
+) -> ModelChoice:
+    """The model of a command, from ``-m/-n/-p`` or ``--torch-model`` (never both), in float64."""
+    check_device(device)
+    if torch_model is not None:
+        given = [
+            flag
+            for flag, v in (("-m/--model", model), ("-n/--n", n), ("-p/--param", params or None))
+            if v is not None
+        ]
+        if given:
+            raise fail(
+                f"`--torch-model` takes the architecture from the file; it cannot be combined with "
+                f"{', '.join(given)} (got {', '.join(given)} as well)"
+            )
+        from rnndyn.io import load_model
+
+        try:
+            system = load_model(
+                torch_model,
+                arch=arch,
+                module_path=module_path,
+                lstm_state=lstm_state,
+                trust_pickle=trust_pickle,
+                map_location="cpu",
+            )
+        except (FileNotFoundError, TypeError, ValueError) as exc:
+            raise fail(f"`--torch-model`: {exc}") from None
+        arch_info = system.load_info["architecture"]
+        bf = arch_info.get("batch_first")
+        system = system.to(dtype=torch.float64, device=device)
+        desc = ", ".join(f"{k}={v}" for k, v in arch_info.items() if k != "type")
+        label = f"{torch_model.name} ({arch_info['type']}: {desc})"
+        return ModelChoice(system, label, dict(arch_info), bf, dict(system.load_info))
+    for flag, v in (("--arch", arch), ("--module-path", module_path)):
+        if v is not None:
+            raise fail(f"`{flag}` applies only to --torch-model; got {flag} {v!r} without --torch-model")
+    if trust_pickle:
+        raise fail("`--trust-pickle` applies only to --torch-model; got it without --torch-model")
+    if lstm_state != "full":
+        raise fail(
+            f"`--lstm-state` applies only to a --torch-model LSTM; got {lstm_state!r} without --torch-model"
         )
+    from rnndyn.models.registry import MODELS, build_model
+
+    name, merged, preset = named_params(model, params)
+    if n is not None and n < 1:
+        raise fail(f"`--n` must be a positive int; got {n}")
+    takes_n = MODELS[name].takes_n
+    if n is not None and not takes_n:
+        raise fail(f"`--n` does not apply to {name!r} (fixed state size); got -n {n}")
+    size = (DEFAULT_N if n is None else n) if takes_n else None
+    try:
+        system = build_model(name, n=size, params=merged, seed=seed, device=device, dt=dt, method=method)
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
+    from rnndyn.models.registry import model_parameters
+
+    full = {k: v for k, v in model_parameters(name).items() if isinstance(v, float)}
+    full.update(merged)  # every gain/bias with its value, plus whatever was set
+    shown = ([f"n={system.state_size}"] if takes_n else []) + [
+        f"{k}={_fmt_param(v)}" for k, v in full.items()
+    ]
+    title = f"{preset} [{name}]" if preset else name
+    label = f"{title} ({', '.join(shown)})" if shown else title
+    return ModelChoice(system, label, merged, None, None)
+
+
+def load_inputs(path: Path | None, device: str = "cpu") -> Any:
+    """``--inputs``: a float64 array from ``.npy`` or ``.npz`` (layout handled by the library)."""
+    if path is None:
+        return None
+    if not path.exists():
+        raise fail(f"`--inputs` must be an existing .npy/.npz file; got {str(path)!r} (no such file)")
+    if path.is_dir():
+        raise fail(f"`--inputs` must be a .npy/.npz file; got {str(path)!r}, a directory")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise fail(f"`--inputs` must be a readable .npy/.npz file; got {str(path)!r} ({first})") from None
+    if isinstance(arr, np.lib.npyio.NpzFile):
+        keys = list(arr.keys())
+        if "inputs" in keys:
+            arr = arr["inputs"]
+        elif len(keys) == 1:
+            arr = arr[keys[0]]
+        else:
+            raise fail(f"`--inputs` .npz must hold one array or an array named 'inputs'; got arrays {keys}")
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise fail(f"`--inputs` must hold real numbers; got dtype {arr.dtype}")
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise fail(f"`--inputs` must have shape (T, d) or a 3-D (B, T, d)/(T, B, d); got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise fail("`--inputs` must be finite; got NaN or inf entries")
+    return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=device)
+
+
+def orient_inputs(x: Any, batch_first: bool | None, module_batch_first: bool | None) -> Any:
+    """3-D inputs to rnndyn's ``(B, T, d)``: transposed when the layout is time-first."""
+    if x is None or x.ndim != 3:
+        return x
+    bf = (
+        batch_first
+        if batch_first is not None
+        else (module_batch_first if module_batch_first is not None else True)
+    )
+    return x if bf else x.transpose(0, 1).contiguous()
+
+
+def _writable_dir(folder: Path) -> Path | None:
+    """Create ``folder`` (and parents) and probe it with a temporary file; None if that fails."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".rnndyn-probe-"):
+            pass
+    except OSError:
+        return None
+    return folder
+
+
+def check_outputs(
+    *,
+    json_path: Path | None = None,
+    out: Path | None = None,
+    out_files: tuple[str, ...] = (),
+    files: dict[str, Path | None] | None = None,
+    force: bool = False,
+) -> None:
+    """Check every output path before the run: writable, not a directory (for files), not a file
+    (for ``--out``), and no existing file overwritten without ``--force``."""
+    targets: dict[str, Path] = {}
+    if json_path is not None:
+        targets["--json"] = json_path
+    for flag, p in (files or {}).items():
+        if p is not None:
+            targets[flag] = p
+    for flag, p in targets.items():
+        if p.is_dir():
+            raise fail(f"`{flag}` must be a file path; got {str(p)!r}, which is a directory")
+        if _writable_dir(p.parent) is None:
+            raise fail(f"`{flag}` must be in a writable folder; got {str(p)!r}")
+        if p.exists() and not force:
+            raise fail(f"`{flag}` {str(p)!r} exists; pass --force to overwrite it")
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise fail(f"`--out` must be a folder; got {str(out)!r}, which is a file")
+        if _writable_dir(out) is None:
+            raise fail(f"`--out` must be a writable folder; got {str(out)!r}")
+        existing = [name for name in out_files if (out / name).exists()]
+        if existing and not force:
+            raise fail(f"`--out` {str(out)!r} already holds {', '.join(existing)}; pass --force to overwrite")

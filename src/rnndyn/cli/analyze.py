@@ -1,170 +1,297 @@
-"""`rnndyn analyze`: the main job.
+"""`rnndyn analyze` and `rnndyn report`: parse the options, call :func:`rnndyn.analyze`, save.
 
-With no arguments it analyses a built-in default gated network (a CKS20 GRU, n = 64, g_h = 3,
-alpha_z = 1, alpha_r = 10: chaotic, lambda_max ~ 0.15 per step, driven by the reset gate) and prints
-one summary table. The report is a list of
-*sections* (:data:`SECTIONS`): each takes the shared :class:`Analysis` context, runs one library
-call and returns table rows, a JSON payload and figures. New analyses (Jacobian spectrum, fixed
-points) are added by appending a section function; nothing else changes.
+With no arguments ``analyze`` studies the built-in default network (a CKS20 GRU, n = 64,
+g_h = 3, alpha_z = 1, alpha_r = 10: chaotic, driven by the reset gate) and prints one table that
+says what each section analysed. ``report`` is the same run written up as ``report.html`` (plain-
+language verdict, full exponent table, figures) plus ``result.json`` in ``--out``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import inspect
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from rnndyn.cli._common import (
+    DEFAULT_N,
+    ArchOpt,
+    BatchFirstOpt,
     DeviceOpt,
     DtOpt,
+    ForceOpt,
+    InputsOpt,
     JsonOpt,
+    LstmStateOpt,
     MethodOpt,
+    ModelOpt,
+    ModulePathOpt,
     NOpt,
-    OutOpt,
     ParamOpt,
     SeedOpt,
+    TorchModelOpt,
+    TrustPickleOpt,
+    check_outputs,
     console,
     fail,
-    write_json,
-)
-from rnndyn.cli.lyapunov import (
-    DEFAULT_MODEL,
-    DEFAULT_N,
-    InputsOpt,
-    KOpt,
-    LogBaseOpt,
-    LstmStateOpt,
-    ProgressOpt,
-    QrOpt,
-    StepsOpt,
-    TorchModelOpt,
-    TrajOpt,
-    TransientOpt,
-    default_steps,
     load_inputs,
-    load_system,
-    parse_log_base,
-    parse_qr_every,
-    progress_bar,
-    run_spectrum,
-    save_figures,
-    summary_rows,
+    resolve_model,
 )
 
+SKIP_NAMES = {"lyapunov": "lyapunov", "spectrum": "jacobian_spectrum", "fixed-points": "fixed_points"}
+FIGURES = (
+    "lyapunov_spectrum.png",
+    "lyapunov_convergence.png",
+    "trajectories_pca.png",
+    "jacobian_spectrum.png",
+)
 
-@dataclass
-class Analysis:
-    """What every section sees: the system, the run settings and the results so far."""
-
-    system: Any
-    label: str
-    inputs: Any
-    settings: dict[str, Any]
-    progress: bool
-    out: Path | None
-    seed: int = 0
-    spectrum_states: int = 20
-    fixed_point_starts: int = 64
-    results: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class SectionOutput:
-    """What a section hands back: table rows, a JSON payload (under the section's name), figures."""
-
-    rows: list[tuple[str, str]]
-    payload: dict[str, Any]
-    figures: list[Path] = field(default_factory=list)
-
-
-def lyapunov_section(ctx: Analysis) -> SectionOutput:
-    """Lyapunov spectrum (QR method), regime, D_KY, entropy rate, slow modes, predictability."""
-    with progress_bar(ctx.progress, "Lyapunov spectrum") as cb:
-        res = run_spectrum(ctx.system, cb, inputs=ctx.inputs, **ctx.settings)
-    ctx.results["lyapunov"] = res
-    figures = save_figures(res, ctx.out, ctx.label) if ctx.out is not None else []
-    return SectionOutput(summary_rows(res), res.to_dict(), figures)
-
-
-def spectrum_section(ctx: Analysis) -> SectionOutput:
-    """Jacobian eigenvalues along the trajectory, with the random-matrix prediction where known."""
-    import torch
-
-    from rnndyn.spectra import jacobian_spectrum, spectrum_summary
-
-    x = ctx.inputs
-    kwargs: dict[str, Any] = {}
-    if x is not None:
-        kwargs["inputs"] = x if x.ndim == 2 else x[0]
-    with progress_bar(ctx.progress, "Jacobian spectrum") as _:
-        res = jacobian_spectrum(
-            ctx.system,
-            n_states=ctx.spectrum_states,
-            n_steps=max(ctx.spectrum_states, 50),
-            n_transient=ctx.settings["n_transient"],
-            theory=True,
-            generator=torch.Generator().manual_seed(ctx.seed + 2),
-            **kwargs,
-        )
-    ctx.results["spectrum"] = res
-    figures: list[Path] = []
-    if ctx.out is not None:
-        from rnndyn.plotting.spectra import plot_spectrum
-
-        figures.append(plot_spectrum(res, ctx.out / "jacobian_spectrum.png", title=ctx.label))
-    return SectionOutput(spectrum_summary(res), res.to_dict(), figures)
-
-
-def fixed_point_section(ctx: Analysis) -> SectionOutput:
-    """Fixed and slow points from trajectory starts, their stability and the slow manifold."""
-    import torch
-
-    from rnndyn.fixed_points import find_fixed_points, fixed_point_summary
-
-    x = ctx.inputs
-    const = None
-    if x is not None:  # input-conditioned fixed points at the mean input
-        const = x.reshape(-1, x.shape[-1]).mean(0)
-    with progress_bar(ctx.progress, "fixed points") as _:
-        res = find_fixed_points(
-            ctx.system,
-            n_initial=ctx.fixed_point_starts,
-            inputs=const,
-            generator=torch.Generator().manual_seed(ctx.seed + 3),
-            throw=False,
-        )
-    ctx.results["fixed_points"] = res
-    figures: list[Path] = []
-    if ctx.out is not None and res.points.shape[0] > 0:
-        from rnndyn.plotting.spectra import plot_fixed_points
-
-        figures.append(plot_fixed_points(res, ctx.out / "fixed_points.png", title=ctx.label))
-    return SectionOutput(fixed_point_summary(res), res.to_dict(), figures)
-
-
-#: The report, in order: (name, section). Append (name, fn) to add an analysis.
-SECTIONS: list[tuple[str, Callable[[Analysis], SectionOutput]]] = [
-    ("lyapunov", lyapunov_section),
-    ("jacobian spectrum", spectrum_section),
-    ("fixed points", fixed_point_section),
+KOpt = Annotated[int | None, typer.Option("--k", "-k", help="Number of exponents (default: all).")]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps", help="Averaged steps (default 1000, or T - transient with --inputs).", show_default=False
+    ),
 ]
+TransientOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--transient", help="Discarded steps (default 300; with --inputs at most T/3).", show_default=False
+    ),
+]
+TrajOpt = Annotated[int, typer.Option("--trajectories", help="Random starts without --inputs (stderr).")]
+QrOpt = Annotated[str, typer.Option("--qr-every", help="Steps between QR decompositions, or 'auto'.")]
+LogBaseOpt = Annotated[str, typer.Option("--log-base", help="'e' (nats) or a number, e.g. 2 (bits).")]
+ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")]
+FullOpt = Annotated[
+    bool, typer.Option("--full", help="JSON: also the convergence history, all eigenvalues, trajectories.")
+]
+SkipOpt = Annotated[
+    list[str] | None,
+    typer.Option("--skip", help="Sections to leave out: lyapunov, spectrum, fixed-points (repeatable)."),
+]
+NetcdfOpt = Annotated[Path | None, typer.Option("--netcdf", help="Also write the result as NetCDF.")]
+
+
+def parse_qr_every(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        out = int(value)
+    except ValueError:
+        out = 0
+    if out < 1:
+        raise fail(f"`--qr-every` must be an int >= 1 or 'auto'; got {value!r}")
+    return out
+
+
+def parse_log_base(value: str) -> float:
+    import math
+
+    if value.lower() == "e":
+        return math.e
+    try:
+        out = float(value)
+    except ValueError:
+        out = math.nan
+    if not (out > 1 and math.isfinite(out)):
+        raise fail(f"`--log-base` must be 'e' or a number > 1; got {value!r}")
+    return out
+
+
+def _positive(value: int | None, flag: str, minimum: int = 1) -> None:
+    if value is not None and value < minimum:
+        raise fail(f"`{flag}` must be an int >= {minimum}; got {value}")
+
+
+def run_analysis(
+    *,
+    report: bool,
+    model: str | None,
+    n: int | None,
+    param: list[str] | None,
+    torch_model: Path | None,
+    arch: str | None,
+    module_path: str | None,
+    trust_pickle: bool,
+    lstm_state: str,
+    inputs: Path | None,
+    batch_first: bool | None,
+    k: int | None,
+    n_steps: int | None,
+    n_transient: int | None,
+    n_trajectories: int,
+    qr_every: str,
+    log_base: str,
+    seed: int,
+    device: str,
+    dt: float,
+    method: str,
+    json_path: Path | None,
+    out: Path | None,
+    netcdf: Path | None,
+    full: bool,
+    force: bool,
+    progress: bool,
+    skip: list[str] | None,
+    fixed_point_starts: int,
+    spectrum_states: int,
+) -> None:
+    """Shared body of ``analyze`` and ``report``: checks, one :func:`rnndyn.analyze` call, output."""
+    from rich.table import Table
+
+    from rnndyn.analysis import analyze
+    from rnndyn.report import command_line
+
+    skipped = set()
+    for item in skip or []:
+        if item not in SKIP_NAMES:
+            raise fail(f"`--skip` must be one of {', '.join(SKIP_NAMES)}; got {item!r}")
+        skipped.add(SKIP_NAMES[item])
+    sections = [s for s in SKIP_NAMES.values() if s not in skipped]
+    if not sections:
+        raise fail("`--skip` must leave at least one section; got all three skipped")
+    for value, flag, minimum in (
+        (k, "--k", 1),
+        (n_steps, "--steps", 1),
+        (n_transient, "--transient", 0),
+        (n_trajectories, "--trajectories", 1),
+        (fixed_point_starts, "--fp-starts", 1),
+        (spectrum_states, "--spectrum-states", 1),
+    ):
+        _positive(value, flag, minimum)
+    qr = parse_qr_every(qr_every)
+    base = parse_log_base(log_base)
+    if report and out is not None and json_path is None:
+        json_path = out / "result.json"
+    out_files = (*FIGURES, "report.html") if out is not None else ()
+    check_outputs(
+        json_path=json_path,
+        out=out,
+        out_files=out_files,
+        files={"--netcdf": netcdf},
+        force=force,
+    )
+    choice = resolve_model(
+        model,
+        n,
+        param,
+        torch_model,
+        seed=seed,
+        device=device,
+        dt=dt,
+        method=method,
+        lstm_state=lstm_state,
+        arch=arch,
+        module_path=module_path,
+        trust_pickle=trust_pickle,
+    )
+    x = load_inputs(inputs, device)
+    with _progress(progress) as step:
+        try:
+            res = analyze(
+                choice.system,
+                x,
+                batch_first=batch_first,
+                sections=sections,
+                k=k,
+                n_steps=n_steps,
+                n_transient=n_transient,
+                n_trajectories=n_trajectories,
+                qr_every=qr,
+                log_base=base,
+                spectrum_states=spectrum_states,
+                fixed_point_starts=fixed_point_starts,
+                seed=seed,
+                label=choice.label,
+                progress=step,
+            )
+        except (TypeError, ValueError) as exc:
+            raise fail(str(exc)) from None
+    if choice.load_info is not None or choice.params:
+        res = _with_provenance(res, choice)
+    for title, rows in res.sections():
+        table = Table(title=f"{title}", title_justify="left", show_header=False)
+        table.add_column("quantity", style="bold")
+        table.add_column("value")
+        for key, value in rows:
+            table.add_row(key, value)
+        console.print(table)
+    status = res.status.value
+    console.print(f"status: {status}" + (f" ({res.message})" if res.message else ""))
+    if json_path is not None:
+        res.to_json(json_path, full=full)
+        console.print(f"wrote {json_path}")
+    if netcdf is not None:
+        console.print(f"wrote {res.to_netcdf(netcdf)}")
+    if out is not None:
+        path = res.report(out / "report.html", figures_dir=out, full=full, command=command_line())
+        for name in FIGURES:
+            if (out / name).exists():
+                console.print(f"wrote {out / name}")
+        console.print(f"wrote {path}")
+
+
+def _with_provenance(res: Any, choice: Any) -> Any:
+    """Add where the model came from (file, format, preset parameters) to the result's model."""
+    import dataclasses
+
+    model = dict(res.model)
+    if choice.load_info is not None:
+        model["loaded_from"] = {k: v for k, v in choice.load_info.items() if k != "architecture"}
+    if choice.params:
+        model["cli_params"] = dict(choice.params)
+    return dataclasses.replace(res, model=model)
+
+
+class _progress:
+    """A transient spinner naming the running section (or nothing with --no-progress)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._prog: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._prog = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._prog.__enter__()
+        self._task = self._prog.add_task("starting", total=None)
+
+        def step(name: str) -> None:
+            self._prog.update(self._task, description=name)
+
+        return step
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._prog is not None:
+            self._prog.__exit__(*exc)
 
 
 def analyze_cmd(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name (see `rnndyn models`); default: a chaotic GRU.")
-    ] = DEFAULT_MODEL,
-    n: NOpt = DEFAULT_N,
+    model: ModelOpt = None,
+    n: NOpt = None,
     param: ParamOpt = None,
     torch_model: TorchModelOpt = None,
+    arch: ArchOpt = None,
+    module_path: ModulePathOpt = None,
+    trust_pickle: TrustPickleOpt = False,
     lstm_state: LstmStateOpt = "full",
     inputs: InputsOpt = None,
+    batch_first: BatchFirstOpt = None,
     k: KOpt = None,
     n_steps: StepsOpt = None,
-    n_transient: TransientOpt = 300,
+    n_transient: TransientOpt = None,
     n_trajectories: TrajOpt = 4,
     qr_every: QrOpt = "auto",
     log_base: LogBaseOpt = "e",
@@ -173,12 +300,14 @@ def analyze_cmd(
     dt: DtOpt = 0.05,
     method: MethodOpt = "rk4",
     json_path: JsonOpt = None,
-    out: OutOpt = None,
-    progress: ProgressOpt = True,
-    skip: Annotated[
-        list[str] | None,
-        typer.Option("--skip", help="Sections to leave out: lyapunov, spectrum, fixed-points (repeatable)."),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for figures and a self-contained report.html.")
     ] = None,
+    netcdf: NetcdfOpt = None,
+    full: FullOpt = False,
+    force: ForceOpt = False,
+    progress: ProgressOpt = True,
+    skip: SkipOpt = None,
     fixed_point_starts: Annotated[
         int, typer.Option("--fp-starts", help="Starts of the fixed-point search.")
     ] = 64,
@@ -186,91 +315,39 @@ def analyze_cmd(
         int, typer.Option("--spectrum-states", help="States whose Jacobian spectra are pooled.")
     ] = 20,
 ) -> None:
-    """Analyse a model (default: a built-in chaotic GRU): Lyapunov spectrum, Jacobian spectrum
-    against random-matrix theory, fixed points. Prints a summary table; with --out, figures and a
-    self-contained report.html."""
-    import torch
-    from rich.table import Table
+    """Analyse a model (default: a chaotic GRU, n = 64): Lyapunov spectrum, Jacobian spectrum
+    against random-matrix theory, fixed points; says what each section analysed. --json, --netcdf,
+    and with --out figures and report.html."""
+    run_analysis(report=False, **{name: value for name, value in locals().items()})
 
-    system, label = load_system(model, n, param, seed, device, dt, method, torch_model, lstm_state)
-    x = load_inputs(inputs, device)
-    settings = dict(
-        k=k,
-        n_steps=default_steps(n_steps, x, 1000),
-        n_transient=n_transient,
-        qr_every=parse_qr_every(qr_every),
-        n_trajectories=n_trajectories if x is None or x.ndim == 2 else 1,
-        generator=torch.Generator().manual_seed(seed + 1),
-        log_base=parse_log_base(log_base),
-    )
-    ctx = Analysis(system, label, x, settings, progress, out, seed, spectrum_states, fixed_point_starts)
-    names = {"lyapunov": "lyapunov", "spectrum": "jacobian spectrum", "fixed-points": "fixed points"}
-    skipped = set()
-    for item in skip or []:
-        if item not in names:
-            raise fail(f"`--skip` must be one of {', '.join(names)}; got {item!r}")
-        skipped.add(names[item])
-    table = Table(title=f"rnndyn analyze: {label}", title_justify="left", show_header=False)
-    table.add_column("quantity", style="bold")
-    table.add_column("value")
-    payload: dict[str, Any] = {"model": label, "state_size": system.state_size, "dt": system.dt}
-    figures: list[Path] = []
-    report_sections = []
-    for name, section in SECTIONS:
-        if name in skipped:
-            continue
-        try:
-            output = section(ctx)
-        except (TypeError, ValueError) as exc:
-            raise fail(f"{name}: {exc}") from None
-        report_sections.append((name, output))
-        table.add_section()
-        table.add_row(f"[underline]{name}[/]", "")
-        for key, value in output.rows:
-            table.add_row(key, value)
-        payload[name] = output.payload
-        figures += output.figures
-    console.print(table)
-    if json_path is not None:
-        write_json(json_path, payload)
-    for path in figures:
-        console.print(f"wrote {path}")
-    if out is not None:
-        from rnndyn.report import Section, command_line, write_report
 
-        cites = {
-            "lyapunov": ["lyapunov_qr", "lyapunov_rnn", "kaplan_yorke"],
-            "jacobian spectrum": ["gated_rmt"],
-            "fixed points": ["fixed_points"],
-        }
-        sections = [
-            Section(
-                name.capitalize(),
-                rows=[(k, _plain(v)) for k, v in o.rows],
-                figures=o.figures,
-                cite=cites.get(name, []),
+def _report_signature() -> inspect.Signature:
+    sig = inspect.signature(analyze_cmd, eval_str=True)
+    params = []
+    for p in sig.parameters.values():
+        if p.name == "out":
+            p = p.replace(
+                annotation=Annotated[
+                    Path, typer.Option("--out", help="Folder for report.html, result.json and the figures.")
+                ],
+                default=Path("rnndyn-report"),
             )
-            for name, o in report_sections
-        ]
-        path = write_report(
-            out / "report.html", title=f"rnndyn analyze: {label}", sections=sections, command=command_line()
-        )
-        console.print(f"wrote {path}")
+        params.append(p)
+    return sig.replace(parameters=params)
 
 
-def _plain(value: str) -> str:
-    """Strip rich markup from a table cell for the HTML report."""
-    from rich.text import Text
+def report_cmd(**options: Any) -> None:
+    """`rnndyn analyze` written up: a self-contained report.html (plain-language verdict, what was
+    analysed, full exponent table, trajectories with fixed points, spectrum vs theory, references),
+    result.json and the figures in --out (default ./rnndyn-report)."""
+    run_analysis(report=True, **options)
 
-    return Text.from_markup(value).plain
+
+report_cmd.__signature__ = _report_signature()  # type: ignore[attr-defined]
+report_cmd.__annotations__ = {
+    **analyze_cmd.__annotations__,
+    "out": _report_signature().parameters["out"].annotation,
+}
 
 
-__all__ = [
-    "SECTIONS",
-    "Analysis",
-    "SectionOutput",
-    "analyze_cmd",
-    "fixed_point_section",
-    "lyapunov_section",
-    "spectrum_section",
-]
+__all__ = ["DEFAULT_N", "analyze_cmd", "report_cmd", "run_analysis"]

@@ -7,19 +7,27 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
+    ArchOpt,
     DeviceOpt,
     DtOpt,
+    ForceOpt,
     JsonOpt,
+    LstmStateOpt,
     MethodOpt,
+    ModelOpt,
+    ModulePathOpt,
     NOpt,
     OutOpt,
     ParamOpt,
     SeedOpt,
+    TorchModelOpt,
+    TrustPickleOpt,
+    check_outputs,
     console,
     fail,
     write_json,
 )
-from rnndyn.cli.lyapunov import DEFAULT_MODEL, TorchModelOpt, load_system, progress_bar
+from rnndyn.cli.lyapunov import load_system, progress_bar
 from rnndyn.cli.spectrum import parse_constant_input
 
 #: rows of the per-point table shown
@@ -27,12 +35,14 @@ MAX_ROWS = 12
 
 
 def fixed_points_cmd(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name (see `rnndyn models`); default: a chaotic GRU.")
-    ] = DEFAULT_MODEL,
-    n: NOpt = 64,
+    model: ModelOpt = None,
+    n: NOpt = None,
     param: ParamOpt = None,
     torch_model: TorchModelOpt = None,
+    arch: ArchOpt = None,
+    module_path: ModulePathOpt = None,
+    trust_pickle: TrustPickleOpt = False,
+    lstm_state: LstmStateOpt = "full",
     n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = 128,
     tol: Annotated[float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h|.")] = None,
     constant_input: Annotated[
@@ -54,6 +64,7 @@ def fixed_points_cmd(
     method: MethodOpt = "rk4",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Fixed points by speed minimisation from many starts, Newton-polished, with their stability
@@ -63,7 +74,21 @@ def fixed_points_cmd(
 
     from rnndyn.fixed_points import find_fixed_points, fixed_point_summary
 
-    system, label = load_system(model, n, param, seed, device, dt, method, torch_model)
+    check_outputs(json_path=json_path, out=out, out_files=("fixed_points.png",) if out else (), force=force)
+    system, label = load_system(
+        model,
+        n,
+        param,
+        seed,
+        device,
+        dt,
+        method,
+        torch_model,
+        lstm_state,
+        arch=arch,
+        module_path=module_path,
+        trust_pickle=trust_pickle,
+    )
     x = parse_constant_input(constant_input, device)
     with progress_bar(progress, "fixed points"):
         try:

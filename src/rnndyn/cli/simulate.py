@@ -8,29 +8,54 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
+    ArchOpt,
+    BatchFirstOpt,
     DeviceOpt,
     DtOpt,
+    ForceOpt,
+    InputsOpt,
     JsonOpt,
+    LstmStateOpt,
     MethodOpt,
     ModelOpt,
+    ModulePathOpt,
     NOpt,
     OutOpt,
     ParamOpt,
     SeedOpt,
-    build,
+    TorchModelOpt,
+    TrustPickleOpt,
+    check_outputs,
     console,
     fail,
+    load_inputs,
+    orient_inputs,
+    resolve_model,
     write_json,
 )
 
 
 def simulate_cmd(
-    model: ModelOpt = "vanilla",
-    n: NOpt = 64,
+    model: ModelOpt = None,
+    n: NOpt = None,
     param: ParamOpt = None,
-    n_steps: Annotated[int, typer.Option("--steps", help="Recorded steps.")] = 1000,
+    torch_model: TorchModelOpt = None,
+    arch: ArchOpt = None,
+    module_path: ModulePathOpt = None,
+    trust_pickle: TrustPickleOpt = False,
+    lstm_state: LstmStateOpt = "full",
+    inputs: InputsOpt = None,
+    batch_first: BatchFirstOpt = None,
+    n_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps",
+            help="Recorded steps (default 1000, or T - transient with --inputs).",
+            show_default=False,
+        ),
+    ] = None,
     n_transient: Annotated[int, typer.Option("--transient", help="Discarded steps.")] = 200,
-    batch: Annotated[int, typer.Option("--batch", help="Independent trajectories.")] = 1,
+    batch: Annotated[int, typer.Option("--batch", help="Independent trajectories (without --inputs).")] = 1,
     npz: Annotated[Path | None, typer.Option("--npz", help="Write the trajectory (.npz).")] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
@@ -38,34 +63,83 @@ def simulate_cmd(
     method: MethodOpt = "rk4",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
-    """Simulate a model; write the trajectory (.npz / .json) and, with --out, a plot."""
+    """Simulate a model (default: the chaotic GRU, n = 64) or a --torch-model, with zero input or
+    --inputs; write the trajectory (.npz / .json) and, with --out, a plot."""
     import numpy as np
     import torch
 
     from rnndyn.simulate import simulate
 
-    system = build(model, n, param, seed, device, dt, method)
+    if batch < 1:
+        raise fail(f"`--batch` must be an int >= 1; got {batch}")
+    if n_steps is not None and n_steps < 1:
+        raise fail(f"`--steps` must be an int >= 1; got {n_steps}")
+    if n_transient < 0:
+        raise fail(f"`--transient` must be an int >= 0; got {n_transient}")
+    check_outputs(
+        json_path=json_path,
+        out=out,
+        out_files=("trajectory.png",) if out is not None else (),
+        files={"--npz": npz},
+        force=force,
+    )
+    choice = resolve_model(
+        model,
+        n,
+        param,
+        torch_model,
+        seed=seed,
+        device=device,
+        dt=dt,
+        method=method,
+        lstm_state=lstm_state,
+        arch=arch,
+        module_path=module_path,
+        trust_pickle=trust_pickle,
+    )
+    system, label = choice.system, choice.label
+    x = orient_inputs(load_inputs(inputs, device), batch_first, choice.batch_first)
     gen = torch.Generator().manual_seed(seed + 1)
     try:
-        traj = simulate(system, n_steps=n_steps, n_transient=n_transient, batch_shape=(batch,), generator=gen)
+        if x is None:
+            traj = simulate(
+                system,
+                n_steps=1000 if n_steps is None else n_steps,
+                n_transient=n_transient,
+                batch_shape=(batch,),
+                generator=gen,
+            )
+        else:
+            x = x if x.ndim == 3 else x.unsqueeze(0)
+            total = x.shape[1] if n_steps is None else n_transient + n_steps
+            if total > x.shape[1] or n_transient >= x.shape[1]:
+                raise ValueError(
+                    f"`--inputs` must cover --transient + --steps = {total} steps; got T = {x.shape[1]}"
+                )
+            h0 = torch.zeros(x.shape[0], system.state_size, dtype=torch.float64, device=device)
+            traj = simulate(system, h0, inputs=x[:, :total], n_transient=n_transient)
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
     arr = traj.detach().cpu().numpy()
     console.print(
-        f"[bold]{model}[/] state_size={system.state_size} trajectory {tuple(arr.shape)} "
+        f"[bold]{label}[/] state_size={system.state_size} trajectory {tuple(arr.shape)} "
         f"(batch, T, n); mean |h| = {np.abs(arr).mean():.4g}, std = {arr.std():.4g}"
     )
     if npz is not None:
         npz.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(npz, trajectory=arr, dt=system.dt or 1.0, model=model)
+        np.savez_compressed(npz, trajectory=arr, dt=system.dt or 1.0, model=label)
         console.print(f"wrote {npz}")
     if json_path is not None:
         write_json(
-            json_path, {"model": model, "state_size": system.state_size, "dt": system.dt, "trajectory": arr}
+            json_path, {"model": label, "state_size": system.state_size, "dt": system.dt, "trajectory": arr}
         )
     if out is not None:
         from rnndyn.plotting import plot_trajectory
 
-        path = plot_trajectory(arr[0], out / "trajectory.png", title=f"{model}", dt=system.dt)
+        path = plot_trajectory(arr[0], out / "trajectory.png", title=label, dt=system.dt)
         console.print(f"wrote {path}")
+
+
+__all__ = ["simulate_cmd"]

@@ -7,21 +7,27 @@ from typing import Annotated, Any
 import typer
 
 from rnndyn.cli._common import (
+    ArchOpt,
     DeviceOpt,
     DtOpt,
+    ForceOpt,
     JsonOpt,
+    LstmStateOpt,
     MethodOpt,
+    ModelOpt,
+    ModulePathOpt,
     NOpt,
     OutOpt,
     ParamOpt,
     SeedOpt,
+    TorchModelOpt,
+    TrustPickleOpt,
+    check_outputs,
     console,
     fail,
     write_json,
 )
-from rnndyn.cli.lyapunov import DEFAULT_MODEL, TorchModelOpt, load_system, progress_bar
-
-DEFAULT_N = 256
+from rnndyn.cli.lyapunov import load_system, progress_bar
 
 
 def parse_constant_input(value: str | None, device: str) -> Any:
@@ -40,12 +46,14 @@ def parse_constant_input(value: str | None, device: str) -> Any:
 
 
 def spectrum_cmd(
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model name (see `rnndyn models`); default: a chaotic GRU.")
-    ] = DEFAULT_MODEL,
-    n: NOpt = DEFAULT_N,
+    model: ModelOpt = None,
+    n: NOpt = None,
     param: ParamOpt = None,
     torch_model: TorchModelOpt = None,
+    arch: ArchOpt = None,
+    module_path: ModulePathOpt = None,
+    trust_pickle: TrustPickleOpt = False,
+    lstm_state: LstmStateOpt = "full",
     at: Annotated[str, typer.Option("--at", help="'trajectory' or 'fixed-points'.")] = "trajectory",
     n_states: Annotated[int, typer.Option("--states", help="States per trajectory.")] = 10,
     n_steps: Annotated[int, typer.Option("--steps", help="Steps the states are spread over.")] = 200,
@@ -71,6 +79,7 @@ def spectrum_cmd(
     method: MethodOpt = "rk4",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Jacobian eigenvalue spectrum along trajectories (or at fixed points): spectral radius,
@@ -80,7 +89,23 @@ def spectrum_cmd(
 
     from rnndyn.spectra import jacobian_spectrum, spectrum_summary
 
-    system, label = load_system(model, n, param, seed, device, dt, method, torch_model)
+    check_outputs(
+        json_path=json_path, out=out, out_files=("jacobian_spectrum.png",) if out else (), force=force
+    )
+    system, label = load_system(
+        model,
+        n,
+        param,
+        seed,
+        device,
+        dt,
+        method,
+        torch_model,
+        lstm_state,
+        arch=arch,
+        module_path=module_path,
+        trust_pickle=trust_pickle,
+    )
     x = parse_constant_input(constant_input, device)
     with progress_bar(progress, "Jacobian spectrum"):
         try:

@@ -69,6 +69,27 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def model_parameters(name: str) -> dict[str, Any]:
+    """The constructor parameters of a named model with their defaults (``n``, ``generator``,
+    ``dtype``, ``device`` left out; a parameter without a default shows as ``"required"``).
+
+    Example:
+        >>> model_parameters("gru")["g_h"]
+        2.0
+    """
+    check_choice(name, "model", MODELS)
+    sig = inspect.signature(MODELS[name].load().__init__)
+    out: dict[str, Any] = {}
+    for p in sig.parameters.values():
+        if p.name in ("self", "n", "generator", "dtype", "device") or p.kind in (
+            p.VAR_POSITIONAL,
+            p.VAR_KEYWORD,
+        ):
+            continue
+        out[p.name] = "required" if p.default is inspect.Parameter.empty else p.default
+    return out
+
+
 def build_model(
     name: str,
     *,
@@ -110,4 +131,4 @@ def build_model(
     return model
 
 
-__all__ = ["MODELS", "ModelEntry", "build_model", "parse_params", "register_model"]
+__all__ = ["MODELS", "ModelEntry", "build_model", "model_parameters", "parse_params", "register_model"]
