@@ -1,0 +1,113 @@
+"""`rnndyn reproduce`: re-run the papers' headline claims, with computed verdicts (no numerics here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnndyn.cli._common import JsonOpt, SeedOpt, console, fail, write_json
+
+
+def reproduce_cmd(
+    claim_id: Annotated[str | None, typer.Argument(help="Claim id (see --list).", show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the claims: id, paper, claim, cost.")] = False,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Run every claim and write the gallery index.html.")
+    ] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Small settings (default).")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="The paper-sized settings (grids go through rd.sweep).")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for figure.png, claim.json, summary.txt (and index.html)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address for sweeps ('local': a local cluster)."),
+    ] = None,
+    seed: SeedOpt = 0,
+    json_path: JsonOpt = None,
+) -> None:
+    """Reproduce a paper's claim: ours beside the paper's number, and a computed verdict
+    (agrees / partly / disagrees / no paper value). See docs/reproductions.md."""
+    import rnndyn.reproduce as rp
+
+    if quick and full:
+        raise fail("give one of --quick and --full, not both")
+    mode = "full" if full else "quick"
+    if list_:
+        from rich.table import Table
+
+        table = Table(title="rnndyn reproduce: claims")
+        table.add_column("id", no_wrap=True)
+        table.add_column("paper")
+        table.add_column("claim")
+        table.add_column("quick")
+        table.add_column("full")
+        for c in rp.claims():
+            status = "" if c.compute is not None else f" [{c.status}]"
+            table.add_row(
+                c.id,
+                f"{c.paper.authors.split(',')[0]} {c.paper.year}, arXiv:{c.paper.arxiv}, {c.where}",
+                c.claim + status,
+                c.cost["quick"],
+                c.cost["full"],
+            )
+        console.print(table)
+        if json_path is not None:
+            write_json(
+                json_path,
+                {
+                    "claims": [
+                        {
+                            "id": c.id,
+                            "paper": c.paper.to_dict(),
+                            "where": c.where,
+                            "claim": c.claim,
+                            "cost": dict(c.cost),
+                            "status": c.status,
+                        }
+                        for c in rp.claims()
+                    ]
+                },
+            )
+        return
+    if out is None:
+        raise fail("`--out DIR` is required to run a claim (figure.png, claim.json and summary.txt go there)")
+    if all_ == (claim_id is not None):
+        raise fail("give a claim id or --all (see `rnndyn reproduce --list`)")
+    try:
+        if all_:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
+                task = bar.add_task("claims", total=len(rp.claims()))
+
+                def prog(cid: str, k: int, n: int) -> None:
+                    bar.update(task, completed=k, description=cid or "done")
+
+                results, index = rp.run_all(mode=mode, out=out, seed=seed, scheduler=scheduler, progress=prog)
+            for r in results:
+                console.print(f"{r.id:32s} {r.verdict or r.status:16s} {r.seconds:6.1f} s")
+            console.print(f"gallery: {index}")
+            if json_path is not None:
+                write_json(json_path, {"mode": mode, "claims": [r.to_dict() for r in results]})
+            return
+        with console.status(f"running {claim_id} ({mode})"):
+            res = rp.run_claim(claim_id, mode=mode, out=out, seed=seed, scheduler=scheduler)
+    except (TypeError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    console.print(res.text(), markup=False, highlight=False)
+    if json_path is not None:
+        write_json(json_path, res.to_dict())
+    if res.status == "failed":
+        raise typer.Exit(code=1)

@@ -1,0 +1,279 @@
+"""`rnndyn reproduce`: the registry of claims, the verdict rule, one entry end to end, the gallery.
+
+Default suite: the registry is complete, the verdict rule on exact cases, a planted wrong paper
+number gives `disagrees`, one cheap entry through the CLI, the gallery in headless Chromium.
+Slow: every ready entry's quick mode at a tiny size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import rnndyn.reproduce as rp
+from rnndyn.cli import app
+from rnndyn.reproduce import PaperValue, combine, compare
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+CHEAP = "cks20-alpha-r-star"
+
+
+# ----------------------------------------------------------------------------- registry
+def test_registry_every_entry_is_complete() -> None:
+    claims = rp.claims()
+    assert len(claims) >= 20
+    ids = [c.id for c in claims]
+    assert len(ids) == len(set(ids))
+    papers = {c.paper.key for c in claims}
+    assert papers == {"cpss22", "cks20", "kcs22", "mmd22", "vpsl22"}  # the five papers
+    for c in claims:
+        assert c.id.startswith(c.paper.key + "-"), c.id
+        assert re.fullmatch(r"\d{4}\.\d{4,5}", c.paper.arxiv), c.paper
+        assert c.paper.authors and 2019 <= c.paper.year <= 2023 and c.paper.title and c.paper.venue
+        assert c.where and c.paper_values, c.id
+        assert c.claim.endswith(".") and len(c.claim) > 30, c.id
+        assert set(c.settings) == {"quick", "full"} and set(c.cost) == {"quick", "full"}, c.id
+        if c.compute is None:
+            assert c.needs and c.status.startswith("needs "), c.id
+        else:
+            assert callable(c.compute), c.id
+            assert c.settings["quick"] and set(c.settings["quick"]) == set(c.settings["full"]), c.id
+            assert all(v.startswith("~") for v in c.cost.values()), c.id
+
+
+def test_registry_covers_the_issue_topics() -> None:
+    ids = {c.id for c in rp.claims()}
+    for needed in (
+        "cpss22-period3-vs-width",
+        "cpss22-notebook-f4",
+        "cpss22-lap-growth",
+        "cpss22-scrambling",
+        "cpss22-persistence",
+        "cks20-theorem41",
+        "cks20-zero-fp",
+        "cks20-slow-modes",
+        "cks20-reset-radius",
+        "cks20-marginal-edge",
+        "cks20-lstm-boundary",
+        "cks20-alpha-r-star",
+        "cks20-trainability",
+        "kcs22-phase-diagram",
+        "kcs22-discontinuous",
+        "kcs22-flattening",
+        "kcs22-flow-spectra",
+        "kcs22-dmft-gradients",
+        "mmd22-theorem2",
+        "mmd22-tau-sweep",
+        "vpsl22-readout",
+    ):
+        assert needed in ids, needed
+
+
+def test_get_claim_rejects_unknown_ids() -> None:
+    with pytest.raises(ValueError, match="not registered"):
+        rp.get_claim("nope")
+    with pytest.raises(TypeError, match="claim_id"):
+        rp.get_claim(3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mode"):
+        rp.run_claim(CHEAP, mode="medium")
+    with pytest.raises(ValueError, match="overrides"):
+        rp.run_claim(CHEAP, overrides={"bogus": 1})
+
+
+# ----------------------------------------------------------------------------- verdict rule
+def test_compare_equal_bands() -> None:
+    p = PaperValue("equal", 10.0, error=0.0, rel=0.1, source="t")  # tolerance max(2 err, 1.0)
+    assert compare("q", p, 10.9, 0.0).verdict == "agrees"
+    assert compare("q", p, 12.5, 0.0).verdict == "partly"  # within 3x the tolerance
+    assert compare("q", p, 13.5, 0.0).verdict == "disagrees"
+    assert compare("q", p, 13.5, 1.0).verdict == "partly"  # 2 sigma = 2.0, 3x = 6.0
+    p_err = PaperValue("equal", 10.0, error=3.0, source="t")
+    assert compare("q", p_err, 14.0, 4.0).verdict == "agrees"  # 2 * hypot(3, 4) = 10
+    assert compare("q", p, math.nan, 0.0).verdict == "disagrees"
+    with pytest.raises(ValueError, match="error"):
+        compare("q", p, 1.0, -1.0)
+
+
+def test_compare_bounds_ranges_and_missing_values() -> None:
+    g = PaperValue("greater", 0.0, source="t")
+    assert [compare("q", g, v, e).verdict for v, e in ((1.0, 0.1), (0.1, 0.1), (-1.0, 0.1))] == [
+        "agrees",
+        "partly",
+        "disagrees",
+    ]
+    lt = PaperValue("less", 0.0, source="t")
+    assert [compare("q", lt, v, e).verdict for v, e in ((-1.0, 0.1), (-0.1, 0.1), (1.0, 0.1))] == [
+        "agrees",
+        "partly",
+        "disagrees",
+    ]
+    r = PaperValue("range", low=1.0, high=2.0, source="t")
+    assert [compare("q", r, v, 0.0).verdict for v in (1.5, 2.5, 6.0)] == ["agrees", "partly", "disagrees"]
+    none = PaperValue("equal", None, source="t")
+    c = compare("q", none, 1.0, 0.0)
+    assert c.verdict == "no paper value"
+    assert combine([c]) == "no paper value"
+    with pytest.raises(ValueError, match="kind"):
+        PaperValue("approx", 1.0)
+
+
+def test_combine_rule() -> None:
+    g = PaperValue("greater", 0.0, source="t")
+    yes, no, half = compare("a", g, 1.0), compare("b", g, -1.0), compare("c", g, 0.1, 0.1)
+    none = compare("d", PaperValue("greater", None), 1.0)
+    assert combine([yes, yes, none]) == "agrees"
+    assert combine([no, no]) == "disagrees"
+    assert combine([yes, no]) == "partly"
+    assert combine([yes, half]) == "partly"
+
+
+def test_planted_wrong_paper_number_gives_disagrees() -> None:
+    """The same computation against a wrong paper number must flip the verdict: verdicts are computed."""
+    claim = rp.get_claim(CHEAP)
+    right = rp.run_claim(claim, mode="quick", overrides={"tol": 0.01, "n_curve": 3})
+    assert right.verdict == "agrees" and right.comparisons[0].ours == pytest.approx(
+        2 * math.sqrt(2), abs=0.01
+    )
+
+    def planted(settings, **kw):  # the paper "said" 3.5 instead of 2 sqrt 2
+        m = claim.compute(settings, **kw)
+        wrong = tuple(
+            compare(c.quantity, dataclasses.replace(c.paper, value=3.5), c.ours, c.error)
+            for c in m.comparisons
+        )
+        return dataclasses.replace(m, comparisons=wrong)
+
+    res = rp.run_claim(dataclasses.replace(claim, compute=planted), overrides={"tol": 0.01, "n_curve": 3})
+    assert res.verdict == "disagrees"
+    assert res.comparisons[0].ours == right.comparisons[0].ours
+
+
+# ----------------------------------------------------------------------------- end to end
+def test_cli_one_entry_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    res = CliRunner().invoke(
+        app, ["reproduce", CHEAP, "--quick", "--out", str(out), "--json", str(tmp_path / "c.json")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "verdict: agrees" in res.output
+    d = json.loads((out / "claim.json").read_text())
+    assert d == json.loads((tmp_path / "c.json").read_text())
+    assert d["verdict"] == "agrees" and d["mode"] == "quick" and d["status"] == "success"
+    assert d["paper"]["arxiv"] == "2002.00025" and d["paper"]["where"]
+    cmp0 = d["comparisons"][0]
+    assert cmp0["paper"]["value"] == pytest.approx(2 * math.sqrt(2))
+    assert abs(cmp0["ours"] - 2 * math.sqrt(2)) < 0.02 and cmp0["error"] > 0
+    assert "agrees if" in cmp0["criterion"] and d["verdict_rule"]
+    assert d["settings"] == dict(rp.get_claim(CHEAP).settings["quick"]) and d["seeds"] == [0]
+    assert d["rnndyn_version"]
+    assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Claim:" in (out / "summary.txt").read_text()
+
+
+def test_cli_list_and_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["reproduce", "--list", "--json", str(tmp_path / "l.json")])
+    assert res.exit_code == 0, res.output
+    listed = json.loads((tmp_path / "l.json").read_text())["claims"]
+    assert [c["id"] for c in listed] == [c.id for c in rp.claims()]
+    for c in rp.claims():
+        assert c.id in res.output
+    bad = runner.invoke(app, ["reproduce", "no-such-claim", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "not registered" in bad.output
+    both = runner.invoke(app, ["reproduce", CHEAP, "--quick", "--full", "--out", str(tmp_path)])
+    assert both.exit_code == 2 and "--quick" in both.output
+    no_out = runner.invoke(app, ["reproduce", CHEAP])
+    assert no_out.exit_code == 2 and "--out" in no_out.output
+
+
+def test_needs_entry_is_reported_not_faked(tmp_path: Path) -> None:
+    res = rp.run_claim("kcs22-dmft-gradients", out=tmp_path)
+    assert res.verdict is None and res.status.startswith("needs ") and not res.comparisons
+    d = json.loads((tmp_path / "claim.json").read_text())
+    assert d["verdict"] is None and d["status"].startswith("needs ")
+
+
+def test_gallery_renders_in_headless_chromium(tmp_path: Path) -> None:
+    from browser_helpers import dump_dom, image_stats, render_screenshot
+
+    ids = [CHEAP, "kcs22-dmft-gradients"]
+    results, index = rp.run_all(ids=ids, mode="quick", out=tmp_path)
+    assert [r.id for r in results] == ids
+    html = index.read_text()
+    assert "cks20-alpha-r-star/figure.png" in html and "agrees" in html
+    dom = dump_dom(index)
+    for i in ids:
+        assert f'id="{i}"' in dom
+    png = render_screenshot(index, tmp_path / "shot.png", height=1400)
+    stats = image_stats(png)
+    assert stats["nonwhite_fraction"] > 0.05 and stats["n_colours"] > 50
+
+
+# ----------------------------------------------------------------------------- every entry, tiny
+TINY = {
+    "cpss22-period3-vs-width": {
+        "widths": [2, 8],
+        "inits": ["he"],
+        "activations": ["relu", "tanh"],
+        "n_networks": 40,
+    },
+    "cpss22-notebook-f4": {"n_networks": 400},
+    "cpss22-lap-growth": {"n_trials": 20},
+    "cpss22-persistence": {"n_trials": 20},
+    "cpss22-scrambling": {"n_pairs": 4, "n_steps": 400},
+    "cks20-zero-fp": {"n": 60, "n_seeds": 2},
+    "cks20-lstm-zero-fp": {"n": 60, "n_seeds": 2},
+    "cks20-theorem41": {"n": 60, "configs": [[3, 5, 0]], "n_states": 2},
+    "cks20-slow-modes": {"n": 60, "alpha_z": [5], "n_states": 2},
+    "cks20-reset-radius": {"n": 60, "alpha_r": [0, 5], "n_states": 2},
+    "cks20-lstm-boundary": {"n": 50, "gains": [3.0], "n_states": 2},
+    "cks20-marginal-edge": {"n": 150, "alpha_z": [4, 8]},
+    "cks20-alpha-r-star": {"tol": 0.05, "n_curve": 4},
+    "cks20-trainability": {"n": 8, "epochs": 1, "lyapunov_steps": 20, "n_seeds": 1},
+    "kcs22-phase-diagram": {
+        "mft_points": 8,
+        "n": 40,
+        "n_steps": 100,
+        "n_transient": 100,
+        "g_h": [1.5, 3.0],
+        "alpha_r": [0.0, 20.0],
+    },
+    "kcs22-discontinuous": {"n": 40, "n_steps": 100, "n_transient": 100},
+    "kcs22-flattening": {"n": 6, "n_steps": 100, "n_transient": 50},
+    "kcs22-flow-spectra": {"n": 30, "n_states": 2},
+    "mmd22-theorem2": {"n": 16, "horizons": [5, 20, 5], "n_trajectories": 2, "lyapunov_steps": 300},
+    "mmd22-tau-sweep": {"taus": [5, 30], "epochs": 1, "series_steps": 1500, "eval_steps": 1000, "hidden": 8},
+    "vpsl22-readout": {
+        "size": 4,
+        "scales": [1.0, 4.0],
+        "n_seeds": 3,
+        "epochs": 1,
+        "lyapunov_steps": 20,
+        "n_splits": 3,
+    },
+}
+
+
+def test_tiny_settings_cover_every_ready_entry() -> None:
+    ready = {c.id for c in rp.claims() if c.compute is not None}
+    assert ready == set(TINY)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("claim_id", sorted(TINY))
+def test_every_entry_quick_mode_at_a_tiny_size(claim_id: str, tmp_path: Path) -> None:
+    res = rp.run_claim(claim_id, mode="quick", out=tmp_path, overrides=TINY[claim_id])
+    assert res.status == "success", res.message
+    assert res.verdict in rp.VERDICTS and res.comparisons
+    assert res.verdict == combine(res.comparisons)
+    for c in res.comparisons:
+        assert c.error >= 0 and c.paper.source
+    assert (tmp_path / "figure.png").exists() and (tmp_path / "claim.json").exists()
