@@ -70,7 +70,6 @@ from rnndyn.cli.lyapunov import lyapunov_cmd  # noqa: E402
 from rnndyn.cli.meanfield import meanfield_cmd  # noqa: E402
 from rnndyn.cli.phase_diagram import phase_diagram_cmd  # noqa: E402
 from rnndyn.cli.reproduce import reproduce_cmd  # noqa: E402
-from rnndyn.cli.reproduce import reproduce_cmd  # noqa: E402
 from rnndyn.cli.simulate import simulate_cmd  # noqa: E402
 from rnndyn.cli.spectrum import spectrum_cmd  # noqa: E402
 from rnndyn.cli.sweep import sweep_cmd  # noqa: E402
@@ -87,7 +86,6 @@ app.command("phase-diagram")(phase_diagram_cmd)
 app.command("train")(train_cmd)
 app.command("spectrum")(spectrum_cmd)
 app.command("fixed-points")(fixed_points_cmd)
-app.command("reproduce")(reproduce_cmd)
 app.command("reproduce")(reproduce_cmd)
 
 
