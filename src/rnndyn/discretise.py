@@ -96,23 +96,51 @@ class Discretised(AbstractMap):
             jac = jac + dt * bi * ki
         return jac
 
-    def _jacobian_product(self, h: Tensor, x: Tensor | None, q: Tensor) -> Tensor:
-        """The step's exact tangent applied to ``q`` ``(*batch, n, k)`` without forming the
-        ``n x n`` tangent: the same recursion as :meth:`_jacobian` with ``q`` in place of the
-        identity, so each stage costs one flow Jacobian and an ``n x n x k`` product."""
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        """The step and its exact tangent applied to ``Q`` ``(*batch, n, k)``, without forming
+        any ``n x n`` matrix: the recursion of :meth:`_jacobian` with ``Q`` in place of the
+        identity, each stage one call of the flow's tangent product,
+        ``(k_i, K_i) = flow._step_and_tangent(y_i, x, Y_i)`` with ``y_i = h + dt sum_j a_ij k_j``
+        and ``Y_i = Q + dt sum_j a_ij K_j``; then ``h' = h + dt sum_i b_i k_i`` and
+        ``J Q = Q + dt sum_i b_i K_i`` (Hairer, Norsett & Wanner 1993, *Solving ODEs I*, §II.1;
+        docs/theory/chaos.md §3.2)."""
         tab, dt = self.tableau, self.dt
-        ys, _ = self._stages(h, x)
+        ks: list[Tensor] = []
         big_k: list[Tensor] = []
-        for i, row in enumerate(tab.a):
-            dy = q
-            for aij, kj in zip(row, big_k, strict=False):
+        for row in tab.a:
+            y, dy = h, Q
+            for aij, kj, big_kj in zip(row, ks, big_k, strict=False):
                 if aij != 0.0:
-                    dy = dy + dt * aij * kj
-            big_k.append(self.flow._jacobian(ys[i], x) @ dy)
-        out = q
-        for bi, ki in zip(tab.b, big_k, strict=True):
+                    y = y + dt * aij * kj
+                    dy = dy + dt * aij * big_kj
+            k_i, big_k_i = self.flow._step_and_tangent(y, x, dy)
+            ks.append(k_i)
+            big_k.append(big_k_i)
+        out, jq = h, Q
+        for bi, ki, big_ki in zip(tab.b, ks, big_k, strict=True):
             out = out + dt * bi * ki
-        return out
+            jq = jq + dt * bi * big_ki
+        return out, jq
+
+    def _jacobian_product(self, h: Tensor, x: Tensor | None, q: Tensor) -> Tensor:
+        """``J @ q`` alone (see :meth:`_step_and_tangent`)."""
+        return self._step_and_tangent(h, x, q)[1]
+
+    @property
+    def has_analytic_jacobian(self) -> bool:
+        """Whether the wrapped flow has an analytic Jacobian (the RK tangent is then analytic)."""
+        return self.flow.has_analytic_jacobian
+
+    @property
+    def has_tangent_product(self) -> bool:
+        """Whether the RK tangent product is analytic (the flow has a Jacobian or a product)."""
+        return self.flow.has_analytic_jacobian or self.flow.has_tangent_product
+
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        """The flow's prediction (the spectrum of the vector field's Jacobian at ``h``)."""
+        return self.flow.spectral_theory(h, x, factorised=factorised, n_points=n_points)
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=0.5):  # type: ignore[override]
         return self.flow.initial_state(batch_shape, generator=generator, scale=scale)

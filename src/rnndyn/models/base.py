@@ -112,9 +112,20 @@ class AbstractSystem(nn.Module):
         value = check_positive_int(value, "tangent_size")
         self._tangent_size = value
 
-    def spectral_theory(self, h: Tensor, x: Tensor | None = None) -> object | None:
-        """The random-matrix prediction of the Jacobian's spectrum at ``h`` (an object from
-        :mod:`rnndyn.meanfield.rmt`), or ``None`` where no theory applies (the default)."""
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        """The random-matrix prediction of the Jacobian's spectrum at one state ``h`` ``(n,)``
+        (a :class:`rnndyn.meanfield.rmt.SpectralSupport`), or ``None`` where no theory applies
+        (the default). Models with a theory override it by calling :mod:`rnndyn.meanfield.rmt`
+        with the statistics of their state; :func:`rnndyn.spectra.predicted_support` is the
+        validating entry point.
+
+        Args:
+            h: one state ``(n,)``. x: its input ``(d,)`` or ``None``.
+            factorised: GRU only: the factorised or the exact unfactorised support boundary.
+            n_points: number of points on the predicted boundary.
+        """
         return None
 
     @property

@@ -161,6 +161,29 @@ class GatedRateRNN(AbstractFlow):
             dim=-2,
         )
 
+    def _step_and_tangent(self, state: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # (P-2) applied to Q = [Q_h; Q_z; Q_r] without forming the blocks (three GEMMs):
+        #   dh = [sz] (W_h ([sr phi'] Q_h + [phi sr'] Q_r) - Q_h) + [sz' xi] Q_z
+        #   dz = (W_z ([phi'] Q_h) - Q_z) / tau_z,   dr = (W_r ([phi'] Q_h) - Q_r) / tau_r
+        n = self.n
+        p = self._parts(state, x)
+        sz, sr, phi, xi = p["sz"], p["sr"], p["phi"], p["xi"]
+        dh_dt = sz * xi
+        dz_dt = (-p["z"] + _matvec(phi, self.weight_hz)) / self.tau_z
+        dr_dt = (-p["r"] + _matvec(phi, self.weight_hr)) / self.tau_r
+        out = torch.cat([dh_dt, dz_dt.expand_as(dh_dt), dr_dt.expand_as(dh_dt)], dim=-1)
+        col = lambda v: v.unsqueeze(-1)  # noqa: E731
+        qh, qz, qr = Q[..., :n, :], Q[..., n : 2 * n, :], Q[..., 2 * n :, :]
+        dphi = 1.0 - phi * phi
+        pre = torch.matmul(self.weight_hh, col(sr * dphi) * qh + col(phi * _sigmoid_prime(sr)) * qr)
+        dh = col(sz) * (pre - qh) + col(_sigmoid_prime(sz) * xi) * qz
+        gq = col(dphi) * qh
+        dz = (torch.matmul(self.weight_hz, gq) - qz) / self.tau_z
+        dr = (torch.matmul(self.weight_hr, gq) - qr) / self.tau_r
+        batch = torch.broadcast_shapes(dh.shape[:-2], dz.shape[:-2])
+        parts = [t.expand(*batch, *t.shape[-2:]) for t in (dh, dz, dr)]
+        return out, torch.cat(parts, dim=-2)
+
     def extra_repr(self) -> str:
         return (
             f"n={self.n}, g_h={self.g_h}, alpha_z={self.alpha_z}, alpha_r={self.alpha_r}, "

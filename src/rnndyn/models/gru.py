@@ -192,6 +192,22 @@ class GRU(AbstractMap):
         jac = a.unsqueeze(-1) * self.weight_hz + b.unsqueeze(-1) * reset
         return jac + torch.diag_embed(1.0 - z)
 
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # docs/theory/gated.md §3.2 (004-11) applied to Q without forming D (three GEMMs):
+        # D Q = [1-z] Q + [(h~ - h) s'_z] (W_z Q) + [z phi'_h] W_h ([r] Q + [h s'_r] (W_r Q))
+        z, r, _, h_tilde = self._gates(h, x)
+        if x is not None:
+            h = h.expand_as(z)
+        h_next = (1.0 - z) * h + z * h_tilde
+        col = lambda v: v.unsqueeze(-1)  # noqa: E731 - diagonal scaling of the rows of Q
+        inner = col(r) * Q + col(h * _sigmoid_prime(r)) * torch.matmul(self.weight_hr, Q)
+        jq = (
+            col(1.0 - z) * Q
+            + col((h_tilde - h) * _sigmoid_prime(z)) * torch.matmul(self.weight_hz, Q)
+            + col(z * (1.0 - h_tilde * h_tilde)) * torch.matmul(self.weight_hh, inner)
+        )
+        return h_next, jq
+
     def extra_repr(self) -> str:
         return (
             f"n={self.state_size}, g_h={self.g_h}, alpha_z={self.alpha_z}, alpha_r={self.alpha_r}, "

@@ -165,6 +165,25 @@ class LSTM(AbstractMap):
         bottom = torch.cat([big_k, torch.diag_embed(f)], dim=-1)
         return torch.cat([top, bottom], dim=-2)
 
+    def _step_and_tangent(self, state: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # (004-31) applied to Q = [Q_h; Q_c] without forming the blocks (four GEMMs on Q_h):
+        #   K Q_h = [c s'_f] (W_f Q_h) + [phi(u^c) s'_i] (W_i Q_h) + [i phi'(u^c)] (W_c Q_h)
+        #   dh = [Psi] (K Q_h + [f] Q_c) + [W] (W_o Q_h),   dc = K Q_h + [f] Q_c
+        n = self.n
+        p = self._forward_parts(state, x)
+        f, i, o, cand, tc = p["f"], p["i"], p["o"], p["cand"], p["tc"]
+        c_prev = p["c"].expand_as(f)
+        col = lambda v: v.unsqueeze(-1)  # noqa: E731
+        qh, qc = Q[..., :n, :], Q[..., n:, :]
+        dc = (
+            col(c_prev * _sigmoid_prime(f)) * torch.matmul(self.weight_hf, qh)
+            + col(cand * _sigmoid_prime(i)) * torch.matmul(self.weight_hi, qh)
+            + col(i * (1.0 - cand * cand)) * torch.matmul(self.weight_hc, qh)
+            + col(f) * qc
+        )
+        dh = col(o * (1.0 - tc * tc)) * dc + col(tc * _sigmoid_prime(o)) * torch.matmul(self.weight_ho, qh)
+        return torch.cat([o * tc, p["c_new"]], dim=-1), torch.cat([dh, dc], dim=-2)
+
     def jacobian_h_only(self, state: Tensor, x: Tensor | None = None) -> Tensor:
         r"""``d h_t / d h_{t-1}`` at fixed ``c_{t-1}``: :math:`[\Psi]K + [W]W_o` (VPSL22 convention).
 

@@ -114,6 +114,17 @@ class PLRNN(AbstractMap):
         active = (z > 0).to(z.dtype)
         return self._offdiag() * active.unsqueeze(-2) + torch.diag_embed(self.weight_diag.expand_as(z))
 
+    def _step_and_tangent(self, z: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # J Q = [A] Q + W_off ([1(z > 0)] Q), with W_off Q = W Q - [diag W] Q (W_off never formed)
+        relu = torch.relu(z)
+        w = self.weight_hh
+        out = self.weight_diag * z + relu @ w.T - relu * torch.diagonal(w) + self.bias
+        if x is not None:
+            out = out + _matvec(x, self.weight_ih)
+        aq = (z > 0).to(z.dtype).unsqueeze(-1) * Q
+        jq = self.weight_diag.unsqueeze(-1) * Q + torch.matmul(w, aq) - torch.diagonal(w).unsqueeze(-1) * aq
+        return out, jq
+
     def extra_repr(self) -> str:
         return f"n={self.state_size}, input_size={self.input_size}, gain={self.gain}, init={self.init!r}"
 

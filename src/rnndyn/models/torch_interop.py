@@ -89,6 +89,52 @@ def _rows(d: Tensor, w: Tensor) -> Tensor:
     return d.unsqueeze(-1) * w
 
 
+def _col(d: Tensor) -> Tensor:
+    """A diagonal ``(*batch, H)`` as a column ``(*batch, H, 1)`` that scales the rows of a frame."""
+    return d.unsqueeze(-1)
+
+
+def _layer_blocks(q: Tensor, layer: int, H: int) -> Tensor:
+    return q[..., layer * H : (layer + 1) * H, :]
+
+
+def _fused(w: Tensor, v: Tensor, dv: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``(W v + b, W dv)`` from **one** product ``W @ [v | dv]``, so that a step with its tangent
+    reads the weights once (the step is memory-bound for large ``H``).
+
+    ``w``: ``(m, H)``; ``v``: ``(*batch, H)``; ``dv``: ``(*batch, H, k)``; returns ``(*batch, m)``
+    and ``(*batch, m, k)`` (batch shapes broadcast).
+    """
+    batch = torch.broadcast_shapes(v.shape[:-1], dv.shape[:-2])
+    cols = torch.cat([v.expand(*batch, v.shape[-1]).unsqueeze(-1), dv.expand(*batch, *dv.shape[-2:])], dim=-1)
+    z = torch.matmul(w, cols)
+    out = z[..., 0]
+    return (out if b is None else out + b), z[..., 1:]
+
+
+def _cat_frames(frames: list[Tensor]) -> Tensor:
+    """Concatenate per-layer tangent frames along the state axis, broadcasting their batch shapes."""
+    batch = torch.broadcast_shapes(*(f.shape[:-2] for f in frames))
+    return torch.cat([f.expand(*batch, *f.shape[-2:]) for f in frames], dim=-2)
+
+
+def _gates(
+    layer_params: tuple[Tensor, Tensor, Tensor | None, Tensor | None],
+    u: Tensor | None,
+    du: Tensor | None,
+    h: Tensor,
+    dh: Tensor,
+) -> tuple[Tensor | None, Tensor | None, Tensor, Tensor]:
+    """One layer's ``(W_ih u + b_ih, W_ih du, W_hh h + b_hh, W_hh dh)`` (fused where perturbed);
+    ``u = None`` is zero input and ``du = None`` an unperturbed input (layer 0)."""
+    w_ih, w_hh, b_ih, b_hh = layer_params
+    gh, dgh = _fused(w_hh, h, dh, b_hh)
+    if du is None:
+        return _affine(u, w_ih, b_ih), None, gh, dgh
+    gi, dgi = _fused(w_ih, u, du, b_ih)  # type: ignore[arg-type]
+    return gi, dgi, gh, dgh
+
+
 class _AbstractTorchRNN(AbstractMap):
     """Shared machinery: parameter access by torch's names, layout, state conversion."""
 
@@ -228,6 +274,21 @@ class TorchRNN(_AbstractTorchRNN):
             prev = row
         return torch.cat(rows, dim=-2)
 
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # per layer: dh'_l = [phi'(a)] (W_hh dh_l + W_ih du_l), du_l = dh'_{l-1} (du_0 = 0)
+        h, x = _broadcast(h, x)
+        H = self.hidden_size
+        u, du, outs, tans = x, None, [], []
+        for layer in range(self.num_layers):
+            gi, dgi, gh, dgh = _gates(self._params(layer), u, du, self._h(h, layer), _layer_blocks(Q, layer, H))
+            a = gh if gi is None else gi + gh
+            u = torch.tanh(a) if self.activation == "tanh" else torch.relu(a)
+            d = 1.0 - u * u if self.activation == "tanh" else (a > 0).to(a.dtype)
+            du = _col(d) * (dgh if dgi is None else dgh + dgi)
+            outs.append(u)
+            tans.append(du)
+        return torch.cat(outs, dim=-1), _cat_frames(tans)
+
 
 # ---------------------------------------------------------------------------- GRU
 class TorchGRU(_AbstractTorchRNN):
@@ -289,6 +350,42 @@ class TorchGRU(_AbstractTorchRNN):
             rows.append(row)
             prev, u = row, h_new
         return torch.cat(rows, dim=-2)
+
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # per layer, with dg = W_hh dh + W_ih du split into (r, z, n) blocks (dgh_n = W_hn dh):
+        #   dr = [s'_r] dg_r, dz = [s'_z] dg_z, dn = [1 - n^2] (dgi_n + [gh_n] dr + [r] dgh_n),
+        #   dh' = [1-z] dn + [h-n] dz + [z] dh;  du_l = dh'_{l-1} (du_0 = 0)
+        h, x = _broadcast(h, x)
+        H = self.hidden_size
+        u, du, outs, tans = x, None, [], []
+        for layer in range(self.num_layers):
+            h_l, dh = self._h(h, layer), _layer_blocks(Q, layer, H)
+            gi, dgi, gh, dgh = _gates(self._params(layer), u, du, h_l, dh)
+            gh_r, gh_z, gh_n = gh.split(H, dim=-1)
+            dgh_r, dgh_z, dgh_n = dgh.split(H, dim=-2)
+            if gi is None:  # no input and no bias
+                r, z = torch.sigmoid(gh_r), torch.sigmoid(gh_z)
+                nn_ = torch.tanh(r * gh_n)
+            else:
+                gi_r, gi_z, gi_n = gi.split(H, dim=-1)
+                r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
+                nn_ = torch.tanh(gi_n + r * gh_n)
+            u = (1.0 - z) * nn_ + z * h_l
+            if dgi is None:
+                dg_r, dg_z = dgh_r, dgh_z
+            else:
+                dgi_r, dgi_z, dgi_n = dgi.split(H, dim=-2)
+                dg_r, dg_z = dgi_r + dgh_r, dgi_z + dgh_z
+            dr = _col(_dsigma(r)) * dg_r
+            dz = _col(_dsigma(z)) * dg_z
+            inner = _col(gh_n) * dr + _col(r) * dgh_n
+            if dgi is not None:
+                inner = inner + dgi_n
+            dn = _col(1.0 - nn_ * nn_) * inner
+            du = _col(1.0 - z) * dn + _col(h_l - nn_) * dz + _col(z) * dh
+            outs.append(u)
+            tans.append(du)
+        return torch.cat(outs, dim=-1), _cat_frames(tans)
 
 
 # ---------------------------------------------------------------------------- LSTM
@@ -380,6 +477,36 @@ class TorchLSTM(_AbstractTorchRNN):
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
         return self._lstm_jacobian(h, x, h_only=self.lstm_state == "h")
+
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # per layer, with dg = W_hh dh + W_ih du split into (i, f, g, o) blocks:
+        #   dc' = [c s'_f] dg_f + [f] dc + [g s'_i] dg_i + [i (1 - g^2)] dg_g,
+        #   dh' = [tanh(c') s'_o] dg_o + [o (1 - tanh^2 c')] dc';  du_l = dh'_{l-1} (du_0 = 0).
+        # h-only ([VPSL22]): the frame has the h blocks only and dc = 0 (c held fixed).
+        h, x = _broadcast(h, x)
+        H, L = self.hidden_size, self.num_layers
+        h_only = self.lstm_state == "h"
+        u, du, hs, cs, dhs, dcs = x, None, [], [], [], []
+        for layer in range(L):
+            c_l = self._c(h, layer)
+            gi, dgi, gh, dgh = _gates(self._params(layer), u, du, self._h(h, layer), _layer_blocks(Q, layer, H))
+            gates = gh if gi is None else gi + gh
+            dg = dgh if dgi is None else dgh + dgi
+            a_i, a_f, a_g, a_o = gates.split(H, dim=-1)
+            i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+            c_new = f * c_l + i * g
+            tc = torch.tanh(c_new)
+            u = o * tc
+            dg_i, dg_f, dg_g, dg_o = dg.split(H, dim=-2)
+            dc = _col(c_l * _dsigma(f)) * dg_f + _col(g * _dsigma(i)) * dg_i + _col(i * (1.0 - g * g)) * dg_g
+            if not h_only:
+                dc = dc + _col(f) * _layer_blocks(Q, L + layer, H)
+            du = _col(tc * _dsigma(o)) * dg_o + _col(o * (1.0 - tc * tc)) * dc
+            hs.append(u)
+            cs.append(c_new)
+            dhs.append(du)
+            dcs.append(dc)
+        return torch.cat(hs + cs, dim=-1), _cat_frames(dhs if h_only else dhs + dcs)
 
     def jacobian_h_only(self, h: Tensor, x: Tensor | None = None) -> Tensor:
         """``dh_t / dh_{t-1}`` at fixed ``c_{t-1}`` ([VPSL22]): ``(*batch, L H, L H)``.

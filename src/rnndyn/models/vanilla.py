@@ -120,9 +120,16 @@ class VanillaRNN(AbstractMap, _VanillaParams):
         return _phi(self._preact(h, x), self.activation)
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
-        # theory/gated.md §3.1: D_t = [phi'(a_t)] W
+        # docs/theory/gated.md §3.1: D_t = [phi'(a_t)] W
         a = self._preact(h, x)
         return _dphi(a, self.activation).unsqueeze(-1) * self.weight_hh
+
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # J Q = [phi'(a)] (W Q): one (n, n) @ (n, k) product; the step reuses ``a``
+        a = self._preact(h, x)
+        h_next = _phi(a, self.activation)
+        d = _dphi(a, self.activation, h_next if self.activation == "tanh" else None)
+        return h_next, d.unsqueeze(-1) * torch.matmul(self.weight_hh, Q)
 
     def extra_repr(self) -> str:
         return (
@@ -173,6 +180,15 @@ class RateRNN(AbstractFlow, _VanillaParams):
         n = self.state_size
         eye = torch.eye(n, dtype=h.dtype, device=h.device)
         return -eye + self.weight_hh * _dphi(h, self.activation).unsqueeze(-2)
+
+    def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
+        # J Q = -Q + W ([phi'(h)] Q)
+        p = _phi(h, self.activation)
+        out = -h + p @ self.weight_hh.T + self.bias
+        if x is not None:
+            out = out + x @ self.weight_ih.T
+        d = _dphi(h, self.activation, p if self.activation == "tanh" else None)
+        return out, torch.matmul(self.weight_hh, d.unsqueeze(-1) * Q) - Q
 
     def extra_repr(self) -> str:
         return (

@@ -53,8 +53,10 @@ class _AutonomousMixin:
     def device(self) -> torch.device:
         return self.inner.device
 
-    def spectral_theory(self, h: Tensor, x: Tensor | None = None) -> object | None:
-        return self.inner.spectral_theory(h, self._x(h))
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        return self.inner.spectral_theory(h, self._x(h), factorised=factorised, n_points=n_points)
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=0.5):  # type: ignore[no-untyped-def]
         return self.inner.initial_state(batch_shape, generator=generator, scale=scale)
