@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -355,7 +356,9 @@ def load_model(
     info: dict[str, Any] = {"path": spath}
     if _is_torchscript(spath):
         try:
-            script = torch.jit.load(spath, map_location=map_location)
+            with warnings.catch_warnings():  # TorchScript is deprecated upstream, still widely saved
+                warnings.simplefilter("ignore", DeprecationWarning)
+                script = torch.jit.load(spath, map_location=map_location)
         except RuntimeError as exc:
             raise ValueError(f"`path` {spath!r} looks like TorchScript but cannot be loaded: {exc}") from None
         module, a = _from_script(script, arch=arch, module_path=module_path, batch_first=batch_first)

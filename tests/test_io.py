@@ -1,0 +1,221 @@
+"""rd.load_model: every common saved-model format, loaded safely.
+
+Oracle for every format: the loaded map, rolled out with rnndyn, reproduces the original torch
+module's forward pass (output and final state) to round-off in float64. Safety: a crafted pickle
+that would create a file when unpickled is refused and the file is not created.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from torch import nn
+
+import rnndyn as rd
+from rnndyn.io import infer_architecture
+
+F64 = torch.float64
+TOL = 1e-12
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _seeded(module: nn.Module, seed: int) -> nn.Module:
+    g = _gen(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.rand(p.shape, generator=g, dtype=p.dtype) - 0.5)
+    return module.eval()
+
+
+def _err(a, b) -> float:
+    if isinstance(a, tuple | list):
+        return max(_err(x, y) for x, y in zip(a, b, strict=True))
+    return float((a - b).abs().max())
+
+
+def _check_same(net, module: nn.Module, x: torch.Tensor) -> None:
+    with torch.no_grad():
+        assert _err(rd.rollout_like_torch(net, x), module(x)) < TOL
+
+
+class Wrapper(nn.Module):
+    """A user model: a recurrent core with a linear readout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(3, 5, num_layers=2, batch_first=True, dtype=F64)
+        self.head = nn.Linear(5, 2, dtype=F64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.rnn(x)[0])
+
+
+class Evil:
+    """Unpickling this runs ``os.system`` (what a crafted .pt file can do)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize(
+    ("module", "arch", "batch_first"),
+    [
+        (nn.RNN(3, 4, nonlinearity="relu", dtype=F64), "rnn_relu", False),
+        (nn.RNN(3, 4, num_layers=2, bias=False, dtype=F64), None, False),
+        (nn.GRU(3, 4, num_layers=2, batch_first=True, dtype=F64), None, True),
+        (nn.LSTM(3, 4, num_layers=2, batch_first=True, dtype=F64), None, True),
+        (nn.LSTM(3, 4, bias=False, dtype=F64), "lstm", False),
+    ],
+)
+def test_state_dict_round_trip(tmp_path, module, arch, batch_first) -> None:
+    module = _seeded(module, 1)
+    torch.save(module.state_dict(), tmp_path / "sd.pt")
+    net = rd.load_model(tmp_path / "sd.pt", arch=arch, batch_first=batch_first)
+    loaded = net.module
+    assert type(loaded) is type(module) and loaded.num_layers == module.num_layers
+    assert loaded.bias == module.bias and loaded.batch_first == batch_first
+    if isinstance(module, nn.RNN):
+        assert loaded.nonlinearity == module.nonlinearity
+    x = torch.randn(2, 7, 3, generator=_gen(2), dtype=F64)
+    _check_same(net, module, x)
+    assert net.load_info["format"] == "state_dict"
+
+
+def test_cells_and_the_relu_ambiguity(tmp_path) -> None:
+    cell = _seeded(nn.GRUCell(3, 4, dtype=F64), 3)
+    torch.save(cell.state_dict(), tmp_path / "cell.pt")
+    net = rd.load_model(tmp_path / "cell.pt")
+    assert isinstance(net.module, nn.GRUCell)
+    x = torch.randn(6, 2, 3, generator=_gen(4), dtype=F64)
+    with torch.no_grad():
+        h = torch.zeros(2, 4, dtype=F64)
+        for t in range(6):
+            h = cell(x[t], h)
+        assert _err(rd.rollout_like_torch(net, x)[1], h) < TOL
+    # a ReLU RNN's state dict cannot say relu: tanh is assumed and the result says so
+    relu = nn.RNN(3, 4, nonlinearity="relu", dtype=F64).state_dict()
+    arch = infer_architecture(relu)
+    assert arch.nonlinearity == "tanh" and "arch='rnn_relu'" in arch.assumed[0]
+    assert infer_architecture(relu, arch="rnn_relu").nonlinearity == "relu"
+    with pytest.raises(ValueError, match=r"`arch` must match the weights; got arch='gru'.*RNN"):
+        infer_architecture(relu, arch="gru")
+    with pytest.raises(ValueError, match="`arch` must be one of"):
+        infer_architecture(relu, arch="transformer")
+
+
+def test_wrapper_checkpoint_and_rnndyn_checkpoint(tmp_path) -> None:
+    model = _seeded(Wrapper(), 5)
+    x = torch.randn(2, 6, 3, generator=_gen(6), dtype=F64)
+    # a wrapper's state dict: the recurrent part is found by its prefix
+    torch.save(model.state_dict(), tmp_path / "wrap.pt")
+    net = rd.load_model(tmp_path / "wrap.pt", batch_first=True)
+    assert net.load_info["module_path"] == "rnn"
+    _check_same(net, model.rnn, x)
+    # a training checkpoint with the state dict inside, as PyTorch's tutorials save it
+    ckpt = {
+        "epoch": 7,
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": torch.optim.Adam(model.parameters()).state_dict(),
+        "loss": 0.25,
+    }
+    torch.save(ckpt, tmp_path / "ckpt.pt")
+    net = rd.load_model(tmp_path / "ckpt.pt", batch_first=True)
+    assert net.load_info["format"] == "checkpoint" and net.load_info["epoch"] == 7
+    _check_same(net, model.rnn, x)
+    # rnndyn's own `rnndyn train --checkpoint` layout: model = ForcedRNN(from_torch(nn.LSTM))
+    forced = rd.training.ForcedRNN(_seeded(nn.LSTM(1, 4, dtype=F64), 7), 3, generator=_gen(8))
+    torch.save(
+        {"epoch": 2, "model": forced.state_dict(), "generator": _gen(0).get_state()}, tmp_path / "own.pt"
+    )
+    net = rd.load_model(tmp_path / "own.pt")
+    assert net.load_info["module_path"] == "core.module"
+    _check_same(net, forced.core.module, torch.randn(5, 1, generator=_gen(9), dtype=F64))
+
+
+def test_several_networks_need_module_path(tmp_path) -> None:
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = nn.GRU(2, 3, dtype=F64)
+            self.dec = nn.LSTM(3, 3, dtype=F64)
+
+    two = _seeded(Two(), 10)
+    torch.save(two.state_dict(), tmp_path / "two.pt")
+    with pytest.raises(ValueError, match=r"several recurrent networks \['dec', 'enc'\]: pass `module_path`"):
+        rd.load_model(tmp_path / "two.pt")
+    net = rd.load_model(tmp_path / "two.pt", module_path="dec")
+    _check_same(net, two.dec, torch.randn(4, 3, generator=_gen(11), dtype=F64))
+    with pytest.raises(ValueError, match="`module_path` must name a recurrent network"):
+        rd.load_model(tmp_path / "two.pt", module_path="head")
+
+
+def test_torchscript(tmp_path) -> None:
+    gru = _seeded(nn.GRU(3, 4, num_layers=2, batch_first=True, dtype=F64), 12)
+    torch.jit.script(gru).save(str(tmp_path / "gru.ts"))
+    net = rd.load_model(tmp_path / "gru.ts")
+    assert net.load_info["format"] == "torchscript" and net.module.batch_first
+    _check_same(net, gru, torch.randn(2, 5, 3, generator=_gen(13), dtype=F64))
+    wrap = _seeded(Wrapper(), 14)
+    torch.jit.script(wrap).save(str(tmp_path / "wrap.ts"))
+    net = rd.load_model(tmp_path / "wrap.ts")
+    assert net.load_info["module_path"] == "rnn"
+    _check_same(net, wrap.rnn, torch.randn(2, 5, 3, generator=_gen(15), dtype=F64))
+
+
+def test_whole_pickled_module_needs_trust(tmp_path) -> None:
+    model = _seeded(Wrapper(), 16)
+    torch.save(model, tmp_path / "whole.pt")
+    with pytest.raises(
+        ValueError, match=r"refusing to load .*unpickling can run arbitrary code.*trust_pickle=True"
+    ):
+        rd.load_model(tmp_path / "whole.pt")
+    net = rd.load_model(tmp_path / "whole.pt", trust_pickle=True)
+    assert net.load_info["module_path"] == "rnn"
+    _check_same(net, model.rnn, torch.randn(2, 5, 3, generator=_gen(17), dtype=F64))
+
+
+def test_crafted_pickle_runs_no_code(tmp_path) -> None:
+    marker = tmp_path / "PWNED"
+    sd = nn.GRU(2, 3, dtype=F64).state_dict()
+    torch.save({"model": sd, "payload": Evil(str(marker))}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="refusing to load"):
+        rd.load_model(tmp_path / "evil.pt")
+    assert not marker.exists()  # nothing ran
+    # the CLI path refuses it too
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    res = CliRunner().invoke(app, ["analyze", "--torch-model", str(tmp_path / "evil.pt"), "--no-progress"])
+    assert res.exit_code == 2 and "--trust-pickle" in res.output and not marker.exists()
+
+
+def test_bad_files(tmp_path) -> None:
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "text.pt").write_text("hello, I am not a model")
+    torch.save({"epoch": 1, "lr": 0.1}, tmp_path / "noweights.pt")
+    torch.save(nn.GRU(2, 3, bidirectional=True).state_dict(), tmp_path / "bi.pt")
+    torch.save(nn.LSTM(2, 4, proj_size=2).state_dict(), tmp_path / "proj.pt")
+    cases = [
+        ("empty.pt", ValueError, "an empty file"),
+        ("text.pt", ValueError, "torch cannot read"),
+        ("noweights.pt", TypeError, r"got a dict with keys \['epoch', 'lr'\] and no nn.RNN/GRU/LSTM weights"),
+        ("bi.pt", ValueError, "unidirectional"),
+        ("proj.pt", ValueError, "proj_size=0"),
+        ("missing.pt", FileNotFoundError, "`path` must be an existing file"),
+    ]
+    for name, exc, msg in cases:
+        with pytest.raises(exc, match=msg):
+            rd.load_model(tmp_path / name)
+    with pytest.raises(ValueError, match="`path` must be a file; got .*a directory"):
+        rd.load_model(tmp_path)
+    with pytest.raises(TypeError, match="`path` must be a str or path; got int"):
+        rd.load_model(3)
