@@ -11,7 +11,9 @@ import torch
 
 import rnndyn as rd
 from model_zoo import WRAPPERS, ZOO
+from rnndyn.meanfield.rmt import SpectralSupport
 from rnndyn.models.base import AbstractMap
+from rnndyn.spectra import predicted_support
 
 F64 = torch.float64
 
@@ -62,7 +64,27 @@ def test_declared_hooks(name: str) -> None:
     h, x, _ = _inputs(model, (), 1)
     assert model.initial_state().dtype == F64
     theory = model.spectral_theory(h, x)
-    assert theory is None or hasattr(theory, "__dict__") or hasattr(theory, "_fields")
+    assert theory is None or isinstance(theory, SpectralSupport)
+
+
+#: models with a random-matrix prediction, and wrappers of them (which must pass it on)
+_THEORY = ("vanilla_tanh", "gru", "lstm", "gated", "gated_rk4")
+
+
+@pytest.mark.parametrize("name", _THEORY)
+def test_spectral_theory_declared_and_passed_on(name: str) -> None:
+    model = ZOO[name]()
+    h, x, _ = _inputs(model, (), 1, seed=7)
+    theory = model.spectral_theory(h, x)
+    assert isinstance(theory, SpectralSupport)
+    # the validating entry point gives the model's own prediction
+    via = predicted_support(model, h, x)
+    assert via.radius == theory.radius and via.rightmost == theory.rightmost
+    # a zero-input wrapper predicts what the model predicts at zero input
+    if model.input_size == 0:
+        wrapped = rd.autonomous(model).spectral_theory(h)
+        assert wrapped.radius == theory.radius and wrapped.rightmost == theory.rightmost
+    assert ZOO["plrnn"]().spectral_theory(ZOO["plrnn"]().initial_state()) is None
 
 
 def test_step_and_tangent_validates() -> None:

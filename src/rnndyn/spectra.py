@@ -27,7 +27,7 @@ from rnndyn._checks import (
     check_real,
     check_tensor,
 )
-from rnndyn.models.base import AbstractFlow, AbstractMap, AbstractSystem
+from rnndyn.models.base import AbstractFlow, AbstractMap, AbstractSystem, _frob_gain  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
     from rnndyn.fixed_points import FixedPointResult
@@ -345,15 +345,6 @@ def sample_trajectory_states(
 
 
 # ----------------------------------------------------------------------------- theory dispatch
-def _frob_gain(w: Tensor) -> float:
-    """Empirical gain sqrt(N * mean(W^2)) = ||W||_F / sqrt(N) (equals g for N(0, g^2/N) entries)."""
-    return float(w.detach().double().pow(2).sum().div(w.shape[0]).sqrt())
-
-
-def _np(t: Tensor) -> Any:
-    return t.detach().to("cpu", torch.float64).numpy()
-
-
 def predicted_support(
     system: AbstractSystem,
     h: Tensor,
@@ -370,9 +361,11 @@ def predicted_support(
     nominal gain for Gaussian initialisation up to O(1/sqrt(N))). The prediction assumes the
     weights are i.i.d. (random initialisation); on trained networks it is only a reference.
 
-    Supported: :class:`~rnndyn.VanillaRNN` (tanh; §3.1 + circular law), :class:`~rnndyn.GRU`
+    Each model declares its own theory (:meth:`~rnndyn.AbstractSystem.spectral_theory`):
+    :class:`~rnndyn.VanillaRNN` (tanh; §3.1 + circular law), :class:`~rnndyn.GRU`
     (Theorem 4.1), :class:`~rnndyn.LSTM` (Cor. 5.2), the discretised or bare
-    :class:`~rnndyn.GatedRateRNN` (§5.8; the vector-field spectrum). Other systems: ``None``.
+    :class:`~rnndyn.GatedRateRNN` (§5.8; the vector-field spectrum), and wrappers pass theirs
+    on. Other systems: ``None``.
 
     Args:
         system: the model. h: one state ``(n,)``. x: its input ``(d,)`` or ``None``.
@@ -387,79 +380,12 @@ def predicted_support(
         >>> round(s.radius - 0.5 - s.params["g_h"] / 4, 9)
         0.0
     """
-    from rnndyn.discretise import Discretised
-    from rnndyn.meanfield import rmt
-    from rnndyn.models.gated import GatedRateRNN
-    from rnndyn.models.gru import GRU
-    from rnndyn.models.lstm import LSTM
-    from rnndyn.models.vanilla import VanillaRNN
-
     check_tensor(h, "h")
     if h.ndim != 1:
         raise ValueError(f"`h` must be one state of shape ({system.state_size},); got {tuple(h.shape)}")
     h, x = system._validate(h, x)
     with torch.no_grad():
-        if isinstance(system, VanillaRNN):
-            if system.activation != "tanh":
-                return None
-            a = system._preact(h, x)
-            return rmt.vanilla_support(
-                _frob_gain(system.weight_hh), dphi=_np(1 - torch.tanh(a) ** 2), n_points=n_points
-            )
-        if isinstance(system, GRU):
-            uz = h @ system.weight_hz.T + system.bias_z
-            ur = h @ system.weight_hr.T + system.bias_r
-            if x is not None:
-                uz = uz + x @ system.weight_iz.T
-                ur = ur + x @ system.weight_ir.T
-            _, _, uh, _ = system._gates(h, x)
-            return rmt.gru_support(
-                g_h=_frob_gain(system.weight_hh),
-                alpha_z=_frob_gain(system.weight_hz),
-                alpha_r=_frob_gain(system.weight_hr),
-                u_z=_np(uz),
-                u_r=_np(ur),
-                u_h=_np(uh),
-                h_prev=_np(h),
-                factorised=factorised,
-                n_points=n_points,
-            )
-        if isinstance(system, LSTM):
-            n = system.n
-            hh, cc = h[:n], h[n:]
-            u = {}
-            for k in ("f", "i", "o", "c"):
-                u[k] = hh @ getattr(system, f"weight_h{k}").T + getattr(system, f"bias_{k}")
-                if x is not None:
-                    u[k] = u[k] + x @ getattr(system, f"weight_i{k}").T
-            return rmt.lstm_support(
-                g=_frob_gain(system.weight_hc),
-                alpha_f=_frob_gain(system.weight_hf),
-                alpha_i=_frob_gain(system.weight_hi),
-                alpha_o=_frob_gain(system.weight_ho),
-                u_f=_np(u["f"]),
-                u_i=_np(u["i"]),
-                u_o=_np(u["o"]),
-                u_c=_np(u["c"]),
-                c_prev=_np(cc),
-                n_points=n_points,
-            )
-        flow = system.flow if isinstance(system, Discretised) else system
-        if isinstance(flow, GatedRateRNN):
-            p = flow._parts(h, x)
-            return rmt.gated_flow_support(
-                g_h=_frob_gain(flow.weight_hh),
-                alpha_z=_frob_gain(flow.weight_hz),
-                alpha_r=_frob_gain(flow.weight_hr),
-                h=_np(p["h"] + flow.bias_h),
-                z=_np(p["z"] + flow.bias_z),
-                r=_np(p["r"] + flow.bias_r),
-                xi=_np(p["xi"].expand_as(p["h"])),
-                tau_z=flow.tau_z,
-                tau_r=flow.tau_r,
-                n_points=n_points,
-            )
-    return None
+        return system.spectral_theory(h, x, factorised=factorised, n_points=n_points)  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------- main entry

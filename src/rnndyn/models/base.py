@@ -363,6 +363,17 @@ class AbstractFlow(AbstractSystem):
         return self.vector_field(h, x)
 
 
+def _frob_gain(w: Tensor) -> float:
+    """Empirical gain ``||W||_F / sqrt(N)`` (equals ``g`` for ``N(0, g^2/N)`` entries): the gain the
+    random-matrix predictions of :meth:`AbstractSystem.spectral_theory` use."""
+    return float(w.detach().double().pow(2).sum().div(w.shape[0]).sqrt())
+
+
+def _np(t: Tensor):  # type: ignore[no-untyped-def]
+    """A tensor as a float64 NumPy array (the input format of :mod:`rnndyn.meanfield.rmt`)."""
+    return t.detach().to("cpu", torch.float64).numpy()
+
+
 def trace_divergence(system: AbstractSystem, h: Tensor, x: Tensor | None = None) -> Tensor:
     """Trace of the Jacobian (flows) — a helper for sum-rule checks."""
     return torch.diagonal(system.jacobian(h, x), dim1=-2, dim2=-1).sum(-1)

@@ -26,7 +26,7 @@ from rnndyn._checks import (
     check_positive_int,
     check_real,
 )
-from rnndyn.models.base import AbstractFlow
+from rnndyn.models.base import AbstractFlow, _frob_gain, _np
 from rnndyn.models.gru import _gate_bias, _input_weight, _matvec, _sigmoid_prime
 from rnndyn.models.init import INITS, init_weight
 
@@ -183,6 +183,27 @@ class GatedRateRNN(AbstractFlow):
         batch = torch.broadcast_shapes(dh.shape[:-2], dz.shape[:-2])
         parts = [t.expand(*batch, *t.shape[-2:]) for t in (dh, dz, dr)]
         return out, torch.cat(parts, dim=-2)
+
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        """The vector field's Jacobian spectrum (KCS22; docs/theory/gated.md §5.8)."""
+        from rnndyn.meanfield import rmt
+
+        with torch.no_grad():
+            p = self._parts(h, x)
+            return rmt.gated_flow_support(
+                g_h=_frob_gain(self.weight_hh),
+                alpha_z=_frob_gain(self.weight_hz),
+                alpha_r=_frob_gain(self.weight_hr),
+                h=_np(p["h"] + self.bias_h),
+                z=_np(p["z"] + self.bias_z),
+                r=_np(p["r"] + self.bias_r),
+                xi=_np(p["xi"].expand_as(p["h"])),
+                tau_z=self.tau_z,
+                tau_r=self.tau_r,
+                n_points=n_points,
+            )
 
     def extra_repr(self) -> str:
         return (

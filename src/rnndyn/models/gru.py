@@ -30,7 +30,7 @@ from rnndyn._checks import (
     check_positive_int,
     check_real,
 )
-from rnndyn.models.base import AbstractMap
+from rnndyn.models.base import AbstractMap, _frob_gain, _np
 from rnndyn.models.init import INITS, init_weight
 
 Tensor = torch.Tensor
@@ -207,6 +207,31 @@ class GRU(AbstractMap):
             + col(z * (1.0 - h_tilde * h_tilde)) * torch.matmul(self.weight_hh, inner)
         )
         return h_next, jq
+
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        """CKS20 Theorem 4.1 (docs/theory/gated.md §5.2), gains from the weights' norms."""
+        from rnndyn.meanfield import rmt
+
+        with torch.no_grad():
+            uz = h @ self.weight_hz.T + self.bias_z
+            ur = h @ self.weight_hr.T + self.bias_r
+            if x is not None:
+                uz = uz + x @ self.weight_iz.T
+                ur = ur + x @ self.weight_ir.T
+            _, _, uh, _ = self._gates(h, x)
+            return rmt.gru_support(
+                g_h=_frob_gain(self.weight_hh),
+                alpha_z=_frob_gain(self.weight_hz),
+                alpha_r=_frob_gain(self.weight_hr),
+                u_z=_np(uz),
+                u_r=_np(ur),
+                u_h=_np(uh),
+                h_prev=_np(h),
+                factorised=factorised,
+                n_points=n_points,
+            )
 
     def extra_repr(self) -> str:
         return (

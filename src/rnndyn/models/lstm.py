@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
-from rnndyn.models.base import AbstractMap
+from rnndyn.models.base import AbstractMap, _frob_gain, _np
 from rnndyn.models.gru import _gate_bias, _input_weight, _matvec, _sigmoid_prime
 from rnndyn.models.init import INITS, init_weight
 
@@ -183,6 +183,33 @@ class LSTM(AbstractMap):
         )
         dh = col(o * (1.0 - tc * tc)) * dc + col(tc * _sigmoid_prime(o)) * torch.matmul(self.weight_ho, qh)
         return torch.cat([o * tc, p["c_new"]], dim=-1), torch.cat([dh, dc], dim=-2)
+
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        """CKS20 Cor. 5.2 (docs/theory/gated.md §5.7), gains from the weights' norms."""
+        from rnndyn.meanfield import rmt
+
+        n = self.n
+        with torch.no_grad():
+            hh, cc = h[:n], h[n:]
+            u = {}
+            for k in _GATES:
+                u[k] = hh @ getattr(self, f"weight_h{k}").T + getattr(self, f"bias_{k}")
+                if x is not None:
+                    u[k] = u[k] + x @ getattr(self, f"weight_i{k}").T
+            return rmt.lstm_support(
+                g=_frob_gain(self.weight_hc),
+                alpha_f=_frob_gain(self.weight_hf),
+                alpha_i=_frob_gain(self.weight_hi),
+                alpha_o=_frob_gain(self.weight_ho),
+                u_f=_np(u["f"]),
+                u_i=_np(u["i"]),
+                u_o=_np(u["o"]),
+                u_c=_np(u["c"]),
+                c_prev=_np(cc),
+                n_points=n_points,
+            )
 
     def jacobian_h_only(self, state: Tensor, x: Tensor | None = None) -> Tensor:
         r"""``d h_t / d h_{t-1}`` at fixed ``c_{t-1}``: :math:`[\Psi]K + [W]W_o` (VPSL22 convention).

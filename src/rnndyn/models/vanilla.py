@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
-from rnndyn.models.base import AbstractFlow, AbstractMap
+from rnndyn.models.base import AbstractFlow, AbstractMap, _frob_gain, _np
 from rnndyn.models.init import INITS, init_weight
 
 Tensor = torch.Tensor
@@ -130,6 +130,20 @@ class VanillaRNN(AbstractMap, _VanillaParams):
         h_next = _phi(a, self.activation)
         d = _dphi(a, self.activation, h_next if self.activation == "tanh" else None)
         return h_next, d.unsqueeze(-1) * torch.matmul(self.weight_hh, Q)
+
+    def spectral_theory(
+        self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
+    ) -> object | None:
+        """Circular law for ``[phi'(a)] W`` (docs/theory/gated.md §3.1; tanh only, else ``None``)."""
+        if self.activation != "tanh":
+            return None
+        from rnndyn.meanfield import rmt
+
+        with torch.no_grad():
+            a = self._preact(h, x)
+            return rmt.vanilla_support(
+                _frob_gain(self.weight_hh), dphi=_np(1 - torch.tanh(a) ** 2), n_points=n_points
+            )
 
     def extra_repr(self) -> str:
         return (
