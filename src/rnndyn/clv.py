@@ -75,10 +75,35 @@ class _Meter:
         self.peak = max(self.peak, self.current)
 
 
+class _RawArray:
+    """A spill-to-disk array: one binary file, whole leading-axis slices written and read with
+    plain file I/O (no memory map, so the pages do not count towards the process's memory)."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dtype: str) -> None:
+        self.dtype = np.dtype(dtype)
+        self.row = int(np.prod(shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self.shape = shape
+        self.file = open(path, "w+b")  # noqa: SIM115 - closed in close()
+
+    def __setitem__(self, sl: slice, data: np.ndarray) -> None:
+        self.file.seek(sl.start * self.row)
+        self.file.write(np.ascontiguousarray(data, dtype=self.dtype).tobytes())
+
+    def __getitem__(self, sl: slice) -> np.ndarray:
+        self.file.seek(sl.start * self.row)
+        n = sl.stop - sl.start
+        out = np.fromfile(self.file, dtype=self.dtype, count=n * self.row // self.dtype.itemsize)
+        return out.reshape(n, *self.shape[1:])
+
+    def close(self) -> None:
+        self.file.close()
+
+
 class _Series:
     """``n_times`` tensors of one shape, written with increasing or decreasing index and read
-    with decreasing index; held in one preallocated tensor, or in a Zarr array with a one-chunk
-    buffer in memory (time is the first axis, one chunk holds ``chunk`` times)."""
+    with decreasing index; held in one preallocated tensor, or on disk (a Zarr array of the
+    ``store``, or a raw spill file in a temporary folder) with a one-chunk buffer in memory (time
+    is the first axis, one chunk holds ``chunk`` times)."""
 
     def __init__(
         self,
@@ -101,14 +126,17 @@ class _Series:
             return
         self.chunk = max(1, min(n_times, _CHUNK_BYTES // max(self.item_bytes, 1)))
         np_dtype = str(torch.empty(0, dtype=dtype).numpy().dtype)
-        self.array = group.create_array(
-            name,
-            shape=(n_times, *shape),
-            chunks=(self.chunk, *shape),
-            dtype=np_dtype,
-            compressors=None,
-            fill_value=0.0,
-        )
+        if isinstance(group, Path):
+            self.array = _RawArray(group / f"{name}.bin", (n_times, *shape), np_dtype)
+        else:
+            self.array = group.create_array(
+                name,
+                shape=(n_times, *shape),
+                chunks=(self.chunk, *shape),
+                dtype=np_dtype,
+                compressors=None,
+                fill_value=0.0,
+            )
         self.buf = np.zeros((self.chunk, *shape), dtype=np_dtype)
         meter.add(self.buf.nbytes)
         self.buf_id: int | None = None  # chunk held in ``buf`` (write or read)
@@ -148,6 +176,8 @@ class _Series:
     def close(self) -> None:
         if self.array is not None:
             self._flush()
+            if isinstance(self.array, _RawArray):
+                self.array.close()
 
 
 def _open_store(path: Path, settings: dict[str, Any]) -> Any:
@@ -353,21 +383,25 @@ def _normalise_columns(c: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def _ipr(v: Tensor) -> Tensor:
-    """Inverse participation ratio of the unit columns of ``v`` ``(B, n, k)`` -> ``(B, k)``."""
-    return (v**4).sum(-2) / ((v**2).sum(-2) ** 2)
+    """Inverse participation ratio ``sum_j v_j^4 / (sum_j v_j^2)^2`` of the columns of ``v``
+    ``(B, n, k)`` -> ``(B, k)``."""
+    v2 = v * v
+    return (v2 * v2).sum(-2) / v2.sum(-2).square()
 
 
-def _principal_min_angle(a: Tensor, b: Tensor) -> Tensor:
-    """Smallest principal angle between ``span(a)`` and ``span(b)`` (columns) -> ``(B,)``."""
-    qa = torch.linalg.qr(a)[0]
-    qb = torch.linalg.qr(b)[0]
-    s = torch.linalg.svdvals(qa.transpose(-2, -1) @ qb)[..., 0]
-    # arcsin of the distance is accurate for small angles (arccos of s near 1 is not)
-    proj = qb - qa @ (qa.transpose(-2, -1) @ qb)
-    sin_min = torch.linalg.svdvals(proj)[..., -1] if proj.shape[-1] <= proj.shape[-2] else None
-    if sin_min is None:
-        return torch.arccos(s.clamp(max=1.0))
-    return torch.where(s > 0.5, torch.arcsin(sin_min.clamp(max=1.0)), torch.arccos(s.clamp(max=1.0)))
+def _min_angle_unstable_stable(c: Tensor, n_unstable: int, stable_from: int) -> Tensor:
+    """Smallest principal angle between ``span(v_1..v_u)`` and ``span(v_{s+1}..v_k)`` -> ``(B,)``.
+
+    Computed in the Gram-Schmidt coordinates ``V = Q C`` (``Q`` orthonormal keeps angles): the
+    unstable subspace is ``span(e_1..e_u)`` (the first ``u`` CLVs span the first ``u`` Gram-Schmidt
+    vectors), so with ``B_s`` an orthonormal basis of ``span(C[:, s:])``,
+    ``cos theta = sigma_max(B_s[:u])`` and ``sin theta = sigma_min(B_s[u:])``; ``atan2`` of the two
+    keeps small angles accurate.
+    """
+    bs = torch.linalg.qr(c[..., stable_from:])[0]
+    cos = torch.linalg.svdvals(bs[..., :n_unstable, :])[..., 0]
+    sin = torch.linalg.svdvals(bs[..., n_unstable:, :])[..., -1]
+    return torch.atan2(sin, cos)
 
 
 def _pair_angles(v: Tensor, pairs: tuple[tuple[int, int], ...]) -> Tensor:
@@ -397,6 +431,7 @@ def covariant_lyapunov_vectors(
     max_memory: int | None = None,
     keep_vectors: bool = True,
     pairs: tuple[tuple[int, int], ...] | list[tuple[int, int]] | None = None,
+    hyperbolicity: bool = True,
     inputs: Tensor | None = None,
     h0: Tensor | None = None,
     n_trajectories: int = 1,
@@ -451,6 +486,8 @@ def covariant_lyapunov_vectors(
         keep_vectors: keep the CLVs at the recorded times (else only their summaries).
         pairs: ``(i, j)`` index pairs (0-based) whose angles are recorded (default:
             consecutive pairs among the first 10).
+        hyperbolicity: record the smallest unstable-stable angle (a QR and two SVDs of
+            ``k x k`` size per recorded time: as costly as a step for large ``k``).
         inputs, h0, n_trajectories, generator, tangent: as :func:`rnndyn.lyapunov_spectrum`;
             ``inputs`` must cover ``n_transient + n_steps + n_backward_transient`` steps.
         zero_tol: tolerance that splits unstable / neutral / stable exponents (default
@@ -504,6 +541,8 @@ def covariant_lyapunov_vectors(
         raise TypeError(f"`keep_vectors` must be a bool; got {type(keep_vectors).__name__}")
     if not isinstance(throw, bool):
         raise TypeError(f"`throw` must be a bool; got {type(throw).__name__}")
+    if not isinstance(hyperbolicity, bool):
+        raise TypeError(f"`hyperbolicity` must be a bool; got {type(hyperbolicity).__name__}")
     convergence_tol = check_real(convergence_tol, "convergence_tol", low=0.0, low_open=True)
     if zero_tol is not None:
         zero_tol = check_real(zero_tol, "zero_tol", low=0.0)
@@ -578,10 +617,8 @@ def covariant_lyapunov_vectors(
     if storage == "zarr":
         group = _open_store(store_path, settings)  # type: ignore[arg-type]
     elif storage == "spill":
-        import zarr
-
         tmpdir = tempfile.mkdtemp(prefix="rnndyn-clv-")
-        group = zarr.open_group(tmpdir, mode="w")
+        group = Path(tmpdir)
     try:
         return _run(
             system,
@@ -598,6 +635,7 @@ def covariant_lyapunov_vectors(
             times,
             batch,
             pairs_t,
+            hyperbolicity,
             keep_vectors,
             storage,
             group,
@@ -628,6 +666,7 @@ def _run(
     times: list[int],
     batch: int,
     pairs: tuple[tuple[int, int], ...],
+    hyperbolicity: bool,
     keep_vectors: bool,
     storage: str,
     group: Any,
@@ -762,7 +801,8 @@ def _run(
     n_neutral = k - n_unstable - n_stable
     # unstable = leading block, stable = trailing block (QR exponents come out ordered)
     split = (
-        n_unstable > 0
+        hyperbolicity
+        and n_unstable > 0
         and n_stable > 0
         and bool((exps[:n_unstable] > tol).all())
         and bool((exps[k - n_stable :] < -tol).all())
@@ -807,7 +847,7 @@ def _run(
                     ipr_g[:, rec] = _ipr(qf)
                     angles[:, rec] = _pair_angles(v, pairs)
                     if split:
-                        min_angle[:, rec] = _principal_min_angle(v[..., :n_unstable], v[..., k - n_stable :])
+                        min_angle[:, rec] = _min_angle_unstable_stable(c, n_unstable, k - n_stable)
                     rec -= 1
             tick(n_transient + total + (total - s))
         if n_steps > 0 and c_end is None:
