@@ -35,9 +35,8 @@ from rnndyn.models import (
     from_torch,
     init,
     load_torch_model,
-    rollout_like_torch,
 )
-from rnndyn.simulate import simulate
+from rnndyn.simulate import rollout_like_torch, simulate
 from rnndyn.spectra import SpectrumResult, jacobian_spectrum
 from rnndyn.sweeps import sweep
 from rnndyn.systems import Henon, Logistic, Lorenz63, Lorenz96, Rossler

@@ -501,7 +501,7 @@ def find_fixed_points(
             jac = system._jacobian(pts, xk)
             if jac.shape[-1] != jac.shape[-2]:  # pragma: no cover - checked above
                 raise ValueError("non-square Jacobian")
-            from rnndyn.spectra import eigvals
+            from rnndyn._linalg import eigvals
 
             ev = eigvals(jac)
             ev = torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from rnndyn._checks import (
@@ -121,4 +123,60 @@ def simulate(
     return traj
 
 
-__all__ = ["check_inputs_sequence", "simulate"]
+def rollout_like_torch(
+    wrapped: Any, inputs: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+    """Run the wrapper on torch's layout and return what the torch module returns.
+
+    For ``nn.RNN/GRU/LSTM`` the result is ``(output, h_n)`` (``(output, (h_n, c_n))``) exactly as
+    ``module(inputs, hx)``: ``inputs`` is ``(T, d)``, ``(T, B, d)`` or, with ``batch_first``,
+    ``(B, T, d)``; ``hx`` defaults to zeros as in torch. For cells, ``inputs`` is ``(T, d)`` or
+    ``(T, B, d)`` (what a loop ``for x_t in inputs: hx = cell(x_t, hx)`` consumes) and the result
+    is ``(outputs, hx_T)``, ``outputs`` stacking the cell's ``h`` at every step ``(T, B, H)``.
+    The rollout itself is :func:`simulate` (this function lives beside it, above the model layer),
+    so this is a check of the wrapper against torch;
+    as in torch, the autograd graph is recorded when grad mode is on.
+
+    Example:
+        >>> import torch, rnndyn as rd
+        >>> lstm = torch.nn.LSTM(2, 3, dtype=torch.float64)
+        >>> x = torch.ones(4, 2, dtype=torch.float64)
+        >>> out, (h_n, c_n) = rd.rollout_like_torch(rd.from_torch(lstm), x)
+        >>> bool(torch.allclose(out, lstm(x)[0], rtol=0, atol=1e-12)), tuple(h_n.shape)
+        (True, (1, 3))
+    """
+    from rnndyn.models.torch_interop import _AbstractTorchRNN
+
+    if not isinstance(wrapped, _AbstractTorchRNN):
+        raise TypeError(f"`wrapped` must come from rnndyn.from_torch; got {type(wrapped).__name__}")
+    check_tensor(inputs, "inputs")
+    d = wrapped.input_size
+    if inputs.ndim not in (2, 3) or inputs.shape[-1] != d:
+        layout = "(T, d), (B, T, d)" if wrapped.batch_first else "(T, d), (T, B, d)"
+        raise ValueError(f"`inputs` must have shape {layout.replace('d', str(d))}; got {tuple(inputs.shape)}")
+    unbatched = inputs.ndim == 2
+    # rnndyn layout (*batch, T, d)
+    seq = inputs if unbatched or wrapped.batch_first else inputs.transpose(0, 1)
+    batch = () if unbatched else (seq.shape[0],)
+    if hx is None:
+        h0 = seq.new_zeros(*batch, wrapped.state_size)
+    else:
+        if not wrapped.is_cell and unbatched:
+            # torch takes (L, H) hidden states for unbatched input
+            hx = tuple(p.unsqueeze(1) for p in hx) if isinstance(hx, tuple | list) else hx.unsqueeze(1)
+            h0 = wrapped.state_from_torch(hx)[0]
+        else:
+            h0 = wrapped.state_from_torch(hx)
+    # like the torch module, record the graph when grad mode is on
+    traj = simulate(wrapped, h0, inputs=seq, check_divergence=False, track_grad=torch.is_grad_enabled())
+    out = wrapped.output(traj)
+    last = traj[..., -1, :]
+    if wrapped.is_cell or not (unbatched or wrapped.batch_first):
+        out = out if unbatched else out.transpose(0, 1)
+    hn = wrapped.state_to_torch(last if (wrapped.is_cell or not unbatched) else last.unsqueeze(0))
+    if not wrapped.is_cell and unbatched:
+        hn = tuple(p[:, 0] for p in hn) if isinstance(hn, tuple) else hn[:, 0]
+    return out, hn
+
+
+__all__ = ["check_inputs_sequence", "rollout_like_torch", "simulate"]

@@ -27,6 +27,7 @@ from rnndyn._checks import (
     check_real,
     check_tensor,
 )
+from rnndyn._linalg import eigvals  # noqa: F401 (re-exported: rnndyn.spectra.eigvals)
 from rnndyn.models.base import AbstractFlow, AbstractMap, AbstractSystem, _frob_gain  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
@@ -180,24 +181,6 @@ def eigen_spectrum(
         inputs=None,
         at="matrices",
     )
-
-
-def eigvals(jac: Tensor) -> Tensor:
-    """Eigenvalues of ``(*batch, n, n)`` real matrices, on the input's device.
-
-    On the CPU this calls NumPy's LAPACK ``geev`` (values only) matrix by matrix: measured 8x
-    faster than ``torch.linalg.eigvals`` on batched 512 x 512 float64 matrices with torch 2.13
-    (benchmarks/RESULTS.md). On CUDA it is ``torch.linalg.eigvals``.
-    """
-    if jac.device.type != "cpu":
-        return torch.linalg.eigvals(jac)
-    import numpy as np
-
-    arr = jac.detach().numpy().reshape(-1, *jac.shape[-2:])
-    out = np.empty(arr.shape[:-1], dtype=np.complex128 if arr.dtype == np.float64 else np.complex64)
-    for k in range(arr.shape[0]):
-        out[k] = np.linalg.eigvals(arr[k])
-    return torch.from_numpy(out).reshape(*jac.shape[:-1])
 
 
 def _sort_desc(ev: Tensor) -> Tensor:

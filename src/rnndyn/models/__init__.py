@@ -12,7 +12,6 @@ from rnndyn.models.torch_interop import (
     TorchRNN,
     from_torch,
     load_torch_model,
-    rollout_like_torch,
 )
 from rnndyn.models.vanilla import RateRNN, VanillaRNN
 from rnndyn.models.wrappers import AutonomousFlow, AutonomousMap, autonomous
@@ -36,5 +35,4 @@ __all__ = [
     "from_torch",
     "init",
     "load_torch_model",
-    "rollout_like_torch",
 ]
