@@ -180,3 +180,24 @@ def test_engine_recorder_hook() -> None:
     torch.testing.assert_close(logs, rec.log_r, rtol=0, atol=1e-12)
     with pytest.raises(TypeError, match="`recorder` must be None or a callable"):
         eng.advance(start, n_steps=2, recorder=3)
+
+
+def test_gradient_horizon_h_only_lstm_goes_through_the_tangent_hook() -> None:
+    # tangent_size < state_size: the product M_T = J_T ... J_1 lives in the h block only; oracle:
+    # the same product from the dense h-only Jacobians along the same orbit
+    from rnndyn.training import gradients as tr
+
+    net = ZOO["torch_lstm_h_only"]()
+    free = rd.autonomous(net)
+    gen = torch.Generator().manual_seed(0)
+    res = tr.gradient_horizon(free, horizons=[2, 5], n_trajectories=1, generator=gen, n_transient=0)
+    z = free.initial_state((1,), generator=torch.Generator().manual_seed(0))
+    m = torch.eye(free.tangent_size, dtype=F64)
+    logs = []
+    with torch.no_grad():
+        for t in range(1, 6):
+            m = free.jacobian(z) @ m
+            z = free.step(z)
+            if t in (2, 5):
+                logs.append(float(torch.linalg.matrix_norm(m, ord=2).log()))
+    assert res.log_tangent_norm == pytest.approx(logs, abs=1e-10)

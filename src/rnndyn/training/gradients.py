@@ -119,14 +119,15 @@ def gradient_horizon(
     log_tan = np.zeros((n_traj, len(hs)))
     log_grad = np.zeros((n_traj, len(hs)))
     with torch.no_grad():
-        # tangent products along each orbit: M_T = J_T ... J_1, kept as exp(s) * M with |M| = 1
-        M = torch.eye(n, dtype=z.dtype, device=z.device).expand(n_traj, n, n).clone()
+        # tangent products along each orbit: M_T = J_T ... J_1, kept as exp(s) * M with |M| = 1,
+        # through the model's declared step_and_tangent (matrix-free; tangent_size columns)
+        m = system.tangent_size
+        M = torch.eye(m, dtype=z.dtype, device=z.device).expand(n_traj, m, m).clone()
         scale = torch.zeros(n_traj, dtype=torch.float64)
         zz = z.clone()
         k = 0
         for t in range(1, Tmax + 1):
-            M = system._jacobian(zz, x_of(zz)) @ M
-            zz = system._step(zz, x_of(zz))
+            zz, M = system._step_and_tangent(zz, x_of(zz), M)
             nrm = torch.linalg.matrix_norm(M, ord=2)
             scale += nrm.double().log().cpu()
             M = M / nrm[:, None, None]
