@@ -239,7 +239,8 @@ class CLVResult(Result):
             spread over all units; 1: one unit). ipr_clv_std / ipr_gs_std: their spread.
         backward_convergence: largest ``sin`` of the angle between the CLVs at the end of the
             recorded window from two independent random backward starts (NaN without a
-            backward transient).
+            backward transient). backward_convergence_per_vector: ``(k,)`` the same per CLV (the
+            slow ones are those with a small gap to the exponent above).
         growth_identity_residual: largest ``|sum ln d_i - sum ln R_ii - ln C_{0,ii} +
             ln C_{T,ii}| / n_steps`` (round-off in the backward iteration).
         memory: ``storage`` (``"memory"``, ``"zarr"`` or ``"spill"``), ``peak_buffer_bytes``
@@ -271,6 +272,7 @@ class CLVResult(Result):
     ipr_clv_std: Tensor = field(repr=False)
     ipr_gs_std: Tensor = field(repr=False)
     backward_convergence: float
+    backward_convergence_per_vector: Tensor
     growth_identity_residual: float
     units: str
     dt: float | None
@@ -776,6 +778,7 @@ def _run(
             ipr_clv_std=nan_k.clone(),
             ipr_gs_std=nan_k.clone(),
             backward_convergence=math.nan,
+            backward_convergence_per_vector=nan_k.clone(),
             growth_identity_residual=math.nan,
             memory=_memory_report(storage, meter, device),
             checks=(),
@@ -820,6 +823,7 @@ def _run(
         cc = _normalise_columns(cc)[0]
         c_end = None
         convergence = math.nan
+        per_vector = torch.full((k,), math.nan, dtype=torch.float64)
         rmat = torch.zeros(batch, k, k, dtype=dtype, device=device)
         rec = n_rec - 1
         for s in range(total - 1, -1, -1):
@@ -829,7 +833,10 @@ def _run(
                 if s == n_steps:
                     a, b = cc[..., :k], cc[..., k:]
                     cos = (a * b).sum(-2).abs().clamp(max=1.0)
-                    convergence = float(torch.sqrt((1.0 - cos**2).clamp(min=0.0)).max())
+                    per_vector = (
+                        torch.sqrt((1.0 - cos**2).clamp(min=0.0)).amax(0).detach().to("cpu", torch.float64)
+                    )
+                    convergence = float(per_vector.max())
                     c = a
                     c_end = c.clone()
             else:
@@ -907,6 +914,9 @@ def _run(
     status = status_from_checks(checks)
     failed = [ch.name for ch in checks if not ch.passed]
     message = STATUSES[status.value] + (f" (failed: {', '.join(failed)})" if failed else "")
+    if n_bt > 0 and not checks[1].passed:
+        good = int((per_vector <= convergence_tol).sum())
+        message += f"; {good} of {k} CLVs converged to {convergence_tol:g}"
     return CLVResult(
         exponents=exps,
         clv_exponents=clv_exps,
@@ -932,6 +942,7 @@ def _run(
         if batch * n_rec > 1
         else torch.zeros(k, dtype=torch.float64),
         backward_convergence=convergence,
+        backward_convergence_per_vector=per_vector,
         growth_identity_residual=residual,
         memory=_memory_report(storage, meter, device, r_series, q_series, v_series),
         checks=tuple(checks),

@@ -1,0 +1,136 @@
+"""Figures for covariant Lyapunov vectors (:class:`rnndyn.clv.CLVResult`) and finite-time
+exponents (:class:`rnndyn.clv.FTLEResult`): localisation, finite-time exponent distributions and
+the angles between CLVs.
+
+matplotlib is imported lazily, through its object-oriented ``Figure`` (no pyplot state, no
+backend switch), so these functions work in scripts, notebooks and headless runs alike.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+
+def _figure(*, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (7.0, 4.2)) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130, bbox_inches="tight")
+    return path
+
+
+def plot_localisation(res: Any, path: str | Path, *, title: str = "") -> Path:
+    """Exponents (top) and inverse participation ratio of each CLV and each Gram-Schmidt vector
+    (bottom, log scale) against the exponent index, with the delocalised limit ``1/n`` and the
+    value ``3/(n+2)`` of a random Gaussian direction: values far above them mark directions carried
+    by few units."""
+    import numpy as np
+
+    fig, axes = _figure(nrows=2, figsize=(7.0, 6.0))
+    ax0, ax1 = axes[0, 0], axes[1, 0]
+    i = np.arange(1, res.k + 1)
+    lam = res.exponents.numpy()
+    ax0.plot(i, lam, "o-", ms=3, lw=1, color="C0", label="lambda_i (QR)")
+    ax0.plot(i, res.clv_exponents.numpy(), "x", ms=4, color="C3", label="mean log CLV growth")
+    ax0.axhline(0.0, color="0.5", lw=0.8)
+    ax0.set_ylabel(f"exponent [{res.units}]")
+    ax0.legend(fontsize=8, frameon=False)
+    ax0.grid(alpha=0.25)
+    n = res.tangent_size
+    for key, std, color, label in (
+        ("ipr_clv", "ipr_clv_std", "C3", "CLV"),
+        ("ipr_gs", "ipr_gs_std", "C0", "Gram-Schmidt"),
+    ):
+        m, s = getattr(res, key).numpy(), getattr(res, std).numpy()
+        ax1.plot(i, m, "o-", ms=3, lw=1, color=color, label=f"{label} (mean over time)")
+        ax1.fill_between(i, np.clip(m - s, 1.0 / n, None), m + s, color=color, alpha=0.15, lw=0)
+    ax1.axhline(1.0 / n, color="0.3", ls=":", lw=1, label=f"1/n (all {n} units)")
+    ax1.axhline(3.0 / (n + 2), color="0.5", ls="--", lw=1, label="random direction 3/(n+2)")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("exponent index i")
+    ax1.set_ylabel("IPR = sum_j v_j^4")
+    ax1.legend(fontsize=8, frameon=False)
+    ax1.grid(alpha=0.25, which="both")
+    fig.suptitle(title or "localisation of the Lyapunov vectors", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_ftle(ftle: Any, path: str | Path, *, title: str = "", n_show: int = 4) -> Path:
+    """Histograms of the finite-time exponents of the first ``n_show`` indices (left) and their
+    variance against the index with the prediction ``sigma^2 tau / L`` (right)."""
+    import numpy as np
+
+    fig, axes = _figure(ncols=2, figsize=(11.0, 4.2))
+    ax0, ax1 = axes[0, 0], axes[0, 1]
+    vals = ftle.values.reshape(-1, ftle.values.shape[-1]).numpy()
+    k = vals.shape[1]
+    for j in range(min(n_show, k)):
+        finite = vals[:, j][np.isfinite(vals[:, j])]
+        if finite.size:
+            ax0.hist(finite, bins=min(60, max(10, finite.size // 10)), alpha=0.45, color=f"C{j}",
+                     label=f"i = {j + 1}: mean {finite.mean():.3g}, sd {finite.std():.2g}")  # fmt: skip
+    ax0.axvline(0.0, color="0.5", lw=0.8)
+    ax0.set_xlabel(f"finite-time exponent over {ftle.window} steps [{ftle.units}]")
+    ax0.set_ylabel("count")
+    ax0.legend(fontsize=8, frameon=False)
+    i = np.arange(1, k + 1)
+    ax1.plot(i, ftle.variance.numpy(), "o-", ms=3, lw=1, label="measured variance")
+    ax1.plot(i, ftle.predicted_variance.numpy(), "--", lw=1, label="sigma^2 tau / L")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("exponent index i")
+    ax1.set_ylabel("variance over windows")
+    ax1.legend(fontsize=8, frameon=False)
+    ax1.grid(alpha=0.25, which="both")
+    tau = ftle.autocorrelation_time.numpy()
+    ax1.set_title(f"autocorrelation time: {np.nanmin(tau):.3g} .. {np.nanmax(tau):.3g} steps", fontsize=9)
+    fig.suptitle(title or f"finite-time Lyapunov exponents ({ftle.which}, window {ftle.window})", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_clv_angles(res: Any, path: str | Path, *, title: str = "") -> Path:
+    """Distribution of the smallest angle between the unstable and the stable subspaces (left;
+    mass near zero: near-tangencies, a sign of non-hyperbolicity) and of the angles between the
+    recorded pairs of CLVs (right), in degrees on a log scale."""
+    import numpy as np
+
+    fig, axes = _figure(ncols=2, figsize=(11.0, 4.2))
+    ax0, ax1 = axes[0, 0], axes[0, 1]
+    deg = 180.0 / math.pi
+    m = res.min_angle.numpy().ravel() * deg
+    m = m[np.isfinite(m) & (m > 0)]
+    if m.size:
+        bins = np.logspace(np.log10(max(m.min(), 1e-6)), np.log10(90.0), 40)
+        ax0.hist(m, bins=bins, color="C0", alpha=0.7)
+        ax0.set_xscale("log")
+        ax0.set_title(f"min {m.min():.3g} deg, median {np.median(m):.3g} deg", fontsize=9)
+    else:
+        ax0.text(0.5, 0.5, "no unstable/stable split\n(or hyperbolicity=False)", ha="center",
+                 va="center", transform=ax0.transAxes)  # fmt: skip
+    ax0.set_xlabel(f"angle between unstable ({res.n_unstable}) and stable ({res.n_stable}) subspaces [deg]")
+    ax0.set_ylabel("count")
+    a = res.angles.numpy() * deg
+    for p, (i, j) in enumerate(res.angle_pairs[:6]):
+        v = a[..., p].ravel()
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size:
+            bins = np.logspace(np.log10(max(v.min(), 1e-6)), np.log10(90.0), 40)
+            ax1.hist(v, bins=bins, histtype="step", lw=1.2, color=f"C{p}", label=f"v{i + 1}, v{j + 1}")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("angle between CLV pairs [deg]")
+    ax1.set_ylabel("count")
+    if res.angle_pairs:
+        ax1.legend(fontsize=8, frameon=False)
+    fig.suptitle(title or "angles between covariant Lyapunov vectors", fontsize=10)
+    return _save(fig, path)
+
+
+__all__ = ["plot_clv_angles", "plot_ftle", "plot_localisation"]
