@@ -405,6 +405,13 @@ class AnalysisResult(Result):
         if omitted:
             payload["omitted"] = omitted + ["(pass full=True / --full to include)"]
         reasons: dict[str, str] = {}
+        for name in SECTIONS:  # section results that already replaced non-finite values
+            inner = (
+                payload.get(name, {}).pop("non_finite", None) if isinstance(payload.get(name), dict) else None
+            )
+            for key, what in (inner or {}).items():
+                leaf = str(key).rsplit(".", 1)[-1]
+                reasons[f"{name}.{key}"] = f"{what}: {_REASONS.get(leaf, 'not a finite number')}"
         out = jsonable(payload, reasons=reasons)
         if reasons:
             out["non_finite"] = reasons

@@ -1,0 +1,231 @@
+"""rd.analyze: one call for a trained torch model or an rnndyn model, and a result that says what
+it analysed.
+
+Oracles: the sections equal the library calls they stand for, with the seeds and inputs the result
+states (cross-method check); the same inputs in (B, T, d) and (T, B, d) layouts give identical
+exponents; a float16/float32 model analysed in float64 equals the float64 copy analysed directly;
+the HTML report renders in a real browser.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import rnndyn as rd
+
+F64 = torch.float64
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _gru(batch_first: bool = True) -> nn.GRU:
+    g = _gen(0)
+    gru = nn.GRU(2, 6, num_layers=2, batch_first=batch_first)
+    with torch.no_grad():
+        for p in gru.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return gru.eval()
+
+
+def _inputs() -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((3, 150, 2)).astype(np.float32)  # (B, T, d)
+
+
+def test_torch_gru_with_numpy_inputs_matches_library() -> None:
+    gru = _gru(batch_first=True)
+    before = {k: v.clone() for k, v in gru.state_dict().items()}
+    x = _inputs()
+    res = rd.analyze(gru, x, n_transient=30, spectrum_states=8, fixed_point_starts=8)
+    # the caller's module is untouched (still float32, same weights)
+    assert next(gru.parameters()).dtype == torch.float32
+    assert all(torch.equal(before[k], v) for k, v in gru.state_dict().items())
+    # what was analysed is stated
+    assert res.inputs["layout"] == "(B, T, d)" and res.inputs["layout_from"] == "the module's batch_first"
+    assert "all 3 input sequence(s)" in res.analysed["lyapunov"]
+    assert "the first 3 of 3 input sequence(s)" in res.analysed["jacobian_spectrum"]
+    assert "the mean input" in res.analysed["fixed_points"]
+    assert res.model["converted_from_dtype"] == "float32" and res.model["num_layers"] == 2
+    # oracle: the same library calls on a float64 copy with the stated seeds and inputs
+    net = rd.from_torch(_gru(batch_first=True).double())
+    xt = torch.as_tensor(x, dtype=F64)
+    ref = rd.lyapunov_spectrum(
+        net,
+        n_transient=30,
+        n_steps=120,
+        inputs=xt,
+        h0=torch.zeros(3, net.state_size, dtype=F64),
+        qr_every="auto",
+        generator=_gen(res.settings["seeds"]["lyapunov"]),
+    )
+    torch.testing.assert_close(res.lyapunov.exponents, ref.exponents, rtol=0, atol=1e-12)
+    fps = rd.find_fixed_points(
+        net,
+        n_initial=8,
+        inputs=xt.reshape(-1, 2).mean(0),
+        generator=_gen(res.settings["seeds"]["fixed_points"]),
+    )
+    assert res.fixed_points.n_points == fps.n_points
+    torch.testing.assert_close(res.fixed_points.points, fps.points, rtol=0, atol=1e-10)
+
+
+def test_batch_first_layouts_agree() -> None:
+    x = _inputs()
+    a = rd.analyze(_gru(batch_first=True), x, sections=["lyapunov"], n_transient=30)
+    # the same sequences time-first for a time-first module
+    b = rd.analyze(_gru(batch_first=False), x.transpose(1, 0, 2), sections=["lyapunov"], n_transient=30)
+    assert b.inputs["layout"] == "(T, B, d)"
+    torch.testing.assert_close(a.lyapunov.exponents, b.lyapunov.exponents, rtol=0, atol=1e-12)
+    # an explicit batch_first overrides the module's
+    c = rd.analyze(_gru(batch_first=False), x, batch_first=True, sections=["lyapunov"], n_transient=30)
+    torch.testing.assert_close(a.lyapunov.exponents, c.lyapunov.exponents, rtol=0, atol=1e-12)
+    assert c.inputs["layout_from"] == "given (batch_first argument)"
+    # torch inputs in float16 are accepted (converted to the analysis dtype)
+    d = rd.analyze(_gru(), torch.as_tensor(x[:1, :60]).half(), sections=["lyapunov"], n_transient=10)
+    assert d.lyapunov.n_trajectories == 1 and math.isfinite(d.lyapunov.lambda_max)
+
+
+def test_wrapper_module_and_half_precision() -> None:
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.LSTM(2, 4, num_layers=2, batch_first=True)
+            self.head = nn.Linear(4, 1)
+
+    model = Model()
+    res = rd.analyze(model.half(), _inputs()[:1, :80], sections=["lyapunov"], n_transient=10)
+    assert res.model["module_path"] == "rnn" and res.model["converted_from_dtype"] == "float16"
+    ref = rd.analyze(model.rnn.double(), _inputs()[:1, :80], sections=["lyapunov"], n_transient=10)
+    torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=1e-12)
+
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.GRU(2, 3)
+            self.b = nn.GRU(3, 3)
+
+    with pytest.raises(
+        TypeError, match=r"contains several recurrent networks \['a', 'b'\]: pass module_path="
+    ):
+        rd.analyze(Two(), sections=["lyapunov"])
+    res = rd.analyze(Two(), sections=["lyapunov"], module_path="b", n_steps=50, n_transient=10)
+    assert res.model["module_path"] == "b" and res.lyapunov.k == 3
+    with pytest.raises(TypeError, match="contains none"):
+        rd.analyze(nn.Linear(2, 2))
+
+
+def test_bad_arguments() -> None:
+    gru = _gru()
+    with pytest.raises(
+        ValueError, match=r"`inputs` must have shape \(T, 2\), \(B, T, 2\) or \(T, B, 2\); got \(5, 3\)"
+    ):
+        rd.analyze(gru, np.zeros((5, 3)))
+    with pytest.raises(TypeError, match="`inputs` must be a numpy array or a torch tensor; got list"):
+        rd.analyze(gru, [[0.0, 1.0]])
+    with pytest.raises(TypeError, match="`inputs` must hold real numbers"):
+        rd.analyze(gru, np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="`inputs` must be finite"):
+        rd.analyze(gru, np.full((1, 20, 2), np.nan))
+    with pytest.raises(ValueError, match="`sections` must be among"):
+        rd.analyze(gru, sections=["lyap"])
+    with pytest.raises(TypeError, match="`dtype` must be a real floating torch.dtype"):
+        rd.analyze(gru, dtype=torch.int64)
+    with pytest.raises(TypeError, match="must be a map; got the flow RateRNN: discretise it first"):
+        rd.analyze(rd.RateRNN(4, dtype=F64))
+    with pytest.raises(TypeError, match="`model` must be an rnndyn model"):
+        rd.analyze(12345)
+    with pytest.raises(ValueError, match="`n_transient` must be smaller than the inputs' length T = 20"):
+        rd.analyze(gru, np.zeros((1, 20, 2)), n_transient=20)
+
+
+@pytest.fixture(scope="module")
+def vanilla_result():
+    net = rd.VanillaRNN(12, g=0.6, generator=_gen(3), dtype=F64)  # contracting: origin is stable
+    return rd.analyze(
+        net, n_steps=200, n_transient=50, n_trajectories=2, spectrum_states=5, fixed_point_starts=8
+    )
+
+
+def test_result_views(vanilla_result, tmp_path) -> None:
+    res = vanilla_result
+    assert res.lyapunov.regime == "stable" and res.verdict[0].startswith(
+        "Stable running on its own (zero input)"
+    )
+    # the origin is the (only) fixed point, stable, with J = g W: spectral radius < 1
+    assert res.fixed_points.n_points == 1 and res.fixed_points.stability == ("stable",)
+    assert float(res.fixed_points.points.abs().max()) < 1e-10
+    assert repr(res).startswith("AnalysisResult('VanillaRNN") and "regime='stable'" in repr(res)
+    text = res.summary()
+    for word in ("[model]", "[lyapunov]", "zero input", "seeds", "[verdict]"):
+        assert word in text
+    d = res.to_dict()
+    text = json.dumps(d, allow_nan=False)  # strict JSON
+    keys: list[str] = []
+
+    def walk(o):
+        if isinstance(o, dict):
+            keys.extend(o)
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    walk({k: v for k, v in d.items() if k != "non_finite"})
+    assert all(re.fullmatch(r"[a-z0-9_]+", k) for k in keys), [
+        k for k in keys if not re.fullmatch(r"[a-z0-9_]+", k)
+    ]
+    assert d["lyapunov"]["predictability_time"] is None
+    assert "perturbations do not grow" in d["non_finite"]["lyapunov.predictability_time"]
+    assert "running" not in d["lyapunov"] and "running" in res.to_dict(full=True)["lyapunov"]
+    assert len(text) < 20_000
+    # NetCDF round trip (atomic write; stability as integer codes)
+    import xarray as xr
+
+    path = res.to_netcdf(tmp_path / "a.nc")
+    with xr.open_dataset(path) as ds:
+        np.testing.assert_allclose(
+            ds["lyapunov_exponent"].values, res.lyapunov.exponents.numpy(), rtol=0, atol=0
+        )
+        assert json.loads(ds.attrs["settings"])["seeds"]["lyapunov"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["a.nc"]
+
+
+def test_report_renders_in_a_browser(vanilla_result, tmp_path) -> None:
+    from browser_helpers import dump_dom, image_stats, render_screenshot
+
+    html_path = vanilla_result.report(tmp_path / "report.html")
+    html = html_path.read_text()
+    assert "Verdict" in html and "What was analysed" in html and "zero input" in html
+    # the full exponent table: one row per exponent
+    assert html.count("<tr><td>") >= vanilla_result.lyapunov.k
+    dom = dump_dom(html_path)
+    assert dom.count("<img") == 4 and '<table class="full">' in dom
+    png = render_screenshot(html_path, tmp_path / "shot.png", width=1000, height=1600)
+    stats = image_stats(png)
+    assert stats["nonwhite_fraction"] > 0.03 and stats["n_colours"] > 50  # text, tables and figures drawn
+
+
+def test_plotting_keeps_the_users_backend(vanilla_result, tmp_path) -> None:
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a user's choice (test-local; restored below)
+    try:
+        import importlib
+
+        import rnndyn.plotting
+
+        importlib.reload(rnndyn.plotting)
+        vanilla_result.figures(tmp_path)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
