@@ -1,18 +1,48 @@
-"""Parameter sweeps: grid x seeds -> Dask -> Zarr, resumable.
+r"""Parameter sweeps: grid x seeds -> Dask -> Zarr; resumable, crash-consistent, one writer at a time.
 
-Each (grid point, seed) is one task. Results are written to a Zarr store (one chunk per point)
-as soon as each task finishes, by the single process that drives the sweep, so a killed sweep
-loses nothing that had finished, and re-running the same call resumes where it stopped. Every
-point's seed derives from ``(base_seed, point index)`` (NumPy ``SeedSequence``), so a resumed or
-redistributed sweep gives the same numbers.
+Each (grid point, seed) is one task ``fn(params, seed)``. Results are written to a Zarr store (one
+chunk per point and variable) as soon as each task finishes, by the single process that drives the
+sweep. The guarantees (docs/sweeps.md):
 
-A failing point never aborts the sweep (``throw=False``, the default): its outputs stay NaN and
-its ``status`` variable holds the error message, so nothing turns into NaN silently.
+* **Crash-consistent writes.** A point's variables are written first, in a fixed order, then its
+  ``digest`` (SHA-256 of the point's values, status, message and seed), then, in a separate and
+  last write, its ``done`` flag. On resume a point counts as done only if ``done`` is set *and*
+  its values read back and hash to the stored digest; anything else (a kill between two writes,
+  a deleted or truncated chunk) is recomputed.
+* **Atomic creation.** The store is built under a temporary name next to the target and renamed
+  into place, so a kill at any moment leaves no store or a valid one.
+* **The store knows its sweep.** The full specification (function identity including the
+  settings bound with ``functools.partial``, grid values, number of seeds, base seed, seed rule,
+  ``attrs`` such as the model settings, rnndyn version) is stored at creation. Resuming with a
+  different specification raises :class:`SweepSpecError` naming every difference; ``fresh=True``
+  discards the old store and starts a new one.
+* **Poison points are recorded, not fatal.** A point whose worker dies (segfault, SIGKILL, out of
+  memory) is retried ``max_retries`` times on fresh workers, then stored with status ``failed``
+  and the reason; an optional per-point ``time_limit`` does the same for points that run too long.
+  Every other point completes. An exception raised by ``fn`` is recorded the same way at once.
+* **One writer at a time.** A lock file next to the store (``filelock``) makes a second sweep on
+  the same store wait up to ``wait`` seconds, then fail with :class:`SweepLockedError` naming the
+  holder (pid, host, start time).
+* **Deterministic seeds.** Every point's seed is ``point_seed(base_seed, flat index)`` (NumPy
+  ``SeedSequence``), so a resumed or redistributed sweep gives bit-identical numbers.
+
+Statuses use the project vocabulary (:class:`rnndyn.Status`): ``success`` unless the point
+function returns its own ``status``/``message`` entries or fails (``failed`` + the reason).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import itertools
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,27 +50,347 @@ from typing import Any
 import numpy as np
 
 from rnndyn._checks import check_positive_int
+from rnndyn._results import Status
 
 SweepFn = Callable[[dict[str, Any], int], Mapping[str, Any]]
 
-_STATUS_LEN = 200
+#: version of the store layout (bumped when the layout changes; part of the specification)
+STORE_FORMAT = 2
+#: how each point's seed derives from the base seed (part of the specification)
+SEED_RULE = "SeedSequence([base_seed, flat_index]).generate_state(1, uint32)[0]"
+
+_MESSAGE_LEN = 300
+_STATUS_LEN = max(len(s.value) for s in Status)
+_DIGEST_LEN = 32
+_BOOK = ("status", "message", "point_seed", "digest", "done")
+
+#: Test hook: ``_write_hook(i, label)`` is called before the sweep's i-th store write (0-based,
+#: counted from the start of the call), e.g. to kill the process at every write position.
+_write_hook: Callable[[int, str], None] | None = None
+
+
+class SweepSpecError(ValueError):
+    """The store at ``store`` was made for a different sweep (the message names what differs)."""
+
+
+class SweepLockedError(RuntimeError):
+    """Another process holds the store's lock (the message names the holder)."""
+
+
+class SchedulerUnreachableError(RuntimeError):
+    """The Dask scheduler at the given address did not answer within the connect timeout."""
 
 
 def point_seed(base_seed: int, index: int) -> int:
-    """The seed of grid point ``index``: a pure function of ``(base_seed, index)``."""
+    """The seed of grid point ``index``: a pure function of ``(base_seed, index)``.
+
+    ``SeedSequence([base_seed, index]).generate_state(1, uint32)[0]`` (NumPy's recommended way to
+    derive independent streams), so seeds do not depend on the order, the worker or a resume.
+    """
     return int(np.random.SeedSequence([int(base_seed), int(index)]).generate_state(1, dtype=np.uint32)[0])
 
 
-def _run_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], str]:
+# --------------------------------------------------------------------------- one point
+
+
+def _run_point(
+    fn: SweepFn, params: dict[str, Any], seed: int, time_limit: float | None = None
+) -> tuple[dict[str, np.ndarray], str, str]:
+    """``fn(params, seed)`` -> (outputs as float64 arrays, status, message); never raises."""
+    if time_limit is None:
+        return _call_point(fn, params, seed)
+    box: list[tuple[dict[str, np.ndarray], str, str]] = []
+    thread = threading.Thread(target=lambda: box.append(_call_point(fn, params, seed)), daemon=True)
+    thread.start()
+    thread.join(time_limit)
+    if thread.is_alive() or not box:
+        return {}, Status.FAILED.value, f"exceeded the per-point time limit of {time_limit:g} s (abandoned)"
+    return box[0]
+
+
+def _call_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[str, np.ndarray], str, str]:
     try:
         out = fn(dict(params), seed)
         if not isinstance(out, Mapping):
             raise TypeError(
                 f"the sweep function must return a mapping name -> value; got {type(out).__name__}"
             )
-        return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}, "ok"
-    except Exception as exc:  # recorded per point, by design (sweeps never abort)
-        return {}, f"error: {type(exc).__name__}: {exc}"[:_STATUS_LEN]
+        out = dict(out)
+        status, message = Status.SUCCESS.value, ""
+        if "status" in out:
+            raw = out.pop("status")
+            try:
+                status = Status.coerce(str(getattr(raw, "value", raw))).value
+            except ValueError:
+                raise ValueError(
+                    f"the sweep function returned status {raw!r}; expected one of {[s.value for s in Status]}"
+                ) from None
+        if "message" in out:
+            message = str(out.pop("message"))
+        arrays = {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
+        return arrays, status, message[:_MESSAGE_LEN]
+    except Exception as exc:  # recorded per point, by design (a sweep never aborts on one point)
+        return {}, Status.FAILED.value, f"{type(exc).__name__}: {exc}"[:_MESSAGE_LEN]
+
+
+def _digest(outputs: Mapping[str, np.ndarray], status: str, message: str, seed: int) -> str:
+    h = hashlib.sha256()
+    for name in sorted(outputs):
+        h.update(name.encode() + b"\0")
+        h.update(np.ascontiguousarray(outputs[name], dtype="<f8").tobytes())
+    h.update(f"\0{status}\0{message}\0{int(seed)}".encode())
+    return h.hexdigest()[:_DIGEST_LEN]
+
+
+# --------------------------------------------------------------------------- specification
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-able canonical form (sorted keys; anything else by its repr)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=repr))
+
+
+def function_identity(fn: Any) -> dict[str, Any]:
+    """What identifies a point function in a store's specification: its import path and, for a
+    ``functools.partial``, the arguments bound to it (the model and its settings)."""
+    if isinstance(fn, functools.partial):
+        inner = function_identity(fn.func)
+        return _canonical(
+            {
+                **inner,
+                "args": [*inner.get("args", []), *fn.args],
+                "keywords": {**inner.get("keywords", {}), **fn.keywords},
+            }
+        )
+    module = getattr(fn, "__module__", None) or type(fn).__module__
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return {"function": f"{module}.{name}"}
+
+
+def _spec(
+    fn: Any, grid: dict[str, np.ndarray], n_seeds: int, base_seed: int, attrs: Mapping[str, Any] | None
+) -> dict:
+    from rnndyn import __version__
+
+    return _canonical(
+        {
+            "store_format": STORE_FORMAT,
+            "function": function_identity(fn),
+            "grid": {k: v.tolist() for k, v in grid.items()},
+            "n_seeds": n_seeds,
+            "base_seed": int(base_seed),
+            "seed_rule": SEED_RULE,
+            "attrs": dict(attrs or {}),
+            "rnndyn_version": __version__,
+        }
+    )
+
+
+_ABSENT = object()
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = "nothing" if value is _ABSENT else json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _spec_diff(stored: Mapping[str, Any], wanted: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key in sorted(set(stored) | set(wanted)):
+        a, b = stored.get(key, _ABSENT), wanted.get(key, _ABSENT)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _spec_diff(a, b, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}: store has {_short(a)}, this call asks for {_short(b)}")
+    return out
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class _Store:
+    """The Zarr store of one sweep: creation, verified reading, point writes in a fixed order."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], dims: list[str]) -> None:
+        self.path = path
+        self.shape = shape
+        self.dims = dims
+        self.n_writes = 0
+        self.group: Any = None
+        self.outputs: dict[str, tuple[int, ...]] = {}  # name -> per-point shape
+
+    def _before_write(self, label: str) -> None:
+        if _write_hook is not None:
+            _write_hook(self.n_writes, label)
+        self.n_writes += 1
+
+    def open(self) -> None:
+        import zarr
+
+        self.group = zarr.open_group(str(self.path), mode="r+", zarr_format=2)
+        n = len(self.shape)
+        self.outputs = {
+            name: tuple(arr.shape[n:])
+            for name, arr in self.group.arrays()
+            if name not in _BOOK and name not in self.dims
+        }
+
+    def create(self, grid: dict[str, np.ndarray], n_seeds: int, seeds: np.ndarray, schema: Mapping[str, np.ndarray],
+               spec: dict, attrs: Mapping[str, Any] | None) -> None:  # fmt: skip
+        import xarray as xr
+
+        coords: dict[str, Any] = dict(grid)
+        coords["seed"] = np.arange(n_seeds)
+        data: dict[str, Any] = {}
+        for name, value in sorted(schema.items()):
+            extra = [f"{name}_dim{i}" for i in range(value.ndim)]
+            data[name] = ([*self.dims, *extra], np.full(self.shape + value.shape, np.nan))
+        data["status"] = (self.dims, np.full(self.shape, "", dtype=f"<U{_STATUS_LEN}"))
+        data["message"] = (self.dims, np.full(self.shape, "", dtype=f"<U{_MESSAGE_LEN}"))
+        data["point_seed"] = (self.dims, seeds.astype(np.int64))
+        data["digest"] = (self.dims, np.full(self.shape, "", dtype=f"<U{_DIGEST_LEN}"))
+        data["done"] = (self.dims, np.zeros(self.shape, dtype=bool))
+        ds = xr.Dataset(data, coords=coords)
+        ds.attrs.update({k: str(v) for k, v in (attrs or {}).items()})
+        ds.attrs["sweep_spec"] = json.dumps(spec, sort_keys=True)
+        ones = (1,) * len(self.shape)
+        encoding = {v: {"chunks": ones + ds[v].shape[len(self.shape) :]} for v in ds.data_vars}
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self._before_write("create")
+        # Zarr format 2: fixed-width strings have a stable encoding there.
+        ds.to_zarr(tmp, mode="w-", encoding=encoding, zarr_format=2, consolidated=False)
+        self._before_write("rename")
+        os.rename(tmp, self.path)  # atomic: the store appears complete or not at all
+        _fsync_dir(self.path.parent)
+        self.open()
+
+    def verified_done(self, *, retry_failed: bool) -> tuple[np.ndarray, int]:
+        """Points whose ``done`` is set and whose values hash to their stored digest (and, with
+        ``retry_failed``, whose status is not ``failed``); and how many were set but did not verify."""
+        read = {name: self._read(name) for name in [*self.outputs, *_BOOK]}
+        done_raw, ok_done = read["done"]
+        claimed = np.zeros(self.shape, dtype=bool)
+        claimed[ok_done] = done_raw[ok_done].astype(bool)
+        good = claimed.copy()
+        for idx in zip(*np.nonzero(claimed), strict=True):
+            if not all(ok[idx] for _, ok in read.values()):
+                good[idx] = False
+                continue
+            outs = {name: read[name][0][idx] for name in self.outputs}
+            status, message = str(read["status"][0][idx]), str(read["message"][0][idx])
+            seed = int(read["point_seed"][0][idx])
+            if _digest(outs, status, message, seed) != str(read["digest"][0][idx]):
+                good[idx] = False
+            elif retry_failed and status == Status.FAILED.value:
+                good[idx] = False
+                claimed[idx] = False
+        return good, int((claimed & ~good).sum())
+
+    def _read(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(values, readable per point); a damaged chunk marks only its own point unreadable."""
+        arr = self.group[name]
+        try:
+            return np.asarray(arr[...]), np.ones(self.shape, dtype=bool)
+        except Exception:  # a truncated or corrupt chunk somewhere: read point by point
+            values = np.zeros(arr.shape, dtype=arr.dtype)
+            ok = np.zeros(self.shape, dtype=bool)
+            for idx in itertools.product(*[range(s) for s in self.shape]):
+                try:
+                    values[idx] = arr[idx]
+                    ok[idx] = True
+                except Exception:  # noqa: S112 - recorded in `ok`, the point is recomputed
+                    continue
+            return values, ok
+
+    def check_outputs(
+        self, outputs: dict[str, np.ndarray], status: str, message: str
+    ) -> tuple[dict, str, str]:
+        """Outputs that do not match the store's schema turn the point into ``failed``."""
+        if not outputs and status == Status.FAILED.value:
+            return {name: np.full(shp, np.nan) for name, shp in self.outputs.items()}, status, message
+        names = set(outputs)
+        if names != set(self.outputs):
+            missing, extra = sorted(set(self.outputs) - names), sorted(names - set(self.outputs))
+            msg = f"outputs differ from the store's: missing {missing}, unexpected {extra}"
+            return self.check_outputs({}, Status.FAILED.value, msg)
+        for name, shp in self.outputs.items():
+            if outputs[name].shape != shp:
+                msg = f"output {name!r} has shape {outputs[name].shape}, the store's is {shp}"
+                return self.check_outputs({}, Status.FAILED.value, msg)
+        return outputs, status, message
+
+    def write_point(self, idx: tuple[int, ...], outputs: dict[str, np.ndarray], status: str, message: str,
+                    seed: int) -> None:  # fmt: skip
+        outputs, status, message = self.check_outputs(outputs, status, message)
+        for name in sorted(outputs):  # data first, in a fixed order
+            self._before_write(name)
+            self.group[name][idx] = outputs[name]
+        self._before_write("status")
+        self.group["status"][idx] = status
+        self._before_write("message")
+        self.group["message"][idx] = message
+        self._before_write("digest")
+        self.group["digest"][idx] = _digest(outputs, status, message, seed)
+        self._before_write("done")
+        self.group["done"][idx] = True  # last, in a separate write
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class _Lock:
+    """One writer per store: ``filelock.FileLock`` on ``<store>.lock`` + who holds it."""
+
+    def __init__(self, store: Path, wait: float) -> None:
+        from filelock import FileLock
+
+        self.path = store.with_name(store.name + ".lock")
+        self.owner = store.with_name(store.name + ".lock.owner")
+        self.wait = wait
+        self.lock = FileLock(str(self.path), timeout=wait)
+
+    def __enter__(self) -> _Lock:
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire()
+        except Timeout:
+            try:
+                holder = self.owner.read_text().strip()
+            except OSError:
+                holder = "unknown process (no owner record)"
+            raise SweepLockedError(
+                f"the store is being written by another sweep: {holder}; waited {self.wait:g} s "
+                f"for its lock {self.path}. Wait for it to finish (or pass a longer wait, CLI --wait), "
+                "then re-run to resume."
+            ) from None
+        info = f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"
+        tmp = self.owner.with_name(self.owner.name + f".{os.getpid()}")
+        tmp.write_text(info + "\n")
+        os.replace(tmp, self.owner)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.owner.unlink()
+        except OSError:
+            pass
+        self.lock.release()
+
+
+# --------------------------------------------------------------------------- the sweep
 
 
 def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
@@ -53,25 +403,24 @@ def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
             raise ValueError(f"`grid[{name!r}]` must be a non-empty 1-D sequence; got shape {arr.shape}")
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValueError(f"`grid[{name!r}]` must be finite; got {values!r}")
+        if str(name) in ("seed", *_BOOK):
+            raise ValueError(f"`grid` axis names must not be {('seed', *_BOOK)}; got {name!r}")
         out[str(name)] = arr
     return out
 
 
-def _template(grid: dict[str, np.ndarray], n_seeds: int, schema: dict[str, np.ndarray]) -> Any:
-    import xarray as xr
+def _existing_spec(path: Path) -> dict | None:
+    import zarr
 
-    dims = [*grid, "seed"]
-    shape = [len(v) for v in grid.values()] + [n_seeds]
-    coords: dict[str, Any] = {k: v for k, v in grid.items()}
-    coords["seed"] = np.arange(n_seeds)
-    data_vars: dict[str, Any] = {}
-    for name, value in schema.items():
-        extra = [f"{name}_dim{i}" for i in range(value.ndim)]
-        data_vars[name] = (dims + extra, np.full(shape + list(value.shape), np.nan))
-    data_vars["status"] = (dims, np.full(shape, "", dtype=f"<U{_STATUS_LEN + 7}"))
-    data_vars["point_seed"] = (dims, np.zeros(shape, dtype=np.int64))
-    data_vars["done"] = (dims, np.zeros(shape, dtype=bool))
-    return xr.Dataset(data_vars, coords=coords)
+    try:
+        group = zarr.open_group(str(path), mode="r", zarr_format=2)
+        raw = group.attrs.get("sweep_spec")
+    except Exception as exc:
+        raise SweepSpecError(
+            f"`store` {path} exists but is not a readable sweep store ({type(exc).__name__}: {exc}); "
+            "pass fresh=True (CLI --fresh) to replace it, or use another path"
+        ) from None
+    return None if raw is None else json.loads(raw)
 
 
 def sweep(
@@ -85,25 +434,62 @@ def sweep(
     n_workers: int | None = None,
     progress: bool = True,
     attrs: Mapping[str, Any] | None = None,
+    fresh: bool = False,
+    retry_failed: bool = False,
+    max_retries: int = 2,
+    time_limit: float | None = None,
+    wait: float = 0.0,
+    connect_timeout: float = 5.0,
 ) -> Any:
-    """Evaluate ``fn(params, seed)`` on every grid point and seed, in parallel, into Zarr.
+    r"""Evaluate ``fn(params, seed)`` on every grid point and seed, in parallel, into Zarr.
+
+    The points are the Cartesian product of the grid axes times ``n_seeds`` repetitions; point
+    ``(i_1, ..., i_d, s)`` has flat (C-order) index ``k`` and seed ``point_seed(base_seed, k)``.
+    See the module docstring and docs/sweeps.md for the fault model (crash-consistent writes,
+    stored specification, atomic creation, poison points, one writer at a time).
 
     Args:
         fn: picklable function ``(params: dict, seed: int) -> {name: scalar or fixed-shape array}``.
+            It may add ``"status"`` (an :class:`rnndyn.Status` value) and ``"message"`` entries;
+            otherwise a point that returns is ``success`` and one that raises is ``failed``.
         grid: ``{parameter: values}``; the Cartesian product is swept.
-        store: path of the Zarr store. If it exists, finished points are skipped (resume).
+        store: path of the Zarr store. If it exists and was made for the same sweep, its verified
+            points are kept and the rest computed (resume).
         n_seeds: repetitions per grid point (independent seeds).
         base_seed: seeds are ``point_seed(base_seed, flat index)``.
-        scheduler: ``None`` starts a local Dask cluster (processes); ``"threads"`` a local
-            in-process cluster; ``"sync"`` runs in this process without Dask; any other string
-            is the address of an existing Dask scheduler (``tcp://host:8786``).
+        scheduler: ``None`` starts a local Dask cluster (processes: a point that kills its worker
+            is isolated); ``"threads"`` a local in-process cluster; ``"sync"`` runs in this
+            process without Dask (no isolation: a crash of a point is a crash of the sweep); any
+            other string is the address of a running Dask scheduler (``tcp://host:8786``).
         n_workers: workers of the local cluster (default: all cores).
         progress: show a progress bar.
-        attrs: attributes stored with the dataset (e.g. the model settings).
+        attrs: settings stored with the dataset and in the specification (e.g. the model).
+        fresh: discard an existing store at ``store`` and start a new one.
+        retry_failed: recompute points recorded as ``failed`` (e.g. after fixing their cause).
+        max_retries: how many more times a point whose worker died is tried on a fresh worker
+            before it is recorded ``failed`` (local clusters; a remote scheduler applies its own
+            ``distributed.scheduler.allowed-failures``).
+        time_limit: optional seconds per point; a point that takes longer is recorded ``failed``
+            and its computation abandoned (it runs on in the background until it returns or its
+            worker is closed at the end of the sweep).
+        wait: seconds to wait for another sweep holding the store's lock; then
+            :class:`SweepLockedError`.
+        connect_timeout: seconds to wait for a remote ``scheduler`` before
+            :class:`SchedulerUnreachableError`.
 
     Returns:
-        The finished ``xarray.Dataset`` (opened from the store), with dims ``(*grid, seed)``,
-        one variable per output, ``status`` ("ok" or the error), ``point_seed`` and ``done``.
+        The finished ``xarray.Dataset`` (loaded from the store), dims ``(*grid, seed)``: one
+        variable per output, ``status`` and ``message`` per point, ``point_seed``, ``digest``,
+        ``done``; ``attrs["sweep_spec"]`` is the stored specification (JSON).
+
+    Raises:
+        ValueError: bad grid or arguments. SweepSpecError: the store was made for another sweep.
+        SweepLockedError: another sweep holds the store. SchedulerUnreachableError: no scheduler at
+        the address. RuntimeError: every point failed (nothing to store).
+
+    References:
+        NumPy ``SeedSequence`` (O'Neill 2015, PCG); Dask distributed's ``allowed-failures``;
+        docs/sweeps.md.
 
     Example:
         >>> import tempfile, rnndyn as rd
@@ -111,125 +497,152 @@ def sweep(
         ...     return {"y": p["a"] * 2.0}
         >>> ds = rd.sweep(f, {"a": [1.0, 2.0]}, store=tempfile.mkdtemp() + "/s.zarr",
         ...               scheduler="sync", progress=False)
-        >>> ds["y"].values[:, 0].tolist()
-        [2.0, 4.0]
+        >>> ds["y"].values[:, 0].tolist(), ds["status"].values[:, 0].tolist()
+        ([2.0, 4.0], ['success', 'success'])
     """
     import xarray as xr
 
     grid_arrays = _check_grid(grid)
     n_seeds = check_positive_int(n_seeds, "n_seeds")
+    max_retries = check_positive_int(max_retries, "max_retries", minimum=0)
+    if time_limit is not None and not (isinstance(time_limit, int | float) and time_limit > 0):
+        raise ValueError(f"`time_limit` must be a positive number of seconds or None; got {time_limit!r}")
+    if not (isinstance(wait, int | float) and wait >= 0):
+        raise ValueError(f"`wait` must be a number of seconds >= 0; got {wait!r}")
+    if not callable(fn):
+        raise TypeError(f"`fn` must be callable (params, seed) -> mapping; got {type(fn).__name__}")
     store = Path(store)
     names = list(grid_arrays)
+    dims = [*names, "seed"]
     shape = tuple(len(v) for v in grid_arrays.values()) + (n_seeds,)
+    spec = _spec(fn, grid_arrays, n_seeds, base_seed, attrs)
     tasks = []
     for flat, idx in enumerate(itertools.product(*[range(s) for s in shape])):
         params = {k: grid_arrays[k][i].item() for k, i in zip(names, idx[:-1], strict=True)}
         tasks.append((idx, params, point_seed(base_seed, flat)))
+    seeds = np.array([t[2] for t in tasks], dtype=np.int64).reshape(shape)
 
-    done = None
-    if store.exists():
-        existing = xr.open_zarr(store, consolidated=False)
-        if tuple(existing["done"].shape) != shape or list(existing["done"].dims) != [*names, "seed"]:
-            raise ValueError(
-                f"`store` {store} holds a sweep of shape {dict(existing['done'].sizes)}; this call asks for "
-                f"{dict(zip([*names, 'seed'], shape, strict=True))}. Use another path to start afresh."
-            )
-        done = existing["done"].values
-    pending = [t for t in tasks if done is None or not done[t[0]]]
-
-    var_info: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
-    point_dims = [*names, "seed"]
-    ones = (1,) * len(shape)
-
-    def write(idx: tuple[int, ...], outputs: dict[str, np.ndarray], status: str, seed: int) -> None:
-        nonlocal done
-        if not var_info:
-            if done is None:
-                tmpl = _template(grid_arrays, n_seeds, outputs)
-                if attrs:
-                    tmpl.attrs.update({k: str(v) for k, v in attrs.items()})
-                encoding = {v: {"chunks": ones + tmpl[v].shape[len(shape) :]} for v in tmpl.data_vars}
-                # Zarr format 2: fixed-width strings (the status) have a stable encoding there.
-                tmpl.to_zarr(store, mode="w", encoding=encoding, zarr_format=2, consolidated=False)
-                done = np.zeros(shape, dtype=bool)
-            else:
-                tmpl = xr.open_zarr(store, consolidated=False)
-            for name in tmpl.data_vars:
-                if name not in ("status", "point_seed", "done"):
-                    var_info[str(name)] = (
-                        tuple(map(str, tmpl[name].dims)),
-                        tuple(tmpl[name].shape[len(shape) :]),
-                    )
-        upd: dict[str, Any] = {}
-        for name, (dims, extra) in var_info.items():
-            value = outputs.get(name, np.full(extra, np.nan))
-            if np.shape(value) != extra:
-                value, status = (
-                    np.full(extra, np.nan),
-                    f"error: output {name!r} has shape {np.shape(value)}, expected {extra}",
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with _Lock(store, float(wait)):
+        for stale in store.parent.glob(f".{store.name}.tmp-*"):  # left by a killed creation
+            shutil.rmtree(stale, ignore_errors=True)
+        db = _Store(store, shape, dims)
+        done = np.zeros(shape, dtype=bool)
+        if store.exists() and fresh:
+            shutil.rmtree(store)
+        if store.exists():
+            stored = _existing_spec(store)
+            if stored is None:
+                raise SweepSpecError(
+                    f"`store` {store} has no sweep specification (made by an older rnndyn or not by "
+                    "rnndyn.sweep); pass fresh=True (CLI --fresh) to start a new store, or use another path"
                 )
-            upd[name] = (dims, np.reshape(value, ones + extra))
-        upd["status"] = (point_dims, np.full(ones, status, dtype=f"<U{_STATUS_LEN + 7}"))
-        upd["point_seed"] = (point_dims, np.full(ones, seed, dtype=np.int64))
-        upd["done"] = (point_dims, np.ones(ones, dtype=bool))
-        region = {d: slice(i, i + 1) for d, i in zip(point_dims, idx, strict=True)}
-        xr.Dataset(upd).to_zarr(store, region=region, consolidated=False)
-        done[idx] = True
+            diff = _spec_diff(stored, spec)
+            if diff:
+                raise SweepSpecError(
+                    f"`store` {store} was made for a different sweep: " + "; ".join(diff)
+                    + ". Re-run with the store's settings to resume it, pass fresh=True (CLI --fresh) to "
+                    "discard it and start a new store, or use another path."
+                )  # fmt: skip
+            db.open()
+            done, n_bad = db.verified_done(retry_failed=retry_failed)
+            if n_bad:
+                warnings.warn(
+                    f"{n_bad} point(s) of {store} were marked done but did not read back consistent "
+                    "(missing or damaged chunks, or a write cut short); they are recomputed",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        pending = [t for t in tasks if not done[t[0]]]
+        backlog: list[tuple[tuple[int, ...], dict, str, str, int]] = []
 
-    failed_before_schema: list[tuple[tuple[int, ...], str, int]] = []
+        def record(idx: tuple[int, ...], outputs: dict, status: str, message: str, seed: int) -> None:
+            # points that fail before the first success wait until a success fixes the schema
+            if db.group is None:
+                if not outputs and status == Status.FAILED.value:
+                    backlog.append((idx, outputs, status, message, seed))
+                    return
+                db.create(grid_arrays, n_seeds, seeds, outputs, spec, attrs)
+            db.write_point(idx, outputs, status, message, seed)
+            done[idx] = True
+            while backlog:
+                db.write_point(*backlog.pop(0))
 
+        _execute(pending, fn, record, scheduler=scheduler, n_workers=n_workers, progress=progress,
+                 n_total=len(tasks), max_retries=max_retries, time_limit=time_limit,
+                 connect_timeout=connect_timeout)  # fmt: skip
+        if db.group is None:
+            msgs = sorted({m for *_, m, _ in backlog})
+            raise RuntimeError(f"every sweep point failed; no results to store. Errors: {msgs[:3]}")
+        return xr.open_zarr(store, consolidated=False, chunks=None).load()  # no dask: fork-safe, faster
+
+
+def _execute(pending, fn, record, *, scheduler, n_workers, progress, n_total, max_retries, time_limit,
+             connect_timeout) -> None:  # fmt: skip
     from rich.progress import Progress
 
     with Progress(disable=not progress, transient=False) as bar:
-        task_id = bar.add_task("sweep", total=len(tasks), completed=len(tasks) - len(pending))
+        task_id = bar.add_task("sweep", total=n_total, completed=n_total - len(pending))
         if scheduler == "sync":
             for idx, params, seed in pending:
-                outputs, status = _run_point(fn, params, seed)
-                _record(write, failed_before_schema, lambda: done, idx, outputs, status, seed)
+                record(idx, *_run_point(fn, params, seed, time_limit), seed)
                 bar.advance(task_id)
-        else:
-            from dask.distributed import Client, LocalCluster, as_completed
+            return
+        import dask
+        from dask.distributed import Client, LocalCluster, as_completed
+        from distributed import KilledWorker
 
-            if scheduler in (None, "threads"):
+        cluster = None
+        if scheduler in (None, "threads"):
+            # allowed-failures: retries of a point whose worker died; worker-saturation 1.0: a
+            # worker holds only the task it runs, so a death is charged to that task alone
+            with dask.config.set(
+                {
+                    "distributed.scheduler.allowed-failures": max_retries,
+                    "distributed.scheduler.worker-saturation": 1.0,
+                }
+            ):
                 cluster = LocalCluster(
                     n_workers=n_workers,
                     threads_per_worker=1,
                     processes=scheduler is None,
                     dashboard_address=None,
                 )
-                client = Client(cluster)
-            else:
-                cluster = None
-                client = Client(scheduler)
+            client = Client(cluster)
+        else:
             try:
-                futures = {
-                    client.submit(_run_point, fn, params, seed, pure=False): (idx, seed)
-                    for idx, params, seed in pending
-                }
-                for fut in as_completed(futures):
-                    idx, seed = futures[fut]
-                    outputs, status = fut.result()
-                    _record(write, failed_before_schema, lambda: done, idx, outputs, status, seed)
-                    bar.advance(task_id)
-            finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
-    if done is None:
-        msgs = sorted({s for _, s, _ in failed_before_schema})
-        raise RuntimeError(f"every sweep point failed; no results to store. Errors: {msgs[:3]}")
-    return xr.open_zarr(store, consolidated=False).load()
-
-
-def _record(write, backlog, get_done, idx, outputs, status, seed) -> None:
-    # Failed points that arrive before any success wait until a success fixes the schema.
-    if get_done() is None and not outputs:
-        backlog.append((idx, status, seed))
-        return
-    write(idx, outputs, status, seed)
-    while backlog:
-        b_idx, b_status, b_seed = backlog.pop()
-        write(b_idx, {}, b_status, b_seed)
+                client = Client(scheduler, timeout=connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise SchedulerUnreachableError(
+                    f"could not reach the Dask scheduler at {scheduler!r} within {connect_timeout:g} s "
+                    f"({type(exc).__name__}: {exc}); check the address and that the scheduler is running, "
+                    "or leave `scheduler` unset for a local cluster"
+                ) from None
+        try:
+            futures = {
+                client.submit(_run_point, fn, params, seed, time_limit, pure=False): (idx, seed)
+                for idx, params, seed in pending
+            }
+            for fut in as_completed(futures):
+                idx, seed = futures[fut]
+                try:
+                    outputs, status, message = fut.result()
+                except KilledWorker as exc:
+                    outputs, status = {}, Status.FAILED.value
+                    message = (f"the worker running this point died {max_retries + 1} time(s) (segfault, "
+                               f"SIGKILL or out of memory?): {exc}")[:_MESSAGE_LEN]  # fmt: skip
+                except Exception as exc:  # e.g. an unpicklable result: recorded, not fatal
+                    outputs, status, message = (
+                        {},
+                        Status.FAILED.value,
+                        f"{type(exc).__name__}: {exc}"[:_MESSAGE_LEN],
+                    )
+                record(idx, outputs, status, message, seed)
+                bar.advance(task_id)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 def lyapunov_point(
@@ -248,7 +661,8 @@ def lyapunov_point(
     device: str = "cpu",
 ) -> dict[str, Any]:
     """One sweep point: build the named model with ``params`` (+ ``fixed``) and seed, return its
-    Lyapunov summary (``lambda_max``, its stderr, Kaplan--Yorke dimension, entropy rate, sum).
+    Lyapunov summary (``lambda_max``, its stderr, Kaplan--Yorke dimension, entropy rate, sum) and
+    the analysis's ``status`` and ``message``.
 
     Module-level so that ``functools.partial(lyapunov_point, model=..., ...)`` pickles to Dask
     workers. ``n`` in ``params`` overrides the fixed ``n`` (so ``n`` can be a grid axis).
@@ -276,7 +690,17 @@ def lyapunov_point(
         "kaplan_yorke_dimension": res.kaplan_yorke_dimension,
         "entropy_rate": res.entropy_rate,
         "exponent_sum": float(res.exponents.sum()),
+        "status": str(getattr(res.status, "value", res.status)),
+        "message": str(res.message),
     }
 
 
-__all__ = ["lyapunov_point", "point_seed", "sweep"]
+__all__ = [
+    "SchedulerUnreachableError",
+    "SweepLockedError",
+    "SweepSpecError",
+    "function_identity",
+    "lyapunov_point",
+    "point_seed",
+    "sweep",
+]

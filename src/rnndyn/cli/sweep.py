@@ -47,7 +47,12 @@ def sweep_cmd(
         list[str],
         typer.Option("--grid", "-g", help="Grid axis: name=v1,v2,... or name=start:stop:num (repeatable)."),
     ],
-    store: Annotated[Path, typer.Option("--store", help="Zarr store (re-run the same command to resume).")],
+    store: Annotated[
+        Path,
+        typer.Option(
+            "--store", help="Zarr store (re-run the same command to resume; a different sweep is refused)."
+        ),
+    ],
     model: ModelOpt = "vanilla",
     n: NOpt = 64,
     param: ParamOpt = None,
@@ -62,6 +67,24 @@ def sweep_cmd(
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Local cluster workers.")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard an existing store at --store and start a new one.")
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Recompute points recorded as failed.")
+    ] = False,
+    max_retries: Annotated[
+        int, typer.Option("--max-retries", help="Retries of a point whose worker died, then it is failed.")
+    ] = 2,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds per point; longer points are failed.")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for another sweep writing the same store.")
+    ] = 0.0,
+    connect_timeout: Annotated[
+        float, typer.Option("--connect-timeout", help="Seconds to wait for a remote --scheduler.")
+    ] = 5.0,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     dt: DtOpt = 0.05,
@@ -99,11 +122,21 @@ def sweep_cmd(
             scheduler=scheduler,
             n_workers=workers,
             attrs={"model": model, "n": n, "fixed": fixed},
+            fresh=fresh,
+            retry_failed=retry_failed,
+            max_retries=max_retries,
+            time_limit=time_limit,
+            wait=wait,
+            connect_timeout=connect_timeout,
         )
     except (TypeError, ValueError, RuntimeError) as exc:
         raise fail(str(exc)) from None
-    n_ok = int((ds["status"].values == "ok").sum())
-    console.print(f"wrote {store}: {n_ok}/{ds['status'].size} points ok")
+    import collections
+
+    counts = collections.Counter(ds["status"].values.ravel().tolist())
+    n_ok = counts.pop("success", 0)
+    others = "".join(f", {v} {k}" for k, v in sorted(counts.items()))
+    console.print(f"wrote {store}: {n_ok}/{ds['status'].size} points success{others}")
     mean = ds["lambda_max"].mean("seed")
     console.print(mean.to_dataframe().to_string(max_rows=40))
     if json_path is not None:
@@ -114,6 +147,7 @@ def sweep_cmd(
                 "grid": axes,
                 "lambda_max": ds["lambda_max"].values,
                 "status": ds["status"].values,
+                "message": ds["message"].values,
             },
         )
     if out is not None:
