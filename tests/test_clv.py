@@ -289,3 +289,32 @@ def test_divergence_raises_or_is_reported() -> None:
         rd.covariant_lyapunov_vectors(lin, n_steps=200, h0=h0)
     res = rd.covariant_lyapunov_vectors(lin, n_steps=200, h0=h0, throw=False)
     assert res.status == "diverged" and torch.isnan(res.exponents).all()
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_clv_reproduces_the_library_call(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    js = tmp_path / "c.json"
+    args = ["lyapunov", "--clv", "--model", "henon", "--steps", "200", "--transient", "100"]
+    args += ["--trajectories", "2", "--record-every", "5", "--ftle-window", "20", "--no-progress"]
+    res = CliRunner().invoke(app, [*args, "--json", str(js), "--out", str(tmp_path / "fig")])
+    assert res.exit_code == 0, res.output
+    assert "min angle unstable-stable" in res.output and "IPR" in res.output
+    payload = json.loads(js.read_text())
+    ref = rd.covariant_lyapunov_vectors(
+        rd.Henon(), n_steps=200, n_transient=100, record_every=5, n_trajectories=2,
+        keep_vectors=False, generator=gen(1),
+    )  # fmt: skip
+    assert payload["clv"]["exponents"] == pytest.approx(ref.exponents.tolist(), abs=1e-12)
+    assert payload["clv"]["min_angle_overall"] == pytest.approx(ref.min_angle_overall, abs=1e-12)
+    f = rd.finite_time_exponents(ref, window=20)
+    assert payload["ftle"]["variance"] == pytest.approx(f.variance.tolist(), rel=1e-12)
+    for name in ("clv_localisation.png", "clv_ftle.png", "clv_angles.png"):
+        assert (tmp_path / "fig" / name).stat().st_size > 10_000
+    bad = CliRunner().invoke(app, ["lyapunov", "--clv", "--model", "henon", "-k", "3", "--no-progress"])
+    assert bad.exit_code != 0 and "`k` must be <= state_size = 2; got 3" in bad.output

@@ -981,7 +981,8 @@ class FTLEResult(Result):
         mean / variance: ``(k,)`` over windows and trajectories.
         step_variance: ``(k,)`` variance of the one-step values.
         autocorrelation_time: ``(k,)`` integrated autocorrelation time of the one-step values,
-            ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` in steps (Sokal's window ``M >= 5 tau``).
+            ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` in steps (Sokal's window ``M >= 5 tau``); NaN
+            when they do not fluctuate (a fixed point).
         predicted_variance: ``(k,)`` ``step_variance * tau / window``: the large-window variance
             of a time average with that autocorrelation (the measured ``variance`` approaches it
             for ``window >> tau``).
@@ -1014,9 +1015,10 @@ def _autocorrelation_time(y: Tensor, c: float = 5.0) -> Tensor:
     rho = acov / acov[:1].clamp(min=torch.finfo(y.dtype).tiny)
     taus = 1.0 + 2.0 * torch.cumsum(rho[1:], 0)  # tau(M) for M = 1 .. t-1
     out = torch.empty(k, dtype=y.dtype)
+    scale = y.abs().amax((0, 1)).clamp(min=1.0)
     for j in range(k):
-        if float(acov[0, j]) <= 0:
-            out[j] = 1.0
+        if float(acov[0, j]) <= (1e3 * torch.finfo(y.dtype).eps * float(scale[j])) ** 2:
+            out[j] = math.nan  # no fluctuations (e.g. a fixed point): undefined
             continue
         ok = (torch.arange(1, t, dtype=y.dtype) >= c * taus[:, j]).nonzero()
         m = int(ok[0]) if ok.numel() else t - 2

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rnndyn.cli._clv import CLV_FIGURES, BackwardOpt, ClvOpt, RecordOpt, StoreOpt, WindowOpt, clv_report
 from rnndyn.cli._common import (
     DEFAULT_MODEL,
     DEFAULT_N,
@@ -174,8 +175,16 @@ def lyapunov_cmd(
     out: OutOpt = None,
     force: ForceOpt = False,
     progress: ProgressOpt = True,
+    clv: ClvOpt = False,
+    backward_transient: BackwardOpt = None,
+    record_every: RecordOpt = 10,
+    ftle_window: WindowOpt = 50,
+    store: StoreOpt = None,
 ) -> None:
-    """Lyapunov spectrum (QR method) of a model: exponents table, summary, --json, --out figures."""
+    """Lyapunov spectrum (QR method) of a model: exponents table, summary, --json, --out figures.
+
+    With --clv: covariant Lyapunov vectors (angles, hyperbolicity, localisation, finite-time
+    exponents) instead."""
     import torch
     from rich.table import Table
 
@@ -186,7 +195,9 @@ def lyapunov_cmd(
     check_outputs(
         json_path=json_path,
         out=out,
-        out_files=("lyapunov_spectrum.png", "lyapunov_convergence.png") if out is not None else (),
+        out_files=(CLV_FIGURES if clv else ("lyapunov_spectrum.png", "lyapunov_convergence.png"))
+        if out is not None
+        else (),
         force=force,
     )
     choice = resolve_model(
@@ -205,6 +216,26 @@ def lyapunov_cmd(
     )
     system, label = choice.system, choice.label
     x = orient_inputs(load_inputs(inputs, device), batch_first, choice.batch_first)
+    if clv:
+        with progress_bar(progress, "covariant Lyapunov vectors") as cb:
+            clv_report(
+                system,
+                label,
+                inputs=x,
+                k=k,
+                n_steps=default_steps(n_steps, x, 2000),
+                n_transient=n_transient,
+                n_backward_transient=backward_transient,
+                record_every=record_every,
+                ftle_window=ftle_window,
+                n_trajectories=n_trajectories if x is None or x.ndim == 2 else 1,
+                store=store,
+                seed=seed,
+                json_path=json_path,
+                out=out,
+                progress=cb,
+            )
+        return
     kwargs: dict[str, Any] = dict(
         k=k,
         n_steps=default_steps(n_steps, x, 2000),

@@ -1,0 +1,144 @@
+"""`rnndyn lyapunov --clv`: covariant Lyapunov vectors, finite-time exponents and localisation
+(one library call each; tables, --json, --out figures). No numerics here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rnndyn.cli._common import console, fail, write_json
+
+ClvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clv",
+        help="Covariant Lyapunov vectors (Ginelli): angles, hyperbolicity, localisation (IPR) and "
+        "finite-time exponents instead of the plain spectrum.",
+    ),
+]
+BackwardOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--backward-transient", help="With --clv: backward transient steps (default max(steps/4, 100))."
+    ),
+]
+RecordOpt = Annotated[
+    int, typer.Option("--record-every", help="With --clv: keep the CLVs every this many steps.")
+]
+WindowOpt = Annotated[
+    int, typer.Option("--ftle-window", help="With --clv: finite-time exponent window (steps).")
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="With --clv: Zarr store for R factors, frames and CLVs (large runs)."),
+]
+
+#: figure files written to --out with --clv
+CLV_FIGURES = ("clv_localisation.png", "clv_ftle.png", "clv_angles.png")
+
+
+def clv_report(
+    system: Any,
+    label: str,
+    *,
+    inputs: Any,
+    k: int | None,
+    n_steps: int | None,
+    n_transient: int,
+    n_backward_transient: int | None,
+    record_every: int,
+    ftle_window: int,
+    n_trajectories: int,
+    store: Path | None,
+    seed: int,
+    json_path: Path | None,
+    out: Path | None,
+    progress: Any,
+) -> None:
+    """Run :func:`rnndyn.covariant_lyapunov_vectors` and :func:`rnndyn.finite_time_exponents`,
+    print the tables, write the JSON and the figures."""
+    import torch
+    from rich.table import Table
+
+    from rnndyn.analysis import fmt
+    from rnndyn.clv import covariant_lyapunov_vectors, finite_time_exponents
+
+    if n_steps is None:
+        raise fail("`--steps` is required with --clv and --inputs")
+    try:
+        res = covariant_lyapunov_vectors(
+            system,
+            k=k,
+            n_steps=n_steps,
+            n_transient=n_transient,
+            n_backward_transient=n_backward_transient,
+            record_every=record_every,
+            store=store,
+            inputs=inputs,
+            n_trajectories=n_trajectories,
+            generator=torch.Generator().manual_seed(seed + 1),
+            throw=False,
+            keep_vectors=store is not None,
+            progress=progress,
+        )
+        ftle = (
+            finite_time_exponents(res, window=min(ftle_window, res.n_steps))
+            if res.status != "diverged"
+            else None
+        )
+    except (TypeError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    table = Table(title=f"Covariant Lyapunov vectors: {label}", title_justify="left")
+    for col in ("i", f"lambda_i [{res.units}]", "CLV growth", "IPR CLV", "IPR GS", "converged (sin)"):
+        table.add_column(col, justify="right")
+    lam = res.exponents.tolist()
+    shown = list(range(len(lam))) if len(lam) <= 12 else [*range(8), *range(len(lam) - 3, len(lam))]
+    for j, i in enumerate(shown):
+        if j > 0 and i != shown[j - 1] + 1:
+            table.add_row(*["…"] * 6)
+        table.add_row(
+            str(i + 1),
+            fmt(lam[i]),
+            fmt(float(res.clv_exponents[i])),
+            fmt(float(res.ipr_clv[i])),
+            fmt(float(res.ipr_gs[i])),
+            f"{float(res.backward_convergence_per_vector[i]):.1e}",
+        )
+    console.print(table)
+    summary = Table(show_header=False, title="summary", title_justify="left")
+    summary.add_row("status", f"{res.status.value}: {res.message}")
+    summary.add_row("unstable / neutral / stable", f"{res.n_unstable} / {res.n_neutral} / {res.n_stable}")
+    summary.add_row("min angle unstable-stable [rad]", fmt(res.min_angle_overall))
+    summary.add_row("IPR of a delocalised vector", f"1/n = {1.0 / res.tangent_size:.3g}")
+    if ftle is not None:
+        summary.add_row(
+            f"FTLE lambda_1 over {ftle.window} steps",
+            f"mean {fmt(float(ftle.mean[0]))}, sd {fmt(float(ftle.variance[0]) ** 0.5)}, "
+            f"tau {fmt(float(ftle.autocorrelation_time[0]))} steps",
+        )
+    mem = res.memory
+    summary.add_row(
+        "memory",
+        f"{mem['storage']}, peak buffers {mem['peak_buffer_bytes'] / 2**20:.1f} MiB, "
+        f"spilled {mem['spilled_bytes'] / 2**20:.1f} MiB",
+    )
+    console.print(summary)
+    if json_path is not None:
+        payload: dict[str, Any] = {"model": label, "clv": res.to_dict()}
+        if ftle is not None:
+            payload["ftle"] = ftle.to_dict()
+        write_json(json_path, payload)
+    if out is not None and ftle is not None:
+        from rnndyn.plotting.clv import plot_clv_angles, plot_ftle, plot_localisation
+
+        for path in (
+            plot_localisation(res, out / CLV_FIGURES[0], title=label),
+            plot_ftle(ftle, out / CLV_FIGURES[1], title=label),
+            plot_clv_angles(res, out / CLV_FIGURES[2], title=label),
+        ):
+            console.print(f"wrote {path}")
+
+
+__all__ = ["CLV_FIGURES", "BackwardOpt", "ClvOpt", "RecordOpt", "StoreOpt", "WindowOpt", "clv_report"]
