@@ -364,6 +364,14 @@ def load_model(
         module, a = _from_script(script, arch=arch, module_path=module_path, batch_first=batch_first)
         info.update(format="torchscript", architecture=a)
         return _wrap(module, info, lstm_state)
+    if not zipfile.is_zipfile(spath):
+        with open(spath, "rb") as fh:
+            magic = fh.read(1)
+        if magic != b"\x80":  # neither torch's zip format nor a (legacy) pickle
+            raise ValueError(
+                f"`path` must be a file written by torch.save or torch.jit.save; got {spath!r}, which "
+                "torch cannot read (not a torch file)"
+            )
     try:
         obj = torch.load(spath, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises several types; all mean the same here

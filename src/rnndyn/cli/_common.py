@@ -390,3 +390,33 @@ def check_outputs(
         existing = [name for name in out_files if (out / name).exists()]
         if existing and not force:
             raise fail(f"`--out` {str(out)!r} already holds {', '.join(existing)}; pass --force to overwrite")
+
+
+def write_netcdf(ds: Any, path: Path) -> Path:
+    """Write an ``xarray.Dataset`` as NetCDF with whatever engine is installed (scipy's NetCDF-3
+    included): text variables become fixed-width byte strings, non-scalar attributes JSON, and the
+    file is written to a temporary name first, so a failure never leaves a corrupt file."""
+    import tempfile
+
+    ds = ds.copy()
+    for name in list(ds.variables):
+        if ds[name].dtype.kind in ("U", "O"):
+            ds[name] = ds[name].astype(str).astype("S")
+    ds.attrs = {
+        k: v if isinstance(v, str | int | float) and not isinstance(v, bool) else json.dumps(to_jsonable(v))
+        for k, v in ds.attrs.items()
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    import os
+
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp)
+        os.replace(tmp, path)
+    except (ValueError, ImportError, KeyError, TypeError) as exc:
+        raise fail(f"`--netcdf` {str(path)!r} could not be written: {exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

@@ -101,11 +101,9 @@ def phase_diagram_cmd(
         ds.to_zarr(zarr, mode="w", zarr_format=2, consolidated=False)
         console.print(f"wrote {zarr}")
     if netcdf is not None:
-        try:
-            ds.to_netcdf(netcdf)
-        except (ValueError, ImportError) as exc:
-            raise fail(f"NetCDF output needs netCDF4 or scipy support: {exc}") from None
-        console.print(f"wrote {netcdf}")
+        from rnndyn.cli._common import write_netcdf
+
+        console.print(f"wrote {write_netcdf(ds, netcdf)}")
     if out is not None:
         from rnndyn.plotting.phase import plot_phase_diagram
 

@@ -1,0 +1,198 @@
+"""The CLI's contract: consistent options, and every bad input a one-line error naming the option,
+what was expected and what was received, before any long computation (exit code 2, no traceback).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from rnndyn.cli import app
+
+runner = CliRunner()
+FAST = ["--skip", "lyapunov", "--skip", "spectrum", "--fp-starts", "4", "--no-progress"]
+
+
+def _err(args: list[str]) -> str:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "error" in res.output.lower()
+    return " ".join(res.output.split())
+
+
+@pytest.fixture()
+def files(tmp_path):
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "text.pt").write_text("not a model")
+    torch.save(torch.nn.GRU(2, 3).state_dict(), tmp_path / "gru.pt")
+    torch.save(torch.nn.GRU(2, 3), tmp_path / "whole.pt")
+    (tmp_path / "file.txt").write_text("x")
+    np.savez(tmp_path / "two.npz", a=np.zeros((5, 2)), b=np.zeros((5, 2)))
+    np.save(tmp_path / "text.npy", np.array(["a", "b"]))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["analyze", "-m", "gru", "--torch-model", "{d}/gru.pt"], "cannot be combined with -m/--model"),
+        (["analyze", "-n", "8", "--torch-model", "{d}/gru.pt"], "cannot be combined with -n/--n"),
+        (["simulate", "-p", "g=2", "--torch-model", "{d}/gru.pt"], "cannot be combined with -p/--param"),
+        (["analyze", "--arch", "gru"], "`--arch` applies only to --torch-model"),
+        (["analyze", "--trust-pickle"], "`--trust-pickle` applies only to --torch-model"),
+        (["analyze", "--device", "gpu0"], "`--device` must be cpu, cuda, cuda:N or mps; got 'gpu0'"),
+        (["analyze", "--json", "{d}"], "`--json` must be a file path; got"),
+        (["analyze", "--out", "{d}/file.txt"], "`--out` must be a folder; got"),
+        (["analyze", "--out", "{d}/file.txt/sub"], "`--out` must be a writable folder"),
+        (["lyapunov", "--json", "{d}/file.txt/r.json"], "`--json` must be in a writable folder"),
+        (["analyze", "--torch-model", "{d}/empty.pt"], "an empty file"),
+        (["analyze", "--torch-model", "{d}/text.pt"], "torch cannot read"),
+        (["analyze", "--torch-model", "{d}/whole.pt"], "unpickling can run arbitrary code"),
+        (["analyze", "--torch-model", "{d}/missing.pt"], "existing file"),
+        (
+            ["analyze", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/two.npz"],
+            "one array or an array named 'inputs'",
+        ),
+        (["analyze", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/text.npy"], "`--inputs` must"),
+        (
+            ["analyze", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/nope.npy"],
+            "`--inputs` must be an existing",
+        ),
+        (["simulate", "--batch", "0"], "`--batch` must be an int >= 1; got 0"),
+        (["spectrum", "--device", "cuda:x"], "`--device`"),
+        (["analyze", "--steps", "0"], "`--steps` must be an int >= 1; got 0"),
+        (["analyze", "--qr-every", "0"], "`--qr-every` must be an int >= 1 or 'auto'"),
+        (["analyze", "--log-base", "1"], "`--log-base` must be 'e' or a number > 1"),
+        (["analyze", "-m", "lorenz63", "-n", "4"], "`--n` does not apply to 'lorenz63'"),
+        (["fixed-points", "-m", "nope"], "`model` must be one of"),
+    ],
+)
+def test_bad_inputs_are_one_line_errors(files, args, expected) -> None:
+    out = _err([a.replace("{d}", str(files)) for a in args])
+    assert expected in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_on_a_cpu_build() -> None:
+    assert "no usable CUDA device" in _err(["analyze", "--device", "cuda"])
+
+
+def test_outputs_checked_first_and_not_overwritten(tmp_path) -> None:
+    js = tmp_path / "r.json"
+    js.write_text("{}")
+    # refused before anything runs: the folder gets no figures
+    assert "exists; pass --force" in _err(
+        ["analyze", "-n", "4", "--json", str(js), "--out", str(tmp_path / "o")]
+    )
+    assert not (tmp_path / "o" / "report.html").exists()
+    ok = runner.invoke(app, ["analyze", "-n", "4", *FAST, "--json", str(js), "--force"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(js.read_text())["fixed_points"]["n_initial"] == 4
+    (tmp_path / "o").mkdir(exist_ok=True)
+    (tmp_path / "o" / "report.html").write_text("old")
+    assert "already holds report.html" in _err(["report", "-n", "4", *FAST, "--out", str(tmp_path / "o")])
+
+
+def test_parameters_merge_and_titles_show_them(tmp_path) -> None:
+    js = tmp_path / "a.json"
+    # the default model keeps its alpha_r = 10 when only g_h is changed, and the title says so
+    res = runner.invoke(app, ["analyze", "-n", "6", "-p", "g_h=1.5", *FAST, "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(js.read_text())
+    assert payload["model"]["g_h"] == 1.5 and payload["model"]["alpha_r"] == 10.0
+    assert "g_h=1.5, alpha_z=1, alpha_r=10" in payload["label"]
+    # a preset is a model name; -p overrides one value and keeps the others
+    res = runner.invoke(
+        app,
+        ["analyze", "-m", "gru_slow_modes", "-n", "6", "-p", "g_h=1", *FAST, "--json", str(js), "--force"],
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads(js.read_text())
+    assert payload["model"]["alpha_z"] == 20.0 and payload["model"]["g_h"] == 1.0
+    assert payload["label"].startswith("gru_slow_modes [gru] (n=6, g_h=1, alpha_z=20, alpha_r=0")
+
+
+def test_models_lists_parameters_and_presets_and_report_help() -> None:
+    res = runner.invoke(app, ["models"])
+    assert res.exit_code == 0
+    text = " ".join(res.output.split())
+    assert "alpha_r=1.0" in text and "gru_critical" in text and "gru_chaotic" in text
+    res = runner.invoke(app, ["report", "--help"])
+    text = " ".join(res.output.split())
+    for opt in (
+        "--torch-model",
+        "--inputs",
+        "--batch-first",
+        "--full",
+        "--force",
+        "--steps",
+        "--trust-pickle",
+    ):
+        assert opt in text
+
+
+def test_time_first_inputs_and_npz(tmp_path) -> None:
+    gen = torch.Generator().manual_seed(0)
+    gru = torch.nn.GRU(2, 4, dtype=torch.float64)  # batch_first=False: inputs are (T, B, d)
+    with torch.no_grad():
+        for p in gru.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) * 0.5)
+    torch.save(gru.state_dict(), tmp_path / "gru.pt")
+    x_tbd = np.random.default_rng(1).standard_normal((120, 3, 2))  # T = 120, B = 3
+    np.savez(tmp_path / "x.npz", inputs=x_tbd, labels=np.zeros(3))
+    js = tmp_path / "a.json"
+    args = ["--torch-model", str(tmp_path / "gru.pt"), "--inputs", str(tmp_path / "x.npz")]
+    res = runner.invoke(
+        app,
+        [
+            "analyze",
+            *args,
+            "--skip",
+            "spectrum",
+            "--skip",
+            "fixed-points",
+            "--no-progress",
+            "--json",
+            str(js),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    payload = json.loads(js.read_text())
+    assert payload["inputs"]["layout"] == "(T, B, d)" and payload["inputs"]["n_sequences"] == 3
+    assert payload["lyapunov"]["n_trajectories"] == 3 and payload["lyapunov"]["n_steps"] == 80
+    # simulate takes the same model and inputs
+    res = runner.invoke(app, ["simulate", *args, "--transient", "10", "--npz", str(tmp_path / "t.npz")])
+    assert res.exit_code == 0, res.output
+    traj = np.load(tmp_path / "t.npz")["trajectory"]
+    assert traj.shape == (3, 110, 4)
+    # the rollout is torch's: the last state equals h_n of the module on the same inputs
+    with torch.no_grad():
+        _, h_n = gru(torch.as_tensor(x_tbd))
+    np.testing.assert_allclose(traj[:, -1], h_n[0].numpy(), rtol=0, atol=1e-12)
+
+
+def test_netcdf_with_text_variables_is_written_whole(tmp_path) -> None:
+    """`phase-diagram --netcdf` used to crash (KeyError ('U', 112)) on its text `status` variable and
+    leave a corrupt file: the shared writer stores text as bytes and writes atomically."""
+    import xarray as xr
+
+    from rnndyn.cli._common import write_netcdf
+
+    ds = xr.Dataset(
+        {
+            "lam": (("g",), np.array([0.1, -0.2])),
+            "status": (("g",), np.array(["ok", "failed: " + "x" * 100])),
+        },
+        coords={"g": [1.0, 2.0]},
+        attrs={"grid": {"g": [1.0, 2.0]}, "model": "gru"},
+    )
+    path = write_netcdf(ds, tmp_path / "pd.nc")
+    with xr.open_dataset(path) as back:
+        np.testing.assert_array_equal(back["lam"].values, ds["lam"].values)
+        assert [v.decode() for v in back["status"].values] == list(ds["status"].values)
+        assert json.loads(back.attrs["grid"]) == {"g": [1.0, 2.0]}
+    assert [p.name for p in tmp_path.iterdir()] == ["pd.nc"]
