@@ -1,0 +1,927 @@
+"""Time-dependent DMFT of the continuous-time gated RNN (Krishnamurthy, Can, Schwab 2022).
+
+The network (docs/theory/gated.md §2.4, KCS22 arXiv:2007.14823, the gated model of Sec. II)
+
+.. math::
+    \\dot h_i=\\sigma(z_i)\\Big[-h_i+g_h\\sum_j J^h_{ij}\\sigma(r_j)\\phi(h_j)\\Big],\\quad
+    \\dot z_i=-z_i+\\alpha_z\\sum_jJ^z_{ij}\\phi(h_j),\\quad
+    \\dot r_i=-r_i+\\alpha_r\\sum_jJ^r_{ij}\\phi(h_j),\\qquad J_{ij}\\sim\\mathcal N(0,1/N),
+
+becomes, as ``N -> infinity``, one site driven by independent Gaussian fields (docs/theory/gated.md
+§4.6): :math:`\\dot h=\\sigma(z)(-h+g_h\\eta_h)`, :math:`\\dot z=-z+\\alpha_z\\eta_z`,
+:math:`\\dot r=-r+\\alpha_r\\eta_r` with :math:`\\langle\\eta_h\\eta_h'\\rangle=C_\\phi C_{\\sigma(r)}`
+and :math:`\\langle\\eta_z\\eta_z'\\rangle=\\langle\\eta_r\\eta_r'\\rangle=C_\\phi`. ``z`` and ``r`` are
+Gaussian (linear filters of Gaussian fields): in the stationary state their spectra are
+:math:`\\alpha^2 S_\\phi(\\omega)/(1+\\omega^2)`, and :math:`C_{\\sigma(r)}` is an exact two-time
+Gaussian integral of :math:`C_r`. Only ``h`` is non-Gaussian (for ``alpha_z > 0``).
+
+Two solvers of the stationary self-consistency, both on a lag grid ``tau_k = k dt``:
+
+* :func:`gated_dmft` with ``method="gaussian"`` (``alpha_z = 0`` only): ``h`` is Gaussian and
+  :math:`(1-\\bar s^{-2}\\partial_\\tau^2)C_h=g_h^2C_\\phi C_{\\sigma(r)}`,
+  :math:`(1-\\partial_\\tau^2)C_r=\\alpha_r^2C_\\phi` (docs/theory/gated.md §4.6), solved exactly in
+  Fourier space with Chebyshev-tabulated two-time integrals and Anderson acceleration.
+* ``method="sampled"`` (any ``alpha_z``): the Eissfeller–Opper iteration (docs/theory/gated.md
+  §4.7). ``M`` paths of ``eta_h`` and ``z`` are drawn from the current correlations by circulant
+  embedding (FFT), ``h`` is integrated with Heun's method, and :math:`C_\\phi` is re-estimated. The
+  random numbers are frozen across iterations (sample-average approximation), so the map is
+  deterministic and Anderson acceleration applies; the statistical error is then measured as the
+  residual against a *fresh* set of paths, which falls as ``1/sqrt(M)``.
+
+The maximal Lyapunov exponent (docs/theory/gated.md §4.8) comes from the linearised (tangent)
+single-site process with exponential growth :math:`e^{\\lambda t}`: the tangent fields are
+Gaussian with a kernel ``Q(tau)`` that must reproduce itself; :math:`\\lambda_{\\max}` is the
+largest ``lambda`` at which the Perron root of that linear map is 1. For ``alpha_z = 0`` this is the
+two-replica eigenproblem of §4.8, solved deterministically; for ``alpha_z > 0`` the tangent paths
+are sampled on the frozen forward paths.
+
+References:
+    K. Krishnamurthy, T. Can, D. J. Schwab, Theory of gating in recurrent neural networks,
+    Phys. Rev. X 12, 011011 (2022), arXiv:2007.14823; H. Sompolinsky, A. Crisanti,
+    H.-J. Sommers, PRL 61, 259 (1988); H. Eissfeller, M. Opper, PRL 68, 2094 (1992);
+    docs/theory/gated.md §4.6-4.8.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import brentq
+from scipy.sparse.linalg import LinearOperator, eigs
+
+from rnndyn._checks import check_choice, check_positive_int, check_real
+from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
+
+#: Status values (CONTRACT.md vocabulary).
+SUCCESS, WARNING, NOT_CONVERGED, FAILED = "success", "warning", "not_converged", "failed"
+#: Equal-time variance below which a solution is the zero fixed point.
+ZERO_TOL = 1e-7
+#: sigma(0): the constant update / reset gate when alpha = 0 at zero bias.
+S_BAR = 0.5
+
+
+# ----------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class DMFTResult:
+    """Stationary DMFT solution of the gated flow at one ``(g_h, alpha_z, alpha_r)``.
+
+    Attributes:
+        g_h, alpha_z, alpha_r: parameters (zero biases, unit gate time constants).
+        method: ``"gaussian"`` (exact, alpha_z = 0) or ``"sampled"``.
+        tau: lags ``0, dt, ..., tau_max`` (per unit time).
+        c_h, c_phi, c_sigma_r, c_z, c_r: :math:`C_h(\\tau)`, :math:`C_\\phi`, :math:`C_{\\sigma(r)}`,
+            :math:`C_z`, :math:`C_r` on ``tau``.
+        c_h0, c_phi0, c_sigma_r0, c_z0, c_r0: the equal-time values.
+        relaxation_time: :math:`\\int_0^{\\tau_{\\max}}C_h(\\tau)d\\tau/C_h(0)` (0 at the zero FP).
+        lambda_max: maximal Lyapunov exponent per unit time (NaN when not requested).
+        lambda_method: how it was computed.
+        residual: sup-norm self-consistency residual of :math:`C_\\phi` relative to
+            :math:`C_\\phi(0)` (for ``"sampled"``: of the frozen-noise map).
+        residual_fresh: ``"sampled"`` only: the residual against an independent set of paths
+            (the statistical error, ~ ``1/sqrt(M)``); NaN for ``"gaussian"``.
+        iterations, n_samples, dt: solver settings actually used.
+        zero_fixed_point: whether the solution is ``C_h = 0`` (activity decays).
+        status, message: CONTRACT.md vocabulary (``success``, ``warning``, ``not_converged``, ``failed``).
+    """
+
+    g_h: float
+    alpha_z: float
+    alpha_r: float
+    method: str
+    c_h0: float
+    c_phi0: float
+    c_sigma_r0: float
+    c_z0: float
+    c_r0: float
+    relaxation_time: float
+    lambda_max: float
+    lambda_method: str
+    residual: float
+    residual_fresh: float
+    iterations: int
+    n_samples: int
+    dt: float
+    zero_fixed_point: bool
+    tau: np.ndarray = field(repr=False)
+    c_h: np.ndarray = field(repr=False)
+    c_phi: np.ndarray = field(repr=False)
+    c_sigma_r: np.ndarray = field(repr=False)
+    c_z: np.ndarray = field(repr=False)
+    c_r: np.ndarray = field(repr=False)
+    status: str = SUCCESS
+    message: str = ""
+    units: str = "per unit time"
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (arrays as lists, non-finite numbers as ``None``)."""
+        out: dict = {}
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            if isinstance(v, np.ndarray):
+                v = [None if not math.isfinite(x) else float(x) for x in v.tolist()]
+            elif isinstance(v, float) and not math.isfinite(v):
+                v = None
+            out[k] = v
+        return out
+
+    def summary(self) -> str:
+        return (
+            f"DMFT gated flow g_h={self.g_h:g} alpha_z={self.alpha_z:g} alpha_r={self.alpha_r:g} "
+            f"[{self.method}]: C_h(0)={self.c_h0:.5g}, tau_relax={self.relaxation_time:.4g}, "
+            f"lambda_max={self.lambda_max:.5g}, residual={self.residual:.2g}, status={self.status}"
+        )
+
+    def plot(self, path: str | Path) -> Path:
+        """Save a figure of the correlation functions (matplotlib, imported lazily)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+        for y, lab in ((self.c_h, "C_h"), (self.c_phi, "C_phi"), (self.c_r, "C_r"), (self.c_z, "C_z")):
+            if np.any(y != 0):
+                ax[0].plot(self.tau, y, label=lab)
+        ax[0].set_xlabel("tau")
+        ax[0].legend()
+        ax[0].set_title(
+            f"g_h={self.g_h:g}, alpha_z={self.alpha_z:g}, alpha_r={self.alpha_r:g} ({self.method})"
+        )
+        ax[1].plot(self.tau, self.c_sigma_r, label="C_sigma(r)")
+        ax[1].set_xlabel("tau")
+        ax[1].legend()
+        ax[1].set_title(f"lambda_max = {self.lambda_max:.4g}, status {self.status}")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+
+# ----------------------------------------------------------------------------------------------
+# grid helpers
+
+
+class _Grid:
+    """Lag grid ``tau_k = k dt`` (k = 0..K) and its even periodic extension of length 2K."""
+
+    def __init__(self, dt: float, tau_max: float) -> None:
+        self.dt = dt
+        self.K = max(int(round(tau_max / dt)), 8)
+        self.tau = np.arange(self.K + 1) * dt
+        self.P = 2 * self.K
+        self.omega = 2.0 * np.pi * np.fft.rfftfreq(self.P, dt)
+
+    def ext(self, c: np.ndarray) -> np.ndarray:
+        return np.concatenate([c, c[-2:0:-1]])
+
+    def spectrum(self, c: np.ndarray) -> np.ndarray:
+        return np.fft.rfft(self.ext(c)).real
+
+    def from_spectrum(self, s: np.ndarray) -> np.ndarray:
+        return np.fft.irfft(s, self.P)[: self.K + 1]
+
+    def filt(self, c: np.ndarray, fac: np.ndarray) -> np.ndarray:
+        return self.from_spectrum(self.spectrum(c) * fac)
+
+
+def _table(f: Callable, c: np.ndarray, degree: int) -> np.ndarray:
+    """Two-time Gaussian integral of ``f`` at lag covariances ``c`` (variance ``c[0]``)."""
+    v0 = float(c[0])
+    if v0 <= 0.0:
+        val = float(f(np.zeros(1))[0])
+        return np.full_like(c, val * val)
+    cc = np.clip(c, -v0, v0)
+    lo = min(float(cc.min()), 0.0)
+    return CorrelationTable(f, v0, c_min=lo, degree=degree)(cc)
+
+
+def _gate_corrs(c_r: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """``C_sigma(r)`` and ``C_sigma'(r)`` from the Gaussian ``C_r``."""
+    return _table(sigmoid, c_r, degree), _table(dsigmoid, c_r, degree)
+
+
+def _anderson(
+    fmap: Callable[[np.ndarray], np.ndarray],
+    x0: np.ndarray,
+    *,
+    tol: float,
+    max_iter: int,
+    depth: int = 6,
+    beta: float = 0.5,
+    blocks: tuple[slice, ...],
+    progress: Callable[[int, float], None] | None = None,
+    zero_below: float = ZERO_TOL * 10.0,
+) -> tuple[np.ndarray, float, int]:
+    """Anderson-accelerated fixed-point iteration ``x = fmap(x)``; returns ``(x, residual, iters)``.
+
+    Iterates whose entries all fall below ``zero_below`` are taken to collapse onto the exact
+    zero solution (used when the zero solution is linearly stable)."""
+    x = x0.copy()
+    floor = zero_below
+    xs: list[np.ndarray] = []
+    gs: list[np.ndarray] = []
+    res = float("inf")
+    best = (x.copy(), res)
+    for it in range(1, max_iter + 1):
+        fx = fmap(x)
+        gx = fx - x
+        res = max(float(np.max(np.abs(gx[b]))) / max(float(x[b][0]), float(fx[b][0]), 1e-300) for b in blocks)
+        if progress is not None:
+            progress(it, res)
+        if not np.isfinite(res):
+            return best[0], best[1], it
+        if res < best[1]:
+            best = (fx.copy(), res)
+        if res < tol:
+            return fx, res, it
+        if max(x[b][0] for b in blocks) < floor and max(fx[b][0] for b in blocks) < floor:
+            return np.zeros_like(fx), 0.0, it  # collapsing onto the exact zero solution
+        xs.append(x.copy())
+        gs.append(gx.copy())
+        xs, gs = xs[-depth:], gs[-depth:]
+        if len(xs) > 1:
+            dx = np.stack([xs[j + 1] - xs[j] for j in range(len(xs) - 1)], axis=1)
+            dg = np.stack([gs[j + 1] - gs[j] for j in range(len(gs) - 1)], axis=1)
+            gam = np.linalg.lstsq(dg, gx, rcond=None)[0]
+            cand = x + beta * gx - (dx + beta * dg) @ gam
+            # safeguard: an extrapolation that leaves the cone of variances (C(0) >= |C(tau)|) or
+            # jumps far is replaced by a plain damped step, and the history is reset
+            big = 4.0 * max(float(np.max(np.abs(x))), float(np.max(np.abs(fx))))
+            bad = any(cand[b][0] <= 0 for b in blocks) or not np.all(np.isfinite(cand))
+            if bad or float(np.max(np.abs(cand))) > big:
+                cand = x + beta * gx
+                xs, gs = [], []
+            x = cand
+        else:
+            x = x + beta * gx
+        for b in blocks:
+            x[b][0] = max(x[b][0], 0.0)
+    return best[0], best[1], max_iter
+
+
+def _relaxation_time(tau: np.ndarray, c_h: np.ndarray) -> float:
+    if c_h[0] <= 0:
+        return 0.0
+    return float(np.trapezoid(c_h, tau) / c_h[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# exact Gaussian route (alpha_z = 0)
+
+
+def _gaussian_map(grid: _Grid, g_h: float, alpha_r: float, degree: int):
+    fh = g_h * g_h / (1.0 + grid.omega**2 / S_BAR**2)
+    fr = 1.0 / (1.0 + grid.omega**2)
+    n = grid.K + 1
+
+    def fmap(x: np.ndarray) -> np.ndarray:
+        # x = (C_h, C_r / alpha_r^2): both blocks are O(C_phi), so one Anderson step suits both
+        ch, cr = x[:n], alpha_r * alpha_r * x[n:]
+        cphi = _table(np.tanh, ch, degree)
+        csr = _table(sigmoid, cr, degree) if alpha_r > 0 else np.full(n, S_BAR**2)
+        return np.concatenate([grid.filt(cphi * csr, fh), grid.filt(cphi, fr)])
+
+    return fmap
+
+
+def _initial_guess(grid: _Grid, g_h: float, alpha_r: float, amplitude: float | None) -> np.ndarray:
+    a = max(g_h * g_h / 2.0, 1.0) if amplitude is None else amplitude
+    ch = a * np.exp(-grid.tau / 4.0)
+    return np.concatenate([ch, 0.5 * np.exp(-grid.tau / 4.0)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Lyapunov exponent: tangent process
+
+
+def _perron(
+    apply: Callable[[np.ndarray], np.ndarray], n: int, v0: np.ndarray | None
+) -> tuple[float, np.ndarray]:
+    op = LinearOperator((n, n), matvec=lambda v: apply(np.real(v)), dtype=float)
+    try:
+        vals, vecs = eigs(op, k=1, which="LR", v0=v0, tol=1e-10, maxiter=5000)
+    except Exception:  # ARPACK may fail near degeneracy; fall back to power iteration
+        v = np.ones(n) if v0 is None else v0.copy()
+        mu = 0.0
+        for _ in range(2000):
+            w = apply(v)
+            mu_new = float(np.max(np.abs(w)) / np.max(np.abs(v)))
+            v = w / np.max(np.abs(w))
+            if abs(mu_new - mu) < 1e-12 * max(mu_new, 1.0):
+                break
+            mu = mu_new
+        return mu_new, v
+    v = np.real(vecs[:, 0])
+    return float(np.real(vals[0])), v / (v[np.argmax(np.abs(v))])
+
+
+def gaussian_lyapunov(
+    tau: np.ndarray,
+    c_h: np.ndarray,
+    c_r: np.ndarray,
+    *,
+    g_h: float,
+    alpha_r: float,
+    degree: int = 40,
+) -> float:
+    """:math:`\\lambda_{\\max}` of the gated flow at ``alpha_z = 0`` from the two-replica eigenproblem.
+
+    With :math:`K(t,t')=e^{\\lambda(t+t')}\\psi(t-t')` (docs/theory/gated.md §4.8, derived; SCS 1988
+    for the ungated case):
+
+    .. math::
+        \\big[(1+\\lambda/\\bar s)^2-\\bar s^{-2}\\partial_\\tau^2\\big]\\psi_h
+        =g_h^2\\big[C_{\\sigma(r)}C_{\\phi'}\\psi_h+C_\\phi C_{\\sigma'(r)}\\psi_r\\big],\\qquad
+        \\big[(1+\\lambda)^2-\\partial_\\tau^2\\big]\\psi_r=\\alpha_r^2C_{\\phi'}\\psi_h,
+
+    :math:`\\bar s=\\sigma(0)=1/2`. Eliminating :math:`\\psi_r` gives a positive operator
+    :math:`T_\\lambda` on even functions of :math:`\\tau`; :math:`\\lambda_{\\max}` is the root of
+    ``Perron(T_lambda) = 1`` (decreasing in lambda). At the zero fixed point it is
+    :math:`-1/2+g_h/4` exactly.
+
+    Args:
+        tau: uniform lag grid from 0 (the correlations must have decayed at its end).
+        c_h, c_r: stationary :math:`C_h(\\tau)`, :math:`C_r(\\tau)`.
+        g_h, alpha_r: gains.
+        degree: Chebyshev degree of the two-time integral tables.
+
+    Returns:
+        lambda_max per unit time.
+
+    References:
+        KCS22 (arXiv:2007.14823) Sec. on the DMFT Lyapunov exponent; docs/theory/gated.md §4.8.
+    """
+    grid = _Grid(float(tau[1] - tau[0]), float(tau[-1]))
+    if grid.K + 1 != tau.size:
+        raise ValueError(f"`tau` must be a uniform grid from 0; got {tau.size} points")
+    c_dphi = _table(dtanh, c_h, degree)
+    c_phi = _table(np.tanh, c_h, degree)
+    if alpha_r > 0:
+        c_sr, c_dsr = _gate_corrs(c_r, degree)
+    else:
+        c_sr, c_dsr = np.full(tau.size, S_BAR**2), np.full(tau.size, dsigmoid(np.zeros(1))[0] ** 2)
+    w2 = grid.omega**2
+    a_h = g_h * g_h * c_sr * c_dphi
+    a_r = g_h * g_h * c_phi * c_dsr
+
+    def make(lam: float) -> Callable[[np.ndarray], np.ndarray]:
+        inv_a = 1.0 / ((1.0 + lam / S_BAR) ** 2 + w2 / S_BAR**2)
+        inv_b = alpha_r * alpha_r / ((1.0 + lam) ** 2 + w2)
+
+        def apply(psi: np.ndarray) -> np.ndarray:
+            src = a_h * psi
+            if alpha_r > 0:
+                src = src + a_r * grid.filt(c_dphi * psi, inv_b)
+            return grid.filt(src, inv_a)
+
+        return apply
+
+    state: dict = {"v": None}
+
+    def f(lam: float) -> float:
+        mu, v = _perron(make(lam), tau.size, state["v"])
+        state["v"] = np.abs(v)
+        return math.log(max(mu, 1e-300))
+
+    lo = -S_BAR * (1 - 1e-6)
+    hi = 1.0
+    while f(hi) > 0:
+        hi *= 2.0
+        if hi > 1e3:
+            raise RuntimeError("lambda_max bracket failed (no root below 1e3)")
+    return float(brentq(f, lo, hi, xtol=1e-10, rtol=1e-12))
+
+
+# ----------------------------------------------------------------------------------------------
+# sampled route
+
+
+def _circulant_sqrt(c: np.ndarray, n: int) -> tuple[np.ndarray, float]:
+    """sqrt of the circulant-embedding eigenvalues (length 2n) of lags ``c`` padded to ``n``."""
+    cp = np.zeros(n + 1)
+    m = min(c.size, n + 1)
+    cp[:m] = c[:m]
+    ext = np.concatenate([cp, cp[-2:0:-1]])
+    lam = np.fft.fft(ext).real
+    neg = float(-lam[lam < 0].sum() / max(lam[lam > 0].sum(), 1e-300))
+    return np.sqrt(np.clip(lam, 0.0, None) / ext.size), neg
+
+
+class _Sampler:
+    """Frozen-noise Monte Carlo of the single-site process (and optionally its tangent)."""
+
+    def __init__(
+        self,
+        grid: _Grid,
+        *,
+        g_h: float,
+        alpha_z: float,
+        alpha_r: float,
+        n_samples: int,
+        burn_in: float,
+        window: float,
+        seed: int,
+        device: torch.device,
+        chunk: int,
+        degree: int,
+    ) -> None:
+        self.grid, self.g_h, self.alpha_z, self.alpha_r = grid, g_h, alpha_z, alpha_r
+        self.M, self.seed, self.device, self.chunk, self.degree = n_samples, seed, device, chunk, degree
+        self.n_burn = int(round(burn_in / grid.dt))
+        self.n_win = max(int(round(window / grid.dt)), grid.K + 1)
+        self.n_t = self.n_burn + self.n_win
+        # circulant embedding on lags 0..n_t (size 2 n_t) and its angular frequencies
+        self.P = 2 * self.n_t
+        self.omega = 2.0 * np.pi * np.fft.fftfreq(self.P, grid.dt)
+        self.nfft = 1 << int(math.ceil(math.log2(self.n_win + grid.K + 1)))
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    # -- Gaussian path generation --------------------------------------------------------------
+    def _noise(self, key: tuple, m: int, gen: torch.Generator) -> torch.Tensor:
+        """Complex standard normals for ``m`` paths; frozen (cached) for the iteration's own keys."""
+        if key in self._cache:
+            return self._cache[key]
+        half = (m + 1) // 2
+        re = torch.randn(half, self.P, generator=gen, dtype=torch.float32)
+        im = torch.randn(half, self.P, generator=gen, dtype=torch.float32)
+        w = torch.complex(re, im).to(self.device)
+        if key[0] >= 0:
+            self._cache[key] = w
+        return w
+
+    def _paths(self, sq: np.ndarray, w: torch.Tensor, m: int) -> torch.Tensor:
+        """``m`` real paths (length n_t) with circulant sqrt-spectrum ``sq`` (two per complex draw)."""
+        y = torch.fft.fft(w.to(torch.complex128) * torch.as_tensor(sq, device=self.device))
+        return torch.cat([y.real, y.imag], 0)[:m, : self.n_t]
+
+    def _spectra(self, c_phi: np.ndarray) -> dict:
+        """All circulant square-root spectra needed for the forward paths."""
+        c_r = self.c_r(c_phi)
+        c_sr = _table(sigmoid, c_r, self.degree) if self.alpha_r > 0 else np.full(c_phi.size, S_BAR**2)
+        sq_eta, neg = _circulant_sqrt(c_phi * c_sr, self.n_t)
+        sq_phi, _ = _circulant_sqrt(c_phi, self.n_t)
+        sq_z = self.alpha_z * sq_phi / np.sqrt(1.0 + self.omega**2)
+        return {"eta": sq_eta, "z": sq_z, "neg": neg}
+
+    def _forward_noise(self, sp: dict, m: int, ci: int, seed_offset: int) -> tuple:
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + seed_offset * 7919 + ci)
+        key = 0 if seed_offset == 0 else -1  # only the iteration's own noise is cached
+        eta = self._paths(sp["eta"], self._noise((key, ci, "eta"), m, gen), m)
+        z = self._paths(sp["z"], self._noise((key, ci, "z"), m, gen), m) if self.alpha_z > 0 else None
+        return eta, z
+
+    def c_r(self, c_phi: np.ndarray) -> np.ndarray:
+        return self.grid.filt(c_phi, self.alpha_r**2 / (1.0 + self.grid.omega**2))
+
+    def c_z(self, c_phi: np.ndarray) -> np.ndarray:
+        return self.grid.filt(c_phi, self.alpha_z**2 / (1.0 + self.grid.omega**2))
+
+    def _autocorr(self, x: torch.Tensor) -> torch.Tensor:
+        """Sum over paths of the unbiased lag autocorrelation (lags 0..K) of rows of ``x``."""
+        f = torch.fft.rfft(x, n=self.nfft)
+        ac = torch.fft.irfft(f * f.conj(), n=self.nfft)[:, : self.grid.K + 1]
+        denom = torch.arange(self.n_win, self.n_win - self.grid.K - 1, -1, device=x.device, dtype=x.dtype)
+        return (ac / denom).sum(0)
+
+    # -- forward map ---------------------------------------------------------------------------
+    def forward(self, c_phi: np.ndarray, *, seed_offset: int = 0, want_h: bool = False) -> dict:
+        """New ``C_phi`` (and ``C_h``) from M paths; frozen noise for a fixed ``seed_offset``."""
+        sp = self._spectra(c_phi)
+        K, dt, g = self.grid.K, self.grid.dt, self.g_h
+        acc_phi = torch.zeros(K + 1, dtype=torch.float64, device=self.device)
+        acc_h = torch.zeros_like(acc_phi)
+        chunks = []
+        done = 0
+        ci = 0
+        while done < self.M:
+            m = min(self.chunk, self.M - done)
+            eta, z = self._forward_noise(sp, m, ci, seed_offset)
+            h = self._integrate(eta, z, g, dt)
+            ph = torch.tanh(h)
+            a = self._autocorr(ph)
+            acc_phi += a
+            chunks.append((a / m).cpu().numpy())
+            if want_h:
+                acc_h += self._autocorr(h)
+            done += m
+            ci += 1
+        out = {"c_phi": (acc_phi / self.M).cpu().numpy(), "neg": sp["neg"], "chunks": chunks}
+        if want_h:
+            out["c_h"] = (acc_h / self.M).cpu().numpy()
+        return out
+
+    def _integrate(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
+        """Heun steps of dh/dt = sigma(z)(-h + g eta); returns h on the window (m, n_win)."""
+        m = eta.shape[0]
+        s = torch.sigmoid(z) if z is not None else None
+        h = torch.zeros(m, dtype=torch.float64, device=eta.device)
+        out = torch.empty(m, self.n_win, dtype=torch.float64, device=eta.device)
+        ge = g * eta
+        for k in range(self.n_t - 1):
+            if k >= self.n_burn:
+                out[:, k - self.n_burn] = h
+            if s is None:
+                k1 = S_BAR * (ge[:, k] - h)
+                hp = h + dt * k1
+                h = h + 0.5 * dt * (k1 + S_BAR * (ge[:, k + 1] - hp))
+            else:
+                k1 = s[:, k] * (ge[:, k] - h)
+                hp = h + dt * k1
+                h = h + 0.5 * dt * (k1 + s[:, k + 1] * (ge[:, k + 1] - hp))
+        out[:, -1] = h
+        return out
+
+    # -- tangent map ----------------------------------------------------------------------------
+    def tangent_setup(self, c_phi: np.ndarray) -> None:
+        self._c_phi = c_phi
+        self._sp = self._spectra(c_phi)
+        c_r = self.c_r(c_phi)
+        if self.alpha_r > 0:
+            self._c_sr, self._c_dsr = _gate_corrs(c_r, self.degree)
+        else:
+            self._c_sr = np.full(c_phi.size, S_BAR**2)
+            self._c_dsr = np.zeros(c_phi.size)
+
+    def tangent(self, q: np.ndarray, lam: float, *, seed_offset: int = 0) -> np.ndarray:
+        """One application of the tangent map ``Q -> Q_new`` at growth rate ``lam``.
+
+        ``Q(tau) = <phi'(h) u_h phi'(h') u_h'>`` is the covariance of the tangent fields of z and r;
+        the tangent field of h has covariance ``C_sigma(r) Q + C_phi C_sigma'(r) K_r`` with
+        ``K_r = filter(alpha_r^2 Q)`` (u_r Gaussian, independent of the site's own h and r).
+        """
+        grid, dt, g = self.grid, self.grid.dt, self.g_h
+        om2 = grid.omega**2
+        k_r = grid.filt(q, self.alpha_r**2 / ((1.0 + lam) ** 2 + om2)) if self.alpha_r > 0 else 0.0
+        sq_zeta, _ = _circulant_sqrt(self._c_sr * q + self._c_phi * self._c_dsr * k_r, self.n_t)
+        sq_q, _ = _circulant_sqrt(q, self.n_t)
+        sq_uz = self.alpha_z * sq_q / np.sqrt((1.0 + lam) ** 2 + self.omega**2)
+        acc = torch.zeros(grid.K + 1, dtype=torch.float64, device=self.device)
+        done = 0
+        ci = 0
+        while done < self.M:
+            m = min(self.chunk, self.M - done)
+            eta, z = self._forward_noise(self._sp, m, ci, 0)  # the frozen forward paths
+            gen2 = torch.Generator().manual_seed(self.seed * 1_000_003 + 500_009 + seed_offset * 7919 + ci)
+            key = 1000 + seed_offset
+            zeta = self._paths(sq_zeta, self._noise((key, ci, "zeta"), m, gen2), m)
+            uz = self._paths(sq_uz, self._noise((key, ci, "uz"), m, gen2), m) if self.alpha_z > 0 else None
+            w = self._integrate_tangent(eta, z, zeta, uz, g, dt, lam)
+            acc += self._autocorr(w)
+            done += m
+            ci += 1
+        return (acc / self.M).cpu().numpy()
+
+    def _integrate_tangent(self, eta, z, zeta, uz, g: float, dt: float, lam: float) -> torch.Tensor:
+        """Forward h and tangent u_h (Heun); returns phi'(h) u_h on the window."""
+        m = eta.shape[0]
+        dev = eta.device
+        if z is not None:
+            s = torch.sigmoid(z)
+            ds = s * (1.0 - s)
+        else:
+            s = torch.full_like(eta, S_BAR)
+            ds = None
+        h = torch.zeros(m, dtype=torch.float64, device=dev)
+        u = torch.zeros_like(h)
+        out = torch.empty(m, self.n_win, dtype=torch.float64, device=dev)
+        ge, gz = g * eta, g * zeta
+
+        def rhs(k: int, h: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            xi = ge[:, k] - h
+            du = s[:, k] * (gz[:, k] - u) - lam * u
+            if ds is not None:
+                du = du + ds[:, k] * xi * uz[:, k]
+            return s[:, k] * xi, du
+
+        for k in range(self.n_t - 1):
+            if k >= self.n_burn:
+                out[:, k - self.n_burn] = (1.0 - torch.tanh(h) ** 2) * u
+            a1, b1 = rhs(k, h, u)
+            a2, b2 = rhs(k + 1, h + dt * a1, u + dt * b1)
+            h = h + 0.5 * dt * (a1 + a2)
+            u = u + 0.5 * dt * (b1 + b2)
+        out[:, -1] = (1.0 - torch.tanh(h) ** 2) * u
+        return out
+
+
+def _sampled_lyapunov(sampler: _Sampler, c_phi: np.ndarray, *, power_iters: int, tol: float) -> float:
+    """Largest lambda with Perron(T_lambda) = 1 for the sampled tangent map (frozen noise)."""
+    sampler.tangent_setup(c_phi)
+    q = c_phi.copy() / max(c_phi[0], 1e-300)
+    cache: dict[float, float] = {}
+
+    def mu(lam: float) -> float:
+        nonlocal q
+        if lam in cache:
+            return cache[lam]
+        val = 0.0
+        for _ in range(power_iters):
+            qn = sampler.tangent(q, lam)
+            val = float(qn[0] / q[0])
+            q = qn / qn[0]
+        cache[lam] = math.log(max(val, 1e-300))
+        return cache[lam]
+
+    lo, hi = -0.25, 0.25
+    while mu(lo) < 0:
+        lo = lo - 0.25
+        if lo < -0.5 * S_BAR - 2:
+            break
+    while mu(hi) > 0:
+        hi = 2 * hi
+        if hi > 8:
+            raise RuntimeError("sampled lambda_max bracket failed")
+    # regula falsi (Illinois) in lambda: mu is smooth and monotone
+    f_lo, f_hi = mu(lo), mu(hi)
+    lam = lo
+    for _ in range(30):
+        lam = hi - f_hi * (hi - lo) / (f_hi - f_lo)
+        f = mu(lam)
+        if abs(f) < tol or hi - lo < tol:
+            break
+        if (f > 0) == (f_lo > 0):
+            lo, f_lo = lam, f
+            f_hi *= 0.5
+        else:
+            hi, f_hi = lam, f
+            f_lo *= 0.5
+    return float(lam)
+
+
+def sample_correlations(
+    tau: np.ndarray,
+    c_phi: np.ndarray,
+    *,
+    g_h: float,
+    alpha_z: float = 0.0,
+    alpha_r: float = 0.0,
+    n_samples: int = 2000,
+    burn_in: float = 30.0,
+    window: float = 100.0,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    degree: int = 40,
+) -> dict:
+    """One Monte Carlo step of the DMFT map: ``C_phi -> (C_phi_new, C_h)`` from ``n_samples`` paths.
+
+    Draws ``eta_h`` (covariance :math:`C_\\phi C_{\\sigma(r)}`) and ``z`` (spectrum
+    :math:`\alpha_z^2S_\\phi/(1+\\omega^2)`) by circulant embedding, integrates
+    :math:`\\dot h=\\sigma(z)(-h+g_h\\eta_h)` (Heun, step ``tau[1]``), and re-estimates the
+    correlations on the lags ``tau`` (docs/theory/gated.md §4.7). At a self-consistent solution
+    ``C_phi_new - C_phi`` is pure sampling noise, of order ``1/sqrt(n_samples)``.
+
+    Args:
+        tau: uniform lag grid from 0. c_phi: :math:`C_\\phi(\tau)` on it.
+        g_h, alpha_z, alpha_r: gains. n_samples: paths. burn_in, window: path lengths (time).
+        seed: noise seed. device: torch device. degree: Chebyshev degree for :math:`C_{\\sigma(r)}`.
+
+    Returns:
+        dict with ``c_phi``, ``c_h`` (arrays on ``tau``), ``stderr`` (standard error of ``c_phi``
+        per lag, from 8 independent batches) and ``clipped`` (fraction of the circulant spectrum
+        clipped at 0).
+
+    Raises:
+        ValueError: bad grid or parameters.
+    """
+    tau = np.asarray(tau, dtype=float)
+    c_phi = np.asarray(c_phi, dtype=float)
+    if tau.ndim != 1 or tau.size < 3 or tau[0] != 0 or not np.allclose(np.diff(tau), tau[1]):
+        raise ValueError(f"`tau` must be a uniform 1-D grid starting at 0; got shape {tau.shape}")
+    if c_phi.shape != tau.shape or not np.all(np.isfinite(c_phi)):
+        raise ValueError(f"`c_phi` must be finite with the shape of tau {tau.shape}; got {c_phi.shape}")
+    g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
+    alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
+    alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
+    n_samples = check_positive_int(n_samples, "n_samples", minimum=16)
+    grid = _Grid(float(tau[1]), float(tau[-1]))
+    sampler = _Sampler(
+        grid, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=n_samples, burn_in=burn_in,
+        window=window, seed=seed, device=torch.device(device), chunk=max(n_samples // 8, 2), degree=degree,
+    )  # fmt: skip
+    out = sampler.forward(c_phi, want_h=True)
+    ch = np.stack(out["chunks"])
+    stderr = ch.std(axis=0, ddof=1) / math.sqrt(ch.shape[0])
+    return {"c_phi": out["c_phi"], "c_h": out["c_h"], "stderr": stderr, "clipped": out["neg"]}
+
+
+# ----------------------------------------------------------------------------------------------
+# public solver
+
+
+def gated_dmft(
+    g_h: float,
+    *,
+    alpha_z: float = 0.0,
+    alpha_r: float = 0.0,
+    method: str = "auto",
+    lyapunov: bool = True,
+    lyapunov_method: str = "auto",
+    dt: float = 0.1,
+    tau_max: float | None = None,
+    n_samples: int = 2000,
+    burn_in: float = 30.0,
+    window: float = 100.0,
+    tol: float = 1e-6,
+    max_iter: int = 200,
+    initial_amplitude: float | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    degree: int = 40,
+    chunk: int = 2000,
+    progress: Callable[[int, float], None] | None = None,
+) -> DMFTResult:
+    """Stationary DMFT of the continuous-time gated RNN (KCS22) at zero biases.
+
+    Solves the self-consistency of docs/theory/gated.md §4.6 (the effective process (P-3))
+
+    .. math::
+        \\dot h=\\sigma(z)(-h+g_h\\eta_h),\\ \\dot z=-z+\\alpha_z\\eta_z,\\ \\dot r=-r+\\alpha_r\\eta_r,\\quad
+        \\langle\\eta_h\\eta_h'\\rangle=C_\\phi C_{\\sigma(r)},\\ \\langle\\eta_z\\eta_z'\\rangle=\\langle\\eta_r\\eta_r'\\rangle=C_\\phi,
+
+    for the stationary :math:`C_h(\\tau)`, :math:`C_\\phi(\\tau)`, :math:`C_{\\sigma(r)}(\\tau)`,
+    :math:`C_z(\\tau)`, :math:`C_r(\\tau)`, starting from a large amplitude so that the chaotic
+    solution is found where it coexists with the stable zero fixed point (the discontinuous
+    transition at large ``alpha_r``). With ``lyapunov=True`` also
+    :math:`\\lambda_{\\max}` (docs/theory/gated.md §4.8; see :func:`gaussian_lyapunov`).
+
+    Args:
+        g_h: candidate gain, ``> 0``.
+        alpha_z, alpha_r: update- and reset-gate gains, ``>= 0``.
+        method: ``"gaussian"`` (exact, requires ``alpha_z = 0``), ``"sampled"``, or ``"auto"``
+            (gaussian when ``alpha_z = 0``).
+        lyapunov: also compute ``lambda_max``.
+        lyapunov_method: ``"eigen"`` (two-replica eigenproblem, needs ``alpha_z = 0``),
+            ``"sampled"`` (tangent process on the sampled paths; needs ``method="sampled"``) or
+            ``"auto"`` (eigen when ``alpha_z = 0``).
+        dt: lag-grid spacing and (sampled) Heun step.
+        tau_max: largest lag kept (default 100 for the Gaussian route, 50 for the sampled one).
+        n_samples: paths per iteration (sampled). burn_in, window: path length discarded /
+            used for the estimates (sampled), in units of time.
+        tol: convergence tolerance of the sup-norm residual of the (frozen-noise) map.
+        max_iter: Anderson iterations.
+        initial_amplitude: initial ``C_h(0)`` guess (default ``max(g_h^2/2, 1)``); a small value
+            finds the zero solution where both exist.
+        seed: seed of the frozen noise (sampled). device: torch device (sampled).
+        degree: Chebyshev degree of the two-time Gaussian integral tables.
+        chunk: paths integrated at once (memory).
+        progress: optional callback ``(iteration, residual)``.
+
+    Returns:
+        :class:`DMFTResult`; ``status`` is ``"not_converged"`` when the residual stays above
+        ``tol`` (the best iterate is returned, never NaN), ``"warning"`` when the correlations
+        have not decayed at ``tau_max`` (enlarge it) or the circulant embedding clipped spectrum.
+
+    Raises:
+        ValueError: out-of-range parameters, ``method="gaussian"`` with ``alpha_z > 0``.
+
+    References:
+        Krishnamurthy, Can, Schwab, PRX 12, 011011 (2022), arXiv:2007.14823 (DMFT of the gated
+        RNN, Sec. III; the Lyapunov exponent, Sec. IV); Sompolinsky, Crisanti, Sommers (1988);
+        Eissfeller & Opper (1992); docs/theory/gated.md §4.6-4.8.
+
+    >>> r = gated_dmft(3.0)        # alpha_z = alpha_r = 0: SCS with g = 1.5, time x 2
+    >>> round(r.c_h0, 4), round(r.lambda_max, 4)
+    (0.7477, 0.0234)
+    """
+    g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
+    alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
+    alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
+    method = check_choice(method, "method", ("auto", "gaussian", "sampled"))
+    dt = check_real(dt, "dt", low=0.0, high=0.5, low_open=True)
+    if tau_max is None:
+        tau_max = 100.0 if (method == "gaussian" or (method == "auto" and alpha_z == 0)) else 50.0
+    tau_max = check_real(tau_max, "tau_max", low=10 * dt)
+    n_samples = check_positive_int(n_samples, "n_samples", minimum=2)
+    burn_in = check_real(burn_in, "burn_in", low=0.0)
+    window = check_real(window, "window", low=0.0)
+    tol = check_real(tol, "tol", low=0.0, low_open=True)
+    max_iter = check_positive_int(max_iter, "max_iter")
+    degree = check_positive_int(degree, "degree", minimum=8)
+    chunk = check_positive_int(chunk, "chunk", minimum=2)
+    if initial_amplitude is not None:
+        initial_amplitude = check_real(initial_amplitude, "initial_amplitude", low=0.0, low_open=True)
+    if method == "auto":
+        method = "gaussian" if alpha_z == 0 else "sampled"
+    lyapunov_method = check_choice(lyapunov_method, "lyapunov_method", ("auto", "eigen", "sampled"))
+    if lyapunov_method == "auto":
+        lyapunov_method = "eigen" if alpha_z == 0 else "sampled"
+    if lyapunov_method == "eigen" and alpha_z > 0:
+        raise ValueError(f"`lyapunov_method`='eigen' needs alpha_z = 0; got alpha_z={alpha_z}")
+    if lyapunov_method == "sampled" and method == "gaussian":
+        raise ValueError("`lyapunov_method`='sampled' needs method='sampled' (or 'auto' with alpha_z > 0)")
+    if method == "gaussian" and alpha_z > 0:
+        raise ValueError(
+            f"`method`='gaussian' needs alpha_z = 0 (h is non-Gaussian otherwise); got alpha_z={alpha_z}"
+        )
+    grid = _Grid(dt, tau_max)
+    n = grid.K + 1
+
+    # exact Gaussian solve: the answer for alpha_z = 0, the starting point for the sampled route
+    gmap = _gaussian_map(grid, g_h, alpha_r, degree)
+    blocks = (slice(0, n), slice(n, 2 * n))
+    x0 = _initial_guess(grid, g_h, alpha_r, initial_amplitude)
+    # below g_h = 2 the zero solution is linearly stable (rate -1/2 + g_h/4): an iterate that has
+    # shrunk by 1e-4 is inside its basin. Above, only an exactly vanishing iterate counts.
+    zero_below = 1e-4 * float(x0[0]) if g_h < 2.0 else ZERO_TOL * 10.0
+    g_iters = max_iter if method == "gaussian" else min(max_iter, 60)
+    xg, res_g, it_g = _anderson(
+        gmap, x0, tol=tol if method == "gaussian" else 1e-6, max_iter=g_iters,
+        blocks=blocks, progress=progress if method == "gaussian" else None, depth=10, beta=1.0,
+        zero_below=zero_below,
+    )  # fmt: skip
+    if xg[0] < ZERO_TOL:  # collapsed onto the zero solution: it is exact
+        xg = np.zeros_like(xg)
+        res_g = 0.0
+    ch, cr = xg[:n], alpha_r * alpha_r * xg[n:]
+    notes: list[str] = []
+    status = SUCCESS
+    residual_fresh = float("nan")
+    m_used = 0
+    sampler = None
+    if method == "gaussian":
+        residual, iters = res_g, it_g
+        c_phi = _table(np.tanh, ch, degree)
+        c_z = np.zeros(n)
+        if residual >= tol:
+            status = NOT_CONVERGED
+            notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations")
+    else:
+        m_used = n_samples
+        sampler = _Sampler(
+            grid, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=n_samples, burn_in=burn_in,
+            window=window, seed=seed, device=torch.device(device), chunk=chunk, degree=degree,
+        )  # fmt: skip
+        c_start = (
+            _table(np.tanh, ch, degree)
+            if ch[0] > 0
+            else _table(np.tanh, _initial_guess(grid, g_h, alpha_r, initial_amplitude)[:n], degree)
+        )
+
+        def smap(c: np.ndarray) -> np.ndarray:
+            return sampler.forward(c)["c_phi"]
+
+        c_phi, residual, iters = _anderson(
+            smap, c_start, tol=tol, max_iter=max_iter, blocks=(slice(0, n),), progress=progress,
+            beta=0.7, zero_below=1e-4 * float(c_start[0]) if g_h < 2.0 else ZERO_TOL * 10.0,
+        )  # fmt: skip
+        if c_phi[0] < ZERO_TOL:
+            c_phi = np.zeros(n)
+            ch = np.zeros(n)
+            residual = 0.0
+        else:
+            fin = sampler.forward(c_phi, want_h=True)
+            ch = fin["c_h"]
+            fresh = sampler.forward(c_phi, seed_offset=1)
+            residual_fresh = float(np.max(np.abs(fresh["c_phi"] - c_phi)) / c_phi[0])
+            if fin["neg"] > 1e-3:
+                status = WARNING
+                notes.append(f"circulant embedding clipped {fin['neg']:.1e} of the spectrum")
+        cr = sampler.c_r(c_phi)
+        c_z = sampler.c_z(c_phi)
+        if residual >= tol and c_phi[0] > 0:
+            status = NOT_CONVERGED
+            notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations")
+    zero = bool(ch[0] < ZERO_TOL)
+    if alpha_r > 0:
+        c_sr = _table(sigmoid, cr, degree)
+    else:
+        c_sr = np.full(n, S_BAR**2)
+    tail = float(np.mean(ch[-max(n // 10, 1) :])) / ch[0] if not zero else 0.0
+    noise = 3.0 * residual_fresh if np.isfinite(residual_fresh) else 0.0
+    if not zero and status == SUCCESS and abs(tail) > max(1e-3, noise):
+        status = WARNING
+        notes.append(f"C_h(tau_max)/C_h(0) = {tail:.2g}: correlations not decayed, raise tau_max")
+    lam, lam_method = float("nan"), "not computed"
+    if lyapunov:
+        if zero:
+            lam, lam_method = -0.5 + g_h / 4.0, "zero fixed point: -1/2 + g_h/4 (exact)"
+        elif lyapunov_method == "eigen":
+            lam = gaussian_lyapunov(grid.tau, ch, cr, g_h=g_h, alpha_r=alpha_r, degree=degree)
+            lam_method = "two-replica eigenproblem (Gaussian h)"
+        else:
+            assert sampler is not None
+            lam = _sampled_lyapunov(sampler, c_phi, power_iters=3, tol=1e-4)
+            lam_method = "sampled tangent process"
+    if zero:
+        notes.append("the activity decays: the solution is the zero fixed point")
+    return DMFTResult(
+        g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, c_h0=float(ch[0]),
+        c_phi0=float(c_phi[0]), c_sigma_r0=float(c_sr[0]), c_z0=float(c_z[0]), c_r0=float(cr[0]),
+        relaxation_time=_relaxation_time(grid.tau, ch), lambda_max=float(lam), lambda_method=lam_method,
+        residual=float(residual), residual_fresh=residual_fresh, iterations=int(iters), n_samples=m_used,
+        dt=dt, zero_fixed_point=zero, tau=grid.tau, c_h=ch, c_phi=c_phi, c_sigma_r=c_sr, c_z=c_z, c_r=cr,
+        status=status, message="; ".join(notes),
+    )  # fmt: skip
+
+
+__all__ = ["DMFTResult", "gated_dmft", "gaussian_lyapunov", "sample_correlations"]

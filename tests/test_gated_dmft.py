@@ -1,0 +1,159 @@
+"""Oracle tests of the time-dependent DMFT of the gated flow (rnndyn.meanfield.dmft).
+
+Oracles: the exact reduction to the SCS DMFT when the gates are constant; the zero-fixed-point
+exponent -1/2 + g_h/4; the exact Gaussian route against the sampled (Monte Carlo) route; the
+statistical residual ~ 1/sqrt(M). Theory-vs-simulation runs are marked slow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnndyn.meanfield.dmft import DMFTResult, gated_dmft, gaussian_lyapunov, sample_correlations
+from rnndyn.meanfield.vanilla import scs_dmft
+
+
+def _scs_compare(g_h: float) -> tuple[float, float]:
+    # alpha_z = alpha_r = 0: sigma(z) = sigma(r) = 1/2, so dh/dt = (1/2)(-h + (g_h/2) J phi(h)):
+    # with t' = t/2 this is SCS with g = g_h/2. Hence C_h(tau) = Delta_SCS(tau/2) and
+    # lambda_max = lambda_SCS(g_h/2) / 2.
+    r = gated_dmft(g_h, tau_max=140.0)
+    s = scs_dmft(g_h / 2.0)
+    ref = np.interp(r.tau / 2.0, s.tau, s.delta, right=0.0)
+    err_c = float(np.max(np.abs(r.c_h - ref)) / s.delta0)
+    err_l = abs(r.lambda_max - s.lambda_max / 2.0) / (s.lambda_max / 2.0)
+    assert r.status == "success", r.message
+    return err_c, err_l
+
+
+def test_constant_gates_reduce_to_scs():
+    err_c, err_l = _scs_compare(3.0)
+    assert err_c < 1e-3
+    assert err_l < 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("g_h", [2.4, 4.0, 6.0])
+def test_constant_gates_reduce_to_scs_more_gains(g_h):
+    err_c, err_l = _scs_compare(g_h)
+    assert err_c < 1e-3
+    assert err_l < 1e-3
+
+
+@pytest.mark.parametrize("g_h", [0.5, 1.5, 1.9])
+@pytest.mark.parametrize("alpha_r", [0.0, 10.0])
+def test_zero_fixed_point_exponent_from_eigenproblem(g_h, alpha_r):
+    # C_h = C_r = 0: C_phi' = 1, C_sigma(r) = 1/4, C_phi = 0 -> -1/2 + g_h/4 (disk centre -1/2, radius g_h/4)
+    tau = np.arange(401) * 0.1
+    lam = gaussian_lyapunov(tau, np.zeros(401), np.zeros(401), g_h=g_h, alpha_r=alpha_r)
+    assert abs(lam - (-0.5 + g_h / 4.0)) < 1e-8
+
+
+def test_below_onset_solution_is_zero_fixed_point():
+    r = gated_dmft(1.5, alpha_r=20.0)
+    assert r.zero_fixed_point and r.c_h0 == 0.0
+    assert r.lambda_max == pytest.approx(-0.125, abs=1e-12)
+    assert r.status == "success"
+
+
+def test_discontinuous_onset_at_large_alpha_r():
+    # alpha_r = 20, g_h = 1.9 < 2: the zero FP is linearly stable (lambda = -0.025) but a chaotic
+    # solution with finite amplitude and positive exponent exists (region 3)
+    r = gated_dmft(1.9, alpha_r=20.0)
+    assert not r.zero_fixed_point
+    assert r.c_h0 > 0.05
+    assert r.lambda_max > 0.05
+    small = gated_dmft(1.9, alpha_r=20.0, initial_amplitude=1e-3, lyapunov=False)
+    assert small.zero_fixed_point  # both solutions exist: the transition is discontinuous
+
+
+def test_sampled_map_is_stationary_at_the_exact_gaussian_solution():
+    # alpha_z = 0: the exact (Fourier) solution must be a fixed point of the Monte Carlo map up to
+    # sampling noise: circulant sampling + Heun integration + estimator against the exact route
+    ex = gated_dmft(3.0, alpha_r=5.0, lyapunov=False, tau_max=40.0)
+    o = sample_correlations(ex.tau, ex.c_phi, g_h=3.0, alpha_r=5.0, n_samples=2000, window=60.0, burn_in=20.0)
+    d = o["c_phi"] - ex.c_phi
+    assert abs(d[0]) < 4.0 * o["stderr"][0]
+    assert np.max(np.abs(d)) / ex.c_phi0 < 0.04
+    assert abs(o["c_h"][0] - ex.c_h0) / ex.c_h0 < 0.05
+    assert o["clipped"] < 1e-3
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="g_h"):
+        gated_dmft(-1.0)
+    with pytest.raises(ValueError, match="alpha_z"):
+        gated_dmft(2.0, alpha_z=-1.0)
+    with pytest.raises(ValueError, match="method"):
+        gated_dmft(2.0, alpha_z=1.0, method="gaussian")
+    with pytest.raises(ValueError, match="lyapunov_method"):
+        gated_dmft(2.0, alpha_z=1.0, lyapunov_method="eigen")
+    with pytest.raises(TypeError, match="n_samples"):
+        gated_dmft(2.0, n_samples=1.5)
+    with pytest.raises(ValueError, match="g_h"):
+        gated_dmft(float("nan"))
+
+
+def test_non_convergence_is_a_status_not_nan():
+    r = gated_dmft(3.0, max_iter=2, lyapunov=False)
+    assert r.status == "not_converged"
+    assert "residual" in r.message
+    assert np.all(np.isfinite(r.c_h)) and math.isfinite(r.c_h0)
+    d = r.to_dict()
+    assert d["status"] == "not_converged" and d["lambda_max"] is None
+
+
+def test_result_roundtrip_and_plot(tmp_path):
+    r = gated_dmft(3.0, alpha_r=5.0)
+    assert isinstance(r, DMFTResult)
+    d = r.to_dict()
+    assert d["c_h0"] == pytest.approx(r.c_h0) and len(d["c_h"]) == r.tau.size
+    # equal-time bound: C_h(0) <= g_h^2 C_phi(0) C_sigma(r)(0) (C_h''(0) <= 0; gated.md §4.4)
+    assert r.c_h0 <= 9.0 * r.c_phi0 * r.c_sigma_r0
+    p = r.plot(tmp_path / "dmft.png")
+    assert p.exists() and p.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------------------------------------
+# slow: statistics of the sampled route, the sampled tangent process, simulation
+
+
+@pytest.mark.slow
+def test_sampling_error_scales_as_inverse_sqrt_samples():
+    ex = gated_dmft(3.0, alpha_r=5.0, lyapunov=False, tau_max=40.0)
+    rms = {}
+    for m in (500, 8000):
+        errs = []
+        for seed in range(4):
+            o = sample_correlations(
+                ex.tau, ex.c_phi, g_h=3.0, alpha_r=5.0, n_samples=m, window=60.0, burn_in=20.0, seed=seed
+            )
+            errs.append(np.mean((o["c_phi"] - ex.c_phi) ** 2))
+        rms[m] = math.sqrt(np.mean(errs))
+    ratio = rms[500] / rms[8000]  # 1/sqrt(M): 4
+    assert 2.5 < ratio < 6.0, rms
+
+
+@pytest.mark.slow
+def test_sampled_solver_matches_gaussian_route():
+    exact = gated_dmft(3.0, alpha_r=5.0, lyapunov=False)
+    samp = gated_dmft(
+        3.0, alpha_r=5.0, method="sampled", n_samples=4000, window=60.0, burn_in=20.0,
+        tau_max=40.0, lyapunov=False, seed=1, tol=1e-6,
+    )  # fmt: skip
+    assert samp.status in ("success", "warning"), samp.message
+    ref = np.interp(samp.tau, exact.tau, exact.c_h)
+    assert samp.residual_fresh < 0.02
+    assert np.max(np.abs(samp.c_h - ref)) / exact.c_h0 < 0.05
+
+
+@pytest.mark.slow
+def test_sampled_tangent_matches_eigenproblem():
+    # alpha_z = 0: the sampled tangent process and the two-replica eigenproblem on the same C_h
+    kw = dict(method="sampled", n_samples=3000, window=80.0, burn_in=30.0, tau_max=50.0, tol=1e-6)
+    eig = gated_dmft(3.0, alpha_r=5.0, lyapunov_method="eigen", **kw)
+    smp = gated_dmft(3.0, alpha_r=5.0, lyapunov_method="sampled", **kw)
+    assert abs(eig.lambda_max - smp.lambda_max) < 0.01, (eig.lambda_max, smp.lambda_max)
