@@ -5,10 +5,9 @@
 '0.1.0'
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from rnndyn import chaos, meanfield, training
 from rnndyn._results import AnalysisError, Check, Result, Status
+from rnndyn._version import __version__
 from rnndyn.analysis import AnalysisResult, analyze
 from rnndyn.clv import CLVResult, FTLEResult, covariant_lyapunov_vectors, finite_time_exponents
 from rnndyn.discretise import Discretised, discretise
@@ -40,11 +39,6 @@ from rnndyn.simulate import rollout_like_torch, simulate
 from rnndyn.spectra import SpectrumResult, jacobian_spectrum
 from rnndyn.sweeps import sweep
 from rnndyn.systems import Henon, Logistic, Lorenz63, Lorenz96, Rossler
-
-try:
-    __version__ = version("rnndyn")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.1.0"
 
 __all__ = [
     "GRU",

@@ -110,7 +110,7 @@ def write_report(
     Returns:
         The path written.
     """
-    from rnndyn import __version__
+    from rnndyn._version import __version__
 
     if not sections:
         raise ValueError("`sections` must hold at least one Section; got none")

@@ -170,7 +170,7 @@ def function_identity(fn: Any) -> dict[str, Any]:
 def _spec(
     fn: Any, grid: dict[str, np.ndarray], n_seeds: int, base_seed: int, attrs: Mapping[str, Any] | None
 ) -> dict:
-    from rnndyn import __version__
+    from rnndyn._version import __version__
 
     return _canonical(
         {

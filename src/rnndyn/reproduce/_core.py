@@ -403,7 +403,7 @@ def run_claim(
     """
     import tempfile
 
-    from rnndyn import __version__
+    from rnndyn._version import __version__
 
     if isinstance(claim, str):
         claim = get_claim(claim)

@@ -128,7 +128,7 @@ def _badge(verdict: str | None, status: str) -> str:
 def write_gallery(results: list[ClaimResult], outdir: Path, *, mode: str, seconds: float) -> Path:
     """``index.html``: a verdict count, a table of every claim, then one card per claim (figure,
     paper vs ours, the command to re-run it). Figures are linked as ``<id>/figure.png``."""
-    from rnndyn import __version__
+    from rnndyn._version import __version__
     from rnndyn.reproduce._core import VERDICTS, _fmt
 
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
