@@ -43,7 +43,7 @@ import torch
 
 from rnndyn._checks import check_choice, check_generator, check_map, check_positive_int, check_real
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
-from rnndyn.lyapunov import _near_zero, _prepare
+from rnndyn.lyapunov import LyapunovEngine, _near_zero, _prepare
 
 Tensor = torch.Tensor
 
@@ -335,44 +335,6 @@ class CLVResult(Result):
 
 
 # --------------------------------------------------------------------------------------- helpers
-def _choose_tangent(system: Any, tangent: str) -> str:
-    # as rnndyn.lyapunov: the model's tangent product unless it only has an autograd Jacobian
-    if tangent != "auto":
-        return tangent
-    if not (system.has_analytic_jacobian or system.has_tangent_product):
-        return "jvp" if system.state_size > 8 else "dense"
-    return "dense"
-
-
-def _stepper(system: Any, tangent: str) -> Any:
-    """``fn(h, x, q) -> (h_next, J q)``: the model's ``_step_and_tangent`` (dense; matrix-free
-    where the model overrides it), or ``_step`` with forward-mode JVPs on the tangent block."""
-    if tangent == "dense":
-        return system._step_and_tangent
-    from rnndyn._autodiff import tangent_map
-
-    n_state, n_t = system.state_size, system.tangent_size
-
-    def jvp(h: Tensor, x: Tensor | None, q: Tensor) -> tuple[Tensor, Tensor]:
-        if n_t < n_state:
-            # perturb only the leading (tangent) block; the rest of the state is held fixed
-            pad = q.new_zeros(*q.shape[:-2], n_state - n_t, q.shape[-1])
-            z = tangent_map(system._step, h, torch.cat([q, pad], dim=-2), x)[..., :n_t, :]
-        else:
-            z = tangent_map(system._step, h, q, x)
-        return system._step(h, x), z
-
-    return jvp
-
-
-def _qr_pos(z: Tensor) -> tuple[Tensor, Tensor]:
-    """QR with ``diag(R) > 0`` (Ginelli's backward iteration keeps ``diag(C) > 0`` with it)."""
-    q, r = torch.linalg.qr(z)
-    s = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
-    s = torch.where(s == 0, torch.ones_like(s), s)
-    return q * s.unsqueeze(-2), r * s.unsqueeze(-1)
-
-
 def _random_upper(batch: int, k: int, generator: torch.Generator | None) -> Tensor:
     c = torch.triu(torch.randn(batch, k, k, generator=generator, dtype=torch.float64))
     d = torch.diagonal(c, dim1=-2, dim2=-1)
@@ -575,7 +537,7 @@ def covariant_lyapunov_vectors(
     inputs, h0, _, batch = _prepare(system, inputs, h0, total, n_transient, n_trajectories)
     if h0 is None:
         h0 = system.initial_state((batch,), generator=generator)
-    step = _stepper(system, _choose_tangent(system, tangent))
+    engine = LyapunovEngine(system, k=k, tangent=tangent, sum_check=False)
     dtype = h0.dtype
     itemsize = torch.empty(0, dtype=dtype).element_size()
 
@@ -624,7 +586,7 @@ def covariant_lyapunov_vectors(
     try:
         return _run(
             system,
-            step,
+            engine,
             h0,
             inputs,
             generator,
@@ -655,7 +617,7 @@ def covariant_lyapunov_vectors(
 
 def _run(
     system: Any,
-    step: Any,
+    engine: LyapunovEngine,
     h0: Tensor,
     inputs: Tensor | None,
     generator: torch.Generator | None,
@@ -702,36 +664,40 @@ def _run(
             progress(done, grand_total)
 
     diverged_at: int | None = None
+    iu0, iu1 = iu[0], iu[1]
+
+    def recorder(step: int, h: Tensor, q: Tensor, r: Tensor) -> None:
+        # the engine's forward pass: after window step ``step`` (1-based), J Q_{step-1} = Q_step R_step
+        s = step - 1
+        r_series.put(s, r[:, iu0, iu1])
+        if s < n_steps:
+            log_r[:, s] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
+            if step < n_steps and step % record_every == 0:
+                q_series.put(step // record_every, q)
+                states[:, step // record_every] = h
+
+    chunk = 100
     with torch.no_grad():
-        z = torch.randn(batch, n_t, k, generator=generator, dtype=torch.float64)
-        q = torch.linalg.qr(z)[0].to(dtype=dtype, device=device)
-        h = h0
-        for s in range(n_transient):
-            x = inputs[:, s] if inputs is not None else None
-            h, z = step(h, x, q)
-            q = _qr_pos(z)[0]
-            tick(s + 1)
-            if s % 100 == 99 and not bool(torch.isfinite(h).all()):
-                diverged_at = s
+        state = engine.init(h0, generator=generator)
+        for start in range(0, n_transient, chunk):
+            m = min(chunk, n_transient - start)
+            x = inputs[:, start : start + m] if inputs is not None else None
+            state = engine.advance(state, n_steps=m, inputs=x, qr_every=1)
+            tick(start + m)
+            if not bool(torch.isfinite(state.h).all()):
+                diverged_at = start + m - 1
                 break
         if diverged_at is None:
-            rec = 0
-            for s in range(total):
-                if rec < n_rec and s == times[rec]:
-                    q_series.put(rec, q)
-                    states[:, rec] = h
-                    rec += 1
-                x = inputs[:, n_transient + s] if inputs is not None else None
-                h, z = step(h, x, q)
-                q, r = _qr_pos(z)
-                r_series.put(s, r[:, iu[0], iu[1]])
-                if s < n_steps:
-                    log_r[:, s] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
-                tick(n_transient + s + 1)
-                if (s % 100 == 99 or s == total - 1) and not bool(
-                    torch.isfinite(h).all() and torch.isfinite(r).all()
-                ):
-                    diverged_at = n_transient + s
+            state = engine.restart(state)
+            q_series.put(0, state.q)
+            states[:, 0] = state.h
+            for start in range(0, total, chunk):
+                m = min(chunk, total - start)
+                x = inputs[:, n_transient + start : n_transient + start + m] if inputs is not None else None
+                state = engine.advance(state, n_steps=m, inputs=x, qr_every=1, recorder=recorder)
+                tick(n_transient + start + m)
+                if not bool(torch.isfinite(state.h).all() and torch.isfinite(state.log_r).all()):
+                    diverged_at = n_transient + start + m - 1
                     break
     scale = 1.0 / (system.dt or 1.0)
     run_info: dict[str, Any] = dict(
