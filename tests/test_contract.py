@@ -201,3 +201,20 @@ def test_gradient_horizon_h_only_lstm_goes_through_the_tangent_hook() -> None:
             if t in (2, 5):
                 logs.append(float(torch.linalg.matrix_norm(m, ord=2).log()))
     assert res.log_tangent_norm == pytest.approx(logs, abs=1e-10)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_step_and_tangent_on_cuda_matches_cpu(name: str) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    model = ALL[name]()
+    h, x, q = _inputs(model, (3,), 4, seed=11)
+    with torch.no_grad():
+        cpu = model.step_and_tangent(h, x, q)
+        gpu_model = model.to("cuda")
+        assert gpu_model.device.type == "cuda"
+        gpu = gpu_model.step_and_tangent(h.cuda(), None if x is None else x.cuda(), q.cuda())
+    for a, b in zip(cpu, gpu, strict=True):
+        assert b.device.type == "cuda"
+        torch.testing.assert_close(b.cpu(), a, rtol=1e-10, atol=1e-12)
