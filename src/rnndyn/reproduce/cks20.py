@@ -609,7 +609,7 @@ register(
                 "alpha_z": [0.5, 8.0],
                 "g_h": [1.0, 2.0],
                 "epochs": 3,
-                "n_seeds": 1,
+                "n_seeds": 2,
                 "lyapunov_steps": 100,
             },
             "full": {
@@ -621,7 +621,7 @@ register(
                 "lyapunov_steps": 2000,
             },
         },
-        cost={"quick": "~40 s", "full": "~15 min (rd.sweep)"},
+        cost={"quick": "~20 s", "full": "~15 min (rd.sweep)"},
         compute=_trainability,
         plot=_plot_train,
         grid=True,

@@ -306,7 +306,7 @@ register(
             "quick": {
                 "taus": [5, 30, 200],
                 "hidden": 30,
-                "epochs": 40,
+                "epochs": 250,
                 "n_seeds": 1,
                 "series_steps": 4000,
                 "eval_steps": 10000,
@@ -320,7 +320,7 @@ register(
                 "eval_steps": 100000,
             },
         },
-        cost={"quick": "~1 min", "full": "~8 h (rd.sweep; 15 runs of 10-30 min)"},
+        cost={"quick": "~4 min", "full": "~8 h (rd.sweep; 15 runs of 10-30 min)"},
         compute=_tau_sweep,
         plot=_plot_tau,
         grid=True,
