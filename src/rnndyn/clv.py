@@ -472,7 +472,7 @@ def covariant_lyapunov_vectors(
 
     References:
         F. Ginelli et al., Phys. Rev. Lett. 99, 130601 (2007), arXiv:0706.0510;
-        F. Ginelli et al., J. Phys. A 46, 254005 (2013), arXiv:1212.3961 (algorithm, sec. 4).
+        F. Ginelli et al., J. Phys. A 46, 254005 (2013), arXiv:1212.3961.
 
     Example:
         >>> import math, torch, rnndyn as rd
