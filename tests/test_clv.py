@@ -318,3 +318,19 @@ def test_cli_clv_reproduces_the_library_call(tmp_path) -> None:  # noqa: ANN001
         assert (tmp_path / "fig" / name).stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["lyapunov", "--clv", "--model", "henon", "-k", "3", "--no-progress"])
     assert bad.exit_code != 0 and "`k` must be <= state_size = 2; got 3" in bad.output
+
+
+@pytest.mark.gpu
+def test_cuda_run_gives_the_eigenvectors_of_a_non_normal_linear_map() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    lin = LinearMap(A).to("cuda")
+    for max_memory in (None, 10_000):  # in memory on the device, and spilled to disk
+        res = rd.covariant_lyapunov_vectors(
+            lin, n_steps=30, n_transient=80, n_backward_transient=80, max_memory=max_memory,
+            h0=torch.zeros(2, 4, dtype=F64, device="cuda"), generator=gen(0),
+        )  # fmt: skip
+        assert res.status == "success", res.message
+        assert res.vectors.device.type == "cpu" and "cuda_peak_bytes" in res.memory
+        for i in range(4):
+            assert float(_sin(res.vectors[..., i], S[:, i].expand(2, 30, 4)).max()) < 1e-8
