@@ -16,7 +16,6 @@ from rnndyn.io import load_model
 from rnndyn.jacobians import jacobian
 from rnndyn.lyapunov import LyapunovEngine, LyapunovResult, lyapunov_spectrum, max_lyapunov
 from rnndyn.lyapunov_data import DataLyapunovResult, lyapunov_from_data
-from rnndyn.meanfield.phase import phase_diagram
 from rnndyn.models import (
     GRU,
     LSTM,
@@ -35,6 +34,7 @@ from rnndyn.models import (
     init,
     load_torch_model,
 )
+from rnndyn.phases import phase_diagram
 from rnndyn.simulate import rollout_like_torch, simulate
 from rnndyn.spectra import SpectrumResult, jacobian_spectrum
 from rnndyn.sweeps import sweep

@@ -432,7 +432,7 @@ def sweep(
     base_seed: int = 0,
     scheduler: str | None = None,
     n_workers: int | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     attrs: Mapping[str, Any] | None = None,
     fresh: bool = False,
     retry_failed: bool = False,
@@ -462,7 +462,7 @@ def sweep(
             process without Dask (no isolation: a crash of a point is a crash of the sweep); any
             other string is the address of a running Dask scheduler (``tcp://host:8786``).
         n_workers: workers of the local cluster (default: all cores).
-        progress: show a progress bar.
+        progress: show a progress bar; or a ``callable(done, total)`` called instead.
         attrs: settings stored with the dataset and in the specification (e.g. the model).
         fresh: discard an existing store at ``store`` and start a new one.
         retry_failed: recompute points recorded as ``failed`` (e.g. after fixing their cause).
@@ -577,16 +577,33 @@ def sweep(
         return xr.open_zarr(store, consolidated=False, chunks=None).load()  # no dask: fork-safe, faster
 
 
+class _Bar:
+    """A rich progress bar, or a ``callback(done, total)`` instead of one."""
+
+    def __init__(self, bar: Any, total: int, done: int, callback: Callable[[int, int], None] | None) -> None:
+        self.bar, self.total, self.done, self.callback = bar, total, done, callback
+        self.task = bar.add_task("sweep", total=total, completed=done)
+        if callback is not None:
+            callback(done, total)
+
+    def advance(self) -> None:
+        self.done += 1
+        self.bar.advance(self.task)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
 def _execute(pending, fn, record, *, scheduler, n_workers, progress, n_total, max_retries, time_limit,
              connect_timeout) -> None:  # fmt: skip
     from rich.progress import Progress
 
-    with Progress(disable=not progress, transient=False) as bar:
-        task_id = bar.add_task("sweep", total=n_total, completed=n_total - len(pending))
+    callback = progress if callable(progress) else None
+    with Progress(disable=callback is not None or not progress, transient=False) as rich_bar:
+        bar = _Bar(rich_bar, n_total, n_total - len(pending), callback)
         if scheduler == "sync":
             for idx, params, seed in pending:
                 record(idx, *_run_point(fn, params, seed, time_limit), seed)
-                bar.advance(task_id)
+                bar.advance()
             return
         import dask
         from dask.distributed import Client, LocalCluster, as_completed
@@ -638,7 +655,7 @@ def _execute(pending, fn, record, *, scheduler, n_workers, progress, n_total, ma
                         f"{type(exc).__name__}: {exc}"[:_MESSAGE_LEN],
                     )
                 record(idx, outputs, status, message, seed)
-                bar.advance(task_id)
+                bar.advance()
         finally:
             client.close()
             if cluster is not None:

@@ -47,6 +47,21 @@ def phase_diagram_cmd(
     fp_starts: Annotated[int, typer.Option("--fp-starts", help="Starts for the fixed-point search.")] = 8,
     zarr: Annotated[Path | None, typer.Option("--zarr", help="Write the Dataset as Zarr here.")] = None,
     netcdf: Annotated[Path | None, typer.Option("--netcdf", help="Write the Dataset as NetCDF here.")] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option("--store", help="Zarr store of the overlay sweep (re-run to resume after a kill)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Overlay: 'sync' (default), 'local' (Dask processes), 'threads' or an address.",
+        ),
+    ] = "sync",
+    workers: Annotated[int | None, typer.Option("--workers", help="Local cluster workers.")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard an existing --store and start a new one.")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
@@ -57,7 +72,8 @@ def phase_diagram_cmd(
     import numpy as np
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rnndyn.meanfield.phase import REGION_NAMES, phase_diagram
+    from rnndyn.meanfield.phase import REGION_NAMES
+    from rnndyn.phases import phase_diagram
 
     _ = device  # mean-field numerics run on the CPU in float64; simulations use float64 CPU models
     gh = _range(g_h, "g-h")
@@ -74,8 +90,10 @@ def phase_diagram_cmd(
         try:
             ds = phase_diagram(model, g_h=gh, alpha_r=ar, alpha_z=alpha_z, simulate=simulate, n=n,
                                n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, lyapunov=lyapunov,
-                               fixed_points=fixed_points, fp_starts=fp_starts, progress=cb)  # fmt: skip
-        except (TypeError, ValueError) as exc:
+                               fixed_points=fixed_points, fp_starts=fp_starts, store=store,
+                               scheduler=None if scheduler == "local" else scheduler, n_workers=workers,
+                               fresh=fresh, progress=cb)  # fmt: skip
+        except (TypeError, ValueError, RuntimeError) as exc:
             raise fail(str(exc)) from None
     counts = {
         REGION_NAMES[int(k)]: int(v)
@@ -122,7 +140,7 @@ def phase_diagram_cmd(
         }
         if simulate:
             for name in ("lambda_max_sim", "lambda_max_sim_stderr", "lambda_late_sim", "activity_sim",
-                         "chaotic_sim", "region_sim", "sim_status", "n_fixed_points_sim",
+                         "chaotic_sim", "region_sim", "sim_status", "sim_message", "n_fixed_points_sim",
                          "n_stable_fixed_points_sim", "fp_activity_sim", "slow_fraction_sim"):  # fmt: skip
                 if name in ds:
                     payload[name] = ds[name].values
