@@ -170,6 +170,8 @@ def prepare_model(
         module = model.module
         system = copy.deepcopy(model)
         info.update(describe_module(module))
+        if getattr(model, "load_info", None) and "loaded_from" not in info:
+            info["loaded_from"] = {k: v for k, v in model.load_info.items() if k != "architecture"}
         info["lstm_state"] = getattr(model, "lstm_state", None)
         batch_first: bool | None = bool(getattr(module, "batch_first", False))
     elif isinstance(model, AbstractMap):
@@ -814,18 +816,26 @@ def analyze(
     )
     if label is None:
         loaded = info.get("loaded_from")
-        name = Path(loaded["path"]).name if loaded else info.get("type", type(system).__name__)
-        label = f"{name} ({info.get('type')}, n={info['state_size']})"
+        if "hidden_size" in info:  # a torch module
+            layers = info.get("num_layers", 1)
+            arch = f"nn.{info['type']}, hidden {info['hidden_size']}" + (
+                f" x {layers} layers" if layers > 1 else ""
+            )
+        else:
+            arch = f"{info.get('type', type(system).__name__)}, n={info['state_size']}"
+        label = f"{Path(loaded['path']).name} ({arch})" if loaded else arch
+    from rnndyn.lyapunov import DEFAULTS
+
     if x is not None:
         T = x.shape[1]
         if n_transient is None:
-            n_transient = min(300, T // 3)
+            n_transient = min(DEFAULTS.n_transient, T // 3)
         if n_transient >= T:
             raise ValueError(
                 f"`n_transient` must be smaller than the inputs' length T = {T}; got {n_transient}"
             )
     elif n_transient is None:
-        n_transient = 300
+        n_transient = DEFAULTS.n_transient
     steps = n_steps if n_steps is not None else (1000 if x is None else x.shape[1] - n_transient)
     seeds = {
         "lyapunov": seed + 1,
