@@ -63,6 +63,21 @@ _AUTO_MIN_TRANSIENT = 20
 
 TANGENT_MODES = ("auto", "dense", "jvp")
 
+
+@dataclass(frozen=True)
+class LyapunovDefaults:
+    """The run settings the command line (``rnndyn lyapunov``, ``rnndyn analyze``) and
+    :func:`rnndyn.analyze` use when none are given; :func:`lyapunov_spectrum` shares ``qr_every``
+    (its ``n_transient`` stays 0 and ``n_steps`` required: a library call says what it runs)."""
+
+    n_steps: int = 2000
+    n_transient: int = 500
+    qr_every: int | str = "auto"
+
+
+#: The one set of defaults (see :class:`LyapunovDefaults`).
+DEFAULTS = LyapunovDefaults()
+
 #: Number of time blocks used for the standard error of a single trajectory.
 N_BLOCKS = 10
 #: Number of checkpoints kept for running (convergence) estimates.
@@ -786,7 +801,7 @@ def lyapunov_spectrum(
     k: int | None = None,
     n_steps: int | None = None,
     n_transient: int = 0,
-    qr_every: int | str = "auto",
+    qr_every: int | str = DEFAULTS.qr_every,
     inputs: Tensor | None = None,
     h0: Tensor | None = None,
     n_trajectories: int = 1,
@@ -1006,6 +1021,7 @@ def max_lyapunov(
 
 
 __all__ = [
+    "DEFAULTS",
     "STATUSES",
     "LyapunovEngine",
     "LyapunovResult",

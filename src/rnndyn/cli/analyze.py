@@ -38,6 +38,7 @@ from rnndyn.cli._common import (
     load_inputs,
     resolve_model,
 )
+from rnndyn.lyapunov import DEFAULTS
 
 SKIP_NAMES = {"lyapunov": "lyapunov", "spectrum": "jacobian_spectrum", "fixed-points": "fixed_points"}
 FIGURES = (
@@ -293,7 +294,7 @@ def analyze_cmd(
     n_steps: StepsOpt = None,
     n_transient: TransientOpt = None,
     n_trajectories: TrajOpt = 4,
-    qr_every: QrOpt = "auto",
+    qr_every: QrOpt = str(DEFAULTS.qr_every),
     log_base: LogBaseOpt = "e",
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",

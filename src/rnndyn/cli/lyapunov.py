@@ -52,6 +52,7 @@ from rnndyn.cli.analyze import (
     parse_log_base,
     parse_qr_every,
 )
+from rnndyn.lyapunov import DEFAULTS
 
 TransientOpt = Annotated[int, typer.Option("--transient", help="Discarded steps (state and frame).")]
 
@@ -163,9 +164,9 @@ def lyapunov_cmd(
     batch_first: BatchFirstOpt = None,
     k: KOpt = None,
     n_steps: StepsOpt = None,
-    n_transient: TransientOpt = 500,
+    n_transient: TransientOpt = DEFAULTS.n_transient,
     n_trajectories: TrajOpt = 4,
-    qr_every: QrOpt = "1",
+    qr_every: QrOpt = str(DEFAULTS.qr_every),
     log_base: LogBaseOpt = "e",
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
@@ -223,7 +224,7 @@ def lyapunov_cmd(
                 label,
                 inputs=x,
                 k=k,
-                n_steps=default_steps(n_steps, x, 2000),
+                n_steps=default_steps(n_steps, x, DEFAULTS.n_steps),
                 n_transient=n_transient,
                 n_backward_transient=backward_transient,
                 record_every=record_every,
@@ -238,7 +239,7 @@ def lyapunov_cmd(
         return
     kwargs: dict[str, Any] = dict(
         k=k,
-        n_steps=default_steps(n_steps, x, 2000),
+        n_steps=default_steps(n_steps, x, DEFAULTS.n_steps),
         n_transient=n_transient,
         qr_every=qr,
         inputs=x,
