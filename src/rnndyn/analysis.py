@@ -170,6 +170,8 @@ def prepare_model(
         module = model.module
         system = copy.deepcopy(model)
         info.update(describe_module(module))
+        if getattr(model, "load_info", None) and "loaded_from" not in info:
+            info["loaded_from"] = {k: v for k, v in model.load_info.items() if k != "architecture"}
         info["lstm_state"] = getattr(model, "lstm_state", None)
         batch_first: bool | None = bool(getattr(module, "batch_first", False))
     elif isinstance(model, AbstractMap):
@@ -814,8 +816,14 @@ def analyze(
     )
     if label is None:
         loaded = info.get("loaded_from")
-        name = Path(loaded["path"]).name if loaded else info.get("type", type(system).__name__)
-        label = f"{name} ({info.get('type')}, n={info['state_size']})"
+        if "hidden_size" in info:  # a torch module
+            layers = info.get("num_layers", 1)
+            arch = f"nn.{info['type']}, hidden {info['hidden_size']}" + (
+                f" x {layers} layers" if layers > 1 else ""
+            )
+        else:
+            arch = f"{info.get('type', type(system).__name__)}, n={info['state_size']}"
+        label = f"{Path(loaded['path']).name} ({arch})" if loaded else arch
     from rnndyn.lyapunov import DEFAULTS
 
     if x is not None:
