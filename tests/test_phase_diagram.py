@@ -209,10 +209,11 @@ def test_cli_phase_diagram_simulate(tmp_path):
         app,
         ["phase-diagram", "--model", "gru", "--g-h", "1.5", "--alpha-r", "0", "--simulate", "--n", "16",
          "--steps", "200", "--transient", "100", "--fixed-points", "--fp-starts", "3", "--seed", "2",
-         "--json", str(tmp_path / "s.json"), "--no-progress"],
+         "--json", str(tmp_path / "s.json"), "--no-progress", "--store", str(tmp_path / "o.zarr")],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "finite-N overlay" in res.output
+    assert xr.open_zarr(tmp_path / "o.zarr", consolidated=False, chunks=None)["done"].values.all()
     out = json.loads((tmp_path / "s.json").read_text())
     ref = rd.phase_diagram(
         "gru", g_h=[1.5], alpha_r=[0.0], simulate=True, n=16, n_steps=200, n_transient=100,
@@ -223,6 +224,11 @@ def test_cli_phase_diagram_simulate(tmp_path):
     bad = runner.invoke(app, ["phase-diagram", "--g-h", "1.5", "--alpha-r", "0", "--simulate",
                               "--lyapunov", "nope", "--no-progress"])  # fmt: skip
     assert bad.exit_code == 2 and "`lyapunov`" in bad.output
+    # the overlay store belongs to that overlay: another N is refused, naming the difference
+    bad = runner.invoke(app, ["phase-diagram", "--g-h", "1.5", "--alpha-r", "0", "--simulate", "--n", "20",
+                              "--steps", "200", "--transient", "100", "--fixed-points", "--fp-starts", "3",
+                              "--seed", "2", "--no-progress", "--store", str(tmp_path / "o.zarr")])  # fmt: skip
+    assert bad.exit_code == 2 and "n: store has 16, this call asks for 20" in bad.output, bad.output
 
 
 def test_cli_meanfield(tmp_path):
