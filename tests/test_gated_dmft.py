@@ -157,3 +157,24 @@ def test_sampled_tangent_matches_eigenproblem():
     eig = gated_dmft(3.0, alpha_r=5.0, lyapunov_method="eigen", **kw)
     smp = gated_dmft(3.0, alpha_r=5.0, lyapunov_method="sampled", **kw)
     assert abs(eig.lambda_max - smp.lambda_max) < 0.01, (eig.lambda_max, smp.lambda_max)
+
+
+def test_cli_dmft_and_gradients(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["meanfield", "gated_flow", "--dmft", "--g-h", "1.5", "--alpha-r", "2",
+                              "--json", str(tmp_path / "d.json")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads((tmp_path / "d.json").read_text())
+    assert d["lambda_max"] == pytest.approx(-0.125) and d["zero_fixed_point"] is True
+    res = runner.invoke(app, ["meanfield", "gradients", "--rho", "1.5", "--law", "binary_gate",
+                              "--json", str(tmp_path / "g.json")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "g.json").read_text())["limit"] == pytest.approx(2.0)
+    res = runner.invoke(app, ["meanfield", "gated_flow", "--dmft", "--g-h", "-1"])
+    assert res.exit_code == 2 and "g_h" in res.output

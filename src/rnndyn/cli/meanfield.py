@@ -7,16 +7,30 @@ from typing import Annotated
 
 import typer
 
-from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
+from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, check_device, console, fail, write_json
 
-KINDS = ("scs", "discrete", "gru", "gated_flow")
+KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset")
+
+
+def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(title),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def meanfield_cmd(
     kind: Annotated[
         str,
         typer.Argument(
-            help="scs (continuous-time vanilla DMFT), discrete (x' = g J tanh x), gru or gated_flow (FP MFT)."
+            help="scs (continuous-time vanilla DMFT), discrete (x' = g J tanh x), gru or gated_flow (FP MFT; "
+            "gated_flow --dmft: time-dependent DMFT), gradients (CKS20 gradient-norm laws), onset (chaos-onset "
+            "gain g_c(alpha_r) of the gated flow)."
         ),
     ] = "scs",
     g: Annotated[float, typer.Option("--g", help="Gain of the vanilla network (scs, discrete).")] = 2.0,
@@ -24,55 +38,124 @@ def meanfield_cmd(
     alpha_r: Annotated[float, typer.Option("--alpha-r", help="Reset-gate gain.")] = 0.0,
     alpha_z: Annotated[float, typer.Option("--alpha-z", help="Update-gate gain.")] = 0.0,
     bias_std: Annotated[float, typer.Option("--bias-std", help="Quenched bias std (discrete, gru).")] = 0.0,
+    dmft: Annotated[
+        bool, typer.Option("--dmft", help="gated_flow: solve the time-dependent DMFT (C(tau), lambda_max).")
+    ] = False,
+    method: Annotated[
+        str, typer.Option("--method", help="DMFT route: auto, gaussian (alpha_z = 0, exact) or sampled.")
+    ] = "auto",
+    n_samples: Annotated[int, typer.Option("--n-samples", help="Sampled DMFT: paths per iteration.")] = 2000,
+    dt: Annotated[float, typer.Option("--dt", help="DMFT lag grid / integration step.")] = 0.1,
+    tau_max: Annotated[
+        float | None, typer.Option("--tau-max", help="DMFT largest lag (default 100 gaussian, 50 sampled).")
+    ] = None,
+    rho: Annotated[
+        float, typer.Option("--rho", help="gradients: spectral shaping parameter rho (CKS20 (19)).")
+    ] = 1.5,
+    law: Annotated[
+        str, typer.Option("--law", help="gradients: constant_gate (alpha_z = 0) or binary_gate.")
+    ] = ("constant_gate"),
+    t_max: Annotated[int, typer.Option("--t-max", help="gradients: largest horizon (steps).")] = 100,
+    theta: Annotated[
+        float, typer.Option("--theta", help="gradients: closed-gate fraction (binary_gate).")
+    ] = 0.5,
+    z_bar: Annotated[
+        float, typer.Option("--z-bar", help="gradients: constant update gate (constant_gate).")
+    ] = 0.5,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Mean-field theory at one point: SCS DMFT, discrete mean field, or gated fixed-point MFT."""
+    """Mean-field theory at one point: SCS DMFT, discrete mean field, gated fixed-point MFT, the
+    time-dependent DMFT of the gated flow, the chaos-onset line, or the CKS20 gradient laws."""
     from rich.table import Table
 
     from rnndyn import meanfield as mf
 
-    _ = seed, device  # deterministic CPU float64 numerics
     if kind not in KINDS:
         raise fail(f"`KIND` must be one of {', '.join(KINDS)}; got {kind!r}")
-    table = Table(title=f"rnndyn meanfield {kind}")
+    if dmft and kind != "gated_flow":
+        raise fail(f"`--dmft` applies to KIND gated_flow only; got {kind!r}")
+    device = check_device(device)
+    table = Table(title=f"rnndyn meanfield {kind}{' --dmft' if dmft else ''}")
     table.add_column("quantity")
     table.add_column("value")
+    extra = None
+    figure = None
     try:
-        with console.status("solving the mean-field equations"):
-            if kind == "scs":
+        if kind == "gated_flow" and dmft:
+            from rnndyn.meanfield.dmft import gated_dmft
+
+            with _progress_bar("DMFT iterations") as bar:
+                task = bar.add_task("dmft", total=None, info="")
+                res = gated_dmft(
+                    g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, n_samples=n_samples, dt=dt,
+                    tau_max=tau_max, seed=seed, device=device,
+                    progress=lambda i, r: bar.update(task, completed=i, info=f"iter {i}, residual {r:.2g}"),
+                )  # fmt: skip
+            rows = [("g_h, alpha_z, alpha_r", f"{g_h:g}, {alpha_z:g}, {alpha_r:g}"), ("route", res.method),
+                    ("C_h(0) = <h^2>", res.c_h0), ("C_phi(0)", res.c_phi0), ("C_sigma(r)(0)", res.c_sigma_r0),
+                    ("C_z(0)", res.c_z0), ("C_r(0)", res.c_r0), ("relaxation time", res.relaxation_time),
+                    ("lambda_max (1/time)", res.lambda_max), ("lambda_max from", res.lambda_method),
+                    ("residual", res.residual), ("iterations", res.iterations)]  # fmt: skip
+            if res.method == "sampled":
+                rows.append(("residual vs fresh paths (statistical)", res.residual_fresh))
+            figure = ("dmft", res)
+        elif kind == "onset":
+            from rnndyn.meanfield.dmft import chaos_onset
+
+            with _progress_bar("bisection in g_h") as bar:
+                task = bar.add_task("onset", total=None, info="")
+                res = chaos_onset(
+                    alpha_r, progress=lambda gg, c: bar.update(task, advance=1, info=f"g_h={gg:.4f}: {'chaos' if c else 'decay'}")
+                )  # fmt: skip
+            rows = [("alpha_r", alpha_r), ("g_c (chaotic DMFT solution appears)", res.g_c),
+                    ("discontinuous (g_c < 2)", res.discontinuous), ("C_h(0) at onset", res.c_h0_at_onset),
+                    ("lambda_max at onset", res.lambda_at_onset), ("FP bifurcation g*", mf.bifurcation_gain(alpha_r))]  # fmt: skip
+        elif kind == "gradients":
+            from rnndyn.meanfield.gradients import gradient_norm_theory
+
+            res = gradient_norm_theory(rho=rho, t_max=t_max, law=law, z_bar=z_bar, theta=theta)
+            rows = [("law", res.law), ("rho", rho), ("asymptotic rate / step (of the norm)", res.rate)]
+            if law == "binary_gate":
+                rows += [("theta", theta), ("t -> infinity limit", res.limit)]
+            for t in sorted({1, 10, t_max // 2, t_max}):
+                rows.append((f"(1/N) tr D^t D^tT at t={t}", float(res.norm[t])))
+        elif kind == "scs":
+            with console.status("solving the mean-field equations"):
                 res = mf.scs_dmft(g, throw=False)
-                rows = [("g", g), ("Delta_0 = <h^2>", res.delta0), ("lambda_max (1/time)", res.lambda_max),
-                        ("ground energy E_0", res.ground_energy), ("neutral mode E_1 (=-1)", res.neutral_energy)]  # fmt: skip
-                extra = None
-            elif kind == "discrete":
-                res = mf.discrete_meanfield(g, bias_std=bias_std)
-                rows = [("g", g), ("q", res.q), ("lambda_max (1/step)", res.lambda_max)]
-                extra = None
-            else:
-                res = mf.fixed_points(g_h, alpha_r, model=kind, alpha_z=alpha_z, bias_std=bias_std)
-                rows = [("g_h", g_h), ("alpha_r", alpha_r), ("zero FP stable", res.zero_fp_stable),
-                        ("zero FP rho = g_h^2/4", res.zero_fp_rho), ("g*(alpha_r)", res.g_star),
-                        ("nonzero FPs", res.n_nonzero)]  # fmt: skip
-                for i in range(res.n_nonzero):
-                    rows.append((f"  FP {i}: Var(u^h), <phi^2>", f"{res.delta[i]:.6g}, {res.c_phi[i]:.6g}"))
-                    rows.append((f"  FP {i}: rho, marginal", f"{res.rho[i]:.6g}, {bool(res.marginal[i])}"))
-                extra = None
-                if kind == "gated_flow" and alpha_r == 0 and alpha_z == 0:
-                    extra = mf.gated_flow_dmft(g_h, throw=False)
-                    rows.append(("DMFT lambda_max (1/time)", extra.lambda_max))
+            rows = [("g", g), ("Delta_0 = <h^2>", res.delta0), ("lambda_max (1/time)", res.lambda_max),
+                    ("ground energy E_0", res.ground_energy), ("neutral mode E_1 (=-1)", res.neutral_energy)]  # fmt: skip
+            figure = ("scs", res) if res.delta0 > 0 else None
+        elif kind == "discrete":
+            res = mf.discrete_meanfield(g, bias_std=bias_std)
+            rows = [("g", g), ("q", res.q), ("lambda_max (1/step)", res.lambda_max)]
+        else:
+            res = mf.fixed_points(g_h, alpha_r, model=kind, alpha_z=alpha_z, bias_std=bias_std)
+            rows = [("g_h", g_h), ("alpha_r", alpha_r), ("zero FP stable", res.zero_fp_stable),
+                    ("zero FP rho = g_h^2/4", res.zero_fp_rho), ("g*(alpha_r)", res.g_star),
+                    ("nonzero FPs", res.n_nonzero)]  # fmt: skip
+            for i in range(res.n_nonzero):
+                rows.append((f"  FP {i}: Var(u^h), <phi^2>", f"{res.delta[i]:.6g}, {res.c_phi[i]:.6g}"))
+                rows.append((f"  FP {i}: rho, marginal", f"{res.rho[i]:.6g}, {bool(res.marginal[i])}"))
+            if kind == "gated_flow" and alpha_r == 0 and alpha_z == 0:
+                extra = mf.gated_flow_dmft(g_h, throw=False)
+                rows.append(("DMFT lambda_max (1/time)", extra.lambda_max))
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
     for k, v in rows:
         table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
     table.add_row("status", f"{res.status} {res.message}".strip())
     console.print(table)
-    if out is not None and kind == "scs" and res.delta0 > 0:
-        from rnndyn.plotting.phase import plot_dmft
+    if out is not None and figure is not None:
+        if figure[0] == "scs":
+            from rnndyn.plotting.phase import plot_dmft
 
-        console.print(f"wrote {plot_dmft(res, Path(out) / f'scs_dmft_g{g:g}.png')}")
+            console.print(f"wrote {plot_dmft(res, Path(out) / f'scs_dmft_g{g:g}.png')}")
+        else:
+            name = f"gated_dmft_gh{g_h:g}_az{alpha_z:g}_ar{alpha_r:g}.png"
+            console.print(f"wrote {res.plot(Path(out) / name)}")
     if json_path is not None:
         payload = res.to_dict()
         if kind in ("gru", "gated_flow") and extra is not None:

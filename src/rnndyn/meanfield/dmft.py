@@ -924,4 +924,138 @@ def gated_dmft(
     )  # fmt: skip
 
 
-__all__ = ["DMFTResult", "gated_dmft", "gaussian_lyapunov", "sample_correlations"]
+# ----------------------------------------------------------------------------------------------
+# the chaotic solution across the plane: onset line and per-point theory
+
+
+@dataclass(frozen=True)
+class ChaosOnsetResult:
+    """Onset gain ``g_c(alpha_r)`` of the chaotic DMFT solution (alpha_z = 0, zero biases).
+
+    Attributes:
+        alpha_r: reset-gate gain.
+        g_c: smallest ``g_h`` (to ``tol``) with a nonzero stationary DMFT solution; 2 where the
+            transition is continuous (the chaotic solution grows from zero at the zero-FP line).
+        discontinuous: ``g_c < 2``: the chaotic solution appears with a finite amplitude while
+            the zero fixed point is still stable (region 3 of KCS22).
+        c_h0_at_onset, lambda_at_onset: ``C_h(0)`` and ``lambda_max`` of the chaotic solution at
+            the upper bracket ``g_c + tol`` (finite at a discontinuous transition).
+        bracket: the final ``(zero, chaotic)`` gains. status, message.
+    """
+
+    alpha_r: float
+    g_c: float
+    discontinuous: bool
+    c_h0_at_onset: float
+    lambda_at_onset: float
+    bracket: tuple[float, float]
+    status: str = SUCCESS
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def chaos_onset(
+    alpha_r: float,
+    *,
+    g_min: float = 1.2,
+    tol: float = 5e-3,
+    dt: float = 0.2,
+    tau_max: float = 100.0,
+    progress: Callable[[float, bool], None] | None = None,
+) -> ChaosOnsetResult:
+    """Onset line ``g_c(alpha_r)`` of the chaotic solution of the gated-flow DMFT (alpha_z = 0).
+
+    The stationary DMFT (:func:`gated_dmft`, exact Gaussian route) is solved from a large initial
+    amplitude; a nonzero solution means a time-dependent (chaotic) state exists. ``g_c`` is
+    bracketed by bisection in ``g_h`` on ``[g_min, 2]``. For small ``alpha_r`` the chaotic solution
+    bifurcates continuously from ``C_h = 0`` at ``g_h = 2`` (``g_c = 2``); for large ``alpha_r`` it
+    appears with a finite amplitude and a positive ``lambda_max`` below 2, where the zero fixed
+    point is still linearly stable: the discontinuous transition (KCS22, region 3; docs/theory/
+    gated.md §4.8, §6.3). Near ``g_c`` the iteration slows down (a saddle-node of solutions), so
+    points within ``tol`` of the line are uncertain.
+
+    Args:
+        alpha_r: reset-gate gain, ``>= 0``.
+        g_min: lower end of the search (``>= 0.5``; returned as ``g_c`` with status
+            ``"warning"`` if the chaotic solution exists already there).
+        tol: bisection tolerance in ``g_h``.
+        dt, tau_max: lag grid of the DMFT solves.
+        progress: optional callback ``(g_h, chaotic)`` per solve.
+
+    Returns:
+        :class:`ChaosOnsetResult`.
+
+    Raises:
+        ValueError: bad arguments.
+
+    References:
+        Krishnamurthy, Can, Schwab, PRX 12, 011011 (2022), arXiv:2007.14823 (phase diagram);
+        docs/theory/gated.md §6.2 (recipe 4a).
+    """
+    alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
+    g_min = check_real(g_min, "g_min", low=0.5, high=2.0, high_open=True)
+    tol = check_real(tol, "tol", low=1e-4)
+
+    def chaotic(g: float) -> tuple[bool, DMFTResult]:
+        r = gated_dmft(g, alpha_r=alpha_r, lyapunov=False, dt=dt, tau_max=tau_max)
+        ok = not r.zero_fixed_point
+        if progress is not None:
+            progress(g, ok)
+        return ok, r
+
+    top = 2.0 - 1e-3
+    is_c, r_top = chaotic(top)
+    if not is_c:
+        return ChaosOnsetResult(alpha_r, 2.0, False, 0.0, float("nan"), (top, 2.0),
+                                message="continuous transition at the zero-FP line g_h = 2")  # fmt: skip
+    is_c, r_lo = chaotic(g_min)
+    if is_c:
+        return ChaosOnsetResult(alpha_r, g_min, True, r_lo.c_h0, float("nan"), (g_min, g_min), status=WARNING,
+                                message=f"chaotic solution exists already at g_min = {g_min}")  # fmt: skip
+    lo, hi, r_hi = g_min, top, r_top
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        is_c, r = chaotic(mid)
+        if is_c:
+            hi, r_hi = mid, r
+        else:
+            lo = mid
+    lam = gaussian_lyapunov(r_hi.tau, r_hi.c_h, r_hi.c_r, g_h=hi, alpha_r=alpha_r)
+    return ChaosOnsetResult(alpha_r, 0.5 * (lo + hi), True, r_hi.c_h0, lam, (lo, hi))
+
+
+def dmft_phase_point(g_h: float, alpha_r: float, *, alpha_z: float = 0.0, n_samples: int = 2000) -> dict:
+    """Per-point DMFT theory for a (g_h, alpha_r) phase diagram: is there chaos, and how much.
+
+    Returns a dict: ``chaotic`` (a nonzero stationary DMFT solution, found from a large initial
+    amplitude), ``c_h0``, ``relaxation_time``, ``lambda_max`` (of the chaotic solution, or
+    ``-1/2 + g_h/4`` at the zero FP), ``zero_fp_stable`` (``g_h < 2``), ``status``, ``message``.
+    Region 3 of KCS22 is ``chaotic and zero_fp_stable``. ``alpha_z > 0`` uses the sampled route
+    (``n_samples`` paths) and is ~10x slower.
+
+    References:
+        Krishnamurthy, Can, Schwab (2022), arXiv:2007.14823; docs/theory/gated.md §4.6-4.8, §6.
+    """
+    r = gated_dmft(g_h, alpha_r=alpha_r, alpha_z=alpha_z, n_samples=n_samples)
+    return {
+        "chaotic": not r.zero_fixed_point,
+        "c_h0": r.c_h0,
+        "relaxation_time": r.relaxation_time,
+        "lambda_max": r.lambda_max,
+        "zero_fp_stable": g_h < 2.0,
+        "status": r.status,
+        "message": r.message,
+    }
+
+
+__all__ = [
+    "ChaosOnsetResult",
+    "DMFTResult",
+    "chaos_onset",
+    "dmft_phase_point",
+    "gated_dmft",
+    "gaussian_lyapunov",
+    "sample_correlations",
+]
