@@ -372,14 +372,12 @@ def _pair_angles(v: Tensor, pairs: tuple[tuple[int, int], ...]) -> Tensor:
     """Angles in ``[0, pi/2]`` between the unit columns ``i`` and ``j`` of ``v`` ``(B, n, k)`` -> ``(B, P)``."""
     if not pairs:
         return v.new_zeros(v.shape[0], 0)
-    out = []
-    for i, j in pairs:
-        a, b = v[..., :, i], v[..., :, j]
-        # atan2(|a x b|, |a . b|): accurate for near-tangent pairs
-        dot = (a * b).sum(-1).abs()
-        cross = torch.linalg.vector_norm(a - (a * b).sum(-1, keepdim=True) * b, dim=-1)
-        out.append(torch.atan2(cross, dot))
-    return torch.stack(out, -1)
+    idx = torch.tensor(pairs, device=v.device)
+    a, b = v[..., idx[:, 0]], v[..., idx[:, 1]]  # (B, n, P)
+    dot = (a * b).sum(-2, keepdim=True)
+    # atan2(|a - (a.b) b|, |a.b|): accurate for near-tangent pairs
+    cross = torch.linalg.vector_norm(a - dot * b, dim=-2)
+    return torch.atan2(cross, dot.squeeze(-2).abs())
 
 
 # --------------------------------------------------------------------------------------- main entry
