@@ -267,8 +267,14 @@ def test_tiny_settings_cover_every_ready_entry() -> None:
     assert ready == set(TINY)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("claim_id", sorted(TINY))
+#: tiny runs cheap enough (< 1 s each) for the default suite; the others are slow-marked
+DEFAULT_TINY = ("cpss22-notebook-f4", "cpss22-persistence", "mmd22-theorem2")
+
+
+@pytest.mark.parametrize(
+    "claim_id",
+    [pytest.param(i, marks=() if i in DEFAULT_TINY else pytest.mark.slow) for i in sorted(TINY)],
+)
 def test_every_entry_quick_mode_at_a_tiny_size(claim_id: str, tmp_path: Path) -> None:
     res = rp.run_claim(claim_id, mode="quick", out=tmp_path, overrides=TINY[claim_id])
     assert res.status == "success", res.message
