@@ -32,7 +32,7 @@ def test_regions_and_lines():
     assert reg[5, 0] == 4  # g_h = 7 > g_ms(0) = 6.55: rho = 2.12 > 2
     assert (reg[gh > 2] != 1).all() and (reg[gh > 2] != 2).all()
     np.testing.assert_allclose(ds.g_star.values, [mf.bifurcation_gain(a) for a in ar], rtol=1e-12)
-    assert (ds.status.values == "ok").all()
+    assert (ds.status.values == "success").all()
     names = eval(ds.attrs["region_names"])  # noqa: S307 - our own repr
     assert names[3] == "stable FP & chaotic dynamics"
     # region 5 <=> some branch with 1 < rho < 2 above g_h = 2
@@ -76,8 +76,10 @@ def test_failed_points_get_status_not_nan(monkeypatch):
     monkeypatch.setattr(phase_mod, "solve_plane", flaky)
     ds = rd.phase_diagram("gru", g_h=[1.5, 3.0], alpha_r=[0.0, 5.0])
     assert (ds.region.sel(alpha_r=5.0).values == 0).all()
-    assert all(s.startswith("failed: root finder") for s in ds.status.sel(alpha_r=5.0).values)
-    assert (ds.status.sel(alpha_r=0.0).values == "ok").all()
+    assert (ds.status.sel(alpha_r=5.0).values == "failed").all()
+    assert all(s.startswith("root finder did not converge") for s in ds.message.sel(alpha_r=5.0).values)
+    assert (ds.status.sel(alpha_r=0.0).values == "success").all()
+    assert ds.line_status.values.tolist() == ["success", "failed"]
     with pytest.raises(RuntimeError, match="did not converge"):
         rd.phase_diagram("gru", g_h=[1.5], alpha_r=[5.0], throw=True)
 

@@ -60,8 +60,8 @@ def grid_theory(point_fn: Callable[..., Mapping[str, Any]]) -> TheoryFn:
     """A grid theory for :data:`THEORIES` from a per-point function.
 
     ``point_fn(model, g_h, alpha_r, alpha_z, theta)`` returns ``{name: scalar}`` including an
-    integer ``region`` (1-5); an exception at a point gives that point ``region = 0`` and
-    ``status = "failed: ..."`` (or is raised with ``throw=True``).
+    integer ``region`` (1-5); an exception at a point gives that point ``region = 0``,
+    ``status = "failed"`` and the exception as ``message`` (or is raised with ``throw=True``).
 
     >>> def toy(model, g_h, alpha_r, alpha_z, theta):
     ...     return {"region": 1 if g_h < 2 else 4, "gain": g_h**2}
@@ -76,7 +76,8 @@ def grid_theory(point_fn: Callable[..., Mapping[str, Any]]) -> TheoryFn:
 
         shape = (g_h.size, alpha_r.size)
         values: dict[str, np.ndarray] = {}
-        status = np.full(shape, "ok", dtype=object)
+        status = np.full(shape, Status.SUCCESS.value, dtype=object)
+        message = np.full(shape, "", dtype=object)
         for i, g in enumerate(g_h):
             for j, a in enumerate(alpha_r):
                 try:
@@ -86,12 +87,16 @@ def grid_theory(point_fn: Callable[..., Mapping[str, Any]]) -> TheoryFn:
                 except (RuntimeError, ValueError, FloatingPointError, ArithmeticError) as exc:
                     if throw:
                         raise
-                    status[i, j] = f"failed: {exc}"
+                    status[i, j], message[i, j] = Status.FAILED.value, str(exc)
                 if progress is not None:
                     progress(i * alpha_r.size + j + 1, g_h.size * alpha_r.size)
         region = np.nan_to_num(values.pop("region", np.zeros(shape)), nan=0.0).astype(np.int8)
-        region[status != "ok"] = 0
-        data = {"region": (("g_h", "alpha_r"), region), "status": (("g_h", "alpha_r"), status.astype(str))}
+        region[status != Status.SUCCESS.value] = 0
+        data = {
+            "region": (("g_h", "alpha_r"), region),
+            "status": (("g_h", "alpha_r"), status.astype(str)),
+            "message": (("g_h", "alpha_r"), message.astype(str)),
+        }
         data.update({k: (("g_h", "alpha_r"), v) for k, v in values.items()})
         return xr.Dataset(
             data, coords={"g_h": g_h, "alpha_r": alpha_r}, attrs={"region_names": str(REGION_NAMES)}

@@ -112,9 +112,9 @@ def phase_diagram_cmd(
                             f"{ds.lambda_max_sim.values[i, j]:+.4f}", f"{ds.lambda_late_sim.values[i, j]:+.4f}",
                             f"{ds.activity_sim.values[i, j]:.3g}", str(int(ds.region_sim.values[i, j])))  # fmt: skip
         console.print(tab)
-    n_failed = int((ds.status.values != "ok").sum())
+    n_failed = int((ds.status.values != "success").sum())
     if n_failed:
-        console.print(f"[yellow]{n_failed} point(s) failed; see the `status` variable[/]")
+        console.print(f"[yellow]{n_failed} point(s) not solved; see the `status` and `message` variables[/]")
     if zarr is not None:
         ds.to_zarr(zarr, mode="w", zarr_format=2, consolidated=False)
         console.print(f"wrote {zarr}")

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from rnndyn._checks import check_choice, check_real
+from rnndyn._results import Status
 from rnndyn.meanfield.gated import (
     ALPHA_R_STAR,
     G_H_ZERO_FP,
@@ -85,7 +86,9 @@ def phase_diagram(
     For every point: all nonzero MFT fixed points (branch variances ``delta``, ``c_phi``), their
     spectral shaping parameter ``rho`` (004-19), the zero-FP rho ``g_h^2/4``, the region label
     (1–5, see the module docstring; names in ``attrs["region_names"]``) and a per-point
-    ``status`` (``"ok"`` or the reason a point failed; failed points get region 0, never a silent
+    ``status`` (an :class:`rnndyn.Status` value: ``success``, ``not_converged`` when a root did
+    not converge, ``failed`` when the solver raised; ``message`` says why) — such points get
+    region 0, never a silent
     NaN). Critical lines along ``alpha_r``: the zero-FP line ``g_zero_fp = 2``, the
     FP-bifurcation curve ``g_star`` (g*(alpha_r)) and the marginal-stability edge
     ``g_ms`` (NaN where region 5 does not exist above g_h = 2; ``g_ms_exists`` says so).
@@ -131,10 +134,12 @@ def phase_diagram(
     delta = np.full((ng, na, _MAX_BRANCHES), np.nan)
     rho = np.full((ng, na, _MAX_BRANCHES), np.nan)
     c_phi = np.full((ng, na, _MAX_BRANCHES), np.nan)
-    status = np.full((ng, na), "ok", dtype=object)
+    status = np.full((ng, na), Status.SUCCESS.value, dtype=object)
+    message = np.full((ng, na), "", dtype=object)
     g_star = np.full(na, np.nan)
     g_ms = np.full(na, np.nan)
-    line_status = np.full(na, "ok", dtype=object)
+    line_status = np.full(na, Status.SUCCESS.value, dtype=object)
+    line_message = np.full(na, "", dtype=object)
     total = na
     done = 0
     for j, a in enumerate(ar):
@@ -153,17 +158,17 @@ def phase_diagram(
                 bad_rows = np.zeros(ok.shape, bool)
                 bad_rows[ok] = res > 1e-8 * np.broadcast_to(gh[:, None] ** 2, ok.shape)[ok]
                 for i in np.flatnonzero(bad_rows.any(axis=1)):
-                    msg = f"failed: fixed-point root did not converge (residual {res.max():.2g})"
+                    msg = f"fixed-point root did not converge (residual {res.max():.2g})"
                     if throw:
                         raise RuntimeError(f"g_h={gh[i]}, alpha_r={a}: {msg}")
-                    status[i, j] = msg
+                    status[i, j], message[i, j] = Status.NOT_CONVERGED.value, msg
             g_star[j] = sol["g_star"]
             g_ms[j] = marginal_stability_gain(float(a), theta=theta, _br=sol["branches"])
         except (RuntimeError, ValueError, FloatingPointError) as exc:
             if throw:
                 raise
-            status[:, j] = f"failed: {exc}"
-            line_status[j] = f"failed: {exc}"
+            status[:, j], message[:, j] = Status.FAILED.value, str(exc)
+            line_status[j], line_message[j] = Status.FAILED.value, str(exc)
         done += 1
         if progress is not None:
             progress(done, total)
@@ -178,7 +183,7 @@ def phase_diagram(
         np.where(n_fp > 0, 2, 1),
         np.where(any_marg, 5, 4),
     ).astype(np.int8)
-    region[status != "ok"] = 0
+    region[status != Status.SUCCESS.value] = 0
     # Theorem 4.8 edge at the given alpha_z (inf where not marginal)
     with np.errstate(invalid="ignore", over="ignore"):
         from scipy.special import ndtri
@@ -212,7 +217,8 @@ def phase_diagram(
             ),
             "zero_fp_rho": (("g_h",), zero_rho),
             "zero_fp_stable": (("g_h",), zero_stable),
-            "status": (("g_h", "alpha_r"), status.astype(str)),
+            "status": (("g_h", "alpha_r"), status.astype(str), {"long_name": "rnndyn.Status of the point"}),
+            "message": (("g_h", "alpha_r"), message.astype(str)),
             "g_zero_fp": (
                 ("alpha_r",),
                 np.full(na, G_H_ZERO_FP),
@@ -222,6 +228,7 @@ def phase_diagram(
             "g_ms": (("alpha_r",), g_ms, {"long_name": "upper edge of region 5 (NaN: none above g_h = 2)"}),
             "g_ms_exists": (("alpha_r",), np.isfinite(g_ms)),
             "line_status": (("alpha_r",), line_status.astype(str)),
+            "line_message": (("alpha_r",), line_message.astype(str)),
         },
         coords=coords,
         attrs={
