@@ -77,7 +77,9 @@ def plot_pca_trajectories(
             uniq = dict(zip(labels, handles, strict=True))
             ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="best")
     sub = f"{B} trajectories × {T} steps" + (f"; {inputs_note}" if inputs_note else "")
-    fig.suptitle((title + "\n" if title else "") + "trajectories in principal-component space", fontsize=11)
+    fig.suptitle(
+        (title + "\n" if title else "") + "trajectories in principal-component space", fontsize=11, y=1.03
+    )
     axes[0].set_title(sub, fontsize=8)
     axes[1].set_title(
         "fixed points: "

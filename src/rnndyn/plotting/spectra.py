@@ -122,10 +122,13 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
     if allp.shape[0]:
         mean = allp.mean(0)
         if allp.shape[1] >= 2 and allp.shape[0] >= 2:
-            _, _, vt = np.linalg.svd(allp - mean, full_matrices=False)
-            basis = vt[:2].T if vt.shape[0] >= 2 else np.eye(allp.shape[1])[:, :2]
+            _, sv, vt = np.linalg.svd(allp - mean, full_matrices=False)
+            # a direction whose variance is round-off (e.g. two points: one real direction) is
+            # not drawn as an axis: it would only show 1e-16 noise
+            n_real = int(np.sum(sv**2 > 1e-12 * max(float(np.sum(sv**2)), 1e-300)))
+            basis = vt[: max(1, min(2, n_real))].T
         else:
-            basis = np.eye(allp.shape[1])[:, : min(2, allp.shape[1])]
+            basis = np.eye(allp.shape[1])[:, :1]
         proj = (pts - mean) @ basis if pts.size else np.zeros((0, basis.shape[1]))
         if proj.shape[1] == 1:
             proj = np.concatenate([proj, np.zeros_like(proj)], 1)
@@ -157,7 +160,8 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
     else:
         ax.text(0.5, 0.5, "no fixed points found", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
+    one_dim = bool(allp.shape[0]) and basis.shape[1] == 1
+    ax.set_ylabel("(the points span one direction)" if one_dim else "PC 2")
     summary = f"{result.n_points} fixed points, slow-manifold dim {result.slow_manifold_dimension}"
     if result.line_attractor:
         summary += " (line attractor)"
