@@ -226,6 +226,7 @@ TINY = {
         "n_networks": 40,
     },
     "cpss22-notebook-f4": {"n_networks": 400},
+    "cpss22-high-dim": {"n_networks": 50, "scales": [0.14]},
     "cpss22-lap-growth": {"n_trials": 20},
     "cpss22-persistence": {"n_trials": 20},
     "cpss22-scrambling": {"n_pairs": 4, "n_steps": 400},
