@@ -1,15 +1,16 @@
 """Mean-field theory (MFT) and dynamical mean-field theory (DMFT) of random and gated RNNs.
 
-Imports no model code. Submodules:
+Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.md). Submodules:
 
 * :mod:`~rnndyn.meanfield.quadrature`: Gaussian expectations accurate at any variance;
-* :mod:`~rnndyn.meanfield.vanilla`: discrete-time mean field and the SCS DMFT (theory/chaos.md §4.2-4.3);
-* :mod:`~rnndyn.meanfield.gated`: fixed-point MFT of the GRU and the gated flow (theory/gated.md §4-6);
-* :mod:`~rnndyn.meanfield.phase`: the (g_h, alpha_r) phase diagram as an xarray Dataset.
+* :mod:`~rnndyn.meanfield.vanilla`: discrete-time mean field and the SCS DMFT (docs/theory/chaos.md §4.2-4.3);
+* :mod:`~rnndyn.meanfield.gated`: fixed-point MFT of the GRU and the gated flow (docs/theory/gated.md §4-6);
+* :mod:`~rnndyn.meanfield.phase`: the (g_h, alpha_r) phase diagram as an xarray Dataset;
+* :mod:`~rnndyn.meanfield.rmt`: random-matrix predictions of Jacobian spectra (models call it from
+  :meth:`~rnndyn.AbstractSystem.spectral_theory`).
 """
 
-import importlib.util as _ilu
-
+from rnndyn.meanfield import rmt
 from rnndyn.meanfield.gated import (
     ALPHA_R_STAR,
     G_H_ZERO_FP,
@@ -52,12 +53,7 @@ __all__ = [
     "gaussian_expectation",
     "marginal_stability_gain",
     "phase_diagram",
+    "rmt",
     "scs_dmft",
     "spectral_shaping",
 ]
-
-# random-matrix spectral curves live in meanfield/rmt.py (owned separately); exposed when present
-if _ilu.find_spec("rnndyn.meanfield.rmt") is not None:
-    from rnndyn.meanfield import rmt  # noqa: F401
-
-    __all__.append("rmt")
