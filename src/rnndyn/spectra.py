@@ -3,8 +3,8 @@ r"""Eigenvalue spectra of state-to-state Jacobians, and the random-matrix theory
 :func:`jacobian_spectrum` samples states (along trajectories or at fixed points), forms the
 Jacobians :math:`D_t=\partial h_t/\partial h_{t-1}` in batches (analytic where the model has one)
 and returns their eigenvalues -- per state and pooled -- with the spectral radius, the fraction
-of *slow modes* (eigenvalues within ``eps_slow`` of 1, theory/gated.md §5.3) and, on request,
-singular values. :func:`predicted_support` evaluates the theory of theory/gated.md §5 at a
+of *slow modes* (eigenvalues within ``eps_slow`` of 1, docs/theory/gated.md §5.3) and, on request,
+singular values. :func:`predicted_support` evaluates the theory of docs/theory/gated.md §5 at a
 network's *own* state (the empirical statistics, as the theory prescribes), so a cloud and the
 curve it should fill can be drawn together (:func:`rnndyn.plotting.spectra.plot_spectrum`).
 
@@ -336,7 +336,7 @@ def predicted_support(
     factorised: bool = True,
     n_points: int = 256,
 ) -> SpectralSupport | None:
-    r"""The random-matrix prediction for the Jacobian spectrum at one state (theory/gated.md §5).
+    r"""The random-matrix prediction for the Jacobian spectrum at one state (docs/theory/gated.md §5).
 
     The statistics (gates, pre-activations, :math:`h_{t-1}`) are taken from the network at
     ``h`` -- the empirical statistics of the state, as the theory does (§5.1 "Toolkit check") --
@@ -395,7 +395,7 @@ def jacobian_spectrum(
     The Jacobian :math:`D_t=\partial h_t/\partial h_{t-1}` of a map (analytic where the model
     provides it; autograd otherwise) is formed at each state and its eigenvalues computed with
     LAPACK (NumPy on the CPU, ``torch.linalg.eigvals`` on CUDA) in memory-bounded batches. For gated networks its spectrum carries
-    the main messages of CKS20 (theory/gated.md §5): update / forget gates pile eigenvalues up
+    the main messages of CKS20 (docs/theory/gated.md §5): update / forget gates pile eigenvalues up
     at :math:`\lambda=1` (slow modes, counted by ``slow_fraction``), reset / output / input
     gates set the spectral radius.
 
@@ -432,7 +432,7 @@ def jacobian_spectrum(
             ``eps_slow``, a diverged trajectory.
 
     References:
-        CKS20 (arXiv:2002.00025) §4--5; theory/gated.md §5.
+        CKS20 (arXiv:2002.00025) §4--5; docs/theory/gated.md §5.
 
     Example:
         >>> import torch, rnndyn as rd

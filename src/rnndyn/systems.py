@@ -1,6 +1,6 @@
 """Reference dynamical systems in the rnndyn contract, with analytic Jacobians.
 
-They are the oracles of the Lyapunov and fixed-point tests (theory/chaos.md §4.1):
+They are the oracles of the Lyapunov and fixed-point tests (docs/theory/chaos.md §4.1):
 Lorenz-63 (0.9056, 0, -14.5723) at the classic parameters, Hénon (sum = ln 0.3), logistic
 r = 4 (ln 2), Lorenz-96 (sum = -N).
 """

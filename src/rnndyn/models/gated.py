@@ -1,6 +1,6 @@
 r"""The continuous-time gated RNN of Krishnamurthy, Can & Schwab (KCS22) as a flow on ``(h, z, r)``.
 
-theory/gated.md §2.4 (P-1), with optional gate time constants, biases and an additive input:
+docs/theory/gated.md §2.4 (P-1), with optional gate time constants, biases and an additive input:
 
 .. math::
 
@@ -38,7 +38,7 @@ class GatedRateRNN(AbstractFlow):
 
     With ``alpha_z = alpha_r = 0`` and ``z = r = 0`` the gates sit at :math:`\sigma(0)=1/2` and the
     model is the SCS rate network :class:`~rnndyn.RateRNN` with gain :math:`g_h/2` and time
-    constant 2 (theory/gated.md §2.4, "Limits"); its transition to chaos is at :math:`g_h=2`.
+    constant 2 (docs/theory/gated.md §2.4, "Limits"); its transition to chaos is at :math:`g_h=2`.
     At the zero fixed point (zero biases) the Jacobian has the eigenvalue -1 with multiplicity
     ``2n`` and a uniform disk centred at -1/2 with radius :math:`g_h/4` (§3.5).
 
@@ -132,7 +132,7 @@ class GatedRateRNN(AbstractFlow):
         return torch.cat([dh, dz.expand_as(dh), dr.expand_as(dh)], dim=-1)
 
     def _jacobian(self, state: Tensor, x: Tensor | None) -> Tensor:
-        # theory/gated.md §3.5 (P-2), with biases inside phi/sigma and the z, r rows / tau:
+        # docs/theory/gated.md §3.5 (P-2), with biases inside phi/sigma and the z, r rows / tau:
         #   [sz](-1 + W_h [sr phi'])   [sz' xi]   [sz] W_h [phi sr']
         #   W_z [phi'] / tau_z         -1/tau_z   0
         #   W_r [phi'] / tau_r         0          -1/tau_r

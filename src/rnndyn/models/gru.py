@@ -1,6 +1,6 @@
 r"""The GRU of Can, Krishnamurthy & Schwab (CKS20) as a map, with its analytic Jacobian.
 
-theory/gated.md §2.2 (004-2)–(004-5), with the gate convention ``z = 0`` means *memory* and the
+docs/theory/gated.md §2.2 (004-2)–(004-5), with the gate convention ``z = 0`` means *memory* and the
 reset gate acting column-wise on the candidate couplings:
 
 .. math::
@@ -37,7 +37,7 @@ Tensor = torch.Tensor
 
 
 def _sigmoid_prime(s: Tensor) -> Tensor:
-    """``sigma'(u)`` from ``s = sigma(u)`` (theory/gated.md §1: sigma' = sigma (1 - sigma))."""
+    """``sigma'(u)`` from ``s = sigma(u)`` (docs/theory/gated.md §1: sigma' = sigma (1 - sigma))."""
     return s * (1.0 - s)
 
 
@@ -68,13 +68,13 @@ def _matvec(v: Tensor, w: Tensor) -> Tensor:
 
 
 class GRU(AbstractMap):
-    r"""The CKS20 gated recurrent unit, a map on ``h`` (theory/gated.md §2.2, (004-2)–(004-5)).
+    r"""The CKS20 gated recurrent unit, a map on ``h`` (docs/theory/gated.md §2.2, (004-2)–(004-5)).
 
     Random initialisation (``init="gaussian"``, the papers'): :math:`(W_z)_{ij}\sim\mathcal
     N(0,\alpha_z^2/n)`, :math:`(W_r)_{ij}\sim\mathcal N(0,\alpha_r^2/n)`, :math:`(W_h)_{ij}\sim
     \mathcal N(0,g_h^2/n)`; biases :math:`b_k = \bar b_k + \sigma_b\,\mathcal N(0, 1)`.
 
-    Facts worth knowing (theory/gated.md §5.2): with zero biases the zero fixed point has the
+    Facts worth knowing (docs/theory/gated.md §5.2): with zero biases the zero fixed point has the
     Jacobian :math:`\tfrac12 + \tfrac14 W_h`, a uniform disk of eigenvalues centred at 1/2 with
     radius :math:`g_h/4`, so it is stable iff :math:`g_h < 2` (Cor. 4.3); with scalar biases the
     disk is centred at :math:`1-\sigma(b_z)` with radius :math:`g_h\sigma(b_z)\sigma(b_r)`
@@ -178,7 +178,7 @@ class GRU(AbstractMap):
         return (1.0 - z) * h + z * h_tilde
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
-        # theory/gated.md §3.2 (004-11):
+        # docs/theory/gated.md §3.2 (004-11):
         # D = [1-z] + [(h~ - h) s'_z] W_z + [z phi'_h] W_h ([r] + [h s'_r] W_r)
         z, r, _, h_tilde = self._gates(h, x)
         if x is not None:  # inputs may broadcast the batch

@@ -1,6 +1,6 @@
 r"""The LSTM of CKS20 as a map on the flat state ``(h, c)``, with its full analytic Jacobian.
 
-theory/gated.md §2.3 (004-6)–(004-8):
+docs/theory/gated.md §2.3 (004-6)–(004-8):
 
 .. math::
 
@@ -34,14 +34,14 @@ class LSTM(AbstractMap):
     for the gates :math:`k\in\{f,i,o\}` and :math:`(W_c)_{ij}\sim\mathcal N(0,g^2/n)` for the
     candidate; biases :math:`b_k=\bar b_k+\sigma_b\,\mathcal N(0,1)`.
 
-    Two Jacobians (theory/chaos.md §3.2, §5 item 2):
+    Two Jacobians (docs/theory/chaos.md §3.2, §5 item 2):
 
     * :meth:`jacobian` is the full ``2n x 2n`` Jacobian of ``(h, c)`` (MMD22 Remark 3; the one
       whose Lyapunov spectrum has ``2n`` exponents);
     * :meth:`jacobian_h_only` is ``d h_t / d h_{t-1}`` at fixed ``c_{t-1}`` (the VPSL22 code's
       convention, ``n`` exponents).
 
-    Facts (theory/gated.md §3.4, §5.7): whenever :math:`\alpha_o = 0` the full Jacobian has rank
+    Facts (docs/theory/gated.md §3.4, §5.7): whenever :math:`\alpha_o = 0` the full Jacobian has rank
     ``<= n`` (at least ``n`` exact zero eigenvalues) at every state; at the zero fixed point
     (``bias_c = 0``) the other ``n`` eigenvalues fill the disk centred at :math:`\sigma(b_f)`
     with radius :math:`g\sigma(b_i)\sigma(b_o)`, stable iff :math:`g < 2` for zero biases.
@@ -140,7 +140,7 @@ class LSTM(AbstractMap):
         return torch.cat([p["o"] * p["tc"], p["c_new"]], dim=-1)
 
     def _blocks(self, state: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``(K, Psi, W, f)`` of theory/gated.md §3.4 (004-31)."""
+        """``(K, Psi, W, f)`` of docs/theory/gated.md §3.4 (004-31)."""
         p = self._forward_parts(state, x)
         c_prev = p["c"].expand_as(p["f"])
         f, i, o, cand, tc = p["f"], p["i"], p["o"], p["cand"], p["tc"]
@@ -215,7 +215,7 @@ class LSTM(AbstractMap):
         r"""``d h_t / d h_{t-1}`` at fixed ``c_{t-1}``: :math:`[\Psi]K + [W]W_o` (VPSL22 convention).
 
         This is the top-left ``n x n`` block of :meth:`jacobian`; ``c`` is carried forward but is
-        not part of the tangent space (theory/chaos.md §3.2).
+        not part of the tangent space (docs/theory/chaos.md §3.2).
 
         Args:
             state: the full flat state ``[h, c]``, shape ``(*batch, 2n)`` (``c_{t-1}`` is needed).

@@ -1,6 +1,6 @@
 r"""The piecewise-linear RNN (PLRNN) of Durstewitz and co-workers, as a map with its Jacobian.
 
-theory/chaos.md §2.1 (MMD22, ``bptt/PLRNN_model.py::PLRNN_Step``):
+docs/theory/chaos.md §2.1 (MMD22, ``bptt/PLRNN_model.py::PLRNN_Step``):
 
 .. math::
 

@@ -26,10 +26,10 @@ Equations (torch's documentation; ``u`` is the layer input, ``h``/``c`` its prev
 The Jacobians are analytic. Each layer contributes local blocks ``dh'_l/dh_l`` (and, for the
 LSTM, ``dh'_l/dc_l``, ``dc'_l/dh_l``, ``dc'_l/dc_l = diag(f)``) plus ``dh'_l/du_l`` through its
 input, so the step Jacobian is block lower-triangular over layers with rows built by the chain
-rule ``row_l = (dh'_l/du_l) @ row_{l-1} + local_l`` (theory/chaos.md §3.2: "multi-layer: block
+rule ``row_l = (dh'_l/du_l) @ row_{l-1} + local_l`` (docs/theory/chaos.md §3.2: "multi-layer: block
 lower-triangular Jacobian (layer-to-layer blocks chained)").
 
-LSTM tangent spaces (theory/chaos.md §3.2 and §5.2): ``lstm_state="full"`` (default) linearises
+LSTM tangent spaces (docs/theory/chaos.md §3.2 and §5.2): ``lstm_state="full"`` (default) linearises
 the whole ``(h, c)`` state ([MMD22] Remark 3, ``2 L H`` exponents). ``lstm_state="h"`` gives the
 [VPSL22] convention: the rollout still carries ``(h, c)``, but the tangent space is the ``h``
 part only, and :meth:`~TorchLSTM.jacobian` returns ``dh_t / dh_{t-1}`` at fixed ``c_{t-1}``, an
@@ -239,7 +239,7 @@ class TorchRNN(_AbstractTorchRNN):
 
     Per layer :math:`h'_l = \phi(W_{ih} u_l + b_{ih} + W_{hh} h_l + b_{hh})`, :math:`u_0 = x`,
     :math:`u_l = h'_{l-1}`; Jacobian blocks :math:`[\phi'(a)] W_{hh}` and :math:`[\phi'(a)] W_{ih}`
-    (theory/gated.md §3.1). State ``[h0, ..., h{L-1}]``.
+    (docs/theory/gated.md §3.1). State ``[h0, ..., h{L-1}]``.
     """
 
     def __init__(self, module: nn.Module) -> None:
@@ -397,7 +397,7 @@ class TorchLSTM(_AbstractTorchRNN):
 
     ``lstm_state="full"``: :meth:`jacobian` is the exact ``(2LH, 2LH)`` Jacobian of the step.
     ``lstm_state="h"``: :meth:`jacobian` is ``dh_t/dh_{t-1}`` at fixed ``c_{t-1}`` ([VPSL22],
-    theory/chaos.md §3.2), an ``(LH, LH)`` matrix, and ``tangent_size = LH``; the rollout is
+    docs/theory/chaos.md §3.2), an ``(LH, LH)`` matrix, and ``tangent_size = LH``; the rollout is
     unchanged. :meth:`jacobian_h_only` gives that block in either mode.
     """
 
@@ -434,7 +434,7 @@ class TorchLSTM(_AbstractTorchRNN):
         # Local blocks (i, f, o = sigma; g = tanh; c' = f c + i g; h' = o tanh c'):
         #   dc'/dh = [c sigma'_f] W_hf + [g sigma'_i] W_hi + [i tanh'_g] W_hg ;  dc'/dc = [f]
         #   dh'/dh = [o tanh'(c')] dc'/dh + [tanh(c') sigma'_o] W_ho ;  dh'/dc = [o tanh'(c') f]
-        # and the same with W_i* for the layer input u (theory/chaos.md §3.2, `lstm_jac`).
+        # and the same with W_i* for the layer input u (docs/theory/chaos.md §3.2, `lstm_jac`).
         h, x = _broadcast(h, x)
         H, L = self.hidden_size, self.num_layers
         ncol = L * H if h_only else 2 * L * H

@@ -1,7 +1,7 @@
 """Vanilla recurrent networks: the discrete map (``VanillaRNN``) and the
 Sompolinsky--Crisanti--Sommers rate network (``RateRNN``, a flow).
 
-theory/gated.md §2.1 (004-1): h_t = phi(W h_{t-1} + U x_t + b), W_ij ~ N(0, g^2/N);
+docs/theory/gated.md §2.1 (004-1): h_t = phi(W h_{t-1} + U x_t + b), W_ij ~ N(0, g^2/N);
 §3.1: D_t = [phi'(a_t)] W. The SCS flow: dh/dt = -h + W phi(h) + U x (+ b).
 """
 
@@ -72,7 +72,7 @@ class _VanillaParams(nn.Module):
 
 
 class VanillaRNN(AbstractMap, _VanillaParams):
-    r"""Discrete-time vanilla RNN, :math:`h_{t+1} = \phi(W h_t + U x_{t+1} + b)` (theory/gated.md (004-1)).
+    r"""Discrete-time vanilla RNN, :math:`h_{t+1} = \phi(W h_t + U x_{t+1} + b)` (docs/theory/gated.md (004-1)).
 
     Args:
         n: number of units.
@@ -155,7 +155,7 @@ class RateRNN(AbstractFlow, _VanillaParams):
     r"""The Sompolinsky--Crisanti--Sommers rate network, :math:`\dot h = -h + W\phi(h) + U x + b`.
 
     For ``g < 1`` (Gaussian init) the origin is globally stable with :math:`\lambda_{max} = g - 1`;
-    above ``g = 1`` it is chaotic for large ``n`` (theory/chaos.md §4.2). ``zero_diagonal=True``
+    above ``g = 1`` it is chaotic for large ``n`` (docs/theory/chaos.md §4.2). ``zero_diagonal=True``
     sets ``W_ii = 0`` (as in Engelken et al.), which makes the sum rule exact: the trace of the
     Jacobian is ``-n``.
 
