@@ -218,3 +218,29 @@ def test_step_and_tangent_on_cuda_matches_cpu(name: str) -> None:
     for a, b in zip(cpu, gpu, strict=True):
         assert b.device.type == "cuda"
         torch.testing.assert_close(b.cpu(), a, rtol=1e-10, atol=1e-12)
+
+
+class _ParamFreeFlow(rd.AbstractFlow):
+    """dh/dt = -h + 0.5 tanh(h): no parameters; declares float32."""
+
+    state_size, input_size = 2, 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtype = torch.float32
+
+    def _vector_field(self, h, x):
+        return -h + 0.5 * torch.tanh(h)
+
+
+def test_wrappers_pass_an_explicit_dtype_on() -> None:
+    flow = _ParamFreeFlow()
+    disc = rd.discretise(flow, dt=0.1)
+    auto = rd.autonomous(disc)
+    assert flow.dtype == disc.dtype == auto.dtype == torch.float32
+    assert auto.initial_state().dtype == torch.float32
+    auto.to(F64)  # moving the outermost wrapper moves every rnndyn system inside
+    assert flow.dtype == disc.dtype == auto.dtype == F64
+    res = rd.lyapunov_spectrum(auto, n_steps=100, generator=torch.Generator().manual_seed(0))
+    # exact: the fixed point 0 has the flow Jacobian -0.5 I, so both exponents tend to -0.5
+    assert res.exponents.dtype == F64 and float((res.exponents + 0.5).abs().max()) < 0.05

@@ -127,6 +127,21 @@ class Discretised(AbstractMap):
         return self._step_and_tangent(h, x, q)[1]
 
     @property
+    def tangent_size(self) -> int:
+        """The flow's tangent size."""
+        return self.flow.tangent_size
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The flow's dtype (its parameters', or its explicit dtype when it has none)."""
+        return self.flow.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """The flow's device."""
+        return self.flow.device
+
+    @property
     def has_analytic_jacobian(self) -> bool:
         """Whether the wrapped flow has an analytic Jacobian (the RK tangent is then analytic)."""
         return self.flow.has_analytic_jacobian

@@ -156,20 +156,27 @@ class AbstractSystem(nn.Module):
     def device(self, value: torch.device | str) -> None:
         self._explicit_device = torch.device(value)
 
+    def _declare(self, dtype: torch.dtype | None, device: torch.device | None) -> None:
+        # every rnndyn system inside (a wrapped model, a discretised flow) follows, so that
+        # parameter-free models keep their explicit dtype/device in step with their wrappers
+        for m in self.modules():
+            if isinstance(m, AbstractSystem):
+                if dtype is not None and dtype.is_floating_point:
+                    m._explicit_dtype = dtype
+                if device is not None:
+                    m._explicit_device = torch.device(device)
+
     def to(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         device, dtype, _, _ = torch._C._nn._parse_to(*args, **kwargs)
-        if dtype is not None and dtype.is_floating_point:
-            self._explicit_dtype = dtype
-        if device is not None:
-            self._explicit_device = torch.device(device)
+        self._declare(dtype, device)
         return super().to(*args, **kwargs)
 
     def double(self):  # type: ignore[no-untyped-def]
-        self._explicit_dtype = torch.float64
+        self._declare(torch.float64, None)
         return super().double()
 
     def float(self):  # type: ignore[no-untyped-def]
-        self._explicit_dtype = torch.float32
+        self._declare(torch.float32, None)
         return super().float()
 
     # ------------------------------------------------------------------ validation
