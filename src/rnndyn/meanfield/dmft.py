@@ -55,10 +55,10 @@ from scipy.optimize import brentq
 from scipy.sparse.linalg import LinearOperator, eigs
 
 from rnndyn._checks import check_choice, check_positive_int, check_real
+from rnndyn._results import Check, Result, Status
 from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
 
-#: Status values (CONTRACT.md vocabulary).
-SUCCESS, WARNING, NOT_CONVERGED, FAILED = "success", "warning", "not_converged", "failed"
+SUCCESS, WARNING, NOT_CONVERGED = Status.SUCCESS, Status.WARNING, Status.NOT_CONVERGED
 #: Equal-time variance below which a solution is the zero fixed point.
 ZERO_TOL = 1e-7
 #: sigma(0): the constant update / reset gate when alpha = 0 at zero bias.
@@ -69,8 +69,8 @@ S_BAR = 0.5
 # results
 
 
-@dataclass(frozen=True)
-class DMFTResult:
+@dataclass(frozen=True, kw_only=True)
+class DMFTResult(Result):
     """Stationary DMFT solution of the gated flow at one ``(g_h, alpha_z, alpha_r)``.
 
     Attributes:
@@ -89,7 +89,8 @@ class DMFTResult:
             (the statistical error, ~ ``1/sqrt(M)``); NaN for ``"gaussian"``.
         iterations, n_samples, dt: solver settings actually used.
         zero_fixed_point: whether the solution is ``C_h = 0`` (activity decays).
-        status, message: CONTRACT.md vocabulary (``success``, ``warning``, ``not_converged``, ``failed``).
+        status, message, checks: :class:`rnndyn.Status` and the self-checks (residual, decay of
+            the correlations at ``tau_max``, circulant embedding).
     """
 
     g_h: float
@@ -116,21 +117,9 @@ class DMFTResult:
     c_sigma_r: np.ndarray = field(repr=False)
     c_z: np.ndarray = field(repr=False)
     c_r: np.ndarray = field(repr=False)
-    status: str = SUCCESS
-    message: str = ""
     units: str = "per unit time"
 
-    def to_dict(self) -> dict:
-        """JSON-ready dict (arrays as lists, non-finite numbers as ``None``)."""
-        out: dict = {}
-        for k in self.__dataclass_fields__:
-            v = getattr(self, k)
-            if isinstance(v, np.ndarray):
-                v = [None if not math.isfinite(x) else float(x) for x in v.tolist()]
-            elif isinstance(v, float) and not math.isfinite(v):
-                v = None
-            out[k] = v
-        return out
+    _repr_fields = ("g_h", "alpha_z", "alpha_r", "method", "c_h0", "lambda_max", "residual")
 
     def summary(self) -> str:
         return (
@@ -914,13 +903,20 @@ def gated_dmft(
             lam_method = "sampled tangent process"
     if zero:
         notes.append("the activity decays: the solution is the zero fixed point")
+    checks = [
+        Check(name="residual", passed=bool(residual < tol or zero), value=float(residual), tolerance=tol,
+              detail="sup-norm self-consistency residual of the (frozen-noise) map", status=NOT_CONVERGED),
+        Check(name="decay_at_tau_max", passed=bool(abs(tail) <= max(1e-3, noise)), value=abs(tail),
+              tolerance=max(1e-3, noise), detail="C_h near tau_max relative to C_h(0); raise tau_max if not",
+              status=WARNING),
+    ]  # fmt: skip
     return DMFTResult(
         g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, c_h0=float(ch[0]),
         c_phi0=float(c_phi[0]), c_sigma_r0=float(c_sr[0]), c_z0=float(c_z[0]), c_r0=float(cr[0]),
         relaxation_time=_relaxation_time(grid.tau, ch), lambda_max=float(lam), lambda_method=lam_method,
         residual=float(residual), residual_fresh=residual_fresh, iterations=int(iters), n_samples=m_used,
         dt=dt, zero_fixed_point=zero, tau=grid.tau, c_h=ch, c_phi=c_phi, c_sigma_r=c_sr, c_z=c_z, c_r=cr,
-        status=status, message="; ".join(notes),
+        status=status, message="; ".join(notes), checks=tuple(checks),
     )  # fmt: skip
 
 
@@ -928,8 +924,8 @@ def gated_dmft(
 # the chaotic solution across the plane: onset line and per-point theory
 
 
-@dataclass(frozen=True)
-class ChaosOnsetResult:
+@dataclass(frozen=True, kw_only=True)
+class ChaosOnsetResult(Result):
     """Onset gain ``g_c(alpha_r)`` of the chaotic DMFT solution (alpha_z = 0, zero biases).
 
     Attributes:
@@ -949,11 +945,6 @@ class ChaosOnsetResult:
     c_h0_at_onset: float
     lambda_at_onset: float
     bracket: tuple[float, float]
-    status: str = SUCCESS
-    message: str = ""
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def chaos_onset(
@@ -1008,12 +999,16 @@ def chaos_onset(
     top = 2.0 - 1e-3
     is_c, r_top = chaotic(top)
     if not is_c:
-        return ChaosOnsetResult(alpha_r, 2.0, False, 0.0, float("nan"), (top, 2.0),
-                                message="continuous transition at the zero-FP line g_h = 2")  # fmt: skip
+        return ChaosOnsetResult(
+            alpha_r=alpha_r, g_c=2.0, discontinuous=False, c_h0_at_onset=0.0, lambda_at_onset=float("nan"),
+            bracket=(top, 2.0), status=SUCCESS, message="continuous transition at the zero-FP line g_h = 2",
+        )  # fmt: skip
     is_c, r_lo = chaotic(g_min)
     if is_c:
-        return ChaosOnsetResult(alpha_r, g_min, True, r_lo.c_h0, float("nan"), (g_min, g_min), status=WARNING,
-                                message=f"chaotic solution exists already at g_min = {g_min}")  # fmt: skip
+        return ChaosOnsetResult(
+            alpha_r=alpha_r, g_c=g_min, discontinuous=True, c_h0_at_onset=r_lo.c_h0, lambda_at_onset=float("nan"),
+            bracket=(g_min, g_min), status=WARNING, message=f"chaotic solution exists already at g_min = {g_min}",
+        )  # fmt: skip
     lo, hi, r_hi = g_min, top, r_top
     while hi - lo > tol:
         mid = 0.5 * (lo + hi)
@@ -1023,7 +1018,11 @@ def chaos_onset(
         else:
             lo = mid
     lam = gaussian_lyapunov(r_hi.tau, r_hi.c_h, r_hi.c_r, g_h=hi, alpha_r=alpha_r)
-    return ChaosOnsetResult(alpha_r, 0.5 * (lo + hi), True, r_hi.c_h0, lam, (lo, hi))
+    return ChaosOnsetResult(
+        alpha_r=alpha_r, g_c=0.5 * (lo + hi), discontinuous=True, c_h0_at_onset=r_hi.c_h0, lambda_at_onset=lam,
+        bracket=(lo, hi), status=SUCCESS,
+        message=f"chaotic solution exists for g_h >= {hi:.4f}, decays at {lo:.4f} (zero FP stable below 2)",
+    )  # fmt: skip
 
 
 def dmft_phase_point(g_h: float, alpha_r: float, *, alpha_z: float = 0.0, n_samples: int = 2000) -> dict:

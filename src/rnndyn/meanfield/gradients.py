@@ -34,6 +34,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from rnndyn._checks import check_positive_int, check_real
+from rnndyn._results import Result, Status
 
 
 def _times(t) -> np.ndarray:  # noqa: ANN001
@@ -155,8 +156,8 @@ def binary_gate_limit(rho: float, theta: float) -> float:
     return theta / (1.0 - q) if q < 1.0 else math.inf
 
 
-@dataclass(frozen=True)
-class GradientNormResult:
+@dataclass(frozen=True, kw_only=True)
+class GradientNormResult(Result):
     """Predicted gradient-norm growth ``(1/N) E tr D^t D^tT`` on a set of horizons.
 
     Attributes: ``law`` (``"constant_gate"`` or ``"binary_gate"``), ``rho``, ``z_bar`` / ``theta``,
@@ -172,19 +173,6 @@ class GradientNormResult:
     limit: float
     t: np.ndarray = field(repr=False)
     norm: np.ndarray = field(repr=False)
-    status: str = "success"
-    message: str = ""
-
-    def to_dict(self) -> dict:
-        out: dict = {}
-        for k in self.__dataclass_fields__:
-            v = getattr(self, k)
-            if isinstance(v, np.ndarray):
-                v = v.tolist()
-            if isinstance(v, float) and not math.isfinite(v):
-                v = None
-            out[k] = v
-        return out
 
 
 def gradient_norm_theory(
@@ -215,13 +203,19 @@ def gradient_norm_theory(
     if law == "constant_gate":
         norm = constant_gate_norm(rho, t, z_bar=z_bar)
         rate = constant_gate_rate(rho, z_bar=z_bar)
-        return GradientNormResult(law, float(rho), float(z_bar), float("nan"), rate, float("nan"), t, norm)
+        return GradientNormResult(
+            law=law, rho=float(rho), z_bar=float(z_bar), theta=float("nan"), rate=rate, limit=float("nan"),
+            t=t, norm=norm, status=Status.SUCCESS,
+        )  # fmt: skip
     norm = binary_gate_norm(rho, theta, t)
     lim = binary_gate_limit(rho, theta)
     q = rho * (1 - theta)
     rate = 0.0 if q <= 1 else 0.5 * math.log(q)
     msg = "" if math.isfinite(lim) else "rho (1 - theta) >= 1: the norm grows without bound"
-    return GradientNormResult(law, float(rho), float("nan"), float(theta), rate, lim, t, norm, message=msg)
+    return GradientNormResult(
+        law=law, rho=float(rho), z_bar=float("nan"), theta=float(theta), rate=rate, limit=lim, t=t, norm=norm,
+        status=Status.SUCCESS, message=msg,
+    )  # fmt: skip
 
 
 __all__ = [
