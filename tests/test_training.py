@@ -358,7 +358,7 @@ def test_plrnn_in_the_forced_trainer(lorenz_small) -> None:
     cfg = tr.TrainConfig(n_epochs=8, batches_per_epoch=4, batch_size=8, seq_len=30, tau=10, lr=3e-2)
     cb = tr.LyapunovCallback(every=8, k=2, n_steps=200, n_transient=50, generator=gen(23))
     res = tr.train_forced(m, lorenz_small, config=cfg, generator=gen(24), callbacks=[cb])
-    assert res.status == "ok" and np.mean(res.losses[-2:]) < 0.7 * res.losses[0]  # 0.96 -> 0.43
+    assert res.status == "success" and np.mean(res.losses[-2:]) < 0.7 * res.losses[0]  # 0.96 -> 0.43
     (rec,) = res.history["lyapunov"]
     assert rec["epoch"] == 8 and len(rec["exponents"]) == 2 and rec["exponents"][0] >= rec["exponents"][1]
 

@@ -9,6 +9,7 @@ from rnndyn import chaos, meanfield, training
 from rnndyn._results import AnalysisError, Check, Result, Status
 from rnndyn._version import __version__
 from rnndyn.analysis import AnalysisResult, analyze
+from rnndyn.checks import check_jacobian
 from rnndyn.clv import CLVResult, FTLEResult, covariant_lyapunov_vectors, finite_time_exponents
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
@@ -75,6 +76,7 @@ __all__ = [
     "analyze",
     "autonomous",
     "chaos",
+    "check_jacobian",
     "discretise",
     "find_fixed_points",
     "from_torch",

@@ -358,9 +358,9 @@ class Result:
         message: what was checked and, when the status is not ``success``, what to change.
         checks: the self-checks that were run (:class:`Check`), in the order they ran.
 
-    Subclasses may list properties to add to :meth:`to_dict` in ``_dict_properties`` and
-    fields/properties to show in the one-line ``repr`` in ``_repr_fields`` (default: every scalar
-    field).
+    Subclasses may list properties to add to :meth:`to_dict` in ``_dict_properties``, fields to
+    leave out of it in ``_dict_exclude``, and fields/properties to show in the one-line ``repr``
+    in ``_repr_fields`` (default: the first eight scalar and tensor fields).
     """
 
     status: Status
@@ -371,6 +371,8 @@ class Result:
     _dict_properties: ClassVar[tuple[str, ...]] = ()
     #: names shown first in ``repr``/``summary`` (fields or properties); empty = scalar fields.
     _repr_fields: ClassVar[tuple[str, ...]] = ()
+    #: fields left out of ``to_dict()`` (bulky raw data such as generated orbits).
+    _dict_exclude: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -420,6 +422,8 @@ class Result:
     def _to_dict(self, prefix: str, reasons: _Reasons) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name in self._dict_exclude:
+                continue
             path = f"{prefix}.{f.name}" if prefix else f.name
             out[f.name] = to_jsonable(getattr(self, f.name), path, reasons)
         for name in self._dict_properties:

@@ -22,13 +22,13 @@ callbacks, sweeps) with ``init`` / ``advance`` / ``run``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from rnndyn import _diagnostics as diag
 from rnndyn._checks import (
     check_choice,
     check_finite,
@@ -38,15 +38,14 @@ from rnndyn._checks import (
     check_real,
     check_tensor,
 )
+from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
+from rnndyn.checks import check_finite_parameters, jacobian_check, model_name
 from rnndyn.models.base import AbstractMap
 
 Tensor = torch.Tensor
 
-#: status -> meaning (the values are the messages' openings).
-STATUSES: dict[str, str] = {
-    "success": "converged run: exponents are time averages over n_steps",
-    "diverged": "the trajectory diverged (inf/NaN); exponents are NaN",
-}
+#: status -> meaning (the shared vocabulary of :class:`rnndyn.Status`).
+STATUSES: dict[str, str] = Status.explain()
 
 #: Largest growth ratio e^{qr_every (lambda_1 - lambda_k)} allowed between two QR events with
 #: ``qr_every="auto"``. Householder QR has a column-wise backward error (Higham, Accuracy and
@@ -85,8 +84,8 @@ N_RUNNING = 200
 
 
 # --------------------------------------------------------------------------------------- result
-@dataclass(frozen=True)
-class LyapunovResult:
+@dataclass(frozen=True, kw_only=True)
+class LyapunovResult(Result):
     r"""Lyapunov exponents with their uncertainty, derived quantities and diagnostics.
 
     Attributes:
@@ -110,10 +109,25 @@ class LyapunovResult:
         regime: ``"chaotic"`` (lambda_max > tolerance), ``"stable"`` (< -tolerance) or
             ``"marginal"``.
         sum_check: ``None``, or a dict comparing the sum of the exponents with the mean
-            ``ln|det J|`` of the map along the same trajectory (per step or per unit time), and for
-            a discretised flow the mean trace of the flow's Jacobian.
+            ``ln|det J|`` of the map along the same trajectory (per step or per unit time):
+            ``sum``, ``expected``, ``abs_error``, ``rel_error`` (``None`` when the sum is near 0).
+            Accumulated as a streaming mean (O(1) memory).
+        flow_check: ``None``, or for a discretised flow's full spectrum the sum of the exponents
+            against the time-averaged divergence ``<tr Df>`` of the flow (``sum``, ``mean_trace``,
+            ``bias``, ``dt``): a difference is the integrator's time-step bias.
+        convergence: what the convergence diagnostics found: ``drift`` of the top exponents over
+            the last half and its ``drift_tolerance`` (4 standard errors), ``half_steps``,
+            ``e_foldings_transient`` (e-foldings of the slowest non-zero exponent covered by the
+            transient), ``slowest_rate``.
+        clusters: groups of trajectories whose ``lambda_max`` agree within their errors (each
+            ``count``, ``lambda_max``, ``trajectories``); more than one means multistability.
+        notes: remarks that do not change the status (``QR every 6 steps``, ``-inf`` exponents of
+            a singular Jacobian, shared inputs); they also end the message.
         method: ``"qr"`` or ``"two_trajectory"``. tangent: ``"dense"``, ``"jvp"`` or ``None``.
-        status / message: see :data:`STATUSES`; the message also carries warnings.
+        status / message / checks: the shared :class:`rnndyn.Status`; the message says what was
+            checked and what to change; ``checks`` holds ``jacobian``, ``bounded``,
+            ``convergence``, ``multistability``, ``sum_rule``, ``flow_divergence``,
+            ``step_halving`` as they apply (docs/lyapunov.md, "Statuses and checks").
     """
 
     exponents: Tensor
@@ -139,9 +153,14 @@ class LyapunovResult:
     n_near_zero: int
     near_zero_tolerance: float
     regime: str
-    sum_check: dict[str, float] | None
-    status: str
-    message: str
+    sum_check: dict[str, Any] | None
+    flow_check: dict[str, Any] | None = None
+    convergence: dict[str, Any] | None = None
+    clusters: tuple[dict[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    _dict_properties = ("lambda_max",)
+    _repr_fields = ("lambda_max", "exponents", "stderr", "regime", "units", "n_steps", "n_trajectories")
 
     @property
     def lambda_max(self) -> float:
@@ -150,16 +169,8 @@ class LyapunovResult:
 
     @property
     def success(self) -> bool:
-        return self.status == "success"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python view (lists and floats; NaN/inf stay floats) with the same keys."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, Tensor) else v
-        out["lambda_max"] = self.lambda_max
-        return out
+        """``status == "success"``: every check passed."""
+        return self.status is Status.SUCCESS
 
 
 @dataclass
@@ -409,7 +420,7 @@ class LyapunovEngine:
             if logdet is not None or dense_jac:
                 jac = self._jacobian(h, x)
                 if logdet is not None:
-                    logdet.append(torch.linalg.slogdet(jac)[1])
+                    logdet.observe(system, h, x, jac)
             if qa is not None:
                 q = torch.ormqr(qa, tau, jac.expand_as(qa), left=False)  # type: ignore[union-attr]
                 qa = None
@@ -440,7 +451,7 @@ class LyapunovEngine:
                     record[1].append(log_r.clone())  # type: ignore[index]
                     if callback is not None:
                         callback(state.steps + t + 1)
-                    if not bool(torch.isfinite(h).all()):
+                    if diag.state_escaped(h, getattr(self, "_escape_bound", math.inf)):
                         break
         if qa is not None:
             q = _fix_signs(torch.linalg.householder_product(qa, tau), d)  # type: ignore[arg-type]
@@ -479,6 +490,7 @@ class LyapunovEngine:
         zero_tol: float | None = None,
         throw: bool = True,
         progress: Any = None,
+        check_jacobian: bool = True,
         recorder: Any = None,
     ) -> LyapunovResult:
         """Transient + averaging run; see :func:`lyapunov_spectrum` for the arguments.
@@ -497,10 +509,15 @@ class LyapunovEngine:
         if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, int):
             raise TypeError(f"`n_trajectories` must be an int >= 1; got {type(n_trajectories).__name__}")
         check_positive_int(n_trajectories, "n_trajectories")
+        if not isinstance(check_jacobian, bool):
+            raise TypeError(f"`check_jacobian` must be a bool; got {type(check_jacobian).__name__}")
+        check_finite_parameters(system)
         inputs, h0, n_steps, batch = _prepare(system, inputs, h0, n_steps, n_transient, n_trajectories)
+        shared_inputs = inputs is not None and batch > 1 and inputs.stride(0) == 0
         if h0 is None:
             h0 = system.initial_state((batch,), generator=generator)
         state = self.init(h0, generator=generator)
+        self._escape_bound = diag.divergence_bound(h0)
         in_tr = inputs[:, :n_transient] if inputs is not None else None
         in_avg = inputs[:, n_transient : n_transient + n_steps] if inputs is not None else None
 
@@ -514,7 +531,8 @@ class LyapunovEngine:
             if n_transient >= _AUTO_MIN_TRANSIENT:
                 m = self._auto_qr_every((state.log_r / n_transient).mean(0), h0.dtype)
         state = self.restart(state)
-        diverged_in_transient = not bool(torch.isfinite(state.h).all())
+        diverged_in_transient = diag.state_escaped(state.h, self._escape_bound)
+        samples = [(state.h[:2], in_avg[:2, 0] if in_avg is not None else None)]
 
         n_events = -(-n_steps // m)
         event_steps = [min((e + 1) * m, n_steps) - 1 for e in range(n_events)]
@@ -523,7 +541,7 @@ class LyapunovEngine:
         idx |= {round((j + 1) * n_events / n_blocks) - 1 for j in range(n_blocks)}
         record_at = {event_steps[e] for e in idx}
         record: tuple[list[int], list[Tensor]] = ([], [])
-        logdet: list[Tensor] | None = [] if self.sum_check else None
+        logdet = diag.StepAverages(trace=_has_flow_trace(system)) if self.sum_check else None
         cb = None if progress is None else (lambda s: progress(s, n_steps))
         if not diverged_in_transient:
             state = self.advance(
@@ -537,130 +555,259 @@ class LyapunovEngine:
                 callback=cb,
                 recorder=recorder,
             )
-        return self._finish(
-            state, record, logdet, n_steps, n_transient, m, batch, n_blocks, log_base, zero_tol, throw
-        )
-
-    def _finish(
-        self,
-        state: TangentState,
-        record: tuple[list[int], list[Tensor]],
-        logdet: list[Tensor] | None,
-        n_steps: int,
-        n_transient: int,
-        m: int,
-        batch: int,
-        n_blocks: int,
-        log_base: float,
-        zero_tol: float | None,
-        throw: bool,
-    ) -> LyapunovResult:
-        system = self.system
-        dt = system.dt
-        scale = 1.0 / ((dt or 1.0) * math.log(log_base))
-        h_ok = bool(torch.isfinite(state.h).all())
-        log_r = state.log_r.detach().to("cpu", torch.float64)
-        bad_exp = bool(torch.isnan(log_r).any() or (log_r == math.inf).any())
-        notes: list[str] = []
-        # the run's settings, shared by the diverged and the successful result
-        run: dict[str, Any] = dict(
-            units=system.units,
-            log_base=log_base,
-            dt=dt,
-            k=self.k,
-            state_size=system.state_size,
+        samples.append((state.h[:2], in_avg[:2, -1] if in_avg is not None else None))
+        return _build_result(
+            self,
+            state=state,
+            record=record,
+            averages=logdet,
             n_steps=n_steps,
             n_transient=n_transient,
             qr_every=m,
-            n_trajectories=batch,
-            method="qr",
-            tangent=self.tangent,
+            batch=batch,
+            n_blocks=n_blocks,
+            log_base=log_base,
+            zero_tol=zero_tol,
+            throw=throw,
+            samples=samples if check_jacobian else None,
+            shared_inputs=shared_inputs,
         )
-        if not h_ok or bad_exp or state.steps < n_steps:
-            at = state.steps
-            msg = (
-                f"the trajectory diverged (inf/NaN state) within the first {at} averaged steps "
-                f"(after {n_transient} transient steps); reduce the gain, the inputs or dt"
-            )
-            if throw:
-                raise ValueError(msg + ", or pass throw=False to get a result with status 'diverged'")
-            nan = torch.full((self.k,), math.nan, dtype=torch.float64)
-            return LyapunovResult(
-                exponents=nan,
-                stderr=nan.clone(),
-                per_trajectory=torch.full((batch, self.k), math.nan, dtype=torch.float64),
-                running=torch.zeros(batch, 0, self.k, dtype=torch.float64),
-                running_steps=torch.zeros(0, dtype=torch.int64),
-                **run,
-                stderr_method="none",
-                kaplan_yorke_dimension=math.nan,
-                entropy_rate=math.nan,
-                predictability_time=math.nan,
-                n_near_zero=0,
-                near_zero_tolerance=math.nan,
-                regime="diverged",
-                sum_check=None,
-                status="diverged",
-                message=msg,
-            )
-        per_traj = log_r / n_steps * scale
-        per_traj_sorted = torch.sort(per_traj, dim=-1, descending=True).values
-        exps = per_traj_sorted.mean(0)
 
-        steps = torch.tensor(record[0], dtype=torch.int64)
-        cum = torch.stack([r.detach().to("cpu", torch.float64) for r in record[1]], dim=1)  # (B, C, k)
-        running = cum / steps.to(torch.float64).view(1, -1, 1) * scale
+
+# --------------------------------------------------------------------------------------- results
+def _has_flow_trace(system: AbstractMap) -> bool:
+    """Whether the flow-divergence check can run: a discretised flow with an analytic Jacobian
+    (its trace is then O(n^2) per step; autograd would cost n reverse passes)."""
+    flow = getattr(system, "flow", None)
+    return flow is not None and getattr(system, "dt", None) is not None and bool(flow.has_analytic_jacobian)
+
+
+def _run_settings(engine: LyapunovEngine, **kw: Any) -> dict[str, Any]:
+    system = engine.system
+    out = dict(
+        units=system.units,
+        log_base=kw["log_base"],
+        dt=system.dt,
+        k=engine.k,
+        state_size=system.state_size,
+        n_steps=kw["n_steps"],
+        n_transient=kw["n_transient"],
+        qr_every=kw["qr_every"],
+        n_trajectories=kw["batch"],
+        method="qr",
+        tangent=engine.tangent,
+    )
+    return out
+
+
+def _diverged_result(
+    settings: dict[str, Any], checks: list[Check], batch: int, k: int, msg: str, throw: bool
+) -> LyapunovResult:
+    nan = torch.full((k,), math.nan, dtype=torch.float64)
+    res = LyapunovResult(
+        exponents=nan,
+        stderr=nan.clone(),
+        per_trajectory=torch.full((batch, k), math.nan, dtype=torch.float64),
+        running=torch.zeros(batch, 0, k, dtype=torch.float64),
+        running_steps=torch.zeros(0, dtype=torch.int64),
+        **settings,
+        stderr_method="none",
+        kaplan_yorke_dimension=math.nan,
+        entropy_rate=math.nan,
+        predictability_time=math.nan,
+        n_near_zero=0,
+        near_zero_tolerance=math.nan,
+        regime="diverged",
+        sum_check=None,
+        status=status_from_checks(checks, Status.DIVERGED),
+        message=msg,
+        checks=tuple(checks),
+    )
+    if throw:
+        raise AnalysisError(msg + "; or pass throw=False to get the result with status 'diverged'", result=res)
+    return res
+
+
+def _build_result(
+    engine: LyapunovEngine,
+    *,
+    state: TangentState,
+    record: tuple[list[int], list[Tensor]],
+    averages: diag.StepAverages | None,
+    n_steps: int,
+    n_transient: int,
+    qr_every: int,
+    batch: int,
+    n_blocks: int,
+    log_base: float,
+    zero_tol: float | None,
+    throw: bool,
+    samples: list[tuple[Tensor, Tensor | None]] | None,
+    shared_inputs: bool,
+) -> LyapunovResult:
+    """Exponents, errors, diagnostics and checks of a QR run; the status is the worst check."""
+    system = engine.system
+    dt = system.dt
+    step_time = dt or 1.0
+    scale = 1.0 / (step_time * math.log(log_base))
+    settings = _run_settings(
+        engine, log_base=log_base, n_steps=n_steps, n_transient=n_transient, qr_every=qr_every, batch=batch
+    )
+    checks: list[Check] = []
+    # (a) the model's tangent against autograd at sampled states of this trajectory
+    if samples is not None and engine.tangent != "jvp":
+        hs = torch.cat([h for h, _ in samples])
+        xs = [x for _, x in samples]
+        xcat = torch.cat(xs) if all(x is not None for x in xs) else None
+        checks.append(jacobian_check(system, hs, xcat, generator=torch.Generator().manual_seed(12)))
+    # divergence: non-finite, or unbounded growth long before overflow
+    bound = getattr(engine, "_escape_bound", math.inf)
+    log_r = state.log_r.detach().to("cpu", torch.float64)
+    bad_exp = bool(torch.isnan(log_r).any() or (log_r == math.inf).any())
+    escaped = diag.state_escaped(state.h, bound) or bad_exp or state.steps < n_steps
+    if escaped:
+        at = state.steps
+        where = (
+            f"within the first {at} averaged steps (after {n_transient} transient steps)"
+            if at > 0 or n_transient == 0
+            else f"during the {n_transient} transient steps"
+        )
+        checks.append(diag.divergence_check(True, at, bound, where))
+        msg = (
+            f"diverged: the state of {model_name(system)} escaped (non-finite or max-norm > {bound:.1g}, "
+            f"1e8 times the initial scale) {where}. Unbounded dynamics have no attractor, so there are "
+            "no exponents and no regime; reduce the gain, the inputs or dt"
+        )
+        if any(not c.passed and c.status is Status.FAILED for c in checks):
+            msg += "; also: " + "; ".join(c.detail for c in checks if not c.passed and c.status is Status.FAILED)
+        return _diverged_result(settings, checks, batch, engine.k, msg, throw)
+    checks.append(diag.divergence_check(False, None, bound, ""))
+
+    per_traj = log_r / n_steps * scale
+    per_traj_sorted = torch.sort(per_traj, dim=-1, descending=True).values
+    exps = per_traj_sorted.mean(0)
+    steps = torch.tensor(record[0], dtype=torch.int64)
+    cum = torch.stack([r.detach().to("cpu", torch.float64) for r in record[1]], dim=1)  # (B, C, k)
+    running = cum / steps.to(torch.float64).view(1, -1, 1) * scale
+    notes: list[str] = []
+    if batch >= 2 and not shared_inputs:
+        stderr = per_traj_sorted.std(0, unbiased=True) / math.sqrt(batch)
+        stderr_method = "trajectories"
+    elif n_blocks >= 2:
+        # one trajectory, or trajectories driven by one shared input sequence (they synchronise,
+        # so their spread is not an error): time blocks of the mean over trajectories
+        stderr = diag.block_stderr(cum.mean(0), steps, n_steps, n_blocks, scale)
+        stderr_method = "time_blocks"
         if batch >= 2:
-            stderr = per_traj_sorted.std(0, unbiased=True) / math.sqrt(batch)
-            stderr_method = "trajectories"
-        elif n_blocks >= 2:
-            stderr, stderr_method = _block_stderr(cum[0], steps, n_steps, n_blocks, scale), "time_blocks"
-        else:
-            stderr, stderr_method = torch.full_like(exps, math.nan), "none"
-        if bool(torch.isneginf(exps).any()):
-            notes.append(
-                f"{int(torch.isneginf(exps).sum())} exponent(s) are -inf: the Jacobian is singular "
-                "along the trajectory (e.g. dead ReLU units)"
-            )
-
-        sum_check = None
-        if logdet is not None and len(logdet) > 0:
-            ld = torch.stack(logdet).detach().to("cpu", torch.float64)  # (T, B)
-            expected = float(ld.mean()) * scale
-            total = float(exps.sum())
-            sum_check = {
-                "sum": total,
-                "expected": expected,
-                "abs_error": abs(total - expected),
-                "rel_error": abs(total - expected) / max(abs(expected), 1e-300),
-                "quantity": "mean ln|det J| of the map",  # type: ignore[dict-item]
-            }
-        kyd = kaplan_yorke_dimension(exps, complete=self.k == self.n_tangent)
-        lam_max_nat = float(exps[0]) * math.log(log_base)
-        entropy = float(exps.clamp(min=0).sum())
-        pred = math.log(2.0) / lam_max_nat if lam_max_nat > 0 else math.inf
-        tol, n_zero, regime = _near_zero(exps, stderr, zero_tol)
-        if m > 1:
-            notes.append(f"QR every {m} steps")
-        message = STATUSES["success"] + ("; " + "; ".join(notes) if notes else "")
-        return LyapunovResult(
-            exponents=exps,
-            stderr=stderr,
-            per_trajectory=per_traj_sorted,
-            running=running,
-            running_steps=steps,
-            **run,
-            stderr_method=stderr_method,
-            kaplan_yorke_dimension=kyd,
-            entropy_rate=entropy,
-            predictability_time=pred,
-            n_near_zero=n_zero,
-            near_zero_tolerance=tol,
-            regime=regime,
-            sum_check=sum_check,
-            status="success",
-            message=message,
+            notes.append("one input sequence shared by all trajectories: standard error from time blocks")
+    else:
+        stderr, stderr_method = torch.full_like(exps, math.nan), "none"
+    n_neg_inf = int(torch.isneginf(exps).sum())
+    if n_neg_inf:
+        notes.append(
+            f"{n_neg_inf} exponent(s) are -inf: the Jacobian is singular along the trajectory "
+            "(e.g. dead ReLU units, or saturated units whose derivative underflows)"
         )
+    kyd = kaplan_yorke_dimension(exps, complete=engine.k == engine.n_tangent)
+    lam_max_nat = float(exps[0]) * math.log(log_base)
+    entropy = float(exps.clamp(min=0).sum())
+    pred = math.log(2.0) / lam_max_nat if lam_max_nat > 0 else math.inf
+    tol, n_zero, regime = _near_zero(exps, stderr, zero_tol)
+    if n_neg_inf == engine.k:
+        checks.append(
+            Check(
+                name="finite_exponents",
+                passed=False,
+                detail="every exponent is -inf: all tangent directions collapse to zero within the float "
+                "range (saturated units); lambda_max is below any representable rate, not a measured value",
+                status=Status.WARNING,
+            )
+        )
+
+    # convergence of the top exponents
+    running_sorted = torch.sort(running, dim=-1, descending=True).values.mean(0)  # (C, k)
+    conv = diag.convergence_checks(
+        running_sorted=running_sorted,
+        steps=steps,
+        exps=exps,
+        stderr=stderr,
+        stderr_method=stderr_method,
+        n_steps=n_steps,
+        n_transient=n_transient,
+        n_blocks=n_blocks,
+        step_time=step_time,
+        near_zero_tol=tol,
+        units=system.units,
+    )
+    checks.extend(conv.checks)
+    # multistability: per-trajectory lambda_max against their own time-block errors
+    clusters: list[dict[str, Any]] = []
+    if batch >= 2 and n_blocks >= 2 and bool(torch.isfinite(per_traj_sorted[:, 0]).all()):
+        se = torch.stack([diag.block_stderr(cum[b], steps, n_steps, n_blocks, scale)[0] for b in range(batch)])
+        if bool(torch.isfinite(se).all()):
+            lam1 = per_traj_sorted[:, 0]
+            floor = 1e-9 * max(1.0, float(lam1.abs().max()))
+            clusters = diag.trajectory_clusters(lam1, se, floor=floor)
+            checks.append(diag.multistability_check(clusters, system.units))
+            if len(clusters) > 1:
+                regime = "multistable"
+    # sum rule and flow divergence (streaming means along the averaged trajectory)
+    sum_check = None
+    flow_check = None
+    if averages is not None and averages.count > 0:
+        mean_ld = averages.mean_logdet()
+        if mean_ld is not None:
+            sum_check, c = diag.sum_rule_check(float(exps.sum()), mean_ld, scale, state.h.dtype, engine.k)
+            checks.append(c)
+        mean_tr = averages.mean_trace()
+        if mean_tr is not None and dt is not None:
+            flow_check, c = diag.flow_divergence_check(float(exps.sum()), mean_tr / math.log(log_base), stderr, dt)
+            checks.append(c)
+
+    status = status_from_checks(checks)
+    if qr_every > 1:
+        notes.append(f"QR every {qr_every} steps")
+    message = _message(status, checks, notes)
+    res = LyapunovResult(
+        exponents=exps,
+        stderr=stderr,
+        per_trajectory=per_traj_sorted,
+        running=running,
+        running_steps=steps,
+        **settings,
+        stderr_method=stderr_method,
+        kaplan_yorke_dimension=kyd,
+        entropy_rate=entropy,
+        predictability_time=pred,
+        n_near_zero=n_zero,
+        near_zero_tolerance=tol,
+        regime=regime,
+        sum_check=sum_check,
+        flow_check=flow_check,
+        convergence=conv.as_dict(),
+        clusters=tuple(clusters),
+        notes=tuple(notes),
+        status=status,
+        message=message,
+        checks=tuple(checks),
+    )
+    if throw and status is Status.FAILED:
+        raise AnalysisError(message + "; pass throw=False to get the result", result=res)
+    return res
+
+
+def _message(status: Status, checks: list[Check], notes: list[str]) -> str:
+    """What was checked, and for anything that did not pass, what it found and what to change."""
+    failed = [c for c in checks if not c.passed]
+    names = ", ".join(c.name for c in checks)
+    if not failed:
+        head = f"success: all checks passed ({names})"
+    else:
+        head = f"{status.value}: " + "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        passed = [c.name for c in checks if c.passed]
+        if passed:
+            head += f" (passed: {', '.join(passed)})"
+    return head + ("; " + "; ".join(notes) if notes else "")
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -812,6 +959,8 @@ def lyapunov_spectrum(
     sum_check: bool | None = None,
     zero_tol: float | None = None,
     progress: Any = None,
+    check_jacobian: bool = True,
+    check_dt: bool = False,
 ) -> LyapunovResult:
     r"""Lyapunov spectrum (top ``k`` or all exponents) of a map by the QR (Benettin) method.
 
@@ -853,14 +1002,24 @@ def lyapunov_spectrum(
         zero_tol: tolerance for slow modes and the regime (default: automatic, see
             :class:`LyapunovResult`).
         progress: optional ``callable(done_steps, n_steps)`` (progress bars).
+        check_jacobian: compare the model's tangent with autograd JVPs at states sampled from
+            the run (cheap; a mismatch makes the result ``failed``, docs/lyapunov.md).
+        check_dt: for a discretised flow, rerun at ``dt / 2`` and compare the top exponents
+            (doubles the cost; a difference beyond the errors is a ``warning``).
 
     Returns:
-        :class:`LyapunovResult`.
+        :class:`LyapunovResult`. Its ``status`` is the worst outcome of its ``checks``:
+        ``success`` only when the top exponents have settled to their reported error and every
+        self-check passed; ``not_converged`` (the message says which of ``n_steps`` /
+        ``n_transient`` to raise and to what), ``warning`` (multistability, time-step bias),
+        ``failed`` (the model's Jacobian disagrees with autograd), ``diverged`` (the state
+        escaped: non-finite or 1e8 times its initial scale).
 
     Raises:
         TypeError: a flow, a non-rnndyn object or wrong argument types. ValueError: ``k > n``,
-        ``n_steps < 1``, inputs of the wrong shape or length, disagreeing batch sizes, or (with
-        ``throw=True``) a trajectory that diverged to inf/NaN.
+        ``n_steps < 1``, inputs of the wrong shape or length, disagreeing batch sizes, a model
+        with NaN/inf parameters, ``check_dt=True`` on a native map. AnalysisError (with
+        ``throw=True``): the run diverged or a self-check failed (``.result`` holds the result).
 
     References:
         G. Benettin, L. Galgani, A. Giorgilli, J.-M. Strelcyn, Meccanica 15, 9 (1980);
@@ -876,8 +1035,19 @@ def lyapunov_spectrum(
         >>> res.units, res.regime
         ('1/step', 'chaotic')
     """
+    if not isinstance(check_dt, bool):
+        raise TypeError(f"`check_dt` must be a bool; got {type(check_dt).__name__}")
+    if check_dt and not _is_discretised_flow(system):
+        raise ValueError(
+            f"`check_dt=True` needs a discretised flow (rd.discretise(flow, dt=...)); got {type(system).__name__}"
+        )
     engine = LyapunovEngine(system, k=k, qr_every=qr_every, tangent=tangent, sum_check=sum_check)
-    return engine.run(
+    if check_dt and h0 is None:
+        # both runs start from the same states
+        check_finite_parameters(system)
+        b = inputs.shape[0] if inputs is not None and inputs.ndim == 3 else n_trajectories
+        h0 = system.initial_state((b,), generator=generator)
+    res = engine.run(
         n_steps=n_steps,
         n_transient=n_transient,
         inputs=inputs,
@@ -886,9 +1056,89 @@ def lyapunov_spectrum(
         generator=generator,
         log_base=log_base,
         zero_tol=zero_tol,
-        throw=throw,
+        throw=throw and not check_dt,
         progress=progress,
+        check_jacobian=check_jacobian,
     )
+    if not check_dt or res.status in (Status.DIVERGED, Status.FAILED):
+        if throw and res.status in (Status.DIVERGED, Status.FAILED):
+            raise AnalysisError(res.message, result=res)
+        return res
+    return _step_halving(engine, res, inputs=inputs, h0=h0, generator=generator, qr_every=qr_every, throw=throw)
+
+
+def _is_discretised_flow(system: Any) -> bool:
+    return getattr(system, "flow", None) is not None and getattr(system, "dt", None) is not None
+
+
+def _step_halving(
+    engine: LyapunovEngine,
+    res: LyapunovResult,
+    *,
+    inputs: Tensor | None,
+    h0: Tensor | None,
+    generator: torch.Generator | None,
+    qr_every: int | str,
+    throw: bool,
+) -> LyapunovResult:
+    """Rerun at ``dt / 2`` (twice the steps, inputs held twice as long) and compare the top
+    exponents: a difference beyond 4 combined standard errors is a time-step bias (``warning``)."""
+    import dataclasses
+
+    from rnndyn.discretise import discretise
+
+    system = engine.system
+    half = discretise(system.flow, dt=system.dt / 2, method=system.method)  # type: ignore[attr-defined]
+    in_half = None
+    if inputs is not None:
+        in_half = torch.repeat_interleave(inputs, 2, dim=-2)
+    other = LyapunovEngine(half, k=engine.k, qr_every=qr_every, tangent=engine.tangent, sum_check=False).run(
+        n_steps=2 * res.n_steps,
+        n_transient=2 * res.n_transient,
+        inputs=in_half,
+        h0=h0,
+        n_trajectories=res.n_trajectories,
+        generator=generator,
+        log_base=res.log_base,
+        throw=False,
+        check_jacobian=False,
+    )
+    top = [i for i in range(min(res.k, diag.N_CHECKED)) if math.isfinite(float(res.exponents[i]))]
+    if other.status is Status.DIVERGED or not top:
+        chk = Check(
+            name="step_halving",
+            passed=False,
+            detail=f"the rerun at dt = {half.dt:g} did not give comparable exponents ({other.status.value})",
+            status=Status.WARNING,
+        )
+    else:
+        diff = (res.exponents[top] - other.exponents[top]).abs()
+        se = torch.sqrt(res.stderr[top] ** 2 + other.stderr[top] ** 2)
+        se = torch.where(torch.isfinite(se), se, torch.zeros_like(se))
+        tol = diag.Z_DRIFT * se + 1e-9 * torch.clamp(res.exponents[top].abs(), min=1.0)
+        ratio = diff / tol
+        w = int(torch.argmax(ratio))
+        ok = bool((ratio <= 1).all())
+        detail = (
+            f"halving dt to {half.dt:g} changes lambda_{top[w] + 1} by {float(diff[w]):.3g} "
+            f"(tolerance {float(tol[w]):.2g} = {diag.Z_DRIFT:g} combined standard errors)"
+        )
+        if not ok:
+            detail += f": a time-step bias; use dt <= {half.dt:g}"
+        chk = Check(
+            name="step_halving",
+            passed=ok,
+            value=float(diff[w]),
+            tolerance=float(tol[w]),
+            detail=detail,
+            status=Status.WARNING,
+        )
+    checks = (*res.checks, chk)
+    status = status_from_checks(checks, res.status)
+    out = dataclasses.replace(res, checks=checks, status=status, message=_message(status, list(checks), list(res.notes)))
+    if throw and status is Status.FAILED:
+        raise AnalysisError(out.message, result=out)
+    return out
 
 
 def max_lyapunov(
@@ -934,9 +1184,12 @@ def max_lyapunov(
     renorm_every = check_positive_int(renorm_every, "renorm_every")
     log_base = check_real(log_base, "log_base", low=1.0, low_open=True)
     check_positive_int(n_trajectories, "n_trajectories")
+    check_finite_parameters(system)
     inputs, h0, n_steps, batch = _prepare(system, inputs, h0, n_steps, n_transient, n_trajectories)
+    shared_inputs = inputs is not None and batch > 1 and inputs.stride(0) == 0
     if h0 is None:
         h0 = system.initial_state((batch,), generator=generator)
+    bound = diag.divergence_bound(h0)
     n = system.state_size
     eps = float(torch.finfo(h0.dtype).eps)
     d0 = check_real(separation, "separation", low=0.0, low_open=True) if separation is not None else None
@@ -968,34 +1221,12 @@ def max_lyapunov(
                 if event % rec_every == 0 or t == n_steps - 1:
                     steps_rec.append(t + 1)
                     cum_rec.append(acc.clone())
+                    if diag.state_escaped(h, bound):
+                        break
     dt = system.dt
-    scale = 1.0 / ((dt or 1.0) * math.log(log_base))
-    ok = bool(torch.isfinite(h).all() and torch.isfinite(acc).all())
-    if not ok:
-        msg = "the trajectory diverged (inf/NaN state or separation); reduce the gain, the inputs or dt"
-        if throw:
-            raise ValueError(msg + ", or pass throw=False")
-    per = (acc.detach().to("cpu", torch.float64) / n_steps * scale).unsqueeze(-1)
-    steps = torch.tensor(steps_rec, dtype=torch.int64)
-    cum = torch.stack([c.detach().to("cpu", torch.float64) for c in cum_rec], dim=1).unsqueeze(-1)
-    running = cum / steps.to(torch.float64).view(1, -1, 1) * scale
-    if not ok:
-        per = torch.full_like(per, math.nan)
-    exps = per.mean(0)
-    if batch >= 2:
-        stderr, how = per.std(0, unbiased=True) / math.sqrt(batch), "trajectories"
-    elif steps.numel() >= N_BLOCKS:
-        stderr, how = _block_stderr(cum[0], steps, n_steps, N_BLOCKS, scale), "time_blocks"
-    else:
-        stderr, how = torch.full_like(exps, math.nan), "none"
-    lam_nat = float(exps[0]) * math.log(log_base)
-    tol, n_zero, regime = _near_zero(exps, stderr, None) if ok else (math.nan, 0, "diverged")
-    return LyapunovResult(
-        exponents=exps,
-        stderr=stderr,
-        per_trajectory=per,
-        running=running,
-        running_steps=steps,
+    step_time = dt or 1.0
+    scale = 1.0 / (step_time * math.log(log_base))
+    settings = dict(
         units=system.units,
         log_base=log_base,
         dt=dt,
@@ -1007,16 +1238,81 @@ def max_lyapunov(
         n_trajectories=batch,
         method="two_trajectory",
         tangent=None,
+    )
+    done = steps_rec[-1] if steps_rec else 0
+    if diag.state_escaped(h, bound) or not bool(torch.isfinite(acc).all()) or done < n_steps:
+        where = f"within the first {done} averaged steps (after {n_transient} transient steps)"
+        checks = [diag.divergence_check(True, done, bound, where)]
+        msg = (
+            f"diverged: the state of {model_name(system)} escaped (non-finite or max-norm > {bound:.1g}, "
+            f"1e8 times the initial scale) or the separation became non-finite {where}. Unbounded "
+            "dynamics have no attractor, so there is no exponent and no regime; reduce the gain, the "
+            "inputs or dt"
+        )
+        return _diverged_result(settings, checks, batch, 1, msg, throw)
+    checks = [diag.divergence_check(False, None, bound, "")]
+    per = (acc.detach().to("cpu", torch.float64) / n_steps * scale).unsqueeze(-1)
+    steps = torch.tensor(steps_rec, dtype=torch.int64)
+    cum = torch.stack([c.detach().to("cpu", torch.float64) for c in cum_rec], dim=1).unsqueeze(-1)
+    running = cum / steps.to(torch.float64).view(1, -1, 1) * scale
+    exps = per.mean(0)
+    n_blocks = min(N_BLOCKS, steps.numel())
+    notes: list[str] = []
+    if batch >= 2 and not shared_inputs:
+        stderr, how = per.std(0, unbiased=True) / math.sqrt(batch), "trajectories"
+    elif n_blocks >= 2:
+        stderr, how = diag.block_stderr(cum.mean(0), steps, n_steps, n_blocks, scale), "time_blocks"
+        if batch >= 2:
+            notes.append("one input sequence shared by all trajectories: standard error from time blocks")
+    else:
+        stderr, how = torch.full_like(exps, math.nan), "none"
+    lam_nat = float(exps[0]) * math.log(log_base)
+    tol, n_zero, regime = _near_zero(exps, stderr, None)
+    conv = diag.convergence_checks(
+        running_sorted=running.mean(0),
+        steps=steps,
+        exps=exps,
+        stderr=stderr,
         stderr_method=how,
-        kaplan_yorke_dimension=kaplan_yorke_dimension(exps, complete=n == 1) if ok else math.nan,
-        entropy_rate=float(exps.clamp(min=0).sum()) if ok else math.nan,
-        predictability_time=(math.log(2.0) / lam_nat if lam_nat > 0 else math.inf) if ok else math.nan,
+        n_steps=n_steps,
+        n_transient=n_transient,
+        n_blocks=n_blocks,
+        step_time=step_time,
+        near_zero_tol=tol,
+        units=system.units,
+    )
+    checks.extend(conv.checks)
+    clusters: list[dict[str, Any]] = []
+    if batch >= 2 and n_blocks >= 2:
+        se = torch.stack([diag.block_stderr(cum[b], steps, n_steps, n_blocks, scale)[0] for b in range(batch)])
+        if bool(torch.isfinite(se).all()):
+            floor = 1e-9 * max(1.0, float(per.abs().max()))
+            clusters = diag.trajectory_clusters(per[:, 0], se, floor=floor)
+            checks.append(diag.multistability_check(clusters, system.units))
+            if len(clusters) > 1:
+                regime = "multistable"
+    status = status_from_checks(checks)
+    return LyapunovResult(
+        exponents=exps,
+        stderr=stderr,
+        per_trajectory=per,
+        running=running,
+        running_steps=steps,
+        **settings,
+        stderr_method=how,
+        kaplan_yorke_dimension=kaplan_yorke_dimension(exps, complete=n == 1),
+        entropy_rate=float(exps.clamp(min=0).sum()),
+        predictability_time=math.log(2.0) / lam_nat if lam_nat > 0 else math.inf,
         n_near_zero=n_zero,
         near_zero_tolerance=tol,
         regime=regime,
         sum_check=None,
-        status="success" if ok else "diverged",
-        message=STATUSES["success"] if ok else msg,
+        convergence=conv.as_dict(),
+        clusters=tuple(clusters),
+        notes=tuple(notes),
+        status=status,
+        message=_message(status, checks, notes),
+        checks=tuple(checks),
     )
 
 

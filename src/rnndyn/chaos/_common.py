@@ -1,36 +1,13 @@
-"""Small shared pieces of :mod:`rnndyn.chaos`: result serialisation, Wilson intervals, ragged helpers."""
+"""Small shared pieces of :mod:`rnndyn.chaos`: Wilson intervals, ragged helpers (results use
+:class:`rnndyn.Result`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any
 
-import numpy as np
 import torch
 
 Tensor = torch.Tensor
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, Tensor):
-        v = v.detach().cpu().numpy()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, tuple | list):
-        return [_jsonable(u) for u in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(u) for k, u in v.items()}
-    return v
-
-
-class ResultMixin:
-    """``to_dict()`` for the frozen result dataclasses (tensors become nested lists)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 
 def wilson_interval(k: int, n: int, *, z: float = 1.959963984540054) -> tuple[float, float]:

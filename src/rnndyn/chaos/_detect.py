@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
-from rnndyn.chaos._common import ResultMixin, ragged_arange, ragged_to_padded, sort_ragged
+from rnndyn._results import Result, Status
+from rnndyn.chaos._common import ragged_arange, ragged_to_padded, sort_ragged
 from rnndyn.chaos._networks import PiecewiseLinear, ScalarNetwork
 
 Tensor = torch.Tensor
@@ -144,8 +145,8 @@ def _divisors(p: int) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class PeriodicPointsResult(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PeriodicPointsResult(Result):
     """Points of least period ``period`` of each of ``B`` scalar maps.
 
     Attributes:
@@ -158,16 +159,14 @@ class PeriodicPointsResult(ResultMixin):
     count: Tensor
     period: int
     method: str
-    status: str = "ok"
-    message: str = ""
 
     @property
     def has_points(self) -> Tensor:
         return self.count > 0
 
 
-@dataclass(frozen=True, eq=False)
-class Period3Result(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Period3Result(Result):
     """Period-3 detection (Li--Yorke "period three implies chaos").
 
     Attributes:
@@ -182,8 +181,6 @@ class Period3Result(ResultMixin):
     orbit: Tensor
     n_points: Tensor
     method: str
-    status: str = "ok"
-    message: str = ""
 
     @property
     def fraction(self) -> float:
@@ -221,15 +218,17 @@ def _verify_and_pack(
         new[1:] = (rows[1:] != rows[:-1]) | ((xs[1:] - xs[:-1]) > tol * scale[1:])
     xs, rows = xs[new], rows[new]
     pts, count = ragged_to_padded(xs, rows, F.B, math.nan)
-    status, message = "ok", ""
+    status, message = Status.SUCCESS, f"every map has a multiple of {period} period-{period} points"
     bad = (count % period) != 0
     if bool(bad.any()):
-        status = "warning"
+        status = Status.WARNING
         message = (
             f"{int(bad.sum())} map(s) have a number of period-{period} points that is not a multiple "
             f"of {period} (a nearly degenerate orbit, or an orbit leaving the grid domain)"
         )
-    return PeriodicPointsResult(pts, count, period, method, status, message)
+    return PeriodicPointsResult(
+        points=pts, count=count, period=period, method=method, status=status, message=message
+    )
 
 
 def periodic_points(
@@ -310,7 +309,12 @@ def periodic_points(
     if rows.numel() == 0:
         empty = torch.full((F.B, 1), math.nan, dtype=F.dtype, device=F.device)
         return PeriodicPointsResult(
-            empty, torch.zeros(F.B, dtype=torch.long, device=F.device), period, "grid"
+            points=empty,
+            count=torch.zeros(F.B, dtype=torch.long, device=F.device),
+            period=period,
+            method="grid",
+            status=Status.SUCCESS,
+            message=f"f^{period}(x) - x has no sign change on the grid: no period-{period} points",
         )
     a, b = x[rows, cols], x[rows, cols + 1]
     # bisection, padded per map so that any batched callable can be used
@@ -372,7 +376,15 @@ def period3(
     nan = torch.full_like(w, math.nan)
     w = torch.where(has, w, nan)
     orbit = torch.stack([w, torch.where(has, fw, nan), torch.where(has, f2w, nan)], -1)
-    return Period3Result(has, w, orbit, pp.count, pp.method, pp.status, pp.message)
+    return Period3Result(
+        has_period3=has,
+        witness=w,
+        orbit=orbit,
+        n_points=pp.count,
+        method=pp.method,
+        status=pp.status,
+        message=pp.message,
+    )
 
 
 def li_yorke_witness(f: ScalarMapLike, a: Tensor, *, atol: float | None = None) -> Tensor:
@@ -528,8 +540,8 @@ def lap_numbers(
     return composition_laps([f] * t_max, domain=domain, max_laps=max_laps)
 
 
-@dataclass(frozen=True, eq=False)
-class EntropyResult(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class EntropyResult(Result):
     """Topological entropy from lap-number growth, ``h = lim (1/t) ln L(f^t)`` (Misiurewicz--Szlenk).
 
     Attributes:
@@ -541,8 +553,6 @@ class EntropyResult(ResultMixin):
     entropy: Tensor
     laps: Tensor
     t_used: Tensor
-    status: str = "ok"
-    message: str = ""
 
 
 def topological_entropy(
@@ -575,16 +585,16 @@ def topological_entropy(
     l1 = laps.gather(1, (t1 - 1)[:, None])[:, 0]
     l0 = laps.gather(1, (t0 - 1)[:, None])[:, 0]
     h = torch.where(t1 > t0, (l1.log() - l0.log()) / (t1 - t0).double(), torch.full_like(l1, math.nan))
-    status, message = "ok", ""
+    status, message = Status.SUCCESS, f"lap numbers grew over t = {int(t1.min())}..{t_max} steps"
     if bool((t1 < 4).any()):
-        status = "warning"
+        status = Status.WARNING
         message = f"{int((t1 < 4).sum())} map(s) exceeded max_laps before t = 4; their estimate is crude"
-    return EntropyResult(h, laps, t1, status, message)
+    return EntropyResult(entropy=h, laps=laps, t_used=t1, status=status, message=message)
 
 
 # ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class Lyapunov1DResult(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Lyapunov1DResult(Result):
     r"""1-D Lyapunov exponents :math:`\lambda = \langle \ln|f'(x_t)|\rangle` of orbits of scalar maps.
 
     Attributes:
@@ -598,8 +608,6 @@ class Lyapunov1DResult(ResultMixin):
     per_orbit: Tensor
     bounded: Tensor
     units: str = "1/step"
-    status: str = "ok"
-    message: str = ""
 
 
 def lyapunov_exponent_1d(
@@ -666,7 +674,19 @@ def lyapunov_exponent_1d(
     lam = torch.where(ok, lam, torch.full_like(lam, math.nan))
     exp = torch.where(ok, lam, torch.full_like(lam, -math.inf)).amax(-1)
     exp = torch.where(ok.any(-1), exp, torch.full_like(exp, math.nan))
-    return Lyapunov1DResult(exp, lam, ok)
+    n_out = int((~ok).sum())
+    if not bool(ok.any(-1).all()):
+        status = Status.DIVERGED
+        message = (
+            f"{int((~ok.any(-1)).sum())} map(s) have no bounded orbit (|x| > {bound:g} or non-finite): "
+            "unbounded dynamics have no exponent (NaN)"
+        )
+    elif n_out:
+        status = Status.WARNING
+        message = f"{n_out} of {ok.numel()} orbits left |x| <= {bound:g} (NaN); the exponent uses the bounded ones"
+    else:
+        status, message = Status.SUCCESS, f"all {ok.numel()} orbits stayed bounded over {n_steps} steps"
+    return Lyapunov1DResult(exponent=exp, per_orbit=lam, bounded=ok, status=status, message=message)
 
 
 __all__ = [

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import torch
 
 from rnndyn._checks import check_generator, check_nonnegative, check_positive_int
-from rnndyn.chaos._common import ResultMixin
+from rnndyn._results import Result, Status
 from rnndyn.chaos._detect import composition_laps, period3
 from rnndyn.chaos._networks import ScalarNetwork
 
 Tensor = torch.Tensor
 
 
-@dataclass(frozen=True, eq=False)
-class PersistenceResult(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PersistenceResult(Result):
     """Lap counts of ``t``-fold compositions of perturbed networks, RNN vs FNN.
 
     Attributes:
@@ -45,8 +45,6 @@ class PersistenceResult(ResultMixin):
     fnn_growth: float
     std: float
     domain: tuple[float, float]
-    status: str = "ok"
-    message: str = ""
 
 
 def persistence(
@@ -104,6 +102,8 @@ def persistence(
         fnn_growth=growth(fnn_laps),
         std=std,
         domain=(float(domain[0]), float(domain[1])),
+        status=Status.SUCCESS,
+        message=f"lap counts of {n_trials} perturbed networks over depth {depth}",
     )
 
 

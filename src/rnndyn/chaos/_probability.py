@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 from rnndyn._checks import check_choice, check_positive_int, check_real
-from rnndyn.chaos._common import ResultMixin, wilson_interval
+from rnndyn._results import Result, Status
+from rnndyn.chaos._common import wilson_interval
 from rnndyn.chaos._detect import lyapunov_exponent_1d, period3, topological_entropy
 from rnndyn.chaos._networks import ACTIVATIONS, OUT_ACTIVATIONS, SCALAR_INITS, ScalarNetwork
 
@@ -28,8 +29,8 @@ VECTOR_INITS = ("he", "xavier", "glorot", "lecun")
 Progress = Callable[[int, int], None] | None
 
 
-@dataclass(frozen=True, eq=False)
-class ChaosProbabilityResult(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ChaosProbabilityResult(Result):
     """Fraction of chaotic networks per width, with 95 % Wilson intervals.
 
     Attributes:
@@ -51,8 +52,6 @@ class ChaosProbabilityResult(ResultMixin):
     model: str
     seconds: tuple[float, ...]
     settings: dict[str, Any]
-    status: str = "ok"
-    message: str = ""
 
     def table(self) -> list[dict[str, Any]]:
         """One row per width (for printing)."""
@@ -224,6 +223,8 @@ def _pack(
         model=model,
         seconds=tuple(secs),
         settings=settings,
+        status=Status.SUCCESS,
+        message=f"{n_networks} networks per width, criterion {criterion!r}, 95 % Wilson intervals",
     )
 
 

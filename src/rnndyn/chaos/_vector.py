@@ -14,14 +14,16 @@ from typing import Any
 import torch
 
 from rnndyn._checks import check_generator, check_map, check_positive_int, check_real
-from rnndyn.chaos._common import ResultMixin
+from rnndyn._diagnostics import divergence_bound, state_escaped
+from rnndyn._results import AnalysisError, Result, Status
 from rnndyn.chaos._networks import ScalarNetwork
+from rnndyn.checks import check_finite_parameters
 
 Tensor = torch.Tensor
 
 
-@dataclass(frozen=True, eq=False)
-class ScramblingResult(ResultMixin):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ScramblingResult(Result):
     """Distances of trajectory pairs started ``eps`` apart.
 
     Attributes:
@@ -49,8 +51,6 @@ class ScramblingResult(ResultMixin):
     eps: float
     low: float
     high: float
-    status: str = "ok"
-    message: str = ""
 
 
 def scrambling(
@@ -115,7 +115,9 @@ def scrambling(
 
         if h0 is None:
             h0 = system.initial_state((n_pairs,), generator=generator)
+        check_finite_parameters(system)
     h = torch.as_tensor(h0).reshape(n_pairs, n)
+    bound = divergence_bound(h)
     with torch.no_grad():
         for _ in range(n_transient):
             h = step(h)
@@ -128,16 +130,19 @@ def scrambling(
             refs.append(h)
     d = torch.stack(dists, -1)
     traj = torch.stack(refs, 1)
-    if not bool(torch.isfinite(d).all()):
-        raise ValueError("the trajectories diverged (inf/NaN); scrambling needs bounded dynamics")
+    if not bool(torch.isfinite(d).all()) or state_escaped(traj, bound):
+        raise AnalysisError(
+            f"diverged: the trajectories escaped (non-finite or max-norm > {bound:.1g}, 1e8 times the "
+            "initial scale); scrambling needs bounded dynamics (reduce the gain)"
+        )
     t0 = n_steps // 2
     w = traj[:, t0:]
     diam = float(torch.linalg.vector_norm(w.amax((0, 1)) - w.amin((0, 1))))
-    status, message = "ok", ""
+    status, message = Status.SUCCESS, f"{n_pairs} pairs over steps {t0}..{n_steps}, diameter {diam:.3g}"
     if diam == 0.0:
         diam = 1.0
         status, message = (
-            "warning",
+            Status.WARNING,
             "the trajectories collapsed to a point (diameter 0); distances not normalised",
         )
     rel = d[:, t0:] / diam

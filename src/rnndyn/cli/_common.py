@@ -420,3 +420,41 @@ def write_netcdf(ds: Any, path: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+# ------------------------------------------------------------------------------ status and checks
+#: exit code of a command whose analysis came back ``failed`` (a self-check failed); every other
+#: status exits 0, with a visible warning unless it is ``success``.
+EXIT_FAILED = 1
+
+
+def status_rows(result: Any) -> list[tuple[str, str]]:
+    """Rows ``(quantity, value)`` for a table: the result's status and each of its checks."""
+    status = getattr(result, "status", None)
+    if status is None:
+        return []
+    value = str(getattr(status, "value", status))
+    rows = [("status", value if value == "success" else value.upper())]
+    for c in getattr(result, "checks", ()) or ():
+        word = "passed" if c.passed else f"FAILED ({c.status.value})"
+        if c.value is not None and c.tolerance is not None:
+            word += f"  {c.value:.3g} vs {c.tolerance:.3g}"
+        rows.append((f"check {c.name}", word))
+    return rows
+
+
+def report_status(result: Any) -> None:
+    """Print a visible warning for any status but ``success`` (on stderr, so tables and ``--json``
+    stay clean) and exit with :data:`EXIT_FAILED` for ``failed``; return normally otherwise."""
+    status = getattr(result, "status", None)
+    if status is None:
+        return
+    value = str(getattr(status, "value", status))
+    if value == "success":
+        return
+    message = str(getattr(result, "message", ""))
+    if message.startswith(f"{value}: "):
+        message = message[len(value) + 2 :]
+    err_console.print(f"[bold yellow]warning:[/] status {value}: {message}", soft_wrap=True)
+    if value == "failed":
+        raise typer.Exit(code=EXIT_FAILED)

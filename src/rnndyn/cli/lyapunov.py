@@ -39,7 +39,9 @@ from rnndyn.cli._common import (
     fail,
     load_inputs,
     orient_inputs,
+    report_status,
     resolve_model,
+    status_rows,
     write_json,
 )
 from rnndyn.cli.analyze import (
@@ -246,6 +248,7 @@ def lyapunov_cmd(
         n_trajectories=n_trajectories if x is None or x.ndim == 2 else 1,
         generator=torch.Generator().manual_seed(seed + 1),
         log_base=base,
+        throw=False,
     )
     with progress_bar(progress, "Lyapunov spectrum") as cb:
         res = run_spectrum(system, cb, **kwargs)
@@ -261,14 +264,15 @@ def lyapunov_cmd(
         table.add_row(str(i + 1), fmt(lam[i]), fmt(se[i]) if se[i] == se[i] else "-")
     console.print(table)
     summary = Table(show_header=False, title="summary", title_justify="left")
-    for key, value in summary_rows(res):
+    for key, value in [*summary_rows(res), *status_rows(res)]:
         summary.add_row(key, value)
     console.print(summary)
     if json_path is not None:
         write_json(json_path, {"model": label, **res.to_dict()})
-    if out is not None:
+    if out is not None and res.status != "diverged":
         for path in save_figures(res, out, label):
             console.print(f"wrote {path}")
+    report_status(res)  # exit 0 with a visible warning, 1 for "failed" (docs/lyapunov.md)
 
 
 __all__ = [

@@ -440,7 +440,7 @@ def _classify(
         f"{model} ({hidden} units) on {data}: test accuracy {final['accuracy']:.3f} "
         f"(test loss {final['loss']:.4f}) after {res.epochs_run} epochs; "
         + (f"reached {target:.0%} at epoch {hit}" if hit is not None else f"never reached {target:.0%}")
-        + ("" if res.status == "ok" else f" [{res.status}: {res.message}]")
+        + ("" if res.status == "success" else f" [{res.status}: {res.message}]")
     )
     payload = {
         "train": res.to_dict(),

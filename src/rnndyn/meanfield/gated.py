@@ -20,14 +20,16 @@ the flow's C_h.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import ndtri
 
 from rnndyn._checks import check_choice, check_real
+from rnndyn._results import Result, Status, status_from_checks
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, gaussian_expectation, sigmoid
+from rnndyn.meanfield.vanilla import _residual_check
 
 #: alpha_r above which the FP bifurcation is subcritical (zero bias): a_1 = alpha_r^2/4 - 2 = 0 (D-2).
 ALPHA_R_STAR = 2.0 * math.sqrt(2.0)
@@ -196,8 +198,8 @@ def _critical_g_star(br: _Branches) -> tuple[float, float]:
 # results
 
 
-@dataclass(frozen=True)
-class FixedPointMFTResult:
+@dataclass(frozen=True, kw_only=True)
+class FixedPointMFTResult(Result):
     """All fixed points of the mean-field equations at one parameter point.
 
     Attributes (one entry per nonzero branch, ordered by increasing ``delta``):
@@ -210,7 +212,10 @@ class FixedPointMFTResult:
             at the given ``alpha_z`` (``inf`` when rho (1-theta) >= 1; up to an O(1) prefactor).
     Scalars: ``zero_fp`` (whether h = 0 is a fixed point), ``zero_fp_rho`` (its rho = g_h^2/4),
     ``zero_fp_stable``, ``theta`` (closed-gate fraction, 1/2 at zero mean bias), ``g_star``
-    (FP-bifurcation gain at this alpha_r), ``status``, ``message``.
+    (FP-bifurcation gain at this alpha_r), ``residual`` (largest relative residual
+    ``|g_h^2 - G(delta)| / g_h^2`` of the fixed-point equation over the branches; ``status`` is
+    ``success`` when it is ``<= RESIDUAL_TOL``, ``not_converged`` otherwise), ``status``,
+    ``message``, ``checks``.
     """
 
     model: str
@@ -230,20 +235,13 @@ class FixedPointMFTResult:
     zero_fp_stable: bool = True
     theta: float = 0.5
     g_star: float = 2.0
-    status: str = "converged"
-    message: str = ""
+    residual: float = 0.0
+
+    _dict_properties = ("n_nonzero",)
 
     @property
     def n_nonzero(self) -> int:
         return int(self.delta.size)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        for k, v in d.items():
-            if isinstance(v, np.ndarray):
-                d[k] = v.tolist()
-        d["n_nonzero"] = self.n_nonzero
-        return d
 
 
 def _edge(rho: np.ndarray, c: np.ndarray, alpha_z: float, theta: float) -> np.ndarray:
@@ -315,13 +313,18 @@ def fixed_points(
     theta = 0.5
     zero = bias_std == 0.0
     zrho = g_h * g_h / 4.0 if zero else float("nan")
+    residual = 0.0
+    if delta.size:
+        residual = float(np.max(np.abs(g_h * g_h - gain_function(delta, alpha_r, bias_std)))) / (g_h * g_h)
+    chk = _residual_check(residual, f"g_h^2 = G(delta) over {delta.size} nonzero branch(es)")
+    notes = [chk.detail] + ([] if zero else ["nonzero bias: h = 0 is not a fixed point"])
     return FixedPointMFTResult(
         model=model, g_h=g_h, alpha_r=alpha_r, alpha_z=alpha_z, bias_std=bias_std,
         delta=delta, c_phi=m["c_phi"], c_sigma_r=m["c_sigma_r"], v_r=m["v_r"], rho=rho,
         marginal=(rho * (1 - theta) < 1) & (rho > 1), edge_delta=_edge(rho, m["c_phi"], alpha_z, theta),
         zero_fp=zero, zero_fp_rho=zrho, zero_fp_stable=bool(zero and zrho < 1), theta=theta,
-        g_star=table["g_star"], status="converged",
-        message="" if zero else "nonzero bias: h = 0 is not a fixed point",
+        g_star=table["g_star"], residual=residual, status=status_from_checks([chk]),
+        message="; ".join(notes), checks=(chk,),
     )  # fmt: skip
 
 
@@ -443,12 +446,14 @@ __all__ = [
 # time-dependent DMFT of the gated flow (gated.md §4.6-4.8)
 
 
-@dataclass(frozen=True)
-class GatedFlowDMFTResult:
+@dataclass(frozen=True, kw_only=True)
+class GatedFlowDMFTResult(Result):
     """Time-dependent DMFT of the gated flow (P-1) where the notes give it in closed form.
 
     Attributes: ``c_h0`` (``<h^2>``), ``tau``/``c_h`` (autocorrelation of h), ``lambda_max`` (per
-    unit time), ``method`` (which exact reduction was used), ``status``, ``message``.
+    unit time), ``method`` (which exact reduction was used), ``residual`` (that of the SCS
+    self-consistency equation solved, 0 for the exact zero-fixed-point branch), ``status``,
+    ``message``, ``checks`` (those of the SCS solution).
     """
 
     g_h: float
@@ -459,15 +464,8 @@ class GatedFlowDMFTResult:
     method: str
     tau: np.ndarray = field(repr=False)
     c_h: np.ndarray = field(repr=False)
-    status: str = "converged"
-    message: str = ""
+    residual: float = 0.0
     units: str = "per unit time"
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["tau"] = self.tau.tolist()
-        d["c_h"] = self.c_h.tolist()
-        return d
 
 
 def gated_flow_dmft(
@@ -502,12 +500,17 @@ def gated_flow_dmft(
             f"replica eigenproblem); got alpha_r={alpha_r}, alpha_z={alpha_z}"
         )
     if g_h <= G_H_ZERO_FP:
-        return GatedFlowDMFTResult(g_h, 0.0, 0.0, 0.0, -0.5 + g_h / 4.0, "zero fixed point (disk centre -1/2, radius g_h/4)",
-                                   np.zeros(1), np.zeros(1))  # fmt: skip
+        return GatedFlowDMFTResult(
+            g_h=g_h, alpha_r=0.0, alpha_z=0.0, c_h0=0.0, lambda_max=-0.5 + g_h / 4.0,
+            method="zero fixed point (disk centre -1/2, radius g_h/4)", tau=np.zeros(1), c_h=np.zeros(1),
+            residual=0.0, status=Status.SUCCESS, message="exact: the zero fixed point is the attractor",
+            checks=(_residual_check(0.0, "C_h = 0 (exact)"),),
+        )  # fmt: skip
     r = scs_dmft(g_h / 2.0, throw=throw)
     return GatedFlowDMFTResult(
-        g_h, 0.0, 0.0, r.delta0, r.lambda_max / 2.0, "SCS with g = g_h/2, time constant 2",
-        2.0 * r.tau, r.delta, status=r.status, message=r.message,
+        g_h=g_h, alpha_r=0.0, alpha_z=0.0, c_h0=r.delta0, lambda_max=r.lambda_max / 2.0,
+        method="SCS with g = g_h/2, time constant 2", tau=2.0 * r.tau, c_h=r.delta, residual=r.residual,
+        status=r.status, message=r.message, checks=r.checks,
     )  # fmt: skip
 
 

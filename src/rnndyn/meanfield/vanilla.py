@@ -7,13 +7,15 @@
   "particle" equation, and ``lambda_max`` from the ground state of a Schrödinger operator, with
   the neutral mode ``E_1 = -1`` as a built-in check.
 
-Both return frozen ``...Result`` dataclasses with ``status``/``message``/``to_dict()``.
+Both return frozen :class:`rnndyn.Result` dataclasses that report the residual of the
+self-consistency equation they solved and set ``status`` from it (``success`` when it is below
+``RESIDUAL_TOL``, ``not_converged`` otherwise; a failed built-in check is ``failed``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -21,6 +23,7 @@ from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import brentq
 
 from rnndyn._checks import check_positive_int, check_real
+from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn.meanfield.quadrature import CorrelationTable, dtanh, gaussian_expectation, logcosh
 
 
@@ -32,27 +35,41 @@ def _sech4(u: np.ndarray) -> np.ndarray:
     return dtanh(u) ** 2
 
 
-@dataclass(frozen=True)
-class DiscreteMeanFieldResult:
+#: largest relative residual of a self-consistency equation reported as ``success``.
+RESIDUAL_TOL = 1e-8
+
+
+def _residual_check(residual: float, what: str) -> Check:
+    ok = bool(np.isfinite(residual)) and residual <= RESIDUAL_TOL
+    return Check(
+        name="self_consistency",
+        passed=ok,
+        value=residual,
+        tolerance=RESIDUAL_TOL,
+        detail=f"relative residual of {what}: {residual:.2g}"
+        + ("" if ok else " (the root finder stopped early; the numbers are not a solution)"),
+        status=Status.NOT_CONVERGED,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiscreteMeanFieldResult(Result):
     """Annealed mean field of the discrete-time random tanh network (chaos.md §4.3).
 
     Attributes:
         g, bias_std: parameters.
         q: stationary variance of the pre-activation ``x``.
         lambda_max: maximal Lyapunov exponent, per step.
-        status: ``"converged"`` or ``"failed"``; message: human-readable detail.
+        residual: relative residual ``|g^2 <tanh^2>_q + sigma_b^2 - q| / max(q, 1)`` of the
+            solution (``status`` is ``success`` when it is ``<= RESIDUAL_TOL``).
     """
 
     g: float
     bias_std: float
     q: float
     lambda_max: float
-    status: str = "converged"
-    message: str = ""
+    residual: float
     units: str = "per step"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldResult:
@@ -85,8 +102,16 @@ def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldR
     sb = check_real(bias_std, "bias_std", low=0.0)
     sb2 = sb * sb
     if g <= 1.0 and sb2 == 0.0:
+        chk = _residual_check(0.0, "q = g^2 <tanh^2>_q (q = 0 exactly)")
         return DiscreteMeanFieldResult(
-            g, sb, 0.0, math.log(g), message="q = 0 (g <= 1): the origin is stable"
+            g=g,
+            bias_std=sb,
+            q=0.0,
+            lambda_max=math.log(g),
+            residual=0.0,
+            status=Status.SUCCESS,
+            message="q = 0 (g <= 1): the origin is stable",
+            checks=(chk,),
         )
 
     def f(q: float) -> float:
@@ -96,11 +121,22 @@ def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldR
     hi = g * g + sb2 + 1.0
     q = brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)
     lam = 0.5 * math.log(g * g * float(gaussian_expectation(_sech4, q)))
-    return DiscreteMeanFieldResult(g, sb, float(q), lam)
+    res = abs(g * g * float(gaussian_expectation(_tanh2, q)) + sb2 - q) / max(q, 1.0)
+    chk = _residual_check(res, "q = g^2 <tanh^2>_q + sigma_b^2")
+    return DiscreteMeanFieldResult(
+        g=g,
+        bias_std=sb,
+        q=float(q),
+        lambda_max=lam,
+        residual=res,
+        status=status_from_checks([chk]),
+        message=chk.detail,
+        checks=(chk,),
+    )
 
 
-@dataclass(frozen=True)
-class SCSDMFTResult:
+@dataclass(frozen=True, kw_only=True)
+class SCSDMFTResult(Result):
     """DMFT of the continuous-time random rate network (SCS 1988; theory/chaos.md §4.2).
 
     Attributes:
@@ -110,7 +146,10 @@ class SCSDMFTResult:
         lambda_max: maximal Lyapunov exponent per unit time, ``-1 + sqrt(-E_0)``.
         ground_energy: ``E_0`` of ``-d^2/dtau^2 - g^2 C_{tanh'}(tau)``.
         neutral_energy: ``E_1`` (the neutral mode ``dDelta/dtau``); exactly ``-1`` in theory.
-        status, message: ``"converged"`` / ``"failed"`` and detail.
+        residual: relative residual of the energy-conservation equation for ``Delta_0``,
+            ``|g^2 (<Phi^2> - <Phi>^2) / Delta_0^2 - 1/2| / (1/2)`` (``Phi = ln cosh``).
+        checks: ``self_consistency`` (the residual, ``not_converged`` above ``RESIDUAL_TOL``)
+            and ``neutral_mode`` (``|E_1 + 1| <= 1e-2``, ``failed`` otherwise).
     """
 
     g: float
@@ -118,31 +157,25 @@ class SCSDMFTResult:
     lambda_max: float
     ground_energy: float
     neutral_energy: float
+    residual: float
     tau: np.ndarray = field(repr=False)
     delta: np.ndarray = field(repr=False)
-    status: str = "converged"
-    message: str = ""
     units: str = "per unit time"
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["tau"] = self.tau.tolist()
-        d["delta"] = self.delta.tolist()
-        return d
+
+#: the one exception for failed analyses (kept under its old name for mean-field code).
+MeanFieldError = AnalysisError
 
 
-class MeanFieldError(RuntimeError):
-    """A mean-field solver did not converge (raised only with ``throw=True``)."""
+def _delta0_equation(g: float, d: float) -> float:
+    # V(Delta_0) = V(0): Delta_0^2 / 2 = g^2 (<Phi^2> - <Phi>^2), Phi = ln cosh (chaos.md §4.2)
+    m1 = float(gaussian_expectation(logcosh, d))
+    m2 = float(gaussian_expectation(lambda u: logcosh(u) ** 2, d))
+    return g * g * (m2 - m1 * m1) / (d * d) - 0.5
 
 
 def _solve_delta0(g: float) -> float:
-    # V(Delta_0) = V(0): Delta_0^2 / 2 = g^2 (<Phi^2> - <Phi>^2), Phi = ln cosh (chaos.md §4.2)
-    def h(d: float) -> float:
-        m1 = float(gaussian_expectation(logcosh, d))
-        m2 = float(gaussian_expectation(lambda u: logcosh(u) ** 2, d))
-        return g * g * (m2 - m1 * m1) / (d * d) - 0.5
-
-    return brentq(h, 1e-9, 2.0 * g * g + 2.0, xtol=1e-13, rtol=1e-13)
+    return brentq(lambda d: _delta0_equation(g, d), 1e-9, 2.0 * g * g + 2.0, xtol=1e-13, rtol=1e-13)
 
 
 def _ground_states(w: np.ndarray, h: float) -> tuple[float, float]:
@@ -195,14 +228,15 @@ def scs_dmft(
         g: gain, ``> 0``. For ``g <= 1`` the origin is stable: ``Delta_0 = 0``, ``lambda_max = g - 1``.
         n_grid: Schrödinger grid size (on the symmetric interval).
         degree: Chebyshev degree of the correlation tables.
-        throw: raise :class:`MeanFieldError` when the neutral-mode check fails; otherwise return
-            ``status="failed"`` with the reason.
+        throw: raise :class:`rnndyn.AnalysisError` when the neutral-mode check fails; otherwise
+            return ``status="failed"`` with the reason.
 
     Returns:
         :class:`SCSDMFTResult` (per unit time).
 
     Raises:
-        ValueError: bad ``g``; MeanFieldError: non-convergence with ``throw=True``.
+        ValueError: bad ``g``; AnalysisError (alias ``MeanFieldError``): a failed check with
+        ``throw=True``.
 
     References:
         H. Sompolinsky, A. Crisanti, H.-J. Sommers, PRL 61, 259 (1988); theory/chaos.md §4.2.
@@ -216,8 +250,10 @@ def scs_dmft(
     degree = check_positive_int(degree, "degree", minimum=8)
     if g <= 1.0:
         return SCSDMFTResult(
-            g, 0.0, g - 1.0, -(g**2), float("nan"), np.zeros(1), np.zeros(1),
-            message="g <= 1: the origin is globally stable, lambda_max = g - 1",
+            g=g, delta0=0.0, lambda_max=g - 1.0, ground_energy=-(g**2), neutral_energy=float("nan"),
+            residual=0.0, tau=np.zeros(1), delta=np.zeros(1), status=Status.SUCCESS,
+            message="g <= 1: the origin is globally stable, lambda_max = g - 1 (exact)",
+            checks=(_residual_check(0.0, "Delta_0 = 0 (exact)"),),
         )  # fmt: skip
     d0 = _solve_delta0(g)
     c_tanh = CorrelationTable(np.tanh, d0, c_min=0.0, degree=degree)
@@ -226,10 +262,14 @@ def scs_dmft(
     kappa2 = 1.0 - w_inf
     if kappa2 <= 0:
         msg = f"linearised decay rate^2 = 1 - g^2<phi'>^2 = {kappa2:.3g} <= 0; no homoclinic orbit"
-        if throw:
-            raise MeanFieldError(msg)
         nan = float("nan")
-        return SCSDMFTResult(g, d0, nan, nan, nan, np.zeros(1), np.zeros(1), status="failed", message=msg)
+        out = SCSDMFTResult(
+            g=g, delta0=d0, lambda_max=nan, ground_energy=nan, neutral_energy=nan, residual=nan,
+            tau=np.zeros(1), delta=np.zeros(1), status=Status.FAILED, message=msg,
+        )  # fmt: skip
+        if throw:
+            raise AnalysisError(msg, result=out)
+        return out
     kappa = math.sqrt(kappa2)
 
     def rhs(_t: float, y: np.ndarray) -> list[float]:
@@ -264,14 +304,28 @@ def scs_dmft(
     well = g * g * c_dtanh(delta)
     e0, e1 = scs_potential_eigen(tau, well, n_grid=n_grid, tail_rate=kappa, tau_max=tau_max)
     lam = -1.0 + math.sqrt(max(-e0, 0.0))
-    status, msg = "converged", ""
-    if abs(e1 + 1.0) > 1e-2:
-        status = "failed"
-        msg = f"neutral-mode check failed: E_1 = {e1:.5f}, expected -1"
-        if throw:
-            raise MeanFieldError(msg)
+    residual = abs(_delta0_equation(g, d0)) / 0.5
+    checks = [
+        _residual_check(residual, "the energy-conservation equation for Delta_0"),
+        Check(
+            name="neutral_mode",
+            passed=abs(e1 + 1.0) <= 1e-2,
+            value=abs(e1 + 1.0),
+            tolerance=1e-2,
+            detail=f"neutral mode dDelta/dtau: E_1 = {e1:.5f}, expected -1",
+            status=Status.FAILED,
+        ),
+    ]
+    status = status_from_checks(checks)
+    msg = "; ".join(c.detail for c in checks)
     keep = slice(None, None, 8)
-    return SCSDMFTResult(g, d0, lam, e0, e1, tau[keep], delta[keep], status=status, message=msg)
+    out = SCSDMFTResult(
+        g=g, delta0=d0, lambda_max=lam, ground_energy=e0, neutral_energy=e1, residual=residual,
+        tau=tau[keep], delta=delta[keep], status=status, message=msg, checks=tuple(checks),
+    )  # fmt: skip
+    if throw and status is Status.FAILED:
+        raise AnalysisError(f"neutral-mode check failed: E_1 = {e1:.5f}, expected -1", result=out)
+    return out
 
 
 __all__ = [

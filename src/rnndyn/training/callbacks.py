@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
+from rnndyn._results import Result, Status
 from rnndyn.training.trainer import Callback
 
 Tensor = torch.Tensor
@@ -104,7 +104,7 @@ class LyapunovCallback(Callback):
             "epoch": epoch,
             "exponents": res.exponents.tolist(),
             "stderr": res.stderr.tolist(),
-            "status": res.status,
+            "status": res.status.value,
         }
 
 
@@ -124,7 +124,7 @@ class EvaluationCallback(Callback):
         was = model.training
         ev = evaluate_generative(model, self.data, n_steps=self.n_steps)  # type: ignore[arg-type]
         model.train(was)
-        return {"epoch": epoch, "d_stsp": ev.d_stsp, "d_h": ev.d_h, "status": ev.status}
+        return {"epoch": epoch, "d_stsp": ev.d_stsp, "d_h": ev.d_h, "status": ev.status.value}
 
 
 def spectrum_features(exponents: Any, *, length: int = 32) -> np.ndarray:
@@ -146,8 +146,8 @@ def spectrum_features(exponents: Any, *, length: int = 32) -> np.ndarray:
     return np.concatenate([interp, [e[0], e.mean(), (e > 0).mean()]])
 
 
-@dataclass(frozen=True)
-class TrainabilityResult:
+@dataclass(frozen=True, kw_only=True)
+class TrainabilityResult(Result):
     """Held-out error of the spectrum -> final-loss predictor.
 
     ``test_mse`` / ``test_mae`` of the predictor on held-out runs, ``baseline_mse`` of
@@ -164,11 +164,7 @@ class TrainabilityResult:
     alpha: float
     predictions: list[float]
     targets: list[float]
-    status: str = "ok"
-    message: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def trainability_readout(
@@ -258,6 +254,9 @@ def trainability_readout(
         alpha=alpha,
         predictions=pred.tolist(),
         targets=y[te].tolist(),
+        status=Status.SUCCESS if base > 0 else Status.WARNING,
+        message=f"{predictor} predictor on {len(tr)} training / {len(te)} held-out runs"
+        + ("" if base > 0 else "; the held-out targets are constant, so r2 is undefined (NaN)"),
     )
 
 

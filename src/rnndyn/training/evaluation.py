@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from rnndyn._checks import check_choice, check_positive_int
+from rnndyn._results import Result, Status
 from rnndyn.training.data import TimeSeriesData
 from rnndyn.training.metrics import power_spectrum_distance, state_space_divergence
 from rnndyn.training.teacher_forcing import ForcedRNN
@@ -18,8 +19,8 @@ from rnndyn.training.teacher_forcing import ForcedRNN
 Tensor = torch.Tensor
 
 
-@dataclass(frozen=True)
-class EvaluationResult:
+@dataclass(frozen=True, kw_only=True)
+class EvaluationResult(Result):
     """D_stsp, D_H and (optionally) lambda_max of a trained model against the held-out data.
 
     ``lambda_max_model`` is per unit time of the data (per-step exponent / ``dt``) so it can be
@@ -32,13 +33,8 @@ class EvaluationResult:
     lambda_max_data: float | None
     n_steps: int
     generated: Tensor = field(repr=False)
-    status: str = "ok"
-    message: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d.pop("generated")
-        return d
+    _dict_exclude = ("generated",)
 
 
 def evaluate_generative(
@@ -77,18 +73,19 @@ def evaluate_generative(
     gen = model.generate(x0, n_steps).to(test.dtype).cpu()
     if not bool(torch.isfinite(gen).all()):
         return EvaluationResult(
-            math.inf,
-            math.inf,
-            None,
-            data.lambda_max,
-            n_steps,
-            gen,
-            "diverged",
-            "the generated orbit is not finite",
+            d_stsp=math.inf,
+            d_h=math.inf,
+            lambda_max_model=None,
+            lambda_max_data=data.lambda_max,
+            n_steps=n_steps,
+            generated=gen,
+            status=Status.DIVERGED,
+            message="the generated orbit is not finite: distances are infinite",
         )
     d_stsp = state_space_divergence(ref, gen, method=stsp_method, n_bins=n_bins, generator=generator)
     d_h = power_spectrum_distance(ref, gen, n_chunks=min(50, max(1, ref.shape[0] * ref.shape[1] // 200)))
     lam = None
+    status, message = Status.SUCCESS, f"D_stsp ({stsp_method}) and D_H of a {n_steps}-step free run"
     if lyapunov:
         from rnndyn.lyapunov import lyapunov_spectrum
 
@@ -98,11 +95,23 @@ def evaluate_generative(
             model.latent_map(), k=1, n_steps=lyapunov_steps, n_transient=500, h0=z0[0], throw=False
         )
         lam = float(res.exponents[0]) / data.dt
-    return EvaluationResult(d_stsp, d_h, lam, data.lambda_max, n_steps, gen)
+        if res.status is not Status.SUCCESS:
+            status = Status.worst(status, Status.WARNING)
+            message += f"; lambda_max of the model: {res.status.value} ({res.message})"
+    return EvaluationResult(
+        d_stsp=d_stsp,
+        d_h=d_h,
+        lambda_max_model=lam,
+        lambda_max_data=data.lambda_max,
+        n_steps=n_steps,
+        generated=gen,
+        status=status,
+        message=message,
+    )
 
 
-@dataclass(frozen=True)
-class TauSweepResult:
+@dataclass(frozen=True, kw_only=True)
+class TauSweepResult(Result):
     """Per-setting evaluations of a tau sweep (``tau=None`` rows are the clipped-BPTT baseline)."""
 
     taus: list[int | None]
@@ -114,11 +123,7 @@ class TauSweepResult:
     tau_pred_estimated: float | None
     lambda_max_data: float | None
     results: list[dict[str, Any]]
-    status: str = "ok"
-    message: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def tau_sweep(
@@ -188,8 +193,21 @@ def tau_sweep(
         ds.append(sum(s_vals) / len(s_vals))
         dh.append(sum(h_vals) / len(h_vals))
         fl.append(sum(l_vals) / len(l_vals))
+    n_bad = sum(1 for r in rows if r.get("status") != Status.SUCCESS)
     return TauSweepResult(
-        out_t, labels, ds, dh, fl, data.predictability_steps, est.predictability_steps, data.lambda_max, rows
+        taus=out_t,
+        labels=labels,
+        d_stsp=ds,
+        d_h=dh,
+        final_loss=fl,
+        tau_pred=data.predictability_steps,
+        tau_pred_estimated=est.predictability_steps,
+        lambda_max_data=data.lambda_max,
+        results=rows,
+        status=Status.WARNING if n_bad else Status.SUCCESS,
+        message=f"{n_bad} of {len(rows)} runs did not evaluate cleanly (see results)"
+        if n_bad
+        else f"{len(rows)} runs evaluated",
     )
 
 

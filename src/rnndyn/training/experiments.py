@@ -256,7 +256,7 @@ def trainability_run(
         return out
 
     return {
-        "final_val_loss": loss if res.status == "ok" else math.nan,
+        "final_val_loss": loss if res.status == "success" else math.nan,
         "final_val_acc": acc,
         "spectrum_init": padded(init["exponents"]),
         "spectrum_epoch1": padded(early["exponents"]),

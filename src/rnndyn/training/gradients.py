@@ -1,6 +1,6 @@
 """Gradient diagnostics: loss gradients and tangent products vs horizon ([MMD22] §2.1-2.2).
 
-theory/chaos.md §2.1 (eqs. 5-6): ``dL_T/dtheta = sum_r (dL_T/dz_T)(prod_k J_{T-k})(d+z_r/dtheta)``,
+docs/theory/chaos.md §2.1 (eqs. 5-6): ``dL_T/dtheta = sum_r (dL_T/dz_T)(prod_k J_{T-k})(d+z_r/dtheta)``,
 the same Jacobian products that define lambda_max (eq. 4). Theorem 2: on a chaotic attractor
 ``|dz_T/dz_1|`` and ``|dL_T/dtheta|`` grow like ``exp(lambda_max T)``. This module measures both
 norms against the horizon ``T`` on orbits started on the attractor, fits the exponential growth
@@ -9,7 +9,6 @@ rate (slope of the mean log-norm) and sets it beside the model's lambda_max.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +18,13 @@ import numpy as np
 import torch
 
 from rnndyn._checks import check_generator, check_map, check_positive_int
+from rnndyn._results import Result, Status
 
 Tensor = torch.Tensor
 
 
-@dataclass(frozen=True)
-class GradientHorizonResult:
+@dataclass(frozen=True, kw_only=True)
+class GradientHorizonResult(Result):
     """Norms vs horizon and their fitted growth rates (per step, natural log).
 
     Attributes:
@@ -45,11 +45,7 @@ class GradientHorizonResult:
     log_tangent_per_trajectory: list[list[float]]
     log_grad_per_trajectory: list[list[float]]
     units: str = "1/step"
-    status: str = "ok"
-    message: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 def _slope(x: Sequence[float], y: Sequence[float]) -> float:
@@ -145,6 +141,7 @@ def gradient_horizon(
             log_grad[i, k] = 0.5 * math.log(sq) if sq > 0 else -math.inf
     mt, mg = log_tan.mean(0), log_grad.mean(0)
     lam = lam_se = None
+    lyap_res = None
     if lyapunov:
         from rnndyn.lyapunov import lyapunov_spectrum
 
@@ -157,11 +154,15 @@ def gradient_horizon(
             generator=generator,
             throw=False,
         )
+        lyap_res = res
         lam = float(res.exponents[0]) * (system.dt or 1.0)  # per step
         lam_se = float(res.stderr[0]) * (system.dt or 1.0) if res.stderr is not None else None
-    status, message = "ok", ""
+    status, message = Status.SUCCESS, f"norms at {len(hs)} horizons over {n_traj} trajectories"
     if not np.isfinite(mg).all():
-        status, message = "warning", "a loss gradient vanished exactly (log-norm -inf)"
+        status, message = Status.WARNING, "a loss gradient vanished exactly (log-norm -inf)"
+    if lyap_res is not None and lyap_res.status is not Status.SUCCESS:
+        status = Status.worst(status, Status.WARNING)
+        message += f"; lambda_max: {lyap_res.status.value} ({lyap_res.message})"
     return GradientHorizonResult(
         horizons=hs,
         log_tangent_norm=mt.tolist(),

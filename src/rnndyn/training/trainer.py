@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
+from rnndyn._results import Result, Status
 from rnndyn.training.data import SequenceTask, TimeSeriesData
 from rnndyn.training.teacher_forcing import ForcedRNN, check_tau
 
@@ -50,8 +51,8 @@ class TrainConfig:
     anneal: bool = False
 
 
-@dataclass(frozen=True)
-class TrainResult:
+@dataclass(frozen=True, kw_only=True)
+class TrainResult(Result):
     """Outcome of a training run.
 
     Attributes:
@@ -68,11 +69,7 @@ class TrainResult:
     resumed_from: int
     config: dict[str, Any]
     history: dict[str, list[Any]] = field(default_factory=dict)
-    status: str = "ok"
-    message: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class Callback:
@@ -174,21 +171,21 @@ def _run(
         losses, val_losses, history = state["losses"], state["val_losses"], state["history"]
         start = int(state["epoch"])
     resumed_from = start
-    status, message = "ok", ""
+    status, message = Status.SUCCESS, ""
     for epoch in range(start + 1, n_epochs + 1):
         model.train()
         total = 0.0
         for _ in range(bpe):
             loss = loss_fn(gen, epoch)
             if not torch.isfinite(loss):
-                status, message = "diverged", f"non-finite loss at epoch {epoch}"
+                status, message = Status.DIVERGED, f"non-finite loss at epoch {epoch}"
                 break
             opt.zero_grad(set_to_none=True)
             loss.backward()
             _clip(params, config.clip, clip_value)
             opt.step()
             total += float(loss.detach())
-        if status != "ok":
+        if status is not Status.SUCCESS:
             break
         losses.append(total / bpe)
         if val_fn is not None and eval_every and (epoch % eval_every == 0 or epoch == n_epochs):
@@ -215,6 +212,8 @@ def _run(
                     "config": dataclasses.asdict(config),
                 },
             )
+    if status is Status.SUCCESS:
+        message = f"{len(losses) - resumed_from} epochs with finite losses"
     return TrainResult(
         losses=losses,
         val_losses=val_losses,

@@ -1,0 +1,393 @@
+r"""Diagnostics of Lyapunov runs: convergence, divergence, multistability, the sum rule and the
+flow-divergence check (docs/lyapunov.md, "Statuses and checks").
+
+Each diagnostic returns :class:`~rnndyn.Check` records; the result's status is the worst outcome
+of its checks (:func:`rnndyn._results.status_from_checks`).
+
+Convergence. With ``lambda(T)`` the running estimate after ``T`` averaged steps, the drift over
+the last half is ``|lambda(T) - lambda(T/2)|``. For a settled estimate with independent noise,
+``lambda(T) - lambda(T/2) = (m_2 - m_1)/2`` (``m_1, m_2`` the means of the two halves) has the
+standard deviation of ``lambda(T)`` itself, so it is compared with ``Z_DRIFT`` reported standard
+errors; a systematic ``1/T`` bias (frame alignment, transient) gives a drift equal to the bias
+left in ``lambda(T)``, so the same test catches it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rnndyn._results import Check, Status
+
+Tensor = torch.Tensor
+
+#: number of standard errors a drift / a cluster gap may reach before it counts.
+Z_DRIFT = 4.0
+Z_CLUSTER = 5.0
+#: number of top exponents whose convergence is checked.
+N_CHECKED = 3
+#: time blocks need at least this many steps each for their spread to estimate the error.
+MIN_BLOCK_STEPS = 10
+#: a state whose max-norm exceeds DIVERGENCE_FACTOR * max(1, max-norm of the initial state)
+#: counts as diverged (unbounded growth), long before float overflow.
+DIVERGENCE_FACTOR = 1e8
+#: e-foldings of the slowest exponent the transient should cover.
+MIN_E_FOLDINGS = 3.0
+
+
+# ------------------------------------------------------------------------------- divergence
+def divergence_bound(h0: Tensor) -> float:
+    """State max-norm above which a trajectory started at ``h0`` counts as diverged."""
+    h0 = h0.detach()
+    scale = float(h0.abs().max()) if h0.numel() and bool(torch.isfinite(h0).all()) else 1.0
+    return DIVERGENCE_FACTOR * max(1.0, scale)
+
+
+def state_escaped(h: Tensor, bound: float) -> bool:
+    """Whether ``h`` is non-finite or beyond ``bound`` (max-norm)."""
+    h = h.detach()
+    return not bool(torch.isfinite(h).all()) or float(h.abs().max()) > bound
+
+
+# ------------------------------------------------------------------------ per-step averages
+@dataclass
+class StepAverages:
+    """Streaming (O(1) memory) sums along the averaged trajectory: ``ln|det J|`` of the map
+    (sum rule) and, for discretised flows, the trace of the flow's Jacobian (flow-divergence
+    check). ``observe`` returns the map's Jacobian when it formed it (so the caller can reuse it)."""
+
+    logdet: bool = True
+    trace: bool = False
+    count: int = 0
+    logdet_sum: Tensor | None = None
+    trace_sum: Tensor | None = None
+
+    def observe(self, system: Any, h: Tensor, x: Tensor | None, jac: Tensor | None = None) -> Tensor | None:
+        """Add step ``(h, x)``: ``ln|det J|`` of the map (``jac`` if already formed, restricted to
+        the tangent space) and, when enabled, the trace of the flow's Jacobian at ``h``."""
+        if self.logdet:
+            if jac is None:
+                jac = system._jacobian(h, x)
+                m = int(getattr(system, "tangent_size", system.state_size))
+                if jac.shape[-1] != m:
+                    jac = jac[..., :m, :m]
+            ld = torch.linalg.slogdet(jac)[1]
+            self.logdet_sum = ld if self.logdet_sum is None else self.logdet_sum + ld
+        if self.trace:
+            tr = torch.diagonal(system.flow._jacobian(h, x), dim1=-2, dim2=-1).sum(-1)
+            self.trace_sum = tr if self.trace_sum is None else self.trace_sum + tr
+        self.count += 1
+        return jac
+
+    # list-like interface kept for code that appended per-step log-determinants
+    def append(self, value: Tensor) -> None:
+        self.logdet_sum = value if self.logdet_sum is None else self.logdet_sum + value
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def mean_logdet(self) -> float | None:
+        if self.logdet_sum is None or self.count == 0:
+            return None
+        return float(self.logdet_sum.detach().to("cpu", torch.float64).mean()) / self.count
+
+    def mean_trace(self) -> float | None:
+        if self.trace_sum is None or self.count == 0:
+            return None
+        return float(self.trace_sum.detach().to("cpu", torch.float64).mean()) / self.count
+
+
+def sum_rule_check(
+    total: float, mean_logdet: float, scale: float, dtype: torch.dtype, k: int
+) -> tuple[dict, Check]:
+    r"""Sum of the exponents against the mean ``ln|det J|`` (times ``scale``): equal up to the
+    round-off of the QR accumulation. Reported with an absolute error, and a relative one only
+    when the expected sum is not near zero (standard map: sum 0)."""
+    expected = mean_logdet * scale
+    if total == expected:  # includes both -inf (a singular Jacobian along the trajectory)
+        abs_err = 0.0
+    else:
+        abs_err = abs(total - expected)
+    size = max(1.0, abs(expected), abs(total)) if math.isfinite(expected) and math.isfinite(total) else 1.0
+    rel = abs_err / abs(expected) if abs(expected) > 1e-8 * size else None
+    tol = math.sqrt(float(torch.finfo(dtype).eps)) * size * max(1, k)
+    passed = math.isfinite(abs_err) and abs_err <= tol
+    detail = (
+        f"sum of exponents {total:.6g} vs mean ln|det J| {expected:.6g}: absolute error {abs_err:.2g}"
+        + ("" if passed else "; the QR accumulation lost precision (use float64, a smaller qr_every)")
+    )
+    info = {
+        "sum": total,
+        "expected": expected,
+        "abs_error": abs_err,
+        "rel_error": rel,
+        "quantity": "mean ln|det J| of the map",
+    }
+    return info, Check(
+        name="sum_rule", passed=passed, value=abs_err, tolerance=tol, detail=detail, status=Status.WARNING
+    )
+
+
+def flow_divergence_check(total: float, mean_trace: float, stderr: Tensor, dt: float) -> tuple[dict, Check]:
+    r"""Sum of the exponents of a discretised flow (per unit time) against the time-averaged
+    divergence ``<tr Df>`` of the flow along the same trajectory. For the flow they are equal
+    (Liouville: :math:`\sum_i\lambda_i = \langle \nabla\cdot f\rangle`); the discrete map's sum is
+    ``<ln|det J_map|>/dt``, so a difference is the time-step bias of the integrator. It fails when
+    the bias exceeds the exponents' reported standard errors (``2 max stderr``, floor ``1e-6``)."""
+    bias = abs(total - mean_trace)
+    se = stderr[torch.isfinite(stderr)]
+    se_max = float(se.max()) if se.numel() else 0.0
+    tol = max(2.0 * se_max, 1e-6 * max(1.0, abs(mean_trace)))
+    passed = bias <= tol
+    detail = (
+        f"sum of exponents {total:.6g} vs time-averaged flow divergence <tr Df> {mean_trace:.6g}: "
+        f"time-step bias {bias:.2g} at dt = {dt:g}"
+    )
+    if not passed:
+        detail += (
+            f", larger than the exponents' standard errors (max {se_max:.2g}): the exponents are "
+            f"those of the discrete map, not the flow; reduce dt (e.g. dt = {dt / 2:g}) or use "
+            "check_dt=True"
+        )
+    info = {"sum": total, "mean_trace": mean_trace, "bias": bias, "dt": dt}
+    return info, Check(
+        name="flow_divergence", passed=passed, value=bias, tolerance=tol, detail=detail, status=Status.WARNING
+    )
+
+
+# ------------------------------------------------------------------------------ convergence
+def block_means(cum: Tensor, steps: Tensor, n_steps: int, n_blocks: int) -> Tensor | None:
+    """Per-block means ``(n_blocks', k)`` of a cumulative sum ``cum`` ``(C, k)`` recorded at
+    ``steps``; boundaries at the recorded checkpoints closest to ``j n_steps / n_blocks``."""
+    targets = [round((j + 1) * n_steps / n_blocks) for j in range(n_blocks)]
+    bounds = [int(torch.argmin((steps - tg).abs())) for tg in targets]
+    prev_sum = torch.zeros_like(cum[0])
+    prev_step = 0
+    means = []
+    for b in bounds:
+        s = int(steps[b])
+        if s <= prev_step:
+            continue
+        mean = (cum[b] - prev_sum) / (s - prev_step)
+        # a column at -inf (singular Jacobian) stays -inf instead of -inf - (-inf) = NaN
+        means.append(torch.where(torch.isneginf(cum[b]), cum[b], mean))
+        prev_sum, prev_step = cum[b], s
+    if len(means) < 2:
+        return None
+    return torch.stack(means)
+
+
+def block_stderr(cum: Tensor, steps: Tensor, n_steps: int, n_blocks: int, scale: float) -> Tensor:
+    """Standard error of the sorted exponents from time blocks of one (or a mean) trajectory."""
+    means = block_means(cum, steps, n_steps, n_blocks)
+    if means is None:
+        return torch.full_like(cum[0], math.nan)
+    blocks = torch.sort(means * scale, dim=-1, descending=True).values
+    return blocks.std(0, unbiased=True) / math.sqrt(blocks.shape[0])
+
+
+@dataclass
+class Convergence:
+    """What the convergence diagnostics found (also stored in ``LyapunovResult.convergence``)."""
+
+    drift: list[float] = field(default_factory=list)
+    tolerance: list[float] = field(default_factory=list)
+    half_steps: int = 0
+    e_foldings_transient: float = math.nan
+    slowest_rate: float = math.nan
+    checks: list[Check] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "drift": self.drift,
+            "drift_tolerance": self.tolerance,
+            "half_steps": self.half_steps,
+            "e_foldings_transient": self.e_foldings_transient,
+            "slowest_rate": self.slowest_rate,
+            "n_checked": len(self.drift),
+        }
+
+
+def convergence_checks(
+    *,
+    running_sorted: Tensor,
+    steps: Tensor,
+    exps: Tensor,
+    stderr: Tensor,
+    stderr_method: str,
+    n_steps: int,
+    n_transient: int,
+    n_blocks: int,
+    step_time: float,
+    near_zero_tol: float,
+    units: str,
+) -> Convergence:
+    """Drift of the top exponents over the last half, the error estimate's reliability and the
+    e-foldings covered by the transient.
+
+    Args:
+        running_sorted: ``(C, k)`` running estimates (sorted per trajectory, mean over them).
+        steps: ``(C,)`` averaged steps at each checkpoint. exps / stderr: final values.
+        step_time: time per step (``dt`` of a discretised flow, 1 for maps).
+    """
+    conv = Convergence()
+    finite_exps = exps[torch.isfinite(exps)]
+    # e-foldings of the slowest non-zero exponent covered by the transient
+    rates = finite_exps.abs()
+    rates = rates[rates > near_zero_tol] if math.isfinite(near_zero_tol) else rates
+    if rates.numel():
+        conv.slowest_rate = float(rates.min())
+        conv.e_foldings_transient = n_transient * step_time * conv.slowest_rate
+    # the top finite exponents (-inf ones, from exactly singular Jacobians, have nothing to settle)
+    idx = [i for i in range(exps.numel()) if math.isfinite(float(exps[i]))][:N_CHECKED]
+    top = len(idx)
+    if top == 0:
+        return conv
+    exps, stderr, running_sorted = exps[idx], stderr[idx], running_sorted[:, idx]
+    # 1. is there an error estimate at all, and are the blocks long enough for it?
+    block_len = n_steps / max(n_blocks, 1)
+    if stderr_method == "none" or not bool(torch.isfinite(stderr[:top]).all()):
+        conv.checks.append(
+            Check(
+                name="convergence",
+                passed=False,
+                detail=f"no error estimate from {n_steps} averaged steps; run at least "
+                f"{10 * MIN_BLOCK_STEPS * 10} steps (n_steps) or several trajectories",
+                status=Status.NOT_CONVERGED,
+            )
+        )
+        return conv
+    # blocks shorter than MIN_BLOCK_STEPS are correlated, so their spread underestimates the
+    # error, unless they agree to round-off (an exactly periodic or fixed-point Jacobian)
+    exact = bool((stderr[:top] <= 1e-10 * torch.clamp(exps[:top].abs(), min=1.0)).all())
+    if stderr_method.startswith("time_blocks") and block_len < MIN_BLOCK_STEPS and not exact:
+        need = MIN_BLOCK_STEPS * n_blocks
+        conv.checks.append(
+            Check(
+                name="convergence",
+                passed=False,
+                value=float(n_steps),
+                tolerance=float(need),
+                detail=f"the time-block error needs blocks of >= {MIN_BLOCK_STEPS} steps; with "
+                f"{n_steps} averaged steps the error bar is not meaningful: increase n_steps to "
+                f">= {need} (better {10 * need})",
+                status=Status.NOT_CONVERGED,
+            )
+        )
+        return conv
+    # 2. drift over the last half
+    half = int(torch.argmin((steps - n_steps / 2).abs()))
+    conv.half_steps = int(steps[half])
+    final = exps[:top]
+    mid = running_sorted[half, :top]
+    drift = (final - mid).abs()
+    scale_floor = 1e-9 * torch.clamp(final.abs(), min=1.0)
+    tol = Z_DRIFT * stderr[:top] + scale_floor
+    finite = torch.isfinite(final) & torch.isfinite(mid)
+    drift = torch.where(finite, drift, torch.zeros_like(drift))
+    conv.drift = [float(v) for v in drift]
+    conv.tolerance = [float(v) for v in tol]
+    ratio = drift / tol
+    worst = int(torch.argmax(ratio))
+    settled = bool((ratio <= 1.0).all()) and conv.half_steps > 0
+    if settled:
+        detail = (
+            f"top {top} exponent(s) settled: drift over the last half (steps {conv.half_steps}..{n_steps}) "
+            f"<= {Z_DRIFT:g} standard errors ({stderr_method.replace('_', ' ')})"
+        )
+    else:
+        r = float(ratio[worst])
+        factor = max(4, math.ceil(min(r * r, 100.0)))
+        detail = (
+            f"lambda_{idx[worst] + 1} still drifts by {float(drift[worst]):.3g} {units} over the last half "
+            f"(tolerance {float(tol[worst]):.2g} = {Z_DRIFT:g} standard errors): increase n_steps to "
+            f">= {factor * n_steps}"
+        )
+        if math.isfinite(conv.e_foldings_transient) and conv.e_foldings_transient < MIN_E_FOLDINGS:
+            need = math.ceil(MIN_E_FOLDINGS / (conv.slowest_rate * step_time))
+            detail += (
+                f" and n_transient to >= {need} (the transient covers {conv.e_foldings_transient:.2g} "
+                f"e-foldings of the slowest exponent, {conv.slowest_rate:.3g} {units})"
+            )
+    conv.checks.append(
+        Check(
+            name="convergence",
+            passed=settled,
+            value=float(ratio[worst]) * Z_DRIFT,
+            tolerance=Z_DRIFT,
+            detail=detail,
+            status=Status.NOT_CONVERGED,
+        )
+    )
+    return conv
+
+
+# --------------------------------------------------------------------------- multistability
+def trajectory_clusters(lam: Tensor, se: Tensor, *, floor: float) -> list[dict[str, Any]]:
+    """Group trajectories whose ``lambda_max`` agree within their own errors.
+
+    Sorted values are split where the gap between neighbours exceeds
+    ``Z_CLUSTER * sqrt(se_a^2 + se_b^2) + floor``. Returns one dict per cluster:
+    ``count``, ``lambda_max`` (cluster mean), ``trajectories`` (indices).
+    """
+    order = torch.argsort(lam)
+    groups: list[list[int]] = [[int(order[0])]]
+    for a, b in zip(order[:-1].tolist(), order[1:].tolist(), strict=True):
+        gap = float(lam[b] - lam[a])
+        tol = Z_CLUSTER * math.sqrt(float(se[a]) ** 2 + float(se[b]) ** 2) + floor
+        if gap > tol:
+            groups.append([b])
+        else:
+            groups[-1].append(b)
+    out = []
+    for g in sorted(groups, key=lambda g: -float(lam[g].mean())):
+        out.append({"count": len(g), "lambda_max": float(lam[g].mean()), "trajectories": sorted(g)})
+    return out
+
+
+def multistability_check(clusters: list[dict[str, Any]], units: str) -> Check:
+    n = len(clusters)
+    if n <= 1:
+        return Check(
+            name="multistability",
+            passed=True,
+            value=float(n),
+            tolerance=1.0,
+            detail="all trajectories agree on lambda_max within their own errors",
+            status=Status.WARNING,
+        )
+    parts = ", ".join(
+        f"{c['count']} at lambda_max {c['lambda_max']:.4g} (trajectories {c['trajectories']})"
+        for c in clusters
+    )
+    return Check(
+        name="multistability",
+        passed=False,
+        value=float(n),
+        tolerance=1.0,
+        detail=f"the trajectories disagree beyond their errors: {n} clusters ({units}): {parts}; "
+        "the mean over trajectories mixes attractors, report the clusters separately",
+        status=Status.WARNING,
+    )
+
+
+def divergence_check(escaped: bool, at_step: int | None, bound: float, where: str) -> Check:
+    if not escaped:
+        return Check(
+            name="bounded",
+            passed=True,
+            tolerance=bound,
+            detail=f"state stayed below {bound:.1g} (max-norm)",
+            status=Status.DIVERGED,
+        )
+    return Check(
+        name="bounded",
+        passed=False,
+        tolerance=bound,
+        detail=f"the state escaped (non-finite or max-norm > {bound:.1g}) {where}",
+        status=Status.DIVERGED,
+    )

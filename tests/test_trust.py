@@ -1,0 +1,253 @@
+"""Results that know when they are wrong: convergence, self-checks, divergence, multistability.
+
+Each test is a repro from issue 12: a short run must say ``not_converged`` while a long run of the
+same system says ``success``; a wrong hand-written Jacobian must make the result ``failed``; an
+unbounded network is ``diverged``, never "chaotic"; several attractors give ``warning`` with the
+clusters; an RK4 time-step bias is flagged by the flow-divergence check.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import rnndyn as rd
+from rnndyn.models.base import AbstractMap
+
+F64 = torch.float64
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+class ScaledHenon(rd.Henon):
+    """A Hénon map whose hand-written Jacobian is ``factor`` times too large (a typical bug)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def _jacobian(self, h, x):
+        return self.factor * super()._jacobian(h, x)
+
+
+class TwoAttractors(AbstractMap):
+    """``u -> tanh(3 u + 0.5)``, ``v -> 0.001 v``: two stable fixed points u* ~ 0.995 and u* ~ -0.94
+    with different exponents ln(3 (1 - u*^2)), so trajectories from either sign disagree."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 2, 0
+        self.register_buffer("gain", torch.tensor(3.0, dtype=F64))
+
+    def _step(self, h, x):
+        return torch.stack([torch.tanh(self.gain * h[..., 0] + 0.5), 0.001 * h[..., 1]], -1)
+
+    def _jacobian(self, h, x):
+        d = self.gain * (1 - torch.tanh(self.gain * h[..., 0] + 0.5) ** 2)
+        z = torch.zeros_like(d)
+        return torch.stack([torch.stack([d, z], -1), torch.stack([z, 0.001 + z], -1)], -2)
+
+
+# ------------------------------------------------------------------------------ convergence
+@pytest.mark.parametrize(
+    ("system", "short", "long"),
+    [
+        (rd.Henon(), dict(n_steps=20), dict(n_steps=4000, n_transient=100)),
+        (
+            rd.discretise(rd.Lorenz63(), dt=0.01),  # at dt = 0.05 a long run is a time-step warning
+            dict(n_steps=50),
+            dict(n_steps=3000, n_transient=500, n_trajectories=4),
+        ),
+        (
+            rd.GRU(16, g_h=3.0, generator=gen(0), dtype=F64),
+            dict(n_steps=30),
+            dict(n_steps=3000, n_transient=300, k=3),
+        ),
+    ],
+    ids=["henon", "lorenz", "gru"],
+)
+def test_short_runs_are_not_converged_long_runs_succeed(system, short, long) -> None:
+    s = rd.lyapunov_spectrum(system, generator=gen(1), **short)
+    assert s.status == rd.Status.NOT_CONVERGED, s.message
+    assert s.check("convergence").passed is False and "n_steps" in s.message  # says what to change
+    l_ = rd.lyapunov_spectrum(system, generator=gen(1), **long)
+    assert l_.status == rd.Status.SUCCESS, l_.message
+    assert l_.check("convergence").passed and "drift" in l_.check("convergence").detail
+    conv = l_.convergence
+    assert conv is not None and all(d <= t for d, t in zip(conv["drift"], conv["drift_tolerance"], strict=True))
+    assert l_.message.startswith("success: all checks passed (jacobian, bounded, convergence")
+
+
+def test_drift_and_transient_diagnostics_say_what_to_change() -> None:
+    # a stable linear map started far from alignment: a 1/T bias, no transient
+    a = torch.tensor([[0.9, 5.0], [0.0, 0.2]], dtype=F64)
+
+    class Lin(AbstractMap):
+        def __init__(self) -> None:
+            super().__init__()
+            self.state_size, self.input_size = 2, 0
+            self.register_buffer("a", a)
+
+        def _step(self, h, x):
+            return h @ self.a.T
+
+        def _jacobian(self, h, x):
+            return self.a.expand(*h.shape[:-1], 2, 2)
+
+    res = rd.lyapunov_spectrum(Lin(), n_steps=400, n_trajectories=3, generator=gen(0), k=2)
+    assert res.convergence["e_foldings_transient"] == 0.0
+    if res.status == rd.Status.NOT_CONVERGED:  # the bias is visible against the trajectory spread
+        assert "n_transient" in res.message
+    # the exact answer is ln 0.9, ln 0.2: long enough runs reach it and say success
+    good = rd.lyapunov_spectrum(Lin(), n_steps=400, n_transient=200, h0=torch.zeros(2, dtype=F64), generator=gen(0))
+    assert good.status == rd.Status.SUCCESS, good.message
+    assert good.exponents.tolist() == pytest.approx([math.log(0.9), math.log(0.2)], abs=1e-12)
+
+
+# ------------------------------------------------------------------------------ Jacobian check
+@pytest.mark.parametrize("factor", [1.1, 2.0])
+def test_wrong_jacobian_henon_is_failed(factor: float) -> None:
+    bad = ScaledHenon(factor)
+    res = rd.lyapunov_spectrum(bad, n_steps=2000, n_transient=100, generator=gen(2), throw=False)
+    assert res.status == rd.Status.FAILED
+    chk = res.check("jacobian")
+    assert not chk.passed and chk.value > 0.04  # relative error ~ (f - 1) / (f + 1) * 2
+    assert "ScaledHenon" in res.message and f"{chk.value:.3g}" in res.message
+    with pytest.raises(rd.AnalysisError, match="ScaledHenon.*disagrees with the autograd JVP") as info:
+        rd.lyapunov_spectrum(bad, n_steps=2000, n_transient=100, generator=gen(2))
+    assert info.value.result.status == "failed"
+    # the public check says the same, and passes the correct map
+    assert rd.check_jacobian(bad, generator=gen(0)).status == rd.Status.FAILED
+    ok = rd.check_jacobian(rd.Henon(), generator=gen(0))
+    assert ok.status == rd.Status.SUCCESS and ok.max_error < 1e-14
+
+
+def test_check_jacobian_on_builtin_models_and_bad_input() -> None:
+    models = [
+        rd.VanillaRNN(12, g=2.0, generator=gen(0), dtype=F64),
+        rd.GRU(8, generator=gen(0), dtype=F64),
+        rd.LSTM(6, generator=gen(0), dtype=F64),
+        rd.discretise(rd.Lorenz63(), dt=0.05),
+    ]
+    for m in models:
+        r = rd.check_jacobian(m, generator=gen(1))
+        assert r.status == "success" and r.max_error < 1e-12, (r.model, r.max_error)
+    with pytest.raises(TypeError, match="`model` must be an rnndyn model"):
+        rd.check_jacobian(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match=r"`h` must have shape \(N, 2\)"):
+        rd.check_jacobian(rd.Henon(), torch.zeros(3, dtype=F64))
+
+
+# ------------------------------------------------------------------------------ divergence
+def test_relu_g10_net_is_diverged_not_chaotic() -> None:
+    net = rd.VanillaRNN(16, g=10.0, activation="relu", generator=gen(0), dtype=F64)
+    res = rd.lyapunov_spectrum(net, n_steps=200, generator=gen(1), throw=False)
+    assert res.status == rd.Status.DIVERGED and res.regime == "diverged"
+    assert math.isnan(res.lambda_max) and math.isnan(res.kaplan_yorke_dimension)
+    assert not res.check("bounded").passed and "escaped" in res.message
+    d = res.to_dict()
+    json.dumps(d, allow_nan=False)
+    with pytest.raises(rd.AnalysisError, match="diverged"):
+        rd.lyapunov_spectrum(net, n_steps=200, generator=gen(1))
+    two = rd.max_lyapunov(net, n_steps=200, generator=gen(1), throw=False)
+    assert two.status == rd.Status.DIVERGED and two.regime == "diverged"
+
+
+def test_non_finite_weights_are_bad_input() -> None:
+    for bad in (math.nan, math.inf):
+        net = rd.VanillaRNN(4, g=1.0, generator=gen(0), dtype=F64)
+        with torch.no_grad():
+            net.weight_hh[0, 1] = bad
+        for fn in (rd.lyapunov_spectrum, rd.max_lyapunov):
+            with pytest.raises(ValueError, match="non-finite parameters.*weight_hh.*bad input"):
+                fn(net, n_steps=10)
+
+
+def test_saturated_tanh_is_a_warning_not_a_measured_minus_inf() -> None:
+    net = rd.VanillaRNN(8, g=1e6, generator=gen(0), dtype=F64)
+    res = rd.lyapunov_spectrum(net, n_steps=200, n_transient=10, generator=gen(1))
+    assert res.lambda_max == -math.inf
+    assert res.status == rd.Status.WARNING and not res.check("finite_exponents").passed
+    assert res.to_dict()["non_finite"]["exponents"].startswith("8 of 8 entries")
+
+
+# ------------------------------------------------------------------------------ multistability
+def test_multistable_map_is_a_warning_with_clusters() -> None:
+    h0 = torch.tensor([[0.5, 0.1], [-0.5, 0.1], [0.8, -0.2], [-0.9, 0.3]], dtype=F64)
+    res = rd.lyapunov_spectrum(TwoAttractors(), n_steps=1000, n_transient=100, h0=h0, generator=gen(0))
+    assert res.status == rd.Status.WARNING and res.regime == "multistable"
+    assert len(res.clusters) == 2
+    assert sorted(c["trajectories"] for c in res.clusters) == [[0, 2], [1, 3]]
+    # cluster values: ln(3 (1 - u*^2)) at the two fixed points of u = tanh(3u + 0.5)
+    for c in res.clusters:
+        u = 0.9 if 0 in c["trajectories"] else -0.9
+        for _ in range(200):
+            u = math.tanh(3 * u + 0.5)
+        assert c["lambda_max"] == pytest.approx(math.log(3 * (1 - u * u)), abs=1e-9)
+    assert "2 clusters" in res.message and not res.check("multistability").passed
+    # one attractor: no warning
+    one = rd.lyapunov_spectrum(TwoAttractors(), n_steps=1000, n_transient=100, h0=h0[[0, 2]], generator=gen(0))
+    assert one.status == rd.Status.SUCCESS and len(one.clusters) == 1
+
+
+def test_shared_input_stderr_comes_from_time_blocks() -> None:
+    net = rd.VanillaRNN(16, g=0.8, input_size=2, generator=gen(3), dtype=F64)
+    x = torch.randn(1200, 2, generator=gen(4), dtype=F64)
+    shared = rd.lyapunov_spectrum(net, k=2, inputs=x, n_transient=200, n_trajectories=4, generator=gen(5))
+    assert shared.stderr_method == "time_blocks"
+    assert shared.stderr[0].item() > 1e-4  # not the collapsed trajectory spread (~1e-7)
+    spread = shared.per_trajectory[:, 0].std().item()
+    assert spread < 1e-6 < shared.stderr[0].item()
+    xs = torch.randn(4, 1200, 2, generator=gen(4), dtype=F64)
+    indep = rd.lyapunov_spectrum(net, k=2, inputs=xs, n_transient=200, generator=gen(5))
+    assert indep.stderr_method == "trajectories"
+
+
+# ------------------------------------------------------------------------------ flow divergence
+def test_lorenz_time_step_bias_is_flagged_at_dt_005_not_at_001() -> None:
+    coarse = rd.lyapunov_spectrum(
+        rd.discretise(rd.Lorenz63(), dt=0.05), n_steps=4000, n_transient=200, generator=gen(6)
+    )
+    fc = coarse.check("flow_divergence")
+    assert not fc.passed and coarse.status == rd.Status.WARNING
+    assert coarse.flow_check["mean_trace"] == pytest.approx(-(10 + 1 + 8 / 3), rel=1e-12)
+    assert coarse.flow_check["bias"] > 0.05 and "reduce dt" in coarse.message
+    fine = rd.lyapunov_spectrum(
+        rd.discretise(rd.Lorenz63(), dt=0.01), n_steps=4000, n_transient=500, generator=gen(6)
+    )
+    assert fine.check("flow_divergence").passed and fine.flow_check["bias"] < 1e-3
+    assert fine.status == rd.Status.SUCCESS, fine.message
+
+
+def test_sum_rule_reports_absolute_error_near_zero_sum() -> None:
+    from rnndyn._diagnostics import sum_rule_check
+
+    info, chk = sum_rule_check(1e-12, 0.0, 1.0, F64, 2)
+    assert info["rel_error"] is None and info["abs_error"] == pytest.approx(1e-12) and chk.passed
+    info, chk = sum_rule_check(-1.013, math.log(0.3), 1.0, F64, 2)
+    assert not chk.passed and info["rel_error"] == pytest.approx(abs(-1.013 - math.log(0.3)) / -math.log(0.3))
+
+
+@pytest.mark.slow
+def test_one_million_henon_steps_keep_flat_memory() -> None:
+    code = (
+        "import resource, torch, rnndyn as rd\n"
+        "import sys\n"
+        "n = int(sys.argv[1])\n"
+        "r = rd.lyapunov_spectrum(rd.Henon(), n_steps=n, qr_every=1, generator=torch.Generator().manual_seed(0))\n"
+        "assert r.sum_check is not None and r.sum_check['abs_error'] < 1e-8\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    rss = {}
+    for n in (10_000, 1_000_000):
+        out = subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True)
+        rss[n] = int(out.stdout.strip().splitlines()[-1]) / 1024  # MB (ru_maxrss is in kB on Linux)
+    # one tensor per step would add ~600 MB for 1e6 steps (measured before the streaming mean)
+    assert rss[1_000_000] - rss[10_000] < 60, rss
