@@ -18,7 +18,7 @@ def eigvals(jac: Tensor) -> Tensor:
 
     Example:
         >>> import torch
-        >>> eigvals(torch.tensor([[0.0, -2.0], [2.0, 0.0]], dtype=torch.float64)).imag.abs().tolist()
+        >>> eigvals(torch.tensor([[0.0, -2.0], [2.0, 0.0]], dtype=torch.float64)).imag.abs().round(decimals=12).tolist()
         [2.0, 2.0]
     """
     if jac.device.type != "cpu":
