@@ -750,7 +750,7 @@ def analyze(
         sections: any of ``"lyapunov"``, ``"jacobian_spectrum"`` (or ``"spectrum"``),
             ``"fixed_points"``.
         k: number of Lyapunov exponents (default all). n_steps: averaged steps (default 1000, or
-            ``T - n_transient`` with inputs). n_transient: discarded steps (default 300; with inputs
+            ``T - n_transient`` with inputs). n_transient: discarded steps (default 500; with inputs
             at most ``T // 3``). n_trajectories: random starts without inputs.
         qr_every, log_base: as :func:`rnndyn.lyapunov_spectrum`.
         spectrum_states: states whose Jacobian spectra are pooled.

@@ -58,7 +58,7 @@ StepsOpt = Annotated[
 TransientOpt = Annotated[
     int | None,
     typer.Option(
-        "--transient", help="Discarded steps (default 300; with --inputs at most T/3).", show_default=False
+        "--transient", help="Discarded steps (default 500; with --inputs at most T/3).", show_default=False
     ),
 ]
 TrajOpt = Annotated[int, typer.Option("--trajectories", help="Random starts without --inputs (stderr).")]
