@@ -150,7 +150,7 @@ class FixedPointResult:
 # ----------------------------------------------------------------------------- numerics
 def _full_jacobian(system: AbstractMap, h: Tensor, x: Tensor | None) -> Tensor:
     """``dF/dh`` on the whole flat state (some wrappers' ``jacobian`` covers a sub-space only)."""
-    if getattr(system, "tangent_size", system.state_size) == system.state_size:
+    if system.tangent_size == system.state_size:
         return system._jacobian(h, x)
     from rnndyn.jacobians import autograd_jacobian
 
@@ -399,9 +399,7 @@ def find_fixed_points(
     eps_slow = check_real(eps_slow, "eps_slow", low=0.0, low_open=True)
     marginal_tol = check_real(marginal_tol, "marginal_tol", low=0.0)
     n = system.state_size
-    ref = system._reference_tensor()
-    dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-    device = ref.device if ref is not None else torch.device("cpu")
+    dtype, device = system.dtype, system.device
 
     # constant input
     x0 = None
@@ -419,7 +417,8 @@ def find_fixed_points(
     # starts
     if initial_states is not None:
         check_state(initial_states, n, "initial_states")
-        if ref is None:  # parameter-free maps follow the starts' dtype and device
+        if system._reference_tensor() is None and system._explicit_dtype is None:
+            # parameter-free maps without a declared dtype follow the starts' dtype and device
             dtype, device = initial_states.dtype, initial_states.device
         h = initial_states.reshape(-1, n).to(dtype=dtype, device=device).clone()
     else:
@@ -506,7 +505,7 @@ def find_fixed_points(
             ev = eigvals(jac)
             ev = torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))
         else:
-            m = getattr(system, "tangent_size", n)
+            m = system.tangent_size
             ev = torch.zeros((0, m), dtype=torch.complex128, device=h.device)
     n_unstable, n_slow, spr, labels = _classify(ev, marginal_tol, eps_slow)
     dim = int(n_slow.double().median().round()) if n_slow.numel() else 0

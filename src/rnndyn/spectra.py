@@ -294,7 +294,6 @@ def sample_trajectory_states(
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
     n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
     inputs = _constant_or_sequence(system, inputs)
-    ref = system._reference_tensor()
     total = n_transient + n_steps + 1
     seq = None
     if inputs is not None:
@@ -306,8 +305,7 @@ def sample_trajectory_states(
                     f"`inputs` must cover n_transient + n_steps + 1 = {total} steps; got {inputs.shape[-2]}"
                 )
             seq = inputs[..., :total, :].expand(n_trajectories, total, inputs.shape[-1])
-        if ref is not None:
-            seq = seq.to(dtype=ref.dtype, device=ref.device)
+        seq = seq.to(dtype=system.dtype, device=system.device)
     h0 = system.initial_state((n_trajectories,), generator=generator)
     with torch.no_grad():
         traj = simulate(
