@@ -238,6 +238,7 @@ TINY = {
     "cks20-lstm-boundary": {"n": 50, "gains": [3.0], "n_states": 2},
     "cks20-marginal-edge": {"n": 150, "alpha_z": [4, 8]},
     "cks20-alpha-r-star": {"tol": 0.05, "n_curve": 4},
+    "cks20-gradient-law": {"n": 40, "t_max": 6, "n_seeds": 1},
     "cks20-trainability": {"n": 8, "epochs": 1, "lyapunov_steps": 20, "n_seeds": 1},
     "kcs22-phase-diagram": {
         "mft_points": 8,
