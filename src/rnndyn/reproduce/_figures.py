@@ -120,9 +120,9 @@ code{font-size:12px;background:#eaeef2;padding:1px 4px;border-radius:4px}
 
 
 def _badge(verdict: str | None, status: str) -> str:
-    label = verdict or status
+    label = verdict or ("needs code" if status.startswith("needs") else status)
     colour = COLOURS.get(verdict or "", "#6e7781")
-    return f'<span class="badge" style="background:{colour}">{html.escape(label)}</span>'
+    return f'<span class="badge" style="background:{colour}" title="{html.escape(status)}">{html.escape(label)}</span>'
 
 
 def write_gallery(results: list[ClaimResult], outdir: Path, *, mode: str, seconds: float) -> Path:
