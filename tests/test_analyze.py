@@ -229,3 +229,15 @@ def test_plotting_keeps_the_users_backend(vanilla_result, tmp_path) -> None:
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_analyze_on_cuda_matches_cpu() -> None:
+    x = _inputs()
+    cpu = rd.analyze(_gru(), x, sections=["lyapunov", "fixed_points"], n_transient=30, fixed_point_starts=8)
+    gpu = rd.analyze(
+        _gru(), x, sections=["lyapunov", "fixed_points"], n_transient=30, fixed_point_starts=8, device="cuda"
+    )
+    assert gpu.settings["device"].startswith("cuda")
+    torch.testing.assert_close(gpu.lyapunov.exponents.cpu(), cpu.lyapunov.exponents, rtol=0, atol=1e-9)

@@ -204,12 +204,14 @@ def test_bad_files(tmp_path) -> None:
     torch.save({"epoch": 1, "lr": 0.1}, tmp_path / "noweights.pt")
     torch.save(nn.GRU(2, 3, bidirectional=True).state_dict(), tmp_path / "bi.pt")
     torch.save(nn.LSTM(2, 4, proj_size=2).state_dict(), tmp_path / "proj.pt")
+    torch.save({k: v.to(torch.int64) for k, v in nn.GRU(2, 3).state_dict().items()}, tmp_path / "int.pt")
     cases = [
         ("empty.pt", ValueError, "an empty file"),
         ("text.pt", ValueError, "torch cannot read"),
         ("noweights.pt", TypeError, r"got a dict with keys \['epoch', 'lr'\] and no nn.RNN/GRU/LSTM weights"),
         ("bi.pt", ValueError, "unidirectional"),
         ("proj.pt", ValueError, "proj_size=0"),
+        ("int.pt", ValueError, "must be real floating point; got dtype torch.int64"),
         ("missing.pt", FileNotFoundError, "`path` must be an existing file"),
     ]
     for name, exc, msg in cases:
