@@ -6,6 +6,8 @@ times ``Q`` to 1e-12 for k = 1, 3 and the full tangent size; wrappers must pass 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -244,3 +246,34 @@ def test_wrappers_pass_an_explicit_dtype_on() -> None:
     res = rd.lyapunov_spectrum(auto, n_steps=100, generator=torch.Generator().manual_seed(0))
     # exact: the fixed point 0 has the flow Jacobian -0.5 I, so both exponents tend to -0.5
     assert res.exponents.dtype == F64 and float((res.exponents + 0.5).abs().max()) < 0.05
+
+
+class _Diag(AbstractMap):
+    """h -> a * h (diagonal linear map): the exponents are ln|a_i| exactly."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size = a.shape[0]
+        self.register_buffer("a", a)
+
+    def _step(self, h, x):
+        return self.a * h
+
+    def _jacobian(self, h, x):
+        return torch.diag_embed(self.a.expand_as(h))
+
+
+def test_auto_qr_every_bounds_growth_and_underflow() -> None:
+    # strongly contracting, k = 1 (no spread): without the range bound 16 steps between
+    # normalisations would underflow (1e-20^16 = 1e-320) and give -inf
+    m = _Diag(torch.tensor([1e-20, 1e-25], dtype=F64))
+    res = rd.lyapunov_spectrum(m, k=1, n_steps=200, n_transient=50, generator=torch.Generator().manual_seed(0))
+    assert res.qr_every == 1 and res.lambda_max == pytest.approx(math.log(1e-20), abs=1e-12)
+    # a spread of ln(0.9/0.3) = 1.10 per step allows int(ln(1e6) / 1.10) = 12 steps between QRs,
+    # and the exponents stay exact
+    m = _Diag(torch.tensor([0.9, 0.6, 0.3], dtype=F64))
+    res = rd.lyapunov_spectrum(m, n_steps=200, n_transient=50, generator=torch.Generator().manual_seed(0))
+    assert res.qr_every == 12
+    torch.testing.assert_close(res.exponents, torch.tensor([0.9, 0.6, 0.3], dtype=F64).log(), rtol=0, atol=1e-12)
+    short = rd.lyapunov_spectrum(m, n_steps=50, n_transient=10, generator=torch.Generator().manual_seed(0))
+    assert short.qr_every == 1  # too short a transient to estimate the exponents
