@@ -241,3 +241,12 @@ def test_analyze_on_cuda_matches_cpu() -> None:
     )
     assert gpu.settings["device"].startswith("cuda")
     torch.testing.assert_close(gpu.lyapunov.exponents.cpu(), cpu.lyapunov.exponents, rtol=0, atol=1e-9)
+
+
+def test_no_module_switches_the_backend() -> None:
+    """`import rnndyn.plotting` used to call matplotlib.use("Agg"): no source file may call it."""
+    from pathlib import Path
+
+    src = Path(rd.__file__).parent
+    offenders = [str(p.relative_to(src)) for p in src.rglob("*.py") if "matplotlib.use(" in p.read_text()]
+    assert offenders == []

@@ -130,10 +130,9 @@ class DMFTResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib, imported lazily)."""
-        import matplotlib
+        from rnndyn.plotting import _plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = _plt()  # Figure objects: the user's matplotlib backend is left alone
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

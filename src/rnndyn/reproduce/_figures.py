@@ -70,10 +70,9 @@ def _comparison_row(ax: Any, c: Comparison) -> None:
 
 def claim_figure(res: ClaimResult, path: Path) -> Path:
     """The claim's own panel (where it has one) beside paper-vs-ours rows, one per comparison."""
-    import matplotlib
+    from rnndyn.plotting import _plt
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _plt()  # Figure objects: the user's matplotlib backend is left alone
 
     comps = list(res.comparisons)
     n = max(len(comps), 1)
