@@ -251,6 +251,7 @@ TINY = {
     "kcs22-discontinuous": {"n": 40, "n_steps": 100, "n_transient": 100},
     "kcs22-flattening": {"n": 6, "n_steps": 100, "n_transient": 50},
     "kcs22-flow-spectra": {"n": 30, "n_states": 2},
+    "kcs22-dmft-onset": {"alpha_r": 20.0, "tol": 0.2},
     "mmd22-theorem2": {"n": 16, "horizons": [5, 20, 5], "n_trajectories": 2, "lyapunov_steps": 300},
     "mmd22-tau-sweep": {"taus": [5, 30], "epochs": 1, "series_steps": 1500, "eval_steps": 1000, "hidden": 8},
     "vpsl22-readout": {

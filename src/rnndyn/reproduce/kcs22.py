@@ -474,6 +474,87 @@ register(
 )
 
 
+# --------------------------------------------------------------- DMFT onset of chaos
+def _dmft_onset(settings: dict[str, Any], *, seed: int, workdir: Path, scheduler: str | None) -> Measurement:
+    from rnndyn.meanfield.dmft import chaos_onset
+
+    tol = float(settings["tol"])
+    big = float(settings["alpha_r"])
+    on = chaos_onset(big, tol=tol)
+    on0 = chaos_onset(0.0, tol=tol)
+    g_star = rd.meanfield.bifurcation_gain(big)
+    comps = (
+        compare(
+            f"DMFT onset g_c(α_r = {big:g})",
+            PaperValue(
+                "less",
+                2.0,
+                source="DMFT phase diagram: at large α_r the chaotic solution appears below the "
+                "zero-FP line g_h = 2 (discontinuous transition)",
+            ),
+            on.g_c,
+            0.5 * tol,
+        ),
+        compare(
+            f"DMFT λ_max of the chaotic solution at the onset, α_r = {big:g} [1/time]",
+            PaperValue("greater", 0.0, source="chaos appears with a finite λ_max (first-order transition)"),
+            on.lambda_at_onset,
+            0.0,
+        ),
+        compare(
+            f"DMFT onset minus FP bifurcation g*({big:g}) = {g_star:.3f}",
+            PaperValue(
+                "greater",
+                0.0,
+                source="'proliferation of critical points is decoupled from the appearance of "
+                "chaotic dynamics'",
+            ),
+            on.g_c - g_star,
+            0.5 * tol,
+        ),
+        compare(
+            "DMFT onset g_c(α_r = 0)",
+            PaperValue(
+                "equal",
+                2.0,
+                abs=tol,
+                source="small α_r: the continuous transition at g_h = 2 (the gated flow "
+                "is then SCS with gain g_h/2)",
+            ),
+            on0.g_c,
+            0.5 * tol,
+        ),
+    )
+    data = {"alpha_r": [0.0, big], "g_c": [on0.g_c, on.g_c], "g_star": g_star, "c_h0": on.c_h0_at_onset}
+    return Measurement(comps, data, (seed,), notes=f"chaos_onset status: {on.status} {on.message}".strip())
+
+
+def _plot_onset(ax: Any, data: dict[str, Any]) -> None:
+    ax.plot(data["alpha_r"], data["g_c"], "o-", color="#0b3d91", label="ours: DMFT onset g_c")
+    ax.axhline(2.0, color="grey", ls=":", label="zero-FP line g_h = 2")
+    ax.plot([data["alpha_r"][-1]], [data["g_star"]], "s", color="#d1242f", label="FP bifurcation g*")
+    ax.set_xlabel("α_r")
+    ax.set_ylabel("g_h")
+    ax.set_title(f"onset of the chaotic DMFT solution (C_h(0) at onset {data['c_h0']:.3f})", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+register(
+    Claim(
+        id="kcs22-dmft-onset",
+        paper=KCS22,
+        where="DMFT of the gated flow, phase diagram (chaotic solution, discontinuous transition)",
+        claim="The DMFT's chaotic solution appears below g_h = 2, with finite activity and λ_max, at large α_r, "
+        "above the fixed-point bifurcation, and at g_h = 2 continuously for small α_r.",
+        paper_values="no number recovered for the onset line (qualitative)",
+        settings={"quick": {"alpha_r": 20.0, "tol": 0.02}, "full": {"alpha_r": 20.0, "tol": 0.002}},
+        cost={"quick": "~2 min", "full": "~5 min"},
+        compute=_dmft_onset,
+        plot=_plot_onset,
+    )
+)
+
+
 # --------------------------------------------------------------- entries that need code not yet in rnndyn
 register(
     Claim(
@@ -486,7 +567,8 @@ register(
         settings={"quick": {}, "full": {}},
         cost={"quick": "—", "full": "—"},
         compute=None,
-        needs="a gated DMFT of gradients (adjoint fields) in rd.meanfield: not yet present",
+        needs="a gated DMFT of gradients (adjoint fields) in rd.meanfield: not yet present (rd.meanfield.gradients "
+        "holds CKS20's random-matrix laws, used by cks20-gradient-law)",
     )
 )
 register(
