@@ -90,6 +90,8 @@ def fixed_points_cmd(
         trust_pickle=trust_pickle,
     )
     x = parse_constant_input(constant_input, device)
+    analysed = "zero input" if x is None else f"constant input {constant_input}"
+    console.print(f"analysed: fixed points at {analysed}")
     with progress_bar(progress, "fixed points"):
         try:
             res = find_fixed_points(
@@ -129,7 +131,7 @@ def fixed_points_cmd(
         console.print(table)
     console.print(res.message)
     if json_path is not None:
-        write_json(json_path, {"model": label, **res.to_dict()})
+        write_json(json_path, {"model": label, "analysed": analysed, **res.to_dict()})
     if out is not None:
         from rnndyn.plotting.spectra import plot_fixed_points
 

@@ -252,6 +252,15 @@ def lyapunov_cmd(
     )
     with progress_bar(progress, "Lyapunov spectrum") as cb:
         res = run_spectrum(system, cb, **kwargs)
+    if x is None:
+        analysed = (
+            f"zero input; {res.n_trajectories} trajectories from random initial states (seed {seed + 1})"
+        )
+    else:
+        seqs = 1 if x.ndim == 2 else x.shape[0]
+        analysed = f"--inputs: {seqs} sequence(s) of {x.shape[-2]} steps, one trajectory each (rnndyn layout (B, T, d))"
+    analysed += f"; {res.n_transient} transient + {res.n_steps} averaged steps"
+    console.print(f"analysed: {analysed}")
     table = Table(title=f"Lyapunov exponents: {label}", title_justify="left")
     table.add_column("i", justify="right")
     table.add_column(f"lambda_i [{res.units}]", justify="right")
@@ -268,7 +277,9 @@ def lyapunov_cmd(
         summary.add_row(key, value)
     console.print(summary)
     if json_path is not None:
-        write_json(json_path, {"model": label, **res.to_dict()})
+        write_json(
+            json_path, {"model": label, "analysed": analysed, "model_params": choice.params, **res.to_dict()}
+        )
     if out is not None and res.status != "diverged":
         for path in save_figures(res, out, label):
             console.print(f"wrote {path}")

@@ -107,6 +107,9 @@ def spectrum_cmd(
         trust_pickle=trust_pickle,
     )
     x = parse_constant_input(constant_input, device)
+    where = "states along trajectories" if at == "trajectory" else "the fixed points"
+    analysed = ("zero input" if x is None else f"constant input {constant_input}") + f"; Jacobians at {where}"
+    console.print(f"analysed: {analysed}")
     with progress_bar(progress, "Jacobian spectrum"):
         try:
             res = jacobian_spectrum(
@@ -131,7 +134,7 @@ def spectrum_cmd(
         table.add_row(key, value)
     console.print(table)
     if json_path is not None:
-        write_json(json_path, {"model": label, **res.to_dict()})
+        write_json(json_path, {"model": label, "analysed": analysed, **res.to_dict()})
     if out is not None:
         from rnndyn.plotting.spectra import plot_spectrum
 
