@@ -212,6 +212,7 @@ def test_gallery_renders_in_headless_chromium(tmp_path: Path) -> None:
     dom = dump_dom(index)
     for i in ids:
         assert f'id="{i}"' in dom
+    assert f'src="{CHEAP}/figure.png"' in dom and (tmp_path / CHEAP / "figure.png").stat().st_size > 10_000
     png = render_screenshot(index, tmp_path / "shot.png", height=1400)
     stats = image_stats(png)
     assert stats["nonwhite_fraction"] > 0.05 and stats["n_colours"] > 50
