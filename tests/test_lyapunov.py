@@ -85,6 +85,7 @@ def test_logistic_r4_is_ln2() -> None:
     res = rd.lyapunov_spectrum(
         rd.Logistic(r=4.0), n_steps=5000, n_transient=100, n_trajectories=16, generator=gen(3)
     )
+    assert res.status == "success", res.message  # no false alarm on a literature value
     err = abs(res.lambda_max - math.log(2.0))
     assert err < 0.004 and err < 5 * res.stderr[0].item() + 1e-4
     assert res.stderr_method == "trajectories"
@@ -93,6 +94,7 @@ def test_logistic_r4_is_ln2() -> None:
 
 def test_henon_sum_rule_and_lambda1() -> None:
     res = rd.lyapunov_spectrum(rd.Henon(), n_steps=4000, n_transient=100, generator=gen(4))
+    assert res.status == "success", res.message  # no false alarm on a literature value
     assert abs(res.exponents.sum().item() - math.log(0.3)) < 1e-6 * abs(math.log(0.3))
     assert res.exponents[0].item() == pytest.approx(0.4192, abs=0.01)  # literature value
     assert res.stderr_method == "time_blocks" and 0 < res.stderr[0].item() < 0.01
@@ -108,6 +110,7 @@ def test_lorenz63_reference_values() -> None:
     # Modest T (30 time units) but 96 trajectories in one batched run.
     m = rd.discretise(rd.Lorenz63(), dt=0.02, method="rk4")
     res = rd.lyapunov_spectrum(m, n_steps=1500, n_transient=500, n_trajectories=96, generator=gen(5))
+    assert res.status == "success", res.message  # no false alarm on a literature value
     assert res.units == "1/time"
     ref = [0.9056, 0.0, -14.5723]
     for lam, r, tol in zip(res.exponents.tolist(), ref, (0.02, 0.01, 0.05), strict=True):
@@ -122,6 +125,7 @@ def test_lorenz63_reference_values() -> None:
 def test_lorenz63_long_run() -> None:
     m = rd.discretise(rd.Lorenz63(), dt=0.01, method="rk4")
     res = rd.lyapunov_spectrum(m, n_steps=100_000, n_transient=2000, n_trajectories=8, generator=gen(6))
+    assert res.status == "success", res.message  # no false alarm on a literature value
     ref = [0.9056, 0.0, -14.5723]
     for lam, r, tol in zip(res.exponents.tolist(), ref, (0.02, 0.01, 0.05), strict=True):
         assert abs(lam - r) < tol
@@ -135,6 +139,7 @@ def test_contracting_network_matches_spectral_radius() -> None:
     net = rd.VanillaRNN(32, g=0.6, generator=gen(7), dtype=F64)
     eig = torch.linalg.eigvals(net.weight_hh.detach()).abs().log()
     res = rd.lyapunov_spectrum(net, n_steps=1500, n_transient=300, generator=gen(8))
+    assert res.status == "success", res.message  # no false alarm on a literature value
     assert res.lambda_max == pytest.approx(eig.max().item(), abs=5e-3)
     assert res.exponents.sum().item() == pytest.approx(eig.sum().item(), abs=1e-6)
     assert torch.allclose(res.exponents, torch.sort(eig, descending=True).values, atol=0.02)
@@ -149,6 +154,8 @@ def test_discretised_rate_network_units_and_eigenvalues() -> None:
     m = rd.discretise(flow, dt=dt, method="euler")
     mu = torch.linalg.eigvals((1 - dt) * torch.eye(24, dtype=F64) + dt * flow.weight_hh.detach())
     res = rd.lyapunov_spectrum(m, n_steps=2000, n_transient=300, generator=gen(10))
+    # the Euler map's exponents (the oracle here) differ from the flow's by O(dt): flagged, nothing else
+    assert res.status == "warning" and res.failed_checks == (res.check("flow_divergence"),), res.message
     assert res.units == "1/time" and res.dt == dt
     assert res.lambda_max == pytest.approx((mu.abs().log().max() / dt).item(), abs=5e-3)
     assert abs(res.lambda_max - (0.5 - 1.0)) < 0.15  # g - 1 (SCS, theory/chaos.md §4.2)
@@ -160,6 +167,8 @@ def test_scs_zero_diagonal_euler_sum_rule() -> None:
     flow = rd.RateRNN(n, g=4.0, zero_diagonal=True, generator=gen(11), dtype=F64)
     m = rd.discretise(flow, dt=dt, method="euler")
     res = rd.lyapunov_spectrum(m, n_steps=1000, n_transient=400, n_trajectories=2, generator=gen(12))
+    # Euler at dt = 0.05: sum/N = ln(1 - dt)/dt = -1.026 against the flow's -1: a time-step bias
+    assert res.status == "warning" and res.failed_checks == (res.check("flow_divergence"),), res.message
     assert res.sum_check["rel_error"] < 1e-8  # exact: sum = mean ln|det J| / dt
     per_unit = res.exponents.sum().item() / n
     assert per_unit == pytest.approx(math.log(1 - dt) / dt, rel=2e-3)
@@ -171,6 +180,7 @@ def test_qr_agrees_with_two_trajectory_estimate() -> None:
     h0 = net.initial_state((8,), generator=gen(14))
     qr = rd.lyapunov_spectrum(net, k=3, n_steps=2000, n_transient=300, h0=h0, generator=gen(15))
     two = rd.max_lyapunov(net, n_steps=2000, n_transient=300, h0=h0, generator=gen(15))
+    assert qr.status == "success" and two.status == "success", (qr.message, two.message)
     assert two.method == "two_trajectory" and two.k == 1
     se = math.hypot(qr.stderr[0].item(), two.stderr[0].item())
     assert abs(qr.lambda_max - two.lambda_max) < max(4 * se, 0.01), (qr.lambda_max, two.lambda_max, se)
@@ -185,6 +195,7 @@ def test_max_lyapunov_linear_map() -> None:
         generator=gen(0),
     )
     assert res.lambda_max == pytest.approx(math.log(0.9), abs=1e-4)  # O(1/T) alignment error
+    assert res.status == "success", res.message  # no false alarm on a literature value
 
 
 # ------------------------------------------------------------------------------ consistency
@@ -319,6 +330,7 @@ def test_discrete_random_network_meanfield(g: float, table: float) -> None:
     assert _meanfield_discrete(g) == pytest.approx(table, abs=2e-4)
     net = rd.VanillaRNN(400, g=g, generator=gen(30), dtype=F64)
     res = rd.lyapunov_spectrum(net, k=1, n_steps=5000, n_transient=1000, n_trajectories=4, generator=gen(31))
+    assert res.status == "success", res.message  # no false alarm on a literature value
     assert res.lambda_max == pytest.approx(table, rel=0.05), (res.lambda_max, res.stderr)
 
 

@@ -63,7 +63,7 @@ class TwoAttractors(AbstractMap):
         (
             rd.discretise(rd.Lorenz63(), dt=0.01),  # at dt = 0.05 a long run is a time-step warning
             dict(n_steps=50),
-            dict(n_steps=3000, n_transient=500, n_trajectories=4),
+            dict(n_steps=1000, n_transient=300, n_trajectories=4),
         ),
         (
             rd.GRU(16, g_h=3.0, generator=gen(0), dtype=F64),
@@ -220,7 +220,7 @@ def test_lorenz_time_step_bias_is_flagged_at_dt_005_not_at_001() -> None:
     assert coarse.flow_check["mean_trace"] == pytest.approx(-(10 + 1 + 8 / 3), rel=1e-12)
     assert coarse.flow_check["bias"] > 0.05 and "reduce dt" in coarse.message
     fine = rd.lyapunov_spectrum(
-        rd.discretise(rd.Lorenz63(), dt=0.01), n_steps=4000, n_transient=500, generator=gen(6)
+        rd.discretise(rd.Lorenz63(), dt=0.01), n_steps=1000, n_transient=300, generator=gen(6)
     )
     assert fine.check("flow_divergence").passed and fine.flow_check["bias"] < 1e-3
     assert fine.status == rd.Status.SUCCESS, fine.message

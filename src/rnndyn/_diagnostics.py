@@ -34,6 +34,8 @@ MIN_BLOCK_STEPS = 10
 #: a state whose max-norm exceeds DIVERGENCE_FACTOR * max(1, max-norm of the initial state)
 #: counts as diverged (unbounded growth), long before float overflow.
 DIVERGENCE_FACTOR = 1e8
+#: below this many trajectories their spread alone is not trusted as the error.
+MIN_TRAJECTORIES = 8
 #: e-foldings of the slowest exponent the transient should cover.
 MIN_E_FOLDINGS = 3.0
 
@@ -188,6 +190,27 @@ def block_stderr(cum: Tensor, steps: Tensor, n_steps: int, n_blocks: int, scale:
         return torch.full_like(cum[0], math.nan)
     blocks = torch.sort(means * scale, dim=-1, descending=True).values
     return blocks.std(0, unbiased=True) / math.sqrt(blocks.shape[0])
+
+
+def convergence_stderr(
+    stderr: Tensor,
+    method: str,
+    batch: int,
+    cum: Tensor,
+    steps: Tensor,
+    n_steps: int,
+    n_blocks: int,
+    scale: float,
+) -> Tensor:
+    """The error the drift is compared with: the reported one, except that the spread of fewer
+    than ``MIN_TRAJECTORIES`` trajectories (1-6 degrees of freedom) is replaced by the larger of it
+    and the time-block error of the mean trajectory."""
+    if method != "trajectories" or batch >= MIN_TRAJECTORIES or n_blocks < 2:
+        return stderr
+    blocks = block_stderr(cum.mean(0), steps, n_steps, n_blocks, scale)
+    if not bool(torch.isfinite(blocks).all()):
+        return stderr
+    return torch.maximum(stderr, blocks)
 
 
 @dataclass
