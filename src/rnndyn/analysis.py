@@ -614,7 +614,7 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
 
 
 def _model_rows(res: AnalysisResult) -> list[tuple[str, str]]:
-    skip = {"loaded_from"}
+    skip = {"loaded_from", "cli_params"}
     params = ", ".join(f"{k}={v}" for k, v in res.model.items() if k not in skip)
     rows = [("model", params), ("inputs", res.inputs["description"])]
     lf = res.model.get("loaded_from")
