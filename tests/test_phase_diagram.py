@@ -297,3 +297,23 @@ def test_overlay_is_a_sweep_that_resumes_after_a_kill(tmp_path):
         sweeps.SweepSpecError, match="function.keywords.n: store has 16, this call asks for 20"
     ):
         rd.phase_diagram("gru", **{**_OVERLAY, "n": 20}, store=store)
+
+
+def test_theory_is_pluggable(monkeypatch):
+    # a per-point theory registered by name drives `region` and, with the overlay, `region_sim`
+    def toy(model, g_h, alpha_r, alpha_z, theta):
+        if alpha_r > 10:
+            raise ValueError("outside the toy's range")
+        return {"region": 1 if g_h < 2 else 4, "edge": g_h / 4 - 0.5}
+
+    monkeypatch.setitem(phases.THEORIES, "toy", phases.grid_theory(toy))
+    ds = rd.phase_diagram("gated_flow", g_h=[1.5, 3.0], alpha_r=[0.0, 20.0], theory="toy")
+    assert ds.region.values.tolist() == [[1, 0], [4, 0]]
+    np.testing.assert_array_equal(ds.edge.values[:, 0], [-0.125, 0.25])
+    assert ds.status.values.tolist() == [["success", "failed"], ["success", "failed"]]
+    assert ds.message.values[0, 1] == "outside the toy's range" and ds.attrs["theory_name"] == "toy"
+    with pytest.raises(ValueError, match="`theory`"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], theory="nope")
+    res = CliRunner().invoke(app, ["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0", "--theory", "toy",
+                                   "--no-progress"])  # fmt: skip
+    assert res.exit_code == 0 and "'stable FP': 1, 'chaos': 1" in res.output, res.output

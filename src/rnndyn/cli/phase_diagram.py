@@ -32,6 +32,9 @@ def phase_diagram_cmd(
         str, typer.Option("--alpha-r", help="alpha_r grid: 'start:stop:num' or list.")
     ] = "0:30:100",
     alpha_z: Annotated[float, typer.Option("--alpha-z", help="Update-gate gain.")] = 0.0,
+    theory: Annotated[
+        str, typer.Option("--theory", help="Theory over the grid: mft (see rnndyn.phases.THEORIES).")
+    ] = "mft",
     simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="Finite-N overlay.")] = False,
     n: Annotated[int, typer.Option("--n", "-n", help="Units per simulated network.")] = 200,
     n_steps: Annotated[int, typer.Option("--steps", help="Lyapunov steps per point.")] = 1000,
@@ -88,7 +91,7 @@ def phase_diagram_cmd(
             bar.update(task, completed=done, total=total)
 
         try:
-            ds = phase_diagram(model, g_h=gh, alpha_r=ar, alpha_z=alpha_z, simulate=simulate, n=n,
+            ds = phase_diagram(model, g_h=gh, alpha_r=ar, alpha_z=alpha_z, theory=theory, simulate=simulate, n=n,
                                n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, lyapunov=lyapunov,
                                fixed_points=fixed_points, fp_starts=fp_starts, store=store,
                                scheduler=None if scheduler == "local" else scheduler, n_workers=workers,
