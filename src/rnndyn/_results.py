@@ -211,6 +211,8 @@ def to_jsonable(v: Any, path: str = "", reasons: _Reasons | None = None) -> Any:
         return str(v)
     if isinstance(v, Mapping):
         return {str(k): to_jsonable(u, f"{path}.{k}", reasons) for k, u in v.items()}
+    if callable(getattr(v, "to_dict", None)) and not isinstance(v, type):
+        return to_jsonable(v.to_dict(), path, reasons)
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return {
             f.name: to_jsonable(getattr(v, f.name), f"{path}.{f.name}", reasons)

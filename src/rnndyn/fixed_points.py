@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
@@ -32,6 +31,7 @@ from rnndyn._checks import (
     check_state,
     check_tensor,
 )
+from rnndyn._results import AnalysisError, Result, Status
 from rnndyn._types import default_rtol
 from rnndyn.models.base import AbstractMap
 
@@ -43,12 +43,13 @@ _STATIONARY = 1e-4
 STABILITY = ("stable", "saddle", "unstable", "marginal")
 
 
-class FixedPointError(RuntimeError):
-    """Raised by :func:`find_fixed_points` (``throw=True``) when nothing converged."""
+#: raised by :func:`find_fixed_points` (``throw=True``) when nothing converged: the one
+#: exception for failed analyses, :class:`rnndyn.AnalysisError`, under its old name.
+FixedPointError = AnalysisError
 
 
-@dataclass(frozen=True)
-class FixedPointResult:
+@dataclass(frozen=True, kw_only=True)
+class FixedPointResult(Result):
     r"""Fixed points and slow points of a map at a constant input.
 
     Attributes:
@@ -74,7 +75,8 @@ class FixedPointResult:
             the dimension of a continuum of fixed points / slow manifold through them.
         points_dimension: number of principal components needed for 95% of the variance of
             the fixed and slow points found (a line attractor gives 1; 0 for < 3 points).
-        status: ``"success"``, ``"slow_points_only"`` or ``"no_fixed_points"``; message.
+        status: ``success`` (fixed points found), ``warning`` (slow points only) or
+            ``not_converged`` (nothing found: the message says what to change); message.
     """
 
     points: Tensor
@@ -96,8 +98,8 @@ class FixedPointResult:
     n_iterations: int
     slow_manifold_dimension: int
     points_dimension: int
-    status: str
-    message: str
+
+    _dict_properties = ("n_points", "n_stable", "line_attractor")
 
     @property
     def n_points(self) -> int:
@@ -111,40 +113,6 @@ class FixedPointResult:
     def line_attractor(self) -> bool:
         """A one-dimensional continuum of fixed points: one slow direction and the points along a line."""
         return self.slow_manifold_dimension == 1 and self.points_dimension == 1 and self.n_points >= 3
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dictionary."""
-
-        def lst(t: Tensor) -> list:
-            return t.detach().cpu().tolist()
-
-        ev = self.eigenvalues.detach().cpu()
-        return {
-            "status": self.status,
-            "message": self.message,
-            "n_points": self.n_points,
-            "n_stable": self.n_stable,
-            "points": lst(self.points),
-            "speeds": lst(self.speeds),
-            "spectral_radius": lst(self.spectral_radius),
-            "n_unstable": lst(self.n_unstable),
-            "n_slow": lst(self.n_slow),
-            "stability": list(self.stability),
-            "eigenvalues": torch.stack([ev.real, ev.imag], -1).tolist(),
-            "slow_points": lst(self.slow_points),
-            "slow_speeds": lst(self.slow_speeds),
-            "input": None if self.input is None else lst(self.input),
-            "tol": self.tol,
-            "slow_tol": self.slow_tol,
-            "eps_slow": self.eps_slow,
-            "marginal_tol": self.marginal_tol,
-            "n_initial": self.n_initial,
-            "n_converged": self.n_converged,
-            "n_iterations": self.n_iterations,
-            "slow_manifold_dimension": self.slow_manifold_dimension,
-            "points_dimension": self.points_dimension,
-            "line_attractor": self.line_attractor,
-        }
 
 
 # ----------------------------------------------------------------------------- numerics
@@ -511,7 +479,7 @@ def find_fixed_points(
     dim = int(n_slow.double().median().round()) if n_slow.numel() else 0
     pdim = _pca_dimension(torch.cat([pts, spts]) if spts.shape[0] else pts)
     if pts.shape[0]:
-        status = "success"
+        status = Status.SUCCESS
         counts = {lab: labels.count(lab) for lab in STABILITY if labels.count(lab)}
         message = (
             f"{pts.shape[0]} fixed point(s) ("
@@ -521,18 +489,18 @@ def find_fixed_points(
         if n_crawling:
             message += f"; {n_crawling} start(s) still moving through slow regions after {n_iter} iterations"
     elif spts.shape[0]:
-        status = "slow_points_only"
+        status = Status.WARNING
         message = (
             f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}"
         )
     else:
-        status = "no_fixed_points"
+        status = Status.NOT_CONVERGED
         message = (
             f"no fixed or slow point found from {b} starts (tol = {tol_v:.3g}, slow_tol = {slow_tol:g}); "
             "try more starts, noise, a larger max_iter or initial_states"
         )
         if throw:
-            raise FixedPointError(message)
+            raise AnalysisError(message)
     return FixedPointResult(
         points=pts,
         speeds=sp,

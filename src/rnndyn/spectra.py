@@ -28,6 +28,7 @@ from rnndyn._checks import (
     check_tensor,
 )
 from rnndyn._linalg import eigvals  # noqa: F401 (re-exported: rnndyn.spectra.eigvals)
+from rnndyn._results import Result, Status
 from rnndyn.models.base import AbstractFlow, AbstractMap, AbstractSystem, _frob_gain  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
@@ -40,8 +41,8 @@ Tensor = torch.Tensor
 _CHUNK_BYTES = 256 * 2**20
 
 
-@dataclass(frozen=True)
-class SpectrumResult:
+@dataclass(frozen=True, kw_only=True)
+class SpectrumResult(Result):
     r"""Eigenvalues of Jacobians at a set of states.
 
     Attributes:
@@ -60,7 +61,10 @@ class SpectrumResult:
         theory: the predicted support at the state ``theory_index`` (``None`` unless asked
             for or where no theory applies).
         theory_index: which state the theory was evaluated at.
-        status: ``"success"`` or ``"no_states"``; message: human-readable detail.
+        status: :class:`rnndyn.Status` (``success``; ``warning`` when there were no states to
+            analyse); message: human-readable detail. ``to_dict()`` leaves out ``states`` and
+            ``inputs`` and adds ``n_states``, ``mean_spectral_radius``, ``mean_slow_fraction``
+            (eigenvalues as ``[re, im]`` pairs).
     """
 
     eigenvalues: Tensor
@@ -75,8 +79,9 @@ class SpectrumResult:
     continuous: bool = False
     theory: SpectralSupport | None = field(default=None, repr=False)
     theory_index: int = 0
-    status: str = "success"
-    message: str = ""
+
+    _dict_exclude = ("states", "inputs")
+    _dict_properties = ("n_states", "mean_spectral_radius", "mean_slow_fraction")
 
     @property
     def n_states(self) -> int:
@@ -104,30 +109,6 @@ class SpectrumResult:
 
     def _distance(self) -> Tensor:
         return self.eigenvalues.abs() if self.continuous else (self.eigenvalues - 1).abs()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly dictionary (eigenvalues as ``[re, im]`` pairs per state)."""
-        ev = self.eigenvalues.detach().cpu()
-        out: dict[str, Any] = {
-            "status": self.status,
-            "message": self.message,
-            "at": self.at,
-            "continuous": self.continuous,
-            "n_states": self.n_states,
-            "eps_slow": self.eps_slow,
-            "mean_spectral_radius": self.mean_spectral_radius,
-            "mean_slow_fraction": self.mean_slow_fraction,
-            "spectral_radius": self.spectral_radius.detach().cpu().tolist(),
-            "max_real": self.max_real.detach().cpu().tolist(),
-            "slow_fraction": self.slow_fraction.detach().cpu().tolist(),
-            "eigenvalues": torch.stack([ev.real, ev.imag], -1).tolist(),
-        }
-        if self.singular_values is not None:
-            out["singular_values"] = self.singular_values.detach().cpu().tolist()
-        if self.theory is not None:
-            out["theory"] = self.theory.to_dict()
-            out["theory_index"] = self.theory_index
-        return out
 
 
 # ----------------------------------------------------------------------------- low level
@@ -217,7 +198,7 @@ def _assemble(
         continuous=continuous,
         theory=theory,
         theory_index=theory_index,
-        status="success",
+        status=Status.SUCCESS,
         message=message or f"{ev.shape[0]} Jacobians of size {n}",
     )
 
@@ -505,7 +486,7 @@ def jacobian_spectrum(
         res = _assemble(
             empty, None, eps_slow=eps_slow, continuous=continuous, states=states_b, inputs=x_b, at=where
         )
-        return _replace(res, status="no_states", message=message or "no states to analyse")
+        return _replace(res, status=Status.WARNING, message=message or "no states to analyse")
 
     ev, sv = _eig_in_chunks(jac_system, states_b, x_b, singular_values=singular_values)
     support = None
