@@ -6,11 +6,15 @@ Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.
 * :mod:`~rnndyn.meanfield.vanilla`: discrete-time mean field and the SCS DMFT (docs/theory/chaos.md §4.2-4.3);
 * :mod:`~rnndyn.meanfield.gated`: fixed-point MFT of the GRU and the gated flow (docs/theory/gated.md §4-6);
 * :mod:`~rnndyn.meanfield.phase`: the (g_h, alpha_r) phase diagram as an xarray Dataset;
+* :mod:`~rnndyn.meanfield.dmft`: time-dependent DMFT of the gated flow (correlations, lambda_max,
+  the chaos-onset line; docs/theory/gated.md §4.6-4.8);
+* :mod:`~rnndyn.meanfield.gradients`: the CKS20 gradient-norm laws (docs/theory/gated.md §5.4);
 * :mod:`~rnndyn.meanfield.rmt`: random-matrix predictions of Jacobian spectra (models call it from
   :meth:`~rnndyn.AbstractSystem.spectral_theory`).
 """
 
-from rnndyn.meanfield import rmt
+from rnndyn.meanfield import gradients, rmt
+from rnndyn.meanfield.dmft import ChaosOnsetResult, DMFTResult, chaos_onset, gated_dmft
 from rnndyn.meanfield.gated import (
     ALPHA_R_STAR,
     G_H_ZERO_FP,
@@ -56,4 +60,9 @@ __all__ = [
     "rmt",
     "scs_dmft",
     "spectral_shaping",
+    "ChaosOnsetResult",
+    "DMFTResult",
+    "chaos_onset",
+    "gated_dmft",
+    "gradients",
 ]
