@@ -33,21 +33,13 @@ from rnndyn.reproduce._core import (
     Measurement,
     Paper,
     PaperValue,
+    _load_all,
     combine,
     compare,
     get_claim,
     register,
     run_claim,
 )
-
-_MODULES = ("cpss22", "cks20", "kcs22", "mmd22", "vpsl22")
-
-
-def _load_all() -> None:
-    import importlib
-
-    for name in _MODULES:
-        importlib.import_module(f"rnndyn.reproduce.{name}")
 
 
 def claims() -> list[Claim]:

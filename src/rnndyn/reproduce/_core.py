@@ -343,6 +343,16 @@ class ClaimResult:
 
 
 REGISTRY: dict[str, Claim] = {}
+#: the modules that register claims, in the order of docs/reproductions.md
+CLAIM_MODULES = ("cpss22", "cks20", "kcs22", "mmd22", "vpsl22")
+
+
+def _load_all() -> None:
+    """Import every claim module (each registers its claims on import)."""
+    import importlib
+
+    for name in CLAIM_MODULES:
+        importlib.import_module(f"rnndyn.reproduce.{name}")
 
 
 def register(claim: Claim) -> Claim:
@@ -361,8 +371,6 @@ def get_claim(claim_id: str) -> Claim:
     Raises:
         ValueError: unknown id (the message lists the known ones).
     """
-    from rnndyn.reproduce import _load_all
-
     _load_all()
     if not isinstance(claim_id, str):
         raise TypeError(f"`claim_id` must be a str; got {type(claim_id).__name__}")
