@@ -3,6 +3,7 @@
 Reference run in the same process: the same fixed-point roots and rho computed pointwise with
 scipy.integrate.quad + brentq on a 5 x 5 sub-grid (timed, extrapolated per point), printed as a
 ratio. Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_meanfield.py
+Gated-flow DMFT timings: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_meanfield.py dmft [GRID]
 """
 
 from __future__ import annotations
@@ -68,5 +69,41 @@ def main() -> None:
         print(f"SCS DMFT g={g:g}: lambda_max={r.lambda_max:.4f}, E1={r.neutral_energy:.6f}, {dt:.3f} s")
 
 
+def bench_dmft(grid: int = 3) -> None:
+    """Time one gated-flow DMFT solve per route, and a grid x grid (g_h, alpha_r) DMFT phase diagram.
+
+    Reference in the same process: the SCS DMFT (scs_dmft, ODE + Schroedinger) at g = 1.5, which
+    the gated DMFT reproduces at alpha_z = alpha_r = 0, g_h = 3.
+    """
+    from rnndyn.meanfield.dmft import dmft_phase_point, gated_dmft
+
+    t0 = time.perf_counter()
+    mf.scs_dmft(1.5)
+    t_ref = time.perf_counter() - t0
+    for kw in ({"g_h": 3.0}, {"g_h": 3.0, "alpha_r": 5.0}, {"g_h": 1.9, "alpha_r": 20.0}):
+        t0 = time.perf_counter()
+        r = gated_dmft(**kw)
+        dt = time.perf_counter() - t0
+        print(f"gated DMFT (gaussian) {kw}: C_h(0)={r.c_h0:.4f} lambda={r.lambda_max:.4f} {dt:.2f} s "
+              f"({dt / t_ref:.1f}x scs_dmft)")  # fmt: skip
+    t0 = time.perf_counter()
+    r = gated_dmft(3.0, alpha_z=5.0, n_samples=2000, lyapunov=False)
+    dt = time.perf_counter() - t0
+    print(f"gated DMFT (sampled, M=2000, no lambda) alpha_z=5: C_h(0)={r.c_h0:.4f} {dt:.2f} s "
+          f"({dt / t_ref:.1f}x scs_dmft), fresh residual {r.residual_fresh:.3f}")  # fmt: skip
+    gh = np.linspace(1.6, 2.4, grid)
+    ar = np.linspace(0.0, 20.0, grid)
+    t0 = time.perf_counter()
+    chaotic = [[dmft_phase_point(float(g), float(a))["chaotic"] for g in gh] for a in ar]
+    dt = time.perf_counter() - t0
+    print(f"DMFT phase diagram {grid}x{grid} (alpha_z = 0): {dt:.1f} s, {dt / grid**2:.2f} s/point; "
+          f"chaotic points {int(np.sum(chaotic))}")  # fmt: skip
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) > 1 and sys.argv[1] == "dmft":
+        bench_dmft(int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    else:
+        main()
