@@ -140,6 +140,16 @@ def _other(p, seed):
     return {"y": 0.0}
 
 
+def _reserved(p, seed):
+    return {"y": 1.0, "done": 0.0} if p["a"] > 1 else {"y": 1.0}
+
+
+def test_reserved_output_names_fail_the_point(tmp_path) -> None:
+    ds = rd.sweep(_reserved, {"a": [1.0, 2.0]}, store=tmp_path / "r.zarr", scheduler="sync", progress=False)
+    assert ds["status"].values[:, 0].tolist() == ["success", "failed"]
+    assert "reserved output name(s) ['done']" in ds["message"].values[1, 0]
+
+
 def _scaled(p, seed, *, scale):
     return {"y": p["a"] * scale}
 

@@ -127,6 +127,11 @@ def _call_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[st
                 ) from None
         if "message" in out:
             message = str(out.pop("message"))
+        reserved = sorted(set(map(str, out)) & {"seed", *_BOOK, *params})
+        if reserved:
+            raise ValueError(
+                f"the sweep function returned reserved output name(s) {reserved} (grid axes or bookkeeping)"
+            )
         arrays = {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
         return arrays, status, message[:_MESSAGE_LEN]
     except Exception as exc:  # recorded per point, by design (a sweep never aborts on one point)
