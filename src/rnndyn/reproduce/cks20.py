@@ -118,7 +118,7 @@ for _kind, _id, _where, _claim in (
                 "quick": {"n": 400, "gains": [1.6, 1.8, 2.2, 2.4], "n_seeds": 3},
                 "full": {"n": 800, "gains": [1.5, 1.7, 1.9, 2.1, 2.3, 2.5], "n_seeds": 5},
             },
-            cost={"quick": "~2 s", "full": "~2 min"},
+            cost={"quick": "~5 s", "full": "~2 min" if _kind == "gru" else "~9 min"},
             compute=(lambda k: lambda s, *, seed, workdir, scheduler: _zero_fp(k, s, seed))(_kind),
             plot=_plot_zero_fp,
         )
@@ -270,7 +270,7 @@ register(
             "quick": {"n": 200, "alpha_z": [5, 20], "eps": 0.05, "n_states": 3},
             "full": {"n": 600, "alpha_z": [5, 10, 20, 50], "eps": 0.05, "n_states": 10},
         },
-        cost={"quick": "~3 s", "full": "~2 min"},
+        cost={"quick": "~1 s", "full": "~30 s"},
         compute=_slow_modes,
         plot=_plot_slow,
     )
@@ -621,7 +621,7 @@ register(
                 "lyapunov_steps": 2000,
             },
         },
-        cost={"quick": "~20 s", "full": "~15 min (rd.sweep)"},
+        cost={"quick": "~40 s", "full": "~15 min (rd.sweep)"},
         compute=_trainability,
         plot=_plot_train,
         grid=True,
@@ -757,7 +757,7 @@ register(
             "quick": {"n": 300, "t_max": 30, "g_h": 2.4, "theta": 0.5, "rho_binary": 1.5, "n_seeds": 2},
             "full": {"n": 1000, "t_max": 60, "g_h": 2.4, "theta": 0.5, "rho_binary": 1.5, "n_seeds": 4},
         },
-        cost={"quick": "~5 s", "full": "~3 min"},
+        cost={"quick": "~7 s", "full": "~3 min"},
         compute=_gradient_law,
         plot=_plot_grad,
     )

@@ -224,7 +224,7 @@ register(
             "quick": {"width": 4, "n_networks": 5000, "n_grid": 163, "interval": [-1.0, 1.0]},
             "full": {"width": 4, "n_networks": 10_000, "n_grid": 163, "interval": [-1.0, 1.0]},
         },
-        cost={"quick": "~3 s", "full": "~6 s"},
+        cost={"quick": "~1 s", "full": "~15 s"},
         compute=_notebook_f4,
         plot=_plot_f4,
     )
@@ -316,7 +316,7 @@ register(
             "quick": {"std": 0.1, "depth": 6, "n_trials": 200},
             "full": {"std": 0.1, "depth": 8, "n_trials": 2000},
         },
-        cost={"quick": "~2 s", "full": "~30 s"},
+        cost={"quick": "~1 s", "full": "~2 s"},
         compute=_lap_growth,
         plot=_plot_laps,
     )
@@ -425,7 +425,7 @@ register(
         claim="Trajectories of nearby points come arbitrarily close and separate again, over and over (scrambling).",
         paper_values="no number (figure); ln 2 for the map's exponent is derived",
         settings={"quick": {"n_pairs": 16, "n_steps": 2000}, "full": {"n_pairs": 256, "n_steps": 5000}},
-        cost={"quick": "~1 s", "full": "~10 s"},
+        cost={"quick": "~1 s", "full": "~30 s"},
         compute=_scrambling,
         plot=_plot_scrambling,
     )

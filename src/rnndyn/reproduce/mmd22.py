@@ -137,7 +137,7 @@ register(
                 "series_steps": 12500,
             },
         },
-        cost={"quick": "~5 s", "full": "~10 min"},
+        cost={"quick": "~2 s", "full": "~10 min"},
         compute=_theorem2,
         plot=_plot_t2,
     )
@@ -320,7 +320,7 @@ register(
                 "eval_steps": 100000,
             },
         },
-        cost={"quick": "~4 min", "full": "~8 h (rd.sweep; 15 runs of 10-30 min)"},
+        cost={"quick": "~5 min", "full": "~8 h (rd.sweep; 15 runs of 10-30 min)"},
         compute=_tau_sweep,
         plot=_plot_tau,
         grid=True,
