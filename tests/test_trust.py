@@ -251,3 +251,21 @@ def test_one_million_henon_steps_keep_flat_memory() -> None:
         rss[n] = int(out.stdout.strip().splitlines()[-1]) / 1024  # MB (ru_maxrss is in kB on Linux)
     # one tensor per step would add ~600 MB for 1e6 steps (measured before the streaming mean)
     assert rss[1_000_000] - rss[10_000] < 60, rss
+
+
+def test_check_dt_needs_a_discretised_flow() -> None:
+    with pytest.raises(ValueError, match="`check_dt=True` needs a discretised flow"):
+        rd.lyapunov_spectrum(rd.Henon(), n_steps=10, check_dt=True)
+
+
+@pytest.mark.slow
+def test_step_halving_flags_lorenz_dt_005_not_dt_001() -> None:
+    coarse = rd.lyapunov_spectrum(
+        rd.discretise(rd.Lorenz63(), dt=0.05), n_steps=3000, n_transient=200, generator=gen(7), check_dt=True
+    )
+    chk = coarse.check("step_halving")
+    assert not chk.passed and chk.value > 0.05 and coarse.status == rd.Status.WARNING
+    fine = rd.lyapunov_spectrum(
+        rd.discretise(rd.Lorenz63(), dt=0.01), n_steps=3000, n_transient=300, generator=gen(7), check_dt=True
+    )
+    assert fine.check("step_halving").passed and fine.status == rd.Status.SUCCESS, fine.message

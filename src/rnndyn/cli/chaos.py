@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from rnndyn._results import AnalysisError
 from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
 
 
@@ -99,7 +100,7 @@ def chaos_cmd(
         scalar = chaos.ScalarNetwork.from_weights([1.0, 1.0], [1e-5, -0.502], [1.9999, -4.0])
         scr = chaos.scrambling(scalar, n_pairs=16, n_steps=scrambling_steps, generator=gen)
         per = chaos.persistence(std=persistence_std, depth=8, n_trials=persistence_trials, generator=gen)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AnalysisError) as exc:
         raise fail(str(exc)) from None
 
     for r in results:
@@ -116,6 +117,7 @@ def chaos_cmd(
                 f"{sec:.1f}",
             )
         console.print(table)
+        console.print(f"status: {r.status.value} ({r.message})")
     console.print(
         f"scrambling (perturbed tent map, eps = {scr.eps:g}): {100 * scr.fraction_scrambled:.0f}% of pairs "
         f"scrambled, lambda_max = {scr.lambda_max:.3f}/step"
@@ -124,6 +126,8 @@ def chaos_cmd(
         f"persistence (std {per.std:g}): period 3 kept by {100 * per.fraction_period3:.1f}% of perturbed maps; "
         f"lap growth rate RNN {per.rnn_growth:.3f} vs FNN {per.fnn_growth:.3f} (tent: ln 2 = 0.693)"
     )
+    for name, r in (("scrambling", scr), ("persistence", per)):
+        console.print(f"{name} status: {r.status.value} ({r.message})")
     if json_path is not None:
         write_json(
             json_path,

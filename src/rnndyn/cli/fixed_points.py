@@ -25,6 +25,8 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    report_status,
+    status_rows,
     write_json,
 )
 from rnndyn.cli.lyapunov import load_system, progress_bar
@@ -111,7 +113,7 @@ def fixed_points_cmd(
         except (TypeError, ValueError) as exc:
             raise fail(str(exc)) from None
     summary = Table(show_header=False, title=f"fixed points: {label}", title_justify="left")
-    for key, value in fixed_point_summary(res):
+    for key, value in [*fixed_point_summary(res), *status_rows(res)]:
         summary.add_row(key, value)
     console.print(summary)
     if res.n_points:
@@ -136,6 +138,7 @@ def fixed_points_cmd(
         from rnndyn.plotting.spectra import plot_fixed_points
 
         console.print(f"wrote {plot_fixed_points(res, out / 'fixed_points.png', title=label)}")
+    report_status(res)  # exit 0 with a visible warning, 1 for "failed"
 
 
 __all__ = ["fixed_points_cmd"]

@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, check_device, console, fail, write_json
+from rnndyn.cli._common import (
+    DeviceOpt,
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    check_device,
+    console,
+    fail,
+    report_status,
+    status_rows,
+    write_json,
+)
 
 KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset")
 
@@ -144,9 +155,13 @@ def meanfield_cmd(
                 rows.append(("DMFT lambda_max (1/time)", extra.lambda_max))
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
+    if hasattr(res, "residual"):
+        rows.append(("self-consistency residual", res.residual))
     for k, v in rows:
         table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
-    table.add_row("status", f"{res.status} {res.message}".strip())
+    for k, v in status_rows(res):
+        table.add_row(k, v)
+    table.add_row("message", str(res.message))
     console.print(table)
     if out is not None and figure is not None:
         if figure[0] == "scs":
@@ -161,3 +176,4 @@ def meanfield_cmd(
         if kind in ("gru", "gated_flow") and extra is not None:
             payload["dmft"] = extra.to_dict()
         write_json(json_path, payload)
+    report_status(res)  # exit 0 with a visible warning, 1 for "failed"

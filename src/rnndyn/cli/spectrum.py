@@ -25,6 +25,8 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    report_status,
+    status_rows,
     write_json,
 )
 from rnndyn.cli.lyapunov import load_system, progress_bar
@@ -130,11 +132,12 @@ def spectrum_cmd(
         except (TypeError, ValueError) as exc:
             raise fail(str(exc)) from None
     table = Table(show_header=False, title=f"Jacobian spectrum: {label}", title_justify="left")
-    for key, value in spectrum_summary(res):
+    for key, value in [*spectrum_summary(res), *status_rows(res)]:
         table.add_row(key, value)
     console.print(table)
     if json_path is not None:
         write_json(json_path, {"model": label, "analysed": analysed, **res.to_dict()})
+    report_status(res)  # exit 0 with a visible warning (nothing here is "failed")
     if out is not None:
         from rnndyn.plotting.spectra import plot_spectrum
 
