@@ -17,8 +17,9 @@ the backward iteration
 
 started from a random upper-triangular ``C`` far in the future (the *backward transient*), in
 which every column converges to the CLV at the rate of the gap to the exponent above it. Only
-the ``k x k`` factors ``R`` (every step) and the frames ``Q`` (at the recorded times) are kept;
-when they do not fit in ``max_memory`` they go to a Zarr store.
+the ``k x k`` factors ``R`` (every step) and the frames ``Q`` (at the recorded times) are kept,
+handed over by the recorder of :meth:`rnndyn.LyapunovEngine.advance` (the forward pass is the QR
+engine's); when they do not fit in ``max_memory`` they go to a Zarr store.
 
 References:
     F. Ginelli, P. Poggi, A. Turchi, H. Chate, R. Livi, A. Politi, "Characterizing dynamics with
