@@ -233,6 +233,8 @@ def test_spilled_and_stored_runs_equal_the_in_memory_run(tmp_path) -> None:  # n
     path = tmp_path / "clv.zarr"
     st = rd.covariant_lyapunov_vectors(net, generator=gen(8), store=path, **kw)
     assert st.vectors is None and st.store == str(path)
+    assert (st.memory["storage"], st.memory["vectors"]) == ("memory", "zarr")
+    assert (spill.memory["storage"], spill.memory["vectors"]) == ("spill", "memory")
     assert torch.equal(st.vectors_at(7), ref.vectors[:, 7])
     # the same settings may overwrite the store; other settings are refused
     rd.covariant_lyapunov_vectors(net, generator=gen(8), store=path, **kw)

@@ -19,7 +19,8 @@ started from a random upper-triangular ``C`` far in the future (the *backward tr
 which every column converges to the CLV at the rate of the gap to the exponent above it. Only
 the ``k x k`` factors ``R`` (every step) and the frames ``Q`` (at the recorded times) are kept,
 handed over by the recorder of :meth:`rnndyn.LyapunovEngine.advance` (the forward pass is the QR
-engine's); when they do not fit in ``max_memory`` they go to a Zarr store.
+engine's); when they do not fit in ``max_memory`` they spill to disk, and the CLVs can go to a
+Zarr store.
 
 References:
     F. Ginelli, P. Poggi, A. Turchi, H. Chate, R. Livi, A. Politi, "Characterizing dynamics with
@@ -244,7 +245,8 @@ class CLVResult(Result):
             slow ones are those with a small gap to the exponent above).
         growth_identity_residual: largest ``|sum ln d_i - sum ln R_ii - ln C_{0,ii} +
             ln C_{T,ii}| / n_steps`` (round-off in the backward iteration).
-        memory: ``storage`` (``"memory"``, ``"zarr"`` or ``"spill"``), ``peak_buffer_bytes``
+        memory: ``storage`` of ``R`` and the frames (``"memory"`` or ``"spill"``), ``vectors``
+            (``"memory"``, ``"zarr"`` or ``"none"``), ``peak_buffer_bytes``
             (the most bytes the recorded series held in memory at once), ``spilled_bytes``,
             ``process_peak_rss_bytes`` and, on CUDA, ``cuda_peak_bytes``.
         store: path of the Zarr store (``None`` without one, or for a temporary spill).
@@ -431,9 +433,10 @@ def covariant_lyapunov_vectors(
 
     Memory: the run holds ``(n_steps + n_backward_transient) B k (k+1)/2`` numbers for ``R`` and
     ``B n_t k`` per recorded time for frames and vectors. When they would exceed ``max_memory``
-    bytes (default 256 MiB) or a ``store`` is given, ``R`` and the frames go to a Zarr store
-    (with ``store=None`` a temporary one, deleted afterwards) and only one chunk of each is held
-    in memory; ``result.memory`` reports the peak.
+    bytes (default 256 MiB), ``R`` and the frames spill to raw files in a temporary folder
+    (deleted afterwards) and only one chunk (~8 MiB) of each is held in memory; with a ``store``
+    the CLVs go to that Zarr store (chunk by chunk) instead of memory. ``result.memory`` reports
+    the peak.
 
     Args:
         system: a map (``rd.discretise`` flows first); float64 recommended.
@@ -443,8 +446,9 @@ def covariant_lyapunov_vectors(
         n_backward_transient: extra forward steps whose ``R`` only converge the backward
             iteration (default ``max(n_steps // 4, 100)``).
         record_every: keep the vectors every this many steps (int >= 1).
-        store: path of a Zarr store for ``R``, frames and vectors (created; an existing rnndyn
-            CLV store with the same settings is overwritten, other settings raise).
+        store: path of a Zarr store for the CLVs (created; an existing rnndyn CLV store with the
+            same settings is overwritten, other settings raise). Needed when the CLVs at the
+            recorded times do not fit in ``max_memory``.
         max_memory: bytes the recorded series may hold in memory (default 256 MiB).
         keep_vectors: keep the CLVs at the recorded times (else only their summaries).
         pairs: ``(i, j)`` index pairs (0-based) whose angles are recorded (default:
@@ -567,8 +571,12 @@ def covariant_lyapunov_vectors(
             f"{max_memory / 2**20:.0f} MiB; pass `store=` (a Zarr path), a larger `record_every`, "
             "a larger `max_memory` or `keep_vectors=False`"
         )
+    # R and frames are working data: in memory when they fit, else in a temporary spill folder;
+    # the CLVs are the output: in the Zarr store when one is given, else in memory
+    vgroup = None
     if store_path is not None:
-        storage = "zarr"
+        vgroup = _open_store(store_path, settings)
+        storage = "memory" if r_bytes + frame_bytes <= max_memory else "spill"
     elif r_bytes + frame_bytes + vec_bytes <= max_memory:
         storage = "memory"
     else:
@@ -577,9 +585,7 @@ def covariant_lyapunov_vectors(
     meter = _Meter()
     tmpdir: str | None = None
     group = None
-    if storage == "zarr":
-        group = _open_store(store_path, settings)  # type: ignore[arg-type]
-    elif storage == "spill":
+    if storage == "spill":
         tmpdir = tempfile.mkdtemp(prefix="rnndyn-clv-")
         group = Path(tmpdir)
     try:
@@ -602,6 +608,7 @@ def covariant_lyapunov_vectors(
             keep_vectors,
             storage,
             group,
+            vgroup,
             meter,
             str(store_path) if store_path is not None else None,
             zero_tol,
@@ -633,6 +640,7 @@ def _run(
     keep_vectors: bool,
     storage: str,
     group: Any,
+    vgroup: Any,
     meter: _Meter,
     store: str | None,
     zero_tol: float | None,
@@ -645,14 +653,12 @@ def _run(
     n_rec = len(times)
     grand_total = n_transient + total + total
     iu = torch.triu_indices(k, k, device=device)
-    spill = group if storage in ("zarr", "spill") else None
+    spill = group if storage == "spill" else None
     r_series = _Series(total, (batch, iu.shape[1]), dtype, device, meter, spill, "r")
     q_series = _Series(n_rec, (batch, n_t, k), dtype, device, meter, spill, "frames")
     v_series = None
     if keep_vectors:
-        v_series = _Series(
-            n_rec, (batch, n_t, k), dtype, device, meter, group if storage == "zarr" else None, "vectors"
-        )
+        v_series = _Series(n_rec, (batch, n_t, k), dtype, device, meter, vgroup, "vectors")
     states = torch.empty(batch, n_rec, system.state_size, dtype=dtype, device=device)
     log_r = torch.empty(batch, n_steps, k, dtype=dtype, device=device)
     meter.add(2 * log_r.numel() * log_r.element_size() + states.numel() * states.element_size())
@@ -828,8 +834,8 @@ def _run(
     q_series.close()
     if v_series is not None:
         v_series.close()
-    if group is not None and storage == "zarr":
-        group.attrs.update({"complete": True})
+    if vgroup is not None:
+        vgroup.attrs.update({"complete": True})
 
     lg = log_growth.detach().to("cpu", torch.float64)
     clv_exps = (lg.mean(1) * scale).mean(0)
@@ -874,7 +880,7 @@ def _run(
         ),
     ]
     vectors = None
-    if v_series is not None and storage != "zarr":
+    if v_series is not None and vgroup is None:
         vectors = v_series.data.detach().to("cpu").transpose(0, 1).contiguous()
     status = status_from_checks(checks)
     failed = [ch.name for ch in checks if not ch.passed]
@@ -922,8 +928,10 @@ def _memory_report(storage: str, meter: _Meter, device: torch.device, *series: A
     for s in series:
         if s is not None and s.array is not None:
             spilled += s.n_times * s.item_bytes
+    vec = series[2] if len(series) > 2 else None
     out: dict[str, Any] = {
         "storage": storage,
+        "vectors": "none" if vec is None else ("memory" if vec.array is None else "zarr"),
         "peak_buffer_bytes": int(meter.peak),
         "spilled_bytes": int(spilled),
         # ru_maxrss is in KiB on Linux: the process's peak so far, not only this call's

@@ -32,7 +32,7 @@ WindowOpt = Annotated[
 ]
 StoreOpt = Annotated[
     Path | None,
-    typer.Option("--store", help="With --clv: Zarr store for R factors, frames and CLVs (large runs)."),
+    typer.Option("--store", help="With --clv: Zarr store for the CLVs (kept only with a store)."),
 ]
 
 #: figure files written to --out with --clv
