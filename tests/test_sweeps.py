@@ -253,6 +253,38 @@ def test_point_that_kills_its_worker_is_failed_and_the_rest_complete(tmp_path) -
     _identical_bitwise(again, ds)
 
 
+def _poison_child(store: str) -> None:
+    rd.sweep(_poison, {"a": [1.0, 2.0, 3.0]}, store=store, scheduler="sync", progress=False, max_retries=1)
+    os._exit(0)
+
+
+def test_in_process_sweep_records_a_point_that_kills_the_process_after_bounded_retries(tmp_path) -> None:
+    # scheduler="sync": the point kills the sweep process itself; each re-run counts it, and after
+    # 1 + max_retries deaths the next run records it failed and completes the rest
+    store = str(tmp_path / "s.zarr")
+    assert _fork(_poison_child, store) == -signal.SIGKILL
+    assert _fork(_poison_child, store) == -signal.SIGKILL
+    assert _fork(_poison_child, store) == 0
+    ds = xr.open_zarr(store, consolidated=False, chunks=None)
+    assert ds["status"].values[:, 0].tolist() == ["success", "failed", "success"]
+    assert (
+        ds["message"].values[1, 0].startswith("the sweep process died 2 time(s) while computing this point")
+    )
+    assert ds["y"].values[[0, 2], 0].tolist() == [10.0, 30.0]
+    assert not (tmp_path / "s.zarr.attempts.json").exists()
+    # an interruption (Ctrl-C) is not a death: the point is tried again next time
+    STOP_AT[:] = [1.0]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "i.zarr", scheduler="sync", progress=False,
+                     max_retries=0)  # fmt: skip
+    finally:
+        STOP_AT.clear()
+    ds = rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "i.zarr", scheduler="sync", progress=False,
+                  max_retries=0)  # fmt: skip
+    assert ds["status"].values.ravel().tolist() == ["success"]
+
+
 def test_unreachable_scheduler_is_a_clear_error(tmp_path) -> None:
     t0 = time.monotonic()
     with pytest.raises(SchedulerUnreachableError, match="tcp://127.0.0.1:1"):

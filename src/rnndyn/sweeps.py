@@ -573,13 +573,63 @@ def sweep(
             while backlog:
                 db.write_point(*backlog.pop(0))
 
+        attempts = _Attempts(store, spec, max_retries) if scheduler == "sync" else None
         _execute(pending, fn, record, scheduler=scheduler, n_workers=n_workers, progress=progress,
                  n_total=len(tasks), max_retries=max_retries, time_limit=time_limit,
-                 connect_timeout=connect_timeout)  # fmt: skip
+                 connect_timeout=connect_timeout, attempts=attempts)  # fmt: skip
+        if attempts is not None:
+            attempts.clear()
         if db.group is None:
             msgs = sorted({m for *_, m, _ in backlog})
             raise RuntimeError(f"every sweep point failed; no results to store. Errors: {msgs[:3]}")
         return xr.open_zarr(store, consolidated=False, chunks=None).load()  # no dask: fork-safe, faster
+
+
+class _Attempts:
+    """Points started but never recorded by an in-process (``"sync"``) sweep: a point during
+    which the sweep process itself died (segfault, SIGKILL, the OOM killer) ``max_retries + 1``
+    times is recorded ``failed`` instead of being tried again. Kept next to the store
+    (``<store>.attempts.json``, replaced atomically), for the stored specification only."""
+
+    def __init__(self, store: Path, spec: dict, max_retries: int) -> None:
+        self.path = store.with_name(store.name + ".attempts.json")
+        self.key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+        self.counts: dict[str, int] = {}
+        try:
+            raw = json.loads(self.path.read_text())
+            if raw.get("spec") == self.key:
+                self.counts = {str(k): int(v) for k, v in raw.get("attempts", {}).items()}
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def start(self, idx: tuple[int, ...]) -> int:
+        """How many earlier runs died on point ``idx``; records this run's attempt (unless poison)."""
+        key = ",".join(map(str, idx))
+        died = self.counts.get(key, 0)
+        for done_key in [k for k in self.counts if k != key and self.counts[k] < 0]:
+            del self.counts[done_key]
+        self.counts[key] = died + 1
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}")
+        tmp.write_text(json.dumps({"spec": self.key, "attempts": self.counts}))
+        os.replace(tmp, self.path)
+        self.counts[key] = -1  # recorded below unless the process dies first; dropped on the next write
+        return died
+
+    def undo(self, idx: tuple[int, ...], died: int) -> None:
+        """Forget this run's attempt at ``idx`` (it was interrupted, the process did not die)."""
+        key = ",".join(map(str, idx))
+        self.counts = {k: v for k, v in self.counts.items() if v >= 0}
+        if died:
+            self.counts[key] = died
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}")
+        tmp.write_text(json.dumps({"spec": self.key, "attempts": self.counts}))
+        os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        try:
+            self.path.unlink()
+        except OSError:
+            pass
 
 
 class _Bar:
@@ -599,7 +649,7 @@ class _Bar:
 
 
 def _execute(pending, fn, record, *, scheduler, n_workers, progress, n_total, max_retries, time_limit,
-             connect_timeout) -> None:  # fmt: skip
+             connect_timeout, attempts=None) -> None:  # fmt: skip
     from rich.progress import Progress
 
     callback = progress if callable(progress) else None
@@ -607,7 +657,19 @@ def _execute(pending, fn, record, *, scheduler, n_workers, progress, n_total, ma
         bar = _Bar(rich_bar, n_total, n_total - len(pending), callback)
         if scheduler == "sync":
             for idx, params, seed in pending:
-                record(idx, *_run_point(fn, params, seed, time_limit), seed)
+                died = attempts.start(idx) if attempts is not None else 0
+                if died > max_retries:  # the sweep process died on this point every time: poison
+                    msg = (f"the sweep process died {died} time(s) while computing this point (segfault, "
+                           "SIGKILL or out of memory?)")  # fmt: skip
+                    record(idx, {}, Status.FAILED.value, msg, seed)
+                else:
+                    try:
+                        result = _run_point(fn, params, seed, time_limit)
+                    except BaseException:  # Ctrl-C and friends: not a death of the process
+                        if attempts is not None:
+                            attempts.undo(idx, died)
+                        raise
+                    record(idx, *result, seed)
                 bar.advance()
             return
         import dask
