@@ -503,6 +503,13 @@ def load_torch_model(
     It reads every format :func:`load_model` reads; a whole pickled module is unpickled, which can
     run code, so use it on trusted files only (new code: :func:`load_model`).
     """
+    warnings.warn(
+        "rnndyn.load_torch_model unpickles whole modules (it can run code from the file); use "
+        "rnndyn.load_model(path), which reads state dicts, checkpoints and TorchScript safely, "
+        "with trust_pickle=True only for trusted pickled modules",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return load_model(path, lstm_state=lstm_state, map_location=map_location, trust_pickle=True)
 
 
