@@ -533,8 +533,10 @@ def sweep(
             shutil.rmtree(stale, ignore_errors=True)
         db = _Store(store, shape, dims)
         done = np.zeros(shape, dtype=bool)
-        if store.exists() and fresh:
-            shutil.rmtree(store)
+        if fresh:
+            if store.exists():
+                shutil.rmtree(store)
+            store.with_name(store.name + ".attempts.json").unlink(missing_ok=True)
         if store.exists():
             stored = _existing_spec(store)
             if stored is None:
