@@ -269,3 +269,19 @@ def test_step_halving_flags_lorenz_dt_005_not_dt_001() -> None:
         rd.discretise(rd.Lorenz63(), dt=0.01), n_steps=3000, n_transient=300, generator=gen(7), check_dt=True
     )
     assert fine.check("step_halving").passed and fine.status == rd.Status.SUCCESS, fine.message
+
+
+def test_chaos_results_diverge_instead_of_reporting_inf() -> None:
+    net = rd.VanillaRNN(16, g=10.0, activation="relu", generator=gen(0), dtype=F64)
+    with pytest.raises(rd.AnalysisError, match="diverged: the trajectories escaped"):
+        rd.chaos.scrambling(net, n_pairs=4, n_steps=200, n_transient=0, lyapunov=False, generator=gen(1))
+    ok = rd.chaos.scrambling(rd.Henon(), n_pairs=4, n_steps=300, lyapunov=False, generator=gen(1))
+    assert ok.status == rd.Status.SUCCESS and math.isfinite(ok.diameter)
+    # 1-D exponents: the logistic map at r = 4 is ln 2 on [0, 1]; orbits started outside escape
+    x0 = torch.tensor([[0.1, 0.2, 0.3, 0.4]], dtype=F64)
+    good = rd.chaos.lyapunov_exponent_1d(rd.Logistic(r=4.0), n_steps=2000, n_transient=10, x0=x0)
+    assert good.status == rd.Status.SUCCESS and abs(float(good.exponent[0]) - math.log(2)) < 0.05
+    out = torch.tensor([[1.5, 2.0, -0.5, 3.0]], dtype=F64)
+    bad = rd.chaos.lyapunov_exponent_1d(rd.Logistic(r=4.0), n_steps=200, n_transient=10, x0=out)
+    assert bad.status == rd.Status.DIVERGED and math.isnan(float(bad.exponent[0]))
+    json.dumps(bad.to_dict(), allow_nan=False)
