@@ -178,3 +178,56 @@ def test_cli_dmft_and_gradients(tmp_path):
     assert json.loads((tmp_path / "g.json").read_text())["limit"] == pytest.approx(2.0)
     res = runner.invoke(app, ["meanfield", "gated_flow", "--dmft", "--g-h", "-1"])
     assert res.exit_code == 2 and "g_h" in res.output
+
+
+def _simulate_gated_flow(g_h, alpha_z, alpha_r, *, n, seed, t_transient=150.0, t_measure=250.0, dt=0.1):
+    """Finite-N gated flow (rd.GatedRateRNN's weights), RK4; lambda_max by two-trajectory
+    renormalisation of the full (h, z, r) separation every time unit; <h^2> after the transient."""
+    import torch
+
+    import rnndyn as rd
+
+    gen = torch.Generator().manual_seed(seed)
+    net = rd.GatedRateRNN(n, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, generator=gen, dtype=torch.float64)
+    wh = net.weight_hh.detach()
+    wzr = torch.cat([net.weight_hz.detach(), net.weight_hr.detach()], 0)
+
+    def f(x):
+        h, z, r = x[:, :n], x[:, n : 2 * n], x[:, 2 * n :]
+        phi = torch.tanh(h)
+        u_zr = phi @ wzr.T
+        return torch.cat(
+            [torch.sigmoid(z) * (-h + (phi * torch.sigmoid(r)) @ wh.T), -z + u_zr[:, :n], -r + u_zr[:, n:]], 1
+        )
+
+    x0 = torch.randn(3 * n, generator=gen, dtype=torch.float64)
+    d = torch.randn(3 * n, generator=gen, dtype=torch.float64)
+    d0 = 1e-7
+    x = torch.stack([x0, x0 + d0 * d / d.norm()])
+    n_tr, n_ms, unit = int(t_transient / dt), int(t_measure / dt), int(round(1 / dt))
+    logs, h2 = [], []
+    for k in range(n_tr + n_ms):
+        k1 = f(x)
+        k2 = f(x + 0.5 * dt * k1)
+        k3 = f(x + 0.5 * dt * k2)
+        x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + f(x + dt * k3))
+        if (k + 1) % unit == 0:
+            sep = x[1] - x[0]
+            dist = float(sep.norm())
+            if k >= n_tr:
+                logs.append(math.log(dist / d0))
+                h2.append(float((x[0, :n] ** 2).mean()))
+            x[1] = x[0] + sep * (d0 / dist)
+    return float(np.mean(logs)), float(np.mean(h2))
+
+
+@pytest.mark.slow
+def test_region3_chaos_against_simulation():
+    # alpha_r = 20, g_h = 1.95 < 2: DMFT chaos (lambda 0.145, C_h(0) 0.222) where the zero FP is stable
+    r = gated_dmft(1.95, alpha_r=20.0)
+    lam, h2 = _simulate_gated_flow(1.95, 0.0, 20.0, n=800, seed=0)
+    assert abs(lam - r.lambda_max) < 0.03, (lam, r.lambda_max)
+    assert abs(h2 - r.c_h0) / r.c_h0 < 0.35, (h2, r.c_h0)
+    # below the DMFT onset the network decays at the zero-FP rate -1/2 + g_h/4
+    lam, h2 = _simulate_gated_flow(1.5, 0.0, 20.0, n=400, seed=0, t_transient=100.0, t_measure=100.0)
+    assert abs(lam - (-0.125)) < 0.02 and h2 < 1e-6
