@@ -10,7 +10,7 @@ model's (analytic) Jacobian, removes duplicates and classifies each point by the
 its Jacobian: the number of unstable directions (:math:`|\lambda|>1`), the spectral radius, and
 the number of *slow* directions (:math:`|\lambda-1|<\epsilon`) which, for a continuum of fixed
 points (a line attractor), equals the dimension of the slow manifold (docs/theory/gated.md §5.3:
-closed update gates put eigenvalues at exactly 1; paper 001's line attractors at initialisation).
+closed update gates put eigenvalues at exactly 1; the line attractors of Krishnamurthy, Can & Schwab 2022, arXiv:2007.14823, at initialisation).
 
 Local minima of q that are not zeros are reported as *slow points* with their speed.
 """

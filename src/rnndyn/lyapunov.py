@@ -1,7 +1,7 @@
 r"""Lyapunov exponents of maps and discretised flows: the QR (Benettin) method and the
 two-trajectory estimate of the largest exponent.
 
-The QR method (theory/chaos.md §5.1, §3.2 with the fixes of §3.2 note 5): a frame of ``k``
+The QR method (docs/theory/chaos.md §5.1, §3.2 with the fixes of §3.2 note 5): a frame of ``k``
 orthonormal tangent vectors ``Q`` is pushed forward with the Jacobian, ``Q <- J_t Q`` (not
 ``J^T Q``), and re-orthonormalised every ``qr_every`` steps by a QR decomposition whose ``R`` has
 its diagonal made positive. The exponents are the time averages of ``ln R_ii``:
@@ -521,7 +521,7 @@ class LyapunovEngine:
         in_tr = inputs[:, :n_transient] if inputs is not None else None
         in_avg = inputs[:, n_transient : n_transient + n_steps] if inputs is not None else None
 
-        # transient: state and frame, re-orthonormalised (chaos.md §3.2 note: never unnormalised)
+        # transient: state and frame, re-orthonormalised (docs/theory/chaos.md §3.2 note: never unnormalised)
         m_first = 1 if self.qr_every == "auto" else int(self.qr_every)
         if n_transient > 0:
             state = self.advance(state, n_steps=n_transient, inputs=in_tr, qr_every=m_first)
@@ -836,7 +836,7 @@ def _block_stderr(cum: Tensor, steps: Tensor, n_steps: int, n_blocks: int, scale
 
 def kaplan_yorke_dimension(exponents: Tensor, *, complete: bool = True) -> float:
     r"""Kaplan--Yorke dimension :math:`D_{KY} = j + \sum_{i\le j}\lambda_i/|\lambda_{j+1}|`
-    (theory/chaos.md §4.1), ``j`` the largest index with :math:`\sum_{i\le j}\lambda_i \ge 0`.
+    (docs/theory/chaos.md §4.1), ``j`` the largest index with :math:`\sum_{i\le j}\lambda_i \ge 0`.
 
     Args:
         exponents: sorted or unsorted ``(k,)`` exponents.
@@ -971,7 +971,7 @@ def lyapunov_spectrum(
 
     with ``R_ii > 0``, ``Delta t = system.dt`` for discretised flows (units ``1/time``) and 1
     otherwise (``1/step``), ``b = log_base`` (2 reproduces the log2 exponents of the [VPSL22]
-    code, theory/chaos.md §3.2). The state and the frame run ``n_transient`` steps first (the
+    code, docs/theory/chaos.md §3.2). The state and the frame run ``n_transient`` steps first (the
     frame re-orthonormalised throughout), then exponents are averaged over ``n_steps`` steps.
     ``B`` trajectories (``n_trajectories``, or the batch of ``h0`` / ``inputs``) run as one
     batched computation; their spread gives ``stderr`` (one trajectory: ``N_BLOCKS`` time blocks).
@@ -1161,7 +1161,7 @@ def max_lyapunov(
     same inputs, and every ``renorm_every`` steps the separation ``d`` is measured, ``ln(d/d0)`` is
     accumulated and the copy is pulled back to distance ``d0`` along the separation (Benettin et
     al. 1976). No Jacobian is used, so this is an independent cross-check of
-    :func:`lyapunov_spectrum` (theory/chaos.md §4.2, as in [EWA23]'s demo code).
+    :func:`lyapunov_spectrum` (docs/theory/chaos.md §4.2, as in [EWA23]'s demo code).
 
     Args:
         separation: ``d0`` (default ``sqrt(eps) * sqrt(n)``, i.e. ~1.5e-8 per unit in float64).

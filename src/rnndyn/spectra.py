@@ -395,7 +395,7 @@ def jacobian_spectrum(
         n_states, n_steps, n_transient, n_trajectories: trajectory sampling.
         singular_values: also return singular values of each Jacobian.
         eps_slow: slow modes are :math:`|\lambda-1|<\epsilon` (maps) or :math:`|\lambda|<\epsilon`
-            (``continuous``). Default 0.05, the value of gated.md §5.3.
+            (``continuous``). Default 0.05, the value of docs/theory/gated.md §5.3.
         continuous: for a discretised flow, use the flow's vector-field Jacobian (rates, slow
             means near 0) instead of the map's.
         theory: also evaluate :func:`predicted_support` at the first state.

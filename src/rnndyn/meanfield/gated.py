@@ -1,6 +1,6 @@
 """Fixed-point mean-field theory of the GRU and the continuous-time gated network.
 
-Theory: theory/gated.md §4.2 (004-10) and the poster's version [Q-001], the single scalar
+Theory: docs/theory/gated.md §4.2 (004-10) and the poster's version [Q-001], the single scalar
 equation (D-1), the spectral shaping parameter rho (004-19), Cor. 4.6 (a fixed point is stable
 iff rho < 1), Theorem 4.8 / (004-28) (marginal stability iff rho (1 - theta) < 1 as
 alpha_z -> infinity) and the critical values of §6.2 (g_h = 2, alpha_r* = 2 sqrt 2, g*(alpha_r),
@@ -12,7 +12,7 @@ side does not depend on g_h, so a whole (g_h, alpha_r) plane costs one evaluatio
 alpha_r plus a vectorised root polish. Branches are found completely: G is tabulated on a log
 grid, its extrema are located and refined, and every monotone piece holds at most one root.
 
-The GRU (004-10) and the gated flow (P-1) share these equations (gated.md §4.2: "can be mapped
+The GRU (004-10) and the gated flow (P-1) share these equations (docs/theory/gated.md §4.2: "can be mapped
 to GRU MFT"); only the names differ: ``c_phi = <phi(u^h)^2>`` is the GRU's C_h and ``delta`` is
 the flow's C_h.
 """
@@ -77,7 +77,7 @@ def fixed_point_moments(delta: np.ndarray | float, alpha_r: float, bias_std: flo
 def gain_function(delta: np.ndarray | float, alpha_r: float, bias_std: float = 0.0) -> np.ndarray:
     """:math:`G(\\Delta)=(\\Delta-\\sigma_b^2)/(\\langle\\phi^2\\rangle_\\Delta\\langle\\sigma^2\\rangle_{\\alpha_r^2\\langle\\phi^2\\rangle_\\Delta+\\sigma_b^2})`.
 
-    Nonzero fixed points are the solutions of ``g_h^2 = G(Delta)`` (gated.md (D-1), with the
+    Nonzero fixed points are the solutions of ``g_h^2 = G(Delta)`` (docs/theory/gated.md (D-1), with the
     quenched bias of (004-10)). ``G -> 4`` as ``Delta -> 0`` at zero bias.
 
     >>> round(float(gain_function(1e-8, 0.0)), 6)
@@ -274,7 +274,7 @@ def fixed_points(
     4.6 a fixed point is stable iff rho < 1, and every nonzero MFT fixed point has rho >= 1.
     The update gate does not change the fixed points; ``alpha_z`` only enters the marginal-
     stability edge (Theorem 4.8). ``model="gated_flow"`` supports zero bias only (its biases are
-    parametrised differently, gated.md §2.4).
+    parametrised differently, docs/theory/gated.md §2.4).
 
     Args:
         g_h: candidate gain, ``> 0``.
@@ -290,7 +290,7 @@ def fixed_points(
         ValueError: out-of-range parameters.
 
     References:
-        Can, Krishnamurthy, Schwab (2020) eq. (10), Cor. 4.6, Thm 4.8; theory/gated.md §4.2, §5.5–5.6.
+        Can, Krishnamurthy, Schwab (2020) eq. (10), Cor. 4.6, Thm 4.8; docs/theory/gated.md §4.2, §5.5–5.6.
 
     >>> r = fixed_points(3.0, 0.0)
     >>> r.n_nonzero, round(float(r.rho[0]), 3), r.zero_fp_stable
@@ -365,7 +365,7 @@ def solve_plane(
 
 
 # ----------------------------------------------------------------------------------------------
-# critical lines (gated.md §6.2)
+# critical lines (docs/theory/gated.md §6.2)
 
 
 def bifurcation_gain(alpha_r: float, *, bias_std: float = 0.0) -> float:
@@ -443,7 +443,7 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------------------------
-# time-dependent DMFT of the gated flow (gated.md §4.6-4.8)
+# time-dependent DMFT of the gated flow (docs/theory/gated.md §4.6-4.8)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -474,7 +474,7 @@ def gated_flow_dmft(
     """DMFT lambda_max and autocorrelation of the gated flow (P-1), where the theory gives them.
 
     * ``alpha_z = alpha_r = 0``: the gates are constant (sigma(0) = 1/2) and (P-1) is the SCS
-      network with gain ``g_h / 2`` and time constant 2 (gated.md §2.4, §8 #20), so
+      network with gain ``g_h / 2`` and time constant 2 (docs/theory/gated.md §2.4, §8 #20), so
       ``lambda_max = lambda_SCS(g_h/2) / 2``, ``C_h(tau) = Delta_SCS(tau/2)``. For ``g_h <= 2``
       the zero FP is the attractor and ``lambda_max = -1/2 + g_h/4`` (§4.8 check).
     * otherwise: **not given** by the notes in a usable form. §4.8 derives a two-replica
@@ -496,7 +496,7 @@ def gated_flow_dmft(
     if alpha_r > 0 or alpha_z > 0:
         raise NotImplementedError(
             "the time-dependent DMFT of the gated flow with alpha_r > 0 or alpha_z > 0 is not given "
-            "in closed form by theory/gated.md (§4.6-4.8: sampling recipe and an unvalidated two-"
+            "in closed form by docs/theory/gated.md (§4.6-4.8: sampling recipe and an unvalidated two-"
             f"replica eigenproblem); got alpha_r={alpha_r}, alpha_z={alpha_z}"
         )
     if g_h <= G_H_ZERO_FP:

@@ -1,9 +1,9 @@
-"""Gaussian expectations that stay accurate at large variance (theory/gated.md §1).
+"""Gaussian expectations that stay accurate at large variance (docs/theory/gated.md §1).
 
 Mean-field equations need :math:`\\langle f\\rangle_{\\mu,\\Delta}=\\int Dx\\,f(\\mu+\\sqrt\\Delta x)` for
 saturating ``f`` (``tanh``, the logistic gate and their derivatives). At large variance the
 Gaussian is wide while ``f`` changes on an O(1) scale near the origin, and plain Gauss–Hermite
-quadrature misses that feature: chaos.md §4.2 reports 80-node Gauss–Hermite giving a DMFT
+quadrature misses that feature: docs/theory/chaos.md §4.2 reports 80-node Gauss–Hermite giving a DMFT
 exponent of 0.386 instead of 0.434 at g = 5. Here the integral is taken in the *argument*
 ``u = mu + sqrt(var) x``, on ``[mu - 10 sd, mu + 10 sd]`` cut at fixed breakpoints
 ``0, ±2, ±5, ±12, ±30`` (where tanh and the logistic function bend), with a Gauss–Legendre rule on
@@ -11,7 +11,7 @@ every panel. That resolves the O(1) features whatever the variance, and the rule
 vectorised, so thousands of variances are integrated in one numpy call. The tests hold it
 against ``scipy.integrate.quad`` to ~1e-12 for variances 1e-6 ... 1e5.
 
-Two-time (bivariate) integrals use the same rule twice (gated.md §1):
+Two-time (bivariate) integrals use the same rule twice (docs/theory/gated.md §1):
 :math:`C_f(c)=\\int Dz\\,[\\int Dx\\,f(\\sqrt{v_0-c}\\,x+\\sqrt c\\,z)]^2` for ``c >= 0`` and the
 product form with ``-z`` for ``c < 0``.
 """
@@ -96,7 +96,7 @@ def gaussian_expectation(
     mean: np.ndarray | float = 0.0,
     nodes_per_panel: int = NODES_PER_PANEL,
 ) -> np.ndarray:
-    """:math:`\\langle f\\rangle_{\\mu,\\Delta}=\\int Dx\\,f(\\mu+\\sqrt{\\Delta}\\,x)` (theory/gated.md §1).
+    """:math:`\\langle f\\rangle_{\\mu,\\Delta}=\\int Dx\\,f(\\mu+\\sqrt{\\Delta}\\,x)` (docs/theory/gated.md §1).
 
     Args:
         f: vectorised numpy function of the argument.
@@ -136,7 +136,7 @@ def gaussian_correlation(
     nodes_per_panel: int = 12,
 ) -> np.ndarray:
     """Two-time integral :math:`C_{f,g}(c)=\\mathbb E[f(u)\\,g(u')]` for zero-mean jointly Gaussian
-    ``u, u'`` (theory/gated.md §1).
+    ``u, u'`` (docs/theory/gated.md §1).
 
     ``u`` has variance ``var0``, ``u'`` variance ``var0_g`` (default ``var0``), covariance
     ``cov``. ``g`` defaults to ``f``. For equal variances this is the §1 formula

@@ -1,11 +1,11 @@
 r"""Random-matrix predictions for the Jacobian spectra of vanilla, GRU, LSTM and gated-flow networks.
 
-Theory only (theory/gated.md §5): this module imports no model code. Every prediction is a
+Theory only (docs/theory/gated.md §5): this module imports no model code. Every prediction is a
 :class:`SpectralSupport` -- the support of the limiting eigenvalue density (its outer boundary
 curve, rightmost and leftmost real points, radius) plus point masses ("atoms") -- built from one
 *support function* :math:`\mathcal F(\lambda)`, with the support :math:`\{\mathcal F\ge0\}`.
 
-All curves come from one lemma (theory/gated.md §5.0): for :math:`A + B J C` with diagonal
+All curves come from one lemma (docs/theory/gated.md §5.0): for :math:`A + B J C` with diagonal
 :math:`A,B,C` and :math:`J_{ij}\sim\mathcal N(0,g^2/N)` the support is
 :math:`g^2\langle B^2C^2/|\lambda-A|^2\rangle\ge1`. The averages :math:`\langle\cdot\rangle` run
 over *sites*. Sites are either
@@ -144,7 +144,7 @@ class SpectralSupport:
         model: ``"vanilla"``, ``"gru"``, ``"lstm"``, ``"gated_flow"`` or ``"generic"``.
         source: where the statistics came from: ``"closed_form"``, ``"state"`` (empirical
             per-neuron statistics) or ``"mean_field"``.
-        formula: the theory reference (e.g. ``"gated.md §5.1 (004-18)"``).
+        formula: the theory reference (e.g. ``"docs/theory/gated.md §5.1 (004-18)"``).
         centre: the point the boundary was traced from (real for every model here).
         rightmost, leftmost: the largest / smallest real points of the bulk support.
         radius: the largest :math:`|\lambda|` of the bulk support.
@@ -161,7 +161,7 @@ class SpectralSupport:
             atoms-only predictions.
         poles, pole_weights: the diagonal of the deterministic part (e.g. :math:`1-z_i` for the
             GRU) and the fraction of eigenvalues each carries; eigenvalues collect at poles whose
-            random part vanishes (closed gates: slow modes, gated.md §5.3).
+            random part vanishes (closed gates: slow modes, docs/theory/gated.md §5.3).
     """
 
     model: str
@@ -184,7 +184,7 @@ class SpectralSupport:
 
     def predicted_slow_fraction(self, eps: Any) -> Array:
         r"""Predicted fraction of eigenvalues with :math:`|\lambda-1|<\epsilon` (maps) or
-        :math:`|\lambda|<\epsilon` (flows): the weight of the poles that close (gated.md §5.3,
+        :math:`|\lambda|<\epsilon` (flows): the weight of the poles that close (docs/theory/gated.md §5.3,
         :math:`P(z<\epsilon)` for the GRU). NaN where the model has no such poles."""
         e = np.asarray(eps, dtype=np.float64)
         if self.poles is None or self.pole_weights is None:
@@ -359,7 +359,7 @@ def support_from_function(
     *,
     model: str = "generic",
     source: str = "state",
-    formula: str = "gated.md §5.0",
+    formula: str = "docs/theory/gated.md §5.0",
     atoms: tuple[tuple[complex, float], ...] = (),
     bulk_mass: float = 1.0,
     rho: float | None = None,
@@ -440,7 +440,7 @@ def vanilla_support(
     r"""Support of the vanilla-RNN Jacobian :math:`D=[\phi'(a)]J`, :math:`J_{ij}\sim\mathcal N(0,g^2/N)`.
 
     By §5.0 (A = 0, B = φ'): the disk :math:`|\lambda|\le g\sqrt{\langle\phi'^2\rangle}`
-    (theory/gated.md §3.1, §8 #1). At the zero fixed point φ' = 1 and the radius is ``g``
+    (docs/theory/gated.md §3.1, §8 #1). At the zero fixed point φ' = 1 and the radius is ``g``
     (stable iff g < 1).
 
     Args:
@@ -471,7 +471,7 @@ def vanilla_support(
         g * math.sqrt(m2),
         model="vanilla",
         source=source,
-        formula="gated.md §3.1 + §5.0 (circular law)",
+        formula="docs/theory/gated.md §3.1 + §5.0 (circular law)",
         params={"g": g, "dphi_sq_mean": m2},
         n_points=n_points,
     )
@@ -481,7 +481,7 @@ def vanilla_support(
 def gru_zero_fixed_point(
     g_h: float, *, bias_z: float = 0.0, bias_r: float = 0.0, n_points: int = DEFAULT_N_POINTS
 ) -> SpectralSupport:
-    r"""Spectrum of the GRU Jacobian at the zero fixed point (Prop. 4.2, Cor. 4.3; gated.md §5.2).
+    r"""Spectrum of the GRU Jacobian at the zero fixed point (Prop. 4.2, Cor. 4.3; docs/theory/gated.md §5.2).
 
     :math:`D_0=[1-z]+[z]J_h[r]`, ``z = σ(b_z)``, ``r = σ(b_r)`` (scalar biases, ``b_h = 0``):
     a uniform disk centred at :math:`1-\sigma(b_z)` with radius :math:`g_h\sigma(b_z)\sigma(b_r)`
@@ -499,7 +499,7 @@ def gru_zero_fixed_point(
         g_h * z * r,
         model="gru",
         source="closed_form",
-        formula="gated.md §5.2 (004-20), (004-21)",
+        formula="docs/theory/gated.md §5.2 (004-20), (004-21)",
         rho=(g_h * r) ** 2,
         params={"g_h": g_h, "bias_z": float(bias_z), "bias_r": float(bias_r)},
         n_points=n_points,
@@ -520,7 +520,7 @@ def gru_rho(
     .. math:: \rho=g_h^2\langle\phi'(u^h)^2\rangle\big(\langle\sigma(u^r)^2\rangle
               +\alpha_r^2\langle h^2\rangle\langle\sigma'(u^r)^2\rangle\big)
 
-    with :math:`h\equiv h_{t-1}` and the pre-activations at time t (gated.md §5.1).
+    with :math:`h\equiv h_{t-1}` and the pre-activations at time t (docs/theory/gated.md §5.1).
 
     Example:
         >>> gru_rho(g_h=2.0, alpha_r=0.0, u_h=[0.0, 0.0], u_r=[0.0, 0.0], h_prev=[0.0, 0.0])
@@ -541,7 +541,7 @@ def gru_rho(
 def _gru_mft_moments(
     g_h: float, alpha_r: float, C_h: float, bias_r: float, bias_h: float, bias_std: float
 ) -> tuple[float, float, float]:
-    """``<sigma(u^r)^2>, <sigma'(u^r)^2>, <phi'(u^h)^2>`` under the MFT (gated.md §5.1 bullet)."""
+    """``<sigma(u^r)^2>, <sigma'(u^r)^2>, <phi'(u^h)^2>`` under the MFT (docs/theory/gated.md §5.1 bullet)."""
     ur, wr = _gauss_rule(bias_r, alpha_r**2 * C_h + bias_std**2)
     s2 = float(np.sum(wr * _sigmoid(ur) ** 2))
     ds2 = float(np.sum(wr * _dsigmoid(ur) ** 2))
@@ -563,7 +563,7 @@ def gru_rho_mean_field(
 
     :math:`u^r\sim\mathcal N(b_r,\alpha_r^2C_h+\sigma_b^2)`,
     :math:`u^h\sim\mathcal N(b_h,g_h^2C_h\langle\sigma(u^r)^2\rangle+\sigma_b^2)` with
-    :math:`C_h=\langle h^2\rangle` (gated.md §5.1). ``C_h`` comes from the caller (e.g. the
+    :math:`C_h=\langle h^2\rangle` (docs/theory/gated.md §5.1). ``C_h`` comes from the caller (e.g. the
     fixed-point or dynamical MFT of :mod:`rnndyn.meanfield`).
 
     Example:
@@ -606,7 +606,7 @@ def gru_support(
     factorised: bool = True,
     n_points: int = DEFAULT_N_POINTS,
 ) -> SpectralSupport:
-    r"""Support of the GRU Jacobian (Theorem 4.1; gated.md §5.1, (004-18), (004-19)) from a state.
+    r"""Support of the GRU Jacobian (Theorem 4.1; docs/theory/gated.md §5.1, (004-18), (004-19)) from a state.
 
     Factorised form (the theorem, MFT independence of r from (z, h, h̃)):
 
@@ -614,7 +614,7 @@ def gru_support(
               +\alpha_z^2\Big\langle\frac{(\tilde h-h)^2\sigma'(u^z)^2}{|\lambda-1+z|^2}\Big\rangle-1.
 
     ``factorised=False`` uses the exact large-N boundary without the factorisation: the
-    spectral radius of the 3x3 matrix :math:`M(\lambda)` of gated.md App. A.1 equals 1
+    spectral radius of the 3x3 matrix :math:`M(\lambda)` of docs/theory/gated.md App. A.1 equals 1
     (:math:`\mathcal F=\mathrm{spr}\,M-1`).
 
     Args:
@@ -652,7 +652,7 @@ def gru_support(
             inv = _inv_sq(lam, poles)
             return rho * (inv @ wz) + alpha_z**2 * (inv @ (w * upd)) - 1.0
 
-        formula = "gated.md §5.1 (004-18), (004-19)"
+        formula = "docs/theory/gated.md §5.1 (004-18), (004-19)"
     else:
         c = float(np.sum(w * h * h * dr * dr))
         wa, wb = w * upd, w * z * z * dphi2
@@ -673,7 +673,7 @@ def gru_support(
             )
             return np.abs(np.linalg.eigvals(m)).max(-1) - 1.0
 
-        formula = "gated.md §5.1 unfactorised boundary (App. A.1)"
+        formula = "docs/theory/gated.md §5.1 unfactorised boundary (App. A.1)"
     # drop zero-weight poles (z = 0 exactly contributes nothing to either form)
     active = (w * (z * z + upd)) > 0
     return support_from_function(
@@ -701,7 +701,7 @@ def gru_support_mean_field(
     bias_std: float = 0.0,
     n_points: int = DEFAULT_N_POINTS,
 ) -> SpectralSupport:
-    r"""Theorem 4.1 fed by mean-field statistics (gated.md §5.1): :math:`\rho` from
+    r"""Theorem 4.1 fed by mean-field statistics (docs/theory/gated.md §5.1): :math:`\rho` from
     :func:`gru_rho_mean_field` and :math:`u^z\sim\mathcal N(b_z,\alpha_z^2C_h+\sigma_b^2)`.
 
     The update-gate term of (004-18) needs the joint law of :math:`(z,\tilde h-h)` over time
@@ -738,7 +738,7 @@ def gru_support_mean_field(
         poles,
         model="gru",
         source="mean_field",
-        formula="gated.md §5.1 (004-18) at a fixed point, MFT statistics",
+        formula="docs/theory/gated.md §5.1 (004-18) at a fixed point, MFT statistics",
         rho=rho,
         params={"g_h": g_h, "alpha_z": alpha_z, "alpha_r": alpha_r, "C_h": C_h},
         n_points=n_points,
@@ -749,7 +749,7 @@ def gru_support_mean_field(
 def gru_rho_large_alpha_r(
     *, g_h: float, alpha_r: float, C_h: float, dphi_sq_mean: float, sigma_sq_mean: float = 0.5
 ) -> float:
-    r"""Large-``alpha_r`` asymptote of ρ (Prop. 4.5, (004-126); gated.md §5.4): ρ = O(α_r).
+    r"""Large-``alpha_r`` asymptote of ρ (Prop. 4.5, (004-126); docs/theory/gated.md §5.4): ρ = O(α_r).
 
     .. math:: \rho\simeq g_h^2\langle\phi'^2\rangle\big(\langle\sigma^2\rangle
               +\alpha_r\sqrt{C_h}/(6\sqrt{2\pi})\big),
@@ -768,7 +768,7 @@ def gru_rho_large_alpha_r(
 
 
 def closed_gate_fraction(*, alpha_z: float, C_h: float, bias_z: float = 0.0, bias_std: float = 0.0) -> float:
-    r"""θ = P(u^z < 0) = Φ(-b_z / sqrt(α_z² C_h + σ_b²)) ((004-98) = (004-28); gated.md §5.3).
+    r"""θ = P(u^z < 0) = Φ(-b_z / sqrt(α_z² C_h + σ_b²)) ((004-98) = (004-28); docs/theory/gated.md §5.3).
 
     Example:
         >>> closed_gate_fraction(alpha_z=5.0, C_h=0.3)
@@ -782,7 +782,7 @@ def closed_gate_fraction(*, alpha_z: float, C_h: float, bias_z: float = 0.0, bia
 
 
 def unsaturated_fraction(var_u: float) -> float:
-    r"""f_u = P(|u| < 1) = erf(1/sqrt(2 Var u)) for a zero-mean Gaussian (004-96; gated.md §5.3).
+    r"""f_u = P(|u| < 1) = erf(1/sqrt(2 Var u)) for a zero-mean Gaussian (004-96; docs/theory/gated.md §5.3).
 
     Example:
         >>> round(unsaturated_fraction(1.0), 6)
@@ -800,7 +800,7 @@ def gru_binary_gate_spectrum(
     .. math:: \varrho=\theta\,\delta^2(\lambda-1)+(1-\theta)(1-f_u)\,\delta^2(\lambda)
               +\frac{1}{\pi g_h^2\bar r^2}\mathbb 1\big[|\lambda|\le g_h\bar r\sqrt{f_u(1-\theta)}\big]
 
-    (gated.md §5.3): a fraction θ of closed gates puts exact eigenvalues at 1 (slow modes),
+    (docs/theory/gated.md §5.3): a fraction θ of closed gates puts exact eigenvalues at 1 (slow modes),
     saturated open units give zeros, and the rest fill a uniform disk.
 
     Example:
@@ -820,7 +820,7 @@ def gru_binary_gate_spectrum(
         g_h * r_bar * math.sqrt(mass),
         model="gru",
         source="closed_form",
-        formula="gated.md §5.3 (004-22)",
+        formula="docs/theory/gated.md §5.3 (004-22)",
         atoms=((1, theta), (0, (1.0 - theta) * (1.0 - f_u))),
         bulk_mass=mass,
         params={"theta": theta, "f_u": f_u, "g_h": g_h, "r_bar": r_bar},
@@ -837,7 +837,7 @@ def slow_mode_fraction(
     bias_z: float = 0.0,
     bias_std: float = 0.0,
 ) -> float:
-    r"""Predicted fraction of GRU eigenvalues with :math:`|\lambda-1|<\epsilon`: P(z < ε) (gated.md §5.3).
+    r"""Predicted fraction of GRU eigenvalues with :math:`|\lambda-1|<\epsilon`: P(z < ε) (docs/theory/gated.md §5.3).
 
     Either from the state's update gates ``z`` (the empirical fraction of gates below ε) or
     from the MFT, :math:`\Phi\big((\mathrm{logit}\,\epsilon-\bar b_z)/\sqrt{\alpha_z^2C_h+\sigma_b^2}\big)`.
@@ -875,7 +875,7 @@ def marginal_stability_edge(
     bias_std: float = 0.0,
     asymptotic: bool = False,
 ) -> float:
-    r"""Leading spectral edge above 1 at a GRU fixed point with large α_z (Theorem 4.8; gated.md §5.6).
+    r"""Leading spectral edge above 1 at a GRU fixed point with large α_z (Theorem 4.8; docs/theory/gated.md §5.6).
 
     The rightmost real point :math:`1+\delta` of the fixed-point support solves
     :math:`\rho\langle z^2/(\delta+z)^2\rangle=1` with :math:`u^z\sim\mathcal N(\mu_z,s_z^2)`,
@@ -890,7 +890,7 @@ def marginal_stability_edge(
     tends to 0 as α_z → ∞ iff :math:`\rho(1-\theta)<1` (004-28).
 
     Example:
-        >>> round(marginal_stability_edge(1.5, alpha_z=8.0, C_h=1.0), 5)  # gated.md §8 #12
+        >>> round(marginal_stability_edge(1.5, alpha_z=8.0, C_h=1.0), 5)  # docs/theory/gated.md §8 #12
         0.00862
         >>> round(marginal_stability_edge(1.5, alpha_z=8.0, C_h=1.0, asymptotic=True), 4)
         0.0319
@@ -943,7 +943,7 @@ def lstm_zero_fixed_point(
         g * i * o,
         model="lstm",
         source="closed_form",
-        formula="gated.md §5.7 (004-37), Cor. 5.4",
+        formula="docs/theory/gated.md §5.7 (004-37), Cor. 5.4",
         atoms=((0, 0.5),),
         bulk_mass=0.5,
         params={"g": g, "bias_f": float(bias_f), "bias_i": float(bias_i), "bias_o": float(bias_o)},
@@ -965,7 +965,7 @@ def lstm_support(
     weights: Any = None,
     n_points: int = DEFAULT_N_POINTS,
 ) -> SpectralSupport:
-    r"""Boundary of the LSTM Jacobian spectrum at a state (Cor. 5.2; gated.md §5.7, [D, V]).
+    r"""Boundary of the LSTM Jacobian spectrum at a state (Cor. 5.2; docs/theory/gated.md §5.7, [D, V]).
 
     .. math:: \frac{A}{|\lambda|^2}+\Big\langle\frac{B}{|\lambda-f|^2}\Big\rangle=1,\quad
               A=\alpha_o^2\langle\phi(c_t)^2\sigma'(u^o)^2\rangle,
@@ -1027,7 +1027,7 @@ def lstm_support(
         np.concatenate(poles),
         model="lstm",
         source="state" if weights is None else "mean_field",
-        formula="gated.md §5.7 Cor. 5.2",
+        formula="docs/theory/gated.md §5.7 Cor. 5.2",
         atoms=atoms,
         bulk_mass=0.5 if a_coef == 0 else 1.0,
         params={"g": g, "alpha_f": af, "alpha_i": ai, "alpha_o": ao, "A": a_coef},
@@ -1037,7 +1037,7 @@ def lstm_support(
 
 
 def lstm_resolvent(lam: Any, *, f: Any, weights: Any = None) -> Array:
-    r"""Normalised trace of the LSTM resolvent outside the support (Theorem 5.1, gated.md §5.7).
+    r"""Normalised trace of the LSTM resolvent outside the support (Theorem 5.1, docs/theory/gated.md §5.7).
 
     .. math:: \frac{1}{2N}\mathrm{tr}(\lambda-\mathcal D)^{-1}=\tfrac12\big[\langle(\lambda-f)^{-1}\rangle+\lambda^{-1}\big]
 
@@ -1064,7 +1064,7 @@ def lstm_large_gate_terms(
     o_dphi_sq_mean: float,
     cand_sq_mean: float,
 ) -> tuple[float, float]:
-    r"""Large-α asymptotes of the LSTM boundary coefficients (Prop. 5.5, (004-40); gated.md §5.7).
+    r"""Large-α asymptotes of the LSTM boundary coefficients (Prop. 5.5, (004-40); docs/theory/gated.md §5.7).
 
     :math:`A\simeq\alpha_o\langle\phi(c)^2\rangle/(6\sqrt{2\pi C_h})` (output gate) and the input-gate
     part of :math:`\bar B`, :math:`\alpha_i\langle o^2\phi'^2\rangle\langle\phi(u^c)^2\rangle/(6\sqrt{2\pi C_h})`:
@@ -1101,7 +1101,7 @@ def gated_flow_zero_fixed_point(
 ) -> SpectralSupport:
     r"""Spectrum of the 3N x 3N vector-field Jacobian (P-2) of the gated flow at the zero fixed point.
 
-    Block lower-triangular there (gated.md §3.5): N eigenvalues at :math:`-1/\tau_z`, N at
+    Block lower-triangular there (docs/theory/gated.md §3.5): N eigenvalues at :math:`-1/\tau_z`, N at
     :math:`-1/\tau_r`, and the uniform disk of :math:`[\sigma_z](-1+g_hJ^h[\sigma_r])`, centred at
     :math:`-\sigma(b_z)` with radius :math:`g_h\sigma(b_z)\sigma(b_r)` (zero bias: centre -1/2,
     radius g_h/4; activity decays at rate 1/2 - g_h/4). Biases enter as σ(z + b_z), σ(r + b_r).
@@ -1121,7 +1121,7 @@ def gated_flow_zero_fixed_point(
         g_h * sz * sr,
         model="gated_flow",
         source="closed_form",
-        formula="gated.md §3.5 (P-2) at the zero fixed point",
+        formula="docs/theory/gated.md §3.5 (P-2) at the zero fixed point",
         atoms=((-1.0 / tz, 1.0 / 3.0), (-1.0 / tr, 1.0 / 3.0)),
         bulk_mass=1.0 / 3.0,
         continuous=True,
@@ -1144,7 +1144,7 @@ def gated_flow_support(
     weights: Any = None,
     n_points: int = DEFAULT_N_POINTS,
 ) -> SpectralSupport:
-    r"""Boundary of the gated-flow vector-field Jacobian spectrum at a state (gated.md §5.8 [D, V]).
+    r"""Boundary of the gated-flow vector-field Jacobian spectrum at a state (docs/theory/gated.md §5.8 [D, V]).
 
     .. math:: g_h^2\Big\langle\frac{\phi'(h)^2\sigma(z)^2}{|\lambda+\sigma(z)|^2}\Big\rangle
               \Big[\langle\sigma(r)^2\rangle+\frac{\alpha_r^2\langle\phi(h)^2\rangle\langle\sigma'(r)^2\rangle}
@@ -1193,7 +1193,7 @@ def gated_flow_support(
         np.concatenate(pole_list),
         model="gated_flow",
         source="state" if weights is None else "mean_field",
-        formula="gated.md §5.8",
+        formula="docs/theory/gated.md §5.8",
         continuous=True,
         params={"g_h": g_h, "alpha_z": az, "alpha_r": ar, "tau_z": tz, "tau_r": tr},
         n_points=n_points,

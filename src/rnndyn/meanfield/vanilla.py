@@ -1,4 +1,4 @@
-"""Mean-field theory of vanilla random networks (theory/chaos.md §4.2–4.3).
+"""Mean-field theory of vanilla random networks (docs/theory/chaos.md §4.2–4.3).
 
 * :func:`discrete_meanfield`: the annealed mean field of ``x_{t+1} = g J tanh(x_t)`` (+ bias),
   ``q = g^2 <tanh^2>_q + sigma_b^2`` and ``lambda_max = 1/2 ln(g^2 <sech^4>_q)`` per step.
@@ -54,7 +54,7 @@ def _residual_check(residual: float, what: str) -> Check:
 
 @dataclass(frozen=True, kw_only=True)
 class DiscreteMeanFieldResult(Result):
-    """Annealed mean field of the discrete-time random tanh network (chaos.md §4.3).
+    """Annealed mean field of the discrete-time random tanh network (docs/theory/chaos.md §4.3).
 
     Attributes:
         g, bias_std: parameters.
@@ -79,7 +79,7 @@ def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldR
         q = g^2\\langle\\tanh^2\\rangle_q + \\sigma_b^2,\\qquad
         \\lambda_{\\max} = \\tfrac12\\ln\\big(g^2\\langle\\operatorname{sech}^4\\rangle_q\\big)
 
-    (theory/chaos.md §4.3 [D]). For ``g <= 1`` and no bias ``q = 0`` and ``lambda_max = ln g``.
+    (docs/theory/chaos.md §4.3 [D]). For ``g <= 1`` and no bias ``q = 0`` and ``lambda_max = ln g``.
 
     Args:
         g: gain, ``> 0``.
@@ -92,7 +92,7 @@ def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldR
         ValueError: ``g <= 0`` or non-finite, ``bias_std < 0``.
 
     References:
-        theory/chaos.md §4.3 (table reproduced by the tests to < 1%).
+        docs/theory/chaos.md §4.3 (table reproduced by the tests to < 1%).
 
     >>> r = discrete_meanfield(2.0)
     >>> round(r.q, 3), round(r.lambda_max, 4)
@@ -137,7 +137,7 @@ def discrete_meanfield(g: float, *, bias_std: float = 0.0) -> DiscreteMeanFieldR
 
 @dataclass(frozen=True, kw_only=True)
 class SCSDMFTResult(Result):
-    """DMFT of the continuous-time random rate network (SCS 1988; theory/chaos.md §4.2).
+    """DMFT of the continuous-time random rate network (SCS 1988; docs/theory/chaos.md §4.2).
 
     Attributes:
         g: gain.
@@ -168,7 +168,7 @@ MeanFieldError = AnalysisError
 
 
 def _delta0_equation(g: float, d: float) -> float:
-    # V(Delta_0) = V(0): Delta_0^2 / 2 = g^2 (<Phi^2> - <Phi>^2), Phi = ln cosh (chaos.md §4.2)
+    # V(Delta_0) = V(0): Delta_0^2 / 2 = g^2 (<Phi^2> - <Phi>^2), Phi = ln cosh (docs/theory/chaos.md §4.2)
     m1 = float(gaussian_expectation(logcosh, d))
     m2 = float(gaussian_expectation(lambda u: logcosh(u) ** 2, d))
     return g * g * (m2 - m1 * m1) / (d * d) - 0.5
@@ -214,7 +214,7 @@ def scs_dmft(
 ) -> SCSDMFTResult:
     """DMFT of ``dh/dt = -h + J tanh(h)``, ``J_ij ~ N(0, g^2/N)`` (Sompolinsky, Crisanti, Sommers 1988).
 
-    Steps (theory/chaos.md §4.2 [D]):
+    Steps (docs/theory/chaos.md §4.2 [D]):
 
     1. :math:`\\Delta_0` from :math:`V(\\Delta_0)=V(0)`, :math:`V(\\Delta)=-\\Delta^2/2+g^2C_{\\ln\\cosh}(\\Delta;\\Delta_0)`;
     2. :math:`\\ddot\\Delta=\\Delta-g^2C_{\\tanh}(\\Delta)`, :math:`\\Delta(0)=\\Delta_0`, :math:`\\dot\\Delta(0)=0`;
@@ -239,7 +239,7 @@ def scs_dmft(
         ``throw=True``.
 
     References:
-        H. Sompolinsky, A. Crisanti, H.-J. Sommers, PRL 61, 259 (1988); theory/chaos.md §4.2.
+        H. Sompolinsky, A. Crisanti, H.-J. Sommers, PRL 61, 259 (1988); docs/theory/chaos.md §4.2.
 
     >>> r = scs_dmft(2.0)
     >>> round(r.delta0, 3), round(r.lambda_max, 3), round(r.neutral_energy, 3)

@@ -1,11 +1,11 @@
-"""Sparse teacher forcing ("sparsely forced BPTT", [MMD22] eqs. 15-17; theory/chaos.md §2.3).
+"""Sparse teacher forcing ("sparsely forced BPTT", [MMD22] eqs. 15-17; docs/theory/chaos.md §2.3).
 
 A latent map ``z_{t+1} = F(z_t)`` (any rnndyn map, or a ``torch.nn`` RNN/GRU/LSTM through
 :func:`rnndyn.from_torch`) with a linear readout ``x_hat_t = B z_t`` (no bias, as the code's
 ``nn.Linear(dim_z, dim_x, bias=False)``) is trained as a generative model of an observed series:
 
 * control series ``z~_t = B^+ x_t`` with the Moore-Penrose pseudo-inverse (eq. 15; for latent
-  size M > N only ``pinv`` makes sense, theory/chaos.md §2.3 item 2);
+  size M > N only ``pinv`` makes sense, docs/theory/chaos.md §2.3 item 2);
 * forcing at ``t = 0 (mod tau)``, ``t != 0`` (the code's ``t % n == 0 and t != 0``): the latent
   state is replaced by ``z~_t`` *before* stepping (eq. 16); ``z_0 = B^+ x_0``;
 * the loss ``|x_{t+1} - B z_{t+1}|^2`` is taken on **every** step, forced or not (item 4);
@@ -45,7 +45,7 @@ def check_tau(tau: Any, name: str = "tau") -> int | None:
 
 
 def forcing_schedule(n_steps: int, tau: int | None) -> Tensor:
-    """Boolean mask of forced steps: ``t % tau == 0 and t != 0`` (theory/chaos.md §2.3).
+    """Boolean mask of forced steps: ``t % tau == 0 and t != 0`` (docs/theory/chaos.md §2.3).
 
     Example:
         >>> forcing_schedule(7, 3).nonzero().flatten().tolist()
@@ -101,7 +101,7 @@ def predictability_time(lambda_max: float, dt: float = 1.0) -> float:
     r"""Predictability time :math:`\tau_{pred} = \ln 2 / (\lambda_{max} dt)` in samples (eq. 17).
 
     Example:
-        >>> round(predictability_time(1.105, 0.01), 1)   # Lorenz rho = 38 (theory/chaos.md §2.5)
+        >>> round(predictability_time(1.105, 0.01), 1)   # Lorenz rho = 38 (docs/theory/chaos.md §2.5)
         62.7
     """
     lam = check_real(lambda_max, "lambda_max", low=0.0, low_open=True)
