@@ -229,6 +229,27 @@ def test_lorenz_time_step_bias_is_flagged_at_dt_005_not_at_001() -> None:
 def test_sum_rule_reports_absolute_error_near_zero_sum() -> None:
     from rnndyn._diagnostics import sum_rule_check
 
+    # an area-preserving map (det J = 1): the sum is 0, so only the absolute error means anything
+    a = torch.tensor([[2.0, 1.0], [1.0, 1.0]], dtype=F64)  # Arnold's cat map matrix, det 1
+
+    class Cat(AbstractMap):
+        def __init__(self) -> None:
+            super().__init__()
+            self.state_size, self.input_size = 2, 0
+            self.register_buffer("a", a)
+
+        def _step(self, h, x):
+            return h @ self.a.T
+
+        def _jacobian(self, h, x):
+            return self.a.expand(*h.shape[:-1], 2, 2)
+
+    res = rd.lyapunov_spectrum(Cat(), n_steps=300, n_transient=50, h0=torch.zeros(2, dtype=F64), generator=gen(0))
+    assert res.sum_check["rel_error"] is None and res.sum_check["abs_error"] < 1e-12
+    assert res.check("sum_rule").passed and res.status == rd.Status.SUCCESS, res.message
+    golden = math.log((3 + math.sqrt(5)) / 2)
+    assert res.exponents.tolist() == pytest.approx([golden, -golden], abs=1e-12)
+
     info, chk = sum_rule_check(1e-12, 0.0, 1.0, F64, 2)
     assert info["rel_error"] is None and info["abs_error"] == pytest.approx(1e-12) and chk.passed
     info, chk = sum_rule_check(-1.013, math.log(0.3), 1.0, F64, 2)

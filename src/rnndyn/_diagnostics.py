@@ -84,14 +84,6 @@ class StepAverages:
         self.count += 1
         return jac
 
-    # list-like interface kept for code that appended per-step log-determinants
-    def append(self, value: Tensor) -> None:
-        self.logdet_sum = value if self.logdet_sum is None else self.logdet_sum + value
-        self.count += 1
-
-    def __len__(self) -> int:
-        return self.count
-
     def mean_logdet(self) -> float | None:
         if self.logdet_sum is None or self.count == 0:
             return None
