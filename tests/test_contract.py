@@ -277,3 +277,16 @@ def test_auto_qr_every_bounds_growth_and_underflow() -> None:
     torch.testing.assert_close(res.exponents, torch.tensor([0.9, 0.6, 0.3], dtype=F64).log(), rtol=0, atol=1e-12)
     short = rd.lyapunov_spectrum(m, n_steps=50, n_transient=10, generator=torch.Generator().manual_seed(0))
     assert short.qr_every == 1  # too short a transient to estimate the exponents
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_wrapper_jacobian_is_the_derivative_of_its_step(name: str) -> None:
+    # the wrapper's own rhs differentiated by autograd (an independent oracle of the hooks it passes on)
+    from rnndyn.jacobians import autograd_jacobian
+
+    model = WRAPPERS[name]()
+    h, x, _ = _inputs(model, (2,), 1, seed=5)
+    m = model.tangent_size
+    dense = model.jacobian(h, x)
+    auto = autograd_jacobian(model._rhs, h, x)[..., :m, :m]
+    torch.testing.assert_close(dense.detach(), auto.detach(), rtol=1e-12, atol=1e-12)
