@@ -225,7 +225,10 @@ def test_plotting_keeps_the_users_backend(vanilla_result, tmp_path) -> None:
         import rnndyn.plotting
 
         importlib.reload(rnndyn.plotting)
-        vanilla_result.figures(tmp_path)
+        from rnndyn.plotting.analysis import plot_pca_trajectories
+
+        plot_pca_trajectories(vanilla_result.trajectories[:, :50], tmp_path / "pca.png")
+        assert (tmp_path / "pca.png").read_bytes()[:4] == b"\x89PNG"
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
