@@ -196,3 +196,31 @@ def test_netcdf_with_text_variables_is_written_whole(tmp_path) -> None:
         assert [v.decode() for v in back["status"].values] == list(ds["status"].values)
         assert json.loads(back.attrs["grid"]) == {"g": [1.0, 2.0]}
     assert [p.name for p in tmp_path.iterdir()] == ["pd.nc"]
+
+
+def test_one_default_n(tmp_path) -> None:
+    """Every command that builds a named model uses n = 64 by default (spectrum used 256)."""
+    js = tmp_path / "s.json"
+    res = runner.invoke(
+        app,
+        [
+            "spectrum",
+            "--states",
+            "1",
+            "--steps",
+            "2",
+            "--transient",
+            "1",
+            "--no-theory",
+            "--no-progress",
+            "--json",
+            str(js),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(js.read_text())["eigenvalues"][0]) == 64
+    res = runner.invoke(
+        app, ["simulate", "--steps", "2", "--transient", "0", "--npz", str(tmp_path / "t.npz")]
+    )
+    assert res.exit_code == 0, res.output
+    assert np.load(tmp_path / "t.npz")["trajectory"].shape == (1, 2, 64)
