@@ -120,11 +120,14 @@ def test_wrapper_checkpoint_and_rnndyn_checkpoint(tmp_path) -> None:
     assert net.load_info["module_path"] == "rnn"
     _check_same(net, model.rnn, x)
     # a training checkpoint with the state dict inside, as PyTorch's tutorials save it
+    import numpy as np
+
     ckpt = {
         "epoch": 7,
         "model_state_dict": model.state_dict(),
         "optimizer_state_dict": torch.optim.Adam(model.parameters()).state_dict(),
-        "loss": 0.25,
+        "loss": np.float64(0.25),  # numpy values are common in checkpoints and safe to rebuild
+        "val_curve": np.linspace(1.0, 0.25, 4),
     }
     torch.save(ckpt, tmp_path / "ckpt.pt")
     net = rd.load_model(tmp_path / "ckpt.pt", batch_first=True)

@@ -284,6 +284,24 @@ def _from_script(script: Any, *, arch: str | None, module_path: str | None, batc
     return module_from_state_dict(sd, arch=arch, module_path=module_path, batch_first=bf)
 
 
+def _numpy_safe_globals() -> list[Any]:
+    """NumPy arrays, scalars and dtypes, which checkpoints often hold (``"loss": np.float64(...)``):
+    rebuilding them runs no user code, so ``weights_only`` loading may accept them."""
+    import numpy as np
+
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # pragma: no cover - NumPy < 2
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    dtypes = set()
+    for t in set(np.sctypeDict.values()):
+        try:
+            dtypes.add(type(np.dtype(t)))
+        except TypeError:  # pragma: no cover
+            continue
+    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *sorted(dtypes, key=str)]
+
+
 _UNSAFE = (
     "it holds pickled Python objects (e.g. a whole module saved with torch.save(module, path)), and "
     "unpickling can run arbitrary code. Load it only if you trust its source, with trust_pickle=True "
@@ -373,7 +391,8 @@ def load_model(
                 "torch cannot read (not a torch file)"
             )
     try:
-        obj = torch.load(spath, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(_numpy_safe_globals()):
+            obj = torch.load(spath, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises several types; all mean the same here
         msg = str(exc)
         if "Weights only load failed" not in msg and "weights_only" not in msg:
