@@ -231,3 +231,14 @@ def test_region3_chaos_against_simulation():
     # below the DMFT onset the network decays at the zero-FP rate -1/2 + g_h/4
     lam, h2 = _simulate_gated_flow(1.5, 0.0, 20.0, n=400, seed=0, t_transient=100.0, t_measure=100.0)
     assert abs(lam - (-0.125)) < 0.02 and h2 < 1e-6
+
+
+def test_dmft_regions_two_and_three_at_large_alpha_r():
+    from rnndyn.meanfield.dmft import dmft_region_point
+
+    # alpha_r = 20: FP bifurcation g* = 1.628 < 1.7 < DMFT onset g_c = 1.757 < 1.9 < 2
+    assert dmft_region_point("gated_flow", 1.7, 20.0, 0.0, 0.5)["region"] == 2
+    out = dmft_region_point("gated_flow", 1.9, 20.0, 0.0, 0.5)
+    assert out["region"] == 3 and out["chaotic"] == 1.0 and out["lambda_max"] > 0.05
+    with pytest.raises(ValueError, match="model"):
+        dmft_region_point("gru", 1.9, 20.0, 0.0, 0.5)

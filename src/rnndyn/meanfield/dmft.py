@@ -1048,11 +1048,45 @@ def dmft_phase_point(g_h: float, alpha_r: float, *, alpha_z: float = 0.0, n_samp
     }
 
 
+def dmft_region_point(model: str, g_h: float, alpha_r: float, alpha_z: float, theta: float) -> dict:
+    """Per-point theory ``"dmft"`` for ``rd.phase_diagram``: regions 1-5 with the time-dependent DMFT.
+
+    Regions (KCS22; docs/theory/gated.md §6.1): below the zero-FP line ``g_h < 2`` the point is 3
+    (stable FP and chaos) when the DMFT has a chaotic solution (:func:`dmft_phase_point`), else
+    2 when nonzero fixed points exist (``g_h > g*``), else 1. Above it, 5 when a nonzero MFT
+    fixed point has ``1 < rho < 1/(1 - theta)`` (marginal stability as alpha_z -> infinity), else
+    4. The DMFT runs at the given ``alpha_z`` (sampled route when > 0). Returns ``region`` plus
+    ``lambda_max``, ``c_h0``, ``relaxation_time`` and ``chaotic`` (0/1) as floats.
+
+    Raises:
+        ValueError: ``model`` other than ``"gated_flow"`` (the discrete GRU DMFT is not built).
+    """
+    from rnndyn.meanfield.gated import fixed_points
+
+    if model != "gated_flow":
+        raise ValueError(f"`model` must be 'gated_flow' for theory='dmft'; got {model!r}")
+    pt = dmft_phase_point(g_h, alpha_r, alpha_z=alpha_z)
+    fp = fixed_points(g_h, alpha_r, model="gated_flow", alpha_z=alpha_z)
+    if g_h < 2.0:
+        region = 3 if pt["chaotic"] else (2 if fp.n_nonzero > 0 else 1)
+    else:
+        marginal = bool(np.any((fp.rho > 1.0) & (fp.rho * (1.0 - theta) < 1.0)))
+        region = 5 if marginal else 4
+    return {
+        "region": region,
+        "lambda_max": pt["lambda_max"],
+        "c_h0": pt["c_h0"],
+        "relaxation_time": pt["relaxation_time"],
+        "chaotic": float(pt["chaotic"]),
+    }
+
+
 __all__ = [
     "ChaosOnsetResult",
     "DMFTResult",
     "chaos_onset",
     "dmft_phase_point",
+    "dmft_region_point",
     "gated_dmft",
     "gaussian_lyapunov",
     "sample_correlations",
