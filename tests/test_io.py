@@ -129,6 +129,10 @@ def test_wrapper_checkpoint_and_rnndyn_checkpoint(tmp_path) -> None:
         "loss": np.float64(0.25),  # numpy values are common in checkpoints and safe to rebuild
         "val_curve": np.linspace(1.0, 0.25, 4),
     }
+    ckpt = {
+        "optimizer_first": {"state": {0: {"step": torch.tensor(3.0)}}, "by_index": {0: torch.zeros(1)}},
+        **ckpt,
+    }
     torch.save(ckpt, tmp_path / "ckpt.pt")
     net = rd.load_model(tmp_path / "ckpt.pt", batch_first=True)
     assert net.load_info["format"] == "checkpoint" and net.load_info["epoch"] == 7

@@ -118,7 +118,7 @@ def infer_architecture(
         check_choice(arch, "arch", ARCHS)
     prefixes: dict[str, list[int | None]] = {}
     for key in state_dict:
-        m = _KEY.match(key)
+        m = _KEY.match(key) if isinstance(key, str) else None
         if m is None:
             continue
         if m["reverse"]:
@@ -411,7 +411,7 @@ def load_model(
 
 def _state_dict_in(obj: dict[str, Any]) -> tuple[str, dict[str, torch.Tensor]] | None:
     """Find a state dict with recurrent weights in a checkpoint dict (depth-first, keys in order)."""
-    if _is_tensor_dict(obj) and any(_KEY.match(k) for k in obj):
+    if _is_tensor_dict(obj) and any(isinstance(k, str) and _KEY.match(k) for k in obj):
         return "", obj
     for key, value in obj.items():
         if isinstance(value, dict):
