@@ -35,3 +35,5 @@ def _plain_wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(con, "width", _WIDTH)
         monkeypatch.setattr(con, "no_color", True)
         monkeypatch.setattr(con, "_force_terminal", False, raising=False)
+        # styles are rendered whenever a colour system was detected at creation (FORCE_COLOR)
+        monkeypatch.setattr(con, "_color_system", None, raising=False)
