@@ -164,11 +164,15 @@ def run_analysis(
         _positive(value, flag, minimum)
     qr = parse_qr_every(qr_every)
     base = parse_log_base(log_base)
+    out_files: tuple[str, ...] = (*FIGURES, "report.html") if out is not None else ()
     if report and out is not None and json_path is None:
         json_path = out / "result.json"
-    out_files = (*FIGURES, "report.html") if out is not None else ()
+        out_files = (*out_files, "result.json")
+        given_json = None
+    else:
+        given_json = json_path
     check_outputs(
-        json_path=json_path,
+        json_path=given_json,
         out=out,
         out_files=out_files,
         files={"--netcdf": netcdf},
