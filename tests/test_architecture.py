@@ -42,8 +42,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
         ("rnndyn.models.torch_interop", "rnndyn.io"),
         ("rnndyn.phases", "rnndyn.__init__"),
-        # a theory result's .plot() imports the plotting floor lazily
-        ("rnndyn.meanfield.dmft", "rnndyn.plotting.__init__"),
     }
 )
 

@@ -130,13 +130,12 @@ class DMFTResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib, imported lazily)."""
-        from rnndyn.plotting import _plt
-
-        plt = _plt()  # Figure objects: the user's matplotlib backend is left alone
+        from matplotlib.figure import Figure  # object API: the user's matplotlib backend is left alone
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+        fig = Figure(figsize=(10, 4))
+        ax = fig.subplots(1, 2)
         for y, lab in ((self.c_h, "C_h"), (self.c_phi, "C_phi"), (self.c_r, "C_r"), (self.c_z, "C_z")):
             if np.any(y != 0):
                 ax[0].plot(self.tau, y, label=lab)
@@ -151,7 +150,6 @@ class DMFTResult(Result):
         ax[1].set_title(f"lambda_max = {self.lambda_max:.4g}, status {self.status}")
         fig.tight_layout()
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         return path
 
 
