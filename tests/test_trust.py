@@ -306,3 +306,19 @@ def test_chaos_results_diverge_instead_of_reporting_inf() -> None:
     bad = rd.chaos.lyapunov_exponent_1d(rd.Logistic(r=4.0), n_steps=200, n_transient=10, x0=out)
     assert bad.status == rd.Status.DIVERGED and math.isnan(float(bad.exponent[0]))
     json.dumps(bad.to_dict(), allow_nan=False)
+
+
+def test_cli_status_rows_and_exit_codes(capsys) -> None:
+    import typer
+
+    from rnndyn.cli._common import EXIT_FAILED, report_status, status_rows
+
+    res = rd.lyapunov_spectrum(ScaledHenon(1.1), n_steps=300, n_transient=50, generator=gen(0), throw=False)
+    rows = dict(status_rows(res))
+    assert rows["status"] == "FAILED" and rows["check jacobian"].startswith("FAILED (failed)")
+    with pytest.raises(typer.Exit) as info:
+        report_status(res)
+    assert info.value.exit_code == EXIT_FAILED == 1
+    short = rd.lyapunov_spectrum(rd.Henon(), n_steps=20, generator=gen(0))
+    report_status(short)  # not_converged: a visible warning, no exit
+    assert "warning: status not_converged" in capsys.readouterr().err.replace("\n", " ")

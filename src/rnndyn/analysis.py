@@ -896,6 +896,8 @@ def analyze(
                 generator=gen("lyapunov"),
                 log_base=log_base,
                 throw=False,
+                # discretised flows: rerun at dt/2 and flag a time-step bias (docs/lyapunov.md)
+                check_dt=getattr(system, "flow", None) is not None and getattr(system, "dt", None) is not None,
             )
         except (TypeError, ValueError):
             raise
