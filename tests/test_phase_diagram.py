@@ -211,11 +211,16 @@ def test_cli_phase_diagram_simulate(tmp_path):
         app,
         ["phase-diagram", "--model", "gru", "--g-h", "1.5", "--alpha-r", "0", "--simulate", "--n", "16",
          "--steps", "200", "--transient", "100", "--fixed-points", "--fp-starts", "3", "--seed", "2",
-         "--json", str(tmp_path / "s.json"), "--no-progress", "--store", str(tmp_path / "o.zarr")],
+         "--json", str(tmp_path / "s.json"), "--no-progress", "--store", str(tmp_path / "o.zarr"),
+         "--netcdf", str(tmp_path / "s.nc")],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "finite-N overlay" in res.output
     assert xr.open_zarr(tmp_path / "o.zarr", consolidated=False, chunks=None)["done"].values.all()
+    # NetCDF-3 (scipy) round trip of the overlay: text as UTF-8 bytes, the uint32 seeds exact
+    nc = xr.open_dataset(tmp_path / "s.nc")
+    assert nc.sim_point_seed.values.tolist() == [[point_seed(2, 0)]]
+    assert nc.sim_status.values.astype(str).tolist() == [["success"]]
     out = json.loads((tmp_path / "s.json").read_text())
     ref = rd.phase_diagram(
         "gru", g_h=[1.5], alpha_r=[0.0], simulate=True, n=16, n_steps=200, n_transient=100,

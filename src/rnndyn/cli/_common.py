@@ -400,8 +400,13 @@ def write_netcdf(ds: Any, path: Path) -> Path:
 
     ds = ds.copy()
     for name in list(ds.variables):
-        if ds[name].dtype.kind in ("U", "O"):
-            ds[name] = ds[name].astype(str).astype("S")
+        kind, size = ds[name].dtype.kind, ds[name].dtype.itemsize
+        if kind in ("U", "O"):  # UTF-8 bytes (NetCDF-3 has no unicode type; non-ASCII text stays)
+            ds[name] = ds[name].copy(data=np.char.encode(ds[name].values.astype(str), "utf-8"))
+        elif (kind == "i" and size > 4) or (kind == "u" and size >= 4):  # NetCDF-3: int32 at most
+            v = ds[name].values
+            fits = v.size == 0 or (v.min() >= np.iinfo(np.int32).min and v.max() <= np.iinfo(np.int32).max)
+            ds[name] = ds[name].astype(np.int32 if fits else np.float64)  # float64: exact below 2**53
     ds.attrs = {
         k: v if isinstance(v, str | int | float) and not isinstance(v, bool) else json.dumps(to_jsonable(v))
         for k, v in ds.attrs.items()
