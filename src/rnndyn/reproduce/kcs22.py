@@ -125,9 +125,9 @@ register(
             "quick": {
                 "mft_points": 30,
                 "model": "gru",
-                "n": 200,
-                "n_steps": 600,
-                "n_transient": 600,
+                "n": 300,
+                "n_steps": 800,
+                "n_transient": 800,
                 "g_h": [1.5, 1.9, 3.0],
                 "alpha_r": [0.0, 20.0],
             },
