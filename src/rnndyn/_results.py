@@ -470,9 +470,10 @@ class Result:
 
     def summary(self) -> str:
         """A few readable lines: status and message, the main numbers, every check."""
-        lines = [
-            f"{type(self).__name__}: {self.status.value}" + (f" -- {self.message}" if self.message else "")
-        ]
+        msg = self.message
+        if msg.startswith(f"{self.status.value}: "):  # messages that open with their status
+            msg = msg[len(self.status.value) + 2 :]
+        lines = [f"{type(self).__name__}: {self.status.value}" + (f" -- {msg}" if msg else "")]
         for name in self._display_names():
             lines.append(f"  {name}: {_fmt_value(getattr(self, name), width=100)}")
         for c in self.checks:
