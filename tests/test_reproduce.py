@@ -196,9 +196,10 @@ def test_cli_list_and_bad_input(tmp_path: Path) -> None:
 
 def test_needs_entry_is_reported_not_faked(tmp_path: Path) -> None:
     res = rp.run_claim("kcs22-dmft-gradients", out=tmp_path)
-    assert res.verdict is None and res.status.startswith("needs ") and not res.comparisons
+    assert res.verdict is None and res.status == "warning" and res.needs and not res.comparisons
+    assert res.state.startswith("needs ") and "not run" in res.message
     d = json.loads((tmp_path / "claim.json").read_text())
-    assert d["verdict"] is None and d["status"].startswith("needs ")
+    assert d["verdict"] is None and d["status"] == "warning" and d["needs"] == res.needs
 
 
 def test_gallery_renders_in_headless_chromium(tmp_path: Path) -> None:

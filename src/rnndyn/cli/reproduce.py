@@ -97,7 +97,7 @@ def reproduce_cmd(
 
                 results, index = rp.run_all(mode=mode, out=out, seed=seed, scheduler=scheduler, progress=prog)
             for r in results:
-                console.print(f"{r.id:32s} {r.verdict or r.status:16s} {r.seconds:6.1f} s")
+                console.print(f"{r.id:32s} {r.state:16s} {r.seconds:6.1f} s", markup=False, highlight=False)
             console.print(f"gallery: {index}")
             if json_path is not None:
                 write_json(json_path, {"mode": mode, "claims": [r.to_dict() for r in results]})

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnndyn._results import Result, Status
+
 VERDICTS = ("agrees", "partly", "disagrees", "no paper value")
 KINDS = ("equal", "greater", "less", "range")
 MODES = ("quick", "full")
@@ -275,9 +277,16 @@ class Claim:
         return "ready" if self.compute is not None else f"needs {self.needs}"
 
 
-@dataclass(frozen=True)
-class ClaimResult:
-    """The outcome of running a claim: verdict (computed), comparisons, settings, seeds, version."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimResult(Result):
+    """The outcome of running a claim (an :class:`rnndyn.Result`).
+
+    ``status`` is the computation's: ``success``, ``failed`` (the function raised; ``message``
+    holds the error) or ``warning`` for an entry that was not run because it ``needs`` code
+    rnndyn does not have yet. ``verdict`` is the comparison with the paper, computed by
+    :func:`combine` (``None`` when nothing was computed). Comparisons are not self-checks (a
+    disagreement with a paper is a finding, not a failure), so ``checks`` stays empty.
+    """
 
     id: str
     mode: str
@@ -287,11 +296,17 @@ class ClaimResult:
     seeds: tuple[int, ...]
     seconds: float
     version: str
-    status: str
-    message: str
     claim: Claim = field(repr=False)
     data: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: str = ""
+    needs: str = ""
+
+    _repr_fields = ("id", "mode", "verdict", "seconds")
+
+    @property
+    def state(self) -> str:
+        """The verdict, else ``needs ...`` or the status (for tables and badges)."""
+        return self.verdict or (f"needs {self.needs}" if self.needs else str(self.status))
 
     def to_dict(self) -> dict[str, Any]:
         c = self.claim
@@ -309,8 +324,9 @@ class ClaimResult:
             "seconds": round(self.seconds, 2),
             "rnndyn_version": self.version,
             "python": platform.python_version(),
-            "status": self.status,
+            "status": str(self.status),
             "message": self.message,
+            "needs": self.needs,
             "notes": self.notes,
         }
 
@@ -318,7 +334,7 @@ class ClaimResult:
         """A short plain-text account (what ``summary.txt`` holds)."""
         c = self.claim
         lines = [
-            f"{self.id} [{self.mode}] -- verdict: {self.verdict or self.status}",
+            f"{self.id} [{self.mode}] -- verdict: {self.state}",
             f"Paper: {c.paper.cite()}, {c.where}.",
             f"Claim: {c.claim}",
             "",
@@ -403,8 +419,8 @@ def run_claim(
         overrides: settings that replace the mode's (e.g. a tiny size in tests).
 
     Returns:
-        :class:`ClaimResult` (``verdict=None`` and ``status="needs ..."`` for an entry whose
-        code does not exist yet; ``status="failed"`` with the error if the computation raised).
+        :class:`ClaimResult` (``verdict=None``, ``status="warning"`` and ``needs`` set for an entry
+        whose code does not exist yet; ``status="failed"`` with the error if the computation raised).
 
     Raises:
         ValueError / TypeError: unknown id or mode, a non-int seed.
@@ -427,54 +443,27 @@ def run_claim(
     if outdir is not None:
         outdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    common = {"id": claim.id, "mode": mode, "settings": settings, "version": __version__, "claim": claim}
     if claim.compute is None:
         res = ClaimResult(
-            claim.id,
-            mode,
-            None,
-            (),
-            settings,
-            (),
-            0.0,
-            __version__,
-            claim.status,
-            f"not run: this entry {claim.status}",
-            claim,
-        )
+            **common, verdict=None, comparisons=(), seeds=(), seconds=0.0, status=Status.WARNING,
+            message=f"not run: this entry {claim.status}", needs=claim.needs,
+        )  # fmt: skip
     else:
         with tempfile.TemporaryDirectory(prefix="rnndyn-reproduce-") as tmp:
             workdir = outdir if outdir is not None else Path(tmp)
             try:
                 m = claim.compute(settings, seed=seed, workdir=workdir, scheduler=scheduler)
                 res = ClaimResult(
-                    claim.id,
-                    mode,
-                    combine(m.comparisons),
-                    m.comparisons,
-                    settings,
-                    m.seeds,
-                    time.perf_counter() - t0,
-                    __version__,
-                    "success",
-                    "",
-                    claim,
-                    m.data,
-                    m.notes,
-                )
+                    **common, verdict=combine(m.comparisons), comparisons=m.comparisons, seeds=m.seeds,
+                    seconds=time.perf_counter() - t0, status=Status.SUCCESS,
+                    message=f"{len(m.comparisons)} quantities compared with the paper", data=m.data, notes=m.notes,
+                )  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - recorded, never hidden
                 res = ClaimResult(
-                    claim.id,
-                    mode,
-                    None,
-                    (),
-                    settings,
-                    (seed,),
-                    time.perf_counter() - t0,
-                    __version__,
-                    "failed",
-                    f"{type(exc).__name__}: {exc}",
-                    claim,
-                )
+                    **common, verdict=None, comparisons=(), seeds=(seed,), seconds=time.perf_counter() - t0,
+                    status=Status.FAILED, message=f"{type(exc).__name__}: {exc}",
+                )  # fmt: skip
     if outdir is not None:
         write_outputs(res, outdir)
     return res

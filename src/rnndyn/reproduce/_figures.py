@@ -94,7 +94,7 @@ def claim_figure(res: ClaimResult, path: Path) -> Path:
                     labels.append(lab)
         fig.legend(handles, labels, loc="lower right", fontsize=7, ncol=3)
     fig.suptitle(
-        f"{res.id} [{res.mode}] — {res.verdict or res.status}",
+        f"{res.id} [{res.mode}] — {res.state}",
         fontsize=10,
         color=COLOURS.get(res.verdict or "", "black"),
     )
@@ -119,7 +119,7 @@ code{font-size:12px;background:#eaeef2;padding:1px 4px;border-radius:4px}
 
 
 def _badge(verdict: str | None, status: str) -> str:
-    label = verdict or ("needs code" if status.startswith("needs") else status)
+    label = verdict or ("needs code" if status.startswith("needs") else status)  # status: ClaimResult.state
     colour = COLOURS.get(verdict or "", "#6e7781")
     return f'<span class="badge" style="background:{colour}" title="{html.escape(status)}">{html.escape(label)}</span>'
 
@@ -147,7 +147,7 @@ def write_gallery(results: list[ClaimResult], outdir: Path, *, mode: str, second
         c = r.claim
         parts.append(
             f"<tr><td><a href='#{e(r.id)}'>{e(r.id)}</a></td><td>{e(c.paper.authors.split(',')[0])} {c.paper.year}, "
-            f"{e(c.where)}</td><td>{e(c.claim)}</td><td>{_badge(r.verdict, r.status)}</td><td>{r.seconds:.0f}</td></tr>"
+            f"{e(c.where)}</td><td>{e(c.claim)}</td><td>{_badge(r.verdict, r.state)}</td><td>{r.seconds:.0f}</td></tr>"
         )
     parts.append("</table><div class='grid'>")
     for r in results:
@@ -159,7 +159,7 @@ def write_gallery(results: list[ClaimResult], outdir: Path, *, mode: str, second
         )
         fig = (outdir / r.id / "figure.png").exists()
         parts.append(
-            f"<div class='card' id='{e(r.id)}'><h2>{e(r.id)} {_badge(r.verdict, r.status)}</h2>"
+            f"<div class='card' id='{e(r.id)}'><h2>{e(r.id)} {_badge(r.verdict, r.state)}</h2>"
             f"<p class='paper'>{e(c.paper.cite())} — {e(c.where)}</p><p>{e(c.claim)}</p>"
             + (
                 f"<table><tr><th>quantity</th><th>paper</th><th>ours</th><th>verdict</th></tr>{rows}</table>"
