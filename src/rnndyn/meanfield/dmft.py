@@ -1,6 +1,6 @@
 """Time-dependent DMFT of the continuous-time gated RNN (Krishnamurthy, Can, Schwab 2022).
 
-The network (docs/theory/gated.md §2.4, KCS22 arXiv:2007.14823, the gated model of Sec. II)
+The network (docs/theory/gated.md §2.4, (P-1); KCS22, arXiv:2007.14823)
 
 .. math::
     \\dot h_i=\\sigma(z_i)\\Big[-h_i+g_h\\sum_j J^h_{ij}\\sigma(r_j)\\phi(h_j)\\Big],\\quad
@@ -345,7 +345,8 @@ def gaussian_lyapunov(
         lambda_max per unit time.
 
     References:
-        KCS22 (arXiv:2007.14823) Sec. on the DMFT Lyapunov exponent; docs/theory/gated.md §4.8.
+        Krishnamurthy, Can, Schwab (2022), arXiv:2007.14823 (their analytic lambda_max formula was not
+        available to us; this is the derived two-replica form); docs/theory/gated.md §4.8.
     """
     grid = _Grid(float(tau[1] - tau[0]), float(tau[-1]))
     if grid.K + 1 != tau.size:
@@ -771,8 +772,8 @@ def gated_dmft(
         ValueError: out-of-range parameters, ``method="gaussian"`` with ``alpha_z > 0``.
 
     References:
-        Krishnamurthy, Can, Schwab, PRX 12, 011011 (2022), arXiv:2007.14823 (DMFT of the gated
-        RNN, Sec. III; the Lyapunov exponent, Sec. IV); Sompolinsky, Crisanti, Sommers (1988);
+        Krishnamurthy, Can, Schwab, PRX 12, 011011 (2022), arXiv:2007.14823 (the DMFT of the gated
+        RNN and its Lyapunov exponent); Sompolinsky, Crisanti, Sommers (1988);
         Eissfeller & Opper (1992); docs/theory/gated.md §4.6-4.8.
 
     >>> r = gated_dmft(3.0)        # alpha_z = alpha_r = 0: SCS with g = 1.5, time x 2
