@@ -30,18 +30,10 @@ ALLOWED_UPWARD: frozenset[tuple[str, str]] = frozenset()
 #: owner (ARCHITECTURE.md, "Open items"). The tests fail on any circle or upward import not listed
 #: here; delete an entry when it is fixed.
 KNOWN_CIRCLES: tuple[frozenset[str], ...] = (
-    # models.torch_interop.load_torch_model is a deprecated alias that imports rnndyn.io
-    frozenset({"rnndyn.io", "rnndyn.models.torch_interop"}),
-    # analysis renders through report, report formats with analysis' helpers
-    frozenset({"rnndyn.analysis", "rnndyn.report"}),
-    # phases imports models and analyses through the package top level
-    frozenset({"rnndyn.__init__", "rnndyn.phases"}),
     frozenset({"rnndyn.reproduce.__init__", "rnndyn.reproduce._core", "rnndyn.reproduce._figures"}),
 )
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
-        ("rnndyn.models.torch_interop", "rnndyn.io"),
-        ("rnndyn.phases", "rnndyn.__init__"),
     }
 )
 

@@ -13,7 +13,7 @@ from rnndyn.checks import check_jacobian
 from rnndyn.clv import CLVResult, FTLEResult, covariant_lyapunov_vectors, finite_time_exponents
 from rnndyn.discretise import Discretised, discretise
 from rnndyn.fixed_points import FixedPointResult, find_fixed_points
-from rnndyn.io import load_model
+from rnndyn.io import load_model, load_torch_model
 from rnndyn.jacobians import jacobian
 from rnndyn.lyapunov import LyapunovEngine, LyapunovResult, lyapunov_spectrum, max_lyapunov
 from rnndyn.lyapunov_data import DataLyapunovResult, lyapunov_from_data
@@ -33,7 +33,6 @@ from rnndyn.models import (
     autonomous,
     from_torch,
     init,
-    load_torch_model,
 )
 from rnndyn.phases import phase_diagram
 from rnndyn.simulate import rollout_like_torch, simulate

@@ -42,6 +42,7 @@ from torch import nn
 
 from rnndyn._checks import check_choice, check_positive_int
 from rnndyn._results import Result, Status
+from rnndyn.report import lyapunov_rows
 
 SECTIONS = ("lyapunov", "jacobian_spectrum", "fixed_points")
 
@@ -569,48 +570,6 @@ def pca_projection(traj: torch.Tensor, n_pc: int = 3) -> tuple[np.ndarray, np.nd
     var = s**2
     frac = var[:k] / var.sum() if var.sum() > 0 else np.zeros(k)
     return (x - mean) @ vt[:k].T, frac
-
-
-def fmt(v: float, se: float | None = None) -> str:
-    """``0.1234 ± 0.0056``-style number; ``inf``/``nan`` spelled out."""
-    if not math.isfinite(v):
-        return str(v)
-    s = f"{v:.4g}"
-    if se is not None and math.isfinite(se):
-        s += f" ± {se:.2g}"
-    return s
-
-
-def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
-    """Summary rows of a :class:`~rnndyn.LyapunovResult` (formatting only)."""
-    u = res.units
-    lam = res.exponents.tolist()
-    se = res.stderr.tolist()
-    rows = [
-        ("lambda_max", f"{fmt(res.lambda_max, float(se[0]))} {u}"),
-        ("regime", res.regime),
-    ]
-    head = ", ".join(fmt(v) for v in lam[:4]) + (" …" if len(lam) > 4 else "")
-    rows.append((f"spectrum ({res.k} exponents; state size {res.state_size})", head))
-    if len(lam) > 4:
-        rows.append(("smallest exponent", f"{fmt(lam[-1], se[-1])} {u}"))
-    rows.append(("positive exponents", f"{sum(v > res.near_zero_tolerance for v in lam)} of {res.k}"))
-    rows.append(("Kaplan–Yorke dimension", fmt(res.kaplan_yorke_dimension)))
-    rows.append(("entropy rate (sum of positive)", f"{fmt(res.entropy_rate)} {u}"))
-    rows.append(("slow modes |lambda| <= tol", f"{res.n_near_zero} (tol {res.near_zero_tolerance:.2g})"))
-    t_unit = "time" if res.dt is not None else "steps"
-    rows.append(("predictability time ln2/lambda_max", f"{fmt(res.predictability_time)} {t_unit}"))
-    if res.sum_check is not None:
-        sc = res.sum_check
-        rows.append(("sum rule: sum vs <ln|det J|>", f"{fmt(sc['sum'])} vs {fmt(sc['expected'])}"))
-    rows.append(
-        (
-            "run",
-            f"{res.n_trajectories} traj × {res.n_steps} steps (+{res.n_transient}), QR every "
-            f"{res.qr_every}, stderr from {res.stderr_method.replace('_', ' ')}",
-        )
-    )
-    return rows
 
 
 def _model_rows(res: AnalysisResult) -> list[tuple[str, str]]:

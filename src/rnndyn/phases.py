@@ -335,8 +335,13 @@ def overlay_point(
     """
     import torch
 
-    from rnndyn import GRU, GatedRateRNN, discretise, find_fixed_points, jacobian_spectrum, simulate
+    from rnndyn.discretise import discretise
+    from rnndyn.fixed_points import find_fixed_points
     from rnndyn.lyapunov import lyapunov_spectrum, max_lyapunov
+    from rnndyn.models.gated import GatedRateRNN
+    from rnndyn.models.gru import GRU
+    from rnndyn.simulate import simulate
+    from rnndyn.spectra import jacobian_spectrum
 
     gen = torch.Generator().manual_seed(int(seed))
     g, a = float(params["g_h"]), float(params["alpha_r"])

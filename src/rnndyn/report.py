@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import math
 import platform
 import sys
 from collections.abc import Iterable, Sequence
@@ -170,8 +171,6 @@ def build_analysis_report(
     trajectories in principal-component space with the fixed points, the Jacobian spectrum against
     random-matrix theory, fixed points, references.
     """
-    from rnndyn.analysis import fmt
-
     figs = {Path(f).stem: Path(f) for f in figures}
     status = f"Status: {result.status}" + (f": {result.message}" if result.message else "") + "."
     sections = [Section("Verdict", text=[*result.verdict, status])]
@@ -202,8 +201,6 @@ def build_analysis_report(
                 for i, (v, e) in enumerate(zip(lam, se, strict=True))
             ],
         )
-        from rnndyn.analysis import lyapunov_rows
-
         lf = [figs[k] for k in ("lyapunov_spectrum", "lyapunov_convergence") if k in figs]
         sections.append(
             Section(
@@ -292,6 +289,49 @@ def build_analysis_report(
 def command_line() -> str:
     """The current process's command line, for provenance."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+
+def fmt(v: float, se: float | None = None) -> str:
+    """``0.1234 ± 0.0056``-style number; ``inf``/``nan`` spelled out."""
+    if not math.isfinite(v):
+        return str(v)
+    s = f"{v:.4g}"
+    if se is not None and math.isfinite(se):
+        s += f" ± {se:.2g}"
+    return s
+
+
+def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
+    """Summary rows of a :class:`~rnndyn.LyapunovResult` (formatting only)."""
+    u = res.units
+    lam = res.exponents.tolist()
+    se = res.stderr.tolist()
+    rows = [
+        ("lambda_max", f"{fmt(res.lambda_max, float(se[0]))} {u}"),
+        ("regime", res.regime),
+    ]
+    head = ", ".join(fmt(v) for v in lam[:4]) + (" …" if len(lam) > 4 else "")
+    rows.append((f"spectrum ({res.k} exponents; state size {res.state_size})", head))
+    if len(lam) > 4:
+        rows.append(("smallest exponent", f"{fmt(lam[-1], se[-1])} {u}"))
+    rows.append(("positive exponents", f"{sum(v > res.near_zero_tolerance for v in lam)} of {res.k}"))
+    rows.append(("Kaplan–Yorke dimension", fmt(res.kaplan_yorke_dimension)))
+    rows.append(("entropy rate (sum of positive)", f"{fmt(res.entropy_rate)} {u}"))
+    rows.append(("slow modes |lambda| <= tol", f"{res.n_near_zero} (tol {res.near_zero_tolerance:.2g})"))
+    t_unit = "time" if res.dt is not None else "steps"
+    rows.append(("predictability time ln2/lambda_max", f"{fmt(res.predictability_time)} {t_unit}"))
+    if res.sum_check is not None:
+        sc = res.sum_check
+        rows.append(("sum rule: sum vs <ln|det J|>", f"{fmt(sc['sum'])} vs {fmt(sc['expected'])}"))
+    rows.append(
+        (
+            "run",
+            f"{res.n_trajectories} traj × {res.n_steps} steps (+{res.n_transient}), QR every "
+            f"{res.qr_every}, stderr from {res.stderr_method.replace('_', ' ')}",
+        )
+    )
+    return rows
 
 
 __all__ = ["CITATIONS", "Section", "build_analysis_report", "citations", "command_line", "write_report"]

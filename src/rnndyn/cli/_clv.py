@@ -62,8 +62,8 @@ def clv_report(
     import torch
     from rich.table import Table
 
-    from rnndyn.analysis import fmt
     from rnndyn.clv import covariant_lyapunov_vectors, finite_time_exponents
+    from rnndyn.report import fmt
 
     if n_steps is None:
         raise fail("`--steps` is required with --clv and --inputs")

@@ -139,7 +139,7 @@ def default_steps(n_steps: int | None, x: Any, default: int) -> int | None:
 
 def summary_rows(res: Any) -> list[tuple[str, str]]:
     """Rows (quantity, value) describing a LyapunovResult (formatting only, no numerics)."""
-    from rnndyn.analysis import lyapunov_rows
+    from rnndyn.report import lyapunov_rows
 
     return lyapunov_rows(res)
 
@@ -191,7 +191,7 @@ def lyapunov_cmd(
     import torch
     from rich.table import Table
 
-    from rnndyn.analysis import fmt
+    from rnndyn.report import fmt
 
     qr = parse_qr_every(qr_every)
     base = parse_log_base(log_base)

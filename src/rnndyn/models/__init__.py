@@ -11,7 +11,6 @@ from rnndyn.models.torch_interop import (
     TorchLSTM,
     TorchRNN,
     from_torch,
-    load_torch_model,
 )
 from rnndyn.models.vanilla import RateRNN, VanillaRNN
 from rnndyn.models.wrappers import AutonomousFlow, AutonomousMap, autonomous
@@ -34,5 +33,4 @@ __all__ = [
     "autonomous",
     "from_torch",
     "init",
-    "load_torch_model",
 ]

@@ -40,7 +40,6 @@ says so through ``tangent_size = L * H`` (``tangent_size == state_size`` for eve
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import torch
@@ -628,24 +627,10 @@ def from_torch(module: nn.Module, *, lstm_state: str = "full") -> TorchRNN | Tor
     return TorchRNN(module)
 
 
-def load_torch_model(
-    path: str | os.PathLike[str],
-    *,
-    lstm_state: str = "full",
-    map_location: str | torch.device | None = None,
-) -> TorchRNN | TorchGRU | TorchLSTM:
-    """Moved to :func:`rnndyn.io.load_torch_model` (a deprecated alias of :func:`rnndyn.load_model`
-    with ``trust_pickle=True``); kept here so old imports keep working."""
-    from rnndyn.io import load_torch_model as _load
-
-    return _load(path, lstm_state=lstm_state, map_location=map_location)
-
-
 __all__ = [
     "LSTM_STATES",
     "TorchGRU",
     "TorchLSTM",
     "TorchRNN",
     "from_torch",
-    "load_torch_model",
 ]
