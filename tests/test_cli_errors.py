@@ -224,3 +224,25 @@ def test_one_default_n(tmp_path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert np.load(tmp_path / "t.npz")["trajectory"].shape == (1, 2, 64)
+
+
+# ------------------------------------------------------------------ the same mistakes in the Python API
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, int, "float64"])
+def test_model_with_a_non_float_dtype_is_a_clear_error(dtype) -> None:
+    import rnndyn as rd
+
+    with pytest.raises(TypeError, match=r"`dtype` must be a floating-point torch.dtype.*got"):
+        rd.GRU(4, dtype=dtype)
+
+
+def test_half_precision_model_in_lyapunov_spectrum_is_a_clear_error() -> None:
+    import rnndyn as rd
+
+    net = rd.VanillaRNN(4, g=2.0, dtype=torch.float16, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match=r"`system` must compute in float32 or float64.*float16"):
+        rd.lyapunov_spectrum(net, n_steps=10)
+    # float64 copy of the same network works (the error says how)
+    res = rd.lyapunov_spectrum(net.to(torch.float64), n_steps=200, n_transient=50)
+    assert res.exponents.dtype == torch.float64

@@ -882,6 +882,12 @@ def _prepare(
     n_trajectories: int,
 ) -> tuple[Tensor | None, Tensor | None, int, int]:
     """Validate inputs/h0/n_steps and agree on the number of trajectories ``B``."""
+    if system.dtype not in (torch.float32, torch.float64):
+        # QR and slogdet have no half-precision kernels; a Lyapunov exponent needs >= float32 anyway
+        raise TypeError(
+            f"`system` must compute in float32 or float64 (float64 recommended); got {system.dtype}: "
+            "convert it first, e.g. model.to(torch.float64)"
+        )
     n, d = system.state_size, system.input_size
     candidates: dict[str, int] = {}
     if n_trajectories != 1:

@@ -19,6 +19,8 @@ INITS = ("gaussian", "he", "xavier", "glorot", "orthogonal", "uniform")
 
 
 def _finish(w: Tensor, dtype: torch.dtype | None, device: torch.device | str | None) -> Tensor:
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"`dtype` must be a floating-point torch.dtype (e.g. torch.float64); got {dtype!r}")
     return w.to(dtype=dtype or torch.get_default_dtype(), device=device)
 
 
