@@ -322,3 +322,21 @@ def test_cli_status_rows_and_exit_codes(capsys) -> None:
     short = rd.lyapunov_spectrum(rd.Henon(), n_steps=20, generator=gen(0))
     report_status(short)  # not_converged: a visible warning, no exit
     assert "warning: status not_converged" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_multistable_gru_is_a_warning_with_its_clusters() -> None:
+    # A real CKS20 GRU (n = 32, g_h = 2, alpha_z = alpha_r = 1, weights seed 4) with two attractors:
+    # trajectories 2, 3, 4 settle at lambda ~ -0.003, trajectories 0, 1, 5 at ~ -0.0385 (measured
+    # once; the numbers below are the oracle, the clustering is what is under test).
+    net = rd.GRU(
+        32, g_h=2.0, alpha_z=1.0, alpha_r=1.0, generator=torch.Generator().manual_seed(4), dtype=torch.float64
+    )
+    res = rd.lyapunov_spectrum(
+        net, k=1, n_steps=1500, n_transient=500, n_trajectories=6, generator=torch.Generator().manual_seed(1)
+    )
+    assert res.status == rd.Status.WARNING and res.regime == "multistable"
+    clusters = sorted(res.clusters, key=lambda c: c["lambda_max"])
+    assert [sorted(c["trajectories"]) for c in clusters] == [[0, 1, 5], [2, 3, 4]]
+    assert clusters[0]["lambda_max"] == pytest.approx(-0.0385, abs=1e-3)
+    assert clusters[1]["lambda_max"] == pytest.approx(-0.0028, abs=1e-3)
+    assert "multistab" in res.message.lower() or "cluster" in res.message.lower()
