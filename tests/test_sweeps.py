@@ -399,3 +399,45 @@ def test_cli_sweep_lyapunov_and_resume(tmp_path) -> None:
     res = CliRunner().invoke(app, ["sweep", "-g", "g=1", "--store", str(tmp_path / "y.zarr"), "--scheduler",
                                    "tcp://127.0.0.1:1", "--connect-timeout", "1"])  # fmt: skip
     assert res.exit_code == 2 and "could not reach the Dask scheduler at 'tcp://127.0.0.1:1'" in res.output
+
+
+def test_cli_sweep_over_a_trained_torch_model(tmp_path) -> None:
+    """--torch-model: the file's network with its recurrent weights scaled by the grid's weight_scale.
+
+    Oracle: the weight_scale = 1 point equals rd.lyapunov_spectrum of rd.load_model(file) run with the
+    point's seed; scaling the recurrent weights by 0.2 makes the network contracting (lambda < 0).
+    """
+    import torch
+    from typer.testing import CliRunner
+
+    import rnndyn as rd
+    from rnndyn.cli import app
+    from rnndyn.sweeps import point_seed
+
+    torch.manual_seed(0)  # test-side only: a "trained" module's weights
+    gru = torch.nn.GRU(2, 12)
+    with torch.no_grad():
+        gru.weight_hh_l0.mul_(6.0)
+    f = tmp_path / "gru.pt"
+    torch.save(gru.state_dict(), f)
+    store, js = tmp_path / "t.zarr", tmp_path / "t.json"
+    args = ["sweep", "--torch-model", str(f), "-g", "weight_scale=0.2,1.0", "--steps", "300"]
+    args += ["--transient", "100", "--k", "1", "--store", str(store), "--scheduler", "sync", "--json", str(js)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    lam = np.asarray(json.loads(js.read_text())["lambda_max"])[:, 0]
+    ref = rd.lyapunov_spectrum(
+        rd.load_model(f).to(torch.float64),
+        k=1,
+        n_steps=300,
+        n_transient=100,
+        n_trajectories=2,
+        generator=torch.Generator().manual_seed(point_seed(0, 1) + 1),
+    )
+    assert lam[1] == pytest.approx(ref.lambda_max, abs=1e-12)
+    assert lam[0] < -0.2 and lam[0] < lam[1]
+    # conflicting or meaningless options are one-line errors naming the option
+    bad = CliRunner().invoke(app, [*args[:5], "-m", "gru", *args[5:]])
+    assert bad.exit_code != 0 and "`--torch-model`" in bad.output and "-m/--model" in bad.output
+    bad = CliRunner().invoke(app, ["sweep", "--torch-model", str(f), "-g", "g=1,2", "--store", str(tmp_path / "u")])
+    assert bad.exit_code != 0 and "weight_scale" in bad.output and "g" in bad.output

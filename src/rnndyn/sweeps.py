@@ -731,6 +731,19 @@ def _execute(pending, fn, record, *, scheduler, n_workers, progress, n_total, ma
                 cluster.close()
 
 
+def _lyapunov_summary(res: Any) -> dict[str, Any]:
+    """The per-point outputs of the Lyapunov sweeps, with the analysis's own status and message."""
+    return {
+        "lambda_max": res.lambda_max,
+        "lambda_max_stderr": float(res.stderr[0]),
+        "kaplan_yorke_dimension": res.kaplan_yorke_dimension,
+        "entropy_rate": res.entropy_rate,
+        "exponent_sum": float(res.exponents.sum()),
+        "status": str(getattr(res.status, "value", res.status)),
+        "message": str(res.message),
+    }
+
+
 def lyapunov_point(
     params: dict[str, Any],
     seed: int,
@@ -770,23 +783,86 @@ def lyapunov_point(
         n_trajectories=n_trajectories,
         generator=torch.Generator().manual_seed(seed + 1),
     )
-    return {
-        "lambda_max": res.lambda_max,
-        "lambda_max_stderr": float(res.stderr[0]),
-        "kaplan_yorke_dimension": res.kaplan_yorke_dimension,
-        "entropy_rate": res.entropy_rate,
-        "exponent_sum": float(res.exponents.sum()),
-        "status": str(getattr(res.status, "value", res.status)),
-        "message": str(res.message),
-    }
+    return _lyapunov_summary(res)
+
+
+#: grid axes a sweep over a trained torch model understands (see :func:`torch_model_point`)
+TORCH_MODEL_AXES = ("weight_scale",)
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes: part of a sweep's specification, so a changed file is a new sweep."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def torch_model_point(
+    params: dict[str, Any],
+    seed: int,
+    *,
+    path: str,
+    digest: str,
+    n_steps: int,
+    n_transient: int,
+    k: int | None = None,
+    n_trajectories: int = 2,
+    arch: str | None = None,
+    module_path: str | None = None,
+    lstm_state: str = "full",
+    trust_pickle: bool = False,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """One sweep point on a saved, trained network: load it (:func:`rnndyn.load_model`, float64),
+    scale its recurrent weights ``weight_hh*`` by ``params["weight_scale"]`` (default 1, the trained
+    network itself), and return the same Lyapunov summary as :func:`lyapunov_point`. ``seed`` draws
+    the initial states (the weights are the file's).
+
+    ``digest`` (:func:`file_digest` of ``path``) is checked before the run, so a file changed under a
+    resumed sweep is an error, never a mix of two networks.
+    """
+    import torch
+
+    from rnndyn.io import load_model
+    from rnndyn.lyapunov import lyapunov_spectrum
+
+    unknown = sorted(set(params) - set(TORCH_MODEL_AXES))
+    if unknown:
+        raise ValueError(
+            f"a sweep over a trained --torch-model varies {list(TORCH_MODEL_AXES)}; got grid axes {unknown}"
+        )
+    if file_digest(path) != digest:
+        raise ValueError(f"`path` {path} changed since the sweep was specified (its SHA-256 differs)")
+    system = load_model(
+        path, arch=arch, module_path=module_path, lstm_state=lstm_state, trust_pickle=trust_pickle
+    ).to(dtype=torch.float64, device=device)
+    scale = float(params.get("weight_scale", 1.0))
+    with torch.no_grad():
+        for name, p in system.module.named_parameters():
+            if name.startswith("weight_hh"):
+                p.mul_(scale)
+    res = lyapunov_spectrum(
+        system,
+        k=k,
+        n_steps=n_steps,
+        n_transient=n_transient,
+        n_trajectories=n_trajectories,
+        generator=torch.Generator().manual_seed(seed + 1),
+    )
+    return _lyapunov_summary(res)
 
 
 __all__ = [
     "SchedulerUnreachableError",
     "SweepLockedError",
     "SweepSpecError",
+    "TORCH_MODEL_AXES",
+    "file_digest",
     "function_identity",
     "lyapunov_point",
     "point_seed",
     "sweep",
+    "torch_model_point",
 ]

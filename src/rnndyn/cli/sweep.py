@@ -8,15 +8,21 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
+    DEFAULT_N,
+    ArchOpt,
     DeviceOpt,
     DtOpt,
     JsonOpt,
+    LstmStateOpt,
     MethodOpt,
-    ModelOpt,
+    ModulePathOpt,
     NOpt,
     OutOpt,
     ParamOpt,
     SeedOpt,
+    TorchModelOpt,
+    TrustPickleOpt,
+    check_device,
     console,
     fail,
     write_json,
@@ -53,9 +59,19 @@ def sweep_cmd(
             "--store", help="Zarr store (re-run the same command to resume; a different sweep is refused)."
         ),
     ],
-    model: ModelOpt = "vanilla",
-    n: NOpt = 64,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Model name or preset (see `rnndyn models`); default: vanilla.", show_default=False
+        ),
+    ] = None,
+    n: NOpt = None,
     param: ParamOpt = None,
+    torch_model: TorchModelOpt = None,
+    arch: ArchOpt = None,
+    module_path: ModulePathOpt = None,
+    trust_pickle: TrustPickleOpt = False,
+    lstm_state: LstmStateOpt = "full",
     n_seeds: Annotated[int, typer.Option("--seeds", help="Independent networks per grid point.")] = 1,
     n_steps: Annotated[int, typer.Option("--steps")] = 500,
     n_transient: Annotated[int, typer.Option("--transient")] = 200,
@@ -92,27 +108,72 @@ def sweep_cmd(
     json_path: JsonOpt = None,
     out: OutOpt = None,
 ) -> None:
-    """Sweep lambda_max (and D_KY, entropy rate) of a model over a parameter grid."""
+    """Sweep lambda_max (and D_KY, entropy rate) of a model over a parameter grid.
+
+    With --torch-model the network is the trained one from the file and the grid axis is
+    weight_scale (its recurrent weights times the value); seeds then draw initial states only.
+    """
     import functools
 
     from rnndyn.models.registry import parse_params
-    from rnndyn.sweeps import lyapunov_point, sweep
+    from rnndyn.sweeps import TORCH_MODEL_AXES, file_digest, lyapunov_point, sweep, torch_model_point
 
+    check_device(device)
     try:
         axes = _parse_grid(grid)
-        fixed = parse_params(param)
-        fn = functools.partial(
-            lyapunov_point,
-            model=model,
-            n=n,
-            n_steps=n_steps,
-            n_transient=n_transient,
-            k=k,
-            dt=dt,
-            method=method,
-            fixed=fixed,
-            device=device,
-        )
+        if torch_model is not None:
+            given = [f for f, v in (("-m/--model", model), ("-n/--n", n), ("-p/--param", param or None)) if v]
+            if given:
+                raise ValueError(
+                    f"`--torch-model` takes the network from the file; it cannot be combined with "
+                    f"{', '.join(given)} (got {', '.join(given)} as well)"
+                )
+            unknown = sorted(set(axes) - set(TORCH_MODEL_AXES))
+            if unknown:
+                raise ValueError(
+                    f"`--grid` over a --torch-model varies {', '.join(TORCH_MODEL_AXES)}; got {', '.join(unknown)}"
+                )
+            if not torch_model.is_file():
+                raise ValueError(f"`--torch-model` must be an existing file; got {torch_model}")
+            from rnndyn.io import load_model
+
+            load_model(torch_model, arch=arch, module_path=module_path, trust_pickle=trust_pickle)  # fail early
+            digest = file_digest(torch_model)
+            fixed = {"torch_model": str(torch_model.resolve()), "sha256": digest}
+            fn = functools.partial(
+                torch_model_point,
+                path=str(torch_model.resolve()),
+                digest=digest,
+                n_steps=n_steps,
+                n_transient=n_transient,
+                k=k,
+                arch=arch,
+                module_path=module_path,
+                lstm_state=lstm_state,
+                trust_pickle=trust_pickle,
+                device=device,
+            )
+            model_label, n_label = torch_model.name, None
+        else:
+            for flag, v in (("--arch", arch), ("--module-path", module_path)):
+                if v is not None:
+                    raise ValueError(f"`{flag}` applies only to --torch-model; got {flag} {v!r} without it")
+            if trust_pickle:
+                raise ValueError("`--trust-pickle` applies only to --torch-model; got it without --torch-model")
+            model_label, n_label = model or "vanilla", DEFAULT_N if n is None else n
+            fixed = parse_params(param)
+            fn = functools.partial(
+                lyapunov_point,
+                model=model_label,
+                n=n_label,
+                n_steps=n_steps,
+                n_transient=n_transient,
+                k=k,
+                dt=dt,
+                method=method,
+                fixed=fixed,
+                device=device,
+            )
         ds = sweep(
             fn,
             axes,
@@ -121,7 +182,7 @@ def sweep_cmd(
             base_seed=seed,
             scheduler=scheduler,
             n_workers=workers,
-            attrs={"model": model, "n": n, "fixed": fixed},
+            attrs={"model": model_label, "n": n_label, "fixed": fixed},
             fresh=fresh,
             retry_failed=retry_failed,
             max_retries=max_retries,
