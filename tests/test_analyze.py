@@ -166,6 +166,11 @@ def test_result_views(vanilla_result, tmp_path) -> None:
     text = res.summary()
     for word in ("[model]", "[lyapunov]", "zero input", "seeds", "[verdict]"):
         assert word in text
+    # every section states its status and the checks it ran, with their values (issue: trust)
+    lyap = dict(dict(res.sections())["lyapunov"])
+    assert lyap["status"] == res.lyapunov.status.value
+    assert {f"check {c.name}" for c in res.lyapunov.checks} <= set(lyap) and "check jacobian" in lyap
+    assert "status" in dict(dict(res.sections())["fixed points"])
     d = res.to_dict()
     text = json.dumps(d, allow_nan=False)  # strict JSON
     keys: list[str] = []

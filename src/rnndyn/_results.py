@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-__all__ = ["AnalysisError", "Check", "Result", "Status"]
+__all__ = ["AnalysisError", "Check", "Result", "Status", "status_rows"]
 
 Tensor = torch.Tensor
 
@@ -496,3 +496,18 @@ class Result:
 def status_from_checks(checks: Iterable[Check], base: Status | str = Status.SUCCESS) -> Status:
     """The worst of ``base`` and the outcomes of ``checks`` (a passed check imposes nothing)."""
     return Status.worst(base, *(c.outcome for c in checks))
+
+
+def status_rows(result: Any) -> list[tuple[str, str]]:
+    """Rows ``(quantity, value)`` for a table: the result's status and each of its checks."""
+    status = getattr(result, "status", None)
+    if status is None:
+        return []
+    value = str(getattr(status, "value", status))
+    rows = [("status", value if value == "success" else value.upper())]
+    for c in getattr(result, "checks", ()) or ():
+        word = "passed" if c.passed else f"FAILED ({c.status.value})"
+        if c.value is not None and c.tolerance is not None:
+            word += f"  {c.value:.3g} vs {c.tolerance:.3g}"
+        rows.append((f"check {c.name}", word))
+    return rows

@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_positive_int
-from rnndyn._results import Result, Status
+from rnndyn._results import Result, Status, status_rows
 from rnndyn.report import lyapunov_rows
 
 SECTIONS = ("lyapunov", "jacobian_spectrum", "fixed_points")
@@ -333,15 +333,21 @@ class AnalysisResult(Result):
 
         out: list[tuple[str, list[tuple[str, str]]]] = [("model", _model_rows(self))]
         if self.lyapunov is not None:
-            out.append(("lyapunov", [("analysed", self.analysed["lyapunov"]), *lyapunov_rows(self.lyapunov)]))
+            rows = [("analysed", self.analysed["lyapunov"]), *lyapunov_rows(self.lyapunov)]
+            out.append(("lyapunov", [*rows, *status_rows(self.lyapunov)]))
         if self.jacobian_spectrum is not None:
             rows = [
                 ("analysed", self.analysed["jacobian_spectrum"]),
                 *spectrum_summary(self.jacobian_spectrum),
+                *status_rows(self.jacobian_spectrum),
             ]
             out.append(("jacobian spectrum", rows))
         if self.fixed_points is not None:
-            rows = [("analysed", self.analysed["fixed_points"]), *fixed_point_summary(self.fixed_points)]
+            rows = [
+                ("analysed", self.analysed["fixed_points"]),
+                *fixed_point_summary(self.fixed_points),
+                *status_rows(self.fixed_points),
+            ]
             out.append(("fixed points", rows))
         for name, err in self.errors.items():
             out.append((name.replace("_", " "), [("failed", err)]))

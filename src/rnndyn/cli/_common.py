@@ -19,6 +19,8 @@ import torch
 import typer
 from rich.console import Console
 
+from rnndyn._results import status_rows as status_rows  # the tables' status/check rows
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -431,21 +433,6 @@ def write_netcdf(ds: Any, path: Path) -> Path:
 #: exit code of a command whose analysis came back ``failed`` (a self-check failed); every other
 #: status exits 0, with a visible warning unless it is ``success``.
 EXIT_FAILED = 1
-
-
-def status_rows(result: Any) -> list[tuple[str, str]]:
-    """Rows ``(quantity, value)`` for a table: the result's status and each of its checks."""
-    status = getattr(result, "status", None)
-    if status is None:
-        return []
-    value = str(getattr(status, "value", status))
-    rows = [("status", value if value == "success" else value.upper())]
-    for c in getattr(result, "checks", ()) or ():
-        word = "passed" if c.passed else f"FAILED ({c.status.value})"
-        if c.value is not None and c.tolerance is not None:
-            word += f"  {c.value:.3g} vs {c.tolerance:.3g}"
-        rows.append((f"check {c.name}", word))
-    return rows
 
 
 def report_status(result: Any) -> None:
