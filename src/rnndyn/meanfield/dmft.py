@@ -48,15 +48,18 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from scipy.optimize import brentq
 from scipy.sparse.linalg import LinearOperator, eigs
 
 from rnndyn._checks import check_choice, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
 from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
+
+if TYPE_CHECKING:  # torch is imported where the sampled route runs (the theory floor stays numpy-only)
+    import torch
 
 SUCCESS, WARNING, NOT_CONVERGED = Status.SUCCESS, Status.WARNING, Status.NOT_CONVERGED
 #: Equal-time variance below which a solution is the zero fixed point.
@@ -422,6 +425,7 @@ class _Sampler:
         chunk: int,
         degree: int,
     ) -> None:
+
         self.grid, self.g_h, self.alpha_z, self.alpha_r = grid, g_h, alpha_z, alpha_r
         self.M, self.seed, self.device, self.chunk, self.degree = n_samples, seed, device, chunk, degree
         self.n_burn = int(round(burn_in / grid.dt))
@@ -436,6 +440,8 @@ class _Sampler:
     # -- Gaussian path generation --------------------------------------------------------------
     def _noise(self, key: tuple, m: int, gen: torch.Generator) -> torch.Tensor:
         """Complex standard normals for ``m`` paths; frozen (cached) for the iteration's own keys."""
+        import torch
+
         if key in self._cache:
             return self._cache[key]
         half = (m + 1) // 2
@@ -448,6 +454,8 @@ class _Sampler:
 
     def _paths(self, sq: np.ndarray, w: torch.Tensor, m: int) -> torch.Tensor:
         """``m`` real paths (length n_t) with circulant sqrt-spectrum ``sq`` (two per complex draw)."""
+        import torch
+
         y = torch.fft.fft(w.to(torch.complex128) * torch.as_tensor(sq, device=self.device))
         return torch.cat([y.real, y.imag], 0)[:m, : self.n_t]
 
@@ -461,6 +469,8 @@ class _Sampler:
         return {"eta": sq_eta, "z": sq_z, "neg": neg}
 
     def _forward_noise(self, sp: dict, m: int, ci: int, seed_offset: int) -> tuple:
+        import torch
+
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + seed_offset * 7919 + ci)
         key = 0 if seed_offset == 0 else -1  # only the iteration's own noise is cached
         eta = self._paths(sp["eta"], self._noise((key, ci, "eta"), m, gen), m)
@@ -475,6 +485,8 @@ class _Sampler:
 
     def _autocorr(self, x: torch.Tensor) -> torch.Tensor:
         """Sum over paths of the unbiased lag autocorrelation (lags 0..K) of rows of ``x``."""
+        import torch
+
         f = torch.fft.rfft(x, n=self.nfft)
         ac = torch.fft.irfft(f * f.conj(), n=self.nfft)[:, : self.grid.K + 1]
         denom = torch.arange(self.n_win, self.n_win - self.grid.K - 1, -1, device=x.device, dtype=x.dtype)
@@ -483,6 +495,8 @@ class _Sampler:
     # -- forward map ---------------------------------------------------------------------------
     def forward(self, c_phi: np.ndarray, *, seed_offset: int = 0, want_h: bool = False) -> dict:
         """New ``C_phi`` (and ``C_h``) from M paths; frozen noise for a fixed ``seed_offset``."""
+        import torch
+
         sp = self._spectra(c_phi)
         K, dt, g = self.grid.K, self.grid.dt, self.g_h
         acc_phi = torch.zeros(K + 1, dtype=torch.float64, device=self.device)
@@ -509,6 +523,8 @@ class _Sampler:
 
     def _integrate(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
         """Heun steps of dh/dt = sigma(z)(-h + g eta); returns h on the window (m, n_win)."""
+        import torch
+
         m = eta.shape[0]
         s = torch.sigmoid(z) if z is not None else None
         h = torch.zeros(m, dtype=torch.float64, device=eta.device)
@@ -546,6 +562,8 @@ class _Sampler:
         the tangent field of h has covariance ``C_sigma(r) Q + C_phi C_sigma'(r) K_r`` with
         ``K_r = filter(alpha_r^2 Q)`` (u_r Gaussian, independent of the site's own h and r).
         """
+        import torch
+
         grid, dt, g = self.grid, self.grid.dt, self.g_h
         om2 = grid.omega**2
         k_r = grid.filt(q, self.alpha_r**2 / ((1.0 + lam) ** 2 + om2)) if self.alpha_r > 0 else 0.0
@@ -570,6 +588,8 @@ class _Sampler:
 
     def _integrate_tangent(self, eta, z, zeta, uz, g: float, dt: float, lam: float) -> torch.Tensor:
         """Forward h and tangent u_h (Heun); returns phi'(h) u_h on the window."""
+        import torch
+
         m = eta.shape[0]
         dev = eta.device
         if z is not None:
@@ -680,6 +700,8 @@ def sample_correlations(
     Raises:
         ValueError: bad grid or parameters.
     """
+    import torch
+
     tau = np.asarray(tau, dtype=float)
     c_phi = np.asarray(c_phi, dtype=float)
     if tau.ndim != 1 or tau.size < 3 or tau[0] != 0 or not np.allclose(np.diff(tau), tau[1]):
@@ -780,6 +802,8 @@ def gated_dmft(
     >>> round(r.c_h0, 4), round(r.lambda_max, 4)
     (0.7477, 0.0234)
     """
+    import torch
+
     g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
     alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
