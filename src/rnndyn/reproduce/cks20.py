@@ -621,7 +621,7 @@ register(
                 "lyapunov_steps": 2000,
             },
         },
-        cost={"quick": "~40 s", "full": "~15 min (rd.sweep)"},
+        cost={"quick": "~20 s", "full": "~4 min (rd.sweep)"},
         compute=_trainability,
         plot=_plot_train,
         grid=True,

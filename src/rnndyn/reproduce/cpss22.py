@@ -496,7 +496,7 @@ register(
             "quick": {"width": 64, "n_networks": 1000, "scales": [0.12, 0.13, 0.14, 0.15, 0.16]},
             "full": {"width": 64, "n_networks": 10000, "scales": [0.12, 0.13, 0.14, 0.15, 0.16, 0.19]},
         },
-        cost={"quick": "~15 s", "full": "~2 min"},
+        cost={"quick": "~5 s", "full": "~1.5 min"},
         compute=_high_dim,
         plot=_plot_high_dim,
     )

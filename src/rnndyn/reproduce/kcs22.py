@@ -141,7 +141,7 @@ register(
                 "alpha_r": [0.0, 10.0, 20.0],
             },
         },
-        cost={"quick": "~7 s", "full": "~30 min (rd.sweep)"},
+        cost={"quick": "~5 s", "full": "~6 min (rd.sweep)"},
         compute=_phase_diagram,
         plot=_plot_pd,
         grid=True,
@@ -548,7 +548,7 @@ register(
         "above the fixed-point bifurcation, and at g_h = 2 continuously for small α_r.",
         paper_values="no number recovered for the onset line (qualitative)",
         settings={"quick": {"alpha_r": 20.0, "tol": 0.02}, "full": {"alpha_r": 20.0, "tol": 0.002}},
-        cost={"quick": "~2 min", "full": "~5 min"},
+        cost={"quick": "~15 s", "full": "~30 s"},
         compute=_dmft_onset,
         plot=_plot_onset,
     )

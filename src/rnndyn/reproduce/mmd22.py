@@ -320,7 +320,7 @@ register(
                 "eval_steps": 100000,
             },
         },
-        cost={"quick": "~5 min", "full": "~8 h (rd.sweep; 15 runs of 10-30 min)"},
+        cost={"quick": "~2 min", "full": "~8 h (rd.sweep; 15 runs of 10-30 min)"},
         compute=_tau_sweep,
         plot=_plot_tau,
         grid=True,

@@ -109,7 +109,7 @@ register(
                 "n_splits": 20,
             },
         },
-        cost={"quick": "~40 s", "full": "~15 min (rd.sweep)"},
+        cost={"quick": "~20 s", "full": "~7 min (rd.sweep)"},
         compute=_readout,
         plot=_plot_readout,
         grid=True,
