@@ -262,3 +262,12 @@ def test_dmft_regions_two_and_three_at_large_alpha_r():
     assert out["region"] == 3 and out["chaotic"] == 1.0 and out["lambda_max"] > 0.05
     with pytest.raises(ValueError, match="model"):
         dmft_region_point("gru", 1.9, 20.0, 0.0, 0.5)
+
+
+def test_phase_diagram_with_dmft_theory():
+    from rnndyn.phases import phase_diagram
+
+    ds = phase_diagram("gated_flow", g_h=[1.9], alpha_r=[0.0, 20.0], theory="dmft")
+    assert ds.region.values.tolist() == [[1, 3]]  # alpha_r = 20: region 3 (chaos beside the stable FP)
+    assert ds.lambda_max.values[0, 0] == pytest.approx(-0.025) and ds.lambda_max.values[0, 1] > 0.05
+    assert ds.attrs["theory_name"] == "dmft"

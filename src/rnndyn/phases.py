@@ -35,6 +35,7 @@ import numpy as np
 
 from rnndyn._checks import check_choice, check_positive_int, check_real
 from rnndyn._results import Status
+from rnndyn.meanfield.dmft import dmft_region_point
 from rnndyn.meanfield.phase import REGION_NAMES, _grid
 from rnndyn.meanfield.phase import phase_diagram as _mft_phase_diagram
 
@@ -103,6 +104,11 @@ def grid_theory(point_fn: Callable[..., Mapping[str, Any]]) -> TheoryFn:
         )
 
     return theory
+
+
+#: the time-dependent DMFT of the gated flow (rnndyn.meanfield.dmft): regions 1-5 incl. region 3,
+#: lambda_max, C_h(0) and the relaxation time per point (docs/meanfield.md)
+THEORIES["dmft"] = grid_theory(dmft_region_point)
 
 
 def phase_diagram(

@@ -33,7 +33,7 @@ def phase_diagram_cmd(
     ] = "0:30:100",
     alpha_z: Annotated[float, typer.Option("--alpha-z", help="Update-gate gain.")] = 0.0,
     theory: Annotated[
-        str, typer.Option("--theory", help="Theory over the grid: mft (see rnndyn.phases.THEORIES).")
+        str, typer.Option("--theory", help="Theory over the grid: mft, or dmft (see rnndyn.phases.THEORIES).")
     ] = "mft",
     simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="Finite-N overlay.")] = False,
     n: Annotated[int, typer.Option("--n", "-n", help="Units per simulated network.")] = 200,
