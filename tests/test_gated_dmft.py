@@ -253,6 +253,7 @@ def test_region3_chaos_against_simulation():
     assert abs(lam - (-0.125)) < 0.02 and h2 < 1e-6
 
 
+@pytest.mark.slow
 def test_dmft_regions_two_and_three_at_large_alpha_r():
     from rnndyn.meanfield.dmft import dmft_region_point
 
