@@ -26,16 +26,10 @@ FLOORS: tuple[tuple[int, tuple[str, ...]], ...] = (
 #: (importer, imported): documented upward imports (ARCHITECTURE.md, "Exceptions").
 ALLOWED_UPWARD: frozenset[tuple[str, str]] = frozenset()
 
-#: Violations that existed when this check was introduced, each to be removed by its module's
-#: owner (ARCHITECTURE.md, "Open items"). The tests fail on any circle or upward import not listed
-#: here; delete an entry when it is fixed.
-KNOWN_CIRCLES: tuple[frozenset[str], ...] = (
-    frozenset({"rnndyn.reproduce.__init__", "rnndyn.reproduce._core", "rnndyn.reproduce._figures"}),
-)
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
-    {
-    }
-)
+#: Violations tolerated while being removed (ARCHITECTURE.md, "Open items"): none are left. The
+#: tests fail on any circle or upward import not listed here.
+KNOWN_CIRCLES: tuple[frozenset[str], ...] = ()
+KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset()
 
 
 def _modules() -> dict[str, Path]:

@@ -26,7 +26,6 @@ from rnndyn.reproduce._core import (
     CRITERIA,
     MODES,
     REGISTRY,
-    VERDICTS,
     Claim,
     ClaimResult,
     Comparison,
@@ -40,6 +39,7 @@ from rnndyn.reproduce._core import (
     register,
     run_claim,
 )
+from rnndyn.reproduce._format import VERDICTS
 
 
 def claims() -> list[Claim]:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rnndyn._results import Result, Status
+from rnndyn.reproduce._format import _fmt
 
-VERDICTS = ("agrees", "partly", "disagrees", "no paper value")
 KINDS = ("equal", "greater", "less", "range")
 MODES = ("quick", "full")
 
@@ -478,20 +478,6 @@ def write_outputs(res: ClaimResult, outdir: Path) -> None:
         from rnndyn.reproduce._figures import claim_figure
 
         claim_figure(res, outdir / "figure.png")
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "—"
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    a = abs(x)
-    if a >= 1e4 or a < 1e-3:
-        return f"{x:.3g}"
-    return f"{x:.4g}"
 
 
 def _num(x: Any) -> float | None:

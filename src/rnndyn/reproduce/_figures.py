@@ -5,10 +5,13 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from rnndyn.reproduce._core import ClaimResult, Comparison
+from rnndyn.reproduce._format import VERDICTS, _fmt
+
+# ClaimResult / Comparison (rnndyn.reproduce._core) are only read here, never imported: _core
+# imports this module to draw, so the figures stay a leaf below it.
+ClaimResult = Comparison = Any
 
 COLOURS = {"agrees": "#1a7f37", "partly": "#b08800", "disagrees": "#cf222e", "no paper value": "#57606a"}
 PAPER_COLOUR = "#d1242f"
@@ -128,7 +131,6 @@ def write_gallery(results: list[ClaimResult], outdir: Path, *, mode: str, second
     """``index.html``: a verdict count, a table of every claim, then one card per claim (figure,
     paper vs ours, the command to re-run it). Figures are linked as ``<id>/figure.png``."""
     from rnndyn._version import __version__
-    from rnndyn.reproduce._core import VERDICTS, _fmt
 
     counts = {v: sum(r.verdict == v for r in results) for v in VERDICTS}
     other = sum(r.verdict is None for r in results)
