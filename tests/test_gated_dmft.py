@@ -112,7 +112,7 @@ def test_result_roundtrip_and_plot(tmp_path):
     assert isinstance(r, DMFTResult)
     d = r.to_dict()
     assert d["c_h0"] == pytest.approx(r.c_h0) and len(d["c_h"]) == r.tau.size
-    # equal-time bound: C_h(0) <= g_h^2 C_phi(0) C_sigma(r)(0) (C_h''(0) <= 0; gated.md §4.4)
+    # equal-time bound: C_h(0) <= g_h^2 C_phi(0) C_sigma(r)(0) (C_h''(0) <= 0; docs/theory/gated.md §4.4)
     assert r.c_h0 <= 9.0 * r.c_phi0 * r.c_sigma_r0
     p = r.plot(tmp_path / "dmft.png")
     assert p.exists() and p.stat().st_size > 1000

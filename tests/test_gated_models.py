@@ -1,8 +1,8 @@
 """Oracles for the gated and PLRNN model families (GRU, LSTM, GatedRateRNN, PLRNN).
 
 The conformance suite (test_conformance.py) already checks analytic = autograd = finite
-differences for every ZOO entry; here are the model-specific facts of theory/gated.md §3, §5.2,
-§5.7, §8 and theory/chaos.md §2.1, with stated tolerances.
+differences for every ZOO entry; here are the model-specific facts of docs/theory/gated.md §3, §5.2,
+§5.7, §8 and docs/theory/chaos.md §2.1, with stated tolerances.
 
 Zero-fixed-point disks are tested at N = 400 (N = 300 for the 2N/3N-state models) with two
 estimators: the second moment ``R = sqrt(2 <|lambda - c|^2>)`` of a uniform disk (measured
@@ -57,7 +57,7 @@ def _check_disk(ev: torch.Tensor, centre: float, radius: float) -> None:
     [(1.5, 0.0, 0.0), (2.4, 0.0, 0.0), (3.0, 1.0, -0.5)],
 )
 def test_gru_zero_fixed_point_disk(g_h: float, bias_z: float, bias_r: float) -> None:
-    # theory/gated.md §5.2 (004-20): disk centre 1 - sigma(b_z), radius g_h sigma(b_z) sigma(b_r)
+    # docs/theory/gated.md §5.2 (004-20): disk centre 1 - sigma(b_z), radius g_h sigma(b_z) sigma(b_r)
     n = 400
     net = rd.GRU(
         n, g_h=g_h, alpha_z=2.0, alpha_r=2.0, bias_z=bias_z, bias_r=bias_r, generator=_g(0), dtype=F64
@@ -117,7 +117,7 @@ def test_gru_bias_std_is_the_bias_standard_deviation() -> None:
 
 
 def test_lstm_alpha_o_zero_has_n_zero_eigenvalues() -> None:
-    # theory/gated.md §3.4 and §8 #16: with alpha_o = 0 the second block row is [Psi] x the
+    # docs/theory/gated.md §3.4 and §8 #16: with alpha_o = 0 the second block row is [Psi] x the
     # first, so the 2n x 2n Jacobian has rank n (n exact zero eigenvalues) at *any* state
     n = 60
     net = rd.LSTM(n, g=3.0, alpha_f=2.0, alpha_i=2.0, alpha_o=0.0, input_size=3, bias_std=0.5,
@@ -136,7 +136,7 @@ def test_lstm_alpha_o_zero_has_n_zero_eigenvalues() -> None:
 
 @pytest.mark.parametrize(("g", "bias_f", "bias_i", "bias_o"), [(1.5, 0.0, 0.0, 0.0), (2.0, 0.5, -0.3, 0.8)])
 def test_lstm_zero_fixed_point(g: float, bias_f: float, bias_i: float, bias_o: float) -> None:
-    # theory/gated.md §5.7 Cor. 5.3 (004-37): n zero eigenvalues + disk centre sigma(b_f),
+    # docs/theory/gated.md §5.7 Cor. 5.3 (004-37): n zero eigenvalues + disk centre sigma(b_f),
     # radius g sigma(b_i) sigma(b_o); Cor. 5.4: stable iff sigma(b_f) + g sigma(b_i) sigma(b_o) < 1
     n = 300
     net = rd.LSTM(n, g=g, alpha_f=1.0, alpha_i=1.0, alpha_o=1.0, bias_f=bias_f, bias_i=bias_i,
@@ -148,7 +148,7 @@ def test_lstm_zero_fixed_point(g: float, bias_f: float, bias_i: float, bias_o: f
     assert float(ev.abs()[order[n - 1]]) < 1e-9, "n exact zero eigenvalues"
     centre, radius = _sigmoid(bias_f), g * _sigmoid(bias_i) * _sigmoid(bias_o)
     _check_disk(ev[order[n:]], centre, radius)
-    if (g, bias_f) == (1.5, 0.0):  # theory/gated.md §8 #15: max |lambda| = 0.875 +- 0.015 (N=600)
+    if (g, bias_f) == (1.5, 0.0):  # docs/theory/gated.md §8 #15: max |lambda| = 0.875 +- 0.015 (N=600)
         assert float(ev.abs().max()) == pytest.approx(0.875, abs=0.03)
 
 
@@ -184,7 +184,7 @@ def test_lstm_state_order_and_h_only_jacobian() -> None:
 
 
 def test_gated_flow_zero_fixed_point() -> None:
-    # theory/gated.md §3.5 / §8 #19: eigenvalue -1 with multiplicity 2n, the rest a disk centred
+    # docs/theory/gated.md §3.5 / §8 #19: eigenvalue -1 with multiplicity 2n, the rest a disk centred
     # at -1/2 with radius g_h/4; lambda_max = -1/2 + g_h/4 = -0.125 at g_h = 1.5 (+-0.015 at N=400)
     n, g_h = 300, 1.5
     net = rd.GatedRateRNN(n, g_h=g_h, alpha_z=2.0, alpha_r=3.0, generator=_g(16), dtype=F64)
@@ -199,7 +199,7 @@ def test_gated_flow_zero_fixed_point() -> None:
 
 
 def test_gated_flow_gates_off_is_scs_with_half_gain_and_double_time() -> None:
-    # theory/gated.md §2.4 "Limits": alpha_z = alpha_r = 0, z = r = 0 gives
+    # docs/theory/gated.md §2.4 "Limits": alpha_z = alpha_r = 0, z = r = 0 gives
     # 2 dh/dt = -h + (g_h/2) J phi(h): RateRNN with weight W_h / 2 and time constant 2
     n, g_h = 40, 3.0
     gated = rd.GatedRateRNN(n, g_h=g_h, alpha_z=0.0, alpha_r=0.0, generator=_g(17), dtype=F64)
@@ -249,7 +249,7 @@ def test_plrnn_mmd22_init_and_piecewise_linearity() -> None:
     net = rd.PLRNN(m, input_size=3, generator=_g(23), dtype=F64)
     bound = 1 / math.sqrt(m)
     for p in (net.weight_diag, net.weight_hh, net.bias):
-        assert float(p.detach().abs().max()) < bound  # U(-1/sqrt(M), 1/sqrt(M)), theory/chaos.md §2.1
+        assert float(p.detach().abs().max()) < bound  # U(-1/sqrt(M), 1/sqrt(M)), docs/theory/chaos.md §2.1
     assert float(torch.diagonal(net.weight_hh.detach()).abs().max()) == 0.0  # W is off-diagonal
     # within one orthant the map is affine: F(z + d) - F(z) = J(z) d exactly (up to rounding)
     z = net.initial_state(generator=_g(24), scale=1.0)
@@ -362,7 +362,7 @@ def test_presets_build_and_reference_values() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("alpha_r", [0.0, 5.0, 10.0, 20.0])
 def test_gru_spectral_radius_from_shaping_parameter(alpha_r: float) -> None:
-    # theory/gated.md §5.4 (004-120/121) and §8 #5: with alpha_z = 0 the Jacobian's spectral
+    # docs/theory/gated.md §5.4 (004-120/121) and §8 #5: with alpha_z = 0 the Jacobian's spectral
     # radius at a time-dependent state is (1 + sqrt(rho))/2, rho (004-19) from the state itself.
     # Measured at N = 600 over 3 seeds: |emp/pred - 1| <= 0.2-3.1% (alpha_r = 0), 2.5-3.5% (5),
     # 0.6-4.4% (10), 0.6-3.0% (20); the notes (§8 #5) quote +-3% -- too tight at this N, hence 6%.

@@ -1,4 +1,4 @@
-"""Lyapunov engine: oracles from theory/chaos.md §4 (exact cases, invariants, literature values,
+"""Lyapunov engine: oracles from docs/theory/chaos.md §4 (exact cases, invariants, literature values,
 cross-method checks) and the failure policy."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_henon_sum_rule_and_lambda1() -> None:
 
 
 def test_lorenz63_reference_values() -> None:
-    # theory/chaos.md §4.1: (0.9056, 0, -14.5723), tolerances 0.02 / 0.01 / 0.05; sum -(sigma+1+beta).
+    # docs/theory/chaos.md §4.1: (0.9056, 0, -14.5723), tolerances 0.02 / 0.01 / 0.05; sum -(sigma+1+beta).
     # Modest T (30 time units) but 96 trajectories in one batched run.
     m = rd.discretise(rd.Lorenz63(), dt=0.02, method="rk4")
     res = rd.lyapunov_spectrum(m, n_steps=1500, n_transient=500, n_trajectories=96, generator=gen(5))
@@ -158,11 +158,11 @@ def test_discretised_rate_network_units_and_eigenvalues() -> None:
     assert res.status == "warning" and res.failed_checks == (res.check("flow_divergence"),), res.message
     assert res.units == "1/time" and res.dt == dt
     assert res.lambda_max == pytest.approx((mu.abs().log().max() / dt).item(), abs=5e-3)
-    assert abs(res.lambda_max - (0.5 - 1.0)) < 0.15  # g - 1 (SCS, theory/chaos.md §4.2)
+    assert abs(res.lambda_max - (0.5 - 1.0)) < 0.15  # g - 1 (SCS, docs/theory/chaos.md §4.2)
 
 
 def test_scs_zero_diagonal_euler_sum_rule() -> None:
-    # theory/chaos.md §4.2: with W_ii = 0, sum_i lambda_i / N = ln(1 - dt)/dt for the Euler map [D]
+    # docs/theory/chaos.md §4.2: with W_ii = 0, sum_i lambda_i / N = ln(1 - dt)/dt for the Euler map [D]
     n, dt = 48, 0.05
     flow = rd.RateRNN(n, g=4.0, zero_diagonal=True, generator=gen(11), dtype=F64)
     m = rd.discretise(flow, dt=dt, method="euler")
@@ -313,7 +313,7 @@ def test_divergence_raises_or_is_reported() -> None:
 
 # ------------------------------------------------------------------------------ slow / gpu
 def _meanfield_discrete(g: float) -> float:
-    """theory/chaos.md §4.3 [D]: q = g^2 <tanh^2(sqrt(q) z)>, lambda = 1/2 ln(g^2 <sech^4>)."""
+    """docs/theory/chaos.md §4.3 [D]: q = g^2 <tanh^2(sqrt(q) z)>, lambda = 1/2 ln(g^2 <sech^4>)."""
     z, w = np.polynomial.hermite_e.hermegauss(201)
     w = w / w.sum()
     q = g * g

@@ -1,5 +1,5 @@
 """Mean-field theory: quadrature, vanilla MF/DMFT, gated fixed-point MFT (oracles: scipy.quad,
-theory/chaos.md §4.2-4.3 tables, theory/gated.md §4.3, §5.5, §6.2 values)."""
+docs/theory/chaos.md §4.2-4.3 tables, docs/theory/gated.md §4.3, §5.5, §6.2 values)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_gaussian_expectation_matches_adaptive_quad(name, var):
 
 
 def test_large_variance_beats_gauss_hermite():
-    # chaos.md §4.2: 80-node Gauss-Hermite is inaccurate at large variance; ours is not
+    # docs/theory/chaos.md §4.2: 80-node Gauss-Hermite is inaccurate at large variance; ours is not
     var = 300.0
     ref = _quad_expect(FUNCS["sech4"], var)
     x, w = np.polynomial.hermite_e.hermegauss(80)
@@ -97,7 +97,7 @@ def test_quadrature_bad_input():
         mf.gaussian_correlation(np.tanh, 1.0, 2.0)
 
 
-# ------------------------------------------------------------------- vanilla (chaos.md §4.2-4.3)
+# ------------------------------------------------------------------- vanilla (docs/theory/chaos.md §4.2-4.3)
 
 DISCRETE_TABLE = {
     1.25: (0.327, 0.0235),
@@ -120,7 +120,7 @@ def test_discrete_meanfield_table(g):
 def test_discrete_meanfield_subcritical_and_bad_input():
     r = mf.discrete_meanfield(0.8)
     assert r.q == 0.0 and r.lambda_max == pytest.approx(math.log(0.8))
-    # near onset lambda ~ (2/3)(g-1)^2 (chaos.md §4.3)
+    # near onset lambda ~ (2/3)(g-1)^2 (docs/theory/chaos.md §4.3)
     assert mf.discrete_meanfield(1.02).lambda_max == pytest.approx((2 / 3) * 0.02**2, rel=0.1)
     with pytest.raises(ValueError, match="`g`"):
         mf.discrete_meanfield(-1.0)
@@ -151,7 +151,7 @@ def test_scs_subcritical_exact():
 
 
 def test_gated_flow_dmft_reduces_to_scs():
-    # gated.md §8 #20 and §6.2: lambda = lambda_SCS(g_h/2)/2
+    # docs/theory/gated.md §8 #20 and §6.2: lambda = lambda_SCS(g_h/2)/2
     r3 = mf.gated_flow_dmft(3.0)
     assert r3.lambda_max == pytest.approx(0.0234, rel=1e-2)
     assert r3.c_h0 == pytest.approx(0.748, rel=2e-3)
@@ -202,7 +202,7 @@ def test_perturbative_branch_near_threshold():
 
 
 def test_rho_table_alpha_r0():
-    # gated.md §5.5 / §6.2 (values where the notes' 201-node Gauss-Hermite is accurate)
+    # docs/theory/gated.md §5.5 / §6.2 (values where the notes' 201-node Gauss-Hermite is accurate)
     for g, rho in ((2.05, 1.001), (2.5, 1.048), (3.0, 1.139), (4.0, 1.363), (5.0, 1.607), (6.0, 1.860)):
         assert float(mf.fixed_points(g, 0.0).rho[0]) == pytest.approx(rho, abs=1.5e-3)
 
@@ -287,7 +287,7 @@ def _lam(system, *, n_steps, n_transient, seed, renorm_every=1, n_trajectories=2
 @pytest.mark.slow
 @pytest.mark.parametrize("g", [2.0, 3.0, 5.0])
 def test_discrete_meanfield_vs_simulation(g):
-    # chaos.md §4.3: h' = tanh(g J h) is conjugate to x' = g J tanh x (x = g J h); mean-field
+    # docs/theory/chaos.md §4.3: h' = tanh(g J h) is conjugate to x' = g J tanh x (x = g J h); mean-field
     # lambda_max agrees within 1-2 % for g >= 2 (N = 200 in the notes; here N = 1000)
     import torch
 
@@ -302,7 +302,7 @@ def test_discrete_meanfield_vs_simulation(g):
 @pytest.mark.slow
 @pytest.mark.parametrize(("g", "dt"), [(2.0, 0.1), (3.0, 0.1), (5.0, 0.1), (10.0, 0.05)])
 def test_scs_dmft_vs_simulation(g, dt):
-    # chaos.md §4.2 recommendation: N >= 1000, T >= 500 (here 300 with two trajectories),
+    # docs/theory/chaos.md §4.2 recommendation: N >= 1000, T >= 500 (here 300 with two trajectories),
     # |lambda_max - DMFT| <= 15 % for 2 <= g <= 10; RK4 (the notes' dt bias at g = 10 was Euler's)
     import torch
 
@@ -317,9 +317,9 @@ def test_scs_dmft_vs_simulation(g, dt):
 
 @pytest.mark.slow
 def test_gated_flow_scs_limit_vs_simulation():
-    # gated.md §8 #20: alpha_z = alpha_r = 0, g_h = 3, N >= 1000 (SCS with g = 1.5, time x 2):
+    # docs/theory/gated.md §8 #20: alpha_z = alpha_r = 0, g_h = 3, N >= 1000 (SCS with g = 1.5, time x 2):
     # <h^2> = DMFT C_h(0) = 0.748 within 15 %. lambda_max: the notes claim DMFT 0.0234 within 15 %
-    # (their V: 0.021-0.023), but chaos.md §4.2's own SCS runs at g = 1.5 give 0.024 (N = 500)
+    # (their V: 0.021-0.023), but docs/theory/chaos.md §4.2's own SCS runs at g = 1.5 give 0.024 (N = 500)
     # and 0.001 (N = 1000) against the DMFT 0.0467: this close to onset finite networks sit well
     # below the DMFT. Measured here (seeds below): <h^2> 0.788, lambda 0.0134 +- 0.0011 (-43 %).
     # So the test checks the sign and the upper bound (a wrong time scale, x2 or x1/2, fails it).
@@ -347,7 +347,7 @@ def test_gated_flow_scs_limit_vs_simulation():
 
 @pytest.mark.slow
 def test_gated_flow_discontinuous_transition_overlay():
-    # gated.md §8 #19 and #22 (§6.3), through the phase-diagram overlay, N = 500, alpha_r = 20:
+    # docs/theory/gated.md §8 #19 and #22 (§6.3), through the phase-diagram overlay, N = 500, alpha_r = 20:
     # g_h = 1.5, 1.7 decay at the zero-FP rate -1/2 + g_h/4 (MFT region 1 / 2: g* = 1.628);
     # g_h = 1.95 (zero FP still linearly stable) carries chaos with a FINITE lambda_max ~ +0.1
     # and <h^2> ~ 0.1-0.2: the jump of the discontinuous transition, region 3 in region_sim
@@ -370,7 +370,7 @@ def test_gated_flow_discontinuous_transition_overlay():
 
 @pytest.mark.slow
 def test_gru_fixed_point_mft_vs_finite_n_fixed_points():
-    # gated.md §4.2, §5.5 (Cor. 4.6), §8 #5 and #9 at g_h = 3, alpha_r = alpha_z = 0: the MFT has
+    # docs/theory/gated.md §4.2, §5.5 (Cor. 4.6), §8 #5 and #9 at g_h = 3, alpha_r = alpha_z = 0: the MFT has
     # one nonzero branch, C_h = <h^2> = 0.353 with rho = 1.14 > 1 (unstable). Fixed points of a
     # finite GRU, found from states on the attractor: (a) their typical <h^2> is near C_h;
     # (b) each has rho_hat = g_h^2/4 <(1 - h^2)^2> > 1 from its own state ((004-19), phi' = 1 - h^2

@@ -1,6 +1,6 @@
 """Random-matrix predictions (rnndyn.meanfield.rmt) against finite-N Jacobian spectra.
 
-Each test is one prediction of theory/gated.md §8 (number in the name), with N in the hundreds
+Each test is one prediction of docs/theory/gated.md §8 (number in the name), with N in the hundreds
 and the tolerance stated next to it. Larger-N versions are marked slow.
 """
 
@@ -274,7 +274,7 @@ def test_8_19_gated_flow_zero_fp_and_curve() -> None:
 def test_8_6_gru_spectral_curve_large_n(params: tuple[float, float, float]) -> None:
     """#6 at N = 1000, 3 states.
 
-    The notes (theory/gated.md §8 #6) claim +-3 % on the rightmost point and 0.03 on the leftmost.
+    The notes (docs/theory/gated.md §8 #6) claim +-3 % on the rightmost point and 0.03 on the leftmost.
     Measured here (2026-11-23, seeds 5/6): (3, 5, 0) passes that; (6, 1, 2) rightmost 1.283 vs
     1.340 predicted (-4.2 %); (3, 5, 5) leftmost -0.895 vs -0.794 (0.10 off). The tolerances below
     (6 %, 0.12) are set from those measurements, not from the notes: the disagreement is reported,

@@ -141,7 +141,7 @@ def test_full_jacobian_analytic_autograd_fd(kind: str, layers: int, bias: bool) 
 
 @pytest.mark.parametrize("layers", (1, 2))
 def test_lstm_h_only_jacobian_is_dh_dh_at_fixed_c(layers: int) -> None:
-    """[VPSL22] convention: dh_t/dh_{t-1} holding c_{t-1} fixed, LH x LH (theory/chaos.md §3.2)."""
+    """[VPSL22] convention: dh_t/dh_{t-1} holding c_{t-1} fixed, LH x LH (docs/theory/chaos.md §3.2)."""
     module = _seeded(nn.LSTM(D, H, num_layers=layers), 50 + layers, gain=2.5)
     full, hnet = rd.from_torch(module), rd.from_torch(module, lstm_state="h")
     n, k = 2 * layers * H, layers * H

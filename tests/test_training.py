@@ -149,7 +149,7 @@ def test_power_spectrum_distance_symmetric_bounded() -> None:
 def test_rosenstein_lambda_max_of_lorenz_within_10_percent() -> None:
     d = tr.chaotic_series("lorenz63", n_series=32, n_steps=3000, test_fraction=0.01, generator=gen(0))
     est = tr.estimate_lambda_max(d.train, dt=d.dt, generator=gen(1))
-    assert est.lambda_max == pytest.approx(0.9056, rel=0.10)  # theory/chaos.md §4.1
+    assert est.lambda_max == pytest.approx(0.9056, rel=0.10)  # docs/theory/chaos.md §4.1
     assert est.predictability_steps == pytest.approx(math.log(2) / (est.lambda_max * 0.01))
 
 
@@ -173,7 +173,7 @@ def test_gradient_growth_rate_matches_lambda_max_of_chaotic_vanilla_rnn() -> Non
         lyapunov_steps=1500,
         generator=gen(1),
     )
-    assert r.lambda_max > 0.2  # chaotic (mean field 0.43 at g = 4; theory/chaos.md §4.3)
+    assert r.lambda_max > 0.2  # chaotic (mean field 0.43 at g = 4; docs/theory/chaos.md §4.3)
     assert r.grad_rate == pytest.approx(r.lambda_max, rel=0.2)
     assert r.tangent_rate == pytest.approx(r.lambda_max, rel=0.2)
 
@@ -379,7 +379,7 @@ def test_gru_digits_run_lambda_at_init_is_the_zero_fixed_point_rate() -> None:
     from rnndyn.training import experiments as ex
 
     # zero biases, g_h = 1 < 2: the autonomous GRU falls onto h = 0, whose Jacobian is
-    # I/2 + W_h/4 (theory/gated.md §5.2, Cor. 4.3), so lambda_max = ln(spectral radius)
+    # I/2 + W_h/4 (docs/theory/gated.md §5.2, Cor. 4.3), so lambda_max = ln(spectral radius)
     out = ex.gru_digits_run(
         {"alpha_z": 1.0, "g_h": 1.0}, 7, n=8, epochs=1, batch_size=700, target=0.05, lyapunov_steps=400
     )

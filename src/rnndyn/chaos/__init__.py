@@ -1,6 +1,6 @@
 """Chaos at initialisation: period-3 (Li--Yorke) detection, lap numbers, scrambling, persistence.
 
-See docs/chaos.md. theory/chaos.md §1 ([CPSS22], arXiv:2210.05212).
+See docs/chaos.md. docs/theory/chaos.md §1 ([CPSS22], arXiv:2210.05212).
 """
 
 from rnndyn.chaos._common import wilson_interval

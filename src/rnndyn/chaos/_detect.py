@@ -1,8 +1,8 @@
 """Period-3 (Li--Yorke) detection, lap numbers / topological entropy and the 1-D Lyapunov exponent.
 
-theory/chaos.md §1.4-1.5. A point of least period 3 is a solution of ``f^3(x) = x`` that is not
+docs/theory/chaos.md §1.4-1.5. A point of least period 3 is a solution of ``f^3(x) = x`` that is not
 a fixed point of ``f`` (every fixed point of ``f`` is one of ``f^3``). Note: the authors' public
-notebooks evaluate ``f^4`` instead of ``f^3`` (theory/chaos.md §1.2, "Bug in the public
+notebooks evaluate ``f^4`` instead of ``f^3`` (docs/theory/chaos.md §1.2, "Bug in the public
 notebooks"); ``f^4`` having more fixed points than ``f`` only proves a period-2 or period-4 orbit,
 which by Sharkovsky does *not* imply period 3. rnndyn composes exactly ``period`` times.
 """
@@ -244,7 +244,7 @@ def periodic_points(
     * ``method="exact"`` (ReLU networks, :class:`PiecewiseLinear`): compose ``f`` exactly
       ``period`` times, solve :math:`f^p(x) = x` in closed form on every linear piece (including the
       two unbounded ones, so on all of :math:`\mathbb R`), keep the solutions that are not fixed
-      by :math:`f^d` for any proper divisor ``d`` of ``p`` (theory/chaos.md §1.5 item 1).
+      by :math:`f^d` for any proper divisor ``d`` of ``p`` (docs/theory/chaos.md §1.5 item 1).
     * ``method="grid"`` (smooth maps, callables): sign changes of :math:`f^p(x) - x` on an
       ``n_grid`` grid over ``domain``, each refined by bisection, then the same divisor test. It
       misses pairs of roots closer than the grid spacing and tangential roots.
@@ -342,9 +342,9 @@ def period3(
     r"""Does each scalar map have a point of least period 3 (hence Li--Yorke chaos)?
 
     Li & Yorke (1975): a continuous interval map with a period-3 point has points of every period
-    and an uncountable scrambled set (theory/chaos.md §1.4). Exact for ReLU networks; see
+    and an uncountable scrambled set (docs/theory/chaos.md §1.4). Exact for ReLU networks; see
     :func:`periodic_points` for the methods. This evaluates :math:`f^3`, not :math:`f^4` as the
-    authors' public notebooks do (theory/chaos.md §1.2).
+    authors' public notebooks do (docs/theory/chaos.md §1.2).
 
     Returns:
         :class:`Period3Result` with a Li--Yorke witness per map.
@@ -439,7 +439,7 @@ def composition_laps(
     A lap is a maximal interval of monotonicity. Only the values of the composition at its
     turning points are tracked: between consecutive values ``v_i, v_{i+1}`` the composition is
     monotone onto ``[v_i, v_{i+1}]``, so the next layer adds one turning point for each of its own
-    turning points strictly inside (theory/chaos.md §1.4, "Expressivity"). Exact for ReLU layers.
+    turning points strictly inside (docs/theory/chaos.md §1.4, "Expressivity"). Exact for ReLU layers.
     Networks whose lap count exceeds ``max_laps`` are reported as NaN from then on.
 
     Args:
@@ -566,7 +566,7 @@ def topological_entropy(
 
     For a piecewise-monotone interval map :math:`h_{top} = \lim_t \frac1t \ln L(f^t)`
     (Misiurewicz & Szlenk 1980); positive entropy implies Li--Yorke chaos and a period-3 point
-    implies :math:`h \ge \ln\varphi \approx 0.481` (theory/chaos.md §1.4). Finite-``t`` caveat:
+    implies :math:`h \ge \ln\varphi \approx 0.481` (docs/theory/chaos.md §1.4). Finite-``t`` caveat:
     polynomial lap growth ``L ~ t^k`` (zero entropy) gives an estimate of about
     ``k ln 2 / (t/2)``, e.g. 0.06 k at ``t = 24``; use a threshold above that.
 
@@ -624,7 +624,7 @@ def lyapunov_exponent_1d(
 
     A positive value on a bounded orbit means a chaotic attractor. ReLU flat pieces give
     :math:`f' = 0` and :math:`\lambda = -\infty` for orbits that land on them; Li--Yorke chaos can
-    live on a measure-zero set, so :math:`\lambda \le 0` does not exclude it (theory/chaos.md §1.5
+    live on a measure-zero set, so :math:`\lambda \le 0` does not exclude it (docs/theory/chaos.md §1.5
     item 3).
 
     Args:

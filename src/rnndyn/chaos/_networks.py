@@ -1,7 +1,7 @@
 """Scalar feedback networks ``x_{t+1} = f(x_t)``, ``f`` a 1 -> n -> 1 network, batched over networks,
 and exact batched piecewise-linear functions (the algebra behind exact period detection for ReLU).
 
-theory/chaos.md §1.2: the [CPSS22] experiments iterate a scalar MLP on itself,
+docs/theory/chaos.md §1.2: the [CPSS22] experiments iterate a scalar MLP on itself,
 ``f(x) = sigma_out(sum_j w2_j sigma(w1_j x + b1_j) + b2)``, weights shared over iterations.
 """
 
@@ -19,7 +19,7 @@ Tensor = torch.Tensor
 
 ACTIVATIONS = ("relu", "tanh")
 OUT_ACTIVATIONS = ("identity", "relu")
-#: Initialisations of the scalar networks, as in the authors' notebooks (theory/chaos.md §1.2):
+#: Initialisations of the scalar networks, as in the authors' notebooks (docs/theory/chaos.md §1.2):
 #: he: weights *and* biases N(0, 2/fan_in); xavier/glorot: N(0, 2/(fan_in + fan_out));
 #: lecun: N(0, 1/fan_in); normal: N(0, 1). fan_in = 1 (first layer) or n (output layer).
 SCALAR_INITS = ("he", "xavier", "glorot", "lecun", "normal")
@@ -42,7 +42,7 @@ def _layer_std(init: str, fan_in: int, fan_out: int) -> float:
 class ScalarNetwork:
     r"""A batch of ``B`` scalar networks :math:`f_b(x) = \sigma_{out}(\sum_j w2_{bj}\,\sigma(w1_{bj} x + b1_{bj}) + b2_b)`.
 
-    Iterated on itself this is the scalar RNN of [CPSS22] (theory/chaos.md §1.2). All tensors
+    Iterated on itself this is the scalar RNN of [CPSS22] (docs/theory/chaos.md §1.2). All tensors
     share dtype and device; every analysis follows them.
 
     Attributes:
@@ -108,7 +108,7 @@ class ScalarNetwork:
 
     @classmethod
     def tent(cls, *, dtype: torch.dtype | None = torch.float64, device=None) -> ScalarNetwork:
-        """The tent map ``2 relu(x) - 4 relu(x - 1/2)`` (theory/chaos.md §1.3): period 3, ``2^t`` laps."""
+        """The tent map ``2 relu(x) - 4 relu(x - 1/2)`` (docs/theory/chaos.md §1.3): period 3, ``2^t`` laps."""
         return cls.from_weights([1.0, 1.0], [0.0, -0.5], [2.0, -4.0], 0.0, dtype=dtype, device=device)
 
     @classmethod
@@ -128,7 +128,7 @@ class ScalarNetwork:
         """``n_networks`` random 1 -> ``width`` -> 1 networks with the notebooks' initialisations.
 
         ``init`` in :data:`SCALAR_INITS` sets weights *and* biases of each layer
-        (theory/chaos.md §1.2). Drawn on the CPU in float64 from ``generator`` (same networks on
+        (docs/theory/chaos.md §1.2). Drawn on the CPU in float64 from ``generator`` (same networks on
         every device), then cast and moved.
         """
         width = check_positive_int(width, "width")

@@ -1,6 +1,6 @@
 """Persistence of chaos under weight perturbations: recurrent (shared) vs feedforward (independent).
 
-theory/chaos.md §1.3 (``Persistence_of_Chaos_*`` notebooks): base map = tent map
+docs/theory/chaos.md §1.3 (``Persistence_of_Chaos_*`` notebooks): base map = tent map
 ``2 relu(x) - 4 relu(x - 1/2)`` on [0, 1]; every weight and bias perturbed by ``N(0, s^2)``.
 RNN: *one* perturbed map composed ``t`` times; FNN: ``t`` independently perturbed layers.
 [CPSS22]'s claim: the RNN keeps its chaos (period 3, exponential lap growth), the FNN loses

@@ -1,6 +1,6 @@
 """Probability of chaos at initialisation vs width, for scalar feedback networks and vector RNNs.
 
-theory/chaos.md §1.5 items 2 and 4: Monte Carlo over initialisations, Wilson intervals.
+docs/theory/chaos.md §1.5 items 2 and 4: Monte Carlo over initialisations, Wilson intervals.
 [CPSS22] claim: under He/Xavier initialisation the probability of Li--Yorke chaos is a constant
 independent of the width (for the network class of their theorem, which we could not read).
 """
@@ -111,11 +111,11 @@ def chaos_probability(
     r"""Probability that a random scalar feedback network :math:`x_{t+1} = f(x_t)` is chaotic, per width.
 
     ``f`` is a 1 -> ``width`` -> 1 network (:meth:`ScalarNetwork.random`, the notebooks' setting
-    of theory/chaos.md §1.2). Criteria:
+    of docs/theory/chaos.md §1.2). Criteria:
 
     * ``"period3"``: a point of least period 3 (Li--Yorke; exact for ReLU, grid + bisection with
       ``n_grid`` points for tanh). Evaluates :math:`f^3` -- *not* :math:`f^4` as the authors'
-      notebooks do, which inflates their percentages (theory/chaos.md §1.2).
+      notebooks do, which inflates their percentages (docs/theory/chaos.md §1.2).
     * ``"entropy"``: lap-growth entropy of :math:`f^t` on the real line above ``entropy_threshold``
       (default 0.2 nats; period 3 forces at least ``ln phi = 0.48``).
     * ``"lyapunov"``: a bounded orbit (of 8 from ``N(0, 1)``) with 1-D exponent above
@@ -260,7 +260,7 @@ def batched_max_lyapunov_rnn(
     r"""λ_max of many vanilla RNNs :math:`h' = \phi(W h + b)` at once (tangent vector, renormalised).
 
     ``weight``: ``(B, n, n)``, ``bias``: ``(B, n)``. Returns ``(lambda_max (B,), bounded (B,))``;
-    ``v' = \phi'(a) \odot (W v)`` is the exact linearisation (theory/gated.md §3.1), so this is the
+    ``v' = \phi'(a) \odot (W v)`` is the exact linearisation (docs/theory/gated.md §3.1), so this is the
     QR method with ``k = 1``. Cross-checked against :func:`rnndyn.max_lyapunov` in the tests.
     """
     B, n, _ = weight.shape
@@ -309,7 +309,7 @@ def vector_chaos_probability(
     ``xavier``: ``N(0, 2/(n+n)) = N(0, 1/n)``; ``lecun``: ``N(0, 1/n)``); ``bias=False`` sets
     ``b = 0``. λ_max per step from one tangent vector after ``n_transient`` steps; networks whose
     state leaves ``|h| < 1e8`` count as not chaotic (ReLU networks can diverge). Period 3 is a 1-D
-    theorem, so λ_max is the practical indicator here (theory/chaos.md §1.5 item 4).
+    theorem, so λ_max is the practical indicator here (docs/theory/chaos.md §1.5 item 4).
 
     Example:
         >>> import rnndyn as rd

@@ -1,6 +1,6 @@
 """Scrambling of nearby trajectories (finite-time Li--Yorke pairs) for any rnndyn map.
 
-theory/chaos.md §1.4 (Li--Yorke pair: liminf d_t = 0, limsup d_t > 0) and §1.5 items 4b, 5:
+docs/theory/chaos.md §1.4 (Li--Yorke pair: liminf d_t = 0, limsup d_t > 0) and §1.5 items 4b, 5:
 pairs started ``eps`` apart; on the window ``[T/2, T]`` a pair is *scrambled* if its distance
 comes below ``low * diam`` and also exceeds ``high * diam`` (a finite-time proxy only).
 """
@@ -72,7 +72,7 @@ def scrambling(
     distance ``eps`` in a random direction; both are iterated ``n_steps`` times. Over the window
     (second half) the pair's :math:`\liminf` and :math:`\limsup` of :math:`d_t/\mathrm{diam}` are
     approximated by min and max; the pair is scrambled if it comes closer than ``low`` and
-    separates beyond ``high`` (theory/chaos.md §1.5 items 4b and 5). In high dimension, chaotic
+    separates beyond ``high`` (docs/theory/chaos.md §1.5 items 4b and 5). In high dimension, chaotic
     pairs seldom return close: a small scrambled fraction there is not evidence of order --
     look at ``lambda_max``.
 

@@ -499,7 +499,10 @@ def gru_zero_fixed_point(
         g_h * z * r,
         model="gru",
         source="closed_form",
-        formula="docs/theory/gated.md §5.2 (004-20), (004-21)",
+        formula=(
+            "Can, Krishnamurthy & Schwab 2020 (arXiv:2002.00025) Prop. 4.2, Cor. 4.3, eqs. (20)-(21); "
+            "docs/theory/gated.md §5.2"
+        ),
         rho=(g_h * r) ** 2,
         params={"g_h": g_h, "bias_z": float(bias_z), "bias_r": float(bias_r)},
         n_points=n_points,
@@ -652,7 +655,10 @@ def gru_support(
             inv = _inv_sq(lam, poles)
             return rho * (inv @ wz) + alpha_z**2 * (inv @ (w * upd)) - 1.0
 
-        formula = "docs/theory/gated.md §5.1 (004-18), (004-19)"
+        formula = (
+            "Can, Krishnamurthy & Schwab 2020 (arXiv:2002.00025) Thm 4.1, eqs. (18)-(19); "
+            "docs/theory/gated.md §5.1"
+        )
     else:
         c = float(np.sum(w * h * h * dr * dr))
         wa, wb = w * upd, w * z * z * dphi2
@@ -738,7 +744,10 @@ def gru_support_mean_field(
         poles,
         model="gru",
         source="mean_field",
-        formula="docs/theory/gated.md §5.1 (004-18) at a fixed point, MFT statistics",
+        formula=(
+            "Can, Krishnamurthy & Schwab 2020 (arXiv:2002.00025) eq. (18) at a fixed point, MFT statistics; "
+            "docs/theory/gated.md §5.1"
+        ),
         rho=rho,
         params={"g_h": g_h, "alpha_z": alpha_z, "alpha_r": alpha_r, "C_h": C_h},
         n_points=n_points,
@@ -820,7 +829,7 @@ def gru_binary_gate_spectrum(
         g_h * r_bar * math.sqrt(mass),
         model="gru",
         source="closed_form",
-        formula="docs/theory/gated.md §5.3 (004-22)",
+        formula="Can, Krishnamurthy & Schwab 2020 (arXiv:2002.00025) eq. (22); docs/theory/gated.md §5.3",
         atoms=((1, theta), (0, (1.0 - theta) * (1.0 - f_u))),
         bulk_mass=mass,
         params={"theta": theta, "f_u": f_u, "g_h": g_h, "r_bar": r_bar},
@@ -943,7 +952,10 @@ def lstm_zero_fixed_point(
         g * i * o,
         model="lstm",
         source="closed_form",
-        formula="docs/theory/gated.md §5.7 (004-37), Cor. 5.4",
+        formula=(
+            "Can, Krishnamurthy & Schwab 2020 (arXiv:2002.00025) Cor. 5.3-5.4, eq. (37); "
+            "docs/theory/gated.md §5.7"
+        ),
         atoms=((0, 0.5),),
         bulk_mass=0.5,
         params={"g": g, "bias_f": float(bias_f), "bias_i": float(bias_i), "bias_o": float(bias_o)},
@@ -1027,7 +1039,7 @@ def lstm_support(
         np.concatenate(poles),
         model="lstm",
         source="state" if weights is None else "mean_field",
-        formula="docs/theory/gated.md §5.7 Cor. 5.2",
+        formula="Can, Krishnamurthy & Schwab 2020 (arXiv:2002.00025) Cor. 5.2; docs/theory/gated.md §5.7",
         atoms=atoms,
         bulk_mass=0.5 if a_coef == 0 else 1.0,
         params={"g": g, "alpha_f": af, "alpha_i": ai, "alpha_o": ao, "A": a_coef},
@@ -1121,7 +1133,10 @@ def gated_flow_zero_fixed_point(
         g_h * sz * sr,
         model="gated_flow",
         source="closed_form",
-        formula="docs/theory/gated.md §3.5 (P-2) at the zero fixed point",
+        formula=(
+            "Krishnamurthy, Can & Schwab 2022 (arXiv:2007.14823) model, Jacobian (P-2) at the zero fixed point; "
+            "docs/theory/gated.md §3.5"
+        ),
         atoms=((-1.0 / tz, 1.0 / 3.0), (-1.0 / tr, 1.0 / 3.0)),
         bulk_mass=1.0 / 3.0,
         continuous=True,
@@ -1193,7 +1208,10 @@ def gated_flow_support(
         np.concatenate(pole_list),
         model="gated_flow",
         source="state" if weights is None else "mean_field",
-        formula="docs/theory/gated.md §5.8",
+        formula=(
+            "spectral curve of the Krishnamurthy, Can & Schwab 2022 (arXiv:2007.14823) model; "
+            "docs/theory/gated.md §5.8"
+        ),
         continuous=True,
         params={"g_h": g_h, "alpha_z": az, "alpha_r": ar, "tau_z": tz, "tau_r": tr},
         n_points=n_points,

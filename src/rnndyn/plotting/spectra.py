@@ -26,7 +26,7 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     predicted boundary (red) and atoms (red crosses), the unit circle (maps) or the imaginary
     axis (vector fields). Right: the pooled fraction with |lambda - 1| < eps on log axes, with
     the chosen ``eps_slow`` marked and, where the theory has one, its prediction (the weight of
-    the gates closer than eps to closing, P(z < eps) for the GRU, theory/gated.md §5.3).
+    the gates closer than eps to closing, P(z < eps) for the GRU, docs/theory/gated.md §5.3).
     """
     plt = _plt()
     ev = _np(result.eigenvalues)

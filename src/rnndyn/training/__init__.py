@@ -1,6 +1,6 @@
 """Training dynamics: chaotic data, sparse teacher forcing, evaluation, gradient diagnostics.
 
-theory/chaos.md §2 ([MMD22]: gradients vs Lyapunov exponents, sparsely forced BPTT, D_stsp /
+docs/theory/chaos.md §2 ([MMD22]: gradients vs Lyapunov exponents, sparsely forced BPTT, D_stsp /
 D_H) and §3 ([VPSL22]: Lyapunov spectra during training as a readout of trainability).
 See docs/training.md for the experiments; ``rnndyn.training.experiments`` holds their runners
 (GRU digits sweep over (alpha_z, g_h), trainability readout), resumable through ``rnndyn.sweep``.

@@ -1,4 +1,4 @@
-"""Callbacks run during training, and the trainability readout of [VPSL22] (theory/chaos.md §3.4).
+"""Callbacks run during training, and the trainability readout of [VPSL22] (docs/theory/chaos.md §3.4).
 
 * :class:`LyapunovCallback`: the Lyapunov spectrum of the model every ``every`` epochs on
   held-out input sequences (input-driven models, [VPSL22] §3.2 set-up) or on the autonomous
@@ -180,7 +180,7 @@ def trainability_readout(
 ) -> TrainabilityResult:
     """Fit a small predictor of final validation loss from Lyapunov-spectrum features.
 
-    [VPSL22] (theory/chaos.md §3.4) used an MLP 512 -> 50 -> 1 on spectra interpolated to 512
+    [VPSL22] (docs/theory/chaos.md §3.4) used an MLP 512 -> 50 -> 1 on spectra interpolated to 512
     points, trained on 80 % of hundreds of runs. Here (scikit-learn):
 
     * ``predictor="ridge"`` (default): ``RidgeCV`` on standardised features, penalty from

@@ -1,6 +1,6 @@
 """Training data: chaotic time series from rnndyn's reference systems and sequential tasks.
 
-Chaotic series follow the benchmark set-ups of [MMD22] identified in theory/chaos.md §2.5:
+Chaotic series follow the benchmark set-ups of [MMD22] identified in docs/theory/chaos.md §2.5:
 Lorenz-63 (also the rho = 38 set-up of their data file, dt = 0.01), Rössler (a = 0.15, b = 0.2,
 c = 10, dt = 0.1) and the chaotically forced Duffing oscillator (dt = 0.1773). Each is simulated
 as ``n_series`` independent trajectories from random initial conditions (RK4 with ``substeps``
@@ -41,7 +41,7 @@ class ForcedDuffing(AbstractFlow):
     r"""Forced Duffing oscillator as an autonomous flow on ``(x, v, theta)``.
 
     :math:`\dot x = v,\ \dot v = -\delta v + x - x^3 + \gamma\cos\theta,\ \dot\theta = \omega`
-    (theory/chaos.md §2.5: ``x'' + 0.1 x' - x + x^3 = 0.35 cos(1.4 t)``). The observed series is
+    (docs/theory/chaos.md §2.5: ``x'' + 0.1 x' - x + x^3 = 0.35 cos(1.4 t)``). The observed series is
     ``(x, v, cos theta)`` as in the [MMD22] data file.
     """
 
@@ -74,24 +74,24 @@ class SeriesSpec:
     substeps: int = 1
 
 
-#: theory/chaos.md §2.5 (data sets) and §4.1 (reference exponents).
+#: docs/theory/chaos.md §2.5 (data sets) and §4.1 (reference exponents).
 SERIES: dict[str, SeriesSpec] = {
     "lorenz63": SeriesSpec(
-        "lorenz63", {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}, 0.01, 0.9056, "theory/chaos.md §4.1"
+        "lorenz63", {"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}, 0.01, 0.9056, "docs/theory/chaos.md §4.1"
     ),
     "lorenz63_rho38": SeriesSpec(
         "lorenz63",
         {"sigma": 10.0, "rho": 38.0, "beta": 8.0 / 3.0},
         0.01,
         1.105,
-        "[MMD22] data file, lambda from theory/chaos.md §2.5 [V]",
+        "[MMD22] data file, lambda from docs/theory/chaos.md §2.5 [V]",
     ),
     "rossler": SeriesSpec(
         "rossler",
         {"a": 0.15, "b": 0.2, "c": 10.0},
         0.1,
         0.0893,
-        "Rosenstein et al. 1993 parameters, theory/chaos.md §2.5 [V]",
+        "Rosenstein et al. 1993 parameters, docs/theory/chaos.md §2.5 [V]",
         n_transient_time=100.0,
         substeps=2,
     ),
@@ -100,7 +100,7 @@ SERIES: dict[str, SeriesSpec] = {
         {"delta": 0.1, "gamma": 0.35, "omega": 1.4},
         0.24822 / 1.4,
         0.132,
-        "[MMD22] data file, lambda from theory/chaos.md §2.5 [V]",
+        "[MMD22] data file, lambda from docs/theory/chaos.md §2.5 [V]",
         n_transient_time=100.0,
         substeps=4,
     ),
@@ -132,7 +132,7 @@ class TimeSeriesData:
 
     @property
     def predictability_steps(self) -> float | None:
-        """theory/chaos.md §2.3 eq. 17: tau_pred = ln 2 / (lambda_max dt), in samples."""
+        """docs/theory/chaos.md §2.3 eq. 17: tau_pred = ln 2 / (lambda_max dt), in samples."""
         if self.lambda_max is None:
             return None
         return math.log(2.0) / (self.lambda_max * self.dt)

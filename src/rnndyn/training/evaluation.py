@@ -51,7 +51,7 @@ def evaluate_generative(
 ) -> EvaluationResult:
     """Free-run the model from ``z_0 = B^+ x_0`` of every test series and compare with the data.
 
-    D_stsp (theory/chaos.md §2.6; binned with the authors' defaults, or GMM) and D_H (50 chunks,
+    D_stsp (docs/theory/chaos.md §2.6; binned with the authors' defaults, or GMM) and D_H (50 chunks,
     sigma 2, 500 bins; renormalised). Divergent generations (NaN/inf) give ``status="diverged"``
     and infinite distances instead of NaN. With ``lyapunov=True`` the model's lambda_max is
     computed by :func:`rnndyn.lyapunov_spectrum` (k = 1) on the autonomous latent map.

@@ -4,10 +4,10 @@
   a linear readout of its final state, trained on sklearn digits read pixel by pixel (64 steps),
   over a grid of (alpha_z, g_h) at initialisation; epochs to a target training accuracy and
   lambda_max at initialisation per point — the CPU-sized analogue of CKS20 App. H (sMNIST, 256
-  units, 784 steps; theory/gated.md §7).
+  units, 784 steps; docs/theory/gated.md §7).
 * :func:`trainability_run` / :func:`trainability_sweep` / :func:`trainability_experiment`: many
   short runs of a ``torch.nn`` GRU over sizes x initialisation scales with the Lyapunov spectrum
-  at initialisation and after the first epoch ([VPSL22], theory/chaos.md §3.4), then the held-out
+  at initialisation and after the first epoch ([VPSL22], docs/theory/chaos.md §3.4), then the held-out
   error of a spectrum -> final-validation-loss predictor beside the predict-the-mean baseline.
 
 Every ``*_run`` function is a module-level function of ``(params, seed)`` with keyword settings,
@@ -100,7 +100,7 @@ def gru_digits_run(
     """One (alpha_z, g_h) point: lambda_max at initialisation, then training; see module doc.
 
     The GRU is ``rd.GRU(n, g_h=, alpha_z=, alpha_r=, input_size=1)`` with zero biases (CKS20
-    App. H; theory/gated.md §2.2 initialisation), trained in float32 by Adam on cross-entropy of
+    App. H; docs/theory/gated.md §2.2 initialisation), trained in float32 by Adam on cross-entropy of
     a linear readout of the last state; one epoch = ``ceil(n_train / batch_size)`` random batches.
 
     Returns (all scalars per step / per epoch):
@@ -212,7 +212,7 @@ def trainability_run(
 ) -> dict[str, Any]:
     """One short run of a ``torch.nn`` ``kind`` network of ``params["size"]`` units whose weights
     are all drawn from U(-s/sqrt(H), s/sqrt(H)), ``s = params["scale"]`` (torch's default at
-    s = 1; [VPSL22] varied the uniform initialisation range, theory/chaos.md §3.3).
+    s = 1; [VPSL22] varied the uniform initialisation range, docs/theory/chaos.md §3.3).
 
     The full Lyapunov spectrum (float64, driven by 4 streams of held-out digits, ``lyapunov_steps``
     steps after 256) is taken at initialisation, after epoch 1 and after the last epoch

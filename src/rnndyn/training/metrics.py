@@ -1,6 +1,6 @@
 """Evaluation of generative models of chaotic data: D_stsp (binned KL or GMM) and D_H.
 
-Definitions as coded by [MMD22] (theory/chaos.md §2.6), with their quirks switchable:
+Definitions as coded by [MMD22] (docs/theory/chaos.md §2.6), with their quirks switchable:
 
 * binned D_stsp (``evaluation/klx.py``): per dimension the range [-2 std, +2 std] of the true
   data **centred at 0** (``centre="zero"``; ``"mean"`` centres it at the data mean); ``n_bins``
@@ -64,7 +64,7 @@ def state_space_divergence(
     max_points: int = 5000,
     generator: torch.Generator | None = None,
 ) -> float:
-    r"""State-space divergence D_stsp between true and generated orbits (theory/chaos.md §2.6).
+    r"""State-space divergence D_stsp between true and generated orbits (docs/theory/chaos.md §2.6).
 
     Binned: :math:`D = \sum_b p_{true}(b)\ln[p_{true}(b)/p_{gen}(b)]` on an ``n_bins^dim`` grid
     over ``[c - 2\sigma, c + 2\sigma]`` (``c = 0`` or the mean). GMM: :math:`KL(p_{gen}\|p_{true})`
@@ -167,7 +167,7 @@ def power_spectrum_distance(
     n_freq: int = 500,
     renormalise: bool = True,
 ) -> float:
-    r"""Dimension-wise Hellinger distance between power spectra, D_H (theory/chaos.md §2.6).
+    r"""Dimension-wise Hellinger distance between power spectra, D_H (docs/theory/chaos.md §2.6).
 
     :math:`D_H = \langle \sqrt{1 - \int \sqrt{S_{true}(f) S_{gen}(f)}\,df} \rangle_{dims}`.
 

@@ -32,9 +32,9 @@ class TrainConfig:
     """Hyper-parameters (stored verbatim; validated at use).
 
     ``tau``: forcing interval in samples, ``"auto"`` (ln 2 / lambda_max of the data from the
-    Rosenstein estimator, theory/chaos.md §2.3 item 5) or ``None`` (plain BPTT). Defaults follow
+    Rosenstein estimator, docs/theory/chaos.md §2.3 item 5) or ``None`` (plain BPTT). Defaults follow
     the [MMD22] code (§2.4) except ``n_epochs`` (3000 there). ``anneal=True`` is the code's
-    hard-coded schedule (theory/chaos.md §2.3: tau grows linearly from 1 to ``tau`` over the
+    hard-coded schedule (docs/theory/chaos.md §2.3: tau grows linearly from 1 to ``tau`` over the
     epochs, :func:`annealed_tau`); the paper's main results describe fixed tau (the default).
     """
 
@@ -99,7 +99,7 @@ def resolve_tau(
 
 
 def annealed_tau(tau: int, epoch: int, n_epochs: int) -> int:
-    """The [MMD22] code's annealing (theory/chaos.md §2.3): ``int((tau - 1) / n_epochs * e) + 1``
+    """The [MMD22] code's annealing (docs/theory/chaos.md §2.3): ``int((tau - 1) / n_epochs * e) + 1``
     at 0-based epoch ``e = epoch - 1``, i.e. 1 at the first epoch rising linearly towards ``tau``.
 
     Example:
@@ -242,7 +242,7 @@ def train_forced(
 
     Each epoch draws ``batches_per_epoch`` batches of ``batch_size`` random windows of
     ``seq_len + 1`` samples from the training series; the loss is the MSE of all ``seq_len``
-    one-step predictions with forcing every ``tau`` steps (theory/chaos.md §2.3). With
+    one-step predictions with forcing every ``tau`` steps (docs/theory/chaos.md §2.3). With
     ``tau=None`` and ``clip="norm"``, ``clip_value=1`` this is the paper's gradient-clipping
     baseline ("gradients were normalized to 1 prior to each parameter update", §2.4).
 
