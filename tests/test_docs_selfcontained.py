@@ -30,6 +30,7 @@ FORBIDDEN = {
         rf"(?<![\w/.-])(?:{_PAGES})\.md`?\s*\(?(?:§|\(D-\d|App\.)"
     ),
     "private paper file number (paper/seed 00n)": re.compile(r"\b(?:paper|seed)s? `?00[0-4]\b"),
+    "docs/theory path broken over a line and repeated": re.compile(r"docs/theory/\s*\n[\s#]*docs/theory/"),
 }
 
 # "docs/theory/gated.md §5.1", "docs/theory/chaos.md` §1.4-1.5", "... §3, §5.2 and §8 #16"
@@ -108,6 +109,25 @@ def test_every_theory_reference_resolves() -> None:
     assert n_refs > 50  # the code does cite the theory pages by section
 
 
+def test_tests_named_in_the_theory_pages_exist() -> None:
+    """docs/theory names the test verifying each result: `tests/f.py::test_x`, then `::test_y` (same file)."""
+    defined = {
+        f"tests/{p.name}": set(re.findall(r"def (test_\w+)", p.read_text(encoding="utf-8")))
+        for p in (ROOT / "tests").glob("test_*.py")
+    }
+    missing, n_named = [], 0
+    for page in sorted(THEORY.glob("*.md")):
+        current = None
+        for m in re.finditer(r"`(tests/[\w.]+\.py)?(?:::)?(test_\w+)?`", page.read_text(encoding="utf-8")):
+            current = m.group(1) or current
+            if m.group(2):
+                n_named += 1
+                if m.group(2) not in defined.get(current, set()):
+                    missing.append(f"{page.name}: {current}::{m.group(2)}")
+    assert not missing, "\n".join(missing)
+    assert n_named > 50
+
+
 @pytest.mark.parametrize(
     ("text", "bad"),
     [
@@ -117,6 +137,7 @@ def test_every_theory_reference_resolves() -> None:
         ("input-driven spectra, paper 003", True),
         ("docs/theory/gated.md §5.1 (004-18)", False),
         ("See docs/chaos.md.", False),
+        ("(KCS22; docs/theory/\n    docs/theory/gated.md §4.8)", True),
         ("weights shared over iterations", False),
     ],
 )

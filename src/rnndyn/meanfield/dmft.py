@@ -985,9 +985,9 @@ def chaos_onset(
     bracketed by bisection in ``g_h`` on ``[g_min, 2]``. For small ``alpha_r`` the chaotic solution
     bifurcates continuously from ``C_h = 0`` at ``g_h = 2`` (``g_c = 2``); for large ``alpha_r`` it
     appears with a finite amplitude and a positive ``lambda_max`` below 2, where the zero fixed
-    point is still linearly stable: the discontinuous transition (KCS22, region 3; docs/theory/
-    docs/theory/gated.md §4.8, §6.3). Near ``g_c`` the iteration slows down (a saddle-node of solutions), so
-    points within ``tol`` of the line are uncertain.
+    point is still linearly stable: the discontinuous transition (KCS22, region 3;
+    docs/theory/gated.md §4.8, §6.3). Near ``g_c`` the iteration slows down (a saddle-node of
+    solutions), so points within ``tol`` of the line are uncertain.
 
     Args:
         alpha_r: reset-gate gain, ``>= 0``.
