@@ -477,10 +477,8 @@ def gated_flow_dmft(
       network with gain ``g_h / 2`` and time constant 2 (docs/theory/gated.md §2.4, §8 #20), so
       ``lambda_max = lambda_SCS(g_h/2) / 2``, ``C_h(tau) = Delta_SCS(tau/2)``. For ``g_h <= 2``
       the zero FP is the attractor and ``lambda_max = -1/2 + g_h/4`` (§4.8 check).
-    * otherwise: **not given** by the notes in a usable form. §4.8 derives a two-replica
-      eigenproblem for alpha_z = 0 whose coefficients need the time-dependent C_h, C_r of the
-      coupled DMFT (§4.7, a sampling recipe), validated only at alpha_r = 0; KCS22's analytic
-      formula was not recovered (§9.4). Raises ``NotImplementedError``.
+    * otherwise: no closed form; raises ``NotImplementedError`` pointing to
+      :func:`rnndyn.meanfield.gated_dmft`, the numerical DMFT (§4.6-4.8) for any gains.
 
     >>> r = gated_flow_dmft(3.0)
     >>> round(r.lambda_max, 4), round(r.c_h0, 3)
@@ -495,9 +493,9 @@ def gated_flow_dmft(
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
     if alpha_r > 0 or alpha_z > 0:
         raise NotImplementedError(
-            "the time-dependent DMFT of the gated flow with alpha_r > 0 or alpha_z > 0 is not given "
-            "in closed form by docs/theory/gated.md (§4.6-4.8: sampling recipe and an unvalidated two-"
-            f"replica eigenproblem); got alpha_r={alpha_r}, alpha_z={alpha_z}"
+            "the DMFT of the gated flow is not given in closed form (the SCS mapping) unless alpha_r = "
+            f"alpha_z = 0; got alpha_r={alpha_r}, alpha_z={alpha_z}: use rnndyn.meanfield.gated_dmft, the numerical "
+            "DMFT of docs/theory/gated.md §4.6-4.8 (exact Gaussian route for alpha_z = 0, sampled otherwise)"
         )
     if g_h <= G_H_ZERO_FP:
         return GatedFlowDMFTResult(
