@@ -70,6 +70,7 @@ def test_registry_covers_the_issue_topics() -> None:
         "kcs22-flattening",
         "kcs22-flow-spectra",
         "kcs22-dmft-gradients",
+        "kcs22-line-attractors",
         "mmd22-theorem2",
         "mmd22-tau-sweep",
         "vpsl22-readout",
@@ -254,6 +255,7 @@ TINY = {
     "kcs22-flattening": {"n": 6, "n_steps": 100, "n_transient": 50},
     "kcs22-flow-spectra": {"n": 30, "n_states": 2},
     "kcs22-dmft-onset": {"alpha_r": 20.0, "tol": 0.2},
+    "kcs22-line-attractors": {"n": 30, "n_transient": 200, "n_seeds": 1, "stride": 20},
     "mmd22-theorem2": {"n": 16, "horizons": [5, 20, 5], "n_trajectories": 2, "lyapunov_steps": 300},
     "mmd22-tau-sweep": {"taus": [5, 30], "epochs": 1, "series_steps": 1500, "eval_steps": 1000, "hidden": 8},
     "vpsl22-readout": {
@@ -273,7 +275,7 @@ def test_tiny_settings_cover_every_ready_entry() -> None:
 
 
 #: tiny runs cheap enough (< 1 s each) for the default suite; the others are slow-marked
-DEFAULT_TINY = ("cpss22-notebook-f4", "cpss22-persistence", "mmd22-theorem2")
+DEFAULT_TINY = ("cpss22-notebook-f4", "cpss22-persistence", "kcs22-line-attractors", "mmd22-theorem2")
 
 
 @pytest.mark.parametrize(
@@ -288,3 +290,19 @@ def test_every_entry_quick_mode_at_a_tiny_size(claim_id: str, tmp_path: Path) ->
     for c in res.comparisons:
         assert c.error >= 0 and c.paper.source
     assert (tmp_path / "figure.png").exists() and (tmp_path / "claim.json").exists()
+
+
+def test_line_attractor_entry_needs_a_large_update_gain(tmp_path: Path) -> None:
+    """Without the update gate (α_z = 0 at both ends) there are no slow modes at all: the
+    entry's "grows with α_z" comparison must then disagree, and its mechanism check (slow modes
+    = closed gates) holds trivially at 0; with α_z = 15 the slow modes are the closed gates."""
+    tiny = {"n": 30, "n_transient": 200, "n_seeds": 1, "stride": 20}
+    flat = rp.run_claim(
+        "kcs22-line-attractors", out=tmp_path / "a", overrides={**tiny, "alpha_z": [0.0, 0.0]}
+    )
+    grows, mechanism, _ = flat.comparisons
+    assert grows.ours == 0.0 and grows.verdict == "disagrees" and flat.verdict == "partly"
+    assert mechanism.ours == 0.0 and mechanism.verdict == "agrees"
+    gated = rp.run_claim("kcs22-line-attractors", out=tmp_path / "b", overrides=tiny)
+    grows, mechanism, _ = gated.comparisons
+    assert 0.1 < grows.ours <= 0.5 and abs(mechanism.ours) < 0.05
