@@ -246,3 +246,45 @@ def test_half_precision_model_in_lyapunov_spectrum_is_a_clear_error() -> None:
     # float64 copy of the same network works (the error says how)
     res = rd.lyapunov_spectrum(net.to(torch.float64), n_steps=200, n_transient=50)
     assert res.exponents.dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["chaos"],
+        ["meanfield", "scs"],
+        ["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1"],
+        ["train", "--data", "lorenz63", "--epochs", "1"],
+    ],
+)
+def test_every_command_refuses_to_overwrite_without_force(tmp_path, args) -> None:
+    # an existing --json file is refused before any computation (one line naming the option), as
+    # is an --out folder that is a file. (`rnndyn sweep` is the exception: re-running the same
+    # command resumes its store and rewrites the summary; its paths are checked, see below.)
+    args = [str(tmp_path / "s.zarr") if a == "STORE" else a for a in args]
+    existing = tmp_path / "old.json"
+    existing.write_text("{}")
+    msg = _err([*args, "--json", str(existing)])
+    assert "`--json`" in msg and "--force" in msg and existing.read_text() == "{}"
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    assert "`--out` must be a folder" in _err([*args, "--out", str(not_a_folder)])
+    assert not (tmp_path / "s.zarr").exists()  # nothing was computed
+
+
+def test_sweep_checks_its_output_paths_before_running(tmp_path) -> None:
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    store = tmp_path / "s.zarr"
+    msg = _err(["sweep", "-g", "g=1,2", "--store", str(store), "--scheduler", "sync", "--out", str(not_a_folder)])
+    assert "`--out` must be a folder" in msg and not store.exists()
+    assert "directory" in _err(["sweep", "-g", "g=1,2", "--store", str(store), "--json", str(tmp_path)])
+
+
+def test_phase_diagram_zarr_output_needs_force(tmp_path) -> None:
+    store = tmp_path / "pd.zarr"
+    store.mkdir()
+    msg = _err(["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1", "--zarr", str(store)])
+    assert "`--zarr`" in msg and "--force" in msg
+    res = runner.invoke(app, ["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1", "--zarr", str(store), "--force"])
+    assert res.exit_code == 0, res.output

@@ -325,6 +325,7 @@ def test_cli_train_writes_json_and_figures(tmp_path) -> None:
             str(tmp_path / "g.json"),
             "--out",
             str(tmp_path),
+            "--force",  # the same --out folder already holds the first run's loss.png
         ],
     )
     assert res.exit_code == 0, res.output

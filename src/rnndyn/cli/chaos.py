@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 
 from rnndyn._results import AnalysisError
-from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
+from rnndyn.cli._common import (
+    DeviceOpt,
+    ForceOpt,
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    check_outputs,
+    console,
+    fail,
+    write_json,
+)
 
 
 def _ints(text: str, name: str) -> list[int]:
@@ -47,8 +57,15 @@ def chaos_cmd(
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Probability of Li-Yorke chaos vs width for random feedback networks (+ scrambling, persistence)."""
+    check_outputs(
+        json_path=json_path,
+        out=out,
+        out_files=("chaos_probability.png", "scrambling.png", "lap_growth.png"),
+        force=force,
+    )  # before any long computation
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table

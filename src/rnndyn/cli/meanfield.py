@@ -9,10 +9,12 @@ import typer
 
 from rnndyn.cli._common import (
     DeviceOpt,
+    ForceOpt,
     JsonOpt,
     OutOpt,
     SeedOpt,
     check_device,
+    check_outputs,
     console,
     fail,
     report_status,
@@ -77,9 +79,11 @@ def meanfield_cmd(
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Mean-field theory at one point: SCS DMFT, discrete mean field, gated fixed-point MFT, the
     time-dependent DMFT of the gated flow, the chaos-onset line, or the CKS20 gradient laws."""
+    check_outputs(json_path=json_path, out=out, force=force)  # before any long computation
     from rich.table import Table
 
     from rnndyn import meanfield as mf

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
+from rnndyn.cli._common import (
+    DeviceOpt,
+    ForceOpt,
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    check_outputs,
+    console,
+    fail,
+    write_json,
+)
 
 RangeOpt = str
 
@@ -70,8 +80,19 @@ def phase_diagram_cmd(
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Mean-field phase diagram of the GRU / gated flow: regions 1-5 and critical lines."""
+    # every output checked before any long computation (a Zarr store is a folder: existing -> --force)
+    check_outputs(
+        json_path=json_path,
+        out=out,
+        out_files=(f"phase_diagram_{model}.png",),
+        files={"--netcdf": netcdf},
+        force=force,
+    )
+    if zarr is not None and zarr.exists() and not force:
+        raise fail(f"`--zarr` {str(zarr)!r} exists; pass --force to overwrite it")
     import numpy as np
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -23,6 +23,7 @@ from rnndyn.cli._common import (
     TorchModelOpt,
     TrustPickleOpt,
     check_device,
+    check_outputs,
     console,
     fail,
     write_json,
@@ -62,7 +63,10 @@ def sweep_cmd(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="Model name or preset (see `rnndyn models`); default: vanilla.", show_default=False
+            "--model",
+            "-m",
+            help="Model name or preset (see `rnndyn models`); default: vanilla.",
+            show_default=False,
         ),
     ] = None,
     n: NOpt = None,
@@ -113,6 +117,9 @@ def sweep_cmd(
     With --torch-model the network is the trained one from the file and the grid axis is
     weight_scale (its recurrent weights times the value); seeds then draw initial states only.
     """
+    # a re-run of the same command resumes the store, so its summary (--json, sweep.png) is
+    # rewritten from the store without --force; the paths are still checked before the run
+    check_outputs(json_path=json_path, out=out, force=True)  # before any long computation
     import functools
 
     from rnndyn.models.registry import parse_params
@@ -137,7 +144,9 @@ def sweep_cmd(
                 raise ValueError(f"`--torch-model` must be an existing file; got {torch_model}")
             from rnndyn.io import load_model
 
-            load_model(torch_model, arch=arch, module_path=module_path, trust_pickle=trust_pickle)  # fail early
+            load_model(
+                torch_model, arch=arch, module_path=module_path, trust_pickle=trust_pickle
+            )  # fail early
             digest = file_digest(torch_model)
             fixed = {"torch_model": str(torch_model.resolve()), "sha256": digest}
             fn = functools.partial(
@@ -159,7 +168,9 @@ def sweep_cmd(
                 if v is not None:
                     raise ValueError(f"`{flag}` applies only to --torch-model; got {flag} {v!r} without it")
             if trust_pickle:
-                raise ValueError("`--trust-pickle` applies only to --torch-model; got it without --torch-model")
+                raise ValueError(
+                    "`--trust-pickle` applies only to --torch-model; got it without --torch-model"
+                )
             model_label, n_label = model or "vanilla", DEFAULT_N if n is None else n
             fixed = parse_params(param)
             fn = functools.partial(

@@ -9,7 +9,17 @@ from typing import Annotated, Any
 import typer
 
 from rnndyn._checks import check_choice, check_positive_int
-from rnndyn.cli._common import DeviceOpt, JsonOpt, OutOpt, SeedOpt, console, fail, write_json
+from rnndyn.cli._common import (
+    DeviceOpt,
+    ForceOpt,
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    check_outputs,
+    console,
+    fail,
+    write_json,
+)
 
 
 def _parse_taus(raw: str) -> list[int | str | None]:
@@ -173,9 +183,16 @@ def train_cmd(
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,
     out: OutOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Train an RNN: sparse teacher forcing on a chaotic series (D_stsp / D_H), or a sequence
     classifier on digits / MNIST / delayed copy (accuracy)."""
+    check_outputs(
+        json_path=json_path,
+        out=out,
+        out_files=("tau_sweep.png", "loss.png", "attractor.png", "gradients.png", "accuracy.png"),
+        force=force,
+    )  # before any long computation
     import dataclasses
 
     import torch
