@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
+    DEFAULT_N,
     DeviceOpt,
     ForceOpt,
     JsonOpt,
@@ -46,7 +47,9 @@ def phase_diagram_cmd(
         str, typer.Option("--theory", help="Theory over the grid: mft, or dmft (see rnndyn.phases.THEORIES).")
     ] = "mft",
     simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="Finite-N overlay.")] = False,
-    n: Annotated[int, typer.Option("--n", "-n", help="Units per simulated network.")] = 200,
+    n: Annotated[
+        int, typer.Option("--n", "-n", help=f"Units per simulated network (default {DEFAULT_N}, as everywhere).")
+    ] = DEFAULT_N,
     n_steps: Annotated[int, typer.Option("--steps", help="Lyapunov steps per point.")] = 1000,
     n_transient: Annotated[int, typer.Option("--transient", help="Transient steps per point.")] = 500,
     dt: Annotated[float, typer.Option("--dt", help="RK4 step for the gated flow.")] = 0.1,
