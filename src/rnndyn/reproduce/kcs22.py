@@ -742,7 +742,7 @@ register(
                 "eps": 0.02,
             },
         },
-        cost={"quick": "~10 s", "full": "~5 min"},
+        cost={"quick": "~10 s", "full": "~3 min"},
         compute=_line_attractors,
         plot=_plot_la,
     )
