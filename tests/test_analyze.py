@@ -258,3 +258,20 @@ def test_no_module_switches_the_backend() -> None:
     src = Path(rd.__file__).parent
     offenders = [str(p.relative_to(src)) for p in src.rglob("*.py") if "matplotlib.use(" in p.read_text()]
     assert offenders == []
+
+
+def test_clv_section_when_asked(tmp_path) -> None:
+    """rd.analyze(..., sections=[..., "clv"]) adds covariant Lyapunov vectors: their growth rates
+    reproduce the QR exponents of the Lyapunov section (a cross-method oracle: same network, other
+    trajectories), and the table, JSON and report carry the section with its checks."""
+    net = rd.VanillaRNN(12, g=2.0, generator=_gen(3), dtype=F64)
+    res = rd.analyze(net, sections=["lyapunov", "clv"], n_steps=600, n_transient=200, n_trajectories=2)
+    assert res.clv is not None and res.clv.status == rd.Status.SUCCESS, res.clv.message
+    assert torch.allclose(res.clv.clv_exponents[:3], res.lyapunov.exponents[:3], atol=0.03)
+    rows = dict(dict(res.sections())["covariant lyapunov vectors"])
+    assert rows["status"] == "success" and "check backward_convergence" in rows
+    assert "Ginelli" in rows["analysed"] and "leading 12 vectors" in rows["analysed"]
+    assert json.loads(json.dumps(res.to_dict(), allow_nan=False))["clv"]["k"] == 12
+    html = res.report(tmp_path / "report.html").read_text()
+    assert "Covariant Lyapunov vectors" in html
+    assert rd.analyze(net, sections=["lyapunov"], n_steps=50, n_transient=20).clv is None  # only when asked

@@ -42,7 +42,7 @@ from torch import nn
 
 from rnndyn._checks import check_choice, check_positive_int
 from rnndyn._results import Result, Status, status_rows
-from rnndyn.report import lyapunov_rows
+from rnndyn.report import clv_rows, lyapunov_rows
 
 SECTIONS = ("lyapunov", "jacobian_spectrum", "fixed_points")
 
@@ -54,6 +54,9 @@ _SECTION_ALIASES = {
     "jacobian-spectrum": "jacobian_spectrum",
     "fixed_points": "fixed_points",
     "fixed-points": "fixed_points",
+    # not in the default SECTIONS: covariant Lyapunov vectors only when asked (they cost a backward pass)
+    "clv": "clv",
+    "covariant_lyapunov_vectors": "clv",
 }
 
 _CITES = {
@@ -298,6 +301,7 @@ class AnalysisResult(Result):
         lyapunov: :class:`~rnndyn.LyapunovResult` or ``None`` (skipped).
         jacobian_spectrum: :class:`~rnndyn.SpectrumResult` or ``None``.
         fixed_points: :class:`~rnndyn.FixedPointResult` or ``None``.
+        clv: :class:`~rnndyn.CLVResult` when ``"clv"`` was asked for, else ``None``.
         trajectories: ``(B, T, n)`` states used for the principal-component picture.
         verdict: plain-language summary (regime, memory and trainability, fixed points).
         errors: ``{section: message}`` for sections that could not run.
@@ -315,6 +319,7 @@ class AnalysisResult(Result):
     trajectories: torch.Tensor | None = field(repr=False)
     verdict: tuple[str, ...]
     errors: dict[str, str] = field(default_factory=dict)
+    clv: Any = None
 
     # ------------------------------------------------------------------ views
     def __repr__(self) -> str:
@@ -349,6 +354,8 @@ class AnalysisResult(Result):
                 *status_rows(self.fixed_points),
             ]
             out.append(("fixed points", rows))
+        if self.clv is not None:
+            out.append(("covariant lyapunov vectors", [("analysed", self.analysed["clv"]), *clv_rows(self.clv)]))
         for name, err in self.errors.items():
             out.append((name.replace("_", " "), [("failed", err)]))
         out.append(("verdict", [(f"{i + 1}", line) for i, line in enumerate(self.verdict)]))
@@ -405,6 +412,8 @@ class AnalysisResult(Result):
             payload["jacobian_spectrum"] = d
         if self.fixed_points is not None:
             payload["fixed_points"] = self.fixed_points.to_dict()
+        if self.clv is not None:
+            payload["clv"] = self.clv.to_dict()
         if self.errors:
             payload["errors"] = dict(self.errors)
         if full and self.trajectories is not None:
@@ -414,7 +423,7 @@ class AnalysisResult(Result):
         if omitted:
             payload["omitted"] = omitted + ["(pass full=True / --full to include)"]
         reasons: dict[str, str] = {}
-        for name in SECTIONS:  # section results that already replaced non-finite values
+        for name in (*SECTIONS, "clv"):  # section results that already replaced non-finite values
             inner = (
                 payload.get(name, {}).pop("non_finite", None) if isinstance(payload.get(name), dict) else None
             )
@@ -807,6 +816,7 @@ def analyze(
         "jacobian_spectrum": seed + 2,
         "fixed_points": seed + 3,
         "trajectories": seed + 4,
+        "clv": seed + 5,
     }
     settings: dict[str, Any] = {
         "sections": chosen,
@@ -825,7 +835,7 @@ def analyze(
     }
     analysed: dict[str, str] = {}
     errors: dict[str, str] = {}
-    res_l = res_s = res_f = None
+    res_l = res_s = res_f = res_c = None
     fp_input_desc = "zero input"
     if x is not None:
         fp_input_desc = "the mean input (averaged over all sequences and steps)"
@@ -893,13 +903,18 @@ def analyze(
             )
         except RuntimeError as exc:  # pragma: no cover
             errors["fixed_points"] = str(exc).splitlines()[0]
+    if "clv" in chosen:
+        if progress is not None:
+            progress("covariant Lyapunov vectors")
+        res_c = _clv(system, x, k, steps, n_transient, gen("clv"), analysed, errors)
     traj, traj_note = _trajectories(system, x, n_transient, n_trajectories, gen("trajectories"), dtype, dev)
     if traj is not None:
         analysed["trajectories"] = traj_note
 
     statuses: list[Any] = []
     problems = []
-    for name, res in (("lyapunov", res_l), ("jacobian spectrum", res_s), ("fixed points", res_f)):
+    sections_run = (("lyapunov", res_l), ("jacobian spectrum", res_s), ("fixed points", res_f), ("clv", res_c))
+    for name, res in sections_run:
         if res is None:
             continue
         st = str(getattr(res.status, "value", res.status))
@@ -920,12 +935,62 @@ def analyze(
         lyapunov=res_l,
         jacobian_spectrum=res_s,
         fixed_points=res_f,
+        clv=res_c,
         trajectories=traj,
         verdict=verdict(res_l, res_s, res_f, driven=x is not None, fp_input=fp_input_desc),
         status=status,
         message=message,
         errors=errors,
     )
+
+
+def _clv(
+    system: Any,
+    x: torch.Tensor | None,
+    k: int | None,
+    steps: int,
+    n_transient: int,
+    generator: torch.Generator,
+    analysed: dict[str, str],
+    errors: dict[str, str],
+) -> Any:
+    from rnndyn.clv import covariant_lyapunov_vectors
+
+    k_clv = min(k or system.tangent_size, system.tangent_size, 16)  # the leading 16 at most
+    n_fwd = min(steps, 1000)
+    n_back = max(300, n_fwd // 2)  # the backward iteration converges at the exponent gaps
+    kwargs: dict[str, Any] = {}
+    where = "zero input; one trajectory from a random initial state"
+    if x is not None:
+        need = n_transient + n_fwd + n_back
+        if x.shape[1] < need:
+            n_fwd = max(1, x.shape[1] - n_transient - n_back)
+            if x.shape[1] - n_transient - n_back < 1:
+                errors["clv"] = f"the inputs (T = {x.shape[1]}) are too short for a forward and a backward pass"
+                return None
+        kwargs["inputs"] = x[:1, : n_transient + n_fwd + n_back]
+        where = "the first input sequence, from the zero state"
+        kwargs["h0"] = torch.zeros(1, system.state_size, dtype=x.dtype, device=x.device)
+    analysed["clv"] = (
+        f"{where}; leading {k_clv} vectors; {n_transient} transient + {n_fwd} recorded steps, "
+        f"{n_back} backward-transient steps (Ginelli's method)"
+    )
+    try:
+        return covariant_lyapunov_vectors(
+            system,
+            k=k_clv,
+            n_steps=n_fwd,
+            n_transient=n_transient,
+            n_backward_transient=n_back,
+            record_every=max(1, n_fwd // 100),
+            generator=generator,
+            keep_vectors=False,
+            throw=False,
+            **kwargs,
+        )
+    except (ValueError, RuntimeError) as exc:
+        errors["clv"] = str(exc).splitlines()[0]
+        return None
 
 
 def _spectrum(

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnndyn._results import status_rows
+
 #: The papers behind rnndyn's methods, keyed by what they support.
 CITATIONS: dict[str, str] = {
     "lyapunov_qr": "G. Benettin, L. Galgani, A. Giorgilli, J.-M. Strelcyn, Meccanica 15, 9 (1980): "
@@ -281,6 +283,20 @@ def build_analysis_report(
                 cite=["fixed_points"],
             )
         )
+    if result.clv is not None:
+        sections.append(
+            Section(
+                "Covariant Lyapunov vectors",
+                text=(
+                    "The directions in which perturbations grow or shrink at each rate, covariant with the "
+                    "dynamics (Ginelli et al. 2007, PRL 99, 130601): their growth rates reproduce the "
+                    "exponents; a small angle between the unstable and stable subspaces means near-tangencies "
+                    "(weak hyperbolicity); the inverse participation ratio (IPR) says how many units take part "
+                    f"(1 = one unit, 1/n = all). Analysed: {result.analysed.get('clv', '')}. See docs/clv.md."
+                ),
+                rows=clv_rows(result.clv),
+            )
+        )
     for name, err in result.errors.items():
         sections.append(Section(name.replace("_", " ").capitalize(), text=f"This section failed: {err}"))
     return write_report(path, title=f"rnndyn analyze: {result.label}", sections=sections, command=command)
@@ -335,3 +351,21 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
 
 
 __all__ = ["CITATIONS", "Section", "build_analysis_report", "citations", "command_line", "write_report"]
+
+
+def clv_rows(res: Any) -> list[tuple[str, str]]:
+    """Summary rows of a :class:`~rnndyn.CLVResult` (formatting only)."""
+    lam = res.clv_exponents.tolist()
+    head = ", ".join(fmt(v) for v in lam[:4]) + (" …" if len(lam) > 4 else "")
+    ipr = res.ipr_clv.tolist()
+    return [
+        (f"CLV growth rates ({res.k} vectors)", head),
+        ("unstable / neutral / stable", f"{res.n_unstable} / {res.n_neutral} / {res.n_stable}"),
+        ("min angle unstable-stable [rad]", fmt(res.min_angle_overall)),
+        (
+            "localisation: IPR of CLV 1, mean over CLVs",
+            f"{fmt(ipr[0])}, {fmt(sum(ipr) / len(ipr))} (1/n = {fmt(1.0 / res.tangent_size)}: spread over all units)",
+        ),
+        ("backward convergence (sin of angle)", fmt(res.backward_convergence)),
+        *status_rows(res),
+    ]

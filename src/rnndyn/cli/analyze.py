@@ -72,6 +72,14 @@ SkipOpt = Annotated[
     list[str] | None,
     typer.Option("--skip", help="Sections to leave out: lyapunov, spectrum, fixed-points (repeatable)."),
 ]
+ClvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clv",
+        help="Also compute covariant Lyapunov vectors (Ginelli): growth rates, hyperbolicity angle, "
+        "localisation (docs/clv.md).",
+    ),
+]
 NetcdfOpt = Annotated[Path | None, typer.Option("--netcdf", help="Also write the result as NetCDF.")]
 
 
@@ -136,6 +144,7 @@ def run_analysis(
     force: bool,
     progress: bool,
     skip: list[str] | None,
+    clv: bool,
     fixed_point_starts: int,
     spectrum_states: int,
 ) -> None:
@@ -153,6 +162,8 @@ def run_analysis(
     sections = [s for s in SKIP_NAMES.values() if s not in skipped]
     if not sections:
         raise fail("`--skip` must leave at least one section; got all three skipped")
+    if clv:
+        sections.append("clv")
     for value, flag, minimum in (
         (k, "--k", 1),
         (n_steps, "--steps", 1),
@@ -313,6 +324,7 @@ def analyze_cmd(
     force: ForceOpt = False,
     progress: ProgressOpt = True,
     skip: SkipOpt = None,
+    clv: ClvOpt = False,
     fixed_point_starts: Annotated[
         int, typer.Option("--fp-starts", help="Starts of the fixed-point search.")
     ] = 64,
