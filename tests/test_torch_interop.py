@@ -258,6 +258,7 @@ def test_bad_torch_state_and_inputs() -> None:
         net.state_to_torch(torch.zeros(3, 8, dtype=F64))
 
 
+@pytest.mark.filterwarnings("ignore:rnndyn.load_torch_model unpickles:DeprecationWarning")
 def test_load_torch_model(tmp_path) -> None:
     module = _seeded(nn.LSTM(D, H, num_layers=2, batch_first=True), 90)
     x = torch.randn(2, 7, D, generator=_gen(91), dtype=F64)
@@ -283,3 +284,6 @@ def test_load_torch_model(tmp_path) -> None:
         rd.load_torch_model(tmp_path / "list.pt")
     with pytest.raises(FileNotFoundError, match="`path` must be an existing file"):
         rd.load_torch_model(tmp_path / "missing.pt")
+    # the alias unpickles (it can run code from the file), so it says so and points to rd.load_model
+    with pytest.warns(DeprecationWarning, match=r"unpickles whole modules.*rnndyn.load_model"):
+        rd.load_torch_model(tmp_path / "full.pt")
