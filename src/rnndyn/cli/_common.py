@@ -225,6 +225,41 @@ def check_device(device: str) -> str:
     return device
 
 
+def check_model_flags(
+    model: str | None,
+    n: int | None,
+    params: list[str] | None,
+    torch_model: Path | None,
+    *,
+    lstm_state: str = "full",
+    arch: str | None = None,
+    module_path: str | None = None,
+    trust_pickle: bool = False,
+) -> None:
+    """``-m/-n/-p`` and ``--torch-model`` never together; the file-only flags only with a file."""
+    if torch_model is not None:
+        given = [
+            flag
+            for flag, v in (("-m/--model", model), ("-n/--n", n), ("-p/--param", params or None))
+            if v is not None
+        ]
+        if given:
+            raise fail(
+                f"`--torch-model` takes the architecture from the file; it cannot be combined with "
+                f"{', '.join(given)} (got {', '.join(given)} as well)"
+            )
+        return
+    for flag, v in (("--arch", arch), ("--module-path", module_path)):
+        if v is not None:
+            raise fail(f"`{flag}` applies only to --torch-model; got {flag} {v!r} without --torch-model")
+    if trust_pickle:
+        raise fail("`--trust-pickle` applies only to --torch-model; got it without --torch-model")
+    if lstm_state != "full":
+        raise fail(
+            f"`--lstm-state` applies only to a --torch-model LSTM; got {lstm_state!r} without --torch-model"
+        )
+
+
 def resolve_model(
     model: str | None,
     n: int | None,
@@ -242,17 +277,17 @@ def resolve_model(
 ) -> ModelChoice:
     """The model of a command, from ``-m/-n/-p`` or ``--torch-model`` (never both), in float64."""
     check_device(device)
+    check_model_flags(
+        model,
+        n,
+        params,
+        torch_model,
+        lstm_state=lstm_state,
+        arch=arch,
+        module_path=module_path,
+        trust_pickle=trust_pickle,
+    )
     if torch_model is not None:
-        given = [
-            flag
-            for flag, v in (("-m/--model", model), ("-n/--n", n), ("-p/--param", params or None))
-            if v is not None
-        ]
-        if given:
-            raise fail(
-                f"`--torch-model` takes the architecture from the file; it cannot be combined with "
-                f"{', '.join(given)} (got {', '.join(given)} as well)"
-            )
         from rnndyn.io import load_model
 
         try:
@@ -272,15 +307,6 @@ def resolve_model(
         desc = ", ".join(f"{k}={v}" for k, v in arch_info.items() if k != "type")
         label = f"{torch_model.name} ({arch_info['type']}: {desc})"
         return ModelChoice(system, label, dict(arch_info), bf, dict(system.load_info))
-    for flag, v in (("--arch", arch), ("--module-path", module_path)):
-        if v is not None:
-            raise fail(f"`{flag}` applies only to --torch-model; got {flag} {v!r} without --torch-model")
-    if trust_pickle:
-        raise fail("`--trust-pickle` applies only to --torch-model; got it without --torch-model")
-    if lstm_state != "full":
-        raise fail(
-            f"`--lstm-state` applies only to a --torch-model LSTM; got {lstm_state!r} without --torch-model"
-        )
     from rnndyn.models.registry import MODELS, build_model
 
     name, merged, preset = named_params(model, params)

@@ -23,6 +23,7 @@ from rnndyn.cli._common import (
     TorchModelOpt,
     TrustPickleOpt,
     check_device,
+    check_model_flags,
     check_outputs,
     console,
     fail,
@@ -126,15 +127,19 @@ def sweep_cmd(
     from rnndyn.sweeps import TORCH_MODEL_AXES, file_digest, lyapunov_point, sweep, torch_model_point
 
     check_device(device)
+    check_model_flags(
+        model,
+        n,
+        param,
+        torch_model,
+        lstm_state=lstm_state,
+        arch=arch,
+        module_path=module_path,
+        trust_pickle=trust_pickle,
+    )
     try:
         axes = _parse_grid(grid)
         if torch_model is not None:
-            given = [f for f, v in (("-m/--model", model), ("-n/--n", n), ("-p/--param", param or None)) if v]
-            if given:
-                raise ValueError(
-                    f"`--torch-model` takes the network from the file; it cannot be combined with "
-                    f"{', '.join(given)} (got {', '.join(given)} as well)"
-                )
             unknown = sorted(set(axes) - set(TORCH_MODEL_AXES))
             if unknown:
                 raise ValueError(
@@ -164,13 +169,6 @@ def sweep_cmd(
             )
             model_label, n_label = torch_model.name, None
         else:
-            for flag, v in (("--arch", arch), ("--module-path", module_path)):
-                if v is not None:
-                    raise ValueError(f"`{flag}` applies only to --torch-model; got {flag} {v!r} without it")
-            if trust_pickle:
-                raise ValueError(
-                    "`--trust-pickle` applies only to --torch-model; got it without --torch-model"
-                )
             model_label, n_label = model or "vanilla", DEFAULT_N if n is None else n
             fixed = parse_params(param)
             fn = functools.partial(
