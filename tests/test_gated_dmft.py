@@ -272,3 +272,63 @@ def test_phase_diagram_with_dmft_theory():
     assert ds.region.values.tolist() == [[1, 3]]  # alpha_r = 20: region 3 (chaos beside the stable FP)
     assert ds.lambda_max.values[0, 0] == pytest.approx(-0.025) and ds.lambda_max.values[0, 1] > 0.05
     assert ds.attrs["theory_name"] == "dmft"
+
+
+def _small_sampler(alpha_z: float, alpha_r: float = 0.0, m: int = 64):
+    import torch
+
+    from rnndyn.meanfield.dmft import _Grid, _Sampler
+
+    grid = _Grid(0.1, 5.0)
+    smp = _Sampler(
+        grid, g_h=3.0, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=m, burn_in=3.0, window=20.0, seed=3,
+        device=torch.device("cpu"), chunk=m, degree=24,
+    )  # fmt: skip
+    c_phi = 0.5 * np.exp(-grid.tau / 2.0)
+    return grid, smp, c_phi
+
+
+@pytest.mark.parametrize("alpha_z", [0.0, 4.0])
+def test_heun_scan_equals_the_step_by_step_loop(alpha_z):
+    # the blocked linear scan of the (linear-in-h) Heun step against the plain Heun loop
+    grid, smp, c_phi = _small_sampler(alpha_z)
+    eta, z = smp._forward_noise(smp._spectra(c_phi), smp.M, 0, 0)
+    fast = smp._integrate(eta, z, 3.0, grid.dt).numpy()
+    ref = smp._integrate_stepwise(eta, z, 3.0, grid.dt).numpy()
+    assert fast.shape == (smp.n_win, smp.M)
+    assert np.max(np.abs(fast - ref)) < 1e-12 * np.max(np.abs(ref))
+
+
+def test_tangent_scan_equals_the_joint_heun_loop():
+    # tangent u_h of the sampled lambda route against Heun on (h, u_h) jointly, step by step
+    import torch
+
+    grid, smp, c_phi = _small_sampler(4.0, alpha_r=2.0)
+    dt, g, lam = grid.dt, 3.0, 0.07
+    eta, z = smp._forward_noise(smp._spectra(c_phi), smp.M, 0, 0)
+    gen = torch.Generator().manual_seed(5)
+    zeta, uz = (
+        torch.randn(eta.shape, generator=gen, dtype=torch.float64),
+        torch.randn(eta.shape, generator=gen, dtype=torch.float64),
+    )
+    fast = smp._integrate_tangent(eta, z, zeta, uz, g, dt, lam).numpy()
+    s = torch.sigmoid(z)
+    ds = s * (1 - s)
+
+    def rhs(k, h, u):
+        xi = g * eta[k] - h
+        return s[k] * xi, s[k] * (g * zeta[k] - u) - lam * u + ds[k] * xi * uz[k]
+
+    h = torch.zeros(smp.M, dtype=torch.float64)
+    u = torch.zeros_like(h)
+    ref = []
+    for k in range(smp.n_t):
+        if k >= smp.n_burn:
+            ref.append(((1 - torch.tanh(h) ** 2) * u).numpy())
+        if k == smp.n_t - 1:
+            break
+        a1, b1 = rhs(k, h, u)
+        a2, b2 = rhs(k + 1, h + dt * a1, u + dt * b1)
+        h, u = h + 0.5 * dt * (a1 + a2), u + 0.5 * dt * (b1 + b2)
+    ref = np.stack(ref)
+    assert np.max(np.abs(fast - ref)) < 1e-11 * np.max(np.abs(ref))

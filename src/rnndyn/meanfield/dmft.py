@@ -396,6 +396,19 @@ def gaussian_lyapunov(
 # sampled route
 
 
+def _fast_size(n: int) -> int:
+    """Smallest ``2^a 3^b >= n`` (a fast FFT length)."""
+    best = 1 << int(math.ceil(math.log2(max(n, 1))))
+    p3 = 1
+    while p3 < best:
+        p2 = p3
+        while p2 < n:
+            p2 *= 2
+        best = min(best, p2)
+        p3 *= 3
+    return best
+
+
 def _circulant_sqrt(c: np.ndarray, n: int) -> tuple[np.ndarray, float]:
     """sqrt of the circulant-embedding eigenvalues (length 2n) of lags ``c`` padded to ``n``."""
     cp = np.zeros(n + 1)
@@ -434,12 +447,15 @@ class _Sampler:
         # circulant embedding on lags 0..n_t (size 2 n_t) and its angular frequencies
         self.P = 2 * self.n_t
         self.omega = 2.0 * np.pi * np.fft.fftfreq(self.P, grid.dt)
-        self.nfft = 1 << int(math.ceil(math.log2(self.n_win + grid.K + 1)))
+        self.nfft = _fast_size(self.n_win + grid.K + 1)  # zero padding: linear (not circular) lags
         self._cache: dict[tuple, torch.Tensor] = {}
 
     # -- Gaussian path generation --------------------------------------------------------------
     def _noise(self, key: tuple, m: int, gen: torch.Generator) -> torch.Tensor:
-        """Complex standard normals for ``m`` paths; frozen (cached) for the iteration's own keys."""
+        """Complex standard normals for ``m`` paths; frozen (cached) for the iteration's own keys.
+
+        Drawn in float32 (the stream is part of the frozen-noise map, kept as it was) and held
+        as complex128, so that a map evaluation does not convert them again."""
         import torch
 
         if key in self._cache:
@@ -447,17 +463,22 @@ class _Sampler:
         half = (m + 1) // 2
         re = torch.randn(half, self.P, generator=gen, dtype=torch.float32)
         im = torch.randn(half, self.P, generator=gen, dtype=torch.float32)
-        w = torch.complex(re, im).to(self.device)
+        w = torch.complex(re, im).to(device=self.device, dtype=torch.complex128)
         if key[0] >= 0:
             self._cache[key] = w
         return w
 
     def _paths(self, sq: np.ndarray, w: torch.Tensor, m: int) -> torch.Tensor:
-        """``m`` real paths (length n_t) with circulant sqrt-spectrum ``sq`` (two per complex draw)."""
+        """``m`` real paths (length n_t) with circulant sqrt-spectrum ``sq`` (two per complex draw).
+
+        Time-major: returns ``(n_t, m)``, column ``j`` the real part of draw ``j`` for
+        ``j < half`` and the imaginary part of draw ``j - half`` after it."""
         import torch
 
-        y = torch.fft.fft(w.to(torch.complex128) * torch.as_tensor(sq, device=self.device))
-        return torch.cat([y.real, y.imag], 0)[:m, : self.n_t]
+        y = torch.fft.fft(w * torch.as_tensor(sq, device=self.device), dim=-1)[:, : self.n_t]
+        half = y.shape[0]
+        y = torch.view_as_real(y).permute(1, 2, 0).reshape(self.n_t, 2 * half)
+        return y[:, :m]
 
     def _spectra(self, c_phi: np.ndarray) -> dict:
         """All circulant square-root spectra needed for the forward paths."""
@@ -484,13 +505,15 @@ class _Sampler:
         return self.grid.filt(c_phi, self.alpha_z**2 / (1.0 + self.grid.omega**2))
 
     def _autocorr(self, x: torch.Tensor) -> torch.Tensor:
-        """Sum over paths of the unbiased lag autocorrelation (lags 0..K) of rows of ``x``."""
+        """Sum over paths of the unbiased lag autocorrelation (lags 0..K) of the columns of the
+        time-major ``x`` ``(n_win, m)``: the power spectra are summed before one inverse FFT."""
         import torch
 
-        f = torch.fft.rfft(x, n=self.nfft)
-        ac = torch.fft.irfft(f * f.conj(), n=self.nfft)[:, : self.grid.K + 1]
+        f = torch.fft.rfft(x, n=self.nfft, dim=0)
+        power = (f.real.square() + f.imag.square()).sum(1)
+        ac = torch.fft.irfft(power, n=self.nfft)[: self.grid.K + 1]
         denom = torch.arange(self.n_win, self.n_win - self.grid.K - 1, -1, device=x.device, dtype=x.dtype)
-        return (ac / denom).sum(0)
+        return ac / denom
 
     # -- forward map ---------------------------------------------------------------------------
     def forward(self, c_phi: np.ndarray, *, seed_offset: int = 0, want_h: bool = False) -> dict:
@@ -508,8 +531,7 @@ class _Sampler:
             m = min(self.chunk, self.M - done)
             eta, z = self._forward_noise(sp, m, ci, seed_offset)
             h = self._integrate(eta, z, g, dt)
-            ph = torch.tanh(h)
-            a = self._autocorr(ph)
+            a = self._autocorr(torch.tanh(h))
             acc_phi += a
             chunks.append((a / m).cpu().numpy())
             if want_h:
@@ -521,27 +543,43 @@ class _Sampler:
             out["c_h"] = (acc_h / self.M).cpu().numpy()
         return out
 
-    def _integrate(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
-        """Heun steps of dh/dt = sigma(z)(-h + g eta); returns h on the window (m, n_win)."""
+    def _h_path(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
+        """Heun steps of dh/dt = sigma(z)(-h + g eta) from h = 0; the whole path ``(n_t, m)``.
+
+        The equation is linear in h, so Heun's step is ``h_{k+1} = a_k h_k + b_k`` with
+        ``a_k = 1 - dt(s_k + s_{k+1})/2 + dt^2 s_k s_{k+1}/2``,
+        ``b_k = dt(q_k + q_{k+1} - dt s_{k+1} q_k)/2``, ``q = s g eta``: the same numbers as the
+        step-by-step loop, evaluated as a blocked scan (:func:`_linear_scan`)."""
         import torch
 
-        m = eta.shape[0]
+        s = torch.sigmoid(z) if z is not None else torch.full_like(eta[:, :1], S_BAR)
+        q = s * (g * eta)
+        a, b = _heun_coefficients(s, q, dt)
+        return _linear_scan(a, b, torch.zeros_like(eta[0]))
+
+    def _integrate(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
+        """Heun steps of dh/dt = sigma(z)(-h + g eta); returns h on the window (n_win, m)."""
+        return self._h_path(eta, z, g, dt)[self.n_burn :]
+
+    def _integrate_stepwise(
+        self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float
+    ) -> torch.Tensor:
+        """Reference: the step-by-step Heun loop of :meth:`_integrate` (time-major, ``(n_win, m)``)."""
+        import torch
+
+        m = eta.shape[1]
         s = torch.sigmoid(z) if z is not None else None
         h = torch.zeros(m, dtype=torch.float64, device=eta.device)
-        out = torch.empty(m, self.n_win, dtype=torch.float64, device=eta.device)
+        out = torch.empty(self.n_win, m, dtype=torch.float64, device=eta.device)
         ge = g * eta
         for k in range(self.n_t - 1):
             if k >= self.n_burn:
-                out[:, k - self.n_burn] = h
-            if s is None:
-                k1 = S_BAR * (ge[:, k] - h)
-                hp = h + dt * k1
-                h = h + 0.5 * dt * (k1 + S_BAR * (ge[:, k + 1] - hp))
-            else:
-                k1 = s[:, k] * (ge[:, k] - h)
-                hp = h + dt * k1
-                h = h + 0.5 * dt * (k1 + s[:, k + 1] * (ge[:, k + 1] - hp))
-        out[:, -1] = h
+                out[k - self.n_burn] = h
+            s0 = S_BAR if s is None else s[k]
+            s1 = S_BAR if s is None else s[k + 1]
+            k1 = s0 * (ge[k] - h)
+            h = h + 0.5 * dt * (k1 + s1 * (ge[k + 1] - (h + dt * k1)))
+        out[-1] = h
         return out
 
     # -- tangent map ----------------------------------------------------------------------------
@@ -554,6 +592,13 @@ class _Sampler:
         else:
             self._c_sr = np.full(c_phi.size, S_BAR**2)
             self._c_dsr = np.zeros(c_phi.size)
+        self._fwd: dict[int, tuple] = {}  # the frozen forward paths per chunk (computed once)
+
+    def _forward_paths(self, m: int, ci: int) -> tuple:
+        if ci not in self._fwd:
+            eta, z = self._forward_noise(self._sp, m, ci, 0)
+            self._fwd[ci] = (eta, z, self._h_path(eta, z, self.g_h, self.grid.dt))
+        return self._fwd[ci]
 
     def tangent(self, q: np.ndarray, lam: float, *, seed_offset: int = 0) -> np.ndarray:
         """One application of the tangent map ``Q -> Q_new`` at growth rate ``lam``.
@@ -575,50 +620,90 @@ class _Sampler:
         ci = 0
         while done < self.M:
             m = min(self.chunk, self.M - done)
-            eta, z = self._forward_noise(self._sp, m, ci, 0)  # the frozen forward paths
+            eta, z, h = self._forward_paths(m, ci)  # the frozen forward paths
             gen2 = torch.Generator().manual_seed(self.seed * 1_000_003 + 500_009 + seed_offset * 7919 + ci)
             key = 1000 + seed_offset
             zeta = self._paths(sq_zeta, self._noise((key, ci, "zeta"), m, gen2), m)
             uz = self._paths(sq_uz, self._noise((key, ci, "uz"), m, gen2), m) if self.alpha_z > 0 else None
-            w = self._integrate_tangent(eta, z, zeta, uz, g, dt, lam)
+            w = self._integrate_tangent(eta, z, zeta, uz, g, dt, lam, h=h)
             acc += self._autocorr(w)
             done += m
             ci += 1
         return (acc / self.M).cpu().numpy()
 
-    def _integrate_tangent(self, eta, z, zeta, uz, g: float, dt: float, lam: float) -> torch.Tensor:
-        """Forward h and tangent u_h (Heun); returns phi'(h) u_h on the window."""
+    def _integrate_tangent(
+        self, eta, z, zeta, uz, g: float, dt: float, lam: float, *, h=None
+    ) -> torch.Tensor:
+        """Forward h and tangent u_h (Heun, jointly); returns phi'(h) u_h on the window (n_win, m).
+
+        Given the forward path, Heun's step for ``du/dt = -(s + lam) u + s g zeta + s' xi u_z``
+        (``xi = -h + g eta``, evaluated at Heun's predictor of h) is again
+        ``u_{k+1} = a_k u_k + b_k``: a blocked scan, the same numbers as the joint loop."""
         import torch
 
-        m = eta.shape[0]
-        dev = eta.device
+        if h is None:
+            h = self._h_path(eta, z, g, dt)
         if z is not None:
             s = torch.sigmoid(z)
             ds = s * (1.0 - s)
         else:
-            s = torch.full_like(eta, S_BAR)
+            s = torch.full_like(eta[:, :1], S_BAR)
             ds = None
-        h = torch.zeros(m, dtype=torch.float64, device=dev)
-        u = torch.zeros_like(h)
-        out = torch.empty(m, self.n_win, dtype=torch.float64, device=dev)
-        ge, gz = g * eta, g * zeta
+        s0, s1 = s[:-1], s[1:]
+        xi0 = g * eta[:-1] - h[:-1]
+        q0 = s0 * (g * zeta[:-1])
+        q1 = s1 * (g * zeta[1:])
+        if ds is not None:
+            xi1 = g * eta[1:] - h[:-1] - dt * s0 * xi0  # xi at Heun's predictor of h
+            q0 = q0 + ds[:-1] * xi0 * uz[:-1]
+            q1 = q1 + ds[1:] * xi1 * uz[1:]
+        p0, p1 = s0 + lam, s1 + lam
+        a = 1.0 - 0.5 * dt * (p0 + p1) + 0.5 * dt * dt * p0 * p1
+        b = 0.5 * dt * (q0 + q1 - dt * p1 * q0)
+        u = _linear_scan(a.expand_as(q0), b, torch.zeros_like(h[0]))
+        return ((1.0 - torch.tanh(h) ** 2) * u)[self.n_burn :]
 
-        def rhs(k: int, h: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            xi = ge[:, k] - h
-            du = s[:, k] * (gz[:, k] - u) - lam * u
-            if ds is not None:
-                du = du + ds[:, k] * xi * uz[:, k]
-            return s[:, k] * xi, du
 
-        for k in range(self.n_t - 1):
-            if k >= self.n_burn:
-                out[:, k - self.n_burn] = (1.0 - torch.tanh(h) ** 2) * u
-            a1, b1 = rhs(k, h, u)
-            a2, b2 = rhs(k + 1, h + dt * a1, u + dt * b1)
-            h = h + 0.5 * dt * (a1 + a2)
-            u = u + 0.5 * dt * (b1 + b2)
-        out[:, -1] = (1.0 - torch.tanh(h) ** 2) * u
+def _heun_coefficients(s: torch.Tensor, q: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Heun's step for ``dx/dt = -s x + q`` (s, q sampled on the grid, time-major) as
+    ``x_{k+1} = a_k x_k + b_k``."""
+    import torch
+
+    # a = 1 - dt (s0 + s1)/2 + dt^2 s0 s1/2 = ((1 - dt s0)(1 - dt s1) + 1)/2,
+    # b = dt (q0 + q1 - dt s1 q0)/2 = dt (q0 (1 - dt s1) + q1)/2: few passes over the paths
+    e = 1.0 - dt * s
+    a = (e[:-1] * e[1:]).add_(1.0).mul_(0.5)
+    b = torch.addcmul(q[1:], q[:-1], e[1:]).mul_(0.5 * dt)
+    return a.expand_as(b), b
+
+
+def _linear_scan(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor, block: int = 48) -> torch.Tensor:
+    """``x_{k+1} = a_k x_k + b_k`` along dim 0 (``a, b``: ``(T - 1, m)``); returns ``x`` ``(T, m)``.
+
+    Blocks of ``block`` steps are done at once: with :math:`A_j=\\prod_{i\\le j}a_i`,
+    :math:`x_{s+j+1}=A_j(x_s+\\sum_{i\\le j}b_i/A_i)`. Exact for any positive ``a`` (the terms of
+    the sum grow with ``i`` when ``a < 1``, so the rounding error is relative to the result);
+    ``a`` at or below 1/4 (a step far beyond the decay time) falls back to the plain loop."""
+    import torch
+
+    n = a.shape[0]
+    out = torch.empty((n + 1, *b.shape[1:]), dtype=b.dtype, device=b.device)
+    out[0] = x0
+    if n == 0:
         return out
+    if float(a.min()) <= 0.25:
+        x = x0
+        for k in range(n):
+            x = a[k] * x + b[k]
+            out[k + 1] = x
+        return out
+    x = x0
+    for s in range(0, n, block):
+        e = min(s + block, n)
+        cp = torch.cumprod(a[s:e], 0)
+        out[s + 1 : e + 1] = cp * (x + torch.cumsum(b[s:e] / cp, 0))
+        x = out[e]
+    return out
 
 
 def _sampled_lyapunov(sampler: _Sampler, c_phi: np.ndarray, *, power_iters: int, tol: float) -> float:
