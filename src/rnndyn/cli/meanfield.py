@@ -22,7 +22,7 @@ from rnndyn.cli._common import (
     write_json,
 )
 
-KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset")
+KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset", "lstm")
 
 
 def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
@@ -42,7 +42,7 @@ def meanfield_cmd(
         str,
         typer.Argument(
             help="scs (continuous-time vanilla DMFT), discrete (x' = g J tanh x), gru or gated_flow (FP MFT; "
-            "gated_flow --dmft: time-dependent DMFT), gradients (CKS20 gradient-norm laws), onset (chaos-onset "
+            "gated_flow --dmft: time-dependent DMFT; gru --dmft, lstm --dmft: DMFT of the discrete GRU / LSTM), gradients (CKS20 gradient-norm laws), onset (chaos-onset "
             "gain g_c(alpha_r) of the gated flow)."
         ),
     ] = "scs",
@@ -50,6 +50,11 @@ def meanfield_cmd(
     g_h: Annotated[float, typer.Option("--g-h", help="Candidate gain (gru, gated_flow).")] = 3.0,
     alpha_r: Annotated[float, typer.Option("--alpha-r", help="Reset-gate gain.")] = 0.0,
     alpha_z: Annotated[float, typer.Option("--alpha-z", help="Update-gate gain.")] = 0.0,
+    alpha_f: Annotated[
+        float, typer.Option("--alpha-f", help="lstm: forget-gate gain (--g: candidate gain).")
+    ] = 0.0,
+    alpha_i: Annotated[float, typer.Option("--alpha-i", help="lstm: input-gate gain.")] = 0.0,
+    alpha_o: Annotated[float, typer.Option("--alpha-o", help="lstm: output-gate gain.")] = 0.0,
     bias_std: Annotated[float, typer.Option("--bias-std", help="Quenched bias std (discrete, gru).")] = 0.0,
     dmft: Annotated[
         bool, typer.Option("--dmft", help="gated_flow: solve the time-dependent DMFT (C(tau), lambda_max).")
@@ -90,8 +95,10 @@ def meanfield_cmd(
 
     if kind not in KINDS:
         raise fail(f"`KIND` must be one of {', '.join(KINDS)}; got {kind!r}")
-    if dmft and kind != "gated_flow":
-        raise fail(f"`--dmft` applies to KIND gated_flow only; got {kind!r}")
+    if dmft and kind not in ("gated_flow", "gru", "lstm"):
+        raise fail(f"`--dmft` applies to KIND gated_flow, gru or lstm only; got {kind!r}")
+    if kind == "lstm" and not dmft:
+        raise fail("KIND lstm needs `--dmft` (the LSTM has no fixed-point MFT here)")
     device = check_device(device)
     table = Table(title=f"rnndyn meanfield {kind}{' --dmft' if dmft else ''}")
     table.add_column("quantity")
@@ -99,7 +106,32 @@ def meanfield_cmd(
     extra = None
     figure = None
     try:
-        if kind == "gated_flow" and dmft:
+        if kind in ("gru", "lstm") and dmft:
+            from rnndyn.meanfield.dmft_discrete import gru_dmft, lstm_dmft
+
+            grid = (
+                {}
+                if tau_max is None
+                else {"tau_max": int(tau_max) if float(tau_max).is_integer() else tau_max}
+            )
+            with _progress_bar("DMFT iterations") as bar:
+                task = bar.add_task("dmft", total=None, info="")
+                prog = lambda i, r: bar.update(task, completed=i, info=f"iter {i}, residual {r:.2g}")  # noqa: E731
+                if kind == "gru":
+                    res = gru_dmft(g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, n_samples=n_samples,
+                                   seed=seed, device=device, progress=prog, **grid)  # fmt: skip
+                else:
+                    res = lstm_dmft(g, alpha_f=alpha_f, alpha_i=alpha_i, alpha_o=alpha_o, n_samples=n_samples,
+                                    seed=seed, device=device, progress=prog, **grid)  # fmt: skip
+            rows = [(k, v) for k, v in res.params.items()] + [("route", res.method),
+                    ("C_h(0) = <h^2>", res.c_h0), ("C_phi(0)", res.c_phi0)]  # fmt: skip
+            rows += [(f"C_sigma({k})(0)", float(v[0])) for k, v in res.gates.items()]
+            rows += [("relaxation time (steps)", res.relaxation_time), ("lambda_max (1/step)", res.lambda_max),
+                     ("lambda_max from", res.lambda_method), ("iterations", res.iterations)]  # fmt: skip
+            if res.method == "sampled":
+                rows.append(("residual vs fresh paths (statistical)", res.residual_fresh))
+            figure = ("discrete_dmft", res)
+        elif kind == "gated_flow" and dmft:
             from rnndyn.meanfield.dmft import gated_dmft
 
             with _progress_bar("DMFT iterations") as bar:
@@ -172,6 +204,9 @@ def meanfield_cmd(
             from rnndyn.plotting.phase import plot_dmft
 
             console.print(f"wrote {plot_dmft(res, Path(out) / f'scs_dmft_g{g:g}.png')}")
+        elif figure[0] == "discrete_dmft":
+            tag = "_".join(f"{k}{v:g}" for k, v in res.params.items() if v != 0)
+            console.print(f"wrote {res.plot(Path(out) / f'{kind}_dmft_{tag}.png')}")
         else:
             name = f"gated_dmft_gh{g_h:g}_az{alpha_z:g}_ar{alpha_r:g}.png"
             console.print(f"wrote {res.plot(Path(out) / name)}")

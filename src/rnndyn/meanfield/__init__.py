@@ -8,6 +8,8 @@ Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.
 * :mod:`~rnndyn.meanfield.phase`: the (g_h, alpha_r) phase diagram as an xarray Dataset;
 * :mod:`~rnndyn.meanfield.dmft`: time-dependent DMFT of the gated flow (correlations, lambda_max,
   the chaos-onset line; docs/theory/gated.md §4.6-4.8);
+* :mod:`~rnndyn.meanfield.dmft_discrete`: time-dependent DMFT of the discrete GRU and LSTM
+  (docs/theory/gated.md §4.1, §4.4, §4.5);
 * :mod:`~rnndyn.meanfield.gradients`: the CKS20 gradient-norm laws (docs/theory/gated.md §5.4);
 * :mod:`~rnndyn.meanfield.rmt`: random-matrix predictions of Jacobian spectra (models call it from
   :meth:`~rnndyn.AbstractSystem.spectral_theory`).
@@ -15,6 +17,7 @@ Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.
 
 from rnndyn.meanfield import gradients, rmt
 from rnndyn.meanfield.dmft import ChaosOnsetResult, DMFTResult, chaos_onset, gated_dmft
+from rnndyn.meanfield.dmft_discrete import DiscreteDMFTResult, gru_dmft, lstm_dmft
 from rnndyn.meanfield.gated import (
     ALPHA_R_STAR,
     G_H_ZERO_FP,
@@ -64,5 +67,8 @@ __all__ = [
     "DMFTResult",
     "chaos_onset",
     "gated_dmft",
+    "DiscreteDMFTResult",
+    "gru_dmft",
+    "lstm_dmft",
     "gradients",
 ]

@@ -1,0 +1,169 @@
+"""Oracle tests of the discrete GRU / LSTM DMFT (rnndyn.meanfield.dmft_discrete).
+
+Exact limits (the vanilla map, the fixed-point MFT, the zero fixed point, the LSTM with a closed
+forget gate), cross-method checks (sampled map vs the exact Gaussian route) and, in slow tests,
+finite-N networks. Numbers measured once are in docs/meanfield.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from rnndyn import meanfield as mf
+from rnndyn.meanfield import dmft_discrete as dd
+from rnndyn.meanfield.quadrature import gaussian_expectation, sigmoid
+
+FAST = {"tau_max": 40, "degree": 24, "tol": 1e-7}
+
+
+@pytest.fixture(scope="module")
+def gru_reset():
+    """The exact (Gaussian-route) solution at g_h = 3, alpha_r = 5."""
+    return dd.gru_dmft(3.0, alpha_r=5.0, **FAST)
+
+
+def test_z_to_one_is_the_vanilla_discrete_map():
+    # sigma(b_z) -> 1: h_t = phi(eta_h), Var(eta_h) = (g_h/2)^2 C_h(0) = q of x' = g J tanh x, g = g_h/2
+    r = dd.gru_dmft(4.0, bias_z=30.0, tau_max=16, degree=24)
+    ref = mf.discrete_meanfield(2.0)
+    assert r.status == "success" and r.method == "gaussian"
+    assert r.variances["eta_h"] == pytest.approx(ref.q, rel=1e-6)
+    assert r.c_h0 * 4.0 == pytest.approx(ref.q, rel=1e-6)
+    assert np.max(np.abs(r.c_h[1:])) < 1e-6 * r.c_h0  # no memory: C_h(tau >= 1) = 0
+    assert r.lambda_max == pytest.approx(ref.lambda_max, abs=1e-6)
+    assert r.lambda_max == pytest.approx(0.1547, abs=1e-4)
+
+
+def test_fixed_point_solution_equals_fixed_point_mft_and_bounds_the_chaotic_one(gru_reset):
+    fp = mf.fixed_points(3.0, 5.0)
+    const = dd.gru_dmft(3.0, alpha_r=5.0, initial="constant", **FAST)
+    # a lag-independent C_h is kept by the map: it is the FP MFT (004-10), and its exponent is
+    # ln(1 - z + z sqrt(rho)), the log spectral radius of the FP Jacobian (rho of (004-19))
+    assert const.c_h0 == pytest.approx(float(np.max(fp.c_phi)), rel=1e-7)
+    assert np.ptp(const.c_h) < 1e-9
+    assert const.lambda_max == pytest.approx(
+        math.log(0.5 + 0.5 * math.sqrt(float(fp.rho[np.argmax(fp.c_phi)]))), abs=1e-7
+    )
+    # the time-dependent solution: C_h decays, and C_h(0) <= C_phi(0) (004-52) <= the FP value
+    r = gru_reset
+    assert r.status == "success" and r.c_h[-1] < 1e-3 * r.c_h0
+    assert r.c_h0 <= r.c_phi0 + 1e-12
+    assert r.c_h0 < float(np.max(fp.c_phi))
+    # the stationary difference equation (1 + a^2) C(t) - a [C(t+1) + C(t-1)] = z^2 C_phi(t), a = z = 1/2
+    c = np.concatenate([[r.c_h[1]], r.c_h])  # even: C(-1) = C(1)
+    lhs = 1.25 * c[1:-1] - 0.5 * (c[2:] + c[:-2])
+    assert np.max(np.abs(lhs - 0.25 * r.c_phi[:-1])) < 1e-6 * r.c_h0
+    assert r.lambda_max > 0.05
+
+
+def test_zero_fixed_point_exponent():
+    # below the transition the solution collapses to C_h = 0 and lambda = ln(a + z g_h sigma(b_r))
+    bz, br = 1.0, -0.5
+    zb, sr = float(sigmoid(np.array(bz))), float(sigmoid(np.array(br)))
+    r = dd.gru_dmft(1.5, alpha_r=2.0, bias_z=bz, bias_r=br, tau_max=20, degree=16)
+    exact = math.log(1.0 - zb + zb * 1.5 * sr)
+    assert r.zero_fixed_point and r.c_h0 == 0.0 and r.lambda_max == pytest.approx(exact, abs=1e-12)
+    # the eigenproblem itself reproduces it on C_h = 0 (an independent path through the code)
+    lam = dd.gru_gaussian_lyapunov(np.zeros(21), g_h=1.5, alpha_r=2.0, bias_z=bz, bias_r=br, degree=16)
+    assert lam == pytest.approx(exact, abs=1e-8)
+
+
+def test_sampled_map_is_stationary_at_the_exact_solution(gru_reset):
+    import torch
+
+    r = gru_reset
+    paths = dd._Paths(K=40, n_burn=60, n_win=300, M=400, seed=3, chunk=100, device=torch.device("cpu"))
+    s = dd._GRUSampler(paths, g_h=3.0, alpha_z=0.0, alpha_r=5.0, bias_z=0.0, bias_r=0.0, degree=24)
+    parts = [s.forward(r.c_h, offset=k)["c_h"] for k in range(4)]
+    mean = np.mean(parts, axis=0)
+    err = np.std(parts, axis=0, ddof=1) / 2.0
+    assert abs(mean[0] - r.c_h0) < 4 * err[0] + 1e-12
+    assert np.max(np.abs(mean - r.c_h)) / r.c_h0 < 0.03
+
+
+def _lstm_closed_forget(g, alpha_o, b_i, b_o):
+    """Exact C_h(0) and lambda of the LSTM with f = 0, constant input gate (no memory)."""
+    si = float(sigmoid(np.array(b_i)))
+
+    def so2(c):
+        return float(gaussian_expectation(lambda u: sigmoid(u + b_o) ** 2, alpha_o**2 * c))
+
+    def cphi2(c):
+        return float(gaussian_expectation(lambda u: np.tanh(si * np.tanh(u)) ** 2, g * g * c))
+
+    c0 = brentq(lambda c: so2(c) * cphi2(c) - c, 1e-6, 1.0)
+    d = g * g * c0
+    dphi = float(
+        gaussian_expectation(lambda u: ((1 - np.tanh(si * np.tanh(u)) ** 2) * (1 - np.tanh(u) ** 2)) ** 2, d)
+    )
+    ds2 = float(
+        gaussian_expectation(lambda u: (sigmoid(u + b_o) * (1 - sigmoid(u + b_o))) ** 2, alpha_o**2 * c0)
+    )
+    lam = 0.5 * math.log(g * g * so2(c0) * si * si * dphi + alpha_o**2 * ds2 * cphi2(c0))
+    return c0, lam
+
+
+def test_lstm_closed_forget_gate_exact_limit():
+    # bias_f = -30: c_t = i phi(eta_c), h_t = o phi(c_t): C_h(0) solves a scalar equation, C_h(tau>=1) = 0,
+    # and lambda = 1/2 ln(g^2 <o^2> i^2 <phi'(c)^2 phi'(eta_c)^2> + alpha_o^2 <sigma'_o^2> <phi(c)^2>)
+    c0, lam = _lstm_closed_forget(6.0, 2.0, 0.5, 0.3)  # C_h(0) = 0.05762, lambda = 0.1921
+    r = dd.lstm_dmft(
+        6.0, alpha_o=2.0, bias_f=-30.0, bias_i=0.5, bias_o=0.3, tau_max=8, window=100, burn_in=2,
+        n_samples=400, chunk=400, degree=16, tol=1e-5,
+    )  # fmt: skip
+    assert r.residual < 1e-5 and r.method == "sampled"
+    assert r.c_h0 == pytest.approx(c0, rel=0.02)  # sampling error ~ 1/sqrt(400 * 100)
+    # no memory: C_h(tau >= 1) = 0 exactly; the sampled solution's lag-1 value carries the sampling
+    # noise amplified by the near-neutral correlation map (measured 0.07 C_h(0) at M = 400)
+    assert np.max(np.abs(r.c_h[1:])) < 0.15 * r.c_h0
+    assert r.lambda_max == pytest.approx(lam, abs=0.01)
+
+
+def test_bad_input_and_non_convergence():
+    with pytest.raises(ValueError, match="g_h"):
+        dd.gru_dmft(-1.0)
+    with pytest.raises(ValueError, match="alpha_r"):
+        dd.gru_dmft(2.0, alpha_r=-1.0)
+    with pytest.raises(ValueError, match="method"):
+        dd.gru_dmft(2.0, alpha_z=1.0, method="gaussian")
+    with pytest.raises(ValueError, match="lyapunov_method"):
+        dd.gru_dmft(2.0, alpha_z=1.0, lyapunov_method="eigen")
+    with pytest.raises(ValueError, match="window"):
+        dd.gru_dmft(2.0, method="sampled", tau_max=100, window=50)
+    with pytest.raises(ValueError, match="alpha_o"):
+        dd.lstm_dmft(2.0, alpha_o=-0.1)
+    with pytest.raises(ValueError, match="g"):
+        dd.lstm_dmft(float("nan"))
+    with pytest.raises(TypeError, match="tau_max"):
+        dd.gru_dmft(2.0, tau_max=10.5)
+    with pytest.raises(ValueError, match="initial"):
+        dd.gru_dmft(2.0, alpha_z=1.0, initial="constant")
+    r = dd.gru_dmft(3.0, alpha_r=5.0, max_iter=2, tau_max=20, degree=16)
+    assert r.status == "not_converged" and np.all(np.isfinite(r.c_h)) and math.isfinite(r.lambda_max)
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["status"] == "not_converged" and d["model"] == "gru"
+
+
+def test_cli_gru_dmft_json_and_figure(tmp_path):
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    out = tmp_path / "figs"
+    js = tmp_path / "d.json"
+    res = CliRunner().invoke(
+        app, ["meanfield", "gru", "--dmft", "--g-h", "1.5", "--alpha-r", "2", "--tau-max", "20", "--json", str(js),
+              "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads(js.read_text())
+    assert d["model"] == "gru" and d["zero_fixed_point"] is True
+    assert d["lambda_max"] == pytest.approx(math.log(0.5 + 1.5 / 4), abs=1e-12)
+    assert list(out.glob("*.png"))
+    bad = CliRunner().invoke(app, ["meanfield", "scs", "--dmft"])
+    assert bad.exit_code != 0
