@@ -16,6 +16,7 @@ Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.
 """
 
 from rnndyn.meanfield import gradients, rmt
+from rnndyn.meanfield.adjoint import AdjointGradientResult, adjoint_gradient_norms
 from rnndyn.meanfield.dmft import ChaosOnsetResult, DMFTResult, chaos_onset, gated_dmft
 from rnndyn.meanfield.dmft_discrete import DiscreteDMFTResult, gru_dmft, lstm_dmft
 from rnndyn.meanfield.gated import (
@@ -67,6 +68,8 @@ __all__ = [
     "DMFTResult",
     "chaos_onset",
     "gated_dmft",
+    "AdjointGradientResult",
+    "adjoint_gradient_norms",
     "DiscreteDMFTResult",
     "gru_dmft",
     "lstm_dmft",
