@@ -247,6 +247,52 @@ def test_spilled_and_stored_runs_equal_the_in_memory_run(tmp_path) -> None:  # n
         rd.covariant_lyapunov_vectors(net, generator=gen(8), store=other, **kw)
 
 
+def test_spill_and_store_in_many_chunks_equal_the_in_memory_run(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    # small chunks: two buffers per series, writes and prefetching reads on the I/O thread, the
+    # spill files truncated behind the backward reader; the numbers must not change at all
+    import rnndyn.clv as clv_mod
+
+    net = rd.VanillaRNN(10, g=2.5, generator=gen(7), dtype=F64)
+    kw = dict(k=5, n_steps=60, n_transient=30, n_backward_transient=40, n_trajectories=2)
+    ref = rd.covariant_lyapunov_vectors(net, generator=gen(8), **kw)
+    monkeypatch.setattr(clv_mod, "_CHUNK_BYTES", 2000)
+    spill = rd.covariant_lyapunov_vectors(net, generator=gen(8), max_memory=60_000, **kw)
+    assert spill.memory["storage"] == "spill"
+    # R (24 kB) and frames (48 kB) on disk through two 1 kB buffers each
+    assert spill.memory["peak_buffer_bytes"] <= ref.memory["peak_buffer_bytes"] - 72_000 + 4 * 1000
+    assert torch.equal(spill.vectors, ref.vectors)
+    assert torch.equal(spill.log_growth, ref.log_growth)
+    st = rd.covariant_lyapunov_vectors(net, generator=gen(8), max_memory=60_000, store=tmp_path / "c", **kw)
+    assert (st.memory["storage"], st.memory["vectors"]) == ("spill", "zarr")
+    for j in (0, 29, 59):
+        assert torch.equal(st.vectors_at(j), ref.vectors[:, j])
+
+
+def test_blocked_triangular_solve_and_product_equal_the_full_ones() -> None:
+    from rnndyn.clv import _block_edges, _solve_upper, _times_upper
+
+    k = 200
+    edges = _block_edges(k)
+    assert len(edges) > 2  # the blocked path
+    g = gen(11)
+    r = torch.triu(torch.randn(2, k, k, generator=g, dtype=F64)) + 3 * torch.eye(k, dtype=F64)
+    c = torch.cat([torch.triu(torch.randn(2, k, k, generator=g, dtype=F64)) for _ in range(2)], -1)
+    for m in (1, 2):  # one triangular block, and two side by side (the two backward starts)
+        rhs = c[..., : m * k]
+        x = _solve_upper(r, rhs, edges)
+        full = torch.linalg.solve_triangular(r, rhs, upper=True)
+        assert float((x - full).abs().max() / full.abs().max()) < 1e-13
+        resid = torch.linalg.matrix_norm(r @ x - rhs) / (
+            torch.linalg.matrix_norm(r) * torch.linalg.matrix_norm(x)
+        )
+        assert float(resid.max()) < 1e-14  # a backward-stable solution
+        for j in range(m):  # upper triangular, with exact zeros
+            assert torch.equal(x[..., j * k : (j + 1) * k], torch.triu(x[..., j * k : (j + 1) * k]))
+    q = torch.randn(2, k + 7, k, generator=g, dtype=F64)
+    ct = c[..., :k]
+    assert float((_times_upper(q, ct, edges) - q @ ct).abs().max() / (q @ ct).abs().max()) < 1e-14
+
+
 # ---------------------------------------------------------------- bad input and statuses
 def test_bad_input_gives_clear_errors() -> None:
     h = rd.Henon()
