@@ -72,10 +72,21 @@ def bptt(g_h, alpha_z, alpha_r, *, n, seed, horizons=HORIZONS, dt=0.1, transient
     return {str(T): dict(v) for T, v in out.items()}
 
 
-def theory(g_h, alpha_z, alpha_r, *, horizons=HORIZONS, n_samples=8000, replicas=1, seed=0, dt=0.1):  # noqa: ANN001, ANN201
+def theory(
+    g_h,
+    alpha_z,
+    alpha_r,
+    *,
+    horizons=HORIZONS,
+    n_samples=8000,
+    replicas=1,
+    seed=0,
+    dt=0.1,
+    forward_samples=4000,
+):  # noqa: ANN001, ANN201
     r = adjoint_gradient_norms(
         g_h, alpha_z=alpha_z, alpha_r=alpha_r, horizon=max(horizons), n_samples=n_samples, replicas=replicas,
-        seed=seed, dt=dt, method="sampled" if alpha_z > 0 else "gaussian",
+        seed=seed, dt=dt, method="sampled" if alpha_z > 0 else "gaussian", forward_samples=forward_samples,
     )  # fmt: skip
     return {
         "status": r.status.value,
@@ -126,6 +137,7 @@ def main() -> None:
     ap.add_argument("--readouts", type=int, default=2)
     ap.add_argument("--n-samples", type=int, default=8000)
     ap.add_argument("--replicas", type=int, default=1)
+    ap.add_argument("--forward-samples", type=int, default=4000)
     ap.add_argument("--out", default="adjoint_vs_bptt.jsonl")
     a = ap.parse_args()
     if a.what == "table":
@@ -137,7 +149,7 @@ def main() -> None:
                    transient=a.transient, readouts=a.readouts)  # fmt: skip
     else:
         res = theory(a.g_h, a.alpha_z, a.alpha_r, horizons=tuple(a.horizons), n_samples=a.n_samples,
-                     replicas=a.replicas, seed=a.seed, dt=a.dt)  # fmt: skip
+                     replicas=a.replicas, seed=a.seed, dt=a.dt, forward_samples=a.forward_samples)  # fmt: skip
     line = {"what": a.what, "g_h": a.g_h, "alpha_z": a.alpha_z, "alpha_r": a.alpha_r, "n": a.n, "seed": a.seed,
             "dt": a.dt, "cpu_s": round(time.process_time() - t0, 1), "result": res}  # fmt: skip
     print(json.dumps(line))

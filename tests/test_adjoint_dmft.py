@@ -208,3 +208,23 @@ def test_predicted_norms_against_backpropagation(g_h, alpha_z, alpha_r, T):
     for i, k in enumerate(("norm_j_h", "norm_j_z", "norm_j_r")):
         if pred[k] > 0:
             assert abs(mean[i] / pred[k] - 1.0) < 0.15, (k, mean[i], pred[k])
+
+
+def test_cli_gradients_law_adjoint(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    runner = CliRunner()
+    js, figs = tmp_path / "a.json", tmp_path / "figs"
+    res = runner.invoke(app, ["meanfield", "gradients", "--law", "adjoint", "--g-h", "1.5", "--horizon", "4",
+                              "--json", str(js), "--out", str(figs)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    d = json.loads(js.read_text())
+    assert d["method"] == "gaussian" and d["horizon"][-1] == pytest.approx(4.0)
+    assert d["state_norm"][-1] == pytest.approx(float(_bessel(1.5, np.array([4.0]))[0]), rel=2e-3)
+    assert list(figs.glob("adjoint_gradients_*.png"))
+    bad = runner.invoke(app, ["meanfield", "gradients", "--law", "adjoint", "--horizon", "-1"])
+    assert bad.exit_code == 2 and "horizon" in bad.output

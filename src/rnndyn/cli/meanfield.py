@@ -71,9 +71,17 @@ def meanfield_cmd(
         float, typer.Option("--rho", help="gradients: spectral shaping parameter rho (CKS20 (19)).")
     ] = 1.5,
     law: Annotated[
-        str, typer.Option("--law", help="gradients: constant_gate (alpha_z = 0) or binary_gate.")
+        str,
+        typer.Option(
+            "--law",
+            help="gradients: constant_gate (alpha_z = 0), binary_gate, or adjoint (adjoint DMFT of the gated "
+            "flow at --g-h/--alpha-z/--alpha-r up to --horizon).",
+        ),
     ] = ("constant_gate"),
     t_max: Annotated[int, typer.Option("--t-max", help="gradients: largest horizon (steps).")] = 100,
+    horizon: Annotated[
+        float, typer.Option("--horizon", help="gradients --law adjoint: largest horizon T (time units).")
+    ] = 20.0,
     theta: Annotated[
         float, typer.Option("--theta", help="gradients: closed-gate fraction (binary_gate).")
     ] = 0.5,
@@ -160,6 +168,25 @@ def meanfield_cmd(
             rows = [("alpha_r", alpha_r), ("g_c (chaotic DMFT solution appears)", res.g_c),
                     ("discontinuous (g_c < 2)", res.discontinuous), ("C_h(0) at onset", res.c_h0_at_onset),
                     ("lambda_max at onset", res.lambda_at_onset), ("FP bifurcation g*", mf.bifurcation_gain(alpha_r))]  # fmt: skip
+        elif kind == "gradients" and law == "adjoint":
+            from rnndyn.meanfield.adjoint import adjoint_gradient_norms
+
+            with _progress_bar("forward DMFT, then the adjoint sweep") as bar:
+                task = bar.add_task("adjoint", total=None, info="")
+                res = adjoint_gradient_norms(
+                    g_h, alpha_z=alpha_z, alpha_r=alpha_r, horizon=horizon, method=method, dt=dt,
+                    n_samples=n_samples, seed=seed, device=device,
+                    progress=lambda j, n: bar.update(task, completed=j, total=n, info=f"step {j}/{n}"),
+                )  # fmt: skip
+            rows = [("g_h, alpha_z, alpha_r", f"{g_h:g}, {alpha_z:g}, {alpha_r:g}"), ("route", res.method),
+                    ("loss", "F = (1/N) sum_i v_i h_i(T), v ~ N(0, I)"),
+                    ("forward lambda_max", res.lambda_max), ("growth rate of N|dF/dh(0)|^2 / 2", res.growth_rate)]  # fmt: skip
+            for t in sorted({min(1.0, horizon), horizon / 4, horizon / 2, horizon}):
+                p = res.at(t)
+                rows.append((f"|dF/dJ^h|^2, |dF/dJ^z|^2, |dF/dJ^r|^2 at T={p['T']:g}",
+                             f"{p['norm_j_h']:.5g}, {p['norm_j_z']:.5g}, {p['norm_j_r']:.5g}"))  # fmt: skip
+                rows.append((f"N|dF/dh(0)|^2 at T={p['T']:g}", p["state_norm"]))
+            figure = ("adjoint", res)
         elif kind == "gradients":
             from rnndyn.meanfield.gradients import gradient_norm_theory
 
@@ -204,6 +231,9 @@ def meanfield_cmd(
             from rnndyn.plotting.phase import plot_dmft
 
             console.print(f"wrote {plot_dmft(res, Path(out) / f'scs_dmft_g{g:g}.png')}")
+        elif figure[0] == "adjoint":
+            name = f"adjoint_gradients_gh{g_h:g}_az{alpha_z:g}_ar{alpha_r:g}.png"
+            console.print(f"wrote {res.plot(Path(out) / name)}")
         elif figure[0] == "discrete_dmft":
             tag = "_".join(f"{k}{v:g}" for k, v in res.params.items() if v != 0)
             console.print(f"wrote {res.plot(Path(out) / f'{kind}_dmft_{tag}.png')}")

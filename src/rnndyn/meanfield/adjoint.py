@@ -141,6 +141,7 @@ class AdjointGradientResult(Result):
         path.parent.mkdir(parents=True, exist_ok=True)
         fig = Figure(figsize=(10, 4))
         ax = fig.subplots(1, 2)
+        drawn = 0
         for y, lab in (
             (self.norm_j_h, "|dF/dJ^h|^2"),
             (self.norm_j_z, "|dF/dJ^z|^2"),
@@ -148,8 +149,13 @@ class AdjointGradientResult(Result):
         ):
             if np.any(y > 0):
                 ax[0].semilogy(self.horizon[1:], y[1:], label=lab)
+                drawn += 1
         ax[0].set_xlabel("horizon T")
-        ax[0].legend()
+        if drawn:
+            ax[0].legend()
+        else:
+            ax[0].text(0.5, 0.5, "no weight gradient (phi(h) = 0: zero fixed point)", ha="center",
+                       transform=ax[0].transAxes)  # fmt: skip
         ax[0].set_title(
             f"g_h={self.g_h:g}, alpha_z={self.alpha_z:g}, alpha_r={self.alpha_r:g} ({self.method})"
         )
