@@ -91,7 +91,11 @@ def bench_dmft(grid: int = 3) -> None:
               f"{c:.2f} s CPU ({c / c_ref:.1f}x scs_dmft CPU)")  # fmt: skip
     r, w, c = timed(lambda: gated_dmft(3.0, alpha_z=5.0, n_samples=2000, lyapunov=False))
     print(f"gated DMFT (sampled, M=2000, no lambda) alpha_z=5: C_h(0)={r.c_h0:.4f}: {w:.2f} s wall, {c:.2f} s CPU "
-          f"({c / c_ref:.1f}x), fresh residual {r.residual_fresh:.3f}")  # fmt: skip
+          f"({c / c_ref:.1f}x), {r.iterations} maps, fresh residual {r.residual_fresh:.3f}, {r.status}")  # fmt: skip
+    r, w, c = timed(lambda: gated_dmft(3.0, alpha_z=5.0, n_samples=2000))
+    print(f"gated DMFT (sampled, M=2000, with the sampled tangent lambda) alpha_z=5: lambda={r.lambda_max:.4f}: "
+          f"{w:.2f} s wall, {c:.2f} s CPU")  # fmt: skip
+    bench_sampled_map()
     gh = np.linspace(1.6, 2.4, grid)
     ar = np.linspace(0.0, 20.0, grid)
     pts, w, c = timed(lambda: [[dmft_phase_point(float(g), float(a))["chaotic"] for g in gh] for a in ar])
@@ -99,10 +103,73 @@ def bench_dmft(grid: int = 3) -> None:
           f"{c / grid**2:.2f} s CPU/point; chaotic points {int(np.sum(pts))}")  # fmt: skip
 
 
+def _previous_forward(smp, c_phi: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """The sampled map as it was before the scan (reference): complex64 noise converted per map,
+    path-major paths, the step-by-step Heun loop on strided columns, one inverse FFT per path.
+    Started from the sampler's own h(0) = g eta(0) so that both compute the same numbers."""
+    import torch
+
+    sp = smp._spectra(c_phi)
+    gen = torch.Generator().manual_seed(smp.seed * 1_000_003)
+    half = (smp.M + 1) // 2
+    ws = []
+    for _ in ("eta", "z"):
+        re = torch.randn(half, smp.P, generator=gen, dtype=torch.float32)
+        im = torch.randn(half, smp.P, generator=gen, dtype=torch.float32)
+        ws.append(torch.complex(re, im))
+
+    def paths(sq, w):  # noqa: ANN001, ANN202
+        y = torch.fft.fft(w.to(torch.complex128) * torch.as_tensor(sq))
+        return torch.cat([y.real, y.imag], 0)[: smp.M, : smp.n_t]
+
+    eta, z = paths(sp["eta"], ws[0]), paths(sp["z"], ws[1])
+    s, ge, dt = torch.sigmoid(z), smp.g_h * eta, smp.grid.dt
+    h = ge[:, 0].clone()
+    out = torch.empty(smp.M, smp.n_win, dtype=torch.float64)
+    for k in range(smp.n_t - 1):
+        if k >= smp.n_burn:
+            out[:, k - smp.n_burn] = h
+        k1 = s[:, k] * (ge[:, k] - h)
+        hp = h + dt * k1
+        h = h + 0.5 * dt * (k1 + s[:, k + 1] * (ge[:, k + 1] - hp))
+    out[:, -1] = h
+    nfft = 1 << int(np.ceil(np.log2(smp.n_win + smp.grid.K + 1)))
+    f = torch.fft.rfft(torch.tanh(out), n=nfft)
+    ac = torch.fft.irfft(f * f.conj(), n=nfft)[:, : smp.grid.K + 1]
+    denom = torch.arange(smp.n_win, smp.n_win - smp.grid.K - 1, -1, dtype=torch.float64)
+    return (ac / denom).sum(0).numpy() / smp.M
+
+
+def bench_sampled_map(n_maps: int = 5) -> None:
+    """One map of the sampled route (M = 2000, alpha_z = 5, default grid): now vs the previous code."""
+    import torch
+
+    from rnndyn.meanfield.dmft import _Grid, _Sampler
+
+    grid = _Grid(0.1, 50.0)
+    smp = _Sampler(grid, g_h=3.0, alpha_z=5.0, alpha_r=0.0, n_samples=2000, burn_in=30.0, window=100.0,
+                   seed=0, device=torch.device("cpu"), chunk=2000, degree=40)  # fmt: skip
+    c_phi = 0.4 * np.exp(-grid.tau / 10.0)
+    new = smp.forward(c_phi)["c_phi"]  # draws and caches the frozen noise
+    ref = _previous_forward(smp, c_phi)
+    c0 = time.process_time()
+    for _ in range(n_maps):
+        smp.forward(c_phi)
+    c_new = (time.process_time() - c0) / n_maps
+    c0 = time.process_time()
+    for _ in range(n_maps):
+        _previous_forward(smp, c_phi)
+    c_old = (time.process_time() - c0) / n_maps
+    print(f"sampled map M=2000 alpha_z=5: {c_new:.3f} s CPU vs previous code {c_old:.3f} s CPU "
+          f"({c_old / c_new:.2f}x); max |difference| {np.max(np.abs(new - ref)):.1e}")  # fmt: skip
+
+
 if __name__ == "__main__":
     import sys
 
-    if len(sys.argv) > 1 and sys.argv[1] == "dmft":
+    if len(sys.argv) > 1 and sys.argv[1] == "map":
+        bench_sampled_map()
+    elif len(sys.argv) > 1 and sys.argv[1] == "dmft":
         bench_dmft(int(sys.argv[2]) if len(sys.argv) > 2 else 3)
     else:
         main()

@@ -319,7 +319,7 @@ def test_tangent_scan_equals_the_joint_heun_loop():
         xi = g * eta[k] - h
         return s[k] * xi, s[k] * (g * zeta[k] - u) - lam * u + ds[k] * xi * uz[k]
 
-    h = torch.zeros(smp.M, dtype=torch.float64)
+    h = g * eta[0]  # the sampler's start h(0) = g eta(0)
     u = torch.zeros_like(h)
     ref = []
     for k in range(smp.n_t):

@@ -66,6 +66,10 @@ SUCCESS, WARNING, NOT_CONVERGED = Status.SUCCESS, Status.WARNING, Status.NOT_CON
 ZERO_TOL = 1e-7
 #: sigma(0): the constant update / reset gate when alpha = 0 at zero bias.
 S_BAR = 0.5
+#: Sampled route: beyond these (clipped fraction of the circulant spectrum, C_h(tau_max)/C_h(0))
+#: the lag window does not resolve the stationary solution and the status is ``not_converged``.
+UNRESOLVED_CLIP = 1e-2
+UNRESOLVED_TAIL = 0.05
 
 
 # ----------------------------------------------------------------------------------------------
@@ -437,10 +441,12 @@ class _Sampler:
         device: torch.device,
         chunk: int,
         degree: int,
+        h_start: str = "field",
     ) -> None:
 
         self.grid, self.g_h, self.alpha_z, self.alpha_r = grid, g_h, alpha_z, alpha_r
         self.M, self.seed, self.device, self.chunk, self.degree = n_samples, seed, device, chunk, degree
+        self.h_start = check_choice(h_start, "h_start", ("field", "zero"))
         self.n_burn = int(round(burn_in / grid.dt))
         self.n_win = max(int(round(window / grid.dt)), grid.K + 1)
         self.n_t = self.n_burn + self.n_win
@@ -544,7 +550,13 @@ class _Sampler:
         return out
 
     def _h_path(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
-        """Heun steps of dh/dt = sigma(z)(-h + g eta) from h = 0; the whole path ``(n_t, m)``.
+        """Heun steps of dh/dt = sigma(z)(-h + g eta); the whole path ``(n_t, m)``.
+
+        The path starts at ``h(0) = g eta(0)`` (``h_start="field"``, the default), the value a site
+        relaxes to when its gate is open: for ``alpha_z > 0`` the gate closes sites for times far
+        beyond any burn-in (rates sigma(z) spread over decades), and a start at 0 left those
+        sites with too little variance (C_h(0) 7 % low at g_h = 4, alpha_z = 10). With
+        ``alpha_z = 0`` the start is forgotten as exp(-burn_in/2). ``h_start="zero"``: the old start.
 
         The equation is linear in h, so Heun's step is ``h_{k+1} = a_k h_k + b_k`` with
         ``a_k = 1 - dt(s_k + s_{k+1})/2 + dt^2 s_k s_{k+1}/2``,
@@ -555,7 +567,10 @@ class _Sampler:
         s = torch.sigmoid(z) if z is not None else torch.full_like(eta[:, :1], S_BAR)
         q = s * (g * eta)
         a, b = _heun_coefficients(s, q, dt)
-        return _linear_scan(a, b, torch.zeros_like(eta[0]))
+        return _linear_scan(a, b, self._h0(eta, g))
+
+    def _h0(self, eta: torch.Tensor, g: float) -> torch.Tensor:
+        return g * eta[0] if self.h_start == "field" else 0.0 * eta[0]
 
     def _integrate(self, eta: torch.Tensor, z: torch.Tensor | None, g: float, dt: float) -> torch.Tensor:
         """Heun steps of dh/dt = sigma(z)(-h + g eta); returns h on the window (n_win, m)."""
@@ -569,7 +584,7 @@ class _Sampler:
 
         m = eta.shape[1]
         s = torch.sigmoid(z) if z is not None else None
-        h = torch.zeros(m, dtype=torch.float64, device=eta.device)
+        h = self._h0(eta, g).clone()
         out = torch.empty(self.n_win, m, dtype=torch.float64, device=eta.device)
         ge = g * eta
         for k in range(self.n_t - 1):
@@ -872,8 +887,12 @@ def gated_dmft(
 
     Returns:
         :class:`DMFTResult`; ``status`` is ``"not_converged"`` when the residual stays above
-        ``tol`` (the best iterate is returned, never NaN), ``"warning"`` when the correlations
-        have not decayed at ``tau_max`` (enlarge it) or the circulant embedding clipped spectrum.
+        ``tol`` (the best iterate is returned, never NaN) and, for the sampled route, when the
+        lag window does not resolve the stationary solution (more than ``UNRESOLVED_CLIP`` of the
+        circulant spectrum clipped or ``C_h(tau_max)/C_h(0) > UNRESOLVED_TAIL``: the slow regime
+        of large ``alpha_z``, where the relaxation time grows with ``tau_max``; check
+        ``lag_window_resolves``); ``"warning"`` when the correlations have not quite decayed at
+        ``tau_max`` (enlarge it) or the circulant embedding clipped a little of the spectrum.
 
     Raises:
         ValueError: out-of-range parameters, ``method="gaussian"`` with ``alpha_z > 0``.
@@ -942,6 +961,7 @@ def gated_dmft(
     notes: list[str] = []
     status = SUCCESS
     residual_fresh = float("nan")
+    clipped = 0.0
     m_used = 0
     sampler = None
     if method == "gaussian":
@@ -979,9 +999,10 @@ def gated_dmft(
             ch = fin["c_h"]
             fresh = sampler.forward(c_phi, seed_offset=1)
             residual_fresh = float(np.max(np.abs(fresh["c_phi"] - c_phi)) / c_phi[0])
-            if fin["neg"] > 1e-3:
+            clipped = float(fin["neg"])
+            if clipped > 1e-3:
                 status = WARNING
-                notes.append(f"circulant embedding clipped {fin['neg']:.1e} of the spectrum")
+                notes.append(f"circulant embedding clipped {clipped:.1e} of the spectrum")
         cr = sampler.c_r(c_phi)
         c_z = sampler.c_z(c_phi)
         if residual >= tol and c_phi[0] > 0:
@@ -997,6 +1018,17 @@ def gated_dmft(
     if not zero and status == SUCCESS and abs(tail) > max(5e-3, noise):
         status = WARNING
         notes.append(f"C_h(tau_max)/C_h(0) = {tail:.2g}: correlations not decayed, raise tau_max")
+    resolved = zero or method == "gaussian" or (clipped <= UNRESOLVED_CLIP and abs(tail) <= UNRESOLVED_TAIL)
+    if not resolved:
+        status = NOT_CONVERGED
+        notes.append(
+            f"the stationary solution is not resolved on the lag window (tau_max = {grid.tau[-1]:g}): "
+            f"C_h(tau_max)/C_h(0) = {tail:.2g}, {clipped:.1e} of the embedding spectrum clipped, relaxation "
+            f"time {_relaxation_time(grid.tau, ch):.3g} = {_relaxation_time(grid.tau, ch) / grid.tau[-1]:.2f} "
+            f"tau_max. The update gate (C_z(0) = {c_z[0]:.3g}) holds sites closed for times that grow with "
+            "the window, so C_h and the relaxation time depend on tau_max (lambda_max much less; "
+            "docs/meanfield.md)"
+        )
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
         if zero:
@@ -1017,6 +1049,12 @@ def gated_dmft(
               tolerance=max(5e-3, noise), detail="C_h near tau_max relative to C_h(0); raise tau_max if not",
               status=WARNING),
     ]  # fmt: skip
+    if method == "sampled" and not zero:
+        checks.append(Check(
+            name="lag_window_resolves", passed=bool(resolved), value=max(clipped, abs(tail)),
+            tolerance=UNRESOLVED_TAIL, status=NOT_CONVERGED,
+            detail=f"circulant embedding clipped <= {UNRESOLVED_CLIP:g} and C_h(tau_max)/C_h(0) <= {UNRESOLVED_TAIL:g}",
+        ))  # fmt: skip
     return DMFTResult(
         g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, c_h0=float(ch[0]),
         c_phi0=float(c_phi[0]), c_sigma_r0=float(c_sr[0]), c_z0=float(c_z[0]), c_r0=float(cr[0]),
