@@ -332,3 +332,17 @@ def test_tangent_scan_equals_the_joint_heun_loop():
         h, u = h + 0.5 * dt * (a1 + a2), u + 0.5 * dt * (b1 + b2)
     ref = np.stack(ref)
     assert np.max(np.abs(fast - ref)) < 1e-11 * np.max(np.abs(ref))
+
+
+def test_unresolved_lag_window_is_not_converged():
+    # alpha_z = 10: the update gate holds sites closed for times beyond any short window; the
+    # truncated correlation is not a covariance (embedding clipped) and C_h has not decayed at
+    # tau_max -> not_converged with the failing check named, finite numbers
+    r = gated_dmft(
+        4.0, alpha_z=10.0, n_samples=128, tau_max=20.0, window=40.0, burn_in=10.0, dt=0.2, lyapunov=False,
+        max_iter=40,
+    )  # fmt: skip
+    assert r.status == "not_converged" and "not resolved on the lag window" in r.message
+    failed = {c.name for c in r.checks if not c.passed}
+    assert "lag_window_resolves" in failed and "residual" not in failed
+    assert np.all(np.isfinite(r.c_h)) and r.c_z0 > 10.0

@@ -1025,9 +1025,13 @@ def gated_dmft(
             f"the stationary solution is not resolved on the lag window (tau_max = {grid.tau[-1]:g}): "
             f"C_h(tau_max)/C_h(0) = {tail:.2g}, {clipped:.1e} of the embedding spectrum clipped, relaxation "
             f"time {_relaxation_time(grid.tau, ch):.3g} = {_relaxation_time(grid.tau, ch) / grid.tau[-1]:.2f} "
-            f"tau_max. The update gate (C_z(0) = {c_z[0]:.3g}) holds sites closed for times that grow with "
-            "the window, so C_h and the relaxation time depend on tau_max (lambda_max much less; "
-            "docs/meanfield.md)"
+            + (
+                f"tau_max. The update gate (C_z(0) = {c_z[0]:.3g}) holds sites closed for times that grow "
+                "with the window, so C_h and the relaxation time depend on tau_max (lambda_max much less; "
+                "docs/meanfield.md)"
+                if alpha_z > 0
+                else "tau_max: raise tau_max (and window)"
+            )
         )
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
