@@ -2,16 +2,30 @@
 
 CLVs (Ginelli's method) of the random-RNN map x' = tanh(g W x), g = 2, N = 400, all N vectors
 at every one of n_steps = 2000 steps (the setting in which clvlib needed 5.1 GB), with the same
-forward transient, frame transient and backward transient for both. Each implementation runs in
-its own fresh Python process (same invocation), which reports its wall time and its peak
-resident memory (ru_maxrss) next to the resident memory after imports and set-up, so the memory
-of the computation itself is the difference. rnndyn keeps its R factors, frames and vectors in a
-Zarr store on disk; lyapynov keeps them in lists in memory.
+forward transient, frame transient and backward transient for both. Each run is a fresh Python
+process of the same invocation (the reference, lyapynov, runs in the same invocation: the ratio
+is what counts on a shared machine), which reports its wall time and its peak resident memory
+(ru_maxrss) next to the resident memory after imports and set-up. rnndyn keeps its R factors and
+frames in temporary spill files and writes the CLVs to a Zarr store on disk; lyapynov keeps
+everything in lists in memory.
 
-Accuracy is measured the same way for both, on each one's own trajectory (a chaotic trajectory
-computed with different BLAS round-off decorrelates within a few hundred steps): the covariance
-error sin angle(J_t v_i(t), v_i(t+1)) at check times in the middle of the window, for every i,
-with J_t the exact Jacobian of the map.
+Runs: "equal work" (rnndyn keeps every CLV at every step, no extra angles: what lyapynov does),
+"defaults" (the library's defaults: also the unstable-stable angle at every step), and optionally
+every --also-record-every-th step.
+
+Accuracy, two ways:
+- same trajectory: lyapynov is fed rnndyn's trajectory (the states computed by the same torch
+  step that rnndyn's engine calls, bit for bit), and the benchmark prints the largest sin angle
+  between rnndyn's and lyapynov's CLV i at check times in the middle of the window, over the top
+  half and over all i (the two start their frames and backward iterations from different random
+  matrices, so this measures convergence of both, not only round-off);
+- covariance: sin angle(J_t v_i(t), v_i(t+1)) at the check times, J_t the exact Jacobian.
+
+Where the time goes: rnndyn's forward (tangent GEMM + QR + recording) and backward (triangular
+solves, V = Q C, angles/IPRs, writing the CLVs) phases are timed through the progress callback,
+and the per-step cost of each dense kernel is timed alone in the same process, so the remainder
+(I/O waits, Python, elementwise work) is explicit. lyapynov's kernels (its GEMMs, numpy QR, LU
+solve) are timed the same way.
 
 The data estimate: lambda_max of the Henon x-series (5000 points, embedding 2) by
 rd.lyapunov_from_data and by nolds.lyap_r with the same Theiler window and horizon.
@@ -59,7 +73,79 @@ def _covariance_error(w: np.ndarray, h: np.ndarray, v0: np.ndarray, v1: np.ndarr
     return np.sqrt(1.0 - cos**2)
 
 
-def worker_rnndyn(args: argparse.Namespace) -> dict:
+def _best_ms(f, reps: int = 7) -> float:  # noqa: ANN001
+    f()
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t)
+    return 1e3 * best
+
+
+def kernels_rnndyn(n: int) -> dict:
+    """Per-step cost (ms, best of 7) of each dense kernel of rnndyn's CLV run, alone."""
+    import torch
+
+    from rnndyn.clv import _block_edges, _solve_upper, _times_upper
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(1, n, n, generator=g, dtype=torch.float64)
+    q = torch.linalg.qr(z)[0]
+    r = torch.triu(torch.randn(1, n, n, generator=g, dtype=torch.float64)) + 10 * torch.eye(
+        n, dtype=torch.float64
+    )
+    c = torch.triu(torch.randn(1, n, n, generator=g, dtype=torch.float64))
+    c2 = torch.cat([c, c], -1)
+    e = _block_edges(n)
+    return {
+        "tangent GEMM J Q": _best_ms(lambda: z @ q),
+        "QR (geqrf + orgqr)": _best_ms(lambda: torch.linalg.qr(z)),
+        "triangular solve R^-1 C (blocked)": _best_ms(lambda: _solve_upper(r, c, e)),
+        "triangular solve, 2 starts (backward transient)": _best_ms(lambda: _solve_upper(r, c2, e)),
+        "V = Q C (blocked)": _best_ms(lambda: _times_upper(q, c, e)),
+        "hyperbolicity angle (QR + 2 SVDs)": _best_ms(
+            lambda: (
+                torch.linalg.qr(c[..., n // 2 :])[0],
+                torch.linalg.svdvals(c[..., : n // 2, : n // 2]),
+                torch.linalg.svdvals(c[..., n // 2 :, n // 2 :]),
+            )
+        ),  # fmt: skip
+    }
+
+
+def kernels_lyapynov(n: int) -> dict:
+    """The same for lyapynov's per-step NumPy operations."""
+    rng = np.random.default_rng(0)
+    w, x = rng.normal(size=(n, n)), rng.normal(size=n)
+    z = rng.normal(size=(n, n))
+    q = np.linalg.qr(z)[0]
+    r = np.triu(rng.normal(size=(n, n))) + 10 * np.eye(n)
+    c = np.triu(rng.normal(size=(n, n)))
+    return {
+        "Jacobian (1 - tanh^2)[:, None] * W": _best_ms(lambda: (1.0 - np.tanh(w @ x) ** 2)[:, None] * w),
+        "tangent GEMM J Q": _best_ms(lambda: z @ q),
+        "QR (numpy)": _best_ms(lambda: np.linalg.qr(z)),
+        "A @ diag(1/|A_i|) (a dense GEMM)": _best_ms(lambda: c @ np.diag(1.0 / np.linalg.norm(c, axis=0))),
+        "LU solve R^-1 B (np.linalg.solve)": _best_ms(lambda: np.linalg.solve(r, c)),
+        "V = Q A (GEMM)": _best_ms(lambda: q @ c),
+    }
+
+
+def _trajectory(net, h0, n_steps: int):  # noqa: ANN001, ANN202
+    """States h_0 .. h_n_steps by the same torch step the engine calls (bit for bit)."""
+    import torch
+
+    out = [h0]
+    h = h0
+    with torch.no_grad():
+        for _ in range(n_steps):
+            h = net._step(h, None)
+            out.append(h)
+    return torch.cat(out).numpy()
+
+
+def _net(args: argparse.Namespace):  # noqa: ANN202
     import torch
 
     import rnndyn as rd
@@ -69,21 +155,41 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
     with torch.no_grad():
         net.weight_hh.copy_(torch.from_numpy(w))
     h0 = torch.from_numpy(0.5 * np.random.default_rng(args.seed + 1).normal(size=(1, args.n)))
+    return w, net, h0
+
+
+def worker_rnndyn(args: argparse.Namespace) -> dict:
+    import torch
+
+    import rnndyn as rd
+
+    w, net, h0 = _net(args)
     base = _rss_now()
     store = Path(tempfile.mkdtemp(prefix="bench-clv-")) / "clv.zarr"
+    n_tr = args.transient + args.frame_transient
+    n_fwd = n_tr + args.steps + args.backward
+    marks: dict[str, float] = {}
+
+    def progress(done: int, total: int) -> None:
+        if done >= n_tr and "transient" not in marks:
+            marks["transient"] = time.perf_counter()
+        if done >= n_fwd and "forward" not in marks:
+            marks["forward"] = time.perf_counter()
+
     t = time.perf_counter()
     res = rd.covariant_lyapunov_vectors(
         net,
         n_steps=args.steps,
-        n_transient=args.transient + args.frame_transient,
+        n_transient=n_tr,
         n_backward_transient=args.backward,
         record_every=args.record_every,
         store=store,
-        hyperbolicity=False,
+        hyperbolicity=args.hyperbolicity,
         h0=h0,
         generator=torch.Generator().manual_seed(args.seed),
+        progress=progress,
     )
-    elapsed = time.perf_counter() - t
+    end = time.perf_counter()
     peak = _peak()
     errs = []
     if args.record_every == 1:
@@ -92,11 +198,26 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
             errs.append(
                 _covariance_error(w, h, res.vectors_at(j)[0].numpy(), res.vectors_at(j + 1)[0].numpy())
             )
+        if args.save:
+            n_total = n_fwd
+            np.savez(
+                args.save,
+                vectors=np.stack([res.vectors_at(j)[0].numpy() for j in args.check_times]),
+                states=np.stack([res.states[0, j].numpy() for j in args.check_times]),
+                trajectory=_trajectory(net, h0, n_total),
+                converged=res.backward_convergence_per_vector.numpy(),
+            )
     import shutil
 
     shutil.rmtree(store.parent, ignore_errors=True)
     return {
-        "time_s": elapsed,
+        "time_s": end - t,
+        "phases_s": {
+            "set-up + transient": marks["transient"] - t,
+            "forward (recorded)": marks["forward"] - marks["transient"],
+            "backward": end - marks["forward"],
+        },
+        "kernels_ms": kernels_rnndyn(args.n) if args.kernels else {},
         "peak_rss": peak,
         "rss_after_setup": base,
         "covariance_error": np.stack(errs).tolist() if errs else [],
@@ -111,31 +232,86 @@ def worker_lyapynov(args: argparse.Namespace) -> dict:
     import lyapynov
 
     w = _weights(args.n, args.g, args.seed)
+    ref = np.load(args.save)
+    traj = ref["trajectory"]  # rnndyn's trajectory, bit for bit (saved by its equal-work run)
 
     def f(x: np.ndarray, t: float) -> np.ndarray:
-        return np.tanh(w @ x)
+        return traj[int(round(t)) + 1]
 
     def jac(x: np.ndarray, t: float) -> np.ndarray:
         return (1.0 - np.tanh(w @ x) ** 2)[:, None] * w
 
-    x0 = 0.5 * np.random.default_rng(args.seed + 1).normal(size=args.n)
-    system = lyapynov.DiscreteDS(x0, 0.0, f, jac)
+    system = lyapynov.DiscreteDS(traj[0].copy(), 0.0, f, jac)
     np.random.seed(args.seed)  # noqa: NPY002 - lyapynov draws its backward start from the global generator
     base = _rss_now()
     t = time.perf_counter()
-    clv, traj = lyapynov.CLV(
-        system, args.n, args.transient, args.frame_transient, args.steps, args.backward, True
+    # the frame runs through the state transient too, as rnndyn's does (n_forward = 0)
+    clv, hist = lyapynov.CLV(
+        system, args.n, 0, args.transient + args.frame_transient, args.steps, args.backward, True
     )
     elapsed = time.perf_counter() - t
     peak = _peak()
-    errs = [_covariance_error(w, traj[j], clv[j], clv[j + 1]) for j in args.check_times]
-    # lyapynov leaves the last vector set unnormalised; the growth-based exponents for reference
+    errs = [_covariance_error(w, hist[j], clv[j], clv[j + 1]) for j in args.check_times]
+    states_diff = max(float(np.abs(hist[j] - ref["states"][i]).max()) for i, j in enumerate(args.check_times))
+    sines = []
+    for i, j in enumerate(args.check_times):
+        a = ref["vectors"][i] / np.linalg.norm(ref["vectors"][i], axis=0)
+        b = clv[j] / np.linalg.norm(clv[j], axis=0)
+        cos = np.abs((a * b).sum(0)).clip(max=1.0)
+        sines.append(np.sqrt(1.0 - cos**2))
+    sines = np.stack(sines).max(0)  # (n,): worst over the check times
+    conv = ref["converged"] < 1e-8  # rnndyn's two random backward starts agree at the window's end
+    same = {
+        "n_converged": int(conv.sum()),
+        "sin_converged_max": float(sines[conv].max()) if conv.any() else float("nan"),
+        "states_max_abs_diff": states_diff,
+        "sin_top_half_max": float(sines[: args.n // 2].max()),
+        "sin_all_median": float(np.median(sines)),
+        "sin_all_max": float(sines.max()),
+        "n_within_1e-6": int((sines < 1e-6).sum()),
+    }
     return {
         "time_s": elapsed,
+        "kernels_ms": kernels_lyapynov(args.n) if args.kernels else {},
         "peak_rss": peak,
         "rss_after_setup": base,
         "covariance_error": np.stack(errs).tolist(),
+        "same_trajectory": same,
     }
+
+
+def accuracy_comparison(n: int, g: float, seed: int, n_steps: int, transient: int, backward: int) -> str:
+    """rnndyn's and lyapynov's CLVs on the same trajectory (fed to lyapynov), in this process, for
+    a network small enough that every CLV converges within the transients: their largest
+    difference is the accuracy of both."""
+    import lyapynov
+    import torch
+
+    import rnndyn as rd
+
+    args = argparse.Namespace(n=n, g=g, seed=seed)
+    w, net, h0 = _net(args)
+    res = rd.covariant_lyapunov_vectors(
+        net, n_steps=n_steps, n_transient=transient, n_backward_transient=backward, h0=h0,
+        hyperbolicity=False, generator=torch.Generator().manual_seed(seed),
+    )  # fmt: skip
+    traj = _trajectory(net, h0, transient + n_steps + backward)
+    system = lyapynov.DiscreteDS(traj[0].copy(), 0.0, lambda x, t: traj[int(round(t)) + 1],
+                                 lambda x, t: (1.0 - np.tanh(w @ x) ** 2)[:, None] * w)  # fmt: skip
+    np.random.seed(seed)  # noqa: NPY002 - lyapynov's backward start
+    clv, hist = lyapynov.CLV(system, n, 0, transient, n_steps, backward, True)
+    a = res.vectors[0].numpy()  # (T, n, n), unit columns
+    b = np.stack(clv[:n_steps])
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    cos = np.abs((a * b).sum(1)).clip(max=1.0)
+    sin = np.sqrt(1.0 - cos**2)
+    diff = float(np.abs(hist[:n_steps] - res.states[0].numpy()).max())
+    return (
+        f"accuracy on one trajectory (N = {n}, g = {g}, transient {transient}, backward transient "
+        f"{backward}, {n_steps} steps; rnndyn status {res.status.value}, its two backward starts agree to "
+        f"{res.backward_convergence:.1e}; states differ by {diff:.1e}): largest sin angle between "
+        f"rnndyn's and lyapynov's CLV i over all i and steps {float(sin.max()):.1e} (median {float(np.median(sin)):.1e})"
+    )
 
 
 def data_comparison() -> list[str]:
@@ -166,6 +342,46 @@ def data_comparison() -> list[str]:
     return rows
 
 
+def _print_breakdown(args: argparse.Namespace, name: str, r: dict, lyap: dict | None) -> None:
+    """Where rnndyn's time goes: each phase against its dense kernels timed alone."""
+    k = r["kernels_ms"]
+    n_rec_steps, n_bt = args.steps, args.backward
+    ph = r["phases_s"]
+    fwd = (k["tangent GEMM J Q"] + k["QR (geqrf + orgqr)"]) * (n_rec_steps + n_bt) / 1e3
+    bwd = (
+        k["triangular solve R^-1 C (blocked)"] * n_rec_steps
+        + k["triangular solve, 2 starts (backward transient)"] * n_bt
+        + k["V = Q C (blocked)"] * n_rec_steps
+    ) / 1e3
+    print(f"  where {name}'s {r['time_s']:.1f} s go (kernels timed alone in the same process, best of 7):")
+    print("    per-step kernels: " + ", ".join(f"{key} {v:.2f} ms" for key, v in k.items()))
+    print(f"    set-up + state/frame transient {ph['set-up + transient']:6.1f} s")
+    print(
+        f"    forward, {n_rec_steps + n_bt} recorded steps {ph['forward (recorded)']:6.1f} s = GEMM + QR "
+        f"{fwd:.1f} s + other {ph['forward (recorded)'] - fwd:.1f} s (recording R and frames, spill "
+        "writes, Jacobian, Python)"
+    )
+    print(
+        f"    backward, {n_rec_steps + n_bt} steps         {ph['backward']:6.1f} s = solves + V = Q C "
+        f"{bwd:.1f} s + other {ph['backward'] - bwd:.1f} s (spill reads, Zarr writes of the CLVs, "
+        "IPRs/angles, Python)"
+    )
+    if lyap and lyap.get("kernels_ms"):
+        lk = lyap["kernels_ms"]
+        n_fwd = args.frame_transient + n_rec_steps + n_bt
+        lf = (lk["Jacobian (1 - tanh^2)[:, None] * W"] + lk["tangent GEMM J Q"] + lk["QR (numpy)"]) * n_fwd
+        lb = (lk["A @ diag(1/|A_i|) (a dense GEMM)"] + lk["LU solve R^-1 B (np.linalg.solve)"]) * (
+            n_rec_steps + n_bt
+        )
+        lb += lk["V = Q A (GEMM)"] * n_rec_steps
+        print(
+            f"  lyapynov {lyap['time_s']:.1f} s: its kernels alone {(lf + lb) / 1e3:.1f} s (forward {lf / 1e3:.1f} s, "
+            "backward "
+            + f"{lb / 1e3:.1f} s); per step: "
+            + ", ".join(f"{key} {v:.2f} ms" for key, v in lk.items())
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--n", type=int, default=400)
@@ -176,14 +392,23 @@ def main() -> None:
     p.add_argument("--backward", type=int, default=200, help="backward transient (lyapynov n_C)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-lyapynov", action="store_true")
-    p.add_argument("--worker", choices=["rnndyn", "lyapynov"])
-    p.add_argument("--record-every", type=int, default=1, help="(worker) rnndyn's record_every")
+    p.add_argument("--skip-defaults", action="store_true", help="skip the run with the library's defaults")
+    p.add_argument("--skip-data", action="store_true", help="skip rd.lyapunov_from_data vs nolds")
+    p.add_argument(
+        "--acc-n", type=int, default=20, help="network size of the converged same-trajectory comparison"
+    )
     p.add_argument(
         "--also-record-every",
         type=int,
-        default=10,
+        default=0,
         help="also time rnndyn keeping the CLVs every this many steps (0: skip); lyapynov keeps every step",
     )
+    # worker options (internal)
+    p.add_argument("--worker", choices=["rnndyn", "lyapynov"], help=argparse.SUPPRESS)
+    p.add_argument("--record-every", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--hyperbolicity", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--kernels", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--save", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     mid = args.steps // 2
     args.check_times = [mid - 10, mid, mid + 10]
@@ -193,19 +418,32 @@ def main() -> None:
         return
     print(f"CLVs of tanh({args.g} W x), N = {args.n}, all {args.n} vectors at {args.steps} steps")
     print(f"transients: state {args.transient}, frame {args.frame_transient}, backward {args.backward}")
-    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, load average {os.getloadavg()[0]:.1f}")
+    common = ["--n", str(args.n), "--g", str(args.g), "--steps", str(args.steps), "--seed", str(args.seed)]
+    common += ["--transient", str(args.transient), "--frame-transient", str(args.frame_transient)]
+    common += ["--backward", str(args.backward)]
+    save = str(Path(tempfile.mkdtemp(prefix="bench-clv-")) / "check.npz")
+    # (label, worker, extra worker args)
+    runs = [("rnndyn equal work", "rnndyn", ["--kernels", "--save", save])]
+    if not args.skip_defaults:
+        runs.append(("rnndyn defaults", "rnndyn", ["--hyperbolicity"]))
+    if args.also_record_every > 1:
+        runs.append(
+            (
+                f"rnndyn every {args.also_record_every}",
+                "rnndyn",
+                ["--record-every", str(args.also_record_every)],
+            )
+        )
+    if not args.skip_lyapynov:
+        runs.append(("lyapynov", "lyapynov", ["--kernels", "--save", save]))
     results = {}
-    runs = [("rnndyn", 1)] + ([("rnndyn", args.also_record_every)] if args.also_record_every > 1 else [])
-    runs += [] if args.skip_lyapynov else [("lyapynov", 1)]
-    for worker, every in runs:
-        name = worker if every == 1 else f"rnndyn/{every}"
-        cmd = [sys.executable, __file__, "--worker", worker, "--record-every", str(every)] + [
-            a for a in sys.argv[1:] if a != "--skip-lyapynov"
-        ]
+    for label, worker, extra in runs:
+        cmd = [sys.executable, __file__, "--worker", worker, *common, *extra]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-        results[name] = json.loads(line[7:])
-        r = results[name]
+        results[label] = json.loads(line[7:])
+        r = results[label]
         err = np.array(r["covariance_error"])
         if err.size:
             half = err[:, : args.n // 2]
@@ -213,26 +451,48 @@ def main() -> None:
         else:
             acc = "cov. error: n/a (vectors not at consecutive steps)"
         print(
-            f"{name:11s} time {r['time_s']:8.1f} s   peak RSS {r['peak_rss'] / 2**20:8.0f} MiB   "
-            f"after set-up {r['rss_after_setup'] / 2**20:6.0f} MiB   "
-            f"computation {(r['peak_rss'] - r['rss_after_setup']) / 2**20:8.0f} MiB   {acc}"
+            f"{label:19s} time {r['time_s']:7.1f} s   peak RSS {r['peak_rss'] / 2**20:6.0f} MiB   "
+            f"after set-up {r['rss_after_setup'] / 2**20:5.0f} MiB   "
+            f"computation {(r['peak_rss'] - r['rss_after_setup']) / 2**20:6.0f} MiB   {acc}"
         )
         if worker == "rnndyn":
+            m = r["memory"]
             print(
-                f"            status {r['status']}, backward convergence {r['backward_convergence']:.1e}, "
-                f"{r['memory']}"
+                f"{'':20s}status {r['status']}, backward convergence {r['backward_convergence']:.1e}, "
+                f"storage {m['storage']}, CLVs in {m['vectors']}, spilled {m['spilled_bytes'] / 1e9:.2f} GB, "
+                f"buffers {m['peak_buffer_bytes'] / 2**20:.0f} MiB; phases "
+                + ", ".join(f"{key} {v:.1f} s" for key, v in r["phases_s"].items())
             )
-    if "lyapynov" in results:
-        b = results["lyapynov"]
-        for name, a in results.items():
-            if name != "lyapynov":
-                print(
-                    f"{name}: speed-up {b['time_s'] / a['time_s']:.2f}x vs lyapynov, "
-                    f"peak-memory ratio {a['peak_rss'] / b['peak_rss']:.3f}"
+    lyap = results.get("lyapynov")
+    if lyap:
+        same = lyap["same_trajectory"]
+        if same:
+            print(
+                f"same trajectory (lyapynov fed rnndyn's states; max |difference| {same['states_max_abs_diff']:.1e}): "
+                f"sin angle between rnndyn's and lyapynov's CLV i at the check times: on the "
+                f"{same['n_converged']} CLVs that rnndyn reports converged (its two random backward starts "
+                f"within 1e-8) max {same['sin_converged_max']:.1e}; over all: top half max "
+                f"{same['sin_top_half_max']:.1e}, median {same['sin_all_median']:.1e}, max "
+                f"{same['sin_all_max']:.1e}; {same['n_within_1e-6']} of {args.n} CLVs agree within 1e-6 "
+                "(the others are not converged by the backward transient, for either method)"
+            )
+        for label, a in results.items():
+            if label != "lyapynov":
+                comp = (a["peak_rss"] - a["rss_after_setup"]) / max(
+                    lyap["peak_rss"] - lyap["rss_after_setup"], 1
                 )
-    print("\n| series | rd.lyapunov_from_data | nolds.lyap_r | rel. diff | rnndyn s | nolds s |")
-    for row in data_comparison():
-        print(row)
+                print(
+                    f"{label}: speed-up {lyap['time_s'] / a['time_s']:.2f}x vs lyapynov, "
+                    f"peak-memory ratio {a['peak_rss'] / lyap['peak_rss']:.3f} "
+                    f"(computation only {comp:.3f}; clvlib's 5.1 GB: {a['peak_rss'] / 5.1e9:.3f})"
+                )
+    _print_breakdown(args, "rnndyn equal work", results["rnndyn equal work"], lyap)
+    if not args.skip_lyapynov:
+        print(accuracy_comparison(args.acc_n, args.acc_g, args.seed, 50, 2000, 2000))
+    if not args.skip_data:
+        print("\n| series | rd.lyapunov_from_data | nolds.lyap_r | rel. diff | rnndyn s | nolds s |")
+        for row in data_comparison():
+            print(row)
 
 
 if __name__ == "__main__":
