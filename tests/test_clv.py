@@ -293,6 +293,18 @@ def test_blocked_triangular_solve_and_product_equal_the_full_ones() -> None:
     assert float((_times_upper(q, ct, edges) - q @ ct).abs().max() / (q @ ct).abs().max()) < 1e-14
 
 
+def test_progress_reports_the_end_of_each_phase() -> None:
+    calls: list[tuple[int, int]] = []
+    rd.covariant_lyapunov_vectors(
+        rd.Henon(), n_steps=333, n_transient=77, n_backward_transient=101, generator=gen(0),
+        progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    total = 77 + 2 * (333 + 101)
+    assert {c[1] for c in calls} == {total}
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and {77, 77 + 434, total} <= set(done)
+
+
 # ---------------------------------------------------------------- bad input and statuses
 def test_bad_input_gives_clear_errors() -> None:
     h = rd.Henon()

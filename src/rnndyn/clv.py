@@ -603,7 +603,9 @@ def covariant_lyapunov_vectors(
         convergence_tol: largest ``sin`` angle allowed between the CLVs from two backward
             starts (else status ``"not_converged"``).
         throw: raise on divergence (default); ``False`` returns ``status="diverged"``.
-        progress: optional ``callable(done, total)``; ``total`` counts forward and backward steps.
+        progress: optional ``callable(done, total)``; ``total`` counts forward and backward steps
+            (called about 200 times, and always at the end of the transient, of the forward pass
+            and of the backward pass).
 
     Returns:
         :class:`CLVResult`.
@@ -805,8 +807,10 @@ def _run(
     meter.add(2 * log_r.numel() * log_r.element_size() + states.numel() * states.element_size())
     every = max(1, grand_total // 200)
 
+    phase_ends = {n_transient, n_transient + total, grand_total}  # always reported
+
     def tick(done: int) -> None:
-        if progress is not None and (done % every == 0 or done == grand_total):
+        if progress is not None and (done % every == 0 or done in phase_ends):
             progress(done, grand_total)
 
     diverged_at: int | None = None
