@@ -26,6 +26,7 @@ from rnndyn._checks import (
     check_positive_int,
     check_real,
 )
+from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractFlow, _frob_gain, _np
 from rnndyn.models.gru import _gate_bias, _input_weight, _matvec, _sigmoid_prime
 from rnndyn.models.init import INITS, init_weight
@@ -175,11 +176,11 @@ class GatedRateRNN(AbstractFlow):
         col = lambda v: v.unsqueeze(-1)  # noqa: E731
         qh, qz, qr = Q[..., :n, :], Q[..., n : 2 * n, :], Q[..., 2 * n :, :]
         dphi = 1.0 - phi * phi
-        pre = torch.matmul(self.weight_hh, col(sr * dphi) * qh + col(phi * _sigmoid_prime(sr)) * qr)
+        pre = matmul_frame(self.weight_hh, col(sr * dphi) * qh + col(phi * _sigmoid_prime(sr)) * qr)
         dh = col(sz) * (pre - qh) + col(_sigmoid_prime(sz) * xi) * qz
         gq = col(dphi) * qh
-        dz = (torch.matmul(self.weight_hz, gq) - qz) / self.tau_z
-        dr = (torch.matmul(self.weight_hr, gq) - qr) / self.tau_r
+        dz = (matmul_frame(self.weight_hz, gq) - qz) / self.tau_z
+        dr = (matmul_frame(self.weight_hr, gq) - qr) / self.tau_r
         batch = torch.broadcast_shapes(dh.shape[:-2], dz.shape[:-2])
         parts = [t.expand(*batch, *t.shape[-2:]) for t in (dh, dz, dr)]
         return out, torch.cat(parts, dim=-2)

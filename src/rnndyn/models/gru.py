@@ -30,6 +30,7 @@ from rnndyn._checks import (
     check_positive_int,
     check_real,
 )
+from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractMap, _frob_gain, _np
 from rnndyn.models.init import INITS, init_weight
 
@@ -200,11 +201,11 @@ class GRU(AbstractMap):
             h = h.expand_as(z)
         h_next = (1.0 - z) * h + z * h_tilde
         col = lambda v: v.unsqueeze(-1)  # noqa: E731 - diagonal scaling of the rows of Q
-        inner = col(r) * Q + col(h * _sigmoid_prime(r)) * torch.matmul(self.weight_hr, Q)
+        inner = col(r) * Q + col(h * _sigmoid_prime(r)) * matmul_frame(self.weight_hr, Q)
         jq = (
             col(1.0 - z) * Q
-            + col((h_tilde - h) * _sigmoid_prime(z)) * torch.matmul(self.weight_hz, Q)
-            + col(z * (1.0 - h_tilde * h_tilde)) * torch.matmul(self.weight_hh, inner)
+            + col((h_tilde - h) * _sigmoid_prime(z)) * matmul_frame(self.weight_hz, Q)
+            + col(z * (1.0 - h_tilde * h_tilde)) * matmul_frame(self.weight_hh, inner)
         )
         return h_next, jq
 

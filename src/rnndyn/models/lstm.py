@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
+from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractMap, _frob_gain, _np
 from rnndyn.models.gru import _gate_bias, _input_weight, _matvec, _sigmoid_prime
 from rnndyn.models.init import INITS, init_weight
@@ -176,12 +177,12 @@ class LSTM(AbstractMap):
         col = lambda v: v.unsqueeze(-1)  # noqa: E731
         qh, qc = Q[..., :n, :], Q[..., n:, :]
         dc = (
-            col(c_prev * _sigmoid_prime(f)) * torch.matmul(self.weight_hf, qh)
-            + col(cand * _sigmoid_prime(i)) * torch.matmul(self.weight_hi, qh)
-            + col(i * (1.0 - cand * cand)) * torch.matmul(self.weight_hc, qh)
+            col(c_prev * _sigmoid_prime(f)) * matmul_frame(self.weight_hf, qh)
+            + col(cand * _sigmoid_prime(i)) * matmul_frame(self.weight_hi, qh)
+            + col(i * (1.0 - cand * cand)) * matmul_frame(self.weight_hc, qh)
             + col(f) * qc
         )
-        dh = col(o * (1.0 - tc * tc)) * dc + col(tc * _sigmoid_prime(o)) * torch.matmul(self.weight_ho, qh)
+        dh = col(o * (1.0 - tc * tc)) * dc + col(tc * _sigmoid_prime(o)) * matmul_frame(self.weight_ho, qh)
         return torch.cat([o * tc, p["c_new"]], dim=-1), torch.cat([dh, dc], dim=-2)
 
     def spectral_theory(

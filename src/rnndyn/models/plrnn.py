@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
+from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractMap
 from rnndyn.models.gru import _matvec
 from rnndyn.models.init import INITS, init_weight
@@ -122,7 +123,7 @@ class PLRNN(AbstractMap):
         if x is not None:
             out = out + _matvec(x, self.weight_ih)
         aq = (z > 0).to(z.dtype).unsqueeze(-1) * Q
-        jq = self.weight_diag.unsqueeze(-1) * Q + torch.matmul(w, aq) - torch.diagonal(w).unsqueeze(-1) * aq
+        jq = self.weight_diag.unsqueeze(-1) * Q + matmul_frame(w, aq) - torch.diagonal(w).unsqueeze(-1) * aq
         return out, jq
 
     def extra_repr(self) -> str:

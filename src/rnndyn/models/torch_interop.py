@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_tensor
+from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractMap
 
 Tensor = torch.Tensor
@@ -99,14 +100,15 @@ def _layer_blocks(q: Tensor, layer: int, H: int) -> Tensor:
 
 def _fused(w: Tensor, v: Tensor, dv: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]:
     """``(W v + b, W dv)`` from **one** product ``W @ [v | dv]``, so that a step with its tangent
-    reads the weights once (the step is memory-bound for large ``H``).
+    reads the weights once (the step is memory-bound for large ``H``); the product goes through
+    :func:`rnndyn._linalg.matmul_frame` (the BLAS-friendly layout for narrow frames).
 
     ``w``: ``(m, H)``; ``v``: ``(*batch, H)``; ``dv``: ``(*batch, H, k)``; returns ``(*batch, m)``
     and ``(*batch, m, k)`` (batch shapes broadcast).
     """
     batch = torch.broadcast_shapes(v.shape[:-1], dv.shape[:-2])
     cols = torch.cat([v.expand(*batch, v.shape[-1]).unsqueeze(-1), dv.expand(*batch, *dv.shape[-2:])], dim=-1)
-    z = torch.matmul(w, cols)
+    z = matmul_frame(w, cols)
     out = z[..., 0]
     return (out if b is None else out + b), z[..., 1:]
 

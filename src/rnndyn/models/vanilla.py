@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
+from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractFlow, AbstractMap, _frob_gain, _np
 from rnndyn.models.init import INITS, init_weight
 
@@ -129,7 +130,7 @@ class VanillaRNN(AbstractMap, _VanillaParams):
         a = self._preact(h, x)
         h_next = _phi(a, self.activation)
         d = _dphi(a, self.activation, h_next if self.activation == "tanh" else None)
-        return h_next, d.unsqueeze(-1) * torch.matmul(self.weight_hh, Q)
+        return h_next, d.unsqueeze(-1) * matmul_frame(self.weight_hh, Q)
 
     def spectral_theory(
         self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
@@ -202,7 +203,7 @@ class RateRNN(AbstractFlow, _VanillaParams):
         if x is not None:
             out = out + x @ self.weight_ih.T
         d = _dphi(h, self.activation, p if self.activation == "tanh" else None)
-        return out, torch.matmul(self.weight_hh, d.unsqueeze(-1) * Q) - Q
+        return out, matmul_frame(self.weight_hh, d.unsqueeze(-1) * Q) - Q
 
     def extra_repr(self) -> str:
         return (
