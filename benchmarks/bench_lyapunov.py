@@ -14,7 +14,9 @@ against a reference timed in the same process, best of ``--repeats`` interleaved
 
 * ``from_torch(nn.GRU(1, 1000))`` and ``from_torch(nn.LSTM(1, 1000))`` (autonomous): the top-1
   spectrum within 1.5x the time of ``max_lyapunov`` (two trajectories), and the top-10 spectrum at
-  least 5x faster than the same engine forming the dense Jacobian at every step;
+  least 5x faster than the same engine forming the dense Jacobian at every step (also printed:
+  the same with a batch of ``--traj-batch`` trajectories, and the per-step floor: the fused
+  ``W_hh @ [h | Q]`` product alone, which bounds the ratio any tangent method can reach);
 * the full spectrum of a 256-unit vanilla net (g = 2) with default settings at least 2.5x faster
   than the NumPy QR-every-step loop, all exponents within 1e-6 of QR every step along the same
   trajectory.
@@ -138,16 +140,47 @@ def best_of(repeats: int, runs: dict) -> dict:  # noqa: ANN001
     return out
 
 
-def _torch_runs(net: rd.AbstractMap, ref: rd.AbstractMap, steps: int, tr: int) -> dict:
-    def kw() -> dict:
-        return dict(n_steps=steps, n_transient=tr, generator=torch.Generator().manual_seed(0))
+def _torch_runs(net: rd.AbstractMap, ref: rd.AbstractMap, steps: int, tr: int, batch: int) -> dict:
+    def kw(b: int = 1) -> dict:
+        return dict(
+            n_steps=steps, n_transient=tr, n_trajectories=b, generator=torch.Generator().manual_seed(0)
+        )
 
-    return {
-        "max_lyapunov": lambda: rd.max_lyapunov(net, **kw()),
+    runs = {
+        "max_lyapunov": lambda: rd.max_lyapunov(
+            net, n_steps=steps, n_transient=tr, generator=torch.Generator().manual_seed(0)
+        ),
         "top-1": lambda: rd.lyapunov_spectrum(net, k=1, **kw()),
         "top-10": lambda: rd.lyapunov_spectrum(net, k=10, **kw()),
         "top-10 dense J": lambda: rd.lyapunov_spectrum(ref, k=10, **kw()),
     }
+    if batch > 1:
+        runs[f"top-10 x{batch}"] = lambda: rd.lyapunov_spectrum(net, k=10, **kw(batch))
+        runs[f"top-10 x{batch} dense J"] = lambda: rd.lyapunov_spectrum(ref, k=10, **kw(batch))
+    return runs
+
+
+def per_step_floor(module: torch.nn.Module, k: int, reps: int = 200) -> tuple[float, float]:
+    """Seconds per call of the two products no tangent method can avoid for a single trajectory:
+    the step's ``W_hh @ h`` (a GEMV that reads the weights once) and the fused step-and-tangent
+    product ``W_hh @ [h | Q]`` with ``k`` tangent columns, as the model computes it."""
+    from rnndyn._linalg import matmul_frame
+
+    w = module.weight_hh_l0.detach()
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(1, w.shape[1], generator=g, dtype=w.dtype)
+    cols = torch.randn(1, w.shape[1], k + 1, generator=g, dtype=w.dtype)
+    out = []
+    for fn in (lambda: h @ w.T, lambda: matmul_frame(w, cols)):
+        fn()
+        best = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            best = min(best, (time.perf_counter() - t) / reps)
+        out.append(best)
+    return out[0], out[1]
 
 
 def tangent_suite(args: argparse.Namespace) -> None:
@@ -155,17 +188,31 @@ def tangent_suite(args: argparse.Namespace) -> None:
     print(f"# torch {torch.__version__}, numpy {np.__version__}, threads {args.threads}; best of {rep}\n")
     for cls in (torch.nn.GRU, torch.nn.LSTM):
         torch.manual_seed(0)
-        net = rd.autonomous(rd.from_torch(cls(1, args.hidden).double()))
-        out = best_of(rep, _torch_runs(net, DenseOnly(net), steps, tr))
+        module = cls(1, args.hidden).double()
+        net = rd.autonomous(rd.from_torch(module))
+        out = best_of(rep, _torch_runs(net, DenseOnly(net), steps, tr, args.traj_batch))
         t = {k: v[1] for k, v in out.items()}
         err = float((out["top-10"][0].exponents - out["top-10 dense J"][0].exponents).abs().max())
         print(f"## from_torch(nn.{cls.__name__}(1, {args.hidden})), {steps} steps after {tr}")
         for name, (res, sec) in out.items():
-            print(f"{name:16s} {sec:8.3f} s  lambda_1 = {res.lambda_max:+.6f}")
+            print(f"{name:22s} {sec:8.3f} s  lambda_1 = {res.lambda_max:+.6f}")
         print(
             f"top-1 / max_lyapunov = {t['top-1'] / t['max_lyapunov']:.2f} (target <= 1.5); "
             f"dense / product (top-10) = {t['top-10 dense J'] / t['top-10']:.2f} (target >= 5); "
-            f"max |top-10 product - dense| = {err:.1e}\n",
+            f"max |top-10 product - dense| = {err:.1e}",
+            flush=True,
+        )
+        if args.traj_batch > 1:
+            b = args.traj_batch
+            print(
+                f"batch of {b} trajectories: dense / product (top-10) = {t[f'top-10 x{b} dense J'] / t[f'top-10 x{b}']:.2f}"
+            )
+        gemv, fused = per_step_floor(module, 10)
+        dense_step = t["top-10 dense J"] / (steps + tr)
+        print(
+            f"per step: dense engine {dense_step * 1e3:.2f} ms; product engine {t['top-10'] / (steps + tr) * 1e3:.2f} ms; "
+            f"its W_hh @ [h | Q] alone {fused * 1e3:.2f} ms; the step's W_hh @ h alone {gemv * 1e3:.2f} ms -> "
+            f"ceiling of dense / product for one trajectory = {dense_step / fused:.2f}\n",
             flush=True,
         )
     n = args.vanilla
@@ -187,7 +234,9 @@ def tangent_suite(args: argparse.Namespace) -> None:
     err = float(np.max(np.abs(res.per_trajectory[0].numpy() - exact)))
     t_np = out["numpy QR every step"][1]
     print(f"## VanillaRNN({n}, g={args.g}) full spectrum, {steps} steps after {tr}, library defaults")
-    print(f"numpy QR loop {t_np:8.3f} s; rnndyn {t_rd:8.3f} s (qr_every -> {res.qr_every}, tangent {res.tangent})")
+    print(
+        f"numpy QR loop {t_np:8.3f} s; rnndyn {t_rd:8.3f} s (qr_every -> {res.qr_every}, tangent {res.tangent})"
+    )
     print(
         f"numpy / rnndyn = {t_np / t_rd:.2f} (target >= 2.5); max |lambda - QR every step on the same "
         f"trajectory| = {err:.1e} (target <= 1e-6)\n",
@@ -201,6 +250,9 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=1000, help="tangent suite: torch GRU/LSTM width")
     p.add_argument("--vanilla", type=int, default=256, help="tangent suite: vanilla net size")
     p.add_argument("--repeats", type=int, default=3, help="tangent suite: interleaved repeats")
+    p.add_argument(
+        "--traj-batch", type=int, default=8, help="tangent suite: trajectories in the batched rows"
+    )
     p.add_argument("--sizes", type=int, nargs="+", default=[100, 400])
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--transient", type=int, default=500)
