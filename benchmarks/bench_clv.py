@@ -73,7 +73,7 @@ def _covariance_error(w: np.ndarray, h: np.ndarray, v0: np.ndarray, v1: np.ndarr
     return np.sqrt(1.0 - cos**2)
 
 
-def _best_ms(f, reps: int = 7) -> float:  # noqa: ANN001
+def _best_ms(f, reps: int = 15) -> float:  # noqa: ANN001
     f()
     best = float("inf")
     for _ in range(reps):
@@ -84,7 +84,7 @@ def _best_ms(f, reps: int = 7) -> float:  # noqa: ANN001
 
 
 def kernels_rnndyn(n: int) -> dict:
-    """Per-step cost (ms, best of 7) of each dense kernel of rnndyn's CLV run, alone."""
+    """Per-step cost (ms, best of 15) of each dense kernel of rnndyn's CLV run, alone."""
     import torch
 
     from rnndyn.clv import _block_edges, _solve_upper, _times_upper
@@ -353,7 +353,7 @@ def _print_breakdown(args: argparse.Namespace, name: str, r: dict, lyap: dict | 
         + k["triangular solve, 2 starts (backward transient)"] * n_bt
         + k["V = Q C (blocked)"] * n_rec_steps
     ) / 1e3
-    print(f"  where {name}'s {r['time_s']:.1f} s go (kernels timed alone in the same process, best of 7):")
+    print(f"  where {name}'s {r['time_s']:.1f} s go (kernels timed alone in the same process, best of 15):")
     print("    per-step kernels: " + ", ".join(f"{key} {v:.2f} ms" for key, v in k.items()))
     print(f"    set-up + state/frame transient {ph['set-up + transient']:6.1f} s")
     print(
@@ -395,8 +395,9 @@ def main() -> None:
     p.add_argument("--skip-defaults", action="store_true", help="skip the run with the library's defaults")
     p.add_argument("--skip-data", action="store_true", help="skip rd.lyapunov_from_data vs nolds")
     p.add_argument(
-        "--acc-n", type=int, default=20, help="network size of the converged same-trajectory comparison"
+        "--acc-n", type=int, default=40, help="network size of the converged same-trajectory comparison"
     )
+    p.add_argument("--acc-g", type=float, default=3.0, help="its gain (chaotic: every CLV converges)")
     p.add_argument(
         "--also-record-every",
         type=int,
