@@ -64,6 +64,8 @@ DEFAULT_MAX_MEMORY = 256 * 2**20
 #: target size of one Zarr chunk (and of the in-memory write/read buffer of a spilled series)
 _CHUNK_BYTES = 8 * 2**20
 _STORE_FORMAT = "rnndyn-clv/1"
+#: spill/Zarr I/O on a background thread per series (False: the same buffers, I/O in the caller)
+_IO_THREAD = True
 
 
 # --------------------------------------------------------------------------------------- storage
@@ -171,7 +173,9 @@ class _Series:
         self.cur = 0
         self.reading = False
         self.pool = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnndyn-clv-io") if n_buf == 2 else None
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnndyn-clv-io")
+            if n_buf == 2 and _IO_THREAD
+            else None
         )
 
     def _chunk_slice(self, c: int) -> slice:
