@@ -183,7 +183,8 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
         n_transient=n_tr,
         n_backward_transient=args.backward,
         record_every=args.record_every,
-        store=store,
+        store=None if args.in_memory else store,
+        max_memory=2**40 if args.in_memory else None,
         hyperbolicity=args.hyperbolicity,
         h0=h0,
         generator=torch.Generator().manual_seed(args.seed),
@@ -410,6 +411,12 @@ def main() -> None:
     p.add_argument("--hyperbolicity", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--kernels", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--save", default="", help=argparse.SUPPRESS)
+    p.add_argument("--in-memory", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--also-in-memory",
+        action="store_true",
+        help="also time rnndyn at equal work with everything in memory (no disk I/O; ~7 GB, like lyapynov)",
+    )
     args = p.parse_args()
     mid = args.steps // 2
     args.check_times = [mid - 10, mid, mid + 10]
@@ -436,6 +443,8 @@ def main() -> None:
                 ["--record-every", str(args.also_record_every)],
             )
         )
+    if args.also_in_memory:
+        runs.append(("rnndyn in memory", "rnndyn", ["--in-memory"]))
     if not args.skip_lyapynov:
         runs.append(("lyapynov", "lyapynov", ["--kernels", "--save", save]))
     results = {}
