@@ -230,7 +230,7 @@ def test_gru_correlation_and_exponent_against_network(gru_reset):
 
 @pytest.mark.slow
 def test_gru_update_gate_against_network():
-    r = dd.gru_dmft(3.0, alpha_z=5.0, alpha_r=5.0, n_samples=2000, tau_max=60, window=600)
+    r = dd.gru_dmft(3.0, alpha_z=5.0, alpha_r=5.0, n_samples=2000, window=600)  # tau_max 100: C_h decays
     c, lam = _network("gru", 1500, 1, 300, 1500, g_h=3.0, alpha_z=5.0, alpha_r=5.0)
     assert r.status == "success"
     assert np.max(np.abs(c[:6] - r.c_h[:6])) / r.c_h0 < 0.06

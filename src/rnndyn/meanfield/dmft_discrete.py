@@ -761,7 +761,7 @@ def gru_dmft(
     zero_below = 1e-4 * amp if g_h * s_r < 1.0 else ZERO_TOL * 10.0
     notes: list[str] = []
     status = SUCCESS
-    gmap = _gru_gaussian_map(grid, g_h, alpha_r, bias_z if alpha_z == 0 else 0.0, bias_r, o["degree"])
+    gmap = _gru_gaussian_map(grid, g_h, alpha_r, bias_z, bias_r, o["degree"])
     xg, res_g, it_g = _anderson(
         gmap, x0, tol=o["tol"] if method == "gaussian" else 1e-6, max_iter=o["max_iter"] if method == "gaussian" else 60,
         blocks=(slice(0, K + 1),), progress=progress if method == "gaussian" else None, depth=10, beta=1.0,
