@@ -10,6 +10,7 @@ Usage (one JSON line per point, appended to --out):
   OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_discrete_vs_simulation.py sim gru --g-h 3 --alpha-r 5 --n 2000
   OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_discrete_vs_simulation.py dmft gru --g-h 3 --alpha-r 5
   OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_discrete_vs_simulation.py sim lstm --g 6 --alpha 2 --n 1000
+  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_discrete_vs_simulation.py bench gru   # CPU time per solve
 """
 
 from __future__ import annotations
@@ -81,9 +82,42 @@ def theory(args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+def bench() -> None:
+    """CPU time (``time.process_time``) per solve, next to a reference ``scs_dmft(1.5)`` in the same process."""
+    from rnndyn.meanfield import scs_dmft
+
+    def cpu(fn):  # noqa: ANN001, ANN202
+        t = time.process_time()
+        out = fn()
+        return out, time.process_time() - t
+
+    _, ref = cpu(lambda: scs_dmft(1.5))
+    runs = {
+        "gru_dmft(4.0, bias_z=30.0) (z -> 1: vanilla map)": lambda: gru_dmft(4.0, bias_z=30.0),
+        "gru_dmft(3.0) (Gaussian route)": lambda: gru_dmft(3.0),
+        "gru_dmft(3.0, alpha_r=5.0) (Gaussian route)": lambda: gru_dmft(3.0, alpha_r=5.0),
+        "gru_dmft(3.0, alpha_z=5.0, alpha_r=5.0, lyapunov=False) (sampled, M = 2000)": lambda: gru_dmft(
+            3.0, alpha_z=5.0, alpha_r=5.0, lyapunov=False
+        ),
+        "gru_dmft(3.0, alpha_z=5.0, alpha_r=5.0) (sampled, M = 2000, with lambda)": lambda: gru_dmft(
+            3.0, alpha_z=5.0, alpha_r=5.0
+        ),
+        "lstm_dmft(6.0, alpha_f=alpha_i=alpha_o=2, lyapunov=False) (M = 2000)": lambda: lstm_dmft(
+            6.0, alpha_f=2.0, alpha_i=2.0, alpha_o=2.0, lyapunov=False
+        ),
+    }
+    print(f"reference scs_dmft(1.5): {ref:.2f} s CPU")
+    for name, fn in runs.items():
+        r, t = cpu(fn)
+        print(
+            f"| `{name}` | C_h(0) {r.c_h0:.4f}, lambda {r.lambda_max:.4f}, {r.iterations} maps, "
+            f"status {r.status} | {t:.1f} | {t / ref:.1f} |"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("kind", choices=("sim", "dmft"))
+    p.add_argument("kind", choices=("sim", "dmft", "bench"))
     p.add_argument("model", choices=("gru", "lstm"))
     p.add_argument("--g-h", type=float, default=3.0)
     p.add_argument("--alpha-z", type=float, default=0.0)
@@ -97,6 +131,9 @@ def main() -> None:
     p.add_argument("--n-samples", type=int, default=4000)
     p.add_argument("--out", default=None)
     args = p.parse_args()
+    if args.kind == "bench":
+        bench()
+        return
     row = simulate(args) if args.kind == "sim" else theory(args)
     line = json.dumps(row)
     print(line)

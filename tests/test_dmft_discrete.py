@@ -166,7 +166,11 @@ def test_cli_gru_dmft_json_and_figure(tmp_path):
     assert d["lambda_max"] == pytest.approx(math.log(0.5 + 1.5 / 4), abs=1e-12)
     assert list(out.glob("*.png"))
     bad = CliRunner().invoke(app, ["meanfield", "scs", "--dmft"])
-    assert bad.exit_code != 0
+    assert bad.exit_code != 0 and "--dmft" in bad.output
+    bad = CliRunner().invoke(app, ["meanfield", "lstm", "--dmft", "--method", "gaussian"])
+    assert bad.exit_code != 0 and "method" in bad.output
+    bad = CliRunner().invoke(app, ["meanfield", "lstm"])
+    assert bad.exit_code != 0 and "--dmft" in bad.output
 
 
 # ------------------------------------------------------------------------------------------ slow
@@ -232,7 +236,7 @@ def test_gru_correlation_and_exponent_against_network(gru_reset):
 def test_gru_update_gate_against_network():
     r = dd.gru_dmft(3.0, alpha_z=5.0, alpha_r=5.0, n_samples=2000, window=600)  # tau_max 100: C_h decays
     c, lam = _network("gru", 1500, 1, 300, 1500, g_h=3.0, alpha_z=5.0, alpha_r=5.0)
-    assert r.status == "success"
+    assert r.status.ok, r.message
     assert np.max(np.abs(c[:6] - r.c_h[:6])) / r.c_h0 < 0.06
     assert lam == pytest.approx(r.lambda_max, abs=0.015)
 

@@ -128,6 +128,10 @@ def meanfield_cmd(
                 if kind == "gru":
                     res = gru_dmft(g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, n_samples=n_samples,
                                    seed=seed, device=device, progress=prog, **grid)  # fmt: skip
+                elif method not in ("auto", "sampled"):
+                    raise ValueError(
+                        f"`--method` for lstm must be auto or sampled (no exact route); got {method!r}"
+                    )
                 else:
                     res = lstm_dmft(g, alpha_f=alpha_f, alpha_i=alpha_i, alpha_o=alpha_o, n_samples=n_samples,
                                     seed=seed, device=device, progress=prog, **grid)  # fmt: skip
