@@ -203,11 +203,13 @@ def _bptt_norms(g_h, alpha_z, alpha_r, *, n, seed, T, dt=0.1, transient=150.0): 
 def test_predicted_norms_against_backpropagation(g_h, alpha_z, alpha_r, T):
     r = adjoint_gradient_norms(g_h, alpha_z=alpha_z, alpha_r=alpha_r, horizon=T, n_samples=8000)
     sims = np.array([_bptt_norms(g_h, alpha_z, alpha_r, n=1000, seed=s, T=T) for s in range(3)])
-    mean = sims.mean(0)
+    mean, se = sims.mean(0), sims.std(0, ddof=1) / math.sqrt(len(sims))
     pred = r.at(T)
+    # network-to-network (and readout) scatter is 5-25 % per network for these norms, so the
+    # tolerance is statistical: 3 standard errors of the 3-network mean plus 10 %
     for i, k in enumerate(("norm_j_h", "norm_j_z", "norm_j_r")):
         if pred[k] > 0:
-            assert abs(mean[i] / pred[k] - 1.0) < 0.15, (k, mean[i], pred[k])
+            assert abs(mean[i] - pred[k]) < 3.0 * se[i] + 0.1 * pred[k], (k, mean[i], se[i], pred[k])
 
 
 def test_cli_gradients_law_adjoint(tmp_path):
