@@ -8,6 +8,8 @@ origins after the transient. Theory: rnndyn.meanfield.dmft.gated_dmft.
 Usage (one line of JSON per point; appends to --out):
   OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_vs_simulation.py sim --g-h 3 --alpha-z 5 --n 1000
   OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_vs_simulation.py dmft --g-h 3 --alpha-z 5
+  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dmft_vs_simulation.py dmft --g-h 4 --alpha-z 10 \
+      --n-samples 1000 --tau-max 150 --dt 0.2        # window 2 tau_max, burn-in 0.4 tau_max
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--t-measure", type=float, default=300.0)
     ap.add_argument("--n-samples", type=int, default=2000)
+    ap.add_argument("--tau-max", type=float, default=None, help="DMFT lag window (default: gated_dmft's)")
+    ap.add_argument("--dt", type=float, default=0.1, help="DMFT lag step / Heun step")
+    ap.add_argument(
+        "--window", type=float, default=None, help="sampled path window (default 100 or 2 tau_max)"
+    )
+    ap.add_argument("--burn-in", type=float, default=None, help="sampled burn-in (default 30 or 0.4 tau_max)")
     ap.add_argument("--out", default="dmft_vs_simulation.jsonl")
     a = ap.parse_args()
     t0 = time.perf_counter()
@@ -88,9 +96,14 @@ def main() -> None:
             a.g_h, a.alpha_z, a.alpha_r, n=a.n, seed=a.seed, t_measure=a.t_measure
         )
     else:
-        r = gated_dmft(a.g_h, alpha_z=a.alpha_z, alpha_r=a.alpha_r, n_samples=a.n_samples, seed=a.seed)
+        long = a.tau_max is not None and a.tau_max > 50
+        window = a.window if a.window is not None else (2 * a.tau_max if long else 100.0)
+        burn_in = a.burn_in if a.burn_in is not None else (0.4 * a.tau_max if long else 30.0)
+        r = gated_dmft(a.g_h, alpha_z=a.alpha_z, alpha_r=a.alpha_r, n_samples=a.n_samples, seed=a.seed,
+                       tau_max=a.tau_max, dt=a.dt, window=window, burn_in=burn_in)  # fmt: skip
         row |= {
             "method": r.method, "lambda_max": r.lambda_max, "relaxation_time": r.relaxation_time,
+            "c_h0": r.c_h0, "c_z0": r.c_z0, "tau_max": float(r.tau[-1]),
             "c_h": {str(lag): float(np.interp(lag, r.tau, r.c_h)) for lag in LAGS},
             "residual_fresh": r.residual_fresh, "status": str(r.status), "message": r.message,
         }  # fmt: skip
