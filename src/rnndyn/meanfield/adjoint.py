@@ -589,7 +589,8 @@ def adjoint_gradient_norms(
         notes.append(f"forward DMFT {forward.status.value}: {forward.message}")
     if method == "gaussian":
         notes.append(
-            "norm_w_z (and norm_j_z's weight form) is not computed by the Gaussian route; use method='sampled'"
+            "norm_w_z (the W^z gradient; norm_j_z = 0 exactly at alpha_z = 0) is not computed by the Gaussian "
+            "route: method='sampled' gives it"
         )
     tail = (
         abs(float(forward.c_phi[-1])) / max(float(forward.c_phi[0]), 1e-300) if forward.c_phi[0] > 0 else 0.0
