@@ -31,7 +31,9 @@ LAGS = (0, 1, 2, 5, 10, 20)
 def build(args: argparse.Namespace, gen: torch.Generator):  # noqa: ANN201
     kw = {"generator": gen, "dtype": torch.float64}
     if args.model == "gru":
-        return rd.GRU(args.n, g_h=args.g_h, alpha_z=args.alpha_z, alpha_r=args.alpha_r, **kw)
+        return rd.GRU(
+            args.n, g_h=args.g_h, alpha_z=args.alpha_z, alpha_r=args.alpha_r, bias_z=args.bias_z, **kw
+        )
     a = args.alpha
     return rd.LSTM(args.n, g=args.g, alpha_f=a, alpha_i=a, alpha_o=a, **kw)
 
@@ -69,7 +71,12 @@ def theory(args: argparse.Namespace) -> dict:
     t0 = time.time()
     if args.model == "gru":
         r = gru_dmft(
-            args.g_h, alpha_z=args.alpha_z, alpha_r=args.alpha_r, n_samples=args.n_samples, seed=args.seed
+            args.g_h,
+            alpha_z=args.alpha_z,
+            alpha_r=args.alpha_r,
+            bias_z=args.bias_z,
+            n_samples=args.n_samples,
+            seed=args.seed,
         )
     else:
         a = args.alpha
@@ -122,6 +129,9 @@ def main() -> None:
     p.add_argument("--g-h", type=float, default=3.0)
     p.add_argument("--alpha-z", type=float, default=0.0)
     p.add_argument("--alpha-r", type=float, default=0.0)
+    p.add_argument(
+        "--bias-z", type=float, default=0.0, help="GRU update-gate bias (z = sigma(b_z) at alpha_z = 0)"
+    )
     p.add_argument("--g", type=float, default=6.0, help="LSTM candidate gain")
     p.add_argument("--alpha", type=float, default=2.0, help="LSTM gate gains (alpha_f = alpha_i = alpha_o)")
     p.add_argument("--n", type=int, default=1000)
