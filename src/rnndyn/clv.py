@@ -874,6 +874,8 @@ def _run(
         )
         r_series.close()
         q_series.close()
+        if v_series is not None:
+            v_series.close()
         if throw:
             raise AnalysisError(msg + ", or pass throw=False to get a result with status 'diverged'")
         nan_k = torch.full((k,), math.nan, dtype=torch.float64)
