@@ -346,3 +346,19 @@ def test_unresolved_lag_window_is_not_converged():
     failed = {c.name for c in r.checks if not c.passed}
     assert "lag_window_resolves" in failed and "residual" not in failed
     assert np.all(np.isfinite(r.c_h)) and r.c_z0 > 10.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("g_h", "alpha_r", "tol_c", "tol_lam"), [(3.0, 5.0, 0.05, 0.01), (1.9, 20.0, 0.10, 0.01)]
+)
+def test_correlation_function_against_n2000_network(g_h, alpha_r, tol_c, tol_lam):
+    # N = 2000 (docs/meanfield.md, "C_h(tau) against N = 2000 networks"): benchmarks/dmft_vs_simulation.py
+    # measured C_h within 3.0 % / 6.5 % of C_h(0) at lags 0-20 and lambda within 0.003 / 0.002
+    r = gated_dmft(g_h, alpha_r=alpha_r)
+    lam, corr = _simulate_gated_flow(
+        g_h, 0.0, alpha_r, n=2000, seed=0, t_transient=200.0, t_measure=200.0, return_corr=True
+    )
+    for lag, c in zip((0, 1, 2, 5), corr, strict=True):
+        assert abs(c - np.interp(lag, r.tau, r.c_h)) / r.c_h0 < tol_c, (lag, c)
+    assert abs(lam - r.lambda_max) < tol_lam, (lam, r.lambda_max)
