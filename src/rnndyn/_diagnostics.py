@@ -390,6 +390,21 @@ def multistability_check(clusters: list[dict[str, Any]], units: str) -> Check:
     )
 
 
+def multistability(
+    lam1: Tensor, cum: Tensor, steps: Tensor, n_steps: int, n_blocks: int, scale: float, units: str
+) -> tuple[list[dict[str, Any]], Check | None]:
+    """Clusters of the per-trajectory ``lam1`` ``(batch,)`` by their own time-block errors (from
+    the cumulative sums ``cum`` ``(batch, C, k)``), and the multistability check; ``([], None)``
+    when it cannot be judged (fewer than 2 trajectories or blocks, non-finite values or errors)."""
+    if lam1.numel() < 2 or n_blocks < 2 or not bool(torch.isfinite(lam1).all()):
+        return [], None
+    se = torch.stack([block_stderr(c, steps, n_steps, n_blocks, scale)[0] for c in cum])
+    if not bool(torch.isfinite(se).all()):
+        return [], None
+    clusters = trajectory_clusters(lam1, se, floor=1e-9 * max(1.0, float(lam1.abs().max())))
+    return clusters, multistability_check(clusters, units)
+
+
 def divergence_check(escaped: bool, at_step: int | None, bound: float, where: str) -> Check:
     if not escaped:
         return Check(

@@ -741,16 +741,11 @@ def _build_result(
     )
     checks.extend(conv.checks)
     # multistability: per-trajectory lambda_max against their own time-block errors
-    clusters: list[dict[str, Any]] = []
-    if batch >= 2 and n_blocks >= 2 and bool(torch.isfinite(per_traj_sorted[:, 0]).all()):
-        se = torch.stack([diag.block_stderr(cum[b], steps, n_steps, n_blocks, scale)[0] for b in range(batch)])
-        if bool(torch.isfinite(se).all()):
-            lam1 = per_traj_sorted[:, 0]
-            floor = 1e-9 * max(1.0, float(lam1.abs().max()))
-            clusters = diag.trajectory_clusters(lam1, se, floor=floor)
-            checks.append(diag.multistability_check(clusters, system.units))
-            if len(clusters) > 1:
-                regime = "multistable"
+    clusters, check = diag.multistability(per_traj_sorted[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
+    if check is not None:
+        checks.append(check)
+        if len(clusters) > 1:
+            regime = "multistable"
     # sum rule and flow divergence (streaming means along the averaged trajectory)
     sum_check = None
     flow_check = None
@@ -811,29 +806,6 @@ def _message(status: Status, checks: list[Check], notes: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------- helpers
-def _block_stderr(cum: Tensor, steps: Tensor, n_steps: int, n_blocks: int, scale: float) -> Tensor:
-    """Standard error from ``n_blocks`` consecutive time blocks of one trajectory.
-
-    ``cum`` ``(C, k)`` holds cumulative ``ln R`` sums at ``steps``; block boundaries are the
-    recorded checkpoints closest to ``j * n_steps / n_blocks``.
-    """
-    targets = [round((j + 1) * n_steps / n_blocks) for j in range(n_blocks)]
-    bounds = [int(torch.argmin((steps - tg).abs())) for tg in targets]
-    prev_sum = torch.zeros_like(cum[0])
-    prev_step = 0
-    means = []
-    for b in bounds:
-        s = int(steps[b])
-        if s <= prev_step:
-            continue
-        means.append((cum[b] - prev_sum) / (s - prev_step))
-        prev_sum, prev_step = cum[b], s
-    if len(means) < 2:
-        return torch.full_like(cum[0], math.nan)
-    blocks = torch.sort(torch.stack(means) * scale, dim=-1, descending=True).values
-    return blocks.std(0, unbiased=True) / math.sqrt(len(means))
-
-
 def kaplan_yorke_dimension(exponents: Tensor, *, complete: bool = True) -> float:
     r"""Kaplan--Yorke dimension :math:`D_{KY} = j + \sum_{i\le j}\lambda_i/|\lambda_{j+1}|`
     (docs/theory/chaos.md §4.1), ``j`` the largest index with :math:`\sum_{i\le j}\lambda_i \ge 0`.
@@ -1301,15 +1273,12 @@ def max_lyapunov(
         units=system.units,
     )
     checks.extend(conv.checks)
-    clusters: list[dict[str, Any]] = []
-    if batch >= 2 and n_blocks >= 2:
-        se = torch.stack([diag.block_stderr(cum[b], steps, n_steps, n_blocks, scale)[0] for b in range(batch)])
-        if bool(torch.isfinite(se).all()):
-            floor = 1e-9 * max(1.0, float(per.abs().max()))
-            clusters = diag.trajectory_clusters(per[:, 0], se, floor=floor)
-            checks.append(diag.multistability_check(clusters, system.units))
-            if len(clusters) > 1:
-                regime = "multistable"
+    # (``per`` is finite here: a non-finite separation returned as diverged above)
+    clusters, check = diag.multistability(per[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
+    if check is not None:
+        checks.append(check)
+        if len(clusters) > 1:
+            regime = "multistable"
     status = status_from_checks(checks)
     return LyapunovResult(
         exponents=exps,
