@@ -17,10 +17,12 @@ def matmul_frame(w: Tensor, q: Tensor) -> Tensor:
     """``w @ q`` for a weight matrix ``w`` ``(m, n)`` and a tangent frame ``q`` ``(*batch, n, k)``.
 
     The same product as ``torch.matmul(w, q)``, laid out for the BLAS. Measured with torch 2.13's
-    MKL on this project's 2-core AMD EPYC (single thread, ``benchmarks/RESULTS.md``), ``w @ q`` with
-    a narrow frame runs far below the machine's GEMM speed and depends erratically on ``k``: for
-    ``(3000, 1000) @ (1000, 11)`` 9.4 ms against 3.4 ms for the transposed form ``q^T w^T`` with
-    ``k`` zero-padded to a multiple of 4. So on the CPU, for ``1 < k <`` :data:`FRAME_LINEAR_MAX`,
+    MKL on this project's 2-core AMD EPYC (single thread, CPU time,
+    ``benchmarks/bench_matmul_frame.py``), ``w @ q`` with a narrow frame runs far below the
+    machine's GEMM speed and depends erratically on ``k``: for ``(3000, 1000) @ (1000, 11)``
+    9.7 ms against 4.5 ms for the transposed form ``q^T w^T`` with ``k`` zero-padded to a
+    multiple of 4 (18.9 against 5.0 ms at k = 16). The transposed form alone is erratic too (9.9 ms
+    at k = 11, 4.4 ms at k = 12), hence the padding. So on the CPU, for ``1 < k <`` :data:`FRAME_LINEAR_MAX`,
     the product is formed as ``F.linear(q^T, w)`` on a zero-padded frame and the padding dropped
     (the padding rows contribute nothing to the kept entries). Wide frames (full spectra) and
     ``k = 1`` (a GEMV) keep ``torch.matmul``, as does every other device.
