@@ -174,12 +174,7 @@ def _bptt_norms(g_h, alpha_z, alpha_r, *, n, seed, T, dt=0.1, transient=150.0): 
     gen = torch.Generator().manual_seed(seed)
     net = rd.GatedRateRNN(n, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, generator=gen, dtype=torch.float64)
 
-    def step(x):  # noqa: ANN001, ANN202
-        k1 = net.vector_field(x)
-        k2 = net.vector_field(x + 0.5 * dt * k1)
-        k3 = net.vector_field(x + 0.5 * dt * k2)
-        k4 = net.vector_field(x + dt * k3)
-        return x + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    step = rd.discretise(net, dt=dt, method="rk4").step  # differentiable in the weights
 
     x = torch.randn(3 * n, generator=gen, dtype=torch.float64)
     with torch.no_grad():
