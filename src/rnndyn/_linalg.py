@@ -44,6 +44,36 @@ def matmul_frame(w: Tensor, q: Tensor) -> Tensor:
     return F.linear(rows, w)[..., :k, :].mT
 
 
+def matmul_fused(w: Tensor, v: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
+    """``(w @ v, w @ q)`` from **one** product, so that a step with its tangent reads the weights
+    once (for large weights the product is memory-bound: ``w`` is streamed from memory at every step).
+
+    ``w``: ``(m, n)``; ``v``: ``(*batch, n)``; ``q``: ``(*batch, n, k)``; batch shapes broadcast.
+    Returns ``(*batch, m)`` and ``(*batch, m, k)``. The vector and the frame are stacked as the
+    rows of one ``(k + 1, n)`` matrix (zero-padded to a multiple of 4 rows on the CPU for
+    ``k + 1 <`` :data:`FRAME_LINEAR_MAX`, as in :func:`matmul_frame`) and multiplied by
+    ``F.linear``: a single copy of the frame, and the result's ``w @ q`` is a transposed view
+    whose columns are contiguous, the layout the row scalings of a tangent product and LAPACK's QR
+    read fastest.
+
+    Example:
+        >>> w, v, q = (torch.randn(*s, dtype=torch.float64) for s in [(5, 4), (2, 4), (2, 4, 3)])
+        >>> wv, wq = matmul_fused(w, v, q)
+        >>> bool(torch.allclose(wv, v @ w.T) and torch.allclose(wq, w @ q))
+        True
+    """
+    batch = torch.broadcast_shapes(v.shape[:-1], q.shape[:-2])
+    n, k = q.shape[-2], q.shape[-1]
+    pad = -(k + 1) % 4 if q.device.type == "cpu" and k + 1 < FRAME_LINEAR_MAX else 0
+    rows = torch.empty(*batch, k + 1 + pad, n, dtype=q.dtype, device=q.device)
+    rows[..., 0, :] = v
+    rows[..., 1 : k + 1, :] = q.mT
+    if pad:
+        rows[..., k + 1 :, :] = 0.0
+    out = F.linear(rows, w)
+    return out[..., 0, :], out[..., 1 : k + 1, :].mT
+
+
 def eigvals(jac: Tensor) -> Tensor:
     """Eigenvalues of ``(*batch, n, n)`` real matrices, on the input's device.
 
@@ -67,4 +97,4 @@ def eigvals(jac: Tensor) -> Tensor:
     return torch.from_numpy(out).reshape(*jac.shape[:-1])
 
 
-__all__ = ["eigvals", "matmul_frame"]
+__all__ = ["eigvals", "matmul_frame", "matmul_fused"]

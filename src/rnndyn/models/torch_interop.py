@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_tensor
-from rnndyn._linalg import matmul_frame
+from rnndyn._linalg import matmul_fused
 from rnndyn.models.base import AbstractMap
 
 Tensor = torch.Tensor
@@ -99,22 +99,26 @@ def _layer_blocks(q: Tensor, layer: int, H: int) -> Tensor:
 
 
 def _fused(w: Tensor, v: Tensor, dv: Tensor, b: Tensor | None) -> tuple[Tensor, Tensor]:
-    """``(W v + b, W dv)`` from **one** product ``W @ [v | dv]``, so that a step with its tangent
-    reads the weights once (the step is memory-bound for large ``H``); the product goes through
-    :func:`rnndyn._linalg.matmul_frame` (the BLAS-friendly layout for narrow frames).
+    """``(W v + b, W dv)`` from **one** product ``W @ [v | dv]``
+    (:func:`rnndyn._linalg.matmul_fused`), so that a step with its tangent reads the weights once
+    (the step is memory-bound for large ``H``).
 
     ``w``: ``(m, H)``; ``v``: ``(*batch, H)``; ``dv``: ``(*batch, H, k)``; returns ``(*batch, m)``
     and ``(*batch, m, k)`` (batch shapes broadcast).
     """
-    batch = torch.broadcast_shapes(v.shape[:-1], dv.shape[:-2])
-    cols = torch.cat([v.expand(*batch, v.shape[-1]).unsqueeze(-1), dv.expand(*batch, *dv.shape[-2:])], dim=-1)
-    z = matmul_frame(w, cols)
-    out = z[..., 0]
-    return (out if b is None else out + b), z[..., 1:]
+    out, dout = matmul_fused(w, v, dv)
+    return (out if b is None else out + b), dout
+
+
+def _cat_states(states: list[Tensor]) -> Tensor:
+    """Concatenate per-layer states along the last axis (one layer: no copy)."""
+    return states[0] if len(states) == 1 else torch.cat(states, dim=-1)
 
 
 def _cat_frames(frames: list[Tensor]) -> Tensor:
     """Concatenate per-layer tangent frames along the state axis, broadcasting their batch shapes."""
+    if len(frames) == 1:
+        return frames[0]
     batch = torch.broadcast_shapes(*(f.shape[:-2] for f in frames))
     return torch.cat([f.expand(*batch, *f.shape[-2:]) for f in frames], dim=-2)
 
@@ -288,7 +292,7 @@ class TorchRNN(_AbstractTorchRNN):
             du = _col(d) * (dgh if dgi is None else dgh + dgi)
             outs.append(u)
             tans.append(du)
-        return torch.cat(outs, dim=-1), _cat_frames(tans)
+        return _cat_states(outs), _cat_frames(tans)
 
 
 # ---------------------------------------------------------------------------- GRU
@@ -355,7 +359,10 @@ class TorchGRU(_AbstractTorchRNN):
     def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
         # per layer, with dg = W_hh dh + W_ih du split into (r, z, n) blocks (dgh_n = W_hn dh):
         #   dr = [s'_r] dg_r, dz = [s'_z] dg_z, dn = [1 - n^2] (dgi_n + [gh_n] dr + [r] dgh_n),
-        #   dh' = [1-z] dn + [h-n] dz + [z] dh;  du_l = dh'_{l-1} (du_0 = 0)
+        #   dh' = [1-z] dn + [h-n] dz + [z] dh;  du_l = dh'_{l-1} (du_0 = 0).
+        # Collected per gate block, dh' = [c_r] dg_r + [c_z] dg_z + [c_n] dgh_n + [a_n] dgi_n + [z] dh
+        # with the diagonal coefficients a_n = [1-z][1-n^2], c_r = a_n [gh_n][s'_r],
+        # c_z = [h-n][s'_z], c_n = a_n [r]: one fused multiply-add pass over the frame per term.
         h, x = _broadcast(h, x)
         H = self.hidden_size
         u, du, outs, tans = x, None, [], []
@@ -372,21 +379,15 @@ class TorchGRU(_AbstractTorchRNN):
                 r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
                 nn_ = torch.tanh(gi_n + r * gh_n)
             u = (1.0 - z) * nn_ + z * h_l
-            if dgi is None:
-                dg_r, dg_z = dgh_r, dgh_z
-            else:
-                dgi_r, dgi_z, dgi_n = dgi.split(H, dim=-2)
-                dg_r, dg_z = dgi_r + dgh_r, dgi_z + dgh_z
-            dr = _col(_dsigma(r)) * dg_r
-            dz = _col(_dsigma(z)) * dg_z
-            inner = _col(gh_n) * dr + _col(r) * dgh_n
+            a_n = (1.0 - z) * (1.0 - nn_ * nn_)
+            c_r, c_z = _col(a_n * gh_n * _dsigma(r)), _col((h_l - nn_) * _dsigma(z))
+            du = torch.addcmul(_col(z) * dh, c_r, dgh_r).addcmul_(c_z, dgh_z).addcmul_(_col(a_n * r), dgh_n)
             if dgi is not None:
-                inner = inner + dgi_n
-            dn = _col(1.0 - nn_ * nn_) * inner
-            du = _col(1.0 - z) * dn + _col(h_l - nn_) * dz + _col(z) * dh
+                dgi_r, dgi_z, dgi_n = dgi.split(H, dim=-2)
+                du = du.addcmul_(c_r, dgi_r).addcmul_(c_z, dgi_z).addcmul_(_col(a_n), dgi_n)
             outs.append(u)
             tans.append(du)
-        return torch.cat(outs, dim=-1), _cat_frames(tans)
+        return _cat_states(outs), _cat_frames(tans)
 
 
 # ---------------------------------------------------------------------------- LSTM
