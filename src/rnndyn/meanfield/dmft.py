@@ -609,10 +609,13 @@ class _Sampler:
             self._c_dsr = np.zeros(c_phi.size)
         self._fwd: dict[int, tuple] = {}  # the frozen forward paths per chunk (computed once)
 
-    def _forward_paths(self, m: int, ci: int) -> tuple:
+    def _forward_paths(self, m: int, ci: int) -> dict:
+        """The frozen forward paths of chunk ``ci`` as the lambda-independent coefficients of the
+        tangent step (:meth:`_tangent_coefficients`), computed once per tangent root."""
         if ci not in self._fwd:
             eta, z = self._forward_noise(self._sp, m, ci, 0)
-            self._fwd[ci] = (eta, z, self._h_path(eta, z, self.g_h, self.grid.dt))
+            h = self._h_path(eta, z, self.g_h, self.grid.dt)
+            self._fwd[ci] = self._tangent_coefficients(eta, z, h, self.g_h, self.grid.dt)
         return self._fwd[ci]
 
     def tangent(self, q: np.ndarray, lam: float, *, seed_offset: int = 0) -> np.ndarray:
@@ -635,12 +638,12 @@ class _Sampler:
         ci = 0
         while done < self.M:
             m = min(self.chunk, self.M - done)
-            eta, z, h = self._forward_paths(m, ci)  # the frozen forward paths
+            co = self._forward_paths(m, ci)  # the frozen forward paths
             gen2 = torch.Generator().manual_seed(self.seed * 1_000_003 + 500_009 + seed_offset * 7919 + ci)
             key = 1000 + seed_offset
             zeta = self._paths(sq_zeta, self._noise((key, ci, "zeta"), m, gen2), m)
             uz = self._paths(sq_uz, self._noise((key, ci, "uz"), m, gen2), m) if self.alpha_z > 0 else None
-            w = self._integrate_tangent(eta, z, zeta, uz, g, dt, lam, h=h)
+            w = self._tangent_window(co, zeta, uz, g, dt, lam)
             acc += self._autocorr(w)
             done += m
             ci += 1
@@ -654,29 +657,55 @@ class _Sampler:
         Given the forward path, Heun's step for ``du/dt = -(s + lam) u + s g zeta + s' xi u_z``
         (``xi = -h + g eta``, evaluated at Heun's predictor of h) is again
         ``u_{k+1} = a_k u_k + b_k``: a blocked scan, the same numbers as the joint loop."""
-        import torch
-
         if h is None:
             h = self._h_path(eta, z, g, dt)
+        return self._tangent_window(self._tangent_coefficients(eta, z, h, g, dt), zeta, uz, g, dt, lam)
+
+    def _tangent_coefficients(self, eta, z, h, g: float, dt: float) -> dict:  # noqa: ANN001
+        """The parts of the tangent step that do not depend on lambda or the tangent fields:
+        ``s = sigma(z)``, ``s'(z_k) xi_k`` at both ends of each step (``xi`` at Heun's predictor
+        of h at the right end) and ``phi'(h)`` on the window. Kept per chunk for all tangent
+        maps of one lambda root (the forward paths are frozen)."""
+        import torch
+
+        co: dict = {}
         if z is not None:
             s = torch.sigmoid(z)
             ds = s * (1.0 - s)
+            s0 = s[:-1]
+            xi0 = g * eta[:-1] - h[:-1]
+            xi1 = g * eta[1:] - h[:-1] - dt * s0 * xi0  # xi at Heun's predictor of h
+            co["dxi0"] = ds[:-1] * xi0
+            co["dxi1"] = ds[1:] * xi1
         else:
             s = torch.full_like(eta[:, :1], S_BAR)
-            ds = None
+        co["s"] = s
+        co["dphi"] = 1.0 - torch.tanh(h[self.n_burn :]) ** 2
+        co["a"] = (None, None)  # (lambda, Heun factor a_k) of the last map, reused by the next
+        return co
+
+    def _tangent_window(self, co: dict, zeta, uz, g: float, dt: float, lam: float):  # noqa: ANN001
+        """phi'(h) u_h on the window from the coefficients of :meth:`_tangent_coefficients`:
+        Heun's step of ``du/dt = -(s + lam) u + q``, ``q = s g zeta + s' xi u_z``, as the scan
+        ``u_{k+1} = a_k u_k + b_k`` (``a`` depends on lambda only, reused across power steps)."""
+        import torch
+
+        s = co["s"]
         s0, s1 = s[:-1], s[1:]
-        xi0 = g * eta[:-1] - h[:-1]
-        q0 = s0 * (g * zeta[:-1])
-        q1 = s1 * (g * zeta[1:])
-        if ds is not None:
-            xi1 = g * eta[1:] - h[:-1] - dt * s0 * xi0  # xi at Heun's predictor of h
-            q0 = q0 + ds[:-1] * xi0 * uz[:-1]
-            q1 = q1 + ds[1:] * xi1 * uz[1:]
-        p0, p1 = s0 + lam, s1 + lam
-        a = 1.0 - 0.5 * dt * (p0 + p1) + 0.5 * dt * dt * p0 * p1
+        sgz = s * (g * zeta)
+        q0, q1 = sgz[:-1], sgz[1:]
+        if "dxi0" in co:
+            q0 = q0 + co["dxi0"] * uz[:-1]
+            q1 = q1 + co["dxi1"] * uz[1:]
+        p1 = s1 + lam
+        lam_a, a = co["a"]
+        if lam_a != lam:
+            p0 = s0 + lam
+            a = (1.0 - 0.5 * dt * (p0 + p1) + 0.5 * dt * dt * p0 * p1).expand_as(q0)
+            co["a"] = (lam, a)
         b = 0.5 * dt * (q0 + q1 - dt * p1 * q0)
-        u = _linear_scan(a.expand_as(q0), b, torch.zeros_like(h[0]))
-        return ((1.0 - torch.tanh(h) ** 2) * u)[self.n_burn :]
+        u = _linear_scan(a, b, torch.zeros_like(q0[0]))
+        return co["dphi"] * u[self.n_burn :]
 
 
 def _heun_coefficients(s: torch.Tensor, q: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
