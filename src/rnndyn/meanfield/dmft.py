@@ -424,6 +424,35 @@ def _circulant_sqrt(c: np.ndarray, n: int) -> tuple[np.ndarray, float]:
     return np.sqrt(np.clip(lam, 0.0, None) / ext.size), neg
 
 
+def _fft_last(x: torch.Tensor) -> torch.Tensor:
+    """Complex FFT along the last dimension; ``x`` is a temporary (overwritten on the CPU).
+
+    On the CPU through ``scipy.fft`` (pocketfft) on the tensor's memory: for the path lengths here
+    (2600 points, 1000 paths) it took half the time of ``torch.fft`` (31.7 vs 61.7 ms; the two
+    agree to rounding). Other devices use ``torch.fft``."""
+    import torch
+
+    if x.device.type != "cpu":
+        return torch.fft.fft(x, dim=-1)
+    import scipy.fft
+
+    return torch.from_numpy(
+        scipy.fft.fft(x.numpy(), axis=-1, overwrite_x=True, workers=torch.get_num_threads())
+    )
+
+
+def _rfft_first(x: torch.Tensor, n: int) -> torch.Tensor:
+    """Real FFT along dim 0 zero-padded to ``n`` (``scipy.fft`` on the CPU: 21 vs 38 ms for the
+    (1000, 2000) windows here; ``torch.fft`` on other devices)."""
+    import torch
+
+    if x.device.type != "cpu":
+        return torch.fft.rfft(x, n=n, dim=0)
+    import scipy.fft
+
+    return torch.from_numpy(scipy.fft.rfft(x.numpy(), n=n, axis=0, workers=torch.get_num_threads()))
+
+
 class _Sampler:
     """Frozen-noise Monte Carlo of the single-site process (and optionally its tangent)."""
 
@@ -481,7 +510,7 @@ class _Sampler:
         ``j < half`` and the imaginary part of draw ``j - half`` after it."""
         import torch
 
-        y = torch.fft.fft(w * torch.as_tensor(sq, device=self.device), dim=-1)[:, : self.n_t]
+        y = _fft_last(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
         half = y.shape[0]
         y = torch.view_as_real(y).permute(1, 2, 0).reshape(self.n_t, 2 * half)
         return y[:, :m]
@@ -515,7 +544,7 @@ class _Sampler:
         time-major ``x`` ``(n_win, m)``: the power spectra are summed before one inverse FFT."""
         import torch
 
-        f = torch.fft.rfft(x, n=self.nfft, dim=0)
+        f = _rfft_first(x, self.nfft)
         power = (f.real.square() + f.imag.square()).sum(1)
         ac = torch.fft.irfft(power, n=self.nfft)[: self.grid.K + 1]
         denom = torch.arange(self.n_win, self.n_win - self.grid.K - 1, -1, device=x.device, dtype=x.dtype)
