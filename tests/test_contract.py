@@ -184,6 +184,23 @@ def test_engine_recorder_hook() -> None:
         eng.advance(start, n_steps=2, recorder=3)
 
 
+@pytest.mark.parametrize("name", sorted(n for n in ALL if ALL[n]().input_size > 0))
+def test_none_input_is_zero_input(name: str) -> None:
+    """The contract's ``x = None`` means zero input in every hook (rd.autonomous relies on it)."""
+    model = ALL[name]()
+    h, _, q = _inputs(model, (2,), 3, seed=5)
+    zero = torch.zeros(2, model.input_size, dtype=F64)
+    free = rd.autonomous(model)
+    for a, b in [
+        (model.step_and_tangent(h, None, q), model.step_and_tangent(h, zero, q)),
+        (free.step_and_tangent(h, None, q), model.step_and_tangent(h, zero, q)),
+        ((model.jacobian(h, None),), (model.jacobian(h, zero),)),
+        ((_rhs(free, h, None),), (_rhs(model, h, zero),)),
+    ]:
+        for u, v in zip(a, b, strict=True):
+            torch.testing.assert_close(u, v, rtol=1e-13, atol=1e-13)
+
+
 def test_gradient_horizon_h_only_lstm_goes_through_the_tangent_hook() -> None:
     # tangent_size < state_size: the product M_T = J_T ... J_1 lives in the h block only; oracle:
     # the same product from the dense h-only Jacobians along the same orbit

@@ -62,7 +62,7 @@ def matmul_fused(w: Tensor, v: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
         >>> bool(torch.allclose(wv, v @ w.T) and torch.allclose(wq, w @ q))
         True
     """
-    batch = torch.broadcast_shapes(v.shape[:-1], q.shape[:-2])
+    batch = v.shape[:-1] if v.shape[:-1] == q.shape[:-2] else torch.broadcast_shapes(v.shape[:-1], q.shape[:-2])
     n, k = q.shape[-2], q.shape[-1]
     pad = -(k + 1) % 4 if q.device.type == "cpu" and k + 1 < FRAME_LINEAR_MAX else 0
     rows = torch.empty(*batch, k + 1 + pad, n, dtype=q.dtype, device=q.device)

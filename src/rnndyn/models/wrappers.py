@@ -21,8 +21,9 @@ class _AutonomousMixin:
     inner: AbstractSystem
 
     def _x(self, h: Tensor) -> Tensor | None:
-        d = self.inner.input_size
-        return None if d == 0 else h.new_zeros(*h.shape[:-1], d)
+        # ``None`` is zero input in the model contract (every public call may pass it), so no
+        # zero tensor is built and multiplied at every step
+        return None
 
     def _rhs(self, h: Tensor, x: Tensor | None) -> Tensor:
         return self.inner._rhs(h, self._x(h))
