@@ -241,6 +241,18 @@ class _Series:
         self.bufs[b][i - c * self.chunk] = x.detach().to("cpu").numpy()
         self.dirty[b] = True
 
+    def slot(self, i: int) -> Tensor:
+        """A writable tensor that is item ``i`` (in memory, or in the chunk buffer on disk): the
+        caller computes item ``i`` straight into it (no intermediate array, no copy). Valid
+        until the next ``slot``/``put``/``get`` of this series."""
+        if self.array is None:
+            return self.data[i]
+        c = i // self.chunk
+        b = self._switch(c)
+        b = b if b >= 0 else -1 - b
+        self.dirty[b] = True
+        return torch.from_numpy(self.bufs[b][i - c * self.chunk])
+
     def get(self, i: int) -> Tensor:
         """Item ``i``; on disk, a view of the chunk buffer valid until the next ``get``/``put``
         of this series moves two chunks on (use it, or copy it, before)."""
@@ -453,20 +465,29 @@ def _block_edges(k: int) -> list[int]:
     return [round(i * k / nb) for i in range(nb + 1)]
 
 
-def _solve_upper(r: Tensor, c: Tensor, edges: list[int]) -> Tensor:
+def _solve_upper(r: Tensor, c: Tensor, edges: list[int], out: Tensor | None = None) -> Tensor:
     r"""``R^{-1} C`` for ``R`` ``(B, k, k)`` upper triangular and ``C`` ``(B, k, m k)`` made of
     ``m`` upper-triangular ``k x k`` blocks (the result is too).
 
     Column block ``[a, b)`` of an upper-triangular block is zero below row ``b``, and so is its
     solution, so only ``R[:b, :b]`` enters: about a third of the flops of a full triangular solve
     (``k^3 / 3`` instead of ``k^3`` per block) with the same operations on the non-zero entries;
-    the entries below the diagonal are exact zeros either way.
+    the entries below the diagonal are exact zeros either way. Only the upper triangle of ``R``
+    is read (the strictly lower part may hold anything).
+
+    ``out``: a buffer like ``c`` (not overlapping it) to write into, whose entries below the
+    diagonal blocks are zeros (a zero-initialised buffer that only ever receives results of this
+    function keeps them); the blocks are written in place, without a fresh zeroed array.
     """
     if len(edges) == 2:
-        return torch.linalg.solve_triangular(r, c, upper=True)
+        if out is None:
+            return torch.linalg.solve_triangular(r, c, upper=True)
+        out.copy_(torch.linalg.solve_triangular(r, c, upper=True))
+        return out
     k = r.shape[-1]
     m = c.shape[-1] // k
-    out = torch.zeros_like(c)
+    if out is None:
+        out = torch.zeros_like(c)
     if m == 1:
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             out[..., :b, a:b] = torch.linalg.solve_triangular(r[..., :b, :b], c[..., :b, a:b], upper=True)
@@ -494,11 +515,59 @@ def _times_upper(q: Tensor, c: Tensor, edges: list[int]) -> Tensor:
     return out.transpose(-2, -1)
 
 
+def _times_upper_t(qt: Tensor, c: Tensor, edges: list[int], out: Tensor) -> Tensor:
+    r"""``(Q C)^T`` into ``out`` ``(B, k, n)`` for ``Q^T`` given as ``qt`` ``(B, k, n)`` (the frames
+    are kept transposed: the layout in which the QR returns them) and ``C`` ``(B, k, k)`` upper
+    triangular: :func:`_times_upper`'s blocks, each a GEMM with contiguous row blocks of ``Q^T``
+    and of the output."""
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        torch.matmul(c[..., :b, a:b].transpose(-2, -1), qt[..., :b, :], out=out[..., a:b, :])
+    return out
+
+
 def _ipr(v: Tensor) -> Tensor:
     """Inverse participation ratio ``sum_j v_j^4 / (sum_j v_j^2)^2`` of the columns of ``v``
     ``(B, n, k)`` -> ``(B, k)``."""
     v2 = v * v
     return (v2 * v2).sum(-2) / v2.sum(-2).square()
+
+
+def _ipr_rows(vt: Tensor, buf: Tensor) -> Tensor:
+    """:func:`_ipr` of the columns of ``V`` given as the rows of ``vt`` ``(B, k, n)``, with the
+    squares in the buffer ``buf`` (like ``vt``): two passes over it and no temporary arrays."""
+    torch.mul(vt, vt, out=buf)
+    s2 = buf.sum(-1)
+    buf.square_()
+    return buf.sum(-1) / s2.square()
+
+
+class _Packer:
+    """The upper triangle of ``(B, k, k)`` matrices <-> its row-major packing ``(B, k (k+1)/2)``
+    (the order of ``torch.triu_indices``), by flat index gathers and scatters."""
+
+    def __init__(self, k: int, device: torch.device) -> None:
+        iu = torch.triu_indices(k, k)
+        self.k = k
+        self.flat = (iu[0] * k + iu[1]).to(device)  # position in a row-major matrix
+        self.flat_t = (iu[1] * k + iu[0]).to(device)  # in a column-major one (LAPACK's layout)
+        self.flat_np, self.flat_t_np = self.flat.cpu().numpy(), self.flat_t.cpu().numpy()
+
+    def pack(self, r: Tensor, out: Tensor) -> None:
+        """Write the packed upper triangle of ``r`` into ``out`` (contiguous)."""
+        if r.transpose(-2, -1).is_contiguous():  # column-major: as the QR returns R
+            src, idx, idx_np = r.transpose(-2, -1), self.flat_t, self.flat_t_np
+        else:
+            src, idx, idx_np = r.contiguous(), self.flat, self.flat_np
+        src = src.reshape(*src.shape[:-2], -1)
+        if src.device.type == "cpu" and out.device.type == "cpu" and out.is_contiguous():
+            # numpy's take with an output and mode "clip" (the indices are valid) writes in place
+            np.take(src.numpy(), idx_np, axis=-1, out=out.numpy(), mode="clip")
+        else:
+            torch.index_select(src, -1, idx, out=out)
+
+    def unpack(self, packed: Tensor, out: Tensor) -> None:
+        """Write ``packed`` into the upper triangle of the contiguous ``out`` (the rest is kept)."""
+        out.view(*out.shape[:-2], -1).index_copy_(-1, self.flat, packed.to(out.device))
 
 
 def _min_angle_unstable_stable(c: Tensor, n_unstable: int, stable_from: int) -> Tensor:
@@ -799,10 +868,12 @@ def _run(
     total = n_steps + n_bt
     n_rec = len(times)
     grand_total = n_transient + total + total
-    iu = torch.triu_indices(k, k, device=device)
+    packer = _Packer(k, device)
     spill = group if storage == "spill" else None
-    r_series = _Series(total, (batch, iu.shape[1]), dtype, device, meter, spill, "r")
-    q_series = _Series(n_rec, (batch, n_t, k), dtype, device, meter, spill, "frames")
+    r_series = _Series(total, (batch, k * (k + 1) // 2), dtype, device, meter, spill, "r")
+    # the frames are kept transposed, Q^T (B, k, n_t): the QR returns Q column-major, so this is
+    # a plain copy, and V^T = C^T Q^T reads contiguous row blocks of it
+    q_series = _Series(n_rec, (batch, k, n_t), dtype, device, meter, spill, "frames")
     v_series = None
     if keep_vectors:
         v_series = _Series(n_rec, (batch, n_t, k), dtype, device, meter, vgroup, "vectors")
@@ -818,16 +889,15 @@ def _run(
             progress(done, grand_total)
 
     diverged_at: int | None = None
-    iu0, iu1 = iu[0], iu[1]
 
     def recorder(step: int, h: Tensor, q: Tensor, r: Tensor) -> None:
         # the engine's forward pass: after window step ``step`` (1-based), J Q_{step-1} = Q_step R_step
         s = step - 1
-        r_series.put(s, r[:, iu0, iu1])
+        packer.pack(r, r_series.slot(s))
         if s < n_steps:
             log_r[:, s] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
             if step < n_steps and step % record_every == 0:
-                q_series.put(step // record_every, q)
+                q_series.slot(step // record_every).copy_(q.transpose(-2, -1))
                 states[:, step // record_every] = h
 
     chunk = 100
@@ -843,7 +913,7 @@ def _run(
                 break
         if diverged_at is None:
             state = engine.restart(state)
-            q_series.put(0, state.q)
+            q_series.slot(0).copy_(state.q.transpose(-2, -1))
             states[:, 0] = state.h
             for start in range(0, total, chunk):
                 m = min(chunk, total - start)
@@ -946,13 +1016,22 @@ def _run(
         c_end = None
         convergence = math.nan
         per_vector = torch.full((k,), math.nan, dtype=torch.float64)
+        # working buffers, reused at every step (no fresh n x k arrays in the loop): R (only its
+        # upper triangle is written and read), C (two of each width, written alternately: a
+        # solve's output must not overlap its input; zero below the blocks, see _solve_upper),
+        # V^T and the squares of the IPRs
         rmat = torch.zeros(batch, k, k, dtype=dtype, device=device)
+        cc_buf = [torch.zeros_like(cc), torch.zeros_like(cc)] if n_bt > 0 else []
+        c_buf = [torch.zeros(batch, k, k, dtype=dtype, device=device) for _ in range(2)]
+        vt = torch.empty(batch, k, n_t, dtype=dtype, device=device)
+        sq = torch.empty_like(vt)
         edges = _block_edges(k)
         rec = n_rec - 1
         for s in range(total - 1, -1, -1):
-            rmat[:, iu[0], iu[1]] = r_series.get(s)
+            packer.unpack(r_series.get(s), rmat)
             if s >= n_steps:
-                cc = _normalise_columns(_solve_upper(rmat, cc, edges))[0]
+                cc = _solve_upper(rmat, cc, edges, out=cc_buf[s % 2])
+                cc.div_(torch.linalg.vector_norm(cc, dim=-2).unsqueeze(-2))
                 if s == n_steps:
                     a, b = cc[..., :k], cc[..., k:]
                     cos = (a * b).sum(-2).abs().clamp(max=1.0)
@@ -966,15 +1045,18 @@ def _run(
                 if c_end is None:  # no backward transient
                     c = cc[..., :k]
                     c_end = c.clone()
-                c, norms = _normalise_columns(_solve_upper(rmat, c, edges))
+                c = _solve_upper(rmat, c, edges, out=c_buf[s % 2])
+                norms = torch.linalg.vector_norm(c, dim=-2)
+                c.div_(norms.unsqueeze(-2))
                 log_growth[:, s] = -torch.log(norms)
                 if rec >= 0 and s == times[rec]:
-                    qf = q_series.get(rec)
-                    v = _times_upper(qf, c, edges)
+                    qft = q_series.get(rec)  # Q^T
+                    _times_upper_t(qft, c, edges, vt)  # V^T
+                    v = vt.transpose(-2, -1)
                     if v_series is not None:
-                        v_series.put(rec, v)
-                    ipr_c[:, rec] = _ipr(v)
-                    ipr_g[:, rec] = _ipr(qf)
+                        v_series.slot(rec).copy_(v)
+                    ipr_c[:, rec] = _ipr_rows(vt, sq)
+                    ipr_g[:, rec] = _ipr_rows(qft, sq)
                     angles[:, rec] = _pair_angles(v, pairs)
                     if split:
                         min_angle[:, rec] = _min_angle_unstable_stable(c, n_unstable, k - n_stable)

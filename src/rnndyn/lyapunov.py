@@ -223,7 +223,8 @@ def _qr_full(z: Tensor) -> tuple[Tensor, Tensor]:
         return z / norm, norm
     q, r = torch.linalg.qr(z)
     sign = torch.where(torch.diagonal(r, dim1=-2, dim2=-1) < 0, -1.0, 1.0).to(z.dtype)
-    return q * sign.unsqueeze(-2), r * sign.unsqueeze(-1)
+    # in place: both factors are fresh (no new n x k and k x k arrays at every step)
+    return q.mul_(sign.unsqueeze(-2)), r.mul_(sign.unsqueeze(-1))
 
 
 def _fix_signs(q: Tensor, d: Tensor) -> Tensor:
