@@ -590,13 +590,17 @@ class _Sampler:
         The equation is linear in h, so Heun's step is ``h_{k+1} = a_k h_k + b_k`` with
         ``a_k = 1 - dt(s_k + s_{k+1})/2 + dt^2 s_k s_{k+1}/2``,
         ``b_k = dt(q_k + q_{k+1} - dt s_{k+1} q_k)/2``, ``q = s g eta``: the same numbers as the
-        step-by-step loop, evaluated as a blocked scan (:func:`_linear_scan`)."""
+        step-by-step loop, evaluated as a blocked scan (:func:`_block_scan`) whose coefficients
+        are formed block by block (48 steps), so that they stay in the cache."""
         import torch
 
-        s = torch.sigmoid(z) if z is not None else torch.full_like(eta[:, :1], S_BAR)
-        q = s * (g * eta)
-        a, b = _heun_coefficients(s, q, dt)
-        return _linear_scan(a, b, self._h0(eta, g))
+        s_const = torch.full_like(eta[:, :1], S_BAR) if z is None else None
+
+        def coefficients(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
+            s = torch.sigmoid(z[t0 : t1 + 1]) if z is not None else s_const[t0 : t1 + 1]
+            return _heun_coefficients(s, s * (g * eta[t0 : t1 + 1]), dt)
+
+        return _block_scan(self._h0(eta, g), eta.shape[0] - 1, coefficients)
 
     def _h0(self, eta: torch.Tensor, g: float) -> torch.Tensor:
         return g * eta[0] if self.h_start == "field" else 0.0 * eta[0]
@@ -710,30 +714,28 @@ class _Sampler:
             s = torch.full_like(eta[:, :1], S_BAR)
         co["s"] = s
         co["dphi"] = 1.0 - torch.tanh(h[self.n_burn :]) ** 2
-        co["a"] = (None, None)  # (lambda, Heun factor a_k) of the last map, reused by the next
         return co
 
     def _tangent_window(self, co: dict, zeta, uz, g: float, dt: float, lam: float):  # noqa: ANN001
         """phi'(h) u_h on the window from the coefficients of :meth:`_tangent_coefficients`:
         Heun's step of ``du/dt = -(s + lam) u + q``, ``q = s g zeta + s' xi u_z``, as the scan
-        ``u_{k+1} = a_k u_k + b_k`` (``a`` depends on lambda only, reused across power steps)."""
+        ``u_{k+1} = a_k u_k + b_k``, its coefficients formed block by block (:func:`_block_scan`)."""
         import torch
 
-        s = co["s"]
-        s0, s1 = s[:-1], s[1:]
-        sgz = s * (g * zeta)
-        q0, q1 = sgz[:-1], sgz[1:]
-        if "dxi0" in co:
-            q0 = q0 + co["dxi0"] * uz[:-1]
-            q1 = q1 + co["dxi1"] * uz[1:]
-        p1 = s1 + lam
-        lam_a, a = co["a"]
-        if lam_a != lam:
-            p0 = s0 + lam
-            a = (1.0 - 0.5 * dt * (p0 + p1) + 0.5 * dt * dt * p0 * p1).expand_as(q0)
-            co["a"] = (lam, a)
-        b = 0.5 * dt * (q0 + q1 - dt * p1 * q0)
-        u = _linear_scan(a, b, torch.zeros_like(q0[0]))
+        s, dxi0, dxi1 = co["s"], co.get("dxi0"), co.get("dxi1")
+
+        def coefficients(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
+            sb = s[t0 : t1 + 1]
+            sgz = sb * (g * zeta[t0 : t1 + 1])
+            q0, q1 = sgz[:-1], sgz[1:]
+            if dxi0 is not None:
+                q0 = q0 + dxi0[t0:t1] * uz[t0:t1]
+                q1 = q1 + dxi1[t0:t1] * uz[t0 + 1 : t1 + 1]
+            p0, p1 = sb[:-1] + lam, sb[1:] + lam
+            a = 1.0 - 0.5 * dt * (p0 + p1) + 0.5 * dt * dt * p0 * p1
+            return a.expand_as(q0), 0.5 * dt * (q0 + q1 - dt * p1 * q0)
+
+        u = _block_scan(torch.zeros_like(zeta[0]), zeta.shape[0] - 1, coefficients)
         return co["dphi"] * u[self.n_burn :]
 
 
@@ -750,32 +752,38 @@ def _heun_coefficients(s: torch.Tensor, q: torch.Tensor, dt: float) -> tuple[tor
     return a.expand_as(b), b
 
 
-def _linear_scan(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor, block: int = 48) -> torch.Tensor:
-    """``x_{k+1} = a_k x_k + b_k`` along dim 0 (``a, b``: ``(T - 1, m)``); returns ``x`` ``(T, m)``.
+def _block_scan(
+    x0: torch.Tensor,
+    n: int,
+    coefficients: Callable[[int, int], tuple[torch.Tensor, torch.Tensor]],
+    block: int = 48,
+) -> torch.Tensor:
+    """``x_{k+1} = a_k x_k + b_k`` along dim 0 for ``k < n``; returns ``x`` ``(n + 1, *x0.shape)``.
 
-    Blocks of ``block`` steps are done at once: with :math:`A_j=\\prod_{i\\le j}a_i`,
-    :math:`x_{s+j+1}=A_j(x_s+\\sum_{i\\le j}b_i/A_i)`. Exact for any positive ``a`` (the terms of
-    the sum grow with ``i`` when ``a < 1``, so the rounding error is relative to the result);
-    ``a`` at or below 1/4 (a step far beyond the decay time) falls back to the plain loop."""
+    ``coefficients(t0, t1)`` gives ``(a_k, b_k)`` for ``t0 <= k < t1``: blocks of ``block`` steps
+    are formed and done at once, so the coefficient arrays of one block stay in the cache (forming
+    them for the whole path first read and wrote each of them through memory). With
+    :math:`A_j=\\prod_{i\\le j}a_i`, :math:`x_{s+j+1}=A_j(x_s+\\sum_{i\\le j}b_i/A_i)`. Exact for any
+    positive ``a`` (the terms of the sum grow with ``i`` when ``a < 1``, so the rounding error is
+    relative to the result); a block with ``a`` at or below 1/4 (a step far beyond the decay
+    time) is done by the plain loop."""
     import torch
 
-    n = a.shape[0]
-    out = torch.empty((n + 1, *b.shape[1:]), dtype=b.dtype, device=b.device)
+    out = torch.empty((n + 1, *x0.shape), dtype=x0.dtype, device=x0.device)
     out[0] = x0
-    if n == 0:
-        return out
-    if float(a.min()) <= 0.25:
-        x = x0
-        for k in range(n):
-            x = a[k] * x + b[k]
-            out[k + 1] = x
-        return out
-    x = x0
-    for s in range(0, n, block):
-        e = min(s + block, n)
-        cp = torch.cumprod(a[s:e], 0)
-        out[s + 1 : e + 1] = cp * (x + torch.cumsum(b[s:e] / cp, 0))
-        x = out[e]
+    x = out[0]
+    for t0 in range(0, n, block):
+        t1 = min(t0 + block, n)
+        a, b = coefficients(t0, t1)
+        dst = out[t0 + 1 : t1 + 1]
+        if float(a.min()) <= 0.25:
+            for k in range(t1 - t0):
+                x = a[k] * x + b[k]
+                dst[k] = x
+        else:
+            cp = torch.cumprod(a, 0)
+            torch.mul(cp, torch.cumsum(b / cp, 0).add_(x), out=dst)
+        x = out[t1]
     return out
 
 
