@@ -900,6 +900,9 @@ def _run(
                 q_series.slot(step // record_every).copy_(q.transpose(-2, -1))
                 states[:, step // record_every] = h
 
+    # the frame is needed only at the recorded times: elsewhere the engine may keep it implicit
+    recorder.needs_frame = lambda step: step < n_steps and step % record_every == 0  # type: ignore[attr-defined]
+
     chunk = 100
     with torch.no_grad():
         state = engine.init(h0, generator=generator)

@@ -383,6 +383,11 @@ class LyapunovEngine:
                 The tensors are fresh (the engine never writes into them), so they may be kept
                 without copying. With a recorder the frame is kept explicit (no Householder
                 shortcut) and ``R`` is the full factor; without one nothing is done (zero cost).
+                A recorder with a ``needs_frame(step) -> bool`` attribute gets ``Q = None`` at the
+                steps where it returns ``False`` (never the last step of a call): for full spectra
+                with a dense Jacobian the frame then stays as Householder reflectors there (no
+                explicit ``Q``, ``J Q`` by ``ormqr``), and ``R`` is still the sign-fixed factor of
+                the explicit frames (the reflectors' sign flips are tracked exactly).
 
         Returns:
             The new state (``q`` orthonormal, ``diag R > 0``). Divergence is not raised here:
@@ -409,6 +414,11 @@ class LyapunovEngine:
         # matrix-free step_and_tangent and never form J.
         dense_jac = self.tangent == "dense" and full
         implicit = self.householder and dense_jac and recorder is None
+        # a recorder that asks for the frame only at some steps: elsewhere the frame stays as
+        # reflectors, Q_H = Q S with S = diag(+-1) (``flip``) against the sign-fixed Q, whose
+        # factors are R = S_new R_H S_old (exact sign flips)
+        needs_frame = getattr(recorder, "needs_frame", None) if self.householder and dense_jac else None
+        flip: Tensor | None = None
         product = system._step_and_tangent
         qa: Tensor | None = None
         tau: Tensor | None = None
@@ -437,9 +447,26 @@ class LyapunovEngine:
             since_qr += 1
             if since_qr == m or t == n_steps - 1:
                 if recorder is not None:
-                    q, r = _qr_full(q)
-                    d = torch.diagonal(r, dim1=-2, dim2=-1)
-                    recorder(state.steps + t + 1, h, q, r)
+                    step = state.steps + t + 1
+                    if needs_frame is not None and t < n_steps - 1 and not needs_frame(step):
+                        qa, tau = torch.geqrf(q)
+                        d = torch.diagonal(qa, dim1=-2, dim2=-1)
+                        new = torch.where(d < 0, -1.0, 1.0).to(q.dtype)
+                        r = qa.triu()
+                        if flip is not None:
+                            new = new * flip
+                            r.mul_(flip.unsqueeze(-2))
+                        r.mul_(new.unsqueeze(-1))
+                        flip = new
+                        recorder(step, h, None, r)
+                    else:
+                        q, r = _qr_full(q)
+                        if flip is not None:
+                            q.mul_(flip.unsqueeze(-2))
+                            r.mul_(flip.unsqueeze(-1)).mul_(flip.unsqueeze(-2))
+                            flip = None
+                        d = torch.diagonal(r, dim1=-2, dim2=-1)
+                        recorder(step, h, q, r)
                 elif implicit:
                     qa, tau = torch.geqrf(q)
                     d = torch.diagonal(qa, dim1=-2, dim2=-1)
@@ -454,7 +481,9 @@ class LyapunovEngine:
                         callback(state.steps + t + 1)
                     if diag.state_escaped(h, getattr(self, "_escape_bound", math.inf)):
                         break
-        if qa is not None:
+        if qa is not None and flip is not None:
+            q = torch.linalg.householder_product(qa, tau) * flip.unsqueeze(-2)
+        elif qa is not None:
             q = _fix_signs(torch.linalg.householder_product(qa, tau), d)  # type: ignore[arg-type]
         elif n_steps > 0 and recorder is None:
             q = _fix_signs(q, d)  # type: ignore[arg-type]
