@@ -585,16 +585,22 @@ def _min_angle_unstable_stable(c: Tensor, n_unstable: int, stable_from: int) -> 
     return torch.atan2(sin, cos)
 
 
-def _pair_angles(v: Tensor, pairs: tuple[tuple[int, int], ...]) -> Tensor:
-    """Angles in ``[0, pi/2]`` between the unit columns ``i`` and ``j`` of ``v`` ``(B, n, k)`` -> ``(B, P)``."""
-    if not pairs:
-        return v.new_zeros(v.shape[0], 0)
-    idx = torch.tensor(pairs, device=v.device)
-    a, b = v[..., idx[:, 0]], v[..., idx[:, 1]]  # (B, n, P)
-    dot = (a * b).sum(-2, keepdim=True)
+def _pair_angles(vt: Tensor, first: Tensor, second: Tensor) -> Tensor:
+    """Angles in ``[0, pi/2]`` between the unit columns ``first[p]`` and ``second[p]`` of ``V``,
+    given as the rows of ``vt`` ``(B, k, n)`` -> ``(B, P)``."""
+    a, b = vt.index_select(-2, first), vt.index_select(-2, second)  # (B, P, n)
+    dot = (a * b).sum(-1, keepdim=True)
     # atan2(|a - (a.b) b|, |a.b|): accurate for near-tangent pairs
-    cross = torch.linalg.vector_norm(a - dot * b, dim=-2)
-    return torch.atan2(cross, dot.squeeze(-2).abs())
+    cross = torch.linalg.vector_norm(a - dot * b, dim=-1)
+    return torch.atan2(cross, dot.squeeze(-1).abs())
+
+
+def _normalise_in_place(c: Tensor, sq: Tensor) -> Tensor:
+    """Divide the columns of ``c`` by their norms in place, with the squares in the buffer ``sq``
+    (like ``c``); returns the norms ``(B, m)``."""
+    norms = torch.mul(c, c, out=sq).sum(-2).sqrt_()
+    c.div_(norms.unsqueeze(-2))
+    return norms
 
 
 # --------------------------------------------------------------------------------------- main entry
@@ -1028,13 +1034,16 @@ def _run(
         c_buf = [torch.zeros(batch, k, k, dtype=dtype, device=device) for _ in range(2)]
         vt = torch.empty(batch, k, n_t, dtype=dtype, device=device)
         sq = torch.empty_like(vt)
+        c_sq, cc_sq = torch.empty_like(c_buf[0]), torch.empty_like(cc)
+        first = torch.tensor([p[0] for p in pairs], dtype=torch.int64, device=device)
+        second = torch.tensor([p[1] for p in pairs], dtype=torch.int64, device=device)
         edges = _block_edges(k)
         rec = n_rec - 1
         for s in range(total - 1, -1, -1):
             packer.unpack(r_series.get(s), rmat)
             if s >= n_steps:
                 cc = _solve_upper(rmat, cc, edges, out=cc_buf[s % 2])
-                cc.div_(torch.linalg.vector_norm(cc, dim=-2).unsqueeze(-2))
+                _normalise_in_place(cc, cc_sq)
                 if s == n_steps:
                     a, b = cc[..., :k], cc[..., k:]
                     cos = (a * b).sum(-2).abs().clamp(max=1.0)
@@ -1049,9 +1058,7 @@ def _run(
                     c = cc[..., :k]
                     c_end = c.clone()
                 c = _solve_upper(rmat, c, edges, out=c_buf[s % 2])
-                norms = torch.linalg.vector_norm(c, dim=-2)
-                c.div_(norms.unsqueeze(-2))
-                log_growth[:, s] = -torch.log(norms)
+                log_growth[:, s] = -torch.log(_normalise_in_place(c, c_sq))
                 if rec >= 0 and s == times[rec]:
                     qft = q_series.get(rec)  # Q^T
                     _times_upper_t(qft, c, edges, vt)  # V^T
@@ -1060,7 +1067,7 @@ def _run(
                         v_series.slot(rec).copy_(v)
                     ipr_c[:, rec] = _ipr_rows(vt, sq)
                     ipr_g[:, rec] = _ipr_rows(qft, sq)
-                    angles[:, rec] = _pair_angles(v, pairs)
+                    angles[:, rec] = _pair_angles(vt, first, second)
                     if split:
                         min_angle[:, rec] = _min_angle_unstable_stable(c, n_unstable, k - n_stable)
                     rec -= 1
