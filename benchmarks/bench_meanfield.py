@@ -4,6 +4,10 @@ Reference run in the same process: the same fixed-point roots and rho computed p
 scipy.integrate.quad + brentq on a 5 x 5 sub-grid (timed, extrapolated per point), printed as a
 ratio. Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_meanfield.py
 Gated-flow DMFT timings: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_meanfield.py dmft [GRID]
+Sampled gated-flow solve against the code of a git revision, same frozen noise, same process:
+OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_meanfield.py sampled [REV] [REPEATS]
+The same for the sampled discrete GRU / LSTM DMFT:
+OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_meanfield.py discrete [REV] [REPEATS]
 """
 
 from __future__ import annotations
@@ -164,11 +168,101 @@ def bench_sampled_map(n_maps: int = 5) -> None:
           f"({c_old / c_new:.2f}x); max |difference| {np.max(np.abs(new - ref)):.1e}")  # fmt: skip
 
 
+def _module_at(rev: str, path: str, name: str):  # noqa: ANN202
+    """The module ``path`` as it was at git revision ``rev`` (the reference of an A/B run)."""
+    import importlib.util
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    src = subprocess.run(
+        ["git", "show", f"{rev}:{path}"], cwd=root, check=True, capture_output=True, text=True
+    )
+    tmp = Path(tempfile.mkdtemp()) / f"{name}.py"
+    tmp.write_text(src.stdout)
+    spec = importlib.util.spec_from_file_location(name, tmp)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def bench_sampled(rev: str | None = None, repeats: int = 2) -> None:
+    """``gated_dmft(3, alpha_z=5)`` (sampled route, defaults: M = 2000, dt = 0.1, tau_max = 50), with
+    and without the sampled lambda_max, CPU time; with ``rev`` the module at that git revision runs
+    interleaved in the same process on the same seed (frozen noise) and the results are compared."""
+    from rnndyn.meanfield import dmft
+
+    mods = [("now", dmft)] + (
+        [(rev, _module_at(rev, "src/rnndyn/meanfield/dmft.py", "dmft_ref"))] if rev else []
+    )
+    res: dict = {}
+    for rep in range(repeats):
+        for name, mod in mods:
+            c0 = time.process_time()
+            r0 = mod.gated_dmft(3.0, alpha_z=5.0, lyapunov=False)
+            t0 = time.process_time() - c0
+            c0 = time.process_time()
+            r = mod.gated_dmft(3.0, alpha_z=5.0)
+            t = time.process_time() - c0
+            res[name] = r
+            print(f"[{rep}] {name}: without lambda {t0:.2f} s CPU ({r0.iterations} maps), with lambda {t:.2f} s CPU; "
+                  f"C_h(0) {r.c_h0:.6f}, lambda {r.lambda_max:.6f}, fresh residual {r.residual_fresh:.4f}, {r.status}")  # fmt: skip
+    if rev:
+        a, b = res["now"], res[rev]
+        print(f"now vs {rev}: max|dC_h|/C_h(0) = {np.max(np.abs(a.c_h - b.c_h)) / b.c_h0:.1e}, "
+              f"|d lambda| = {abs(a.lambda_max - b.lambda_max):.1e}")  # fmt: skip
+
+
+def bench_discrete(rev: str | None = None, repeats: int = 1) -> None:
+    """Sampled discrete DMFT at the defaults (M = 2000, 200 + 1000 steps, tau_max = 100):
+    ``gru_dmft(3, alpha_z=5, alpha_r=5)`` and ``lstm_dmft(6, alpha_f=alpha_i=alpha_o=2)``, with and
+    without the sampled lambda_max, CPU time; with ``rev`` the module at that git revision runs
+    interleaved in the same process (same seed, frozen noise) and the results are compared."""
+    from rnndyn.meanfield import dmft_discrete
+
+    mods = [("now", dmft_discrete)]
+    if rev:
+        mods.append((rev, _module_at(rev, "src/rnndyn/meanfield/dmft_discrete.py", "dmft_discrete_ref")))
+    cases = (
+        ("gru_dmft", (3.0,), {"alpha_z": 5.0, "alpha_r": 5.0}),
+        ("lstm_dmft", (6.0,), {"alpha_f": 2.0, "alpha_i": 2.0, "alpha_o": 2.0}),
+    )
+    for fn, args, kw in cases:
+        res: dict = {}
+        for rep in range(repeats):
+            for name, mod in mods:
+                c0 = time.process_time()
+                r0 = getattr(mod, fn)(*args, lyapunov=False, **kw)
+                t0 = time.process_time() - c0
+                c0 = time.process_time()
+                r = getattr(mod, fn)(*args, **kw)
+                t = time.process_time() - c0
+                res[name] = r
+                print(f"[{rep}] {name} {fn}{args} {kw}: without lambda {t0:.2f} s CPU ({r0.iterations} maps), with "
+                      f"lambda {t:.2f} s CPU; C_h(0) {r.c_h0:.6f}, lambda {r.lambda_max:.6f}, fresh residual "
+                      f"{r.residual_fresh:.4f}, {r.status}")  # fmt: skip
+        if rev:
+            a, b = res["now"], res[rev]
+            print(f"{fn} now vs {rev}: max|dC_h|/C_h(0) = {np.max(np.abs(a.c_h - b.c_h)) / b.c_h0:.1e}, "
+                  f"|d lambda| = {abs(a.lambda_max - b.lambda_max):.1e}")  # fmt: skip
+
+
 if __name__ == "__main__":
     import sys
 
     if len(sys.argv) > 1 and sys.argv[1] == "map":
         bench_sampled_map()
+    elif len(sys.argv) > 1 and sys.argv[1] == "sampled":
+        bench_sampled(
+            sys.argv[2] if len(sys.argv) > 2 else None, int(sys.argv[3]) if len(sys.argv) > 3 else 2
+        )
+    elif len(sys.argv) > 1 and sys.argv[1] == "discrete":
+        bench_discrete(
+            sys.argv[2] if len(sys.argv) > 2 else None, int(sys.argv[3]) if len(sys.argv) > 3 else 1
+        )
     elif len(sys.argv) > 1 and sys.argv[1] == "dmft":
         bench_dmft(int(sys.argv[2]) if len(sys.argv) > 2 else 3)
     else:

@@ -248,3 +248,78 @@ def test_lstm_against_network():
     assert r.status in ("success", "warning")
     assert np.max(np.abs(c[:6] - r.c_h[:6])) / r.c_h0 < 0.08
     assert lam == pytest.approx(r.lambda_max, abs=0.02)
+
+
+def _small_paths(m: int = 48):
+    import torch
+
+    return dd._Paths(K=8, n_burn=20, n_win=60, M=m, seed=4, chunk=m, device=torch.device("cpu"))
+
+
+def test_gru_scans_equal_the_step_by_step_recursions():
+    # the blocked scans of the sampled GRU (forward h and tangent u) against the plain loops of the
+    # single-site recursions: h_t = h + z (phi - h), u_t = e^-lam [(1 - z) u + z phi' x_h + (phi - h) z' x_z]
+    import torch
+
+    p = _small_paths()
+    s = dd._GRUSampler(p, g_h=3.0, alpha_z=5.0, alpha_r=2.0, bias_z=0.3, bias_r=0.0, degree=16)
+    c_h = 0.4 * np.exp(-np.arange(9) / 3.0)
+    eta, z, _ = s._forward_paths(c_h, 0, p.M, 0)
+    phi = torch.tanh(eta)
+    h = torch.zeros(p.M, dtype=torch.float64)
+    hs = [h]
+    for t in range(p.n_t):
+        h = h + z[t] * (phi[t] - h)
+        hs.append(h)
+    ref = torch.stack(hs)
+    fast = s._run(phi, z)
+    assert torch.max(torch.abs(fast - ref)) < 1e-13 * torch.max(torch.abs(ref))
+    # tangent: one map through the sampler against the loop on the same frozen paths
+    q, lam = c_h / c_h[0], 0.07
+    out = s.tangent(c_h, q, lam)
+    c_sr, _ = dd._gru_fields(c_h, 3.0, 2.0, 0.0, 16)
+    a = 9.0 * c_sr + 9.0 * 4.0 * c_h * dd._gate_corr(4.0 * c_h, 0.0, 16, dd.dsigmoid)
+    xh = p.path(p.sqrt_spectrum(a * q)[0], 2, 0, p.M, 0)
+    xz = p.path(p.sqrt_spectrum(25.0 * q)[0], 3, 0, p.M, 0) * z * (1 - z)
+    u, h, us = torch.zeros(p.M, dtype=torch.float64), torch.zeros(p.M, dtype=torch.float64), []
+    for t in range(p.n_t):
+        u = math.exp(-lam) * ((1 - z[t]) * u + z[t] * (1 - phi[t] ** 2) * xh[t] + (phi[t] - h) * xz[t])
+        h = h + z[t] * (phi[t] - h)
+        if t >= p.n_burn:
+            us.append(u)
+    ref_t = p.autocorr(torch.stack(us)).numpy() / p.M
+    assert np.max(np.abs(out - ref_t)) < 1e-12 * np.max(np.abs(ref_t))
+
+
+def test_lstm_scans_equal_the_step_by_step_recursions():
+    # c_t = f c + i cand and the tangent v_t = e^-lam [f v + i phi'(eta_c) x_c + cand i' x_i + c f' x_f],
+    # u_t = o phi'(c) v + e^-lam phi(c) o' x_o, against plain loops on the same frozen paths
+    import torch
+
+    p = _small_paths()
+    al = {"f": 2.0, "i": 1.5, "o": 2.5}
+    s = dd._LSTMSampler(p, g=5.0, alphas=al, biases={"f": 0.5, "i": 0.0, "o": -0.2}, degree=16)
+    c_h = 0.2 * np.exp(-np.arange(9) / 3.0)
+    q, lam = c_h / c_h[0], -0.05
+    out = s.tangent(c_h, q, lam)
+    eta_c, f, i, _ = s._fields(c_h, 0, p.M, 0)
+    o = s._gate("o", c_h, 3, 0, p.M, 0)
+    cand = torch.tanh(eta_c)
+    x = {k: p.path(p.sqrt_spectrum((25.0 if k == "c" else al[k] ** 2) * q)[0], 4 + j, 0, p.M, 0)
+         for j, k in enumerate(("c", "f", "i", "o"))}  # fmt: skip
+    e = math.exp(-lam)
+    c, v = torch.zeros(p.M, dtype=torch.float64), torch.zeros(p.M, dtype=torch.float64)
+    cs, us = [], []
+    for t in range(p.n_t):
+        src = f[t] * v + i[t] * (1 - cand[t] ** 2) * x["c"][t] + cand[t] * i[t] * (1 - i[t]) * x["i"][t]
+        v = e * (src + c * f[t] * (1 - f[t]) * x["f"][t])
+        c = f[t] * c + i[t] * cand[t]
+        cs.append(c)
+        if t >= p.n_burn:
+            tc = torch.tanh(c)
+            us.append(o[t] * (1 - tc**2) * v + e * tc * o[t] * (1 - o[t]) * x["o"][t])
+    ref_c = torch.stack(cs)
+    fast_c = s._run(cand, f, i)[1:]
+    assert torch.max(torch.abs(fast_c - ref_c)) < 1e-13 * torch.max(torch.abs(ref_c))
+    ref_t = p.autocorr(torch.stack(us)).numpy() / p.M
+    assert np.max(np.abs(out - ref_t)) < 1e-12 * np.max(np.abs(ref_t))

@@ -764,9 +764,10 @@ def _block_scan(
     are formed and done at once, so the coefficient arrays of one block stay in the cache (forming
     them for the whole path first read and wrote each of them through memory). With
     :math:`A_j=\\prod_{i\\le j}a_i`, :math:`x_{s+j+1}=A_j(x_s+\\sum_{i\\le j}b_i/A_i)`. Exact for any
-    positive ``a`` (the terms of the sum grow with ``i`` when ``a < 1``, so the rounding error is
-    relative to the result); a block with ``a`` at or below 1/4 (a step far beyond the decay
-    time) is done by the plain loop."""
+    positive ``a``, small ones included (the terms of the sum grow with ``i`` when ``a < 1``, so the
+    rounding error is relative to the result: a tiny ``a_i`` only makes the earlier terms
+    negligible, as it makes the history); a block whose products leave ``(1e-250, 1e250)`` (or
+    with an ``a <= 0``) is done by the plain loop."""
     import torch
 
     out = torch.empty((n + 1, *x0.shape), dtype=x0.dtype, device=x0.device)
@@ -776,13 +777,14 @@ def _block_scan(
         t1 = min(t0 + block, n)
         a, b = coefficients(t0, t1)
         dst = out[t0 + 1 : t1 + 1]
-        if float(a.min()) <= 0.25:
+        cp = torch.cumprod(a, 0)
+        lo, hi = torch.aminmax(cp)
+        if 1e-250 < float(lo) and float(hi) < 1e250:
+            torch.mul(cp, torch.cumsum(b / cp, 0).add_(x), out=dst)
+        else:  # a product under- or overflows (or a factor is <= 0): the plain loop
             for k in range(t1 - t0):
                 x = a[k] * x + b[k]
                 dst[k] = x
-        else:
-            cp = torch.cumprod(a, 0)
-            torch.mul(cp, torch.cumsum(b / cp, 0).add_(x), out=dst)
         x = out[t1]
     return out
 

@@ -60,7 +60,18 @@ from scipy.optimize import brentq
 
 from rnndyn._checks import check_choice, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
-from rnndyn.meanfield.dmft import _anderson, _circulant_sqrt, _Grid, _perron, _relaxation_time, _table
+from rnndyn.meanfield.dmft import (
+    _anderson,
+    _block_scan,
+    _circulant_sqrt,
+    _fast_size,
+    _fft_last,
+    _Grid,
+    _perron,
+    _relaxation_time,
+    _rfft_first,
+    _table,
+)
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
 
 if TYPE_CHECKING:  # torch is imported where the sampled route runs (the theory floor stays numpy-only)
@@ -184,39 +195,69 @@ def _check_grid(tau_max: int) -> int:
 
 
 class _Paths:
-    """Frozen-noise stationary Gaussian paths (circulant embedding) and lag autocorrelations."""
+    """Frozen-noise stationary Gaussian paths (circulant embedding) and lag autocorrelations.
+
+    Paths are time-major ``(n_t, m)`` (a step of all paths is one contiguous row, as the scans of
+    the single-site recursions read them). The frozen noise of the iteration (``offset = 0``) is
+    drawn once and kept, up to ``CACHE_BYTES``; beyond that (large ``M``) it is drawn again from
+    its seed at every map (the same numbers either way)."""
+
+    #: memory for the kept frozen noise (complex128, ``ceil(m / 2) * 2 n_t`` numbers per field)
+    CACHE_BYTES = 768 * 2**20
 
     def __init__(self, *, K: int, n_burn: int, n_win: int, M: int, seed: int, chunk: int, device) -> None:
         self.K, self.n_burn, self.n_win, self.M = K, n_burn, n_win, M
         self.n_t = n_burn + n_win
         self.P = 2 * self.n_t
         self.seed, self.chunk, self.device = seed, chunk, device
-        self.nfft = 1 << int(math.ceil(math.log2(n_win + K + 1)))
+        self.nfft = _fast_size(n_win + K + 1)  # zero padding: linear (not circular) lags
         self.chunks = [(i, min(chunk, M - i)) for i in range(0, M, chunk)]
+        self._noise: dict[tuple, torch.Tensor] = {}
+        self._noise_bytes = 0
 
     def sqrt_spectrum(self, cov: np.ndarray) -> tuple[np.ndarray, float]:
         return _circulant_sqrt(cov, self.n_t)
 
-    def path(self, sq: np.ndarray, tag: int, ci: int, m: int, offset: int) -> torch.Tensor:
-        """``m`` paths (``(m, n_t)``) with circulant sqrt-spectrum ``sq``; the same ``(tag, ci,
-        offset)`` always gives the same random numbers (frozen noise)."""
+    def _draw(self, tag: int, ci: int, m: int, offset: int) -> torch.Tensor:
         import torch
 
+        key = (tag, ci, offset)
+        if key in self._noise:
+            return self._noise[key]
         rng = np.random.default_rng([self.seed, offset, tag, ci])  # numpy's ziggurat: ~10x torch.randn
         half = (m + 1) // 2
-        w = rng.standard_normal((half, self.P, 2))
-        w = torch.view_as_complex(torch.from_numpy(w)).to(self.device)
-        y = torch.fft.fft(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
-        return torch.cat([y.real, y.imag], 0)[:m]
+        w = torch.view_as_complex(torch.from_numpy(rng.standard_normal((half, self.P, 2)))).to(self.device)
+        size = w.numel() * w.element_size()
+        if offset == 0 and self._noise_bytes + size <= self.CACHE_BYTES:
+            self._noise[key] = w
+            self._noise_bytes += size
+        return w
 
-    def autocorr(self, x: torch.Tensor) -> torch.Tensor:
-        """Sum over rows of the unbiased lag autocorrelation (lags ``0..K``) of ``x`` ``(m, n_win)``."""
+    def path(self, sq: np.ndarray, tag: int, ci: int, m: int, offset: int) -> torch.Tensor:
+        """``m`` paths, time-major ``(n_t, m)``, with circulant sqrt-spectrum ``sq``; the same
+        ``(tag, ci, offset)`` always gives the same random numbers (frozen noise). Column ``j`` is
+        the real part of draw ``j`` for ``j < ceil(m/2)``, then the imaginary parts."""
         import torch
 
-        f = torch.fft.rfft(x, n=self.nfft)
-        ac = torch.fft.irfft(f * f.conj(), n=self.nfft)[:, : self.K + 1]
+        w = self._draw(tag, ci, m, offset)
+        y = _fft_last(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
+        half = y.shape[0]
+        return torch.view_as_real(y).permute(1, 2, 0).reshape(self.n_t, 2 * half)[:, :m]
+
+    def autocorr(self, x: torch.Tensor) -> torch.Tensor:
+        """Sum over paths of the unbiased lag autocorrelation (lags ``0..K``) of the time-major
+        ``x`` ``(n_win, m)``: the power spectra are summed before one inverse FFT."""
+        import torch
+
+        f = _rfft_first(x, self.nfft)
+        power = (f.real.square() + f.imag.square()).sum(1)
+        ac = torch.fft.irfft(power, n=self.nfft)[: self.K + 1]
         denom = torch.arange(self.n_win, self.n_win - self.K - 1, -1, device=x.device, dtype=x.dtype)
-        return (ac / denom).sum(0)
+        return ac / denom
+
+    def window(self, x: torch.Tensor) -> torch.Tensor:
+        """The measured steps ``t = n_burn .. n_t - 1`` of a scan output (row ``t + 1`` is step ``t``)."""
+        return x[self.n_burn + 1 :]
 
 
 def _even(c: torch.Tensor) -> np.ndarray:
@@ -346,6 +387,7 @@ class _GRUSampler:
         self.zbar = float(sigmoid(np.array([bias_z]))[0])
 
     def _forward_paths(self, c_h: np.ndarray, ci: int, m: int, offset: int) -> tuple:
+        """``eta_h`` ``(n_t, m)`` and the update gate ``z`` (``(n_t, m)``, or ``(n_t, 1)`` constant)."""
         import torch
 
         _, delta = _gru_fields(c_h, self.g_h, self.alpha_r, self.bias_r, self.degree)
@@ -356,7 +398,7 @@ class _GRUSampler:
             z = torch.sigmoid(self.p.path(sq_z, 1, ci, m, offset) + self.bias_z)
             neg = max(neg, neg_z)
         else:
-            z = None
+            z = torch.full((self.p.n_t, 1), self.zbar, dtype=torch.float64, device=self.p.device)
         return eta_h, z, neg
 
     def forward(self, c_h: np.ndarray, *, offset: int = 0) -> dict:
@@ -367,25 +409,25 @@ class _GRUSampler:
         neg = 0.0
         for ci, (_, m) in enumerate(p.chunks):
             eta_h, z, neg = self._forward_paths(c_h, ci, m, offset)
-            h = self._run(torch.tanh(eta_h), z)
-            acc += p.autocorr(h)
+            acc += p.autocorr(p.window(self._run(torch.tanh(eta_h), z)))
         return {"c_h": _even(acc / p.M), "neg": neg}
 
-    def _run(self, phi: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+    def _run(self, phi: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``h_t = (1 - z_t) h_{t-1} + z_t phi_t`` from ``h_{-1} = 0`` (the GRU's single-site
+        recursion, linear in h) as a blocked scan; returns ``(n_t + 1, m)``, row ``t + 1`` = ``h_t``."""
         import torch
 
-        p = self.p
-        h = torch.zeros(phi.shape[0], dtype=torch.float64, device=phi.device)
-        out = torch.empty(phi.shape[0], p.n_win, dtype=torch.float64, device=phi.device)
-        zb = self.zbar
-        for t in range(p.n_t):
-            h = h + (zb if z is None else z[:, t]) * (phi[:, t] - h)
-            if t >= p.n_burn:
-                out[:, t - p.n_burn] = h
-        return out
+        def coefficients(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
+            zt = z[t0:t1]
+            b = zt * phi[t0:t1]
+            return (1.0 - zt).expand_as(b), b
+
+        return _block_scan(torch.zeros_like(phi[0]), self.p.n_t, coefficients)
 
     def tangent(self, c_h: np.ndarray, q: np.ndarray, lam: float) -> np.ndarray:
-        """One application of the tangent map ``Q -> Q_new`` (see :func:`gru_dmft`)."""
+        """One application of the tangent map ``Q -> Q_new`` (see :func:`gru_dmft`):
+        ``u_t = e^{-lam}[(1 - z_t) u_{t-1} + z_t phi'_t x_h(t) + (phi_t - h_{t-1}) z_t(1 - z_t) x_z(t)]``,
+        a scan in ``u``; the lambda-independent factors are computed once per ``C_h``."""
         import torch
 
         p = self.p
@@ -404,27 +446,22 @@ class _GRUSampler:
             if ci not in self._tcache:
                 eta_h, z, _ = self._forward_paths(c_h, ci, m, 0)
                 phi = torch.tanh(eta_h)
-                self._tcache[ci] = (phi, z)
-            phi, z = self._tcache[ci]
-            dphi = 1.0 - phi * phi
+                co = {"z": z, "zd": z * (1.0 - phi * phi)}
+                if self.alpha_z > 0:  # (phi_t - h_{t-1}) sigma'(z_t)
+                    co["hz"] = (phi - self._run(phi, z)[:-1]) * (z * (1.0 - z))
+                self._tcache[ci] = co
+            co = self._tcache[ci]
             xh = p.path(sq_xh, 2, ci, m, 0)
-            if z is None:
-                z = torch.full_like(phi, self.zbar)
-                xz = None
-            else:
-                xz = p.path(sq_xz, 3, ci, m, 0) * z * (1.0 - z)
-            h = torch.zeros(m, dtype=torch.float64, device=p.device)
-            u = torch.zeros_like(h)
-            out = torch.empty(m, p.n_win, dtype=torch.float64, device=p.device)
-            for t in range(p.n_t):
-                src = (1.0 - z[:, t]) * u + z[:, t] * dphi[:, t] * xh[:, t]
+            xz = p.path(sq_xz, 3, ci, m, 0) if self.alpha_z > 0 else None
+
+            def coefficients(t0: int, t1: int, co=co, xh=xh, xz=xz) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+                b = co["zd"][t0:t1] * xh[t0:t1]
                 if xz is not None:
-                    src = src + (phi[:, t] - h) * xz[:, t]
-                u = e * src
-                h = h + z[:, t] * (phi[:, t] - h)
-                if t >= p.n_burn:
-                    out[:, t - p.n_burn] = u
-            acc += p.autocorr(out)
+                    b = b + co["hz"][t0:t1] * xz[t0:t1]
+                return (e * (1.0 - co["z"][t0:t1])).expand_as(b), e * b
+
+            u = _block_scan(torch.zeros(m, dtype=torch.float64, device=p.device), p.n_t, coefficients)
+            acc += p.autocorr(p.window(u))
         return _even(acc / p.M)
 
 
@@ -433,6 +470,7 @@ class _LSTMSampler:
         self.p, self.g, self.alphas, self.biases, self.degree = paths, g, alphas, biases, degree
 
     def _gate(self, k: str, c_h: np.ndarray, tag: int, ci: int, m: int, offset: int) -> torch.Tensor:
+        """Gate ``k`` on the paths: ``(n_t, m)``, or ``(n_t, 1)`` when constant (alpha = 0)."""
         import torch
 
         b = self.biases[k]
@@ -440,7 +478,7 @@ class _LSTMSampler:
             sq, _ = self.p.sqrt_spectrum(self.alphas[k] ** 2 * c_h)
             return torch.sigmoid(self.p.path(sq, tag, ci, m, offset) + b)
         return torch.full(
-            (m, self.p.n_t), float(sigmoid(np.array([b]))[0]), dtype=torch.float64, device=self.p.device
+            (self.p.n_t, 1), float(sigmoid(np.array([b]))[0]), dtype=torch.float64, device=self.p.device
         )
 
     def _fields(self, c_h: np.ndarray, ci: int, m: int, offset: int) -> tuple:
@@ -460,7 +498,7 @@ class _LSTMSampler:
         neg = 0.0
         for ci, (_, m) in enumerate(p.chunks):
             eta_c, f, i, neg = self._fields(c_h, ci, m, offset)
-            c = self._run(torch.tanh(eta_c), f, i)
+            c = p.window(self._run(torch.tanh(eta_c), f, i))
             acc_phi += p.autocorr(torch.tanh(c))
             if want_all:
                 acc_c += p.autocorr(c)
@@ -471,20 +509,40 @@ class _LSTMSampler:
         return out
 
     def _run(self, cand: torch.Tensor, f: torch.Tensor, i: torch.Tensor) -> torch.Tensor:
+        """``c_t = f_t c_{t-1} + i_t cand_t`` from ``c_{-1} = 0`` as a blocked scan; returns
+        ``(n_t + 1, m)``, row ``t + 1`` = ``c_t``."""
         import torch
 
-        p = self.p
-        c = torch.zeros(cand.shape[0], dtype=torch.float64, device=cand.device)
-        out = torch.empty(cand.shape[0], p.n_win, dtype=torch.float64, device=cand.device)
-        drive = i * cand
-        for t in range(p.n_t):
-            c = f[:, t] * c + drive[:, t]
-            if t >= p.n_burn:
-                out[:, t - p.n_burn] = c
-        return out
+        def coefficients(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
+            b = i[t0:t1] * cand[t0:t1]
+            return f[t0:t1].expand_as(b), b
+
+        return _block_scan(torch.zeros_like(cand[0]), self.p.n_t, coefficients)
+
+    def _tangent_coefficients(self, c_h: np.ndarray, ci: int, m: int) -> dict:
+        """The lambda-independent factors of the LSTM tangent step on the frozen forward paths."""
+        import torch
+
+        p, al = self.p, self.alphas
+        eta_c, f, i, _ = self._fields(c_h, ci, m, 0)
+        cand = torch.tanh(eta_c)
+        o = self._gate("o", c_h, 3, ci, m, 0)
+        c = self._run(cand, f, i)
+        co = {"f": f, "dc": i * (1.0 - cand * cand)}
+        if al["i"] > 0:
+            co["di"] = cand * (i * (1.0 - i))
+        if al["f"] > 0:
+            co["df"] = c[:-1] * (f * (1.0 - f))  # c_{t-1} sigma'(f_t)
+        tc = torch.tanh(p.window(c))
+        co["do"] = o[p.n_burn :] * (1.0 - tc * tc)
+        if al["o"] > 0:
+            co["to"] = tc * (o * (1.0 - o))[p.n_burn :]
+        return co
 
     def tangent(self, c_h: np.ndarray, q: np.ndarray, lam: float) -> np.ndarray:
-        """One application of the LSTM tangent map ``Q -> Q_new`` (see :func:`lstm_dmft`)."""
+        """One application of the LSTM tangent map ``Q -> Q_new`` (see :func:`lstm_dmft`):
+        ``v_t = e^{-lam}[f_t v_{t-1} + i_t phi'(eta_c) x_c + cand_t sigma'_i x_i + c_{t-1} sigma'_f x_f]``
+        (a scan in ``v``), ``u_t = o_t phi'(c_t) v_t + e^{-lam} phi(c_t) sigma'_o x_o``."""
         import torch
 
         p, al = self.p, self.alphas
@@ -497,35 +555,29 @@ class _LSTMSampler:
             self._tkey, self._tcache = c_h, {}
         for ci, (_, m) in enumerate(p.chunks):
             if ci not in self._tcache:
-                eta_c, f, i, _ = self._fields(c_h, ci, m, 0)
-                self._tcache[ci] = (torch.tanh(eta_c), f, i, self._gate("o", c_h, 3, ci, m, 0))
-            cand, f, i, o = self._tcache[ci]
+                self._tcache[ci] = self._tangent_coefficients(c_h, ci, m)
+            co = self._tcache[ci]
             x = {
                 k: p.path(sq[k], 4 + j, ci, m, 0)
                 for j, k in enumerate(("c", "f", "i", "o"))
                 if k == "c" or al[k] > 0
             }
-            drive_c = i * (1.0 - cand * cand) * x["c"]
-            if "i" in x:
-                drive_c = drive_c + cand * i * (1.0 - i) * x["i"]
-            xf = x["f"] * f * (1.0 - f) if "f" in x else None
-            xo = x["o"] * o * (1.0 - o) if "o" in x else None
-            c = torch.zeros(m, dtype=torch.float64, device=p.device)
-            v = torch.zeros_like(c)
-            out = torch.empty(m, p.n_win, dtype=torch.float64, device=p.device)
-            for t in range(p.n_t):
-                src = f[:, t] * v + drive_c[:, t]
-                if xf is not None:
-                    src = src + c * xf[:, t]
-                v = e * src
-                c = f[:, t] * c + i[:, t] * cand[:, t]
-                if t >= p.n_burn:
-                    tc = torch.tanh(c)
-                    u = o[:, t] * (1.0 - tc * tc) * v
-                    if xo is not None:
-                        u = u + e * tc * xo[:, t]
-                    out[:, t - p.n_burn] = u
-            acc += p.autocorr(out)
+
+            def coefficients(t0: int, t1: int, co=co, x=x) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: ANN001
+                b = co["dc"][t0:t1] * x["c"][t0:t1]
+                if "di" in co:
+                    b = b + co["di"][t0:t1] * x["i"][t0:t1]
+                if "df" in co:
+                    b = b + co["df"][t0:t1] * x["f"][t0:t1]
+                return (e * co["f"][t0:t1]).expand_as(b), e * b
+
+            v = p.window(
+                _block_scan(torch.zeros(m, dtype=torch.float64, device=p.device), p.n_t, coefficients)
+            )
+            u = co["do"] * v
+            if "to" in co:
+                u = u + e * co["to"] * x["o"][p.n_burn :]
+            acc += p.autocorr(u)
         return _even(acc / p.M)
 
 
