@@ -22,7 +22,7 @@ from rnndyn.cli._common import (
     write_json,
 )
 
-KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset", "lstm")
+KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset", "lstm", "ageing")
 
 
 def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
@@ -43,7 +43,8 @@ def meanfield_cmd(
         typer.Argument(
             help="scs (continuous-time vanilla DMFT), discrete (x' = g J tanh x), gru or gated_flow (FP MFT; "
             "gated_flow --dmft: time-dependent DMFT; gru --dmft, lstm --dmft: DMFT of the discrete GRU / LSTM), gradients (CKS20 gradient-norm laws), onset (chaos-onset "
-            "gain g_c(alpha_r) of the gated flow)."
+            "gain g_c(alpha_r) of the gated flow), ageing (two-time DMFT of the gated flow from a random "
+            "start: C_h(t, t') up to --horizon)."
         ),
     ] = "scs",
     g: Annotated[float, typer.Option("--g", help="Gain of the vanilla network (scs, discrete).")] = 2.0,
@@ -80,7 +81,10 @@ def meanfield_cmd(
     ] = ("constant_gate"),
     t_max: Annotated[int, typer.Option("--t-max", help="gradients: largest horizon (steps).")] = 100,
     horizon: Annotated[
-        float, typer.Option("--horizon", help="gradients --law adjoint: largest horizon T (time units).")
+        float,
+        typer.Option(
+            "--horizon", help="gradients --law adjoint: largest horizon T; ageing: the window t_max (time units)."
+        ),
     ] = 20.0,
     theta: Annotated[
         float, typer.Option("--theta", help="gradients: closed-gate fraction (binary_gate).")
@@ -161,6 +165,21 @@ def meanfield_cmd(
             if res.method == "sampled":
                 rows.append(("residual vs fresh paths (statistical)", res.residual_fresh))
             figure = ("dmft", res)
+        elif kind == "ageing":
+            from rnndyn.meanfield.dmft_ageing import gated_dmft_ageing
+
+            with _progress_bar("two-time DMFT iterations") as bar:
+                task = bar.add_task("ageing", total=None, info="")
+                res = gated_dmft_ageing(
+                    g_h, alpha_z=alpha_z, alpha_r=alpha_r, t_max=horizon, dt=dt, n_samples=n_samples, seed=seed,
+                    progress=lambda i, r: bar.update(task, completed=i, info=f"iter {i}, residual {r:.2g}"),
+                )  # fmt: skip
+            rows = [("g_h, alpha_z, alpha_r", f"{g_h:g}, {alpha_z:g}, {alpha_r:g}"),
+                    ("start", "h, z, r ~ N(0, 1) i.i.d."), ("C_h(t_max, t_max)", float(res.c_h[-1, -1])),
+                    ("iterations", res.iterations)]  # fmt: skip
+            for a, v in zip(res.ages, res.ageing, strict=True):
+                rows.append((f"corr(t_w, t_w + {res.lag:g}) at t_w = {a:g}", float(v)))
+            figure = ("ageing", res)
         elif kind == "onset":
             from rnndyn.meanfield.dmft import chaos_onset
 
@@ -237,6 +256,9 @@ def meanfield_cmd(
             console.print(f"wrote {plot_dmft(res, Path(out) / f'scs_dmft_g{g:g}.png')}")
         elif figure[0] == "adjoint":
             name = f"adjoint_gradients_gh{g_h:g}_az{alpha_z:g}_ar{alpha_r:g}.png"
+            console.print(f"wrote {res.plot(Path(out) / name)}")
+        elif figure[0] == "ageing":
+            name = f"ageing_dmft_gh{g_h:g}_az{alpha_z:g}_ar{alpha_r:g}.png"
             console.print(f"wrote {res.plot(Path(out) / name)}")
         elif figure[0] == "discrete_dmft":
             tag = "_".join(f"{k}{v:g}" for k, v in res.params.items() if v != 0)

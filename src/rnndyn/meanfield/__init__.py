@@ -8,6 +8,8 @@ Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.
 * :mod:`~rnndyn.meanfield.phase`: the (g_h, alpha_r) phase diagram as an xarray Dataset;
 * :mod:`~rnndyn.meanfield.dmft`: time-dependent DMFT of the gated flow (correlations, lambda_max,
   the chaos-onset line; docs/theory/gated.md §4.6-4.8);
+* :mod:`~rnndyn.meanfield.dmft_ageing`: two-time (non-stationary) DMFT of the gated flow from a
+  random start, C_h(t, t') and its ageing (docs/meanfield.md);
 * :mod:`~rnndyn.meanfield.dmft_discrete`: time-dependent DMFT of the discrete GRU and LSTM
   (docs/theory/gated.md §4.1, §4.4, §4.5);
 * :mod:`~rnndyn.meanfield.gradients`: the CKS20 gradient-norm laws (docs/theory/gated.md §5.4);
@@ -18,6 +20,7 @@ Imports no model, analysis or package top level (the theory floor, ARCHITECTURE.
 from rnndyn.meanfield import gradients, rmt
 from rnndyn.meanfield.adjoint import AdjointGradientResult, adjoint_gradient_norms
 from rnndyn.meanfield.dmft import ChaosOnsetResult, DMFTResult, chaos_onset, gated_dmft
+from rnndyn.meanfield.dmft_ageing import AgeingDMFTResult, gated_dmft_ageing
 from rnndyn.meanfield.dmft_discrete import DiscreteDMFTResult, gru_dmft, lstm_dmft
 from rnndyn.meanfield.gated import (
     ALPHA_R_STAR,
@@ -68,6 +71,8 @@ __all__ = [
     "DMFTResult",
     "chaos_onset",
     "gated_dmft",
+    "gated_dmft_ageing",
+    "AgeingDMFTResult",
     "AdjointGradientResult",
     "adjoint_gradient_norms",
     "DiscreteDMFTResult",

@@ -1,0 +1,88 @@
+"""Two-time DMFT of the gated flow (rnndyn.meanfield.gated_dmft_ageing).
+
+Oracles: the uncoupled site (g_h = 0) decays as exp(-(t + t')/2) exactly; in the linear regime
+(small initial variance, alpha_z = alpha_r = 0) the network is x' = (-x + (g_h/2) J x)/2 and the
+two-time correlation is exactly exp(-(t + t')/2) I_0(g_h sqrt(t t')/2) (Ginibre moments
+(1/N) tr J^k J^T^l -> delta_kl); at alpha_z = 0 the late-time correlations approach the stationary
+(Gaussian-route) DMFT of rnndyn.meanfield.gated_dmft (slow).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import i0
+
+import rnndyn.meanfield as mf
+from rnndyn import Status
+from rnndyn.meanfield.dmft_ageing import gated_dmft_ageing
+
+
+def _grid(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.meshgrid(t, t, indexing="ij")
+
+
+def test_uncoupled_site_decays_exactly() -> None:
+    r = gated_dmft_ageing(0.0, t_max=6.0, dt=0.05, n_samples=500, init_var=(2.0, 0.0, 0.0), lag=1.0)
+    tt, ss = _grid(r.t)
+    exact = r.c_h[0, 0] * np.exp(-(tt + ss) / 2)
+    # Heun's global error O(dt^2): 1e-4 relative at dt = 0.05 over 6 time units
+    assert np.max(np.abs(r.c_h - exact)) < 2e-4 * r.c_h[0, 0]
+    assert r.status == Status.SUCCESS
+
+
+@pytest.mark.parametrize("g_h", [1.0, 1.5])
+def test_linear_regime_matches_bessel_solution(g_h: float) -> None:
+    eps = 1e-3  # tanh(h) = h to 1e-6 relative
+    r = gated_dmft_ageing(
+        g_h, t_max=10.0, dt=0.1, n_samples=4000, init_var=(eps**2, 0.0, 0.0), lag=2.0, tol=1e-6, seed=1
+    )
+    tt, ss = _grid(r.t)
+    exact = np.exp(-(tt + ss) / 2) * i0(g_h * np.sqrt(tt * ss) / 2)
+    got = r.c_h / r.c_h[0, 0]
+    # measured: 5e-4 (g_h = 1) and 1.5e-3 (g_h = 1.5) of the maximum; sampling error ~ 1/sqrt(M)
+    assert np.max(np.abs(got - exact)) < 1e-2 * np.max(exact)
+    assert r.status == Status.SUCCESS and r.residual <= 1e-6
+    # below the transition the activity decays at the zero-FP rate 2 lambda = -1 + g_h/2
+    # (docs/theory/gated.md §4.8), up to the Bessel prefactor ~ 1/sqrt(t)
+    slope = math.log(r.c_h[-1, -1] / r.c_h[50, 50]) / (r.t[-1] - r.t[50])
+    pref = math.log(i0(g_h * r.t[-1] / 2) / i0(g_h * r.t[50] / 2)) / (r.t[-1] - r.t[50]) - g_h / 2
+    assert slope == pytest.approx(-1.0 + g_h / 2 + pref, abs=0.02)
+
+
+def test_results_statuses_and_errors() -> None:
+    r = gated_dmft_ageing(3.0, alpha_z=2.0, t_max=8.0, dt=0.2, n_samples=300, max_iter=2, lag=2.0)
+    assert r.status == Status.NOT_CONVERGED and "max_iter" in r.message
+    assert np.all(np.isfinite(r.c_h)) and np.all(np.isfinite(r.ageing))
+    tau, c = r.correlation_at_age(2.0)
+    assert tau[0] == 0.0 and c[0] == pytest.approx(r.c_h[10, 10])
+    d = r.to_dict()
+    assert d["status"] == "not_converged"
+    with pytest.raises(ValueError, match="g_h"):
+        gated_dmft_ageing(-1.0)
+    with pytest.raises(ValueError, match="lag"):
+        gated_dmft_ageing(1.0, t_max=5.0, lag=6.0)
+    with pytest.raises(ValueError, match="ages"):
+        gated_dmft_ageing(1.0, t_max=5.0, lag=2.0, ages=[4.0])
+    with pytest.raises(ValueError, match="init_var"):
+        gated_dmft_ageing(1.0, init_var=(1.0, -1.0, 0.0))
+    with pytest.raises(ValueError, match="t_w"):
+        r.correlation_at_age(100.0)
+
+
+def test_plot(tmp_path) -> None:  # noqa: ANN001
+    r = gated_dmft_ageing(2.5, alpha_r=2.0, t_max=6.0, dt=0.2, n_samples=200, lag=2.0)
+    assert r.plot(tmp_path / "ageing.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_alpha_z_zero_relaxes_to_the_stationary_dmft() -> None:
+    """At alpha_z = 0 the two-time solution forgets its start: C_h(t_w, t_w + tau) at t_w = 60
+    against the stationary Gaussian-route C_h(tau) (g_h = 3, alpha_r = 5)."""
+    stat = mf.gated_dmft(3.0, alpha_r=5.0)
+    r = gated_dmft_ageing(3.0, alpha_r=5.0, t_max=80.0, dt=0.2, n_samples=4000, ages=[60.0], lag=10.0)
+    tau, c = r.correlation_at_age(60.0)
+    ref = np.interp(tau, stat.tau, stat.c_h)
+    assert np.max(np.abs(c - ref)) < 0.06 * stat.c_h0
