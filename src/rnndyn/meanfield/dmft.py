@@ -799,6 +799,7 @@ def _perron_root(
     depth: int = 6,
     lam0: float = 0.0,
     dlam: float = 0.1,
+    lam_range: tuple[float, float] = (-1.0, 8.0),
 ) -> tuple[float, bool, int]:
     """Largest ``lambda`` with Perron(T_lambda) = 1 for a frozen-noise tangent map ``Q -> T_lambda(Q)``.
 
@@ -811,7 +812,7 @@ def _perron_root(
     per map after 7 maps), so fixing lambda and power-iterating was both slower and less accurate.
     Converged when ``|log mu| < tol`` and the Perron vector moves by less than ``tol_q``
     (sup norm, ``Q(0) = 1``); the returned lambda carries the last Newton correction
-    ``log mu / s``. Returns ``(lambda, converged, maps)``."""
+    ``log mu / s``; lambda is kept in ``lam_range``. Returns ``(lambda, converged, maps)``."""
     n = q0.size
     maps = 0
 
@@ -854,7 +855,7 @@ def _perron_root(
             else:
                 xs, rs = [], []
         x = gx
-        x[n] = min(max(x[n], -1.0 * w), 8.0 * w)  # lambda in [-1, 8]
+        x[n] = min(max(x[n], lam_range[0] * w), lam_range[1] * w)
     return float(x[n]) / w, False, maps
 
 

