@@ -562,8 +562,10 @@ class _Packer:
         if src.device.type == "cpu" and out.device.type == "cpu" and out.is_contiguous():
             # numpy's take with an output and mode "clip" (the indices are valid) writes in place
             np.take(src.numpy(), idx_np, axis=-1, out=out.numpy(), mode="clip")
-        else:
-            torch.index_select(src, -1, idx, out=out)
+        elif src.device == out.device:
+            torch.index_select(src, -1, idx.to(src.device), out=out)
+        else:  # a GPU run spilling to disk: pack on the GPU, one copy to the host buffer
+            out.copy_(torch.index_select(src, -1, idx.to(src.device)))
 
     def unpack(self, packed: Tensor, out: Tensor) -> None:
         """Write ``packed`` into the upper triangle of the contiguous ``out`` (the rest is kept)."""
