@@ -34,22 +34,31 @@ def _tag(a: argparse.Namespace) -> str:
 def sim(a: argparse.Namespace) -> None:
     gen = torch.Generator().manual_seed(a.seed)
     net = rd.GatedRateRNN(a.n, g_h=a.g_h, alpha_z=a.alpha_z, alpha_r=a.alpha_r, generator=gen, dtype=torch.float64)
-    step = rd.discretise(net, dt=a.dt, method="rk4").step
+    fmap = rd.discretise(net, dt=a.dt, method="rk4")
     every = int(round(a.record / a.dt))
     n_rec = int(round(a.t_max / a.record)) + 1
-    x = torch.randn(3 * a.n, generator=gen, dtype=torch.float64)
+    x = torch.randn(1, 3 * a.n, generator=gen, dtype=torch.float64)
+    # a tangent vector along the orbit (the exact RK4 tangent), renormalised every step: its
+    # accumulated log-norm gives the finite-time Lyapunov exponent over any window of ages
+    q = torch.randn(1, 3 * a.n, 1, generator=gen, dtype=torch.float64)
+    q = q / q.norm()
+    log_norm, logs = 0.0, np.empty(n_rec)
     hs = np.empty((n_rec, a.n))
     t0 = time.process_time()
     with torch.no_grad():
         for k in range((n_rec - 1) * every + 1):
             if k % every == 0:
-                hs[k // every] = x[: a.n].numpy()
+                hs[k // every] = x[0, : a.n].numpy()
+                logs[k // every] = log_norm
             if k < (n_rec - 1) * every:
-                x = step(x)
+                x, q = fmap.step_and_tangent(x, None, q)
+                nq = float(q.norm())
+                log_norm += np.log(nq)
+                q = q / nq
     c_h = hs @ hs.T / a.n
     out = Path(a.dir) / f"sim_{_tag(a)}_n{a.n}_s{a.seed}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(out, c_h=c_h, t=np.arange(n_rec) * a.record, cpu=time.process_time() - t0)
+    np.savez(out, c_h=c_h, t=np.arange(n_rec) * a.record, log_norm=logs, cpu=time.process_time() - t0)
     print(f"{out}: C_h(t_max, t_max) = {c_h[-1, -1]:.4f}, {time.process_time() - t0:.0f} s CPU")
 
 

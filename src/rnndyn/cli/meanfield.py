@@ -177,8 +177,10 @@ def meanfield_cmd(
             rows = [("g_h, alpha_z, alpha_r", f"{g_h:g}, {alpha_z:g}, {alpha_r:g}"),
                     ("start", "h, z, r ~ N(0, 1) i.i.d."), ("C_h(t_max, t_max)", float(res.c_h[-1, -1])),
                     ("iterations", res.iterations)]  # fmt: skip
-            for a, v in zip(res.ages, res.ageing, strict=True):
-                rows.append((f"corr(t_w, t_w + {res.lag:g}) at t_w = {a:g}", float(v)))
+            for a, v, lam in zip(res.ages, res.ageing, res.lambda_ages, strict=True):
+                rows.append((f"t_w={a:g}: corr(t_w, t_w+{res.lag:g}); lambda",
+                             f"{float(v):.4g}; {float(lam):.4g}"))  # fmt: skip
+            rows.append(("lambda over the second half (1/time)", f"{res.lambda_late:.4g} +- {res.lambda_late_stderr:.2g}"))
             figure = ("ageing", res)
         elif kind == "onset":
             from rnndyn.meanfield.dmft import chaos_onset

@@ -72,6 +72,11 @@ class AgeingDMFTResult(Result):
         ageing: the normalised correlation :math:`C_h(t_w,t_w+\\tau)/\\sqrt{C_h(t_w,t_w)C_h(t_w+\\tau,t_w+\\tau)}`
             at each age for ``tau = lag`` (constant in ``t_w`` for a stationary state, growing
             when the dynamics slows down with age).
+        lambda_ages: finite-time Lyapunov exponent over ``[t_w, t_w + lag]`` at each age: the growth
+            rate of the mean squared tangent norm ``E[dh^2 + dz^2 + dr^2]`` of the two-replica
+            linearisation (the network's ``|dx|^2 / N``, self-averaging), NaN without
+            ``lyapunov``. lambda_late, lambda_late_stderr: the same rate fitted over the second half
+            of the window, and its standard error from the replicas.
         residual: sup-norm change of the covariances in the last iteration relative to
             ``max C_phi(t, t)`` (the frozen-noise map's residual).
         iterations, n_samples, dt: settings actually used. jitter: the largest relative jitter
@@ -90,6 +95,8 @@ class AgeingDMFTResult(Result):
     jitter: float
     lag: float
     n_replicas: int
+    lambda_late: float
+    lambda_late_stderr: float
     t: np.ndarray = field(repr=False)
     c_h: np.ndarray = field(repr=False)
     c_phi: np.ndarray = field(repr=False)
@@ -97,9 +104,10 @@ class AgeingDMFTResult(Result):
     c_h_stderr: np.ndarray = field(repr=False)
     ages: np.ndarray = field(repr=False)
     ageing: np.ndarray = field(repr=False)
+    lambda_ages: np.ndarray = field(repr=False)
     units: str = "per unit time"
 
-    _repr_fields = ("g_h", "alpha_z", "alpha_r", "iterations", "residual")
+    _repr_fields = ("g_h", "alpha_z", "alpha_r", "lambda_late", "iterations", "residual")
 
     def correlation_at_age(self, t_w: float) -> tuple[np.ndarray, np.ndarray]:
         """``(tau, C_h(t_w, t_w + tau))`` for ``0 <= tau <= t_max - t_w`` (``t_w`` on the grid)."""
@@ -114,7 +122,8 @@ class AgeingDMFTResult(Result):
         return (
             f"two-time DMFT gated flow g_h={self.g_h:g} alpha_z={self.alpha_z:g} alpha_r={self.alpha_r:g}, "
             f"t_max={self.t[-1]:g}, dt={self.dt:g}, M={self.n_samples} x {self.n_replicas}: C_h(t_max, t_max)="
-            f"{self.c_h[-1, -1]:.4g}; corr(t_w, t_w + {self.lag:g}) at t_w = {ages}; "
+            f"{self.c_h[-1, -1]:.4g}; corr(t_w, t_w + {self.lag:g}) at t_w = {ages}; lambda over the "
+            f"second half {self.lambda_late:.4g} +- {self.lambda_late_stderr:.2g}; "
             f"residual={self.residual:.2g}, status={self.status}"
         )
 
@@ -138,7 +147,9 @@ class AgeingDMFTResult(Result):
         ax[1].plot(self.t, np.diagonal(self.c_phi), label="C_phi(t, t)")
         ax[1].set_xlabel("t")
         ax[1].legend()
-        ax[1].set_title(f"M = {self.n_samples}, status {self.status}")
+        ax[1].set_title(
+            f"M = {self.n_samples} x {self.n_replicas}; lambda (2nd half) = {self.lambda_late:.3g}; {self.status}"
+        )
         fig.tight_layout()
         fig.savefig(path, dpi=110)
         return path
@@ -149,17 +160,29 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _cholesky(c: np.ndarray) -> tuple[np.ndarray, float]:
-    """Lower Cholesky factor of a covariance matrix, with the smallest relative diagonal jitter
-    from :data:`_JITTERS` that makes it succeed; returns ``(L, jitter)``."""
-    scale = float(np.max(np.diagonal(c))) if c.size else 0.0
-    if scale <= 0.0:
+    """Lower Cholesky factor of a covariance matrix; returns ``(L, jitter)``.
+
+    The correlation matrix ``c / (s s^T)``, ``s = sqrt(diag c)``, is factorised (then ``L = [s] L~``),
+    so that variances that grow or decay by orders of magnitude along the window (tangent
+    processes, decaying activity) are all resolved; where that fails, the smallest relative
+    diagonal jitter from :data:`_JITTERS` that makes it succeed is added. Rows with zero variance
+    get a zero row (no field)."""
+    d = np.clip(np.diagonal(c), 0.0, None)
+    pos = d > 0.0
+    if not np.any(pos):
         return np.zeros_like(c), 0.0
+    sd = np.where(pos, np.sqrt(d), 1.0)
+    corr = c / np.outer(sd, sd)
+    corr[~pos, :] = 0.0
+    corr[:, ~pos] = 0.0
+    corr[~pos, ~pos] = 1.0
     eye = np.eye(c.shape[0])
     for jit in _JITTERS:
         try:
-            return np.linalg.cholesky(c + (jit * scale) * eye), jit
+            low = np.linalg.cholesky(corr + jit * eye)
         except np.linalg.LinAlgError:
             continue
+        return low * np.where(pos, sd, 0.0)[:, None], jit
     raise np.linalg.LinAlgError("covariance not positive definite even with jitter 1e-7")
 
 
@@ -244,7 +267,73 @@ def _replica(
     return {
         "c_h": (h @ h.T) / m, "c_phi": c_phi, "c_z": (z @ z.T) / m, "residual": residual, "jitter": jitter,
         "iterations": it, "naive_stderr": np.diag(h2.std(axis=1, ddof=1) / np.sqrt(m)),
+        "paths": (h, z, r, eta_h),
     }  # fmt: skip
+
+
+def _tangent_replica(
+    paths: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], *, g_h: float, alpha_z: float, alpha_r: float,
+    dt: float, max_iter: int, tol: float, damping: float, seed: int,
+) -> tuple[np.ndarray, float, int]:
+    """Mean squared tangent norm ``E[dh^2 + dz^2 + dr^2](t)`` of the two-replica linearisation on
+    frozen forward paths (docs/theory/gated.md §4.8, without the stationarity assumption):
+
+    ``dh' = s(z)(-dh + g_h deta_h) + s'(z)(-h + g_h eta_h) dz``, ``dz' = -dz + alpha_z deta_z``,
+    ``dr' = -dr + alpha_r deta_r``; ``deta_h`` Gaussian with covariance
+    ``E[ds(t) ds(t')]``, ``ds = phi'(h) s(r) dh + phi(h) s'(r) dr``, and ``deta_z, deta_r`` with
+    ``E[phi'(h) dh phi'(h') dh']``, independent of the forward fields (flipping the perturbation
+    alone is a symmetry of the linear process). Started from ``dh, dz, dr ~ N(0, 1)``; the same
+    causal frozen-noise iteration as the forward solve. Returns ``(norm2, residual, iterations)``."""
+    h, z, r, eta_h = paths
+    n_t, m = h.shape
+    rng = np.random.default_rng(seed)
+    w_h = rng.standard_normal((n_t, m))
+    w_z = rng.standard_normal((n_t, m)) if alpha_z > 0 else None
+    w_r = rng.standard_normal((n_t, m)) if alpha_r > 0 else None
+    dh0, dz0, dr0 = (rng.standard_normal(m) for _ in range(3))
+    sz, sr = _sigmoid(z), _sigmoid(r)
+    force = sz * (1.0 - sz) * (g_h * eta_h - h)  # s'(z)(-h + g_h eta_h): multiplies dz
+    phi = np.tanh(h)
+    dphi = 1.0 - phi * phi
+    k_src = np.zeros((n_t, n_t))
+    k_phi = np.zeros((n_t, n_t))
+    l_phi = np.zeros((n_t, n_t))
+    residual, it = np.inf, 0
+    norm2 = np.zeros(n_t)
+    for _ in range(max_iter):
+        it += 1
+        l_src, _ = _cholesky(k_src)
+        deta_h = l_src @ w_h
+        if w_z is not None or w_r is not None:
+            l_phi, _ = _cholesky(k_phi)
+        dz = _filtered(l_phi @ w_z, dz0, alpha_z, dt) if w_z is not None else np.outer(np.exp(-np.arange(n_t) * dt), dz0)
+        dr = _filtered(l_phi @ w_r, dr0, alpha_r, dt) if w_r is not None else np.outer(np.exp(-np.arange(n_t) * dt), dr0)
+        # Heun for dh' = s (g_h deta_h - dh) + force dz (linear, coefficients on the grid)
+        dh = np.empty_like(h)
+        x = dh0.copy()
+        for k in range(n_t):
+            dh[k] = x
+            if k == n_t - 1:
+                break
+            k1 = sz[k] * (g_h * deta_h[k] - x) + force[k] * dz[k]
+            xp = x + dt * k1
+            k2 = sz[k + 1] * (g_h * deta_h[k + 1] - xp) + force[k + 1] * dz[k + 1]
+            x = x + 0.5 * dt * (k1 + k2)
+        a = dphi * dh
+        ds = a * sr + phi * sr * (1.0 - sr) * dr
+        new_src = (ds @ ds.T) / m
+        new_phi = (a @ a.T) / m
+        # relative to the local scale sqrt(K(t,t) K(t',t')): the tangent grows exponentially
+        sc = np.sqrt(np.outer(np.diagonal(new_src), np.diagonal(new_src))) + 1e-300
+        sp = np.sqrt(np.outer(np.diagonal(new_phi), np.diagonal(new_phi))) + 1e-300
+        residual = max(float(np.max(np.abs(new_src - k_src) / sc)), float(np.max(np.abs(new_phi - k_phi) / sp)))
+        eps = 1.0 if residual > 0.1 else damping
+        k_src = (1.0 - eps) * k_src + eps * new_src
+        k_phi = (1.0 - eps) * k_phi + eps * new_phi
+        norm2 = np.mean(dh * dh + dz * dz + dr * dr, axis=1)
+        if not np.isfinite(residual) or residual <= tol:
+            break
+    return norm2, residual, it
 
 
 def gated_dmft_ageing(
@@ -262,6 +351,7 @@ def gated_dmft_ageing(
     ages: Sequence[float] | None = None,
     lag: float = 10.0,
     n_replicas: int = 2,
+    lyapunov: bool = True,
     seed: int = 0,
     progress: Any = None,
 ) -> AgeingDMFTResult:
@@ -298,6 +388,8 @@ def gated_dmft_ageing(
             solution carries collective fluctuations that slow dynamics amplify well beyond
             ``1/sqrt(M)`` (measured: 5-10 % of C_h at g_h = 3, M = 4000), so one replica gives no
             honest error bar.
+        lyapunov: also solve the tangent (two-replica) process on each replica's forward paths
+            (about twice the cost): finite-time Lyapunov exponents per age and over the second half.
         seed: seed of the frozen noise (replica ``k`` uses ``seed * 7919 + k``).
         progress: optional callable ``progress(iteration, residual)``.
 
@@ -351,7 +443,30 @@ def gated_dmft_ageing(
     m = n_samples
     params = dict(g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, iv=iv, m=m, max_iter=max_iter,
                   tol=tol, damping=damping, progress=progress)  # fmt: skip
-    runs = [_replica(seed=seed * 7919 + rep, **params) for rep in range(n_replicas)]
+    runs = []
+    lam_ages, lam_late, tan_res = [], [], 0.0
+    for rep in range(n_replicas):
+        run = _replica(seed=seed * 7919 + rep, **params)
+        if lyapunov:
+            norm2, res_t, it_t = _tangent_replica(
+                run["paths"], g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, dt=dt, max_iter=max_iter, tol=tol,
+                damping=damping, seed=seed * 7919 + rep + 104729,
+            )  # fmt: skip
+            with np.errstate(divide="ignore"):
+                ell = 0.5 * np.log(norm2)
+            lam_ages.append((ell[age_idx + n_lag] - ell[age_idx]) / (n_lag * dt))
+            half = n_t // 2
+            lam_late.append(float(np.polyfit(t[half:], ell[half:], 1)[0]))
+            tan_res = max(tan_res, res_t)
+        run.pop("paths")  # the forward paths are large: keep only the correlations
+        runs.append(run)
+    if lyapunov:
+        lambda_ages = np.mean(lam_ages, axis=0)
+        lambda_late = float(np.mean(lam_late))
+        lambda_late_stderr = float(np.std(lam_late, ddof=1) / np.sqrt(n_replicas)) if n_replicas > 1 else float("nan")
+    else:
+        lambda_ages = np.full(age_idx.size, np.nan)
+        lambda_late = lambda_late_stderr = float("nan")
     c_h = np.mean([r["c_h"] for r in runs], axis=0)
     c_phi = np.mean([r["c_phi"] for r in runs], axis=0)
     c_z = np.mean([r["c_z"] for r in runs], axis=0)
@@ -368,7 +483,10 @@ def gated_dmft_ageing(
     with np.errstate(invalid="ignore", divide="ignore"):
         ageing = c_h[age_idx, age_idx + n_lag] / np.sqrt(d[age_idx] * d[age_idx + n_lag])
 
+    residual = max(residual, tan_res)
     finite = bool(np.all(np.isfinite(c_h)) and np.isfinite(residual))
+    if lyapunov:
+        finite = finite and bool(np.isfinite(lambda_late) and np.all(np.isfinite(lambda_ages)))
     checks = (
         Check(name="residual", passed=bool(finite and residual <= tol), value=float(residual), tolerance=tol,
               detail=f"frozen-noise map, {it} iterations"),
@@ -394,7 +512,8 @@ def gated_dmft_ageing(
     return AgeingDMFTResult(
         g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, init_var=iv, dt=dt, n_samples=m, iterations=it,
         residual=float(residual), jitter=float(jitter), lag=n_lag * dt, t=t, c_h=c_h, c_phi=c_phi, c_z=c_z,
-        c_h_stderr=stderr, n_replicas=n_replicas, ages=age_idx * dt, ageing=ageing, status=status, message=msg, checks=checks,
+        c_h_stderr=stderr, n_replicas=n_replicas, lambda_ages=lambda_ages, lambda_late=lambda_late,
+        lambda_late_stderr=lambda_late_stderr, ages=age_idx * dt, ageing=ageing, status=status, message=msg, checks=checks,
     )  # fmt: skip
 
 
