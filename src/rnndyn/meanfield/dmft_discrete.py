@@ -432,17 +432,17 @@ class _GRUSampler:
         import torch
 
         p = self.p
-        c_sr, _ = _gru_fields(c_h, self.g_h, self.alpha_r, self.bias_r, self.degree)
-        a = self.g_h**2 * c_sr
-        if self.alpha_r > 0:
-            ar2 = self.alpha_r**2
-            a = a + self.g_h**2 * ar2 * c_h * _gate_corr(ar2 * c_h, self.bias_r, self.degree, dsigmoid)
-        sq_xh, _ = p.sqrt_spectrum(a * q)
+        if getattr(self, "_tkey", None) is not c_h:  # the frozen forward paths, computed once per C_h
+            c_sr, _ = _gru_fields(c_h, self.g_h, self.alpha_r, self.bias_r, self.degree)
+            a = self.g_h**2 * c_sr
+            if self.alpha_r > 0:
+                ar2 = self.alpha_r**2
+                a = a + self.g_h**2 * ar2 * c_h * _gate_corr(ar2 * c_h, self.bias_r, self.degree, dsigmoid)
+            self._tkey, self._tcache, self._ta = c_h, {}, a
+        sq_xh, _ = p.sqrt_spectrum(self._ta * q)
         sq_xz, _ = p.sqrt_spectrum(self.alpha_z**2 * q)
         e = math.exp(-lam)
         acc = torch.zeros(p.K + 1, dtype=torch.float64, device=p.device)
-        if getattr(self, "_tkey", None) is not c_h:  # the frozen forward paths, computed once per C_h
-            self._tkey, self._tcache = c_h, {}
         for ci, (_, m) in enumerate(p.chunks):
             if ci not in self._tcache:
                 eta_h, z, _ = self._forward_paths(c_h, ci, m, 0)
@@ -804,7 +804,7 @@ def gru_dmft(
     status = SUCCESS
     gmap = _gru_gaussian_map(grid, g_h, alpha_r, bias_z, bias_r, o["degree"])
     xg, res_g, it_g = _anderson(
-        gmap, x0, tol=o["tol"] if method == "gaussian" else 1e-6, max_iter=o["max_iter"] if method == "gaussian" else 60,
+        gmap, x0, tol=o["tol"] if method == "gaussian" else 1e-3, max_iter=o["max_iter"] if method == "gaussian" else 60,
         blocks=(slice(0, K + 1),), progress=progress if method == "gaussian" else None, depth=10, beta=1.0,
         zero_below=zero_below,
     )  # fmt: skip
