@@ -4,7 +4,8 @@ CLVs (Ginelli's method) of the random-RNN map x' = tanh(g W x), g = 2, N = 400, 
 at every one of n_steps = 2000 steps (the setting in which clvlib needed 5.1 GB), with the same
 forward transient, frame transient and backward transient for both. Each run is a fresh Python
 process of the same invocation (the reference, lyapynov, runs in the same invocation: the ratio
-is what counts on a shared machine), which reports its wall time and its peak resident memory
+is what counts on a shared machine), which reports its wall time, its CPU time (time.process_time:
+all threads of the process, so rnndyn's I/O thread too) and its peak resident memory
 (ru_maxrss) next to the resident memory after imports and set-up. rnndyn keeps its R factors and
 frames in temporary spill files and writes the CLVs to a Zarr store on disk; lyapynov keeps
 everything in lists in memory.
