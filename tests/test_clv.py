@@ -341,6 +341,21 @@ def test_frame_kept_as_reflectors_between_recorded_steps_gives_the_explicit_fram
     assert float((third.log_growth - every.log_growth).abs().max()) < 1e-10
 
 
+def test_unstable_and_stable_blocks_are_the_leading_and_trailing_runs() -> None:
+    # finite-time QR exponents near zero can come out of order (N = 400 tanh net at g = 2 over
+    # 2000 steps: 0.0055, 0.0069 against zero_tol 0.0056); the angle then uses the leading run
+    # above the band and the trailing run below it instead of being dropped
+    from rnndyn.clv import _angle_split
+
+    e = torch.tensor([0.5, 0.2, 0.004, 0.007, 0.0, -0.006, -0.3, -0.002, -0.5], dtype=F64)
+    # 0.004 ends the unstable run and -0.002 the stable one (read from the end)
+    assert _angle_split(e, 0.005) == (2, 8)
+    assert _angle_split(e, 0.001) == (4, 5)  # 0.004 and 0.007 unstable, -0.006 .. -0.5 stable
+    assert _angle_split(e[:5], 0.005) is None  # no stable exponent
+    assert _angle_split(-e.abs() - 1.0, 0.005) is None  # no unstable exponent
+    assert _angle_split(torch.tensor([0.001, 0.5, -0.5], dtype=F64), 0.005) is None  # none leading
+
+
 def test_progress_reports_the_end_of_each_phase() -> None:
     calls: list[tuple[int, int]] = []
     rd.covariant_lyapunov_vectors(

@@ -342,9 +342,11 @@ class CLVResult(Result):
             angles in radians, in ``[0, pi/2]``, between ``v_i`` and ``v_j``.
         n_unstable / n_neutral / n_stable: exponents above ``zero_tol``, within it, below it.
         min_angle: ``(B, R)`` smallest principal angle between the unstable subspace
-            ``span(v_1..v_u)`` and the stable one ``span(v_{u+n0+1}..v_k)`` (NaN when either is
-            empty): a hyperbolicity indicator; with ``k < n`` the stable subspace is the part
-            that was computed.
+            ``span(v_1..v_u)`` and the stable one ``span(v_{s+1}..v_k)`` (NaN when either is
+            empty): a hyperbolicity indicator; ``u`` and ``k - s`` are the leading and trailing
+            runs of exponents above ``zero_tol`` and below ``-zero_tol`` (equal to
+            ``n_unstable`` and ``n_stable`` unless finite-time fluctuations put exponents near
+            zero out of order); with ``k < n`` the stable subspace is the part that was computed.
         ipr_clv / ipr_gs: ``(k,)`` inverse participation ratio ``sum_j v_j^4`` of each CLV and
             each Gram-Schmidt vector, averaged over recorded times and trajectories (``1/n_t``:
             spread over all units; 1: one unit). ipr_clv_std / ipr_gs_std: their spread.
@@ -570,6 +572,20 @@ class _Packer:
     def unpack(self, packed: Tensor, out: Tensor) -> None:
         """Write ``packed`` into the upper triangle of the contiguous ``out`` (the rest is kept)."""
         out.view(*out.shape[:-2], -1).index_copy_(-1, self.flat, packed.to(out.device))
+
+
+def _angle_split(exps: Tensor, tol: float) -> tuple[int, int] | None:
+    """``(u, s)``: the unstable subspace ``span(v_1..v_u)`` is the leading run of exponents above
+    ``tol`` and the stable one ``span(v_{s+1}..v_k)`` the trailing run below ``-tol``, so that both
+    are invariant (the first ``i`` CLVs span the first ``i`` Gram-Schmidt vectors); ``None`` when
+    either is empty. The QR exponents come out ordered up to finite-time fluctuations: exponents
+    within those of the zero_tol band are out of order, and an unstable one after a neutral one
+    (or a stable one before it) belongs to neither block."""
+    above = (exps > tol).tolist()
+    below = (exps < -tol).tolist()
+    u = next((i for i, a in enumerate(above) if not a), len(above))
+    s = len(below) - next((i for i, b in enumerate(reversed(below)) if not b), len(below))
+    return (u, s) if u > 0 and s < len(below) and u <= s else None
 
 
 def _min_angle_unstable_stable(c: Tensor, n_unstable: int, stable_from: int) -> Tensor:
@@ -1005,14 +1021,9 @@ def _run(
     n_unstable = int((exps > tol).sum())
     n_stable = int((exps < -tol).sum())
     n_neutral = k - n_unstable - n_stable
-    # unstable = leading block, stable = trailing block (QR exponents come out ordered)
-    split = (
-        hyperbolicity
-        and n_unstable > 0
-        and n_stable > 0
-        and bool((exps[:n_unstable] > tol).all())
-        and bool((exps[k - n_stable :] < -tol).all())
-    )
+    # unstable = leading block, stable = trailing block of the QR columns
+    angle_split = _angle_split(exps, tol) if hyperbolicity else None
+    split = angle_split is not None
 
     log_growth = torch.empty(batch, n_steps, k, dtype=dtype, device=device)
     angles = torch.full((batch, n_rec, len(pairs)), math.nan, dtype=dtype, device=device)
@@ -1071,7 +1082,7 @@ def _run(
                     ipr_g[:, rec] = _ipr_rows(qft, sq)
                     angles[:, rec] = _pair_angles(vt, first, second)
                     if split:
-                        min_angle[:, rec] = _min_angle_unstable_stable(c, n_unstable, k - n_stable)
+                        min_angle[:, rec] = _min_angle_unstable_stable(c, *angle_split)  # type: ignore[misc]
                     rec -= 1
             tick(n_transient + total + (total - s))
         if n_steps > 0 and c_end is None:
