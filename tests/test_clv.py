@@ -108,6 +108,24 @@ def test_min_angle_between_unstable_and_stable_subspaces_of_a_linear_map() -> No
     assert torch.allclose(res.min_angle, torch.tensor(expected, dtype=F64), atol=1e-9)
 
 
+@pytest.mark.parametrize("phi", [0.3, 1e-5, 1e-9, 1e-14])
+def test_min_angle_of_an_exact_near_tangency(phi: float) -> None:
+    # Gram-Schmidt coordinates, k = 5: unstable span(e0, e1), one neutral CLV, stable CLVs
+    # (cos phi, 0, 0, sin phi, 0) and (0, 0, 0.6, 0, 0.8): orthonormal, only the first has a
+    # part in the unstable plane, so the smallest principal angle is phi exactly
+    from rnndyn.clv import _min_angle_unstable_stable
+
+    c = torch.triu(torch.randn(2, 5, 5, generator=gen(16), dtype=F64)) + 3 * torch.eye(5, dtype=F64)
+    c = c / torch.linalg.vector_norm(c, dim=-2, keepdim=True)
+    c[:, :, 3] = torch.tensor([math.cos(phi), 0.0, 0.0, math.sin(phi), 0.0], dtype=F64)
+    c[:, :, 4] = torch.tensor([0.0, 0.0, 0.6, 0.0, 0.8], dtype=F64)
+    got = _min_angle_unstable_stable(c, 2, 3)
+    assert torch.allclose(got, torch.full((2,), phi, dtype=F64), rtol=1e-12, atol=0.0)
+    # without the neutral CLV the stable block is triangular under the unstable one
+    c[:, :, 2] = torch.tensor([0.0, 0.0, 1.0, 0.0, 0.0], dtype=F64)
+    assert torch.allclose(_min_angle_unstable_stable(c, 2, 2), got, rtol=1e-12, atol=0.0)
+
+
 # ---------------------------------------------------------------- flows: the neutral CLV
 def test_lorenz63_zero_exponent_clv_is_parallel_to_the_vector_field() -> None:
     flow = rd.Lorenz63()

@@ -589,18 +589,29 @@ def _angle_split(exps: Tensor, tol: float) -> tuple[int, int] | None:
 
 
 def _min_angle_unstable_stable(c: Tensor, n_unstable: int, stable_from: int) -> Tensor:
-    """Smallest principal angle between ``span(v_1..v_u)`` and ``span(v_{s+1}..v_k)`` -> ``(B,)``.
+    r"""Smallest principal angle between ``span(v_1..v_u)`` and ``span(v_{s+1}..v_k)`` -> ``(B,)``.
 
     Computed in the Gram-Schmidt coordinates ``V = Q C`` (``Q`` orthonormal keeps angles): the
     unstable subspace is ``span(e_1..e_u)`` (the first ``u`` CLVs span the first ``u`` Gram-Schmidt
-    vectors), so with ``B_s`` an orthonormal basis of ``span(C[:, s:])``,
-    ``cos theta = sigma_max(B_s[:u])`` and ``sin theta = sigma_min(B_s[u:])``; ``atan2`` of the two
-    keeps small angles accurate.
+    vectors). With ``Y = C[:u, s:]`` (the stable CLVs' part inside it) and ``X = C[u:, s:]`` (the
+    part outside, full column rank: it ends with the triangle ``C[s:, s:]``),
+
+    .. math::
+
+        \cot\theta = \max_y \frac{\lVert Y y\rVert}{\lVert X y\rVert}
+        = \sigma_{\max}(Y R_X^{-1}), \qquad X = Q_X R_X,
+
+    so ``theta = atan2(1, sigma_max)``, accurate for small angles. ``C`` is upper triangular, so
+    ``X`` is the triangle ``C[s:, s:]`` under ``s - u`` dense rows (the neutral CLVs): without
+    those ``R_X`` is that triangle itself, else the ``R`` of a QR of ``X``; then one triangular
+    solve with ``u`` right-hand sides and the largest singular value of a ``u x (k - s)`` matrix.
     """
-    bs = torch.linalg.qr(c[..., stable_from:])[0]
-    cos = torch.linalg.svdvals(bs[..., :n_unstable, :])[..., 0]
-    sin = torch.linalg.svdvals(bs[..., n_unstable:, :])[..., -1]
-    return torch.atan2(sin, cos)
+    u, s = n_unstable, stable_from
+    x = c[..., u:, s:]
+    rx = x if s == u else torch.linalg.qr(x, mode="r")[1]
+    z = torch.linalg.solve_triangular(rx, c[..., :u, s:], upper=True, left=False)  # Y R_X^-1
+    smax = torch.linalg.svdvals(z)[..., 0]
+    return torch.atan2(torch.ones_like(smax), smax)
 
 
 def _pair_angles(vt: Tensor, first: Tensor, second: Tensor) -> Tensor:
