@@ -88,7 +88,7 @@ def kernels_rnndyn(n: int) -> dict:
     """Per-step cost (ms, best of 15) of each dense kernel of rnndyn's CLV run, alone."""
     import torch
 
-    from rnndyn.clv import _block_edges, _solve_upper, _times_upper_t
+    from rnndyn.clv import _block_edges, _min_angle_unstable_stable, _solve_upper, _times_upper_t
 
     g = torch.Generator().manual_seed(0)
     z = torch.randn(1, n, n, generator=g, dtype=torch.float64)
@@ -110,13 +110,10 @@ def kernels_rnndyn(n: int) -> dict:
         "triangular solve R^-1 C (blocked)": _best_ms(lambda: _solve_upper(r, c, e)),
         "triangular solve, 2 starts (backward transient)": _best_ms(lambda: _solve_upper(r, c2, e)),
         "V = Q C (blocked)": _best_ms(lambda: _times_upper_t(qt, c, e, vt)),
-        "hyperbolicity angle (QR + 2 SVDs)": _best_ms(
-            lambda: (
-                torch.linalg.qr(c[..., n // 2 :])[0],
-                torch.linalg.svdvals(c[..., : n // 2, : n // 2]),
-                torch.linalg.svdvals(c[..., n // 2 :, n // 2 :]),
-            )
-        ),  # fmt: skip
+        # the split of the benchmark network: 49 unstable, 5 neutral (a QR of C[u:, s:] needed)
+        "hyperbolicity angle (u = k/8, 5 neutral)": _best_ms(
+            lambda: _min_angle_unstable_stable(c, n // 8, n // 8 + 5)
+        ),
     }
 
 

@@ -702,8 +702,9 @@ def covariant_lyapunov_vectors(
         keep_vectors: keep the CLVs at the recorded times (else only their summaries).
         pairs: ``(i, j)`` index pairs (0-based) whose angles are recorded (default:
             consecutive pairs among the first 10).
-        hyperbolicity: record the smallest unstable-stable angle (a QR and two SVDs of
-            ``k x k`` size per recorded time: as costly as a step for large ``k``).
+        hyperbolicity: record the smallest unstable-stable angle (per recorded time: one
+            triangular solve and the SVD of a ``u x (k - s)`` matrix, and a QR of ``(k - u) x
+            (k - s)`` size when there are neutral exponents).
         inputs, h0, n_trajectories, generator, tangent: as :func:`rnndyn.lyapunov_spectrum`;
             ``inputs`` must cover ``n_transient + n_steps + n_backward_transient`` steps.
         zero_tol: tolerance that splits unstable / neutral / stable exponents (default
