@@ -578,9 +578,9 @@ def _angle_split(exps: Tensor, tol: float) -> tuple[int, int] | None:
     """``(u, s)``: the unstable subspace ``span(v_1..v_u)`` is the leading run of exponents above
     ``tol`` and the stable one ``span(v_{s+1}..v_k)`` the trailing run below ``-tol``, so that both
     are invariant (the first ``i`` CLVs span the first ``i`` Gram-Schmidt vectors); ``None`` when
-    either is empty. The QR exponents come out ordered up to finite-time fluctuations: exponents
-    within those of the zero_tol band are out of order, and an unstable one after a neutral one
-    (or a stable one before it) belongs to neither block."""
+    either is empty. The QR exponents come out ordered only up to finite-time fluctuations, which
+    can put exponents near the ``+-tol`` band out of order; an unstable one after a neutral one (or
+    a stable one before it) then belongs to neither block."""
     above = (exps > tol).tolist()
     below = (exps < -tol).tolist()
     u = next((i for i, a in enumerate(above) if not a), len(above))
