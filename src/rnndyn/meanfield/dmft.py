@@ -1289,7 +1289,7 @@ def dmft_phase_point(g_h: float, alpha_r: float, *, alpha_z: float = 0.0, n_samp
     amplitude), ``c_h0``, ``relaxation_time``, ``lambda_max`` (of the chaotic solution, or
     ``-1/2 + g_h/4`` at the zero FP), ``zero_fp_stable`` (``g_h < 2``), ``status``, ``message``.
     Region 3 of KCS22 is ``chaotic and zero_fp_stable``. ``alpha_z > 0`` uses the sampled route
-    (``n_samples`` paths) and is ~10x slower.
+    (``n_samples`` paths) and is ~5x slower (6-8 s CPU per point with lambda_max at M = 2000).
 
     References:
         Krishnamurthy, Can, Schwab (2022), arXiv:2007.14823; docs/theory/gated.md §4.6-4.8, §6.
