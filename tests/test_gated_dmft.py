@@ -362,3 +362,29 @@ def test_correlation_function_against_n2000_network(g_h, alpha_r, tol_c, tol_lam
     for lag, c in zip((0, 1, 2, 5), corr, strict=True):
         assert abs(c - np.interp(lag, r.tau, r.c_h)) / r.c_h0 < tol_c, (lag, c)
     assert abs(lam - r.lambda_max) < tol_lam, (lam, r.lambda_max)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0.95])
+def test_joint_perron_root_on_a_known_operator(ratio):
+    # the (Q, lambda) root of the sampled lambda_max on T_lambda(q) = exp(-3 lambda) A q with a
+    # positive symmetric A of known Perron root rho: lambda = ln(rho) / 3, whatever the gap of A
+    # (second eigenvalue `ratio` rho; a power iteration at ratio 0.95 would need ~100 maps)
+    from rnndyn.meanfield.dmft import _perron_root
+
+    n = 40
+    x = np.linspace(0.0, 1.0, n)
+    v1 = np.exp(-x)
+    v1 /= np.linalg.norm(v1)
+    v2 = np.cos(np.pi * x) - (np.cos(np.pi * x) @ v1) * v1
+    v2 /= np.linalg.norm(v2)
+    a = 1.3 * np.outer(v1, v1) + ratio * 1.3 * np.outer(v2, v2) + 0.05 * np.eye(n)
+    rho = float(np.linalg.eigvalsh(a)[-1])
+    calls = []
+
+    def tangent(q, lam):
+        calls.append(lam)
+        return math.exp(-3.0 * lam) * (a @ q)
+
+    lam, ok, maps = _perron_root(tangent, np.ones(n), tol=1e-8, tol_q=1e-8)
+    assert ok and maps == len(calls) and maps < 30
+    assert lam == pytest.approx(math.log(rho) / 3.0, abs=1e-8)
