@@ -76,7 +76,8 @@ class AgeingDMFTResult(Result):
             rate of the mean squared tangent norm ``E[dh^2 + dz^2 + dr^2]`` of the two-replica
             linearisation (the network's ``|dx|^2 / N``, self-averaging), NaN without
             ``lyapunov``. lambda_late, lambda_late_stderr: the same rate fitted over the second half
-            of the window, and its standard error from the replicas.
+            of the window, and its standard error from the replicas. log_tangent_norm:
+            ``log sqrt(E[dh^2 + dz^2 + dr^2])`` on ``t`` (mean over replicas; NaN without ``lyapunov``).
         residual: sup-norm change of the covariances in the last iteration relative to
             ``max C_phi(t, t)`` (the frozen-noise map's residual).
         iterations, n_samples, dt: settings actually used. jitter: the largest relative jitter
@@ -105,6 +106,7 @@ class AgeingDMFTResult(Result):
     ages: np.ndarray = field(repr=False)
     ageing: np.ndarray = field(repr=False)
     lambda_ages: np.ndarray = field(repr=False)
+    log_tangent_norm: np.ndarray = field(repr=False)
     units: str = "per unit time"
 
     _repr_fields = ("g_h", "alpha_z", "alpha_r", "lambda_late", "iterations", "residual")
@@ -444,7 +446,7 @@ def gated_dmft_ageing(
     params = dict(g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, iv=iv, m=m, max_iter=max_iter,
                   tol=tol, damping=damping, progress=progress)  # fmt: skip
     runs = []
-    lam_ages, lam_late, tan_res = [], [], 0.0
+    lam_ages, lam_late, ells, tan_res = [], [], [], 0.0
     for rep in range(n_replicas):
         run = _replica(seed=seed * 7919 + rep, **params)
         if lyapunov:
@@ -454,6 +456,7 @@ def gated_dmft_ageing(
             )  # fmt: skip
             with np.errstate(divide="ignore"):
                 ell = 0.5 * np.log(norm2)
+            ells.append(ell)
             lam_ages.append((ell[age_idx + n_lag] - ell[age_idx]) / (n_lag * dt))
             half = n_t // 2
             lam_late.append(float(np.polyfit(t[half:], ell[half:], 1)[0]))
@@ -462,10 +465,12 @@ def gated_dmft_ageing(
         runs.append(run)
     if lyapunov:
         lambda_ages = np.mean(lam_ages, axis=0)
+        log_norm = np.mean(ells, axis=0)
         lambda_late = float(np.mean(lam_late))
         lambda_late_stderr = float(np.std(lam_late, ddof=1) / np.sqrt(n_replicas)) if n_replicas > 1 else float("nan")
     else:
         lambda_ages = np.full(age_idx.size, np.nan)
+        log_norm = np.full(n_t, np.nan)
         lambda_late = lambda_late_stderr = float("nan")
     c_h = np.mean([r["c_h"] for r in runs], axis=0)
     c_phi = np.mean([r["c_phi"] for r in runs], axis=0)
@@ -512,7 +517,7 @@ def gated_dmft_ageing(
     return AgeingDMFTResult(
         g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, init_var=iv, dt=dt, n_samples=m, iterations=it,
         residual=float(residual), jitter=float(jitter), lag=n_lag * dt, t=t, c_h=c_h, c_phi=c_phi, c_z=c_z,
-        c_h_stderr=stderr, n_replicas=n_replicas, lambda_ages=lambda_ages, lambda_late=lambda_late,
+        c_h_stderr=stderr, n_replicas=n_replicas, lambda_ages=lambda_ages, log_tangent_norm=log_norm, lambda_late=lambda_late,
         lambda_late_stderr=lambda_late_stderr, ages=age_idx * dt, ageing=ageing, status=status, message=msg, checks=checks,
     )  # fmt: skip
 
