@@ -937,7 +937,8 @@ def _run(
                 states[:, step // record_every] = h
 
     # the frame is needed only at the recorded times: elsewhere the engine may keep it implicit
-    recorder.needs_frame = lambda step: step < n_steps and step % record_every == 0  # type: ignore[attr-defined]
+    def needs_frame(step: int) -> bool:
+        return step < n_steps and step % record_every == 0
 
     chunk = 100
     with torch.no_grad():
@@ -957,7 +958,7 @@ def _run(
             for start in range(0, total, chunk):
                 m = min(chunk, total - start)
                 x = inputs[:, n_transient + start : n_transient + start + m] if inputs is not None else None
-                state = engine.advance(state, n_steps=m, inputs=x, qr_every=1, recorder=recorder)
+                state = engine.advance(state, n_steps=m, inputs=x, qr_every=1, recorder=recorder, needs_frame=needs_frame)
                 tick(n_transient + start + m)
                 if not bool(torch.isfinite(state.h).all() and torch.isfinite(state.log_r).all()):
                     diverged_at = n_transient + start + m - 1

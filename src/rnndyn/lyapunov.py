@@ -23,6 +23,7 @@ callbacks, sweeps) with ``init`` / ``advance`` / ``run``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -356,6 +357,7 @@ class LyapunovEngine:
         logdet: list[Tensor] | None = None,
         callback: Any = None,
         recorder: Any = None,
+        needs_frame: Callable[[int], bool] | None = None,
     ) -> TangentState:
         r"""Run ``n_steps`` steps of state and frame, with a QR every ``qr_every`` steps and one
         at the end, accumulating ``ln R_ii`` into ``state.log_r``.
@@ -383,11 +385,12 @@ class LyapunovEngine:
                 The tensors are fresh (the engine never writes into them), so they may be kept
                 without copying. With a recorder the frame is kept explicit (no Householder
                 shortcut) and ``R`` is the full factor; without one nothing is done (zero cost).
-                A recorder with a ``needs_frame(step) -> bool`` attribute gets ``Q = None`` at the
-                steps where it returns ``False`` (never the last step of a call): for full spectra
-                with a dense Jacobian the frame then stays as Householder reflectors there (no
-                explicit ``Q``, ``J Q`` by ``ormqr``), and ``R`` is still the sign-fixed factor of
-                the explicit frames (the reflectors' sign flips are tracked exactly).
+            needs_frame: with a ``recorder``, an optional ``needs_frame(step) -> bool``: the
+                recorder gets ``Q = None`` at the steps where it returns ``False`` (never the last
+                step of a call). For full spectra with a dense Jacobian the frame then stays as
+                Householder reflectors there (no explicit ``Q``, ``J Q`` by ``ormqr``), and ``R``
+                is still the sign-fixed factor of the explicit frames (the reflectors' sign flips
+                are tracked exactly).
 
         Returns:
             The new state (``q`` orthonormal, ``diag R > 0``). Divergence is not raised here:
@@ -400,9 +403,11 @@ class LyapunovEngine:
         if recorder is not None and not callable(recorder):
             raise TypeError(f"`recorder` must be None or a callable (step, h, Q, R); got {type(recorder).__name__}")
         with torch.no_grad():
-            return self._advance(state, n_steps, inputs, m, record, record_at, logdet, callback, recorder)
+            return self._advance(
+                state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame
+            )
 
-    def _advance(self, state, n_steps, inputs, m, record, record_at, logdet, callback, recorder) -> TangentState:  # noqa: ANN001
+    def _advance(self, state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame) -> TangentState:  # noqa: ANN001
         system = self.system
         h, q, log_r = state.h, state.q, state.log_r
         full = self.k == self.n_tangent
@@ -417,7 +422,8 @@ class LyapunovEngine:
         # a recorder that asks for the frame only at some steps: elsewhere the frame stays as
         # reflectors, Q_H = Q S with S = diag(+-1) (``flip``) against the sign-fixed Q, whose
         # factors are R = S_new R_H S_old (exact sign flips)
-        needs_frame = getattr(recorder, "needs_frame", None) if self.householder and dense_jac else None
+        if not (self.householder and dense_jac and recorder is not None):
+            needs_frame = None
         flip: Tensor | None = None
         product = system._step_and_tangent
         qa: Tensor | None = None
