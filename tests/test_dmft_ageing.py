@@ -79,6 +79,8 @@ def test_results_statuses_and_errors() -> None:
         gated_dmft_ageing(-1.0)
     with pytest.raises(ValueError, match="lag"):
         gated_dmft_ageing(1.0, t_max=5.0, lag=6.0)
+    with pytest.raises(ValueError, match="lag"):
+        gated_dmft_ageing(1.0, t_max=5.0, dt=0.2, lag=0.05)
     with pytest.raises(ValueError, match="ages"):
         gated_dmft_ageing(1.0, t_max=5.0, lag=2.0, ages=[4.0])
     with pytest.raises(ValueError, match="init_var"):

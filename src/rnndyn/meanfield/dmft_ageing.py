@@ -433,6 +433,8 @@ def gated_dmft_ageing(
     n_t = int(round(t_max / dt)) + 1
     t = np.arange(n_t) * dt
     n_lag = int(round(lag / dt))
+    if n_lag < 1:
+        raise ValueError(f"`lag` must be at least one grid step `dt` ({dt}); got {lag}")
     if ages is None:
         span = t[-1] - n_lag * dt
         ages_arr = np.array([f * span for f in (0.1, 0.25, 0.5, 0.75)])
