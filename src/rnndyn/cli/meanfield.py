@@ -172,7 +172,7 @@ def meanfield_cmd(
                 task = bar.add_task("ageing", total=None, info="")
                 res = gated_dmft_ageing(
                     g_h, alpha_z=alpha_z, alpha_r=alpha_r, t_max=horizon, dt=dt, n_samples=n_samples, seed=seed,
-                    progress=lambda i, r: bar.update(task, completed=i, info=f"iter {i}, residual {r:.2g}"),
+                    device=device, progress=lambda i, r: bar.update(task, completed=i, info=f"iter {i}, residual {r:.2g}"),
                 )  # fmt: skip
             rows = [("g_h, alpha_z, alpha_r", f"{g_h:g}, {alpha_z:g}, {alpha_r:g}"),
                     ("start", "h, z, r ~ N(0, 1) i.i.d."), ("C_h(t_max, t_max)", float(res.c_h[-1, -1])),

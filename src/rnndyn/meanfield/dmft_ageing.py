@@ -42,12 +42,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rnndyn._checks import check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
+
+if TYPE_CHECKING:  # torch is imported where the solver runs (the theory floor stays importable without it)
+    import torch
 
 #: Relative diagonal jitter tried, in turn, when a covariance matrix is not numerically positive
 #: definite (smooth fields on a fine grid give very small conditional variances).
@@ -157,11 +160,7 @@ class AgeingDMFTResult(Result):
         return path
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _cholesky(c: np.ndarray) -> tuple[np.ndarray, float]:
+def _cholesky(c: torch.Tensor) -> tuple[torch.Tensor, float]:
     """Lower Cholesky factor of a covariance matrix; returns ``(L, jitter)``.
 
     The correlation matrix ``c / (s s^T)``, ``s = sqrt(diag c)``, is factorised (then ``L = [s] L~``),
@@ -169,92 +168,113 @@ def _cholesky(c: np.ndarray) -> tuple[np.ndarray, float]:
     processes, decaying activity) are all resolved; where that fails, the smallest relative
     diagonal jitter from :data:`_JITTERS` that makes it succeed is added. Rows with zero variance
     get a zero row (no field)."""
-    d = np.clip(np.diagonal(c), 0.0, None)
+    import torch
+
+    d = torch.diagonal(c).clamp(min=0.0)
     pos = d > 0.0
-    if not np.any(pos):
-        return np.zeros_like(c), 0.0
-    sd = np.where(pos, np.sqrt(d), 1.0)
-    corr = c / np.outer(sd, sd)
+    if not bool(pos.any()):
+        return torch.zeros_like(c), 0.0
+    sd = torch.where(pos, d.sqrt(), torch.ones_like(d))
+    corr = c / torch.outer(sd, sd)
     corr[~pos, :] = 0.0
     corr[:, ~pos] = 0.0
-    corr[~pos, ~pos] = 1.0
-    eye = np.eye(c.shape[0])
+    idx = torch.nonzero(~pos).flatten()
+    corr[idx, idx] = 1.0
+    eye = torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
     for jit in _JITTERS:
-        try:
-            low = np.linalg.cholesky(corr + jit * eye)
-        except np.linalg.LinAlgError:
-            continue
-        return low * np.where(pos, sd, 0.0)[:, None], jit
+        low, info = torch.linalg.cholesky_ex(corr + jit * eye)
+        if int(info) == 0:
+            return low * torch.where(pos, sd, torch.zeros_like(sd))[:, None], jit
     raise np.linalg.LinAlgError("covariance not positive definite even with jitter 1e-7")
 
 
-def _filtered(eta: np.ndarray, x0: np.ndarray, gain: float, dt: float) -> np.ndarray:
+def _heun_paths(x0: torch.Tensor, s: torch.Tensor, q: torch.Tensor, dt: float) -> torch.Tensor:
+    """Heun paths of the linear ``dx/dt = -s x + q`` (``s``, ``q`` on the grid, time-major, ``s``
+    broadcastable to ``q``), as the blocked linear scan of the stationary solver
+    (:func:`rnndyn.meanfield.dmft._block_scan`: the same numbers as the step-by-step loop)."""
+    from rnndyn.meanfield.dmft import _block_scan, _heun_coefficients
+
+    s = s.expand_as(q)
+    return _block_scan(x0, q.shape[0] - 1, lambda t0, t1: _heun_coefficients(s[t0 : t1 + 1], q[t0 : t1 + 1], dt))
+
+
+def _filtered(eta: torch.Tensor, x0: torch.Tensor, gain: float, dt: float) -> torch.Tensor:
     """Heun paths of ``dx/dt = -x + gain eta`` (``eta`` time-major ``(n_t, M)``, linear between
     grid points), from ``x0``."""
-    steps = eta.shape[0]
-    out = np.empty((steps, x0.size))
-    x = x0.copy()
-    for k in range(steps):
-        out[k] = x
-        if k == steps - 1:
-            break
-        f0 = -x + gain * eta[k]
-        x = x + 0.5 * dt * (f0 + (-(x + dt * f0) + gain * eta[k + 1]))
-    return out
+    return _heun_paths(x0, eta.new_ones(1, 1), gain * eta, dt)
 
 
-def _h_paths(eta_h: np.ndarray, s: np.ndarray | float, h0: np.ndarray, g_h: float, dt: float) -> np.ndarray:
+def _h_paths(eta_h: torch.Tensor, s: torch.Tensor, h0: torch.Tensor, g_h: float, dt: float) -> torch.Tensor:
     """Heun paths of ``dh/dt = s (-h + g_h eta_h)`` with the gate ``s = sigma(z)`` on the grid."""
-    steps = eta_h.shape[0]
-    out = np.empty_like(eta_h)
-    h = h0.copy()
-    scalar = np.isscalar(s)
-    for k in range(steps):
-        out[k] = h
-        if k == steps - 1:
-            break
-        s0 = s if scalar else s[k]  # type: ignore[index]
-        s1 = s if scalar else s[k + 1]  # type: ignore[index]
-        k1 = s0 * (g_h * eta_h[k] - h)
-        h = h + 0.5 * dt * (k1 + s1 * (g_h * eta_h[k + 1] - (h + dt * k1)))
-    return out
+    return _heun_paths(h0, s, s * (g_h * eta_h), dt)
+
+
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b``; on the CPU through NumPy's BLAS (zero-copy views), measured 1.4x faster than
+    torch's for the ``(n_t, n_t) @ (n_t, M)`` products here (2-core AMD EPYC, OpenBLAS vs MKL)."""
+    import torch
+
+    if a.device.type == "cpu":
+        return torch.from_numpy(a.numpy() @ b.numpy())
+    return a @ b
+
+
+def _gram(a: torch.Tensor) -> torch.Tensor:
+    """``a a^T / M`` for time-major paths ``a`` ``(n_t, M)``; on the CPU through NumPy, which
+    takes the symmetric rank-k update (half the products; measured 2.3x faster than torch here)."""
+    import torch
+
+    if a.device.type == "cpu":
+        x = a.numpy()
+        return torch.from_numpy(x @ x.T) / a.shape[1]
+    return (a @ a.T) / a.shape[1]
+
+
+def _normals(rng: np.random.Generator, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """Frozen standard normals from NumPy's generator (the same numbers on every device)."""
+    import torch
+
+    return torch.from_numpy(rng.standard_normal(shape)).to(device)
 
 
 def _replica(
     *, g_h: float, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, iv: tuple[float, float, float],
-    m: int, max_iter: int, tol: float, damping: float, seed: int, progress: Any,
+    m: int, max_iter: int, tol: float, damping: float, seed: int, progress: Any, device: torch.device,
 ) -> dict[str, Any]:
     """One frozen-noise solution: the iteration of :func:`gated_dmft_ageing` with ``M`` paths."""
+    import torch
+
     n_t = t.size
     rng = np.random.default_rng(seed)
-    w_h = rng.standard_normal((n_t, m))
-    w_z = rng.standard_normal((n_t, m)) if alpha_z > 0 else None
-    w_r = rng.standard_normal((n_t, m)) if alpha_r > 0 else None
-    h0 = np.sqrt(iv[0]) * rng.standard_normal(m)
-    z0 = np.sqrt(iv[1]) * rng.standard_normal(m)
-    r0 = np.sqrt(iv[2]) * rng.standard_normal(m)
+    w_h = _normals(rng, (n_t, m), device)
+    w_z = _normals(rng, (n_t, m), device) if alpha_z > 0 else None
+    w_r = _normals(rng, (n_t, m), device) if alpha_r > 0 else None
+    h0 = float(np.sqrt(iv[0])) * _normals(rng, (m,), device)
+    z0 = float(np.sqrt(iv[1])) * _normals(rng, (m,), device)
+    r0 = float(np.sqrt(iv[2])) * _normals(rng, (m,), device)
+    decay = torch.exp(-torch.as_tensor(t, device=device))[:, None]
 
-    c_src = np.zeros((n_t, n_t))  # covariance of phi(h) sigma(r): the eta_h field's
-    c_phi = np.zeros((n_t, n_t))  # covariance of phi(h): the eta_z, eta_r fields'
-    l_phi = np.zeros((n_t, n_t))
-    residual, jitter, it = np.inf, 0.0, 0
-    h = z = np.zeros((n_t, m))
+    c_src = torch.zeros((n_t, n_t), dtype=torch.float64, device=device)  # of phi(h) sigma(r): eta_h's
+    c_phi = torch.zeros_like(c_src)  # covariance of phi(h): the eta_z, eta_r fields'
+    l_phi = torch.zeros_like(c_src)
+    residual, jitter, it = float("inf"), 0.0, 0
+    h = z = r = eta_h = torch.zeros((n_t, m), dtype=torch.float64, device=device)
     for it in range(1, max_iter + 1):
         l_src, j1 = _cholesky(c_src)
-        eta_h = l_src @ w_h
+        eta_h = _mm(l_src, w_h)
         jitter = max(jitter, j1)
         if w_z is not None or w_r is not None:
             l_phi, j2 = _cholesky(c_phi)
             jitter = max(jitter, j2)
-        z = _filtered(l_phi @ w_z, z0, alpha_z, dt) if w_z is not None else np.outer(np.exp(-t), z0)
-        r = _filtered(l_phi @ w_r, r0, alpha_r, dt) if w_r is not None else np.outer(np.exp(-t), r0)
-        h = _h_paths(eta_h, _sigmoid(z), h0, g_h, dt)
-        phi = np.tanh(h)
-        src = phi * _sigmoid(r)
-        new_phi = (phi @ phi.T) / m
-        new_src = (src @ src.T) / m
-        scale = max(float(np.max(np.diagonal(new_phi))), 1e-300)
-        residual = max(float(np.max(np.abs(new_phi - c_phi))), float(np.max(np.abs(new_src - c_src)))) / scale
+        z = _filtered(_mm(l_phi, w_z), z0, alpha_z, dt) if w_z is not None else decay * z0
+        r = _filtered(_mm(l_phi, w_r), r0, alpha_r, dt) if w_r is not None else decay * r0
+        h = _h_paths(eta_h, torch.sigmoid(z), h0, g_h, dt)
+        phi = torch.tanh(h)
+        src = phi * torch.sigmoid(r)
+        new_phi = _gram(phi)
+        new_src = _gram(src)
+        scale = max(float(torch.diagonal(new_phi).max()), 1e-300)
+        residual = max(float((new_phi - c_phi).abs().max()), float((new_src - c_src).abs().max())) / scale
         # undamped while the causal front moves through the window (each iteration then fixes
         # a longer stretch of time), damped once the change is small (frozen-noise maps of
         # chaotic sites overshoot: a plain iteration stalls at the 1e-2 level)
@@ -267,15 +287,16 @@ def _replica(
             break
     h2 = h * h
     return {
-        "c_h": (h @ h.T) / m, "c_phi": c_phi, "c_z": (z @ z.T) / m, "residual": residual, "jitter": jitter,
-        "iterations": it, "naive_stderr": np.diag(h2.std(axis=1, ddof=1) / np.sqrt(m)),
+        "c_h": _gram(h).cpu().numpy(), "c_phi": c_phi.cpu().numpy(), "c_z": _gram(z).cpu().numpy(),
+        "residual": residual, "jitter": jitter, "iterations": it,
+        "naive_stderr": np.diag((h2.std(dim=1) / np.sqrt(m)).cpu().numpy()),
         "paths": (h, z, r, eta_h),
     }  # fmt: skip
 
 
 def _tangent_replica(
-    paths: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], *, g_h: float, alpha_z: float, alpha_r: float,
-    dt: float, max_iter: int, tol: float, damping: float, seed: int,
+    paths: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], *, g_h: float, alpha_z: float,
+    alpha_r: float, dt: float, max_iter: int, tol: float, damping: float, seed: int,
 ) -> tuple[np.ndarray, float, int]:
     """Mean squared tangent norm ``E[dh^2 + dz^2 + dr^2](t)`` of the two-replica linearisation on
     frozen forward paths (docs/theory/gated.md §4.8, without the stationarity assumption):
@@ -286,56 +307,52 @@ def _tangent_replica(
     ``E[phi'(h) dh phi'(h') dh']``, independent of the forward fields (flipping the perturbation
     alone is a symmetry of the linear process). Started from ``dh, dz, dr ~ N(0, 1)``; the same
     causal frozen-noise iteration as the forward solve. Returns ``(norm2, residual, iterations)``."""
+    import torch
+
     h, z, r, eta_h = paths
     n_t, m = h.shape
+    device = h.device
     rng = np.random.default_rng(seed)
-    w_h = rng.standard_normal((n_t, m))
-    w_z = rng.standard_normal((n_t, m)) if alpha_z > 0 else None
-    w_r = rng.standard_normal((n_t, m)) if alpha_r > 0 else None
-    dh0, dz0, dr0 = (rng.standard_normal(m) for _ in range(3))
-    sz, sr = _sigmoid(z), _sigmoid(r)
+    w_h = _normals(rng, (n_t, m), device)
+    w_z = _normals(rng, (n_t, m), device) if alpha_z > 0 else None
+    w_r = _normals(rng, (n_t, m), device) if alpha_r > 0 else None
+    dh0, dz0, dr0 = (_normals(rng, (m,), device) for _ in range(3))
+    decay = torch.exp(-dt * torch.arange(n_t, dtype=torch.float64, device=device))[:, None]
+    sz, sr = torch.sigmoid(z), torch.sigmoid(r)
     force = sz * (1.0 - sz) * (g_h * eta_h - h)  # s'(z)(-h + g_h eta_h): multiplies dz
-    phi = np.tanh(h)
+    phi = torch.tanh(h)
     dphi = 1.0 - phi * phi
-    k_src = np.zeros((n_t, n_t))
-    k_phi = np.zeros((n_t, n_t))
-    l_phi = np.zeros((n_t, n_t))
-    residual, it = np.inf, 0
-    norm2 = np.zeros(n_t)
+    k_src = torch.zeros((n_t, n_t), dtype=torch.float64, device=device)
+    k_phi = torch.zeros_like(k_src)
+    l_phi = torch.zeros_like(k_src)
+    residual, it = float("inf"), 0
+    norm2 = torch.zeros(n_t, dtype=torch.float64, device=device)
     for _ in range(max_iter):
         it += 1
         l_src, _ = _cholesky(k_src)
-        deta_h = l_src @ w_h
+        deta_h = _mm(l_src, w_h)
         if w_z is not None or w_r is not None:
             l_phi, _ = _cholesky(k_phi)
-        dz = _filtered(l_phi @ w_z, dz0, alpha_z, dt) if w_z is not None else np.outer(np.exp(-np.arange(n_t) * dt), dz0)
-        dr = _filtered(l_phi @ w_r, dr0, alpha_r, dt) if w_r is not None else np.outer(np.exp(-np.arange(n_t) * dt), dr0)
-        # Heun for dh' = s (g_h deta_h - dh) + force dz (linear, coefficients on the grid)
-        dh = np.empty_like(h)
-        x = dh0.copy()
-        for k in range(n_t):
-            dh[k] = x
-            if k == n_t - 1:
-                break
-            k1 = sz[k] * (g_h * deta_h[k] - x) + force[k] * dz[k]
-            xp = x + dt * k1
-            k2 = sz[k + 1] * (g_h * deta_h[k + 1] - xp) + force[k + 1] * dz[k + 1]
-            x = x + 0.5 * dt * (k1 + k2)
+        dz = _filtered(_mm(l_phi, w_z), dz0, alpha_z, dt) if w_z is not None else decay * dz0
+        dr = _filtered(_mm(l_phi, w_r), dr0, alpha_r, dt) if w_r is not None else decay * dr0
+        # Heun for dh' = -s dh + (s g_h deta_h + force dz) (linear, coefficients on the grid)
+        dh = _heun_paths(dh0, sz, sz * (g_h * deta_h) + force * dz, dt)
         a = dphi * dh
         ds = a * sr + phi * sr * (1.0 - sr) * dr
-        new_src = (ds @ ds.T) / m
-        new_phi = (a @ a.T) / m
+        new_src = _gram(ds)
+        new_phi = _gram(a)
         # relative to the local scale sqrt(K(t,t) K(t',t')): the tangent grows exponentially
-        sc = np.sqrt(np.outer(np.diagonal(new_src), np.diagonal(new_src))) + 1e-300
-        sp = np.sqrt(np.outer(np.diagonal(new_phi), np.diagonal(new_phi))) + 1e-300
-        residual = max(float(np.max(np.abs(new_src - k_src) / sc)), float(np.max(np.abs(new_phi - k_phi) / sp)))
+        dsrc, dphi_diag = torch.diagonal(new_src), torch.diagonal(new_phi)
+        sc = torch.sqrt(torch.outer(dsrc, dsrc)) + 1e-300
+        sp = torch.sqrt(torch.outer(dphi_diag, dphi_diag)) + 1e-300
+        residual = max(float(((new_src - k_src).abs() / sc).max()), float(((new_phi - k_phi).abs() / sp).max()))
         eps = 1.0 if residual > 0.1 else damping
         k_src = (1.0 - eps) * k_src + eps * new_src
         k_phi = (1.0 - eps) * k_phi + eps * new_phi
-        norm2 = np.mean(dh * dh + dz * dz + dr * dr, axis=1)
+        norm2 = (dh * dh + dz * dz + dr * dr).mean(dim=1)
         if not np.isfinite(residual) or residual <= tol:
             break
-    return norm2, residual, it
+    return norm2.cpu().numpy(), residual, it
 
 
 def gated_dmft_ageing(
@@ -355,6 +372,7 @@ def gated_dmft_ageing(
     n_replicas: int = 2,
     lyapunov: bool = True,
     seed: int = 0,
+    device: str | torch.device = "cpu",
     progress: Any = None,
 ) -> AgeingDMFTResult:
     r"""Two-time DMFT of the continuous-time gated RNN from a Gaussian initial condition.
@@ -392,7 +410,10 @@ def gated_dmft_ageing(
             honest error bar.
         lyapunov: also solve the tangent (two-replica) process on each replica's forward paths
             (about twice the cost): finite-time Lyapunov exponents per age and over the second half.
-        seed: seed of the frozen noise (replica ``k`` uses ``seed * 7919 + k``).
+        seed: seed of the frozen noise (replica ``k`` uses ``seed * 7919 + k``); the noise is drawn
+            by NumPy on the host, so every device solves the same frozen-noise problem.
+        device: where the paths and covariances live (float64); the ``O(n_t^2 M)`` products
+            dominate, so a GPU allows much larger ``M``.
         progress: optional callable ``progress(iteration, residual)``.
 
     Returns:
@@ -445,8 +466,10 @@ def gated_dmft_ageing(
         raise ValueError(f"`ages` must lie in [0, t_max - lag] = [0, {t[-1] - n_lag * dt:g}]; got {ages_arr.tolist()}")
 
     m = n_samples
+    import torch
+
     params = dict(g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, iv=iv, m=m, max_iter=max_iter,
-                  tol=tol, damping=damping, progress=progress)  # fmt: skip
+                  tol=tol, damping=damping, progress=progress, device=torch.device(device))  # fmt: skip
     runs = []
     lam_ages, lam_late, ells, tan_res = [], [], [], 0.0
     for rep in range(n_replicas):
