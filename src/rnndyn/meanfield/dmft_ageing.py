@@ -237,28 +237,31 @@ def _normals(rng: np.random.Generator, shape: tuple[int, ...], device: torch.dev
     return torch.from_numpy(rng.standard_normal(shape)).to(device)
 
 
-def _replica(
-    *, g_h: float, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, iv: tuple[float, float, float],
-    m: int, max_iter: int, tol: float, damping: float, seed: int, progress: Any, device: torch.device,
-) -> dict[str, Any]:
-    """One frozen-noise solution: the iteration of :func:`gated_dmft_ageing` with ``M`` paths."""
+def _iterate(
+    paths_of: Any, *, w: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None], z0: torch.Tensor,
+    r0: torch.Tensor, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, max_iter: int, tol: float,
+    damping: float, local_scale: bool, progress: Any = None,
+) -> tuple[Any, float, float, torch.Tensor, int]:
+    """The causal frozen-noise iteration shared by the forward and the tangent process.
+
+    Fields from the lower Cholesky factors of the two covariances and the frozen normals
+    ``w = (w_h, w_z, w_r)``: ``eta_h`` from the source covariance, the ``z`` and ``r`` fields from
+    the ``phi`` covariance, filtered by ``dx/dt = -x + alpha eta`` from ``z0``, ``r0`` (free decay
+    when ``alpha = 0``). ``paths_of(eta_h, z, r) -> (src, phi, paths)`` integrates the sites; the
+    covariances ``E[src src']``, ``E[phi phi']`` are re-estimated and mixed (undamped while the
+    causal front moves, i.e. while the relative change exceeds 0.1, then by ``damping``). The
+    change is relative to ``max_t C_phi(t, t)``, or with ``local_scale`` to
+    ``sqrt(K(t,t) K(t',t'))`` entry by entry (a tangent process grows exponentially).
+    Returns ``(paths, residual, jitter, c_phi, iterations)``."""
     import torch
 
+    w_h, w_z, w_r = w
     n_t = t.size
-    rng = np.random.default_rng(seed)
-    w_h = _normals(rng, (n_t, m), device)
-    w_z = _normals(rng, (n_t, m), device) if alpha_z > 0 else None
-    w_r = _normals(rng, (n_t, m), device) if alpha_r > 0 else None
-    h0 = float(np.sqrt(iv[0])) * _normals(rng, (m,), device)
-    z0 = float(np.sqrt(iv[1])) * _normals(rng, (m,), device)
-    r0 = float(np.sqrt(iv[2])) * _normals(rng, (m,), device)
-    decay = torch.exp(-torch.as_tensor(t, device=device))[:, None]
-
-    c_src = torch.zeros((n_t, n_t), dtype=torch.float64, device=device)  # of phi(h) sigma(r): eta_h's
-    c_phi = torch.zeros_like(c_src)  # covariance of phi(h): the eta_z, eta_r fields'
+    decay = torch.exp(-torch.as_tensor(t, device=w_h.device))[:, None]
+    c_src = torch.zeros((n_t, n_t), dtype=torch.float64, device=w_h.device)
+    c_phi = torch.zeros_like(c_src)
     l_phi = torch.zeros_like(c_src)
-    residual, jitter, it = float("inf"), 0.0, 0
-    h = z = r = eta_h = torch.zeros((n_t, m), dtype=torch.float64, device=device)
+    residual, jitter, it, paths = float("inf"), 0.0, 0, None
     for it in range(1, max_iter + 1):
         l_src, j1 = _cholesky(c_src)
         eta_h = _mm(l_src, w_h)
@@ -268,13 +271,17 @@ def _replica(
             jitter = max(jitter, j2)
         z = _filtered(_mm(l_phi, w_z), z0, alpha_z, dt) if w_z is not None else decay * z0
         r = _filtered(_mm(l_phi, w_r), r0, alpha_r, dt) if w_r is not None else decay * r0
-        h = _h_paths(eta_h, torch.sigmoid(z), h0, g_h, dt)
-        phi = torch.tanh(h)
-        src = phi * torch.sigmoid(r)
+        src, phi, paths = paths_of(eta_h, z, r)
         new_phi = _gram(phi)
         new_src = _gram(src)
-        scale = max(float(torch.diagonal(new_phi).max()), 1e-300)
-        residual = max(float((new_phi - c_phi).abs().max()), float((new_src - c_src).abs().max())) / scale
+        if local_scale:
+            d_src, d_phi = torch.diagonal(new_src), torch.diagonal(new_phi)
+            sc = torch.sqrt(torch.outer(d_src, d_src)) + 1e-300
+            sp = torch.sqrt(torch.outer(d_phi, d_phi)) + 1e-300
+            residual = max(float(((new_src - c_src).abs() / sc).max()), float(((new_phi - c_phi).abs() / sp).max()))
+        else:
+            scale = max(float(torch.diagonal(new_phi).max()), 1e-300)
+            residual = max(float((new_phi - c_phi).abs().max()), float((new_src - c_src).abs().max())) / scale
         # undamped while the causal front moves through the window (each iteration then fixes
         # a longer stretch of time), damped once the change is small (frozen-noise maps of
         # chaotic sites overshoot: a plain iteration stalls at the 1e-2 level)
@@ -285,18 +292,45 @@ def _replica(
             progress(it, residual)
         if not np.isfinite(residual) or residual <= tol:
             break
-    h2 = h * h
+    return paths, residual, jitter, c_phi, it
+
+
+def _replica(
+    *, g_h: float, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, iv: tuple[float, float, float],
+    m: int, max_iter: int, tol: float, damping: float, seed: int, progress: Any, device: torch.device,
+) -> dict[str, Any]:
+    """One frozen-noise solution of the forward process with ``M`` paths."""
+    import torch
+
+    n_t = t.size
+    rng = np.random.default_rng(seed)
+    w = (
+        _normals(rng, (n_t, m), device),
+        _normals(rng, (n_t, m), device) if alpha_z > 0 else None,
+        _normals(rng, (n_t, m), device) if alpha_r > 0 else None,
+    )
+    h0, z0, r0 = (float(np.sqrt(v)) * _normals(rng, (m,), device) for v in iv)
+
+    def paths_of(eta_h: torch.Tensor, z: torch.Tensor, r: torch.Tensor) -> tuple:
+        h = _h_paths(eta_h, torch.sigmoid(z), h0, g_h, dt)
+        phi = torch.tanh(h)
+        return phi * torch.sigmoid(r), phi, (h, z, r, eta_h)
+
+    paths, residual, jitter, c_phi, it = _iterate(
+        paths_of, w=w, z0=z0, r0=r0, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, max_iter=max_iter, tol=tol,
+        damping=damping, local_scale=False, progress=progress,
+    )  # fmt: skip
+    h, z = paths[0], paths[1]
     return {
         "c_h": _gram(h).cpu().numpy(), "c_phi": c_phi.cpu().numpy(), "c_z": _gram(z).cpu().numpy(),
         "residual": residual, "jitter": jitter, "iterations": it,
-        "naive_stderr": np.diag((h2.std(dim=1) / np.sqrt(m)).cpu().numpy()),
-        "paths": (h, z, r, eta_h),
+        "naive_stderr": np.diag(((h * h).std(dim=1) / np.sqrt(m)).cpu().numpy()), "paths": paths,
     }  # fmt: skip
 
 
 def _tangent_replica(
     paths: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], *, g_h: float, alpha_z: float,
-    alpha_r: float, dt: float, max_iter: int, tol: float, damping: float, seed: int,
+    alpha_r: float, t: np.ndarray, dt: float, max_iter: int, tol: float, damping: float, seed: int,
 ) -> tuple[np.ndarray, float, int]:
     """Mean squared tangent norm ``E[dh^2 + dz^2 + dr^2](t)`` of the two-replica linearisation on
     frozen forward paths (docs/theory/gated.md §4.8, without the stationarity assumption):
@@ -306,53 +340,35 @@ def _tangent_replica(
     ``E[ds(t) ds(t')]``, ``ds = phi'(h) s(r) dh + phi(h) s'(r) dr``, and ``deta_z, deta_r`` with
     ``E[phi'(h) dh phi'(h') dh']``, independent of the forward fields (flipping the perturbation
     alone is a symmetry of the linear process). Started from ``dh, dz, dr ~ N(0, 1)``; the same
-    causal frozen-noise iteration as the forward solve. Returns ``(norm2, residual, iterations)``."""
+    causal frozen-noise iteration as the forward solve (:func:`_iterate`). Returns
+    ``(norm2, residual, iterations)``."""
     import torch
 
     h, z, r, eta_h = paths
     n_t, m = h.shape
-    device = h.device
     rng = np.random.default_rng(seed)
-    w_h = _normals(rng, (n_t, m), device)
-    w_z = _normals(rng, (n_t, m), device) if alpha_z > 0 else None
-    w_r = _normals(rng, (n_t, m), device) if alpha_r > 0 else None
-    dh0, dz0, dr0 = (_normals(rng, (m,), device) for _ in range(3))
-    decay = torch.exp(-dt * torch.arange(n_t, dtype=torch.float64, device=device))[:, None]
+    w = (
+        _normals(rng, (n_t, m), h.device),
+        _normals(rng, (n_t, m), h.device) if alpha_z > 0 else None,
+        _normals(rng, (n_t, m), h.device) if alpha_r > 0 else None,
+    )
+    dh0, dz0, dr0 = (_normals(rng, (m,), h.device) for _ in range(3))
     sz, sr = torch.sigmoid(z), torch.sigmoid(r)
     force = sz * (1.0 - sz) * (g_h * eta_h - h)  # s'(z)(-h + g_h eta_h): multiplies dz
     phi = torch.tanh(h)
     dphi = 1.0 - phi * phi
-    k_src = torch.zeros((n_t, n_t), dtype=torch.float64, device=device)
-    k_phi = torch.zeros_like(k_src)
-    l_phi = torch.zeros_like(k_src)
-    residual, it = float("inf"), 0
-    norm2 = torch.zeros(n_t, dtype=torch.float64, device=device)
-    for _ in range(max_iter):
-        it += 1
-        l_src, _ = _cholesky(k_src)
-        deta_h = _mm(l_src, w_h)
-        if w_z is not None or w_r is not None:
-            l_phi, _ = _cholesky(k_phi)
-        dz = _filtered(_mm(l_phi, w_z), dz0, alpha_z, dt) if w_z is not None else decay * dz0
-        dr = _filtered(_mm(l_phi, w_r), dr0, alpha_r, dt) if w_r is not None else decay * dr0
+
+    def paths_of(deta_h: torch.Tensor, dz: torch.Tensor, dr: torch.Tensor) -> tuple:
         # Heun for dh' = -s dh + (s g_h deta_h + force dz) (linear, coefficients on the grid)
         dh = _heun_paths(dh0, sz, sz * (g_h * deta_h) + force * dz, dt)
         a = dphi * dh
-        ds = a * sr + phi * sr * (1.0 - sr) * dr
-        new_src = _gram(ds)
-        new_phi = _gram(a)
-        # relative to the local scale sqrt(K(t,t) K(t',t')): the tangent grows exponentially
-        dsrc, dphi_diag = torch.diagonal(new_src), torch.diagonal(new_phi)
-        sc = torch.sqrt(torch.outer(dsrc, dsrc)) + 1e-300
-        sp = torch.sqrt(torch.outer(dphi_diag, dphi_diag)) + 1e-300
-        residual = max(float(((new_src - k_src).abs() / sc).max()), float(((new_phi - k_phi).abs() / sp).max()))
-        eps = 1.0 if residual > 0.1 else damping
-        k_src = (1.0 - eps) * k_src + eps * new_src
-        k_phi = (1.0 - eps) * k_phi + eps * new_phi
-        norm2 = (dh * dh + dz * dz + dr * dr).mean(dim=1)
-        if not np.isfinite(residual) or residual <= tol:
-            break
-    return norm2.cpu().numpy(), residual, it
+        return a * sr + phi * sr * (1.0 - sr) * dr, a, (dh, dz, dr)
+
+    (dh, dz, dr), residual, _, _, it = _iterate(
+        paths_of, w=w, z0=dz0, r0=dr0, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, max_iter=max_iter, tol=tol,
+        damping=damping, local_scale=True,
+    )  # fmt: skip
+    return (dh * dh + dz * dz + dr * dr).mean(dim=1).cpu().numpy(), residual, it
 
 
 def gated_dmft_ageing(
@@ -482,7 +498,7 @@ def gated_dmft_ageing(
             run = _replica(seed=seed * 7919 + rep, **params)
             if lyapunov:
                 norm2, res_t, _ = _tangent_replica(
-                    run["paths"], g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, dt=dt, max_iter=max_iter, tol=tol,
+                    run["paths"], g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, max_iter=max_iter, tol=tol,
                     damping=damping, seed=seed * 7919 + rep + 104729,
                 )  # fmt: skip
                 with np.errstate(divide="ignore"):
