@@ -13,6 +13,12 @@ Tensor = torch.Tensor
 FRAME_LINEAR_MAX = 128
 
 
+def _row_padding(rows: int, device: torch.device) -> int:
+    """Zero rows that bring a narrow block of ``rows`` stacked vectors to a multiple of 4 on the
+    CPU (``rows <`` :data:`FRAME_LINEAR_MAX`), where MKL's narrow products are erratic; 0 elsewhere."""
+    return -rows % 4 if device.type == "cpu" and rows < FRAME_LINEAR_MAX else 0
+
+
 def matmul_frame(w: Tensor, q: Tensor) -> Tensor:
     """``w @ q`` for a weight matrix ``w`` ``(m, n)`` and a tangent frame ``q`` ``(*batch, n, k)``.
 
@@ -38,7 +44,7 @@ def matmul_frame(w: Tensor, q: Tensor) -> Tensor:
     if q.device.type != "cpu" or k == 1 or k >= FRAME_LINEAR_MAX:
         return torch.matmul(w, q)
     rows = q.mT
-    pad = -k % 4
+    pad = _row_padding(k, q.device)
     if pad:
         rows = torch.cat([rows, rows.new_zeros(*rows.shape[:-2], pad, rows.shape[-1])], dim=-2)
     return F.linear(rows, w)[..., :k, :].mT
@@ -64,7 +70,7 @@ def matmul_fused(w: Tensor, v: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
     """
     batch = v.shape[:-1] if v.shape[:-1] == q.shape[:-2] else torch.broadcast_shapes(v.shape[:-1], q.shape[:-2])
     n, k = q.shape[-2], q.shape[-1]
-    pad = -(k + 1) % 4 if q.device.type == "cpu" and k + 1 < FRAME_LINEAR_MAX else 0
+    pad = _row_padding(k + 1, q.device)
     rows = torch.empty(*batch, k + 1 + pad, n, dtype=q.dtype, device=q.device)
     rows[..., 0, :] = v
     rows[..., 1 : k + 1, :] = q.mT
