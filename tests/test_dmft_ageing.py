@@ -150,3 +150,17 @@ def test_update_gate_ageing_matches_networks() -> None:
     net_early = mean[early, early + k] / np.sqrt(d[early] * d[early + k])
     net_late = mean[late, late + k] / np.sqrt(d[late] * d[late + k])
     assert net_late > net_early + 0.05 and r.ageing[-1] > r.ageing[0] + 0.05
+
+
+@pytest.mark.parametrize(("device", "error"), [("gpu0", ValueError), (3.5, TypeError)])
+def test_bad_device_names_the_argument(device, error) -> None:  # noqa: ANN001
+    with pytest.raises(error, match="`device`"):
+        gated_dmft_ageing(1.0, t_max=2.0, lag=1.0, n_samples=10, device=device)
+    for solve in (
+        lambda: mf.gated_dmft(3.0, alpha_z=1.0, method="sampled", n_samples=16, device=device),
+        lambda: mf.gru_dmft(3.0, alpha_z=1.0, n_samples=16, device=device),
+        lambda: mf.lstm_dmft(3.0, n_samples=16, device=device),
+        lambda: mf.adjoint_gradient_norms(3.0, alpha_z=1.0, n_samples=16, forward_samples=16, device=device),
+    ):
+        with pytest.raises(error, match="`device`"):
+            solve()

@@ -142,3 +142,19 @@ def check_map(system: Any, name: str = "system") -> Any:
             "Wrap a torch.nn RNN/GRU/LSTM with rnndyn.from_torch(module)"
         )
     return system
+
+
+def check_device(device: Any, name: str = "device") -> torch.device:
+    """A torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``torch.device``); anything else is a
+    ``ValueError`` / ``TypeError`` naming the argument."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(
+            f"`{name}` must be a device string such as 'cpu' or 'cuda:0' or a torch.device; "
+            f"got {type(device).__name__} {device!r}"
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"`{name}` must be a device string such as 'cpu' or 'cuda:0'; got {device!r}") from None

@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnndyn._checks import check_choice, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status, status_from_checks
 from rnndyn.meanfield.dmft import DMFTResult, gated_dmft
 from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
@@ -537,7 +537,6 @@ def adjoint_gradient_norms(
     >>> float(r.norm_j_h[-1]), round(float(r.state_norm[-1]), 4)  # e^-T I_0(g_h T / 2)
     (0.0, 0.0894)
     """
-    import torch
 
     g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
@@ -551,6 +550,7 @@ def adjoint_gradient_norms(
     forward_samples = check_positive_int(forward_samples, "forward_samples", minimum=16)
     replicas = check_positive_int(replicas, "replicas")
     degree = check_positive_int(degree, "degree", minimum=8)
+    device = check_device(device)
     if method == "auto":
         method = "gaussian" if alpha_z == 0 else "sampled"
     if method == "gaussian" and alpha_z > 0:
@@ -578,7 +578,7 @@ def adjoint_gradient_norms(
         sol = _gaussian_route(forward, n, dt, degree)
         used = 0
     else:
-        sol = _replicated(forward, n, dt, n_samples, burn_in, seed, torch.device(device), progress, replicas)
+        sol = _replicated(forward, n, dt, n_samples, burn_in, seed, device, progress, replicas)
         used = n_samples * replicas
     hor = np.arange(n) * dt
     state = np.diag(sol["c_mu_h"]).copy()

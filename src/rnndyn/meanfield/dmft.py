@@ -54,7 +54,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.sparse.linalg import LinearOperator, eigs
 
-from rnndyn._checks import check_choice, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
 from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
 
@@ -903,7 +903,6 @@ def sample_correlations(
     Raises:
         ValueError: bad grid or parameters.
     """
-    import torch
 
     tau = np.asarray(tau, dtype=float)
     c_phi = np.asarray(c_phi, dtype=float)
@@ -918,7 +917,7 @@ def sample_correlations(
     grid = _Grid(float(tau[1]), float(tau[-1]))
     sampler = _Sampler(
         grid, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=n_samples, burn_in=burn_in,
-        window=window, seed=seed, device=torch.device(device), chunk=max(n_samples // 8, 2), degree=degree,
+        window=window, seed=seed, device=check_device(device), chunk=max(n_samples // 8, 2), degree=degree,
     )  # fmt: skip
     out = sampler.forward(c_phi, want_h=True)
     ch = np.stack(out["chunks"])
@@ -1009,7 +1008,6 @@ def gated_dmft(
     >>> round(r.c_h0, 4), round(r.lambda_max, 4)
     (0.7477, 0.0234)
     """
-    import torch
 
     g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
@@ -1026,6 +1024,7 @@ def gated_dmft(
     max_iter = check_positive_int(max_iter, "max_iter")
     degree = check_positive_int(degree, "degree", minimum=8)
     chunk = check_positive_int(chunk, "chunk", minimum=2)
+    device = check_device(device)
     if initial_amplitude is not None:
         initial_amplitude = check_real(initial_amplitude, "initial_amplitude", low=0.0, low_open=True)
     if method == "auto":
@@ -1078,7 +1077,7 @@ def gated_dmft(
         m_used = n_samples
         sampler = _Sampler(
             grid, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=n_samples, burn_in=burn_in,
-            window=window, seed=seed, device=torch.device(device), chunk=chunk, degree=degree,
+            window=window, seed=seed, device=device, chunk=chunk, degree=degree,
         )  # fmt: skip
         c_start = (
             _table(np.tanh, ch, degree)

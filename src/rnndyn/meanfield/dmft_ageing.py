@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnndyn._checks import check_positive_int, check_real
+from rnndyn._checks import check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
 
 if TYPE_CHECKING:  # torch is imported where the solver runs (the theory floor stays importable without it)
@@ -464,6 +464,7 @@ def gated_dmft_ageing(
     n_replicas = check_positive_int(n_replicas, "n_replicas")
     damping = check_real(damping, "damping", low=0.0, high=1.0, low_open=True)
     seed = check_positive_int(seed, "seed", minimum=0)
+    device = check_device(device)
     iv = tuple(float(v) for v in init_var)
     if len(iv) != 3 or not all(np.isfinite(v) and v >= 0 for v in iv):
         raise ValueError(f"`init_var` must be three finite variances >= 0 for (h, z, r); got {tuple(init_var)}")
@@ -482,10 +483,9 @@ def gated_dmft_ageing(
         raise ValueError(f"`ages` must lie in [0, t_max - lag] = [0, {t[-1] - n_lag * dt:g}]; got {ages_arr.tolist()}")
 
     m = n_samples
-    import torch
 
     params = dict(g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, t=t, dt=dt, iv=iv, m=m, max_iter=max_iter,
-                  tol=tol, damping=damping, progress=progress, device=torch.device(device))  # fmt: skip
+                  tol=tol, damping=damping, progress=progress, device=device)  # fmt: skip
     # NumPy's BLAS (the CPU products) single-threaded: its worker threads spin after each call and
     # then compete with torch's for the cores; measured at 2 threads, (4, 10, 0), t_max = 60,
     # M = 2000: 18.2 s with both pools, 6.0 s with BLAS on one thread, 6.4 s with torch alone

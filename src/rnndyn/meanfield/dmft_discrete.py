@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.optimize import brentq
 
-from rnndyn._checks import check_choice, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
 from rnndyn.meanfield.dmft import (
     _anderson,
@@ -761,7 +761,6 @@ def gru_dmft(
     >>> round(r.c_h0 * 4, 3), round(r.lambda_max, 4)  # discrete_meanfield(2.0): q, lambda
     (2.121, 0.1547)
     """
-    import torch
 
     g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
@@ -775,6 +774,7 @@ def gru_dmft(
         tau_max=tau_max, n_samples=n_samples, burn_in=burn_in, window=window, tol=tol, max_iter=max_iter,
         degree=degree, chunk=chunk, initial_amplitude=initial_amplitude, seed=seed, progress=progress,
     ))  # fmt: skip
+    device = check_device(device)
     if method == "auto":
         method = "gaussian" if alpha_z == 0 else "sampled"
     if method == "gaussian" and alpha_z > 0:
@@ -823,7 +823,7 @@ def gru_dmft(
         m_used = o["n_samples"]
         paths = _Paths(
             K=K, n_burn=o["burn_in"], n_win=o["window"], M=m_used, seed=o["seed"], chunk=o["chunk"],
-            device=torch.device(device),
+            device=device,
         )  # fmt: skip
         sampler = _GRUSampler(
             paths, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, bias_z=bias_z, bias_r=bias_r, degree=o["degree"]
@@ -929,7 +929,6 @@ def lstm_dmft(
     References:
         CKS20, arXiv:2002.00025 §5; docs/theory/gated.md §4.5, §4.7.
     """
-    import torch
 
     g = check_real(g, "g", low=0.0, low_open=True)
     alphas = {
@@ -943,6 +942,7 @@ def lstm_dmft(
         tau_max=tau_max, n_samples=n_samples, burn_in=burn_in, window=window, tol=tol, max_iter=max_iter,
         degree=degree, chunk=chunk, initial_amplitude=initial_amplitude, seed=seed, progress=progress,
     ))  # fmt: skip
+    device = check_device(device)
     params = {
         "g": g,
         **{f"alpha_{k}": v for k, v in alphas.items()},
@@ -959,7 +959,7 @@ def lstm_dmft(
     zero_below = 1e-4 * amp if rate0 < 1.0 else ZERO_TOL * 10.0
     paths = _Paths(
         K=K, n_burn=o["burn_in"], n_win=o["window"], M=o["n_samples"], seed=o["seed"], chunk=o["chunk"],
-        device=torch.device(device),
+        device=device,
     )  # fmt: skip
     sampler = _LSTMSampler(paths, g=g, alphas=alphas, biases=biases, degree=o["degree"])
     c_h, residual, iters = _solve_sampled(sampler, x0, o, zero_below)
