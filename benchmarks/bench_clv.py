@@ -12,7 +12,9 @@ everything in lists in memory.
 
 Runs: "equal work" (rnndyn keeps every CLV at every step, no extra angles: what lyapynov does),
 "defaults" (the library's defaults: also the unstable-stable angle at every step), and optionally
-every --also-record-every-th step.
+every --also-record-every-th step. ``--also-floor`` adds the bare loop: rnndyn's own dense kernels
+in a minimal in-memory Ginelli loop with no I/O, checks or output (about 6 GB), the arithmetic
+floor that any CLV code using these kernels pays on this machine.
 
 Accuracy, two ways:
 - same trajectory: lyapynov is fed rnndyn's trajectory (the states computed by the same torch
@@ -233,6 +235,47 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
     }
 
 
+def worker_floor(args: argparse.Namespace) -> dict:
+    """The method's arithmetic alone: a bare Ginelli loop in memory with rnndyn's own kernels
+    (tangent GEMM + explicit QR forward with Q^T and R kept in preallocated arrays; the blocked
+    triangular solve, column normalisation and blocked ``V = Q C`` backward, V into one buffer),
+    and nothing else: no spill or Zarr I/O, no IPRs, angles, checks, progress or result. Same
+    network, steps and transients as the other runs. What a CLV code cannot go below on this
+    machine with these kernels, so the gap between it and a full run is that run's overhead."""
+    import torch
+
+    from rnndyn.clv import _block_edges, _normalise_in_place, _solve_upper, _times_upper_t
+
+    f64 = torch.float64
+    w, _, h0 = _net(args)
+    n, weight, h = args.n, torch.from_numpy(w), h0[0].clone()
+    gen = torch.Generator().manual_seed(args.seed)
+    q = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=f64))[0]
+    n_fwd = args.steps + args.backward
+    edges = _block_edges(n)
+    base = _rss_now()
+    t, cpu = time.perf_counter(), time.process_time()
+    with torch.no_grad():
+        qts = torch.empty(n_fwd, n, n, dtype=f64)
+        rs = torch.empty(n_fwd, n, n, dtype=f64)
+        for step in range(args.transient + args.frame_transient + n_fwd):
+            h = torch.tanh(weight @ h)
+            q, r = torch.linalg.qr(((1.0 - h * h)[:, None] * weight) @ q)
+            j = step - args.transient - args.frame_transient
+            if j >= 0:
+                qts[j].copy_(q.mT)
+                rs[j].copy_(r)
+        c = torch.triu(torch.randn(1, n, n, generator=gen, dtype=f64))
+        c_next, sq, vt = torch.zeros_like(c), torch.empty_like(c), torch.empty_like(c)
+        for j in range(n_fwd - 1, -1, -1):
+            c, c_next = _solve_upper(rs[j : j + 1], c, edges, out=c_next), c
+            _normalise_in_place(c, sq)
+            if j < args.steps:
+                _times_upper_t(qts[j : j + 1], c, edges, vt)
+    return {"time_s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu,
+            "peak_rss": _peak(), "rss_after_setup": base, "covariance_error": []}  # fmt: skip
+
+
 def worker_lyapynov(args: argparse.Namespace) -> dict:
     import lyapynov
 
@@ -413,7 +456,7 @@ def main() -> None:
         help="also time rnndyn keeping the CLVs every this many steps (0: skip); lyapynov keeps every step",
     )
     # worker options (internal)
-    p.add_argument("--worker", choices=["rnndyn", "lyapynov"], help=argparse.SUPPRESS)
+    p.add_argument("--worker", choices=["rnndyn", "lyapynov", "floor"], help=argparse.SUPPRESS)
     p.add_argument("--record-every", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--hyperbolicity", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--kernels", action="store_true", help=argparse.SUPPRESS)
@@ -424,11 +467,17 @@ def main() -> None:
         action="store_true",
         help="also time rnndyn at equal work with everything in memory (no disk I/O; ~7 GB, like lyapynov)",
     )
+    p.add_argument(
+        "--also-floor",
+        action="store_true",
+        help="also time the bare in-memory Ginelli loop of rnndyn's kernels (no I/O, no checks; ~6 GB)",
+    )
     args = p.parse_args()
     mid = args.steps // 2
     args.check_times = [mid - 10, mid, mid + 10]
     if args.worker:
-        out = worker_rnndyn(args) if args.worker == "rnndyn" else worker_lyapynov(args)
+        workers = {"rnndyn": worker_rnndyn, "lyapynov": worker_lyapynov, "floor": worker_floor}
+        out = workers[args.worker](args)
         print("RESULT " + json.dumps(out))
         return
     print(f"CLVs of tanh({args.g} W x), N = {args.n}, all {args.n} vectors at {args.steps} steps")
@@ -452,6 +501,8 @@ def main() -> None:
         )
     if args.also_in_memory:
         runs.append(("rnndyn in memory", "rnndyn", ["--in-memory"]))
+    if args.also_floor:
+        runs.append(("floor (bare loop)", "floor", []))
     if not args.skip_lyapynov:
         runs.append(("lyapynov", "lyapynov", ["--kernels", "--save", save]))
     results = {}
