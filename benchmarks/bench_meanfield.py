@@ -148,9 +148,10 @@ def bench_sampled_map(n_maps: int = 5) -> None:
     """One map of the sampled route (M = 2000, alpha_z = 5, default grid): now vs the previous code."""
     import torch
 
-    from rnndyn.meanfield.dmft import _Grid, _Sampler
+    from rnndyn.meanfield._numerics import Grid
+    from rnndyn.meanfield.dmft import _Sampler
 
-    grid = _Grid(0.1, 50.0)
+    grid = Grid(0.1, 50.0)
     smp = _Sampler(grid, g_h=3.0, alpha_z=5.0, alpha_r=0.0, n_samples=2000, burn_in=30.0, window=100.0,
                    seed=0, device=torch.device("cpu"), chunk=2000, degree=40)  # fmt: skip
     c_phi = 0.4 * np.exp(-grid.tau / 10.0)

@@ -277,9 +277,10 @@ def test_phase_diagram_with_dmft_theory():
 def _small_sampler(alpha_z: float, alpha_r: float = 0.0, m: int = 64):
     import torch
 
-    from rnndyn.meanfield.dmft import _Grid, _Sampler
+    from rnndyn.meanfield._numerics import Grid
+    from rnndyn.meanfield.dmft import _Sampler
 
-    grid = _Grid(0.1, 5.0)
+    grid = Grid(0.1, 5.0)
     smp = _Sampler(
         grid, g_h=3.0, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=m, burn_in=3.0, window=20.0, seed=3,
         device=torch.device("cpu"), chunk=m, degree=24,
@@ -369,7 +370,7 @@ def test_joint_perron_root_on_a_known_operator(ratio):
     # the (Q, lambda) root of the sampled lambda_max on T_lambda(q) = exp(-3 lambda) A q with a
     # positive symmetric A of known Perron root rho: lambda = ln(rho) / 3, whatever the gap of A
     # (second eigenvalue `ratio` rho; a power iteration at ratio 0.95 would need ~100 maps)
-    from rnndyn.meanfield.dmft import _perron_root
+    from rnndyn.meanfield._numerics import perron_root
 
     n = 40
     x = np.linspace(0.0, 1.0, n)
@@ -385,6 +386,6 @@ def test_joint_perron_root_on_a_known_operator(ratio):
         calls.append(lam)
         return math.exp(-3.0 * lam) * (a @ q)
 
-    lam, ok, maps = _perron_root(tangent, np.ones(n), tol=1e-8, tol_q=1e-8)
+    lam, ok, maps = perron_root(tangent, np.ones(n), tol=1e-8, tol_q=1e-8)
     assert ok and maps == len(calls) and maps < 30
     assert lam == pytest.approx(math.log(rho) / 3.0, abs=1e-8)

@@ -52,11 +52,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.sparse.linalg import LinearOperator, eigs
 
 from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
-from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
+from rnndyn.meanfield._numerics import (
+    Grid,
+    anderson,
+    block_scan,
+    circulant_sqrt,
+    fast_size,
+    fft_last,
+    heun_coefficients,
+    perron,
+    perron_root,
+    relaxation_time,
+    rfft_first,
+    table,
+)
+from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
 
 if TYPE_CHECKING:  # torch is imported where the sampled route runs (the theory floor stays numpy-only)
     import torch
@@ -161,118 +174,19 @@ class DMFTResult(Result):
 
 
 # ----------------------------------------------------------------------------------------------
-# grid helpers
-
-
-class _Grid:
-    """Lag grid ``tau_k = k dt`` (k = 0..K) and its even periodic extension of length 2K."""
-
-    def __init__(self, dt: float, tau_max: float) -> None:
-        self.dt = dt
-        self.K = max(int(round(tau_max / dt)), 8)
-        self.tau = np.arange(self.K + 1) * dt
-        self.P = 2 * self.K
-        self.omega = 2.0 * np.pi * np.fft.rfftfreq(self.P, dt)
-
-    def ext(self, c: np.ndarray) -> np.ndarray:
-        return np.concatenate([c, c[-2:0:-1]])
-
-    def spectrum(self, c: np.ndarray) -> np.ndarray:
-        return np.fft.rfft(self.ext(c)).real
-
-    def from_spectrum(self, s: np.ndarray) -> np.ndarray:
-        return np.fft.irfft(s, self.P)[: self.K + 1]
-
-    def filt(self, c: np.ndarray, fac: np.ndarray) -> np.ndarray:
-        return self.from_spectrum(self.spectrum(c) * fac)
-
-
-def _table(f: Callable, c: np.ndarray, degree: int) -> np.ndarray:
-    """Two-time Gaussian integral of ``f`` at lag covariances ``c`` (variance ``c[0]``)."""
-    v0 = float(c[0])
-    if v0 <= 0.0:
-        val = float(f(np.zeros(1))[0])
-        return np.full_like(c, val * val)
-    cc = np.clip(c, -v0, v0)
-    lo = min(float(cc.min()), 0.0)
-    return CorrelationTable(f, v0, c_min=lo, degree=degree)(cc)
+# gate correlations
 
 
 def _gate_corrs(c_r: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """``C_sigma(r)`` and ``C_sigma'(r)`` from the Gaussian ``C_r``."""
-    return _table(sigmoid, c_r, degree), _table(dsigmoid, c_r, degree)
-
-
-def _anderson(
-    fmap: Callable[[np.ndarray], np.ndarray],
-    x0: np.ndarray,
-    *,
-    tol: float,
-    max_iter: int,
-    depth: int = 6,
-    beta: float = 0.5,
-    blocks: tuple[slice, ...],
-    progress: Callable[[int, float], None] | None = None,
-    zero_below: float = ZERO_TOL * 10.0,
-) -> tuple[np.ndarray, float, int]:
-    """Anderson-accelerated fixed-point iteration ``x = fmap(x)``; returns ``(x, residual, iters)``.
-
-    Iterates whose entries all fall below ``zero_below`` are taken to collapse onto the exact
-    zero solution (used when the zero solution is linearly stable)."""
-    x = x0.copy()
-    floor = zero_below
-    xs: list[np.ndarray] = []
-    gs: list[np.ndarray] = []
-    res = float("inf")
-    best = (x.copy(), res)
-    for it in range(1, max_iter + 1):
-        fx = fmap(x)
-        gx = fx - x
-        res = max(float(np.max(np.abs(gx[b]))) / max(float(x[b][0]), float(fx[b][0]), 1e-300) for b in blocks)
-        if progress is not None:
-            progress(it, res)
-        if not np.isfinite(res):
-            return best[0], best[1], it
-        if res < best[1]:
-            best = (fx.copy(), res)
-        if res < tol:
-            return fx, res, it
-        if max(x[b][0] for b in blocks) < floor and max(fx[b][0] for b in blocks) < floor:
-            return np.zeros_like(fx), 0.0, it  # collapsing onto the exact zero solution
-        xs.append(x.copy())
-        gs.append(gx.copy())
-        xs, gs = xs[-depth:], gs[-depth:]
-        if len(xs) > 1:
-            dx = np.stack([xs[j + 1] - xs[j] for j in range(len(xs) - 1)], axis=1)
-            dg = np.stack([gs[j + 1] - gs[j] for j in range(len(gs) - 1)], axis=1)
-            gam = np.linalg.lstsq(dg, gx, rcond=None)[0]
-            cand = x + beta * gx - (dx + beta * dg) @ gam
-            # safeguard: an extrapolation that leaves the cone of variances (C(0) >= |C(tau)|) or
-            # jumps far is replaced by a plain damped step, and the history is reset
-            big = 4.0 * max(float(np.max(np.abs(x))), float(np.max(np.abs(fx))))
-            bad = any(cand[b][0] <= 0 for b in blocks) or not np.all(np.isfinite(cand))
-            if bad or float(np.max(np.abs(cand))) > big:
-                cand = x + beta * gx
-                xs, gs = [], []
-            x = cand
-        else:
-            x = x + beta * gx
-        for b in blocks:
-            x[b][0] = max(x[b][0], 0.0)
-    return best[0], best[1], max_iter
-
-
-def _relaxation_time(tau: np.ndarray, c_h: np.ndarray) -> float:
-    if c_h[0] <= 0:
-        return 0.0
-    return float(np.trapezoid(c_h, tau) / c_h[0])
+    return table(sigmoid, c_r, degree), table(dsigmoid, c_r, degree)
 
 
 # ----------------------------------------------------------------------------------------------
 # exact Gaussian route (alpha_z = 0)
 
 
-def _gaussian_map(grid: _Grid, g_h: float, alpha_r: float, degree: int):
+def _gaussian_map(grid: Grid, g_h: float, alpha_r: float, degree: int):
     fh = g_h * g_h / (1.0 + grid.omega**2 / S_BAR**2)
     fr = 1.0 / (1.0 + grid.omega**2)
     n = grid.K + 1
@@ -280,14 +194,14 @@ def _gaussian_map(grid: _Grid, g_h: float, alpha_r: float, degree: int):
     def fmap(x: np.ndarray) -> np.ndarray:
         # x = (C_h, C_r / alpha_r^2): both blocks are O(C_phi), so one Anderson step suits both
         ch, cr = x[:n], alpha_r * alpha_r * x[n:]
-        cphi = _table(np.tanh, ch, degree)
-        csr = _table(sigmoid, cr, degree) if alpha_r > 0 else np.full(n, S_BAR**2)
+        cphi = table(np.tanh, ch, degree)
+        csr = table(sigmoid, cr, degree) if alpha_r > 0 else np.full(n, S_BAR**2)
         return np.concatenate([grid.filt(cphi * csr, fh), grid.filt(cphi, fr)])
 
     return fmap
 
 
-def _initial_guess(grid: _Grid, g_h: float, alpha_r: float, amplitude: float | None) -> np.ndarray:
+def _initial_guess(grid: Grid, g_h: float, alpha_r: float, amplitude: float | None) -> np.ndarray:
     a = max(g_h * g_h / 2.0, 1.0) if amplitude is None else amplitude
     ch = a * np.exp(-grid.tau / 4.0)
     return np.concatenate([ch, 0.5 * np.exp(-grid.tau / 4.0)])
@@ -295,27 +209,6 @@ def _initial_guess(grid: _Grid, g_h: float, alpha_r: float, amplitude: float | N
 
 # ----------------------------------------------------------------------------------------------
 # Lyapunov exponent: tangent process
-
-
-def _perron(
-    apply: Callable[[np.ndarray], np.ndarray], n: int, v0: np.ndarray | None
-) -> tuple[float, np.ndarray]:
-    op = LinearOperator((n, n), matvec=lambda v: apply(np.real(v)), dtype=float)
-    try:
-        vals, vecs = eigs(op, k=1, which="LR", v0=v0, tol=1e-10, maxiter=5000)
-    except Exception:  # ARPACK may fail near degeneracy; fall back to power iteration
-        v = np.ones(n) if v0 is None else v0.copy()
-        mu = 0.0
-        for _ in range(2000):
-            w = apply(v)
-            mu_new = float(np.max(np.abs(w)) / np.max(np.abs(v)))
-            v = w / np.max(np.abs(w))
-            if abs(mu_new - mu) < 1e-12 * max(mu_new, 1.0):
-                break
-            mu = mu_new
-        return mu_new, v
-    v = np.real(vecs[:, 0])
-    return float(np.real(vals[0])), v / (v[np.argmax(np.abs(v))])
 
 
 def gaussian_lyapunov(
@@ -355,11 +248,11 @@ def gaussian_lyapunov(
         Krishnamurthy, Can, Schwab (2022), arXiv:2007.14823 (their analytic lambda_max formula was not
         available to us; this is the derived two-replica form); docs/theory/gated.md §4.8.
     """
-    grid = _Grid(float(tau[1] - tau[0]), float(tau[-1]))
+    grid = Grid(float(tau[1] - tau[0]), float(tau[-1]))
     if grid.K + 1 != tau.size:
         raise ValueError(f"`tau` must be a uniform grid from 0; got {tau.size} points")
-    c_dphi = _table(dtanh, c_h, degree)
-    c_phi = _table(np.tanh, c_h, degree)
+    c_dphi = table(dtanh, c_h, degree)
+    c_phi = table(np.tanh, c_h, degree)
     if alpha_r > 0:
         c_sr, c_dsr = _gate_corrs(c_r, degree)
     else:
@@ -383,7 +276,7 @@ def gaussian_lyapunov(
     state: dict = {"v": None}
 
     def f(lam: float) -> float:
-        mu, v = _perron(make(lam), tau.size, state["v"])
+        mu, v = perron(make(lam), tau.size, state["v"])
         state["v"] = np.abs(v)
         return math.log(max(mu, 1e-300))
 
@@ -400,65 +293,12 @@ def gaussian_lyapunov(
 # sampled route
 
 
-def _fast_size(n: int) -> int:
-    """Smallest ``2^a 3^b >= n`` (a fast FFT length)."""
-    best = 1 << int(math.ceil(math.log2(max(n, 1))))
-    p3 = 1
-    while p3 < best:
-        p2 = p3
-        while p2 < n:
-            p2 *= 2
-        best = min(best, p2)
-        p3 *= 3
-    return best
-
-
-def _circulant_sqrt(c: np.ndarray, n: int) -> tuple[np.ndarray, float]:
-    """sqrt of the circulant-embedding eigenvalues (length 2n) of lags ``c`` padded to ``n``."""
-    cp = np.zeros(n + 1)
-    m = min(c.size, n + 1)
-    cp[:m] = c[:m]
-    ext = np.concatenate([cp, cp[-2:0:-1]])
-    lam = np.fft.fft(ext).real
-    neg = float(-lam[lam < 0].sum() / max(lam[lam > 0].sum(), 1e-300))
-    return np.sqrt(np.clip(lam, 0.0, None) / ext.size), neg
-
-
-def _fft_last(x: torch.Tensor) -> torch.Tensor:
-    """Complex FFT along the last dimension; ``x`` is a temporary (overwritten on the CPU).
-
-    On the CPU through ``scipy.fft`` (pocketfft) on the tensor's memory: for the path lengths here
-    (2600 points, 1000 paths) it took half the time of ``torch.fft`` (31.7 vs 61.7 ms; the two
-    agree to rounding). Other devices use ``torch.fft``."""
-    import torch
-
-    if x.device.type != "cpu":
-        return torch.fft.fft(x, dim=-1)
-    import scipy.fft
-
-    return torch.from_numpy(
-        scipy.fft.fft(x.numpy(), axis=-1, overwrite_x=True, workers=torch.get_num_threads())
-    )
-
-
-def _rfft_first(x: torch.Tensor, n: int) -> torch.Tensor:
-    """Real FFT along dim 0 zero-padded to ``n`` (``scipy.fft`` on the CPU: 21 vs 38 ms for the
-    (1000, 2000) windows here; ``torch.fft`` on other devices)."""
-    import torch
-
-    if x.device.type != "cpu":
-        return torch.fft.rfft(x, n=n, dim=0)
-    import scipy.fft
-
-    return torch.from_numpy(scipy.fft.rfft(x.numpy(), n=n, axis=0, workers=torch.get_num_threads()))
-
-
 class _Sampler:
     """Frozen-noise Monte Carlo of the single-site process (and optionally its tangent)."""
 
     def __init__(
         self,
-        grid: _Grid,
+        grid: Grid,
         *,
         g_h: float,
         alpha_z: float,
@@ -482,7 +322,7 @@ class _Sampler:
         # circulant embedding on lags 0..n_t (size 2 n_t) and its angular frequencies
         self.P = 2 * self.n_t
         self.omega = 2.0 * np.pi * np.fft.fftfreq(self.P, grid.dt)
-        self.nfft = _fast_size(self.n_win + grid.K + 1)  # zero padding: linear (not circular) lags
+        self.nfft = fast_size(self.n_win + grid.K + 1)  # zero padding: linear (not circular) lags
         self._cache: dict[tuple, torch.Tensor] = {}
 
     # -- Gaussian path generation --------------------------------------------------------------
@@ -510,7 +350,7 @@ class _Sampler:
         ``j < half`` and the imaginary part of draw ``j - half`` after it."""
         import torch
 
-        y = _fft_last(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
+        y = fft_last(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
         half = y.shape[0]
         y = torch.view_as_real(y).permute(1, 2, 0).reshape(self.n_t, 2 * half)
         return y[:, :m]
@@ -518,9 +358,9 @@ class _Sampler:
     def _spectra(self, c_phi: np.ndarray) -> dict:
         """All circulant square-root spectra needed for the forward paths."""
         c_r = self.c_r(c_phi)
-        c_sr = _table(sigmoid, c_r, self.degree) if self.alpha_r > 0 else np.full(c_phi.size, S_BAR**2)
-        sq_eta, neg = _circulant_sqrt(c_phi * c_sr, self.n_t)
-        sq_phi, _ = _circulant_sqrt(c_phi, self.n_t)
+        c_sr = table(sigmoid, c_r, self.degree) if self.alpha_r > 0 else np.full(c_phi.size, S_BAR**2)
+        sq_eta, neg = circulant_sqrt(c_phi * c_sr, self.n_t)
+        sq_phi, _ = circulant_sqrt(c_phi, self.n_t)
         sq_z = self.alpha_z * sq_phi / np.sqrt(1.0 + self.omega**2)
         return {"eta": sq_eta, "z": sq_z, "neg": neg}
 
@@ -544,7 +384,7 @@ class _Sampler:
         time-major ``x`` ``(n_win, m)``: the power spectra are summed before one inverse FFT."""
         import torch
 
-        f = _rfft_first(x, self.nfft)
+        f = rfft_first(x, self.nfft)
         power = (f.real.square() + f.imag.square()).sum(1)
         ac = torch.fft.irfft(power, n=self.nfft)[: self.grid.K + 1]
         denom = torch.arange(self.n_win, self.n_win - self.grid.K - 1, -1, device=x.device, dtype=x.dtype)
@@ -590,7 +430,7 @@ class _Sampler:
         The equation is linear in h, so Heun's step is ``h_{k+1} = a_k h_k + b_k`` with
         ``a_k = 1 - dt(s_k + s_{k+1})/2 + dt^2 s_k s_{k+1}/2``,
         ``b_k = dt(q_k + q_{k+1} - dt s_{k+1} q_k)/2``, ``q = s g eta``: the same numbers as the
-        step-by-step loop, evaluated as a blocked scan (:func:`_block_scan`) whose coefficients
+        step-by-step loop, evaluated as a blocked scan (:func:`block_scan`) whose coefficients
         are formed block by block (48 steps), so that they stay in the cache."""
         import torch
 
@@ -598,9 +438,9 @@ class _Sampler:
 
         def coefficients(t0: int, t1: int) -> tuple[torch.Tensor, torch.Tensor]:
             s = torch.sigmoid(z[t0 : t1 + 1]) if z is not None else s_const[t0 : t1 + 1]
-            return _heun_coefficients(s, s * (g * eta[t0 : t1 + 1]), dt)
+            return heun_coefficients(s, s * (g * eta[t0 : t1 + 1]), dt)
 
-        return _block_scan(self._h0(eta, g), eta.shape[0] - 1, coefficients)
+        return block_scan(self._h0(eta, g), eta.shape[0] - 1, coefficients)
 
     def _h0(self, eta: torch.Tensor, g: float) -> torch.Tensor:
         return g * eta[0] if self.h_start == "field" else 0.0 * eta[0]
@@ -663,8 +503,8 @@ class _Sampler:
         grid, dt, g = self.grid, self.grid.dt, self.g_h
         om2 = grid.omega**2
         k_r = grid.filt(q, self.alpha_r**2 / ((1.0 + lam) ** 2 + om2)) if self.alpha_r > 0 else 0.0
-        sq_zeta, _ = _circulant_sqrt(self._c_sr * q + self._c_phi * self._c_dsr * k_r, self.n_t)
-        sq_q, _ = _circulant_sqrt(q, self.n_t)
+        sq_zeta, _ = circulant_sqrt(self._c_sr * q + self._c_phi * self._c_dsr * k_r, self.n_t)
+        sq_q, _ = circulant_sqrt(q, self.n_t)
         sq_uz = self.alpha_z * sq_q / np.sqrt((1.0 + lam) ** 2 + self.omega**2)
         acc = torch.zeros(grid.K + 1, dtype=torch.float64, device=self.device)
         done = 0
@@ -719,7 +559,7 @@ class _Sampler:
     def _tangent_window(self, co: dict, zeta, uz, g: float, dt: float, lam: float):  # noqa: ANN001
         """phi'(h) u_h on the window from the coefficients of :meth:`_tangent_coefficients`:
         Heun's step of ``du/dt = -(s + lam) u + q``, ``q = s g zeta + s' xi u_z``, as the scan
-        ``u_{k+1} = a_k u_k + b_k``, its coefficients formed block by block (:func:`_block_scan`)."""
+        ``u_{k+1} = a_k u_k + b_k``, its coefficients formed block by block (:func:`block_scan`)."""
         import torch
 
         s, dxi0, dxi1 = co["s"], co.get("dxi0"), co.get("dxi1")
@@ -735,137 +575,17 @@ class _Sampler:
             a = 1.0 - 0.5 * dt * (p0 + p1) + 0.5 * dt * dt * p0 * p1
             return a.expand_as(q0), 0.5 * dt * (q0 + q1 - dt * p1 * q0)
 
-        u = _block_scan(torch.zeros_like(zeta[0]), zeta.shape[0] - 1, coefficients)
+        u = block_scan(torch.zeros_like(zeta[0]), zeta.shape[0] - 1, coefficients)
         return co["dphi"] * u[self.n_burn :]
-
-
-def _heun_coefficients(s: torch.Tensor, q: torch.Tensor, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Heun's step for ``dx/dt = -s x + q`` (s, q sampled on the grid, time-major) as
-    ``x_{k+1} = a_k x_k + b_k``."""
-    import torch
-
-    # a = 1 - dt (s0 + s1)/2 + dt^2 s0 s1/2 = ((1 - dt s0)(1 - dt s1) + 1)/2,
-    # b = dt (q0 + q1 - dt s1 q0)/2 = dt (q0 (1 - dt s1) + q1)/2: few passes over the paths
-    e = 1.0 - dt * s
-    a = (e[:-1] * e[1:]).add_(1.0).mul_(0.5)
-    b = torch.addcmul(q[1:], q[:-1], e[1:]).mul_(0.5 * dt)
-    return a.expand_as(b), b
-
-
-def _block_scan(
-    x0: torch.Tensor,
-    n: int,
-    coefficients: Callable[[int, int], tuple[torch.Tensor, torch.Tensor]],
-    block: int = 48,
-) -> torch.Tensor:
-    """``x_{k+1} = a_k x_k + b_k`` along dim 0 for ``k < n``; returns ``x`` ``(n + 1, *x0.shape)``.
-
-    ``coefficients(t0, t1)`` gives ``(a_k, b_k)`` for ``t0 <= k < t1``: blocks of ``block`` steps
-    are formed and done at once, so the coefficient arrays of one block stay in the cache (forming
-    them for the whole path first read and wrote each of them through memory). With
-    :math:`A_j=\\prod_{i\\le j}a_i`, :math:`x_{s+j+1}=A_j(x_s+\\sum_{i\\le j}b_i/A_i)`. Exact for any
-    positive ``a``, small ones included (the terms of the sum grow with ``i`` when ``a < 1``, so the
-    rounding error is relative to the result: a tiny ``a_i`` only makes the earlier terms
-    negligible, as it makes the history); a block whose products leave ``(1e-250, 1e250)`` (or
-    with an ``a <= 0``) is done by the plain loop."""
-    import torch
-
-    out = torch.empty((n + 1, *x0.shape), dtype=x0.dtype, device=x0.device)
-    out[0] = x0
-    x = out[0]
-    for t0 in range(0, n, block):
-        t1 = min(t0 + block, n)
-        a, b = coefficients(t0, t1)
-        dst = out[t0 + 1 : t1 + 1]
-        cp = torch.cumprod(a, 0)
-        lo, hi = torch.aminmax(cp)
-        if 1e-250 < float(lo) and float(hi) < 1e250:
-            torch.mul(cp, torch.cumsum(b / cp, 0).add_(x), out=dst)
-        else:  # a product under- or overflows (or a factor is <= 0): the plain loop
-            for k in range(t1 - t0):
-                x = a[k] * x + b[k]
-                dst[k] = x
-        x = out[t1]
-    return out
-
-
-def _perron_root(
-    tangent: Callable[[np.ndarray, float], np.ndarray],
-    q0: np.ndarray,
-    *,
-    tol: float = 1e-3,
-    tol_q: float = 1e-3,
-    max_iter: int = 40,
-    depth: int = 6,
-    lam0: float = 0.0,
-    dlam: float = 0.1,
-    lam_range: tuple[float, float] = (-1.0, 8.0),
-) -> tuple[float, bool, int]:
-    """Largest ``lambda`` with Perron(T_lambda) = 1 for a frozen-noise tangent map ``Q -> T_lambda(Q)``.
-
-    The Perron vector and the root are found together, as the fixed point of
-    ``(Q, lambda) -> (T_lambda(Q) / T_lambda(Q)(0), lambda + log mu / s)`` with
-    ``mu = T_lambda(Q)(0) / Q(0)`` and ``s`` the secant slope of ``-log mu`` between the first two
-    maps (at ``lam0`` and ``lam0 + dlam``), accelerated by Anderson mixing (depth ``depth``; the
-    lambda entry weighted by ``sqrt(len(Q)) s``). A plain power iteration converges slowly here
-    (the second eigenvalue is ~0.7 of the first: the lag-0 estimate of log mu still moved by 2e-3
-    per map after 7 maps), so fixing lambda and power-iterating was both slower and less accurate.
-    Converged when ``|log mu| < tol`` and the Perron vector moves by less than ``tol_q``
-    (sup norm, ``Q(0) = 1``); the returned lambda carries the last Newton correction
-    ``log mu / s``; lambda is kept in ``lam_range``. Returns ``(lambda, converged, maps)``."""
-    n = q0.size
-    maps = 0
-
-    def step(q: np.ndarray, lam: float) -> tuple[np.ndarray, float]:
-        nonlocal maps
-        maps += 1
-        qn = tangent(q, lam)
-        mu = float(qn[0] / q[0])
-        if not (np.isfinite(mu) and mu > 0):
-            raise RuntimeError(f"tangent map gave a non-positive Perron estimate {mu!r} at lambda={lam}")
-        return qn / qn[0], math.log(mu)
-
-    q, f0 = step(q0 / q0[0], lam0)
-    q, f1 = step(q, lam0 + dlam)
-    slope = min(max((f0 - f1) / dlam, 1.0), 50.0)  # -d log mu / d lambda
-    lam = lam0 + dlam + f1 / slope
-    w = math.sqrt(n) * slope
-    x = np.concatenate([q, [w * lam]])
-    xs: list[np.ndarray] = []
-    rs: list[np.ndarray] = []
-    for _ in range(max_iter):
-        lam = float(x[n]) / w
-        qn, f = step(x[:n], lam)
-        rq = qn - x[:n]
-        if abs(f) < tol and float(np.max(np.abs(rq))) < tol_q:
-            return lam + f / slope, True, maps
-        r = np.concatenate([rq, [w * f / slope]])  # G(x) - x: lambda moves by log mu / s
-        xs.append(x.copy())
-        rs.append(r)
-        xs, rs = xs[-depth:], rs[-depth:]
-        gx = x + r
-        if len(xs) > 1:
-            dx = np.stack([xs[j + 1] - xs[j] for j in range(len(xs) - 1)], axis=1)
-            dr = np.stack([rs[j + 1] - rs[j] for j in range(len(rs) - 1)], axis=1)
-            cand = gx - (dx + dr) @ np.linalg.lstsq(dr, r, rcond=None)[0]
-            # safeguard: a non-finite extrapolation or a jump in lambda by more than 0.5 is
-            # replaced by the plain step, and the history is reset
-            if np.all(np.isfinite(cand)) and abs(cand[n] - x[n]) <= 0.5 * w:
-                gx = cand
-            else:
-                xs, rs = [], []
-        x = gx
-        x[n] = min(max(x[n], lam_range[0] * w), lam_range[1] * w)
-    return float(x[n]) / w, False, maps
 
 
 def _sampled_lyapunov(
     sampler: _Sampler, c_phi: np.ndarray, *, tol: float, tol_q: float
 ) -> tuple[float, bool, int]:
     """Largest lambda with Perron(T_lambda) = 1 for the sampled tangent map (frozen noise):
-    :func:`_perron_root` started from ``Q = C_phi``. Returns ``(lambda, converged, maps)``."""
+    :func:`perron_root` started from ``Q = C_phi``. Returns ``(lambda, converged, maps)``."""
     sampler.tangent_setup(c_phi)
-    return _perron_root(sampler.tangent, c_phi.copy(), tol=tol, tol_q=tol_q)
+    return perron_root(sampler.tangent, c_phi.copy(), tol=tol, tol_q=tol_q)
 
 
 def sample_correlations(
@@ -914,7 +634,7 @@ def sample_correlations(
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
     alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
     n_samples = check_positive_int(n_samples, "n_samples", minimum=16)
-    grid = _Grid(float(tau[1]), float(tau[-1]))
+    grid = Grid(float(tau[1]), float(tau[-1]))
     sampler = _Sampler(
         grid, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, n_samples=n_samples, burn_in=burn_in,
         window=window, seed=seed, device=check_device(device), chunk=max(n_samples // 8, 2), degree=degree,
@@ -1040,7 +760,7 @@ def gated_dmft(
         raise ValueError(
             f"`method`='gaussian' needs alpha_z = 0 (h is non-Gaussian otherwise); got alpha_z={alpha_z}"
         )
-    grid = _Grid(dt, tau_max)
+    grid = Grid(dt, tau_max)
     n = grid.K + 1
 
     # exact Gaussian solve: the answer for alpha_z = 0, the starting point for the sampled route
@@ -1051,7 +771,7 @@ def gated_dmft(
     # shrunk by 1e-4 is inside its basin. Above, only an exactly vanishing iterate counts.
     zero_below = 1e-4 * float(x0[0]) if g_h < 2.0 else ZERO_TOL * 10.0
     g_iters = max_iter if method == "gaussian" else min(max_iter, 60)
-    xg, res_g, it_g = _anderson(
+    xg, res_g, it_g = anderson(
         gmap, x0, tol=tol if method == "gaussian" else 1e-6, max_iter=g_iters,
         blocks=blocks, progress=progress if method == "gaussian" else None, depth=10, beta=1.0,
         zero_below=zero_below,
@@ -1068,7 +788,7 @@ def gated_dmft(
     sampler = None
     if method == "gaussian":
         residual, iters = res_g, it_g
-        c_phi = _table(np.tanh, ch, degree)
+        c_phi = table(np.tanh, ch, degree)
         c_z = np.zeros(n)
         if residual >= tol:
             status = NOT_CONVERGED
@@ -1080,15 +800,15 @@ def gated_dmft(
             window=window, seed=seed, device=device, chunk=chunk, degree=degree,
         )  # fmt: skip
         c_start = (
-            _table(np.tanh, ch, degree)
+            table(np.tanh, ch, degree)
             if ch[0] > 0
-            else _table(np.tanh, _initial_guess(grid, g_h, alpha_r, initial_amplitude)[:n], degree)
+            else table(np.tanh, _initial_guess(grid, g_h, alpha_r, initial_amplitude)[:n], degree)
         )
 
         def smap(c: np.ndarray) -> np.ndarray:
             return sampler.forward(c)["c_phi"]
 
-        c_phi, residual, iters = _anderson(
+        c_phi, residual, iters = anderson(
             smap, c_start, tol=tol, max_iter=max_iter, blocks=(slice(0, n),), progress=progress,
             beta=0.7, zero_below=1e-4 * float(c_start[0]) if g_h < 2.0 else ZERO_TOL * 10.0,
         )  # fmt: skip
@@ -1112,7 +832,7 @@ def gated_dmft(
             notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations")
     zero = bool(ch[0] < ZERO_TOL)
     if alpha_r > 0:
-        c_sr = _table(sigmoid, cr, degree)
+        c_sr = table(sigmoid, cr, degree)
     else:
         c_sr = np.full(n, S_BAR**2)
     tail = float(np.mean(ch[-max(n // 10, 1) :])) / ch[0] if not zero else 0.0
@@ -1126,7 +846,7 @@ def gated_dmft(
         notes.append(
             f"the stationary solution is not resolved on the lag window (tau_max = {grid.tau[-1]:g}): "
             f"C_h(tau_max)/C_h(0) = {tail:.2g}, {clipped:.1e} of the embedding spectrum clipped, relaxation "
-            f"time {_relaxation_time(grid.tau, ch):.3g} = {_relaxation_time(grid.tau, ch) / grid.tau[-1]:.2f} "
+            f"time {relaxation_time(grid.tau, ch):.3g} = {relaxation_time(grid.tau, ch) / grid.tau[-1]:.2f} "
             + (
                 f"tau_max. The update gate (C_z(0) = {c_z[0]:.3g}) holds sites closed for times that grow "
                 "with the window, so C_h and the relaxation time depend on tau_max (lambda_max much less; "
@@ -1170,7 +890,7 @@ def gated_dmft(
     return DMFTResult(
         g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, method=method, c_h0=float(ch[0]),
         c_phi0=float(c_phi[0]), c_sigma_r0=float(c_sr[0]), c_z0=float(c_z[0]), c_r0=float(cr[0]),
-        relaxation_time=_relaxation_time(grid.tau, ch), lambda_max=float(lam), lambda_method=lam_method,
+        relaxation_time=relaxation_time(grid.tau, ch), lambda_max=float(lam), lambda_method=lam_method,
         residual=float(residual), residual_fresh=residual_fresh, iterations=int(iters), n_samples=m_used,
         dt=dt, zero_fixed_point=zero, tau=grid.tau, c_h=ch, c_phi=c_phi, c_sigma_r=c_sr, c_z=c_z, c_r=cr,
         status=status, message="; ".join(notes), checks=tuple(checks),

@@ -48,6 +48,7 @@ import numpy as np
 
 from rnndyn._checks import check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
+from rnndyn.meanfield._numerics import block_scan, heun_coefficients
 
 if TYPE_CHECKING:  # torch is imported where the solver runs (the theory floor stays importable without it)
     import torch
@@ -190,12 +191,12 @@ def _cholesky(c: torch.Tensor) -> tuple[torch.Tensor, float]:
 
 def _heun_paths(x0: torch.Tensor, s: torch.Tensor, q: torch.Tensor, dt: float) -> torch.Tensor:
     """Heun paths of the linear ``dx/dt = -s x + q`` (``s``, ``q`` on the grid, time-major, ``s``
-    broadcastable to ``q``), as the blocked linear scan of the stationary solver
-    (:func:`rnndyn.meanfield.dmft._block_scan`: the same numbers as the step-by-step loop)."""
-    from rnndyn.meanfield.dmft import _block_scan, _heun_coefficients
-
+    broadcastable to ``q``), as the blocked linear scan shared with the stationary solvers
+    (:func:`rnndyn.meanfield._numerics.block_scan`: the same numbers as the step-by-step loop)."""
     s = s.expand_as(q)
-    return _block_scan(x0, q.shape[0] - 1, lambda t0, t1: _heun_coefficients(s[t0 : t1 + 1], q[t0 : t1 + 1], dt))
+    return block_scan(
+        x0, q.shape[0] - 1, lambda t0, t1: heun_coefficients(s[t0 : t1 + 1], q[t0 : t1 + 1], dt)
+    )
 
 
 def _filtered(eta: torch.Tensor, x0: torch.Tensor, gain: float, dt: float) -> torch.Tensor:

@@ -60,18 +60,18 @@ from scipy.optimize import brentq
 
 from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
-from rnndyn.meanfield.dmft import (
-    _anderson,
-    _block_scan,
-    _circulant_sqrt,
-    _fast_size,
-    _fft_last,
-    _Grid,
-    _perron,
-    _perron_root,
-    _relaxation_time,
-    _rfft_first,
-    _table,
+from rnndyn.meanfield._numerics import (
+    Grid,
+    anderson,
+    block_scan,
+    circulant_sqrt,
+    fast_size,
+    fft_last,
+    perron,
+    perron_root,
+    relaxation_time,
+    rfft_first,
+    table,
 )
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
 
@@ -188,7 +188,7 @@ def _shifted(f: Callable[[np.ndarray], np.ndarray], b: float) -> Callable[[np.nd
 def _gate_corr(cov: np.ndarray, bias: float, degree: int, f=sigmoid) -> np.ndarray:
     """:math:`\\langle f(\\eta+b)f(\\eta'+b)\\rangle` for a zero-mean Gaussian ``eta`` with lag
     covariances ``cov`` (a constant :math:`f(b)^2` when ``cov`` vanishes)."""
-    return _table(_shifted(f, bias), cov, degree)
+    return table(_shifted(f, bias), cov, degree)
 
 
 def _check_grid(tau_max: int) -> int:
@@ -211,13 +211,13 @@ class _Paths:
         self.n_t = n_burn + n_win
         self.P = 2 * self.n_t
         self.seed, self.chunk, self.device = seed, chunk, device
-        self.nfft = _fast_size(n_win + K + 1)  # zero padding: linear (not circular) lags
+        self.nfft = fast_size(n_win + K + 1)  # zero padding: linear (not circular) lags
         self.chunks = [(i, min(chunk, M - i)) for i in range(0, M, chunk)]
         self._noise: dict[tuple, torch.Tensor] = {}
         self._noise_bytes = 0
 
     def sqrt_spectrum(self, cov: np.ndarray) -> tuple[np.ndarray, float]:
-        return _circulant_sqrt(cov, self.n_t)
+        return circulant_sqrt(cov, self.n_t)
 
     def _draw(self, tag: int, ci: int, m: int, offset: int) -> torch.Tensor:
         import torch
@@ -241,7 +241,7 @@ class _Paths:
         import torch
 
         w = self._draw(tag, ci, m, offset)
-        y = _fft_last(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
+        y = fft_last(w * torch.as_tensor(sq, device=self.device))[:, : self.n_t]
         half = y.shape[0]
         return torch.view_as_real(y).permute(1, 2, 0).reshape(self.n_t, 2 * half)[:, :m]
 
@@ -250,7 +250,7 @@ class _Paths:
         ``x`` ``(n_win, m)``: the power spectra are summed before one inverse FFT."""
         import torch
 
-        f = _rfft_first(x, self.nfft)
+        f = rfft_first(x, self.nfft)
         power = (f.real.square() + f.imag.square()).sum(1)
         ac = torch.fft.irfft(power, n=self.nfft)[: self.K + 1]
         denom = torch.arange(self.n_win, self.n_win - self.K - 1, -1, device=x.device, dtype=x.dtype)
@@ -278,14 +278,14 @@ def _gru_fields(c_h: np.ndarray, g_h: float, alpha_r: float, bias_r: float, degr
     return c_sr, g_h * g_h * c_sr * c_h
 
 
-def _gru_gaussian_map(grid: _Grid, g_h: float, alpha_r: float, bias_z: float, bias_r: float, degree: int):
+def _gru_gaussian_map(grid: Grid, g_h: float, alpha_r: float, bias_z: float, bias_r: float, degree: int):
     zb = float(sigmoid(np.array([bias_z]))[0])
     ab = 1.0 - zb
     fac = zb * zb / (1.0 + ab * ab - 2.0 * ab * np.cos(grid.omega))
 
     def fmap(c_h: np.ndarray) -> np.ndarray:
         _, delta = _gru_fields(c_h, g_h, alpha_r, bias_r, degree)
-        return grid.filt(_table(np.tanh, delta, degree), fac)
+        return grid.filt(table(np.tanh, delta, degree), fac)
 
     return fmap
 
@@ -340,7 +340,7 @@ def gru_gaussian_lyapunov(
     c_h = np.asarray(c_h, dtype=float)
     if c_h.ndim != 1 or c_h.size < 9 or not np.all(np.isfinite(c_h)):
         raise ValueError(f"`c_h` must be a finite 1-D array of >= 9 lags; got shape {c_h.shape}")
-    grid = _Grid(1.0, float(c_h.size - 1))
+    grid = Grid(1.0, float(c_h.size - 1))
     zb = float(sigmoid(np.array([bias_z]))[0])
     ab = 1.0 - zb
     c_sr, delta = _gru_fields(c_h, g_h, alpha_r, bias_r, degree)
@@ -349,7 +349,7 @@ def gru_gaussian_lyapunov(
         a = a + g_h * g_h * alpha_r * alpha_r * c_h * _gate_corr(
             alpha_r * alpha_r * c_h, bias_r, degree, dsigmoid
         )
-    kern = _table(dtanh, delta, degree) * a
+    kern = table(dtanh, delta, degree) * a
     cosw = np.cos(grid.omega)
 
     def make(lam: float) -> Callable[[np.ndarray], np.ndarray]:
@@ -360,7 +360,7 @@ def gru_gaussian_lyapunov(
     state: dict = {"v": None}
 
     def f(lam: float) -> float:
-        mu, v = _perron(make(lam), c_h.size, state["v"])
+        mu, v = perron(make(lam), c_h.size, state["v"])
         state["v"] = np.abs(v) + 1e-12
         return math.log(max(mu, 1e-300))
 
@@ -423,7 +423,7 @@ class _GRUSampler:
             b = zt * phi[t0:t1]
             return (1.0 - zt).expand_as(b), b
 
-        return _block_scan(torch.zeros_like(phi[0]), self.p.n_t, coefficients)
+        return block_scan(torch.zeros_like(phi[0]), self.p.n_t, coefficients)
 
     def tangent(self, c_h: np.ndarray, q: np.ndarray, lam: float) -> np.ndarray:
         """One application of the tangent map ``Q -> Q_new`` (see :func:`gru_dmft`):
@@ -461,7 +461,7 @@ class _GRUSampler:
                     b = b + co["hz"][t0:t1] * xz[t0:t1]
                 return (e * (1.0 - co["z"][t0:t1])).expand_as(b), e * b
 
-            u = _block_scan(torch.zeros(m, dtype=torch.float64, device=p.device), p.n_t, coefficients)
+            u = block_scan(torch.zeros(m, dtype=torch.float64, device=p.device), p.n_t, coefficients)
             acc += p.autocorr(p.window(u))
         return _even(acc / p.M)
 
@@ -518,7 +518,7 @@ class _LSTMSampler:
             b = i[t0:t1] * cand[t0:t1]
             return f[t0:t1].expand_as(b), b
 
-        return _block_scan(torch.zeros_like(cand[0]), self.p.n_t, coefficients)
+        return block_scan(torch.zeros_like(cand[0]), self.p.n_t, coefficients)
 
     def _tangent_coefficients(self, c_h: np.ndarray, ci: int, m: int) -> dict:
         """The lambda-independent factors of the LSTM tangent step on the frozen forward paths."""
@@ -573,7 +573,7 @@ class _LSTMSampler:
                 return (e * co["f"][t0:t1]).expand_as(b), e * b
 
             v = p.window(
-                _block_scan(torch.zeros(m, dtype=torch.float64, device=p.device), p.n_t, coefficients)
+                block_scan(torch.zeros(m, dtype=torch.float64, device=p.device), p.n_t, coefficients)
             )
             u = co["do"] * v
             if "to" in co:
@@ -587,13 +587,13 @@ def _sampled_lyapunov(
 ) -> tuple[float, bool]:
     """Largest ``lambda`` with Perron(T_lambda) = 1 for a frozen-noise tangent map.
 
-    The Perron vector ``Q`` and ``lambda`` are found together by :func:`rnndyn.meanfield.dmft._perron_root`
+    The Perron vector ``Q`` and ``lambda`` are found together by :func:`rnndyn.meanfield._numerics.perron_root`
     (Anderson-mixed fixed point of ``(Q, lambda)``; ``|log mu| < tol``, ``Q`` moving by < 1e-3).
     It replaced one power step per lambda with a secant step on ``log mu`` (converged when
     ``|log mu| < tol`` twice in a row): at the same tolerance 6-8 tangent maps instead of 12-15,
     within 3e-5 (GRU) and 8e-5 (LSTM) of the exact root of the frozen-noise map, where the former
     iteration was within 2e-5 and 6e-5. Returns ``(lambda, converged)``."""
-    lam, ok, _ = _perron_root(tangent, q0, tol=tol, tol_q=1e-3, max_iter=max_iter, lam_range=(-10.0, 10.0))
+    lam, ok, _ = perron_root(tangent, q0, tol=tol, tol_q=1e-3, max_iter=max_iter, lam_range=(-10.0, 10.0))
     return float(lam), ok
 
 
@@ -636,7 +636,7 @@ def _solve_sampled(sampler, c_start: np.ndarray, o: dict, zero_below: float) -> 
     def smap(c: np.ndarray) -> np.ndarray:
         return sampler.forward(c)["c_h"]
 
-    return _anderson(
+    return anderson(
         smap, c_start, tol=o["tol"], max_iter=o["max_iter"], blocks=(slice(0, c_start.size),),
         progress=o["progress"], depth=8, beta=0.7, zero_below=zero_below,
     )  # fmt: skip
@@ -671,7 +671,7 @@ def _finish(
         notes.append("lag-independent start: the fixed-point (time-independent) solution")
     return DiscreteDMFTResult(
         model=model, params=params, method=method, c_h0=float(c_h[0]), c_phi0=float(c_phi[0]),
-        relaxation_time=_relaxation_time(tau.astype(float), c_h), lambda_max=float(lam), lambda_method=lam_method,
+        relaxation_time=relaxation_time(tau.astype(float), c_h), lambda_max=float(lam), lambda_method=lam_method,
         residual=float(residual), residual_fresh=float(residual_fresh), iterations=int(iters), n_samples=int(m_used),
         zero_fixed_point=zero, variances=variances, tau=tau, c_h=c_h, c_phi=c_phi, c_c=c_c, gates=gates,
         status=status, message="; ".join(notes) if notes else "converged", checks=tuple(checks),
@@ -789,7 +789,7 @@ def gru_dmft(
         raise ValueError("`initial`='constant' (the fixed-point solution) needs method='gaussian'")
     params = {"g_h": g_h, "alpha_z": alpha_z, "alpha_r": alpha_r, "bias_z": bias_z, "bias_r": bias_r}
     K = o["tau_max"]
-    grid = _Grid(1.0, float(K))
+    grid = Grid(1.0, float(K))
     tau = np.arange(K + 1)
     amp = 1.0 if o["initial_amplitude"] is None else o["initial_amplitude"]
     # decay time min(10, tau_max / 10) steps: fewest Anderson maps over the tested points (g_h = 2.5-4,
@@ -803,7 +803,7 @@ def gru_dmft(
     notes: list[str] = []
     status = SUCCESS
     gmap = _gru_gaussian_map(grid, g_h, alpha_r, bias_z, bias_r, o["degree"])
-    xg, res_g, it_g = _anderson(
+    xg, res_g, it_g = anderson(
         gmap, x0, tol=o["tol"] if method == "gaussian" else 1e-3, max_iter=o["max_iter"] if method == "gaussian" else 60,
         blocks=(slice(0, K + 1),), progress=progress if method == "gaussian" else None, depth=10, beta=1.0,
         zero_below=zero_below,
@@ -840,7 +840,7 @@ def gru_dmft(
                 status = NOT_CONVERGED
                 notes.append(f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations")
     c_sr, delta = _gru_fields(c_h, g_h, alpha_r, bias_r, o["degree"])
-    c_phi = _table(np.tanh, delta, o["degree"])
+    c_phi = table(np.tanh, delta, o["degree"])
     c_z = _gate_corr(alpha_z * alpha_z * c_h, bias_z, o["degree"])
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
