@@ -184,6 +184,8 @@ def test_wilson_interval_known_value() -> None:
         ({"width": 4, "n_networks": 0}, ValueError, "n_networks"),
         ({"width": 4, "criterion": "f4"}, ValueError, "criterion"),
         ({"width": 2.5}, TypeError, "width"),
+        ({"width": 4, "device": "gpu0"}, ValueError, "`device` must be cpu, cuda, cuda:N or mps"),
+        ({"width": 4, "device": 3}, TypeError, "`device`"),
     ],
 )
 def test_bad_input(kwargs, exc, text) -> None:
@@ -194,6 +196,8 @@ def test_bad_input(kwargs, exc, text) -> None:
 def test_bad_input_vector_and_detectors() -> None:
     with pytest.raises(ValueError, match="init"):
         chaos.vector_chaos_probability(4, init="normal")
+    with pytest.raises(ValueError, match="`device` must be cpu, cuda, cuda:N or mps; got 'gpu'"):
+        chaos.vector_chaos_probability(4, device="gpu")
     with pytest.raises(ValueError, match="domain"):
         chaos.period3(rd.Logistic(r=3.9))
     with pytest.raises(ValueError, match="state_size"):

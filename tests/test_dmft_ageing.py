@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import i0
 
 import rnndyn.meanfield as mf
@@ -150,6 +151,17 @@ def test_update_gate_ageing_matches_networks() -> None:
     net_early = mean[early, early + k] / np.sqrt(d[early] * d[early + k])
     net_late = mean[late, late + k] / np.sqrt(d[late] * d[late + k])
     assert net_late > net_early + 0.05 and r.ageing[-1] > r.ageing[0] + 0.05
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_missing_cuda_is_a_clear_error_before_any_work() -> None:
+    """``device="cuda"`` on a machine without CUDA: a ValueError naming ``device`` and saying there is
+    no usable CUDA device, raised by the argument check (the library's and the CLI's one check), not
+    torch's own error from inside a solver."""
+    with pytest.raises(ValueError, match="`device` must be a device this machine has.*no usable CUDA"):
+        gated_dmft_ageing(1.0, t_max=2.0, lag=1.0, n_samples=10, device="cuda")
+    with pytest.raises(ValueError, match="`device`.*no usable CUDA"):
+        mf.gru_dmft(3.0, alpha_z=1.0, n_samples=16, device=torch.device("cuda", 0))
 
 
 @pytest.mark.parametrize(("device", "error"), [("gpu0", ValueError), (3.5, TypeError)])

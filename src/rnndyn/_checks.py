@@ -145,16 +145,31 @@ def check_map(system: Any, name: str = "system") -> Any:
 
 
 def check_device(device: Any, name: str = "device") -> torch.device:
-    """A torch device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``torch.device``); anything else is a
-    ``ValueError`` / ``TypeError`` naming the argument."""
-    if isinstance(device, torch.device):
-        return device
-    if not isinstance(device, str):
+    """A torch device that this machine has (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a
+    ``torch.device``); anything else is a ``ValueError`` / ``TypeError`` naming the argument, raised
+    before any work (not torch's own error from deep inside a solver)."""
+    if not isinstance(device, (str, torch.device)):
         raise TypeError(
             f"`{name}` must be a device string such as 'cpu' or 'cuda:0' or a torch.device; "
             f"got {type(device).__name__} {device!r}"
         )
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"`{name}` must be a device string such as 'cpu' or 'cuda:0'; got {device!r}") from None
+        raise ValueError(f"`{name}` must be cpu, cuda, cuda:N or mps; got {device!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"`{name}` must be a device this machine has; got {device!r}, but this torch build has "
+                "no usable CUDA device (use cpu)"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"`{name}` must name an existing GPU (0..{torch.cuda.device_count() - 1}); got {device!r}"
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"`{name}` must be a device this machine has; got {device!r} (no MPS backend)")
+    elif dev.type != "cpu":
+        raise ValueError(f"`{name}` must be cpu, cuda, cuda:N or mps; got {device!r}")
+    return dev

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from rnndyn._checks import check_choice, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Result, Status
 from rnndyn.chaos._common import wilson_interval
 from rnndyn.chaos._detect import lyapunov_exponent_1d, period3, topological_entropy
@@ -154,6 +154,7 @@ def chaos_probability(
     n_networks = check_positive_int(n_networks, "n_networks")
     entropy_threshold = check_real(entropy_threshold, "entropy_threshold", low=0.0)
     lyapunov_threshold = check_real(lyapunov_threshold, "lyapunov_threshold")
+    device = None if device is None else check_device(device)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
     total = n_networks * len(widths)
@@ -324,6 +325,7 @@ def vector_chaos_probability(
     n_steps = check_positive_int(n_steps, "n_steps")
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
     threshold = check_real(threshold, "threshold")
+    device = None if device is None else check_device(device)
     total = n_networks * len(widths)
     done = 0
     ks, secs = [], []

@@ -19,6 +19,7 @@ import torch
 import typer
 from rich.console import Console
 
+from rnndyn._checks import check_device as _check_device
 from rnndyn._results import status_rows as status_rows  # the tables' status/check rows
 
 console = Console()
@@ -202,26 +203,12 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
 
 
 def check_device(device: str) -> str:
-    """``--device``: a torch device string that exists on this machine."""
+    """``--device``: a torch device string that exists on this machine (the library's check,
+    :func:`rnndyn._checks.check_device`, as a clean command-line error)."""
     try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise fail(f"`--device` must be cpu, cuda, cuda:N or mps; got {device!r}") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise fail(
-                f"`--device` must be a device this machine has; got {device!r}, but this torch build has "
-                "no usable CUDA device (use --device cpu)"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise fail(
-                f"`--device` must name an existing GPU (0..{torch.cuda.device_count() - 1}); got {device!r}"
-            )
-    elif dev.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise fail(f"`--device` must be a device this machine has; got {device!r} (no MPS backend)")
-    elif dev.type != "cpu":
-        raise fail(f"`--device` must be cpu, cuda, cuda:N or mps; got {device!r}")
+        _check_device(device, "--device")
+    except (TypeError, ValueError) as e:
+        raise fail(str(e)) from None
     return device
 
 

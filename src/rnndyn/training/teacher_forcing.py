@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndyn._checks import check_map, check_positive_int, check_real, check_tensor
+from rnndyn._checks import check_device, check_map, check_positive_int, check_real, check_tensor
 from rnndyn.models.base import AbstractMap
 from rnndyn.models.wrappers import AutonomousMap, autonomous
 
@@ -293,6 +293,7 @@ def make_torch_rnn(
     check_choice(kind, "kind", ("lstm", "gru", "rnn"))
     hidden_size = check_positive_int(hidden_size, "hidden_size")
     cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
+    device = None if device is None else check_device(device)
     mod = cls(check_positive_int(input_size, "input_size"), hidden_size, dtype=dtype, device=device)
     bound = 1.0 / math.sqrt(hidden_size)
     with torch.no_grad():
