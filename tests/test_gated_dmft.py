@@ -389,3 +389,22 @@ def test_joint_perron_root_on_a_known_operator(ratio):
     lam, ok, maps = perron_root(tangent, np.ones(n), tol=1e-8, tol_q=1e-8)
     assert ok and maps == len(calls) and maps < 30
     assert lam == pytest.approx(math.log(rho) / 3.0, abs=1e-8)
+
+
+def test_perron_eigenpair_is_exact_and_reproducible():
+    # ARPACK's largest-real-part eigenpair of a positive non-symmetric matrix against LAPACK's, and
+    # the same bits on a second call: without a start vector it starts from ones, not from SciPy's
+    # random start drawn from OS entropy (which made the Gaussian-route lambda_max differ by ~1e-16
+    # between calls)
+    from rnndyn.meanfield._numerics import perron
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.0, 1.0, size=(60, 60))
+    ev, vecs = np.linalg.eig(a)
+    i = int(np.argmax(ev.real))
+    ref = np.real(vecs[:, i] / vecs[np.argmax(np.abs(vecs[:, i])), i])
+    mu, v = perron(lambda x: a @ x, 60, None)
+    assert mu == pytest.approx(float(ev[i].real), rel=1e-12)
+    assert np.max(np.abs(v - ref)) < 1e-9
+    mu2, v2 = perron(lambda x: a @ x, 60, None)
+    assert mu2 == mu and np.array_equal(v2, v)

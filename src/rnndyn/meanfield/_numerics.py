@@ -166,12 +166,18 @@ def perron(
     apply: Callable[[np.ndarray], np.ndarray], n: int, v0: np.ndarray | None
 ) -> tuple[float, np.ndarray]:
     """Largest-real-part eigenvalue of the ``n x n`` linear map ``apply`` and its eigenvector (largest
-    entry 1), by ARPACK from ``v0`` (power iteration if ARPACK fails). Returns ``(mu, v)``."""
+    entry 1), by ARPACK from ``v0`` (power iteration if ARPACK fails). Returns ``(mu, v)``.
+
+    Without ``v0`` the start is the all-ones vector (it overlaps the Perron vector of a positive
+    map), not ARPACK's own random start, which SciPy draws from fresh OS entropy: the result is the
+    same, bit for bit, on every call."""
     op = LinearOperator((n, n), matvec=lambda v: apply(np.real(v)), dtype=float)
+    if v0 is None:
+        v0 = np.ones(n)
     try:
         vals, vecs = eigs(op, k=1, which="LR", v0=v0, tol=1e-10, maxiter=5000)
     except Exception:  # ARPACK may fail near degeneracy; fall back to power iteration
-        v = np.ones(n) if v0 is None else v0.copy()
+        v = v0.copy()
         mu = 0.0
         for _ in range(2000):
             w = apply(v)

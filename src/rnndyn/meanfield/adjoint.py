@@ -67,8 +67,9 @@ import numpy as np
 
 from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status, status_from_checks
+from rnndyn.meanfield._numerics import table as _table
 from rnndyn.meanfield.dmft import DMFTResult, gated_dmft
-from rnndyn.meanfield.quadrature import CorrelationTable, dsigmoid, dtanh, sigmoid
+from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
 
 if TYPE_CHECKING:  # torch is imported inside the sampled route (the theory floor stays numpy-only)
     import torch
@@ -190,16 +191,6 @@ def _kernel(c: np.ndarray, n: int) -> np.ndarray:
     m = min(n, c.size)
     out[:m] = c[:m]
     return out
-
-
-def _table(f: Callable, c: np.ndarray, degree: int) -> np.ndarray:
-    """Two-time Gaussian average :math:`\\langle f(x)f(x')\\rangle` at covariances ``c`` (variance ``c[0]``)."""
-    v0 = float(c[0])
-    if v0 <= 0.0:
-        val = float(f(np.zeros(1))[0])
-        return np.full_like(c, val * val)
-    cc = np.clip(c, -v0, v0)
-    return CorrelationTable(f, v0, c_min=min(float(cc.min()), 0.0), degree=degree)(cc)
 
 
 def _lag_matrix(k: np.ndarray) -> np.ndarray:
