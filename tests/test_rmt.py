@@ -272,22 +272,32 @@ def test_8_19_gated_flow_zero_fp_and_curve() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("params", [(3.0, 5.0, 0.0), (3.0, 5.0, 5.0), (6.0, 1.0, 2.0)])
 def test_8_6_gru_spectral_curve_large_n(params: tuple[float, float, float]) -> None:
-    """#6 at N = 1000, 3 states.
+    """#6 at N = 1000: the predicted support's rightmost and leftmost real points against the
+    extreme eigenvalues, averaged over 6 states (each state's own prediction).
 
-    The notes (docs/theory/gated.md §8 #6) claim +-3 % on the rightmost point and 0.03 on the leftmost.
-    Measured here (2026-11-23, seeds 5/6): (3, 5, 0) passes that; (6, 1, 2) rightmost 1.283 vs
-    1.340 predicted (-4.2 %); (3, 5, 5) leftmost -0.895 vs -0.794 (0.10 off). The tolerances below
-    (6 %, 0.12) are set from those measurements, not from the notes: the disagreement is reported,
-    not hidden, and a regression beyond it still fails.
+    The extreme eigenvalue of one N = 1000 Jacobian fluctuates from state to state by more than the
+    per-state tolerance this test used to apply to 3 states (6 % right, 0.12 left). Measured over 12
+    states (2026-12-02, seed 7), state minus prediction: (6, 1, 2) rightmost -6.8 % .. +4.6 %
+    (mean -0.6 %), leftmost -0.073 .. +0.103 (mean +0.010, one state's leftmost an isolated real
+    eigenvalue 0.17 beyond the next); (3, 5, 5) right -3.9 .. +4.2 % (mean +0.2 %), left
+    -0.082 .. +0.078 (mean +0.016); (3, 5, 0) right -1.1 .. +0.3 %, left -0.045 .. +0.033. So
+    which state a code change happens to sample decided pass or fail (the old version failed at
+    (6, 1, 2): one state's leftmost -0.683 against -0.559). The prediction is unbiased, so the
+    test checks the mean over 6 states, 3 standard errors of those spreads (4.5 % and 0.06):
+    tighter than before on average, and every single state must stay within twice the old bound,
+    which still catches a wrong theory at one state.
     """
     g_h, az, ar = params
     net = rd.GRU(1000, g_h=g_h, alpha_z=az, alpha_r=ar, generator=_gen(5), dtype=F64)
-    res = jacobian_spectrum(net, n_states=3, n_steps=30, n_transient=500, generator=_gen(6))
-    for k in range(3):
-        for fact in (True, False):
+    res = jacobian_spectrum(net, n_states=6, n_steps=60, n_transient=500, generator=_gen(6))
+    for fact in (True, False):
+        right, left = [], []
+        for k in range(6):
             pred = predicted_support(net, res.states[k], factorised=fact)
-            assert float(res.max_real[k]) == pytest.approx(pred.rightmost, rel=0.06)
-            assert float(res.eigenvalues[k].real.min()) == pytest.approx(pred.leftmost, abs=0.12)
+            right.append(float(res.max_real[k]) / pred.rightmost - 1.0)
+            left.append(float(res.eigenvalues[k].real.min()) - pred.leftmost)
+        assert abs(np.mean(right)) < 0.045 and abs(np.mean(left)) < 0.06, (fact, right, left)
+        assert max(map(abs, right)) < 0.12 and max(map(abs, left)) < 0.24, (fact, right, left)
 
 
 @pytest.mark.slow
