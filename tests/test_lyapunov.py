@@ -216,6 +216,28 @@ def test_qr_every_and_householder_do_not_change_exponents() -> None:
     assert ref.sum_check["rel_error"] < 1e-12
 
 
+def test_auto_qr_every_in_the_transient(monkeypatch) -> None:  # noqa: ANN001
+    # "auto" runs the transient's first quarter (>= 20 steps) with a QR every step and the rest
+    # with m picked from it; the averaging's m from the whole transient. The exponents match the
+    # QR-every-step run from the same frame on the same trajectory.
+    net = rd.VanillaRNN(48, g=1.5, generator=gen(22), dtype=F64)
+    h0 = net.initial_state((1,), generator=gen(23))
+    calls = []
+    advance = LyapunovEngine.advance
+
+    def spy(self, state, *, n_steps, qr_every=1, **kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append((n_steps, qr_every))
+        return advance(self, state, n_steps=n_steps, qr_every=qr_every, **kw)
+
+    monkeypatch.setattr(LyapunovEngine, "advance", spy)
+    res = rd.lyapunov_spectrum(net, n_steps=200, n_transient=100, h0=h0, generator=gen(24))
+    (probe, m0), (rest, m1), (avg, m2) = calls
+    assert (probe, m0, rest, avg) == (25, 1, 75, 200) and m1 > 1 and m2 == res.qr_every > 1
+    monkeypatch.setattr(LyapunovEngine, "advance", advance)
+    ref = rd.lyapunov_spectrum(net, n_steps=200, n_transient=100, h0=h0, generator=gen(24), qr_every=1)
+    assert torch.allclose(res.exponents, ref.exponents, atol=1e-8, rtol=0)
+
+
 def test_batched_equals_unbatched_engine_level() -> None:
     net = rd.GRU(12, g_h=3.0, alpha_z=1.0, alpha_r=10.0, generator=gen(19), dtype=F64)
     eng = LyapunovEngine(net, k=5)

@@ -256,6 +256,10 @@ class LyapunovEngine:
               underflows between QR events.
 
             ``m = 1`` when the transient is shorter than 20 steps or its estimate is not finite.
+            The transient itself (if at least 40 steps) runs its first quarter (at least 20 steps)
+            with a QR every step and the rest with ``m`` picked from that quarter by the same rule:
+            its exponents are discarded, and a frame error from a short estimate decays as the
+            frame converges.
             The exponents are mathematically independent of ``qr_every`` (the diagonal of ``R``
             of a product is the product of the diagonals); only round-off depends on it.
         tangent: ``"dense"`` (analytic: the model's ``_step_and_tangent``, matrix-free for every
@@ -401,13 +405,17 @@ class LyapunovEngine:
             m = 1  # "auto" needs exponent estimates, which only run() has (after its transient)
         m = check_positive_int(m, "qr_every")
         if recorder is not None and not callable(recorder):
-            raise TypeError(f"`recorder` must be None or a callable (step, h, Q, R); got {type(recorder).__name__}")
+            raise TypeError(
+                f"`recorder` must be None or a callable (step, h, Q, R); got {type(recorder).__name__}"
+            )
         with torch.no_grad():
             return self._advance(
                 state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame
             )
 
-    def _advance(self, state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame) -> TangentState:  # noqa: ANN001
+    def _advance(
+        self, state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame
+    ) -> TangentState:  # noqa: ANN001
         system = self.system
         h, q, log_r = state.h, state.q, state.log_r
         full = self.k == self.n_tangent
@@ -559,7 +567,19 @@ class LyapunovEngine:
 
         # transient: state and frame, re-orthonormalised (docs/theory/chaos.md §3.2 note: never unnormalised)
         m_first = 1 if self.qr_every == "auto" else int(self.qr_every)
-        if n_transient > 0:
+        probe = max(_AUTO_MIN_TRANSIENT, n_transient // 4)
+        if self.qr_every == "auto" and n_transient >= probe + _AUTO_MIN_TRANSIENT:
+            # "auto" in the transient: m from its first quarter (QR every step there) for the rest
+            # of it; the averaging's m comes from the whole transient below. The transient's own
+            # exponents are discarded, and a frame error from an underestimated spread decays as
+            # the frame converges, so the early estimate needs no margin.
+            state = self.advance(
+                state, n_steps=probe, inputs=None if in_tr is None else in_tr[:, :probe], qr_every=1
+            )
+            m_first = self._auto_qr_every((state.log_r / probe).mean(0), h0.dtype)
+            rest = None if in_tr is None else in_tr[:, probe:]
+            state = self.advance(state, n_steps=n_transient - probe, inputs=rest, qr_every=m_first)
+        elif n_transient > 0:
             state = self.advance(state, n_steps=n_transient, inputs=in_tr, qr_every=m_first)
         m = m_first
         if self.qr_every == "auto":
@@ -660,7 +680,9 @@ def _diverged_result(
         checks=tuple(checks),
     )
     if throw:
-        raise AnalysisError(msg + "; or pass throw=False to get the result with status 'diverged'", result=res)
+        raise AnalysisError(
+            msg + "; or pass throw=False to get the result with status 'diverged'", result=res
+        )
     return res
 
 
@@ -715,7 +737,9 @@ def _build_result(
             "no exponents and no regime; reduce the gain, the inputs or dt"
         )
         if any(not c.passed and c.status is Status.FAILED for c in checks):
-            msg += "; also: " + "; ".join(c.detail for c in checks if not c.passed and c.status is Status.FAILED)
+            msg += "; also: " + "; ".join(
+                c.detail for c in checks if not c.passed and c.status is Status.FAILED
+            )
         return _diverged_result(settings, checks, batch, engine.k, msg, throw)
     checks.append(diag.divergence_check(False, None, bound, ""))
 
@@ -777,7 +801,9 @@ def _build_result(
     )
     checks.extend(conv.checks)
     # multistability: per-trajectory lambda_max against their own time-block errors
-    clusters, check = diag.multistability(per_traj_sorted[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
+    clusters, check = diag.multistability(
+        per_traj_sorted[:, 0], cum, steps, n_steps, n_blocks, scale, system.units
+    )
     if check is not None:
         checks.append(check)
         if len(clusters) > 1:
@@ -792,7 +818,9 @@ def _build_result(
             checks.append(c)
         mean_tr = averages.mean_trace()
         if mean_tr is not None and dt is not None:
-            flow_check, c = diag.flow_divergence_check(float(exps.sum()), mean_tr / math.log(log_base), stderr, dt)
+            flow_check, c = diag.flow_divergence_check(
+                float(exps.sum()), mean_tr / math.log(log_base), stderr, dt
+            )
             checks.append(c)
 
     status = status_from_checks(checks)
@@ -1078,7 +1106,9 @@ def lyapunov_spectrum(
         if throw and res.status in (Status.DIVERGED, Status.FAILED):
             raise AnalysisError(res.message, result=res)
         return res
-    return _step_halving(engine, res, inputs=inputs, h0=h0, generator=generator, qr_every=qr_every, throw=throw)
+    return _step_halving(
+        engine, res, inputs=inputs, h0=h0, generator=generator, qr_every=qr_every, throw=throw
+    )
 
 
 def _is_discretised_flow(system: Any) -> bool:
@@ -1145,7 +1175,10 @@ def _step_halving(
             # largest standard error of the exponents
             d_sum = abs(float(res.exponents.sum() - other.exponents.sum()))
             se_all = res.stderr[torch.isfinite(res.stderr)]
-            tol_sum = max(2.0 * float(se_all.max()) if se_all.numel() else 0.0, 1e-9 * max(1.0, abs(float(res.exponents.sum()))))
+            tol_sum = max(
+                2.0 * float(se_all.max()) if se_all.numel() else 0.0,
+                1e-9 * max(1.0, abs(float(res.exponents.sum()))),
+            )
             detail += f"; the sum of the exponents changes by {d_sum:.3g} (tolerance {tol_sum:.2g})"
             if d_sum > tol_sum:
                 ok = False
@@ -1162,7 +1195,9 @@ def _step_halving(
         )
     checks = (*res.checks, chk)
     status = status_from_checks(checks, res.status)
-    out = dataclasses.replace(res, checks=checks, status=status, message=_message(status, list(checks), list(res.notes)))
+    out = dataclasses.replace(
+        res, checks=checks, status=status, message=_message(status, list(checks), list(res.notes))
+    )
     if throw and status is Status.FAILED:
         raise AnalysisError(out.message, result=out)
     return out
