@@ -66,3 +66,19 @@ def test_bench_clv_at_a_tiny_size(tmp_path: Path) -> None:
     cov = re.search(r"cov\. error: top half max ([0-9.e+-]+), all median [0-9.e+-]+, max ([0-9.e+-]+)", out)
     assert cov is not None and float(cov.group(2)) < 1e-6, out  # J v_i(t) parallel to v_i(t+1)
     assert "floor (bare loop)" in out and "spilled" in out, out
+
+
+@pytest.mark.slow
+def test_device_check_script_runs_here(tmp_path: Path) -> None:
+    # the one-call device script (benchmarks/device_check.sh) on the CPU: its gpu tests skip
+    # without CUDA, its benchmark runs at a tiny size, and its logs land in $OUT
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHON=sys.executable, OUT=str(tmp_path))
+    proc = subprocess.run(
+        ["bash", str(BENCH / "device_check.sh"), "--device", "cpu", "--sizes", "24", "--steps", "20",
+         "--transient", "10", "--batch", "2", "--top", "4", "--models", "vanilla"],
+        cwd=BENCH.parent, capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "gpu tests exit 0, bench_gpu exit 0" in (tmp_path / "env.log").read_text()
+    assert "vanilla     24" in (tmp_path / "bench_gpu.log").read_text()
+    assert "skipped" in (tmp_path / "gpu_tests.log").read_text()
