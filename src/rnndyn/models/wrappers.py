@@ -16,23 +16,20 @@ Tensor = torch.Tensor
 
 
 class _AutonomousMixin:
-    """The hooks of a zero-input wrapper; ``inner`` is the wrapped system."""
+    """The hooks of a zero-input wrapper; ``inner`` is the wrapped system. Every hook passes
+    ``x = None``, which the model contract defines as zero input: no zero tensor is built and
+    multiplied at every step."""
 
     inner: AbstractSystem
 
-    def _x(self, h: Tensor) -> Tensor | None:
-        # ``None`` is zero input in the model contract (every public call may pass it), so no
-        # zero tensor is built and multiplied at every step
-        return None
-
     def _rhs(self, h: Tensor, x: Tensor | None) -> Tensor:
-        return self.inner._rhs(h, self._x(h))
+        return self.inner._rhs(h, None)
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
-        return self.inner._jacobian(h, self._x(h))
+        return self.inner._jacobian(h, None)
 
     def _step_and_tangent(self, h: Tensor, x: Tensor | None, Q: Tensor) -> tuple[Tensor, Tensor]:
-        return self.inner._step_and_tangent(h, self._x(h), Q)
+        return self.inner._step_and_tangent(h, None, Q)
 
     @property
     def tangent_size(self) -> int:
@@ -57,7 +54,7 @@ class _AutonomousMixin:
     def spectral_theory(
         self, h: Tensor, x: Tensor | None = None, *, factorised: bool = True, n_points: int = 256
     ) -> object | None:
-        return self.inner.spectral_theory(h, self._x(h), factorised=factorised, n_points=n_points)
+        return self.inner.spectral_theory(h, None, factorised=factorised, n_points=n_points)
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=0.5):  # type: ignore[no-untyped-def]
         return self.inner.initial_state(batch_shape, generator=generator, scale=scale)
@@ -81,7 +78,7 @@ class AutonomousMap(_AutonomousMixin, AbstractMap):  # type: ignore[misc]
         self.dt = inner.dt
 
     def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
-        return self.inner._step(h, self._x(h))
+        return self.inner._step(h, None)
 
 
 class AutonomousFlow(_AutonomousMixin, AbstractFlow):  # type: ignore[misc]
@@ -95,7 +92,7 @@ class AutonomousFlow(_AutonomousMixin, AbstractFlow):  # type: ignore[misc]
         self.state_parts = inner.state_parts
 
     def _vector_field(self, h: Tensor, x: Tensor | None) -> Tensor:
-        return self.inner._vector_field(h, self._x(h))
+        return self.inner._vector_field(h, None)
 
 
 def autonomous(system: AbstractSystem) -> AutonomousMap | AutonomousFlow:
