@@ -287,7 +287,7 @@ def test_spill_and_store_in_many_chunks_equal_the_in_memory_run(tmp_path, monkey
 
 
 def test_blocked_triangular_solve_and_product_equal_the_full_ones() -> None:
-    from rnndyn.clv import _block_edges, _solve_upper, _times_upper
+    from rnndyn.clv import _block_edges, _solve_upper, _times_upper_t
 
     k = 200
     edges = _block_edges(k)
@@ -308,7 +308,8 @@ def test_blocked_triangular_solve_and_product_equal_the_full_ones() -> None:
             assert torch.equal(x[..., j * k : (j + 1) * k], torch.triu(x[..., j * k : (j + 1) * k]))
     q = torch.randn(2, k + 7, k, generator=g, dtype=F64)
     ct = c[..., :k]
-    assert float((_times_upper(q, ct, edges) - q @ ct).abs().max() / (q @ ct).abs().max()) < 1e-14
+    vt = _times_upper_t(q.mT.contiguous(), ct, edges, torch.empty(2, k, k + 7, dtype=F64))  # (Q C)^T
+    assert float((vt.mT - q @ ct).abs().max() / (q @ ct).abs().max()) < 1e-14
 
 
 def test_frame_kept_as_reflectors_between_recorded_steps_gives_the_explicit_frames_factors() -> None:

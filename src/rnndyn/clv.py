@@ -231,20 +231,10 @@ class _Series:
             return -1 - cur  # fresh: caller decides whether to read it
         return cur
 
-    def put(self, i: int, x: Tensor) -> None:
-        if self.array is None:
-            self.data[i] = x
-            return
-        c = i // self.chunk
-        b = self._switch(c)
-        b = b if b >= 0 else -1 - b
-        self.bufs[b][i - c * self.chunk] = x.detach().to("cpu").numpy()
-        self.dirty[b] = True
-
     def slot(self, i: int) -> Tensor:
         """A writable tensor that is item ``i`` (in memory, or in the chunk buffer on disk): the
         caller computes item ``i`` straight into it (no intermediate array, no copy). Valid
-        until the next ``slot``/``put``/``get`` of this series."""
+        until the next ``slot``/``get`` of this series."""
         if self.array is None:
             return self.data[i]
         c = i // self.chunk
@@ -254,7 +244,7 @@ class _Series:
         return torch.from_numpy(self.bufs[b][i - c * self.chunk])
 
     def get(self, i: int) -> Tensor:
-        """Item ``i``; on disk, a view of the chunk buffer valid until the next ``get``/``put``
+        """Item ``i``; on disk, a view of the chunk buffer valid until the next ``get``/``slot``
         of this series moves two chunks on (use it, or copy it, before)."""
         if self.array is None:
             return self.data[i]
@@ -502,41 +492,22 @@ def _solve_upper(r: Tensor, c: Tensor, edges: list[int], out: Tensor | None = No
     return out
 
 
-def _times_upper(q: Tensor, c: Tensor, edges: list[int]) -> Tensor:
-    r"""``Q C`` for ``Q`` ``(B, n, k)`` and ``C`` ``(B, k, k)`` upper triangular, by column
-    blocks: block ``[a, b)`` of ``C`` has zero rows from ``b`` on, so it needs only ``Q[:, :b]``
-    (about 5/8 of the flops of the full product with 4 blocks; the skipped terms are exact
-    zeros). The blocks are computed transposed into one buffer (contiguous GEMM outputs); the
-    result is its transposed view."""
-    if len(edges) == 2:
-        return q @ c
-    out = q.new_empty(*q.shape[:-2], c.shape[-1], q.shape[-2])
-    qt = q.transpose(-2, -1)
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        out[..., a:b, :] = c[..., :b, a:b].transpose(-2, -1) @ qt[..., :b, :]
-    return out.transpose(-2, -1)
-
-
 def _times_upper_t(qt: Tensor, c: Tensor, edges: list[int], out: Tensor) -> Tensor:
     r"""``(Q C)^T`` into ``out`` ``(B, k, n)`` for ``Q^T`` given as ``qt`` ``(B, k, n)`` (the frames
     are kept transposed: the layout in which the QR returns them) and ``C`` ``(B, k, k)`` upper
-    triangular: :func:`_times_upper`'s blocks, each a GEMM with contiguous row blocks of ``Q^T``
-    and of the output."""
+    triangular, by column blocks of ``C``: block ``[a, b)`` has zero rows from ``b`` on, so it
+    needs only ``Q[:, :b]`` (about 5/8 of the flops of the full product with 4 blocks; the skipped
+    terms are exact zeros). Each block is one GEMM with contiguous row blocks of ``Q^T`` and of
+    the output."""
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         torch.matmul(c[..., :b, a:b].transpose(-2, -1), qt[..., :b, :], out=out[..., a:b, :])
     return out
 
 
-def _ipr(v: Tensor) -> Tensor:
-    """Inverse participation ratio ``sum_j v_j^4 / (sum_j v_j^2)^2`` of the columns of ``v``
-    ``(B, n, k)`` -> ``(B, k)``."""
-    v2 = v * v
-    return (v2 * v2).sum(-2) / v2.sum(-2).square()
-
-
 def _ipr_rows(vt: Tensor, buf: Tensor) -> Tensor:
-    """:func:`_ipr` of the columns of ``V`` given as the rows of ``vt`` ``(B, k, n)``, with the
-    squares in the buffer ``buf`` (like ``vt``): two passes over it and no temporary arrays."""
+    """Inverse participation ratio ``sum_j v_j^4 / (sum_j v_j^2)^2`` of the columns of ``V``, given
+    as the rows of ``vt`` ``(B, k, n)`` -> ``(B, k)``, with the squares in the buffer ``buf`` (like
+    ``vt``): two passes over it and no temporary arrays."""
     torch.mul(vt, vt, out=buf)
     s2 = buf.sum(-1)
     buf.square_()
