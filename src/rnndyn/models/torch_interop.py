@@ -110,6 +110,16 @@ def _fused(w: Tensor, v: Tensor, dv: Tensor, b: Tensor | None) -> tuple[Tensor, 
     return (out if b is None else out + b), dout
 
 
+def _gru_gates(gi: Tensor | None, gh: Tensor, H: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """torch's GRU gates from the pre-activations ``gi = W_ih u + b_ih`` (``None``: no input and no
+    bias) and ``gh = W_hh h + b_hh``, blocks ``(r, z, n)``: returns ``(r, z, n, gh_n)`` with the
+    reset gate applied after the recurrent product, ``n = tanh(gi_n + r gh_n)``. The r and z gates
+    go through one sigmoid (slices, not split: fewer calls per step)."""
+    rz = torch.sigmoid(gh[..., : 2 * H] if gi is None else gi[..., : 2 * H] + gh[..., : 2 * H])
+    r, z, gh_n = rz[..., :H], rz[..., H:], gh[..., 2 * H :]
+    return r, z, torch.tanh(r * gh_n if gi is None else gi[..., 2 * H :] + r * gh_n), gh_n
+
+
 def _cat_states(states: list[Tensor]) -> Tensor:
     """Concatenate per-layer states along the last axis (one layer: no copy)."""
     return states[0] if len(states) == 1 else torch.cat(states, dim=-1)
@@ -308,19 +318,8 @@ class TorchGRU(_AbstractTorchRNN):
 
     def _layer(self, layer: int, u: Tensor | None, h: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
         w_ih, w_hh, b_ih, b_hh = self._params(layer)
-        gi = _affine(u, w_ih, b_ih)
-        gh = _affine(h, w_hh, b_hh)
-        H = self.hidden_size
-        gh_r, gh_z, gh_n = gh.split(H, dim=-1)
-        if gi is None:  # no input and no bias
-            r, z = torch.sigmoid(gh_r), torch.sigmoid(gh_z)
-            nn_ = torch.tanh(r * gh_n)
-        else:
-            gi_r, gi_z, gi_n = gi.split(H, dim=-1)
-            r, z = torch.sigmoid(gi_r + gh_r), torch.sigmoid(gi_z + gh_z)
-            nn_ = torch.tanh(gi_n + r * gh_n)
-        h_new = torch.lerp(nn_, h, z)  # (1 - z) n + z h, as in _step_and_tangent
-        return h_new, (r, z, nn_, gh_n)
+        r, z, nn_, gh_n = _gru_gates(_affine(u, w_ih, b_ih), _affine(h, w_hh, b_hh), self.hidden_size)
+        return torch.lerp(nn_, h, z), (r, z, nn_, gh_n)  # h' = (1 - z) n + z h
 
     def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
         h, x = _broadcast(h, x)
@@ -369,11 +368,8 @@ class TorchGRU(_AbstractTorchRNN):
         for layer in range(self.num_layers):
             h_l, dh = self._h(h, layer), _layer_blocks(Q, layer, H)
             gi, dgi, gh, dgh = _gates(self._params(layer), u, du, h_l, dh)
-            gh_n, dgh_r, dgh_z, dgh_n = gh[..., 2 * H :], dgh[..., :H, :], dgh[..., H : 2 * H, :], dgh[..., 2 * H :, :]
-            # the r and z gates in one sigmoid (slices, not split: fewer calls per step)
-            rz = torch.sigmoid(gh[..., : 2 * H] if gi is None else gi[..., : 2 * H] + gh[..., : 2 * H])
-            r, z = rz[..., :H], rz[..., H:]
-            nn_ = torch.tanh(r * gh_n if gi is None else gi[..., 2 * H :] + r * gh_n)
+            r, z, nn_, gh_n = _gru_gates(gi, gh, H)
+            dgh_r, dgh_z, dgh_n = dgh[..., :H, :], dgh[..., H : 2 * H, :], dgh[..., 2 * H :, :]
             u = torch.lerp(nn_, h_l, z)
             a_n = (1.0 - z) * (1.0 - nn_ * nn_)
             c_r, c_z = _col(a_n * gh_n * _dsigma(r)), _col((h_l - nn_) * _dsigma(z))
