@@ -238,6 +238,18 @@ def _normals(rng: np.random.Generator, shape: tuple[int, ...], device: torch.dev
     return torch.from_numpy(rng.standard_normal(shape)).to(device)
 
 
+def _frozen_noise(
+    rng: np.random.Generator, shape: tuple[int, ...], alpha_z: float, alpha_r: float, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """The frozen normals ``(w_h, w_z, w_r)`` of one solve, ``(n_t, M)`` each, drawn in this order;
+    a gate with zero gain has no field (``None``)."""
+    return (
+        _normals(rng, shape, device),
+        _normals(rng, shape, device) if alpha_z > 0 else None,
+        _normals(rng, shape, device) if alpha_r > 0 else None,
+    )
+
+
 def _iterate(
     paths_of: Any, *, w: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None], z0: torch.Tensor,
     r0: torch.Tensor, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, max_iter: int, tol: float,
@@ -303,13 +315,8 @@ def _replica(
     """One frozen-noise solution of the forward process with ``M`` paths."""
     import torch
 
-    n_t = t.size
     rng = np.random.default_rng(seed)
-    w = (
-        _normals(rng, (n_t, m), device),
-        _normals(rng, (n_t, m), device) if alpha_z > 0 else None,
-        _normals(rng, (n_t, m), device) if alpha_r > 0 else None,
-    )
+    w = _frozen_noise(rng, (t.size, m), alpha_z, alpha_r, device)
     h0, z0, r0 = (float(np.sqrt(v)) * _normals(rng, (m,), device) for v in iv)
 
     def paths_of(eta_h: torch.Tensor, z: torch.Tensor, r: torch.Tensor) -> tuple:
@@ -346,14 +353,9 @@ def _tangent_replica(
     import torch
 
     h, z, r, eta_h = paths
-    n_t, m = h.shape
     rng = np.random.default_rng(seed)
-    w = (
-        _normals(rng, (n_t, m), h.device),
-        _normals(rng, (n_t, m), h.device) if alpha_z > 0 else None,
-        _normals(rng, (n_t, m), h.device) if alpha_r > 0 else None,
-    )
-    dh0, dz0, dr0 = (_normals(rng, (m,), h.device) for _ in range(3))
+    w = _frozen_noise(rng, h.shape, alpha_z, alpha_r, h.device)
+    dh0, dz0, dr0 = (_normals(rng, (h.shape[1],), h.device) for _ in range(3))
     sz, sr = torch.sigmoid(z), torch.sigmoid(r)
     force = sz * (1.0 - sz) * (g_h * eta_h - h)  # s'(z)(-h + g_h eta_h): multiplies dz
     phi = torch.tanh(h)
