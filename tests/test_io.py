@@ -228,3 +228,50 @@ def test_bad_files(tmp_path) -> None:
         rd.load_model(tmp_path)
     with pytest.raises(TypeError, match="`path` must be a str or path; got int"):
         rd.load_model(3)
+
+
+def test_safetensors_and_npz_state_dicts(tmp_path) -> None:
+    """A state dict saved as .safetensors (the Hugging Face hub's format) or as a NumPy .npz
+    archive loads like a .pt state dict: the rollout reproduces torch's forward pass."""
+    from safetensors.torch import save_file
+
+    np = pytest.importorskip("numpy")
+    lstm = _seeded(nn.LSTM(3, 4, num_layers=2, batch_first=True, dtype=F64), 30)
+    save_file(lstm.state_dict(), str(tmp_path / "lstm.safetensors"))
+    net = rd.load_model(tmp_path / "lstm.safetensors", batch_first=True)
+    assert net.load_info["format"] == "safetensors" and net.module.num_layers == 2
+    _check_same(net, lstm, torch.randn(2, 6, 3, generator=_gen(31), dtype=F64))
+
+    wrap = _seeded(Wrapper(), 32)  # a wrapper's state dict with a prefix, plus a scalar entry
+    arrays = {k: v.numpy() for k, v in wrap.state_dict().items()}
+    np.savez(tmp_path / "wrap.npz", epoch=np.int64(3), **arrays)
+    net = rd.load_model(tmp_path / "wrap.npz", batch_first=True)
+    assert net.load_info["format"] == "npz" and net.module.num_layers == 2
+    _check_same(net, wrap.rnn, torch.randn(2, 6, 3, generator=_gen(33), dtype=F64))
+
+    # float32 files stay float32 (the file's dtype), as for .pt
+    gru = nn.GRU(2, 3)
+    save_file(gru.state_dict(), str(tmp_path / "gru32.safetensors"))
+    assert rd.load_model(tmp_path / "gru32.safetensors").module.weight_hh_l0.dtype == torch.float32
+
+
+def test_bad_safetensors_and_npz(tmp_path) -> None:
+    np = pytest.importorskip("numpy")
+    marker = tmp_path / "PWNED"
+    np.savez(tmp_path / "obj.npz", weight_ih_l0=np.array([Evil(str(marker))], dtype=object))
+    with pytest.raises(ValueError, match="only read by unpickling"):
+        rd.load_model(tmp_path / "obj.npz")
+    assert not marker.exists()
+    np.savez(tmp_path / "str.npz", weight_ih_l0=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match=r"must hold numeric arrays \(a state dict\); got entries \['weight_ih_l0'\]"):
+        rd.load_model(tmp_path / "str.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(TypeError, match=r"got a dict with keys \['x'\] and no nn.RNN/GRU/LSTM weights"):
+        rd.load_model(tmp_path / "other.npz")
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "ok.safetensors"))
+    data = (tmp_path / "ok.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[:-4])  # truncated: the header promises more bytes
+    with pytest.raises(ValueError, match="looks like a safetensors file but cannot be read"):
+        rd.load_model(tmp_path / "cut.safetensors")

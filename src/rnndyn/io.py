@@ -14,7 +14,11 @@ Formats, in the order they are tried:
    * a **dict checkpoint** holding such a state dict under any key (``"model"``,
      ``"state_dict"``, ``"model_state_dict"``, ...), including rnndyn's own checkpoints.
 
-3. A **whole pickled module** (``torch.save(module, path)``) cannot be read with
+3. **safetensors** (``safetensors.torch.save_file(module.state_dict(), path)``, the format of
+   the Hugging Face hub) and **NumPy** ``.npz`` archives of a state dict
+   (``np.savez(path, **{k: v.numpy() for k, v in sd.items()})``): read as tensors only
+   (``safetensors.torch.load_file``; ``np.load(allow_pickle=False)``), then as a state dict.
+4. A **whole pickled module** (``torch.save(module, path)``) cannot be read with
    ``weights_only=True``; it is unpickled only with ``trust_pickle=True`` (``--trust-pickle``),
    because unpickling can run arbitrary code.
 
@@ -267,6 +271,63 @@ def _is_torchscript(path: str) -> bool:
         return any(name.split("/", 1)[-1].startswith("code/") for name in zf.namelist())
 
 
+def _is_safetensors(path: str) -> bool:
+    """A safetensors file: an 8-byte little-endian header length, then a JSON header."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    return int.from_bytes(head[:8], "little") <= os.path.getsize(path) - 8
+
+
+def _is_npz(path: str) -> bool:
+    """A NumPy ``.npz`` archive: a zip file whose members are all ``.npy`` arrays."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+    return bool(names) and all(name.endswith(".npy") for name in names)
+
+
+def _read_safetensors(path: str, map_location: str | torch.device | None) -> dict[str, torch.Tensor]:
+    try:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+    except ImportError:  # pragma: no cover - a dependency of rnndyn; only a broken install lacks it
+        raise ImportError(
+            f"`path` {path!r} is a safetensors file; reading it needs the `safetensors` package "
+            "(pip install safetensors)"
+        ) from None
+    device = "cpu" if map_location is None else str(map_location)
+    try:
+        return load_file(path, device=device)
+    except (SafetensorError, ValueError, RuntimeError, OSError) as exc:
+        raise ValueError(f"`path` {path!r} looks like a safetensors file but cannot be read: {exc}") from None
+
+
+def _read_npz(path: str, map_location: str | torch.device | None) -> dict[str, torch.Tensor]:
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ValueError as exc:  # object arrays need pickle: refused
+        raise ValueError(
+            f"`path` {path!r} is an .npz archive with an entry NumPy can only read by unpickling "
+            f"({exc}); save plain arrays: np.savez(path, **{{k: v.numpy() for k, v in sd.items()}})"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"`path` {path!r} looks like an .npz archive but cannot be read: {exc}") from None
+    bad = [k for k, a in arrays.items() if a.dtype.kind not in "fiub"]
+    if bad:
+        raise ValueError(
+            f"`path` {path!r} must hold numeric arrays (a state dict); got entries {bad[:4]} of dtype "
+            f"{arrays[bad[0]].dtype}"
+        )
+    device = "cpu" if map_location is None else map_location
+    return {k: torch.from_numpy(np.ascontiguousarray(a)).to(device) for k, a in arrays.items()}
+
+
 def _from_script(script: Any, *, arch: str | None, module_path: str | None, batch_first: bool | None):
     sd = {k: v.detach() for k, v in script.state_dict().items()}
     bf = batch_first
@@ -324,9 +385,11 @@ def load_model(
     Formats: a ``state_dict`` of ``nn.RNN/GRU/LSTM`` (or a cell; architecture, layers, bias read
     off the keys and shapes, see :func:`infer_architecture`), a wrapper module's state dict
     (``rnn.weight_ih_l0``), a dict checkpoint holding a state dict (``{"model": ..., "epoch": ...}``,
-    including ``rnndyn train --checkpoint`` files), a TorchScript file, and, only with
-    ``trust_pickle=True``, a whole pickled module. Everything except the last is read with
-    ``torch.load(weights_only=True)`` or ``torch.jit.load``, which run no code from the file.
+    including ``rnndyn train --checkpoint`` files), a TorchScript file, a state dict saved as
+    ``.safetensors`` or as a NumPy ``.npz`` archive, and, only with ``trust_pickle=True``, a whole
+    pickled module. Everything except the last is read with ``torch.load(weights_only=True)``,
+    ``torch.jit.load``, ``safetensors.torch.load_file`` or ``np.load(allow_pickle=False)``, which
+    run no code from the file.
 
     The returned map carries ``load_info``: a dict saying the format, the architecture and what
     was assumed (shown by :func:`rnndyn.analyze`).
@@ -340,7 +403,8 @@ def load_model(
             default ``False``, for modules default the module's own.
         lstm_state: LSTM tangent space, ``"full"`` or ``"h"`` (see :func:`rnndyn.from_torch`).
         trust_pickle: allow unpickling a whole module (can run code: trusted files only).
-        map_location: passed to ``torch.load`` (default ``"cpu"``).
+        map_location: where the tensors go, passed to ``torch.load`` (default ``"cpu"``; also used
+            for safetensors and ``.npz`` files).
 
     Returns:
         :class:`~rnndyn.TorchRNN`, :class:`~rnndyn.TorchGRU` or :class:`~rnndyn.TorchLSTM`, in eval
@@ -382,12 +446,25 @@ def load_model(
         module, a = _from_script(script, arch=arch, module_path=module_path, batch_first=batch_first)
         info.update(format="torchscript", architecture=a)
         return _wrap(module, info, lstm_state)
+    readers = (("safetensors", _is_safetensors, _read_safetensors), ("npz", _is_npz, _read_npz))
+    for fmt, is_fmt, read in readers:
+        if is_fmt(spath):
+            info["format"] = fmt
+            return _from_object(
+                read(spath, map_location),
+                info,
+                arch=arch,
+                module_path=module_path,
+                batch_first=batch_first,
+                lstm_state=lstm_state,
+            )
     if not zipfile.is_zipfile(spath):
         with open(spath, "rb") as fh:
             magic = fh.read(1)
         if magic != b"\x80":  # neither torch's zip format nor a (legacy) pickle
             raise ValueError(
-                f"`path` must be a file written by torch.save or torch.jit.save; got {spath!r}, which "
+                "`path` must be a saved model (torch.save, torch.jit.save, .safetensors or .npz); "
+                f"got {spath!r}, which "
                 "torch cannot read (not a torch file)"
             )
     try:
@@ -397,7 +474,8 @@ def load_model(
         msg = str(exc)
         if "Weights only load failed" not in msg and "weights_only" not in msg:
             raise ValueError(
-                f"`path` must be a file written by torch.save or torch.jit.save; got {spath!r}, which "
+                "`path` must be a saved model (torch.save, torch.jit.save, .safetensors or .npz); "
+                f"got {spath!r}, which "
                 f"torch cannot read (not a torch file, or a damaged one)"
             ) from None
         if not trust_pickle:
