@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -35,7 +37,23 @@ def _root(
     """rnndyn command line."""
 
 
-@app.command("models")
+def _prose(doc: str | None) -> str:
+    """A command's docstring as help text: paragraphs (blank-line separated) are kept, the hard
+    line breaks inside each are joined, so rich wraps the prose to the terminal instead of
+    breaking it mid-sentence where the source file did (typer keeps single line breaks in its
+    "rich" markup mode). A paragraph starting with ``\\b`` keeps its lines (click's convention)."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+
+def _register(name: str, func: Callable[..., Any], summary: str) -> None:
+    """Add a command: ``summary`` is its one-line entry in ``rnndyn --help`` (one sentence, no
+    line breaks), the docstring its own ``--help`` text."""
+    if "\n" in summary:
+        raise ValueError(f"`summary` of {name!r} must be one line; got {summary!r}")
+    app.command(name, help=_prose(func.__doc__), short_help=summary)(func)
+
+
 def models_cmd() -> None:
     """List the named models usable with --model (their parameters and defaults) and the presets
     (usable as -m PRESET; -p overrides single values)."""
@@ -75,18 +93,36 @@ from rnndyn.cli.spectrum import spectrum_cmd  # noqa: E402
 from rnndyn.cli.sweep import sweep_cmd  # noqa: E402
 from rnndyn.cli.train import train_cmd  # noqa: E402
 
-app.command("analyze")(analyze_cmd)
-app.command("report")(report_cmd)
-app.command("chaos")(chaos_cmd)
-app.command("lyapunov")(lyapunov_cmd)
-app.command("simulate")(simulate_cmd)
-app.command("sweep")(sweep_cmd)
-app.command("meanfield")(meanfield_cmd)
-app.command("phase-diagram")(phase_diagram_cmd)
-app.command("train")(train_cmd)
-app.command("spectrum")(spectrum_cmd)
-app.command("fixed-points")(fixed_points_cmd)
-app.command("reproduce")(reproduce_cmd)
+# (name, function, the one-line summary shown by `rnndyn --help`)
+COMMANDS: tuple[tuple[str, Callable[..., Any], str], ...] = (
+    ("models", models_cmd, "List the named models and presets usable with -m, with their parameters."),
+    (
+        "analyze",
+        analyze_cmd,
+        "Analyse a model in one run: Lyapunov spectrum, Jacobian spectrum against theory, fixed points.",
+    ),
+    ("report", report_cmd, "Write `rnndyn analyze` up as a self-contained report.html with figures."),
+    ("chaos", chaos_cmd, "Probability of Li-Yorke chaos vs width for random networks at initialisation."),
+    ("lyapunov", lyapunov_cmd, "Lyapunov spectrum (QR method) or covariant Lyapunov vectors of a model."),
+    ("simulate", simulate_cmd, "Simulate a model and write its trajectory (.npz / .json) and a plot."),
+    ("sweep", sweep_cmd, "Sweep lambda_max, D_KY and entropy rate over a parameter grid (resumable)."),
+    (
+        "meanfield",
+        meanfield_cmd,
+        "Mean-field theory at one point: DMFT, fixed points, chaos onset, gradients.",
+    ),
+    ("phase-diagram", phase_diagram_cmd, "Mean-field phase diagram of the GRU or the gated flow."),
+    (
+        "train",
+        train_cmd,
+        "Train an RNN on a chaotic series (sparse teacher forcing) or a classification task.",
+    ),
+    ("spectrum", spectrum_cmd, "Jacobian eigenvalue spectrum along trajectories or at fixed points."),
+    ("fixed-points", fixed_points_cmd, "Fixed and slow points by speed minimisation, with their stability."),
+    ("reproduce", reproduce_cmd, "Reproduce a paper's claim: our number beside the paper's, and a verdict."),
+)
+for _name, _func, _summary in COMMANDS:
+    _register(_name, _func, _summary)
 
 
 def main() -> None:

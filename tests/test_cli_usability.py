@@ -1,0 +1,90 @@
+"""The command line as a new user meets it: help that reads as prose at any terminal width, piped
+output free of progress bars, and errors that name the option the user typed.
+
+Help is rendered through typer's CliRunner at fixed widths (``COLUMNS`` in the runner's
+environment), never the real terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer.rich_utils
+from typer.testing import CliRunner
+
+from rnndyn.cli import COMMANDS, app
+
+runner = CliRunner()
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+NARROW, WIDE = 64, 200
+
+
+def _help(args: list[str], width: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The lines of ``rnndyn ARGS --help`` rendered at ``width`` columns, no colour, no terminal."""
+    monkeypatch.setattr(typer.rich_utils, "FORCE_TERMINAL", False)
+    monkeypatch.setattr(typer.rich_utils, "COLOR_SYSTEM", None)
+    res = runner.invoke(app, [*args, "--help"], env={"COLUMNS": str(width), "NO_COLOR": "1"})
+    assert res.exit_code == 0, res.output
+    lines = _ANSI.sub("", res.output).splitlines()
+    assert max(len(line) for line in lines) <= width  # rendered at the width asked for
+    return lines
+
+
+def _panel(lines: list[str], title: str) -> list[str]:
+    """The inner text of the rows of the panel ``title`` (without its borders)."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"╭─ {title} "))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("╰"))
+    return [line[1:-1] for line in lines[start + 1 : end]]
+
+
+def _unbroken(rows: list[str], width: int) -> list[str]:
+    """Lines that end although their successor's first word would have fitted on them: a line
+    break the renderer did not choose (a hard break inside the text). ``width`` is the space the
+    text had; a greedy word wrap never leaves such a gap."""
+    bad = []
+    for line, nxt in zip(rows, rows[1:], strict=False):
+        if line.strip() and nxt.strip():
+            if len(line.rstrip()) + 1 + len(nxt.split()[0]) <= width:
+                bad.append(f"{line.strip()!r} | {nxt.strip()!r}")
+    return bad
+
+
+def _summaries(lines: list[str]) -> dict[str, list[str]]:
+    """Command name -> the lines of its summary in the Commands panel of ``rnndyn --help``."""
+    rows = _panel(lines, "Commands")
+    col = len(rows[0]) - len(rows[0].split(None, 1)[1]) if rows else 0  # where summaries start
+    out: dict[str, list[str]] = {}
+    name = ""
+    for row in rows:
+        if row[:col].strip():
+            name = row[:col].strip()
+            out[name] = []
+        out[name].append(row[col:].rstrip())
+    return out
+
+
+def test_every_command_is_listed_with_a_one_sentence_summary(monkeypatch) -> None:
+    wide = _summaries(_help([], WIDE, monkeypatch))
+    assert list(wide) == [name for name, _, _ in COMMANDS]
+    for name, rows in wide.items():
+        # at 200 columns every summary fits on one line, so a second line is a hard break
+        assert len(rows) == 1, (name, rows)
+        assert rows[0].endswith(".") and rows[0][0].isupper(), (name, rows)
+    narrow = _summaries(_help([], NARROW, monkeypatch))
+    width = max(len(r) for rows in narrow.values() for r in rows)
+    for name, rows in narrow.items():
+        assert _unbroken(rows, width) == [], name
+        assert " ".join(" ".join(rows).split()) == wide[name][0]  # same prose, only rewrapped
+
+
+@pytest.mark.parametrize("width", [NARROW, WIDE])
+def test_each_command_help_is_prose_wrapped_by_the_terminal(monkeypatch, width) -> None:
+    for name, func, _ in COMMANDS:
+        lines = _help([name], width, monkeypatch)
+        usage = next(i for i, line in enumerate(lines) if "Usage: rnndyn" in line)
+        panel = next(i for i, line in enumerate(lines) if line.startswith("╭─"))
+        text = [line[1:] for line in lines[usage + 1 : panel]]  # the description, one-space margin
+        paragraphs = " ".join(line.strip() or "\n" for line in text).split("\n")
+        assert sum(bool(p.strip()) for p in paragraphs) == func.__doc__.strip().count("\n\n") + 1, name
+        assert _unbroken(text, width - 2) == [], (name, width)
