@@ -88,3 +88,25 @@ def test_each_command_help_is_prose_wrapped_by_the_terminal(monkeypatch, width) 
         paragraphs = " ".join(line.strip() or "\n" for line in text).split("\n")
         assert sum(bool(p.strip()) for p in paragraphs) == func.__doc__.strip().count("\n\n") + 1, name
         assert _unbroken(text, width - 2) == [], (name, width)
+
+
+_BAR = re.compile(r"\d:\d\d:\d\d\s*$", re.MULTILINE)  # a line ending in a bar's elapsed time
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["chaos", "--widths", "2,3", "--n-networks", "3", "--init", "he", "--activation", "relu",
+         "--scrambling-steps", "30", "--persistence-trials", "3"],
+        ["meanfield", "gated_flow", "--dmft", "--g-h", "3", "--tau-max", "10", "--dt", "0.2"],
+    ],
+)  # fmt: skip
+def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
+    """Run without a terminal (as in a pipe or CI): the bars, which were printed on stdout in
+    their final state (here the chaos table was preceded by 'he/relu ━━━━ 6/6 0:00:00'), leave
+    nothing, and the results are all there."""
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert not _BAR.search(res.output), res.output
+    first = res.output.strip().splitlines()[0]
+    assert first.strip().startswith(("scalar he/relu: P(period3)", "rnndyn meanfield gated_flow")), first

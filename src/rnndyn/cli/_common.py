@@ -118,6 +118,15 @@ InputsOpt = Annotated[
 ]
 
 
+def progress_display(*columns: Any, enabled: bool = True) -> Any:
+    """A rich ``Progress`` for long work: on stderr and transient, so it shows while the work runs
+    on a terminal and leaves nothing behind in the output (a piped or redirected stdout gets only
+    the results; a non-terminal stderr gets no bar at all). ``enabled=False``: a no-op display."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=err_console, transient=True, disable=not enabled)
+
+
 def to_jsonable(obj: Any) -> Any:
     """JSON-ready values: tensors/arrays as lists, snake_case keys, non-finite floats as ``None``
     (their reasons under ``"non_finite"`` at the top level; see :func:`rnndyn.analysis.jsonable`)."""

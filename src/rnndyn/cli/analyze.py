@@ -272,14 +272,12 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self._prog = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
+        from rnndyn.cli._common import progress_display
+
+        self._prog = progress_display(
+            SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn()
         )
         self._prog.__enter__()
         self._task = self._prog.add_task("starting", total=None)

@@ -16,6 +16,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    progress_display,
     write_json,
 )
 
@@ -67,7 +68,7 @@ def chaos_cmd(
         force=force,
     )  # before any long computation
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from rnndyn import chaos
@@ -77,12 +78,8 @@ def chaos_cmd(
     combos = [(i.strip(), a.strip()) for i in inits.split(",") for a in activations.split(",")]
     results = []
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
+        with progress_display(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
         ) as bar:
             for init, act in combos:
                 task = bar.add_task(f"{init}/{act}", total=n_networks * len(ws))

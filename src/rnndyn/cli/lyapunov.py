@@ -39,6 +39,7 @@ from rnndyn.cli._common import (
     fail,
     load_inputs,
     orient_inputs,
+    progress_display,
     report_status,
     resolve_model,
     status_rows,
@@ -98,15 +99,13 @@ def progress_bar(enabled: bool, description: str) -> Iterator[Any]:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    with progress_display(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),
-        console=console,
-        transient=True,
     ) as prog:
         task = prog.add_task(description, total=None)
 

@@ -26,15 +26,11 @@ KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset", "lstm", "
 
 
 def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-    return Progress(
-        TextColumn(title),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    from rnndyn.cli._common import progress_display
+
+    return progress_display(TextColumn(title), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn())
 
 
 def meanfield_cmd(

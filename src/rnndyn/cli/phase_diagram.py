@@ -97,17 +97,18 @@ def phase_diagram_cmd(
     if zarr is not None and zarr.exists() and not force:
         raise fail(f"`--zarr` {str(zarr)!r} exists; pass --force to overwrite it")
     import numpy as np
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+    from rnndyn.cli._common import progress_display
     from rnndyn.meanfield.phase import REGION_NAMES
     from rnndyn.phases import phase_diagram
 
     _ = device  # mean-field numerics run on the CPU in float64; simulations use float64 CPU models
     gh = _range(g_h, "g-h")
     ar = _range(alpha_r, "alpha-r")
-    with Progress(
+    with progress_display(
         TextColumn("[bold]phase diagram"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, disable=not progress, transient=True,
+        TimeElapsedColumn(), enabled=progress,
     ) as bar:  # fmt: skip
         task = bar.add_task("pd", total=None)
 

@@ -81,14 +81,15 @@ def reproduce_cmd(
         raise fail("give a claim id or --all (see `rnndyn reproduce --list`)")
     try:
         if all_:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-            with Progress(
+            from rnndyn.cli._common import progress_display
+
+            with progress_display(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 TextColumn("{task.completed}/{task.total}"),
                 TimeElapsedColumn(),
-                console=console,
             ) as bar:
                 task = bar.add_task("claims", total=len(rp.claims()))
 

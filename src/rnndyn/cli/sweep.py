@@ -27,6 +27,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    progress_display,
     write_json,
 )
 
@@ -183,22 +184,29 @@ def sweep_cmd(
                 fixed=fixed,
                 device=device,
             )
-        ds = sweep(
-            fn,
-            axes,
-            store=store,
-            n_seeds=n_seeds,
-            base_seed=seed,
-            scheduler=scheduler,
-            n_workers=workers,
-            attrs={"model": model_label, "n": n_label, "fixed": fixed},
-            fresh=fresh,
-            retry_failed=retry_failed,
-            max_retries=max_retries,
-            time_limit=time_limit,
-            wait=wait,
-            connect_timeout=connect_timeout,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+        with progress_display(
+            TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        ) as bar:  # on stderr, transient (the library's own bar would print to stdout)
+            task = bar.add_task("sweep", total=None)
+            ds = sweep(
+                fn,
+                axes,
+                store=store,
+                n_seeds=n_seeds,
+                base_seed=seed,
+                scheduler=scheduler,
+                n_workers=workers,
+                attrs={"model": model_label, "n": n_label, "fixed": fixed},
+                fresh=fresh,
+                retry_failed=retry_failed,
+                max_retries=max_retries,
+                time_limit=time_limit,
+                wait=wait,
+                connect_timeout=connect_timeout,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     except (TypeError, ValueError, RuntimeError) as exc:
         raise fail(str(exc)) from None
     import collections

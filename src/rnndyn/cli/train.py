@@ -40,15 +40,16 @@ def _parse_taus(raw: str) -> list[int | str | None]:
 
 def _loss_progress() -> Any:
     """The training progress bar: description, bar, epochs done/total, last loss, elapsed time."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
-    return Progress(
+    from rnndyn.cli._common import progress_display
+
+    return progress_display(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TextColumn("loss {task.fields[loss]}"),
         TimeElapsedColumn(),
-        console=console,
     )
 
 
