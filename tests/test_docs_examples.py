@@ -337,3 +337,17 @@ def test_docs_python_blocks_run_including_slow(
     if all(b.marker == "skip" for b in python_blocks(page)):
         pytest.skip(f"{page.name}: every block is marked skip")
     assert _run_page(page, (None, "slow"), tmp_path, monkeypatch) > 0
+
+
+def test_analyze_says_how_many_jacobian_states_it_used() -> None:
+    """README's quoted output: with B input sequences the spectrum uses `spectrum_states` states
+    *per sequence*; the "analysed" line said "20 states in all" beside "Jacobian states 80"."""
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    lstm = torch.nn.LSTM(1, 4, batch_first=True).double()
+    x = torch.randn(3, 60, 1, generator=gen, dtype=torch.float64)
+    res = rnndyn.analyze(lstm, x, sections=["jacobian_spectrum"], spectrum_states=5)
+    n_states = res.jacobian_spectrum.eigenvalues.shape[0]
+    assert n_states == 3 * 5
+    assert f"5 states per sequence, {n_states} in all" in res.analysed["jacobian_spectrum"]

@@ -1024,7 +1024,7 @@ def _spectrum(
         kwargs.update(inputs=x[:n_seq, : transient + n_steps + 1], n_trajectories=n_seq)
         analysed["jacobian_spectrum"] = (
             f"the first {n_seq} of {B} input sequence(s) (steps {transient}..{transient + n_steps}); "
-            f"{n_states} states in all, after {transient} transient steps"
+            f"{n_states} states per sequence, {n_seq * n_states} in all, after {transient} transient steps"
         )
     try:
         return jacobian_spectrum(
