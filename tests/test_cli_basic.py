@@ -58,7 +58,7 @@ def test_models_lists_names() -> None:
 
 def test_clean_errors() -> None:
     res = runner.invoke(app, ["simulate", "-m", "nope"])
-    assert res.exit_code == 2 and "`model` must be one of" in res.output
+    assert res.exit_code == 2 and "`--model` must be one of" in res.output
     res = runner.invoke(app, ["simulate", "-m", "vanilla", "-p", "gain=3"])
     assert res.exit_code == 2 and "does not take ['gain']" in res.output
     res = runner.invoke(app, ["simulate", "-m", "vanilla", "-p", "g"])

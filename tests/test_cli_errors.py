@@ -68,7 +68,7 @@ def files(tmp_path):
         (["analyze", "--qr-every", "0"], "`--qr-every` must be an int >= 1 or 'auto'"),
         (["analyze", "--log-base", "1"], "`--log-base` must be 'e' or a number > 1"),
         (["analyze", "-m", "lorenz63", "-n", "4"], "`--n` does not apply to 'lorenz63'"),
-        (["fixed-points", "-m", "nope"], "`model` must be one of"),
+        (["fixed-points", "-m", "nope"], "`--model` must be one of"),
     ],
 )
 def test_bad_inputs_are_one_line_errors(files, args, expected) -> None:

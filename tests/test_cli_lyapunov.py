@@ -144,11 +144,11 @@ def test_lyapunov_command_torch_model_with_inputs(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["lyapunov", "-m", "vanilla", "-n", "4", "--k", "9", "--steps", "10"], "`k` must be <= state_size"),
-        (["lyapunov", "-m", "vanilla", "-n", "4", "--steps", "0"], "`n_steps`"),
+        (["lyapunov", "-m", "vanilla", "-n", "4", "--k", "9", "--steps", "10"], "`--k` must be <= state_size"),
+        (["lyapunov", "-m", "vanilla", "-n", "4", "--steps", "0"], "`--steps` must be an int >= 1; got 0"),
         (["lyapunov", "-m", "henon", "--qr-every", "often", "--steps", "10"], "`--qr-every`"),
         (["analyze", "--torch-model", "missing.pt"], "existing file"),
-        (["lyapunov", "-m", "nosuchmodel"], "`model` must be one of"),
+        (["lyapunov", "-m", "nosuchmodel"], "`--model` must be one of"),
     ],
 )
 def test_user_errors_are_clean(args, message) -> None:
@@ -174,4 +174,4 @@ def test_wrong_input_shape_is_clean(tmp_path) -> None:
             "--no-progress",
         ],
     )
-    assert res.exit_code == 2 and "`inputs` must have shape (B, T, 2)" in res.output
+    assert res.exit_code == 2 and "`--inputs` must have shape (B, T, 2)" in res.output

@@ -110,3 +110,36 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
     assert not _BAR.search(res.output), res.output
     first = res.output.strip().splitlines()[0]
     assert first.strip().startswith(("scalar he/relu: P(period3)", "rnndyn meanfield gated_flow")), first
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [  # each named the library's argument before: n_steps, n_trajectories, k, n_states, at, ...
+        (["lyapunov", "-n", "4", "--steps", "-5"], "`--steps` must be an int >= 1; got -5"),
+        (["lyapunov", "-n", "4", "--trajectories", "0"], "`--trajectories` must be an int >= 1; got 0"),
+        (["analyze", "-n", "4", "-k", "0"], "`--k` must be an int >= 1; got 0"),
+        (["spectrum", "-n", "4", "--states", "0"], "`--states` must be an int >= 1; got 0"),
+        (["spectrum", "-n", "4", "--at", "fixed"], "`--at` must be 'trajectory' or 'fixed-points'; got 'fixed'"),
+        (["spectrum", "-n", "4", "--input", "1,2"], "`--input` applies only to a model with inputs"),
+        (["fixed-points", "-n", "4", "-p", "input_size=2", "--input", "1"], "`--input` must hold 2 numbers"),
+        (["fixed-points", "-n", "4", "--optimiser", "bfgs"], "`--optimiser` must be one of 'lm', 'adam'; got 'bfgs'"),
+        (["fixed-points", "-n", "4", "--starts", "0"], "`--starts` must be an int >= 1; got 0"),
+        (["meanfield", "gru", "--g-h", "-1"], "`--g-h` must be in (0.0, inf]; got -1.0"),
+        (["meanfield", "gradients", "--law", "adj"], "`--law` must be one of constant_gate, binary_gate, adjoint"),
+        (["meanfield", "ageing", "--horizon", "-1"], "`--horizon` must be in (0.0, inf]; got -1.0"),
+        (["simulate", "-m", "lorenz63", "--dt", "0"], "`--dt` must be in (0.0, inf]; got 0.0"),
+        (["simulate", "-m", "lorenz63", "--method", "rk45"], "`--method` must be one of 'euler', 'heun', 'rk4'"),
+        (["simulate", "-n", "4", "-p", "g_h=-1"], "`-p g_h` must be in [0.0, inf]; got -1"),
+        (["simulate", "-m", "[bold]x"], "(see `rnndyn models`); got '[bold]x'"),
+        # -p generator/device/dtype were accepted, ignored, and shown in the model's label
+        (["simulate", "-n", "4", "-p", "device=meta"], "does not take ['device']"),
+        (["simulate", "-n", "4", "-p", "generator=1"], "generator is not a -p parameter (use --seed)"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_option_typed(args, expected) -> None:
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert lines[0].startswith("error: "), res.output  # the error alone: no 'analysed:' line first
+    assert expected in " ".join(res.output.split())
+    assert "Traceback" not in res.output

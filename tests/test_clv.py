@@ -458,7 +458,7 @@ def test_cli_clv_reproduces_the_library_call(tmp_path) -> None:  # noqa: ANN001
     for name in ("clv_localisation.png", "clv_ftle.png", "clv_angles.png"):
         assert (tmp_path / "fig" / name).stat().st_size > 10_000
     bad = CliRunner().invoke(app, ["lyapunov", "--clv", "--model", "henon", "-k", "3", "--no-progress"])
-    assert bad.exit_code != 0 and "`k` must be <= state_size = 2; got 3" in bad.output
+    assert bad.exit_code != 0 and "`--k` must be <= state_size = 2; got 3" in bad.output
 
 
 @pytest.mark.gpu

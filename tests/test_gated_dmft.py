@@ -178,7 +178,7 @@ def test_cli_dmft_and_gradients(tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "g.json").read_text())["limit"] == pytest.approx(2.0)
     res = runner.invoke(app, ["meanfield", "gated_flow", "--dmft", "--g-h", "-1"])
-    assert res.exit_code == 2 and "g_h" in res.output
+    assert res.exit_code == 2 and "`--g-h`" in res.output
 
 
 def _simulate_gated_flow(

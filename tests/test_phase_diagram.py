@@ -249,7 +249,7 @@ def test_cli_meanfield(tmp_path):
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "g.json").read_text())["n_nonzero"] == 2
     bad = runner.invoke(app, ["meanfield", "gru", "--g-h", "-1"])
-    assert bad.exit_code == 2 and "`g_h`" in bad.output
+    assert bad.exit_code == 2 and "`--g-h`" in bad.output
     bad = runner.invoke(app, ["meanfield", "lstm"])
     assert bad.exit_code == 2
 

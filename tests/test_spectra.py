@@ -174,7 +174,7 @@ def test_cli_spectrum(tmp_path) -> None:
     assert data["n_states"] == 2 and "theory" in data
     assert (tmp_path / "jacobian_spectrum.png").exists()
     bad = runner.invoke(app, ["spectrum", "--n", "8", "--eps-slow", "-1", "--no-progress"])
-    assert bad.exit_code == 2 and "eps_slow" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and "`--eps-slow`" in bad.output and "Traceback" not in bad.output
 
 
 @pytest.mark.gpu

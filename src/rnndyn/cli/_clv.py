@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rnndyn.cli._common import console, fail, write_json
+from rnndyn.cli._common import LYAPUNOV_OPTIONS, console, fail, fail_from, write_json
 
 ClvOpt = Annotated[
     bool,
@@ -89,7 +89,7 @@ def clv_report(
             else None
         )
     except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(exc, LYAPUNOV_OPTIONS) from None
     table = Table(title=f"Covariant Lyapunov vectors: {label}", title_justify="left")
     for col in ("i", f"lambda_i [{res.units}]", "CLV growth", "IPR CLV", "IPR GS", "converged (sin)"):
         table.add_column(col, justify="right")

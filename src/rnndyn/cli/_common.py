@@ -121,10 +121,12 @@ InputsOpt = Annotated[
 def progress_display(*columns: Any, enabled: bool = True) -> Any:
     """A rich ``Progress`` for long work: on stderr and transient, so it shows while the work runs
     on a terminal and leaves nothing behind in the output (a piped or redirected stdout gets only
-    the results; a non-terminal stderr gets no bar at all). ``enabled=False``: a no-op display."""
+    the results; a non-terminal stderr, e.g. a log file, gets nothing, not even the blank line a
+    transient display leaves). ``enabled=False``: a no-op display."""
     from rich.progress import Progress
 
-    return Progress(*columns, console=err_console, transient=True, disable=not enabled)
+    shown = enabled and err_console.is_terminal
+    return Progress(*columns, console=err_console, transient=True, disable=not shown)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -150,8 +152,42 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def fail(message: str) -> typer.Exit:
     """Print a clean error (no traceback) and return an exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(message)}")  # the message is text, never markup
     return typer.Exit(code=2)
+
+
+def fail_from(exc: BaseException, options: dict[str, str]) -> typer.Exit:
+    """:func:`fail` with a library error whose argument names are replaced by the options the
+    user typed: where the library names its argument n_steps (in backticks), the command line
+    names --steps. ``options`` maps argument name -> option."""
+    message = str(exc)
+    for name, option in options.items():
+        message = message.replace(f"`{name}`", f"`{option}`")
+    return fail(message)
+
+
+#: the Lyapunov routines' arguments -> the options of `rnndyn lyapunov` / `rnndyn analyze`
+LYAPUNOV_OPTIONS = {
+    "k": "--k",
+    "n_steps": "--steps",
+    "n_transient": "--transient",
+    "n_trajectories": "--trajectories",
+    "qr_every": "--qr-every",
+    "log_base": "--log-base",
+    "inputs": "--inputs",
+    "n_backward_transient": "--backward-transient",
+    "record_every": "--record-every",
+    "window": "--ftle-window",
+    "store": "--store",
+    "spectrum_states": "--spectrum-states",
+    "fixed_point_starts": "--fp-starts",
+    "sections": "--skip",
+}
+
+#: how the model flags reach the library: ``build_model``'s arguments -> the options
+MODEL_OPTIONS = {"model": "--model", "name": "--model", "n": "--n", "dt": "--dt", "method": "--method"}
 
 
 def build(
@@ -193,7 +229,7 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
     gives its parameters. ``-p`` values override these one by one; nothing is dropped silently.
     """
     from rnndyn.models.presets import load_presets
-    from rnndyn.models.registry import MODELS, parse_params
+    from rnndyn.models.registry import MODELS, model_parameters, parse_params
 
     try:
         given = parse_params(params)
@@ -201,12 +237,21 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
         raise fail(str(exc)) from None
     name = DEFAULT_MODEL if model is None else model
     presets = load_presets()["presets"]
-    if name in presets:
-        entry = presets[name]
-        return entry["model"], {**entry["params"], **given}, name
-    if name not in MODELS:
+    if name not in presets and name not in MODELS:
         names = sorted(MODELS) + sorted(presets)
-        raise fail(f"`model` must be one of {', '.join(names)} (see `rnndyn models`); got {name!r}")
+        raise fail(f"`--model` must be one of {', '.join(names)} (see `rnndyn models`); got {name!r}")
+    registry_name = presets[name]["model"] if name in presets else name
+    takes = list(model_parameters(registry_name))
+    unknown = sorted(set(given) - set(takes))
+    if unknown:  # n, generator, dtype and device have their own options (or are fixed)
+        hint = {"n": " (use -n)", "generator": " (use --seed)", "device": " (use --device)", "dtype": " (analyses run in float64)"}
+        extra = "".join(f"; {k} is not a -p parameter{hint[k]}" for k in unknown if k in hint)
+        raise fail(
+            f"`-p/--param`: model {registry_name!r} does not take {unknown}; it takes {', '.join(takes)} "
+            f"(see `rnndyn models`){extra}"
+        )
+    if name in presets:
+        return registry_name, {**presets[name]["params"], **given}, name
     base = dict(DEFAULT_PARAMS) if model is None else {}
     return name, {**base, **given}, None
 
@@ -314,8 +359,8 @@ def resolve_model(
     size = (DEFAULT_N if n is None else n) if takes_n else None
     try:
         system = build_model(name, n=size, params=merged, seed=seed, device=device, dt=dt, method=method)
-    except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+    except (TypeError, ValueError) as exc:  # a model parameter is set with -p NAME=VALUE
+        raise fail_from(exc, {**MODEL_OPTIONS, **{k: f"-p {k}" for k in merged}}) from None
     from rnndyn.models.registry import model_parameters
 
     full = {k: v for k, v in model_parameters(name).items() if isinstance(v, float)}

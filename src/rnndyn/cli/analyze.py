@@ -16,6 +16,7 @@ import typer
 
 from rnndyn.cli._common import (
     DEFAULT_N,
+    LYAPUNOV_OPTIONS,
     ArchOpt,
     BatchFirstOpt,
     DeviceOpt,
@@ -35,6 +36,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    fail_from,
     load_inputs,
     resolve_model,
 )
@@ -224,7 +226,7 @@ def run_analysis(
                 progress=step,
             )
         except (TypeError, ValueError) as exc:
-            raise fail(str(exc)) from None
+            raise fail_from(exc, LYAPUNOV_OPTIONS) from None
     if choice.load_info is not None or choice.params:
         res = _with_provenance(res, choice)
     for title, rows in res.sections():

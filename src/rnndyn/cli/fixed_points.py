@@ -24,7 +24,7 @@ from rnndyn.cli._common import (
     TrustPickleOpt,
     check_outputs,
     console,
-    fail,
+    fail_from,
     report_status,
     status_rows,
     write_json,
@@ -34,6 +34,18 @@ from rnndyn.cli.spectrum import parse_constant_input
 
 #: rows of the per-point table shown
 MAX_ROWS = 12
+#: find_fixed_points' arguments -> the options of `rnndyn fixed-points`
+OPTIONS = {
+    "n_initial": "--starts",
+    "tol": "--tol",
+    "inputs": "--input",
+    "n_transient": "--transient",
+    "noise": "--noise",
+    "max_iter": "--max-iter",
+    "slow_tol": "--slow-tol",
+    "eps_slow": "--eps-slow",
+    "method": "--optimiser",
+}
 
 
 def fixed_points_cmd(
@@ -91,9 +103,8 @@ def fixed_points_cmd(
         module_path=module_path,
         trust_pickle=trust_pickle,
     )
-    x = parse_constant_input(constant_input, device)
+    x = parse_constant_input(constant_input, device, system)
     analysed = "zero input" if x is None else f"constant input {constant_input}"
-    console.print(f"analysed: fixed points at {analysed}")
     with progress_bar(progress, "fixed points"):
         try:
             res = find_fixed_points(
@@ -111,7 +122,8 @@ def fixed_points_cmd(
                 throw=False,
             )
         except (TypeError, ValueError) as exc:
-            raise fail(str(exc)) from None
+            raise fail_from(exc, OPTIONS) from None
+    console.print(f"analysed: fixed points at {analysed}")  # after the run: an error comes alone
     summary = Table(show_header=False, title=f"fixed points: {label}", title_justify="left")
     for key, value in [*fixed_point_summary(res), *status_rows(res)]:
         summary.add_row(key, value)

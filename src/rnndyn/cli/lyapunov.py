@@ -17,6 +17,7 @@ from rnndyn.cli._common import (
     DEFAULT_MODEL,
     DEFAULT_N,
     DEFAULT_PARAMS,
+    LYAPUNOV_OPTIONS,
     ArchOpt,
     BatchFirstOpt,
     DeviceOpt,
@@ -37,6 +38,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    fail_from,
     load_inputs,
     orient_inputs,
     progress_display,
@@ -124,7 +126,7 @@ def run_spectrum(system: Any, progress: Any, **kwargs: Any) -> Any:
     try:
         return lyapunov_spectrum(system, progress=progress, **kwargs)
     except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(exc, LYAPUNOV_OPTIONS) from None
     except torch.OutOfMemoryError:  # pragma: no cover - hardware dependent
         raise fail("out of memory: lower --k, --trajectories or --n") from None
 

@@ -16,13 +16,37 @@ from rnndyn.cli._common import (
     check_device,
     check_outputs,
     console,
+    err_console,
     fail,
+    fail_from,
     report_status,
     status_rows,
     write_json,
 )
 
 KINDS = ("scs", "discrete", "gru", "gated_flow", "gradients", "onset", "lstm", "ageing")
+LAWS = ("constant_gate", "binary_gate", "adjoint")
+#: the solvers' arguments -> the options of `rnndyn meanfield` (t_max: --t-max, or --horizon for ageing)
+OPTIONS = {
+    "g": "--g",
+    "g_h": "--g-h",
+    "alpha_r": "--alpha-r",
+    "alpha_z": "--alpha-z",
+    "alpha_f": "--alpha-f",
+    "alpha_i": "--alpha-i",
+    "alpha_o": "--alpha-o",
+    "bias_std": "--bias-std",
+    "method": "--method",
+    "n_samples": "--n-samples",
+    "dt": "--dt",
+    "tau_max": "--tau-max",
+    "rho": "--rho",
+    "law": "--law",
+    "t_max": "--t-max",
+    "horizon": "--horizon",
+    "theta": "--theta",
+    "z_bar": "--z-bar",
+}
 
 
 def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
@@ -107,6 +131,8 @@ def meanfield_cmd(
         raise fail(f"`--dmft` applies to KIND gated_flow, gru or lstm only; got {kind!r}")
     if kind == "lstm" and not dmft:
         raise fail("KIND lstm needs `--dmft` (the LSTM has no fixed-point MFT here)")
+    if kind == "gradients" and law not in LAWS:
+        raise fail(f"`--law` must be one of {', '.join(LAWS)}; got {law!r}")
     device = check_device(device)
     table = Table(title=f"rnndyn meanfield {kind}{' --dmft' if dmft else ''}")
     table.add_column("quantity")
@@ -218,7 +244,7 @@ def meanfield_cmd(
             for t in sorted({1, 10, t_max // 2, t_max}):
                 rows.append((f"(1/N) tr D^t D^tT at t={t}", float(res.norm[t])))
         elif kind == "scs":
-            with console.status("solving the mean-field equations"):
+            with err_console.status("solving the mean-field equations"):  # stderr, transient
                 res = mf.scs_dmft(g, throw=False)
             rows = [("g", g), ("Delta_0 = <h^2>", res.delta0), ("lambda_max (1/time)", res.lambda_max),
                     ("ground energy E_0", res.ground_energy), ("neutral mode E_1 (=-1)", res.neutral_energy)]  # fmt: skip
@@ -238,7 +264,7 @@ def meanfield_cmd(
                 extra = mf.gated_flow_dmft(g_h, throw=False)
                 rows.append(("DMFT lambda_max (1/time)", extra.lambda_max))
     except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(exc, {**OPTIONS, "t_max": "--horizon" if kind == "ageing" else "--t-max"}) from None
     if hasattr(res, "residual"):
         rows.append(("self-consistency residual", res.residual))
     for k, v in rows:

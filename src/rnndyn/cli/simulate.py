@@ -28,6 +28,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    fail_from,
     load_inputs,
     orient_inputs,
     resolve_model,
@@ -121,7 +122,9 @@ def simulate_cmd(
             h0 = torch.zeros(x.shape[0], system.state_size, dtype=torch.float64, device=device)
             traj = simulate(system, h0, inputs=x[:, :total], n_transient=n_transient)
     except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(
+            exc, {"n_steps": "--steps", "n_transient": "--transient", "batch_shape": "--batch", "inputs": "--inputs"}
+        ) from None
     arr = traj.detach().cpu().numpy()
     console.print(
         f"[bold]{label}[/] state_size={system.state_size} trajectory {tuple(arr.shape)} "

@@ -25,6 +25,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    fail_from,
     report_status,
     status_rows,
     write_json,
@@ -32,8 +33,9 @@ from rnndyn.cli._common import (
 from rnndyn.cli.lyapunov import load_system, progress_bar
 
 
-def parse_constant_input(value: str | None, device: str) -> Any:
-    """``--input "0.5,-1"`` -> a float64 tensor ``(d,)`` (the library checks ``d``)."""
+def parse_constant_input(value: str | None, device: str, system: Any = None) -> Any:
+    """``--input "0.5,-1"`` -> a float64 tensor ``(d,)``; with ``system``, ``d`` must be its
+    ``input_size`` (a model without inputs takes no ``--input``)."""
     if value is None:
         return None
     import torch
@@ -44,7 +46,27 @@ def parse_constant_input(value: str | None, device: str) -> Any:
         raise fail(f"`--input` must be comma-separated numbers, e.g. 0.5,-1; got {value!r}") from None
     if not vals:
         raise fail("`--input` must hold at least one number")
+    d = getattr(system, "input_size", None)
+    if d == 0:
+        raise fail(
+            f"`--input` applies only to a model with inputs; this one has input_size 0 (a named model "
+            f"takes -p input_size=D); got --input {value!r}"
+        )
+    if d is not None and len(vals) != d:
+        raise fail(f"`--input` must hold {d} numbers (the model's input_size); got {len(vals)}: {value!r}")
     return torch.tensor(vals, dtype=torch.float64, device=device)
+
+
+#: `rnndyn spectrum`'s and `rnndyn fixed-points`' options by the library's argument names
+SPECTRUM_OPTIONS = {
+    "at": "--at",
+    "n_states": "--states",
+    "n_steps": "--steps",
+    "n_transient": "--transient",
+    "n_trajectories": "--trajectories",
+    "inputs": "--input",
+    "eps_slow": "--eps-slow",
+}
 
 
 def spectrum_cmd(
@@ -108,10 +130,11 @@ def spectrum_cmd(
         module_path=module_path,
         trust_pickle=trust_pickle,
     )
-    x = parse_constant_input(constant_input, device)
+    if at not in ("trajectory", "fixed-points", "fixed_points"):
+        raise fail(f"`--at` must be 'trajectory' or 'fixed-points'; got {at!r}")
+    x = parse_constant_input(constant_input, device, system)
     where = "states along trajectories" if at == "trajectory" else "the fixed points"
     analysed = ("zero input" if x is None else f"constant input {constant_input}") + f"; Jacobians at {where}"
-    console.print(f"analysed: {analysed}")
     with progress_bar(progress, "Jacobian spectrum"):
         try:
             res = jacobian_spectrum(
@@ -130,7 +153,8 @@ def spectrum_cmd(
                 generator=torch.Generator().manual_seed(seed + 1),
             )
         except (TypeError, ValueError) as exc:
-            raise fail(str(exc)) from None
+            raise fail_from(exc, SPECTRUM_OPTIONS) from None
+    console.print(f"analysed: {analysed}")  # after the run: an error comes alone
     table = Table(show_header=False, title=f"Jacobian spectrum: {label}", title_justify="left")
     for key, value in [*spectrum_summary(res), *status_rows(res)]:
         table.add_row(key, value)
@@ -144,4 +168,4 @@ def spectrum_cmd(
         console.print(f"wrote {plot_spectrum(res, out / 'jacobian_spectrum.png', title=label)}")
 
 
-__all__ = ["parse_constant_input", "spectrum_cmd"]
+__all__ = ["SPECTRUM_OPTIONS", "parse_constant_input", "spectrum_cmd"]
