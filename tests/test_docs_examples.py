@@ -202,14 +202,15 @@ def test_signature_check_catches_a_renamed_argument() -> None:
     assert "no argument `n_step`" in found[0] and "positional" in found[1] and "does not exist" in found[2]
 
 
-NAME = re.compile(r"(?<![\w.])(rd|rnndyn)((?:\.\w+)+)")
+NAME = re.compile(r"(?<![\w.])(rd|rnndyn|mf)((?:\.\w+)+)")
+PREFIX = {"rd": "rnndyn", "rnndyn": "rnndyn", "mf": "rnndyn.meanfield"}  # the docs' import aliases
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_id)
 def test_every_rnndyn_name_in_the_docs_exists(page: Path) -> None:
     problems = []
     for m in NAME.finditer(page.read_text(encoding="utf-8")):
-        name = "rnndyn" + m.group(2)
+        name = PREFIX[m.group(1)] + m.group(2)
         first = m.group(2).split(".")[1]
         try:
             _resolve(name)
