@@ -143,3 +143,43 @@ def test_errors_name_the_option_typed(args, expected) -> None:
     assert lines[0].startswith("error: "), res.output  # the error alone: no 'analysed:' line first
     assert expected in " ".join(res.output.split())
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "not_called"),
+    [  # before: the library found these after the work had started (or every sweep point failed)
+        (["chaos", "--widths", "2", "--n-networks", "2", "--scrambling-steps", "0"],
+         "`--scrambling-steps` must be an int >= 2; got 0", "rnndyn.chaos.chaos_probability"),
+        (["chaos", "--widths", "2,0"], "`--widths` must be ints >= 1; got 0", "rnndyn.chaos.chaos_probability"),
+        (["chaos", "--init", "kaiming"], "`--init` must be one of", "rnndyn.chaos.chaos_probability"),
+        (["train", "--epochs", "0"], "`--epochs` must be an int >= 1; got 0", "rnndyn.training.chaotic_series"),
+        (["train", "--hidden", "0"], "`--hidden` must be an int >= 1; got 0", "rnndyn.training.chaotic_series"),
+        (["train", "--data", "lorenz96"], "`--data` must be one of 'lorenz63', 'lorenz63_rho38', 'rossler', "
+         "'duffing', 'digits', 'mnist', 'copy'; got 'lorenz96'", "rnndyn.training.chaotic_series"),
+        (["train", "--data", "mnist", "--images", "{d}"], "`--images` must be an existing file",
+         "rnndyn.training.mnist_task"),
+        (["sweep", "-m", "vanilla", "-g", "gain=1,2", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`--grid` axes must be parameters of vanilla: g, ", "rnndyn.sweeps.sweep"),
+        (["sweep", "-m", "vanilla", "-g", "g=1:2:x", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`--grid` name=start:stop:num needs two numbers and an int count; got 'g=1:2:x'", "rnndyn.sweeps.sweep"),
+        (["sweep", "-m", "vanilla", "-g", "g=1", "--steps", "0", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`--steps` must be an int >= 1; got 0", "rnndyn.sweeps.sweep"),
+        (["sweep", "-m", "vanilla", "-p", "gain=2", "-g", "g=1", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "does not take ['gain']", "rnndyn.sweeps.sweep"),
+        (["phase-diagram", "--simulate", "--steps", "0", "--g-h", "1:2:2", "--alpha-r", "0:1:2"],
+         "`--steps` must be an int >= 1; got 0", None),
+    ],
+)  # fmt: skip
+def test_bad_options_stop_before_any_work(tmp_path, monkeypatch, args, expected, not_called) -> None:
+    if not_called is not None:
+
+        def refuse(*a, **k):
+            raise AssertionError(f"{not_called} was called before the options were checked")
+
+        monkeypatch.setattr(not_called, refuse)
+    res = runner.invoke(app, [a.replace("{d}", str(tmp_path)) for a in args])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert text.startswith("error: ") and text.count("error:") == 1, text
+    assert expected in text
+    assert not list(tmp_path.glob("s.zarr*"))  # no store (nor its lock) created

@@ -230,7 +230,7 @@ def test_cli_phase_diagram_simulate(tmp_path):
     assert out["n_fixed_points_sim"] == [[1]] and out["region_sim"] == [[1]]
     bad = runner.invoke(app, ["phase-diagram", "--g-h", "1.5", "--alpha-r", "0", "--simulate",
                               "--lyapunov", "nope", "--no-progress"])  # fmt: skip
-    assert bad.exit_code == 2 and "`lyapunov`" in bad.output
+    assert bad.exit_code == 2 and "`--lyapunov`" in bad.output
     # the overlay store belongs to that overlay: another N is refused, naming the difference
     bad = runner.invoke(app, ["phase-diagram", "--g-h", "1.5", "--alpha-r", "0", "--simulate", "--n", "20",
                               "--steps", "200", "--transient", "100", "--fixed-points", "--fp-starts", "3",

@@ -28,6 +28,43 @@ def _ints(text: str, name: str) -> list[int]:
         raise fail(f"`{name}` must be a comma-separated list of integers; got {text!r}") from None
 
 
+def _check_options(
+    ws: list[int],
+    vws: list[int],
+    combos: list[tuple[str, str]],
+    n_networks: int,
+    vector_networks: int,
+    criterion: str,
+    out_activation: str,
+    persistence_std: float,
+    scrambling_steps: int,
+    persistence_trials: int,
+) -> None:
+    """The options, in the command line's names, checked before any network is drawn."""
+    from rnndyn._checks import check_choice, check_nonnegative, check_positive_int
+    from rnndyn.chaos import ACTIVATIONS, CRITERIA, OUT_ACTIVATIONS, SCALAR_INITS
+
+    try:
+        if not ws:
+            raise ValueError("`--widths` must list at least one width; got none")
+        for flag, values in (("--widths", ws), ("--vector-widths", vws)):
+            bad = [w for w in values if w < 1]
+            if bad:
+                raise ValueError(f"`{flag}` must be ints >= 1; got {', '.join(map(str, bad))}")
+        for init, act in combos:
+            check_choice(init, "--init", SCALAR_INITS)
+            check_choice(act, "--activation", ACTIVATIONS)
+        check_positive_int(n_networks, "--n-networks")
+        check_positive_int(vector_networks, "--vector-networks")
+        check_choice(criterion, "--criterion", CRITERIA)
+        check_choice(out_activation, "--out-activation", OUT_ACTIVATIONS)
+        check_nonnegative(persistence_std, "--persistence-std")
+        check_positive_int(scrambling_steps, "--scrambling-steps", minimum=2)
+        check_positive_int(persistence_trials, "--persistence-trials")
+    except (TypeError, ValueError) as exc:
+        raise fail(str(exc)) from None
+
+
 def chaos_cmd(
     widths: Annotated[
         str, typer.Option("--widths", help="Comma-separated widths.")
@@ -76,6 +113,10 @@ def chaos_cmd(
     ws = _ints(widths, "--widths")
     vws = _ints(vector_widths, "--vector-widths")
     combos = [(i.strip(), a.strip()) for i in inits.split(",") for a in activations.split(",")]
+    _check_options(  # every option before the first network: the scrambling and persistence
+        ws, vws, combos, n_networks, vector_networks, criterion, out_activation,  # runs come last
+        persistence_std, scrambling_steps, persistence_trials,
+    )  # fmt: skip
     results = []
     try:
         with progress_display(

@@ -17,6 +17,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    fail_from,
     write_json,
 )
 
@@ -34,6 +35,25 @@ def _range(spec: str, name: str):
         return np.array([float(v) for v in spec.split(",")])
     except ValueError:
         raise fail(f"`--{name}` must be 'start:stop:num' or a comma list; got {spec!r}") from None
+
+
+#: phase_diagram's arguments -> the options of `rnndyn phase-diagram`
+OPTIONS = {
+    "model": "--model",
+    "g_h": "--g-h",
+    "alpha_r": "--alpha-r",
+    "alpha_z": "--alpha-z",
+    "theory": "--theory",
+    "n": "--n",
+    "n_steps": "--steps",
+    "n_transient": "--transient",
+    "dt": "--dt",
+    "lyapunov": "--lyapunov",
+    "fp_starts": "--fp-starts",
+    "store": "--store",
+    "scheduler": "--scheduler",
+    "n_workers": "--workers",
+}
 
 
 def phase_diagram_cmd(
@@ -122,7 +142,7 @@ def phase_diagram_cmd(
                                scheduler=None if scheduler == "local" else scheduler, n_workers=workers,
                                fresh=fresh, progress=cb)  # fmt: skip
         except (TypeError, ValueError, RuntimeError) as exc:
-            raise fail(str(exc)) from None
+            raise fail_from(exc, OPTIONS) from None
     counts = {
         REGION_NAMES[int(k)]: int(v)
         for k, v in zip(*np.unique(ds.region.values, return_counts=True), strict=True)

@@ -26,7 +26,8 @@ from rnndyn.cli._common import (
     check_model_flags,
     check_outputs,
     console,
-    fail,
+    fail_from,
+    named_params,
     progress_display,
     write_json,
 )
@@ -44,11 +45,31 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
             import numpy as np
 
             start, stop, num = raw.split(":")
-            values = np.linspace(float(start), float(stop), int(num)).tolist()
+            try:
+                values = np.linspace(float(start), float(stop), int(num)).tolist()
+            except ValueError:
+                raise ValueError(
+                    f"`--grid` name=start:stop:num needs two numbers and an int count; got {item!r}"
+                ) from None
+            if int(num) < 1:
+                raise ValueError(f"`--grid` name=start:stop:num needs a count >= 1; got {item!r}")
         else:
             values = [parse_params([f"v={v}"])["v"] for v in raw.split(",") if v.strip()]
         grid[name.strip().replace("-", "_")] = values
     return grid
+
+
+#: rd.sweep's arguments -> the options of `rnndyn sweep`
+OPTIONS = {
+    "store": "--store",
+    "n_seeds": "--seeds",
+    "scheduler": "--scheduler",
+    "n_workers": "--workers",
+    "max_retries": "--max-retries",
+    "time_limit": "--time-limit",
+    "wait": "--wait",
+    "connect_timeout": "--connect-timeout",
+}
 
 
 def sweep_cmd(
@@ -79,8 +100,8 @@ def sweep_cmd(
     trust_pickle: TrustPickleOpt = False,
     lstm_state: LstmStateOpt = "full",
     n_seeds: Annotated[int, typer.Option("--seeds", help="Independent networks per grid point.")] = 1,
-    n_steps: Annotated[int, typer.Option("--steps")] = 500,
-    n_transient: Annotated[int, typer.Option("--transient")] = 200,
+    n_steps: Annotated[int, typer.Option("--steps", help="Averaged steps per point.")] = 500,
+    n_transient: Annotated[int, typer.Option("--transient", help="Discarded steps per point.")] = 200,
     k: Annotated[int | None, typer.Option("--k", help="Number of exponents (default: all).")] = None,
     scheduler: Annotated[
         str | None,
@@ -124,7 +145,7 @@ def sweep_cmd(
     check_outputs(json_path=json_path, out=out, force=True)  # before any long computation
     import functools
 
-    from rnndyn.models.registry import parse_params
+    from rnndyn._checks import check_positive_int
     from rnndyn.sweeps import TORCH_MODEL_AXES, file_digest, lyapunov_point, sweep, torch_model_point
 
     check_device(device)
@@ -139,6 +160,11 @@ def sweep_cmd(
         trust_pickle=trust_pickle,
     )
     try:
+        check_positive_int(n_seeds, "--seeds")
+        check_positive_int(n_steps, "--steps")
+        check_positive_int(n_transient, "--transient", minimum=0)
+        if k is not None:
+            check_positive_int(k, "--k")
         axes = _parse_grid(grid)
         if torch_model is not None:
             unknown = sorted(set(axes) - set(TORCH_MODEL_AXES))
@@ -170,8 +196,23 @@ def sweep_cmd(
             )
             model_label, n_label = torch_model.name, None
         else:
-            model_label, n_label = model or "vanilla", DEFAULT_N if n is None else n
-            fixed = parse_params(param)
+            from rnndyn.models.registry import MODELS, model_parameters
+
+            # the model, its preset and -p checked here, the grid's names too: every point
+            # failed with the same error before (after the cluster had started)
+            model_label, fixed, _ = named_params(model or "vanilla", param)
+            n_label = (DEFAULT_N if n is None else n) if MODELS[model_label].takes_n else None
+            if n is not None and n_label is None:
+                raise ValueError(f"`--n` does not apply to {model_label!r} (fixed state size); got -n {n}")
+            if n is not None and n < 1:
+                raise ValueError(f"`--n` must be a positive int; got {n}")
+            takes = [*model_parameters(model_label), *(["n"] if n_label is not None else [])]
+            unknown = sorted(set(axes) - set(takes))
+            if unknown:
+                raise ValueError(
+                    f"`--grid` axes must be parameters of {model_label}: {', '.join(takes)}; "
+                    f"got {', '.join(unknown)}"
+                )
             fn = functools.partial(
                 lyapunov_point,
                 model=model_label,
@@ -207,8 +248,10 @@ def sweep_cmd(
                 connect_timeout=connect_timeout,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
+    except typer.Exit:  # a clean error already printed (named_params)
+        raise
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(exc, OPTIONS) from None
     import collections
 
     counts = collections.Counter(ds["status"].values.ravel().tolist())

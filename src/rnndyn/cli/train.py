@@ -18,6 +18,7 @@ from rnndyn.cli._common import (
     check_outputs,
     console,
     fail,
+    fail_from,
     write_json,
 )
 
@@ -51,6 +52,62 @@ def _loss_progress() -> Any:
         TextColumn("loss {task.fields[loss]}"),
         TimeElapsedColumn(),
     )
+
+
+#: the training library's arguments -> the options of `rnndyn train`
+OPTIONS = {
+    "series": "--n-steps",  # the generated data: its length is set by --n-steps
+    "horizons": "--horizons",
+    "tau": "--tau",
+    "images": "--images",
+    "labels": "--labels",
+    "test_images": "--test-images",
+    "test_labels": "--test-labels",
+    "pixels_per_step": "--pixels-per-step",
+    "max_samples": "--max-samples",
+    "length": "--copy-length",
+    "delay": "--copy-delay",
+    "checkpoint": "--checkpoint",
+    "g_h": "--g-h",
+    "alpha_z": "--alpha-z",
+    "alpha_r": "--alpha-r",
+}
+
+
+def _check_options(
+    *,
+    data: str,
+    model: str,
+    ints: dict[str, int],
+    lr: float,
+    clip: str,
+    clip_value: float,
+    standardise: str,
+    eval_reference: str,
+    files: dict[str, Path | None],
+) -> None:
+    """The options, in the command line's names, before any data is generated or any epoch run
+    (the library checked them only when it reached them, after the data or mid-run)."""
+    from rnndyn._checks import check_real
+    from rnndyn.training.data import SERIES
+
+    try:
+        check_choice(data, "--data", (*SERIES, *_TASKS))
+        models = ("lstm", "gru", "rnn", "cks-gru") if data in _TASKS else ("lstm", "gru", "rnn")
+        check_choice(model, "--model", models)
+        for flag, value in ints.items():
+            check_positive_int(value, flag)
+        check_real(lr, "--lr", low=0.0, low_open=True)
+        check_choice(clip, "--clip", ("none", "norm", "value"))
+        check_real(clip_value, "--clip-value", low=0.0, low_open=True)
+        check_choice(standardise, "--standardise", ("per_dim", "global", "none"))
+        check_choice(eval_reference, "--eval-reference", ("test", "all"))
+        for flag, path in files.items():
+            if path is not None and not path.is_file():
+                what = "a directory" if path.is_dir() else "no such file"
+                raise ValueError(f"`{flag}` must be an existing file; got {str(path)!r} ({what})")
+    except (TypeError, ValueError) as exc:
+        raise fail_from(exc, OPTIONS) from None
 
 
 def _parse_horizons(raw: str, tau_pred: float | None) -> list[int]:
@@ -194,6 +251,13 @@ def train_cmd(
         out_files=("tau_sweep.png", "loss.png", "attractor.png", "gradients.png", "accuracy.png"),
         force=force,
     )  # before any long computation
+    _check_options(
+        data=data, model=model, ints={"--hidden": hidden, "--epochs": epochs, "--batches": batches,
+        "--batch-size": batch_size, "--seq-len": seq_len, "--n-series": n_series, "--n-steps": n_steps,
+        "--checkpoint-every": checkpoint_every}, lr=lr, clip=clip, clip_value=clip_value,
+        standardise=standardise, eval_reference=eval_reference,
+        files={"--images": images, "--labels": labels, "--test-images": test_images, "--test-labels": test_labels},
+    )  # fmt: skip
     import dataclasses
 
     import torch
@@ -310,7 +374,7 @@ def train_cmd(
                     else None
                 )
     except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(exc, OPTIONS) from None
 
     if len(taus) > 1:
         for lab, s_, h_ in zip(sweep.labels, sweep.d_stsp, sweep.d_h, strict=True):
@@ -448,7 +512,7 @@ def _classify(
                 progress=lambda e, n, loss: bar.update(job, completed=e, loss=f"{loss:.4f}"),
             )
     except (TypeError, ValueError) as exc:
-        raise fail(str(exc)) from None
+        raise fail_from(exc, OPTIONS) from None
     if res.resumed_from:
         console.print(f"resumed from the checkpoint at epoch {res.resumed_from}")
     acc = res.history.get("test_accuracy", [])
