@@ -183,3 +183,39 @@ def test_bad_options_stop_before_any_work(tmp_path, monkeypatch, args, expected,
     assert text.startswith("error: ") and text.count("error:") == 1, text
     assert expected in text
     assert not list(tmp_path.glob("s.zarr*"))  # no store (nor its lock) created
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [  # before: 'reproduce foo' asked for --out; a file as --out or a folder as --json ran the claim
+        # and then died with a FileExistsError / IsADirectoryError traceback
+        (["reproduce", "foo"], "`CLAIM_ID` must be one of cpss22-period3-vs-width, "),
+        (["reproduce", "cks20-zero-fp", "--out", "{d}/f.txt"], "`--out` must be a folder; got"),
+        (["reproduce", "cks20-zero-fp", "--out", "{d}/o", "--json", "{d}"], "`--json` must be a file path; got"),
+        (["reproduce", "--list", "--all"], "`--list` only lists the claims; got it with --all"),
+    ],
+)
+def test_reproduce_refuses_bad_input_before_running(tmp_path, monkeypatch, args, expected) -> None:
+    def refuse(*a, **k):
+        raise AssertionError("run_claim was called before the input was checked")
+
+    monkeypatch.setattr("rnndyn.reproduce.run_claim", refuse)
+    (tmp_path / "f.txt").write_text("x")
+    res = runner.invoke(app, [a.replace("{d}", str(tmp_path)) for a in args])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert text.startswith("error: ") and expected in text and "Traceback" not in text
+
+
+def test_reproduce_list_shows_why_a_claim_cannot_run() -> None:
+    """A claim's status was printed in [...] inside rich markup and vanished from the table."""
+    import rnndyn.reproduce as rp
+
+    pending = {c.id: c.status for c in rp.claims() if c.compute is None}
+    if not pending:
+        pytest.skip("every claim can run")
+    res = runner.invoke(app, ["reproduce", "--list"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.replace("│", " ").split())
+    for status in pending.values():
+        assert f"[{status.split()[0]} " in text, status

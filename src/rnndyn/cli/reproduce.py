@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rnndyn.cli._common import JsonOpt, SeedOpt, console, fail, write_json
+from rnndyn.cli._common import JsonOpt, SeedOpt, check_outputs, console, err_console, fail, write_json
 
 
 def reproduce_cmd(
@@ -38,7 +38,12 @@ def reproduce_cmd(
     if quick and full:
         raise fail("give one of --quick and --full, not both")
     mode = "full" if full else "quick"
+    if list_ and (all_ or claim_id is not None):
+        raise fail("`--list` only lists the claims; got it with " + ("--all" if all_ else repr(claim_id)))
+    # a re-run overwrites its files (no --force here); paths are checked before any computation
+    check_outputs(json_path=json_path, out=None if list_ else out, force=True)
     if list_:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title="rnndyn reproduce: claims")
@@ -52,7 +57,7 @@ def reproduce_cmd(
             table.add_row(
                 c.id,
                 f"{c.paper.authors.split(',')[0]} {c.paper.year}, arXiv:{c.paper.arxiv}, {c.where}",
-                c.claim + status,
+                escape(c.claim + status),  # a status in [...] is text, not rich markup
                 c.cost["quick"],
                 c.cost["full"],
             )
@@ -75,10 +80,13 @@ def reproduce_cmd(
                 },
             )
         return
-    if out is None:
-        raise fail("`--out DIR` is required to run a claim (figure.png, claim.json and summary.txt go there)")
     if all_ == (claim_id is not None):
         raise fail("give a claim id or --all (see `rnndyn reproduce --list`)")
+    ids = [c.id for c in rp.claims()]
+    if claim_id is not None and claim_id not in ids:
+        raise fail(f"`CLAIM_ID` must be one of {', '.join(ids)} (see `rnndyn reproduce --list`); got {claim_id!r}")
+    if out is None:
+        raise fail("`--out DIR` is required to run a claim (figure.png, claim.json and summary.txt go there)")
     try:
         if all_:
             from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
@@ -103,7 +111,7 @@ def reproduce_cmd(
             if json_path is not None:
                 write_json(json_path, {"mode": mode, "claims": [r.to_dict() for r in results]})
             return
-        with console.status(f"running {claim_id} ({mode})"):
+        with err_console.status(f"running {claim_id} ({mode})"):  # on stderr: stdout gets the result
             res = rp.run_claim(claim_id, mode=mode, out=out, seed=seed, scheduler=scheduler)
     except (TypeError, ValueError) as exc:
         raise fail(str(exc)) from None
