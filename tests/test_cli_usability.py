@@ -189,7 +189,7 @@ def test_bad_options_stop_before_any_work(tmp_path, monkeypatch, args, expected,
     ("args", "expected"),
     [  # before: 'reproduce foo' asked for --out; a file as --out or a folder as --json ran the claim
         # and then died with a FileExistsError / IsADirectoryError traceback
-        (["reproduce", "foo"], "`CLAIM_ID` must be one of cpss22-period3-vs-width, "),
+        (["reproduce", "foo"], "`CLAIM_ID` 'foo' is not registered; it must be one of cpss22-period3-vs-width, "),
         (["reproduce", "cks20-zero-fp", "--out", "{d}/f.txt"], "`--out` must be a folder; got"),
         (["reproduce", "cks20-zero-fp", "--out", "{d}/o", "--json", "{d}"], "`--json` must be a file path; got"),
         (["reproduce", "--list", "--all"], "`--list` only lists the claims; got it with --all"),

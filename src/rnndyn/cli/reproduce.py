@@ -84,7 +84,10 @@ def reproduce_cmd(
         raise fail("give a claim id or --all (see `rnndyn reproduce --list`)")
     ids = [c.id for c in rp.claims()]
     if claim_id is not None and claim_id not in ids:
-        raise fail(f"`CLAIM_ID` must be one of {', '.join(ids)} (see `rnndyn reproduce --list`); got {claim_id!r}")
+        raise fail(
+            f"`CLAIM_ID` {claim_id!r} is not registered; it must be one of {', '.join(ids)} "
+            "(see `rnndyn reproduce --list`)"
+        )
     if out is None:
         raise fail("`--out DIR` is required to run a claim (figure.png, claim.json and summary.txt go there)")
     try:
