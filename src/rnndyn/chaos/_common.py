@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -18,11 +19,21 @@ def wilson_interval(k: int, n: int, *, z: float = 1.959963984540054) -> tuple[fl
     It stays inside ``[0, 1]`` and is informative at ``k = 0`` (upper end ``~ z^2/n``), which the
     normal approximation is not.
 
+    Raises:
+        TypeError: ``k`` or ``n`` is not an integer count.
+        ValueError: ``n < 1``, ``k`` outside ``[0, n]``, or ``z`` not a finite number > 0.
+
     Example:
         >>> lo, hi = wilson_interval(0, 1000)
         >>> (lo, round(hi, 5))
         (0.0, 0.00383)
     """
+    for name, v in (("k", k), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"`{name}` must be an int (a count); got {type(v).__name__} {v!r}")
+    k, n = int(k), int(n)
+    if isinstance(z, bool) or not isinstance(z, numbers.Real) or not (math.isfinite(z) and z > 0):
+        raise ValueError(f"`z` must be a finite number > 0 (1.96 for 95 %); got {z!r}")
     if n <= 0:
         raise ValueError(f"`n` must be an int >= 1; got {n}")
     if not 0 <= k <= n:

@@ -8,11 +8,13 @@ independent of the width (for the network class of their theorem, which we could
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
@@ -53,6 +55,18 @@ class ChaosProbabilityResult(Result):
     seconds: tuple[float, ...]
     settings: dict[str, Any]
 
+    _repr_fields = ("widths", "probability", "ci_low", "ci_high", "n_networks", "criterion", "init", "activation")
+
+    def summary(self) -> str:
+        """The status, the settings and one line per width: chaotic / networks, p and its interval."""
+        lines = [super().summary()]
+        for row in self.table():
+            lines.append(
+                f"  width {row['width']}: {row['chaotic']}/{row['n']} chaotic, p = {row['p']:.4g} "
+                f"(95 % CI {row['ci_low']:.4g} to {row['ci_high']:.4g})"
+            )
+        return "\n".join(lines)
+
     def table(self) -> list[dict[str, Any]]:
         """One row per width (for printing)."""
         return [
@@ -76,13 +90,44 @@ class ChaosProbabilityResult(Result):
         ]
 
 
+def _as_int(v: Any) -> Any:
+    # NumPy / 0-d torch integers (np.arange(2, 10), torch.tensor(4)) are ints; bools and floats are not
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_):
+        return int(v)
+    if isinstance(v, torch.Tensor) and v.ndim == 0 and not v.dtype.is_floating_point and v.dtype != torch.bool:
+        return int(v.item())
+    return v
+
+
 def _check_widths(width: Any) -> tuple[int, ...]:
-    if isinstance(width, str) or not hasattr(width, "__iter__"):
-        return (check_positive_int(width, "width"),)
+    if isinstance(width, str) or not hasattr(width, "__iter__") or (
+        isinstance(width, torch.Tensor | np.ndarray) and width.ndim == 0
+    ):
+        return (check_positive_int(_as_int(width), "width"),)
     ws = tuple(width)
     if len(ws) == 0:
         raise ValueError("`width` must be an int >= 1 or a non-empty list of them; got an empty list")
-    return tuple(check_positive_int(w, "width") for w in ws)
+    out = tuple(check_positive_int(_as_int(w), "width") for w in ws)
+    dup = sorted({w for w in out if out.count(w) > 1})
+    if dup:
+        raise ValueError(
+            f"`width` must list each width once (a repeated width draws the same networks again); "
+            f"got {list(out)} with {dup} repeated"
+        )
+    return out
+
+
+def _check_run_options(seed: Any, chunk_size: Any, dtype: Any) -> tuple[int, int | None]:
+    seed = _as_int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"`seed` must be an int; got {type(seed).__name__} {seed!r}")
+    if chunk_size is not None:
+        chunk_size = check_positive_int(_as_int(chunk_size), "chunk_size")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point and not dtype.is_complex):
+        raise TypeError(
+            f"`dtype` must be a real floating-point torch.dtype (torch.float64, torch.float32); got {dtype!r}"
+        )
+    return seed, chunk_size
 
 
 def _width_generator(seed: int, width: int) -> torch.Generator:
@@ -155,8 +200,7 @@ def chaos_probability(
     entropy_threshold = check_real(entropy_threshold, "entropy_threshold", low=0.0)
     lyapunov_threshold = check_real(lyapunov_threshold, "lyapunov_threshold")
     device = None if device is None else check_device(device)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
+    seed, chunk_size = _check_run_options(seed, chunk_size, dtype)
     total = n_networks * len(widths)
     done = 0
     ks, secs = [], []
@@ -326,6 +370,7 @@ def vector_chaos_probability(
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
     threshold = check_real(threshold, "threshold")
     device = None if device is None else check_device(device)
+    seed, chunk_size = _check_run_options(seed, chunk_size, dtype)
     total = n_networks * len(widths)
     done = 0
     ks, secs = [], []

@@ -1,0 +1,57 @@
+"""New-user checks of the theory, chaos, training and sweep APIs: bad arguments are refused up
+front in the argument's name, and result objects show the numbers they exist for.
+
+Each test here failed before the fix it guards (see the commit that added it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import rnndyn as rd
+from rnndyn import chaos
+from rnndyn import meanfield as mf
+
+
+# ----------------------------------------------------------------------------- chaos probability
+def test_chaos_probability_repr_and_summary_show_the_probabilities() -> None:
+    res = chaos.chaos_probability([2, 4], n_networks=40, seed=0, activation="relu")
+    # before: repr/summary showed only criterion/init/activation/model, never a probability
+    for k, n, p, w in zip(res.n_chaotic, res.n_networks, res.probability, res.widths, strict=True):
+        assert p == k / n
+        assert f"width {w}: {k}/{n} chaotic" in res.summary()
+    assert "probability=" in repr(res) and "ci_high=" in repr(res)
+    lo, hi = chaos.wilson_interval(res.n_chaotic[0], 40)
+    assert f"{hi:.4g}" in res.summary()
+
+
+def test_chaos_probability_widths_numpy_ints_and_duplicates() -> None:
+    a = chaos.chaos_probability(np.arange(2, 4), n_networks=20, seed=np.int64(3))
+    b = chaos.chaos_probability([2, 3], n_networks=20, seed=3)
+    assert a.widths == (2, 3) and a.n_chaotic == b.n_chaotic  # same networks as plain ints
+    with pytest.raises(ValueError, match=r"`width` must list each width once.*\[2\] repeated"):
+        chaos.chaos_probability([2, 2], n_networks=5)
+    with pytest.raises(TypeError, match="`dtype` must be a real floating-point torch.dtype.*'float64'"):
+        chaos.chaos_probability(4, n_networks=5, dtype="float64")
+    with pytest.raises(ValueError, match="`chunk_size` must be an int >= 1; got 0"):
+        chaos.chaos_probability(4, n_networks=5, chunk_size=0)
+    with pytest.raises(TypeError, match="`seed` must be an int; got str"):
+        chaos.vector_chaos_probability(4, n_networks=2, n_steps=5, n_transient=0, seed="a")
+
+
+def test_wilson_interval_refuses_bad_z_and_fractional_counts() -> None:
+    # before: z=-1 gave an inverted interval (0.234, 0.039), z=nan gave (0, 1), k=1.5 a number
+    lo, hi = chaos.wilson_interval(np.int64(3), 10)
+    assert (lo, hi) == chaos.wilson_interval(3, 10) and lo < 0.3 < hi
+    with pytest.raises(ValueError, match="`z` must be a finite number > 0"):
+        chaos.wilson_interval(1, 10, z=-1.0)
+    with pytest.raises(ValueError, match="`z` must be a finite number > 0.*nan"):
+        chaos.wilson_interval(1, 10, z=float("nan"))
+    with pytest.raises(TypeError, match="`k` must be an int .*float 1.5"):
+        chaos.wilson_interval(1.5, 10)
+    with pytest.raises(TypeError, match="`n` must be an int .*bool"):
+        chaos.wilson_interval(1, True)
