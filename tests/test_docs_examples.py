@@ -202,6 +202,34 @@ def test_signature_check_catches_a_renamed_argument() -> None:
     assert "no argument `n_step`" in found[0] and "positional" in found[1] and "does not exist" in found[2]
 
 
+INLINE_CALL = re.compile(r"`([^`\n]*\b(?:rd|mf)\.[\w.]+\([^`\n]*)`")
+
+
+def _inline_as_python(code: str) -> str | None:
+    """Prose such as `mf.gated_dmft(g_h, alpha_z=, alpha_r=)` or `rd.analyze(model, inputs=None, ...)`
+    as a parseable call (`x=` -> `x=...`, a trailing `...` dropped); None if it is not a call."""
+    code = re.sub(r"=\s*(?=[,)])", "=...", code)
+    code = re.sub(r",\s*\.\.\.(?=\s*[,)])", "", code)
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return None
+    return code
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_inline_calls_in_the_docs_fit_the_signatures(page: Path) -> None:
+    """Calls written in the prose (`rd.GRU(n, g_h=, ...)`) name real arguments, positionals only
+    where the function takes them."""
+    problems: list[str] = []
+    header = "import rnndyn as rd\nimport rnndyn.meanfield as mf\n"
+    for m in INLINE_CALL.finditer(page.read_text(encoding="utf-8")):
+        code = _inline_as_python(m.group(1))
+        if code is not None:
+            problems += call_problems(Block(page, 0, "python", header + code + "\n", None), {})
+    assert not problems, "\n".join(problems)
+
+
 NAME = re.compile(r"(?<![\w.])(rd|rnndyn|mf)((?:\.\w+)+)")
 PREFIX = {"rd": "rnndyn", "rnndyn": "rnndyn", "mf": "rnndyn.meanfield"}  # the docs' import aliases
 
