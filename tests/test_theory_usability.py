@@ -6,15 +6,10 @@ Each test here failed before the fix it guards (see the commit that added it).
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import torch
 
-import rnndyn as rd
 from rnndyn import chaos
-from rnndyn import meanfield as mf
 
 
 # ----------------------------------------------------------------------------- chaos probability

@@ -55,7 +55,16 @@ class ChaosProbabilityResult(Result):
     seconds: tuple[float, ...]
     settings: dict[str, Any]
 
-    _repr_fields = ("widths", "probability", "ci_low", "ci_high", "n_networks", "criterion", "init", "activation")
+    _repr_fields = (
+        "widths",
+        "probability",
+        "ci_low",
+        "ci_high",
+        "n_networks",
+        "criterion",
+        "init",
+        "activation",
+    )
 
     def summary(self) -> str:
         """The status, the settings and one line per width: chaotic / networks, p and its interval."""
@@ -94,14 +103,21 @@ def _as_int(v: Any) -> Any:
     # NumPy / 0-d torch integers (np.arange(2, 10), torch.tensor(4)) are ints; bools and floats are not
     if isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_):
         return int(v)
-    if isinstance(v, torch.Tensor) and v.ndim == 0 and not v.dtype.is_floating_point and v.dtype != torch.bool:
+    if (
+        isinstance(v, torch.Tensor)
+        and v.ndim == 0
+        and not v.dtype.is_floating_point
+        and v.dtype != torch.bool
+    ):
         return int(v.item())
     return v
 
 
 def _check_widths(width: Any) -> tuple[int, ...]:
-    if isinstance(width, str) or not hasattr(width, "__iter__") or (
-        isinstance(width, torch.Tensor | np.ndarray) and width.ndim == 0
+    if (
+        isinstance(width, str)
+        or not hasattr(width, "__iter__")
+        or (isinstance(width, torch.Tensor | np.ndarray) and width.ndim == 0)
     ):
         return (check_positive_int(_as_int(width), "width"),)
     ws = tuple(width)
