@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from rnndyn import chaos
+from rnndyn import meanfield as mf
 
 
 # ----------------------------------------------------------------------------- chaos probability
@@ -50,3 +51,32 @@ def test_wilson_interval_refuses_bad_z_and_fractional_counts() -> None:
         chaos.wilson_interval(1.5, 10)
     with pytest.raises(TypeError, match="`n` must be an int .*bool"):
         chaos.wilson_interval(1, True)
+
+
+# ----------------------------------------------------------------------------- fixed-point MFT
+def test_fixed_point_result_shows_its_fixed_points_and_they_solve_the_mft() -> None:
+    res = mf.fixed_points(2.5, 0.0)
+    # oracle: at alpha_r = 0 the reset gate is sigma(0) = 1/2, so Delta = (g_h^2 / 4) <tanh^2>_Delta
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    w = w / w.sum()
+    (delta,) = res.delta
+    assert abs(2.5**2 / 4 * np.sum(w * np.tanh(np.sqrt(delta) * z) ** 2) - delta) < 1e-10
+    # before: repr/summary listed model, gains, bias and zero-FP fields only -- no nonzero fixed point
+    assert "n_nonzero=1" in repr(res) and f"delta=[{delta:.4g}]" in repr(res)
+    assert f"rho: [{res.rho[0]:.4g}]" in res.summary() and "g_star:" in res.summary()
+
+
+def test_gain_function_and_spectral_shaping_name_their_arguments() -> None:
+    assert float(mf.spectral_shaping(0.0, 1.5, 3.0)) == pytest.approx(1.5**2 / 4, abs=1e-12)
+    # before: 'could not convert string to float', the negative delta was called `var`, and a
+    # negative alpha_r or g_h gave a number
+    with pytest.raises(TypeError, match="`delta` must be a number"):
+        mf.gain_function("a", 0.0)
+    with pytest.raises(ValueError, match=r"`delta` must be finite and >= 0; got \[1.0, -1.0\]"):
+        mf.gain_function([1.0, -1.0], 0.0)
+    with pytest.raises(ValueError, match="`alpha_r` must be in"):
+        mf.gain_function(1.0, -1.0)
+    with pytest.raises(ValueError, match="`g_h` must be finite and >= 0"):
+        mf.spectral_shaping(1.0, -2.0, 0.0)
+    with pytest.raises(ValueError, match="`bias_std` must be in"):
+        mf.spectral_shaping(1.0, 2.0, 0.0, -1.0)

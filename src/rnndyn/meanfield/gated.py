@@ -55,6 +55,23 @@ def _dsig2(u: np.ndarray) -> np.ndarray:
     return dsigmoid(u) ** 2
 
 
+def _nonneg_array(x: np.ndarray | float, name: str) -> np.ndarray:
+    """``x`` as a float array, every entry finite and >= 0; else an error naming ``name``."""
+    if isinstance(x, str | bytes) or isinstance(x, bool | np.bool_):
+        raise TypeError(
+            f"`{name}` must be a number or an array of numbers >= 0; got {type(x).__name__} {x!r}"
+        )
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`{name}` must be a number or an array of numbers >= 0; got {type(x).__name__} {x!r} ({exc})"
+        ) from None
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"`{name}` must be finite and >= 0; got {x!r}")
+    return arr
+
+
 def fixed_point_moments(delta: np.ndarray | float, alpha_r: float, bias_std: float = 0.0) -> dict:
     """Gaussian moments at a fixed point with candidate pre-activation variance ``delta``.
 
@@ -83,7 +100,9 @@ def gain_function(delta: np.ndarray | float, alpha_r: float, bias_std: float = 0
     >>> round(float(gain_function(1e-8, 0.0)), 6)
     4.0
     """
-    delta = np.asarray(delta, dtype=float)
+    delta = _nonneg_array(delta, "delta")
+    alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
+    bias_std = check_real(bias_std, "bias_std", low=0.0)
     c_phi = gaussian_expectation(_phi2, delta)
     c_sig = gaussian_expectation(_sig2, alpha_r * alpha_r * c_phi + bias_std * bias_std)
     return (delta - bias_std**2) / (c_phi * c_sig)
@@ -102,8 +121,11 @@ def spectral_shaping(
     >>> round(float(spectral_shaping(0.0, 1.5, 3.0)), 6)
     0.5625
     """
+    delta = _nonneg_array(delta, "delta")
+    g2 = _nonneg_array(g_h, "g_h") ** 2
+    alpha_r = check_real(alpha_r, "alpha_r", low=0.0)
+    bias_std = check_real(bias_std, "bias_std", low=0.0)
     m = fixed_point_moments(delta, alpha_r, bias_std)
-    g2 = np.asarray(g_h, dtype=float) ** 2
     return g2 * m["c_dphi"] * (m["c_sigma_r"] + alpha_r * alpha_r * m["c_phi"] * m["c_dsigma_r"])
 
 
@@ -238,6 +260,17 @@ class FixedPointMFTResult(Result):
     residual: float = 0.0
 
     _dict_properties = ("n_nonzero",)
+    _repr_fields = (
+        "model",
+        "g_h",
+        "alpha_r",
+        "alpha_z",
+        "n_nonzero",
+        "delta",
+        "rho",
+        "zero_fp_stable",
+        "g_star",
+    )
 
     @property
     def n_nonzero(self) -> int:
