@@ -219,3 +219,23 @@ def test_reproduce_list_shows_why_a_claim_cannot_run() -> None:
     text = " ".join(res.output.replace("│", " ").split())
     for status in pending.values():
         assert f"[{status.split()[0]} " in text, status
+
+
+@pytest.mark.parametrize("seed", ["-3", "99999999999999999999"])
+def test_seed_out_of_range_is_refused_by_name(tmp_path, monkeypatch, seed) -> None:
+    """Before: a negative seed ran (simulate, chaos) or failed as 'expected non-negative integer'
+    (sweep, from NumPy), a huge one as 'Overflow when unpacking long long' (torch)."""
+
+    def refuse(*a, **k):
+        raise AssertionError("the sweep ran with an invalid seed")
+
+    monkeypatch.setattr("rnndyn.sweeps.sweep", refuse)
+    for args in (
+        ["simulate", "-n", "2", "--steps", "2"],
+        ["sweep", "-m", "vanilla", "-g", "g=1", "--store", str(tmp_path / "s.zarr"), "--scheduler", "sync"],
+    ):
+        res = runner.invoke(app, [*args, "--seed", seed])
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.replace("│", " ").split())
+        assert "Invalid value for '--seed'" in text, text
+        assert ("greater than or equal to 0" if seed.startswith("-") else "less than or equal to") in text

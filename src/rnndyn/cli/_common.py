@@ -56,7 +56,13 @@ ParamOpt = Annotated[
         "preset's / default model's values, the others are kept.",
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for weights and initial states.")]
+#: seeds are non-negative (NumPy's SeedSequence refuses others) and fit torch's 64-bit seed after
+#: the small offsets the commands add for their sub-analyses
+SEED_MAX = 2**63 - 1
+SeedOpt = Annotated[
+    int,
+    typer.Option("--seed", min=0, max=SEED_MAX, help="Seed for weights and initial states (an int >= 0)."),
+]
 DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:N or mps.")]
 DtOpt = Annotated[float, typer.Option("--dt", help="Time step used to discretise flows.")]
 MethodOpt = Annotated[str, typer.Option("--method", help="Integrator for flows: euler, heun, rk4.")]
