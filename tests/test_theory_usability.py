@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import rnndyn as rd
 from rnndyn import chaos
 from rnndyn import meanfield as mf
 
@@ -80,3 +81,38 @@ def test_gain_function_and_spectral_shaping_name_their_arguments() -> None:
         mf.spectral_shaping(1.0, -2.0, 0.0)
     with pytest.raises(ValueError, match="`bias_std` must be in"):
         mf.spectral_shaping(1.0, 2.0, 0.0, -1.0)
+
+
+# ----------------------------------------------------------------------------- sweeps
+def _double(params: dict, seed: int) -> dict:
+    return {"y": params["a"] * 2.0 + seed}
+
+
+def test_sweep_refuses_repeated_or_mixed_axes_and_bad_seeds(tmp_path) -> None:
+    kw = {"store": tmp_path / "s.zarr", "scheduler": "sync", "progress": False}
+    # before: [1.0, 1.0] gave a sweep with a duplicated coordinate (two seeds, one label) and
+    # [1.0, 'y'] turned 1.0 into the string '1.0'
+    with pytest.raises(ValueError, match=r"`grid\['a'\]` must list each value once.*\[1.0\] repeated"):
+        rd.sweep(_double, {"a": [1.0, 2.0, 1.0]}, **kw)
+    with pytest.raises(TypeError, match=r"`grid\['a'\]` must hold numbers only.*'y'"):
+        rd.sweep(_double, {"a": [1.0, "y"]}, **kw)
+    # before: "invalid literal for int() with base 10: 'x'" / "expected non-negative integer"
+    with pytest.raises(TypeError, match="`base_seed` must be an int >= 0; got str 'x'"):
+        rd.sweep(_double, {"a": [1.0]}, base_seed="x", **kw)
+    with pytest.raises(ValueError, match="`base_seed` must be an int >= 0; got -1"):
+        rd.sweep(_double, {"a": [1.0]}, base_seed=-1, **kw)
+    with pytest.raises(TypeError, match="`store` must be a path"):
+        rd.sweep(_double, {"a": [1.0]}, store=3, scheduler="sync", progress=False)
+    with pytest.raises(ValueError, match="`n_workers` must be an int >= 1; got 0"):
+        rd.sweep(_double, {"a": [1.0]}, n_workers=0, **kw)
+    assert not (tmp_path / "s.zarr").exists()  # refused before any store was made
+    # before: point_seed(1.5, 0) == point_seed(True, 0) == point_seed(1, 0)
+    with pytest.raises(TypeError, match="`base_seed` must be an int >= 0; got float 1.5"):
+        rd.sweeps.point_seed(1.5, 0)
+    assert rd.sweeps.point_seed(np.int64(1), 0) == rd.sweeps.point_seed(1, 0)
+    ds = rd.sweep(_double, {"a": np.array([1.0, 2.0])}, n_seeds=2, base_seed=5, **kw)
+    for i, a in enumerate([1.0, 2.0]):
+        for j in range(2):
+            seed = rd.sweeps.point_seed(5, 2 * i + j)
+            assert int(ds["point_seed"][i, j]) == seed
+            assert float(ds["y"][i, j]) == _double({"a": a}, seed)["y"]

@@ -36,6 +36,8 @@ import functools
 import hashlib
 import itertools
 import json
+import math
+import numbers
 import os
 import shutil
 import socket
@@ -87,7 +89,18 @@ def point_seed(base_seed: int, index: int) -> int:
     ``SeedSequence([base_seed, index]).generate_state(1, uint32)[0]`` (NumPy's recommended way to
     derive independent streams), so seeds do not depend on the order, the worker or a resume.
     """
-    return int(np.random.SeedSequence([int(base_seed), int(index)]).generate_state(1, dtype=np.uint32)[0])
+    base_seed = _check_seed_int(base_seed, "base_seed")
+    index = _check_seed_int(index, "index")
+    return int(np.random.SeedSequence([base_seed, index]).generate_state(1, dtype=np.uint32)[0])
+
+
+def _check_seed_int(v: Any, name: str) -> int:
+    # SeedSequence takes ints >= 0; int(1.5) or int(True) would silently alias another seed
+    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int >= 0; got {type(v).__name__} {v!r}")
+    if v < 0:
+        raise ValueError(f"`{name}` must be an int >= 0; got {v}")
+    return int(v)
 
 
 # --------------------------------------------------------------------------- one point
@@ -403,15 +416,40 @@ def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
         raise ValueError(f"`grid` must be a non-empty mapping name -> sequence of values; got {grid!r}")
     out: dict[str, np.ndarray] = {}
     for name, values in grid.items():
+        if isinstance(values, str | bytes):
+            raise ValueError(f"`grid[{name!r}]` must be a non-empty 1-D sequence; got the string {values!r}")
         arr = np.asarray(values)
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"`grid[{name!r}]` must be a non-empty 1-D sequence; got shape {arr.shape}")
+        kinds = {_value_kind(v) for v in (values.tolist() if isinstance(values, np.ndarray) else values)}
+        if None in kinds or len(kinds) > 1:
+            raise TypeError(
+                f"`grid[{name!r}]` must hold numbers only, strings only or bools only (NumPy would turn "
+                f"a mixed list into strings); got {list(values)!r}"
+            )
+        uniq, counts = np.unique(arr, return_counts=True)
+        if np.any(counts > 1):
+            raise ValueError(
+                f"`grid[{name!r}]` must list each value once (a repeated value is a repeated point "
+                f"under another seed; use n_seeds for repeats); got {list(values)!r} with "
+                f"{uniq[counts > 1].tolist()} repeated"
+            )
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
             raise ValueError(f"`grid[{name!r}]` must be finite; got {values!r}")
         if str(name) in ("seed", *_BOOK):
             raise ValueError(f"`grid` axis names must not be {('seed', *_BOOK)}; got {name!r}")
         out[str(name)] = arr
     return out
+
+
+def _value_kind(v: Any) -> str | None:
+    if isinstance(v, bool | np.bool_):
+        return "bool"
+    if isinstance(v, numbers.Real):
+        return "number"
+    if isinstance(v, str):
+        return "str"
+    return None
 
 
 def _existing_spec(path: Path) -> dict | None:
@@ -488,7 +526,10 @@ def sweep(
         ``done``; ``attrs["sweep_spec"]`` is the stored specification (JSON).
 
     Raises:
-        ValueError: bad grid or arguments. SweepSpecError: the store was made for another sweep.
+        ValueError: bad grid or arguments (an empty, non-finite or repeated axis, ``base_seed < 0``).
+        TypeError: an argument of the wrong type (a grid axis mixing numbers and strings, a
+        non-integer ``base_seed``, a ``store`` that is no path). SweepSpecError: the store was made
+        for another sweep.
         SweepLockedError: another sweep holds the store. SchedulerUnreachableError: no scheduler at
         the address. RuntimeError: every point failed (nothing to store).
 
@@ -516,6 +557,23 @@ def sweep(
         raise ValueError(f"`wait` must be a number of seconds >= 0; got {wait!r}")
     if not callable(fn):
         raise TypeError(f"`fn` must be callable (params, seed) -> mapping; got {type(fn).__name__}")
+    base_seed = _check_seed_int(base_seed, "base_seed")
+    if not isinstance(store, str | os.PathLike) or not str(store):
+        raise TypeError(f"`store` must be a path (str or pathlib.Path) to a Zarr folder; got {store!r}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise TypeError(
+            f"`scheduler` must be None (local cluster), 'sync', 'threads' or a scheduler address; got {scheduler!r}"
+        )
+    if n_workers is not None:
+        n_workers = check_positive_int(n_workers, "n_workers")
+    if not (isinstance(progress, bool) or callable(progress)):
+        raise TypeError(f"`progress` must be a bool or a callable (done, total); got {progress!r}")
+    if attrs is not None and not isinstance(attrs, Mapping):
+        raise TypeError(f"`attrs` must be a mapping or None; got {type(attrs).__name__}")
+    if isinstance(connect_timeout, bool) or not (
+        isinstance(connect_timeout, int | float) and connect_timeout > 0 and math.isfinite(connect_timeout)
+    ):
+        raise ValueError(f"`connect_timeout` must be a finite number of seconds > 0; got {connect_timeout!r}")
     store = Path(store)
     names = list(grid_arrays)
     dims = [*names, "seed"]
