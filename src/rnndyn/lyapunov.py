@@ -318,7 +318,23 @@ class LyapunovEngine:
         """Start from states ``h0`` ``(B, n)`` with a random orthonormal frame ``(B, tangent_size, k)``.
 
         The frame is drawn on the CPU in float64 from ``generator`` (reproducible on any device).
+        A single state ``(n,)`` is one trajectory (``B = 1``).
+
+        Raises:
+            TypeError: ``h0`` is not a floating tensor of the model's dtype, ``generator`` is not a
+                ``torch.Generator``, or the model computes in half precision.
+            ValueError: ``h0`` is not ``(B, n)`` / ``(n,)`` with ``B >= 1``, or is not finite.
         """
+        system = self.system
+        _check_compute_dtype(system)
+        check_generator(generator)
+        check_tensor(h0, "h0")
+        n = system.state_size
+        if h0.ndim == 1:
+            h0 = h0.unsqueeze(0)
+        if h0.ndim != 2 or h0.shape[-1] != n or h0.shape[0] == 0:
+            raise ValueError(f"`h0` must have shape (B, {n}) with B >= 1, or ({n},); got {tuple(h0.shape)}")
+        system._validate(h0, None, name="h0")
         b = h0.shape[0]
         z = torch.randn(b, self.n_tangent, self.k, generator=generator, dtype=torch.float64)
         q = torch.linalg.qr(z)[0].to(dtype=h0.dtype, device=h0.device)
@@ -400,6 +416,7 @@ class LyapunovEngine:
             The new state (``q`` orthonormal, ``diag R > 0``). Divergence is not raised here:
             ``state.h`` turns non-finite and :meth:`run` reports it.
         """
+        inputs = self._check_advance(state, n_steps, inputs)
         m = qr_every if qr_every is not None else self.qr_every
         if m == "auto":
             m = 1  # "auto" needs exponent estimates, which only run() has (after its transient)
@@ -412,6 +429,53 @@ class LyapunovEngine:
             return self._advance(
                 state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame
             )
+
+    def _check_advance(self, state: Any, n_steps: Any, inputs: Any) -> Tensor | None:
+        """Validate :meth:`advance`'s arguments against this engine (cheap: shapes, dtypes and one
+        finiteness pass over ``inputs``); returns ``inputs`` as ``(B, n_steps, d)`` or ``None``."""
+        if not isinstance(state, TangentState):
+            raise TypeError(
+                f"`state` must be a TangentState from this engine's init() or advance(); got {type(state).__name__}"
+            )
+        check_positive_int(n_steps, "n_steps", minimum=0)
+        system = self.system
+        n, d = system.state_size, system.input_size
+        h, q = state.h, state.q
+        if (
+            not isinstance(h, Tensor)
+            or not isinstance(q, Tensor)
+            or h.ndim != 2
+            or h.shape[-1] != n
+            or tuple(q.shape) != (h.shape[0], self.n_tangent, self.k)
+        ):
+            raise ValueError(
+                f"`state` does not belong to this engine: expected h (B, {n}) and frame "
+                f"(B, {self.n_tangent}, {self.k}) for {type(system).__name__} with k = {self.k}; got h "
+                f"{tuple(getattr(h, 'shape', ()))} and frame {tuple(getattr(q, 'shape', ()))}"
+            )
+        if inputs is None:
+            return None
+        check_tensor(inputs, "inputs")
+        if d == 0:
+            raise ValueError(
+                f"`inputs` must be None: {type(system).__name__} has input_size 0; got shape {tuple(inputs.shape)}"
+            )
+        b = h.shape[0]
+        if inputs.ndim == 2:
+            inputs = inputs.unsqueeze(0)
+        if inputs.ndim != 3 or inputs.shape[-1] != d or inputs.shape[0] not in (1, b):
+            raise ValueError(
+                f"`inputs` must have shape ({b}, T, {d}) or (T, {d}) with T >= n_steps = {n_steps}; "
+                f"got {tuple(inputs.shape)}"
+            )
+        if inputs.shape[1] < n_steps:
+            raise ValueError(f"`inputs` must cover n_steps = {n_steps} steps; got T = {inputs.shape[1]}")
+        if inputs.dtype != h.dtype:
+            raise TypeError(f"`inputs` must have the state's dtype {h.dtype}; got {inputs.dtype}")
+        if inputs.device != h.device:
+            raise ValueError(f"`inputs` must be on the state's device {h.device}; got {inputs.device}")
+        check_finite(inputs, "inputs")
+        return inputs.expand(b, *inputs.shape[1:]) if inputs.shape[0] != b else inputs
 
     def _advance(
         self, state, n_steps, inputs, m, record, record_at, logdet, callback, recorder, needs_frame
@@ -909,6 +973,15 @@ def _near_zero(exps: Tensor, stderr: Tensor, zero_tol: float | None) -> tuple[fl
     return zero_tol, n_zero, regime
 
 
+def _check_compute_dtype(system: AbstractMap) -> None:
+    if system.dtype not in (torch.float32, torch.float64):
+        # QR and slogdet have no half-precision kernels; a Lyapunov exponent needs >= float32 anyway
+        raise TypeError(
+            f"`system` must compute in float32 or float64 (float64 recommended); got {system.dtype}: "
+            "convert it first, e.g. model.to(torch.float64)"
+        )
+
+
 def _prepare(
     system: AbstractMap,
     inputs: Tensor | None,
@@ -918,12 +991,7 @@ def _prepare(
     n_trajectories: int,
 ) -> tuple[Tensor | None, Tensor | None, int, int]:
     """Validate inputs/h0/n_steps and agree on the number of trajectories ``B``."""
-    if system.dtype not in (torch.float32, torch.float64):
-        # QR and slogdet have no half-precision kernels; a Lyapunov exponent needs >= float32 anyway
-        raise TypeError(
-            f"`system` must compute in float32 or float64 (float64 recommended); got {system.dtype}: "
-            "convert it first, e.g. model.to(torch.float64)"
-        )
+    _check_compute_dtype(system)
     n, d = system.state_size, system.input_size
     candidates: dict[str, int] = {}
     if n_trajectories != 1:
@@ -939,6 +1007,10 @@ def _prepare(
             raise ValueError(f"`inputs` must have shape (B, T, {d}) or (T, {d}); got {tuple(inputs.shape)}")
         check_finite(inputs, "inputs")
         if inputs.ndim == 3:
+            if inputs.shape[0] == 0:
+                raise ValueError(
+                    f"`inputs` must hold at least one sequence (B >= 1); got shape {tuple(inputs.shape)}"
+                )
             candidates["inputs.shape[0]"] = inputs.shape[0]
         total = inputs.shape[-2]
         if n_steps is None:
@@ -960,6 +1032,8 @@ def _prepare(
         check_tensor(h0, "h0")
         if h0.ndim not in (1, 2) or h0.shape[-1] != n:
             raise ValueError(f"`h0` must have shape (B, {n}) or ({n},); got {tuple(h0.shape)}")
+        if h0.ndim == 2 and h0.shape[0] == 0:
+            raise ValueError(f"`h0` must hold at least one state (B >= 1); got shape {tuple(h0.shape)}")
         system._validate(h0, None, name="h0")
         if h0.ndim == 2:
             candidates["h0.shape[0]"] = h0.shape[0]
