@@ -116,3 +116,23 @@ def test_sweep_refuses_repeated_or_mixed_axes_and_bad_seeds(tmp_path) -> None:
             seed = rd.sweeps.point_seed(5, 2 * i + j)
             assert int(ds["point_seed"][i, j]) == seed
             assert float(ds["y"][i, j]) == _double({"a": a}, seed)["y"]
+
+
+# ----------------------------------------------------------------------------- phase diagram
+def test_phase_diagram_regions_at_documented_points_and_grid_errors() -> None:
+    # docs/meanfield.md, finite-N overlay table: MFT regions of the GRU at alpha_r = 0 and 20
+    ds = mf.phase_diagram("gru", g_h=[1.5, 1.7, 1.9, 2.0, 2.1], alpha_r=[0.0, 20.0])
+    assert ds.region.values.T.tolist() == [[1, 1, 1, 4, 5], [1, 2, 2, 4, 4]]
+    # before: 'could not convert string to float' (no argument named) and a repeated g_h gave a
+    # Dataset with a duplicated coordinate
+    with pytest.raises(TypeError, match="`g_h` must be a number or a 1-D grid of numbers.*'a'"):
+        mf.phase_diagram("gru", g_h=["a"], alpha_r=[0.0])
+    with pytest.raises(TypeError, match="`alpha_r` must be a number or a 1-D grid"):
+        mf.bifurcation_curve("1")
+    with pytest.raises(ValueError, match=r"`alpha_r` must list each value once.*\[0.0\] repeated"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0, 0.0])
+    # before: seed='a' failed inside the overlay sweep; simulate='yes' ran the overlay
+    with pytest.raises(TypeError, match="`seed` must be an int >= 0.*'a'"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate=True, seed="a")
+    with pytest.raises(TypeError, match="`simulate` must be True or False; got str 'yes'"):
+        rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate="yes")

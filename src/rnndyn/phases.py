@@ -26,6 +26,7 @@ References:
 from __future__ import annotations
 
 import functools
+import numbers
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -174,7 +175,8 @@ def phase_diagram(
         ``xarray.Dataset`` with dims ``(g_h, alpha_r, branch)``.
 
     Raises:
-        ValueError: bad model or theory name, empty or non-finite grids, out-of-range values;
+        ValueError: bad model or theory name, empty, non-finite or repeated grids, out-of-range
+        values, ``seed < 0``; TypeError: a non-numeric grid, a non-bool flag, a non-integer seed;
         :class:`rnndyn.sweeps.SweepSpecError` when ``store`` holds another overlay.
         RuntimeError: ``throw=True`` and a point failed.
 
@@ -190,10 +192,24 @@ def phase_diagram(
     theory = check_choice(theory, "theory", tuple(THEORIES))
     if g_h is None or alpha_r is None:
         raise ValueError("`g_h` and `alpha_r` must be given as 1-D grids; got None")
-    gh = _grid(g_h, "g_h", low=0.0, low_open=True)
-    ar = _grid(alpha_r, "alpha_r", low=0.0, low_open=False)
+    gh = _grid(g_h, "g_h", low=0.0, low_open=True, unique=True)
+    ar = _grid(alpha_r, "alpha_r", low=0.0, low_open=False, unique=True)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
     theta = check_real(theta, "theta", low=0.0, high=1.0, high_open=True)
+    for flag, v in (
+        ("simulate", simulate),
+        ("fixed_points", fixed_points),
+        ("fresh", fresh),
+        ("throw", throw),
+    ):
+        if not isinstance(v, bool | np.bool_):
+            raise TypeError(f"`{flag}` must be True or False; got {type(v).__name__} {v!r}")
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"`seed` must be an int >= 0 (the overlay sweep's base seed); got {type(seed).__name__} {seed!r}"
+        )
+    if seed < 0:
+        raise ValueError(f"`seed` must be an int >= 0 (the overlay sweep's base seed); got {seed}")
     if fixed_points and not simulate:
         raise ValueError("`fixed_points=True` needs `simulate=True` (it is part of the finite-N overlay)")
     if simulate:

@@ -54,8 +54,13 @@ REGION_NAMES = {
 _MAX_BRANCHES = 3
 
 
-def _grid(values: Any, name: str, *, low: float, low_open: bool) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
+def _grid(values: Any, name: str, *, low: float, low_open: bool, unique: bool = False) -> np.ndarray:
+    raw = np.asarray(values) if not isinstance(values, str | bytes) else None
+    if raw is None or raw.dtype.kind not in "iuf":
+        raise TypeError(
+            f"`{name}` must be a number or a 1-D grid of numbers; got {type(values).__name__} {values!r}"
+        )
+    arr = np.atleast_1d(raw.astype(float))
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"`{name}` must be a non-empty 1-D grid; got shape {arr.shape}")
     bad = ~np.isfinite(arr)
@@ -68,6 +73,13 @@ def _grid(values: Any, name: str, *, low: float, low_open: bool) -> np.ndarray:
         i = int(np.flatnonzero((arr < low) | ((arr == low) & low_open))[0])
         lo = "(" if low_open else "["
         raise ValueError(f"`{name}` must lie in {lo}{low}, inf); got {arr[i]!r} at index {i}")
+    if unique:
+        uniq, counts = np.unique(arr, return_counts=True)
+        if np.any(counts > 1):
+            raise ValueError(
+                f"`{name}` must list each value once (it becomes a coordinate of the Dataset); got "
+                f"{uniq[counts > 1].tolist()} repeated"
+            )
     return arr
 
 
@@ -126,8 +138,8 @@ def phase_diagram(
     model = check_choice(model, "model", ("gru", "gated_flow"))
     if g_h is None or alpha_r is None:
         raise ValueError("`g_h` and `alpha_r` must be given as 1-D grids; got None")
-    gh = _grid(g_h, "g_h", low=0.0, low_open=True)
-    ar = _grid(alpha_r, "alpha_r", low=0.0, low_open=False)
+    gh = _grid(g_h, "g_h", low=0.0, low_open=True, unique=True)
+    ar = _grid(alpha_r, "alpha_r", low=0.0, low_open=False, unique=True)
     alpha_z = check_real(alpha_z, "alpha_z", low=0.0)
     theta = check_real(theta, "theta", low=0.0, high=1.0, high_open=True)
     ng, na = gh.size, ar.size
