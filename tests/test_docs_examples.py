@@ -24,11 +24,13 @@ static checks.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -284,13 +286,18 @@ OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
 SCRIPT = re.compile(r"python\s+(?:-m\s+(rnndyn(?:\.\w+)+)|((?:benchmarks|examples)/\w+\.py))([^#;|&]*)")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_id)
-def test_every_command_and_option_in_the_docs_exists(page: Path) -> None:
+@functools.cache
+def _cli() -> Any:
     import typer.main
 
     from rnndyn.cli import app
 
-    cli = typer.main.get_command(app)
+    return typer.main.get_command(app)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_id)
+def test_every_command_and_option_in_the_docs_exists(page: Path) -> None:
+    cli = _cli()
     problems = []
     for line in _commands(page):
         if line.lstrip().startswith(("import ", "from ")):
