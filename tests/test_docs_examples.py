@@ -387,3 +387,22 @@ def test_analyze_says_how_many_jacobian_states_it_used() -> None:
     n_states = res.jacobian_spectrum.eigenvalues.shape[0]
     assert n_states == 3 * 5
     assert f"5 states per sequence, {n_states} in all" in res.analysed["jacobian_spectrum"]
+
+
+def test_every_option_named_anywhere_in_the_docs_exists() -> None:
+    """An option in the prose (`--store PATH`, `--trust-pickle`) belongs to some rnndyn command or
+    to one of the scripts the docs run (benchmarks/, examples/, rnndyn.training.experiments)."""
+    cli = _cli()
+    known = {"--help", "--durations"} | {o for p in cli.params for o in (*p.opts, *p.secondary_opts)}
+    for command in cli.commands.values():
+        known |= {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+    scripts = [*(ROOT / "benchmarks").glob("*.py"), *(ROOT / "examples").glob("*.py")]
+    scripts.append(ROOT / "src" / "rnndyn" / "training" / "experiments.py")
+    source = "".join(s.read_text(encoding="utf-8") for s in scripts)
+    unknown = sorted(
+        f"{page.name}: {o}"
+        for page in PAGES
+        for o in set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", page.read_text(encoding="utf-8")))
+        if o not in known and f'"{o}"' not in source
+    )
+    assert not unknown, unknown
