@@ -90,7 +90,8 @@ def clv_report(
         )
     except (TypeError, ValueError) as exc:
         raise fail_from(exc, LYAPUNOV_OPTIONS) from None
-    table = Table(title=f"Covariant Lyapunov vectors: {label}", title_justify="left")
+    console.print(f"Covariant Lyapunov vectors: {label}")  # a line, not a title wrapped to the table
+    table = Table()
     for col in ("i", f"lambda_i [{res.units}]", "CLV growth", "IPR CLV", "IPR GS", "converged (sin)"):
         table.add_column(col, justify="right")
     lam = res.exponents.tolist()

@@ -22,7 +22,9 @@ from rich.console import Console
 from rnndyn._checks import check_device as _check_device
 from rnndyn._results import status_rows as status_rows  # the tables' status/check rows
 
-console = Console()
+#: results go to stdout as plain text: no rich markup, so labels, messages and table cells print
+#: verbatim (a preset's label "gru_chaotic [gru] (...)" lost its "[gru]" as an unknown style tag)
+console = Console(markup=False)
 err_console = Console(stderr=True)
 
 #: The built-in default model: a chaotic CKS20 GRU (the zero state is unstable for g_h > 2;
@@ -520,6 +522,8 @@ def report_status(result: Any) -> None:
     message = str(getattr(result, "message", ""))
     if message.startswith(f"{value}: "):
         message = message[len(value) + 2 :]
-    err_console.print(f"[bold yellow]warning:[/] status {value}: {message}", soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[bold yellow]warning:[/] status {value}: {escape(message)}", soft_wrap=True)
     if value == "failed":
         raise typer.Exit(code=EXIT_FAILED)

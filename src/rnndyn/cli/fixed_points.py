@@ -124,7 +124,8 @@ def fixed_points_cmd(
         except (TypeError, ValueError) as exc:
             raise fail_from(exc, OPTIONS) from None
     console.print(f"analysed: fixed points at {analysed}")  # after the run: an error comes alone
-    summary = Table(show_header=False, title=f"fixed points: {label}", title_justify="left")
+    console.print(f"fixed points: {label}")  # a line, not a title wrapped to the table
+    summary = Table(show_header=False)
     for key, value in [*fixed_point_summary(res), *status_rows(res)]:
         summary.add_row(key, value)
     console.print(summary)

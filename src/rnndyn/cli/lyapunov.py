@@ -262,7 +262,8 @@ def lyapunov_cmd(
         analysed = f"--inputs: {seqs} sequence(s) of {x.shape[-2]} steps, one trajectory each (rnndyn layout (B, T, d))"
     analysed += f"; {res.n_transient} transient + {res.n_steps} averaged steps"
     console.print(f"analysed: {analysed}")
-    table = Table(title=f"Lyapunov exponents: {label}", title_justify="left")
+    console.print(f"Lyapunov exponents: {label}")  # a line, not a title wrapped to the narrow table
+    table = Table()
     table.add_column("i", justify="right")
     table.add_column(f"lambda_i [{res.units}]", justify="right")
     table.add_column("stderr", justify="right")

@@ -147,7 +147,7 @@ def phase_diagram_cmd(
         REGION_NAMES[int(k)]: int(v)
         for k, v in zip(*np.unique(ds.region.values, return_counts=True), strict=True)
     }
-    console.print(f"[bold]{model}[/]: {gh.size} x {ar.size} points; regions: {counts}")
+    console.print(f"{model}: {gh.size} x {ar.size} points; regions: {counts}")
     if simulate:
         from rich.table import Table
 
@@ -162,7 +162,7 @@ def phase_diagram_cmd(
         console.print(tab)
     n_failed = int((ds.status.values != "success").sum())
     if n_failed:
-        console.print(f"[yellow]{n_failed} point(s) not solved; see the `status` and `message` variables[/]")
+        console.print(f"{n_failed} point(s) not solved; see the `status` and `message` variables", style="yellow")
     if zarr is not None:
         ds.to_zarr(zarr, mode="w", zarr_format=2, consolidated=False)
         console.print(f"wrote {zarr}")

@@ -127,7 +127,7 @@ def simulate_cmd(
         ) from None
     arr = traj.detach().cpu().numpy()
     console.print(
-        f"[bold]{label}[/] state_size={system.state_size} trajectory {tuple(arr.shape)} "
+        f"{label} state_size={system.state_size} trajectory {tuple(arr.shape)} "
         f"(batch, T, n); mean |h| = {np.abs(arr).mean():.4g}, std = {arr.std():.4g}"
     )
     if npz is not None:

@@ -155,7 +155,8 @@ def spectrum_cmd(
         except (TypeError, ValueError) as exc:
             raise fail_from(exc, SPECTRUM_OPTIONS) from None
     console.print(f"analysed: {analysed}")  # after the run: an error comes alone
-    table = Table(show_header=False, title=f"Jacobian spectrum: {label}", title_justify="left")
+    console.print(f"Jacobian spectrum: {label}")  # a line, not a title wrapped to the table
+    table = Table(show_header=False)
     for key, value in [*spectrum_summary(res), *status_rows(res)]:
         table.add_row(key, value)
     console.print(table)
