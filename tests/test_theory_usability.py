@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 import rnndyn as rd
 from rnndyn import chaos
@@ -136,3 +137,28 @@ def test_phase_diagram_regions_at_documented_points_and_grid_errors() -> None:
         rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate=True, seed="a")
     with pytest.raises(TypeError, match="`simulate` must be True or False; got str 'yes'"):
         rd.phase_diagram("gru", g_h=[1.5], alpha_r=[0.0], simulate="yes")
+
+
+# ----------------------------------------------------------------------------- period 3
+def _logistic(r: float):
+    return lambda x: r * x * (1 - x)
+
+
+def test_period3_logistic_oracle_and_maps_undefined_on_the_domain() -> None:
+    # r = 3.83: the period-3 window (a stable and an unstable 3-cycle: 6 points); r = 3.5: none
+    yes = chaos.period3(_logistic(3.83), domain=(0.0, 1.0), n_grid=2001)
+    no = chaos.period3(_logistic(3.5), domain=(0.0, 1.0), n_grid=2001)
+    assert yes.status.value == "success" and int(yes.n_points[0]) == 6
+    w = float(yes.witness[0])
+    assert abs(_logistic(3.83)(_logistic(3.83)(_logistic(3.83)(w))) - w) < 1e-9
+    assert no.status.value == "success" and not bool(no.has_period3[0])
+    # before: a map that is NaN on most of the domain gave status 'success' and "no period 3"
+    half = chaos.period3(
+        lambda x: 3.83 * x * (1 - x) * torch.where(x < 0.5, torch.nan, 1.0), domain=(0.0, 1.0), n_grid=2001
+    )
+    assert half.status.value == "failed" and "is NaN at" in half.message and "`domain`" in half.message
+    # before: RuntimeError "shape '[1]' is invalid for input of size 2" / torch's new() error
+    with pytest.raises(ValueError, match=r"`a` must hold one point per map \(1 map\(s\)\); got shape \(2,\)"):
+        chaos.li_yorke_witness(_logistic(3.83), torch.tensor([0.1, 0.5]))
+    with pytest.raises(TypeError, match="`domain` must be \\(lo, hi\\)"):
+        chaos.period3(_logistic(3.83), domain="a")

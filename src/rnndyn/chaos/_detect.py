@@ -9,6 +9,7 @@ which by Sharkovsky does *not* imply period 3. rnndyn composes exactly ``period`
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -130,7 +131,12 @@ class _Batched:
 
 
 def _domain_tensor(domain: Any, B: int, dtype: torch.dtype, device) -> Tensor:
-    d = torch.as_tensor(domain, dtype=dtype, device=device)
+    try:
+        d = torch.as_tensor(domain, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(
+            f"`domain` must be (lo, hi) or a ({B}, 2) tensor of numbers; got {domain!r} ({exc})"
+        ) from None
     if d.shape == (2,):
         d = d.expand(B, 2)
     if d.shape != (B, 2):
@@ -260,7 +266,9 @@ def periodic_points(
         n_grid: grid points (grid method).
 
     Returns:
-        :class:`PeriodicPointsResult`.
+        :class:`PeriodicPointsResult`. Grid method: where ``f^p`` is NaN on the grid (a map
+        undefined on part of ``domain``) the status is ``failed`` when such a map has no point
+        found, else ``warning``; the message says how many grid points were NaN.
 
     Example:
         >>> import torch, rnndyn as rd
@@ -304,6 +312,26 @@ def periodic_points(
         e = z - x
     else:
         e = F.iterate(x, period) - x
+    nan_rows = torch.isnan(e).any(1)
+    res = _grid_roots(F, x, e, period)
+    if bool(nan_rows.any()):
+        n_pts = int(torch.isnan(e).sum())
+        lo, hi = float(dom[:, 0].min()), float(dom[:, 1].max())
+        res = dataclasses.replace(
+            res,
+            # points found are verified; "none found" on a map with NaN values is not an answer
+            status=Status.FAILED if bool((nan_rows & (res.count == 0)).any()) else Status.WARNING,
+            message=(
+                f"f^{period}(x) is NaN at {n_pts} of the {e.numel()} grid points in [{lo:g}, {hi:g}] "
+                f"({int(nan_rows.sum())} of {F.B} map(s)): period-{period} points there cannot be "
+                "found; pass a `domain` on which f is defined and maps into itself"
+            ),
+        )
+    return res
+
+
+def _grid_roots(F: _Batched, x: Tensor, e: Tensor, period: int) -> PeriodicPointsResult:
+    """Sign changes of ``e = f^p(x) - x`` on the grid ``x``, refined by bisection, verified."""
     change = e[:, :-1] * e[:, 1:] <= 0
     rows, cols = change.nonzero(as_tuple=True)
     if rows.numel() == 0:
@@ -406,7 +434,16 @@ def li_yorke_witness(f: ScalarMapLike, a: Tensor, *, atol: float | None = None) 
         [True]
     """
     F = _Batched(f)
-    a = torch.as_tensor(a, dtype=F.dtype, device=F.device).reshape(F.B)
+    try:
+        a = torch.as_tensor(a, dtype=F.dtype, device=F.device)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"`a` must be a tensor of {F.B} point(s), one per map; got {a!r} ({exc})") from None
+    if a.numel() != F.B:
+        raise ValueError(
+            f"`a` must hold one point per map ({F.B} map(s)); got shape {tuple(a.shape)}. For several "
+            "points of one map, call it once per point"
+        )
+    a = a.reshape(F.B)
     rows = torch.arange(F.B, device=F.device)
     y1 = F.eval_rows(a, rows)
     y2 = F.eval_rows(y1, rows)
@@ -683,7 +720,9 @@ def lyapunov_exponent_1d(
         )
     elif n_out:
         status = Status.WARNING
-        message = f"{n_out} of {ok.numel()} orbits left |x| <= {bound:g} (NaN); the exponent uses the bounded ones"
+        message = (
+            f"{n_out} of {ok.numel()} orbits left |x| <= {bound:g} (NaN); the exponent uses the bounded ones"
+        )
     else:
         status, message = Status.SUCCESS, f"all {ok.numel()} orbits stayed bounded over {n_steps} steps"
     return Lyapunov1DResult(exponent=exp, per_orbit=lam, bounded=ok, status=status, message=message)
