@@ -87,3 +87,52 @@ def test_empty_batches_are_refused_by_name() -> None:
             fn(net, n_steps=5, h0=torch.zeros(0, 4, dtype=D))
         with pytest.raises(ValueError, match=r"`inputs` must hold at least one sequence \(B >= 1\)"):
             fn(net, n_steps=5, inputs=torch.zeros(0, 5, 2, dtype=D))
+
+
+# ------------------------------------------------------------------ spectra and fixed points
+def test_half_precision_models_are_refused_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    # before: jacobian_spectrum ran the trajectories and then failed in NumPy ("array type
+    # float16 is unsupported in linalg"); find_fixed_points failed in the Cholesky solve
+    # (NotImplementedError "cholesky_cpu" not implemented for 'Half')
+    import sys
+
+    def no_work(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was run before its dtype was checked")
+
+    monkeypatch.setattr(sys.modules["rnndyn.simulate"], "simulate", no_work)
+    half = rd.GRU(4, generator=gen(0), dtype=torch.float16)
+    monkeypatch.setattr(half, "_step", no_work)
+    for fn in (rd.jacobian_spectrum, rd.find_fixed_points):
+        with pytest.raises(
+            TypeError, match=r"`system` must compute in float32 or float64.*got torch.float16"
+        ):
+            fn(half)
+    with pytest.raises(TypeError, match=r"`states` must have dtype float32 or float64.*got torch.float16"):
+        rd.jacobian_spectrum(rd.Henon(), states=torch.zeros(1, 2, dtype=torch.float16))
+    # float32 is fine: the spectrum at h = 0 of a tanh network is that of g W
+    net = rd.VanillaRNN(8, g=0.5, generator=gen(0))
+    res = rd.jacobian_spectrum(net, states=torch.zeros(1, 8))
+    with torch.no_grad():
+        rho = torch.linalg.eigvals(net.jacobian(torch.zeros(8))).abs().max()
+    assert res.eigenvalues.dtype == torch.complex64
+    assert abs(float(res.spectral_radius[0]) - float(rho)) < 1e-6
+
+
+def test_spectrum_and_fixed_point_arguments_are_checked_by_name() -> None:
+    net = rd.VanillaRNN(5, g=0.5, input_size=2, generator=gen(0), dtype=D)
+    with pytest.raises(
+        ValueError, match=r"`states` must hold at least one state \(\*batch, 5\); got shape \(0, 5\)"
+    ):
+        rd.jacobian_spectrum(net, states=torch.zeros(0, 5, dtype=D))  # before: status 'warning'
+    with pytest.raises(TypeError, match="`fixed_points` must be a FixedPointResult.*got int"):
+        rd.jacobian_spectrum(net, at="fixed_points", fixed_points=3)  # before: AttributeError
+    with pytest.raises(TypeError, match="`theory` must be a bool; got str 'yes'"):
+        rd.jacobian_spectrum(net, states=torch.zeros(1, 5, dtype=D), theory="yes")
+    with pytest.raises(ValueError, match=r"`inputs` must be finite; got 2 non-finite"):
+        rd.find_fixed_points(net, inputs=torch.full((2,), math.nan, dtype=D))  # before: named `x`
+    with pytest.raises(ValueError, match=r"`initial_states` must hold at least one state"):
+        rd.find_fixed_points(net, initial_states=torch.zeros(0, 5, dtype=D))  # before: AnalysisError
+    # the oracle: a contracting tanh network with zero input has exactly one fixed point, h = 0
+    res = rd.find_fixed_points(net, initial_states=0.3 * torch.randn(4, 5, generator=gen(1), dtype=D))
+    assert res.n_points == 1 and res.stability == ("stable",)
+    assert float(res.points.abs().max()) < 1e-10

@@ -24,6 +24,7 @@ import torch
 
 from rnndyn._checks import (
     check_choice,
+    check_finite,
     check_generator,
     check_map,
     check_positive_int,
@@ -278,6 +279,16 @@ def _classify(
 
 
 # ----------------------------------------------------------------------------- public
+def _check_solver_dtype(dtype: torch.dtype, name: str) -> None:
+    # the Levenberg-Marquardt solve (Cholesky) and the eigenvalues have no half-precision kernels
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"`{name}` must {'compute in' if name == 'system' else 'have dtype'} float32 or float64 "
+            f"(float64 recommended); got {dtype}: convert it first, e.g. "
+            f"{'model' if name == 'system' else name}.to(torch.float64)"
+        )
+
+
 def find_fixed_points(
     system: AbstractMap,
     *,
@@ -368,11 +379,13 @@ def find_fixed_points(
     marginal_tol = check_real(marginal_tol, "marginal_tol", low=0.0)
     n = system.state_size
     dtype, device = system.dtype, system.device
+    _check_solver_dtype(dtype, "system")
 
     # constant input
     x0 = None
     if inputs is not None:
         check_tensor(inputs, "inputs")
+        check_finite(inputs, "inputs")
         if system.input_size == 0:
             raise ValueError(f"`inputs` must be None: {type(system).__name__} has input_size 0")
         if inputs.ndim != 1 or inputs.shape[0] != system.input_size:
@@ -385,9 +398,14 @@ def find_fixed_points(
     # starts
     if initial_states is not None:
         check_state(initial_states, n, "initial_states")
+        if initial_states.numel() == 0:
+            raise ValueError(
+                f"`initial_states` must hold at least one state (*batch, {n}); got shape {tuple(initial_states.shape)}"
+            )
         if system._reference_tensor() is None and system._explicit_dtype is None:
             # parameter-free maps without a declared dtype follow the starts' dtype and device
             dtype, device = initial_states.dtype, initial_states.device
+            _check_solver_dtype(dtype, "initial_states")
         h = initial_states.reshape(-1, n).to(dtype=dtype, device=device).clone()
     else:
         h0 = system.initial_state((n_initial,), generator=generator)

@@ -427,6 +427,36 @@ def jacobian_spectrum(
     check_generator(generator)
     eps_slow = check_real(eps_slow, "eps_slow", low=0.0, low_open=True)
     at = check_choice(at, "at", ("trajectory", "fixed_points"))
+    for flag, value in (
+        ("singular_values", singular_values),
+        ("continuous", continuous),
+        ("theory", theory),
+        ("factorised", factorised),
+    ):
+        if not isinstance(value, bool):
+            raise TypeError(f"`{flag}` must be a bool; got {type(value).__name__} {value!r}")
+    if fixed_points is not None:
+        from rnndyn.fixed_points import FixedPointResult
+
+        if not isinstance(fixed_points, FixedPointResult):
+            raise TypeError(
+                f"`fixed_points` must be a FixedPointResult (from rnndyn.find_fixed_points) or None; "
+                f"got {type(fixed_points).__name__}"
+            )
+    if states is not None:
+        check_tensor(states, "states")
+        if states.numel() == 0:
+            raise ValueError(
+                f"`states` must hold at least one state (*batch, {system.state_size}); got shape {tuple(states.shape)}"
+            )
+    for name, dt in (("system", system.dtype), ("states", None if states is None else states.dtype)):
+        if dt is not None and dt not in (torch.float32, torch.float64):
+            # the eigenvalue solvers (LAPACK via NumPy / torch.linalg.eigvals) have no half kernels
+            raise TypeError(
+                f"`{name}` must {'compute in' if name == 'system' else 'have dtype'} float32 or float64 "
+                f"(float64 recommended); got {dt}: convert it first, e.g. "
+                f"{'model' if name == 'system' else name}.to(torch.float64)"
+            )
     jac_system: AbstractSystem = system
     if continuous:
         if isinstance(system, Discretised):
