@@ -251,3 +251,15 @@ def test_model_label_prints_verbatim_on_one_line() -> None:
     args = ["-m", "gru_chaotic", "-n", "3", "--steps", "5", "--transient", "2", "--trajectories", "2", "--no-progress"]
     res = runner.invoke(app, ["lyapunov", *args])
     assert f"\nLyapunov exponents: {label}\n" in res.output, res.output
+
+
+def test_diverged_run_says_why_out_stays_empty(tmp_path) -> None:
+    """A diverging network (ReLU, g = 10) has no exponents to plot: --out used to stay empty
+    without a word about it (exit 0 with the documented 'diverged' warning is kept)."""
+    args = ["lyapunov", "-m", "vanilla", "-n", "6", "-p", "g=10", "-p", "activation=relu", "--steps", "20",
+            "--transient", "5", "--trajectories", "1", "--no-progress", "--out", str(tmp_path / "f")]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "status diverged" in text and "no figures written: the run diverged" in text
+    assert list((tmp_path / "f").iterdir()) == []

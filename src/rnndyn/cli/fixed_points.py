@@ -58,7 +58,7 @@ def fixed_points_cmd(
     trust_pickle: TrustPickleOpt = False,
     lstm_state: LstmStateOpt = "full",
     n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = 128,
-    tol: Annotated[float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h|.")] = None,
+    tol: Annotated[float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h| (default: 1e-10 sqrt(n)).")] = None,
     constant_input: Annotated[
         str | None, typer.Option("--input", help="Constant input, comma-separated (e.g. 0.5,-1).")
     ] = None,

@@ -37,6 +37,7 @@ from rnndyn.cli._common import (
     TrustPickleOpt,
     check_outputs,
     console,
+    err_console,
     fail,
     fail_from,
     load_inputs,
@@ -285,6 +286,10 @@ def lyapunov_cmd(
     if out is not None and res.status != "diverged":
         for path in save_figures(res, out, label):
             console.print(f"wrote {path}")
+    elif out is not None:  # say so rather than leave --out empty without a word
+        err_console.print(
+            f"--out {str(out)!r}: no figures written: the run diverged (no exponents to plot)", markup=False
+        )
     report_status(res)  # exit 0 with a visible warning, 1 for "failed" (docs/lyapunov.md)
 
 
