@@ -204,7 +204,8 @@ def test_signature_check_catches_a_renamed_argument() -> None:
     assert "no argument `n_step`" in found[0] and "positional" in found[1] and "does not exist" in found[2]
 
 
-INLINE_CALL = re.compile(r"`([^`\n]*\b(?:rd|mf)\.[\w.]+\([^`\n]*)`")
+_SPAN = r"(?:[^`\n]|\n(?!\s*\n))*"  # inline code may wrap onto the next line, not past a blank one
+INLINE_CALL = re.compile(rf"`({_SPAN}\b(?:rd|mf)\.[\w.]+\({_SPAN})`")
 
 
 def _inline_as_python(code: str) -> str | None:
@@ -226,7 +227,7 @@ def test_inline_calls_in_the_docs_fit_the_signatures(page: Path) -> None:
     problems: list[str] = []
     header = "import rnndyn as rd\nimport rnndyn.meanfield as mf\n"
     for m in INLINE_CALL.finditer(page.read_text(encoding="utf-8")):
-        code = _inline_as_python(m.group(1))
+        code = _inline_as_python(" ".join(m.group(1).split()))
         if code is not None:
             problems += call_problems(Block(page, 0, "python", header + code + "\n", None), {})
     assert not problems, "\n".join(problems)
