@@ -136,3 +136,39 @@ def test_spectrum_and_fixed_point_arguments_are_checked_by_name() -> None:
     res = rd.find_fixed_points(net, initial_states=0.3 * torch.randn(4, 5, generator=gen(1), dtype=D))
     assert res.n_points == 1 and res.stability == ("stable",)
     assert float(res.points.abs().max()) < 1e-10
+
+
+# ------------------------------------------------------------------------ lyapunov_from_data
+def test_lyapunov_from_data_refuses_unusable_series_and_options() -> None:
+    import numpy as np
+
+    x = np.empty(2001)
+    x[0] = 0.3
+    for t in range(2000):
+        x[t + 1] = 4 * x[t] * (1 - x[t])
+    # before: a complex series lost its imaginary part with only a NumPy warning, a bool tensor
+    # failed in NumPy's subtract, strings in float()
+    with pytest.raises(
+        TypeError, match="`series` must hold real numbers; got a tensor of dtype torch.complex128"
+    ):
+        rd.lyapunov_from_data(torch.from_numpy(x).to(torch.complex128))
+    with pytest.raises(TypeError, match="`series` must hold real numbers.*dtype complex128"):
+        rd.lyapunov_from_data(x + 1j * x)
+    with pytest.raises(TypeError, match="`series` must hold real numbers; got a tensor of dtype torch.bool"):
+        rd.lyapunov_from_data(torch.from_numpy(x) > 0.5)
+    # before: a negative or NaN radius ran the search and ended in "no reference point has a
+    # neighbour"; with Rosenstein it was silently ignored
+    with pytest.raises(ValueError, match=r"`radius` must be in \(0.0, inf\]; got -1.0"):
+        rd.lyapunov_from_data(x, method="kantz", radius=-1.0)
+    with pytest.raises(ValueError, match="`radius` applies to method='kantz' only"):
+        rd.lyapunov_from_data(x, radius=0.1)
+    with pytest.raises(TypeError, match=r"`fit_range` must be a pair of ints \(k0, k1\); got \(0.0, 3.0\)"):
+        rd.lyapunov_from_data(x, fit_range=(0.0, 3.0))  # before: TypeError from slicing
+    # before: status 'warning' with lambda_max = 0, which reads as a marginal system
+    with pytest.raises(ValueError, match="`series` has no divergence to fit"):
+        rd.lyapunov_from_data(np.ones(500))
+    with pytest.raises(ValueError, match="`series` has no divergence to fit"):
+        rd.lyapunov_from_data(np.tile([0.2, 0.8], 300))
+    # the oracle: the logistic map at r = 4 has lambda = ln 2, also from an int-free list input
+    r = rd.lyapunov_from_data(list(x), theiler=5, horizon=8, fit_range=[0, 4], generator=gen(0))
+    assert r.lambda_max == pytest.approx(math.log(2.0), abs=0.03)

@@ -77,8 +77,31 @@ def _embed(x: np.ndarray, m: int, delay: int) -> np.ndarray:
     # delay embedding of every column: y_t = (x_t, x_{t-delay}, ..., x_{t-(m-1)delay})
     T = x.shape[0] - (m - 1) * delay
     if T < 10:
-        raise ValueError(f"the series is too short for embedding_dim={m}, delay={delay}")
+        raise ValueError(
+            f"`series` is too short for embedding_dim={m}, delay={delay}: need at least "
+            f"{10 + (m - 1) * delay} samples per series; got T = {x.shape[0]}"
+        )
     return np.concatenate([x[(m - 1 - i) * delay : (m - 1 - i) * delay + T] for i in range(m)], axis=1)
+
+
+def _as_real_array(series: Any) -> np.ndarray:
+    """``series`` as a float64 NumPy array; complex, boolean and non-numeric data are refused."""
+    if isinstance(series, torch.Tensor):
+        x = series.detach().cpu()
+        if x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(f"`series` must hold real numbers; got a tensor of dtype {x.dtype}")
+        return x.to(torch.float64).numpy()
+    try:
+        x = np.asarray(series)
+    except ValueError as exc:  # ragged nested lists
+        raise TypeError(
+            f"`series` must be a real array (T,), (T, n) or (n_series, T, n); got {exc}"
+        ) from None
+    if x.dtype.kind not in "iuf":
+        raise TypeError(
+            f"`series` must hold real numbers (int or float); got {type(series).__name__} of dtype {x.dtype}"
+        )
+    return x.astype(np.float64)
 
 
 def _mean_period(x: np.ndarray) -> int:
@@ -140,7 +163,10 @@ def lyapunov_from_data(
         :class:`DataLyapunovResult`.
 
     Raises:
-        ValueError: NaN/inf data, a series too short for the horizon, bad ``fit_range``.
+        ValueError: NaN/inf data, a series too short for the horizon, bad ``fit_range``, a
+            ``radius`` that is not positive or is given with ``method="rosenstein"``, a series
+            without divergence (constant or exactly periodic: every neighbour distance is 0).
+        TypeError: complex, boolean or non-numeric ``series``; ``fit_range`` not two ints.
 
     References:
         M. T. Rosenstein et al., Physica D 65, 117 (1993); H. Kantz, Phys. Lett. A 185, 77
@@ -164,7 +190,22 @@ def lyapunov_from_data(
     delay = check_positive_int(delay, "delay")
     n_reference = check_positive_int(n_reference, "n_reference", minimum=10)
     check_generator(generator)
-    x = series.detach().cpu().numpy() if isinstance(series, torch.Tensor) else np.asarray(series, dtype=float)
+    if radius is not None:
+        if method != "kantz":
+            raise ValueError(
+                f"`radius` applies to method='kantz' only (Rosenstein uses the nearest neighbour); "
+                f"got radius={radius!r} with method={method!r}"
+            )
+        radius = check_real(radius, "radius", low=0.0, low_open=True)
+    if fit_range is not None:
+        if (
+            not isinstance(fit_range, tuple | list)
+            or len(fit_range) != 2
+            or any(isinstance(v, bool) or not isinstance(v, int | np.integer) for v in fit_range)
+        ):
+            raise TypeError(f"`fit_range` must be a pair of ints (k0, k1); got {fit_range!r}")
+        fit_range = (int(fit_range[0]), int(fit_range[1]))
+    x = _as_real_array(series)
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim == 2:
@@ -234,6 +275,11 @@ def lyapunov_from_data(
         n_ref_used += 1
     if n_ref_used == 0:
         raise ValueError("no reference point has a neighbour outside the Theiler window; shorten `theiler`")
+    if not counts.any():
+        raise ValueError(
+            "`series` has no divergence to fit: every neighbour pair coincides at every k (distance 0), "
+            "as for a constant or exactly periodic series"
+        )
     S = sums / np.maximum(counts, 1)
     if fit_range is None:
         lo, hi = S[0], S.max()
