@@ -162,3 +162,37 @@ def test_period3_logistic_oracle_and_maps_undefined_on_the_domain() -> None:
         chaos.li_yorke_witness(_logistic(3.83), torch.tensor([0.1, 0.5]))
     with pytest.raises(TypeError, match="`domain` must be \\(lo, hi\\)"):
         chaos.period3(_logistic(3.83), domain="a")
+
+
+# ----------------------------------------------------------------------------- training
+def test_train_config_and_data_builders_check_their_arguments() -> None:
+    from rnndyn import training as tr
+
+    assert tr.TrainConfig(tau=5.0).tau == 5  # an integral float is the int, as in forcing_schedule
+    # before: TrainConfig stored anything; lr=-1 or n_epochs=0 surfaced only inside train_forced,
+    # after tau='auto' had run the Rosenstein estimate; tau='foo', clip='foo', anneal='yes' likewise
+    for kw, exc, msg in [
+        ({"n_epochs": 0}, ValueError, "`n_epochs` must be an int >= 1; got 0"),
+        ({"lr": -1.0}, ValueError, r"`lr` must be in \(0.0, inf\]; got -1.0"),
+        ({"lr": float("nan")}, ValueError, "`lr` must be a finite number"),
+        ({"tau": "foo"}, TypeError, "`tau` must be an int >= 1, 'auto' or None; got str 'foo'"),
+        ({"clip": "foo"}, ValueError, "`clip` must be one of 'norm', 'value'"),
+        ({"anneal": "yes"}, TypeError, "`anneal` must be True or False"),
+        ({"batch_size": 0}, ValueError, "`batch_size` must be an int >= 1"),
+    ]:
+        with pytest.raises(exc, match=msg):
+            tr.TrainConfig(**kw)
+    x = np.random.default_rng(0).normal(size=(50, 2))
+    # before: dt=0 and lambda_max=nan were stored (predictability_steps became inf / nan) and a
+    # string series raised torch's "can't convert np.ndarray of type numpy.str_"
+    with pytest.raises(ValueError, match="`dt` must be in"):
+        tr.from_array(x, dt=0.0)
+    with pytest.raises(ValueError, match="`lambda_max` must be a finite number"):
+        tr.from_array(x, lambda_max=float("nan"))
+    with pytest.raises(TypeError, match="`series` must be an array of real numbers"):
+        tr.from_array("abc")
+    data = tr.from_array(x, dt=0.5, lambda_max=0.2)
+    assert data.predictability_steps == pytest.approx(np.log(2) / (0.2 * 0.5))
+    # before: test_fraction=1.5 gave a task with an empty training set
+    with pytest.raises(ValueError, match=r"`test_fraction` must be in \(0.0, 1.0\); got 1.5"):
+        tr.delayed_copy_task(n_samples=10, test_fraction=1.5)

@@ -177,7 +177,16 @@ def from_array(
 
     The last ``test_fraction`` of every series is the test split. Raises ``ValueError`` for NaN/inf.
     """
-    x = torch.as_tensor(np.asarray(series))
+    arr = np.asarray(series)
+    if arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
+        raise TypeError(
+            f"`series` must be an array of real numbers, (T, n) or (n_series, T, n); got "
+            f"{type(series).__name__} of dtype {arr.dtype}"
+        )
+    dt = check_real(dt, "dt", low=0.0, low_open=True)
+    if lambda_max is not None:
+        lambda_max = check_real(lambda_max, "lambda_max", low=0.0, low_open=True)
+    x = torch.as_tensor(arr)
     if not torch.is_floating_point(x):
         x = x.to(torch.float64)
     if x.ndim == 1:
@@ -315,8 +324,16 @@ class SequenceTask:
 
 
 def _split(n: int, test_fraction: float, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-    perm = torch.randperm(n, generator=generator)
+    test_fraction = check_real(
+        test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
+    )
     n_test = max(1, int(round(test_fraction * n)))
+    if n_test >= n:
+        raise ValueError(
+            f"`test_fraction` {test_fraction:g} of {n} samples leaves no training sample; lower it or "
+            "use more samples"
+        )
+    perm = torch.randperm(n, generator=generator)
     return perm[n_test:], perm[:n_test]
 
 

@@ -29,7 +29,8 @@ Tensor = torch.Tensor
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters (stored verbatim; validated at use).
+    """Hyper-parameters, checked when the config is made (a bad value is a ``ValueError`` /
+    ``TypeError`` naming the field, before any data are touched).
 
     ``tau``: forcing interval in samples, ``"auto"`` (ln 2 / lambda_max of the data from the
     Rosenstein estimator, docs/theory/chaos.md §2.3 item 5) or ``None`` (plain BPTT). Defaults follow
@@ -50,6 +51,24 @@ class TrainConfig:
     eval_every: int = 0
     anneal: bool = False
 
+    def __post_init__(self) -> None:
+        check_positive_int(self.n_epochs, "n_epochs")
+        check_positive_int(self.batches_per_epoch, "batches_per_epoch")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.seq_len, "seq_len")
+        check_real(self.lr, "lr", low=0.0, low_open=True)
+        if self.tau != "auto":
+            object.__setattr__(self, "tau", check_tau(self.tau))
+        if self.clip is not None:
+            check_choice(self.clip, "clip", ("norm", "value"))
+        check_real(self.clip_value, "clip_value", low=0.0, low_open=True)
+        check_positive_int(self.checkpoint_every, "checkpoint_every", minimum=0)
+        check_positive_int(self.eval_every, "eval_every", minimum=0)
+        if not isinstance(self.anneal, bool):
+            raise TypeError(
+                f"`anneal` must be True or False; got {type(self.anneal).__name__} {self.anneal!r}"
+            )
+
 
 @dataclass(frozen=True, kw_only=True)
 class TrainResult(Result):
@@ -69,7 +88,6 @@ class TrainResult(Result):
     resumed_from: int
     config: dict[str, Any]
     history: dict[str, list[Any]] = field(default_factory=dict)
-
 
 
 class Callback:
