@@ -172,3 +172,38 @@ def test_lyapunov_from_data_refuses_unusable_series_and_options() -> None:
     # the oracle: the logistic map at r = 4 has lambda = ln 2, also from an int-free list input
     r = rd.lyapunov_from_data(list(x), theiler=5, horizon=8, fit_range=[0, 4], generator=gen(0))
     assert r.lambda_max == pytest.approx(math.log(2.0), abs=0.03)
+
+
+# ------------------------------------------------------------------------ model constructors
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda **kw: rd.GRU(3, **kw),
+        lambda **kw: rd.LSTM(3, **kw),
+        lambda **kw: rd.PLRNN(3, **kw),
+        lambda **kw: rd.VanillaRNN(3, **kw),
+        lambda **kw: rd.RateRNN(3, **kw),
+        lambda **kw: rd.GatedRateRNN(3, **kw),
+    ],
+)
+def test_model_constructors_check_device_by_name(build) -> None:  # noqa: ANN001
+    # before: torch's RuntimeError "Expected one of cpu, cuda, ipu, xpu, ... device type at start
+    # of device string: x", with no argument name
+    with pytest.raises(ValueError, match=r"`device` must be cpu, cuda, cuda:N or mps; got 'x'"):
+        build(device="x")
+    with pytest.raises(TypeError, match=r"`device` must be a device string .*; got int 3"):
+        build(device=3)
+    a, b = build(device="cpu", generator=gen(5)), build(generator=gen(5))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert p.device.type == "cpu" and torch.equal(p, q)
+
+
+def test_vanilla_bias_and_zero_diagonal_are_checked() -> None:
+    # before: bias=nan built a network whose every step was NaN; zero_diagonal='no' zeroed the diagonal
+    with pytest.raises(ValueError, match="`bias` must be a finite number.*got nan"):
+        rd.VanillaRNN(4, bias=math.nan)
+    with pytest.raises(TypeError, match="`zero_diagonal` must be a bool; got str 'no'"):
+        rd.RateRNN(4, zero_diagonal="no")
+    net = rd.RateRNN(4, bias=0.5, zero_diagonal=True, generator=gen(0), dtype=D)
+    assert torch.equal(net.bias, torch.full((4,), 0.5, dtype=D))
+    assert torch.equal(torch.diagonal(net.weight_hh), torch.zeros(4, dtype=D))

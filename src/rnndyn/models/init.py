@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_real
+from rnndyn._checks import check_choice, check_device, check_generator, check_nonnegative, check_real
 
 Tensor = torch.Tensor
 
@@ -21,6 +21,8 @@ INITS = ("gaussian", "he", "xavier", "glorot", "orthogonal", "uniform")
 def _finish(w: Tensor, dtype: torch.dtype | None, device: torch.device | str | None) -> Tensor:
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise TypeError(f"`dtype` must be a floating-point torch.dtype (e.g. torch.float64); got {dtype!r}")
+    if device is not None:
+        device = check_device(device)
     return w.to(dtype=dtype or torch.get_default_dtype(), device=device)
 
 

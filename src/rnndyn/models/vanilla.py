@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
+from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int, check_real
 from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractFlow, AbstractMap, _frob_gain, _np
 from rnndyn.models.init import INITS, init_weight
@@ -55,6 +55,12 @@ class _VanillaParams(nn.Module):
         check_choice(init, "init", INITS)
         check_generator(generator)
         bias_std = check_nonnegative(bias_std, "bias_std")
+        if bias is not None:
+            bias = check_real(bias, "bias")
+        if not isinstance(zero_diagonal, bool):
+            raise TypeError(
+                f"`zero_diagonal` must be a bool; got {type(zero_diagonal).__name__} {zero_diagonal!r}"
+            )
         kw = {"generator": generator, "dtype": dtype, "device": device}
         w = init_weight(init, (n, n), gain=self.g, **kw)
         if zero_diagonal:
