@@ -196,3 +196,14 @@ def test_train_config_and_data_builders_check_their_arguments() -> None:
     # before: test_fraction=1.5 gave a task with an empty training set
     with pytest.raises(ValueError, match=r"`test_fraction` must be in \(0.0, 1.0\); got 1.5"):
         tr.delayed_copy_task(n_samples=10, test_fraction=1.5)
+
+
+def test_state_space_divergence_refuses_a_constant_true_orbit() -> None:
+    from rnndyn import training as tr
+
+    x = torch.randn(400, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    const = torch.ones(400, 2, dtype=torch.float64)
+    assert tr.state_space_divergence(x, x) == 0.0 and tr.state_space_divergence(x, const) > 1.0
+    # before: state_space_divergence(const, x) returned 0.0 ("identical") for any x_gen
+    with pytest.raises(ValueError, match=r"`x_true` is constant in dimension\(s\) \[0, 1\].*method='gmm'"):
+        tr.state_space_divergence(const, x)

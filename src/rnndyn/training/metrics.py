@@ -81,6 +81,10 @@ def state_space_divergence(
         D_stsp (>= 0 for binned; the GMM estimate is 0 for identical inputs and can fluctuate
         slightly below 0 from Monte-Carlo error).
 
+    Raises:
+        ValueError: mismatched dimensions, non-finite orbits, bad options, or (binned) an
+        ``x_true`` that is constant in a dimension (its +-2 std range is empty).
+
     Example:
         >>> x = torch.randn(2000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
         >>> state_space_divergence(x, x)
@@ -101,6 +105,12 @@ def state_space_divergence(
                 f"binned D_stsp needs n_bins^dim = {n_bins}^{a.shape[-1]} cells; use method='gmm'"
             )
         std = a.std(0)
+        if not bool((std > 0).all()):
+            dims = torch.nonzero(~(std > 0)).flatten().tolist()
+            raise ValueError(
+                f"`x_true` is constant in dimension(s) {dims}: the binned D_stsp bins +-2 std of "
+                "`x_true`, an empty range, and would report 0 whatever `x_gen` is; use method='gmm'"
+            )
         c = torch.zeros_like(std) if centre == "zero" else a.mean(0)
         lo, hi = c - 2 * std, c + 2 * std
         b = b.to(a.dtype)
