@@ -207,3 +207,45 @@ def test_vanilla_bias_and_zero_diagonal_are_checked() -> None:
     net = rd.RateRNN(4, bias=0.5, zero_diagonal=True, generator=gen(0), dtype=D)
     assert torch.equal(net.bias, torch.full((4,), 0.5, dtype=D))
     assert torch.equal(torch.diagonal(net.weight_hh), torch.zeros(4, dtype=D))
+
+
+# ------------------------------------------------------------------ simulate, rollout_like_torch
+def test_simulate_and_rollout_name_the_bad_argument() -> None:
+    net = rd.GRU(4, input_size=2, generator=gen(0), dtype=D)
+    # before: torch's "Trying to create tensor with negative dimension -1" / "'int' object is not
+    # iterable"; empty inputs were reported as "`n_steps` must be an int >= 1; got 0"
+    with pytest.raises(ValueError, match=r"`batch_shape` must be a tuple of ints >= 1.*got \(-1,\)"):
+        rd.simulate(net, n_steps=3, batch_shape=(-1,))
+    with pytest.raises(TypeError, match=r"`batch_shape` must be a tuple of ints >= 1.*got 2"):
+        rd.simulate(net, n_steps=3, batch_shape=2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`inputs` has T = 0 steps, which leaves none after n_transient = 0"):
+        rd.simulate(net, torch.zeros(4, dtype=D), inputs=torch.zeros(0, 2, dtype=D))
+    with pytest.raises(
+        ValueError, match=r"the batch shape of `h0` \(2,\) does not broadcast with that of `inputs` \(3,\)"
+    ):
+        rd.simulate(net, torch.zeros(2, 4, dtype=D), inputs=torch.zeros(3, 5, 2, dtype=D))
+    gru = torch.nn.GRU(2, 3, batch_first=True, dtype=D)
+    wrapped = rd.from_torch(gru)
+    x = torch.randn(2, 5, 2, generator=gen(1), dtype=D)
+    # before: a float32 input was reported as "`h0` has dtype torch.float32", an argument the
+    # caller never passed; an hx of the wrong batch failed in torch's broadcasting
+    with pytest.raises(
+        TypeError, match="`inputs` has dtype torch.float32 but the wrapped module's parameters"
+    ):
+        rd.rollout_like_torch(wrapped, x.float())
+    with pytest.raises(TypeError, match="`hx` has dtype torch.float32"):
+        rd.rollout_like_torch(wrapped, x, torch.zeros(1, 2, 3))
+    with pytest.raises(
+        ValueError,
+        match=r"`hx` must have the batch size of `inputs` \(2\); got a state of batch shape \(3,\)",
+    ):
+        rd.rollout_like_torch(wrapped, x, torch.zeros(1, 3, 3, dtype=D))
+    # the oracle: with a valid hx the rollout is torch's own forward
+    hx = 0.1 * torch.randn(1, 2, 3, generator=gen(2), dtype=D)
+    out, h_n = rd.rollout_like_torch(wrapped, x, hx)
+    with torch.no_grad():
+        ref, h_ref = gru(x, hx)
+    torch.testing.assert_close(out.detach(), ref, rtol=0, atol=1e-12)
+    torch.testing.assert_close(h_n.detach(), h_ref, rtol=0, atol=1e-12)
+    traj = rd.simulate(net, n_steps=3, batch_shape=torch.Size([2]), generator=gen(3))
+    assert traj.shape == (2, 3, 4) and bool(torch.isfinite(traj).all())

@@ -82,10 +82,27 @@ def simulate(
     check_map(system)
     check_generator(generator)
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+    if not isinstance(check_divergence, bool):
+        raise TypeError(f"`check_divergence` must be a bool; got {type(check_divergence).__name__}")
+    if not isinstance(track_grad, bool):
+        raise TypeError(f"`track_grad` must be a bool; got {type(track_grad).__name__}")
+    if h0 is None and inputs is None:
+        want = "a tuple of ints >= 1 (e.g. (8,), or () for one trajectory)"
+        if not isinstance(batch_shape, tuple | list | torch.Size) or any(
+            isinstance(b, bool) or not isinstance(b, int) for b in batch_shape
+        ):
+            raise TypeError(f"`batch_shape` must be {want}; got {batch_shape!r}")
+        if any(b < 1 for b in batch_shape):
+            raise ValueError(f"`batch_shape` must be {want}; got {tuple(batch_shape)}")
     inputs = check_inputs_sequence(system, inputs)
     if inputs is not None:
         total = inputs.shape[-2]
         if n_steps is None:
+            if total <= n_transient:
+                raise ValueError(
+                    f"`inputs` has T = {total} steps, which leaves none after n_transient = {n_transient}; "
+                    "give longer inputs or a shorter transient"
+                )
             n_steps = total - n_transient
         if n_transient + check_positive_int(n_steps, "n_steps") > total:
             raise ValueError(
@@ -100,7 +117,13 @@ def simulate(
         h0 = system.initial_state(in_batch, generator=generator)
     h, _ = system._validate(h0, None, name="h0")
     if inputs is not None:
-        batch = torch.broadcast_shapes(h.shape[:-1], inputs.shape[:-2])
+        try:
+            batch = torch.broadcast_shapes(h.shape[:-1], inputs.shape[:-2])
+        except RuntimeError:
+            raise ValueError(
+                f"the batch shape of `h0` {tuple(h.shape[:-1])} does not broadcast with that of `inputs` "
+                f"{tuple(inputs.shape[:-2])} (inputs are (*batch, T, d))"
+            ) from None
         h = h.expand(*batch, h.shape[-1])
         if inputs.dtype != h.dtype:
             raise TypeError(f"`inputs` must have the dtype of the state ({h.dtype}); got {inputs.dtype}")
@@ -154,6 +177,11 @@ def rollout_like_torch(
     if inputs.ndim not in (2, 3) or inputs.shape[-1] != d:
         layout = "(T, d), (B, T, d)" if wrapped.batch_first else "(T, d), (T, B, d)"
         raise ValueError(f"`inputs` must have shape {layout.replace('d', str(d))}; got {tuple(inputs.shape)}")
+    if inputs.dtype != wrapped.dtype:
+        raise TypeError(
+            f"`inputs` has dtype {inputs.dtype} but the wrapped module's parameters are {wrapped.dtype}; "
+            f"convert one of them (module.to({inputs.dtype}) or inputs.to({wrapped.dtype}))"
+        )
     unbatched = inputs.ndim == 2
     # rnndyn layout (*batch, T, d)
     seq = inputs if unbatched or wrapped.batch_first else inputs.transpose(0, 1)
@@ -167,6 +195,15 @@ def rollout_like_torch(
             h0 = wrapped.state_from_torch(hx)[0]
         else:
             h0 = wrapped.state_from_torch(hx)
+        if h0.dtype != wrapped.dtype:
+            raise TypeError(
+                f"`hx` has dtype {h0.dtype} but the wrapped module's parameters are {wrapped.dtype}"
+            )
+        if tuple(h0.shape[:-1]) != batch:
+            raise ValueError(
+                f"`hx` must have the batch size of `inputs` ({batch[0] if batch else 'unbatched'}); "
+                f"got a state of batch shape {tuple(h0.shape[:-1])}"
+            )
     # like the torch module, record the graph when grad mode is on
     traj = simulate(wrapped, h0, inputs=seq, check_divergence=False, track_grad=torch.is_grad_enabled())
     out = wrapped.output(traj)
