@@ -263,3 +263,26 @@ def test_diverged_run_says_why_out_stays_empty(tmp_path) -> None:
     text = " ".join(res.output.split())
     assert "status diverged" in text and "no figures written: the run diverged" in text
     assert list((tmp_path / "f").iterdir()) == []
+
+
+def test_inputs_error_says_how_a_3d_file_was_read(tmp_path) -> None:
+    """A (B, T, d) file with a state dict (torch's default: time-first) failed as 'T = 2' with no
+    word on the layout it was read in; the error is also one line however long."""
+    import numpy as np
+    import torch
+
+    torch.save(torch.nn.GRU(3, 4).state_dict(), tmp_path / "gru.pt")
+    np.save(tmp_path / "x.npy", np.zeros((2, 40, 3)))
+    for cmd in ("lyapunov", "simulate"):
+        res = runner.invoke(app, [cmd, "--torch-model", str(tmp_path / "gru.pt"), "--inputs",
+                                  str(tmp_path / "x.npy"), "--steps", "20", "--transient", "5"])  # fmt: skip
+        assert res.exit_code == 2, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: `--inputs` must cover"), res.output
+        assert lines[0].endswith(
+            "(3-D --inputs of shape (2, 40, 3) were read as (T, B, d), the module's batch_first=False; "
+            "pass --batch-first if not)"
+        ), lines[0]
+        ok = runner.invoke(app, [cmd, "--torch-model", str(tmp_path / "gru.pt"), "--inputs",
+                                 str(tmp_path / "x.npy"), "--steps", "20", "--transient", "5", "--batch-first"])  # fmt: skip
+        assert ok.exit_code == 0, ok.output

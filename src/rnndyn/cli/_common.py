@@ -162,18 +162,38 @@ def fail(message: str) -> typer.Exit:
     """Print a clean error (no traceback) and return an exit to raise."""
     from rich.markup import escape
 
-    err_console.print(f"[bold red]error:[/] {escape(message)}")  # the message is text, never markup
+    # one line whatever its length (a terminal wraps it; a log or a pipe gets one grep-able line),
+    # and text, never markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=2)
 
 
-def fail_from(exc: BaseException, options: dict[str, str]) -> typer.Exit:
+def fail_from(exc: BaseException, options: dict[str, str], *, inputs_hint: str = "") -> typer.Exit:
     """:func:`fail` with a library error whose argument names are replaced by the options the
     user typed: where the library names its argument n_steps (in backticks), the command line
-    names --steps. ``options`` maps argument name -> option."""
+    names --steps. ``options`` maps argument name -> option. ``inputs_hint`` (see
+    :func:`layout_hint`) is appended to an error about the inputs."""
     message = str(exc)
     for name, option in options.items():
         message = message.replace(f"`{name}`", f"`{option}`")
+    if inputs_hint and "inputs" in message:
+        message += inputs_hint
     return fail(message)
+
+
+def layout_hint(x: Any, batch_first: bool | None, module_batch_first: bool | None) -> str:
+    """How 3-D ``--inputs`` were read when the user did not say (``--batch-first/--time-first``):
+    a state dict's module is time-first like torch's default, so a (B, T, d) file is read as
+    (T, B, d) and the error (too few steps) makes sense only with this said."""
+    if x is None or x.ndim != 3 or batch_first is not None:
+        return ""
+    bf = module_batch_first if module_batch_first is not None else True
+    read = "(B, T, d)" if bf else "(T, B, d)"
+    source = (
+        f"the module's batch_first={module_batch_first}" if module_batch_first is not None else "the default"
+    )
+    other = "--time-first" if bf else "--batch-first"
+    return f" (3-D --inputs of shape {tuple(x.shape)} were read as {read}, {source}; pass {other} if not)"
 
 
 #: the Lyapunov routines' arguments -> the options of `rnndyn lyapunov` / `rnndyn analyze`

@@ -37,6 +37,7 @@ from rnndyn.cli._common import (
     console,
     fail,
     fail_from,
+    layout_hint,
     load_inputs,
     resolve_model,
 )
@@ -226,7 +227,8 @@ def run_analysis(
                 progress=step,
             )
         except (TypeError, ValueError) as exc:
-            raise fail_from(exc, LYAPUNOV_OPTIONS) from None
+            hint = layout_hint(x, batch_first, choice.batch_first)
+            raise fail_from(exc, LYAPUNOV_OPTIONS, inputs_hint=hint) from None
     if choice.load_info is not None or choice.params:
         res = _with_provenance(res, choice)
     for title, rows in res.sections():

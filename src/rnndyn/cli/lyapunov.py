@@ -40,6 +40,7 @@ from rnndyn.cli._common import (
     err_console,
     fail,
     fail_from,
+    layout_hint,
     load_inputs,
     orient_inputs,
     progress_display,
@@ -118,7 +119,7 @@ def progress_bar(enabled: bool, description: str) -> Iterator[Any]:
         yield update
 
 
-def run_spectrum(system: Any, progress: Any, **kwargs: Any) -> Any:
+def run_spectrum(system: Any, progress: Any, *, inputs_hint: str = "", **kwargs: Any) -> Any:
     """One library call; user errors (bad shapes, divergence) exit cleanly."""
     import torch
 
@@ -127,7 +128,7 @@ def run_spectrum(system: Any, progress: Any, **kwargs: Any) -> Any:
     try:
         return lyapunov_spectrum(system, progress=progress, **kwargs)
     except (TypeError, ValueError) as exc:
-        raise fail_from(exc, LYAPUNOV_OPTIONS) from None
+        raise fail_from(exc, LYAPUNOV_OPTIONS, inputs_hint=inputs_hint) from None
     except torch.OutOfMemoryError:  # pragma: no cover - hardware dependent
         raise fail("out of memory: lower --k, --trajectories or --n") from None
 
@@ -220,7 +221,9 @@ def lyapunov_cmd(
         trust_pickle=trust_pickle,
     )
     system, label = choice.system, choice.label
-    x = orient_inputs(load_inputs(inputs, device), batch_first, choice.batch_first)
+    raw = load_inputs(inputs, device)
+    hint = layout_hint(raw, batch_first, choice.batch_first)
+    x = orient_inputs(raw, batch_first, choice.batch_first)
     if clv:
         with progress_bar(progress, "covariant Lyapunov vectors") as cb:
             clv_report(
@@ -253,7 +256,7 @@ def lyapunov_cmd(
         throw=False,
     )
     with progress_bar(progress, "Lyapunov spectrum") as cb:
-        res = run_spectrum(system, cb, **kwargs)
+        res = run_spectrum(system, cb, inputs_hint=hint, **kwargs)
     if x is None:
         analysed = (
             f"zero input; {res.n_trajectories} trajectories from random initial states (seed {seed + 1})"

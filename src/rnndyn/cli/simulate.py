@@ -29,6 +29,7 @@ from rnndyn.cli._common import (
     console,
     fail,
     fail_from,
+    layout_hint,
     load_inputs,
     orient_inputs,
     resolve_model,
@@ -101,7 +102,9 @@ def simulate_cmd(
         trust_pickle=trust_pickle,
     )
     system, label = choice.system, choice.label
-    x = orient_inputs(load_inputs(inputs, device), batch_first, choice.batch_first)
+    raw = load_inputs(inputs, device)
+    hint = layout_hint(raw, batch_first, choice.batch_first)
+    x = orient_inputs(raw, batch_first, choice.batch_first)
     gen = torch.Generator().manual_seed(seed + 1)
     try:
         if x is None:
@@ -123,7 +126,9 @@ def simulate_cmd(
             traj = simulate(system, h0, inputs=x[:, :total], n_transient=n_transient)
     except (TypeError, ValueError) as exc:
         raise fail_from(
-            exc, {"n_steps": "--steps", "n_transient": "--transient", "batch_shape": "--batch", "inputs": "--inputs"}
+            exc,
+            {"n_steps": "--steps", "n_transient": "--transient", "batch_shape": "--batch", "inputs": "--inputs"},
+            inputs_hint=hint,
         ) from None
     arr = traj.detach().cpu().numpy()
     console.print(
