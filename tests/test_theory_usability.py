@@ -207,3 +207,23 @@ def test_state_space_divergence_refuses_a_constant_true_orbit() -> None:
     # before: state_space_divergence(const, x) returned 0.0 ("identical") for any x_gen
     with pytest.raises(ValueError, match=r"`x_true` is constant in dimension\(s\) \[0, 1\].*method='gmm'"):
         tr.state_space_divergence(const, x)
+
+
+# ----------------------------------------------------------------------------- DMFT solvers
+def test_dmft_solvers_refuse_bad_seed_and_flags_before_solving() -> None:
+    # before: gated_dmft(3.0, seed='a'), (seed=1.5) and (lyapunov='yes') ran the full solve (~4 s
+    # each) and reported success; adjoint_gradient_norms(seed='a') likewise; gru_dmft(seed=-1)
+    # called a negative seed a TypeError
+    for kw, exc, msg in [
+        ({"seed": "a"}, TypeError, "`seed` must be an int >= 0; got str 'a'"),
+        ({"seed": 1.5}, TypeError, "`seed` must be an int >= 0; got float 1.5"),
+        ({"lyapunov": "yes"}, TypeError, "`lyapunov` must be True or False; got str 'yes'"),
+    ]:
+        with pytest.raises(exc, match=msg):
+            mf.gated_dmft(3.0, **kw)
+    with pytest.raises(TypeError, match="`seed` must be an int >= 0; got str 'a'"):
+        mf.adjoint_gradient_norms(3.0, seed="a")
+    with pytest.raises(ValueError, match="`seed` must be an int >= 0; got -1"):
+        mf.gru_dmft(3.0, seed=-1)
+    with pytest.raises(TypeError, match="`lyapunov` must be True or False"):
+        mf.lstm_dmft(3.0, lyapunov=1)

@@ -370,3 +370,21 @@ def block_scan(
                 dst[k] = x
         x = out[t1]
     return out
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """An int >= 0 (NumPy integers too); ``TypeError``/``ValueError`` naming ``name`` otherwise."""
+    import numbers
+
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int >= 0; got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"`{name}` must be an int >= 0; got {seed}")
+    return int(seed)
+
+
+def check_flag(value: object, name: str) -> bool:
+    """``True`` or ``False`` (NumPy bools too); a ``TypeError`` naming ``name`` otherwise."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"`{name}` must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)

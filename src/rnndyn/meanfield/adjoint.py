@@ -67,6 +67,7 @@ import numpy as np
 
 from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status, status_from_checks
+from rnndyn.meanfield._numerics import check_seed
 from rnndyn.meanfield._numerics import table as _table
 from rnndyn.meanfield.dmft import DMFTResult, gated_dmft
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
@@ -541,6 +542,7 @@ def adjoint_gradient_norms(
     forward_samples = check_positive_int(forward_samples, "forward_samples", minimum=16)
     replicas = check_positive_int(replicas, "replicas")
     degree = check_positive_int(degree, "degree", minimum=8)
+    seed = check_seed(seed)
     device = check_device(device)
     if method == "auto":
         method = "gaussian" if alpha_z == 0 else "sampled"

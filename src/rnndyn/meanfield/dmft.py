@@ -59,6 +59,8 @@ from rnndyn.meanfield._numerics import (
     Grid,
     anderson,
     block_scan,
+    check_flag,
+    check_seed,
     circulant_sqrt,
     fast_size,
     fft_last,
@@ -747,6 +749,8 @@ def gated_dmft(
     device = check_device(device)
     if initial_amplitude is not None:
         initial_amplitude = check_real(initial_amplitude, "initial_amplitude", low=0.0, low_open=True)
+    seed = check_seed(seed)
+    lyapunov = check_flag(lyapunov, "lyapunov")
     if method == "auto":
         method = "gaussian" if alpha_z == 0 else "sampled"
     lyapunov_method = check_choice(lyapunov_method, "lyapunov_method", ("auto", "eigen", "sampled"))

@@ -64,6 +64,8 @@ from rnndyn.meanfield._numerics import (
     Grid,
     anderson,
     block_scan,
+    check_flag,
+    check_seed,
     circulant_sqrt,
     fast_size,
     fft_last,
@@ -617,8 +619,7 @@ def _common_checks(kw: dict) -> dict:
         out["initial_amplitude"] = check_real(
             kw["initial_amplitude"], "initial_amplitude", low=0.0, low_open=True
         )
-    if isinstance(kw["seed"], bool) or not isinstance(kw["seed"], int) or kw["seed"] < 0:
-        raise TypeError(f"`seed` must be an int >= 0; got {kw['seed']!r}")
+    out["seed"] = check_seed(kw["seed"])
     return out
 
 
@@ -774,6 +775,7 @@ def gru_dmft(
         tau_max=tau_max, n_samples=n_samples, burn_in=burn_in, window=window, tol=tol, max_iter=max_iter,
         degree=degree, chunk=chunk, initial_amplitude=initial_amplitude, seed=seed, progress=progress,
     ))  # fmt: skip
+    lyapunov = check_flag(lyapunov, "lyapunov")
     device = check_device(device)
     if method == "auto":
         method = "gaussian" if alpha_z == 0 else "sampled"
@@ -942,6 +944,7 @@ def lstm_dmft(
         tau_max=tau_max, n_samples=n_samples, burn_in=burn_in, window=window, tol=tol, max_iter=max_iter,
         degree=degree, chunk=chunk, initial_amplitude=initial_amplitude, seed=seed, progress=progress,
     ))  # fmt: skip
+    lyapunov = check_flag(lyapunov, "lyapunov")
     device = check_device(device)
     params = {
         "g": g,
