@@ -204,6 +204,11 @@ def test_signature_check_catches_a_renamed_argument() -> None:
     assert "no argument `n_step`" in found[0] and "positional" in found[1] and "does not exist" in found[2]
 
 
+def _prose(text: str) -> str:
+    """The page without its fenced code blocks (their fences would pair up with inline backticks)."""
+    return re.sub(r"^```.*?^```[ \t]*$", "", text, flags=re.S | re.M)
+
+
 _SPAN = r"(?:[^`\n]|\n(?!\s*\n))*"  # inline code may wrap onto the next line, not past a blank one
 INLINE_CALL = re.compile(rf"`({_SPAN}\b(?:rd|mf)\.[\w.]+\({_SPAN})`")
 
@@ -226,7 +231,7 @@ def test_inline_calls_in_the_docs_fit_the_signatures(page: Path) -> None:
     where the function takes them."""
     problems: list[str] = []
     header = "import rnndyn as rd\nimport rnndyn.meanfield as mf\n"
-    for m in INLINE_CALL.finditer(page.read_text(encoding="utf-8")):
+    for m in INLINE_CALL.finditer(_prose(page.read_text(encoding="utf-8"))):
         code = _inline_as_python(" ".join(m.group(1).split()))
         if code is not None:
             problems += call_problems(Block(page, 0, "python", header + code + "\n", None), {})
@@ -278,7 +283,7 @@ def _commands(page: Path) -> list[str]:
     for b in blocks(page):
         if b.lang != "python":
             out += b.source.replace("\\\n", " ").splitlines()
-    out += re.findall(r"`([^`\n]+)`", text)
+    out += [" ".join(code.split()) for code in re.findall(rf"`({_SPAN})`", _prose(text))]
     return out
 
 
