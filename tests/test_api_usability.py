@@ -249,3 +249,26 @@ def test_simulate_and_rollout_name_the_bad_argument() -> None:
     torch.testing.assert_close(h_n.detach(), h_ref, rtol=0, atol=1e-12)
     traj = rd.simulate(net, n_steps=3, batch_shape=torch.Size([2]), generator=gen(3))
     assert traj.shape == (2, 3, 4) and bool(torch.isfinite(traj).all())
+
+
+# ------------------------------------------------------------------------ collapsing perturbations
+def test_a_collapsed_perturbation_is_minus_infinity_not_divergence() -> None:
+    import json
+
+    # g = 0: the Jacobian is exactly 0, every perturbation vanishes in one step. Before:
+    # max_lyapunov (0/0 in the renormalisation) and lyapunov_spectrum(k=1) (0/0 in the frame's
+    # normalisation) raised AnalysisError "diverged: the state ... escaped", while the state
+    # sat at 0 and the full spectrum already said -inf with status 'warning'
+    net = rd.VanillaRNN(4, g=0.0, generator=gen(0), dtype=D)
+    for res in (
+        rd.max_lyapunov(net, n_steps=50, n_trajectories=2, generator=gen(1)),
+        rd.lyapunov_spectrum(net, k=1, n_steps=50, generator=gen(1)),
+        rd.lyapunov_spectrum(net, n_steps=50, generator=gen(1)),
+    ):
+        assert res.status == "warning" and res.regime == "stable", res.message
+        assert res.lambda_max == -math.inf
+        assert "finite_exponents" in res.message
+        json.dumps(res.to_dict(), allow_nan=False)
+    # a non-degenerate map is unaffected: the two-trajectory estimate still finds ln 2
+    res = rd.max_lyapunov(rd.Logistic(r=4.0), n_steps=2000, n_trajectories=4, generator=gen(0))
+    assert abs(res.lambda_max - math.log(2.0)) < 0.03 and res.status == "success"

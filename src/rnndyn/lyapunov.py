@@ -202,6 +202,19 @@ def _choose_tangent(system: AbstractMap, k: int, tangent: str) -> str:
     return "dense"
 
 
+def _normalise(z: Tensor, norm: Tensor) -> Tensor:
+    """``z / norm`` for a one-column frame; a column that collapsed to exactly 0 (a singular
+    Jacobian: dead ReLU units, saturated units) becomes the first unit vector instead of 0/0 = NaN,
+    as Householder QR does for a zero column. Its ``R = 0`` gives the exponent -inf, reported as such."""
+    q = z / norm
+    zero = norm == 0
+    if bool(zero.any()):
+        e1 = torch.zeros_like(z)
+        e1[..., 0, :] = 1.0
+        q = torch.where(zero, e1, q)
+    return q
+
+
 def _qr(z: Tensor) -> tuple[Tensor, Tensor]:
     """Reduced QR of ``z`` ``(B, n, k)``; returns ``(Q, diag R)`` (diagonal signed).
 
@@ -212,7 +225,7 @@ def _qr(z: Tensor) -> tuple[Tensor, Tensor]:
     if z.shape[-1] == 1:
         # k = 1: the QR step is a normalisation (cheaper than a LAPACK call)
         norm = torch.linalg.vector_norm(z, dim=-2, keepdim=True)
-        return z / norm, norm[..., 0, :]
+        return _normalise(z, norm), norm[..., 0, :]
     q, r = torch.linalg.qr(z)
     return q, torch.diagonal(r, dim1=-2, dim2=-1)
 
@@ -221,7 +234,7 @@ def _qr_full(z: Tensor) -> tuple[Tensor, Tensor]:
     """Reduced QR of ``z`` ``(B, n, k)`` with ``diag R > 0``; returns ``(Q, R)`` (``R`` ``(B, k, k)``)."""
     if z.shape[-1] == 1:
         norm = torch.linalg.vector_norm(z, dim=-2, keepdim=True)
-        return z / norm, norm
+        return _normalise(z, norm), norm
     q, r = torch.linalg.qr(z)
     sign = torch.where(torch.diagonal(r, dim1=-2, dim2=-1) < 0, -1.0, 1.0).to(z.dtype)
     # in place: both factors are fresh (no new n x k and k x k arrays at every step)
@@ -1353,6 +1366,12 @@ def max_lyapunov(
                 d = torch.linalg.vector_norm(diff, dim=-1)
                 acc = acc + torch.log(d / d0)
                 g = h + diff * (d0 / d).unsqueeze(-1)
+                merged = d == 0
+                if bool(merged.any()):
+                    # the copy landed on the same floating-point state (a singular or saturated
+                    # Jacobian): the separation's log is -inf (kept in ``acc``), and the copy is
+                    # placed again at distance d0 instead of at h + 0 * inf = NaN
+                    g = torch.where(merged.unsqueeze(-1), h + d0 * u, g)
                 event += 1
                 if event % rec_every == 0 or t == n_steps - 1:
                     steps_rec.append(t + 1)
@@ -1376,7 +1395,8 @@ def max_lyapunov(
         tangent=None,
     )
     done = steps_rec[-1] if steps_rec else 0
-    if diag.state_escaped(h, bound) or not bool(torch.isfinite(acc).all()) or done < n_steps:
+    # -inf in ``acc`` is a separation that collapsed to exactly 0 (reported below), not divergence
+    if diag.state_escaped(h, bound) or bool((torch.isnan(acc) | torch.isposinf(acc)).any()) or done < n_steps:
         where = f"within the first {done} averaged steps (after {n_transient} transient steps)"
         checks = [diag.divergence_check(True, done, bound, where)]
         msg = (
@@ -1404,6 +1424,22 @@ def max_lyapunov(
         stderr, how = torch.full_like(exps, math.nan), "none"
     lam_nat = float(exps[0]) * math.log(log_base)
     tol, n_zero, regime = _near_zero(exps, stderr, None)
+    n_merged = int(torch.isneginf(per[:, 0]).sum())
+    if n_merged:
+        notes.append(
+            f"in {n_merged} of {batch} trajectories the perturbed copy landed on the same floating-point "
+            "state (separation exactly 0: a singular Jacobian, e.g. dead ReLU units, or saturated units), "
+            "so their rate is -inf"
+        )
+        checks.append(
+            Check(
+                name="finite_exponents",
+                passed=False,
+                detail=f"lambda_max is -inf in {n_merged} of {batch} trajectories: the separation collapsed "
+                "to exactly 0, so the rate is below any representable one, not a measured value",
+                status=Status.WARNING,
+            )
+        )
     conv = diag.convergence_checks(
         running_sorted=running.mean(0),
         steps=steps,
