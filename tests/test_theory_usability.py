@@ -227,3 +227,29 @@ def test_dmft_solvers_refuse_bad_seed_and_flags_before_solving() -> None:
         mf.gru_dmft(3.0, seed=-1)
     with pytest.raises(TypeError, match="`lyapunov` must be True or False"):
         mf.lstm_dmft(3.0, lyapunov=1)
+
+
+# ----------------------------------------------------------------------------- quadrature, scrambling
+def test_gaussian_quadrature_names_bad_arguments() -> None:
+    assert float(mf.gaussian_expectation(lambda u: u**4, 2.0)) == pytest.approx(12.0, abs=1e-10)  # 3 var^2
+    # before: "'int' object is not callable", numpy's "deg must be a positive integer",
+    # "could not convert string to float", and a negative var0_g was reported as `var0`
+    with pytest.raises(TypeError, match="`f` must be a callable"):
+        mf.gaussian_expectation(3, 1.0)
+    with pytest.raises(ValueError, match="`nodes_per_panel` must be an int >= 1; got 0"):
+        mf.gaussian_expectation(np.tanh, 1.0, nodes_per_panel=0)
+    with pytest.raises(TypeError, match="`var` must be a number or an array of numbers; got str 'a'"):
+        mf.gaussian_expectation(np.tanh, "a")
+    with pytest.raises(ValueError, match="`var0_g` must be finite and >= 0; got -1.0"):
+        mf.gaussian_correlation(np.tanh, 1.0, 0.5, var0_g=-1.0)
+
+
+def test_scrambling_repr_shows_the_fractions_and_the_exponent() -> None:
+    res = chaos.scrambling(
+        rd.Logistic(r=4.0), n_pairs=4, n_steps=400, n_transient=10, generator=torch.Generator().manual_seed(0)
+    )
+    # oracle: the exponent of the logistic map at r = 4 is ln 2
+    assert res.lambda_max == pytest.approx(np.log(2), abs=0.1)
+    # before: repr/summary stopped at fraction_far (eight fields): no lambda_max, no source, no window
+    assert f"lambda_max={res.lambda_max:.4g}" in repr(res) and "lambda_source=" in repr(res)
+    assert "window:" in res.summary()

@@ -52,6 +52,17 @@ class ScramblingResult(Result):
     low: float
     high: float
 
+    _repr_fields = (
+        "diameter",
+        "fraction_scrambled",
+        "fraction_close",
+        "fraction_far",
+        "lambda_max",
+        "lambda_source",
+        "window",
+        "eps",
+    )
+
 
 def scrambling(
     system: Any,

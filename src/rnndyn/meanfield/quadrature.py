@@ -89,6 +89,30 @@ def gaussian_rule(
     return u, w
 
 
+def _check_quadrature_args(f: object, name: str, nodes_per_panel: object) -> None:
+    if not callable(f):
+        raise TypeError(
+            f"`{name}` must be a callable u -> f(u) on NumPy arrays; got {type(f).__name__} {f!r}"
+        )
+    if (
+        isinstance(nodes_per_panel, bool)
+        or not isinstance(nodes_per_panel, int | np.integer)
+        or nodes_per_panel < 1
+    ):
+        raise ValueError(f"`nodes_per_panel` must be an int >= 1; got {nodes_per_panel!r}")
+
+
+def _as_float_array(x: object, name: str) -> np.ndarray:
+    if isinstance(x, str | bytes):
+        raise TypeError(f"`{name}` must be a number or an array of numbers; got str {x!r}")
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`{name}` must be a number or an array of numbers; got {type(x).__name__} ({exc})"
+        ) from None
+
+
 def gaussian_expectation(
     f: ArrayFn,
     var: np.ndarray | float,
@@ -116,8 +140,9 @@ def gaussian_expectation(
     >>> round(float(gaussian_expectation(np.tanh, 1.0, mean=0.0)), 12)
     0.0
     """
-    var = np.asarray(var, dtype=float)
-    mean = np.asarray(mean, dtype=float)
+    _check_quadrature_args(f, "f", nodes_per_panel)
+    var = _as_float_array(var, "var")
+    mean = _as_float_array(mean, "mean")
     if not np.all(np.isfinite(var)) or np.any(var < 0):
         raise ValueError(f"`var` must be finite and >= 0; got {var!r}")
     if not np.all(np.isfinite(mean)):
@@ -159,12 +184,17 @@ def gaussian_correlation(
     >>> bool(abs(c[0] - gaussian_expectation(lambda u: np.tanh(u) ** 2, 3.0)) < 1e-9), round(float(c[1]), 14)
     (True, 0.0)
     """
+    _check_quadrature_args(f, "f", nodes_per_panel)
+    if g is not None:
+        _check_quadrature_args(g, "g", nodes_per_panel)
     g = f if g is None else g
-    v1 = float(var0)
-    v2 = v1 if var0_g is None else float(var0_g)
-    if not (np.isfinite(v1) and np.isfinite(v2)) or v1 < 0 or v2 < 0:
-        raise ValueError(f"`var0` must be finite and >= 0; got {var0!r} (var0_g={var0_g!r})")
-    cov = np.asarray(cov, dtype=float)
+    v1 = float(_as_float_array(var0, "var0"))
+    v2 = v1 if var0_g is None else float(_as_float_array(var0_g, "var0_g"))
+    if not (np.isfinite(v1) and v1 >= 0):
+        raise ValueError(f"`var0` must be finite and >= 0; got {var0!r}")
+    if not (np.isfinite(v2) and v2 >= 0):
+        raise ValueError(f"`var0_g` must be finite and >= 0; got {var0_g!r}")
+    cov = _as_float_array(cov, "cov")
     if not np.all(np.isfinite(cov)):
         raise ValueError(f"`cov` must be finite; got {cov!r}")
     lim = np.sqrt(v1 * v2)
