@@ -272,3 +272,10 @@ def test_a_collapsed_perturbation_is_minus_infinity_not_divergence() -> None:
     # a non-degenerate map is unaffected: the two-trajectory estimate still finds ln 2
     res = rd.max_lyapunov(rd.Logistic(r=4.0), n_steps=2000, n_trajectories=4, generator=gen(0))
     assert abs(res.lambda_max - math.log(2.0)) < 0.03 and res.status == "success"
+    # CLVs need R^-1, which a singular Jacobian does not have: before, the -inf of ln R_ii was
+    # reported as "the trajectory diverged (inf/NaN)"; now the `finite` check fails and says why
+    clv = rd.covariant_lyapunov_vectors(net, n_steps=20, generator=gen(1), throw=False)
+    assert clv.status == "failed" and "Jacobian is singular" in clv.message
+    assert [c.name for c in clv.checks if not c.passed] == ["finite"]
+    with pytest.raises(rd.AnalysisError, match="singular.*status 'failed'"):
+        rd.covariant_lyapunov_vectors(net, n_steps=20, generator=gen(1))

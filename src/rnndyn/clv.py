@@ -896,6 +896,7 @@ def _run(
             progress(done, grand_total)
 
     diverged_at: int | None = None
+    singular_at: int | None = None
 
     def recorder(step: int, h: Tensor, q: Tensor, r: Tensor) -> None:
         # the engine's forward pass: after window step ``step`` (1-based), J Q_{step-1} = Q_step R_step
@@ -929,10 +930,20 @@ def _run(
             for start in range(0, total, chunk):
                 m = min(chunk, total - start)
                 x = inputs[:, n_transient + start : n_transient + start + m] if inputs is not None else None
-                state = engine.advance(state, n_steps=m, inputs=x, qr_every=1, recorder=recorder, needs_frame=needs_frame)
+                state = engine.advance(
+                    state, n_steps=m, inputs=x, qr_every=1, recorder=recorder, needs_frame=needs_frame
+                )
                 tick(n_transient + start + m)
-                if not bool(torch.isfinite(state.h).all() and torch.isfinite(state.log_r).all()):
+                if not bool(torch.isfinite(state.h).all()) or bool(
+                    (torch.isnan(state.log_r) | torch.isposinf(state.log_r)).any()
+                ):
                     diverged_at = n_transient + start + m - 1
+                    break
+                if singular_at is None and bool(torch.isneginf(state.log_r).any()):
+                    # an R_ii of exactly 0: the Jacobian is singular along the trajectory (dead ReLU
+                    # units, saturated units, a zero gain), so the backward iteration R^{-1} does
+                    # not exist; the state is fine, so this is no divergence
+                    singular_at = n_transient + start + m - 1
                     break
     scale = 1.0 / (system.dt or 1.0)
     run_info: dict[str, Any] = dict(
@@ -948,17 +959,39 @@ def _run(
         n_trajectories=batch,
         store=store,
     )
-    if diverged_at is not None:
-        msg = (
-            f"the trajectory diverged (inf/NaN) by step {diverged_at + 1} of the forward pass; "
-            "reduce the gain, the inputs or dt"
-        )
+    if diverged_at is not None or singular_at is not None:
+        if diverged_at is not None:
+            status_out, checks_out = Status.DIVERGED, ()
+            msg = (
+                f"the trajectory diverged (inf/NaN) by step {diverged_at + 1} of the forward pass; "
+                "reduce the gain, the inputs or dt"
+            )
+        else:
+            status_out = Status.FAILED
+            msg = (
+                f"the Jacobian is singular along the trajectory: a diagonal entry of R is exactly 0 by step "
+                f"{singular_at + 1} of the forward pass (a tangent direction collapsed: dead ReLU units, "
+                "saturated units or a zero gain), so its exponent is -inf and the backward iteration "
+                "R^-1 of the CLVs does not exist; rnndyn.lyapunov_spectrum reports the -inf exponents"
+            )
+            checks_out = (
+                Check(
+                    name="finite",
+                    passed=False,
+                    value=math.inf,
+                    tolerance=0.0,
+                    detail="growth factors and R diagonals are finite: an R diagonal entry is 0 (ln R = -inf)",
+                    status=Status.FAILED,
+                ),
+            )
         r_series.close()
         q_series.close()
         if v_series is not None:
             v_series.close()
         if throw:
-            raise AnalysisError(msg + ", or pass throw=False to get a result with status 'diverged'")
+            raise AnalysisError(
+                msg + f", or pass throw=False to get a result with status '{status_out.value}'"
+            )
         nan_k = torch.full((k,), math.nan, dtype=torch.float64)
         return CLVResult(
             exponents=nan_k,
@@ -984,8 +1017,8 @@ def _run(
             backward_convergence_per_vector=nan_k.clone(),
             growth_identity_residual=math.nan,
             memory=_memory_report(storage, meter, device),
-            checks=(),
-            status=Status.DIVERGED,
+            checks=checks_out,
+            status=status_out,
             message=msg,
             **run_info,
         )
