@@ -253,3 +253,24 @@ def test_scrambling_repr_shows_the_fractions_and_the_exponent() -> None:
     # before: repr/summary stopped at fraction_far (eight fields): no lambda_max, no source, no window
     assert f"lambda_max={res.lambda_max:.4g}" in repr(res) and "lambda_source=" in repr(res)
     assert "window:" in res.summary()
+
+
+# ----------------------------------------------------------------------------- reproductions
+def test_reproduce_checks_seed_and_ids_before_running(tmp_path) -> None:
+    from rnndyn import reproduce as rp
+
+    first = rp.claims()[0].id
+    # before: run_claim(seed=-1) ran the claim and returned status 'failed' with the message
+    # "ValueError: `base_seed` must be an int >= 0"; run_all(ids=[]) wrote an empty gallery and
+    # run_all(ids='cks20-zero-fp') looked up the claim 'c'
+    with pytest.raises(ValueError, match="`seed` must be an int >= 0; got -1"):
+        rp.run_claim(first, seed=-1)
+    with pytest.raises(ValueError, match="`ids` must name at least one claim"):
+        rp.run_all(out=tmp_path / "g", ids=[])
+    with pytest.raises(TypeError, match=r"`ids` must be a list of claim ids or None; got the string"):
+        rp.run_all(out=tmp_path / "g", ids=first)
+    with pytest.raises(ValueError, match=f"`ids` must name each claim once; got \\['{first}'\\] repeated"):
+        rp.run_all(out=tmp_path / "g", ids=[first, first])
+    with pytest.raises(ValueError, match="`mode` must be one of"):
+        rp.run_all(out=tmp_path / "g", mode="fast")
+    assert not (tmp_path / "g").exists()  # nothing written

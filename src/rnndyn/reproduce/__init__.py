@@ -33,6 +33,7 @@ from rnndyn.reproduce._core import (
     Paper,
     PaperValue,
     _load_all,
+    check_seed,
     combine,
     compare,
     get_claim,
@@ -61,12 +62,32 @@ def run_all(
 
     Returns:
         The results and the path of ``index.html``.
+
+    Raises:
+        ValueError / TypeError: unknown mode or claim id, a non-int or negative seed, ``ids`` that
+        is a single string, empty or repeats an id (all checked before anything runs or is written).
     """
     from rnndyn.reproduce._figures import write_gallery
 
+    if mode not in MODES:
+        raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
+    check_seed(seed)
+    if ids is not None:
+        if isinstance(ids, str):
+            raise TypeError(
+                f"`ids` must be a list of claim ids or None; got the string {ids!r} (pass [{ids!r}])"
+            )
+        ids = list(ids)
+        if not ids:
+            raise ValueError(
+                "`ids` must name at least one claim, or be None for all of them; got an empty list"
+            )
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"`ids` must name each claim once; got {repeated} repeated")
+    chosen = [get_claim(i) for i in ids] if ids is not None else claims()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    chosen = [get_claim(i) for i in ids] if ids is not None else claims()
     t0 = time.perf_counter()
     results = []
     for k, c in enumerate(chosen):

@@ -241,6 +241,15 @@ class Measurement:
     notes: str = ""
 
 
+def check_seed(seed: Any) -> int:
+    """The base seed of a claim: an int >= 0 (every draw derives from it through ``SeedSequence``)."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"`seed` must be an int >= 0; got {seed}")
+    return seed
+
+
 #: compute(settings, seed=, workdir=, scheduler=) -> Measurement
 ComputeFn = Callable[..., Measurement]
 #: plot(ax, data) draws the claim's own panel
@@ -423,7 +432,7 @@ def run_claim(
         whose code does not exist yet; ``status="failed"`` with the error if the computation raised).
 
     Raises:
-        ValueError / TypeError: unknown id or mode, a non-int seed.
+        ValueError / TypeError: unknown id or mode, a non-int or negative seed.
     """
     import tempfile
 
@@ -433,8 +442,7 @@ def run_claim(
         claim = get_claim(claim)
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
+    check_seed(seed)
     settings = {**dict(claim.settings[mode]), **dict(overrides or {})}
     unknown = set(overrides or {}) - set(claim.settings[mode])
     if unknown:
