@@ -86,7 +86,7 @@ def test_empty_batches_are_refused_by_name() -> None:
         ):
             fn(net, n_steps=5, h0=torch.zeros(0, 4, dtype=D))
         with pytest.raises(ValueError, match=r"`inputs` must hold at least one sequence \(B >= 1\)"):
-            fn(net, n_steps=5, inputs=torch.zeros(0, 5, 2, dtype=D))
+            fn(net, n_steps=5, inputs=torch.zeros(0, 200, 2, dtype=D))
 
 
 # ------------------------------------------------------------------ spectra and fixed points
@@ -279,3 +279,29 @@ def test_a_collapsed_perturbation_is_minus_infinity_not_divergence() -> None:
     assert [c.name for c in clv.checks if not c.passed] == ["finite"]
     with pytest.raises(rd.AnalysisError, match="singular.*status 'failed'"):
         rd.covariant_lyapunov_vectors(net, n_steps=20, generator=gen(1))
+
+
+def test_clv_input_length_and_store_errors_say_what_is_needed(tmp_path) -> None:  # noqa: ANN001
+    net = rd.VanillaRNN(4, g=2.0, input_size=2, generator=gen(0), dtype=D)
+    # before: "`inputs` must cover n_transient + n_steps = 140 steps" for n_steps = 40 (the
+    # default backward transient of 100 steps was counted as n_steps)
+    with pytest.raises(
+        ValueError,
+        match=r"n_transient \+ n_steps \+ n_backward_transient = 0 \+ 40 \+ 100 = 140 steps.*got T = 40",
+    ):
+        rd.covariant_lyapunov_vectors(net, n_steps=40, inputs=torch.zeros(40, 2, dtype=D))
+    with pytest.raises(
+        TypeError, match="`store` must be a path"
+    ):  # before: os's 'expected str, bytes or os.PathLike'
+        rd.covariant_lyapunov_vectors(net, n_steps=10, store=3)  # type: ignore[arg-type]
+    # with inputs long enough the run works; its forward exponents over the window are those of
+    # lyapunov_spectrum from the same state and frame seed
+    x = 0.5 * torch.randn(1, 60 + 30, 2, generator=gen(1), dtype=D)
+    h0 = torch.zeros(1, 4, dtype=D)
+    clv = rd.covariant_lyapunov_vectors(
+        net, n_steps=60, n_backward_transient=30, inputs=x, h0=h0, generator=gen(2)
+    )
+    ref = rd.lyapunov_spectrum(
+        net, n_steps=60, inputs=x, h0=h0, qr_every=1, generator=gen(2), check_jacobian=False
+    )
+    torch.testing.assert_close(clv.exponents, ref.exponents, rtol=1e-10, atol=1e-12)

@@ -760,6 +760,13 @@ def covariant_lyapunov_vectors(
         raise TypeError(f"`n_trajectories` must be an int >= 1; got {type(n_trajectories).__name__}")
     check_positive_int(n_trajectories, "n_trajectories")
     total = n_steps + n_bt
+    if isinstance(inputs, torch.Tensor) and inputs.ndim in (2, 3) and inputs.shape[-2] < n_transient + total:
+        # _prepare would say "n_transient + n_steps", counting the backward transient as n_steps
+        raise ValueError(
+            f"`inputs` must cover n_transient + n_steps + n_backward_transient = {n_transient} + {n_steps} + "
+            f"{n_bt} = {n_transient + total} steps (the backward transient needs inputs too); "
+            f"got T = {inputs.shape[-2]}"
+        )
     inputs, h0, _, batch = _prepare(system, inputs, h0, total, n_transient, n_trajectories)
     if h0 is None:
         h0 = system.initial_state((batch,), generator=generator)
@@ -785,9 +792,9 @@ def covariant_lyapunov_vectors(
         "n_trajectories": int(batch),
         "dtype": str(dtype),
     }
-    store_path = Path(store) if store is not None else None
     if store is not None and not isinstance(store, str | Path):
         raise TypeError(f"`store` must be a path (str or Path) or None; got {type(store).__name__}")
+    store_path = Path(store) if store is not None else None
     if store_path is None and keep_vectors and vec_bytes > max_memory:
         raise ValueError(
             f"keeping the CLVs at {n_rec} recorded times needs {vec_bytes / 2**20:.0f} MiB > max_memory = "
