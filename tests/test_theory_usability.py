@@ -274,3 +274,47 @@ def test_reproduce_checks_seed_and_ids_before_running(tmp_path) -> None:
     with pytest.raises(ValueError, match="`mode` must be one of"):
         rp.run_all(out=tmp_path / "g", mode="fast")
     assert not (tmp_path / "g").exists()  # nothing written
+
+
+def test_tau_sweep_and_gradient_horizon_check_their_grids() -> None:
+    from rnndyn import training as tr
+
+    data = tr.from_array(np.random.default_rng(0).normal(size=(300, 2)), lambda_max=0.1)
+    cfg = tr.TrainConfig(n_epochs=1, batches_per_epoch=1, batch_size=2, seq_len=10, tau=5)
+
+    def make(seed: int) -> tr.ForcedRNN:
+        raise AssertionError("no model is built for a refused sweep")
+
+    # before: taus=[] returned a 'success' result with no run, [5, 5] trained twice, seeds=()
+    # raised ZeroDivisionError after training, config={...} AttributeError, baseline_clip=-1 ran
+    for kw, exc, msg in [
+        ({"taus": []}, ValueError, "`taus` must hold at least one value"),
+        ({"taus": [5, 5]}, ValueError, r"`taus` must list each value once; got \[5, 5\]"),
+        ({"taus": [5], "seeds": ()}, ValueError, "`seeds` must hold at least one value"),
+        ({"taus": [5], "config": {"n_epochs": 1}}, TypeError, "`config` must be a TrainConfig; got dict"),
+        ({"taus": [None], "baseline_clip": -1.0}, ValueError, "`baseline_clip` must be in"),
+    ]:
+        with pytest.raises(exc, match=msg):
+            tr.tau_sweep(make, data, **{"config": cfg, **kw})
+    vanilla = rd.VanillaRNN(6, g=2.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    # before: (2, 2, 4) passed the "increasing" check, (2.5, 4) was truncated to (2, 4), and a
+    # wrong-size h0 raised "mat1 and mat2 shapes cannot be multiplied"
+    with pytest.raises(ValueError, match=r"at least two increasing ints >= 1; got \[2, 2, 4\]"):
+        tr.gradient_horizon(vanilla, horizons=(2, 2, 4))
+    with pytest.raises(TypeError, match="`horizons` must be an int >= 1; got float 2.5"):
+        tr.gradient_horizon(vanilla, horizons=(2.5, 4))
+    with pytest.raises(ValueError, match=r"`h0` must have shape \(\*batch, 6\); got \(3,\)"):
+        tr.gradient_horizon(vanilla, horizons=(2, 4), h0=torch.zeros(3, dtype=torch.float64))
+
+
+def test_tau_sweep_result_shows_one_line_per_setting() -> None:
+    from rnndyn.training.evaluation import TauSweepResult
+
+    res = TauSweepResult(
+        taus=[5, None], labels=["tau=5", "BPTT+clip"], d_stsp=[0.25, 1.5], d_h=[0.1, 0.4],
+        final_loss=[0.01, 0.2], tau_pred=7.0, tau_pred_estimated=6.5, lambda_max_data=0.1, results=[],
+        status="success", message="2 runs evaluated",
+    )  # fmt: skip
+    # before: repr/summary showed tau_pred, tau_pred_estimated and lambda_max_data only
+    assert "tau=5: D_stsp = 0.25, D_H = 0.1, final loss = 0.01" in res.summary()
+    assert "BPTT+clip: D_stsp = 1.5, D_H = 0.4" in res.summary() and "d_stsp=[0.25, 1.5]" in repr(res)

@@ -10,11 +10,11 @@ from typing import Any
 
 import torch
 
-from rnndyn._checks import check_choice, check_positive_int
+from rnndyn._checks import check_choice, check_positive_int, check_real
 from rnndyn._results import Result, Status
 from rnndyn.training.data import TimeSeriesData
 from rnndyn.training.metrics import power_spectrum_distance, state_space_divergence
-from rnndyn.training.teacher_forcing import ForcedRNN
+from rnndyn.training.teacher_forcing import ForcedRNN, check_tau
 
 Tensor = torch.Tensor
 
@@ -124,6 +124,34 @@ class TauSweepResult(Result):
     lambda_max_data: float | None
     results: list[dict[str, Any]]
 
+    _repr_fields = (
+        "labels",
+        "d_stsp",
+        "d_h",
+        "final_loss",
+        "tau_pred",
+        "tau_pred_estimated",
+        "lambda_max_data",
+    )
+
+    def summary(self) -> str:
+        """Status, the reference scales and one line per setting (seed-averaged scores)."""
+        lines = [super().summary()]
+        for lab, s, h, loss in zip(self.labels, self.d_stsp, self.d_h, self.final_loss, strict=True):
+            lines.append(f"  {lab}: D_stsp = {s:.4g}, D_H = {h:.4g}, final loss = {loss:.4g}")
+        return "\n".join(lines)
+
+
+def _distinct(values: Any, name: str) -> list[Any]:
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        raise TypeError(f"`{name}` must be a sequence; got {type(values).__name__} {values!r}")
+    out = list(values)
+    if not out:
+        raise ValueError(f"`{name}` must hold at least one value; got an empty sequence")
+    repeated = [v for i, v in enumerate(out) if v in out[:i]]
+    if repeated:
+        raise ValueError(f"`{name}` must list each value once; got {out!r} with {repeated!r} repeated")
+    return out
 
 
 def tau_sweep(
@@ -145,16 +173,30 @@ def tau_sweep(
     ``eval_reference`` go to :func:`evaluate_generative` (``n_steps``, ``reference``).
     """
     from rnndyn.training.lyapunov_data import estimate_lambda_max
-    from rnndyn.training.trainer import resolve_tau, train_forced
+    from rnndyn.training.trainer import TrainConfig, resolve_tau, train_forced
 
+    if not callable(make_model):
+        raise TypeError(f"`make_model` must be a callable seed -> ForcedRNN; got {type(make_model).__name__}")
+    if not isinstance(data, TimeSeriesData):
+        raise TypeError(
+            f"`data` must be a TimeSeriesData (chaotic_series / from_array); got {type(data).__name__}"
+        )
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"`config` must be a TrainConfig; got {type(config).__name__}")
     check_choice(eval_reference, "eval_reference", ("test", "all"))
     if eval_steps is not None:
         check_positive_int(eval_steps, "eval_steps")
+    check_real(baseline_clip, "baseline_clip", low=0.0, low_open=True)
+    taus, seeds = _distinct(taus, "taus"), _distinct(seeds, "seeds")
+    seeds = [check_positive_int(s, "seeds", minimum=0) for s in seeds]
+    for tau in taus:
+        if tau != "auto":
+            check_tau(tau, "taus")
+    resolved = [resolve_tau(tau, data) for tau in taus]  # 'auto' runs its estimate before any training
     est = estimate_lambda_max(data.train, dt=data.dt)
     rows: list[dict[str, Any]] = []
     out_t, labels, ds, dh, fl = [], [], [], [], []
-    for tau in taus:
-        t = resolve_tau(tau, data)
+    for tau, t in zip(taus, resolved, strict=True):
         label = "BPTT+clip" if tau is None else (f"tau={t} (auto)" if tau == "auto" else f"tau={t}")
         cfg = dataclasses.replace(
             config,

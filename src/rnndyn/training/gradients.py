@@ -10,6 +10,7 @@ rate (slope of the mean log-norm) and sets it beside the model's lambda_max.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnndyn._checks import check_generator, check_map, check_positive_int
+from rnndyn._checks import check_generator, check_map, check_positive_int, check_state
 from rnndyn._results import Result, Status
 
 Tensor = torch.Tensor
@@ -45,7 +46,6 @@ class GradientHorizonResult(Result):
     log_tangent_per_trajectory: list[list[float]]
     log_grad_per_trajectory: list[list[float]]
     units: str = "1/step"
-
 
 
 def _slope(x: Sequence[float], y: Sequence[float]) -> float:
@@ -76,7 +76,8 @@ def gradient_horizon(
     Args:
         system: an rnndyn map with parameters (e.g. ``rd.VanillaRNN``; a :class:`ForcedRNN`'s
             ``latent_map()``). Autonomous: inputs are zero.
-        horizons: increasing horizons ``T >= 1``.
+        horizons: strictly increasing integer horizons ``T >= 1`` (at least two).
+        h0: one initial state ``(state_size,)`` shared by the trajectories (default: drawn).
         n_trajectories: independent initial conditions (drawn with ``generator``).
         lyapunov: also compute lambda_max with :func:`rnndyn.lyapunov_spectrum` (k = 1).
 
@@ -86,12 +87,22 @@ def gradient_horizon(
     """
     check_map(system)
     check_generator(generator)
-    hs = [check_positive_int(int(t), "horizons") for t in horizons]
-    if len(hs) < 2 or sorted(hs) != hs:
+    if isinstance(horizons, str) or not hasattr(horizons, "__iter__"):
+        raise TypeError(
+            f"`horizons` must be a sequence of ints >= 1; got {type(horizons).__name__} {horizons!r}"
+        )
+    hs = [check_positive_int(int(t) if isinstance(t, numbers.Integral) else t, "horizons") for t in horizons]
+    if len(hs) < 2 or any(b <= a for a, b in zip(hs, hs[1:], strict=False)):
         raise ValueError(f"`horizons` must be at least two increasing ints >= 1; got {list(horizons)}")
     n_traj = check_positive_int(n_trajectories, "n_trajectories")
     if loss not in ("readout", "energy"):
         raise ValueError(f"`loss` must be 'readout' or 'energy'; got {loss!r}")
+    if h0 is not None:
+        h0 = check_state(h0, system.state_size, "h0")
+        if h0.ndim == 2 and h0.shape[0] == 1:
+            h0 = h0[0]
+        if h0.ndim != 1:
+            raise ValueError(f"`h0` must be one state of shape ({system.state_size},); got {tuple(h0.shape)}")
     d = system.input_size
 
     def x_of(z: Tensor) -> Tensor | None:
