@@ -305,3 +305,25 @@ def test_clv_input_length_and_store_errors_say_what_is_needed(tmp_path) -> None:
         net, n_steps=60, inputs=x, h0=h0, qr_every=1, generator=gen(2), check_jacobian=False
     )
     torch.testing.assert_close(clv.exponents, ref.exponents, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------------ check_jacobian
+def test_check_jacobian_validates_user_states() -> None:
+    class WrongHenon(rd.Henon):
+        def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+            return 1.1 * super()._jacobian(h, x)
+
+    h = torch.tensor([[0.3, -0.2], [0.1, 0.05]], dtype=D)
+    # before: a NaN state was dropped and the result said status 'success' ("no finite state to
+    # check the Jacobian at (skipped)"), even for a model whose Jacobian is wrong; a float32 state
+    # on a float64 model failed in torch's matmul ("expected m1 and m2 to have the same dtype")
+    with pytest.raises(ValueError, match="`h` must be finite"):
+        rd.check_jacobian(WrongHenon(), torch.full((2,), math.nan, dtype=D))
+    with pytest.raises(TypeError, match="`h` has dtype torch.float32 but GRU's parameters are torch.float64"):
+        rd.check_jacobian(rd.GRU(3, generator=gen(0), dtype=D), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"`h` must have shape \(N, 2\) with N >= 1"):
+        rd.check_jacobian(rd.Henon(), torch.zeros(0, 2, dtype=D))
+    # the oracle: at valid states a correct Jacobian passes and a 10 % wrong one fails
+    assert rd.check_jacobian(rd.Henon(), h, generator=gen(1)).max_error < 1e-12
+    bad = rd.check_jacobian(WrongHenon(), h, generator=gen(1))
+    assert bad.status == "failed" and 0.05 < bad.max_error < 0.2

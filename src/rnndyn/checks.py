@@ -226,8 +226,8 @@ def check_jacobian(
         h = model.initial_state((n_states,), generator=generator)
     else:
         check_tensor(h, "h")
-        if h.shape[-1] != n or h.ndim not in (1, 2):
-            raise ValueError(f"`h` must have shape (N, {n}) or ({n},); got {tuple(h.shape)}")
+        if h.ndim not in (1, 2) or h.shape[-1] != n or h.numel() == 0:
+            raise ValueError(f"`h` must have shape (N, {n}) with N >= 1, or ({n},); got {tuple(h.shape)}")
         h = h.reshape(-1, n)
     d = model.input_size
     if x is None and d > 0:
@@ -236,7 +236,11 @@ def check_jacobian(
         check_tensor(x, "x")
         if d == 0:
             raise ValueError(f"`x` must be None: {type(model).__name__} has input_size 0")
+        if x.shape[-1] != d or x.numel() not in (d, h.shape[0] * d):
+            raise ValueError(f"`x` must have shape ({h.shape[0]}, {d}) or ({d},); got {tuple(x.shape)}")
         x = x.reshape(-1, d).expand(h.shape[0], d)
+    # dtype against the model's, finite values (a NaN state was silently skipped: status success)
+    model._validate(h, x)
     check = jacobian_check(model, h, x, n_directions=n_directions, generator=generator, rtol=rtol)
     status = Status.SUCCESS if check.passed else Status.FAILED
     return JacobianCheckResult(
