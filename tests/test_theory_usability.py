@@ -318,3 +318,20 @@ def test_tau_sweep_result_shows_one_line_per_setting() -> None:
     # before: repr/summary showed tau_pred, tau_pred_estimated and lambda_max_data only
     assert "tau=5: D_stsp = 0.25, D_H = 0.1, final loss = 0.01" in res.summary()
     assert "BPTT+clip: D_stsp = 1.5, D_H = 0.4" in res.summary() and "d_stsp=[0.25, 1.5]" in repr(res)
+
+
+def test_trainability_readout_checks_alphas_and_the_split() -> None:
+    from rnndyn import training as tr
+
+    spectra = [np.array([0.1, -0.2, -0.5]) + 0.01 * i for i in range(10)]
+    losses = [float(i) for i in range(10)]  # exactly linear in the spectrum: the ridge fit is exact
+    r = tr.trainability_readout(spectra, losses, generator=torch.Generator().manual_seed(0))
+    assert r.test_mse < 1e-6 * r.baseline_mse
+    # before: alphas=() raised "float() argument must be ... not 'NoneType'", alphas=(-1,) sklearn's
+    # "alphas == -1.0, must be > 0.0." (no argument named), test_fraction=0.95 an empty training set
+    with pytest.raises(ValueError, match="`alphas` must be a non-empty sequence"):
+        tr.trainability_readout(spectra, losses, alphas=())
+    with pytest.raises(ValueError, match=r"`alphas` must be .*got \(-1.0,\)"):
+        tr.trainability_readout(spectra, losses, alphas=(-1.0,))
+    with pytest.raises(ValueError, match="`test_fraction` 0.95 of 10 runs leaves fewer than 2 runs"):
+        tr.trainability_readout(spectra, losses, test_fraction=0.95)

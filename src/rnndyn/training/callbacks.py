@@ -166,7 +166,6 @@ class TrainabilityResult(Result):
     targets: list[float]
 
 
-
 def trainability_readout(
     spectra: Sequence[Any],
     final_losses: Sequence[float],
@@ -224,6 +223,18 @@ def trainability_readout(
     test_fraction = check_real(
         test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
     )
+    try:
+        alpha_grid = np.asarray(alphas, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"`alphas` must be a sequence of ridge penalties > 0; got {alphas!r}") from None
+    if alpha_grid.size == 0 or not (np.isfinite(alpha_grid).all() and (alpha_grid > 0).all()):
+        raise ValueError(
+            f"`alphas` must be a non-empty sequence of finite ridge penalties > 0; got {alphas!r}"
+        )
+    if len(y) - max(1, int(round(test_fraction * len(y)))) < 2:
+        raise ValueError(
+            f"`test_fraction` {test_fraction:g} of {len(y)} runs leaves fewer than 2 runs to fit; lower it"
+        )
     X = np.stack([spectrum_features(s, length=length) for s in spectra])
     if features == "summary":
         X = X[:, -3:]
@@ -231,7 +242,7 @@ def trainability_readout(
     n_test = max(1, int(round(test_fraction * len(y))))
     te, tr = perm[:n_test], perm[n_test:]
     if predictor == "ridge":
-        reg = make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, dtype=float)))
+        reg = make_pipeline(StandardScaler(), RidgeCV(alphas=alpha_grid))
     else:
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         net = MLPRegressor(
