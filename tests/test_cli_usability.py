@@ -285,3 +285,28 @@ def test_inputs_error_says_how_a_3d_file_was_read(tmp_path) -> None:
         ok = runner.invoke(app, [cmd, "--torch-model", str(tmp_path / "gru.pt"), "--inputs",
                                  str(tmp_path / "x.npy"), "--steps", "20", "--transient", "5", "--batch-first"])  # fmt: skip
         assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "not_called"),
+    [  # before: --zarr DIR --force / --store DIR --fresh deleted every file in DIR
+        (["phase-diagram", "--g-h", "1.5:3:2", "--alpha-r", "0:1:2", "--zarr", "{d}", "--force"], "--zarr",
+         "rnndyn.phases.phase_diagram"),
+        (["sweep", "-m", "vanilla", "-g", "g=1", "--store", "{d}", "--fresh", "--scheduler", "sync"], "--store",
+         "rnndyn.sweeps.sweep"),
+    ],
+)  # fmt: skip
+def test_a_folder_of_other_files_is_never_replaced(tmp_path, monkeypatch, args, flag, not_called) -> None:
+    def refuse(*a, **k):
+        raise AssertionError(f"{not_called} was called on a folder that is no Zarr store")
+
+    monkeypatch.setattr(not_called, refuse)
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+    res = runner.invoke(app, [a.replace("{d}", str(folder)) for a in args])
+    assert res.exit_code == 2, res.output
+    assert f"`{flag}` must be a new path or a Zarr store; got {str(folder)!r}, a folder that holds no Zarr store" in (
+        " ".join(res.output.split())
+    )
+    assert (folder / "notes.txt").read_text() == "keep me"

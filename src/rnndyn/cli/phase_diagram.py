@@ -15,6 +15,7 @@ from rnndyn.cli._common import (
     OutOpt,
     SeedOpt,
     check_outputs,
+    check_zarr_target,
     console,
     fail,
     fail_from,
@@ -114,6 +115,8 @@ def phase_diagram_cmd(
         files={"--netcdf": netcdf},
         force=force,
     )
+    check_zarr_target(zarr, "--zarr")
+    check_zarr_target(store, "--store")
     if zarr is not None and zarr.exists() and not force:
         raise fail(f"`--zarr` {str(zarr)!r} exists; pass --force to overwrite it")
     import numpy as np

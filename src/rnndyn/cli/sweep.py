@@ -25,6 +25,7 @@ from rnndyn.cli._common import (
     check_device,
     check_model_flags,
     check_outputs,
+    check_zarr_target,
     console,
     fail_from,
     named_params,
@@ -143,6 +144,7 @@ def sweep_cmd(
     # a re-run of the same command resumes the store, so its summary (--json, sweep.png) is
     # rewritten from the store without --force; the paths are still checked before the run
     check_outputs(json_path=json_path, out=out, force=True)  # before any long computation
+    check_zarr_target(store, "--store")  # --fresh deletes it: never a folder of other files
     import functools
 
     from rnndyn._checks import check_positive_int
