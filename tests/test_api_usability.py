@@ -327,3 +327,26 @@ def test_check_jacobian_validates_user_states() -> None:
     assert rd.check_jacobian(rd.Henon(), h, generator=gen(1)).max_error < 1e-12
     bad = rd.check_jacobian(WrongHenon(), h, generator=gen(1))
     assert bad.status == "failed" and 0.05 < bad.max_error < 0.2
+
+
+def test_finite_time_exponents_and_vectors_at_on_results_without_data() -> None:
+    # before: finite_time_exponents on a result without growth factors (here: a singular
+    # Jacobian) raised IndexError "amax(): Expected reduction dim 1 to have non-zero size";
+    # vectors_at(99) / vectors_at(1.5) raised torch's IndexError without the argument's name
+    dead = rd.covariant_lyapunov_vectors(rd.VanillaRNN(4, g=0.0, dtype=D), n_steps=20, throw=False)
+    with pytest.raises(ValueError, match="`result` has status 'failed' and no growth factors"):
+        rd.finite_time_exponents(dead, window=5)
+    res = rd.covariant_lyapunov_vectors(
+        rd.VanillaRNN(4, g=2.0, generator=gen(0), dtype=D), n_steps=40, record_every=10, generator=gen(1)
+    )
+    with pytest.raises(IndexError, match=r"`j` must be in \[-4, 4\) \(the 4 recorded times\); got 99"):
+        res.vectors_at(99)
+    with pytest.raises(TypeError, match="`j` must be an int"):
+        res.vectors_at(1.5)  # type: ignore[arg-type]
+    # the oracle: recorded CLVs have unit columns, and window = n_steps averages to the exponents
+    torch.testing.assert_close(res.vectors_at(-1), res.vectors[:, -1], rtol=0, atol=0)
+    torch.testing.assert_close(
+        torch.linalg.vector_norm(res.vectors_at(2), dim=-2), torch.ones(1, 4, dtype=D), rtol=0, atol=1e-12
+    )
+    whole = rd.finite_time_exponents(res, window=40)
+    torch.testing.assert_close(whole.values.reshape(-1, 4)[0], res.log_r[0].mean(0), rtol=1e-12, atol=1e-12)

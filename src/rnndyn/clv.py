@@ -407,6 +407,12 @@ class CLVResult(Result):
 
     def vectors_at(self, j: int) -> Tensor:
         """CLVs ``(B, n_t, k)`` at the ``j``-th recorded time, from memory or the Zarr store."""
+        n_rec = int(self.times.numel())
+        if isinstance(j, bool) or not isinstance(j, int | np.integer):
+            raise TypeError(f"`j` must be an int (index of a recorded time); got {type(j).__name__} {j!r}")
+        if not -n_rec <= j < n_rec:
+            raise IndexError(f"`j` must be in [-{n_rec}, {n_rec}) (the {n_rec} recorded times); got {j}")
+        j = int(j)
         if self.vectors is not None:
             return self.vectors[:, j]
         if self.store is None:
@@ -1321,8 +1327,11 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
     if not isinstance(result, CLVResult):
         raise TypeError(f"`result` must be a CLVResult; got {type(result).__name__}")
     check_choice(which, "which", ("gs", "clv"))
-    if result.status == Status.DIVERGED:
-        raise ValueError("`result` diverged: it has no growth factors")
+    if result.status == Status.DIVERGED or result.log_r.shape[-2] == 0:
+        raise ValueError(
+            f"`result` has status '{Status(result.status).value}' and no growth factors to window: "
+            f"{result.message}"
+        )
     window = check_positive_int(window, "window")
     if window > result.n_steps:
         raise ValueError(f"`window` must be <= n_steps = {result.n_steps}; got {window}")
