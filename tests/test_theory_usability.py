@@ -335,3 +335,17 @@ def test_trainability_readout_checks_alphas_and_the_split() -> None:
         tr.trainability_readout(spectra, losses, alphas=(-1.0,))
     with pytest.raises(ValueError, match="`test_fraction` 0.95 of 10 runs leaves fewer than 2 runs"):
         tr.trainability_readout(spectra, losses, test_fraction=0.95)
+
+
+def test_dmft_summary_says_why_a_solve_is_not_converged() -> None:
+    # a deliberately cut-short solve (3 iterations) of the chaotic GRU
+    res = mf.gru_dmft(5.0, tau_max=16, n_samples=64, window=64, burn_in=16, max_iter=3)
+    assert res.status.value == "not_converged" and res.residual > 1e-7
+    # before: the summary was one line ending "status=not_converged": no reason, no remedy, no checks
+    text = res.summary()
+    assert "after 3 iterations (raise max_iter)" in text
+    assert "check residual: FAILED [not_converged]" in text
+    below = mf.gru_dmft(1.5, tau_max=16, n_samples=64, window=64, burn_in=16)
+    # oracle: below g_h = 2 the zero fixed point is the solution, with rate ln(1/2 + g_h/4) per step
+    assert below.c_h0 == 0.0 and below.lambda_max == pytest.approx(np.log(0.5 + 1.5 / 4), abs=1e-9)
+    assert "the solution is the zero fixed point" in below.summary()

@@ -388,3 +388,15 @@ def check_flag(value: object, name: str) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"`{name}` must be True or False; got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def summary_tail(result: object) -> str:
+    """The lines a one-line DMFT summary is followed by: the message (why the status, what to
+    change) and one line per self-check, as :meth:`rnndyn.Result.summary` prints them."""
+    lines = []
+    message = getattr(result, "message", "")
+    if message:
+        lines.append(f"  {message}")
+    for check in getattr(result, "checks", ()):
+        lines.append(f"  check {check.line()}")
+    return "".join("\n" + line for line in lines)

@@ -69,6 +69,7 @@ from rnndyn.meanfield._numerics import (
     perron_root,
     relaxation_time,
     rfft_first,
+    summary_tail,
     table,
 )
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
@@ -148,7 +149,7 @@ class DMFTResult(Result):
             f"DMFT gated flow g_h={self.g_h:g} alpha_z={self.alpha_z:g} alpha_r={self.alpha_r:g} "
             f"[{self.method}]: C_h(0)={self.c_h0:.5g}, tau_relax={self.relaxation_time:.4g}, "
             f"lambda_max={self.lambda_max:.5g}, residual={self.residual:.2g}, status={self.status}"
-        )
+        ) + summary_tail(self)
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib, imported lazily)."""
@@ -796,7 +797,7 @@ def gated_dmft(
         c_z = np.zeros(n)
         if residual >= tol:
             status = NOT_CONVERGED
-            notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations")
+            notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations (raise max_iter)")
     else:
         m_used = n_samples
         sampler = _Sampler(
@@ -833,7 +834,7 @@ def gated_dmft(
         c_z = sampler.c_z(c_phi)
         if residual >= tol and c_phi[0] > 0:
             status = NOT_CONVERGED
-            notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations")
+            notes.append(f"residual {residual:.2g} >= tol {tol:g} after {iters} iterations (raise max_iter)")
     zero = bool(ch[0] < ZERO_TOL)
     if alpha_r > 0:
         c_sr = table(sigmoid, cr, degree)

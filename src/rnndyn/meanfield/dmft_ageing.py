@@ -48,7 +48,7 @@ import numpy as np
 
 from rnndyn._checks import check_device, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status
-from rnndyn.meanfield._numerics import block_scan, heun_coefficients
+from rnndyn.meanfield._numerics import block_scan, heun_coefficients, summary_tail
 
 if TYPE_CHECKING:  # torch is imported where the solver runs (the theory floor stays importable without it)
     import torch
@@ -131,7 +131,7 @@ class AgeingDMFTResult(Result):
             f"{self.c_h[-1, -1]:.4g}; corr(t_w, t_w + {self.lag:g}) at t_w = {ages}; lambda over the "
             f"second half {self.lambda_late:.4g} +- {self.lambda_late_stderr:.2g}; "
             f"residual={self.residual:.2g}, status={self.status}"
-        )
+        ) + summary_tail(self)
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure: C_h(t_w, t_w + tau) against tau for each age, and the equal-time

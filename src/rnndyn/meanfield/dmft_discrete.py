@@ -73,6 +73,7 @@ from rnndyn.meanfield._numerics import (
     perron_root,
     relaxation_time,
     rfft_first,
+    summary_tail,
     table,
 )
 from rnndyn.meanfield.quadrature import dsigmoid, dtanh, sigmoid
@@ -151,7 +152,7 @@ class DiscreteDMFTResult(Result):
             f"DMFT {self.model} {p} [{self.method}]: C_h(0)={self.c_h0:.5g}, "
             f"tau_relax={self.relaxation_time:.4g} steps, lambda_max={self.lambda_max:.5g}/step, "
             f"residual={self.residual:.2g}, status={self.status}"
-        )
+        ) + summary_tail(self)
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib object API, imported lazily)."""
@@ -820,7 +821,9 @@ def gru_dmft(
             c_h, residual = np.zeros(K + 1), 0.0
         if residual >= o["tol"]:
             status = NOT_CONVERGED
-            notes.append(f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations")
+            notes.append(
+                f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations (raise max_iter)"
+            )
     else:
         m_used = o["n_samples"]
         paths = _Paths(
@@ -840,7 +843,9 @@ def gru_dmft(
             clipped = fresh["neg"]
             if residual >= o["tol"]:
                 status = NOT_CONVERGED
-                notes.append(f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations")
+                notes.append(
+                    f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations (raise max_iter)"
+                )
     c_sr, delta = _gru_fields(c_h, g_h, alpha_r, bias_r, o["degree"])
     c_phi = table(np.tanh, delta, o["degree"])
     c_z = _gate_corr(alpha_z * alpha_z * c_h, bias_z, o["degree"])
@@ -980,7 +985,9 @@ def lstm_dmft(
         clipped = fresh["neg"]
         if residual >= o["tol"]:
             status = NOT_CONVERGED
-            notes.append(f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations")
+            notes.append(
+                f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations (raise max_iter)"
+            )
     gates = {k: sampler.gate_corr(k, c_h) for k in ("f", "i", "o")}
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
