@@ -310,3 +310,23 @@ def test_a_folder_of_other_files_is_never_replaced(tmp_path, monkeypatch, args, 
         " ".join(res.output.split())
     )
     assert (folder / "notes.txt").read_text() == "keep me"
+
+
+def test_default_steps_in_the_help_are_the_steps_run(monkeypatch) -> None:
+    """`rnndyn lyapunov --help` said 'default 1000' (the text shared with analyze) and ran 2000.
+    The library call is intercepted with the steps it was given (no run needed)."""
+    import rnndyn.lyapunov
+
+    class Given(Exception):
+        pass
+
+    def capture(system, *, n_steps, **kwargs):
+        raise Given(n_steps)
+
+    monkeypatch.setattr(rnndyn.lyapunov, "lyapunov_spectrum", capture)
+    for cmd in ("lyapunov", "analyze"):
+        text = " ".join(runner.invoke(app, [cmd, "--help"]).output.split())
+        said = int(re.search(r"--steps <int> Averaged steps \(default (\d+),", text).group(1))
+        res = runner.invoke(app, [cmd, "-m", "henon", "--no-progress"])
+        assert isinstance(res.exception, Given), res.output
+        assert res.exception.args[0] == said, (cmd, said, res.exception.args[0])

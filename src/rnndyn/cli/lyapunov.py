@@ -54,13 +54,21 @@ from rnndyn.cli.analyze import (
     LogBaseOpt,
     ProgressOpt,
     QrOpt,
-    StepsOpt,
     TrajOpt,
     parse_log_base,
     parse_qr_every,
 )
 from rnndyn.lyapunov import DEFAULTS
 
+#: `rnndyn lyapunov` averages DEFAULTS.n_steps steps (rd.analyze, hence `rnndyn analyze`, 1000)
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps",
+        help=f"Averaged steps (default {DEFAULTS.n_steps}, or T - transient with --inputs).",
+        show_default=False,
+    ),
+]
 TransientOpt = Annotated[int, typer.Option("--transient", help="Discarded steps (state and frame).")]
 
 
@@ -259,7 +267,8 @@ def lyapunov_cmd(
         res = run_spectrum(system, cb, inputs_hint=hint, **kwargs)
     if x is None:
         analysed = (
-            f"zero input; {res.n_trajectories} trajectories from random initial states (seed {seed + 1})"
+            f"zero input; {res.n_trajectories} trajector{'y' if res.n_trajectories == 1 else 'ies'} from "
+            f"random initial states (seed {seed + 1})"
         )
     else:
         seqs = 1 if x.ndim == 2 else x.shape[0]
