@@ -349,3 +349,14 @@ def test_dmft_summary_says_why_a_solve_is_not_converged() -> None:
     # oracle: below g_h = 2 the zero fixed point is the solution, with rate ln(1/2 + g_h/4) per step
     assert below.c_h0 == 0.0 and below.lambda_max == pytest.approx(np.log(0.5 + 1.5 / 4), abs=1e-9)
     assert "the solution is the zero fixed point" in below.summary()
+
+
+def test_phase_diagram_dataset_labels_every_variable() -> None:
+    ds = mf.phase_diagram("gru", g_h=[1.5, 2.5], alpha_r=[0.0])
+    # before: zero_fp_rho, zero_fp_stable, message, g_ms_exists, line_status, line_message and the
+    # coordinates carried no long_name (a plotted axis or colourbar had no label)
+    unlabelled = [v for v in [*ds.data_vars, *ds.coords] if "long_name" not in ds[v].attrs]
+    assert unlabelled == []
+    # oracle: the zero FP of the GRU has rho = g_h^2 / 4, stable iff g_h < 2
+    assert ds.zero_fp_rho.values.tolist() == [1.5**2 / 4, 2.5**2 / 4]
+    assert ds.zero_fp_stable.values.tolist() == [True, False]

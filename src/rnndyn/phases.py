@@ -294,7 +294,7 @@ def _attach_overlay(ds, sim, *, model, method, renorm, fixed_points, fp_starts, 
                           {"long_name": "finite-N <h^2> over the last 20% of the transient"})  # fmt: skip
     ds["chaotic_sim"] = (dims, chaotic, {"long_name": "lambda_max_sim > 0 and lambda_late_sim > 0"})
     ds["sim_status"] = (dims, status, {"long_name": "status of the overlay point (rnndyn.Status)"})
-    ds["sim_message"] = (dims, message)
+    ds["sim_message"] = (dims, message, {"long_name": "why the overlay status"})
     ds["sim_point_seed"] = (dims, sim["point_seed"].values, {"long_name": "seed of the overlay point"})
     ds["region_sim"] = (dims, region_sim, {"long_name": "region with the simulated chaos overlay"})
     if fixed_points:

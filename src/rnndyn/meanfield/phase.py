@@ -227,10 +227,10 @@ def phase_diagram(
                 edge,
                 {"long_name": "Thm 4.8 edge r_spec - 1 at alpha_z"},
             ),
-            "zero_fp_rho": (("g_h",), zero_rho),
-            "zero_fp_stable": (("g_h",), zero_stable),
+            "zero_fp_rho": (("g_h",), zero_rho, {"long_name": "rho of the zero FP, g_h^2 / 4"}),
+            "zero_fp_stable": (("g_h",), zero_stable, {"long_name": "zero FP linearly stable (rho < 1)"}),
             "status": (("g_h", "alpha_r"), status.astype(str), {"long_name": "rnndyn.Status of the point"}),
-            "message": (("g_h", "alpha_r"), message.astype(str)),
+            "message": (("g_h", "alpha_r"), message.astype(str), {"long_name": "why the status"}),
             "g_zero_fp": (
                 ("alpha_r",),
                 np.full(na, G_H_ZERO_FP),
@@ -238,9 +238,13 @@ def phase_diagram(
             ),
             "g_star": (("alpha_r",), g_star, {"long_name": "FP-bifurcation curve g*(alpha_r)"}),
             "g_ms": (("alpha_r",), g_ms, {"long_name": "upper edge of region 5 (NaN: none above g_h = 2)"}),
-            "g_ms_exists": (("alpha_r",), np.isfinite(g_ms)),
-            "line_status": (("alpha_r",), line_status.astype(str)),
-            "line_message": (("alpha_r",), line_message.astype(str)),
+            "g_ms_exists": (("alpha_r",), np.isfinite(g_ms), {"long_name": "region 5 exists above g_h = 2"}),
+            "line_status": (
+                ("alpha_r",),
+                line_status.astype(str),
+                {"long_name": "rnndyn.Status of g_star and g_ms at this alpha_r"},
+            ),
+            "line_message": (("alpha_r",), line_message.astype(str), {"long_name": "why the line status"}),
         },
         coords=coords,
         attrs={
@@ -258,6 +262,9 @@ def phase_diagram(
             "Krishnamurthy, Can, Schwab (2022), arXiv:2007.14823",
         },
     )
+    ds["g_h"].attrs["long_name"] = "candidate-state gain g_h"
+    ds["alpha_r"].attrs["long_name"] = "reset-gate gain alpha_r"
+    ds["branch"].attrs["long_name"] = "nonzero fixed-point branch, by increasing delta"
     return ds
 
 
