@@ -350,3 +350,34 @@ def test_finite_time_exponents_and_vectors_at_on_results_without_data() -> None:
     )
     whole = rd.finite_time_exponents(res, window=40)
     torch.testing.assert_close(whole.values.reshape(-1, 4)[0], res.log_r[0].mean(0), rtol=1e-12, atol=1e-12)
+
+
+def test_inputs_and_starts_must_have_the_models_dtype_everywhere() -> None:
+    # before: lyapunov_spectrum refused float32 inputs for a float64 model, but jacobian_spectrum
+    # and find_fixed_points cast inputs and initial_states silently (float64 -> float32 loses digits)
+    net = rd.VanillaRNN(5, g=0.5, input_size=2, generator=gen(0), dtype=D)
+    x32 = torch.zeros(2)
+    with pytest.raises(
+        TypeError, match=r"`inputs` must have the model's dtype torch.float64; got torch.float32"
+    ):
+        rd.jacobian_spectrum(net, inputs=x32, n_states=2, n_steps=5, n_transient=5)
+    with pytest.raises(
+        TypeError, match=r"`inputs` must have the model's dtype torch.float64; got torch.float32"
+    ):
+        rd.find_fixed_points(net, inputs=x32)
+    with pytest.raises(
+        TypeError, match=r"`initial_states` has dtype torch.float32 but VanillaRNN computes in torch.float64"
+    ):
+        rd.find_fixed_points(net, initial_states=torch.zeros(2, 5))
+    with pytest.raises(
+        TypeError, match=r"`inputs` must have the model's dtype torch.float64; got torch.float32"
+    ):
+        rd.lyapunov_spectrum(net, n_steps=5, inputs=torch.zeros(5, 2))
+    # the oracle with matching dtypes: a constant input u moves the fixed point of the contracting
+    # tanh network to the solution of h = tanh(W h + W_in u + b), and F(h*) = h* there
+    u = torch.tensor([0.3, -0.2], dtype=D)
+    res = rd.find_fixed_points(net, inputs=u, initial_states=torch.zeros(3, 5, dtype=D))
+    assert res.n_points == 1
+    with torch.no_grad():
+        torch.testing.assert_close(net.step(res.points[0], u), res.points[0], rtol=0, atol=1e-12)
+    assert float(res.points.abs().max()) > 1e-3  # the input does move it away from 0

@@ -289,6 +289,17 @@ def _check_solver_dtype(dtype: torch.dtype, name: str) -> None:
         )
 
 
+def _check_constant_input(x0: torch.Tensor | None, dtype: torch.dtype, device: torch.device) -> None:
+    # the input joins the state in every step: it must match the compute dtype (as in
+    # lyapunov_spectrum), not be cast silently
+    if x0 is None:
+        return
+    if x0.dtype != dtype:
+        raise TypeError(f"`inputs` must have the model's dtype {dtype}; got {x0.dtype}")
+    if x0.device != device:
+        raise ValueError(f"`inputs` must be on the model's device {device}; got {x0.device}")
+
+
 def find_fixed_points(
     system: AbstractMap,
     *,
@@ -392,8 +403,7 @@ def find_fixed_points(
             raise ValueError(
                 f"`inputs` must be one constant input of shape ({system.input_size},); got {tuple(inputs.shape)}"
             )
-        x0 = inputs.to(dtype=dtype, device=device)
-        system._validate(torch.zeros(n, dtype=dtype, device=device), x0)
+        x0 = inputs
 
     # starts
     if initial_states is not None:
@@ -406,8 +416,19 @@ def find_fixed_points(
             # parameter-free maps without a declared dtype follow the starts' dtype and device
             dtype, device = initial_states.dtype, initial_states.device
             _check_solver_dtype(dtype, "initial_states")
-        h = initial_states.reshape(-1, n).to(dtype=dtype, device=device).clone()
+        elif initial_states.dtype != dtype:
+            raise TypeError(
+                f"`initial_states` has dtype {initial_states.dtype} but {type(system).__name__} computes in "
+                f"{dtype}; convert one of them (model.to({initial_states.dtype}) or initial_states.to({dtype}))"
+            )
+        elif initial_states.device != device:
+            raise ValueError(
+                f"`initial_states` must be on the model's device {device}; got {initial_states.device}"
+            )
+        _check_constant_input(x0, dtype, device)
+        h = initial_states.reshape(-1, n).clone()
     else:
+        _check_constant_input(x0, dtype, device)
         h0 = system.initial_state((n_initial,), generator=generator)
         h = h0
         with torch.no_grad():

@@ -286,7 +286,10 @@ def sample_trajectory_states(
                     f"`inputs` must cover n_transient + n_steps + 1 = {total} steps; got {inputs.shape[-2]}"
                 )
             seq = inputs[..., :total, :].expand(n_trajectories, total, inputs.shape[-1])
-        seq = seq.to(dtype=system.dtype, device=system.device)
+        if seq.dtype != system.dtype:
+            raise TypeError(f"`inputs` must have the model's dtype {system.dtype}; got {seq.dtype}")
+        if seq.device != system.device:
+            raise ValueError(f"`inputs` must be on the model's device {system.device}; got {seq.device}")
     h0 = system.initial_state((n_trajectories,), generator=generator)
     with torch.no_grad():
         traj = simulate(
