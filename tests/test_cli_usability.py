@@ -277,7 +277,9 @@ def test_inputs_error_says_how_a_3d_file_was_read(tmp_path) -> None:
                                   str(tmp_path / "x.npy"), "--steps", "20", "--transient", "5"])  # fmt: skip
         assert res.exit_code == 2, res.output
         lines = res.output.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: `--inputs` must cover"), res.output
+        # the library's 'n_transient + n_steps' in plain text is named by its options too
+        assert lines[0].startswith("error: `--inputs` must cover --transient + --steps = 25 steps; got T = 2")
+        assert len(lines) == 1, res.output
         assert lines[0].endswith(
             "(3-D --inputs of shape (2, 40, 3) were read as (T, B, d), the module's batch_first=False; "
             "pass --batch-first if not)"

@@ -173,9 +173,13 @@ def fail_from(exc: BaseException, options: dict[str, str], *, inputs_hint: str =
     user typed: where the library names its argument n_steps (in backticks), the command line
     names --steps. ``options`` maps argument name -> option. ``inputs_hint`` (see
     :func:`layout_hint`) is appended to an error about the inputs."""
+    import re
+
     message = str(exc)
     for name, option in options.items():
         message = message.replace(f"`{name}`", f"`{option}`")
+        if "_" in name:  # a distinctive name also in plain text ("n_transient + n_steps = 80")
+            message = re.sub(rf"(?<![\w`.-]){re.escape(name)}(?![\w`-])", option, message)
     if inputs_hint and "inputs" in message:
         message += inputs_hint
     return fail(message)
