@@ -381,3 +381,22 @@ def test_inputs_and_starts_must_have_the_models_dtype_everywhere() -> None:
     with torch.no_grad():
         torch.testing.assert_close(net.step(res.points[0], u), res.points[0], rtol=0, atol=1e-12)
     assert float(res.points.abs().max()) > 1e-3  # the input does move it away from 0
+
+
+def test_throw_and_progress_are_checked_before_any_work() -> None:
+    net = rd.GRU(4, generator=gen(0), dtype=D)
+    # before: throw="no" was truthy (find_fixed_points raised where the caller asked it not to);
+    # throw=1 was accepted by lyapunov_spectrum and max_lyapunov; progress=True ran the whole
+    # transient and then failed with "'bool' object is not callable"
+    with pytest.raises(TypeError, match="`throw` must be a bool; got str 'no'"):
+        rd.find_fixed_points(net, n_initial=2, throw="no")  # type: ignore[arg-type]
+    for fn in (rd.lyapunov_spectrum, rd.max_lyapunov):
+        with pytest.raises(TypeError, match="`throw` must be a bool; got int 1"):
+            fn(net, n_steps=5, throw=1)  # type: ignore[arg-type]
+    for fn in (rd.lyapunov_spectrum, rd.covariant_lyapunov_vectors):
+        with pytest.raises(TypeError, match="`progress` must be None or a callable progress"):
+            fn(net, n_steps=5, n_transient=10**9, progress=True)  # refused before the transient
+    # the oracle: a callable progress sees the averaged steps up to n_steps
+    seen: list[tuple[int, int]] = []
+    rd.lyapunov_spectrum(net, n_steps=40, progress=lambda d, t: seen.append((d, t)), generator=gen(1))
+    assert seen and seen[-1] == (40, 40) and all(t == 40 for _, t in seen)

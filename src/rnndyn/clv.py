@@ -716,6 +716,10 @@ def covariant_lyapunov_vectors(
         True
     """
     check_map(system)
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"`progress` must be None or a callable progress(done, total); got {type(progress).__name__} {progress!r}"
+        )
     check_generator(generator)
     n_t = int(system.tangent_size)
     if k is None:

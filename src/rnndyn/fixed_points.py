@@ -379,6 +379,8 @@ def find_fixed_points(
         ['unstable', 'stable']
     """
     check_map(system)
+    if not isinstance(throw, bool):  # throw="no" would raise
+        raise TypeError(f"`throw` must be a bool; got {type(throw).__name__} {throw!r}")
     check_generator(generator)
     n_initial = check_positive_int(n_initial, "n_initial")
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)

@@ -625,8 +625,7 @@ class LyapunovEngine:
         log_base = check_real(log_base, "log_base", low=1.0, low_open=True)
         if zero_tol is not None:
             zero_tol = check_real(zero_tol, "zero_tol", low=0.0)
-        if not isinstance(throw, bool):
-            raise TypeError(f"`throw` must be a bool; got {type(throw).__name__}")
+        _check_flags(throw=throw, progress=progress)
         if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, int):
             raise TypeError(f"`n_trajectories` must be an int >= 1; got {type(n_trajectories).__name__}")
         check_positive_int(n_trajectories, "n_trajectories")
@@ -986,6 +985,16 @@ def _near_zero(exps: Tensor, stderr: Tensor, zero_tol: float | None) -> tuple[fl
     return zero_tol, n_zero, regime
 
 
+def _check_flags(*, throw: Any, progress: Any) -> None:
+    """``throw`` must be a real bool (``throw="no"`` would otherwise raise), ``progress`` a callable."""
+    if not isinstance(throw, bool):
+        raise TypeError(f"`throw` must be a bool; got {type(throw).__name__} {throw!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"`progress` must be None or a callable progress(done, total); got {type(progress).__name__} {progress!r}"
+        )
+
+
 def _check_compute_dtype(system: AbstractMap) -> None:
     if system.dtype not in (torch.float32, torch.float64):
         # QR and slogdet have no half-precision kernels; a Lyapunov exponent needs >= float32 anyway
@@ -1166,6 +1175,7 @@ def lyapunov_spectrum(
     """
     if not isinstance(check_dt, bool):
         raise TypeError(f"`check_dt` must be a bool; got {type(check_dt).__name__}")
+    _check_flags(throw=throw, progress=progress)
     if check_dt and not _is_discretised_flow(system):
         raise ValueError(
             f"`check_dt=True` needs a discretised flow (rd.discretise(flow, dt=...)); got {type(system).__name__}"
@@ -1333,6 +1343,7 @@ def max_lyapunov(
     renorm_every = check_positive_int(renorm_every, "renorm_every")
     log_base = check_real(log_base, "log_base", low=1.0, low_open=True)
     check_positive_int(n_trajectories, "n_trajectories")
+    _check_flags(throw=throw, progress=None)
     check_finite_parameters(system)
     inputs, h0, n_steps, batch = _prepare(system, inputs, h0, n_steps, n_transient, n_trajectories)
     shared_inputs = inputs is not None and batch > 1 and inputs.stride(0) == 0
