@@ -360,3 +360,24 @@ def test_phase_diagram_dataset_labels_every_variable() -> None:
     # oracle: the zero FP of the GRU has rho = g_h^2 / 4, stable iff g_h < 2
     assert ds.zero_fp_rho.values.tolist() == [1.5**2 / 4, 2.5**2 / 4]
     assert ds.zero_fp_stable.values.tolist() == [True, False]
+
+
+def test_topological_entropy_message_names_the_fitted_window() -> None:
+    res = chaos.topological_entropy(chaos.ScalarNetwork.tent(), t_max=12, domain=(0.0, 1.0))
+    assert float(res.entropy[0]) == pytest.approx(np.log(2), abs=1e-9)  # the tent map: L(f^t) = 2^t
+    # before: "lap numbers grew over t = 12..12 steps" -- the slope is taken between t/2 and t
+    assert res.message == "h = slope of ln L(f^t) between t = 6 and t = 12"
+    capped = chaos.topological_entropy(chaos.ScalarNetwork.tent(), t_max=12, domain=(0.0, 1.0), max_laps=4)
+    assert capped.status.value == "warning" and "raise max_laps" in capped.message
+
+
+def test_lap_numbers_of_a_constant_map_and_of_maps_all_over_max_laps() -> None:
+    f64 = torch.float64
+    const = chaos.ScalarNetwork.from_weights(
+        torch.tensor([[1.0, -1.0]], dtype=f64), torch.tensor([[0.0, 0.0]], dtype=f64),
+        torch.tensor([[0.0, 0.0]], dtype=f64), torch.tensor([0.3], dtype=f64),
+    )  # fmt: skip
+    # before: both raised IndexError "index is out of bounds for dimension with size 0"
+    assert chaos.lap_numbers(const, 4, domain=(0.0, 1.0)).tolist() == [[1.0, 1.0, 1.0, 1.0]]
+    laps = chaos.lap_numbers(chaos.ScalarNetwork.tent(), 6, domain=(0.0, 1.0), max_laps=4)
+    assert laps[0, :2].tolist() == [2.0, 4.0] and bool(torch.isnan(laps[0, 2:]).all())  # 2^t, then over

@@ -510,6 +510,8 @@ def composition_laps(
     active = torch.ones(B, dtype=torch.bool, device=dev)
     laps = torch.full((B, len(Fs)), math.nan, dtype=torch.float64, device=dev)
     for t, G in enumerate(Fs):
+        if not bool(active.any()):  # every map is over max_laps: the rest of the table stays NaN
+            break
         key = id(layers[t])
         if key not in turning_cache:
             turning_cache[key] = _turning(G, n_grid)
@@ -552,6 +554,8 @@ def composition_laps(
             keep = first | last | turn
             w, b = w[keep], b[keep]
         V, n = ragged_to_padded(w, b, B, math.nan)
+        if V.shape[1] < 2:  # every image collapsed to one point (constant maps): keep the pair layout
+            V = torch.cat([V, torch.full_like(V[:, :1], math.nan)], 1)
         cur = (n - 1).clamp_min(1).double()
         over = cur > max_laps
         active = active & ~over
@@ -622,10 +626,20 @@ def topological_entropy(
     l1 = laps.gather(1, (t1 - 1)[:, None])[:, 0]
     l0 = laps.gather(1, (t0 - 1)[:, None])[:, 0]
     h = torch.where(t1 > t0, (l1.log() - l0.log()) / (t1 - t0).double(), torch.full_like(l1, math.nan))
-    status, message = Status.SUCCESS, f"lap numbers grew over t = {int(t1.min())}..{t_max} steps"
+    status = Status.SUCCESS
+    if bool((t1 == t_max).all()):
+        message = f"h = slope of ln L(f^t) between t = {int(t0[0])} and t = {t_max}"
+    else:
+        message = (
+            f"h = slope of ln L(f^t) between t1/2 and t1, t1 = {t_max} or the last t before max_laps "
+            f"= {max_laps} was exceeded (t1 from {int(t1.min())} to {int(t1.max())}; see t_used)"
+        )
     if bool((t1 < 4).any()):
         status = Status.WARNING
-        message = f"{int((t1 < 4).sum())} map(s) exceeded max_laps before t = 4; their estimate is crude"
+        message = (
+            f"{int((t1 < 4).sum())} map(s) exceeded max_laps = {max_laps} before t = 4; their estimate "
+            "is crude (NaN where no slope could be taken): raise max_laps"
+        )
     return EntropyResult(entropy=h, laps=laps, t_used=t1, status=status, message=message)
 
 
