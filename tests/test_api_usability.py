@@ -400,3 +400,23 @@ def test_throw_and_progress_are_checked_before_any_work() -> None:
     seen: list[tuple[int, int]] = []
     rd.lyapunov_spectrum(net, n_steps=40, progress=lambda d, t: seen.append((d, t)), generator=gen(1))
     assert seen and seen[-1] == (40, 40) and all(t == 40 for _, t in seen)
+
+
+def test_finite_time_clv_exponents_carry_the_clvs_convergence() -> None:
+    # before: finite_time_exponents(which="clv") said 'success' on CLVs whose backward iteration
+    # had not converged (the CLV result itself said not_converged)
+    short = rd.covariant_lyapunov_vectors(
+        rd.Henon(), n_steps=200, n_transient=50, n_backward_transient=1, generator=gen(1)
+    )
+    long = rd.covariant_lyapunov_vectors(
+        rd.Henon(), n_steps=200, n_transient=50, n_backward_transient=200, generator=gen(1)
+    )
+    assert short.status == "not_converged" and long.status == "success"
+    f_short = rd.finite_time_exponents(short, window=10, which="clv")
+    assert f_short.status == "warning" and "did not converge" in f_short.message
+    assert rd.finite_time_exponents(short, window=10, which="gs").status == "success"  # QR values are fine
+    f_long = rd.finite_time_exponents(long, window=10, which="clv")
+    assert f_long.status == "success"
+    # the oracle: the Henon CLV growth rates average to the exponents, sum ln 0.3 (det J = -b)
+    assert abs(float(f_long.mean.sum()) - math.log(0.3)) < 0.02
+    assert abs(float(f_long.mean[0]) - 0.42) < 0.05

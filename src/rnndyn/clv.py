@@ -1360,6 +1360,22 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
             status=Status.WARNING,
         ),
     )
+    if which == "clv":
+        # the CLV growth factors are only those of the CLVs where the backward iteration converged
+        conv = next((c for c in result.checks if c.name == "backward_convergence"), None)
+        if conv is not None and not conv.passed:
+            checks = checks + (
+                Check(
+                    name="backward_convergence",
+                    passed=False,
+                    value=conv.value,
+                    tolerance=conv.tolerance,
+                    detail="the CLVs of `result` did not converge (two backward starts disagree), so their "
+                    "growth factors are not yet those of the covariant vectors; lengthen "
+                    "n_backward_transient, or use which='gs'",
+                    status=Status.WARNING,
+                ),
+            )
     status = status_from_checks(checks)
     return FTLEResult(
         window=window,
@@ -1375,7 +1391,8 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
         checks=checks,
         status=status,
         message=f"{b * n_win} windows of {window} steps"
-        + ("" if enough else "; too few windows for a reliable variance"),
+        + ("" if enough else "; too few windows for a reliable variance")
+        + ("; the CLVs did not converge (backward_convergence)" if len(checks) > 1 else ""),
     )
 
 
