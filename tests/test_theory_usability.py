@@ -381,3 +381,27 @@ def test_lap_numbers_of_a_constant_map_and_of_maps_all_over_max_laps() -> None:
     assert chaos.lap_numbers(const, 4, domain=(0.0, 1.0)).tolist() == [[1.0, 1.0, 1.0, 1.0]]
     laps = chaos.lap_numbers(chaos.ScalarNetwork.tent(), 6, domain=(0.0, 1.0), max_laps=4)
     assert laps[0, :2].tolist() == [2.0, 4.0] and bool(torch.isnan(laps[0, 2:]).all())  # 2^t, then over
+
+
+def test_batched_max_lyapunov_rnn_checks_activation_shapes_and_steps() -> None:
+    g = torch.Generator().manual_seed(0)
+    w = torch.zeros(2, 3, 3, dtype=torch.float64)
+    w[:, 0, 0] = torch.tensor([0.5, 0.25])  # h' = tanh(W h): at h = 0 the exponent is ln |W_00|
+    lam, ok = chaos.batched_max_lyapunov_rnn(
+        w, torch.zeros(2, 3, dtype=torch.float64), "tanh", n_steps=400, n_transient=200, generator=g
+    )
+    assert bool(ok.all()) and torch.allclose(
+        lam, torch.log(torch.tensor([0.5, 0.25], dtype=torch.float64)), atol=1e-3
+    )
+    # before: activation='foo' ran as ReLU, n_steps=0 returned NaN exponents, and a (2, 4, 3) weight
+    # raised einsum's "subscript j has size 4 ... size 3"
+    with pytest.raises(ValueError, match="`activation` must be one of 'relu', 'tanh'; got 'foo'"):
+        chaos.batched_max_lyapunov_rnn(
+            w, torch.zeros(2, 3, dtype=torch.float64), "foo", n_steps=5, n_transient=0
+        )
+    with pytest.raises(ValueError, match="`n_steps` must be an int >= 1; got 0"):
+        chaos.batched_max_lyapunov_rnn(
+            w, torch.zeros(2, 3, dtype=torch.float64), "tanh", n_steps=0, n_transient=0
+        )
+    with pytest.raises(ValueError, match=r"`weight` must be \(B, n, n\) and `bias` \(B, n\)"):
+        chaos.batched_max_lyapunov_rnn(w[:, :, :2], torch.zeros(2, 3), "tanh", n_steps=5, n_transient=0)

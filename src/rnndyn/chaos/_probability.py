@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnndyn._checks import check_choice, check_device, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_device, check_generator, check_positive_int, check_real
 from rnndyn._results import Result, Status
 from rnndyn.chaos._common import wilson_interval
 from rnndyn.chaos._detect import lyapunov_exponent_1d, period3, topological_entropy
@@ -323,7 +323,26 @@ def batched_max_lyapunov_rnn(
     ``weight``: ``(B, n, n)``, ``bias``: ``(B, n)``. Returns ``(lambda_max (B,), bounded (B,))``;
     ``v' = \phi'(a) \odot (W v)`` is the exact linearisation (docs/theory/gated.md §3.1), so this is the
     QR method with ``k = 1``. Cross-checked against :func:`rnndyn.max_lyapunov` in the tests.
+
+    Raises:
+        TypeError / ValueError: non-tensor or non-floating ``weight``/``bias``, shapes other than
+        ``(B, n, n)`` / ``(B, n)``, an ``activation`` other than ``relu``/``tanh``, ``n_steps < 1``,
+        ``n_transient < 0``, ``bound <= 0``, a ``generator`` that is not a ``torch.Generator``.
     """
+    check_choice(activation, "activation", ACTIVATIONS)
+    n_steps = check_positive_int(n_steps, "n_steps")
+    n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+    bound = check_real(bound, "bound", low=0.0, low_open=True)
+    check_generator(generator)
+    for name, x, nd in (("weight", weight, 3), ("bias", bias, 2)):
+        if not isinstance(x, torch.Tensor) or not x.dtype.is_floating_point:
+            raise TypeError(f"`{name}` must be a floating-point torch.Tensor; got {type(x).__name__}")
+        if x.ndim != nd:
+            raise ValueError(f"`{name}` must have {nd} dimensions; got shape {tuple(x.shape)}")
+    if weight.shape[1] != weight.shape[2] or tuple(bias.shape) != tuple(weight.shape[:2]):
+        raise ValueError(
+            f"`weight` must be (B, n, n) and `bias` (B, n); got {tuple(weight.shape)} and {tuple(bias.shape)}"
+        )
     B, n, _ = weight.shape
     kw = {"generator": generator, "dtype": torch.float64}
     h = (0.5 * torch.randn(B, n, **kw)).to(weight)
