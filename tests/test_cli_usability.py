@@ -332,3 +332,15 @@ def test_default_steps_in_the_help_are_the_steps_run(monkeypatch) -> None:
         res = runner.invoke(app, [cmd, "-m", "henon", "--no-progress"])
         assert isinstance(res.exception, Given), res.output
         assert res.exception.args[0] == said, (cmd, said, res.exception.args[0])
+
+
+def test_dt_and_method_are_for_flows_only() -> None:
+    """--dt/--method were accepted and ignored for maps (a GRU has no time step); for a flow they
+    now show in the label, since the exponents depend on them."""
+    for extra in (["--dt", "0.01"], ["--method", "euler"]):
+        res = runner.invoke(app, ["simulate", "-m", "henon", "--steps", "2", *extra])
+        assert res.exit_code == 2, res.output
+        assert "`--dt`/`--method` apply only to flows" in res.output and f"got {' '.join(extra)}" in res.output
+    res = runner.invoke(app, ["simulate", "-m", "lorenz63", "--steps", "2", "--transient", "1", "--dt", "0.01"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("lorenz63 (sigma=10, rho=28, beta=2.6666666666666665, dt=0.01, method=rk4) ")

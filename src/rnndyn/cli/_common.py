@@ -66,8 +66,19 @@ SeedOpt = Annotated[
     typer.Option("--seed", min=0, max=SEED_MAX, help="Seed for weights and initial states (an int >= 0)."),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cuda, cuda:N or mps.")]
-DtOpt = Annotated[float, typer.Option("--dt", help="Time step used to discretise flows.")]
-MethodOpt = Annotated[str, typer.Option("--method", help="Integrator for flows: euler, heun, rk4.")]
+#: --dt/--method apply to flows (ODE models, discretised into maps); given for a map they are an
+#: error rather than silently ignored, so their defaults are None here and these values in effect
+DEFAULT_DT, DEFAULT_METHOD = 0.05, "rk4"
+DtOpt = Annotated[
+    float | None,
+    typer.Option("--dt", help=f"Time step used to discretise flows (default {DEFAULT_DT}).", show_default=False),
+]
+MethodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--method", help=f"Integrator for flows: euler, heun, rk4 (default {DEFAULT_METHOD}).", show_default=False
+    ),
+]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the machine-readable result here.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Folder for figures.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite existing output files.")]
@@ -228,8 +239,8 @@ def build(
     params: list[str] | None,
     seed: int,
     device: str,
-    dt: float,
-    method: str,
+    dt: float | None,
+    method: str | None,
 ):
     """Named model from CLI flags (presets and default parameters merged); user errors exit cleanly."""
     return resolve_model(model, n, params, None, seed=seed, device=device, dt=dt, method=method).system
@@ -341,15 +352,17 @@ def resolve_model(
     *,
     seed: int,
     device: str,
-    dt: float = 0.05,
-    method: str = "rk4",
+    dt: float | None = None,
+    method: str | None = None,
     lstm_state: str = "full",
     arch: str | None = None,
     module_path: str | None = None,
     trust_pickle: bool = False,
 ) -> ModelChoice:
-    """The model of a command, from ``-m/-n/-p`` or ``--torch-model`` (never both), in float64."""
+    """The model of a command, from ``-m/-n/-p`` or ``--torch-model`` (never both), in float64.
+    ``dt``/``method`` (``None``: :data:`DEFAULT_DT`, :data:`DEFAULT_METHOD`) only for a flow."""
     check_device(device)
+    given = [f"{flag} {v}" for flag, v in (("--dt", dt), ("--method", method)) if v is not None]
     check_model_flags(
         model,
         n,
@@ -377,6 +390,11 @@ def resolve_model(
         arch_info = system.load_info["architecture"]
         bf = arch_info.get("batch_first")
         system = system.to(dtype=torch.float64, device=device)
+        if given:
+            raise fail(
+                f"`--dt`/`--method` apply only to flows (ODE models such as rate, gated, lorenz63); a "
+                f"--torch-model is a map; got {', '.join(given)}"
+            )
         desc = ", ".join(f"{k}={v}" for k, v in arch_info.items() if k != "type")
         label = f"{torch_model.name} ({arch_info['type']}: {desc})"
         return ModelChoice(system, label, dict(arch_info), bf, dict(system.load_info))
@@ -390,9 +408,22 @@ def resolve_model(
         raise fail(f"`--n` does not apply to {name!r} (fixed state size); got -n {n}")
     size = (DEFAULT_N if n is None else n) if takes_n else None
     try:
-        system = build_model(name, n=size, params=merged, seed=seed, device=device, dt=dt, method=method)
+        system = build_model(
+            name,
+            n=size,
+            params=merged,
+            seed=seed,
+            device=device,
+            dt=DEFAULT_DT if dt is None else dt,
+            method=DEFAULT_METHOD if method is None else method,
+        )
     except (TypeError, ValueError) as exc:  # a model parameter is set with -p NAME=VALUE
         raise fail_from(exc, {**MODEL_OPTIONS, **{k: f"-p {k}" for k in merged}}) from None
+    if given and getattr(system, "dt", None) is None:  # a map: nothing to discretise
+        raise fail(
+            f"`--dt`/`--method` apply only to flows (ODE models such as rate, gated, lorenz63); {name!r} "
+            f"is a map; got {', '.join(given)}"
+        )
     from rnndyn.models.registry import model_parameters
 
     full = {k: v for k, v in model_parameters(name).items() if isinstance(v, float)}
@@ -400,6 +431,8 @@ def resolve_model(
     shown = ([f"n={system.state_size}"] if takes_n else []) + [
         f"{k}={_fmt_param(v)}" for k, v in full.items()
     ]
+    if getattr(system, "dt", None) is not None:  # a flow: its results depend on the discretisation
+        shown += [f"dt={_fmt_param(system.dt)}", f"method={DEFAULT_METHOD if method is None else method}"]
     title = f"{preset} [{name}]" if preset else name
     label = f"{title} ({', '.join(shown)})" if shown else title
     return ModelChoice(system, label, merged, None, None)

@@ -138,8 +138,8 @@ def run_analysis(
     log_base: str,
     seed: int,
     device: str,
-    dt: float,
-    method: str,
+    dt: float | None,
+    method: str | None,
     json_path: Path | None,
     out: Path | None,
     netcdf: Path | None,
@@ -315,8 +315,8 @@ def analyze_cmd(
     log_base: LogBaseOpt = "e",
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
-    dt: DtOpt = 0.05,
-    method: MethodOpt = "rk4",
+    dt: DtOpt = None,
+    method: MethodOpt = None,
     json_path: JsonOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Folder for figures and a self-contained report.html.")

@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
+    DEFAULT_DT,
+    DEFAULT_METHOD,
     DEFAULT_N,
     ArchOpt,
     DeviceOpt,
@@ -131,8 +133,8 @@ def sweep_cmd(
     ] = 5.0,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
-    dt: DtOpt = 0.05,
-    method: MethodOpt = "rk4",
+    dt: DtOpt = None,
+    method: MethodOpt = None,
     json_path: JsonOpt = None,
     out: OutOpt = None,
 ) -> None:
@@ -222,8 +224,8 @@ def sweep_cmd(
                 n_steps=n_steps,
                 n_transient=n_transient,
                 k=k,
-                dt=dt,
-                method=method,
+                dt=DEFAULT_DT if dt is None else dt,  # the values stored stores were made with
+                method=DEFAULT_METHOD if method is None else method,
                 fixed=fixed,
                 device=device,
             )
