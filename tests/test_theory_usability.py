@@ -405,3 +405,14 @@ def test_batched_max_lyapunov_rnn_checks_activation_shapes_and_steps() -> None:
         )
     with pytest.raises(ValueError, match=r"`weight` must be \(B, n, n\) and `bias` \(B, n\)"):
         chaos.batched_max_lyapunov_rnn(w[:, :, :2], torch.zeros(2, 3), "tanh", n_steps=5, n_transient=0)
+
+
+def test_ageing_dmft_checks_impose_the_status_the_result_reports() -> None:
+    from rnndyn._results import status_from_checks
+
+    res = mf.gated_dmft_ageing(3.0, t_max=6.0, dt=0.2, n_samples=200, lag=1.0, max_iter=5, lyapunov=False)
+    assert res.status.value == "not_converged"
+    # before: the unconverged residual check said FAILED [failed] under a not_converged result, so
+    # status_from_checks(res.checks) was 'failed'
+    assert status_from_checks(res.checks) == res.status
+    assert "check residual: FAILED [not_converged]" in res.summary()

@@ -544,10 +544,12 @@ def gated_dmft_ageing(
         finite = finite and bool(np.isfinite(lambda_late) and np.all(np.isfinite(lambda_ages)))
     checks = (
         Check(name="residual", passed=bool(finite and residual <= tol), value=float(residual), tolerance=tol,
-              detail=f"frozen-noise map, {it} iterations"),
+              detail=f"frozen-noise map, {it} iterations", status=Status.NOT_CONVERGED),
         Check(name="covariance_factorised", passed=bool(jitter <= JITTER_TOL), value=float(jitter),
-              tolerance=JITTER_TOL, detail="relative diagonal jitter the Cholesky factors needed"),
-        Check(name="finite", passed=finite, value=float(finite), tolerance=1.0, detail="all correlations finite"),
+              tolerance=JITTER_TOL, detail="relative diagonal jitter the Cholesky factors needed",
+              status=Status.WARNING),
+        Check(name="finite", passed=finite, value=float(finite), tolerance=1.0, detail="all correlations finite",
+              status=Status.DIVERGED),
     )  # fmt: skip
     if not finite:
         status, msg = Status.DIVERGED, "non-finite correlations: reduce dt"
