@@ -344,3 +344,16 @@ def test_dt_and_method_are_for_flows_only() -> None:
     res = runner.invoke(app, ["simulate", "-m", "lorenz63", "--steps", "2", "--transient", "1", "--dt", "0.01"])
     assert res.exit_code == 0, res.output
     assert res.output.startswith("lorenz63 (sigma=10, rho=28, beta=2.6666666666666665, dt=0.01, method=rk4) ")
+
+
+def test_models_table_says_which_models_take_dt() -> None:
+    res = runner.invoke(app, ["models"])
+    kinds = {}
+    for line in res.output.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) == 5 and cells[0] and cells[2]:
+            kinds[cells[0]] = cells[2]
+    assert kinds["gru"] == "map" and kinds["lorenz63"] == "flow (--dt, --method)", kinds
+    for name in ("logistic", "rossler"):  # the table's word is what simulate does with --dt
+        out = runner.invoke(app, ["simulate", "-m", name, "--steps", "2", "--transient", "1", "--dt", "0.02"])
+        assert out.exit_code == (0 if kinds[name].startswith("flow") else 2), (name, out.output)
