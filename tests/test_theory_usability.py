@@ -416,3 +416,17 @@ def test_ageing_dmft_checks_impose_the_status_the_result_reports() -> None:
     # status_from_checks(res.checks) was 'failed'
     assert status_from_checks(res.checks) == res.status
     assert "check residual: FAILED [not_converged]" in res.summary()
+
+
+def test_spectral_supports_check_n_points() -> None:
+    from rnndyn.meanfield import rmt
+
+    sup = rmt.circular_law(2.0, n_points=8)
+    assert np.allclose(np.abs(sup.boundary), 2.0) and sup.boundary.size == 8  # the circle of radius 2
+    # before: n_points=0 and True returned a support with an empty / one-point boundary, -1 raised
+    # NumPy's "Number of samples, -1, must be non-negative"
+    for bad, exc in [(0, ValueError), (-1, ValueError), (True, TypeError), (2.5, TypeError)]:
+        with pytest.raises(exc, match="`n_points` must be an int >= 3"):
+            rmt.circular_law(1.0, n_points=bad)
+    with pytest.raises(ValueError, match="`n_points` must be an int >= 3; got 0"):
+        rmt.gru_zero_fixed_point(2.0, n_points=0)

@@ -261,7 +261,7 @@ def _disk(
     params: dict[str, float] | None = None,
     n_points: int = DEFAULT_N_POINTS,
 ) -> SpectralSupport:
-    theta = np.linspace(0.0, 2.0 * np.pi, n_points, endpoint=False)
+    theta = np.linspace(0.0, 2.0 * np.pi, _check_n_points(n_points), endpoint=False)
     boundary = centre + radius * np.exp(1j * theta)
     density = bulk_mass / (math.pi * radius**2) if radius > 0 else None
 
@@ -285,6 +285,15 @@ def _disk(
         params=dict(params or {}),
         support_function=fn,
     )
+
+
+def _check_n_points(n_points: Any) -> int:
+    """Boundary points of a support: an int >= 3 (a closed curve needs three)."""
+    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer):
+        raise TypeError(f"`n_points` must be an int >= 3; got {type(n_points).__name__} {n_points!r}")
+    if n_points < 3:
+        raise ValueError(f"`n_points` must be an int >= 3; got {n_points}")
+    return int(n_points)
 
 
 def _trace(
@@ -325,7 +334,7 @@ def _trace(
     left = edge(p_lo, -1.0)
     centre = 0.5 * (right + left)
     big = 2.0 * max(right - centre, centre - left, 1e-6) + span + 1.0
-    theta = np.linspace(0.0, 2.0 * np.pi, n_points, endpoint=False)
+    theta = np.linspace(0.0, 2.0 * np.pi, _check_n_points(n_points), endpoint=False)
     dirs = np.exp(1j * theta)
     while True:
         if np.all(fn(centre + big * dirs) < 0):
