@@ -420,3 +420,23 @@ def test_finite_time_clv_exponents_carry_the_clvs_convergence() -> None:
     # the oracle: the Henon CLV growth rates average to the exponents, sum ln 0.3 (det J = -b)
     assert abs(float(f_long.mean.sum()) - math.log(0.3)) < 0.02
     assert abs(float(f_long.mean[0]) - 0.42) < 0.05
+
+
+def test_numpy_scalars_from_a_notebook_loop_are_accepted() -> None:
+    import json
+
+    import numpy as np
+
+    # before: n_steps=np.int64(300) (e.g. from `for n in np.arange(...)`) raised "`n_steps` must be
+    # an int >= 1; got int64", and dt=np.float32(0.01) "`dt` must be a real number"
+    a = rd.lyapunov_spectrum(rd.Henon(), n_steps=np.int64(300), n_trajectories=np.int64(2), generator=gen(0))
+    b = rd.lyapunov_spectrum(rd.Henon(), n_steps=300, n_trajectories=2, generator=gen(0))
+    torch.testing.assert_close(a.exponents, b.exponents, rtol=0, atol=0)
+    assert type(a.n_steps) is int and type(a.n_trajectories) is int
+    json.dumps(a.to_dict(), allow_nan=False)
+    assert rd.discretise(rd.Lorenz63(), dt=np.float32(0.25)).dt == 0.25
+    assert rd.GRU(np.int64(3), g_h=np.float32(2.0)).state_size == 3
+    assert rd.simulate(rd.Henon(), n_steps=2, batch_shape=(np.int64(3),)).shape == (3, 2, 2)
+    # bools and NumPy bools are still not counts
+    with pytest.raises(TypeError, match="`n_steps` must be an int >= 1; got bool"):
+        rd.lyapunov_spectrum(rd.Henon(), n_steps=np.bool_(True))

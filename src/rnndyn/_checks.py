@@ -8,9 +8,11 @@ user input never does.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -69,9 +71,11 @@ def check_input(x: Any, d: int, batch_shape: torch.Size | None, name: str = "x")
 
 
 def check_positive_int(v: Any, name: str, *, minimum: int = 1) -> int:
-    """Require an ``int`` (not bool) ``>= minimum``."""
-    if isinstance(v, bool) or not isinstance(v, int):
+    """Require an integer ``>= minimum``: a Python or NumPy int (``np.arange(...)[i]`` in a notebook
+    loop), not a bool or a float; returned as a Python ``int``."""
+    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Integral):
         raise TypeError(f"`{name}` must be an int >= {minimum}; got {type(v).__name__} {v!r}")
+    v = int(v)
     if v < minimum:
         raise ValueError(f"`{name}` must be an int >= {minimum}; got {v}")
     return v
@@ -88,8 +92,8 @@ def check_real(
 ) -> float:
     """Require a finite real number in an interval; returns it as ``float``."""
     if (
-        isinstance(v, bool)
-        or not isinstance(v, int | float)
+        isinstance(v, bool | np.bool_)
+        or not isinstance(v, numbers.Real)  # Python and NumPy ints and floats
         and not (isinstance(v, torch.Tensor) and v.ndim == 0)
     ):
         raise TypeError(f"`{name}` must be a real number; got {type(v).__name__} {v!r}")

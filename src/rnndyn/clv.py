@@ -766,9 +766,7 @@ def covariant_lyapunov_vectors(
                 )
             pairs_t.append((int(p[0]), int(p[1])))
         pairs_t = tuple(pairs_t)
-    if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, int):
-        raise TypeError(f"`n_trajectories` must be an int >= 1; got {type(n_trajectories).__name__}")
-    check_positive_int(n_trajectories, "n_trajectories")
+    n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
     total = n_steps + n_bt
     if isinstance(inputs, torch.Tensor) and inputs.ndim in (2, 3) and inputs.shape[-2] < n_transient + total:
         # _prepare would say "n_transient + n_steps", counting the backward transient as n_steps

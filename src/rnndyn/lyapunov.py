@@ -626,9 +626,7 @@ class LyapunovEngine:
         if zero_tol is not None:
             zero_tol = check_real(zero_tol, "zero_tol", low=0.0)
         _check_flags(throw=throw, progress=progress)
-        if isinstance(n_trajectories, bool) or not isinstance(n_trajectories, int):
-            raise TypeError(f"`n_trajectories` must be an int >= 1; got {type(n_trajectories).__name__}")
-        check_positive_int(n_trajectories, "n_trajectories")
+        n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
         if not isinstance(check_jacobian, bool):
             raise TypeError(f"`check_jacobian` must be a bool; got {type(check_jacobian).__name__}")
         check_finite_parameters(system)
@@ -1342,7 +1340,7 @@ def max_lyapunov(
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
     renorm_every = check_positive_int(renorm_every, "renorm_every")
     log_base = check_real(log_base, "log_base", low=1.0, low_open=True)
-    check_positive_int(n_trajectories, "n_trajectories")
+    n_trajectories = check_positive_int(n_trajectories, "n_trajectories")
     _check_flags(throw=throw, progress=None)
     check_finite_parameters(system)
     inputs, h0, n_steps, batch = _prepare(system, inputs, h0, n_steps, n_transient, n_trajectories)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from rnndyn._checks import (
@@ -89,7 +90,7 @@ def simulate(
     if h0 is None and inputs is None:
         want = "a tuple of ints >= 1 (e.g. (8,), or () for one trajectory)"
         if not isinstance(batch_shape, tuple | list | torch.Size) or any(
-            isinstance(b, bool) or not isinstance(b, int) for b in batch_shape
+            isinstance(b, bool | np.bool_) or not isinstance(b, int | np.integer) for b in batch_shape
         ):
             raise TypeError(f"`batch_shape` must be {want}; got {batch_shape!r}")
         if any(b < 1 for b in batch_shape):
