@@ -430,3 +430,18 @@ def test_spectral_supports_check_n_points() -> None:
             rmt.circular_law(1.0, n_points=bad)
     with pytest.raises(ValueError, match="`n_points` must be an int >= 3; got 0"):
         rmt.gru_zero_fixed_point(2.0, n_points=0)
+
+
+def test_scalar_network_refuses_non_finite_weights() -> None:
+    f64 = torch.float64
+    ok = chaos.ScalarNetwork.from_weights(
+        torch.tensor([[1.0, 1.0]], dtype=f64), torch.zeros(1, 2, dtype=f64),
+        torch.tensor([[2.0, -4.0]], dtype=f64), torch.zeros(1, dtype=f64),
+    )  # fmt: skip
+    assert ok(torch.tensor([[0.25]], dtype=f64)).item() == 0.5 - 1.0  # 2 relu(x) - 4 relu(x), by hand
+    # before: a NaN weight was accepted and period3 reported 'success', has_period3 False
+    with pytest.raises(ValueError, match="`weight_in` must be finite; got 1 NaN/inf entries"):
+        chaos.ScalarNetwork.from_weights(
+            torch.tensor([[float("nan"), 1.0]], dtype=f64), torch.ones(1, 2, dtype=f64),
+            torch.ones(1, 2, dtype=f64), torch.ones(1, dtype=f64),
+        )  # fmt: skip

@@ -83,6 +83,13 @@ class ScalarNetwork:
                 )
         if self.bias_out.shape != w.shape[:1]:
             raise ValueError(f"`bias_out` must have shape ({w.shape[0]},); got {tuple(self.bias_out.shape)}")
+        for name in ("weight_in", "bias_in", "weight_out", "bias_out"):
+            t = getattr(self, name)
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(
+                    f"`{name}` must be finite; got {int((~torch.isfinite(t)).sum())} NaN/inf entries "
+                    f"(every analysis of such a network would be NaN)"
+                )
 
     # ------------------------------------------------------------------ construction
     @classmethod
