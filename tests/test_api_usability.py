@@ -440,3 +440,24 @@ def test_numpy_scalars_from_a_notebook_loop_are_accepted() -> None:
     # bools and NumPy bools are still not counts
     with pytest.raises(TypeError, match="`n_steps` must be an int >= 1; got bool"):
         rd.lyapunov_spectrum(rd.Henon(), n_steps=np.bool_(True))
+
+
+def test_init_functions_check_shape_and_generator() -> None:
+    import numpy as np
+
+    # before: torch's "Trying to create tensor with negative dimension", "'int' object is not
+    # subscriptable", orthogonal((3,)) IndexError, a NumPy generator failed inside torch.randn
+    for fn in (rd.init.gaussian, rd.init.he, rd.init.xavier, rd.init.orthogonal, rd.init.uniform):
+        with pytest.raises(
+            ValueError, match=r"`shape` must have at least \d dimension\(s\), each >= 1; got \(-1, 3\)"
+        ):
+            fn((-1, 3))
+        with pytest.raises(TypeError, match="`shape` must be a tuple of ints, e.g. \\(n, n\\); got 3"):
+            fn(3)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="`generator` must be a torch.Generator or None"):
+            fn((3, 3), generator=np.random.default_rng(0))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"at least 2 dimension\(s\).*got \(3,\)"):
+        rd.init.orthogonal((3,))
+    # the oracle: an orthogonal (4, 4) draw times its transpose is gain^2 I, from NumPy-int shapes too
+    w = rd.init.orthogonal((np.int64(4), 4), gain=2.0, generator=gen(0), dtype=D)
+    torch.testing.assert_close(w @ w.T, 4.0 * torch.eye(4, dtype=D), rtol=0, atol=1e-12)

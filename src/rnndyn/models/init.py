@@ -8,6 +8,7 @@ seed gives the same network on any device and dtype. ``fan_in`` is the last axis
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -16,6 +17,18 @@ from rnndyn._checks import check_choice, check_device, check_generator, check_no
 Tensor = torch.Tensor
 
 INITS = ("gaussian", "he", "xavier", "glorot", "orthogonal", "uniform")
+
+
+def _shape(shape: object, generator: object, *, min_ndim: int = 1) -> tuple[int, ...]:
+    """Check ``shape`` (a tuple of ints >= 1, at least ``min_ndim`` of them) and ``generator``."""
+    check_generator(generator)
+    if not isinstance(shape, tuple | list | torch.Size) or any(
+        isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in shape
+    ):
+        raise TypeError(f"`shape` must be a tuple of ints, e.g. (n, n); got {shape!r}")
+    if len(shape) < min_ndim or any(s < 1 for s in shape):
+        raise ValueError(f"`shape` must have at least {min_ndim} dimension(s), each >= 1; got {tuple(shape)}")
+    return tuple(int(s) for s in shape)
 
 
 def _finish(w: Tensor, dtype: torch.dtype | None, device: torch.device | str | None) -> Tensor:
@@ -35,6 +48,7 @@ def gaussian(
     device: torch.device | str | None = None,
 ) -> Tensor:
     r"""The papers' Gaussian-gain initialisation: :math:`W_{ij} \sim \mathcal N(0, g^2/\mathrm{fan\_in})`."""
+    shape = _shape(shape, generator)
     gain = check_nonnegative(gain, "gain")
     fan_in = shape[-1]
     w = torch.randn(*shape, generator=generator, dtype=torch.float64) * (gain / math.sqrt(fan_in))
@@ -68,6 +82,7 @@ def xavier(
     device: torch.device | str | None = None,
 ) -> Tensor:
     r"""Xavier/Glorot normal: :math:`\mathcal N(0, 2 g^2/(\mathrm{fan\_in}+\mathrm{fan\_out}))`."""
+    shape = _shape(shape, generator)
     gain = check_nonnegative(gain, "gain")
     fan_in, fan_out = shape[-1], shape[-2] if len(shape) > 1 else 1
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -84,6 +99,9 @@ def orthogonal(
     device: torch.device | str | None = None,
 ) -> Tensor:
     """``gain`` times a Haar-random (semi-)orthogonal matrix (QR of a Gaussian, sign-fixed)."""
+    shape = _shape(shape, generator, min_ndim=2)
+    if len(shape) != 2:
+        raise ValueError(f"`shape` must be (rows, cols) for an orthogonal matrix; got {shape}")
     gain = check_nonnegative(gain, "gain")
     rows, cols = shape[-2], shape[-1]
     a = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
@@ -102,6 +120,7 @@ def uniform(
     device: torch.device | str | None = None,
 ) -> Tensor:
     """Uniform on ``(-a, a)`` with ``a = gain`` (e.g. ``gain = 1/sqrt(n)`` for PLRNN, torch RNNs)."""
+    shape = _shape(shape, generator)
     a = check_real(gain, "gain", low=0.0)
     w = (torch.rand(*shape, generator=generator, dtype=torch.float64) * 2.0 - 1.0) * a
     return _finish(w, dtype, device)
