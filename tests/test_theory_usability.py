@@ -445,3 +445,20 @@ def test_scalar_network_refuses_non_finite_weights() -> None:
             torch.tensor([[float("nan"), 1.0]], dtype=f64), torch.ones(1, 2, dtype=f64),
             torch.ones(1, 2, dtype=f64), torch.ones(1, dtype=f64),
         )  # fmt: skip
+
+
+def test_training_data_builders_check_dtype_up_front() -> None:
+    from rnndyn import training as tr
+
+    task = tr.delayed_copy_task(n_samples=10, dtype=torch.float32, generator=torch.Generator().manual_seed(0))
+    assert task.inputs_train.dtype == torch.float32
+    # the copy task's inputs are one-hot: each step carries exactly one symbol or the blank/cue
+    assert torch.all(task.inputs_train.sum(-1) <= 1.0)
+    # before: chaotic_series(dtype='float64') integrated the series first and then failed in
+    # Tensor.to with "Invalid device string: 'float64'"; make_torch_rnn(dtype='float32') in torch
+    with pytest.raises(TypeError, match="`dtype` must be a real floating-point torch.dtype.*'float64'"):
+        tr.chaotic_series("lorenz63", n_series=1, n_steps=100, dtype="float64")
+    with pytest.raises(TypeError, match="`dtype` must be a real floating-point torch.dtype.*torch.int64"):
+        tr.delayed_copy_task(n_samples=10, dtype=torch.int64)
+    with pytest.raises(TypeError, match="`dtype` must be a real floating-point torch.dtype"):
+        tr.make_torch_rnn("gru", 4, dtype="float32")

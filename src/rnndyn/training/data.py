@@ -249,6 +249,7 @@ def chaotic_series(
     n_series = check_positive_int(n_series, "n_series")
     n_steps = check_positive_int(n_steps, "n_steps", minimum=10)
     check_generator(generator)
+    check_float_dtype(dtype)
     spec = SERIES[name]
     if spec.system == "lorenz63":
         flow: AbstractFlow = Lorenz63(**spec.params)
@@ -323,6 +324,15 @@ class SequenceTask:
         }
 
 
+def check_float_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
+    """A real floating-point ``torch.dtype`` (``torch.float64``, ``torch.float32``, ...)."""
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point and not dtype.is_complex):
+        raise TypeError(
+            f"`{name}` must be a real floating-point torch.dtype (e.g. torch.float64); got {dtype!r}"
+        )
+    return dtype
+
+
 def _split(n: int, test_fraction: float, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
     test_fraction = check_real(
         test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
@@ -355,6 +365,7 @@ def digits_task(
     test_fraction = check_real(
         test_fraction, "test_fraction", low=0.0, high=1.0, low_open=True, high_open=True
     )
+    check_float_dtype(dtype)
     d = load_digits()
     x = torch.as_tensor(d.images.reshape(len(d.images), 64, 1) / 16.0, dtype=dtype)
     y = torch.as_tensor(d.target, dtype=torch.long)
@@ -429,6 +440,7 @@ def mnist_task(
         ValueError: a missing file, a file that is neither IDX nor NPZ, mismatched counts.
     """
     pixels_per_step = check_positive_int(pixels_per_step, "pixels_per_step")
+    check_float_dtype(dtype)
 
     def load(img: str | Path, lab: str | Path | None) -> tuple[Tensor, Tensor]:
         x, y = _load_images_labels(Path(img), None if lab is None else Path(lab))
@@ -473,6 +485,7 @@ def delayed_copy_task(
     length = check_positive_int(length, "length")
     delay = check_positive_int(delay, "delay", minimum=0)
     check_generator(generator)
+    check_float_dtype(dtype)
     T = 2 * length + delay
     sym = torch.randint(0, n_symbols, (n_samples, length), generator=generator)
     x = torch.zeros(n_samples, T, n_symbols + 1, dtype=dtype)

@@ -292,6 +292,10 @@ def make_torch_rnn(
 
     check_choice(kind, "kind", ("lstm", "gru", "rnn"))
     hidden_size = check_positive_int(hidden_size, "hidden_size")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point and not dtype.is_complex):
+        raise TypeError(
+            f"`dtype` must be a real floating-point torch.dtype (e.g. torch.float64); got {dtype!r}"
+        )
     cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind]
     device = None if device is None else check_device(device)
     mod = cls(check_positive_int(input_size, "input_size"), hidden_size, dtype=dtype, device=device)
