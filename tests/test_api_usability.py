@@ -461,3 +461,31 @@ def test_init_functions_check_shape_and_generator() -> None:
     # the oracle: an orthogonal (4, 4) draw times its transpose is gain^2 I, from NumPy-int shapes too
     w = rd.init.orthogonal((np.int64(4), 4), gain=2.0, generator=gen(0), dtype=D)
     torch.testing.assert_close(w @ w.T, 4.0 * torch.eye(4, dtype=D), rtol=0, atol=1e-12)
+
+
+def test_torch_state_conversions_check_their_arguments() -> None:
+    lstm = torch.nn.LSTM(2, 3, num_layers=2, dtype=D)
+    net = rd.from_torch(lstm)
+    h, c = torch.randn(2, 4, 3, generator=gen(0), dtype=D), torch.randn(2, 4, 3, generator=gen(1), dtype=D)
+    # before: output() of a (4, 5) tensor returned a (4, 2) slice of it (no state of this model
+    # has 5 entries); h and c of different batch sizes failed in torch.cat, of different dtypes
+    # were promoted silently
+    with pytest.raises(
+        ValueError, match=r"`traj` must be flat states \(\.\.\., 12\) of this TorchLSTM; got \(4, 5\)"
+    ):
+        net.output(torch.zeros(4, 5, dtype=D))
+    with pytest.raises(
+        ValueError, match=r"`hx` must hold h and c of one shape; got \(2, 4, 3\) and \(2, 5, 3\)"
+    ):
+        net.state_from_torch((h, torch.zeros(2, 5, 3, dtype=D)))
+    with pytest.raises(TypeError, match="`hx` must hold h and c of one dtype"):
+        net.state_from_torch((h, c.float()))
+    # the oracle: the round trip and torch's own output
+    flat = net.state_from_torch((h, c))
+    h2, c2 = net.state_to_torch(flat)
+    assert torch.equal(h2, h) and torch.equal(c2, c)
+    x = torch.randn(5, 4, 2, generator=gen(2), dtype=D)
+    with torch.no_grad():
+        ref, _ = lstm(x, (h, c))
+        traj = rd.simulate(net, flat, inputs=x.transpose(0, 1))
+    torch.testing.assert_close(net.output(traj).transpose(0, 1), ref, rtol=0, atol=1e-12)

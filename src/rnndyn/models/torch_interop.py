@@ -197,6 +197,12 @@ class _AbstractTorchRNN(AbstractMap):
     # ------------------------------------------------------------------ torch layout
     def output(self, traj: Tensor) -> Tensor:
         """The last layer's hidden state, which is torch's ``output``: ``(..., n) -> (..., H)``."""
+        check_tensor(traj, "traj")
+        if traj.ndim < 1 or traj.shape[-1] != self.state_size:
+            raise ValueError(
+                f"`traj` must be flat states (..., {self.state_size}) of this {type(self).__name__}; "
+                f"got {tuple(traj.shape)}"
+            )
         return self._h(traj, self.num_layers - 1)
 
     def state_from_torch(self, hx: Tensor | tuple[Tensor, Tensor]) -> Tensor:
@@ -239,6 +245,14 @@ class _AbstractTorchRNN(AbstractMap):
             if not ok:
                 want_s = want.replace("H", str(self.hidden_size)).replace("num_layers", str(self.num_layers))
                 raise ValueError(f"`{pname}` must have shape {want_s}; got {tuple(p.shape)}")
+        if lstm:
+            h, c = parts
+            if h.shape != c.shape:
+                raise ValueError(
+                    f"`{name}` must hold h and c of one shape; got {tuple(h.shape)} and {tuple(c.shape)}"
+                )
+            if h.dtype != c.dtype:
+                raise TypeError(f"`{name}` must hold h and c of one dtype; got {h.dtype} and {c.dtype}")
         return parts
 
     def extra_repr(self) -> str:
@@ -295,7 +309,9 @@ class TorchRNN(_AbstractTorchRNN):
         H = self.hidden_size
         u, du, outs, tans = x, None, [], []
         for layer in range(self.num_layers):
-            gi, dgi, gh, dgh = _gates(self._params(layer), u, du, self._h(h, layer), _layer_blocks(Q, layer, H))
+            gi, dgi, gh, dgh = _gates(
+                self._params(layer), u, du, self._h(h, layer), _layer_blocks(Q, layer, H)
+            )
             a = gh if gi is None else gi + gh
             u = torch.tanh(a) if self.activation == "tanh" else torch.relu(a)
             d = 1.0 - u * u if self.activation == "tanh" else (a > 0).to(a.dtype)
@@ -483,7 +499,9 @@ class TorchLSTM(_AbstractTorchRNN):
         u, du, hs, cs, dhs, dcs = x, None, [], [], [], []
         for layer in range(L):
             c_l = self._c(h, layer)
-            gi, dgi, gh, dgh = _gates(self._params(layer), u, du, self._h(h, layer), _layer_blocks(Q, layer, H))
+            gi, dgi, gh, dgh = _gates(
+                self._params(layer), u, du, self._h(h, layer), _layer_blocks(Q, layer, H)
+            )
             gates = gh if gi is None else gi + gh
             dg = dgh if dgi is None else dgh + dgi
             a_i, a_f, a_g, a_o = gates.split(H, dim=-1)
