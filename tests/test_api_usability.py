@@ -489,3 +489,34 @@ def test_torch_state_conversions_check_their_arguments() -> None:
         ref, _ = lstm(x, (h, c))
         traj = rd.simulate(net, flat, inputs=x.transpose(0, 1))
     torch.testing.assert_close(net.output(traj).transpose(0, 1), ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        rd.GRU(3, dtype=D),
+        rd.Henon(),
+        rd.Lorenz63(),
+        rd.discretise(rd.Lorenz96(5), dt=0.01),
+        rd.from_torch(torch.nn.RNN(2, 3)),
+    ],
+    ids=["gru", "henon", "lorenz63", "discretised_lorenz96", "torch_rnn"],
+)
+def test_initial_state_checks_its_arguments(system) -> None:  # noqa: ANN001
+    # before: scale=nan gave a NaN state and scale=-1 a mirrored one without a word; batch_shape
+    # (-1,) or 2 and a non-torch generator failed inside torch.randn
+    with pytest.raises(ValueError, match="`scale` must be a finite number in \\[0.0, inf\\]; got nan"):
+        system.initial_state((2,), scale=math.nan)
+    with pytest.raises(ValueError, match="`scale` must be in \\[0.0, inf\\]; got -1.0"):
+        system.initial_state((2,), scale=-1.0)
+    with pytest.raises(ValueError, match=r"`batch_shape` must hold ints >= 0; got \(-1,\)"):
+        system.initial_state((-1,))
+    with pytest.raises(TypeError, match="`batch_shape` must be a tuple of ints"):
+        system.initial_state(2)
+    with pytest.raises(TypeError, match="`generator` must be a torch.Generator or None; got int"):
+        system.initial_state((2,), generator=1)
+    # the oracle: same seed, same states; the model's dtype; finite
+    a = system.initial_state((2, 3), generator=gen(4))
+    b = system.initial_state((2, 3), generator=gen(4))
+    assert a.shape == (2, 3, system.state_size) and a.dtype == system.dtype
+    assert torch.equal(a, b) and bool(torch.isfinite(a).all())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from rnndyn._checks import check_positive_int, check_real
-from rnndyn.models.base import AbstractFlow, AbstractMap
+from rnndyn.models.base import AbstractFlow, AbstractMap, initial_state_args
 
 Tensor = torch.Tensor
 
@@ -52,6 +52,7 @@ class Lorenz63(AbstractFlow, _Reference):
         return torch.stack(rows, -2)
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=1.0):  # type: ignore[override]
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
         base = torch.tensor([1.0, 1.0, 20.0], dtype=torch.float64)
         noise = torch.randn(*batch_shape, 3, generator=generator, dtype=torch.float64)
         return (base + scale * noise).to(self.sigma.dtype).to(self.sigma.device)
@@ -83,6 +84,7 @@ class Rossler(AbstractFlow, _Reference):
         return torch.stack(rows, -2)
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=1.0):  # type: ignore[override]
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
         base = torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64)
         noise = torch.randn(*batch_shape, 3, generator=generator, dtype=torch.float64)
         return (base + scale * noise).to(self.a.dtype).to(self.a.device)
@@ -114,6 +116,7 @@ class Lorenz96(AbstractFlow, _Reference):
         return jac
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=0.01):  # type: ignore[override]
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
         noise = torch.randn(*batch_shape, self.state_size, generator=generator, dtype=torch.float64)
         return (8.0 + scale * noise).to(self.forcing.dtype).to(self.forcing.device)
 
@@ -140,6 +143,7 @@ class Henon(AbstractMap, _Reference):
         )
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=0.05):  # type: ignore[override]
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
         noise = torch.randn(*batch_shape, 2, generator=generator, dtype=torch.float64)
         return (scale * noise).to(self.a.dtype).to(self.a.device)
 
@@ -159,6 +163,7 @@ class Logistic(AbstractMap, _Reference):
         return (self.r * (1.0 - 2.0 * h)).unsqueeze(-1)
 
     def initial_state(self, batch_shape=(), *, generator=None, scale=1.0):  # type: ignore[override]
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
         u = 0.05 + 0.9 * torch.rand(*batch_shape, 1, generator=generator, dtype=torch.float64)
         return u.to(self.r.dtype).to(self.r.device)
 

@@ -34,12 +34,38 @@ is always correct, and models override them where they know better:
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import nn
 
-from rnndyn._checks import check_finite, check_input, check_positive_int, check_state, check_tensor
+from rnndyn._checks import (
+    check_finite,
+    check_generator,
+    check_input,
+    check_positive_int,
+    check_real,
+    check_state,
+    check_tensor,
+)
 
 Tensor = torch.Tensor
+
+
+def initial_state_args(
+    batch_shape: object, generator: object, scale: object
+) -> tuple[tuple[int, ...], float]:
+    """Validate the arguments of ``initial_state`` (every model's and reference system's): a batch
+    shape of ints >= 0, a ``torch.Generator`` or ``None``, a finite ``scale >= 0`` (a NaN or
+    negative scale gave NaN or mirrored states silently)."""
+    check_generator(generator)
+    if not isinstance(batch_shape, tuple | list | torch.Size) or any(
+        isinstance(b, bool) or not isinstance(b, numbers.Integral) for b in batch_shape
+    ):
+        raise TypeError(f"`batch_shape` must be a tuple of ints, e.g. (8,) or (); got {batch_shape!r}")
+    if any(b < 0 for b in batch_shape):
+        raise ValueError(f"`batch_shape` must hold ints >= 0; got {tuple(batch_shape)}")
+    return tuple(int(b) for b in batch_shape), check_real(scale, "scale", low=0.0)
 
 
 class AbstractSystem(nn.Module):
@@ -308,6 +334,7 @@ class AbstractSystem(nn.Module):
         Drawn on the CPU with ``generator`` (reproducible across devices), then moved to the
         model's dtype and device. Reference systems override this with a point in their basin.
         """
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
         dtype, device = self.dtype, self.device
         h0 = torch.randn(*batch_shape, self.state_size, generator=generator, dtype=torch.float64)
         return (scale * h0).to(dtype=dtype, device=device)
