@@ -520,3 +520,19 @@ def test_initial_state_checks_its_arguments(system) -> None:  # noqa: ANN001
     b = system.initial_state((2, 3), generator=gen(4))
     assert a.shape == (2, 3, system.state_size) and a.dtype == system.dtype
     assert torch.equal(a, b) and bool(torch.isfinite(a).all())
+
+
+def test_engine_helpers_and_qr_every_messages() -> None:
+    eng = rd.LyapunovEngine(rd.Henon())
+    # before: AttributeError "'int' object has no attribute 'log_r'"; qr_every="Auto" said
+    # "must be an int >= 1" without naming the 'auto' option
+    with pytest.raises(TypeError, match="`state` must be a TangentState"):
+        eng.exponents(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`state` must be a TangentState"):
+        eng.restart(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`qr_every` must be an int >= 1 or 'auto'; got str 'Auto'"):
+        rd.LyapunovEngine(rd.Henon(), qr_every="Auto")
+    # the oracle (the class docstring's): the Henon sum of exponents is ln|det J| = ln 0.3
+    st = eng.advance(eng.init(torch.tensor([[0.1, 0.1]], dtype=D), generator=gen(0)), n_steps=200)
+    st = eng.advance(eng.restart(st), n_steps=1000)
+    assert abs(float(eng.exponents(st).sum()) - math.log(0.3)) < 1e-10

@@ -23,6 +23,7 @@ callbacks, sweeps) with ``init`` / ``advance`` / ``run``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -186,6 +187,13 @@ class TangentState:
 
 
 # --------------------------------------------------------------------------------------- engine
+def _check_tangent_state(state: Any) -> None:
+    if not isinstance(state, TangentState):
+        raise TypeError(
+            f"`state` must be a TangentState from this engine's init() or advance(); got {type(state).__name__}"
+        )
+
+
 def _choose_tangent(system: AbstractMap, k: int, tangent: str) -> str:
     """Automatic choice of how ``J @ Q`` is formed (``"dense"``: analytic, ``"jvp"``: forward-mode).
 
@@ -311,7 +319,15 @@ class LyapunovEngine:
             kind = "state_size" if n == system.state_size else "tangent_size"
             raise ValueError(f"`k` must be <= {kind} = {n}; got {k}")
         if qr_every != "auto":
-            check_positive_int(qr_every, "qr_every")
+            if (
+                isinstance(qr_every, str)
+                or isinstance(qr_every, bool)
+                or not isinstance(qr_every, numbers.Integral)
+            ):
+                raise TypeError(
+                    f"`qr_every` must be an int >= 1 or 'auto'; got {type(qr_every).__name__} {qr_every!r}"
+                )
+            qr_every = check_positive_int(qr_every, "qr_every")
         check_choice(tangent, "tangent", TANGENT_MODES)
         if sum_check is not None and not isinstance(sum_check, bool):
             raise TypeError(f"`sum_check` must be a bool or None; got {type(sum_check).__name__}")
@@ -356,10 +372,12 @@ class LyapunovEngine:
     @staticmethod
     def restart(state: TangentState) -> TangentState:
         """Keep ``h`` and ``q``, reset the accumulated logarithms (end of a transient)."""
+        _check_tangent_state(state)
         return TangentState(state.h, state.q, torch.zeros_like(state.log_r), 0)
 
     def exponents(self, state: TangentState) -> Tensor:
         """Current estimate ``(B, k)`` (natural log, per step; not sorted, not scaled by dt)."""
+        _check_tangent_state(state)
         return state.log_r / max(state.steps, 1)
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
@@ -446,10 +464,7 @@ class LyapunovEngine:
     def _check_advance(self, state: Any, n_steps: Any, inputs: Any) -> Tensor | None:
         """Validate :meth:`advance`'s arguments against this engine (cheap: shapes, dtypes and one
         finiteness pass over ``inputs``); returns ``inputs`` as ``(B, n_steps, d)`` or ``None``."""
-        if not isinstance(state, TangentState):
-            raise TypeError(
-                f"`state` must be a TangentState from this engine's init() or advance(); got {type(state).__name__}"
-            )
+        _check_tangent_state(state)
         check_positive_int(n_steps, "n_steps", minimum=0)
         system = self.system
         n, d = system.state_size, system.input_size
