@@ -71,6 +71,8 @@ def test_every_command_is_listed_with_a_one_sentence_summary(monkeypatch) -> Non
         # at 200 columns every summary fits on one line, so a second line is a hard break
         assert len(rows) == 1, (name, rows)
         assert rows[0].endswith(".") and rows[0][0].isupper(), (name, rows)
+    standard = _summaries(_help([], 80, monkeypatch))  # concise: one line on an 80-column terminal
+    assert {name: len(rows) for name, rows in standard.items()} == {name: 1 for name in wide}
     narrow = _summaries(_help([], NARROW, monkeypatch))
     width = max(len(r) for rows in narrow.values() for r in rows)
     for name, rows in narrow.items():

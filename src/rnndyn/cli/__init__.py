@@ -96,32 +96,20 @@ from rnndyn.cli.sweep import sweep_cmd  # noqa: E402
 from rnndyn.cli.train import train_cmd  # noqa: E402
 
 # (name, function, the one-line summary shown by `rnndyn --help`)
-COMMANDS: tuple[tuple[str, Callable[..., Any], str], ...] = (
-    ("models", models_cmd, "List the named models and presets usable with -m, with their parameters."),
-    (
-        "analyze",
-        analyze_cmd,
-        "Analyse a model in one run: Lyapunov spectrum, Jacobian spectrum against theory, fixed points.",
-    ),
-    ("report", report_cmd, "Write `rnndyn analyze` up as a self-contained report.html with figures."),
-    ("chaos", chaos_cmd, "Probability of Li-Yorke chaos vs width for random networks at initialisation."),
-    ("lyapunov", lyapunov_cmd, "Lyapunov spectrum (QR method) or covariant Lyapunov vectors of a model."),
-    ("simulate", simulate_cmd, "Simulate a model and write its trajectory (.npz / .json) and a plot."),
-    ("sweep", sweep_cmd, "Sweep lambda_max, D_KY and entropy rate over a parameter grid (resumable)."),
-    (
-        "meanfield",
-        meanfield_cmd,
-        "Mean-field theory at one point: DMFT, fixed points, chaos onset, gradients.",
-    ),
+COMMANDS: tuple[tuple[str, Callable[..., Any], str], ...] = (  # summaries fit 80 columns
+    ("models", models_cmd, "List the named models and presets (-m) and their parameters."),
+    ("analyze", analyze_cmd, "One-run analysis: Lyapunov, Jacobian spectrum, fixed points."),
+    ("report", report_cmd, "Write `rnndyn analyze` up as a self-contained report.html."),
+    ("chaos", chaos_cmd, "Probability of Li-Yorke chaos vs width at initialisation."),
+    ("lyapunov", lyapunov_cmd, "Lyapunov spectrum (QR) or covariant Lyapunov vectors."),
+    ("simulate", simulate_cmd, "Simulate a model; write the trajectory and a plot."),
+    ("sweep", sweep_cmd, "Sweep lambda_max and D_KY over a parameter grid (resumable)."),
+    ("meanfield", meanfield_cmd, "Mean-field theory at one point: DMFT, MFT, onset, gradients."),
     ("phase-diagram", phase_diagram_cmd, "Mean-field phase diagram of the GRU or the gated flow."),
-    (
-        "train",
-        train_cmd,
-        "Train an RNN on a chaotic series (sparse teacher forcing) or a classification task.",
-    ),
-    ("spectrum", spectrum_cmd, "Jacobian eigenvalue spectrum along trajectories or at fixed points."),
-    ("fixed-points", fixed_points_cmd, "Fixed and slow points by speed minimisation, with their stability."),
-    ("reproduce", reproduce_cmd, "Reproduce a paper's claim: our number beside the paper's, and a verdict."),
+    ("train", train_cmd, "Train an RNN: teacher forcing on chaos, or classification."),
+    ("spectrum", spectrum_cmd, "Jacobian eigenvalues along trajectories or at fixed points."),
+    ("fixed-points", fixed_points_cmd, "Fixed and slow points by speed minimisation, with stability."),
+    ("reproduce", reproduce_cmd, "Reproduce a paper's claim, with a computed verdict."),
 )
 for _name, _func, _summary in COMMANDS:
     _register(_name, _func, _summary)
