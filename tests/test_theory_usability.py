@@ -462,3 +462,15 @@ def test_training_data_builders_check_dtype_up_front() -> None:
         tr.delayed_copy_task(n_samples=10, dtype=torch.int64)
     with pytest.raises(TypeError, match="`dtype` must be a real floating-point torch.dtype"):
         tr.make_torch_rnn("gru", 4, dtype="float32")
+
+
+def test_claim_result_summary_lists_each_comparison() -> None:
+    from rnndyn import reproduce as rp
+
+    res = rp.run_claim("cks20-gradient-law")
+    assert res.comparisons and res.verdict == rp.combine(list(res.comparisons))
+    # before: summary() gave id, mode, verdict, seconds and '3 quantities compared with the paper',
+    # but not one of the quantities, the paper's values or ours
+    text = res.summary()
+    for x in res.comparisons:
+        assert f"  {x.quantity}: paper {x.paper.text()}; ours " in text and f"-> {x.verdict}" in text

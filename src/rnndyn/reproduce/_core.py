@@ -339,6 +339,15 @@ class ClaimResult(Result):
             "notes": self.notes,
         }
 
+    def summary(self) -> str:
+        """Status, verdict and one line per compared quantity (the paper's value against ours)."""
+        lines = [super().summary()]
+        for x in self.comparisons:
+            lines.append(
+                f"  {x.quantity}: paper {x.paper.text()}; ours {_fmt(x.ours)} ± {_fmt(x.error)} -> {x.verdict}"
+            )
+        return "\n".join(lines)
+
     def text(self) -> str:
         """A short plain-text account (what ``summary.txt`` holds)."""
         c = self.claim
