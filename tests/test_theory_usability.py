@@ -474,3 +474,52 @@ def test_claim_result_summary_lists_each_comparison() -> None:
     text = res.summary()
     for x in res.comparisons:
         assert f"  {x.quantity}: paper {x.paper.text()}; ours " in text and f"-> {x.verdict}" in text
+
+
+def test_training_refuses_to_resume_a_checkpoint_of_other_settings(tmp_path) -> None:
+    from rnndyn import training as tr
+
+    data = tr.from_array(np.sin(0.3 * np.arange(400.0))[:, None] * np.array([1.0, 0.5]), lambda_max=0.1)
+
+    def model(n: int = 6) -> tr.ForcedRNN:
+        core = tr.make_torch_rnn(
+            "rnn", n, input_size=2, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+        )
+        return tr.ForcedRNN(core, 2, generator=torch.Generator().manual_seed(1))
+
+    ck = tmp_path / "run.pt"
+    base = {"batches_per_epoch": 1, "batch_size": 2, "seq_len": 10, "tau": 5, "checkpoint_every": 1}
+    gen = torch.Generator
+    full = tr.train_forced(
+        model(), data, config=tr.TrainConfig(n_epochs=3, **base), generator=gen().manual_seed(2)
+    )
+    tr.train_forced(
+        model(),
+        data,
+        config=tr.TrainConfig(n_epochs=2, **base),
+        checkpoint=ck,
+        generator=gen().manual_seed(2),
+    )
+    # extending the run (n_epochs 2 -> 3) resumes and reproduces the uninterrupted run exactly
+    more = tr.train_forced(
+        model(),
+        data,
+        config=tr.TrainConfig(n_epochs=3, **base),
+        checkpoint=ck,
+        generator=gen().manual_seed(2),
+    )
+    assert more.resumed_from == 2 and more.losses == full.losses
+    # before: tau=10 / lr=0.1 resumed silently (epochs 1-2 with tau=5 reported as a tau=10 run), and a
+    # 12-unit model raised load_state_dict's RuntimeError
+    with pytest.raises(
+        ValueError,
+        match=r"other settings: lr: checkpoint has 0.001, this call asks for 0.1; tau: checkpoint has 5",
+    ):
+        tr.train_forced(
+            model(), data, config=tr.TrainConfig(n_epochs=4, **{**base, "tau": 10}, lr=0.1), checkpoint=ck
+        )
+    with pytest.raises(ValueError, match="holds another model's weights"):
+        tr.train_forced(model(12), data, config=tr.TrainConfig(n_epochs=4, **base), checkpoint=ck)
+    # before: a checkpoint past n_epochs said '0 epochs with finite losses'
+    done = tr.train_forced(model(), data, config=tr.TrainConfig(n_epochs=2, **base), checkpoint=ck)
+    assert done.resumed_from == 3 and "nothing left to train" in done.message

@@ -151,6 +151,37 @@ def _windows(series: Tensor, n: int, length: int, gen: torch.Generator) -> Tenso
     return series[s[:, None], idx]
 
 
+#: TrainConfig fields a run may change when it resumes a checkpoint (training longer, saving or
+#: evaluating more or less often); any other difference would splice two different runs together
+_RESUMABLE_CHANGES = ("n_epochs", "checkpoint_every", "eval_every")
+
+
+def _check_resume(path: Path, state: dict[str, Any], config: TrainConfig, extra: dict[str, Any]) -> None:
+    """Refuse to resume a checkpoint written with other settings (a spliced run would be reported
+    under the new settings although its first epochs used the old ones)."""
+    stored = dict(state.get("config") or {})
+    now = dataclasses.asdict(config)
+    differ = {
+        k: (stored[k], now[k])
+        for k in now
+        if k not in _RESUMABLE_CHANGES and k in stored and stored[k] != now[k]
+    }
+    stored_extra = state.get("extra")
+    if stored_extra is not None:  # the resolved tau ('auto') and the data / task name
+        differ |= {
+            k: (stored_extra.get(k), v)
+            for k, v in extra.items()
+            if k not in differ and stored_extra.get(k) != v
+        }
+    diff = [f"{k}: checkpoint has {a!r}, this call asks for {b!r}" for k, (a, b) in differ.items()]
+    if diff:
+        raise ValueError(
+            f"`checkpoint` {path} was written by a run with other settings: " + "; ".join(diff)
+            + ". Resume with the same settings (n_epochs, checkpoint_every and eval_every may change), "
+            "pass resume=False to start afresh (the file is overwritten), or use another path"
+        )  # fmt: skip
+
+
 def _run(
     model: nn.Module,
     loss_fn: Callable[[torch.Generator, int], Tensor],
@@ -183,7 +214,14 @@ def _run(
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and resume and ckpt.exists():
         state = torch.load(ckpt, weights_only=True)  # tensors and plain containers only: runs no code
-        model.load_state_dict(state["model"])
+        _check_resume(ckpt, state, config, extra)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise ValueError(
+                f"`checkpoint` {ckpt} holds another model's weights ({str(exc).splitlines()[-1].strip()}); "
+                "pass resume=False to start afresh (it is overwritten) or use another path"
+            ) from None
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         losses, val_losses, history = state["losses"], state["val_losses"], state["history"]
@@ -228,10 +266,16 @@ def _run(
                     "val_losses": val_losses,
                     "history": history,
                     "config": dataclasses.asdict(config),
+                    "extra": dict(extra),
                 },
             )
     if status is Status.SUCCESS:
         message = f"{len(losses) - resumed_from} epochs with finite losses"
+        if resumed_from >= n_epochs:
+            message = (
+                f"the checkpoint is at epoch {resumed_from} >= n_epochs = {n_epochs}: nothing left to "
+                "train; the result is the checkpoint's record"
+            )
     return TrainResult(
         losses=losses,
         val_losses=val_losses,
