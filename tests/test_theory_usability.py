@@ -523,3 +523,18 @@ def test_training_refuses_to_resume_a_checkpoint_of_other_settings(tmp_path) -> 
     # before: a checkpoint past n_epochs said '0 epochs with finite losses'
     done = tr.train_forced(model(), data, config=tr.TrainConfig(n_epochs=2, **base), checkpoint=ck)
     assert done.resumed_from == 3 and "nothing left to train" in done.message
+
+
+def test_power_spectrum_distance_refuses_a_constant_true_series() -> None:
+    from rnndyn import training as tr
+
+    t = torch.arange(2000, dtype=torch.float64)
+    x = torch.stack([torch.sin(0.3 * t), torch.sin(0.05 * t)], -1)
+    const = torch.ones(2000, 2, dtype=torch.float64)
+    assert tr.power_spectrum_distance(x, x, n_chunks=4) == pytest.approx(0.0, abs=1e-6)
+    assert tr.power_spectrum_distance(x, const) == 1.0  # a flat generated series: nothing in common
+    # before: power_spectrum_distance(const, const) returned 1.0, the largest distance, for identical inputs
+    with pytest.raises(
+        ValueError, match=r"`x_true` is constant within every chunk in dimension\(s\) \[0, 1\]"
+    ):
+        tr.power_spectrum_distance(const, const)

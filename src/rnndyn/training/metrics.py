@@ -196,6 +196,10 @@ def power_spectrum_distance(
     Returns:
         D_H >= 0 (``1 - BC`` is clipped at 0).
 
+    Raises:
+        ValueError: mismatched dimensions, non-finite series, bad options, or an ``x_true`` that
+        is constant within every chunk in a dimension (a zero spectrum).
+
     Example:
         >>> t = torch.arange(4000, dtype=torch.float64)
         >>> x = torch.stack([torch.sin(0.3 * t), torch.sin(0.05 * t)], -1)
@@ -214,6 +218,12 @@ def power_spectrum_distance(
     chunk_length = check_positive_int(chunk_length, "chunk_length", minimum=2)
     St = power_spectra(a, chunk_length=chunk_length, smoothing=smoothing)[:n_freq]
     Sg = power_spectra(b.to(a.dtype), chunk_length=chunk_length, smoothing=smoothing)[:n_freq]
+    flat = ~(St.sum(0) > 0)
+    if bool(flat.any()):
+        raise ValueError(
+            f"`x_true` is constant within every chunk in dimension(s) {torch.nonzero(flat).flatten().tolist()}: "
+            "its power spectrum is zero and D_H would be 1 whatever `x_gen` is (even for x_gen = x_true)"
+        )
     if renormalise:
         St = St / torch.trapezoid(St, dim=0).clamp_min(torch.finfo(St.dtype).tiny)
         Sg = Sg / torch.trapezoid(Sg, dim=0).clamp_min(torch.finfo(Sg.dtype).tiny)
