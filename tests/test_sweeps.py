@@ -441,3 +441,31 @@ def test_cli_sweep_over_a_trained_torch_model(tmp_path) -> None:
     assert bad.exit_code != 0 and "`--torch-model`" in bad.output and "-m/--model" in bad.output
     bad = CliRunner().invoke(app, ["sweep", "--torch-model", str(f), "-g", "g=1,2", "--store", str(tmp_path / "u")])
     assert bad.exit_code != 0 and "weight_scale" in bad.output and "g" in bad.output
+
+
+def test_fresh_never_deletes_what_is_not_a_store(tmp_path) -> None:
+    """fresh=True replaces a sweep store or an empty folder; a mistyped `store` that names a
+    folder of the user's files, or a file, is refused and left intact."""
+    data = tmp_path / "my_data"
+    data.mkdir()
+    (data / "results.csv").write_text("1,2\n")
+    with pytest.raises(SweepSpecError, match=r"folder of other files \(results.csv\), not a Zarr store.*Nothing was changed"):
+        rd.sweep(_f, {"a": [1.0], "b": [1]}, store=data, scheduler="sync", progress=False, fresh=True)
+    assert (data / "results.csv").read_text() == "1,2\n"
+    with pytest.raises(SweepSpecError, match="not a Zarr store"):  # without fresh: refused the same way
+        rd.sweep(_f, {"a": [1.0], "b": [1]}, store=data, scheduler="sync", progress=False)
+    assert sorted(p.name for p in data.iterdir()) == ["results.csv"]
+    afile = tmp_path / "notes.txt"
+    afile.write_text("keep me")
+    with pytest.raises(SweepSpecError, match="must be a Zarr store .* got .*notes.txt, a file. Nothing was changed"):
+        rd.sweep(_f, {"a": [1.0], "b": [1]}, store=afile, scheduler="sync", progress=False, fresh=True)
+    assert afile.read_text() == "keep me"
+    # a real store and an empty folder are replaced
+    store = tmp_path / "s.zarr"
+    rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False)
+    new = rd.sweep(_f, {"a": [3.0], "b": [2]}, store=store, scheduler="sync", progress=False, fresh=True)
+    assert float(new["y"].squeeze()) == 6.0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = rd.sweep(_f, {"a": [2.0], "b": [2]}, store=empty, scheduler="sync", progress=False, fresh=True)
+    assert float(out["y"].squeeze()) == 4.0

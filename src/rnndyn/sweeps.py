@@ -452,9 +452,32 @@ def _value_kind(v: Any) -> str | None:
     return None
 
 
+#: files that mark a folder as a Zarr store (format 2 group/array, format 3)
+_ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
+
+
+def _check_replaceable(path: Path) -> None:
+    """A sweep may open, and ``fresh=True`` delete, only a Zarr store or an empty folder at
+    ``path``, never a file or a folder of other files (a mistyped ``store`` must not wipe a
+    user's data)."""
+    if not path.is_dir():
+        raise SweepSpecError(
+            f"`store` must be a Zarr store (a folder); got {path}, a file. Nothing was changed; use "
+            "another path"
+        )
+    entries = [e.name for e in path.iterdir()]
+    if entries and not any(m in entries for m in _ZARR_MARKERS):
+        shown = ", ".join(sorted(entries)[:4]) + (", ..." if len(entries) > 4 else "")
+        raise SweepSpecError(
+            f"`store` {path} is a folder of other files ({shown}), not a Zarr store; fresh=True only "
+            "replaces a sweep store or an empty folder. Nothing was changed; use another path"
+        )
+
+
 def _existing_spec(path: Path) -> dict | None:
     import zarr
 
+    _check_replaceable(path)  # a file or a folder of other files: not a store, and fresh=True would not replace it
     try:
         group = zarr.open_group(str(path), mode="r", zarr_format=2)
         raw = group.attrs.get("sweep_spec")
@@ -593,6 +616,7 @@ def sweep(
         done = np.zeros(shape, dtype=bool)
         if fresh:
             if store.exists():
+                _check_replaceable(store)
                 shutil.rmtree(store)
             store.with_name(store.name + ".attempts.json").unlink(missing_ok=True)
         if store.exists():
