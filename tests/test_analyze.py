@@ -275,3 +275,22 @@ def test_clv_section_when_asked(tmp_path) -> None:
     html = res.report(tmp_path / "report.html").read_text()
     assert "Covariant Lyapunov vectors" in html
     assert rd.analyze(net, sections=["lyapunov"], n_steps=50, n_transient=20).clv is None  # only when asked
+
+
+def test_analyze_takes_its_run_lengths_from_the_shared_defaults(monkeypatch) -> None:
+    """rd.analyze (and `rnndyn analyze`) read their default run lengths from the one
+    LyapunovDefaults: a changed DEFAULTS changes the steps the Lyapunov section averages and
+    discards (no hard-coded copy), and the CLI's --steps help states the same number."""
+    import dataclasses
+
+    import typer
+
+    import rnndyn.lyapunov as lyap
+    from rnndyn.cli import app
+
+    monkeypatch.setattr(lyap, "DEFAULTS", dataclasses.replace(lyap.DEFAULTS, analyze_n_steps=64, n_transient=16))
+    res = rd.analyze(_gru(), sections=["lyapunov"], n_trajectories=2)
+    assert (res.lyapunov.n_steps, res.lyapunov.n_transient) == (64, 16)
+    params = typer.main.get_command(app).commands["analyze"].params
+    steps_help = next(o.help for o in params if "--steps" in getattr(o, "opts", []))
+    assert f"default {lyap.LyapunovDefaults().analyze_n_steps}," in steps_help

@@ -723,9 +723,9 @@ def analyze(
         lstm_state: LSTM tangent space, ``"full"`` (h, c) or ``"h"`` (see :func:`rnndyn.from_torch`).
         sections: any of ``"lyapunov"``, ``"jacobian_spectrum"`` (or ``"spectrum"``),
             ``"fixed_points"``.
-        k: number of Lyapunov exponents (default all). n_steps: averaged steps (default 1000, or
-            ``T - n_transient`` with inputs). n_transient: discarded steps (default 500; with inputs
-            at most ``T // 3``). n_trajectories: random starts without inputs.
+        k: number of Lyapunov exponents (default all). n_steps: averaged steps (default
+            ``DEFAULTS.analyze_n_steps`` = 1000, or ``T - n_transient`` with inputs). n_transient:
+            discarded steps (default ``DEFAULTS.n_transient`` = 500; with inputs at most ``T // 3``). n_trajectories: random starts without inputs.
         qr_every, log_base: as :func:`rnndyn.lyapunov_spectrum`.
         spectrum_states: states whose Jacobian spectra are pooled.
         fixed_point_starts: starts of the fixed-point search.
@@ -810,7 +810,8 @@ def analyze(
             )
     elif n_transient is None:
         n_transient = DEFAULTS.n_transient
-    steps = n_steps if n_steps is not None else (1000 if x is None else x.shape[1] - n_transient)
+    default_steps = DEFAULTS.analyze_n_steps if x is None else x.shape[1] - n_transient
+    steps = n_steps if n_steps is not None else default_steps
     seeds = {
         "lyapunov": seed + 1,
         "jacobian_spectrum": seed + 2,

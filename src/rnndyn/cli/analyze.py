@@ -55,7 +55,9 @@ KOpt = Annotated[int | None, typer.Option("--k", "-k", help="Number of exponents
 StepsOpt = Annotated[
     int | None,
     typer.Option(
-        "--steps", help="Averaged steps (default 1000, or T - transient with --inputs).", show_default=False
+        "--steps",
+        help=f"Averaged steps (default {DEFAULTS.analyze_n_steps}, or T - transient with --inputs).",
+        show_default=False,
     ),
 ]
 TransientOpt = Annotated[
