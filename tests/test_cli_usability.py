@@ -362,3 +362,24 @@ def test_models_table_says_which_models_take_dt() -> None:
     for name in ("logistic", "rossler"):  # the table's word is what simulate does with --dt
         out = runner.invoke(app, ["simulate", "-m", name, "--steps", "2", "--transient", "1", "--dt", "0.02"])
         assert out.exit_code == (0 if kinds[name].startswith("flow") else 2), (name, out.output)
+
+
+def test_simulate_names_the_transient_when_the_inputs_are_shorter(tmp_path) -> None:
+    """Inputs of 120 steps with the default --transient 200: the error used to read 'must cover
+    --transient + --steps = 120 steps; got T = 120' (the cause, the transient, unnamed)."""
+    import numpy as np
+    import torch
+
+    torch.save(torch.nn.GRU(1, 4).state_dict(), tmp_path / "gru.pt")
+    np.save(tmp_path / "x.npy", np.zeros((2, 120, 1)))
+    args = ["simulate", "--torch-model", str(tmp_path / "gru.pt"), "--inputs", str(tmp_path / "x.npy"),
+            "--batch-first", "--npz", str(tmp_path / "t.npz")]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2 and not (tmp_path / "t.npz").exists()
+    assert res.output.strip() == (
+        "error: `--transient` must be shorter than the --inputs' T = 120 steps; got 200 "
+        "(pass --transient N with N < 120)"
+    )
+    ok = runner.invoke(app, [*args, "--transient", "20"])
+    assert ok.exit_code == 0, ok.output
+    assert np.load(tmp_path / "t.npz")["trajectory"].shape[:2] == (2, 100)

@@ -118,7 +118,12 @@ def simulate_cmd(
         else:
             x = x if x.ndim == 3 else x.unsqueeze(0)
             total = x.shape[1] if n_steps is None else n_transient + n_steps
-            if total > x.shape[1] or n_transient >= x.shape[1]:
+            if n_transient >= x.shape[1]:
+                raise ValueError(
+                    f"`--transient` must be shorter than the --inputs' T = {x.shape[1]} steps; got "
+                    f"{n_transient} (pass --transient N with N < {x.shape[1]})"
+                )
+            if total > x.shape[1]:
                 raise ValueError(
                     f"`--inputs` must cover --transient + --steps = {total} steps; got T = {x.shape[1]}"
                 )
