@@ -538,3 +538,13 @@ def test_power_spectrum_distance_refuses_a_constant_true_series() -> None:
         ValueError, match=r"`x_true` is constant within every chunk in dimension\(s\) \[0, 1\]"
     ):
         tr.power_spectrum_distance(const, const)
+
+
+def test_gradient_norm_result_shows_only_its_own_law() -> None:
+    binary = mf.gradients.gradient_norm_theory(rho=1.5, law="binary_gate", theta=0.5, t_max=10)
+    assert binary.limit == pytest.approx(mf.gradients.binary_gate_limit(1.5, 0.5))
+    assert binary.norm[-1] == pytest.approx(mf.gradients.binary_gate_norm(1.5, 0.5, [10])[0])
+    # before: repr showed z_bar=nan for binary gates and summary 'theta: nan', 'limit: nan' for a constant gate
+    assert "z_bar" not in repr(binary) and "theta=0.5" in repr(binary)
+    const = mf.gradients.gradient_norm_theory(rho=0.5, t_max=10)
+    assert "nan" not in const.summary() and "z_bar: 0.5" in const.summary()

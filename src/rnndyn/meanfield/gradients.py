@@ -174,6 +174,15 @@ class GradientNormResult(Result):
     t: np.ndarray = field(repr=False)
     norm: np.ndarray = field(repr=False)
 
+    def _display_names(self) -> list[str]:
+        # NaN marks a parameter of the other law (z_bar for binary gates, theta and limit for a
+        # constant gate): not shown, so repr/summary list only what this law used and predicts
+        return [
+            n
+            for n in super()._display_names()
+            if not (isinstance(v := getattr(self, n), float) and math.isnan(v))
+        ]
+
 
 def gradient_norm_theory(
     *, rho: float, t_max: int = 100, law: str = "constant_gate", z_bar: float = 0.5, theta: float = 0.5
