@@ -536,3 +536,17 @@ def test_engine_helpers_and_qr_every_messages() -> None:
     st = eng.advance(eng.init(torch.tensor([[0.1, 0.1]], dtype=D), generator=gen(0)), n_steps=200)
     st = eng.advance(eng.restart(st), n_steps=1000)
     assert abs(float(eng.exponents(st).sum()) - math.log(0.3)) < 1e-10
+
+
+def test_max_lyapunov_separation_must_be_small_and_representable() -> None:
+    # before: separation=1e-18 (below the float resolution of a state of size ~0.1) placed the copy
+    # on the state itself and was reported as 'diverged' (later as -inf); separation=10 on the
+    # Henon map (attractor size ~1) returned lambda_max = 2.57 with status 'success'
+    gen0 = gen(0)
+    with pytest.raises(ValueError, match="`separation` d0 = 1e-18 is below the floating-point resolution"):
+        rd.max_lyapunov(rd.Henon(), n_steps=100, separation=1e-18, generator=gen0)
+    big = rd.max_lyapunov(rd.Henon(), n_steps=1000, separation=10.0, generator=gen(0))
+    assert big.status == "warning" and "linear_separation" in big.message
+    # the oracle: a small explicit separation gives the Henon exponent 0.419 and passes
+    small = rd.max_lyapunov(rd.Henon(), n_steps=3000, n_transient=100, separation=1e-6, generator=gen(0))
+    assert small.status == "success" and abs(small.lambda_max - 0.419) < 0.02

@@ -1382,6 +1382,15 @@ def max_lyapunov(
             h = step(h, inputs[:, t] if inputs is not None else None)
         u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
         g = h + d0 * u
+        placed = torch.linalg.vector_norm(g - h, dim=-1)
+        if bool(torch.isfinite(h).all()) and bool(((placed - d0).abs() > 0.01 * d0).any()):
+            # the copy cannot be placed at distance d0: below the float resolution of the state
+            h_norm = float(torch.linalg.vector_norm(h, dim=-1).max())
+            raise ValueError(
+                f"`separation` d0 = {d0:.3g} is below the floating-point resolution of the state "
+                f"(|h| up to {h_norm:.3g}, {h0.dtype} eps {eps:.2g}: the copy lands {float(placed.min()):.3g} "
+                f"away); use separation >= {100 * eps * max(h_norm, 1.0):.2g}"
+            )
         acc = torch.zeros(batch, dtype=h0.dtype, device=h0.device)
         steps_rec: list[int] = []
         cum_rec: list[Tensor] = []
@@ -1437,6 +1446,21 @@ def max_lyapunov(
         )
         return _diverged_result(settings, checks, batch, 1, msg, throw)
     checks = [diag.divergence_check(False, None, bound, "")]
+    # the method follows the linearised dynamics only while d0 is small against the state
+    h_scale = max(1.0, float(torch.linalg.vector_norm(h, dim=-1).max()))
+    if separation is not None and d0 > 1e-3 * h_scale:  # (the default is small by construction)
+        checks.append(
+            Check(
+                name="linear_separation",
+                passed=False,
+                value=d0,
+                tolerance=1e-3 * h_scale,
+                detail=f"separation d0 = {d0:.3g} is not small against the state (|h| up to {h_scale:.3g}): "
+                "the copy does not follow the linearised dynamics, so the rate is not lambda_max; use the "
+                "default separation (sqrt(eps) sqrt(n)) or d0 <= 1e-3 max(|h|, 1)",
+                status=Status.WARNING,
+            )
+        )
     per = (acc.detach().to("cpu", torch.float64) / n_steps * scale).unsqueeze(-1)
     steps = torch.tensor(steps_rec, dtype=torch.int64)
     cum = torch.stack([c.detach().to("cpu", torch.float64) for c in cum_rec], dim=1).unsqueeze(-1)
