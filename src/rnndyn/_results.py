@@ -8,7 +8,8 @@ indicators, training) returns a frozen dataclass that subclasses :class:`Result`
   ``success`` is only given when the result's own checks passed.
 - ``message``: what was checked and, when something is off, what to change.
 - ``checks``: the self-checks that were run, as :class:`Check` records (name, passed, value,
-  tolerance, detail).
+  tolerance, detail, the status a failure imposes; in JSON also ``outcome``: ``success`` when
+  passed, else that status).
 - ``to_dict()``: generated from the fields: snake_case keys, tensors as nested lists, complex
   values as ``[re, im]`` pairs, JSON numbers only. Non-finite floats become ``None`` and the
   original value is kept under ``"non_finite"`` (``{"predictability_time": "inf"}``), so JSON
@@ -190,11 +191,13 @@ def to_jsonable(v: Any, path: str = "", reasons: _Reasons | None = None) -> Any:
         return v.value
     if isinstance(v, Result):
         return v._to_dict(path, reasons)
-    if isinstance(v, Check):
-        return {
+    if isinstance(v, Check):  # its fields, and the outcome ("status" is what a failure imposes)
+        out = {
             f.name: to_jsonable(getattr(v, f.name), f"{path}.{f.name}", reasons)
             for f in dataclasses.fields(v)
         }
+        out["outcome"] = v.outcome.value
+        return out
     if isinstance(v, int | np.integer) and not isinstance(v, np.bool_):
         return int(v)
     if isinstance(v, np.bool_):
@@ -334,7 +337,9 @@ class Check:
         return Status.SUCCESS if self.passed else self.status
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary (non-finite numbers become ``None``)."""
+        """JSON-safe dictionary (non-finite numbers become ``None``): the fields, where ``status``
+        is what the check imposes when it fails, and ``outcome`` (``success`` when it passed, else
+        that status), so that a passed check never reads as a failure."""
         return to_jsonable(self)
 
     def line(self) -> str:
