@@ -550,3 +550,24 @@ def test_max_lyapunov_separation_must_be_small_and_representable() -> None:
     # the oracle: a small explicit separation gives the Henon exponent 0.419 and passes
     small = rd.max_lyapunov(rd.Henon(), n_steps=3000, n_transient=100, separation=1e-6, generator=gen(0))
     assert small.status == "success" and abs(small.lambda_max - 0.419) < 0.02
+
+
+def test_a_discretised_flow_says_when_its_time_step_bias_was_not_measured() -> None:
+    class Linear(rd.AbstractFlow):  # x' = -diag(1, 2) x, no analytic Jacobian
+        def __init__(self) -> None:
+            super().__init__()
+            self.state_size, self.input_size, self.dtype = 2, 0, D
+
+        def _vector_field(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+            return -h * torch.tensor([1.0, 2.0], dtype=h.dtype)
+
+    euler = rd.discretise(Linear(), dt=0.1, method="euler")
+    # before: 'success: all checks passed' with exponents (-1.054, -2.231) for a flow whose exponents
+    # are (-1, -2), and no word that the time step was never checked
+    res = rd.lyapunov_spectrum(euler, n_steps=300, n_transient=100, generator=gen(0))
+    # the oracle: Euler's map is diag(0.9, 0.8), so the exponents are ln(0.9)/0.1 and ln(0.8)/0.1
+    torch.testing.assert_close(res.exponents, torch.tensor([math.log(0.9), math.log(0.8)], dtype=D) / 0.1)
+    assert "time-step bias was not measured" in res.message and "check_dt=True" in res.message
+    halved = rd.lyapunov_spectrum(euler, n_steps=300, n_transient=100, generator=gen(0), check_dt=True)
+    assert halved.status == "warning" and "step_halving" in halved.message
+    assert "not measured" not in halved.message
