@@ -118,14 +118,14 @@ def simulate_cmd(
         else:
             x = x if x.ndim == 3 else x.unsqueeze(0)
             total = x.shape[1] if n_steps is None else n_transient + n_steps
-            if n_transient >= x.shape[1]:
+            if total > x.shape[1]:  # with --steps given
+                raise ValueError(
+                    f"`--inputs` must cover --transient + --steps = {total} steps; got T = {x.shape[1]}"
+                )
+            if n_transient >= x.shape[1]:  # without --steps: the transient alone is too long
                 raise ValueError(
                     f"`--transient` must be shorter than the --inputs' T = {x.shape[1]} steps; got "
                     f"{n_transient} (pass --transient N with N < {x.shape[1]})"
-                )
-            if total > x.shape[1]:
-                raise ValueError(
-                    f"`--inputs` must cover --transient + --steps = {total} steps; got T = {x.shape[1]}"
                 )
             h0 = torch.zeros(x.shape[0], system.state_size, dtype=torch.float64, device=device)
             traj = simulate(system, h0, inputs=x[:, :total], n_transient=n_transient)
