@@ -334,3 +334,19 @@ def test_dmft_gradient_entry_agrees_at_its_quick_settings(tmp_path: Path) -> Non
     assert len(res.comparisons) == 5 and res.verdict == "agrees", [c.verdict for c in res.comparisons]
     for c in res.comparisons:
         assert abs(c.ours - 1.0) < 0.2 and 0 < c.error < 0.15, (c.quantity, c.ours, c.error)
+
+
+def test_claim_order_does_not_depend_on_import_order() -> None:
+    """The claims are listed papers first in docs order, whatever module was imported first
+    (a doctest run imports cks20 before cpss22, which used to reorder --list and the error that
+    lists the known ids)."""
+    import subprocess
+
+    code = (
+        "import rnndyn.reproduce.vpsl22, rnndyn.reproduce.cks20, rnndyn.reproduce as rp; "
+        "print(' '.join(c.id for c in rp.claims()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [c.id for c in rp.claims()]
+    keys = [i.split("-")[0] for i in out]
+    assert keys == sorted(keys, key=["cpss22", "cks20", "kcs22", "mmd22", "vpsl22"].index)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rnndyn.reproduce._core import (
+    CLAIM_MODULES,
     COMBINE_RULE,
     CRITERIA,
     MODES,
@@ -44,9 +45,12 @@ from rnndyn.reproduce._format import VERDICTS
 
 
 def claims() -> list[Claim]:
-    """Every registered claim, in registry order (papers in the order of docs/reproductions.md)."""
+    """Every registered claim: papers in the order of docs/reproductions.md (``CLAIM_MODULES``),
+    each paper's claims in their order of registration, whatever order the modules were imported
+    in (a module imported early, e.g. by a doctest run, must not reorder ``--list`` or the gallery)."""
     _load_all()
-    return list(REGISTRY.values())
+    rank = {key: i for i, key in enumerate(CLAIM_MODULES)}
+    return sorted(REGISTRY.values(), key=lambda c: rank.get(c.paper.key, len(rank)))
 
 
 def run_all(
