@@ -272,6 +272,7 @@ def test_bad_training_inputs(lorenz_small) -> None:
         )
 
 
+@pytest.mark.slow  # end to end, ~5 s; the digits CLI run below keeps `rnndyn train` in the default suite
 def test_cli_train_writes_json_and_figures(tmp_path) -> None:
     import json
 
