@@ -123,6 +123,17 @@ def check_choice(v: Any, name: str, choices: Iterable[str]) -> str:
     return v
 
 
+def int_tuple(v: Any) -> tuple[int, ...] | None:
+    """``v`` as a tuple of Python ints if it is a tuple, list or ``torch.Size`` of Python or NumPy
+    ints (not bools), else ``None``: the shared test of shape-like arguments (``batch_shape``,
+    ``shape``), whose callers word their own errors and bounds."""
+    if not isinstance(v, tuple | list | torch.Size) or any(
+        isinstance(b, bool | np.bool_) or not isinstance(b, numbers.Integral) for b in v
+    ):
+        return None
+    return tuple(int(b) for b in v)
+
+
 def check_generator(generator: Any, name: str = "generator") -> torch.Generator | None:
     """``None`` or a ``torch.Generator``."""
     if generator is not None and not isinstance(generator, torch.Generator):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
 from rnndyn._checks import (
@@ -13,6 +12,7 @@ from rnndyn._checks import (
     check_map,
     check_positive_int,
     check_tensor,
+    int_tuple,
 )
 from rnndyn.models.base import AbstractMap
 
@@ -89,12 +89,11 @@ def simulate(
         raise TypeError(f"`track_grad` must be a bool; got {type(track_grad).__name__}")
     if h0 is None and inputs is None:
         want = "a tuple of ints >= 1 (e.g. (8,), or () for one trajectory)"
-        if not isinstance(batch_shape, tuple | list | torch.Size) or any(
-            isinstance(b, bool | np.bool_) or not isinstance(b, int | np.integer) for b in batch_shape
-        ):
+        shape = int_tuple(batch_shape)
+        if shape is None:
             raise TypeError(f"`batch_shape` must be {want}; got {batch_shape!r}")
-        if any(b < 1 for b in batch_shape):
-            raise ValueError(f"`batch_shape` must be {want}; got {tuple(batch_shape)}")
+        if any(b < 1 for b in shape):
+            raise ValueError(f"`batch_shape` must be {want}; got {shape}")
     inputs = check_inputs_sequence(system, inputs)
     if inputs is not None:
         total = inputs.shape[-2]

@@ -34,8 +34,6 @@ is always correct, and models override them where they know better:
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 from torch import nn
 
@@ -47,6 +45,7 @@ from rnndyn._checks import (
     check_real,
     check_state,
     check_tensor,
+    int_tuple,
 )
 
 Tensor = torch.Tensor
@@ -59,13 +58,12 @@ def initial_state_args(
     shape of ints >= 0, a ``torch.Generator`` or ``None``, a finite ``scale >= 0`` (a NaN or
     negative scale gave NaN or mirrored states silently)."""
     check_generator(generator)
-    if not isinstance(batch_shape, tuple | list | torch.Size) or any(
-        isinstance(b, bool) or not isinstance(b, numbers.Integral) for b in batch_shape
-    ):
+    shape = int_tuple(batch_shape)
+    if shape is None:
         raise TypeError(f"`batch_shape` must be a tuple of ints, e.g. (8,) or (); got {batch_shape!r}")
-    if any(b < 0 for b in batch_shape):
-        raise ValueError(f"`batch_shape` must hold ints >= 0; got {tuple(batch_shape)}")
-    return tuple(int(b) for b in batch_shape), check_real(scale, "scale", low=0.0)
+    if any(b < 0 for b in shape):
+        raise ValueError(f"`batch_shape` must hold ints >= 0; got {shape}")
+    return shape, check_real(scale, "scale", low=0.0)
 
 
 class AbstractSystem(nn.Module):

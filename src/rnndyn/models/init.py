@@ -8,11 +8,17 @@ seed gives the same network on any device and dtype. ``fan_in`` is the last axis
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
-from rnndyn._checks import check_choice, check_device, check_generator, check_nonnegative, check_real
+from rnndyn._checks import (
+    check_choice,
+    check_device,
+    check_generator,
+    check_nonnegative,
+    check_real,
+    int_tuple,
+)
 
 Tensor = torch.Tensor
 
@@ -22,13 +28,12 @@ INITS = ("gaussian", "he", "xavier", "glorot", "orthogonal", "uniform")
 def _shape(shape: object, generator: object, *, min_ndim: int = 1) -> tuple[int, ...]:
     """Check ``shape`` (a tuple of ints >= 1, at least ``min_ndim`` of them) and ``generator``."""
     check_generator(generator)
-    if not isinstance(shape, tuple | list | torch.Size) or any(
-        isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in shape
-    ):
+    ints = int_tuple(shape)
+    if ints is None:
         raise TypeError(f"`shape` must be a tuple of ints, e.g. (n, n); got {shape!r}")
-    if len(shape) < min_ndim or any(s < 1 for s in shape):
-        raise ValueError(f"`shape` must have at least {min_ndim} dimension(s), each >= 1; got {tuple(shape)}")
-    return tuple(int(s) for s in shape)
+    if len(ints) < min_ndim or any(s < 1 for s in ints):
+        raise ValueError(f"`shape` must have at least {min_ndim} dimension(s), each >= 1; got {ints}")
+    return ints
 
 
 def _finish(w: Tensor, dtype: torch.dtype | None, device: torch.device | str | None) -> Tensor:
