@@ -26,45 +26,19 @@ import time
 from collections import defaultdict
 
 import numpy as np
-import torch
 
-import rnndyn as rd
 from rnndyn.meanfield.adjoint import adjoint_gradient_norms
+from rnndyn.reproduce.kcs22 import network_gradient_norms
 
 HORIZONS = (1.0, 2.0, 5.0, 10.0)
 KEYS = ("norm_j_h", "norm_j_z", "norm_j_r", "state_norm")
 
 
 def bptt(g_h, alpha_z, alpha_r, *, n, seed, horizons=HORIZONS, dt=0.1, transient=200.0, readouts=2):  # noqa: ANN001, ANN201
-    gen = torch.Generator().manual_seed(seed)
-    net = rd.GatedRateRNN(n, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, generator=gen, dtype=torch.float64)
-    params = [net.weight_hh, net.weight_hz, net.weight_hr]
-    gains = [g_h, alpha_z, alpha_r]
-
-    step = rd.discretise(net, dt=dt, method="rk4").step  # differentiable in the weights
-
-    x = torch.randn(3 * n, generator=gen, dtype=torch.float64)
-    with torch.no_grad():
-        for _ in range(int(round(transient / dt))):
-            x = step(x)
-    x0 = x.detach().requires_grad_(True)
-    marks = {int(round(T / dt)): T for T in horizons}
-    hs = {}
-    x = x0
-    for k in range(1, max(marks) + 1):
-        x = step(x)
-        if k in marks:
-            hs[marks[k]] = x[:n]
-    out = {T: defaultdict(float) for T in horizons}
-    for _ in range(readouts):
-        v = torch.randn(n, generator=gen, dtype=torch.float64)
-        for T in horizons:
-            loss = (v * hs[T]).sum() / n
-            grads = torch.autograd.grad(loss, [*params, x0], retain_graph=True, allow_unused=True)
-            for name, gr, gain in zip(("norm_j_h", "norm_j_z", "norm_j_r"), grads[:3], gains, strict=True):
-                out[T][name] += gain * gain * float(gr.pow(2).sum()) / readouts
-            out[T]["state_norm"] += n * float(grads[3][:n].pow(2).sum()) / readouts
-    return {str(T): dict(v) for T, v in out.items()}
+    out = network_gradient_norms(
+        g_h, alpha_z, alpha_r, n=n, seed=seed, horizons=horizons, dt=dt, transient=transient, readouts=readouts
+    )
+    return {str(T): v for T, v in out.items()}
 
 
 def theory(

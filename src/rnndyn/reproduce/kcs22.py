@@ -556,37 +556,53 @@ register(
 
 
 # --------------------------------------------------------------- gradients at initialisation: adjoint DMFT
-def _network_gradient_norms(
-    g_h: float, alpha_r: float, *, n: int, seed: int, horizons: tuple[float, ...], dt: float, transient: float
+def network_gradient_norms(
+    g_h: float,
+    alpha_z: float,
+    alpha_r: float,
+    *,
+    n: int,
+    seed: int,
+    horizons: tuple[float, ...],
+    dt: float,
+    transient: float,
+    readouts: int = 2,
 ) -> dict[float, dict[str, float]]:
-    """Backpropagation through time in one finite gated flow (alpha_z = 0): the squared gradient
-    norms of the readout F = (1/N) sum_i v_i h_i(T) (v ~ N(0, I), two readouts averaged) with
-    respect to the unit-variance couplings J^h = W_h / g_h and J^r = W_r / alpha_r, the network
-    started on its stationary state (after ``transient`` time units) at t = 0; RK4 with step dt."""
+    """Backpropagation through time in one finite gated flow (``rd.GatedRateRNN`` at zero biases),
+    the network side of the adjoint DMFT's predictions (also used by
+    ``benchmarks/adjoint_vs_bptt.py``).
+
+    The loss is the readout F = (1/N) sum_i v_i h_i(T) (v ~ N(0, I), ``readouts`` of them
+    averaged), the network started on its stationary state (after ``transient`` time units from
+    h, z, r ~ N(0, 1)) at t = 0; RK4 with step ``dt``. Per horizon ``T``: ``norm_j_x`` =
+    ||dF/dJ^x||_F^2 for the unit-variance couplings J^x = W^x / gain (x = h, z, r; 0 where W^x is
+    unused) and ``state_norm`` = N ||dF/dh(0)||^2."""
     gen = torch.Generator().manual_seed(seed)
-    net = rd.GatedRateRNN(n, g_h=g_h, alpha_z=0.0, alpha_r=alpha_r, generator=gen, dtype=F64)
+    net = rd.GatedRateRNN(n, g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, generator=gen, dtype=F64)
     step = rd.discretise(net, dt=dt, method="rk4").step  # differentiable in the weights
     x = torch.randn(net.state_size, generator=gen, dtype=F64)
     with torch.no_grad():
         for _ in range(int(round(transient / dt))):
             x = step(x)
-    x = x.detach()
+    x0 = x.detach().requires_grad_(True)
     marks = {int(round(T / dt)): T for T in horizons}
     hs = {}
+    x = x0
     for k in range(1, max(marks) + 1):
         x = step(x)
         if k in marks:
             hs[marks[k]] = x[:n]
-    params = (net.weight_hh, net.weight_hr)
-    out = {T: {"norm_j_h": 0.0, "norm_j_r": 0.0} for T in horizons}
-    readouts = 2
+    params = (net.weight_hh, net.weight_hz, net.weight_hr)
+    keys = ("norm_j_h", "norm_j_z", "norm_j_r")
+    out = {T: dict.fromkeys((*keys, "state_norm"), 0.0) for T in horizons}
     for _ in range(readouts):
         v = torch.randn(n, generator=gen, dtype=F64)
         for T in horizons:
-            grads = torch.autograd.grad((v * hs[T]).sum() / n, params, retain_graph=True, allow_unused=True)
-            for key, gr, gain in zip(("norm_j_h", "norm_j_r"), grads, (g_h, alpha_r), strict=True):
-                if gr is not None:  # W_r is unused when alpha_r = 0
+            grads = torch.autograd.grad((v * hs[T]).sum() / n, [*params, x0], retain_graph=True, allow_unused=True)
+            for key, gr, gain in zip(keys, grads[:3], (g_h, alpha_z, alpha_r), strict=True):
+                if gr is not None:  # a gate weight is unused when its gain is 0
                     out[T][key] += gain * gain * float(gr.pow(2).sum()) / readouts
+            out[T]["state_norm"] += n * float(grads[3][:n].pow(2).sum()) / readouts
     return out
 
 
@@ -605,8 +621,8 @@ def _dmft_gradients(settings: dict[str, Any], *, seed: int, workdir: Path, sched
             s = seed + 1000 * (i + 1) + j
             seeds.append(s)
             nets.append(
-                _network_gradient_norms(
-                    g_h, alpha_r, n=n, seed=s, horizons=horizons, dt=dt, transient=float(settings["transient"])
+                network_gradient_norms(
+                    g_h, 0.0, alpha_r, n=n, seed=s, horizons=horizons, dt=dt, transient=float(settings["transient"])
                 )
             )
         point = f"(g_h, α_z, α_r) = ({g_h:g}, 0, {alpha_r:g})"
