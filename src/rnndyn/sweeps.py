@@ -452,22 +452,39 @@ def _value_kind(v: Any) -> str | None:
     return None
 
 
-#: files that mark a folder as a Zarr store (format 2 group/array, format 3)
-_ZARR_MARKERS = (".zgroup", ".zarray", "zarr.json")
+#: files that mark a folder as a Zarr store (format 2 group/array/attributes, format 3)
+ZARR_MARKERS = (".zgroup", ".zarray", ".zattrs", "zarr.json")
+
+
+def store_kind(path: Path) -> str:
+    """What ``path`` is, for a command that may create, resume or replace a Zarr store there:
+    ``"new"`` (nothing there), ``"file"``, ``"empty"`` (an empty folder), ``"store"`` (a folder
+    with a Zarr marker, :data:`ZARR_MARKERS`) or ``"other"`` (a folder of other files). Only
+    ``new``, ``empty`` and ``store`` may be written; the CLI (``--store``, ``--zarr``) and
+    :func:`sweep` share this test."""
+    if not path.exists():
+        return "new"
+    if not path.is_dir():
+        return "file"
+    entries = {e.name for e in path.iterdir()}
+    if not entries:
+        return "empty"
+    return "store" if entries & set(ZARR_MARKERS) else "other"
 
 
 def _check_replaceable(path: Path) -> None:
     """A sweep may open, and ``fresh=True`` delete, only a Zarr store or an empty folder at
     ``path``, never a file or a folder of other files (a mistyped ``store`` must not wipe a
     user's data)."""
-    if not path.is_dir():
+    kind = store_kind(path)
+    if kind == "file":
         raise SweepSpecError(
             f"`store` must be a Zarr store (a folder); got {path}, a file. Nothing was changed; use "
             "another path"
         )
-    entries = [e.name for e in path.iterdir()]
-    if entries and not any(m in entries for m in _ZARR_MARKERS):
-        shown = ", ".join(sorted(entries)[:4]) + (", ..." if len(entries) > 4 else "")
+    if kind == "other":
+        entries = sorted(e.name for e in path.iterdir())
+        shown = ", ".join(entries[:4]) + (", ..." if len(entries) > 4 else "")
         raise SweepSpecError(
             f"`store` {path} is a folder of other files ({shown}), not a Zarr store; fresh=True only "
             "replaces a sweep store or an empty folder. Nothing was changed; use another path"

@@ -530,11 +530,12 @@ def check_zarr_target(path: Path | None, flag: str) -> None:
     """A Zarr store the command may replace (``--force``/``--fresh``) or resume: a new path or an
     existing Zarr store, never another folder or a file. Replacing a store deletes the folder's
     contents, so ``--zarr ~/results --force`` would have deleted every file in ``~/results``."""
-    if path is None or not path.exists():
-        return
-    if not path.is_dir():
+    from rnndyn.sweeps import store_kind
+
+    kind = "new" if path is None else store_kind(path)
+    if kind == "file":
         raise fail(f"`{flag}` must be a new path or a Zarr store (a folder); got {str(path)!r}, a file")
-    if any(path.iterdir()) and not any((path / m).exists() for m in (".zgroup", "zarr.json", ".zattrs")):
+    if kind == "other":
         raise fail(
             f"`{flag}` must be a new path or a Zarr store; got {str(path)!r}, a folder that holds no Zarr "
             "store (it is not overwritten: its contents would be deleted)"
