@@ -325,11 +325,7 @@ class LyapunovEngine:
             kind = "state_size" if n == system.state_size else "tangent_size"
             raise ValueError(f"`k` must be <= {kind} = {n}; got {k}")
         if qr_every != "auto":
-            if (
-                isinstance(qr_every, str)
-                or isinstance(qr_every, bool)
-                or not isinstance(qr_every, numbers.Integral)
-            ):
+            if isinstance(qr_every, bool) or not isinstance(qr_every, numbers.Integral):  # e.g. 'Auto'
                 raise TypeError(
                     f"`qr_every` must be an int >= 1 or 'auto'; got {type(qr_every).__name__} {qr_every!r}"
                 )
