@@ -89,18 +89,10 @@ def point_seed(base_seed: int, index: int) -> int:
     ``SeedSequence([base_seed, index]).generate_state(1, uint32)[0]`` (NumPy's recommended way to
     derive independent streams), so seeds do not depend on the order, the worker or a resume.
     """
-    base_seed = _check_seed_int(base_seed, "base_seed")
-    index = _check_seed_int(index, "index")
+    # ints >= 0 only (NumPy's too): int(1.5) or int(True) would silently alias another seed
+    base_seed = check_positive_int(base_seed, "base_seed", minimum=0)
+    index = check_positive_int(index, "index", minimum=0)
     return int(np.random.SeedSequence([base_seed, index]).generate_state(1, dtype=np.uint32)[0])
-
-
-def _check_seed_int(v: Any, name: str) -> int:
-    # SeedSequence takes ints >= 0; int(1.5) or int(True) would silently alias another seed
-    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int >= 0; got {type(v).__name__} {v!r}")
-    if v < 0:
-        raise ValueError(f"`{name}` must be an int >= 0; got {v}")
-    return int(v)
 
 
 # --------------------------------------------------------------------------- one point
@@ -597,7 +589,7 @@ def sweep(
         raise ValueError(f"`wait` must be a number of seconds >= 0; got {wait!r}")
     if not callable(fn):
         raise TypeError(f"`fn` must be callable (params, seed) -> mapping; got {type(fn).__name__}")
-    base_seed = _check_seed_int(base_seed, "base_seed")
+    base_seed = check_positive_int(base_seed, "base_seed", minimum=0)
     if not isinstance(store, str | os.PathLike) or not str(store):
         raise TypeError(f"`store` must be a path (str or pathlib.Path) to a Zarr folder; got {store!r}")
     if scheduler is not None and not isinstance(scheduler, str):

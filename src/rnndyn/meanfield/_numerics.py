@@ -373,14 +373,11 @@ def block_scan(
 
 
 def check_seed(seed: object, name: str = "seed") -> int:
-    """An int >= 0 (NumPy integers too); ``TypeError``/``ValueError`` naming ``name`` otherwise."""
-    import numbers
+    """An int >= 0 (NumPy integers too); ``TypeError``/``ValueError`` naming ``name`` otherwise
+    (:func:`rnndyn._checks.check_positive_int` with minimum 0)."""
+    from rnndyn._checks import check_positive_int
 
-    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int >= 0; got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"`{name}` must be an int >= 0; got {seed}")
-    return int(seed)
+    return check_positive_int(seed, name, minimum=0)
 
 
 def check_flag(value: object, name: str) -> bool:
