@@ -47,7 +47,7 @@ import torch
 
 from rnndyn._checks import check_choice, check_generator, check_map, check_positive_int, check_real
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
-from rnndyn.lyapunov import LyapunovEngine, _near_zero, _prepare
+from rnndyn.lyapunov import LyapunovEngine, _check_flags, _near_zero, _prepare
 
 Tensor = torch.Tensor
 
@@ -716,10 +716,7 @@ def covariant_lyapunov_vectors(
         True
     """
     check_map(system)
-    if progress is not None and not callable(progress):
-        raise TypeError(
-            f"`progress` must be None or a callable progress(done, total); got {type(progress).__name__} {progress!r}"
-        )
+    _check_flags(throw=throw, progress=progress)
     check_generator(generator)
     n_t = int(system.tangent_size)
     if k is None:
@@ -739,8 +736,6 @@ def covariant_lyapunov_vectors(
     max_memory = check_positive_int(max_memory, "max_memory")
     if not isinstance(keep_vectors, bool):
         raise TypeError(f"`keep_vectors` must be a bool; got {type(keep_vectors).__name__}")
-    if not isinstance(throw, bool):
-        raise TypeError(f"`throw` must be a bool; got {type(throw).__name__}")
     if not isinstance(hyperbolicity, bool):
         raise TypeError(f"`hyperbolicity` must be a bool; got {type(hyperbolicity).__name__}")
     convergence_tol = check_real(convergence_tol, "convergence_tol", low=0.0, low_open=True)
