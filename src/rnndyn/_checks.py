@@ -123,6 +123,28 @@ def check_choice(v: Any, name: str, choices: Iterable[str]) -> str:
     return v
 
 
+def check_compute_dtype(dtype: torch.dtype, name: str = "system") -> None:
+    """float32 or float64, the dtypes the linear algebra (QR, Cholesky, eigenvalues, slogdet) has
+    kernels for; ``name`` is ``"system"`` (the model's dtype) or a tensor argument."""
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"`{name}` must {'compute in' if name == 'system' else 'have dtype'} float32 or float64 "
+            f"(float64 recommended); got {dtype}: convert it first, e.g. "
+            f"{'model' if name == 'system' else name}.to(torch.float64)"
+        )
+
+
+def check_like(
+    t: torch.Tensor, name: str, dtype: torch.dtype, device: torch.device, *, whose: str = "the model's"
+) -> None:
+    """``t`` has ``dtype`` and lives on ``device`` (an input joins the state at every step: it is
+    never cast silently)."""
+    if t.dtype != dtype:
+        raise TypeError(f"`{name}` must have {whose} dtype {dtype}; got {t.dtype}")
+    if t.device != device:
+        raise ValueError(f"`{name}` must be on {whose} device {device}; got {t.device}")
+
+
 def int_tuple(v: Any) -> tuple[int, ...] | None:
     """``v`` as a tuple of Python ints if it is a tuple, list or ``torch.Size`` of Python or NumPy
     ints (not bools), else ``None``: the shared test of shape-like arguments (``batch_shape``,

@@ -24,8 +24,10 @@ import torch
 
 from rnndyn._checks import (
     check_choice,
+    check_compute_dtype,
     check_finite,
     check_generator,
+    check_like,
     check_map,
     check_positive_int,
     check_real,
@@ -279,25 +281,11 @@ def _classify(
 
 
 # ----------------------------------------------------------------------------- public
-def _check_solver_dtype(dtype: torch.dtype, name: str) -> None:
-    # the Levenberg-Marquardt solve (Cholesky) and the eigenvalues have no half-precision kernels
-    if dtype not in (torch.float32, torch.float64):
-        raise TypeError(
-            f"`{name}` must {'compute in' if name == 'system' else 'have dtype'} float32 or float64 "
-            f"(float64 recommended); got {dtype}: convert it first, e.g. "
-            f"{'model' if name == 'system' else name}.to(torch.float64)"
-        )
-
-
 def _check_constant_input(x0: torch.Tensor | None, dtype: torch.dtype, device: torch.device) -> None:
     # the input joins the state in every step: it must match the compute dtype (as in
     # lyapunov_spectrum), not be cast silently
-    if x0 is None:
-        return
-    if x0.dtype != dtype:
-        raise TypeError(f"`inputs` must have the model's dtype {dtype}; got {x0.dtype}")
-    if x0.device != device:
-        raise ValueError(f"`inputs` must be on the model's device {device}; got {x0.device}")
+    if x0 is not None:
+        check_like(x0, "inputs", dtype, device)
 
 
 def find_fixed_points(
@@ -392,7 +380,7 @@ def find_fixed_points(
     marginal_tol = check_real(marginal_tol, "marginal_tol", low=0.0)
     n = system.state_size
     dtype, device = system.dtype, system.device
-    _check_solver_dtype(dtype, "system")
+    check_compute_dtype(dtype)  # Cholesky and eigenvalues: no half kernels
 
     # constant input
     x0 = None
@@ -417,7 +405,7 @@ def find_fixed_points(
         if system._reference_tensor() is None and system._explicit_dtype is None:
             # parameter-free maps without a declared dtype follow the starts' dtype and device
             dtype, device = initial_states.dtype, initial_states.device
-            _check_solver_dtype(dtype, "initial_states")
+            check_compute_dtype(dtype, "initial_states")
         elif initial_states.dtype != dtype:
             raise TypeError(
                 f"`initial_states` has dtype {initial_states.dtype} but {type(system).__name__} computes in "

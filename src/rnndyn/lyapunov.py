@@ -33,8 +33,10 @@ import torch
 from rnndyn import _diagnostics as diag
 from rnndyn._checks import (
     check_choice,
+    check_compute_dtype,
     check_finite,
     check_generator,
+    check_like,
     check_map,
     check_positive_int,
     check_real,
@@ -357,7 +359,7 @@ class LyapunovEngine:
             ValueError: ``h0`` is not ``(B, n)`` / ``(n,)`` with ``B >= 1``, or is not finite.
         """
         system = self.system
-        _check_compute_dtype(system)
+        check_compute_dtype(system.dtype)  # QR and slogdet: no half kernels
         check_generator(generator)
         check_tensor(h0, "h0")
         n = system.state_size
@@ -500,10 +502,7 @@ class LyapunovEngine:
             )
         if inputs.shape[1] < n_steps:
             raise ValueError(f"`inputs` must cover n_steps = {n_steps} steps; got T = {inputs.shape[1]}")
-        if inputs.dtype != h.dtype:
-            raise TypeError(f"`inputs` must have the state's dtype {h.dtype}; got {inputs.dtype}")
-        if inputs.device != h.device:
-            raise ValueError(f"`inputs` must be on the state's device {h.device}; got {inputs.device}")
+        check_like(inputs, "inputs", h.dtype, h.device, whose="the state's")
         check_finite(inputs, "inputs")
         return inputs.expand(b, *inputs.shape[1:]) if inputs.shape[0] != b else inputs
 
@@ -1020,15 +1019,6 @@ def _check_flags(*, throw: Any, progress: Any) -> None:
         )
 
 
-def _check_compute_dtype(system: AbstractMap) -> None:
-    if system.dtype not in (torch.float32, torch.float64):
-        # QR and slogdet have no half-precision kernels; a Lyapunov exponent needs >= float32 anyway
-        raise TypeError(
-            f"`system` must compute in float32 or float64 (float64 recommended); got {system.dtype}: "
-            "convert it first, e.g. model.to(torch.float64)"
-        )
-
-
 def _prepare(
     system: AbstractMap,
     inputs: Tensor | None,
@@ -1038,7 +1028,7 @@ def _prepare(
     n_trajectories: int,
 ) -> tuple[Tensor | None, Tensor | None, int, int]:
     """Validate inputs/h0/n_steps and agree on the number of trajectories ``B``."""
-    _check_compute_dtype(system)
+    check_compute_dtype(system.dtype)  # QR and slogdet: no half kernels
     n, d = system.state_size, system.input_size
     candidates: dict[str, int] = {}
     if n_trajectories != 1:
@@ -1096,10 +1086,7 @@ def _prepare(
     if inputs is not None:
         dtype = h0.dtype if h0 is not None else system.dtype
         device = h0.device if h0 is not None else system.device
-        if inputs.dtype != dtype:
-            raise TypeError(f"`inputs` must have the model's dtype {dtype}; got {inputs.dtype}")
-        if inputs.device != device:
-            raise ValueError(f"`inputs` must be on the model's device {device}; got {inputs.device}")
+        check_like(inputs, "inputs", dtype, device)
         inputs = inputs.expand(batch, *inputs.shape[-2:]) if inputs.ndim == 2 else inputs
     return inputs, h0, n_steps, batch
 

@@ -21,8 +21,10 @@ import torch
 
 from rnndyn._checks import (
     check_choice,
+    check_compute_dtype,
     check_finite,
     check_generator,
+    check_like,
     check_positive_int,
     check_real,
     check_tensor,
@@ -286,10 +288,7 @@ def sample_trajectory_states(
                     f"`inputs` must cover n_transient + n_steps + 1 = {total} steps; got {inputs.shape[-2]}"
                 )
             seq = inputs[..., :total, :].expand(n_trajectories, total, inputs.shape[-1])
-        if seq.dtype != system.dtype:
-            raise TypeError(f"`inputs` must have the model's dtype {system.dtype}; got {seq.dtype}")
-        if seq.device != system.device:
-            raise ValueError(f"`inputs` must be on the model's device {system.device}; got {seq.device}")
+        check_like(seq, "inputs", system.dtype, system.device)
     h0 = system.initial_state((n_trajectories,), generator=generator)
     with torch.no_grad():
         traj = simulate(
@@ -452,14 +451,10 @@ def jacobian_spectrum(
             raise ValueError(
                 f"`states` must hold at least one state (*batch, {system.state_size}); got shape {tuple(states.shape)}"
             )
-    for name, dt in (("system", system.dtype), ("states", None if states is None else states.dtype)):
-        if dt is not None and dt not in (torch.float32, torch.float64):
-            # the eigenvalue solvers (LAPACK via NumPy / torch.linalg.eigvals) have no half kernels
-            raise TypeError(
-                f"`{name}` must {'compute in' if name == 'system' else 'have dtype'} float32 or float64 "
-                f"(float64 recommended); got {dt}: convert it first, e.g. "
-                f"{'model' if name == 'system' else name}.to(torch.float64)"
-            )
+    # the eigenvalue solvers (LAPACK via NumPy / torch.linalg.eigvals) have no half kernels
+    check_compute_dtype(system.dtype)
+    if states is not None:
+        check_compute_dtype(states.dtype, "states")
     jac_system: AbstractSystem = system
     if continuous:
         if isinstance(system, Discretised):
