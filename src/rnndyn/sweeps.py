@@ -27,7 +27,9 @@ sweep. The guarantees (docs/sweeps.md):
   ``SeedSequence``), so a resumed or redistributed sweep gives bit-identical numbers.
 
 Statuses use the project vocabulary (:class:`rnndyn.Status`): ``success`` unless the point
-function returns its own ``status``/``message`` entries or fails (``failed`` + the reason).
+function returns its own ``status``/``message`` entries or fails (``failed`` + the reason). A point
+whose outputs hold NaN/inf and that has no status of its own is ``failed``, its message naming the
+non-finite outputs; with a status of its own, the status is kept and the message starts with them.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ def _call_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[st
                 f"the sweep function must return a mapping name -> value; got {type(out).__name__}"
             )
         out = dict(out)
+        out_keys = set(out)
         status, message = Status.SUCCESS.value, ""
         if "status" in out:
             raw = out.pop("status")
@@ -138,9 +141,40 @@ def _call_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[st
                 f"the sweep function returned reserved output name(s) {reserved} (grid axes or bookkeeping)"
             )
         arrays = {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
+        status, message = _classify_non_finite(arrays, status, message, own_status="status" in out_keys)
         return arrays, status, message[:_MESSAGE_LEN]
     except Exception as exc:  # recorded per point, by design (a sweep never aborts on one point)
         return {}, Status.FAILED.value, f"{type(exc).__name__}: {exc}"[:_MESSAGE_LEN]
+
+
+def _non_finite(name: str, value: np.ndarray) -> str:
+    """``y = nan`` (a scalar) or ``z: 2 of 3 entries non-finite (nan, inf)`` (an array)."""
+    if value.ndim == 0:
+        return f"{name} = {float(value)!r}"
+    kinds = [k for k, bad in (("nan", np.isnan(value)), ("inf", np.isposinf(value)),
+                              ("-inf", np.isneginf(value))) if bad.any()]  # fmt: skip
+    return f"{name}: {int((~np.isfinite(value)).sum())} of {value.size} entries non-finite ({', '.join(kinds)})"
+
+
+def _classify_non_finite(
+    outputs: Mapping[str, np.ndarray], status: str, message: str, *, own_status: bool
+) -> tuple[str, str]:
+    """A point whose outputs hold NaN/inf is never an unqualified ``success``.
+
+    Without a status of its own from ``fn`` the point is ``failed`` (nothing vouches for a NaN);
+    with one (an analysis that says what it checked, e.g. :func:`lyapunov_point`) the status is
+    kept and the message starts by naming the non-finite outputs (first, so the 300-character
+    message limit never cuts it off)."""
+    bad = [_non_finite(name, outputs[name]) for name in sorted(outputs) if not np.isfinite(outputs[name]).all()]
+    if not bad:
+        return status, message
+    named = "; ".join(bad)
+    if own_status:
+        return status, f"non-finite output(s): {named}" + (f"; {message}" if message else "")
+    return Status.FAILED.value, (
+        f"the sweep function returned non-finite output(s): {named}. A NaN/inf value is not a "
+        "result: fix the function, or return a 'status' entry (and 'message') that classifies such points"
+    )
 
 
 def _digest(outputs: Mapping[str, np.ndarray], status: str, message: str, seed: int) -> str:
@@ -526,7 +560,10 @@ def sweep(
     Args:
         fn: picklable function ``(params: dict, seed: int) -> {name: scalar or fixed-shape array}``.
             It may add ``"status"`` (an :class:`rnndyn.Status` value) and ``"message"`` entries;
-            otherwise a point that returns is ``success`` and one that raises is ``failed``.
+            otherwise a point that returns finite values is ``success``, one that returns NaN/inf
+            is ``failed`` (the message names the non-finite outputs) and one that raises is
+            ``failed``. With a status of its own the status is kept and the message starts with
+            the non-finite outputs, if any.
         grid: ``{parameter: values}``; the Cartesian product is swept.
         store: path of the Zarr store. If it exists and was made for the same sweep, its verified
             points are kept and the rest computed (resume).
@@ -873,6 +910,7 @@ def lyapunov_point(
         n_transient=n_transient,
         n_trajectories=n_trajectories,
         generator=torch.Generator().manual_seed(seed + 1),
+        throw=False,  # a diverged or failed analysis is stored with its own status, not as an exception
     )
     return _lyapunov_summary(res)
 
@@ -941,6 +979,7 @@ def torch_model_point(
         n_transient=n_transient,
         n_trajectories=n_trajectories,
         generator=torch.Generator().manual_seed(seed + 1),
+        throw=False,  # a diverged or failed analysis is stored with its own status, not as an exception
     )
     return _lyapunov_summary(res)
 

@@ -163,6 +163,7 @@ def sweep_cmd(
         module_path=module_path,
         trust_pickle=trust_pickle,
     )
+    given = [f"{flag} {v}" for flag, v in (("--dt", dt), ("--method", method)) if v is not None]
     try:
         check_positive_int(n_seeds, "--seeds")
         check_positive_int(n_steps, "--steps")
@@ -171,6 +172,11 @@ def sweep_cmd(
             check_positive_int(k, "--k")
         axes = _parse_grid(grid)
         if torch_model is not None:
+            if given:  # the same refusal as the other commands' (resolve_model)
+                raise ValueError(
+                    "`--dt`/`--method` apply only to flows (ODE models such as rate, gated, lorenz63); a "
+                    f"--torch-model is a map; got {', '.join(given)}"
+                )
             unknown = sorted(set(axes) - set(TORCH_MODEL_AXES))
             if unknown:
                 raise ValueError(
@@ -200,11 +206,18 @@ def sweep_cmd(
             )
             model_label, n_label = torch_model.name, None
         else:
+            from rnndyn.models.base import AbstractFlow
             from rnndyn.models.registry import MODELS, model_parameters
 
             # the model, its preset and -p checked here, the grid's names too: every point
             # failed with the same error before (after the cluster had started)
             model_label, fixed, _ = named_params(model or "vanilla", param)
+            if given and not issubclass(MODELS[model_label].load(), AbstractFlow):
+                # a map has nothing to discretise: --dt/--method were silently ignored before
+                raise ValueError(
+                    "`--dt`/`--method` apply only to flows (ODE models such as rate, gated, lorenz63); "
+                    f"{model_label!r} is a map; got {', '.join(given)}"
+                )
             n_label = (DEFAULT_N if n is None else n) if MODELS[model_label].takes_n else None
             if n is not None and n_label is None:
                 raise ValueError(f"`--n` does not apply to {model_label!r} (fixed state size); got -n {n}")
@@ -258,10 +271,17 @@ def sweep_cmd(
         raise fail_from(exc, OPTIONS) from None
     import collections
 
+    import numpy as np
+
     counts = collections.Counter(ds["status"].values.ravel().tolist())
     n_ok = counts.pop("success", 0)
     others = "".join(f", {v} {k}" for k, v in sorted(counts.items()))
     console.print(f"wrote {store}: {n_ok}/{ds['status'].size} points success{others}")
+    for status in sorted(counts):  # what each non-success status means here: its first point's message
+        first = tuple(int(i[0]) for i in np.nonzero(ds["status"].values == status))
+        where = ", ".join(f"{d}={ds[d].values[i].item()}" if d != "seed" else f"seed {i}"
+                          for d, i in zip(ds["status"].dims, first, strict=True))  # fmt: skip
+        console.print(f"  {status} (e.g. {where}): {ds['message'].values[first]}", soft_wrap=True)
     mean = ds["lambda_max"].mean("seed")
     console.print(mean.to_dataframe().to_string(max_rows=40))
     if json_path is not None:
