@@ -117,8 +117,22 @@ def test_theory_and_summary_and_json() -> None:
     net = rd.GRU(100, g_h=1.5, generator=_gen(11), dtype=F64)
     res = jacobian_spectrum(net, states=torch.zeros(2, 100, dtype=F64), theory=True)
     assert res.theory is not None and res.theory.model == "gru"
+    # exact (Can, Krishnamurthy & Schwab 2020, arXiv:2002.00025, Cor. 4.3): at h = 0 with zero
+    # biases the support is the disk centre 1 - sigma(0) = 1/2, radius g sigma(0)^2 = g / 4, and
+    # rho = (g sigma(0))^2, with g the network's realised gain sqrt(N) ||W_h||_F / N
+    from rnndyn.spectra import _frob_gain
+
+    g = _frob_gain(net.weight_hh)
+    assert abs(g - 1.5) < 0.05  # the realised gain is close to the nominal one
+    t = res.theory
+    assert (t.rightmost, t.leftmost, t.radius) == pytest.approx(
+        (0.5 + g / 4, 0.5 - g / 4, 0.5 + g / 4), abs=1e-12
+    )
+    assert t.rho == pytest.approx((g / 2) ** 2, abs=1e-12)
+    # and the finite-N spectrum is near it (N = 100 edge fluctuation: measured 0.859 against 0.875)
+    assert float(res.spectral_radius[0]) == pytest.approx(t.radius, rel=0.04)
     rows = dict(spectrum_summary(res))
-    assert "spectral shaping parameter rho" in rows
+    assert rows["spectral shaping parameter rho"] == f"{(g / 2) ** 2:.4g}"
     payload = json.loads(json.dumps(res.to_dict()))
     assert payload["n_states"] == 2 and len(payload["eigenvalues"][0]) == 100
     assert predicted_support(rd.Henon().double(), torch.zeros(2, dtype=F64)) is None
@@ -172,6 +186,20 @@ def test_cli_spectrum(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads((tmp_path / "s.json").read_text())
     assert data["n_states"] == 2 and "theory" in data
+    # the CLI holds no numerics: the same system, options and seed through the library
+    from rnndyn.cli.lyapunov import load_system
+
+    system, _ = load_system(None, 40, None, 0, "cpu", None, None, None)
+    ref = jacobian_spectrum(
+        system,
+        n_states=2,
+        n_steps=10,
+        n_transient=20,
+        theory=True,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert data["spectral_radius"] == pytest.approx(ref.spectral_radius.tolist(), rel=1e-12)
+    assert data["theory"]["rightmost"] == pytest.approx(ref.theory.rightmost, rel=1e-12)
     assert (tmp_path / "jacobian_spectrum.png").exists()
     bad = runner.invoke(app, ["spectrum", "--n", "8", "--eps-slow", "-1", "--no-progress"])
     assert bad.exit_code == 2 and "`--eps-slow`" in bad.output and "Traceback" not in bad.output
