@@ -341,8 +341,23 @@ def test_presets_build_and_reference_values() -> None:
     assert reference_value("gru_reset_gate_switch_alpha_r")["value"] == pytest.approx(
         2 * math.sqrt(2), rel=1e-15
     )
+    # the reference tables against the library's mean-field solvers (the tables come from the
+    # theory notes' own quadrature, docs/theory/gated.md §6.2; an independent scipy.integrate.quad
+    # check replaced the entries where the notes' Gauss-Hermite rule was inaccurate): g*(alpha_r)
+    # to the table's 4 decimals, Delta* (midpoint of the two branches just above g*) to its 3
+    from rnndyn import meanfield as mf
+
     curve = reference_value("gru_fp_bifurcation_curve")
-    assert dict(zip(curve["alpha_r"], curve["g_star"], strict=True))[10.0] == 1.754
+    g_lib = {a: mf.bifurcation_gain(a) for a in curve["alpha_r"]}
+    for a, g_star in zip(curve["alpha_r"], curve["g_star"], strict=True):
+        assert g_lib[a] == pytest.approx(g_star, abs=1e-4), a
+    for a, d_star in zip(curve["alpha_r"], curve["delta_star"], strict=True):
+        if a in (10.0, 100.0, 1000.0):
+            d = mf.fixed_points(g_lib[a] + 1e-6, a).delta
+            assert float(d.mean()) == pytest.approx(d_star, abs=1.5e-4 if a == 1000.0 else 1.5e-3), a
+    edge = reference_value("gru_marginal_stability_edge")  # the notes' 2-3 decimals
+    for a, g_ms in zip(edge["alpha_r"], edge["g_ms"], strict=True):
+        assert mf.marginal_stability_gain(a) == pytest.approx(g_ms, abs=0.02), a
     assert reference_value("logistic_r4")["value"] == pytest.approx(math.log(2), rel=1e-15)
     assert reference_value("henon_exponent_sum")["value"] == pytest.approx(math.log(0.3), rel=1e-15)
     lorenz = reference_value("lorenz63")
