@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 import rnndyn as rd
@@ -57,3 +58,30 @@ def test_cli_sweep_refuses_dt_for_a_map_and_reports_a_diverged_point(tmp_path) -
     assert res.exit_code == 0, res.output
     assert "1/2 points success, 1 diverged" in res.output
     assert "diverged (e.g. a=3.0, seed 0): non-finite output(s): entropy_rate = nan" in res.output
+
+
+# ----------------------------------------------------------------- meanfield options
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["scs", "--rho", "2"], "option(s) --rho do not apply to KIND scs (it takes --g); got --rho 2.0"),
+        (["onset", "--g-h", "2", "--seed", "3"], "option(s) --g-h, --seed do not apply to KIND onset"),
+        (["gradients", "--theta", "0.3"], "--theta do not apply to KIND gradients --law constant_gate"),
+        (["gated_flow", "--dmft", "--bias-std", "0.1"], "--bias-std do not apply to KIND gated_flow --dmft"),
+    ],
+)
+def test_meanfield_refuses_options_its_kind_does_not_read(args, expected) -> None:
+    res = CliRunner().invoke(app, ["meanfield", *args])
+    assert res.exit_code == 2 and expected in " ".join(res.output.split()), res.output
+
+
+def test_gradient_norm_theory_refuses_the_other_laws_parameter() -> None:
+    from rnndyn.meanfield.gradients import gradient_norm_theory
+
+    with pytest.raises(ValueError, match=r"`theta` applies to law 'binary_gate' only; got theta=0.3 with law 'constant_gate'"):
+        gradient_norm_theory(rho=1.5, theta=0.3)
+    with pytest.raises(ValueError, match=r"`z_bar` applies to law 'constant_gate' only; got z_bar=0.2"):
+        gradient_norm_theory(rho=1.5, law="binary_gate", z_bar=0.2)
+    # the law's own parameter still acts: binary-gate limit theta / (1 - rho (1 - theta)) (CKS20 App. F)
+    r = gradient_norm_theory(rho=1.5, law="binary_gate", theta=0.6, t_max=10)
+    assert r.limit == pytest.approx(0.6 / (1.0 - 1.5 * 0.4), rel=1e-12)

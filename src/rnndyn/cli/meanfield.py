@@ -49,6 +49,46 @@ OPTIONS = {
 }
 
 
+#: the options each computation reads (besides KIND, --dmft, --json, --out, --force); any other
+#: option given on the command line is refused, naming it, instead of being silently ignored
+_DMFT = {"method", "n_samples", "seed", "device"}
+APPLIES: dict[tuple[str, str], set[str]] = {
+    ("scs", ""): {"g"},
+    ("discrete", ""): {"g", "bias_std"},
+    ("gru", ""): {"g_h", "alpha_r", "alpha_z", "bias_std"},
+    ("gated_flow", ""): {"g_h", "alpha_r", "alpha_z", "bias_std"},
+    ("gru", "--dmft"): {"g_h", "alpha_z", "alpha_r", "tau_max", *_DMFT},
+    ("lstm", "--dmft"): {"g", "alpha_f", "alpha_i", "alpha_o", "tau_max", *_DMFT},
+    ("gated_flow", "--dmft"): {"g_h", "alpha_z", "alpha_r", "dt", "tau_max", *_DMFT},
+    ("ageing", ""): {"g_h", "alpha_z", "alpha_r", "horizon", "dt", "n_samples", "seed", "device"},
+    ("onset", ""): {"alpha_r"},
+    ("gradients", "--law constant_gate"): {"law", "rho", "t_max", "z_bar"},
+    ("gradients", "--law binary_gate"): {"law", "rho", "t_max", "theta"},
+    ("gradients", "--law adjoint"): {"law", "g_h", "alpha_z", "alpha_r", "horizon", "dt", *_DMFT},
+}
+
+
+def _check_applies(ctx: typer.Context, kind: str, variant: str) -> None:
+    """Refuse options given on the command line that ``kind`` (+ ``variant``) does not read."""
+    flags = {**OPTIONS, "seed": "--seed", "device": "--device"}
+    # by name: typer may carry its own copy of click's ParameterSource enum
+    given = [
+        name
+        for name in flags
+        if getattr(ctx.get_parameter_source(name), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+    ]
+    takes = APPLIES[(kind, variant)]
+    extra = [name for name in given if name not in takes]
+    if extra:
+        got = ", ".join(f"{flags[name]} {ctx.params[name]}" for name in extra)
+        what = f"KIND {kind}{' ' + variant if variant else ''}"
+        uses = ", ".join(flags[name] for name in flags if name in takes)
+        raise fail(
+            f"option(s) {', '.join(flags[name] for name in extra)} do not apply to {what} (it takes "
+            f"{uses}); got {got}. Leave them out"
+        )
+
+
 def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
@@ -58,6 +98,7 @@ def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
 
 
 def meanfield_cmd(
+    ctx: typer.Context,
     kind: Annotated[
         str,
         typer.Argument(
@@ -133,6 +174,7 @@ def meanfield_cmd(
         raise fail("KIND lstm needs `--dmft` (the LSTM has no fixed-point MFT here)")
     if kind == "gradients" and law not in LAWS:
         raise fail(f"`--law` must be one of {', '.join(LAWS)}; got {law!r}")
+    _check_applies(ctx, kind, f"--law {law}" if kind == "gradients" else ("--dmft" if dmft else ""))
     device = check_device(device)
     table = Table(title=f"rnndyn meanfield {kind}{' --dmft' if dmft else ''}")
     table.add_column("quantity")
@@ -237,7 +279,8 @@ def meanfield_cmd(
         elif kind == "gradients":
             from rnndyn.meanfield.gradients import gradient_norm_theory
 
-            res = gradient_norm_theory(rho=rho, t_max=t_max, law=law, z_bar=z_bar, theta=theta)
+            res = gradient_norm_theory(rho=rho, t_max=t_max, law=law, **(
+                {"z_bar": z_bar} if law == "constant_gate" else {"theta": theta}))  # fmt: skip
             rows = [("law", res.law), ("rho", rho), ("asymptotic rate / step (of the norm)", res.rate)]
             if law == "binary_gate":
                 rows += [("theta", theta), ("t -> infinity limit", res.limit)]

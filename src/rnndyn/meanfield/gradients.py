@@ -185,7 +185,12 @@ class GradientNormResult(Result):
 
 
 def gradient_norm_theory(
-    *, rho: float, t_max: int = 100, law: str = "constant_gate", z_bar: float = 0.5, theta: float = 0.5
+    *,
+    rho: float,
+    t_max: int = 100,
+    law: str = "constant_gate",
+    z_bar: float | None = None,
+    theta: float | None = None,
 ) -> GradientNormResult:
     """One call for the CLI: the CKS20 gradient-norm law on ``t = 0 .. t_max``.
 
@@ -194,13 +199,15 @@ def gradient_norm_theory(
         t_max: largest horizon, ``>= 1``.
         law: ``"constant_gate"`` (alpha_z = 0, :func:`constant_gate_norm`) or ``"binary_gate"``
             (alpha_z -> infinity, :func:`binary_gate_norm`).
-        z_bar: constant update gate (constant_gate). theta: closed fraction (binary_gate).
+        z_bar: constant update gate (constant_gate only; default 0.5). theta: closed fraction
+            (binary_gate only; default 0.5). Given for the other law it is an error, not ignored.
 
     Returns:
         :class:`GradientNormResult`.
 
     Raises:
-        ValueError: bad arguments.
+        ValueError: bad arguments; ``theta`` with ``law="constant_gate"`` or ``z_bar`` with
+        ``law="binary_gate"`` (the law does not use it).
 
     References:
         Can, Krishnamurthy, Schwab (2020), arXiv:2002.00025, App. D and F.
@@ -208,6 +215,14 @@ def gradient_norm_theory(
     t_max = check_positive_int(t_max, "t_max")
     if law not in ("constant_gate", "binary_gate"):
         raise ValueError(f"`law` must be 'constant_gate' or 'binary_gate'; got {law!r}")
+    unused = ("theta", theta) if law == "constant_gate" else ("z_bar", z_bar)
+    if unused[1] is not None:
+        other = "binary_gate" if law == "constant_gate" else "constant_gate"
+        raise ValueError(
+            f"`{unused[0]}` applies to law {other!r} only; got {unused[0]}={unused[1]!r} with law {law!r}"
+        )
+    z_bar = 0.5 if z_bar is None else z_bar
+    theta = 0.5 if theta is None else theta
     t = np.arange(t_max + 1)
     if law == "constant_gate":
         norm = constant_gate_norm(rho, t, z_bar=z_bar)
