@@ -94,6 +94,7 @@ ZOO: dict[str, Callable[[], rd.AbstractSystem]] = {
     "lorenz63_rk4": lambda: rd.discretise(rd.Lorenz63().double(), dt=0.01, method="rk4"),
     "lorenz63_euler": lambda: rd.discretise(rd.Lorenz63().double(), dt=0.01, method="euler"),
     "rossler_heun": lambda: rd.discretise(rd.Rossler().double(), dt=0.05, method="heun"),
+    "forced_duffing_rk4": lambda: rd.discretise(rd.training.ForcedDuffing(), dt=0.05, method="rk4"),
     "lorenz96": lambda: rd.Lorenz96(8).double(),
     "henon": lambda: rd.Henon().double(),
     "logistic": lambda: rd.Logistic(r=3.7).double(),

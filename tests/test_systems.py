@@ -37,6 +37,49 @@ def test_lorenz_fixed_points_are_zeros_of_the_field() -> None:
     )
 
 
+def test_rossler_fixed_points_and_divergence() -> None:
+    # x' = -y - z, y' = x + a y, z' = b + z (x - c): fixed points x = a z, y = -z with
+    # a z^2 - c z + b = 0; the divergence is a + x - c at every state
+    a, b, c = 0.2, 0.2, 5.7
+    ros = rd.Rossler(a=a, b=b, c=c).double()
+    disc = (c * c - 4 * a * b) ** 0.5
+    z = torch.tensor([(c - disc) / (2 * a), (c + disc) / (2 * a)], dtype=F64)
+    pts = torch.stack([a * z, -z, z], -1)
+    torch.testing.assert_close(ros.vector_field(pts), torch.zeros(2, 3, dtype=F64), atol=1e-12, rtol=0)
+    h = ros.initial_state((4,), generator=torch.Generator().manual_seed(2), scale=3.0)
+    tr = torch.diagonal(ros.jacobian(h), dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(tr, a + h[:, 0] - c, atol=1e-14, rtol=0)
+
+
+def test_lorenz96_uniform_state_is_a_fixed_point() -> None:
+    # x_i = F for all i: (x_{i+1} - x_{i-2}) x_{i-1} = 0 and -x_i + F = 0
+    m = rd.Lorenz96(7, forcing=5.5)
+    torch.testing.assert_close(
+        m.vector_field(torch.full((7,), 5.5, dtype=F64)), torch.zeros(7, dtype=F64), atol=0, rtol=0
+    )
+
+
+def test_forced_duffing_divergence_and_unforced_energy() -> None:
+    # x' = v, v' = -delta v + x - x^3 + gamma cos(theta), theta' = omega: divergence -delta at every
+    # state (so the exponents of the flow sum to -delta); with delta = gamma = 0 the energy
+    # E = v^2/2 - x^2/2 + x^4/4 is conserved (RK4 error O(dt^4), 10 time units)
+    from rnndyn.training import ForcedDuffing
+
+    duff = ForcedDuffing()
+    h = torch.randn(5, 3, generator=torch.Generator().manual_seed(3), dtype=F64)
+    tr = torch.diagonal(duff.jacobian(h), dim1=-2, dim2=-1).sum(-1)
+    torch.testing.assert_close(tr, torch.full((5,), -0.1, dtype=F64), atol=1e-14, rtol=0)
+    free = rd.discretise(ForcedDuffing(delta=0.0, gamma=0.0), dt=0.05, method="rk4")
+    traj = rd.simulate(free, torch.tensor([0.5, 0.3, 0.0], dtype=F64), n_steps=200)
+
+    def energy(s: torch.Tensor) -> torch.Tensor:
+        return 0.5 * s[..., 1] ** 2 - 0.5 * s[..., 0] ** 2 + 0.25 * s[..., 0] ** 4
+
+    e0 = energy(torch.tensor([0.5, 0.3, 0.0], dtype=F64))
+    assert float((energy(traj) - e0).abs().max()) < 1e-6  # measured 1.3e-7
+    assert float(traj[:, 0].max() - traj[:, 0].min()) > 0.5  # it moved: the check has teeth
+
+
 def test_subcritical_vanilla_contracts_to_zero() -> None:
     net = rd.VanillaRNN(64, g=0.5, generator=torch.Generator().manual_seed(0), dtype=F64)
     traj = rd.simulate(net, n_steps=1, n_transient=200, generator=torch.Generator().manual_seed(1))
