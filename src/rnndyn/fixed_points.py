@@ -44,6 +44,17 @@ Tensor = torch.Tensor
 _STATIONARY = 1e-4
 #: classification labels of fixed points
 STABILITY = ("stable", "saddle", "unstable", "marginal")
+#: kinds of slow points: a local minimum of q (a ghost), or a point on a slow manifold
+SLOW_KINDS = ("minimum", "manifold")
+#: crawl detection: a start whose (reduced) speed q does not halve over this many iterations
+_CRAWL_WINDOW = 5
+#: a stage of the slow-manifold search fails when its q does not halve over this many iterations
+#: (checked from iteration 6 on: Newton on the reduced problem converges quadratically)
+_STAGE_WINDOW = 3
+#: stages of the slow-manifold search: the freezing threshold shrinks by this factor per stage
+_STAGE_FACTOR = 10.0
+#: iterations allowed per stage of the slow-manifold search
+_STAGE_ITER = 15
 
 
 #: raised by :func:`find_fixed_points` (``throw=True``) when nothing converged: the one
@@ -67,18 +78,29 @@ class FixedPointResult(Result):
         stability: per point ``"stable"``, ``"saddle"`` (some unstable directions),
             ``"unstable"`` (all unstable) or ``"marginal"`` (none unstable, some on the unit
             circle within ``marginal_tol``).
-        slow_points: ``(M, n)`` local minima of q above the tolerance but below ``slow_tol``
-            (stationary: :math:`\lVert\nabla q\rVert\le10^{-4}\lVert F(h)-h\rVert`).
-        slow_speeds: ``(M,)`` their speeds.
+        slow_points: ``(M, n)`` points with speed above the tolerance but below ``slow_tol``,
+            sorted by speed: local minima of q (stationary:
+            :math:`\lVert\nabla q\rVert\le10^{-4}\lVert F(h)-h\rVert`; ghosts) or points on a
+            slow manifold (every row of ``F(h) - h`` outside the rows held free is below ``tol``).
+        slow_speeds: ``(M,)`` their speeds q.
+        slow_kind: per slow point ``"minimum"`` or ``"manifold"``.
+        slow_n_slow: ``(M,)`` eigenvalues of the Jacobian with :math:`|\lambda-1|<` ``eps_slow``
+            at each slow point (the slow directions the point can move along).
+        slow_n_frozen: ``(M,)`` rows of ``J - I`` held free when the point was converged onto the
+            slow manifold (the manifold's dimension at the last threshold that converged; 0 for
+            minima).
         input: the constant input ``(d,)`` or ``None``.
-        tol, slow_tol, eps_slow, marginal_tol: the thresholds used.
+        tol, slow_tol, eps_slow, marginal_tol, freeze_tol: the thresholds used
+            (``freeze_tol`` is ``nan`` when the slow-manifold stage was off).
         n_initial: number of starts; n_converged: starts that reached a fixed point (before
             de-duplication); n_iterations: minimiser iterations used.
-        slow_manifold_dimension: the median of ``n_slow`` over the fixed points (0 if none):
-            the dimension of a continuum of fixed points / slow manifold through them.
+        slow_manifold_dimension: the median of ``n_slow`` over the fixed points, or, when no
+            fixed point was found, of ``slow_n_slow`` over the slow points (0 if neither): the
+            dimension of a continuum of fixed points / slow manifold through them.
         points_dimension: number of principal components needed for 95% of the variance of
             the fixed and slow points found (a line attractor gives 1; 0 for < 3 points).
-        status: ``success`` (fixed points found), ``warning`` (slow points only) or
+        status: ``success`` (fixed points found, each residual recomputed and below ``tol``),
+            ``warning`` (slow points only; the message says which kind and why) or
             ``not_converged`` (nothing found: the message says what to change); message.
     """
 
@@ -91,11 +113,15 @@ class FixedPointResult(Result):
     stability: tuple[str, ...]
     slow_points: Tensor
     slow_speeds: Tensor
+    slow_kind: tuple[str, ...]
+    slow_n_slow: Tensor
+    slow_n_frozen: Tensor
     input: Tensor | None
     tol: float
     slow_tol: float
     eps_slow: float
     marginal_tol: float
+    freeze_tol: float
     n_initial: int
     n_converged: int
     n_iterations: int
@@ -147,51 +173,167 @@ def _levenberg_marquardt(
     *,
     res_tol: float,
     max_iter: int,
-) -> tuple[Tensor, int]:
+    freeze: float = 0.0,
+    crawl: float | None = None,
+) -> tuple[Tensor, int, Tensor, Tensor, Tensor]:
     r"""Batched Levenberg--Marquardt minimisation of q (damped Gauss--Newton on F(h) - h).
 
     Each start has its own damping mu; a step is taken only if it lowers q (so q decreases
     monotonically and the iteration finds fixed points *and* non-zero local minima of q, the
     slow points). Starts stop when the residual is below ``res_tol`` or the step stalls.
+
+    ``freeze > 0`` solves the *reduced* problem: at every iteration the rows i of ``J - I``
+    with :math:`\lVert(J-I)_{i,:}\rVert<` ``freeze`` (units whose update hardly depends on the
+    state, e.g. closed update gates) are left out of the residual, the merit function and the
+    Gauss--Newton system; the iteration then converges (quadratically, with minimum-norm
+    steps) onto the manifold where every other row of ``F(h) - h`` vanishes.
+
+    ``crawl``: a start stops as *crawling* at once when ``J - I`` has a row below ``crawl`` and
+    the residual on the other rows is above ``res_tol`` at its first iteration, or later when
+    its q has not halved over ``_CRAWL_WINDOW`` iterations with such rows (the signature of a slow manifold: the well-determined rows are not
+    converging because the minimiser keeps sliding along the flat ones). With ``freeze > 0`` a
+    stage crawls whenever its reduced q does not halve over ``_STAGE_WINDOW`` iterations
+    (from the second window on).
+
+    Returns ``(h, iterations, converged, crawled, n_frozen)``: ``converged`` says the (reduced)
+    residual is below ``res_tol``; ``n_frozen`` counts the rows left out at the last step.
     """
     b, n = h.shape
     eye = torch.eye(n, dtype=h.dtype, device=h.device)
+    tiny = torch.finfo(h.dtype).tiny
     mu = torch.full((b,), 1e-3, dtype=h.dtype, device=h.device)
     r = _residual(system, h, x)
+    keep = torch.ones((b, n), dtype=torch.bool, device=h.device)
     q = _half_sq(r)
-    active = torch.isfinite(q) & (r.norm(dim=-1) > res_tol)
+    finite = torch.isfinite(q)
+    converged = finite & (r.norm(dim=-1) <= res_tol) if freeze == 0 else torch.zeros_like(finite)
+    active = finite & ~converged
+    crawled = torch.zeros_like(active)
     stall = torch.zeros(b, dtype=torch.long, device=h.device)
+    q_window = q.clone()
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
         idx = active.nonzero().squeeze(-1)
         if idx.numel() == 0:
             break
-        hi, ri, qi, mi = h[idx], r[idx], q[idx], mu[idx]
+        hi, ri, mi = h[idx], r[idx], mu[idx]
         xi = _sub(x, idx)
         jr = _full_jacobian(system, hi, xi) - eye
+        rows = jr.norm(dim=-1)
+        handoff = None
+        if crawl is not None and freeze == 0:
+            flat = rows < crawl
+            unresolved = flat.any(-1) & ((ri * ~flat).norm(dim=-1) > res_tol)
+            if it == 1:  # flat rows at the start: straight to the reduced problem
+                handoff = unresolved
+                crawled[idx] = handoff
+        if freeze > 0:
+            ki = rows >= freeze
+            keep[idx] = ki
+            jr = jr * ki.unsqueeze(-1)
+            ri_m = ri * ki
+        else:
+            ki = None
+            ri_m = ri
+        qi = _half_sq(ri_m)
+        if freeze > 0:  # the reduced residual may already be converged (a new mask)
+            now = ri_m.norm(dim=-1) <= res_tol
+            converged[idx] = now
+            if it == 1:
+                q_window[idx] = qi
         jt = jr.transpose(-1, -2)
         a = jt @ jr
-        g = (jt @ ri.unsqueeze(-1)).squeeze(-1)
-        scale = torch.diagonal(a, dim1=-2, dim2=-1).mean(-1).clamp_min(torch.finfo(h.dtype).tiny)
+        g = (jt @ ri_m.unsqueeze(-1)).squeeze(-1)
+        scale = torch.diagonal(a, dim1=-2, dim2=-1).mean(-1).clamp_min(tiny)
         lhs = a + (mi * scale).unsqueeze(-1).unsqueeze(-1) * eye
         chol, info = torch.linalg.cholesky_ex(lhs)
         step = -torch.cholesky_solve(g.unsqueeze(-1), chol).squeeze(-1)
         step = torch.where((info == 0).unsqueeze(-1), step, torch.zeros_like(step))
         h_new = hi + step
         r_new = _residual(system, h_new, xi)
-        q_new = _half_sq(r_new)
+        q_new = _half_sq(r_new if ki is None else r_new * ki)
         ok = torch.isfinite(q_new) & (q_new < qi) & (info == 0)
+        if freeze > 0:
+            ok &= ~now  # converged starts keep their point
+        if handoff is not None:
+            ok &= ~handoff
         h[idx] = torch.where(ok.unsqueeze(-1), h_new, hi)
         r[idx] = torch.where(ok.unsqueeze(-1), r_new, ri)
-        rel = (qi - torch.where(ok, q_new, qi)) / qi.clamp_min(torch.finfo(h.dtype).tiny)
-        q[idx] = torch.where(ok, q_new, qi)
+        rel = (qi - torch.where(ok, q_new, qi)) / qi.clamp_min(tiny)
+        q_i = torch.where(ok, q_new, qi)
+        q[idx] = q_i
         mu[idx] = torch.where(ok, mi * 0.3, mi * 10.0).clamp(1e-12, 1e16)
-        # stall: tiny relative progress on q for 5 accepted/rejected steps, or damping at its cap
+        # stall: tiny relative progress on q for 8 accepted/rejected steps, or damping at its cap
         tiny_progress = rel < 1e-10
         stall[idx] = torch.where(tiny_progress, stall[idx] + 1, torch.zeros_like(stall[idx]))
-        done = (r[idx].norm(dim=-1) <= res_tol) | (stall[idx] >= 8) | (mu[idx] >= 1e16)
+        r_kept = r[idx] if ki is None else r[idx] * ki
+        conv_i = r_kept.norm(dim=-1) <= res_tol
+        converged[idx] = conv_i
+        done = conv_i | (stall[idx] >= 8) | (mu[idx] >= 1e16)
+        if handoff is not None:
+            done |= handoff
+        window = _CRAWL_WINDOW if freeze == 0 else _STAGE_WINDOW
+        if crawl is not None and it % window == 0:
+            if it >= (1 if freeze == 0 else 2) * window:
+                slow = q_i > 0.5 * q_window[idx]
+                if freeze == 0:
+                    slow &= unresolved
+                crawled[idx] = slow & ~conv_i
+                done |= crawled[idx]
+            q_window[idx] = q_i
         active[idx] = ~done
-    return h, it
+    n_frozen = (~keep).sum(-1)
+    return h, it, converged, crawled, n_frozen
+
+
+def _slow_manifold(
+    system: AbstractMap,
+    h: Tensor,
+    x: Tensor | None,
+    *,
+    res_tol: float,
+    freeze: float,
+    freeze_min: float,
+    max_iter: int,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, int]:
+    r"""Converge starts onto the slow manifold by stages of the reduced problem.
+
+    Stage k solves the reduced problem of :func:`_levenberg_marquardt` with the freezing
+    threshold :math:`\delta_k=` ``freeze`` :math:`/10^k`: rows of ``J - I`` below
+    :math:`\delta_k` are held free, every other row of ``F(h) - h`` is driven below ``res_tol``.
+    A start goes on to the next (smaller) threshold only while its stages converge and its full
+    residual is above ``res_tol``; a stage that does not converge leaves the start at the point
+    of its last converged stage (so every point returned by a converged stage has, up to
+    ``res_tol``, its whole residual in the rows that were held free: it moves only along
+    them). Stops at ``freeze_min``.
+
+    Returns ``(h, on_manifold, n_frozen, level, iterations)``: ``on_manifold`` marks starts with
+    a converged stage, ``n_frozen`` the rows held free and ``level`` the threshold of their last
+    converged stage.
+    """
+    b = h.shape[0]
+    on = torch.zeros(b, dtype=torch.bool, device=h.device)
+    n_frozen = torch.zeros(b, dtype=torch.long, device=h.device)
+    level = torch.full((b,), math.nan, dtype=torch.float64)
+    live = torch.ones(b, dtype=torch.bool, device=h.device)
+    delta = freeze
+    iterations = 0
+    while delta >= freeze_min and bool(live.any()):
+        idx = live.nonzero().squeeze(-1)
+        xi = _sub(x, idx)
+        hs, it, conv, _, nf = _levenberg_marquardt(
+            system, h[idx].clone(), xi, res_tol=res_tol, max_iter=max_iter, freeze=delta, crawl=delta
+        )
+        iterations += it
+        good = idx[conv]
+        h[good] = hs[conv]
+        on[good] = True
+        n_frozen[good] = nf[conv]
+        level[good.cpu()] = delta
+        full = _residual(system, hs, xi).norm(dim=-1) <= res_tol
+        live[idx] = conv & ~full
+        delta /= _STAGE_FACTOR
+    return h, on, n_frozen, level, iterations
 
 
 def _newton_polish(
@@ -227,10 +369,12 @@ def _newton_polish(
     return h
 
 
-def _dedup(points: Tensor, speeds: Tensor, tol: float) -> tuple[Tensor, Tensor]:
-    """Greedy de-duplication: keep the slowest point of every cluster of radius ``tol``."""
+def _dedup(points: Tensor, speeds: Tensor, tol: float, *, with_index: bool = False) -> tuple[Tensor, ...]:
+    """Greedy de-duplication: keep the slowest point of every cluster of radius ``tol``
+    (``with_index``: also the indices of the kept points in ``points``)."""
     if points.shape[0] <= 1:
-        return points, speeds
+        idx = torch.arange(points.shape[0], device=points.device)
+        return (points, speeds, idx) if with_index else (points, speeds)
     order = torch.argsort(speeds)
     pts, sp = points[order], speeds[order]
     # exact pairwise distances (the matrix-multiply shortcut loses ~sqrt(eps)|h| to cancellation)
@@ -245,6 +389,8 @@ def _dedup(points: Tensor, speeds: Tensor, tol: float) -> tuple[Tensor, Tensor]:
             dup[: i + 1] = False
             keep_cpu &= ~dup
     keep = keep_cpu.to(pts.device)
+    if with_index:
+        return pts[keep], sp[keep], order[keep]
     return pts[keep], sp[keep]
 
 
@@ -303,6 +449,8 @@ def find_fixed_points(
     marginal_tol: float = 1e-6,
     dedup_tol: float | None = None,
     method: str = "lm",
+    slow_manifold: bool = True,
+    freeze_tol: float | None = None,
     generator: torch.Generator | None = None,
     throw: bool = True,
 ) -> FixedPointResult:
@@ -315,6 +463,23 @@ def find_fixed_points(
     polishes with Newton's method (analytic Jacobian; minimum-norm steps, so continua of
     fixed points are handled), de-duplicates, and classifies every point by its Jacobian's
     eigenvalues.
+
+    **Slow manifolds** (``slow_manifold=True``, with ``method="lm"``). Where some units barely
+    move, e.g. closed update gates (:math:`\sigma(z_i)\approx0` at large :math:`\alpha_z`),
+    the rows i of :math:`J-I` are tiny and :math:`F(h)-h` is nearly flat along a manifold
+    whose dimension is the number of such units (docs/theory/gated.md §5.3; Can, Krishnamurthy
+    & Schwab 2020; Krishnamurthy, Can & Schwab 2022). Minimising q there crawls along the
+    manifold without converging. A start whose q does not halve in 5 iterations while
+    :math:`J-I` has rows below ``freeze_tol`` and the other rows are not converged is handed to
+    a staged *reduced* problem: rows with :math:`\lVert(J-I)_{i,:}\rVert<\delta` are held
+    free and the others driven to zero (Levenberg--Marquardt, quadratic convergence onto the
+    manifold), with :math:`\delta=` ``freeze_tol``, ``freeze_tol/10``, ... while the stages
+    converge (down to :math:`\sqrt{\epsilon_{\rm mach}}`). The point of the last converged
+    stage is a fixed point if its full residual, recomputed, is below ``tol`` (units frozen to
+    machine precision: a numerical continuum of fixed points), otherwise a *slow point* of
+    kind ``"manifold"``: it moves only along the free rows, with the reported speed. Each slow
+    point gets its number of slow directions (``slow_n_slow``, eigenvalues) and of free rows
+    (``slow_n_frozen``); a result with slow points only has status ``warning``.
 
     Starts: ``initial_states`` if given; otherwise ``n_initial`` random initial states run
     for ``n_transient`` steps (states on the attractor, where fixed points that shape the
@@ -340,6 +505,10 @@ def find_fixed_points(
         dedup_tol: distance below which two fixed points are the same; default
             ``max(1e3 * tol, 1e-7 * sqrt(n))``.
         method: ``"lm"`` (default) or ``"adam"``.
+        slow_manifold: hand crawling starts to the staged reduced problem (see above); ``False``
+            gives the plain minimisation.
+        freeze_tol: the first threshold :math:`\delta` on the row norms of :math:`J-I`
+            (default ``eps_slow``: a row below it relaxes more slowly than a slow direction).
         generator: randomness of starts and noise.
         throw: raise :class:`FixedPointError` when neither fixed nor slow points were found
             (``False``: return a result with ``status="no_fixed_points"``).
@@ -378,6 +547,13 @@ def find_fixed_points(
     slow_tol = check_real(slow_tol, "slow_tol", low=0.0, low_open=True)
     eps_slow = check_real(eps_slow, "eps_slow", low=0.0, low_open=True)
     marginal_tol = check_real(marginal_tol, "marginal_tol", low=0.0)
+    if not isinstance(slow_manifold, bool):
+        raise TypeError(
+            f"`slow_manifold` must be a bool; got {type(slow_manifold).__name__} {slow_manifold!r}"
+        )
+    freeze_v = (
+        eps_slow if freeze_tol is None else check_real(freeze_tol, "freeze_tol", low=0.0, low_open=True)
+    )
     n = system.state_size
     dtype, device = system.dtype, system.device
     check_compute_dtype(dtype)  # Cholesky and eigenvalues: no half kernels
@@ -448,65 +624,124 @@ def find_fixed_points(
             raise ValueError(
                 f"the Jacobian of {type(system).__name__} must be square ({n}, {n}); got {tuple(jac0.shape[-2:])}"
             )
+        use_manifold = slow_manifold and method == "lm"
+        # Chunks of starts keep each batched n x n buffer near 16 MB: freed blocks are then
+        # reused by the allocator instead of being unmapped and page-faulted back in at every
+        # iteration (measured: the system time of a 1000-start n = 128 search dropped by half).
+        chunk = max(1, (1 << 21) // (n * n))
+        crawled = torch.zeros(b, dtype=torch.bool, device=h.device)
         if method == "lm":
-            # Chunks of starts keep each batched n x n buffer near 16 MB: freed blocks are then
-            # reused by the allocator instead of being unmapped and page-faulted back in at every
-            # iteration (measured: the system time of a 1000-start n = 128 search dropped by half).
-            chunk = max(1, (1 << 21) // (n * n))
             n_iter = 0
             for s0 in range(0, b, chunk):
                 part = slice(s0, s0 + chunk)
-                h[part], it = _levenberg_marquardt(
+                h[part], it, _, crawled[part], _ = _levenberg_marquardt(
                     system,
                     h[part].clone(),
                     None if xb is None else xb[part],
                     res_tol=tol_v,
                     max_iter=max_iter,
+                    crawl=freeze_v if use_manifold else None,
                 )
                 n_iter = max(n_iter, it)
         else:
             h, n_iter = _adam(system, h, xb, res_tol=tol_v, max_iter=max_iter)
+        # crawling starts: converge onto the slow manifold (reduced problem, in stages)
+        on_manifold = torch.zeros(b, dtype=torch.bool, device=h.device)
+        n_frozen = torch.zeros(b, dtype=torch.long, device=h.device)
+        if use_manifold and bool(crawled.any()):
+            cidx = crawled.nonzero().squeeze(-1)
+            for s0 in range(0, cidx.numel(), chunk):
+                sub = cidx[s0 : s0 + chunk]
+                h_sub, on_sub, nf_sub, _, it = _slow_manifold(
+                    system,
+                    h[sub].clone(),
+                    _sub(xb, sub),
+                    res_tol=tol_v,
+                    freeze=freeze_v,
+                    freeze_min=math.sqrt(torch.finfo(dtype).eps),
+                    max_iter=min(max_iter, _STAGE_ITER),
+                )
+                h[sub], on_manifold[sub], n_frozen[sub] = h_sub, on_sub, nf_sub
+                n_iter = max(n_iter, it)
+            # starts that crawled but reached no slow manifold go on with the plain minimisation
+            fidx = (crawled & ~on_manifold).nonzero().squeeze(-1)
+            for s0 in range(0, fidx.numel(), chunk):
+                sub = fidx[s0 : s0 + chunk]
+                h[sub], it, _, _, _ = _levenberg_marquardt(
+                    system, h[sub].clone(), _sub(xb, sub), res_tol=tol_v, max_iter=max_iter
+                )
+                n_iter = max(n_iter, it)
         res_norm = _residual(system, h, xb).norm(dim=-1)
         finite = torch.isfinite(res_norm)
-        # polish everything that is close to a zero (Newton converges quadratically there)
-        near = finite & (0.5 * res_norm**2 < slow_tol)
+        # polish everything that is close to a zero (Newton converges quadratically there); points
+        # on a slow manifold whose residual is above tol are not: Newton would slide them along it
+        near = finite & (0.5 * res_norm**2 < slow_tol) & (~on_manifold | (res_norm <= tol_v))
         idx = near.nonzero().squeeze(-1)
         if idx.numel():
             h[idx] = _newton_polish(system, h[idx], _sub(xb, idx), res_tol=tol_v)
+        # verification: every residual is recomputed from the map itself
         r = _residual(system, h, xb)
         res_norm = r.norm(dim=-1)
         q = 0.5 * res_norm**2
         conv = torch.isfinite(res_norm) & (res_norm <= tol_v)
         slow = torch.isfinite(res_norm) & ~conv & (q < slow_tol)
-        n_crawling = 0
+        stationary = torch.zeros_like(slow)
         if bool(slow.any()):
             # a slow point is a local minimum of q: grad q = (J - I)^T r small relative to r;
-            # starts still crawling through a flat slow region are counted, not reported
+            # or a point converged onto a slow manifold; starts still crawling through a flat slow
+            # region are counted, not reported
             sidx = slow.nonzero().squeeze(-1)
             jr = _full_jacobian(system, h[sidx], _sub(xb, sidx)) - torch.eye(
                 n, dtype=h.dtype, device=h.device
             )
             grad = (jr.transpose(-1, -2) @ r[sidx].unsqueeze(-1)).squeeze(-1)
-            stationary = grad.norm(dim=-1) <= _STATIONARY * res_norm[sidx]
-            n_crawling = int((~stationary).sum())
-            slow[sidx[~stationary]] = False
+            stationary[sidx] = grad.norm(dim=-1) <= _STATIONARY * res_norm[sidx]
+        slow &= stationary | on_manifold
+        n_crawling = int((torch.isfinite(res_norm) & ~conv & (q < slow_tol) & ~slow).sum())
         pts, sp = _dedup(h[conv], q[conv], dedup_v)
-        spts, ssp = _dedup(h[slow], q[slow], max(dedup_v, 1e-4 * math.sqrt(n)))
+        sel = slow.nonzero().squeeze(-1)
+        kind_all = torch.where(stationary[sel], 0, 1)  # 0 minimum, 1 manifold
+        spts, ssp, keep_s = _dedup(h[sel], q[sel], max(dedup_v, 1e-4 * math.sqrt(n)), with_index=True)
+        skind = tuple(SLOW_KINDS[int(k)] for k in kind_all[keep_s].tolist())
+        sfrozen = torch.where(stationary[sel], 0, n_frozen[sel])[keep_s].cpu()
+        from rnndyn._linalg import eigvals
+
         if pts.shape[0]:
             xk = None if x0 is None else x0.expand(pts.shape[0], x0.shape[0])
             jac = system._jacobian(pts, xk)
             if jac.shape[-1] != jac.shape[-2]:  # pragma: no cover - checked above
                 raise ValueError("non-square Jacobian")
-            from rnndyn._linalg import eigvals
-
             ev = eigvals(jac)
             ev = torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))
         else:
             m = system.tangent_size
             ev = torch.zeros((0, m), dtype=torch.complex128, device=h.device)
+        if spts.shape[0]:
+            xk = None if x0 is None else x0.expand(spts.shape[0], x0.shape[0])
+            sev = eigvals(system._jacobian(spts, xk))
+            s_slow = ((sev - 1).abs() < eps_slow).sum(-1).cpu()
+        else:
+            s_slow = torch.zeros(0, dtype=torch.long)
     n_unstable, n_slow, spr, labels = _classify(ev, marginal_tol, eps_slow)
-    dim = int(n_slow.double().median().round()) if n_slow.numel() else 0
+    if n_slow.numel():
+        dim = int(n_slow.double().median().round())
+    elif s_slow.numel():
+        dim = int(s_slow.double().median().round())
+    else:
+        dim = 0
     pdim = _pca_dimension(torch.cat([pts, spts]) if spts.shape[0] else pts)
+    n_manifold = skind.count("manifold")
+    n_minimum = skind.count("minimum")
+    manifold_note = ""
+    if n_manifold:
+        on = torch.tensor([k == "manifold" for k in skind])
+        speeds = (2 * ssp[on.to(ssp.device)]).sqrt()
+        manifold_note = (
+            f"{n_manifold} on a slow manifold: |F(h) - h| = {float(speeds.min()):.2g} to {float(speeds.max()):.2g} "
+            f"lies in the rows of J - I below the freezing threshold (units that barely move, e.g. closed update "
+            f"gates; median {int(sfrozen[on].double().median().round())} rows), every other row is below tol; "
+            f"median {int(s_slow[on].double().median().round())} slow directions |lambda - 1| < {eps_slow:g}"
+        )
     if pts.shape[0]:
         status = Status.SUCCESS
         counts = {lab: labels.count(lab) for lab in STABILITY if labels.count(lab)}
@@ -515,13 +750,21 @@ def find_fixed_points(
             + ", ".join(f"{v} {k}" for k, v in counts.items())
             + f") from {b} starts; {spts.shape[0]} slow point(s)"
         )
+        if manifold_note:
+            message += f" ({manifold_note})"
         if n_crawling:
             message += f"; {n_crawling} start(s) still moving through slow regions after {n_iter} iterations"
     elif spts.shape[0]:
         status = Status.WARNING
+        parts = [manifold_note] if manifold_note else []
+        if n_minimum:
+            parts.append(f"{n_minimum} local minima of q (ghosts)")
         message = (
-            f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}"
+            f"no fixed point within tol = {tol_v:.3g}; {spts.shape[0]} slow point(s) with q < {slow_tol:g}: "
+            + "; ".join(parts)
         )
+        if n_crawling:
+            message += f"; {n_crawling} start(s) still moving through slow regions after {n_iter} iterations"
     else:
         status = Status.NOT_CONVERGED
         message = (
@@ -540,11 +783,15 @@ def find_fixed_points(
         stability=labels,
         slow_points=spts,
         slow_speeds=ssp,
+        slow_kind=skind,
+        slow_n_slow=s_slow,
+        slow_n_frozen=sfrozen,
         input=x0,
         tol=tol_v,
         slow_tol=slow_tol,
         eps_slow=eps_slow,
         marginal_tol=marginal_tol,
+        freeze_tol=freeze_v if slow_manifold and method == "lm" else math.nan,
         n_initial=b,
         n_converged=int(conv.sum()),
         n_iterations=n_iter,
