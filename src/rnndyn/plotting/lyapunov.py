@@ -7,12 +7,21 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rnndyn.plotting import _plt, save
+from rnndyn.plotting import _plt, flag_result, save
+
+
+def _run_line(res: Any) -> str:
+    """One line with the run's settings, for the title."""
+    traj = f"{res.n_trajectories} trajector{'y' if res.n_trajectories == 1 else 'ies'}"
+    dt = f" (dt = {res.dt:g})" if res.dt is not None else ""
+    return f"{traj} × {res.n_steps} steps{dt} after {res.n_transient}, QR every {res.qr_every}"
 
 
 def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
-    """Spectrum ``lambda_i`` vs ``i`` (fraction ``i/n`` for large ``n``) with ±2 stderr bands, the
-    zero line, the positive part shaded, and the summary (lambda_max, D_KY, entropy rate) inset."""
+    """Spectrum ``lambda_i`` vs ``i`` with ±2 stderr bars (a band for long spectra), each
+    trajectory's own spectrum faint behind it (two attractors show as two families), the zero
+    line, the positive part shaded, D_KY marked, the summary (lambda_max, regime, entropy rate)
+    inset, the run's settings under the title, and a banner when the status is not ``success``."""
     import numpy as np
 
     plt = _plt()
@@ -23,6 +32,12 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     finite = np.isfinite(lam)
     ax.axhline(0.0, color="0.5", lw=0.8, zorder=0)
+    per = res.per_trajectory.numpy() if getattr(res, "per_trajectory", None) is not None else None
+    if per is not None and per.ndim == 2 and per.shape[0] > 1:
+        for b, row in enumerate(per):
+            ok = np.isfinite(row)
+            ax.plot(i[ok], row[ok], "." if k <= 40 else "-", ms=2.5, lw=0.5, color="0.55", alpha=0.6,
+                    zorder=1, label="each trajectory" if b == 0 else None)  # fmt: skip
     if k > 40:
         ax.fill_between(
             i[finite],
@@ -75,7 +90,7 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
     txt = (
         f"lambda_max = {lam[0]:.4g}"
         + (f" ± {se0:.2g}" if math.isfinite(se0) else "")
-        + f"\nregime: {res.regime}\nentropy rate = {res.entropy_rate:.3g}"
+        + f" {res.units}\nregime: {res.regime}\nentropy rate = {res.entropy_rate:.3g} {res.units}"
         + f"\nmin lambda = {lo:.3g}"
     )
     ax.text(
@@ -89,8 +104,9 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
         bbox=dict(boxstyle="round", fc="white", ec="0.7"),
     )
     ax.legend(loc="lower left", fontsize=8, frameon=False)
-    ax.set_title(title or "Lyapunov spectrum", fontsize=10)
+    ax.set_title((title or "Lyapunov spectrum") + "\n" + _run_line(res), fontsize=9)
     ax.grid(alpha=0.25)
+    flag_result(fig, res)
     return save(fig, path)
 
 
@@ -126,9 +142,13 @@ def plot_convergence(res: Any, path: str | Path, *, title: str = "", n_show: int
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("averaging " + ("time" if res.dt is not None else "steps") + " (log scale)")
     ax.set_ylabel(f"running estimate [{res.units}]")
-    ax.set_title(title or "convergence of the Lyapunov exponents", fontsize=10)
+    ax.set_title(
+        (title or "convergence of the Lyapunov exponents") + "\n" + _run_line(res)
+        + "; bands: final value ± 2 stderr", fontsize=9,
+    )  # fmt: skip
     ax.legend(fontsize=8, ncol=min(show, 5), loc="best", frameon=False)
     ax.grid(alpha=0.25, which="both")
+    flag_result(fig, res)
     return save(fig, path)
 
 

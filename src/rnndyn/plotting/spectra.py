@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, save
+from rnndyn.plotting import _plt, flag_result, save
 
 if TYPE_CHECKING:
     from rnndyn.fixed_points import FixedPointResult
@@ -24,7 +24,8 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
 
     Left: all states' eigenvalues (grey), the state the theory was evaluated at (blue), the
     predicted boundary (red) and atoms (red crosses), the unit circle (maps) or the imaginary
-    axis (vector fields). Right: the pooled fraction with |lambda - 1| < eps on log axes, with
+    axis (vector fields). Right: the pooled fraction with |lambda - 1| < eps on log-log axes
+    (values below one eigenvalue in all are drawn at that floor), with
     the chosen ``eps_slow`` marked and, where the theory has one, its prediction (the weight of
     the gates closer than eps to closing, P(z < eps) for the GRU, docs/theory/gated.md §5.3).
     """
@@ -32,35 +33,46 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     ev = _np(result.eigenvalues)
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0), gridspec_kw={"width_ratios": [1.15, 1]})
     ax = axes[0]
+    k = result.theory_index if result.theory is not None else 0
     if ev.size:
         pooled = ev.reshape(-1)
         ax.scatter(
             pooled.real,
             pooled.imag,
-            s=2,
-            c="0.6",
-            alpha=0.35,
+            s=4,
+            c="0.45",
+            alpha=0.45,
             lw=0,
-            label=f"{result.n_states} states",
+            label=f"all {result.n_states} states ({pooled.size} eigenvalues)",
             rasterized=True,
         )
-        k = result.theory_index if result.theory is not None else 0
-        ax.scatter(ev[k].real, ev[k].imag, s=5, c="tab:blue", lw=0, label=f"state {k}", rasterized=True)
+        ax.scatter(
+            ev[k].real,
+            ev[k].imag,
+            s=7,
+            c="tab:blue",
+            lw=0,
+            label=f"state {k}" + (" (theory evaluated here)" if result.theory is not None else ""),
+            rasterized=True,
+        )
     if result.continuous:
-        ax.axvline(0.0, color="k", lw=0.8, ls="--", label="Re = 0")
+        ax.axvline(0.0, color="k", lw=0.8, ls="--", label="Re λ = 0 (stability edge)")
     else:
         t = np.linspace(0, 2 * np.pi, 400)
-        ax.plot(np.cos(t), np.sin(t), "k--", lw=0.8, label="unit circle")
+        ax.plot(np.cos(t), np.sin(t), "k--", lw=0.8, label="unit circle |λ| = 1")
     th = result.theory
     if th is not None:
         b = np.append(th.boundary, th.boundary[:1])
-        ax.plot(b.real, b.imag, color="tab:red", lw=1.6, label=f"theory ({th.formula.split('(')[0].strip()})")
+        ax.plot(
+            b.real, b.imag, color="tab:red", lw=1.6,
+            label=f"random-matrix support ({th.formula.split('(')[0].strip()})", gid="rnndyn-theory",
+        )  # fmt: skip
         for loc, mass in th.atoms:
             if mass > 0:
                 c = complex(loc)
                 ax.plot(c.real, c.imag, "x", color="tab:red", ms=9, mew=2)
                 ax.annotate(
-                    f"mass {mass:.2g}",
+                    f"atom, mass {mass:.2g}",
                     (c.real, c.imag),
                     xytext=(6, 6),
                     textcoords="offset points",
@@ -70,42 +82,50 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
-    sub = f"mean spectral radius {result.mean_spectral_radius:.3f}"
-    if th is not None and th.rho is not None:
-        sub += f", ρ = {th.rho:.3f}"
-    ax.set_title((title + "\n" if title else "") + sub, fontsize=10)
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.85)
+    where = {"fixed_points": "fixed points", "matrices": "matrices"}.get(result.at, "states")
+    sub = f"Jacobian eigenvalues at {result.n_states} {where}: mean spectral radius {result.mean_spectral_radius:.3f}"
+    if th is not None:
+        sub += f"\ntheory: radius {th.radius:.3f}" + (f", ρ = {th.rho:.3f}" if th.rho is not None else "")
+    ax.set_title((title + "\n" if title else "") + sub, fontsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, fontsize=7.5, frameon=False)
 
     ax = axes[1]
     eps = np.logspace(-4, 0, 60)
     frac = _np(result.slow_fraction_curve(eps)) if ev.size else np.zeros_like(eps)
     near = "0" if result.continuous else "1"
-    ax.semilogx(eps, frac, color="tab:blue", lw=1.8, label="Jacobian eigenvalues (all states)")
+    floor = 0.5 / max(int(ev.size), 1)  # below one eigenvalue in all: drawn at the floor
+    ax.loglog(
+        eps, np.maximum(frac, floor), color="tab:blue", lw=1.8, label="Jacobian eigenvalues (all states)"
+    )
+    bottom = floor
     if th is not None and th.poles is not None:
         small = eps <= 0.3  # P(z < eps) describes eigenvalues pinned near 1, not the bulk
-        ax.semilogx(
+        pred = np.asarray(th.predicted_slow_fraction(eps[small]), dtype=float)
+        ax.loglog(
             eps[small],
-            th.predicted_slow_fraction(eps[small]),
+            np.where(pred > 0, pred, np.nan),
             color="tab:red",
             lw=1.4,
             ls="--",
-            label="theory: closing gates, P(z < ε) (§5.3)",
+            marker=".",
+            ms=4,
+            label="theory: closing gates, P(z < ε) (§5.3)" + ("" if np.any(pred > 0) else ": 0 here"),
         )
+        if np.any(pred > 0):
+            bottom = min(floor, max(float(pred[pred > 0].min()), 1e-6))
     ax.axvline(result.eps_slow, color="0.4", ls=":", lw=1)
-    ax.axhline(result.mean_slow_fraction, color="0.4", ls=":", lw=1)
-    ax.annotate(
-        f"{result.mean_slow_fraction:.3f} within {result.eps_slow:g}",
-        (result.eps_slow, result.mean_slow_fraction),
-        xytext=(8, -14),
-        textcoords="offset points",
-        fontsize=9,
-    )
+    ax.axhline(max(result.mean_slow_fraction, floor), color="0.4", ls=":", lw=1)
     ax.set_xlabel("ε")
     ax.set_ylabel(f"fraction of eigenvalues with |λ − {near}| < ε")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("slow modes", fontsize=10)
+    ax.set_ylim(bottom * 0.8, 1.3)
+    ax.set_title(
+        f"slow modes: {result.mean_slow_fraction:.3g} of the eigenvalues within ε = {result.eps_slow:g} of {near}"
+        f"\n(log-log; values below one eigenvalue in all drawn at {floor:.1g})",
+        fontsize=9,
+    )
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", fontsize=8)
+    flag_result(fig, result)
     return save(fig, path)
 
 
@@ -127,8 +147,10 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
             # not drawn as an axis: it would only show 1e-16 noise
             n_real = int(np.sum(sv**2 > 1e-12 * max(float(np.sum(sv**2)), 1e-300)))
             basis = vt[: max(1, min(2, n_real))].T
+            var_frac = sv**2 / max(float(np.sum(sv**2)), 1e-300)
         else:
             basis = np.eye(allp.shape[1])[:, :1]
+            var_frac = np.ones(1)
         proj = (pts - mean) @ basis if pts.size else np.zeros((0, basis.shape[1]))
         if proj.shape[1] == 1:
             proj = np.concatenate([proj, np.zeros_like(proj)], 1)
@@ -156,12 +178,23 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
                 edgecolors="k",
                 label=f"slow points ({spts.shape[0]})",
             )
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best")
     else:
         ax.text(0.5, 0.5, "no fixed points found", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("PC 1")
+        var_frac = np.zeros(2)
     one_dim = bool(allp.shape[0]) and basis.shape[1] == 1
-    ax.set_ylabel("(the points span one direction)" if one_dim else "PC 2")
+
+    def _pc(j: int) -> str:
+        return (
+            f"PC {j + 1} ({100 * var_frac[j]:.0f}% of the points' variance)"
+            if j < var_frac.size
+            else f"PC {j + 1}"
+        )
+
+    ax.set_xlabel(_pc(0) if allp.shape[0] >= 2 else "PC 1")
+    ax.set_ylabel(
+        "(the points span one direction)" if one_dim else (_pc(1) if allp.shape[0] >= 2 else "PC 2")
+    )
     summary = f"{result.n_points} fixed points, slow-manifold dim {result.slow_manifold_dimension}"
     if result.line_attractor:
         summary += " (line attractor)"
@@ -169,17 +202,21 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
 
     ax = axes[1]
     ev = _np(result.eigenvalues)
+    seen: set[str] = set()
     for i, lab in enumerate(result.stability):
-        ax.scatter(ev[i].real, ev[i].imag, s=6, c=colours[lab], alpha=0.6, lw=0, rasterized=True)
+        ax.scatter(ev[i].real, ev[i].imag, s=8, c=colours[lab], alpha=0.7, lw=0, rasterized=True,
+                   label=None if lab in seen else f"at {lab} points")  # fmt: skip
+        seen.add(lab)
     t = np.linspace(0, 2 * np.pi, 400)
-    ax.plot(np.cos(t), np.sin(t), "k--", lw=0.8)
-    ax.add_patch(plt.Circle((1.0, 0.0), result.eps_slow, fill=False, color="tab:blue", lw=1))
+    ax.plot(np.cos(t), np.sin(t), "k--", lw=0.8, label="unit circle |λ| = 1")
+    ax.add_patch(plt.Circle((1.0, 0.0), result.eps_slow, fill=False, color="tab:blue", lw=1,
+                            label=f"slow: |λ − 1| < {result.eps_slow:g}"))  # fmt: skip
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
-    ax.set_title(
-        f"Jacobian eigenvalues at the fixed points (blue circle: |λ − 1| < {result.eps_slow:g})", fontsize=10
-    )
+    ax.set_title("Jacobian eigenvalues at the fixed points", fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize=8, frameon=False)
+    flag_result(fig, result)
     return save(fig, path)
 
 
