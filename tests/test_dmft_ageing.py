@@ -93,6 +93,16 @@ def test_results_statuses_and_errors() -> None:
 def test_plot(tmp_path) -> None:  # noqa: ANN001
     r = gated_dmft_ageing(2.5, alpha_r=2.0, alpha_z=1.0, t_max=6.0, dt=0.2, n_samples=200, lag=2.0)
     assert np.all(np.isfinite(r.lambda_ages)) and math.isfinite(r.lambda_late_stderr)
+    # invariants of any two-time correlation: C(t, t') is symmetric positive semi-definite (a Gram
+    # matrix of the paths), so |C(t, t')| <= sqrt(C(t, t) C(t', t')); the ageing indicator is the
+    # normalised C(t_w, t_w + lag)
+    c = r.c_h
+    assert np.array_equal(c, c.T)
+    assert np.linalg.eigvalsh(c).min() > -1e-12 * np.trace(c)
+    d = np.sqrt(np.diag(c))
+    assert np.max(np.abs(c) / np.outer(d, d)) <= 1.0 + 1e-12
+    i, k = np.round(r.ages / r.dt).astype(int), int(round(2.0 / r.dt))
+    np.testing.assert_allclose(r.ageing, c[i, i + k] / (d[i] * d[i + k]), rtol=1e-12)
     assert r.plot(tmp_path / "ageing.png").stat().st_size > 1000
 
 

@@ -265,6 +265,41 @@ def test_dmft_regions_two_and_three_at_large_alpha_r():
         dmft_region_point("gru", 1.9, 20.0, 0.0, 0.5)
 
 
+@pytest.mark.slow
+def test_chaos_onset_line_continuous_and_discontinuous():
+    # ~20 s CPU (50 s on a loaded machine). alpha_r = 0: the exact map to SCS (g = g_h / 2) puts the onset at g_h = 2, continuous.
+    # alpha_r = 20: the onset lies between the mean-field FP bifurcation g* = 1.628 and the zero-FP
+    # line 2, and within what N = 500 networks show (decay at g_h = 1.7, chaos with lambda ~ 0.1 at
+    # 1.95: test_meanfield.py::test_gated_flow_discontinuous_transition_overlay; docs/theory/gated.md
+    # §6.3 item 1, g_c ~ 1.8 +- 0.05 for N ~ 10^3), with a finite lambda_max there (the jump).
+    # Measured (dt = 0.4, tau_max = 40): g_c = 1.7556, lambda at onset 0.098, C_h(0) 0.034.
+    from rnndyn.meanfield import bifurcation_gain, chaos_onset
+
+    zero = chaos_onset(0.0, dt=0.4, tau_max=40.0)
+    assert zero.status == "success" and zero.g_c == 2.0 and not zero.discontinuous
+    r = chaos_onset(20.0, tol=0.02, dt=0.4, tau_max=40.0)
+    assert r.status == "success" and r.discontinuous, r.message
+    lo, hi = r.bracket
+    assert lo <= r.g_c <= hi and hi - lo <= 0.02
+    assert bifurcation_gain(20.0) < lo and hi < 2.0
+    assert 1.7 < r.g_c < 1.95
+    assert 0.05 < r.lambda_at_onset < 0.2 and r.c_h0_at_onset > 0.0
+    # the bracket is what the stationary DMFT says at its two ends
+    assert gated_dmft(lo, alpha_r=20.0, lyapunov=False, dt=0.4, tau_max=40.0).zero_fixed_point
+    assert not gated_dmft(hi, alpha_r=20.0, lyapunov=False, dt=0.4, tau_max=40.0).zero_fixed_point
+
+
+def test_chaos_onset_bad_input_names_the_argument():
+    from rnndyn.meanfield import chaos_onset
+
+    with pytest.raises(ValueError, match="alpha_r"):
+        chaos_onset(-1.0)
+    with pytest.raises(ValueError, match="g_min"):
+        chaos_onset(5.0, g_min=2.5)
+    with pytest.raises(ValueError, match="tol"):
+        chaos_onset(5.0, tol=0.0)
+
+
 def test_phase_diagram_with_dmft_theory():
     from rnndyn.phases import phase_diagram
 
