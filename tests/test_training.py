@@ -403,6 +403,35 @@ def test_fused_classifier_equals_step_loop(kind: str) -> None:
     torch.testing.assert_close(clf(x, per_step=True), fused_steps)
 
 
+@pytest.mark.parametrize("per_step", [False, True])
+def test_evaluate_classifier_equals_one_cross_entropy_over_all_test_sequences(per_step: bool) -> None:
+    # the batched evaluation (uneven last batch) against one torch cross entropy / argmax over the
+    # whole test set: the same numbers whatever the batch size
+    task = tr.delayed_copy_task(n_samples=24, n_symbols=3, length=3, delay=2, generator=gen(40))
+    if not per_step:  # the last-step read-out: the label is the last copied symbol
+        task = tr.SequenceTask(
+            "last",
+            task.inputs_train,
+            task.targets_train[:, -1],
+            task.inputs_test,
+            task.targets_test[:, -1],
+            3,
+        )
+    core = tr.make_torch_rnn("gru", 5, input_size=task.inputs_test.shape[-1], generator=gen(41), dtype=F64)
+    clf = tr.SequenceClassifier(core, 3, generator=gen(42))
+    x, y = task.inputs_test.to(F64), task.targets_test
+    assert x.shape[0] >= 4
+    with torch.no_grad():
+        logits = clf(x, per_step=per_step)
+    flat, labels = logits.reshape(-1, 3), y.reshape(-1)
+    keep = labels != -100
+    loss = float(torch.nn.functional.cross_entropy(flat[keep], labels[keep]))
+    acc = float((flat[keep].argmax(-1) == labels[keep]).double().mean())
+    for batch_size in (3, 512):
+        got = tr.evaluate_classifier(clf, task, batch_size=batch_size)
+        assert got == pytest.approx((loss, acc), rel=1e-12, abs=1e-15)
+
+
 def test_gru_digits_run_lambda_at_init_is_the_zero_fixed_point_rate() -> None:
     from rnndyn.training import experiments as ex
 
