@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import rnndyn as rd
@@ -85,3 +86,58 @@ def test_gradient_norm_theory_refuses_the_other_laws_parameter() -> None:
     # the law's own parameter still acts: binary-gate limit theta / (1 - rho (1 - theta)) (CKS20 App. F)
     r = gradient_norm_theory(rho=1.5, law="binary_gate", theta=0.6, t_max=10)
     assert r.limit == pytest.approx(0.6 / (1.0 - 1.5 * 0.4), rel=1e-12)
+
+
+# ----------------------------------------------------------------- the tent map and exact orbits
+class _ReluTent(rd.AbstractMap):
+    """The tent map as a ReLU network, 2 relu(x) - 4 relu(x - 1/2), Jacobian by autograd."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+
+    def _step(self, h, x):
+        return 2.0 * torch.relu(h) - 4.0 * torch.relu(h - 0.5)
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_tent_map_exponent_is_ln_mu_and_a_collapsed_orbit_says_so() -> None:
+    kw = {"n_steps": 300, "n_transient": 80, "n_trajectories": 3, "generator": _gen(0)}
+    # slope 2: every float64 orbit ends exactly on the fixed point 0 (|f'| = 2 there too)
+    res = rd.lyapunov_spectrum(rd.Tent(), **kw)
+    assert float(res.exponents[0]) == pytest.approx(math.log(2.0), abs=1e-12)
+    assert res.status == "warning"
+    (check,) = [c for c in res.checks if c.name == "exact_periodic_orbit"]
+    assert not check.passed and check.value == pytest.approx(math.log(2.0), abs=1e-12)
+    assert "became exactly periodic (period 1) during the run" in res.message and "rd.Tent(mu=1.9999)" in res.message
+    # slope 1.9999: rounding keeps the orbits typical; exponent ln 1.9999, nothing to report
+    res = rd.lyapunov_spectrum(rd.Tent(mu=1.9999), **kw)
+    assert float(res.exponents[0]) == pytest.approx(math.log(1.9999), abs=1e-12)
+    assert res.status == "success", res.message
+    # a start chosen on the fixed point measures that orbit, as asked: success, with a note
+    res = rd.lyapunov_spectrum(rd.Tent(), n_steps=50, h0=torch.zeros(2, 1, dtype=torch.float64))
+    assert float(res.exponents[0]) == pytest.approx(math.log(2.0), abs=1e-12)
+    assert res.status == "success" and "the start is an exactly periodic orbit (period 1 in 2 of 2" in res.message
+
+
+def test_relu_tent_on_its_kink_is_failed_not_minus_inf_success() -> None:
+    h0 = torch.tensor([[0.1], [0.3], [0.7]], dtype=torch.float64)
+    res = rd.lyapunov_spectrum(_ReluTent(), n_steps=100, n_transient=80, h0=h0, throw=False)
+    assert torch.isneginf(res.exponents).all() and res.status == "failed"
+    assert "exactly on a kink of the piecewise-linear map" in res.message
+    with pytest.raises(rd.AnalysisError, match="exact_periodic_orbit"):
+        rd.lyapunov_spectrum(_ReluTent(), n_steps=100, n_transient=80, h0=h0)
+    # the analytic tent has |f'| = 2 on both sides of its kinks: no kink verdict, only the collapse
+    dead = rd.lyapunov_spectrum(rd.Tent(mu=2.0), n_steps=20, h0=torch.tensor([[0.25]], dtype=torch.float64))
+    assert dead.status == "warning" and "kink" not in dead.message  # unstable fixed point, not a kink
+    # the 1-D routine on the built-in ReLU tent network: failed with the reason, was -inf 'success'
+    r = rd.chaos.lyapunov_exponent_1d(rd.chaos.ScalarNetwork.tent(), n_steps=200, generator=_gen(0))
+    assert torch.isneginf(r.exponent).all() and r.status == "failed"
+    assert "8 of 8 orbits end exactly on a kink" in r.message and "ln 2 = 0.693" in r.message
+    r = rd.chaos.lyapunov_exponent_1d(rd.Tent(), n_steps=200, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
+    assert float(r.exponent[0]) == pytest.approx(math.log(2.0), abs=1e-12) and r.status == "warning"
+    r = rd.chaos.lyapunov_exponent_1d(rd.Tent(mu=1.9999), n_steps=200, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
+    assert float(r.exponent[0]) == pytest.approx(math.log(1.9999), abs=1e-12) and r.status == "success", r.message

@@ -38,7 +38,7 @@ from rnndyn.phases import phase_diagram
 from rnndyn.simulate import rollout_like_torch, simulate
 from rnndyn.spectra import SpectrumResult, jacobian_spectrum
 from rnndyn.sweeps import sweep
-from rnndyn.systems import Henon, Logistic, Lorenz63, Lorenz96, Rossler
+from rnndyn.systems import Henon, Logistic, Lorenz63, Lorenz96, Rossler, Tent
 
 __all__ = [
     "GRU",
@@ -67,6 +67,7 @@ __all__ = [
     "Rossler",
     "SpectrumResult",
     "Status",
+    "Tent",
     "TorchGRU",
     "TorchLSTM",
     "TorchRNN",

@@ -702,6 +702,9 @@ class LyapunovEngine:
                 recorder=recorder,
             )
         samples.append((state.h[:2], in_avg[:2, -1] if in_avg is not None else None))
+        periods = None
+        if inputs is None and not diverged_in_transient and bool(torch.isfinite(state.h).all()):
+            periods = (_exact_periods(system, h0), _exact_periods(system, state.h))
         return _build_result(
             self,
             state=state,
@@ -717,6 +720,7 @@ class LyapunovEngine:
             throw=throw,
             samples=samples if check_jacobian else None,
             shared_inputs=shared_inputs,
+            periods=periods,
         )
 
 
@@ -776,6 +780,50 @@ def _diverged_result(
     return res
 
 
+#: longest period of an orbit found repeating bit for bit at the end of a run (``_exact_periods``)
+_EXACT_PERIOD_MAX = 8
+
+
+def _exact_periods(system: AbstractMap, h: Tensor) -> Tensor:
+    """Per trajectory, the smallest ``p <= _EXACT_PERIOD_MAX`` with ``f^p(h) == h`` bit for bit (0: none).
+
+    An autonomous orbit that repeats exactly in floating point sits on a periodic orbit. With a
+    positive exponent that orbit is unstable, so the run measured it, not the attractor: it was
+    reached through rounding (every float64 orbit of the slope-2 tent map ends on its fixed point 0)
+    or started on it (``h0 = 0``, the fixed point of a network without biases)."""
+    period = torch.zeros(h.shape[0], dtype=torch.int64)
+    x = h
+    with torch.no_grad():
+        for p in range(1, _EXACT_PERIOD_MAX + 1):
+            x = system._step(x, None)
+            same = (x == h).all(-1).cpu() & (period == 0)
+            period[same] = p
+    return period
+
+
+def _on_kink(engine: LyapunovEngine, h: Tensor) -> bool:
+    """Whether the Jacobian at ``h`` has more all-zero rows or columns than at ``h`` moved by a
+    relative 1e-9 to either side: ``h`` sits exactly on a kink of a piecewise-linear map, where the
+    Jacobian takes one side's derivative (relu'(0) = 0) and a collapse of the frame is an artefact
+    of that convention. Dense Jacobians only (``n <= 2048``); ``False`` otherwise."""
+    if engine.n_tangent > 2048:
+        return False
+
+    def deficiency(x: Tensor) -> Tensor:
+        with torch.no_grad():
+            jac = engine._jacobian(x, None)
+        zero = jac == 0
+        return zero.all(-1).sum(-1) + zero.all(-2).sum(-1)
+
+    try:
+        step = 1e-9 * h.abs().amax(-1, keepdim=True).clamp_min(1.0)
+        d0 = deficiency(h)
+        d_side = torch.minimum(deficiency(h + step), deficiency(h - step))
+    except Exception:  # noqa: BLE001 - a model without a usable dense Jacobian: no kink verdict
+        return False
+    return bool((d0 > d_side).any())
+
+
 def _build_result(
     engine: LyapunovEngine,
     *,
@@ -792,8 +840,12 @@ def _build_result(
     throw: bool,
     samples: list[tuple[Tensor, Tensor | None]] | None,
     shared_inputs: bool,
+    periods: tuple[Tensor, Tensor] | None = None,
 ) -> LyapunovResult:
-    """Exponents, errors, diagnostics and checks of a QR run; the status is the worst check."""
+    """Exponents, errors, diagnostics and checks of a QR run; the status is the worst check.
+
+    ``periods``: per trajectory, the period of an orbit found repeating exactly at the start and
+    at the end of an autonomous run (0: none; :func:`_exact_periods`)."""
     system = engine.system
     dt = system.dt
     step_time = dt or 1.0
@@ -874,6 +926,18 @@ def _build_result(
             )
         )
 
+    if periods is not None and bool((periods[0] > 0).any()):
+        notes.append(
+            f"the start is an exactly periodic orbit (period {int(periods[0][periods[0] > 0].min())} in "
+            f"{int((periods[0] > 0).sum())} of {batch} trajectories): the exponents are that orbit's"
+        )
+    if periods is not None and bool((periods[1] > 0).any()):
+        check = _exact_orbit_check(
+            engine, state.h, periods[1], periods[0] > 0, float(exps[0]), tol, n_neg_inf, system.units
+        )
+        if check is not None:
+            checks.append(check)
+
     # convergence of the top exponents
     running_sorted = torch.sort(running, dim=-1, descending=True).values.mean(0)  # (C, k)
     conv = diag.convergence_checks(
@@ -947,6 +1011,59 @@ def _build_result(
     if throw and status is Status.FAILED:
         raise AnalysisError(message + "; pass throw=False to get the result", result=res)
     return res
+
+
+def _exact_orbit_check(
+    engine: LyapunovEngine,
+    h: Tensor,
+    periods: Tensor,
+    started: Tensor,
+    lam: float,
+    tol: float,
+    n_neg_inf: int,
+    units: str,
+) -> Check | None:
+    """The failed ``exact_periodic_orbit`` check, when an exactly periodic orbit makes the exponents
+    an artefact: on a kink (``failed``) or, for an orbit that did not start periodic (``started``),
+    unstable (``lambda_max > 0``: ``warning``); else ``None``. A start chosen on a periodic orbit
+    (``h0 = 0`` on a fixed point) measures that orbit, as asked: a note, not a check."""
+    hit = periods > 0
+    where = (
+        f"in {int(hit.sum())} of {periods.numel()} trajectories the orbit repeats bit for bit with period "
+        f"{', '.join(str(p) for p in sorted(set(periods[hit].tolist())))} at the end of the run"
+    )
+    fix = (
+        "start from a generic state (not a fixed point such as h0 = 0), or use a map whose floating-point "
+        "orbits do not collapse (a slope slightly off 2 for the tent map, e.g. rd.Tent(mu=1.9999), or the "
+        "conjugate logistic map rd.Logistic(r=4))"
+    )
+    if n_neg_inf and _on_kink(engine, h[hit.to(h.device)]):
+        return Check(
+            name="exact_periodic_orbit",
+            passed=False,
+            detail=f"{where}, exactly on a kink of the piecewise-linear map (the Jacobian there takes "
+            "one side's derivative, relu'(0) = 0, and another a relative 1e-9 away): the -inf "
+            "exponents are an artefact of that convention, not a rate of the map (the slope-2 tent map "
+            f"2 relu(x) - 4 relu(x - 1/2) has ln 2 = 0.693 everywhere else); {fix}",
+            status=Status.FAILED,
+        )
+    hit = hit & ~started
+    where = (
+        f"in {int(hit.sum())} of {periods.numel()} trajectories the orbit became exactly periodic "
+        f"(period {', '.join(str(p) for p in sorted(set(periods[hit].tolist())))}) during the run"
+    )
+    if bool(hit.any()) and math.isfinite(lam) and lam > tol:
+        return Check(
+            name="exact_periodic_orbit",
+            passed=False,
+            value=lam,
+            tolerance=tol,
+            detail=f"{where} while lambda_max = {lam:.4g} {units} > 0: an unstable periodic orbit is "
+            "reached only through rounding, so the exponents are that orbit's, not the attractor's; "
+            f"{fix}",
+            status=Status.WARNING,
+        )
+    return None
 
 
 _DT_UNCHECKED = (

@@ -2,7 +2,7 @@
 
 They are the oracles of the Lyapunov and fixed-point tests (docs/theory/chaos.md §4.1):
 Lorenz-63 (0.9056, 0, -14.5723) at the classic parameters, Hénon (sum = ln 0.3), logistic
-r = 4 (ln 2), Lorenz-96 (sum = -N).
+r = 4 (ln 2), tent (ln mu), Lorenz-96 (sum = -N).
 """
 
 from __future__ import annotations
@@ -168,4 +168,36 @@ class Logistic(AbstractMap, _Reference):
         return u.to(self.r.dtype).to(self.r.device)
 
 
-__all__ = ["Henon", "Logistic", "Lorenz63", "Lorenz96", "Rossler"]
+class Tent(AbstractMap, _Reference):
+    r"""Tent map :math:`x \mapsto \mu \min(x, 1 - x)` on ``[0, 1]``; its exponent is ``ln mu`` exactly.
+
+    ``|f'| = mu`` everywhere, so every orbit has the exponent ``ln mu`` (``ln 2 = 0.693`` at the
+    default ``mu = 2``). At the kink ``x = 1/2`` the Jacobian is the right-hand derivative
+    ``-mu`` (either side has ``|f'| = mu``, so the exponent does not depend on the choice; a ReLU
+    form ``2 relu(x) - 4 relu(x - 1/2)`` with ``relu'(0) = 0`` instead has ``f'(0) = 0``).
+
+    Floating point: at ``mu = 2`` the map is computed exactly and every float64 start is a dyadic
+    rational, so every orbit reaches the fixed point 0 within ~60 steps and stays there. The
+    exponent is still ``ln 2`` (``f'(0) = 2``), but the orbit is that unstable fixed point, not a
+    typical orbit, and :func:`rnndyn.lyapunov_spectrum` says so (status ``warning``, check
+    ``exact_periodic_orbit``). ``mu`` slightly below 2 (``1.9999``) keeps the orbits typical.
+    """
+
+    def __init__(self, *, mu: float = 2.0) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self._param("mu", check_real(mu, "mu", low=0.0, high=2.0, low_open=True))
+
+    def _step(self, h: Tensor, x: Tensor | None) -> Tensor:
+        return self.mu * torch.minimum(h, 1.0 - h)
+
+    def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
+        return torch.where(h < 0.5, self.mu, -self.mu).unsqueeze(-1)
+
+    def initial_state(self, batch_shape=(), *, generator=None, scale=1.0):  # type: ignore[override]
+        batch_shape, scale = initial_state_args(batch_shape, generator, scale)
+        u = 0.05 + 0.9 * torch.rand(*batch_shape, 1, generator=generator, dtype=torch.float64)
+        return u.to(self.mu.dtype).to(self.mu.device)
+
+
+__all__ = ["Henon", "Logistic", "Lorenz63", "Lorenz96", "Rossler", "Tent"]

@@ -739,7 +739,49 @@ def lyapunov_exponent_1d(
         )
     else:
         status, message = Status.SUCCESS, f"all {ok.numel()} orbits stayed bounded over {n_steps} steps"
+    status, message = _collapsed_orbits(F, deriv, x, ok, lam, exp, status, message)
     return Lyapunov1DResult(exponent=exp, per_orbit=lam, bounded=ok, status=status, message=message)
+
+
+def _collapsed_orbits(F, deriv, x: Tensor, ok: Tensor, lam: Tensor, exp: Tensor, status: Status,
+                      message: str) -> tuple[Status, str]:  # fmt: skip
+    """Orbits that end exactly on a kink with ``f' = 0`` there (ReLU's ``relu'(0) = 0``) while
+    ``f'`` is nonzero a relative 1e-9 to one side, or exactly periodic (period <= 8) with a
+    positive exponent, measured floating point, not the map: ``failed`` when the reported
+    exponent rests on them (-inf), else ``warning``. The slope-2 tent map is the example: every
+    float64 orbit is a dyadic rational and ends on the fixed point 0, on the ReLU kink."""
+    step = 1e-9 * x.abs().clamp_min(1.0)
+    d0 = deriv(x).abs()
+    kink = ok & (d0 == 0) & ((deriv(x + step) != 0) | (deriv(x - step) != 0)) & torch.isneginf(lam)
+    y, period = x, torch.zeros_like(x, dtype=torch.int64)
+    for p in range(1, 9):
+        y = F(y)
+        period = torch.where((period == 0) & (y == x), p, period)
+    unstable = ok & (period > 0) & (lam > 0.01) & ~kink
+    fix = (
+        "use a map whose floating-point orbits do not collapse (a slope slightly off 2, e.g. "
+        "1.9999 relu(x) - 4 relu(x - 1/2), or the conjugate logistic map rd.Logistic(r=4), exponent "
+        "ln 2) or starts off the collapsing set"
+    )
+    notes = []
+    if bool(kink.any()):
+        notes.append(
+            f"{int(kink.sum())} of {ok.numel()} orbits end exactly on a kink of the piecewise-linear map "
+            "(f' = 0 there by the convention relu'(0) = 0, nonzero on one side): their -inf reflects that "
+            "convention and a floating-point collapse, not a rate of the map (the slope-2 tent map, whose float64 orbits "
+            f"all end on its fixed point 0, has ln 2 = 0.693 everywhere else); {fix}"
+        )
+    if bool(unstable.any()):
+        notes.append(
+            f"{int(unstable.sum())} of {ok.numel()} orbits end exactly periodic (period <= 8) with a "
+            "positive exponent: an unstable cycle reached through rounding, not a typical orbit; " + fix
+        )
+    if not notes:
+        return status, message
+    rests = torch.isneginf(exp) & kink.any(-1)  # the reported exponent is an artefact
+    new = Status.FAILED if bool(rests.any()) else Status.WARNING
+    head = "; ".join(notes)
+    return Status.worst(status, new), f"{head}; {message}"
 
 
 __all__ = [

@@ -40,6 +40,7 @@ MODELS: dict[str, ModelEntry] = {
     "lorenz96": ModelEntry("rnndyn.systems:Lorenz96", description="Lorenz-96 flow"),
     "henon": ModelEntry("rnndyn.systems:Henon", takes_n=False, description="Hénon map"),
     "logistic": ModelEntry("rnndyn.systems:Logistic", takes_n=False, description="logistic map"),
+    "tent": ModelEntry("rnndyn.systems:Tent", takes_n=False, description="tent map (exponent ln mu)"),
 }
 
 
