@@ -385,10 +385,20 @@ def test_plrnn_in_the_forced_trainer(lorenz_small) -> None:
     # and it trains: the forced loss falls, the Lyapunov callback reads the latent PLRNN
     cfg = tr.TrainConfig(n_epochs=8, batches_per_epoch=4, batch_size=8, seq_len=30, tau=10, lr=3e-2)
     cb = tr.LyapunovCallback(every=8, k=2, n_steps=200, n_transient=50, generator=gen(23))
-    res = tr.train_forced(m, lorenz_small, config=cfg, generator=gen(24), callbacks=[cb])
+    ev_cb = tr.EvaluationCallback(lorenz_small, every=8, n_steps=300)
+    res = tr.train_forced(m, lorenz_small, config=cfg, generator=gen(24), callbacks=[cb, ev_cb])
     assert res.status == "success" and np.mean(res.losses[-2:]) < 0.7 * res.losses[0]  # 0.96 -> 0.43
     (rec,) = res.history["lyapunov"]
     assert rec["epoch"] == 8 and len(rec["exponents"]) == 2 and rec["exponents"][0] >= rec["exponents"][1]
+    # the callbacks measure the trained model: the same numbers from the library afterwards (the
+    # record is taken at the last epoch, with the callback's generator used once)
+    ref = rd.lyapunov_spectrum(
+        m.latent_map(), k=2, n_steps=200, n_transient=50, n_trajectories=2, generator=gen(23), throw=False
+    )
+    assert rec["exponents"] == pytest.approx(ref.exponents.tolist(), abs=1e-12)
+    (ev_rec,) = res.history["evaluation"]
+    ev = tr.evaluate_generative(m, lorenz_small, n_steps=300)
+    assert (ev_rec["d_stsp"], ev_rec["d_h"]) == pytest.approx((ev.d_stsp, ev.d_h), abs=1e-12)
 
 
 # ---------------------------------------------------------------- classification
