@@ -187,6 +187,112 @@ def test_torch_gru_line_attractor_via_from_torch() -> None:
     torch.testing.assert_close(out[0], res.points, atol=1e-10, rtol=0)
 
 
+def test_rotated_line_attractor_direction() -> None:
+    """F(h) = A h + (I - A) c with A = V diag(1, 0.5, -0.3) V^-1: the fixed points are exactly the
+    line c + t v_1 (v_1 the eigenvector of the unit eigenvalue), not aligned with any axis."""
+    v = torch.tensor([[1.0, 0.4, -0.3], [0.5, 1.0, 0.2], [-0.2, 0.6, 1.0]], dtype=F64)
+    a = v @ torch.diag(torch.tensor([1.0, 0.5, -0.3], dtype=F64)) @ torch.linalg.inv(v)
+    c = torch.tensor([0.3, -0.7, 1.1], dtype=F64)
+    starts = 2 * torch.randn(12, 3, generator=_gen(40), dtype=F64)
+    res = rd.find_fixed_points(Affine(a, (torch.eye(3, dtype=F64) - a) @ c), initial_states=starts)
+    assert res.status == "success" and res.line_attractor, res.message
+    assert res.n_points >= 3 and torch.all(res.n_slow == 1) and set(res.stability) == {"marginal"}
+    assert float((res.eigenvalues[:, 0] - 1).abs().max()) < 1e-12
+    # every point solves (I - A)(h - c) = 0, computed directly, and the points span the direction v_1
+    assert float(((res.points - c) @ (torch.eye(3, dtype=F64) - a).T).abs().max()) < 1e-12
+    direction = torch.linalg.svd(res.points - res.points.mean(0)).Vh[0]
+    v1 = v[:, 0] / v[:, 0].norm()
+    assert float((direction @ v1).abs()) == pytest.approx(1.0, abs=1e-10)
+
+
+def _closed_gate_gru(n: int, closed: list[int], bias: float) -> rd.GRU:
+    """alpha_z = 0: z_i = sigma(bias_z_i) exactly; the units in ``closed`` have z = sigma(bias), the
+    others z = 1/2 (g_h = 1: the open units contract onto their equilibrium given the closed ones)."""
+    net = rd.GRU(n, g_h=1.0, alpha_z=0.0, alpha_r=0.0, generator=_gen(20), dtype=F64)
+    with torch.no_grad():
+        net.bias_z.zero_()
+        net.bias_z[closed] = bias
+    return net
+
+
+def _direct_residual(net: rd.GRU, h: torch.Tensor) -> torch.Tensor:
+    """F(h) - h = z (h~ - h) of (004-5), written out from the weights (not through the model)."""
+    with torch.no_grad():
+        z = torch.sigmoid(net.bias_z).expand_as(h)  # alpha_z = 0: no state dependence
+        r = torch.sigmoid(h @ net.weight_hr.T + net.bias_r)
+        h_tilde = torch.tanh((r * h) @ net.weight_hh.T + net.bias_h)
+        return z * (h_tilde - h)
+
+
+def test_closed_update_gates_give_a_slow_manifold_of_their_number() -> None:
+    """CKS20 / KCS22: every closed update gate freezes one direction. Six gates at z = sigma(-12)
+    = 6e-6: no fixed point within tol, slow points on a 6-D slow manifold (speed = the closed units'
+    z (h~ - h), the open units' residual below tol); at z = sigma(-40) = 4e-18 the closed units are
+    the identity to machine precision: a 6-D continuum of fixed points."""
+    closed = [3, 7, 11, 19, 23, 31]
+    net = _closed_gate_gru(40, closed, -12.0)
+    # n_transient=0: random starts, open units far from equilibrium (the crawling regime)
+    res = rd.find_fixed_points(net, n_initial=6, n_transient=0, generator=_gen(21), throw=False)
+    assert res.status == "warning" and res.n_points == 0, res.message
+    assert res.slow_points.shape[0] == 6 and set(res.slow_kind) == {"manifold"}
+    assert res.slow_n_slow.tolist() == [6] * 6 and res.slow_n_frozen.tolist() == [6] * 6
+    assert res.slow_manifold_dimension == 6 and "6-D" in dict(fixed_point_summary(res))["slow manifold"]
+    r = _direct_residual(net, res.slow_points)
+    open_units = torch.ones(40, dtype=torch.bool)
+    open_units[closed] = False
+    assert float(r[:, open_units].norm(dim=-1).max()) <= res.tol
+    torch.testing.assert_close(res.slow_speeds, 0.5 * (r * r).sum(-1), rtol=1e-9, atol=0)
+    assert float(r[:, closed].abs().min()) > 0  # moving, slowly: no point is a fixed point
+    # the plain minimisation (before) crawls: nothing within 40 iterations
+    old = rd.find_fixed_points(
+        net, n_initial=6, n_transient=0, max_iter=40, slow_manifold=False, generator=_gen(21), throw=False
+    )
+    assert old.status == "not_converged" and old.slow_points.shape[0] == 0
+    # closed to machine precision: fixed points, 6 slow directions each
+    net40 = _closed_gate_gru(40, closed, -40.0)
+    res40 = rd.find_fixed_points(net40, n_initial=6, n_transient=0, generator=_gen(21))
+    assert res40.status == "success" and res40.n_points == 6 and res40.slow_manifold_dimension == 6
+    assert torch.all(res40.n_slow == 6) and set(res40.stability) == {"marginal"}
+    assert float(_direct_residual(net40, res40.points).norm(dim=-1).max()) <= res40.tol
+
+
+def test_large_alpha_z_gru_regression() -> None:
+    """Regression (docs/spectra.md): a GRU at alpha_z = 20, g_h = 3 crawled without converging
+    (512 units: ~10 s a start, nothing found). Now every start ends on the slow manifold: the
+    residual, recomputed, is below tol on the open units (z > 1/2) and the number of slow
+    directions matches the number of closed gates z < eps_slow (one frozen direction each)."""
+    n = 64
+    net = rd.GRU(n, g_h=3.0, alpha_z=20.0, alpha_r=0.0, generator=_gen(30), dtype=F64)
+    res = rd.find_fixed_points(net, n_initial=4, generator=_gen(31), throw=False)
+    assert res.status == "warning" and set(res.slow_kind) == {"manifold"}, res.message
+    assert res.slow_points.shape[0] == 4 and "on a slow manifold" in res.message
+    with torch.no_grad():
+        h = res.slow_points
+        z = torch.sigmoid(h @ net.weight_hz.T + net.bias_z)
+        r = torch.tanh((torch.sigmoid(h @ net.weight_hr.T + net.bias_r) * h) @ net.weight_hh.T + net.bias_h)
+        resid = z * (r - h)  # (004-5) written out
+    torch.testing.assert_close(res.slow_speeds, 0.5 * (resid * resid).sum(-1), rtol=1e-9, atol=0)
+    assert float((resid * (z > 0.5)).norm(dim=-1).max()) <= res.tol
+    closed = (z < res.eps_slow).sum(-1)
+    assert int((res.slow_n_slow - closed).abs().max()) <= 2 and int(closed.min()) >= 15
+    assert res.slow_manifold_dimension == int(res.slow_n_slow.double().median().round())
+
+
+@pytest.mark.slow
+def test_large_alpha_z_gru_512_units() -> None:
+    """The reported case itself: 512 units, alpha_z = 20, 8 starts (about 15 s on one loaded core)."""
+    net = rd.GRU(512, g_h=3.0, alpha_z=20.0, alpha_r=0.0, generator=_gen(0), dtype=F64)
+    res = rd.find_fixed_points(net, n_initial=8, generator=_gen(1), throw=False)
+    assert res.status == "warning" and res.slow_points.shape[0] == 8, res.message
+    with torch.no_grad():
+        resid = net(res.slow_points) - res.slow_points
+        z = torch.sigmoid(res.slow_points @ net.weight_hz.T + net.bias_z)
+    torch.testing.assert_close(res.slow_speeds, 0.5 * (resid * resid).sum(-1), rtol=1e-9, atol=0)
+    assert float((resid * (z > 0.5)).norm(dim=-1).max()) <= res.tol
+    closed = (z < res.eps_slow).sum(-1)
+    assert int((res.slow_n_slow - closed).abs().max()) <= 8 and int(closed.min()) > 150
+
+
 def test_slow_point_and_failure_policy() -> None:
     starts = torch.linspace(-0.5, 0.5, 7, dtype=F64).unsqueeze(-1)
     res = rd.find_fixed_points(Ghost(), initial_states=starts)
@@ -261,3 +367,29 @@ def test_cli_fixed_points(tmp_path) -> None:
     assert (tmp_path / "fixed_points.png").exists()
     bad = runner.invoke(app, ["fixed-points", "--model", "henon", "--tol", "-1", "--no-progress"])
     assert bad.exit_code == 2 and "tol" in bad.output and "Traceback" not in bad.output
+    bad = runner.invoke(app, ["fixed-points", "--model", "henon", "--freeze-tol", "0", "--no-progress"])
+    assert bad.exit_code == 2 and "`--freeze-tol`" in bad.output and "Traceback" not in bad.output
+
+
+def test_cli_slow_manifold(tmp_path) -> None:
+    """A GRU at alpha_z = 20: slow points on the slow manifold in the table and the JSON (exit 0,
+    status warning); --no-slow-manifold gives the plain minimisation (nothing found)."""
+    from typer.testing import CliRunner
+
+    from rnndyn.cli import app
+
+    gru = ["fixed-points", "--model", "gru", "-n", "48", "-p", "alpha_z=20", "-p", "g_h=3", "-p", "alpha_r=0"]
+    runner = CliRunner()
+    out = runner.invoke(app, [*gru, "--starts", "3", "--no-progress", "--json", str(tmp_path / "fp.json")])
+    assert out.exit_code == 0, out.output
+    data = json.loads((tmp_path / "fp.json").read_text())
+    assert data["status"] == "warning" and data["slow_kind"] == ["manifold"] * 3
+    assert data["freeze_tol"] == 0.05 and min(data["slow_n_frozen"]) > 0
+    assert data["slow_manifold_dimension"] == int(np.median(data["slow_n_slow"]))
+    assert "on a slow manifold" in out.output and "free rows" in out.output
+    plain = runner.invoke(
+        app, [*gru, "--starts", "3", "--max-iter", "20", "--no-slow-manifold", "--no-progress"]
+    )
+    assert (
+        plain.exit_code == 0 and "no fixed or slow point" in plain.output and "NOT_CONVERGED" in plain.output
+    )

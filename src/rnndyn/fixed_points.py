@@ -173,8 +173,9 @@ def _levenberg_marquardt(
     *,
     res_tol: float,
     max_iter: int,
-    freeze: float = 0.0,
+    freeze: Tensor | None = None,
     crawl: float | None = None,
+    handoff: bool = True,
 ) -> tuple[Tensor, int, Tensor, Tensor, Tensor]:
     r"""Batched Levenberg--Marquardt minimisation of q (damped Gauss--Newton on F(h) - h).
 
@@ -182,23 +183,25 @@ def _levenberg_marquardt(
     monotonically and the iteration finds fixed points *and* non-zero local minima of q, the
     slow points). Starts stop when the residual is below ``res_tol`` or the step stalls.
 
-    ``freeze > 0`` solves the *reduced* problem: at every iteration the rows i of ``J - I``
-    with :math:`\lVert(J-I)_{i,:}\rVert<` ``freeze`` (units whose update hardly depends on the
-    state, e.g. closed update gates) are left out of the residual, the merit function and the
-    Gauss--Newton system; the iteration then converges (quadratically, with minimum-norm
-    steps) onto the manifold where every other row of ``F(h) - h`` vanishes.
+    ``freeze`` (one threshold per start) solves the *reduced* problem: at every iteration the
+    rows i of ``J - I`` with :math:`\lVert(J-I)_{i,:}\rVert<` ``freeze`` (units whose update
+    hardly depends on the state, e.g. closed update gates) are left out of the residual, the
+    merit function and the Gauss--Newton system; the iteration then converges (quadratically,
+    with minimum-norm steps) onto the manifold where every other row of ``F(h) - h`` vanishes.
+    A start of the reduced problem stops as *crawling* (failed) when its reduced q does not
+    halve over ``_STAGE_WINDOW`` iterations (from the second window on).
 
-    ``crawl``: a start stops as *crawling* at once when ``J - I`` has a row below ``crawl`` and
-    the residual on the other rows is above ``res_tol`` at its first iteration, or later when
-    its q has not halved over ``_CRAWL_WINDOW`` iterations with such rows (the signature of a slow manifold: the well-determined rows are not
-    converging because the minimiser keeps sliding along the flat ones). With ``freeze > 0`` a
-    stage crawls whenever its reduced q does not halve over ``_STAGE_WINDOW`` iterations
-    (from the second window on).
+    ``crawl`` (plain problem): a start stops as *crawling* when ``J - I`` has a row below
+    ``crawl`` while the residual on the other rows is above ``res_tol`` (the signature of a
+    slow manifold: the well-determined rows do not converge because the minimiser slides along
+    the flat ones): at once, at its first iteration (``handoff``), or when its q has not halved
+    over ``_CRAWL_WINDOW`` iterations.
 
     Returns ``(h, iterations, converged, crawled, n_frozen)``: ``converged`` says the (reduced)
     residual is below ``res_tol``; ``n_frozen`` counts the rows left out at the last step.
     """
     b, n = h.shape
+    reduced = freeze is not None
     eye = torch.eye(n, dtype=h.dtype, device=h.device)
     tiny = torch.finfo(h.dtype).tiny
     mu = torch.full((b,), 1e-3, dtype=h.dtype, device=h.device)
@@ -206,11 +209,12 @@ def _levenberg_marquardt(
     keep = torch.ones((b, n), dtype=torch.bool, device=h.device)
     q = _half_sq(r)
     finite = torch.isfinite(q)
-    converged = finite & (r.norm(dim=-1) <= res_tol) if freeze == 0 else torch.zeros_like(finite)
+    converged = torch.zeros_like(finite) if reduced else finite & (r.norm(dim=-1) <= res_tol)
     active = finite & ~converged
     crawled = torch.zeros_like(active)
     stall = torch.zeros(b, dtype=torch.long, device=h.device)
     q_window = q.clone()
+    window = _STAGE_WINDOW if reduced else _CRAWL_WINDOW
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
         idx = active.nonzero().squeeze(-1)
@@ -220,27 +224,24 @@ def _levenberg_marquardt(
         xi = _sub(x, idx)
         jr = _full_jacobian(system, hi, xi) - eye
         rows = jr.norm(dim=-1)
-        handoff = None
-        if crawl is not None and freeze == 0:
-            flat = rows < crawl
-            unresolved = flat.any(-1) & ((ri * ~flat).norm(dim=-1) > res_tol)
-            if it == 1:  # flat rows at the start: straight to the reduced problem
-                handoff = unresolved
-                crawled[idx] = handoff
-        if freeze > 0:
-            ki = rows >= freeze
+        hand = None
+        if reduced:
+            ki = rows >= freeze[idx].unsqueeze(-1)
             keep[idx] = ki
             jr = jr * ki.unsqueeze(-1)
             ri_m = ri * ki
-        else:
-            ki = None
-            ri_m = ri
-        qi = _half_sq(ri_m)
-        if freeze > 0:  # the reduced residual may already be converged (a new mask)
-            now = ri_m.norm(dim=-1) <= res_tol
-            converged[idx] = now
+            qi = _half_sq(ri_m)
+            now = ri_m.norm(dim=-1) <= res_tol  # the reduced residual may already be converged
             if it == 1:
                 q_window[idx] = qi
+        else:
+            ki, ri_m, qi = None, ri, _half_sq(ri)
+            if crawl is not None:
+                flat = rows < crawl
+                unresolved = flat.any(-1) & ((ri * ~flat).norm(dim=-1) > res_tol)
+                if it == 1 and handoff:  # flat rows at the start: straight to the reduced problem
+                    hand = unresolved
+                    crawled[idx] = hand
         jt = jr.transpose(-1, -2)
         a = jt @ jr
         g = (jt @ ri_m.unsqueeze(-1)).squeeze(-1)
@@ -253,10 +254,10 @@ def _levenberg_marquardt(
         r_new = _residual(system, h_new, xi)
         q_new = _half_sq(r_new if ki is None else r_new * ki)
         ok = torch.isfinite(q_new) & (q_new < qi) & (info == 0)
-        if freeze > 0:
+        if reduced:
             ok &= ~now  # converged starts keep their point
-        if handoff is not None:
-            ok &= ~handoff
+        if hand is not None:
+            ok &= ~hand
         h[idx] = torch.where(ok.unsqueeze(-1), h_new, hi)
         r[idx] = torch.where(ok.unsqueeze(-1), r_new, ri)
         rel = (qi - torch.where(ok, q_new, qi)) / qi.clamp_min(tiny)
@@ -270,13 +271,12 @@ def _levenberg_marquardt(
         conv_i = r_kept.norm(dim=-1) <= res_tol
         converged[idx] = conv_i
         done = conv_i | (stall[idx] >= 8) | (mu[idx] >= 1e16)
-        if handoff is not None:
-            done |= handoff
-        window = _CRAWL_WINDOW if freeze == 0 else _STAGE_WINDOW
-        if crawl is not None and it % window == 0:
-            if it >= (1 if freeze == 0 else 2) * window:
+        if hand is not None:
+            done |= hand
+        if (reduced or crawl is not None) and it % window == 0:
+            if it >= (2 if reduced else 1) * window:
                 slow = q_i > 0.5 * q_window[idx]
-                if freeze == 0:
+                if not reduced:
                     slow &= unresolved
                 crawled[idx] = slow & ~conv_i
                 done |= crawled[idx]
@@ -298,41 +298,45 @@ def _slow_manifold(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, int]:
     r"""Converge starts onto the slow manifold by stages of the reduced problem.
 
-    Stage k solves the reduced problem of :func:`_levenberg_marquardt` with the freezing
-    threshold :math:`\delta_k=` ``freeze`` :math:`/10^k`: rows of ``J - I`` below
-    :math:`\delta_k` are held free, every other row of ``F(h) - h`` is driven below ``res_tol``.
-    A start goes on to the next (smaller) threshold only while its stages converge and its full
-    residual is above ``res_tol``; a stage that does not converge leaves the start at the point
-    of its last converged stage (so every point returned by a converged stage has, up to
-    ``res_tol``, its whole residual in the rows that were held free: it moves only along
-    them). Stops at ``freeze_min``.
+    A stage solves the reduced problem of :func:`_levenberg_marquardt` at a threshold
+    :math:`\delta`: rows of ``J - I`` below :math:`\delta` are held free, every other row of
+    ``F(h) - h`` is driven below ``res_tol``. The first threshold is ``freeze``; a start whose
+    first stage fails retries from its start at ``10 freeze`` and ``100 freeze`` (rows just
+    above the threshold can need moves that open or close other gates); after a converged stage
+    the threshold shrinks tenfold (down to ``freeze_min``) while the stages converge and the
+    full residual is above ``res_tol``. A stage that fails leaves the start at the point of its
+    last converged stage, so every point marked ``on_manifold`` has, up to ``res_tol``, its
+    whole residual in the rows held free there: it moves only along them.
 
-    Returns ``(h, on_manifold, n_frozen, level, iterations)``: ``on_manifold`` marks starts with
-    a converged stage, ``n_frozen`` the rows held free and ``level`` the threshold of their last
-    converged stage.
+    Returns ``(h, on_manifold, n_frozen, level, iterations)``: ``n_frozen`` counts the rows held
+    free and ``level`` is the threshold of the last converged stage.
     """
     b = h.shape[0]
+    start = h.clone()
     on = torch.zeros(b, dtype=torch.bool, device=h.device)
     n_frozen = torch.zeros(b, dtype=torch.long, device=h.device)
     level = torch.full((b,), math.nan, dtype=torch.float64)
+    delta = torch.full((b,), freeze, dtype=h.dtype, device=h.device)
     live = torch.ones(b, dtype=torch.bool, device=h.device)
-    delta = freeze
     iterations = 0
-    while delta >= freeze_min and bool(live.any()):
+    while bool(live.any()):
         idx = live.nonzero().squeeze(-1)
         xi = _sub(x, idx)
         hs, it, conv, _, nf = _levenberg_marquardt(
-            system, h[idx].clone(), xi, res_tol=res_tol, max_iter=max_iter, freeze=delta, crawl=delta
+            system, h[idx].clone(), xi, res_tol=res_tol, max_iter=max_iter, freeze=delta[idx]
         )
         iterations += it
         good = idx[conv]
         h[good] = hs[conv]
         on[good] = True
         n_frozen[good] = nf[conv]
-        level[good.cpu()] = delta
+        level[good.cpu()] = delta[good].double().cpu()
         full = _residual(system, hs, xi).norm(dim=-1) <= res_tol
-        live[idx] = conv & ~full
-        delta /= _STAGE_FACTOR
+        # converged: next, smaller threshold; failed before any success: a larger one, from the start
+        retry = ~conv & ~on[idx] & (delta[idx] < freeze * _STAGE_FACTOR**2 * 1.01)
+        delta[idx] = torch.where(conv, delta[idx] / _STAGE_FACTOR, delta[idx] * _STAGE_FACTOR)
+        h[idx[retry]] = start[idx[retry]]
+        live[idx] = (conv & ~full & (delta[idx] >= freeze_min)) | retry
     return h, on, n_frozen, level, iterations
 
 
@@ -668,7 +672,13 @@ def find_fixed_points(
             for s0 in range(0, fidx.numel(), chunk):
                 sub = fidx[s0 : s0 + chunk]
                 h[sub], it, _, _, _ = _levenberg_marquardt(
-                    system, h[sub].clone(), _sub(xb, sub), res_tol=tol_v, max_iter=max_iter
+                    system,
+                    h[sub].clone(),
+                    _sub(xb, sub),
+                    res_tol=tol_v,
+                    max_iter=max_iter,
+                    crawl=freeze_v,
+                    handoff=False,
                 )
                 n_iter = max(n_iter, it)
         res_norm = _residual(system, h, xb).norm(dim=-1)
@@ -696,14 +706,21 @@ def find_fixed_points(
             )
             grad = (jr.transpose(-1, -2) @ r[sidx].unsqueeze(-1)).squeeze(-1)
             stationary[sidx] = grad.norm(dim=-1) <= _STATIONARY * res_norm[sidx]
+            if use_manifold:
+                # on a slow manifold also when the residual lies (up to tol) in the flat rows already
+                # (e.g. a start whose open units had settled during the transient)
+                flat = jr.norm(dim=-1) < freeze_v
+                confined = flat.any(-1) & ((r[sidx] * ~flat).norm(dim=-1) <= tol_v) & ~on_manifold[sidx]
+                on_manifold[sidx] |= confined
+                n_frozen[sidx] = torch.where(confined, flat.sum(-1), n_frozen[sidx])
         slow &= stationary | on_manifold
         n_crawling = int((torch.isfinite(res_norm) & ~conv & (q < slow_tol) & ~slow).sum())
         pts, sp = _dedup(h[conv], q[conv], dedup_v)
         sel = slow.nonzero().squeeze(-1)
-        kind_all = torch.where(stationary[sel], 0, 1)  # 0 minimum, 1 manifold
+        kind_all = torch.where(on_manifold[sel], 1, 0)  # 0 minimum, 1 manifold
         spts, ssp, keep_s = _dedup(h[sel], q[sel], max(dedup_v, 1e-4 * math.sqrt(n)), with_index=True)
         skind = tuple(SLOW_KINDS[int(k)] for k in kind_all[keep_s].tolist())
-        sfrozen = torch.where(stationary[sel], 0, n_frozen[sel])[keep_s].cpu()
+        sfrozen = torch.where(on_manifold[sel], n_frozen[sel], 0)[keep_s].cpu()
         from rnndyn._linalg import eigvals
 
         if pts.shape[0]:
@@ -846,7 +863,21 @@ def fixed_point_summary(result: FixedPointResult) -> list[tuple[str, str]]:
             f"{result.n_points}"
             + (" (" + ", ".join(f"{v} {k}" for k, v in counts.items()) + ")" if counts else ""),
         ),
-        (f"slow points (q < {result.slow_tol:g})", str(result.slow_points.shape[0])),
+        (
+            f"slow points (q < {result.slow_tol:g})",
+            str(result.slow_points.shape[0])
+            + (
+                " ("
+                + ", ".join(
+                    f"{result.slow_kind.count(k)} {'on a slow manifold' if k == 'manifold' else 'minima of q'}"
+                    for k in SLOW_KINDS
+                    if result.slow_kind.count(k)
+                )
+                + ")"
+                if result.slow_kind
+                else ""
+            ),
+        ),
         ("starts / converged", f"{result.n_initial} / {result.n_converged}"),
     ]
     if result.n_points:
@@ -869,11 +900,39 @@ def fixed_point_summary(result: FixedPointResult) -> list[tuple[str, str]]:
                 str(result.slow_manifold_dimension),
             )
         )
+    elif result.slow_points.shape[0]:
+        speed = (2 * result.slow_speeds).sqrt()
+        rows.append(
+            (
+                "speed |F(h) - h| at slow points (min / max)",
+                f"{float(speed.min()):.3g} / {float(speed.max()):.3g}",
+            )
+        )
+        rows.append(
+            (
+                f"slow directions |lambda - 1| < {result.eps_slow:g} at slow points (median)",
+                str(result.slow_manifold_dimension),
+            )
+        )
+        if "manifold" in result.slow_kind:
+            on = torch.tensor([k == "manifold" for k in result.slow_kind])
+            rows.append(
+                (
+                    "rows of J - I held free at slow-manifold points (median)",
+                    str(int(result.slow_n_frozen[on].double().median().round())),
+                )
+            )
     rows.append(("dimension of the set of points (PCA 95%)", str(result.points_dimension)))
     if result.line_attractor:
         rows.append(("slow manifold", "line attractor (1-D continuum of fixed points)"))
-    elif result.slow_manifold_dimension > 1:
-        rows.append(("slow manifold", f"{result.slow_manifold_dimension}-D"))
+    elif result.slow_manifold_dimension > 1 or (result.slow_manifold_dimension and not result.n_points):
+        rows.append(
+            (
+                "slow manifold",
+                f"{result.slow_manifold_dimension}-D"
+                + ("" if result.n_points else " (slow points only: no fixed point within tol)"),
+            )
+        )
     return rows
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import typer
@@ -45,6 +46,8 @@ OPTIONS = {
     "slow_tol": "--slow-tol",
     "eps_slow": "--eps-slow",
     "method": "--optimiser",
+    "freeze_tol": "--freeze-tol",
+    "slow_manifold": "--slow-manifold",
 }
 
 
@@ -58,7 +61,9 @@ def fixed_points_cmd(
     trust_pickle: TrustPickleOpt = False,
     lstm_state: LstmStateOpt = "full",
     n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = 128,
-    tol: Annotated[float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h| (default: 1e-10 sqrt(n)).")] = None,
+    tol: Annotated[
+        float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h| (default: 1e-10 sqrt(n)).")
+    ] = None,
     constant_input: Annotated[
         str | None, typer.Option("--input", help="Constant input, comma-separated (e.g. 0.5,-1).")
     ] = None,
@@ -72,6 +77,21 @@ def fixed_points_cmd(
     optimiser: Annotated[
         str, typer.Option("--optimiser", help="'lm' (Levenberg-Marquardt) or 'adam'.")
     ] = "lm",
+    slow_manifold: Annotated[
+        bool,
+        typer.Option(
+            "--slow-manifold/--no-slow-manifold",
+            help="Converge starts that crawl along flat directions (rows of J - I below --freeze-tol, "
+            "e.g. closed update gates) onto the slow manifold and report them as slow points.",
+        ),
+    ] = True,
+    freeze_tol: Annotated[
+        float | None,
+        typer.Option(
+            "--freeze-tol",
+            help="Rows of J - I with norm below this are held free on the slow manifold (default: --eps-slow).",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     dt: DtOpt = None,
@@ -82,7 +102,9 @@ def fixed_points_cmd(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Fixed points by speed minimisation from many starts, Newton-polished, with their stability
-    and the slow-manifold summary; --json, --out figure."""
+    and the slow-manifold summary; slow points (ghosts, points on a slow manifold such as the
+    closed-gate manifolds of gated networks at large alpha_z) with their speed and slow
+    directions; --json, --out figure."""
     import torch
     from rich.table import Table
 
@@ -118,6 +140,8 @@ def fixed_points_cmd(
                 slow_tol=slow_tol,
                 eps_slow=eps_slow,
                 method=optimiser,
+                slow_manifold=slow_manifold,
+                freeze_tol=freeze_tol,
                 generator=torch.Generator().manual_seed(seed + 1),
                 throw=False,
             )
@@ -143,6 +167,24 @@ def fixed_points_cmd(
             )
         if res.n_points > MAX_ROWS:
             table.add_row("…", f"{res.n_points - MAX_ROWS} more", "", "", "", "", "")
+        console.print(table)
+    n_slow_points = int(res.slow_points.shape[0])
+    if n_slow_points:
+        table = Table("#", "slow point", "speed q", "|F(h) - h| / |h|", "slow dirs", "free rows", "|h|")
+        for i in range(min(n_slow_points, MAX_ROWS)):
+            norm = float(res.slow_points[i].norm())
+            speed = math.sqrt(2 * float(res.slow_speeds[i]))
+            table.add_row(
+                str(i),
+                res.slow_kind[i],
+                f"{float(res.slow_speeds[i]):.2e}",
+                f"{speed / norm:.2e}" if norm > 0 else "-",
+                str(int(res.slow_n_slow[i])),
+                str(int(res.slow_n_frozen[i])),
+                f"{norm:.4g}",
+            )
+        if n_slow_points > MAX_ROWS:
+            table.add_row("…", f"{n_slow_points - MAX_ROWS} more", "", "", "", "", "")
         console.print(table)
     console.print(res.message)
     if json_path is not None:
