@@ -179,6 +179,34 @@ def test_rosenstein_lambda_max_of_lorenz_within_10_percent() -> None:
     assert est.predictability_steps == pytest.approx(math.log(2) / (est.lambda_max * 0.01))
 
 
+def test_chaotic_series_follow_their_equations() -> None:
+    # the raw [MMD22] Lorenz series (rho = 38) against an independent integrator (scipy's DOP853 at
+    # rtol = atol = 1e-12) from its own first sample, over 60 samples = 0.6 time units (chaos
+    # amplifies RK4's error to 3e-6 of the attractor size, measured)
+    from scipy.integrate import solve_ivp
+
+    p = tr.SERIES["lorenz63_rho38"].params
+    s_, r_, b_ = p["sigma"], p["rho"], p["beta"]
+
+    def rhs(t: float, x: np.ndarray) -> list[float]:
+        return [s_ * (x[1] - x[0]), x[0] * (r_ - x[2]) - x[1], x[0] * x[1] - b_ * x[2]]
+
+    raw = tr.chaotic_series(
+        "lorenz63_rho38", n_series=2, n_steps=60, test_fraction=0.5, standardise="none", generator=gen(0)
+    )
+    x = torch.cat([raw.train, raw.test], 1)
+    x0 = x[0].numpy()
+    t_eval = np.arange(x0.shape[0]) * raw.dt
+    sol = solve_ivp(rhs, (0.0, t_eval[-1]), x0[0], t_eval=t_eval, rtol=1e-12, atol=1e-12, method="DOP853")
+    assert np.abs(sol.y.T - x0).max() < 3e-5 * np.abs(x0).max()
+    # per-dimension z-scores with the training statistics (ddof 1), applied to the test part too
+    std = tr.from_array(x, dt=raw.dt, test_fraction=0.5)
+    flat = raw.train.reshape(-1, 3)
+    mu, sd = flat.mean(0), flat.std(0)
+    torch.testing.assert_close(std.train, (raw.train - mu) / sd, rtol=0, atol=1e-12)
+    torch.testing.assert_close(std.test, (raw.test - mu) / sd, rtol=0, atol=1e-12)
+
+
 def test_nan_data_is_rejected() -> None:
     x = np.random.default_rng(0).normal(size=(500, 3))
     x[10, 1] = np.nan
