@@ -7,6 +7,7 @@ inspects the matplotlib Figure that was saved (captured by replacing the module'
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -19,13 +20,13 @@ from rnndyn._results import Check, Status
 
 
 def _capture(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[Any]:
-    """Replace ``module.save`` by one that records the figure (and still writes the file)."""
+    """Replace ``module.save`` by one that records the figure instead of rendering it to a file
+    (rendering costs ~0.3 s a figure; the CLI tests write the files)."""
     figs: list[Any] = []
-    original = module.save
 
     def save(fig: Any, path: Any) -> Any:
         figs.append(fig)
-        return original(fig, path)
+        return path
 
     monkeypatch.setattr(module, "save", save)
     return figs
@@ -53,7 +54,7 @@ def _banner(fig: Any) -> str:
 @pytest.fixture(scope="module")
 def henon_lyapunov() -> rd.LyapunovResult:
     return rd.lyapunov_spectrum(
-        rd.Henon(), n_steps=300, n_transient=50, n_trajectories=2, generator=torch.Generator().manual_seed(1)
+        rd.Henon(), n_steps=150, n_transient=30, n_trajectories=2, generator=torch.Generator().manual_seed(1)
     )
 
 
@@ -88,7 +89,7 @@ def test_lyapunov_spectrum_axes_units_and_settings(monkeypatch, tmp_path, henon_
     mod.plot_spectrum(henon_lyapunov, tmp_path / "s.png", title="henon")
     ax = figs[0].axes[0]
     assert ax.get_ylabel() == "lambda_i [1/step]"
-    assert "2 trajectories × 300 steps after 50" in ax.get_title()
+    assert "2 trajectories × 150 steps after 30" in ax.get_title()
     assert any(np.allclose(line.get_ydata(), 0.0) for line in ax.lines)  # the lambda = 0 reference
     inset = "\n".join(t.get_text() for t in ax.texts)
     assert f"lambda_max = {henon_lyapunov.lambda_max:.4g}" in inset and "1/step" in inset
@@ -154,3 +155,116 @@ def test_status_text_wraps_and_cuts() -> None:
     )
     long = status_text("warning", "x " * 400, width=40, max_lines=2)
     assert long.count("\n") == 1 and long.endswith("…") and all(len(s) <= 40 for s in long.split("\n"))
+
+
+def test_clv_figures_flag_not_converged_vectors(monkeypatch, tmp_path) -> None:
+    """Hénon CLVs: a not-converged result carries the banner, the CLVs whose backward-convergence
+    sine exceeds the check's tolerance are circled, and the FTLE variance panel frames the
+    measured variances (a prediction decades below them does not stretch the log axis)."""
+    from rnndyn.clv import covariant_lyapunov_vectors, finite_time_exponents
+    from rnndyn.plotting import clv as mod
+
+    res = covariant_lyapunov_vectors(
+        rd.Henon(), n_steps=200, n_transient=50, generator=torch.Generator().manual_seed(0), throw=False
+    )
+    tol = next(c.tolerance for c in res.checks if c.name == "backward_convergence")
+    bad = replace(
+        res,
+        status=Status.NOT_CONVERGED,
+        message="the backward transient was too short",
+        backward_convergence_per_vector=torch.tensor([0.0, 10 * tol], dtype=torch.float64),
+    )
+    figs = _capture(monkeypatch, mod)
+    mod.plot_localisation(bad, tmp_path / "loc.png")
+    assert _banner(figs[0]).startswith("NOT CONVERGED: the backward transient")
+    ax_ipr = figs[0].axes[1]
+    circled = [c for c in ax_ipr.collections if c.get_label().startswith("CLV not converged")]
+    assert len(circled) == 1 and np.allclose(circled[0].get_offsets()[:, 0], [2.0])
+    ftle = finite_time_exponents(res, window=20)
+    mod.plot_ftle(ftle, tmp_path / "ftle.png")
+    lo, hi = figs[1].axes[1].get_ylim()
+    v = ftle.variance.numpy()
+    assert lo == pytest.approx(v.min() / 10) and hi == pytest.approx(v.max() * 3)
+    assert figs[1].axes[1].get_xlabel() == "exponent index i"
+
+
+def test_scrambling_overlays_the_linear_growth(monkeypatch, tmp_path) -> None:
+    """The tent-like map (lambda_max = ln 2): the dash-dot line is eps e^{lambda t}, drawn only
+    while it stays below the attractor's diameter; the zero-probability points of the chaos
+    figure sit above the axis and a non-success result is flagged."""
+    from rnndyn import chaos
+    from rnndyn.chaos._probability import ChaosProbabilityResult
+    from rnndyn.plotting import chaos as mod
+
+    tent = chaos.ScalarNetwork.from_weights([1.0, 1.0], [1e-5, -0.502], [1.9999, -4.0])
+    scr = chaos.scrambling(
+        tent, n_pairs=4, n_steps=120, n_transient=50, generator=torch.Generator().manual_seed(0)
+    )
+    figs = _capture(monkeypatch, mod)
+    mod.plot_scrambling(scr, tmp_path / "s.png", label="tent")
+    (line,) = [ln for ln in figs[0].axes[0].lines if ln.get_label() == "eps·exp(lambda_max t)"]
+    t, d = line.get_xdata(), line.get_ydata()
+    assert np.allclose(d, scr.eps * np.exp(scr.lambda_max * t)) and d.max() <= scr.diameter
+    assert t.size > 5 and scr.eps * math.exp(scr.lambda_max * (t.max() + 1)) > scr.diameter
+    assert abs(scr.lambda_max - math.log(2)) < 0.01
+    prob = ChaosProbabilityResult(
+        widths=(2, 4), n_networks=(20, 20), n_chaotic=(0, 2), probability=(0.0, 0.1), ci_low=(0.0, 0.028),
+        ci_high=(0.161, 0.301), criterion="period3", init="he", activation="relu", model="scalar",
+        seconds=(0.0, 0.0), settings={}, status=Status.WARNING, message="2 networks hit the bound",
+    )  # fmt: skip
+    mod.plot_chaos_probability([prob], tmp_path / "p.png")
+    assert figs[1].axes[0].get_ylim()[0] < 0 < figs[1].axes[0].get_ylim()[1]
+    assert "2 networks hit the bound" in _banner(figs[1])
+
+
+def test_phase_diagram_legend_and_critical_lines(monkeypatch, tmp_path) -> None:
+    """On a coarse grid the background is drawn from the critical lines: the legend names every
+    region drawn (region 2 appears between g* and 2 for alpha_r > 2 sqrt 2 although no grid
+    point lies in it), g* = 2 exactly up to alpha_r* = 2 sqrt 2 and below 2 beyond (CKS20)."""
+    from rnndyn.plotting import phase as mod
+
+    ds = rd.phase_diagram("gru", g_h=[1.5, 3.0], alpha_r=[0.0, 10.0])
+    assert 2 not in set(np.unique(ds.region.values).tolist())
+    figs = _capture(monkeypatch, mod)
+    mod.plot_phase_diagram(ds, tmp_path / "pd.png")
+    ax = figs[0].axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "2 stable & unstable FPs" in legend and not any("region 3" in t for t in legend)
+    (g_star,) = [ln for ln in ax.lines if ln.get_label().startswith("FP bifurcation")]
+    a, g = g_star.get_xdata(), g_star.get_ydata()
+    assert np.allclose(g[a <= 2.0], 2.0, atol=1e-6) and np.all(g[a >= 4.0] < 2.0 - 1e-3)
+    assert "alpha_z = 0" in ax.get_title() and _banner(figs[0]) == ""
+
+
+def test_training_figures_reference_lines(monkeypatch, tmp_path) -> None:
+    """The gradient figure's lambda_max line goes through the tangent norm's first point with
+    slope lambda_max; the accuracy figure draws the chance level 1/n_classes; a short log axis
+    gets plain tick labels."""
+    from rnndyn.plotting import training as mod
+    from rnndyn.training.gradients import GradientHorizonResult
+
+    T = [10, 20, 40]
+    lam = -0.25
+    grad = GradientHorizonResult(
+        horizons=T, log_tangent_norm=[lam * t + 0.3 for t in T], log_grad_norm=[0.1, 0.1, 0.1],
+        tangent_rate=lam, grad_rate=0.0, lambda_max=lam, lambda_max_stderr=0.01,
+        log_tangent_per_trajectory=[[lam * t + 0.3 for t in T]], log_grad_per_trajectory=[[0.1] * 3],
+        status=Status.SUCCESS, message="ok",
+    )  # fmt: skip
+    figs = _capture(monkeypatch, mod)
+    mod.plot_gradient_horizon(grad, tmp_path / "g.png")
+    (ref,) = [ln for ln in figs[0].axes[0].lines if ln.get_gid() == "rnndyn-theory"]
+    assert np.allclose(ref.get_ydata(), lam * np.asarray(T) + 0.3)
+    assert "± 0.01 1/step" in ref.get_label()
+
+    class Run:  # the fields plot_accuracy reads from a classification TrainResult
+        losses = [2.303, 2.300, 2.296, 2.290]
+        history = {"test_accuracy": [{"epoch": e, "accuracy": 0.1} for e in (1, 2, 3, 4)]}
+        status, message = Status.SUCCESS, ""
+
+    mod.plot_accuracy(Run(), tmp_path / "a.png", target=0.75, chance=0.1)
+    a0, a1 = figs[1].axes
+    assert any(np.allclose(ln.get_ydata(), 0.1) and ln.get_label() == "chance 0.1" for ln in a1.lines)
+    figs[1].canvas.draw()
+    labels = [t.get_text() for t in a0.get_yticklabels() if t.get_text()]
+    assert labels and not any("10^" in s or "times" in s for s in labels)

@@ -197,7 +197,7 @@ def chaos_cmd(
 
         for p in (
             plot_chaos_probability(results, out / "chaos_probability.png"),
-            plot_scrambling(scr, out / "scrambling.png"),
+            plot_scrambling(scr, out / "scrambling.png", label="perturbed tent map"),
             plot_lap_growth(per, out / "lap_growth.png"),
         ):
             console.print(f"wrote {p}")

@@ -418,7 +418,8 @@ def train_cmd(
                     series.test[0],
                     ev.generated[0],
                     out / "attractor.png",
-                    title=f"D_stsp = {ev.d_stsp:.2f}, D_H = {ev.d_h:.2f}",
+                    title=f"{model} ({hidden} units) on {data}, tau = {res.tau}: generated vs true orbit; "
+                    f"D_stsp = {ev.d_stsp:.2f}, D_H = {ev.d_h:.2f} (0 = identical statistics)",
                 ),
             ]
             if grad is not None:
@@ -537,7 +538,7 @@ def _classify(
         from rnndyn.plotting.training import plot_accuracy
 
         console.print(
-            f"wrote {plot_accuracy(res, out / 'accuracy.png', title=f'{model} on {data}', target=target)}"
+            f"wrote {plot_accuracy(res, out / 'accuracy.png', title=f'{model} ({hidden} units) on {data}', target=target, chance=1.0 / task.n_classes)}"
         )
     if json_path is not None:
         write_json(json_path, payload)

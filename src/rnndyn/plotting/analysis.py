@@ -59,7 +59,8 @@ def plot_pca_trajectories(
                 ax.plot(np.arange(T), proj[b, :, 0], lw=0.7, alpha=0.8)
             else:
                 ax.plot(proj[b, :, pair[0]], proj[b, :, pair[1]], lw=0.6, alpha=0.75)
-                ax.plot(proj[b, 0, pair[0]], proj[b, 0, pair[1]], ".", color="0.3", ms=4)
+                ax.plot(proj[b, 0, pair[0]], proj[b, 0, pair[1]], ".", color="0.3", ms=5,
+                        label="start of a trajectory")  # fmt: skip
         if fixed_points is not None and pair is not None:
             _overlay(ax, fixed_points, mean, vt[:k], pair)
         if pair is None:
@@ -76,7 +77,7 @@ def plot_pca_trajectories(
         if handles:
             uniq = dict(zip(labels, handles, strict=True))
             ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="best")
-    sub = f"{B} trajectories × {T} steps" + (f"; {inputs_note}" if inputs_note else "")
+    sub = inputs_note or f"{B} trajectories × {T} steps"
     fig.suptitle(
         (title + "\n" if title else "") + "trajectories in principal-component space", fontsize=11, y=1.03
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, save
+from rnndyn.plotting import _plt, flag_status, save
 
 
 def plot_chaos_probability(results: Sequence[Any], path: str | Path, *, title: str = "") -> Path:
@@ -34,15 +35,25 @@ def plot_chaos_probability(results: Sequence[Any], path: str | Path, *, title: s
         ax.set_xscale("log", base=2)
         ax.set_xlabel("width n")
         ax.set_ylabel("P(chaotic) [%]  (95% Wilson interval)")
-        ax.set_ylim(bottom=0)
+        top = ax.get_ylim()[1]
+        ax.set_ylim(-0.04 * top, top)  # a probability of 0 sits above the axis, not on it
+        ax.axhline(0.0, color="0.5", lw=0.8, zorder=0)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
+    from rnndyn._results import Status
+
+    worst = Status.worst(*(r.status for r in results)) if results else Status.SUCCESS
+    bad = [f"{r.model} {r.init}/{r.activation}: {r.message}" for r in results if r.status != "success"]
+    flag_status(fig, worst, "; ".join(bad))
     return save(fig, path)
 
 
-def plot_scrambling(result: Any, path: str | Path, *, title: str = "", n_show: int = 3) -> Path:
-    """Distance ``d_t`` of pairs started ``eps`` apart (log scale), with the low/high thresholds."""
+def plot_scrambling(
+    result: Any, path: str | Path, *, title: str = "", n_show: int = 3, label: str = ""
+) -> Path:
+    """Distance ``d_t`` of pairs started ``eps`` apart (log scale), with the low/high thresholds
+    and the averaging window shaded. ``label`` names the system in the default title."""
     plt = _plt()
     d = result.distance.detach().cpu().numpy()
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -51,17 +62,27 @@ def plot_scrambling(result: Any, path: str | Path, *, title: str = "", n_show: i
         ax.plot(t, d[i], lw=0.8, label=f"pair {i}")
     ax.axhline(result.low * result.diameter, color="k", ls=":", lw=1, label=f"low = {result.low:g} diam")
     ax.axhline(result.high * result.diameter, color="k", ls="--", lw=1, label=f"high = {result.high:g} diam")
-    ax.axvspan(result.window[0], result.window[1], color="0.9", zorder=-1)
+    lam = result.lambda_max
+    # the linear regime: d_t = eps e^{lambda t}, up to the diameter
+    if math.isfinite(lam) and lam > 0 and 0 < result.eps < result.diameter:
+        t_lin = t[t <= math.log(result.diameter / result.eps) / lam]  # no exp overflow
+        if t_lin.size:
+            ax.plot(t_lin, result.eps * np.exp(lam * t_lin), color="k", ls="-.", lw=0.9,
+                    label="eps·exp(lambda_max t)")  # fmt: skip
+    ax.axvspan(result.window[0], result.window[1], color="0.9", zorder=-1, label="window scored")
     ax.set_yscale("log")
     ax.set_xlabel("step t")
-    ax.set_ylabel(r"$|h_t - h'_t|$")
-    lam = result.lambda_max
+    ax.set_ylabel(r"distance $|h_t - h'_t|$")
     ax.set_title(
         title
-        or f"scrambling: {100 * result.fraction_scrambled:.0f}% of pairs scrambled in the grey window, "
-        f"lambda_max = {lam:.3f}/step"
+        or (f"{label}: " if label else "")
+        + f"pairs started {result.eps:g} apart; {100 * result.fraction_scrambled:.0f}% of "
+        f"{result.distance.shape[0]} pairs scrambled in the window\n"
+        f"lambda_max = {lam:.3f}/step ({result.lambda_source})",
+        fontsize=10,
     )
     ax.legend(fontsize=7, loc="lower right")
+    flag_status(fig, result.status, result.message)
     return save(fig, path)
 
 
@@ -89,6 +110,7 @@ def plot_lap_growth(result: Any, path: str | Path, *, title: str = "") -> Path:
     )
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    flag_status(fig, result.status, result.message)
     return save(fig, path)
 
 

@@ -12,20 +12,32 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rnndyn.plotting import flag_result, log_ticks, save
+
 
 def _figure(*, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (7.0, 4.2)) -> tuple[Any, Any]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    return path
+    return save(fig, path)
+
+
+def _integer_ticks(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _run_line(res: Any) -> str:
+    return (
+        f"{res.n_steps} steps after {res.n_transient}, backward transient {res.n_backward_transient}, "
+        f"recorded every {res.record_every}"
+    )
 
 
 def plot_localisation(res: Any, path: str | Path, *, title: str = "") -> Path:
@@ -43,8 +55,9 @@ def plot_localisation(res: Any, path: str | Path, *, title: str = "") -> Path:
     ax0.plot(i, res.clv_exponents.numpy(), "x", ms=4, color="C3", label="mean log CLV growth")
     ax0.axhline(0.0, color="0.5", lw=0.8)
     ax0.set_ylabel(f"exponent [{res.units}]")
-    ax0.legend(fontsize=8, frameon=False)
+    ax0.legend(fontsize=8, frameon=False, loc="best")
     ax0.grid(alpha=0.25)
+    _integer_ticks(ax0)
     n = res.tangent_size
     for key, std, color, label in (
         ("ipr_clv", "ipr_clv_std", "C3", "CLV"),
@@ -53,15 +66,31 @@ def plot_localisation(res: Any, path: str | Path, *, title: str = "") -> Path:
         m, s = getattr(res, key).numpy(), getattr(res, std).numpy()
         ax1.plot(i, m, "o-", ms=3, lw=1, color=color, label=f"{label} (mean over time)")
         ax1.fill_between(i, np.clip(m - s, 1.0 / n, None), m + s, color=color, alpha=0.15, lw=0)
+    tol = _convergence_tolerance(res)
+    per = res.backward_convergence_per_vector.numpy()
+    bad = np.isfinite(per) & (per > tol) if tol is not None else np.zeros(res.k, dtype=bool)
+    if bad.any():
+        ax1.scatter(i[bad], res.ipr_clv.numpy()[bad], s=70, facecolors="none", edgecolors="k", lw=1.0,
+                    zorder=5, label=f"CLV not converged (sin > {tol:.0e})")  # fmt: skip
     ax1.axhline(1.0 / n, color="0.3", ls=":", lw=1, label=f"1/n (all {n} units)")
     ax1.axhline(3.0 / (n + 2), color="0.5", ls="--", lw=1, label="random direction 3/(n+2)")
     ax1.set_yscale("log")
     ax1.set_xlabel("exponent index i")
     ax1.set_ylabel("IPR = sum_j v_j^4")
-    ax1.legend(fontsize=8, frameon=False)
+    ax1.legend(fontsize=8, frameon=False, loc="best")
     ax1.grid(alpha=0.25, which="both")
-    fig.suptitle(title or "localisation of the Lyapunov vectors", fontsize=10)
+    _integer_ticks(ax1)
+    fig.suptitle((title or "localisation of the Lyapunov vectors") + "\n" + _run_line(res), fontsize=10)
+    flag_result(fig, res)
     return _save(fig, path)
+
+
+def _convergence_tolerance(res: Any) -> float | None:
+    """The tolerance of the result's backward-convergence check (``None`` without that check)."""
+    for c in getattr(res, "checks", ()) or ():
+        if c.name == "backward_convergence" and c.tolerance is not None:
+            return float(c.tolerance)
+    return None
 
 
 def plot_ftle(ftle: Any, path: str | Path, *, title: str = "", n_show: int = 4) -> Path:
@@ -80,19 +109,32 @@ def plot_ftle(ftle: Any, path: str | Path, *, title: str = "", n_show: int = 4) 
                      label=f"i = {j + 1}: mean {finite.mean():.3g}, sd {finite.std():.2g}")  # fmt: skip
     ax0.axvline(0.0, color="0.5", lw=0.8)
     ax0.set_xlabel(f"finite-time exponent over {ftle.window} steps [{ftle.units}]")
-    ax0.set_ylabel("count")
-    ax0.legend(fontsize=8, frameon=False)
+    ax0.set_ylabel("count of windows")
+    ax0.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     i = np.arange(1, k + 1)
-    ax1.plot(i, ftle.variance.numpy(), "o-", ms=3, lw=1, label="measured variance")
-    ax1.plot(i, ftle.predicted_variance.numpy(), "--", lw=1, label="sigma^2 tau / L")
+    measured = ftle.variance.numpy()
+    predicted = ftle.predicted_variance.numpy()
+    ax1.plot(i, measured, "o-", ms=3, lw=1, label="measured variance")
+    ax1.plot(i, predicted, "--", marker=".", ms=4, lw=1, label="large-window prediction σ²τ/L")
     ax1.set_yscale("log")
+    pos = measured[np.isfinite(measured) & (measured > 0)]
+    if pos.size:  # frame the measured values; a prediction decades below them is cut, not drawn
+        ax1.set_ylim(pos.min() / 10.0, pos.max() * 3.0)
+        log_ticks(ax1)
     ax1.set_xlabel("exponent index i")
-    ax1.set_ylabel("variance over windows")
-    ax1.legend(fontsize=8, frameon=False)
+    ax1.set_ylabel(f"variance over windows [({ftle.units})²]")
+    ax1.legend(fontsize=8, frameon=False, loc="best")
     ax1.grid(alpha=0.25, which="both")
+    _integer_ticks(ax1)
     tau = ftle.autocorrelation_time.numpy()
-    ax1.set_title(f"autocorrelation time: {np.nanmin(tau):.3g} .. {np.nanmax(tau):.3g} steps", fontsize=9)
+    ok = np.isfinite(measured) & np.isfinite(predicted) & (predicted > 0)
+    ratio = f"; measured/predicted {np.median(measured[ok] / predicted[ok]):.2g} (median)" if ok.any() else ""
+    ax1.set_title(
+        f"integrated autocorrelation time τ: {np.nanmin(tau):.2g} .. {np.nanmax(tau):.2g} steps{ratio}",
+        fontsize=9,
+    )
     fig.suptitle(title or f"finite-time Lyapunov exponents ({ftle.which}, window {ftle.window})", fontsize=10)
+    flag_result(fig, ftle)
     return _save(fig, path)
 
 
@@ -113,8 +155,15 @@ def plot_clv_angles(res: Any, path: str | Path, *, title: str = "") -> Path:
         ax0.set_xscale("log")
         ax0.set_title(f"min {m.min():.3g} deg, median {np.median(m):.3g} deg", fontsize=9)
     else:
-        ax0.text(0.5, 0.5, "no unstable/stable split\n(or hyperbolicity=False)", ha="center",
-                 va="center", transform=ax0.transAxes)  # fmt: skip
+        why = (
+            f"{res.n_unstable} unstable and {res.n_stable} stable directions"
+            if res.n_unstable == 0 or res.n_stable == 0
+            else "angles not recorded (hyperbolicity=False)"
+        )
+        ax0.text(0.5, 0.5, f"no unstable/stable angle to show:\n{why}", ha="center", va="center",
+                 transform=ax0.transAxes)  # fmt: skip
+        ax0.set_xticks([])
+        ax0.set_yticks([])
     ax0.set_xlabel(f"angle between unstable ({res.n_unstable}) and stable ({res.n_stable}) subspaces [deg]")
     ax0.set_ylabel("count")
     a = res.angles.numpy() * deg
@@ -128,8 +177,9 @@ def plot_clv_angles(res: Any, path: str | Path, *, title: str = "") -> Path:
     ax1.set_xlabel("angle between CLV pairs [deg]")
     ax1.set_ylabel("count")
     if res.angle_pairs:
-        ax1.legend(fontsize=8, frameon=False)
-    fig.suptitle(title or "angles between covariant Lyapunov vectors", fontsize=10)
+        ax1.legend(fontsize=8, frameon=False, loc="best")
+    fig.suptitle((title or "angles between covariant Lyapunov vectors") + "\n" + _run_line(res), fontsize=10)
+    flag_result(fig, res)
     return _save(fig, path)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, save
+from rnndyn.plotting import _plt, flag_status, save
 
 #: One colour per region (0 = failed point): blue, green, teal, orange, black-ish (CKS20 Fig. 2).
 REGION_COLOURS = ["#bbbbbb", "#8fb8de", "#9fd49a", "#5fb3a8", "#f2a65a", "#3a3a3a"]
@@ -48,8 +48,10 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
         np.array([marginal_stability_gain(float(a), theta=theta) for a in fine]) if dense else ds.g_ms.values
     )
     pad_g = 0.03 * max(float(np.ptp(gh)), 0.1)
+    drawn: set[int] = set()  # the regions the background shows (for the legend)
     if gh.size >= 25 and ar.size >= 25:
         ax.pcolormesh(ar, gh, region, cmap=cmap, norm=norm, shading="nearest", alpha=0.9)
+        drawn |= set(np.unique(region).tolist())
     else:
         fg = np.linspace(gh.min() - pad_g, gh.max() + pad_g, 300)[:, None]
         bg = np.where(
@@ -58,6 +60,7 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
             np.where(np.isfinite(gms)[None, :] & (fg < np.nan_to_num(gms, nan=-1.0)[None, :]), 5, 4),
         )
         ax.pcolormesh(fine, fg[:, 0], bg, cmap=cmap, norm=norm, shading="nearest", alpha=0.9)
+        drawn |= set(np.unique(bg).tolist())
         bad = region == 0
         if bad.any():  # failed points stay visible
             aa, gg = np.meshgrid(ar, gh)
@@ -83,9 +86,9 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
         sc = ax.scatter(aa[chaotic], gg[chaotic], c=lam[chaotic], cmap="magma_r", vmin=0, vmax=vmax,
                         s=60, edgecolors="white", linewidths=0.8, zorder=5,
                         label=r"simulation: sustained chaos")  # fmt: skip
-        ax.scatter(aa[~chaotic], gg[~chaotic], facecolors="none", edgecolors="k", s=60,
+        ax.scatter(aa[~chaotic], gg[~chaotic], facecolors="white", edgecolors="k", s=60,
                    linewidths=1.0, zorder=5, label=r"simulation: decay / no chaos")  # fmt: skip
-        if "region_sim" in ds:
+        if "region_sim" in ds and (ds.region_sim.values == 3).any():
             r3 = ds.region_sim.values == 3
             ax.scatter(aa[r3], gg[r3], marker="s", s=190, facecolors="none", edgecolors=REGION_COLOURS[3],
                        linewidths=2.4, zorder=6, label="simulation: region 3 (stable FP & chaos)")  # fmt: skip
@@ -110,7 +113,7 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
         )
     names = {1: "1 stable FP", 2: "2 stable & unstable FPs", 3: "3 stable FP & chaos",
              4: "4 chaos", 5: "5 marginal stability"}  # fmt: skip
-    present = set(np.unique(region).tolist())
+    present = set(np.unique(region).tolist()) | drawn
     if "region_sim" in ds:
         present |= set(np.unique(ds.region_sim.values).tolist())
     handles = [Patch(color=REGION_COLOURS[k], label=v) for k, v in names.items() if k in present]
@@ -129,7 +132,24 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
     ax.set_ylim(gh.min() - pad_g, gh.max() + pad_g)
     ax.set_xlim(min(ar.min(), fine.min()) - pad_a, max(ar.max(), fine.max()) + pad_a)
     model = ds.attrs.get("model", "")
-    ax.set_title(title or f"Mean-field phase diagram ({model}, zero bias)")
+    sub = f"alpha_z = {float(ds.attrs.get('alpha_z', 0.0)):g}, theta = {theta:g}, zero bias; theory: {ds.attrs.get('theory_name', 'mft')}"
+    if "lambda_max_sim" in ds:
+        sub += (
+            f"\nsimulation: N = {ds.attrs.get('sim_n', '?')}, {ds.attrs.get('sim_n_steps', '?')} steps after "
+            f"{ds.attrs.get('sim_n_transient', '?')}, lambda_max by {ds.attrs.get('sim_lyapunov', '?')}"
+        )
+    ax.set_title(title or f"Mean-field phase diagram ({model})\n{sub}", fontsize=10)
+    notes = []
+    if "status" in ds:
+        n_bad = int((ds.status.values != "success").sum())
+        if n_bad:
+            notes.append(f"{n_bad} of {ds.status.size} grid points not solved (grey squares)")
+    if "sim_status" in ds:
+        n_bad = int((ds.sim_status.values != "success").sum())
+        if n_bad:
+            notes.append(f"{n_bad} of {ds.sim_status.size} simulated points not 'success' (see sim_message)")
+    if notes:
+        flag_status(fig, "warning", "; ".join(notes))
     return save(fig, path)
 
 

@@ -7,7 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, save
+from rnndyn.plotting import _plt, flag_result, log_ticks, save
+
+
+def _integer_locator() -> object:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
 
 
 def plot_losses(result: Any, path: str | Path, *, title: str = "") -> Path:
@@ -20,10 +26,13 @@ def plot_losses(result: Any, path: str | Path, *, title: str = "") -> Path:
         e, v = zip(*result.val_losses, strict=True)
         ax.semilogy(e, v, "o-", ms=3, lw=1, label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.xaxis.set_major_locator(_integer_locator())
+    ax.set_ylabel("loss (log scale)")
     ax.set_title(title or f"tau = {result.tau}")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="best")
     ax.grid(alpha=0.3, which="both")
+    log_ticks(ax)
+    flag_result(fig, result)
     return save(fig, path)
 
 
@@ -33,13 +42,18 @@ def plot_attractor(
     """True vs generated orbit: 3-D views (first three coordinates) and a time-series snippet."""
     plt = _plt()
     a, b = np.asarray(true)[:n_points], np.asarray(generated)[:n_points]
-    fig = plt.figure(figsize=(14, 4.4))
+    fig = plt.figure(figsize=(14, 4.4), layout="constrained")
     for i, (x, lab, col) in enumerate(((a, "true (test data)", "k"), (b, "generated (free run)", "C3"))):
         ax = fig.add_subplot(1, 3, i + 1, projection="3d" if x.shape[1] >= 3 else None)
         if x.shape[1] >= 3:
             ax.plot(x[:, 0], x[:, 1], x[:, 2], lw=0.4, color=col)
+            ax.set_xlabel("x_1")
+            ax.set_ylabel("x_2")
+            ax.set_zlabel("x_3")
         else:
             ax.plot(x[:, 0], x[:, -1], lw=0.4, color=col)
+            ax.set_xlabel("x_1")
+            ax.set_ylabel(f"x_{x.shape[1]}")
         ax.set_title(lab)
         lo, hi = a.min(0), a.max(0)  # same axes for both: a collapsed orbit shows as one point
         pad = 0.05 * (hi - lo)
@@ -55,17 +69,23 @@ def plot_attractor(
     ax.plot(b[:m, 0], color="C3", lw=1, label="generated")
     ax.set_xlabel("step")
     ax.set_ylabel("x_1 (standardised)")
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="best")
+    ax.set_title("first coordinate")
     fig.suptitle(title)
     return save(fig, path)
 
 
 def plot_tau_sweep(result: Any, path: str | Path, *, title: str = "") -> Path:
     """D_stsp and D_H vs tau (log x), clipped-BPTT baseline dashed, tau_pred marked."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
+
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     taus = [t for t in result.taus if t is not None]
-    for ax, vals, lab in ((axes[0], result.d_stsp, "D_stsp"), (axes[1], result.d_h, "D_H")):
+    for ax, vals, lab in (
+        (axes[0], result.d_stsp, "D_stsp (state-space divergence; lower is better)"),
+        (axes[1], result.d_h, "D_H (power-spectrum distance; lower is better)"),
+    ):
         xs = [t for t, v in zip(result.taus, vals, strict=True) if t is not None]
         ys = [v for t, v in zip(result.taus, vals, strict=True) if t is not None]
         order = np.argsort(xs)
@@ -77,12 +97,27 @@ def plot_tau_sweep(result: Any, path: str | Path, *, title: str = "") -> Path:
             ax.axvline(result.tau_pred, color="0.4", ls=":", label=f"tau_pred = {result.tau_pred:.0f}")
         if taus:
             ax.set_xscale("log")
+            ticks = sorted(
+                {float(t) for t in taus} | ({float(round(result.tau_pred))} if result.tau_pred else set())
+            )
+            ax.xaxis.set_major_locator(FixedLocator(ticks))  # the taus run, labelled plainly
+            ax.xaxis.set_major_formatter(plt_formatter())
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("forcing interval tau (samples)")
         ax.set_ylabel(lab)
         ax.grid(alpha=0.3)
-    axes[0].legend(frameon=False, fontsize=8)
+    axes[0].legend(frameon=False, fontsize=8, loc="best")
     fig.suptitle(title)
+    flag_result(fig, result)
     return save(fig, path)
+
+
+def plt_formatter() -> object:
+    """Plain tick labels (``5``, ``20``, ``77``) instead of ``2 × 10^1``."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: f"{v:g}")
 
 
 def plot_gradient_horizon(result: Any, path: str | Path, *, title: str = "") -> Path:
@@ -94,40 +129,66 @@ def plot_gradient_horizon(result: Any, path: str | Path, *, title: str = "") -> 
         ax.plot(T, row, color="C0", alpha=0.2, lw=0.8)
     for row in result.log_tangent_per_trajectory:
         ax.plot(T, row, color="C1", alpha=0.2, lw=0.8)
-    ax.plot(T, result.log_grad_norm, "o-", color="C0", label=f"ln|dL_T/dtheta| (rate {result.grad_rate:.3f})")
+    u = result.units
     ax.plot(
-        T, result.log_tangent_norm, "s-", color="C1", label=f"ln|J_T...J_1| (rate {result.tangent_rate:.3f})"
+        T, result.log_grad_norm, "o-", color="C0", label=f"ln|dL_T/dtheta| (rate {result.grad_rate:.3f} {u})"
     )
+    ax.plot(
+        T, result.log_tangent_norm, "s-", color="C1",
+        label=f"ln|J_T...J_1| (rate {result.tangent_rate:.3f} {u})",
+    )  # fmt: skip
     if result.lambda_max is not None:
-        base = result.log_grad_norm[0] - result.lambda_max * T[0]
-        ax.plot(T, base + result.lambda_max * T, "k--", label=f"slope lambda_max = {result.lambda_max:.3f}")
+        # lambda_max is the growth rate of the tangent product (its definition): the reference
+        # line goes through the tangent norm's first point; the gradient follows it only when
+        # the recent steps do not dominate it (chaotic or marginal dynamics)
+        base = result.log_tangent_norm[0] - result.lambda_max * T[0]
+        lse = result.lambda_max_stderr
+        se = f" ± {lse:.2g}" if lse is not None and np.isfinite(lse) and lse > 0 else ""
+        ax.plot(T, base + result.lambda_max * T, "k--", gid="rnndyn-theory",
+                label=f"slope lambda_max = {result.lambda_max:.3f}{se} {u}")  # fmt: skip
     ax.set_xlabel("horizon T (steps)")
-    ax.set_ylabel("log norm")
-    ax.legend(frameon=False, fontsize=8)
+    ax.set_ylabel("natural log of the norm")
+    ax.legend(frameon=False, fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     ax.set_title(title)
+    flag_result(fig, result)
     return save(fig, path)
 
 
-def plot_accuracy(result: Any, path: str | Path, *, title: str = "", target: float | None = None) -> Path:
-    """Classification run: training loss per epoch (left), test accuracy per epoch (right)."""
+def plot_accuracy(
+    result: Any,
+    path: str | Path,
+    *,
+    title: str = "",
+    target: float | None = None,
+    chance: float | None = None,
+) -> Path:
+    """Classification run: training loss per epoch (left), test accuracy per epoch (right) with
+    the ``target`` and the ``chance`` level (``1/n_classes``) as reference lines."""
     plt = _plt()
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
     a0.semilogy(np.arange(1, len(result.losses) + 1), result.losses, lw=1.2)
     a0.set_xlabel("epoch")
-    a0.set_ylabel("training cross-entropy")
+    a0.set_ylabel("training cross-entropy (nats)")
     a0.grid(alpha=0.3, which="both")
+    log_ticks(a0)
     recs = result.history.get("test_accuracy", [])
     if recs:
         a1.plot([r["epoch"] for r in recs], [r["accuracy"] for r in recs], "o-", ms=3, color="C2")
     if target is not None:
         a1.axhline(target, ls="--", color="0.5", label=f"target {target:.0%}")
-        a1.legend(frameon=False)
+    if chance is not None:
+        a1.axhline(chance, ls=":", color="C3", label=f"chance {chance:.2g}")
+    if target is not None or chance is not None:
+        a1.legend(frameon=False, loc="best")
     a1.set_ylim(0, 1)
+    for a in (a0, a1):
+        a.xaxis.set_major_locator(_integer_locator())
     a1.set_xlabel("epoch")
     a1.set_ylabel("test accuracy")
     a1.grid(alpha=0.3)
     fig.suptitle(title)
+    flag_result(fig, result)
     return save(fig, path)
 
 
