@@ -117,6 +117,10 @@ def test_tent_map_exponent_is_ln_mu_and_a_collapsed_orbit_says_so() -> None:
     res = rd.lyapunov_spectrum(rd.Tent(mu=1.9999), **kw)
     assert float(res.exponents[0]) == pytest.approx(math.log(1.9999), abs=1e-12)
     assert res.status == "success", res.message
+    # the two-trajectory estimate says the same (no Jacobian: the copy separates from the fixed point 0)
+    res = rd.max_lyapunov(rd.Tent(), **kw)
+    assert float(res.exponents[0]) == pytest.approx(math.log(2.0), abs=1e-9) and res.status == "warning"
+    assert [c.name for c in res.checks if not c.passed] == ["exact_periodic_orbit"]
     # a start chosen on the fixed point measures that orbit, as asked: success, with a note
     res = rd.lyapunov_spectrum(rd.Tent(), n_steps=50, h0=torch.zeros(2, 1, dtype=torch.float64))
     assert float(res.exponents[0]) == pytest.approx(math.log(2.0), abs=1e-12)

@@ -1014,7 +1014,7 @@ def _build_result(
 
 
 def _exact_orbit_check(
-    engine: LyapunovEngine,
+    engine: LyapunovEngine | None,
     h: Tensor,
     periods: Tensor,
     started: Tensor,
@@ -1026,7 +1026,8 @@ def _exact_orbit_check(
     """The failed ``exact_periodic_orbit`` check, when an exactly periodic orbit makes the exponents
     an artefact: on a kink (``failed``) or, for an orbit that did not start periodic (``started``),
     unstable (``lambda_max > 0``: ``warning``); else ``None``. A start chosen on a periodic orbit
-    (``h0 = 0`` on a fixed point) measures that orbit, as asked: a note, not a check."""
+    (``h0 = 0`` on a fixed point) measures that orbit, as asked: a note, not a check. Without an
+    ``engine`` (the two-trajectory estimate) there is no kink test."""
     hit = periods > 0
     where = (
         f"in {int(hit.sum())} of {periods.numel()} trajectories the orbit repeats bit for bit with period "
@@ -1037,7 +1038,7 @@ def _exact_orbit_check(
         "orbits do not collapse (a slope slightly off 2 for the tent map, e.g. rd.Tent(mu=1.9999), or the "
         "conjugate logistic map rd.Logistic(r=4))"
     )
-    if n_neg_inf and _on_kink(engine, h[hit.to(h.device)]):
+    if n_neg_inf and engine is not None and _on_kink(engine, h[hit.to(h.device)]):
         return Check(
             name="exact_periodic_orbit",
             passed=False,
@@ -1589,6 +1590,17 @@ def max_lyapunov(
         stderr, how = torch.full_like(exps, math.nan), "none"
     lam_nat = float(exps[0]) * math.log(log_base)
     tol, n_zero, regime = _near_zero(exps, stderr, None)
+    if inputs is None:  # an orbit that repeats exactly: as in lyapunov_spectrum (no kink test here)
+        start, end = _exact_periods(system, h0), _exact_periods(system, h)
+        if bool((start > 0).any()):
+            notes.append(
+                f"the start is an exactly periodic orbit (period {int(start[start > 0].min())} in "
+                f"{int((start > 0).sum())} of {batch} trajectories): the exponent is that orbit's"
+            )
+        if bool((end > 0).any()):
+            check = _exact_orbit_check(None, h, end, start > 0, float(exps[0]), tol, 0, system.units)
+            if check is not None:
+                checks.append(check)
     n_merged = int(torch.isneginf(per[:, 0]).sum())
     if n_merged:
         notes.append(
