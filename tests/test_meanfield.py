@@ -185,6 +185,14 @@ def test_bifurcation_curve_table(alpha_r, g_star):
     assert mf.bifurcation_gain(alpha_r) == pytest.approx(g_star, abs=1e-3)
 
 
+def test_bifurcation_curve_is_the_table_and_bifurcation_gain():
+    # the vectorised line (phase-diagram code path) against the notes' table and the scalar solver
+    ar = [0.0, 3.0, 20.0, 50.0]
+    curve = mf.bifurcation_curve(ar)
+    assert curve.tolist() == pytest.approx([2.0, 1.9987, 1.6278, 1.5273], abs=1e-4)
+    assert curve.tolist() == pytest.approx([mf.bifurcation_gain(a) for a in ar], abs=1e-8)
+
+
 def test_critical_alpha_r_inverse():
     for g in (1.75,):
         assert mf.bifurcation_gain(mf.critical_alpha_r(g)) == pytest.approx(g, abs=1e-8)
