@@ -145,3 +145,29 @@ def test_relu_tent_on_its_kink_is_failed_not_minus_inf_success() -> None:
     assert float(r.exponent[0]) == pytest.approx(math.log(2.0), abs=1e-12) and r.status == "warning"
     r = rd.chaos.lyapunov_exponent_1d(rd.Tent(mu=1.9999), n_steps=200, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
     assert float(r.exponent[0]) == pytest.approx(math.log(1.9999), abs=1e-12) and r.status == "success", r.message
+
+
+# ----------------------------------------------------------------- data: a series that collapses
+def _logistic(r: float, n: int) -> np.ndarray:
+    x = np.empty(n)
+    x[0] = 0.3
+    for i in range(n - 1):
+        x[i + 1] = r * x[i] * (1.0 - x[i])
+    return x
+
+
+def test_lyapunov_from_data_flags_a_series_that_collapses_onto_a_fixed_point() -> None:
+    # r = 2.8: the orbit reaches the fixed point 1 - 1/r exactly; exponent ln|2 - r| = ln 0.8
+    x = _logistic(2.8, 3000)
+    assert len(set(x[1000:].tolist())) == 1
+    res = rd.lyapunov_from_data(x, generator=_gen(0))
+    assert res.status == "warning"
+    (check,) = [c for c in res.checks if c.name == "distinct_neighbours"]
+    assert not check.passed and check.value > 0.9 and "distance exactly 0" in res.message
+    # the transient alone (before the collapse) gives the exponent, with nothing to flag
+    res = rd.lyapunov_from_data(x[:60], theiler=1, horizon=8, generator=_gen(0))
+    assert res.lambda_max == pytest.approx(math.log(0.8), abs=0.03)
+    assert res.status == "success", res.message
+    # a chaotic series (r = 4) has no exactly coinciding pairs: ln 2, success
+    res = rd.lyapunov_from_data(_logistic(4.0, 3000), generator=_gen(0))
+    assert res.lambda_max == pytest.approx(math.log(2.0), abs=0.02) and res.status == "success", res.message

@@ -254,6 +254,7 @@ def lyapunov_from_data(
     sums = np.zeros(horizon + 1)
     counts = np.zeros(horizon + 1)
     n_ref_used = 0
+    n_coincide = 0  # references with a neighbour pair at distance exactly 0 at some k
     k = np.arange(horizon + 1)
     for r_i, i in enumerate(idx):
         if method == "rosenstein":
@@ -270,6 +271,7 @@ def lyapunov_from_data(
         with np.errstate(divide="ignore"):
             s = np.log(d.mean(0))
         good = np.isfinite(s)
+        n_coincide += int(not good.all())
         sums[good] += s[good]
         counts[good] += 1
         n_ref_used += 1
@@ -280,19 +282,26 @@ def lyapunov_from_data(
             "`series` has no divergence to fit: every neighbour pair coincides at every k (distance 0), "
             "as for a constant or exactly periodic series"
         )
-    S = sums / np.maximum(counts, 1)
+    # a k at which every pair coincided has no divergence value: NaN, never a silent 0
+    S = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     if fit_range is None:
-        lo, hi = S[0], S.max()
+        lo, hi = S[0], np.nanmax(S)
         above = np.nonzero(S >= lo + 0.7 * (hi - lo))[0]
         k1 = int(above[0]) if len(above) else horizon
         k0 = 0
         if k1 - k0 < 2:
             k1 = min(horizon, k0 + 2)
     k = np.arange(k0, k1 + 1)
-    coef = np.polyfit(k, S[k0 : k1 + 1], 1)
+    k = k[np.isfinite(S[k])]
+    if len(k) < 2:
+        raise ValueError(
+            f"`series` has no divergence to fit over k = {k0}..{k1}: every neighbour pair coincides "
+            "(distance 0) there, as for a series that is constant or exactly periodic from some point on"
+        )
+    coef = np.polyfit(k, S[k], 1)
     slope = float(coef[0])
-    resid = S[k0 : k1 + 1] - np.polyval(coef, k)
-    ss = float(((S[k0 : k1 + 1] - S[k0 : k1 + 1].mean()) ** 2).sum())
+    resid = S[k] - np.polyval(coef, k)
+    ss = float(((S[k] - S[k].mean()) ** 2).sum())
     r2 = 1.0 - float((resid**2).sum()) / ss if ss > 0 else 0.0
     linear = len(k) >= 3 and r2 >= 0.95
     checks = (
@@ -306,12 +315,30 @@ def lyapunov_from_data(
             status=Status.WARNING,
         ),
     )
+    share = n_coincide / n_ref_used
+    if share > 0.01:
+        checks += (
+            Check(
+                name="distinct_neighbours",
+                passed=False,
+                value=share,
+                tolerance=0.01,
+                detail=f"{n_coincide} of {n_ref_used} reference points ({100 * share:.0f}%) have a neighbour "
+                "pair at distance exactly 0 (log 0) at some k, left out of S(k): the series is partly "
+                "constant or exactly periodic in floating point (a transient onto a fixed point or cycle), "
+                "or quantised (integer or rounded data), and the slope rests on a biased subset; fit the "
+                "part of the series before it collapses, or use unrounded data",
+                status=Status.WARNING,
+            ),
+        )
     status = status_from_checks(checks)
     message = (
         f"slope of S(k) over k = {k0}..{k1}"
         if linear
         else "no clear linear range in the divergence curve; choose fit_range from a plot of `divergence`"
     )
+    if share > 0.01:
+        message += "; " + checks[-1].detail
     return DataLyapunovResult(
         lambda_max=slope / dt,
         divergence=S,
