@@ -43,6 +43,19 @@ def test_sweep_point_with_non_finite_outputs_is_failed_naming_them(tmp_path) -> 
     assert ds["message"].values.ravel().tolist() == ["non-finite output(s): y = nan; blew up"]
 
 
+def _text_point(p, seed):
+    return {"y": "n/a" if p["a"] > 1 else p["a"], "z": [[1.0], [2.0, 3.0]] if p["a"] < 1 else [1.0, 2.0]}
+
+
+def test_sweep_output_that_is_no_number_fails_the_point_naming_it(tmp_path) -> None:
+    ds = rd.sweep(_text_point, {"a": [0.5, 1.0, 2.0]}, store=tmp_path / "s.zarr", scheduler="sync", progress=False)
+    assert ds["status"].values[:, 0].tolist() == ["failed", "success", "failed"]
+    assert ds["y"].values[1, 0] == 1.0
+    msg = ds["message"].values[:, 0].tolist()
+    assert msg[2] == "TypeError: the sweep function's output 'y' must be a number or an array of numbers; got 'n/a'"
+    assert msg[0].startswith("TypeError: the sweep function's output 'z' must be a number or a fixed-shape array")
+
+
 def test_sweep_leaves_only_the_lock_file_it_documents(tmp_path) -> None:
     rd.sweep(_nan_point, {"a": [1.0]}, store=tmp_path / "s.zarr", scheduler="sync", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr", "s.zarr.lock"]  # docs/sweeps.md

@@ -140,11 +140,24 @@ def _call_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[st
             raise ValueError(
                 f"the sweep function returned reserved output name(s) {reserved} (grid axes or bookkeeping)"
             )
-        arrays = {str(k): np.asarray(v, dtype=np.float64) for k, v in out.items()}
+        arrays = {str(k): _as_output(str(k), v) for k, v in out.items()}
         status, message = _classify_non_finite(arrays, status, message, own_status="status" in out_keys)
         return arrays, status, message[:_MESSAGE_LEN]
     except Exception as exc:  # recorded per point, by design (a sweep never aborts on one point)
         return {}, Status.FAILED.value, f"{type(exc).__name__}: {exc}"[:_MESSAGE_LEN]
+
+
+def _as_output(name: str, value: Any) -> np.ndarray:
+    """One output of the point function as a float64 array; anything else names the output."""
+    if isinstance(value, str | bytes):
+        raise TypeError(f"the sweep function's output {name!r} must be a number or an array of numbers; got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"the sweep function's output {name!r} must be a number or a fixed-shape array of numbers; "
+            f"got {type(value).__name__} ({exc})"
+        ) from None
 
 
 def _non_finite(name: str, value: np.ndarray) -> str:
