@@ -75,3 +75,51 @@ def test_report_command_writes_html_and_json(tmp_path) -> None:
     assert "Fixed points" not in html
     res = CliRunner().invoke(app, ["analyze", "--skip", "bogus"])
     assert res.exit_code == 2 and "`--skip` must be one of" in res.output
+
+
+def test_fmt_rounds_the_value_to_its_error() -> None:
+    """A measurement is quoted with a 2-digit error and the value to the same decimal place."""
+    from rnndyn.report import fmt
+
+    assert fmt(-0.07635, 0.02867) == "-0.076 ± 0.029"
+    assert fmt(0.41868, 0.0012) == "0.4187 ± 0.0012"
+    assert fmt(23.14, 2.4) == "23.1 ± 2.4" and fmt(1234.5, 240.0) == "1230 ± 240"
+    assert fmt(-1e-5, 0.03) == "0.000 ± 0.030" and fmt(0.5, float("nan")) == "0.5" and fmt(0.5, 0.0) == "0.5"
+    assert fmt(0.4186832, 1.2e-6) == "0.4186832 ± 1.2e-06" and fmt(float("inf")) == "inf"
+
+
+def test_analysis_report_opens_with_the_status_and_lists_the_checks(tmp_path) -> None:
+    """Hénon (lambda = 0.419, -1.62; sum = ln 0.3): the report's first block after the title is
+    the status banner, 'What was checked' lists every check with its outcome, the exponent table
+    quotes each exponent with its error; a failed check (here made a multistability warning)
+    turns the banner and the Lyapunov badge to 'warning' and its row is marked failed."""
+    from dataclasses import replace
+
+    import rnndyn as rd
+    from rnndyn._results import Check, Status
+    from rnndyn.report import build_analysis_report, fmt
+
+    res = rd.analyze(rd.Henon(), sections=("lyapunov",), n_steps=200, n_transient=50, n_trajectories=2)
+    lyap = res.lyapunov
+    assert lyap.status == "success" and abs(float(lyap.exponents.sum()) - __import__("math").log(0.3)) < 1e-9
+    text = build_analysis_report(res, tmp_path / "ok.html", []).read_text()
+    body = text[text.index("<body>") :]
+    assert body.index("class='banner status-success'") < body.index("<h2>Verdict")
+    assert body.index("<h2>Verdict") < body.index("<h2>What was checked")
+    checked = body[body.index("<h2>What was checked") : body.index("<h2>What was analysed")]
+    for c in lyap.checks:
+        assert f"<td>{c.name.replace('_', ' ')}</td><td>passed</td>" in checked
+    assert f"{len(lyap.checks)} of {len(lyap.checks)} self-checks passed" in checked
+    lam, se = lyap.exponents.tolist(), lyap.stderr.tolist()
+    assert f"<td>1</td><td>{fmt(lam[0], se[0])}</td>" in body and " ± " in fmt(lam[0], se[0])
+    failed = Check(name="multistability", passed=False, value=2.0, tolerance=1.0, status=Status.WARNING,
+                   detail="2 clusters")  # fmt: skip
+    bad = replace(
+        res,
+        status=Status.WARNING,
+        lyapunov=replace(lyap, status=Status.WARNING, checks=(*lyap.checks[:-1], failed)),
+    )
+    text = build_analysis_report(bad, tmp_path / "bad.html", []).read_text()
+    assert "class='banner status-warning'>Status: warning <span>— lyapunov: warning (multistability)" in text
+    assert "<h2>Lyapunov spectrum<span class='badge status-warning'>warning</span></h2>" in text
+    assert "<tr class='failed'><td>lyapunov</td><td>multistability</td><td>FAILED (warning)</td>" in text

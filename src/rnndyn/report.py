@@ -64,7 +64,9 @@ def citations(keys: Iterable[str]) -> list[str]:
 @dataclass(frozen=True)
 class Section:
     """One block of a report: a heading, optional prose (paragraphs), a two-column table, an
-    optional many-column ``table`` (``(header, rows)``), figures (with optional captions)."""
+    optional many-column ``table`` (``(header, rows)``), figures (with optional captions) and
+    the ``status`` of the analysis it shows (a coloured badge by the heading; ``""``: none);
+    ``table_class``: the CSS class of ``table`` (``"full"``: numbers right-aligned)."""
 
     title: str
     text: str | Sequence[str] = ""
@@ -73,6 +75,8 @@ class Section:
     cite: Sequence[str] = field(default_factory=tuple)
     table: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None
     captions: Sequence[str] = ()
+    status: str = ""
+    table_class: str = "full"
 
 
 _CSS = """
@@ -87,6 +91,18 @@ th{text-align:right;padding:.25em .9em;border-bottom:2px solid #99a}table.full t
 .verdict{background:#f4f6fb;border-left:4px solid #446;padding:.6em 1em}
 .status-success{color:#1a7f37}.status-warning,.status-not_converged{color:#9a6700}
 .status-diverged,.status-failed{color:#cf222e}
+.badge{font-size:.7em;font-weight:600;border-radius:10px;padding:.1em .6em;margin-left:.6em;color:#fff;
+vertical-align:middle}
+.badge.status-success{background:#1a7f37;color:#fff}.badge.status-warning{background:#9a6700;color:#fff}
+.badge.status-not_converged{background:#bc4c00;color:#fff}
+.badge.status-diverged,.badge.status-failed{background:#cf222e;color:#fff}
+.banner{border-radius:6px;padding:.6em 1em;margin:1em 0;font-weight:600}
+.banner.status-success{background:#dafbe1;border:1px solid #1a7f37}
+.banner.status-warning{background:#fff8c5;border:1px solid #9a6700}
+.banner.status-not_converged{background:#fff1e5;border:1px solid #bc4c00}
+.banner.status-diverged,.banner.status-failed{background:#ffebe9;border:1px solid #cf222e}
+.banner span{font-weight:400;color:#222}
+tr.failed td{background:#fff1e5}table.checks td,table.checks th{text-align:left}
 """
 
 
@@ -101,6 +117,7 @@ def write_report(
     title: str,
     sections: Sequence[Section],
     command: str | None = None,
+    status: tuple[str, str] | None = None,
 ) -> Path:
     """Render ``sections`` into one self-contained HTML file at ``path``.
 
@@ -109,6 +126,9 @@ def write_report(
         title: page title.
         sections: the blocks, in order. Missing figure files raise ``FileNotFoundError``.
         command: the command line that produced the results (shown for provenance).
+        status: ``(status, message)`` of the whole run: a coloured banner under the title
+            (green for success; yellow/orange/red for warning, not_converged, diverged/failed),
+            so the outcome is the first thing read.
 
     Returns:
         The path written.
@@ -126,9 +146,20 @@ def write_report(
     if command:
         meta += f"<br><code>{html.escape(command)}</code>"
     parts.append(f"<p class='meta'>{meta}</p>")
+    if status is not None:
+        value, message = str(getattr(status[0], "value", status[0])), status[1]
+        parts.append(
+            f"<div class='banner status-{html.escape(value)}'>Status: {html.escape(value.replace('_', ' '))}"
+            + (f" <span>— {html.escape(message)}</span>" if message else "")
+            + "</div>"
+        )
     cite_keys: list[str] = []
     for sec in sections:
-        parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        badge = ""
+        if sec.status:
+            v = html.escape(str(getattr(sec.status, "value", sec.status)))
+            badge = f"<span class='badge status-{v}'>{v.replace('_', ' ')}</span>"
+        parts.append(f"<h2>{html.escape(sec.title)}{badge}</h2>")
         paragraphs = [sec.text] if isinstance(sec.text, str) else list(sec.text)
         for para in paragraphs:
             if para:
@@ -142,9 +173,15 @@ def write_report(
             header, trs = sec.table
             head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
             body = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in trs
+                ("<tr class='failed'>" if any(str(c).startswith("FAILED") for c in r) else "<tr>")
+                + "".join(f"<td>{html.escape(str(c))}</td>" for c in r)
+                + "</tr>"
+                for r in trs
             )
-            parts.append(f"<table class='full'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+            parts.append(
+                f"<table class='{html.escape(sec.table_class)}'><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>"
+            )
         for i, fig in enumerate(sec.figures):
             if not Path(fig).exists():
                 raise FileNotFoundError(f"figure {fig} of section {sec.title!r} does not exist")
@@ -174,8 +211,37 @@ def build_analysis_report(
     random-matrix theory, fixed points, references.
     """
     figs = {Path(f).stem: Path(f) for f in figures}
-    status = f"Status: {result.status}" + (f": {result.message}" if result.message else "") + "."
-    sections = [Section("Verdict", text=[*result.verdict, status])]
+    analyses = _analyses(result)
+    sections = [Section("Verdict", text=list(result.verdict))]
+    check_rows = [row for name, res in analyses for row in check_table_rows(name, res)]
+    check_rows += [
+        (name.replace("_", " "), "-", "FAILED (failed)", "-", err) for name, err in result.errors.items()
+    ]
+    if check_rows:
+        real = [r for r in check_rows if r[1] != "-"]
+        n_passed = sum(r[2] == "passed" for r in real)
+        unchecked = sorted({r[0] for r in check_rows if r[1] == "-" and r[2] == "ran"})
+        text = [
+            f"{n_passed} of {len(real)} self-checks passed. A failed check sets its analysis's status "
+            "(the badge by each heading): success means every check passed and the numbers can be "
+            "used as reported; warning, not converged, diverged or failed say what to change."
+        ]
+        if unchecked:
+            text.append(
+                f"Not self-checked: {', '.join(unchecked)} (their status says only that they ran; "
+                "compare with the theory and the other sections)."
+            )
+        sections.append(
+            Section(
+                "What was checked",
+                text=text,
+                table=(
+                    ("analysis", "check", "outcome", "value vs tolerance", "what was compared"),
+                    check_rows,
+                ),
+                table_class="full checks",
+            )
+        )
     rows = list(dict(result.sections())["model"])
     rows += [(f"{k.replace('_', ' ')}: inputs", v) for k, v in result.analysed.items()]
     s = result.settings
@@ -190,12 +256,11 @@ def build_analysis_report(
     if res_l is not None:
         lam, se = res_l.exponents.tolist(), res_l.stderr.tolist()
         table = (
-            ("i", f"lambda_i [{res_l.units}]", "stderr", "sign"),
+            ("i", f"lambda_i ± stderr [{res_l.units}]", "sign"),
             [
                 (
                     str(i + 1),
-                    fmt(v),
-                    fmt(e) if e == e else "-",
+                    fmt(v, e),
                     "+"
                     if v > res_l.near_zero_tolerance
                     else ("0" if v >= -res_l.near_zero_tolerance else "-"),
@@ -217,10 +282,12 @@ def build_analysis_report(
                 rows=lyapunov_rows(res_l),
                 table=table,
                 figures=lf,
-                captions=["The exponents with ±2 standard errors.", "Running estimates (convergence)."][
-                    : len(lf)
-                ],
+                captions=[
+                    "The exponents with ±2 standard errors (grey: each trajectory's own spectrum).",
+                    "Running estimates against averaging steps: flat lines inside their bands mean converged.",
+                ][: len(lf)],
                 cite=["lyapunov_qr", "lyapunov_rnn", "kaplan_yorke", "chaotic_training"],
+                status=_status(res_l),
             )
         )
     if "trajectories_pca" in figs:
@@ -251,7 +318,13 @@ def build_analysis_report(
                 ),
                 rows=spectrum_summary(res_s),
                 figures=[figs["jacobian_spectrum"]] if "jacobian_spectrum" in figs else [],
+                captions=[
+                    "Left: eigenvalues (grey: all states; blue: the state the theory is evaluated at) "
+                    "with the random-matrix support (red) and the unit circle. Right: fraction of "
+                    "eigenvalues within ε of 1 (slow modes), log-log."
+                ],
                 cite=["gated_rmt"],
+                status=_status(res_s),
             )
         )
     res_f = result.fixed_points
@@ -281,6 +354,7 @@ def build_analysis_report(
                 if trs
                 else None,
                 cite=["fixed_points"],
+                status=_status(res_f),
             )
         )
     if result.clv is not None:
@@ -295,11 +369,69 @@ def build_analysis_report(
                     f"(1 = one unit, 1/n = all). Analysed: {result.analysed.get('clv', '')}. See docs/clv.md."
                 ),
                 rows=clv_rows(result.clv),
+                status=_status(result.clv),
             )
         )
     for name, err in result.errors.items():
-        sections.append(Section(name.replace("_", " ").capitalize(), text=f"This section failed: {err}"))
-    return write_report(path, title=f"rnndyn analyze: {result.label}", sections=sections, command=command)
+        sections.append(
+            Section(name.replace("_", " ").capitalize(), text=f"This section failed: {err}", status="failed")
+        )
+    bad = [
+        f"{name.replace('_', ' ')}: {_status(res)}"
+        + (f" ({', '.join(c.name for c in res.failed_checks)})" if getattr(res, "failed_checks", ()) else "")
+        for name, res in analyses
+        if _status(res) not in ("", "success")
+    ] + [f"{name.replace('_', ' ')}: failed" for name in result.errors]
+    summary = (
+        "; ".join(bad) + ". See 'What was checked'."
+        if bad
+        else "every analysis passed its checks (see 'What was checked')."
+    )
+    return write_report(
+        path,
+        title=f"rnndyn analyze: {result.label}",
+        sections=sections,
+        command=command,
+        status=(result.status, summary),
+    )
+
+
+def _analyses(result: Any) -> list[tuple[str, Any]]:
+    """The analyses an AnalysisResult holds, by name (those that ran)."""
+    named = (
+        ("lyapunov", result.lyapunov),
+        ("jacobian_spectrum", result.jacobian_spectrum),
+        ("fixed_points", result.fixed_points),
+        ("clv", result.clv),
+    )
+    return [(name, res) for name, res in named if res is not None]
+
+
+def _status(res: Any) -> str:
+    status = getattr(res, "status", None)
+    return "" if status is None else str(getattr(status, "value", status))
+
+
+def check_table_rows(name: str, res: Any) -> list[tuple[str, str, str, str, str]]:
+    """Rows ``(analysis, check, outcome, value vs tolerance, detail)`` of a result's checks; a
+    result without checks gives one row with its status and message."""
+    label = name.replace("_", " ")
+    checks = list(getattr(res, "checks", ()) or ())
+    if not checks:
+        st = _status(res) or "-"
+        outcome = "ran" if st == "success" else f"FAILED ({st})"
+        return [(label, "-", outcome, "-", str(getattr(res, "message", "")))]
+    rows = []
+    for c in checks:
+        outcome = "passed" if c.passed else f"FAILED ({c.status.value})"
+        if c.value is not None and c.tolerance is not None:
+            num = f"{c.value:.3g} vs {c.tolerance:.3g}"
+        elif c.value is not None:
+            num = f"{c.value:.3g}"
+        else:
+            num = "-"
+        rows.append((label, c.name.replace("_", " "), outcome, num, c.detail))
+    return rows
 
 
 def command_line() -> str:
@@ -307,15 +439,38 @@ def command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-
 def fmt(v: float, se: float | None = None) -> str:
-    """``0.1234 ± 0.0056``-style number; ``inf``/``nan`` spelled out."""
+    """``0.123 ± 0.0056``-style number; ``inf``/``nan`` spelled out.
+
+    Without an error (or with a non-finite or zero one): 4 significant digits. With one: the
+    error to 2 significant digits and the value rounded to the same decimal place (at most 7
+    significant digits), the usual way of quoting a measurement.
+
+    Example:
+        >>> fmt(-0.07635, 0.02867), fmt(0.41868, 0.0012), fmt(23.14, 2.4), fmt(1.5)
+        ('-0.076 ± 0.029', '0.4187 ± 0.0012', '23.1 ± 2.4', '1.5')
+    """
     if not math.isfinite(v):
         return str(v)
-    s = f"{v:.4g}"
-    if se is not None and math.isfinite(se):
-        s += f" ± {se:.2g}"
-    return s
+    if se is None or not math.isfinite(se) or se <= 0:
+        return f"{v:.4g}"
+    decimals = 1 - math.floor(math.log10(se))  # the place of the error's second digit
+    sig = decimals + (math.floor(math.log10(abs(v))) + 1 if v != 0 else 1)
+    if decimals > 0 and sig <= 7:
+        value = f"{v:.{decimals}f}"
+    elif decimals <= 0 and sig <= 7:
+        value = f"{round(v, decimals):.0f}"
+    else:
+        value = f"{v:.7g}"
+    if float(value) == 0:
+        value = value.lstrip("-")  # no '-0.000'
+    if decimals <= 0:
+        err = f"{round(se, decimals):.0f}"  # 240, not 2.4e+02
+    elif decimals <= 5:
+        err = f"{se:.{decimals}f}"  # 0.029, 0.0012, 2.4
+    else:
+        err = f"{se:.2g}"  # 1.2e-06
+    return f"{value} ± {err}"
 
 
 def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
@@ -350,7 +505,16 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
     return rows
 
 
-__all__ = ["CITATIONS", "Section", "build_analysis_report", "citations", "command_line", "write_report"]
+__all__ = [
+    "CITATIONS",
+    "Section",
+    "build_analysis_report",
+    "check_table_rows",
+    "citations",
+    "command_line",
+    "fmt",
+    "write_report",
+]
 
 
 def clv_rows(res: Any) -> list[tuple[str, str]]:
