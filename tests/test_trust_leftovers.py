@@ -184,3 +184,14 @@ def test_lyapunov_from_data_flags_a_series_that_collapses_onto_a_fixed_point() -
     # a chaotic series (r = 4) has no exactly coinciding pairs: ln 2, success
     res = rd.lyapunov_from_data(_logistic(4.0, 3000), generator=_gen(0))
     assert res.lambda_max == pytest.approx(math.log(2.0), abs=0.02) and res.status == "success", res.message
+
+
+def test_engine_exponents_of_a_state_without_steps_is_an_error_not_zeros() -> None:
+    eng = rd.LyapunovEngine(rd.Henon())
+    st = eng.init(torch.tensor([0.1, 0.1], dtype=torch.float64), generator=_gen(0))
+    with pytest.raises(ValueError, match=r"`state` has no averaged steps \(steps = 0"):
+        eng.exponents(st)
+    st = eng.advance(st, n_steps=40)
+    assert float(eng.exponents(st).sum()) == pytest.approx(math.log(0.3), abs=1e-10)  # ln|det J|
+    with pytest.raises(ValueError, match="advance it first"):
+        eng.exponents(eng.restart(st))

@@ -380,9 +380,19 @@ class LyapunovEngine:
         return TangentState(state.h, state.q, torch.zeros_like(state.log_r), 0)
 
     def exponents(self, state: TangentState) -> Tensor:
-        """Current estimate ``(B, k)`` (natural log, per step; not sorted, not scaled by dt)."""
+        """Current estimate ``(B, k)`` (natural log, per step; not sorted, not scaled by dt).
+
+        Raises:
+            ValueError: ``state.steps == 0`` (fresh from :meth:`init` or :meth:`restart`): there is
+            no estimate yet (it was returned as zeros).
+        """
         _check_tangent_state(state)
-        return state.log_r / max(state.steps, 1)
+        if state.steps == 0:
+            raise ValueError(
+                "`state` has no averaged steps (steps = 0, fresh from init or restart), so it has no "
+                "exponents yet; advance it first: eng.advance(state, n_steps=...)"
+            )
+        return state.log_r / state.steps
 
     def _jacobian(self, h: Tensor, x: Tensor | None) -> Tensor:
         """The dense Jacobian restricted to the tangent space ``(B, m, m)``."""
