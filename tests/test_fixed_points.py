@@ -293,6 +293,29 @@ def test_large_alpha_z_gru_512_units() -> None:
     assert int((res.slow_n_slow - closed).abs().max()) <= 8 and int(closed.min()) > 150
 
 
+@pytest.mark.slow
+def test_gated_flow_slow_manifold_counts_closed_gates() -> None:
+    """KCS22's gated flow at N = 100, alpha_z = 15 (g_h = 3, alpha_r = 0), discretised with RK4 at
+    dt = 0.1 (the case of docs/reproductions.md, kcs22-line-attractors, where the finder converged to
+    nothing): slow points on the slow manifold whose number of slow directions (|lambda - 1| < 0.002,
+    i.e. flow eigenvalues |mu| < 0.02) matches the closed update gates sigma(z_i) < 0.02 (about 10 s)."""
+    n = 100
+    flow = rd.GatedRateRNN(n, g_h=3.0, alpha_z=15.0, alpha_r=0.0, generator=_gen(0), dtype=F64)
+    fmap = rd.discretise(flow, dt=0.1, method="rk4")
+    res = rd.find_fixed_points(
+        fmap, n_initial=8, n_transient=2000, eps_slow=0.002, generator=_gen(100), throw=False
+    )
+    assert res.status == "warning" and res.n_points == 0 and res.slow_points.shape[0] >= 6, res.message
+    assert set(res.slow_kind) == {"manifold"}
+    with torch.no_grad():
+        resid = fmap(res.slow_points) - res.slow_points
+        closed = (torch.sigmoid(res.slow_points[:, n : 2 * n] + flow.bias_z) < 0.02).sum(-1)
+        flow_slow = (torch.linalg.eigvals(flow.jacobian(res.slow_points)).abs() < 0.02).sum(-1)
+    torch.testing.assert_close(res.slow_speeds, 0.5 * (resid * resid).sum(-1), rtol=1e-9, atol=0)
+    assert int((res.slow_n_slow - closed).abs().max()) <= 4 and int(closed.min()) >= 20
+    assert int((flow_slow - closed).abs().max()) <= 4
+
+
 def test_slow_point_and_failure_policy() -> None:
     starts = torch.linspace(-0.5, 0.5, 7, dtype=F64).unsqueeze(-1)
     res = rd.find_fixed_points(Ghost(), initial_states=starts)
