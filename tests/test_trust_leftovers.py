@@ -195,3 +195,9 @@ def test_engine_exponents_of_a_state_without_steps_is_an_error_not_zeros() -> No
     assert float(eng.exponents(st).sum()) == pytest.approx(math.log(0.3), abs=1e-10)  # ln|det J|
     with pytest.raises(ValueError, match="advance it first"):
         eng.exponents(eng.restart(st))
+
+
+def test_lyapunov_from_data_kantz_radius_too_small_names_the_radius() -> None:
+    x = np.random.default_rng(0).normal(size=300)
+    with pytest.raises(ValueError, match=r"\(`theiler` = 2\) within `radius` = 1e-09; shorten `theiler` or enlarge"):
+        rd.lyapunov_from_data(x, method="kantz", radius=1e-9, theiler=2, horizon=5)

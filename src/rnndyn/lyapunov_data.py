@@ -276,7 +276,11 @@ def lyapunov_from_data(
         counts[good] += 1
         n_ref_used += 1
     if n_ref_used == 0:
-        raise ValueError("no reference point has a neighbour outside the Theiler window; shorten `theiler`")
+        within = f" within `radius` = {radius:.3g}" if method == "kantz" and radius is not None else ""
+        raise ValueError(
+            f"no reference point has a neighbour outside the Theiler window (`theiler` = {theiler}){within}; "
+            "shorten `theiler`" + (" or enlarge `radius`" if within else "")
+        )
     if not counts.any():
         raise ValueError(
             "`series` has no divergence to fit: every neighbour pair coincides at every k (distance 0), "
