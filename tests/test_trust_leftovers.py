@@ -158,6 +158,9 @@ def test_relu_tent_on_its_kink_is_failed_not_minus_inf_success() -> None:
     assert float(r.exponent[0]) == pytest.approx(math.log(2.0), abs=1e-12) and r.status == "warning"
     r = rd.chaos.lyapunov_exponent_1d(rd.Tent(mu=1.9999), n_steps=200, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
     assert float(r.exponent[0]) == pytest.approx(math.log(1.9999), abs=1e-12) and r.status == "success", r.message
+    # a NaN start is bad input, not a 'diverged' orbit
+    with pytest.raises(ValueError, match=r"`x0` must be finite; got 1 non-finite entries"):
+        rd.chaos.lyapunov_exponent_1d(rd.Tent(), x0=torch.tensor([[0.1, math.nan]], dtype=torch.float64))
 
 
 # ----------------------------------------------------------------- data: a series that collapses

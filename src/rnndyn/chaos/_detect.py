@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
+from rnndyn._checks import check_choice, check_finite, check_generator, check_positive_int, check_real
 from rnndyn._results import Result, Status
 from rnndyn.chaos._common import ragged_arange, ragged_to_padded, sort_ragged
 from rnndyn.chaos._networks import PiecewiseLinear, ScalarNetwork
@@ -708,7 +708,7 @@ def lyapunov_exponent_1d(
     if x0 is None:
         x = torch.randn(F.B, n_orbits, generator=generator, dtype=torch.float64).to(F.dtype).to(F.device)
     else:
-        x = torch.as_tensor(x0, dtype=F.dtype, device=F.device).reshape(F.B, -1)
+        x = check_finite(torch.as_tensor(x0, dtype=F.dtype, device=F.device), "x0").reshape(F.B, -1)
     ok = torch.ones_like(x, dtype=torch.bool)
     for _ in range(n_transient):
         x = F(x)
