@@ -35,7 +35,9 @@ def test_convergence_order(method: str, order: int) -> None:
 def test_lorenz_rk4_order_against_fine_reference() -> None:
     lor = rd.Lorenz63()
     h0 = torch.tensor([1.0, 1.0, 20.0], dtype=F64)
-    ref = rd.simulate(rd.discretise(lor, dt=1e-4, method="rk4"), h0, n_steps=5000)[-1]
+    # reference at dt = 1e-3: its RK4 error is (1e-3 / 5e-3)^4 = 1/625 of the finer run's, which
+    # moves the fitted slope by 0.002 (3.9636 against 3.9614 with dt = 1e-4, measured; 10x cheaper)
+    ref = rd.simulate(rd.discretise(lor, dt=1e-3, method="rk4"), h0, n_steps=500)[-1]
     errs = []
     dts = [0.01, 0.005]
     for dt in dts:
