@@ -268,3 +268,35 @@ def test_training_figures_reference_lines(monkeypatch, tmp_path) -> None:
     figs[1].canvas.draw()
     labels = [t.get_text() for t in a0.get_yticklabels() if t.get_text()]
     assert labels and not any("10^" in s or "times" in s for s in labels)
+
+
+def test_sweep_figure_marks_points_that_are_not_success(monkeypatch, tmp_path) -> None:
+    """A sweep with one 'not_converged' seed: the mean ± s.e.m. over the seeds is drawn (the s.e.m.
+    is std/sqrt(seeds)), the bad seed is a red cross at its value, and the banner counts it."""
+    import xarray as xr
+
+    import rnndyn.plotting as mod
+
+    lam = np.array([[-0.5, -0.7], [0.1, 0.3]])
+    ds = xr.Dataset(
+        {
+            "lambda_max": (("g", "seed"), lam),
+            "status": (("g", "seed"), [["success", "not_converged"], ["success"] * 2]),
+        },
+        coords={"g": [0.5, 2.0], "seed": [0, 1]},
+        attrs={"model": "vanilla", "n": 8},
+    )
+    figs = _capture(monkeypatch, mod)
+    mod.plot_sweep(ds, tmp_path / "sweep.png")
+    ax = figs[0].axes[0]
+    (bad,) = [ln for ln in ax.lines if ln.get_label() == "seed not 'success'"]
+    assert np.allclose(bad.get_xdata(), [0.5]) and np.allclose(bad.get_ydata(), [-0.7])
+    (bars,) = ax.containers
+    assert np.allclose(bars.lines[0].get_ydata(), lam.mean(1))
+    seg = bars.lines[2][0].get_segments()
+    assert np.allclose([s[1, 1] - s[0, 1] for s in seg], 2 * lam.std(1) / np.sqrt(2))  # ddof 0, as xarray
+    assert (
+        _banner(figs[0])
+        == "WARNING: 1 of 4 points are not 'success' (1 not_converged); see the store's status and message"
+    )
+    assert "vanilla (n = 8) sweep: lambda_max" in ax.get_title()

@@ -385,7 +385,7 @@ def build_analysis_report(
     summary = (
         "; ".join(bad) + ". See 'What was checked'."
         if bad
-        else "every analysis passed its checks (see 'What was checked')."
+        else "every self-check passed (see 'What was checked')."
     )
     return write_report(
         path,

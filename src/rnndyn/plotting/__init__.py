@@ -138,42 +138,76 @@ def plot_trajectory(
     plt = _plt()
     x = np.asarray(traj)
     t = np.arange(x.shape[0]) * (dt or 1.0)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [2, 1]})
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained"
+    )
     for i in range(min(max_units, x.shape[1])):
         axes[0].plot(t, x[:, i], lw=0.8)
     axes[0].set_xlabel("time" if dt else "step")
-    axes[0].set_ylabel("state")
-    axes[0].set_title(title or f"first {min(max_units, x.shape[1])} of {x.shape[1]} units")
+    axes[0].set_ylabel("state h_i")
+    axes[0].set_title(f"first {min(max_units, x.shape[1])} of {x.shape[1]} units", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=10)
     if x.shape[1] >= 2:
         axes[1].plot(x[:, 0], x[:, 1], lw=0.5, color="k")
         axes[1].set_xlabel("h[0]")
         axes[1].set_ylabel("h[1]")
-        axes[1].set_title("phase portrait")
+        axes[1].set_title("phase portrait (first two units)", fontsize=10)
     else:
         axes[1].plot(x[:-1, 0], x[1:, 0], ".", ms=1.5, color="k")
         axes[1].set_xlabel("h_t")
         axes[1].set_ylabel("h_{t+1}")
-        axes[1].set_title("return map")
+        axes[1].set_title("return map", fontsize=10)
     return save(fig, path)
 
 
 def plot_sweep(ds: Any, path: str | Path, *, var: str = "lambda_max") -> Path:
-    """``var`` (mean over seeds, with the seeds' spread) against the first grid axis; a heat map
-    over the first two axes when the grid has two or more."""
+    """``var`` against the first grid axis: the mean over seeds with its standard error, each
+    seed's value behind it (points whose ``status`` is not ``success`` as red crosses, and a
+    banner counting them); a heat map of the seed mean over the first two axes when the grid has
+    two or more. The title gives the model, its size and the run's settings."""
+    import json
+
     import numpy as np
 
     plt = _plt()
     da = ds[var]
     axes = [d for d in da.dims if d != "seed"]
     mean = da.mean("seed")
+    n_seeds = int(da.sizes.get("seed", 1))
+    units = da.attrs.get("units", "")
+    label = var + (f" [{units}]" if units else "")
+    status = np.asarray(ds["status"].values).astype(str) if "status" in ds else None
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     if len(axes) == 1:
         x = da[axes[0]].values
-        sem = da.std("seed") / np.sqrt(max(da.sizes["seed"], 1))
-        ax.errorbar(x, mean.values, yerr=sem.values, marker="o", capsize=3)
+        sem = da.std("seed") / np.sqrt(max(n_seeds, 1))
+        vals = (
+            np.asarray(da.transpose(axes[0], "seed").values)
+            if "seed" in da.dims
+            else np.asarray(da.values)[:, None]
+        )
+        bad = (
+            np.asarray(ds["status"].transpose(axes[0], "seed").values).astype(str) != "success"
+            if status is not None and "seed" in da.dims
+            else np.zeros(vals.shape, dtype=bool)
+        )
+        xx = np.repeat(np.asarray(x, dtype=float)[:, None], vals.shape[1], axis=1)
+        ax.plot(xx[~bad], vals[~bad], ".", color="0.55", ms=4, label="each seed")
+        if bad.any():
+            ax.plot(xx[bad], vals[bad], "x", color="tab:red", ms=7, mew=1.5, label="seed not 'success'")
+        ax.errorbar(
+            x,
+            mean.values,
+            yerr=sem.values,
+            marker="o",
+            capsize=3,
+            label=f"mean ± s.e.m. over {n_seeds} seeds",
+        )
         ax.axhline(0.0, color="k", lw=0.6)
         ax.set_xlabel(axes[0])
-        ax.set_ylabel(var)
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8, loc="best", frameon=False)
     else:
         other = [d for d in axes[2:]]
         m = mean.isel({d: 0 for d in other}) if other else mean
@@ -188,10 +222,32 @@ def plot_sweep(ds: Any, path: str | Path, *, var: str = "lambda_max") -> Path:
             vmax=vmax,
             shading="nearest",
         )
-        fig.colorbar(im, ax=ax, label=f"{var} (mean over seeds)")
+        fig.colorbar(im, ax=ax, label=f"{label} (mean over {n_seeds} seeds)")
         ax.set_xlabel(axes[0])
         ax.set_ylabel(axes[1])
-    ax.set_title(f"{ds.attrs.get('model', '')} sweep: {var}")
+    settings = ""
+    try:
+        kw = json.loads(ds.attrs.get("sweep_spec", "{}")).get("function", {}).get("keywords", {})
+        if "n_steps" in kw:
+            settings = f"\n{kw['n_steps']} steps after {kw.get('n_transient', '?')} per point"
+    except (TypeError, ValueError):
+        settings = ""
+    n = ds.attrs.get("n", "")
+    ax.set_title(
+        f"{ds.attrs.get('model', '')}" + (f" (n = {n})" if n else "") + f" sweep: {var}{settings}",
+        fontsize=10,
+    )
+    if status is not None:
+        n_bad = int((status != "success").sum())
+        if n_bad:
+            kinds = ", ".join(
+                f"{int((status == k).sum())} {k}" for k in sorted(set(status.ravel()) - {"success"})
+            )
+            flag_status(
+                fig,
+                "warning",
+                f"{n_bad} of {status.size} points are not 'success' ({kinds}); see the store's status and message",
+            )
     return save(fig, path)
 
 

@@ -83,15 +83,18 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
     )
     lo = np.nanmin(lam[finite]) if finite.any() else -1.0
     hi = np.nanmax(lam[finite]) if finite.any() else 1.0
+    cut = False
     if k > 40 and lo < -10 * max(abs(hi), 1e-3):
         # keep the informative top of a long spectrum readable: the tail is summarised in the text
         ax.set_ylim(max(lo, np.quantile(lam[finite], 0.1)) * 1.1, hi + 0.15 * (hi - lo) * 0.2 + 0.05)
+        cut = ax.get_ylim()[0] > lo
     se0 = res.stderr[0].item()
     txt = (
         f"lambda_max = {lam[0]:.4g}"
         + (f" ± {se0:.2g}" if math.isfinite(se0) else "")
         + f" {res.units}\nregime: {res.regime}\nentropy rate = {res.entropy_rate:.3g} {res.units}"
         + f"\nmin lambda = {lo:.3g}"
+        + (" (below the axis)" if cut else "")
     )
     ax.text(
         0.98,
