@@ -12,6 +12,8 @@ from collections.abc import Callable
 import torch
 from torch import func
 
+from rnndyn._checks import broadcast_shapes
+
 Tensor = torch.Tensor
 RHS = Callable[[Tensor, "Tensor | None"], Tensor]
 
@@ -19,7 +21,7 @@ RHS = Callable[[Tensor, "Tensor | None"], Tensor]
 def _broadcast(h: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor | None, torch.Size]:
     if x is None:
         return h, None, h.shape[:-1]
-    batch = torch.broadcast_shapes(h.shape[:-1], x.shape[:-1])
+    batch = broadcast_shapes(h.shape[:-1], x.shape[:-1])
     return h.expand(*batch, h.shape[-1]), x.expand(*batch, x.shape[-1]), batch
 
 
@@ -84,4 +86,45 @@ def tangent_map(fn: RHS, h: Tensor, vectors: Tensor, x: Tensor | None = None) ->
     return func.vmap(one, in_dims=-1, out_dims=-1)(vectors)
 
 
-__all__ = ["autograd_jacobian", "finite_difference_jacobian", "tangent_map"]
+def reverse_tangent_map(fn: RHS, h: Tensor, vectors: Tensor, x: Tensor | None = None) -> Tensor:
+    r"""The same product ``J(h) @ V`` as :func:`tangent_map`, by reverse-mode autograd only.
+
+    With a dummy cotangent ``u``, one backward pass with ``create_graph=True`` gives
+    :math:`g(u) = J^\top u` as a function linear in ``u``; differentiating :math:`g \cdot v_j` with
+    respect to ``u`` gives :math:`J v_j` exactly (the "double-vjp" trick: two reverse passes per
+    column instead of one forward-mode JVP). No ``torch.func`` transform is involved, so the first
+    call in a process does not pay for what functorch's forward mode loads (in torch 2.13 the JVP of
+    a linear layer imports ``torch._dynamo``: about 2 s). :func:`rnndyn.checks.jacobian_check`
+    uses it for the self-check every analysis runs.
+
+    Args:
+        fn: batched right-hand side ``(h, x) -> out`` acting on each row of ``h`` independently.
+        h: ``(*batch, n)``. vectors: ``(*batch, n, k)``. x: ``(*batch, d)`` or ``None``.
+
+    Returns:
+        ``(*batch, n_out, k)`` (detached).
+
+    Example:
+        >>> w = torch.randn(3, 3, dtype=torch.float64)
+        >>> fn = lambda h, x: torch.tanh(h @ w.T)
+        >>> h, v = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 3, 2, dtype=torch.float64)
+        >>> bool(torch.allclose(reverse_tangent_map(fn, h, v), tangent_map(fn, h, v), atol=1e-14))
+        True
+    """
+    with torch.enable_grad():
+        hh = h.detach().requires_grad_(True)
+        out = fn(hh, x)
+        u = torch.zeros_like(out, requires_grad=True)
+        # scalar outputs throughout: torch.autograd.grad with explicit grad_outputs imports sympy
+        # (torch.fx's symbolic shapes) on first use, another ~1.5 s
+        (g,) = torch.autograd.grad((out * u).sum(), hh, create_graph=True, allow_unused=True)
+        k = vectors.shape[-1]
+        if g is None or not g.requires_grad:  # the output does not depend on h: J = 0
+            return out.new_zeros(*out.shape, k).detach()
+        cols = [
+            torch.autograd.grad((g * vectors[..., j]).sum(), u, retain_graph=j < k - 1)[0] for j in range(k)
+        ]
+    return torch.stack(cols, dim=-1).detach()
+
+
+__all__ = ["autograd_jacobian", "finite_difference_jacobian", "reverse_tangent_map", "tangent_map"]

@@ -50,6 +50,23 @@ def check_state(h: Any, n: int, name: str = "h") -> torch.Tensor:
     return check_finite(h, name)
 
 
+def broadcast_shapes(*shapes: Sequence[int]) -> torch.Size:
+    """``torch.broadcast_shapes`` by NumPy's rule (the same rule), raising ``RuntimeError`` as torch's.
+
+    torch 2.13's ``broadcast_shapes`` imports ``torch.fx.experimental.symbolic_shapes`` (and with
+    it sympy, about 1.5 s) on its first call in a process; every analysis broadcasts batch shapes,
+    so that cost landed on the first analysis of every command. NumPy's gives the same shape.
+
+    Example:
+        >>> broadcast_shapes((2, 1), (3,))
+        torch.Size([2, 3])
+    """
+    try:
+        return torch.Size(np.broadcast_shapes(*(tuple(s) for s in shapes)))
+    except ValueError as exc:
+        raise RuntimeError(f"shapes cannot be broadcast: {exc}") from None
+
+
 def check_input(x: Any, d: int, batch_shape: torch.Size | None, name: str = "x") -> torch.Tensor | None:
     """Check an input of shape ``(*batch, d)``; ``None`` is allowed and means zero input."""
     if x is None:
@@ -61,7 +78,7 @@ def check_input(x: Any, d: int, batch_shape: torch.Size | None, name: str = "x")
         raise ValueError(f"`{name}` must have shape (*batch, {d}); got {_shape(x)}")
     if batch_shape is not None:
         try:
-            torch.broadcast_shapes(x.shape[:-1], batch_shape)
+            broadcast_shapes(x.shape[:-1], batch_shape)
         except RuntimeError:
             raise ValueError(
                 f"`{name}` batch shape {tuple(x.shape[:-1])} does not broadcast with the state's "

@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from rnndyn._checks import broadcast_shapes
+
 Tensor = torch.Tensor
 
 #: frames narrower than this take the padded ``F.linear`` layout in :func:`matmul_frame` on the CPU
@@ -68,7 +70,7 @@ def matmul_fused(w: Tensor, v: Tensor, q: Tensor) -> tuple[Tensor, Tensor]:
         >>> bool(torch.allclose(wv, v @ w.T) and torch.allclose(wq, w @ q))
         True
     """
-    batch = v.shape[:-1] if v.shape[:-1] == q.shape[:-2] else torch.broadcast_shapes(v.shape[:-1], q.shape[:-2])
+    batch = v.shape[:-1] if v.shape[:-1] == q.shape[:-2] else broadcast_shapes(v.shape[:-1], q.shape[:-2])
     n, k = q.shape[-2], q.shape[-1]
     pad = _row_padding(k + 1, q.device)
     rows = torch.empty(*batch, k + 1 + pad, n, dtype=q.dtype, device=q.device)

@@ -116,10 +116,13 @@ def jacobian_check(
     v = v.to(dtype=dtype, device=states.device)
     fn = _rhs(model)
     vfull = v if m == n else torch.cat([v, v.new_zeros(v.shape[0], n - m, k)], dim=-2)
-    from rnndyn._autodiff import tangent_map
+    from rnndyn._autodiff import reverse_tangent_map, tangent_map
 
-    with torch.enable_grad():
-        ref = tangent_map(fn, states, vfull, inputs)[..., :m, :]
+    try:  # reverse mode (double vjp): no functorch transform, so no torch._dynamo import (~2 s)
+        ref = reverse_tangent_map(fn, states, vfull, inputs)[..., :m, :]
+    except RuntimeError:  # an op without a differentiable backward: forward mode instead
+        with torch.enable_grad():
+            ref = tangent_map(fn, states, vfull, inputs)[..., :m, :]
     ref = ref.detach()
     errors: dict[str, float] = {}
     with torch.no_grad():
@@ -182,7 +185,9 @@ def check_jacobian(
 
     For states ``h_s`` and random directions ``v``, compares the products the analyses use,
     ``J(h_s) v`` from the model's ``_jacobian`` (and ``_step_and_tangent``, and any fused
-    product), with the forward-mode derivative of the model's own step,
+    product), with autograd's derivative of the model's own step, :math:`\mathrm{JVP}(h_s, V)`
+    (computed in reverse mode by the double-vjp trick, :func:`rnndyn.jacobians.reverse_tangent_map`;
+    forward mode for a step whose backward is not differentiable),
 
     .. math:: e = \max_s \frac{2\,\lVert J(h_s) V - \mathrm{JVP}(h_s, V)\rVert_F}
                           {\lVert J(h_s) V\rVert_F + \lVert \mathrm{JVP}(h_s, V)\rVert_F},

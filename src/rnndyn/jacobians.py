@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from rnndyn._autodiff import RHS, autograd_jacobian, finite_difference_jacobian, tangent_map
+from rnndyn._autodiff import (
+    RHS,
+    autograd_jacobian,
+    finite_difference_jacobian,
+    reverse_tangent_map,
+    tangent_map,
+)
 from rnndyn._checks import check_tensor
 from rnndyn.models.base import AbstractSystem
 
@@ -34,4 +40,11 @@ def jacobian(system: AbstractSystem, h: Tensor, x: Tensor | None = None) -> Tens
     return system.jacobian(h, x)
 
 
-__all__ = ["RHS", "autograd_jacobian", "finite_difference_jacobian", "jacobian", "tangent_map"]
+__all__ = [
+    "RHS",
+    "autograd_jacobian",
+    "finite_difference_jacobian",
+    "jacobian",
+    "reverse_tangent_map",
+    "tangent_map",
+]

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from rnndyn._checks import (
+    broadcast_shapes,
     check_finite,
     check_generator,
     check_map,
@@ -118,7 +119,7 @@ def simulate(
     h, _ = system._validate(h0, None, name="h0")
     if inputs is not None:
         try:
-            batch = torch.broadcast_shapes(h.shape[:-1], inputs.shape[:-2])
+            batch = broadcast_shapes(h.shape[:-1], inputs.shape[:-2])
         except RuntimeError:
             raise ValueError(
                 f"the batch shape of `h0` {tuple(h.shape[:-1])} does not broadcast with that of `inputs` "

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from rnndyn._checks import (
+    broadcast_shapes,
     check_choice,
     check_compute_dtype,
     check_finite,
@@ -476,7 +477,7 @@ def jacobian_spectrum(
         n = system.state_size
         batch = states_b.shape[:-1]
         if x_b is not None:
-            batch = torch.broadcast_shapes(batch, x_b.shape[:-1])
+            batch = broadcast_shapes(batch, x_b.shape[:-1])
             x_b = x_b.expand(*batch, x_b.shape[-1]).reshape(-1, x_b.shape[-1])
         states_b = states_b.expand(*batch, n).reshape(-1, n)
         where = "states"

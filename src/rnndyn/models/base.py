@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import (
+    broadcast_shapes,
     check_finite,
     check_generator,
     check_input,
@@ -284,7 +285,7 @@ class AbstractSystem(nn.Module):
         if Q.device != h.device:
             raise ValueError(f"`Q` must be on the device of `h` ({h.device}); got {Q.device}")
         try:
-            torch.broadcast_shapes(Q.shape[:-2], h.shape[:-1])
+            broadcast_shapes(Q.shape[:-2], h.shape[:-1])
         except RuntimeError:
             raise ValueError(
                 f"`Q` batch shape {tuple(Q.shape[:-2])} does not broadcast with the state's batch "

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import (
+    broadcast_shapes,
     check_choice,
     check_generator,
     check_nonnegative,
@@ -181,7 +182,7 @@ class GatedRateRNN(AbstractFlow):
         gq = col(dphi) * qh
         dz = (matmul_frame(self.weight_hz, gq) - qz) / self.tau_z
         dr = (matmul_frame(self.weight_hr, gq) - qr) / self.tau_r
-        batch = torch.broadcast_shapes(dh.shape[:-2], dz.shape[:-2])
+        batch = broadcast_shapes(dh.shape[:-2], dz.shape[:-2])
         parts = [t.expand(*batch, *t.shape[-2:]) for t in (dh, dz, dr)]
         return out, torch.cat(parts, dim=-2)
 

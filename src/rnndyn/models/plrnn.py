@@ -18,7 +18,13 @@ import math
 import torch
 from torch import nn
 
-from rnndyn._checks import check_choice, check_generator, check_nonnegative, check_positive_int
+from rnndyn._checks import (
+    broadcast_shapes,
+    check_choice,
+    check_generator,
+    check_nonnegative,
+    check_positive_int,
+)
 from rnndyn._linalg import matmul_frame
 from rnndyn.models.base import AbstractMap
 from rnndyn.models.gru import _matvec
@@ -111,7 +117,7 @@ class PLRNN(AbstractMap):
     def _jacobian(self, z: Tensor, x: Tensor | None) -> Tensor:
         # d z_t / d z_{t-1} = [A] + W [1(z > 0)]
         if x is not None:
-            z = z.expand(*torch.broadcast_shapes(z.shape[:-1], x.shape[:-1]), z.shape[-1])
+            z = z.expand(*broadcast_shapes(z.shape[:-1], x.shape[:-1]), z.shape[-1])
         active = (z > 0).to(z.dtype)
         return self._offdiag() * active.unsqueeze(-2) + torch.diag_embed(self.weight_diag.expand_as(z))
 

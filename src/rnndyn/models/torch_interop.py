@@ -45,7 +45,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndyn._checks import check_choice, check_tensor
+from rnndyn._checks import broadcast_shapes, check_choice, check_tensor
 from rnndyn._linalg import matmul_fused
 from rnndyn.models.base import AbstractMap
 
@@ -59,7 +59,7 @@ _SUPPORTED = "nn.RNN, nn.GRU, nn.LSTM, nn.RNNCell, nn.GRUCell or nn.LSTMCell"
 def _broadcast(h: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor | None]:
     if x is None:
         return h, None
-    batch = torch.broadcast_shapes(h.shape[:-1], x.shape[:-1])
+    batch = broadcast_shapes(h.shape[:-1], x.shape[:-1])
     return h.expand(*batch, h.shape[-1]), x.expand(*batch, x.shape[-1])
 
 
@@ -129,7 +129,7 @@ def _cat_frames(frames: list[Tensor]) -> Tensor:
     """Concatenate per-layer tangent frames along the state axis, broadcasting their batch shapes."""
     if len(frames) == 1:
         return frames[0]
-    batch = torch.broadcast_shapes(*(f.shape[:-2] for f in frames))
+    batch = broadcast_shapes(*(f.shape[:-2] for f in frames))
     return torch.cat([f.expand(*batch, *f.shape[-2:]) for f in frames], dim=-2)
 
 
