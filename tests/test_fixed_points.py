@@ -236,6 +236,11 @@ def test_closed_update_gates_give_a_slow_manifold_of_their_number() -> None:
     assert res.status == "warning" and res.n_points == 0, res.message
     assert res.slow_points.shape[0] == 6 and set(res.slow_kind) == {"manifold"}
     assert res.slow_n_slow.tolist() == [6] * 6 and res.slow_n_frozen.tolist() == [6] * 6
+    # the six slow eigenvalues are 1 - z (1 - mu), z = sigma(-12), mu from the closed block's own
+    # couplings (|mu| < 1/2 here); the seventh is an open mode, far from 1
+    z = torch.sigmoid(torch.tensor(-12.0, dtype=F64))
+    gap = (1 - res.slow_eigenvalues).abs() / z
+    assert float(gap[:, :6].min()) > 0.5 and float(gap[:, :6].max()) < 1.5 and float(gap[:, 6].min()) > 1e4
     assert res.slow_manifold_dimension == 6 and "6-D" in dict(fixed_point_summary(res))["slow manifold"]
     r = _direct_residual(net, res.slow_points)
     open_units = torch.ones(40, dtype=torch.bool)

@@ -84,6 +84,8 @@ class FixedPointResult(Result):
             slow manifold (every row of ``F(h) - h`` outside the rows held free is below ``tol``).
         slow_speeds: ``(M,)`` their speeds q.
         slow_kind: per slow point ``"minimum"`` or ``"manifold"``.
+        slow_eigenvalues: ``(M, m)`` complex eigenvalues of the Jacobian at each slow point,
+            sorted by decreasing modulus.
         slow_n_slow: ``(M,)`` eigenvalues of the Jacobian with :math:`|\lambda-1|<` ``eps_slow``
             at each slow point (the slow directions the point can move along).
         slow_n_frozen: ``(M,)`` rows of ``J - I`` held free when the point was converged onto the
@@ -114,6 +116,7 @@ class FixedPointResult(Result):
     slow_points: Tensor
     slow_speeds: Tensor
     slow_kind: tuple[str, ...]
+    slow_eigenvalues: Tensor
     slow_n_slow: Tensor
     slow_n_frozen: Tensor
     input: Tensor | None
@@ -736,8 +739,10 @@ def find_fixed_points(
         if spts.shape[0]:
             xk = None if x0 is None else x0.expand(spts.shape[0], x0.shape[0])
             sev = eigvals(system._jacobian(spts, xk))
+            sev = torch.gather(sev, -1, torch.argsort(sev.abs(), dim=-1, descending=True, stable=True))
             s_slow = ((sev - 1).abs() < eps_slow).sum(-1).cpu()
         else:
+            sev = torch.zeros((0, system.tangent_size), dtype=torch.complex128, device=h.device)
             s_slow = torch.zeros(0, dtype=torch.long)
     n_unstable, n_slow, spr, labels = _classify(ev, marginal_tol, eps_slow)
     if n_slow.numel():
@@ -801,6 +806,7 @@ def find_fixed_points(
         slow_points=spts,
         slow_speeds=ssp,
         slow_kind=skind,
+        slow_eigenvalues=sev,
         slow_n_slow=s_slow,
         slow_n_frozen=sfrozen,
         input=x0,
