@@ -158,12 +158,15 @@ def plot_dmft(result: Any, path: str | Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.plot(result.tau, result.delta / max(result.delta0, 1e-300), color="k")
-    ax.set_xlabel(r"lag $\tau$")
-    ax.set_ylabel(r"$\Delta(\tau)/\Delta_0$")
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlabel(r"lag $\tau$ (units of the time constant)")
+    ax.set_ylabel(r"$\Delta(\tau)/\Delta_0$ (autocorrelation of $h$)")
     ax.set_xlim(0, min(float(result.tau[-1]), 30.0))
     ax.set_title(
-        rf"SCS DMFT, g={result.g:g}: $\Delta_0$={result.delta0:.4g}, $\lambda_{{max}}$={result.lambda_max:.4g}"
+        rf"SCS DMFT, g={result.g:g}: $\Delta_0$={result.delta0:.4g}, "
+        rf"$\lambda_{{max}}$={result.lambda_max:.4g} (1/time)"
     )
+    flag_status(fig, getattr(result, "status", None), getattr(result, "message", ""))
     return save(fig, path)
 
 
