@@ -17,6 +17,10 @@ import rnndyn as rd
 from rnndyn.cli import app
 
 
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
 # ----------------------------------------------------------------- sweeps and NaN
 def _nan_point(p, seed):
     a = p["a"]
@@ -68,10 +72,17 @@ def test_cli_sweep_refuses_dt_for_a_map_and_reports_a_diverged_point(tmp_path) -
     assert "`--dt`/`--method` apply only to flows" in res.output and "'henon' is a map; got --dt 0.1" in res.output
     assert not (tmp_path / "x.zarr").exists()
     # a = 3 escapes: stored 'diverged' (the analysis's own status, NaN values named), not 'failed'
-    res = CliRunner().invoke(app, [*base, "-g", "a=1.4,3.0", "--store", str(tmp_path / "s.zarr")])
+    res = CliRunner().invoke(app, [*base, "-g", "a=1.4,3.0", "--seeds", "2", "--store", str(tmp_path / "s.zarr")])
     assert res.exit_code == 0, res.output
-    assert "1/2 points success, 1 diverged" in res.output
+    assert "2/4 points success, 2 diverged" in res.output
     assert "diverged (e.g. a=3.0, seed 0): non-finite output(s): entropy_rate = nan" in res.output
+    # the mean over seeds is NaN where a seed has no value (never a mean over the others, silently)
+    assert "(NaN: a seed of that point has no lambda_max; see the statuses above)" in res.output
+    # the analysis itself: the Jacobian check no longer runs at escaped states (relative error inf),
+    # which had turned this divergence into 'failed: _jacobian disagrees' for the second seed
+    res = rd.lyapunov_spectrum(rd.Henon(a=3.0), n_steps=60, n_transient=10, n_trajectories=2,
+                               generator=_gen(rd.sweeps.point_seed(0, 2) + 1), throw=False)  # fmt: skip
+    assert res.status == "diverged" and [c.name for c in res.checks if not c.passed] == ["bounded"]
 
 
 # ----------------------------------------------------------------- meanfield options
@@ -111,10 +122,6 @@ class _ReluTent(rd.AbstractMap):
 
     def _step(self, h, x):
         return 2.0 * torch.relu(h) - 4.0 * torch.relu(h - 0.5)
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def test_tent_map_exponent_is_ln_mu_and_a_collapsed_orbit_says_so() -> None:

@@ -869,7 +869,14 @@ def _build_result(
         hs = torch.cat([h for h, _ in samples])
         xs = [x for _, x in samples]
         xcat = torch.cat(xs) if all(x is not None for x in xs) else None
-        checks.append(jacobian_check(system, hs, xcat, generator=torch.Generator().manual_seed(12)))
+        # only states that have not escaped: at an inf/NaN or huge state any Jacobian "disagrees"
+        # (relative error inf), which made a divergence read 'failed: _jacobian disagrees'
+        finite = torch.isfinite(hs).all(-1) & (hs.abs().amax(-1) <= getattr(engine, "_escape_bound", math.inf))
+        if xcat is not None:
+            finite = finite & torch.isfinite(xcat).all(-1)
+        if bool(finite.any()):
+            hs, xcat = hs[finite], (xcat[finite] if xcat is not None else None)
+            checks.append(jacobian_check(system, hs, xcat, generator=torch.Generator().manual_seed(12)))
     # divergence: non-finite, or unbounded growth long before overflow
     bound = getattr(engine, "_escape_bound", math.inf)
     log_r = state.log_r.detach().to("cpu", torch.float64)

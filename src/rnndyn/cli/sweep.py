@@ -282,8 +282,12 @@ def sweep_cmd(
         where = ", ".join(f"{d}={ds[d].values[i].item()}" if d != "seed" else f"seed {i}"
                           for d, i in zip(ds["status"].dims, first, strict=True))  # fmt: skip
         console.print(f"  {status} (e.g. {where}): {ds['message'].values[first]}", soft_wrap=True)
-    mean = ds["lambda_max"].mean("seed")
+    # over all seeds: a seed without a value (failed, diverged) makes its point's mean NaN instead
+    # of being left out silently (xarray's default skips NaN)
+    mean = ds["lambda_max"].mean("seed", skipna=False)
     console.print(mean.to_dataframe().to_string(max_rows=40))
+    if ds.sizes["seed"] > 1 and bool(mean.isnull().any()):
+        console.print("(NaN: a seed of that point has no lambda_max; see the statuses above)")
     if json_path is not None:
         write_json(
             json_path,
