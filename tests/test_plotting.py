@@ -84,6 +84,7 @@ def test_lyapunov_spectrum_axes_units_and_settings(monkeypatch, tmp_path, henon_
     """Hénon (lambda = 0.419, -1.623 per step): y label in 1/step, zero line, the run's settings
     in the title, the inset's lambda_max with its unit, and each trajectory's spectrum drawn."""
     from rnndyn.plotting import lyapunov as mod
+    from rnndyn.report import fmt
 
     figs = _capture(monkeypatch, mod)
     mod.plot_spectrum(henon_lyapunov, tmp_path / "s.png", title="henon")
@@ -92,7 +93,10 @@ def test_lyapunov_spectrum_axes_units_and_settings(monkeypatch, tmp_path, henon_
     assert "2 trajectories × 150 steps after 30" in ax.get_title()
     assert any(np.allclose(line.get_ydata(), 0.0) for line in ax.lines)  # the lambda = 0 reference
     inset = "\n".join(t.get_text() for t in ax.texts)
-    assert f"lambda_max = {henon_lyapunov.lambda_max:.4g}" in inset and "1/step" in inset
+    se0 = float(henon_lyapunov.stderr[0])
+    assert f"lambda_max = {fmt(henon_lyapunov.lambda_max, se0)} 1/step" in inset
+    (pos,) = [line for line in ax.lines if line.get_label() == "positive (sum = entropy rate)"]
+    assert np.allclose(pos.get_xdata(), [1]) and abs(pos.get_ydata()[0] - 0.42) < 0.05  # Hénon: one positive
     per = [line for line in ax.lines if line.get_label() == "each trajectory"]
     assert len(per) == 1 and np.allclose(per[0].get_ydata(), henon_lyapunov.per_trajectory[0].numpy())
     mod.plot_convergence(henon_lyapunov, tmp_path / "c.png")

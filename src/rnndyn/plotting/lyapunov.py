@@ -23,6 +23,9 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
     line, the positive part shaded, D_KY marked, the summary (lambda_max, regime, entropy rate)
     inset, the run's settings under the title, and a banner when the status is not ``success``."""
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    from rnndyn.report import fmt
 
     plt = _plt()
     lam = res.exponents.numpy()
@@ -61,7 +64,7 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
             label="lambda_i ± 2 stderr",
         )
     pos = finite & (lam > 0)
-    if pos.any():
+    if pos.any() and k > 40:
         ax.fill_between(
             i,
             0,
@@ -72,6 +75,9 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
             step="mid",
             label="positive (entropy rate)",
         )
+    elif pos.any():  # few exponents: the positive ones as red markers (a shaded step would span half-indices)
+        ax.plot(i[pos], lam[pos], "o", ms=6, mfc="none", mec="C3", mew=1.4, zorder=4,
+                label="positive (sum = entropy rate)")  # fmt: skip
     kyd = res.kaplan_yorke_dimension
     if math.isfinite(kyd) and 0 < kyd < k:
         ax.axvline(kyd, color="C2", ls="--", lw=1.0, label=f"D_KY = {kyd:.3g}")
@@ -90,8 +96,7 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
         cut = ax.get_ylim()[0] > lo
     se0 = res.stderr[0].item()
     txt = (
-        f"lambda_max = {lam[0]:.4g}"
-        + (f" ± {se0:.2g}" if math.isfinite(se0) else "")
+        f"lambda_max = {fmt(float(lam[0]), se0)}"
         + f" {res.units}\nregime: {res.regime}\nentropy rate = {res.entropy_rate:.3g} {res.units}"
         + f"\nmin lambda = {lo:.3g}"
         + (" (below the axis)" if cut else "")
@@ -107,6 +112,7 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
         bbox=dict(boxstyle="round", fc="white", ec="0.7"),
     )
     ax.legend(loc="lower left", fontsize=8, frameon=False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title((title or "Lyapunov spectrum") + "\n" + _run_line(res), fontsize=9)
     ax.grid(alpha=0.25)
     flag_result(fig, res)
