@@ -71,6 +71,11 @@ def test_cli_sweep_refuses_dt_for_a_map_and_reports_a_diverged_point(tmp_path) -
     assert res.exit_code == 2
     assert "`--dt`/`--method` apply only to flows" in res.output and "'henon' is a map; got --dt 0.1" in res.output
     assert not (tmp_path / "x.zarr").exists()
+    # a state size that is no int was truncated (n = 12.5 ran as 12): refused, naming it
+    res = CliRunner().invoke(app, ["sweep", "-m", "vanilla", "-g", "n=8,12.5", "--store", str(tmp_path / "n.zarr")])
+    assert res.exit_code == 2 and "`--grid` n= must list ints >= 1 (state sizes); got 12.5" in res.output
+    with pytest.raises(ValueError, match=r"`n` \(state size, a grid axis or fixed\) must be an int >= 1; got 12.5"):
+        rd.sweeps.lyapunov_point({"n": 12.5}, 0, model="vanilla", n=None, n_steps=10, n_transient=0)
     # a = 3 escapes: stored 'diverged' (the analysis's own status, NaN values named), not 'failed'
     res = CliRunner().invoke(app, [*base, "-g", "a=1.4,3.0", "--seeds", "2", "--store", str(tmp_path / "s.zarr")])
     assert res.exit_code == 0, res.output

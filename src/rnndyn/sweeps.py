@@ -913,7 +913,11 @@ def lyapunov_point(
     from rnndyn.models.registry import build_model
 
     params = dict(params)
-    n_point = int(params.pop("n", n)) if ("n" in params or n is not None) else None
+    n_point = params.pop("n", n)
+    if n_point is not None:
+        if isinstance(n_point, bool) or not float(n_point).is_integer() or n_point < 1:
+            raise ValueError(f"`n` (state size, a grid axis or fixed) must be an int >= 1; got {n_point!r}")
+        n_point = int(n_point)
     all_params = {**dict(fixed or {}), **params}
     system = build_model(model, n=n_point, params=all_params, seed=seed, dt=dt, method=method, device=device)
     res = lyapunov_spectrum(
