@@ -34,6 +34,7 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0), gridspec_kw={"width_ratios": [1.15, 1]})
     ax = axes[0]
     k = result.theory_index if result.theory is not None else 0
+    where = {"fixed_points": "fixed points", "matrices": "matrices"}.get(result.at, "states")
     if ev.size:
         pooled = ev.reshape(-1)
         ax.scatter(
@@ -43,7 +44,7 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
             c="0.45",
             alpha=0.45,
             lw=0,
-            label=f"all {result.n_states} states ({pooled.size} eigenvalues)",
+            label=f"all {result.n_states} {where} ({pooled.size} eigenvalues)",
             rasterized=True,
         )
         ax.scatter(
@@ -52,7 +53,7 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
             s=7,
             c="tab:blue",
             lw=0,
-            label=f"state {k}" + (" (theory evaluated here)" if result.theory is not None else ""),
+            label=f"{where[:-1]} {k}" + (" (theory evaluated here)" if result.theory is not None else ""),
             rasterized=True,
         )
     if result.continuous:
@@ -82,7 +83,6 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
-    where = {"fixed_points": "fixed points", "matrices": "matrices"}.get(result.at, "states")
     sub = f"Jacobian eigenvalues at {result.n_states} {where}: mean spectral radius {result.mean_spectral_radius:.3f}"
     if th is not None:
         sub += f"\ntheory: radius {th.radius:.3f}" + (f", ρ = {th.rho:.3f}" if th.rho is not None else "")
