@@ -128,6 +128,8 @@ def test_spectrum_theory_curve_is_the_closed_form_disk(monkeypatch, tmp_path) ->
     assert abs(ref.radius - (0.5 + g_h / 4)) < 1e-12
     assert r[0] == pytest.approx(g_h / 4, rel=0.05)  # the network's own weights: 0.409 at N = 40
     assert "unit circle |λ| = 1" in _texts(figs[0])
+    measured = float(np.abs(res.eigenvalues[0].numpy()).max())
+    assert f"theory radius {res.theory.radius:.3f} vs {measured:.3f} measured at state 0" in ax0.get_title()
     assert ax1.get_xscale() == "log" and ax1.get_yscale() == "log"
     assert ax0.get_xlabel() == "Re λ" and ax0.get_ylabel() == "Im λ"
     assert _banner(figs[0]) == ""

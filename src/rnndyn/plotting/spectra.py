@@ -85,7 +85,10 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     ax.set_ylabel("Im λ")
     sub = f"Jacobian eigenvalues at {result.n_states} {where}: mean spectral radius {result.mean_spectral_radius:.3f}"
     if th is not None:
-        sub += f"\ntheory: radius {th.radius:.3f}" + (f", ρ = {th.rho:.3f}" if th.rho is not None else "")
+        r_k = float(_np(result.spectral_radius).reshape(-1)[k]) if ev.size else float("nan")
+        sub += f"\ntheory radius {th.radius:.3f} vs {r_k:.3f} measured at {where[:-1]} {k}" + (
+            f", ρ = {th.rho:.3f}" if th.rho is not None else ""
+        )
     ax.set_title((title + "\n" if title else "") + sub, fontsize=9)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=2, fontsize=7.5, frameon=False)
 
