@@ -193,6 +193,33 @@ def test_chaos_probability_counts_match_direct_detection() -> None:
     assert json.dumps(res.to_dict())
 
 
+def test_vector_chaos_probability_counts_match_the_engine() -> None:
+    # the networks are h' = tanh(W h + b) with W, b ~ N(0, 2/w) ('he'), drawn from the width's own
+    # generator: recount them with the batched estimator (default run length), and check the
+    # decisions against rd.max_lyapunov (QR engine, another start) on the two networks of largest
+    # batched lambda, which straddle the threshold (measured: 1 of 24 chaotic, batched 0.0222,
+    # engine 0.024; the next is marginal, |lambda| < 1e-3 in both). Shorter runs (300 steps
+    # after 200) count a long chaotic transient here (batched 0.040, engine -0.001)
+    from rnndyn.chaos._probability import _vector_std, _width_generator
+
+    w, n, thr = 32, 24, 0.01
+    res = chaos.vector_chaos_probability([w], n_networks=n, seed=5)
+    gen = _width_generator(5, w)
+    W = torch.randn(n, w, w, generator=gen, dtype=F64) * _vector_std("he", w)
+    b = torch.randn(n, w, generator=gen, dtype=F64) * _vector_std("he", w)
+    assert _vector_std("he", w) == pytest.approx(math.sqrt(2 / w))
+    lam, ok = chaos.batched_max_lyapunov_rnn(W, b, "tanh", n_steps=1000, n_transient=500, generator=gen)
+    assert res.n_chaotic == (int(((lam > thr) & ok).sum()),) and 0 < res.n_chaotic[0] < n
+    for i in torch.argsort(lam, descending=True)[:2].tolist():
+        net = rd.VanillaRNN(w, dtype=F64, generator=_gen(0))
+        with torch.no_grad():
+            net.weight_hh.copy_(W[i])
+            net.bias.copy_(b[i])
+        ref = rd.max_lyapunov(net, n_steps=1500, n_transient=500, generator=_gen(i), throw=False)
+        assert (ref.lambda_max > thr) == bool(lam[i] > thr), (i, float(lam[i]), ref.lambda_max)
+        assert abs(ref.lambda_max - float(lam[i])) < 0.005, (i, float(lam[i]), ref.lambda_max)
+
+
 def test_wilson_interval_known_value() -> None:
     lo, hi = chaos.wilson_interval(5, 10)
     assert abs(lo - 0.2366) < 1e-4 and abs(hi - 0.7634) < 1e-4
