@@ -99,7 +99,10 @@ def test_analysis_report_opens_with_the_status_and_lists_the_checks(tmp_path) ->
     from rnndyn._results import Check, Status
     from rnndyn.report import build_analysis_report, fmt
 
-    res = rd.analyze(rd.Henon(), sections=("lyapunov",), n_steps=200, n_transient=50, n_trajectories=2)
+    res = rd.analyze(
+        rd.Henon(), sections=("lyapunov", "spectrum"), n_steps=200, n_transient=50, n_trajectories=2,
+        spectrum_states=4,
+    )  # fmt: skip
     lyap = res.lyapunov
     assert lyap.status == "success" and abs(float(lyap.exponents.sum()) - __import__("math").log(0.3)) < 1e-9
     text = build_analysis_report(res, tmp_path / "ok.html", []).read_text()
@@ -110,6 +113,8 @@ def test_analysis_report_opens_with_the_status_and_lists_the_checks(tmp_path) ->
     for c in lyap.checks:
         assert f"<td>{c.name.replace('_', ' ')}</td><td>passed</td>" in checked
     assert f"{len(lyap.checks)} of {len(lyap.checks)} self-checks passed" in checked
+    assert "Not self-checked: jacobian spectrum" in checked  # it has no checks: said, not hidden
+    assert "<span class='badge status-unchecked'>ran, no self-checks</span>" in body
     lam, se = lyap.exponents.tolist(), lyap.stderr.tolist()
     assert f"<td>1</td><td>{fmt(lam[0], se[0])}</td>" in body and " ± " in fmt(lam[0], se[0])
     failed = Check(name="multistability", passed=False, value=2.0, tolerance=1.0, status=Status.WARNING,

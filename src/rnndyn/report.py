@@ -96,6 +96,7 @@ vertical-align:middle}
 .badge.status-success{background:#1a7f37;color:#fff}.badge.status-warning{background:#9a6700;color:#fff}
 .badge.status-not_converged{background:#bc4c00;color:#fff}
 .badge.status-diverged,.badge.status-failed{background:#cf222e;color:#fff}
+.badge.status-unchecked{background:#6e7781;color:#fff}
 .banner{border-radius:6px;padding:.6em 1em;margin:1em 0;font-weight:600}
 .banner.status-success{background:#dafbe1;border:1px solid #1a7f37}
 .banner.status-warning{background:#fff8c5;border:1px solid #9a6700}
@@ -158,7 +159,8 @@ def write_report(
         badge = ""
         if sec.status:
             v = html.escape(str(getattr(sec.status, "value", sec.status)))
-            badge = f"<span class='badge status-{v}'>{v.replace('_', ' ')}</span>"
+            word = "ran, no self-checks" if v == "unchecked" else v.replace("_", " ")
+            badge = f"<span class='badge status-{v}'>{word}</span>"
         parts.append(f"<h2>{html.escape(sec.title)}{badge}</h2>")
         paragraphs = [sec.text] if isinstance(sec.text, str) else list(sec.text)
         for para in paragraphs:
@@ -287,7 +289,7 @@ def build_analysis_report(
                     "Running estimates against averaging steps: flat lines inside their bands mean converged.",
                 ][: len(lf)],
                 cite=["lyapunov_qr", "lyapunov_rnn", "kaplan_yorke", "chaotic_training"],
-                status=_status(res_l),
+                status=_badge(res_l),
             )
         )
     if "trajectories_pca" in figs:
@@ -324,7 +326,7 @@ def build_analysis_report(
                     "eigenvalues within ε of 1 (slow modes), log-log."
                 ],
                 cite=["gated_rmt"],
-                status=_status(res_s),
+                status=_badge(res_s),
             )
         )
     res_f = result.fixed_points
@@ -354,7 +356,7 @@ def build_analysis_report(
                 if trs
                 else None,
                 cite=["fixed_points"],
-                status=_status(res_f),
+                status=_badge(res_f),
             )
         )
     if result.clv is not None:
@@ -369,7 +371,7 @@ def build_analysis_report(
                     f"(1 = one unit, 1/n = all). Analysed: {result.analysed.get('clv', '')}. See docs/clv.md."
                 ),
                 rows=clv_rows(result.clv),
-                status=_status(result.clv),
+                status=_badge(result.clv),
             )
         )
     for name, err in result.errors.items():
@@ -405,6 +407,12 @@ def _analyses(result: Any) -> list[tuple[str, Any]]:
         ("clv", result.clv),
     )
     return [(name, res) for name, res in named if res is not None]
+
+
+def _badge(res: Any) -> str:
+    """A section's badge: its status, or ``unchecked`` for a success without self-checks."""
+    st = _status(res)
+    return "unchecked" if st == "success" and not (getattr(res, "checks", ()) or ()) else st
 
 
 def _status(res: Any) -> str:
