@@ -52,6 +52,28 @@ def test_tent_composition_knots_match_laps() -> None:
         )
 
 
+def test_minimal_three_cycle_map_has_golden_mean_entropy() -> None:
+    # the linear map through the 3-cycle 1 -> 2 -> 3 -> 1 on [1, 3] (x + 1, then 7 - 2x): Markov
+    # intervals [1, 2] -> [2, 3], [2, 3] -> [1, 3], transition matrix [[0, 1], [1, 1]], so the lap
+    # numbers are Fibonacci numbers F_{t+2} and h_top = ln((1 + sqrt 5)/2) = 0.4812, the least
+    # entropy a map with period 3 can have (Block, Guckenheimer, Misiurewicz & Young 1980)
+    f = chaos.ScalarNetwork.from_weights([1.0, -1.0, 1.0], [0.0, 0.0, -2.0], [1.0, -1.0, -3.0], 1.0)
+    x = torch.tensor([[1.0, 1.5, 2.0, 2.5, 3.0]], dtype=F64)
+    assert f(x).tolist() == [[2.0, 2.5, 3.0, 2.0, 1.0]]
+    fib = [1, 1]  # F_1, F_2, ...
+    while len(fib) < 22:
+        fib.append(fib[-1] + fib[-2])
+    assert chaos.lap_numbers(f, 12, domain=(1.0, 3.0))[0].tolist() == fib[2:14]  # F_3 .. F_14
+    # the estimator: L(f^20) = F_22 = 17711 exceeds max_laps = 2^14, so t1 = 19 and t0 = 10, and
+    # h = (ln F_21 - ln F_12) / 9 exactly, which is ln phi up to 1.1e-6
+    h = float(chaos.topological_entropy(f, t_max=20, domain=(1.0, 3.0)).entropy[0])
+    assert h == pytest.approx((math.log(fib[20]) - math.log(fib[11])) / 9, rel=1e-12)
+    assert h == pytest.approx(math.log((1 + math.sqrt(5)) / 2), abs=2e-6)
+    p3 = chaos.period3(f, domain=(1.0, 3.0))
+    assert bool(p3.has_period3[0]) and int(p3.n_points[0]) == 3
+    assert chaos.periodic_points(f, 3, domain=(1.0, 3.0)).points[0].tolist() == pytest.approx([1.0, 2.0, 3.0])
+
+
 def test_pwl_matches_network_and_is_sorted() -> None:
     net = chaos.ScalarNetwork.random(16, 50, generator=_gen(1))
     p = net.to_piecewise_linear()
