@@ -294,3 +294,20 @@ def test_analyze_takes_its_run_lengths_from_the_shared_defaults(monkeypatch) -> 
     params = typer.main.get_command(app).commands["analyze"].params
     steps_help = next(o.help for o in params if "--steps" in getattr(o, "opts", []))
     assert f"default {lyap.LyapunovDefaults().analyze_n_steps}," in steps_help
+
+
+def test_verdict_names_a_slow_manifold_instead_of_chaos_or_cycles():
+    # six update gates closed by hand (alpha_z = 0, bias_z = -12: z = 6e-6) freeze six directions:
+    # the finder returns slow points on a 6-D slow manifold and no fixed point; the verdict must
+    # say so, not blame chaos or cycles
+    from rnndyn.analysis import verdict
+
+    net = rd.GRU(40, g_h=1.0, alpha_z=0.0, alpha_r=0.0, generator=torch.Generator().manual_seed(20), dtype=torch.float64)
+    with torch.no_grad():
+        net.bias_z.zero_()
+        net.bias_z[[3, 7, 11, 19, 23, 31]] = -12.0
+    res = rd.find_fixed_points(net, n_initial=4, n_transient=0, generator=torch.Generator().manual_seed(21), throw=False)
+    assert res.n_points == 0 and set(res.slow_kind) == {"manifold"}
+    (text,) = verdict(None, None, res, driven=False, fp_input="zero input")
+    assert "4 slow point(s) on a slow manifold of dimension about 6" in text
+    assert "chaos" not in text

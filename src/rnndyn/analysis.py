@@ -652,11 +652,22 @@ def verdict(res_l: Any, res_s: Any, res_f: Any, *, driven: bool, fp_input: str) 
         out.append(line)
     if res_f is not None:
         if res_f.n_points == 0:
-            out.append(
-                f"No fixed point was found at {fp_input} from {res_f.n_initial} starts"
-                + (f" ({res_f.slow_points.shape[0]} slow points)" if res_f.slow_points.shape[0] else "")
-                + ": the dynamics there are organised by something other than fixed points (chaos, cycles)."
-            )
+            n_manifold = res_f.slow_kind.count("manifold")
+            if n_manifold:
+                # closed update gates (large alpha_z): the points converge onto a slow manifold
+                out.append(
+                    f"No fixed point was found at {fp_input} from {res_f.n_initial} starts, but "
+                    f"{n_manifold} slow point(s) on a slow manifold of dimension about "
+                    f"{res_f.slow_manifold_dimension} (eigenvalues with |lambda - 1| < {res_f.eps_slow:g}; "
+                    "closed update gates freeze one direction each): the dynamics there drift slowly "
+                    "along it rather than settling on fixed points."
+                )
+            else:
+                out.append(
+                    f"No fixed point was found at {fp_input} from {res_f.n_initial} starts"
+                    + (f" ({res_f.slow_points.shape[0]} slow points)" if res_f.slow_points.shape[0] else "")
+                    + ": the dynamics there are organised by something other than fixed points (chaos, cycles)."
+                )
         else:
             counts = {s: res_f.stability.count(s) for s in dict.fromkeys(res_f.stability)}
             desc = ", ".join(f"{v} {k}" for k, v in counts.items())
