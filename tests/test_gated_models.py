@@ -358,6 +358,13 @@ def test_presets_build_and_reference_values() -> None:
     edge = reference_value("gru_marginal_stability_edge")  # the notes' 2-3 decimals
     for a, g_ms in zip(edge["alpha_r"], edge["g_ms"], strict=True):
         assert mf.marginal_stability_gain(a) == pytest.approx(g_ms, abs=0.02), a
+    upper = reference_value("gru_upper_fp_rho_alpha_r0")  # 3 decimals
+    for g, rho in zip(upper["g_h"], upper["rho"], strict=True):
+        assert float(mf.fixed_points(g, 0.0).rho[-1]) == pytest.approx(rho, abs=1.5e-3), g
+    disc = reference_value("discrete_random_rnn_mean_field")  # 3-4 significant digits
+    for g, q, lam in zip(disc["g"], disc["q"], disc["lambda_max"], strict=True):
+        r = mf.discrete_meanfield(g)
+        assert (r.q, r.lambda_max) == pytest.approx((q, lam), rel=1e-2, abs=1e-4), g
     assert reference_value("logistic_r4")["value"] == pytest.approx(math.log(2), rel=1e-15)
     assert reference_value("henon_exponent_sum")["value"] == pytest.approx(math.log(0.3), rel=1e-15)
     lorenz = reference_value("lorenz63")
