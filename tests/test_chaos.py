@@ -212,7 +212,8 @@ def test_chaos_probability_counts_match_direct_detection() -> None:
         net = chaos.ScalarNetwork.random(w, 300, generator=gen)
         assert int(chaos.period3(net).has_period3.sum()) == k
     assert all(lo <= p <= hi for p, lo, hi in zip(res.probability, res.ci_low, res.ci_high, strict=True))
-    assert json.dumps(res.to_dict())
+    back = json.loads(json.dumps(res.to_dict()))  # plain JSON, the same counts
+    assert back["n_chaotic"] == list(res.n_chaotic) and back["widths"] == [3, 8]
 
 
 def test_vector_chaos_probability_counts_match_the_engine() -> None:
