@@ -226,11 +226,18 @@ def test_scrambling_overlays_the_linear_growth(monkeypatch, tmp_path) -> None:
 def test_phase_diagram_legend_and_critical_lines(monkeypatch, tmp_path) -> None:
     """On a coarse grid the background is drawn from the critical lines: the legend names every
     region drawn (region 2 appears between g* and 2 for alpha_r > 2 sqrt 2 although no grid
-    point lies in it), g* = 2 exactly up to alpha_r* = 2 sqrt 2 and below 2 beyond (CKS20)."""
+    point lies in it), g* = 2 exactly up to alpha_r* = 2 sqrt 2 and below 2 beyond (CKS20); the
+    simulated lambda_max are annotated with their standard errors."""
     from rnndyn.plotting import phase as mod
 
     ds = rd.phase_diagram("gru", g_h=[1.5, 3.0], alpha_r=[0.0, 10.0])
     assert 2 not in set(np.unique(ds.region.values).tolist())
+    # a finite-N overlay as rd.phase_diagram(simulate=True) writes it (values made up: the figure is tested)
+    dims = ("g_h", "alpha_r")
+    ds["lambda_max_sim"] = (dims, np.array([[-0.183, -0.215], [-0.253, 0.0687]]))
+    ds["lambda_max_sim_stderr"] = (dims, np.array([[0.0178, 0.00029], [0.0053, 0.0047]]))
+    ds["sim_status"] = (dims, np.array([["success", "not_converged"], ["success"] * 2]))
+    ds.attrs.update({"sim_n": 8, "sim_n_steps": 60, "sim_n_transient": 20, "sim_lyapunov": "two_trajectory"})
     figs = _capture(monkeypatch, mod)
     mod.plot_phase_diagram(ds, tmp_path / "pd.png")
     ax = figs[0].axes[0]
@@ -239,7 +246,15 @@ def test_phase_diagram_legend_and_critical_lines(monkeypatch, tmp_path) -> None:
     (g_star,) = [ln for ln in ax.lines if ln.get_label().startswith("FP bifurcation")]
     a, g = g_star.get_xdata(), g_star.get_ydata()
     assert np.allclose(g[a <= 2.0], 2.0, atol=1e-6) and np.all(g[a >= 4.0] < 2.0 - 1e-3)
-    assert "alpha_z = 0" in ax.get_title() and _banner(figs[0]) == ""
+    assert "alpha_z = 0" in ax.get_title() and "simulation: N = 8, 60 steps after 20" in ax.get_title()
+    notes = [t.get_text() for t in ax.texts]
+    from rnndyn.report import fmt
+
+    for v, se in zip(ds.lambda_max_sim.values.ravel(), ds.lambda_max_sim_stderr.values.ravel(), strict=True):
+        assert any(
+            t.startswith(r"$\lambda$=" + ("+" if v > 0 else "") + fmt(float(v), float(se))) for t in notes
+        )
+    assert "1 of 4 simulated points not 'success'" in _banner(figs[0])
 
 
 def test_training_figures_reference_lines(monkeypatch, tmp_path) -> None:

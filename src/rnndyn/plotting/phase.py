@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from rnndyn.plotting import _plt, flag_status, save
+from rnndyn.report import fmt
 
 #: One colour per region (0 = failed point): blue, green, teal, orange, black-ish (CKS20 Fig. 2).
 REGION_COLOURS = ["#bbbbbb", "#8fb8de", "#9fd49a", "#5fb3a8", "#f2a65a", "#3a3a3a"]
@@ -16,7 +17,7 @@ REGION_COLOURS = ["#bbbbbb", "#8fb8de", "#9fd49a", "#5fb3a8", "#f2a65a", "#3a3a3
 def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -> Path:
     """Regions 1-5 over (alpha_r, g_h) with the critical lines and, when present, the simulated
     lambda_max as markers (filled: sustained chaos, open: decay / no chaos; squares: region 3),
-    annotated with their values when there are few of them.
+    annotated with their values ± standard error when there are few of them.
 
     On a fine grid (>= 25 x 25) the background is the dataset's own ``region``; on a coarse grid
     (a simulation overlay) it is drawn from the critical lines on a fine grid instead (the MFT
@@ -97,7 +98,12 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
             for (i, j), v in np.ndenumerate(lam):
                 if not np.isfinite(v):
                     continue
-                txt = rf"$\lambda$={v:+.3f}"
+                se = (
+                    float(ds.lambda_max_sim_stderr.values[i, j])
+                    if "lambda_max_sim_stderr" in ds
+                    else float("nan")
+                )
+                txt = r"$\lambda$=" + ("+" if v > 0 else "") + fmt(float(v), se)
                 if "activity_sim" in ds and chaotic[i, j]:
                     txt += "\n" + rf"$\langle h^2\rangle$={float(ds.activity_sim.values[i, j]):.2f}"
                 if nfp is not None and nfp[i, j] >= 0:
