@@ -73,6 +73,28 @@ def test_zero_fixed_point_exponent():
     assert lam == pytest.approx(exact, abs=1e-8)
 
 
+def test_lstm_zero_fixed_point_exponent():
+    # below the transition C_h = 0 and lambda = ln(sigma(b_f) + g sigma(b_i) sigma(b_o)): the log
+    # spectral radius of the zero-FP Jacobian (Can, Krishnamurthy & Schwab 2020, Cor. 5.3-5.4)
+    bf, bi, bo = 0.4, -0.3, 0.2
+    sf, si, so = (float(sigmoid(np.array(b))) for b in (bf, bi, bo))
+    r = dd.lstm_dmft(1.2, alpha_f=2.0, alpha_i=1.0, alpha_o=3.0, bias_f=bf, bias_i=bi, bias_o=bo,
+                     n_samples=16, tau_max=8, degree=8, window=16, burn_in=0)  # fmt: skip
+    assert sf + 1.2 * si * so < 1.0
+    assert r.zero_fixed_point and r.status == "success" and "decays" in r.message
+    assert r.lambda_max == pytest.approx(math.log(sf + 1.2 * si * so), abs=1e-12)
+
+
+def test_collapse_onto_an_unstable_zero_solution_is_not_success():
+    # g_h = 2.1 > 2: the zero solution is unstable (lambda = ln(1/2 + 2.1/4) = ln 1.025 > 0), but
+    # with 16 sampled paths the iteration collapses onto C_h = 0. It was reported 'success: the
+    # activity decays' with that positive exponent; it is 'not_converged', the check named
+    r = dd.gru_dmft(2.1, alpha_z=1.0, n_samples=16, tau_max=8, degree=8, window=16, burn_in=0)
+    assert r.zero_fixed_point and r.lambda_max == pytest.approx(math.log(1.025), abs=1e-12)
+    assert r.status == "not_converged" and "decays" not in r.message
+    assert not r.check("zero_solution_stable").passed
+
+
 def test_sampled_map_is_stationary_at_the_exact_solution(gru_reset):
     import torch
 

@@ -663,12 +663,22 @@ def _finish(
             Check(name="circulant_embedding", passed=bool(clipped <= 1e-3), value=float(clipped), tolerance=1e-3,
                   detail="fraction of the circulant-embedding spectrum clipped at 0 (raise tau_max)", status=WARNING)
         )  # fmt: skip
+    if zero and np.isfinite(lam):
+        # C_h = 0 cannot be the attractor when its own exponent is positive: the sampled iteration
+        # collapsed onto the unstable zero solution (sampling noise), so the stationary solution
+        # was not found
+        checks.append(
+            Check(name="zero_solution_stable", passed=bool(lam <= 0.0), value=float(lam), tolerance=0.0,
+                  detail="exponent of the zero solution; > 0: it is unstable and the iteration collapsed "
+                  "onto it (raise n_samples or initial_amplitude)", status=NOT_CONVERGED)
+        )  # fmt: skip
     for chk in checks:
         if not chk.passed:
             status = Status.worst(status, chk.status)
             notes.append(f"{chk.name}: {chk.value:.2g} > {chk.tolerance:.2g}")
     if zero:
-        notes.append("the activity decays: the solution is the zero fixed point")
+        if not (np.isfinite(lam) and lam > 0.0):
+            notes.append("the activity decays: the solution is the zero fixed point")
     elif fixed_point:
         notes.append("lag-independent start: the fixed-point (time-independent) solution")
     return DiscreteDMFTResult(
