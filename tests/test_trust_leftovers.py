@@ -119,7 +119,8 @@ def test_gradient_norm_theory_refuses_the_other_laws_parameter() -> None:
 
 # ----------------------------------------------------------------- the tent map and exact orbits
 class _ReluTent(rd.AbstractMap):
-    """The tent map as a ReLU network, 2 relu(x) - 4 relu(x - 1/2), Jacobian by autograd."""
+    """The tent map as a ReLU network, 2 relu(x) - 4 relu(x - 1/2), with the ReLU models'
+    Jacobian convention relu'(0) = 0 (1(z > 0), as PLRNN and the vanilla ReLU network)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -127,6 +128,9 @@ class _ReluTent(rd.AbstractMap):
 
     def _step(self, h, x):
         return 2.0 * torch.relu(h) - 4.0 * torch.relu(h - 0.5)
+
+    def _jacobian(self, h, x):
+        return (2.0 * (h > 0).to(h.dtype) - 4.0 * (h > 0.5).to(h.dtype)).unsqueeze(-1)
 
 
 def test_tent_map_exponent_is_ln_mu_and_a_collapsed_orbit_says_so() -> None:
@@ -157,19 +161,31 @@ def test_relu_tent_on_its_kink_is_failed_not_minus_inf_success() -> None:
     res = rd.lyapunov_spectrum(_ReluTent(), n_steps=100, n_transient=80, h0=h0, throw=False)
     assert torch.isneginf(res.exponents).all() and res.status == "failed"
     assert "exactly on a kink of the piecewise-linear map" in res.message
+    assert "spectral radius is up to 2 > 1: the fixed point expands there (rate ln 2 = 0.6931 per step)" in res.message
     with pytest.raises(rd.AnalysisError, match="exact_periodic_orbit"):
         rd.lyapunov_spectrum(_ReluTent(), n_steps=100, n_transient=80, h0=h0)
     # the analytic tent has |f'| = 2 on both sides of its kinks: no kink verdict, only the collapse
     dead = rd.lyapunov_spectrum(rd.Tent(mu=2.0), n_steps=20, h0=torch.tensor([[0.25]], dtype=torch.float64))
     assert dead.status == "warning" and "kink" not in dead.message  # unstable fixed point, not a kink
     # the 1-D routine on the built-in ReLU tent network: failed with the reason, was -inf 'success'
-    r = rd.chaos.lyapunov_exponent_1d(rd.chaos.ScalarNetwork.tent(), n_steps=200, generator=_gen(0))
+    r = rd.chaos.lyapunov_exponent_1d(rd.chaos.ScalarNetwork.tent(), n_steps=100, n_transient=0, generator=_gen(0))
     assert torch.isneginf(r.exponent).all() and r.status == "failed"
     assert "8 of 8 orbits end exactly on a kink" in r.message and "ln 2 = 0.693" in r.message
-    r = rd.chaos.lyapunov_exponent_1d(rd.Tent(), n_steps=200, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
+    r = rd.chaos.lyapunov_exponent_1d(rd.Tent(), n_steps=100, n_transient=0, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
     assert float(r.exponent[0]) == pytest.approx(math.log(2.0), abs=1e-12) and r.status == "warning"
-    r = rd.chaos.lyapunov_exponent_1d(rd.Tent(mu=1.9999), n_steps=200, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
+    r = rd.chaos.lyapunov_exponent_1d(rd.Tent(mu=1.9999), n_steps=100, n_transient=0, x0=torch.tensor([[0.1, 0.3]], dtype=torch.float64))
     assert float(r.exponent[0]) == pytest.approx(math.log(1.9999), abs=1e-12) and r.status == "success", r.message
+    # a kink fixed point that contracts on both sides: the -inf stands for a finite contraction,
+    # qualitatively right, so 'warning' (not failed): 0.01 relu(x) underflows onto 0 within 170
+    # steps (exponent ln 0.01)
+    small = rd.chaos.ScalarNetwork.from_weights([1.0], [0.0], [0.01], 0.0)
+    r = rd.chaos.lyapunov_exponent_1d(small, n_steps=200, n_transient=0, x0=torch.tensor([[0.3]], dtype=torch.float64))
+    assert torch.isneginf(r.exponent).all() and r.status == "warning" and "on a kink" in r.message
+    net = rd.VanillaRNN(8, g=0.5, activation="relu", dtype=torch.float64, generator=_gen(0))  # no bias: h -> 0
+    res = rd.lyapunov_spectrum(net, n_steps=50, n_transient=800, n_trajectories=2, generator=_gen(1))  # underflows onto 0
+    (check,) = [c for c in res.checks if c.name == "exact_periodic_orbit"]
+    assert res.status == "warning" and torch.isneginf(res.exponents).all()
+    assert check.value < 1 and "spectral radius is up to" in check.detail
     # a NaN start is bad input, not a 'diverged' orbit
     with pytest.raises(ValueError, match=r"`x0` must be finite; got 1 non-finite entries"):
         rd.chaos.lyapunov_exponent_1d(rd.Tent(), x0=torch.tensor([[0.1, math.nan]], dtype=torch.float64))

@@ -811,27 +811,35 @@ def _exact_periods(system: AbstractMap, h: Tensor) -> Tensor:
     return period
 
 
-def _on_kink(engine: LyapunovEngine, h: Tensor) -> bool:
+def _on_kink(engine: LyapunovEngine, h: Tensor) -> tuple[bool, float | None]:
     """Whether the Jacobian at ``h`` has more all-zero rows or columns than at ``h`` moved by a
     relative 1e-9 to either side: ``h`` sits exactly on a kink of a piecewise-linear map, where the
     Jacobian takes one side's derivative (relu'(0) = 0) and a collapse of the frame is an artefact
-    of that convention. Dense Jacobians only (``n <= 2048``); ``False`` otherwise."""
+    of that convention. Also the largest spectral radius of the Jacobians a relative 1e-9 to either
+    side (``n <= 512``; else ``None``): for a fixed point, > 1 means it expands on that side (the
+    slope-2 tent map at 0: 2). Dense Jacobians only (``n <= 2048``); ``(False, None)`` otherwise."""
     if engine.n_tangent > 2048:
-        return False
+        return False, None
 
-    def deficiency(x: Tensor) -> Tensor:
+    def jac_at(x: Tensor) -> Tensor:
         with torch.no_grad():
-            jac = engine._jacobian(x, None)
+            return engine._jacobian(x, None)
+
+    def deficiency(jac: Tensor) -> Tensor:
         zero = jac == 0
         return zero.all(-1).sum(-1) + zero.all(-2).sum(-1)
 
     try:
         step = 1e-9 * h.abs().amax(-1, keepdim=True).clamp_min(1.0)
-        d0 = deficiency(h)
-        d_side = torch.minimum(deficiency(h + step), deficiency(h - step))
+        j0, jp, jm = jac_at(h), jac_at(h + step), jac_at(h - step)
+        kink = bool((deficiency(j0) > torch.minimum(deficiency(jp), deficiency(jm))).any())
+        rho = None
+        if kink and engine.n_tangent <= 512:
+            sides = torch.cat([jp, jm]).detach().to("cpu", torch.float64)
+            rho = float(torch.linalg.eigvals(sides).abs().amax())
     except Exception:  # noqa: BLE001 - a model without a usable dense Jacobian: no kink verdict
-        return False
-    return bool((d0 > d_side).any())
+        return False, None
+    return kink, rho
 
 
 def _build_result(
@@ -1055,15 +1063,28 @@ def _exact_orbit_check(
         "orbits do not collapse (a slope slightly off 2 for the tent map, e.g. rd.Tent(mu=1.9999), or the "
         "conjugate logistic map rd.Logistic(r=4))"
     )
-    if n_neg_inf and engine is not None and _on_kink(engine, h[hit.to(h.device)]):
+    kink, rho = (False, None) if not n_neg_inf or engine is None else _on_kink(engine, h[hit.to(h.device)])
+    if kink:
+        # a fixed point that expands on one side (rho > 1): the -inf hides an instability (failed);
+        # otherwise it stands for a finite contraction, qualitatively right (warning)
+        fixed = bool((periods[hit] == 1).all())
+        expands = fixed and rho is not None and rho > 1.0
+        side = (
+            f"; a relative 1e-9 to either side the Jacobian's spectral radius is up to {rho:.4g}"
+            + (f" > 1: the fixed point expands there (rate ln {rho:.4g} = {math.log(rho):.4g} per step)"
+               if expands else "")
+            if rho is not None and fixed else ""
+        )  # fmt: skip
         return Check(
             name="exact_periodic_orbit",
             passed=False,
+            value=rho,
+            tolerance=1.0 if rho is not None else None,
             detail=f"{where}, exactly on a kink of the piecewise-linear map (the Jacobian there takes "
             "one side's derivative, relu'(0) = 0, and another a relative 1e-9 away): the -inf "
-            "exponents are an artefact of that convention, not a rate of the map (the slope-2 tent map "
-            f"2 relu(x) - 4 relu(x - 1/2) has ln 2 = 0.693 everywhere else); {fix}",
-            status=Status.FAILED,
+            f"exponents are an artefact of that convention, not a rate of the map{side} (the slope-2 "
+            f"tent map 2 relu(x) - 4 relu(x - 1/2) has ln 2 = 0.693 everywhere else); {fix}",
+            status=Status.FAILED if expands else Status.WARNING,
         )
     hit = hit & ~started
     where = (

@@ -748,11 +748,13 @@ def _collapsed_orbits(F, deriv, x: Tensor, ok: Tensor, lam: Tensor, exp: Tensor,
     """Orbits that end exactly on a kink with ``f' = 0`` there (ReLU's ``relu'(0) = 0``) while
     ``f'`` is nonzero a relative 1e-9 to one side, or exactly periodic (period <= 8) with a
     positive exponent, measured floating point, not the map: ``failed`` when the reported
-    exponent rests on them (-inf), else ``warning``. The slope-2 tent map is the example: every
-    float64 orbit is a dyadic rational and ends on the fixed point 0, on the ReLU kink."""
+    exponent rests on a kink fixed point that expands on one side (``|f'| > 1`` there), else
+    ``warning``. The slope-2 tent map is the example: every float64 orbit is a dyadic rational and
+    ends on the fixed point 0, on the ReLU kink, where ``f' = 2`` from the right."""
     step = 1e-9 * x.abs().clamp_min(1.0)
     d0 = deriv(x).abs()
-    kink = ok & (d0 == 0) & ((deriv(x + step) != 0) | (deriv(x - step) != 0)) & torch.isneginf(lam)
+    side = torch.maximum(deriv(x + step).abs(), deriv(x - step).abs())
+    kink = ok & (d0 == 0) & (side != 0) & torch.isneginf(lam)
     y, period = x, torch.zeros_like(x, dtype=torch.int64)
     for p in range(1, 9):
         y = F(y)
@@ -778,7 +780,8 @@ def _collapsed_orbits(F, deriv, x: Tensor, ok: Tensor, lam: Tensor, exp: Tensor,
         )
     if not notes:
         return status, message
-    rests = torch.isneginf(exp) & kink.any(-1)  # the reported exponent is an artefact
+    expands = kink & (F(x) == x) & (side > 1)  # a kink fixed point unstable on one side
+    rests = torch.isneginf(exp) & expands.any(-1)  # the reported exponent hides an instability
     new = Status.FAILED if bool(rests.any()) else Status.WARNING
     head = "; ".join(notes)
     return Status.worst(status, new), f"{head}; {message}"
