@@ -443,3 +443,18 @@ def test_perron_eigenpair_is_exact_and_reproducible():
     assert np.max(np.abs(v - ref)) < 1e-9
     mu2, v2 = perron(lambda x: a @ x, 60, None)
     assert mu2 == mu and np.array_equal(v2, v)
+
+
+def test_collapse_onto_an_unstable_zero_solution_is_not_success():
+    # a tiny start collapses onto C_h = 0 at g_h = 2.05, where the zero solution's exponent
+    # -1/2 + g_h/4 = 0.0125 > 0 (KCS22 zero-FP spectrum: centre -1/2, radius g_h/4): the iteration
+    # did not find the stationary solution, so it may not say 'success: the activity decays'
+    r = gated_dmft(2.05, alpha_z=1.0, n_samples=50, initial_amplitude=1e-6, max_iter=60)
+    assert r.zero_fixed_point and r.status == "not_converged"
+    chk = r.check("zero_solution_stable")
+    assert not chk.passed and chk.value == pytest.approx(-0.5 + 2.05 / 4, abs=1e-15)
+    assert "unstable" in r.message and "activity decays" not in r.message
+    # below g_h = 2 the zero solution is the stable answer
+    ok = gated_dmft(1.5, alpha_z=1.0, n_samples=50, max_iter=60)
+    assert ok.zero_fixed_point and ok.status == "success" and ok.check("zero_solution_stable").passed
+    assert ok.lambda_max == pytest.approx(-0.125, abs=1e-15)

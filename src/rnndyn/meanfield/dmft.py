@@ -877,7 +877,10 @@ def gated_dmft(
             if not ok:
                 status = Status.worst(status, NOT_CONVERGED)
                 notes.append("the sampled tangent iteration for lambda_max did not settle (40 maps)")
-    if zero:
+    # the zero solution's own exponent (exact at zero biases); > 0: C_h = 0 is unstable, so an
+    # iteration that collapsed onto it did not find the stationary solution
+    lam_zero = -0.5 + g_h / 4.0
+    if zero and lam_zero <= 0.0:
         notes.append("the activity decays: the solution is the zero fixed point")
     checks = [
         Check(name="residual", passed=bool(residual < tol or zero), value=float(residual), tolerance=tol,
@@ -886,6 +889,20 @@ def gated_dmft(
               tolerance=max(5e-3, noise), detail="C_h near tau_max relative to C_h(0); raise tau_max if not",
               status=WARNING),
     ]  # fmt: skip
+    if zero:
+        checks.append(Check(
+            name="zero_solution_stable", passed=bool(lam_zero <= 0.0), value=lam_zero, tolerance=0.0,
+            status=NOT_CONVERGED,
+            detail="exponent -1/2 + g_h/4 of the zero solution; > 0: it is unstable and the iteration collapsed "
+            "onto it (raise initial_amplitude or n_samples)",
+        ))  # fmt: skip
+        if lam_zero > 0.0:
+            status = Status.worst(status, NOT_CONVERGED)
+            notes.append(
+                f"the iteration collapsed onto C_h = 0, which is unstable at g_h = {g_h:g} (its exponent "
+                f"-1/2 + g_h/4 = {lam_zero:.3g} > 0): the stationary solution was not found; raise "
+                "initial_amplitude or n_samples"
+            )
     if method == "sampled" and not zero:
         checks.append(Check(
             name="lag_window_resolves", passed=bool(resolved), value=max(clipped, abs(tail)),
