@@ -232,3 +232,17 @@ def test_lyapunov_from_data_kantz_radius_too_small_names_the_radius() -> None:
     x = np.random.default_rng(0).normal(size=300)
     with pytest.raises(ValueError, match=r"\(`theiler` = 2\) within `radius` = 1e-09; shorten `theiler` or enlarge"):
         rd.lyapunov_from_data(x, method="kantz", radius=1e-9, theiler=2, horizon=5)
+
+
+def test_unknown_kaplan_yorke_dimension_is_said_not_just_nan() -> None:
+    # one exponent of a chaotic network: D_KY > 1 cannot be pinned down from it (NaN), and the
+    # message says so and what to change; the full spectrum gives a number
+    net = rd.VanillaRNN(32, g=8.0, dtype=torch.float64, generator=_gen(0))
+    part = rd.lyapunov_spectrum(net, k=1, n_steps=300, n_transient=100, n_trajectories=2, generator=_gen(1))
+    assert part.lambda_max > 0.1 and math.isnan(part.kaplan_yorke_dimension)
+    assert "Kaplan-Yorke dimension unknown (NaN): the partial sums of the 1 exponent(s) computed never turn " \
+        "negative, so D_KY > 1; compute more exponents (k up to n = 32)" in part.message
+    full = rd.lyapunov_spectrum(net, n_steps=300, n_transient=100, n_trajectories=2, generator=_gen(1))
+    assert 1.0 < full.kaplan_yorke_dimension < 32.0 and "Kaplan-Yorke" not in full.message
+    two = rd.max_lyapunov(net, n_steps=300, n_transient=100, n_trajectories=2, generator=_gen(1))
+    assert math.isnan(two.kaplan_yorke_dimension) and "use rd.lyapunov_spectrum (k up to n = 32)" in two.message

@@ -936,6 +936,8 @@ def _build_result(
             "(e.g. dead ReLU units, or saturated units whose derivative underflows)"
         )
     kyd = kaplan_yorke_dimension(exps, complete=engine.k == engine.n_tangent)
+    if math.isnan(kyd):
+        notes.append(_kyd_unknown(engine.k, engine.n_tangent))
     lam_max_nat = float(exps[0]) * math.log(log_base)
     entropy = float(exps.clamp(min=0).sum())
     pred = math.log(2.0) / lam_max_nat if lam_max_nat > 0 else math.inf
@@ -1103,6 +1105,14 @@ def _exact_orbit_check(
             status=Status.WARNING,
         )
     return None
+
+
+def _kyd_unknown(k: int, n: int, *, fix: str = "compute more exponents") -> str:
+    """The note for a Kaplan--Yorke dimension that a partial spectrum cannot give (NaN)."""
+    return (
+        f"Kaplan-Yorke dimension unknown (NaN): the partial sums of the {k} exponent(s) computed "
+        f"never turn negative, so D_KY > {k}; {fix} (k up to n = {n})"
+    )
 
 
 _DT_UNCHECKED = (
@@ -1628,6 +1638,9 @@ def max_lyapunov(
         stderr, how = torch.full_like(exps, math.nan), "none"
     lam_nat = float(exps[0]) * math.log(log_base)
     tol, n_zero, regime = _near_zero(exps, stderr, None)
+    kyd = kaplan_yorke_dimension(exps, complete=n == 1)
+    if math.isnan(kyd):
+        notes.append(_kyd_unknown(1, n, fix="use rd.lyapunov_spectrum"))
     if inputs is None:  # an orbit that repeats exactly: as in lyapunov_spectrum (no kink test here)
         start, end = _exact_periods(system, h0), _exact_periods(system, h)
         if bool((start > 0).any()):
@@ -1684,7 +1697,7 @@ def max_lyapunov(
         running_steps=steps,
         **settings,
         stderr_method=how,
-        kaplan_yorke_dimension=kaplan_yorke_dimension(exps, complete=n == 1),
+        kaplan_yorke_dimension=kyd,
         entropy_rate=float(exps.clamp(min=0).sum()),
         predictability_time=math.log(2.0) / lam_nat if lam_nat > 0 else math.inf,
         n_near_zero=n_zero,
