@@ -21,6 +21,11 @@ def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _flat(text: str) -> str:
+    """Console output with line breaks and runs of spaces as single spaces (any terminal width)."""
+    return " ".join(text.split())
+
+
 # ----------------------------------------------------------------- sweeps and NaN
 def _nan_point(p, seed):
     a = p["a"]
@@ -69,20 +74,20 @@ def test_cli_sweep_refuses_dt_for_a_map_and_reports_a_diverged_point(tmp_path) -
     base = ["sweep", "-m", "henon", "--steps", "60", "--transient", "10", "--scheduler", "sync"]
     res = CliRunner().invoke(app, [*base, "-g", "a=1.4", "--dt", "0.1", "--store", str(tmp_path / "x.zarr")])
     assert res.exit_code == 2
-    assert "`--dt`/`--method` apply only to flows" in res.output and "'henon' is a map; got --dt 0.1" in res.output
+    assert "`--dt`/`--method` apply only to flows" in _flat(res.output) and "'henon' is a map; got --dt 0.1" in _flat(res.output)
     assert not (tmp_path / "x.zarr").exists()
     # a state size that is no int was truncated (n = 12.5 ran as 12): refused, naming it
     res = CliRunner().invoke(app, ["sweep", "-m", "vanilla", "-g", "n=8,12.5", "--store", str(tmp_path / "n.zarr")])
-    assert res.exit_code == 2 and "`--grid` n= must list ints >= 1 (state sizes); got 12.5" in res.output
+    assert res.exit_code == 2 and "`--grid` n= must list ints >= 1 (state sizes); got 12.5" in _flat(res.output)
     with pytest.raises(ValueError, match=r"`n` \(state size, a grid axis or fixed\) must be an int >= 1; got 12.5"):
         rd.sweeps.lyapunov_point({"n": 12.5}, 0, model="vanilla", n=None, n_steps=10, n_transient=0)
     # a = 3 escapes: stored 'diverged' (the analysis's own status, NaN values named), not 'failed'
     res = CliRunner().invoke(app, [*base, "-g", "a=1.4,3.0", "--seeds", "2", "--store", str(tmp_path / "s.zarr")])
     assert res.exit_code == 0, res.output
-    assert "2/4 points success, 2 diverged" in res.output
-    assert "diverged (e.g. a=3.0, seed 0): non-finite output(s): entropy_rate = nan" in res.output
+    assert "2/4 points success, 2 diverged" in _flat(res.output)
+    assert "diverged (e.g. a=3.0, seed 0): non-finite output(s): entropy_rate = nan" in _flat(res.output)
     # the mean over seeds is NaN where a seed has no value (never a mean over the others, silently)
-    assert "(NaN: a seed of that point has no lambda_max; see the statuses above)" in res.output
+    assert "(NaN: a seed of that point has no lambda_max; see the statuses above)" in _flat(res.output)
     # the analysis itself: the Jacobian check no longer runs at escaped states (relative error inf),
     # which had turned this divergence into 'failed: _jacobian disagrees' for the second seed
     res = rd.lyapunov_spectrum(rd.Henon(a=3.0), n_steps=60, n_transient=10, n_trajectories=2,
@@ -102,7 +107,7 @@ def test_cli_sweep_refuses_dt_for_a_map_and_reports_a_diverged_point(tmp_path) -
 )
 def test_meanfield_refuses_options_its_kind_does_not_read(args, expected) -> None:
     res = CliRunner().invoke(app, ["meanfield", *args])
-    assert res.exit_code == 2 and expected in " ".join(res.output.split()), res.output
+    assert res.exit_code == 2 and expected in _flat(res.output), res.output
 
 
 def test_gradient_norm_theory_refuses_the_other_laws_parameter() -> None:
