@@ -1051,8 +1051,9 @@ def _exact_orbit_check(
     units: str,
 ) -> Check | None:
     """The failed ``exact_periodic_orbit`` check, when an exactly periodic orbit makes the exponents
-    an artefact: on a kink (``failed``) or, for an orbit that did not start periodic (``started``),
-    unstable (``lambda_max > 0``: ``warning``); else ``None``. A start chosen on a periodic orbit
+    an artefact: -inf on a kink (``failed`` for a fixed point that expands on one side, else
+    ``warning``) or, for an orbit that did not start periodic (``started``), unstable
+    (``lambda_max > 0``: ``warning``); else ``None``. A start chosen on a periodic orbit
     (``h0 = 0`` on a fixed point) measures that orbit, as asked: a note, not a check. Without an
     ``engine`` (the two-trajectory estimate) there is no kink test."""
     hit = periods > 0
