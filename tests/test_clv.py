@@ -236,6 +236,57 @@ def test_finite_time_exponents_of_a_driven_scalar_map_are_the_window_means_of_th
     assert torch.allclose(g.values, f.values, atol=1e-12)  # one dimension: CLV = GS
 
 
+@pytest.mark.parametrize("a", [-0.7, -0.5, 0.0, 0.5, 0.9])
+def test_autocorrelation_time_of_ar1_series_is_one_plus_a_over_one_minus_a(a: float) -> None:
+    # x_{t+1} = a x_t + noise: rho(l) = a^l, tau_int = 1 + 2 sum_{l>=1} a^l = (1 + a) / (1 - a)
+    # exactly; < 1 for anticorrelated series (a < 0; the old window stopped at M = 1 there and
+    # clamped a non-positive sum to 2.2e-16), 1 for white noise
+    from rnndyn.clv import _autocorrelation_time
+
+    b, t = 4, 20_000
+    noise = torch.randn(b, t + 200, generator=gen(40), dtype=F64)
+    x = torch.empty_like(noise)
+    x[:, 0] = noise[:, 0]
+    # AR(1) by powers: x_t = sum_s a^(t-s) e_s, in blocks of 50 steps to stay accurate
+    pw = a ** torch.arange(50, dtype=F64)
+    kern = torch.tril(pw[(torch.arange(50)[:, None] - torch.arange(50)[None, :]).clamp(min=0)])
+    for s0 in range(0, t + 200, 50):
+        blk = noise[:, s0 : s0 + 50] @ kern.T
+        if s0:
+            blk = blk + x[:, s0 - 1 : s0] * pw * a
+        x[:, s0 : s0 + 50] = blk
+    tau, note = _autocorrelation_time(x[:, 200:, None])
+    exact = (1 + a) / (1 - a)
+    # statistical error ~ tau sqrt(2 (2M + 1) / (B T)) <= 7 % (a = 0.9, M ~ 100)
+    assert float(tau[0]) == pytest.approx(exact, rel=0.2 if a == 0.9 else 0.12)
+    assert note == ("",)
+
+
+def test_autocorrelation_time_is_nan_with_a_reason_without_decaying_fluctuations() -> None:
+    # a constant series has no autocorrelation time; a period-2 series has correlations that never
+    # decay (its window means cancel: the variance falls like 1/L^2, there is no tau); neither is
+    # a tiny number. A white column alongside keeps its tau = 1.
+    n = 400
+    white = torch.randn(n + 20, generator=gen(41), dtype=F64)
+    t = torch.arange(n + 20, dtype=F64)
+    for x, reason in (
+        (torch.full((n + 20,), 0.3, dtype=F64), "no fluctuations"),
+        (torch.cos(math.pi * t), "do not decay"),
+    ):
+        res = rd.covariant_lyapunov_vectors(
+            DrivenScalar(), n_steps=n, n_transient=10, n_backward_transient=5,
+            inputs=(0.01 * x).view(1, -1, 1), h0=torch.ones(1, 1, dtype=F64), keep_vectors=False,
+        )  # fmt: skip
+        f = rd.finite_time_exponents(res, window=20)
+        assert math.isnan(float(f.autocorrelation_time[0])) and math.isnan(float(f.predicted_variance[0]))
+        assert reason in f.autocorrelation_note[0] and reason in f.message
+    from rnndyn.clv import _autocorrelation_time
+
+    tau, note = _autocorrelation_time(torch.stack([white, torch.cos(math.pi * t)], -1)[None])
+    assert float(tau[0]) == pytest.approx(1.0, abs=0.3) and note[0] == ""
+    assert math.isnan(float(tau[1])) and "do not decay" in note[1]
+
+
 # ---------------------------------------------------------------- memory: store and spill
 def test_spilled_and_stored_runs_equal_the_in_memory_run(tmp_path) -> None:  # noqa: ANN001
     net = rd.VanillaRNN(10, g=2.5, generator=gen(7), dtype=F64)

@@ -1238,11 +1238,17 @@ class FTLEResult(Result):
         mean / variance: ``(k,)`` over windows and trajectories.
         step_variance: ``(k,)`` variance of the one-step values.
         autocorrelation_time: ``(k,)`` integrated autocorrelation time of the one-step values,
-            ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` in steps (Sokal's window ``M >= 5 tau``); NaN
-            when they do not fluctuate (a fixed point).
+            ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` in steps (positive lags; the window ``M`` is the
+            smallest with ``M >= 5 (1 + 2 sum_{l<=M} |rho(l)|)``). ``tau = 1`` for uncorrelated
+            values; ``tau < 1`` is genuine for anticorrelated ones (the window averages cancel
+            faster than white noise; AR(1) with coefficient ``a < 0``: ``(1 + a)/(1 - a)``). NaN
+            where it is undefined, with the reason in ``autocorrelation_note``.
+        autocorrelation_note: ``(k,)`` strings, ``""`` where ``autocorrelation_time`` is defined,
+            else why it is NaN: no fluctuations (a fixed point), correlations that do not decay
+            within the run (a periodic orbit), or a windowed sum that is not positive.
         predicted_variance: ``(k,)`` ``step_variance * tau / window``: the large-window variance
             of a time average with that autocorrelation (the measured ``variance`` approaches it
-            for ``window >> tau``).
+            for ``window >> tau``); NaN where ``tau`` is.
         units, dt: as the CLV result.
     """
 
@@ -1253,6 +1259,7 @@ class FTLEResult(Result):
     variance: Tensor
     step_variance: Tensor
     autocorrelation_time: Tensor
+    autocorrelation_note: tuple[str, ...]
     predicted_variance: Tensor
     units: str
     dt: float | None
@@ -1260,9 +1267,20 @@ class FTLEResult(Result):
     _repr_fields = ("window", "which", "mean", "variance", "autocorrelation_time")
 
 
-def _autocorrelation_time(y: Tensor, c: float = 5.0) -> Tensor:
-    """Integrated autocorrelation time of ``y`` ``(B, T, k)`` (per column, pooled over ``B``)
-    with Sokal's self-consistent window (smallest ``M >= c tau(M)``)."""
+def _autocorrelation_time(y: Tensor, c: float = 5.0) -> tuple[Tensor, tuple[str, ...]]:
+    r"""Integrated autocorrelation time of ``y`` ``(B, T, k)`` (per column, pooled over ``B``).
+
+    ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` (positive lags only) with the window ``M`` the smallest
+    with ``M >= c tau_abs(M)``, ``tau_abs(M) = 1 + 2 sum_{l=1}^{M} |rho(l)|``: Sokal's automatic
+    window, with the decay time of ``|rho|`` in place of ``tau`` so that anticorrelated series
+    (``tau < 1``, where ``tau(M)`` itself may be small or negative at ``M = 1``) still sum their
+    correlations until they have decayed. For positive correlations the two windows coincide.
+
+    Returns ``(tau, reasons)``: ``reasons[j]`` is ``""`` where ``tau[j]`` is defined, else why it is
+    NaN: no fluctuations (zero variance), or correlations that do not decay within the run
+    (a periodic or quasi-periodic series, or a correlation time comparable to the run length),
+    or a windowed sum that is not positive.
+    """
     b, t, k = y.shape
     z = y - y.mean(1, keepdim=True)
     nfft = 1 << (2 * t - 1).bit_length()
@@ -1271,16 +1289,33 @@ def _autocorrelation_time(y: Tensor, c: float = 5.0) -> Tensor:
     acov = acov / torch.arange(t, 0, -1, dtype=y.dtype).unsqueeze(-1)
     rho = acov / acov[:1].clamp(min=torch.finfo(y.dtype).tiny)
     taus = 1.0 + 2.0 * torch.cumsum(rho[1:], 0)  # tau(M) for M = 1 .. t-1
-    out = torch.empty(k, dtype=y.dtype)
+    taus_abs = 1.0 + 2.0 * torch.cumsum(rho[1:].abs(), 0)
+    lags = torch.arange(1, t, dtype=y.dtype)
+    out = torch.full((k,), math.nan, dtype=y.dtype)
+    reasons = []
     scale = y.abs().amax((0, 1)).clamp(min=1.0)
     for j in range(k):
-        if float(acov[0, j]) <= (1e3 * torch.finfo(y.dtype).eps * float(scale[j])) ** 2:
-            out[j] = math.nan  # no fluctuations (e.g. a fixed point): undefined
+        if t < 2 or float(acov[0, j]) <= (1e3 * torch.finfo(y.dtype).eps * float(scale[j])) ** 2:
+            reasons.append("no fluctuations (constant one-step values, e.g. a fixed point)")
             continue
-        ok = (torch.arange(1, t, dtype=y.dtype) >= c * taus[:, j]).nonzero()
-        m = int(ok[0]) if ok.numel() else t - 2
-        out[j] = taus[m, j].clamp(min=torch.finfo(y.dtype).eps)
-    return out
+        m_max = t // 2  # beyond T/2 the lag estimates rest on too few pairs
+        ok = (lags[:m_max] >= c * taus_abs[:m_max, j]).nonzero()
+        if not ok.numel():
+            reasons.append(
+                "correlations do not decay within the run (periodic or quasi-periodic one-step "
+                f"values, or a correlation time near the run length / {2 * c:g})"
+            )
+            continue
+        tau = float(taus[int(ok[0]), j])
+        if tau <= 0.0:  # the true value is >= 0 (a spectral density at zero frequency)
+            reasons.append(
+                f"the windowed sum 1 + 2 sum rho is {tau:.3g} <= 0: the fluctuations cancel within "
+                "the window (no diffusive 1/L decay of the window variance to measure)"
+            )
+            continue
+        out[j] = tau
+        reasons.append("")
+    return out, tuple(reasons)
 
 
 def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") -> FTLEResult:
@@ -1340,7 +1375,7 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
     flat = vals.reshape(-1, k)
     var = flat.var(0, unbiased=True) if flat.shape[0] > 1 else torch.full((k,), math.nan, dtype=y.dtype)
     step_var = y.reshape(-1, k).var(0, unbiased=True) * scale**2
-    tau = _autocorrelation_time(y)
+    tau, tau_note = _autocorrelation_time(y)
     enough = b * n_win >= 10
     checks = (
         Check(
@@ -1378,6 +1413,7 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
         variance=var,
         step_variance=step_var,
         autocorrelation_time=tau,
+        autocorrelation_note=tau_note,
         predicted_variance=step_var * tau / window,
         units=result.units,
         dt=result.dt,
@@ -1385,7 +1421,21 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
         status=status,
         message=f"{b * n_win} windows of {window} steps"
         + ("" if enough else "; too few windows for a reliable variance")
-        + ("; the CLVs did not converge (backward_convergence)" if len(checks) > 1 else ""),
+        + ("; the CLVs did not converge (backward_convergence)" if len(checks) > 1 else "")
+        + _tau_message(tau_note),
+    )
+
+
+def _tau_message(notes: tuple[str, ...]) -> str:
+    """``; autocorrelation time undefined for ...`` grouped by reason (``""`` when all defined)."""
+    by_reason: dict[str, list[int]] = {}
+    for i, r in enumerate(notes):
+        if r:
+            by_reason.setdefault(r, []).append(i)
+    return "".join(
+        f"; autocorrelation time undefined (NaN) for exponent{'s' if len(ix) > 1 else ''} "
+        f"{', '.join(str(i) for i in ix)}: {r}"
+        for r, ix in by_reason.items()
     )
 
 
