@@ -76,6 +76,9 @@ def test_cli_sweep_refuses_dt_for_a_map_and_reports_a_diverged_point(tmp_path) -
     assert res.exit_code == 2
     assert "`--dt`/`--method` apply only to flows" in _flat(res.output) and "'henon' is a map; got --dt 0.1" in _flat(res.output)
     assert not (tmp_path / "x.zarr").exists()
+    res = CliRunner().invoke(app, ["sweep", "--torch-model", str(tmp_path / "net.pt"), "-g", "weight_scale=1",
+                                   "--method", "euler", "--store", str(tmp_path / "t.zarr")])  # fmt: skip
+    assert res.exit_code == 2 and "a --torch-model is a map; got --method euler" in _flat(res.output)
     # a state size that is no int was truncated (n = 12.5 ran as 12): refused, naming it
     res = CliRunner().invoke(app, ["sweep", "-m", "vanilla", "-g", "n=8,12.5", "--store", str(tmp_path / "n.zarr")])
     assert res.exit_code == 2 and "`--grid` n= must list ints >= 1 (state sizes); got 12.5" in _flat(res.output)
