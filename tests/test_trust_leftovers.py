@@ -52,6 +52,22 @@ def test_sweep_point_with_non_finite_outputs_is_failed_naming_them(tmp_path) -> 
     assert ds["message"].values.ravel().tolist() == ["non-finite output(s): y = nan; blew up"]
 
 
+def test_a_store_written_before_the_nan_rule_keeps_its_statuses(tmp_path, monkeypatch) -> None:
+    store = tmp_path / "old.zarr"
+    with monkeypatch.context() as m:  # the old rule: a returned NaN was 'success'
+        m.setattr(rd.sweeps, "_classify_non_finite", lambda outputs, status, message, own_status: (status, message))
+        rd.sweep(_nan_point, {"a": [1.0, 2.0]}, store=store, scheduler="sync", progress=False)
+    calls = []
+    ds = rd.sweep(_nan_point, {"a": [1.0, 2.0]}, store=store, scheduler="sync",
+                  progress=lambda done, total: calls.append(done))  # fmt: skip
+    # resumed, nothing recomputed (every point verified against its digest), statuses as written
+    assert calls == [2] and ds["status"].values[:, 0].tolist() == ["success", "success"]
+    assert np.isnan(ds["y"].values[1, 0])
+    # a fresh run applies the rule
+    ds = rd.sweep(_nan_point, {"a": [1.0, 2.0]}, store=store, scheduler="sync", progress=False, fresh=True)
+    assert ds["status"].values[:, 0].tolist() == ["success", "failed"]
+
+
 def _text_point(p, seed):
     return {"y": "n/a" if p["a"] > 1 else p["a"], "z": [[1.0], [2.0, 3.0]] if p["a"] < 1 else [1.0, 2.0]}
 
