@@ -354,3 +354,42 @@ def test_claim_order_does_not_depend_on_import_order(monkeypatch) -> None:
     monkeypatch.setattr(rp, "REGISTRY", _core.REGISTRY)
     assert list(_core.REGISTRY)[0].startswith("vpsl22")
     assert [c.id for c in rp.claims()] == expected
+
+
+# ----------------------------------------------------------------------------- figures
+def test_claim_figure_labels_the_band_the_unit_circle_and_the_verdict() -> None:
+    """The figure's oracle facts: the shaded band spans exactly paper ± the tolerance compare()
+    used (and the legend names it), the unit circle drawn has radius 1, each row's title starts
+    with its verdict, and the slow-mode panel's log axis has plain ticks at the alpha_z values."""
+    import types
+
+    import numpy as np
+
+    from rnndyn.reproduce._figures import TOLERANCE_LABEL, build_claim_figure, equal_tolerance
+
+    p = PaperValue("equal", 1.0, rel=0.05, source="s")
+    c_ok, c_bad = compare("a", p, 1.02, 0.01), compare("b", p, 1.5, 0.01)
+    t = np.linspace(0, 2 * np.pi, 30)
+    cloud = {"label": "(3, 5, 0)", "re": [0.5], "im": [0.1], "bre": list(np.cos(t)), "bim": list(np.sin(t))}
+    res = types.SimpleNamespace(
+        id="x", mode="quick", verdict="partly", state="partly", comparisons=(c_ok, c_bad),
+        claim=rp.get_claim("cks20-theorem41"), data={"clouds": [cloud]},
+    )  # fmt: skip
+    fig = build_claim_figure(res)
+    ax0, row0, row1 = fig.axes
+    assert TOLERANCE_LABEL in [t.get_text() for t in fig.legends[0].get_texts()]
+    band = [p for p in row0.patches if p.get_label() == TOLERANCE_LABEL][0]
+    x0, x1 = band.get_x(), band.get_x() + band.get_width()
+    assert (x0, x1) == pytest.approx((1 - equal_tolerance(c_ok), 1 + equal_tolerance(c_ok)))
+    assert equal_tolerance(c_ok) == pytest.approx(0.05)  # max(2 hypot(0.01, 0), 0.05 * 1, 0)
+    assert row0.get_title(loc="left").startswith("AGREES")
+    assert row1.get_title(loc="left").startswith("DISAGREES")
+    assert "PARTLY" in fig._suptitle.get_text() and "disagrees: 1" in fig._suptitle.get_text()
+    circle = [ln for ln in ax0.get_lines() if "unit circle" in ln.get_label()][0]
+    assert np.hypot(*circle.get_data()) == pytest.approx(1.0)
+    assert any("paper: support boundary" == ln.get_label() for ln in ax0.get_lines())
+
+    res.claim = rp.get_claim("cks20-slow-modes")
+    res.data = {"alpha_z": [5.0, 20.0], "ours": [0.2, 0.3], "paper": [0.2, 0.3]}
+    ax = build_claim_figure(res).axes[0]
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["5", "20"]

@@ -18,7 +18,33 @@ PAPER_COLOUR = "#d1242f"
 OURS_COLOUR = "#0b3d91"
 
 
+#: Legend text of the shaded band around an "equal" paper value (what the band means).
+TOLERANCE_LABEL = "agreement band: paper ± max(2σ, rel·|paper|, abs)"
+#: Legend text of the faint unit circle drawn in eigenvalue panels.
+UNIT_CIRCLE_LABEL = "unit circle |λ| = 1"
+
+
+def equal_tolerance(c: Comparison) -> float:
+    """Half-width of the "agrees" band of an ``equal`` comparison: max(2 sigma, rel |paper|, abs),
+    sigma = sqrt(err_ours^2 + err_paper^2) (the rule of ``rnndyn.reproduce._core.compare``)."""
+    p = c.paper
+    return max(2 * math.hypot(c.error, p.error), p.rel * abs(p.value), p.abs)
+
+
+def _row_title(c: Comparison, width: int = 62) -> str:
+    """``"AGREES — quantity"`` wrapped (a long quantity was cut off at the figure's edge, and
+    the verdict with it); the difference and tolerance follow for ``equal`` comparisons."""
+    import textwrap
+
+    extra = ""
+    if c.paper.given and c.paper.kind == "equal" and math.isfinite(c.ours):
+        extra = f" (|ours − paper| = {_fmt(abs(c.ours - c.paper.value))}, band ± {_fmt(equal_tolerance(c))})"
+    return "\n".join(textwrap.wrap(f"{c.verdict.upper()} — {c.quantity}{extra}", width))
+
+
 def _comparison_row(ax: Any, c: Comparison) -> None:
+    from matplotlib.ticker import ScalarFormatter
+
     p = c.paper
     xs = [c.ours - 2 * c.error, c.ours + 2 * c.error]
     if p.given:
@@ -34,19 +60,23 @@ def _comparison_row(ax: Any, c: Comparison) -> None:
                 color=PAPER_COLOUR,
                 ms=8,
                 capsize=4,
-                label="paper",
+                label="paper value (±2 err where given)",
             )
-            tol = max(2 * math.hypot(c.error, p.error), p.rel * abs(p.value), p.abs)
-            ax.axvspan(p.value - tol, p.value + tol, color=PAPER_COLOUR, alpha=0.08)
+            tol = equal_tolerance(c)
+            ax.axvspan(p.value - tol, p.value + tol, color=PAPER_COLOUR, alpha=0.08, label=TOLERANCE_LABEL)
             xs += [p.value - tol, p.value + tol]
         else:
-            ax.axvline(
-                p.value,
-                color=PAPER_COLOUR,
-                lw=2,
-                label=f"paper bound ({'>' if p.kind == 'greater' else '<'})",
-            )
+            sign = ">" if p.kind == "greater" else "<"
+            ax.axvline(p.value, color=PAPER_COLOUR, lw=2, label="paper bound")
             xs += [p.value]
+            ours_side = [x for x in xs if math.isfinite(x)]
+            far = max(ours_side + [p.value]) if sign == ">" else min(ours_side + [p.value])
+            span = abs(far - p.value) or max(abs(p.value), 1.0)
+            lo, hi = (p.value, p.value + 2 * span) if sign == ">" else (p.value - 2 * span, p.value)
+            ax.axvspan(lo, hi, color=PAPER_COLOUR, alpha=0.06, hatch="//", ec=PAPER_COLOUR, lw=0,
+                       label=f"paper's claim: {sign} bound")  # fmt: skip
+            ax.text(p.value, 1, f" {sign} {_fmt(p.value)}", color=PAPER_COLOUR, fontsize=7,
+                    ha="left" if sign == ">" else "right", va="center")  # fmt: skip
     if math.isfinite(c.ours):
         ax.errorbar(
             [c.ours],
@@ -56,8 +86,11 @@ def _comparison_row(ax: Any, c: Comparison) -> None:
             color=OURS_COLOUR,
             ms=7,
             capsize=4,
-            label="ours (±2 err)",
+            label="ours (±2 standard errors)",
         )
+    else:
+        ax.text(0.5, 0.15, f"ours: {c.ours} (computation failed)", transform=ax.transAxes, ha="center",
+                fontsize=7, color=OURS_COLOUR)  # fmt: skip
     xs = [x for x in xs if x is not None and math.isfinite(x)]
     if xs:
         lo, hi = min(xs), max(xs)
@@ -66,13 +99,26 @@ def _comparison_row(ax: Any, c: Comparison) -> None:
     ax.set_ylim(-0.8, 1.8)
     ax.set_yticks([0, 1])
     ax.set_yticklabels(["ours", "paper"])
-    ax.set_title(f"{c.quantity}: {c.verdict}", fontsize=8, color=COLOURS.get(c.verdict, "black"), loc="left")
+    fmt = ScalarFormatter(useOffset=False)  # no '1e-5 + 0.6666' offset labels
+    ax.xaxis.set_major_formatter(fmt)
+    ax.set_title(_row_title(c), fontsize=7.5, color=COLOURS.get(c.verdict, "black"), loc="left")
     ax.tick_params(labelsize=7)
     ax.grid(axis="x", alpha=0.3)
 
 
 def claim_figure(res: ClaimResult, path: Path) -> Path:
-    """The claim's own panel (where it has one) beside paper-vs-ours rows, one per comparison."""
+    """The claim's own panel (where it has one) beside paper-vs-ours rows, one per comparison,
+    saved to ``path`` (see :func:`build_claim_figure`)."""
+    fig = build_claim_figure(res)
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def build_claim_figure(res: ClaimResult) -> Any:
+    """The ``matplotlib.figure.Figure`` of :func:`claim_figure`: the overall verdict with its
+    tally in the title; per comparison, its verdict, the paper value or bound (red square / line,
+    the claimed side hatched), the band within which ours agrees (shaded, in the legend), and ours
+    with ±2 standard errors (blue)."""
     from rnndyn.plotting import _plt
 
     plt = _plt()  # Figure objects: the user's matplotlib backend is left alone
@@ -80,8 +126,8 @@ def claim_figure(res: ClaimResult, path: Path) -> Path:
     comps = list(res.comparisons)
     n = max(len(comps), 1)
     has_panel = res.claim.plot is not None and bool(res.data)
-    fig = plt.figure(figsize=(11 if has_panel else 6.5, max(3.2, 1.15 * n + 1.0)))
-    gs = fig.add_gridspec(n, 2 if has_panel else 1, width_ratios=[1.2, 1] if has_panel else None, hspace=1.0)
+    fig = plt.figure(figsize=(11 if has_panel else 6.5, max(3.4, 1.35 * n + 1.3)))
+    gs = fig.add_gridspec(n, 2 if has_panel else 1, width_ratios=[1.2, 1] if has_panel else None, hspace=1.3)
     if has_panel:
         ax0 = fig.add_subplot(gs[:, 0])
         res.claim.plot(ax0, res.data)
@@ -95,16 +141,19 @@ def claim_figure(res: ClaimResult, path: Path) -> Path:
                 if lab not in labels:
                     handles.append(h)
                     labels.append(lab)
-        fig.legend(handles, labels, loc="lower right", fontsize=7, ncol=3)
+        fig.legend(handles, labels, loc="lower right", fontsize=7, ncol=2)
+    tally = {v: sum(c.verdict == v for c in comps) for v in VERDICTS}
+    counts = ", ".join(f"{k}: {m}" for k, m in tally.items() if m)
     fig.suptitle(
-        f"{res.id} [{res.mode}] — {res.state}",
+        f"{res.id} [{res.mode}] — verdict: {res.state.upper()}"
+        + (f" ({counts}; {len(comps)} quantities)" if comps else ""),
         fontsize=10,
         color=COLOURS.get(res.verdict or "", "black"),
     )
-    fig.subplots_adjust(left=0.08, right=0.97, top=0.88, bottom=0.14)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    fig.subplots_adjust(
+        left=0.08, right=0.97, top=1 - 0.75 / fig.get_figheight(), bottom=1.0 / fig.get_figheight()
+    )
+    return fig
 
 
 CSS = """

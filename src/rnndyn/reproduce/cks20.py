@@ -83,8 +83,9 @@ def _plot_zero_fp(ax: Any, data: dict[str, Any]) -> None:
         ax.plot(g, r, "o", color="#0b3d91", alpha=0.6)
     gg = np.linspace(g.min(), g.max(), 50)
     ax.plot(gg, 0.5 + gg / 4, color="#d1242f", label="paper: 1/2 + g/4")
-    ax.axhline(1, color="grey", ls=":")
-    ax.axvline(2, color="#d1242f", ls="--", lw=0.8)
+    ax.plot([], [], "o", color="#0b3d91", alpha=0.6, label="ours: one network each (N, seed)")
+    ax.axhline(1, color="grey", ls=":", label="radius 1: stability edge")
+    ax.axvline(2, color="#d1242f", ls="--", lw=0.8, label="paper: critical gain 2")
     ax.set_xlabel("g_h" if data["kind"] == "gru" else "g")
     ax.set_ylabel("spectral radius of the zero-FP Jacobian")
     ax.set_title(f"{data['kind'].upper()} zero fixed point", fontsize=9)
@@ -188,10 +189,13 @@ def _theorem41(settings: dict[str, Any], *, seed: int, workdir: Path, scheduler:
 def _plot_clouds(ax: Any, data: dict[str, Any]) -> None:
     for k, c in enumerate(data["clouds"]):
         col = f"C{k}"
-        ax.plot(c["re"], c["im"], ".", ms=2, color=col, alpha=0.5, label=f"ours {c['label']}")
-        ax.plot(c["bre"], c["bim"], "-", color=col, lw=1.2)
+        lab = c["label"] if c["label"].startswith("g") else f"(g_h, α_z, α_r) = {c['label']}"
+        ax.plot(c["re"], c["im"], ".", ms=2, color=col, alpha=0.5, label=f"ours, {lab}")
+        ax.plot(
+            c["bre"], c["bim"], "-", color=col, lw=1.2, label="paper: support boundary" if k == 0 else None
+        )
     t = np.linspace(0, 2 * np.pi, 200)
-    ax.plot(np.cos(t), np.sin(t), ":", color="grey", lw=0.8)
+    ax.plot(np.cos(t), np.sin(t), ":", color="grey", lw=0.8, label="unit circle |λ| = 1")
     ax.set_aspect("equal")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
@@ -248,12 +252,16 @@ def _slow_modes(settings: dict[str, Any], *, seed: int, workdir: Path, scheduler
 
 
 def _plot_slow(ax: Any, data: dict[str, Any]) -> None:
+    from matplotlib.ticker import NullFormatter
+
     ax.plot(data["alpha_z"], data["ours"], "o-", color="#0b3d91", label="ours")
     ax.plot(data["alpha_z"], data["paper"], "s--", color="#d1242f", label="paper: P(z < ε)")
     ax.axhline(0.5, color="grey", ls=":", label="α_z → ∞: θ = 1/2")
     ax.set_xscale("log")
-    ax.set_xlabel("α_z")
-    ax.set_ylabel("slow-mode fraction")
+    ax.set_xticks(data["alpha_z"], [f"{a:g}" for a in data["alpha_z"]])  # not 6×10^0-style labels
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("α_z (update-gate gain, log scale)")
+    ax.set_ylabel("fraction of eigenvalues with |λ − 1| < ε")
     ax.set_title("GRU g_h = 3, α_r = 0", fontsize=9)
     ax.legend(fontsize=7)
 
@@ -497,7 +505,7 @@ def _alpha_r_star(
 def _plot_gstar(ax: Any, data: dict[str, Any]) -> None:
     ax.plot(data["alpha_r"], data["g_star"], color="#0b3d91", label="ours: g*(α_r) (FP MFT)")
     ax.axvline(2 * math.sqrt(2), color="#d1242f", ls="--", label="paper: α_r* = 2√2")
-    ax.axhline(2, color="grey", ls=":")
+    ax.axhline(2, color="grey", ls=":", label="g_h = 2: zero FP unstable above")
     ax.set_xlabel("α_r")
     ax.set_ylabel("g_h")
     ax.set_title("FP bifurcation curve", fontsize=9)
@@ -589,7 +597,7 @@ def _plot_train(ax: Any, data: dict[str, Any]) -> None:
     acc = np.asarray(data["acc"])
     for i, a in enumerate(data["alpha_z"]):
         ax.plot(data["g_h"], acc[i], "o-", label=f"α_z = {a:g}")
-    ax.axvline(2, color="grey", ls=":")
+    ax.axvline(2, color="grey", ls=":", label="g_h = 2: zero FP unstable above")
     ax.set_xlabel("g_h")
     ax.set_ylabel("final training accuracy")
     ax.set_title("GRU on sequential digits", fontsize=9)

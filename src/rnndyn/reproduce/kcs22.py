@@ -448,7 +448,7 @@ def _plot_flow(ax: Any, data: dict[str, Any]) -> None:
     for c in data["clouds"]:
         ax.plot(c["re"], c["im"], ".", ms=2, color="#0b3d91", alpha=0.5, label=f"ours {c['label']}")
         ax.plot(c["bre"], c["bim"], "-", color="#d1242f", lw=1.2, label="paper: support boundary")
-    ax.axvline(0, color="grey", ls=":")
+    ax.axvline(0, color="grey", ls=":", label="Re μ = 0: stability edge of a flow")
     ax.set_xlabel("Re μ")
     ax.set_ylabel("Im μ")
     ax.set_title("gated flow: vector-field Jacobian at a chaotic state", fontsize=9)
