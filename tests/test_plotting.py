@@ -152,6 +152,23 @@ def test_fixed_point_figure_labels_and_status(monkeypatch, tmp_path) -> None:
     assert _banner(figs[1]).startswith("NOT CONVERGED: 2 of 4 starts converged")
 
 
+def test_fixed_point_figure_draws_slow_point_eigenvalues(monkeypatch, tmp_path) -> None:
+    """A GRU with closed update gates (alpha_z = 20) has slow points only: the eigenvalue panel,
+    empty before, draws exactly ``res.slow_eigenvalues`` (hollow, in the legend as slow points)."""
+    from rnndyn.plotting import spectra as mod
+
+    net = rd.GRU(16, g_h=3.0, alpha_z=20.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    fp = rd.find_fixed_points(net, n_initial=4, generator=torch.Generator().manual_seed(1))
+    assert fp.n_points == 0 and fp.slow_points.shape[0] > 0
+    figs = _capture(monkeypatch, mod)
+    mod.plot_fixed_points(fp, tmp_path / "fp.png")
+    ax = figs[0].axes[1]
+    (coll,) = [c for c in ax.collections if c.get_gid() == "rnndyn-slow-eigenvalues"]
+    ev = fp.slow_eigenvalues.numpy().ravel()
+    np.testing.assert_allclose(coll.get_offsets(), np.stack([ev.real, ev.imag], 1))
+    assert f"at the {fp.slow_points.shape[0]} slow points" in _texts(figs[0])
+
+
 def test_status_text_wraps_and_cuts() -> None:
     from rnndyn.plotting import status_text
 

@@ -210,6 +210,14 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
         ax.scatter(ev[i].real, ev[i].imag, s=8, c=colours[lab], alpha=0.7, lw=0, rasterized=True,
                    label=None if lab in seen else f"at {lab} points")  # fmt: skip
         seen.add(lab)
+    sev = _np(getattr(result, "slow_eigenvalues", np.zeros((0, 0))))
+    if sev.size:  # slow points only (e.g. a GRU with large alpha_z): their spectra, hollow
+        ax.scatter(sev.real.ravel(), sev.imag.ravel(), s=10, facecolors="none", edgecolors="0.25", lw=0.5,
+                   alpha=0.7, rasterized=True, gid="rnndyn-slow-eigenvalues",
+                   label=f"at the {sev.shape[0]} slow points (not fixed points)")  # fmt: skip
+    if not ev.size and not sev.size:
+        ax.text(0.5, 0.5, "no fixed or slow points: no eigenvalues", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9)  # fmt: skip
     t = np.linspace(0, 2 * np.pi, 400)
     ax.plot(np.cos(t), np.sin(t), "k--", lw=0.8, label="unit circle |λ| = 1")
     ax.add_patch(plt.Circle((1.0, 0.0), result.eps_slow, fill=False, color="tab:blue", lw=1,
@@ -217,7 +225,9 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
-    ax.set_title("Jacobian eigenvalues at the fixed points", fontsize=10)
+    ax.set_title(
+        "Jacobian eigenvalues at the fixed points" + (" and slow points" if sev.size else ""), fontsize=10
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.11), ncol=3, fontsize=8, frameon=False)
     flag_result(fig, result)
     return save(fig, path)
