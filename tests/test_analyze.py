@@ -288,7 +288,9 @@ def test_analyze_takes_its_run_lengths_from_the_shared_defaults(monkeypatch) -> 
     import rnndyn.lyapunov as lyap
     from rnndyn.cli import app
 
-    monkeypatch.setattr(lyap, "DEFAULTS", dataclasses.replace(lyap.DEFAULTS, analyze_n_steps=64, n_transient=16))
+    monkeypatch.setattr(
+        lyap, "DEFAULTS", dataclasses.replace(lyap.DEFAULTS, analyze_n_steps=64, n_transient=16)
+    )
     res = rd.analyze(_gru(), sections=["lyapunov"], n_trajectories=2)
     assert (res.lyapunov.n_steps, res.lyapunov.n_transient) == (64, 16)
     params = typer.main.get_command(app).commands["analyze"].params
@@ -302,12 +304,73 @@ def test_verdict_names_a_slow_manifold_instead_of_chaos_or_cycles():
     # say so, not blame chaos or cycles
     from rnndyn.analysis import verdict
 
-    net = rd.GRU(40, g_h=1.0, alpha_z=0.0, alpha_r=0.0, generator=torch.Generator().manual_seed(20), dtype=torch.float64)
+    net = rd.GRU(
+        40,
+        g_h=1.0,
+        alpha_z=0.0,
+        alpha_r=0.0,
+        generator=torch.Generator().manual_seed(20),
+        dtype=torch.float64,
+    )
     with torch.no_grad():
         net.bias_z.zero_()
         net.bias_z[[3, 7, 11, 19, 23, 31]] = -12.0
-    res = rd.find_fixed_points(net, n_initial=4, n_transient=0, generator=torch.Generator().manual_seed(21), throw=False)
+    res = rd.find_fixed_points(
+        net, n_initial=4, n_transient=0, generator=torch.Generator().manual_seed(21), throw=False
+    )
     assert res.n_points == 0 and set(res.slow_kind) == {"manifold"}
     (text,) = verdict(None, None, res, driven=False, fp_input="zero input")
     assert "4 slow point(s) on a slow manifold of dimension about 6" in text
     assert "chaos" not in text
+
+
+# ------------------------------------------------------------------ verdict of non-success runs
+class _TwoWells(rd.AbstractMap):
+    """h -> h - 0.1 h (h - 1)(h + 2): stable fixed points at 1 (slope 0.7) and -2 (slope 0.4)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("k", torch.tensor(0.1, dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h - self.k * h * (h - 1) * (h + 2)
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return (1 - self.k * (3 * h**2 + 2 * h - 2)).unsqueeze(-1)
+
+
+def test_verdict_of_a_multistable_run_names_the_attractors_not_a_regime_of_the_mean() -> None:
+    from rnndyn.analysis import verdict
+
+    # 3 starts reach h* = 1 (lambda = ln 0.7), 1 reaches h* = -2 (ln 0.4): the mean -0.497 lies
+    # within the spread-inflated tolerance and used to read "Marginal ... edge of chaos"
+    h0 = torch.tensor([[0.9], [1.2], [0.5], [-1.5]], dtype=F64)
+    res = rd.lyapunov_spectrum(_TwoWells(), h0=h0, n_steps=200, n_transient=50)
+    assert res.status == "warning" and res.regime == "multistable"
+    (line,) = verdict(res, None, None, driven=False, fp_input="zero input")
+    assert line.startswith("Multistable") and "status warning" in line and "more than one attractor" in line
+    assert f"3 trajectories [0, 1, 2] at lambda_max {math.log(0.7):.3g} (stable" in line
+    assert f"1 trajectory [3] at lambda_max {math.log(0.4):.3g} (stable" in line
+    assert "no single regime" in line
+    assert not any(w in line for w in ("Marginal", "edge of chaos", "Stable running"))
+    # all starts in one basin: one attractor, the plain reading
+    one = rd.lyapunov_spectrum(_TwoWells(), h0=h0[:3], n_steps=200, n_transient=50)
+    assert one.status == "success"
+    assert verdict(one, None, None, driven=False, fp_input="zero input")[0].startswith("Stable running")
+
+
+def test_verdict_of_not_converged_and_diverged_runs_says_so() -> None:
+    from rnndyn.analysis import verdict
+
+    short = rd.lyapunov_spectrum(rd.Henon(), n_steps=20, generator=_gen(1))
+    assert short.status == "not_converged"
+    lines = verdict(short, None, None, driven=False, fp_input="zero input")
+    assert lines[0].startswith("Provisional, the exponents have not converged: ")
+    assert "status is 'not_converged'" in lines[-1] and "convergence: " in lines[-1]
+    blown = rd.lyapunov_spectrum(
+        _TwoWells(), h0=torch.tensor([[30.0]], dtype=F64), n_steps=50, n_transient=0, throw=False
+    )
+    assert blown.status == "diverged"
+    lines = verdict(blown, None, None, driven=False, fp_input="zero input")
+    assert lines[0].startswith("The trajectories diverged") and "status is 'diverged'" in lines[-1]

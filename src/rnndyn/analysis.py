@@ -355,7 +355,9 @@ class AnalysisResult(Result):
             ]
             out.append(("fixed points", rows))
         if self.clv is not None:
-            out.append(("covariant lyapunov vectors", [("analysed", self.analysed["clv"]), *clv_rows(self.clv)]))
+            out.append(
+                ("covariant lyapunov vectors", [("analysed", self.analysed["clv"]), *clv_rows(self.clv)])
+            )
         for name, err in self.errors.items():
             out.append((name.replace("_", " "), [("failed", err)]))
         out.append(("verdict", [(f"{i + 1}", line) for i, line in enumerate(self.verdict)]))
@@ -602,44 +604,101 @@ def _model_rows(res: AnalysisResult) -> list[tuple[str, str]]:
 
 
 # ----------------------------------------------------------------------------- verdict
+def _cluster_kind(lam: float, sem: float) -> str:
+    """Sign of one cluster's lambda_max against its own error (floor 1e-3)."""
+    tol = max(1e-3, 3.0 * sem) if math.isfinite(sem) else 1e-3
+    if lam > tol:
+        return "chaotic: > 0"
+    if lam < -tol:
+        return "stable: < 0"
+    return f"zero within {tol:.2g}: marginal"
+
+
+def _lyapunov_verdict(res_l: Any, cond: str) -> list[str]:
+    """The Lyapunov part of :func:`verdict`: the regime of the mean only where the run supports one.
+
+    ``multistable``: the trajectories reached different attractors; each cluster is described with
+    its own ``lambda_max`` (the mean over trajectories describes none of them and its error, from
+    the spread between trajectories, is inflated by the disagreement). ``not_converged`` /
+    ``failed``: the reading is marked provisional / unusable. Every non-success status is named,
+    with the details of the checks that did not pass.
+    """
+    out: list[str] = []
+    u = "per unit time" if res_l.units == "1/time" else "per step"
+    tu = "time units" if res_l.dt else "steps"
+    lam = res_l.lambda_max
+    status = Status.coerce(res_l.status)
+    if res_l.regime == "diverged":
+        out.append(f"The trajectories diverged (inf/NaN) {cond}: no exponents could be measured.")
+    elif res_l.regime == "multistable":
+        per = res_l.per_trajectory[:, 0].double()
+        parts = []
+        for c in res_l.clusters:
+            vals = per[list(c["trajectories"])]
+            sem = float(vals.std() / math.sqrt(len(vals))) if len(vals) > 1 else math.nan
+            parts.append(
+                f"{c['count']} trajector{'ies' if c['count'] > 1 else 'y'} {list(c['trajectories'])} at "
+                f"lambda_max {c['lambda_max']:.3g} ({_cluster_kind(c['lambda_max'], sem)})"
+            )
+        out.append(
+            f"Multistable {cond} (status {status.value}): the trajectories disagree beyond their errors, so "
+            f"they settled on {len(res_l.clusters)} different attractors (more than one attractor): "
+            + "; ".join(parts)
+            + f" ({u}). The mean over trajectories ({lam:.3g} {u}) mixes these attractors and describes "
+            "none of them, so no single regime is given; analyse each attractor separately (its "
+            "trajectories as starts, or more trajectories to see how often each is reached)."
+        )
+    else:
+        if res_l.regime == "chaotic":
+            t = res_l.predictability_time
+            lines = [
+                f"Chaotic {cond}: the largest Lyapunov exponent is {lam:.3g} {u} > 0, so nearby states "
+                f"separate by a factor 2 every {t:.3g} {tu}. The network "
+                "forgets its initial state (and small input differences) over that horizon, and gradients "
+                "propagated back through time grow exponentially over longer horizons (exploding "
+                "gradients; Mikhaeil, Monfared & Durstewitz 2022, arXiv:2110.07238, Thm. 2).",
+                f"{sum(v > res_l.near_zero_tolerance for v in res_l.exponents.tolist())} of {res_l.k} exponents are "
+                f"positive; the attractor's Kaplan–Yorke dimension is {res_l.kaplan_yorke_dimension:.3g} and "
+                f"the entropy rate {res_l.entropy_rate:.3g} {u} (Pesin bound).",
+            ]
+        elif res_l.regime == "stable":
+            horizon = 1.0 / abs(lam) if lam != 0 else math.inf
+            lines = [
+                f"Stable {cond}: every Lyapunov exponent is negative (largest {lam:.3g} {u}), so "
+                f"perturbations shrink by a factor e about every {horizon:.3g} "
+                f"{tu}. Memory of past inputs fades on that time scale, "
+                "and gradients through time vanish over much longer horizons."
+            ]
+        else:
+            lines = [
+                f"Marginal {cond}: the largest exponent {lam:.3g} {u} is zero within its tolerance "
+                f"({res_l.near_zero_tolerance:.2g}); {res_l.n_near_zero} slow mode(s). Such networks keep "
+                "information for long times (slow manifolds, line attractors) and their gradients neither "
+                "explode nor vanish quickly (the 'edge of chaos')."
+            ]
+        if status == Status.NOT_CONVERGED:
+            lines[0] = "Provisional, the exponents have not converged: " + lines[0]
+        elif status == Status.FAILED:
+            lines[0] = "Not usable, a self-check failed: " + lines[0]
+        out.extend(lines)
+    if status != Status.SUCCESS:
+        failed = [
+            c
+            for c in res_l.failed_checks
+            if not (c.name == "multistability" and res_l.regime == "multistable")
+        ]
+        if failed or status != Status.WARNING:
+            details = "; ".join(f"{c.name}: {c.detail}" for c in failed) or res_l.message
+            out.append(f"The Lyapunov run's status is '{status.value}' ({status.explanation}): {details}.")
+    return out
+
+
 def verdict(res_l: Any, res_s: Any, res_f: Any, *, driven: bool, fp_input: str) -> tuple[str, ...]:
     """Plain-language reading of the three analyses (what the numbers mean for the user)."""
     out: list[str] = []
     cond = "driven by the given inputs" if driven else "running on its own (zero input)"
     if res_l is not None:
-        u = "per unit time" if res_l.units == "1/time" else "per step"
-        lam = res_l.lambda_max
-        if res_l.regime == "diverged":
-            out.append(f"The trajectories diverged (inf/NaN) {cond}: no exponents could be measured.")
-        elif res_l.regime == "chaotic":
-            t = res_l.predictability_time
-            out.append(
-                f"Chaotic {cond}: the largest Lyapunov exponent is {lam:.3g} {u} > 0, so nearby states "
-                f"separate by a factor 2 every {t:.3g} {'time units' if res_l.dt else 'steps'}. The network "
-                "forgets its initial state (and small input differences) over that horizon, and gradients "
-                "propagated back through time grow exponentially over longer horizons (exploding "
-                "gradients; Mikhaeil, Monfared & Durstewitz 2022, arXiv:2110.07238, Thm. 2)."
-            )
-            out.append(
-                f"{sum(v > res_l.near_zero_tolerance for v in res_l.exponents.tolist())} of {res_l.k} exponents are "
-                f"positive; the attractor's Kaplan–Yorke dimension is {res_l.kaplan_yorke_dimension:.3g} and "
-                f"the entropy rate {res_l.entropy_rate:.3g} {u} (Pesin bound)."
-            )
-        elif res_l.regime == "stable":
-            horizon = 1.0 / abs(lam) if lam != 0 else math.inf
-            out.append(
-                f"Stable {cond}: every Lyapunov exponent is negative (largest {lam:.3g} {u}), so "
-                f"perturbations shrink by a factor e about every {horizon:.3g} "
-                f"{'time units' if res_l.dt else 'steps'}. Memory of past inputs fades on that time scale, "
-                "and gradients through time vanish over much longer horizons."
-            )
-        else:
-            out.append(
-                f"Marginal {cond}: the largest exponent {lam:.3g} {u} is zero within its tolerance "
-                f"({res_l.near_zero_tolerance:.2g}); {res_l.n_near_zero} slow mode(s). Such networks keep "
-                "information for long times (slow manifolds, line attractors) and their gradients neither "
-                "explode nor vanish quickly (the 'edge of chaos')."
-            )
+        out.extend(_lyapunov_verdict(res_l, cond))
     if res_s is not None and res_s.n_states:
         line = (
             f"The state-to-state Jacobian has mean spectral radius {res_s.mean_spectral_radius:.3g}; "
@@ -884,7 +943,8 @@ def analyze(
                 log_base=log_base,
                 throw=False,
                 # discretised flows: rerun at dt/2 and flag a time-step bias (docs/lyapunov.md)
-                check_dt=getattr(system, "flow", None) is not None and getattr(system, "dt", None) is not None,
+                check_dt=getattr(system, "flow", None) is not None
+                and getattr(system, "dt", None) is not None,
             )
         except (TypeError, ValueError):
             raise
@@ -925,7 +985,12 @@ def analyze(
 
     statuses: list[Any] = []
     problems = []
-    sections_run = (("lyapunov", res_l), ("jacobian spectrum", res_s), ("fixed points", res_f), ("clv", res_c))
+    sections_run = (
+        ("lyapunov", res_l),
+        ("jacobian spectrum", res_s),
+        ("fixed points", res_f),
+        ("clv", res_c),
+    )
     for name, res in sections_run:
         if res is None:
             continue
@@ -978,7 +1043,9 @@ def _clv(
         if x.shape[1] < need:
             n_fwd = max(1, x.shape[1] - n_transient - n_back)
             if x.shape[1] - n_transient - n_back < 1:
-                errors["clv"] = f"the inputs (T = {x.shape[1]}) are too short for a forward and a backward pass"
+                errors["clv"] = (
+                    f"the inputs (T = {x.shape[1]}) are too short for a forward and a backward pass"
+                )
                 return None
         kwargs["inputs"] = x[:1, : n_transient + n_fwd + n_back]
         where = "the first input sequence, from the zero state"
