@@ -578,5 +578,222 @@ def test_trainability_sweep_writes_a_resumable_store(tmp_path) -> None:
         ds.attrs["experiment"] == "trainability" and ds.attrs["max_size"] == "4"
     )  # attrs are stored as strings
     assert np.isfinite(ds["final_val_loss"].values).all()
+    # the stored numbers are trainability_run's at the point's seed (rd.sweep: point_seed(0, k))
+    from rnndyn.sweeps import point_seed
+
+    one = ex.trainability_run(
+        {"size": 4, "scale": 1.0}, point_seed(0, 0), max_size=4, epochs=1, lyapunov_steps=16
+    )
+    for name in ("final_val_loss", "final_val_acc", "spectrum_init", "spectrum_epoch1", "spectrum_final"):
+        # exactly: the Lyapunov records drew their tangent frames from the global RNG before
+        # (spectrum_epoch1 differed by 0.007 between two equal calls), now from a seeded generator
+        np.testing.assert_array_equal(ds[name].values.reshape(np.shape(one[name])), one[name], err_msg=name)
+    assert np.isfinite(one["spectrum_init"]).all() and one["spectrum_init"].shape == (4,)
     again = ex.trainability_sweep(tmp_path / "t.zarr", **kw)  # finished points are read, not rerun
     np.testing.assert_array_equal(again["final_val_loss"].values, ds["final_val_loss"].values)
+
+
+# ---------------------------------------------------------------- oracles for the training routines
+def _history_result(records: list[dict]) -> tr.TrainResult:
+    return tr.TrainResult(
+        losses=[1.0] * 6,
+        val_losses=[],
+        tau=None,
+        epochs_run=6,
+        resumed_from=0,
+        config={},
+        history={"test_accuracy": records},
+        status=rd.Status.SUCCESS,
+        message="",
+    )
+
+
+def test_epochs_to_accuracy_on_a_hand_made_history() -> None:
+    from rnndyn.training.experiments import _first_epoch
+
+    # accuracy recorded every 2nd epoch, not monotone: the FIRST epoch that reaches the target
+    recs = [
+        {"epoch": 2, "accuracy": 0.40},
+        {"epoch": 4, "accuracy": 0.80},
+        {"epoch": 6, "accuracy": 0.70},
+        {"epoch": 8, "accuracy": 0.95},
+    ]
+    res = _history_result(recs)
+    assert tr.epochs_to_accuracy(res, 0.75) == 4
+    assert tr.epochs_to_accuracy(res, 0.80) == 4  # reaching the target counts (>=)
+    assert tr.epochs_to_accuracy(res, 0.90) == 8
+    assert tr.epochs_to_accuracy(res, 0.10) == 2
+    assert tr.epochs_to_accuracy(res, 0.96) is None
+    assert tr.epochs_to_accuracy(_history_result([]), 0.0) is None
+    # the experiments' per-split version: the same rule, inf for never
+    assert [_first_epoch(recs, t) for t in (0.75, 0.8, 0.9, 0.96)] == [4.0, 4.0, 8.0, math.inf]
+
+
+def test_resolve_tau_is_round_ln2_over_lambda_dt(monkeypatch, lorenz_small) -> None:
+    # the documented rule ([MMD22] eq. 17, docs/theory/chaos.md §2.3): tau = round(ln 2 / (lambda dt))
+    # from the data's lambda_max estimate; an exact case with a planted estimate
+    import types
+
+    from rnndyn.training import lyapunov_data as tld
+
+    seen: dict = {}
+
+    def planted(series, *, dt, generator=None):
+        seen["dt"], seen["shape"] = dt, tuple(series.shape)
+        lam = seen["lam"]
+        return types.SimpleNamespace(lambda_max=lam, predictability_steps=math.log(2) / (lam * dt))
+
+    monkeypatch.setattr(tld, "estimate_lambda_max", planted)
+    dt = lorenz_small.dt
+    for lam, tau in ((0.9056, round(math.log(2) / (0.9056 * dt))), (0.5, round(math.log(2) / (0.5 * dt)))):
+        seen["lam"] = lam
+        assert tr.resolve_tau("auto", lorenz_small) == tau
+    assert tau == 139 and round(math.log(2) / (0.9056 * dt)) == 77  # Lorenz-63: the [MMD22] scale
+    assert seen["dt"] == dt and seen["shape"] == tuple(lorenz_small.train.shape)  # training split
+    seen["lam"] = 1000.0  # tau_pred = 0.07 samples: at least 1
+    assert tr.resolve_tau("auto", lorenz_small) == 1
+    seen["lam"] = -0.1
+    with pytest.raises(ValueError, match="positive lambda_max"):
+        tr.resolve_tau("auto", lorenz_small)
+    assert tr.resolve_tau(7, lorenz_small) == 7 and tr.resolve_tau(None, lorenz_small) is None
+
+
+def _toy_task(n_train: int, n_test: int, T: int, seed: int) -> tr.SequenceTask:
+    # the label is the sign of the last input, drawn at distance >= 0.5 from 0: linearly separable
+    def draw(n: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        mag = 0.5 + torch.rand(n, T, 1, generator=g, dtype=F64)
+        sign = torch.randint(0, 2, (n, T, 1), generator=g).to(F64) * 2 - 1
+        x = mag * sign
+        return x, (x[:, -1, 0] > 0).long()
+
+    g = gen(seed)
+    xtr, ytr = draw(n_train, g)
+    xte, yte = draw(n_test, g)
+    return tr.SequenceTask("sign", xtr, ytr, xte, yte, 2)
+
+
+def test_train_classifier_two_steps_are_hand_computed_adam_updates() -> None:
+    import copy
+
+    task = _toy_task(10, 6, 2, seed=50)
+    core = rd.VanillaRNN(3, g=0.8, input_size=1, generator=gen(51), dtype=F64)
+    clf = tr.SequenceClassifier(core, 2, generator=gen(52))
+    ref = copy.deepcopy(clf)
+    lr, B = 0.01, 4
+    cfg = tr.TrainConfig(n_epochs=1, batches_per_epoch=2, batch_size=B, lr=lr, tau=None)
+    res = tr.train_classifier(clf, task, config=cfg, generator=gen(53))
+    # by hand: the batches are B indices drawn from the run's generator; the forward pass is
+    # h_1 = tanh(U x_1 + b), h_2 = tanh(W h_1 + U x_2 + b), logits = V h_2 + c (zero initial state);
+    # Adam (beta = 0.9, 0.999, eps = 1e-8) with bias correction
+    params = dict(ref.named_parameters())
+    names = [k for k, p in params.items() if p.requires_grad]
+    m = {k: torch.zeros_like(params[k]) for k in names}
+    v = {k: torch.zeros_like(params[k]) for k in names}
+    g = gen(53)
+    batch_losses = []
+    for step in (1, 2):
+        idx = torch.randint(0, 10, (B,), generator=g)
+        x, y = task.inputs_train[idx], task.targets_train[idx]
+        W, U, b = ref.core.weight_hh, ref.core.weight_ih, ref.core.bias
+        h = torch.tanh(x[:, 0] @ U.T + b)
+        h = torch.tanh(h @ W.T + x[:, 1] @ U.T + b)
+        logits = h @ ref.head.weight.T + ref.head.bias
+        loss = -torch.log_softmax(logits, -1)[torch.arange(B), y].mean()
+        grads = torch.autograd.grad(loss, [params[k] for k in names], allow_unused=True)
+        batch_losses.append(float(loss.detach()))
+        with torch.no_grad():
+            for k, gk in zip(names, grads, strict=True):
+                if gk is None:  # the unused generative readout B: no gradient, Adam leaves it
+                    continue
+                m[k] = 0.9 * m[k] + 0.1 * gk
+                v[k] = 0.999 * v[k] + 0.001 * gk * gk
+                mhat, vhat = m[k] / (1 - 0.9**step), v[k] / (1 - 0.999**step)
+                params[k] -= lr * mhat / (vhat.sqrt() + 1e-8)
+    assert res.losses == pytest.approx([sum(batch_losses) / 2], rel=1e-12)
+    trained = dict(clf.named_parameters())
+    for k in names:
+        torch.testing.assert_close(trained[k], params[k], rtol=1e-12, atol=1e-14)
+    # every parameter the loss depends on moved; the unused readout B did not
+    start = dict(
+        tr.SequenceClassifier(
+            rd.VanillaRNN(3, g=0.8, input_size=1, generator=gen(51), dtype=F64), 2, generator=gen(52)
+        ).named_parameters()
+    )
+    moved = [k for k in names if not torch.equal(trained[k], start[k])]
+    assert moved == [k for k in names if k != "body.readout.weight"]
+    # the recorded test accuracy is the evaluation of the trained model
+    (rec,) = res.history["test_accuracy"]
+    assert (rec["loss"], rec["accuracy"]) == pytest.approx(tr.evaluate_classifier(clf, task), rel=1e-12)
+
+
+def test_train_classifier_separates_a_linearly_separable_task() -> None:
+    # the sign of the last input (|x| >= 0.5) is linearly separable from h_T = tanh(W h + U x + b)
+    # for U != 0: training must reach 100 % held-out accuracy, and it starts near chance
+    task = _toy_task(64, 64, 1, seed=60)
+    core = rd.VanillaRNN(4, g=0.5, input_size=1, generator=gen(61), dtype=F64)
+    clf = tr.SequenceClassifier(core, 2, generator=gen(62))
+    cfg = tr.TrainConfig(n_epochs=4, batches_per_epoch=10, batch_size=16, lr=0.05, tau=None)
+    res = tr.train_classifier(clf, task, config=cfg, generator=gen(63))
+    accs = [r["accuracy"] for r in res.history["test_accuracy"]]
+    assert accs[-1] == 1.0 and res.status == rd.Status.SUCCESS
+    assert res.losses[-1] < 0.5 * res.losses[0]
+    assert tr.epochs_to_accuracy(res, 1.0) == next(i + 1 for i, a in enumerate(accs) if a == 1.0)
+
+
+def test_tau_sweep_numbers_are_the_single_runs_and_their_seed_means(lorenz_small) -> None:
+    import dataclasses
+
+    from rnndyn.training.evaluation import tau_sweep
+
+    def make(seed: int) -> tr.ForcedRNN:
+        core = tr.make_torch_rnn("gru", 5, generator=gen(100 + seed), dtype=F64)
+        return tr.ForcedRNN(core, 3, generator=gen(200 + seed))
+
+    cfg = tr.TrainConfig(n_epochs=1, batches_per_epoch=2, batch_size=4, seq_len=20, tau=3, clip="value")
+    sw = tau_sweep(make, lorenz_small, [5, None], config=cfg, seeds=(0, 1), baseline_clip=0.5, eval_steps=80)
+    # oracle: each (tau, seed) trained and evaluated alone, the documented settings by hand
+    # (tau=None: plain BPTT with gradient norms clipped to baseline_clip; the model's seed is the
+    # seed of both the window sampling and the evaluation)
+    singles = {}
+    for tau in (5, None):
+        c = dataclasses.replace(cfg, tau=tau)
+        if tau is None:
+            c = dataclasses.replace(cfg, tau=None, clip="norm", clip_value=0.5)
+        for seed in (0, 1):
+            model = make(seed)
+            res = tr.train_forced(model, lorenz_small, config=c, generator=gen(seed))
+            ev = tr.evaluate_generative(model, lorenz_small, n_steps=80, generator=gen(seed))
+            singles[tau, seed] = (ev.d_stsp, ev.d_h, res.losses[-1])
+    assert sw.labels == ["tau=5", "BPTT+clip"] and sw.taus == [5, None]
+    for i, tau in enumerate((5, None)):
+        for j, name in enumerate(("d_stsp", "d_h", "final_loss")):
+            mean = (singles[tau, 0][j] + singles[tau, 1][j]) / 2
+            assert getattr(sw, name)[i] == pytest.approx(mean, rel=1e-12), (tau, name)
+    for row in sw.results:
+        s = singles[row["tau"], row["seed"]]
+        assert (row["d_stsp"], row["d_h"], row["final_loss"]) == pytest.approx(s, rel=1e-12)
+    # the two settings really differ (a sweep that reused one run would pass the means above)
+    assert singles[5, 0] != singles[None, 0]
+    # the reference scales: the data's tau_pred; the Rosenstein estimate needs longer series than
+    # these 480 training samples, which must not stop a sweep over fixed taus (it raised before)
+    assert sw.tau_pred == lorenz_small.predictability_steps
+    assert sw.tau_pred_estimated is None and "tau_pred not estimated" in sw.message
+    assert "too short" in sw.message and sw.status == rd.Status.SUCCESS
+    with pytest.raises(ValueError, match="too short"):
+        tr.estimate_lambda_max(lorenz_small.train, dt=lorenz_small.dt)
+    # on a series long enough it is ln 2 / (lambda dt) of the training split's estimate
+    x = np.empty((1000, 2))  # a Henon orbit (the series' physics does not matter here)
+    x[0] = (0.1, 0.1)
+    for t in range(999):
+        x[t + 1] = (1 - 1.4 * x[t, 0] ** 2 + x[t, 1], 0.3 * x[t, 0])
+    longer = tr.from_array(x[None], dt=1.0, test_fraction=0.2)
+
+    def make2(seed: int) -> tr.ForcedRNN:
+        return tr.ForcedRNN(
+            tr.make_torch_rnn("gru", 3, generator=gen(seed), dtype=F64), 2, generator=gen(seed)
+        )
+
+    one = tau_sweep(make2, longer, [5], config=cfg, eval_steps=20)
+    est = tr.estimate_lambda_max(longer.train, dt=longer.dt)
+    assert one.tau_pred_estimated == math.log(2) / (est.lambda_max * longer.dt)
+    assert one.message == "1 runs evaluated"

@@ -379,9 +379,10 @@ def train_cmd(
     if len(taus) > 1:
         for lab, s_, h_ in zip(sweep.labels, sweep.d_stsp, sweep.d_h, strict=True):
             console.print(f"{lab:>16}: D_stsp = {s_:.3f}   D_H = {h_:.3f}")
+        fmt_tau = lambda v: "not available" if v is None else f"{v:.1f}"  # noqa: E731 (short data: no estimate)
         console.print(
-            f"tau_pred (reference lambda) = {sweep.tau_pred:.1f}, (Rosenstein estimate) = "
-            f"{sweep.tau_pred_estimated:.1f}"
+            f"tau_pred (reference lambda) = {fmt_tau(sweep.tau_pred)}, (Rosenstein estimate) = "
+            f"{fmt_tau(sweep.tau_pred_estimated)}"
         )
         payload = sweep.to_dict() | {"data": series.to_dict(), "model": model, "hidden": hidden}
         if out is not None:

@@ -36,6 +36,9 @@ class LyapunovCallback(Callback):
             per sequence, [VPSL22]); ``None`` for autonomous latent maps.
         lstm_state: ``"full"`` (h, c) tangent space ([MMD22] Remark 3) — the default of
             :func:`rnndyn.from_torch`.
+        generator: randomness of the initial tangent frame (and, autonomous, of the initial
+            states); ``None``: a fresh ``torch.Generator().manual_seed(0)`` at every record, so
+            equal models give equal records (the global RNG is never used).
     """
 
     name = "lyapunov"
@@ -73,6 +76,8 @@ class LyapunovCallback(Callback):
         from rnndyn.lyapunov import lyapunov_spectrum
 
         system = self._system(model)
+        # an explicit generator: a record depended on the global RNG's state before (the frame)
+        gen = self.generator if self.generator is not None else torch.Generator().manual_seed(0)
         was = model.training
         model.eval()
         with torch.no_grad():
@@ -88,6 +93,7 @@ class LyapunovCallback(Callback):
                     inputs=x[..., : self.n_transient + n_steps, :],
                     throw=False,
                     h0=torch.zeros(system.state_size, dtype=ref.dtype, device=ref.device),
+                    generator=gen,
                 )
             else:
                 res = lyapunov_spectrum(
@@ -96,7 +102,7 @@ class LyapunovCallback(Callback):
                     n_steps=self.n_steps,
                     n_transient=self.n_transient,
                     n_trajectories=2,
-                    generator=self.generator,
+                    generator=gen,
                     throw=False,
                 )
         model.train(was)

@@ -193,7 +193,13 @@ def tau_sweep(
         if tau != "auto":
             check_tau(tau, "taus")
     resolved = [resolve_tau(tau, data) for tau in taus]  # 'auto' runs its estimate before any training
-    est = estimate_lambda_max(data.train, dt=data.dt)
+    # the estimated tau_pred is a reference number beside the sweep: a training split too short
+    # for the estimator must not stop a sweep over fixed taus ('auto' has raised above already)
+    try:
+        tau_est: float | None = estimate_lambda_max(data.train, dt=data.dt).predictability_steps
+        est_note = ""
+    except ValueError as exc:
+        tau_est, est_note = None, f"; tau_pred not estimated from the data ({exc})"
     rows: list[dict[str, Any]] = []
     out_t, labels, ds, dh, fl = [], [], [], [], []
     for tau, t in zip(taus, resolved, strict=True):
@@ -243,13 +249,16 @@ def tau_sweep(
         d_h=dh,
         final_loss=fl,
         tau_pred=data.predictability_steps,
-        tau_pred_estimated=est.predictability_steps,
+        tau_pred_estimated=tau_est,
         lambda_max_data=data.lambda_max,
         results=rows,
         status=Status.WARNING if n_bad else Status.SUCCESS,
-        message=f"{n_bad} of {len(rows)} runs did not evaluate cleanly (see results)"
-        if n_bad
-        else f"{len(rows)} runs evaluated",
+        message=(
+            f"{n_bad} of {len(rows)} runs did not evaluate cleanly (see results)"
+            if n_bad
+            else f"{len(rows)} runs evaluated"
+        )
+        + est_note,
     )
 
 
