@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import math
 
 import pytest
+import torch
 
+import rnndyn as rd
 from rnndyn.plotting import _plt, save
 from rnndyn.report import Section, citations, write_report
 
@@ -128,3 +131,15 @@ def test_analysis_report_opens_with_the_status_and_lists_the_checks(tmp_path) ->
     assert "class='banner status-warning'>Status: warning <span>— lyapunov: warning (multistability)" in text
     assert "<h2>Lyapunov spectrum<span class='badge status-warning'>warning</span></h2>" in text
     assert "<tr class='failed'><td>lyapunov</td><td>multistability</td><td>FAILED (warning)</td>" in text
+
+
+def test_unknown_kaplan_yorke_dimension_says_why_instead_of_nan():
+    # a chaotic net with only its top exponent computed: lambda_1 > 0, so the partial sums never
+    # turn negative and D_KY is undefined (NaN); the summary must say so, not print 'nan'
+    from rnndyn.report import lyapunov_rows
+
+    net = rd.VanillaRNN(30, g=3.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    res = rd.lyapunov_spectrum(net, k=1, n_steps=300, n_transient=100, generator=torch.Generator().manual_seed(1))
+    assert res.lambda_max > 0 and math.isnan(res.kaplan_yorke_dimension)
+    row = dict(lyapunov_rows(res))["Kaplan–Yorke dimension"]
+    assert row.startswith("unknown") and "nan" not in row.lower()

@@ -495,7 +495,15 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
     if len(lam) > 4:
         rows.append(("smallest exponent", f"{fmt(lam[-1], se[-1])} {u}"))
     rows.append(("positive exponents", f"{sum(v > res.near_zero_tolerance for v in lam)} of {res.k}"))
-    rows.append(("Kaplan–Yorke dimension", fmt(res.kaplan_yorke_dimension)))
+    kyd = res.kaplan_yorke_dimension
+    rows.append(
+        (
+            "Kaplan–Yorke dimension",
+            fmt(kyd)
+            if math.isfinite(kyd)
+            else f"unknown: the sum of the {res.k} exponent(s) computed stays >= 0; compute more (k)",
+        )
+    )
     rows.append(("entropy rate (sum of positive)", f"{fmt(res.entropy_rate)} {u}"))
     rows.append(("slow modes |lambda| <= tol", f"{res.n_near_zero} (tol {res.near_zero_tolerance:.2g})"))
     t_unit = "time" if res.dt is not None else "steps"
