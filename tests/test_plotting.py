@@ -338,3 +338,35 @@ def test_sweep_figure_marks_points_that_are_not_success(monkeypatch, tmp_path) -
         == "WARNING: 1 of 4 points are not 'success' (1 not_converged); see the store's status and message"
     )
     assert "vanilla (n = 8) sweep: lambda_max" in ax.get_title()
+
+
+def test_meanfield_figures_units_constant_gate_and_status(monkeypatch, tmp_path) -> None:
+    """gated_dmft's figure: both panels' axes labelled with units, the reset-gate correlation at
+    alpha_r = 0 stated constant at sigma(0)^2 = 1/4 (it was a bare flat line) and only then, the
+    not_converged banner; the ageing figure quotes lambda with its error and units; GRU DMFT's
+    lags in steps."""
+    from rnndyn import meanfield as mf
+    from rnndyn.plotting import meanfield as mod
+
+    figs = _capture(monkeypatch, mod)
+    r0 = mf.gated_dmft(3.0, max_iter=2, lyapunov=False)
+    r5 = mf.gated_dmft(3.0, alpha_r=5.0, max_iter=2, lyapunov=False, tau_max=10.0)
+    r0.plot(tmp_path / "a.png")
+    r5.plot(tmp_path / "b.png")
+    for fig in figs:
+        for ax in fig.axes:
+            assert "units of the time constant" in ax.get_xlabel() and ax.get_ylabel()
+        assert _banner(fig).startswith("NOT CONVERGED")
+    (note,) = [t for t in figs[0].axes[1].texts if t.get_gid() == "rnndyn-constant"]
+    assert "constant in τ: 0.25" in note.get_text() and "α_r = 0" in note.get_text()
+    assert np.asarray(r0.c_sigma_r) == pytest.approx(0.25, abs=1e-12)  # sigma(0)^2
+    assert not [t for t in figs[1].axes[1].texts if t.get_gid() == "rnndyn-constant"]
+    assert "λ_max = not computed" in _texts(figs[0])
+
+    ra = mf.gated_dmft_ageing(3.0, alpha_z=1.0, t_max=10, dt=0.5, n_samples=100, n_replicas=2)
+    ra.plot(tmp_path / "c.png")
+    assert f"{ra.lambda_late:+.4g} ± {ra.lambda_late_stderr:.2g} per unit time" in _texts(figs[2])
+    rg = mf.gru_dmft(3.0, tau_max=20, lyapunov=False, max_iter=3)
+    rg.plot(tmp_path / "d.png")
+    assert all(ax.get_xlabel() == "lag τ (steps)" for ax in figs[3].axes)
+    assert "C_σ(z) = 0.25; C_σ(r) = 0.25" in _texts(figs[3])  # gate gains 0: sigma(0)^2

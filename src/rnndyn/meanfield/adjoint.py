@@ -137,37 +137,9 @@ class AdjointGradientResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the predicted norms against ``T`` (matplotlib, imported lazily)."""
-        from matplotlib.figure import Figure
+        from rnndyn.plotting.meanfield import plot_adjoint_gradients
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig = Figure(figsize=(10, 4))
-        ax = fig.subplots(1, 2)
-        drawn = 0
-        for y, lab in (
-            (self.norm_j_h, "|dF/dJ^h|^2"),
-            (self.norm_j_z, "|dF/dJ^z|^2"),
-            (self.norm_j_r, "|dF/dJ^r|^2"),
-        ):
-            if np.any(y > 0):
-                ax[0].semilogy(self.horizon[1:], y[1:], label=lab)
-                drawn += 1
-        ax[0].set_xlabel("horizon T")
-        if drawn:
-            ax[0].legend()
-        else:
-            ax[0].text(0.5, 0.5, "no weight gradient (phi(h) = 0: zero fixed point)", ha="center",
-                       transform=ax[0].transAxes)  # fmt: skip
-        ax[0].set_title(
-            f"g_h={self.g_h:g}, alpha_z={self.alpha_z:g}, alpha_r={self.alpha_r:g} ({self.method})"
-        )
-        ax[1].semilogy(self.horizon, self.state_norm, label="N |dF/dh(0)|^2")
-        ax[1].set_xlabel("horizon T")
-        ax[1].legend()
-        ax[1].set_title(f"growth rate {self.growth_rate:.4g}, DMFT lambda_max {self.lambda_max:.4g}")
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        return path
+        return plot_adjoint_gradients(self, path)
 
 
 # ----------------------------------------------------------------------------------------------

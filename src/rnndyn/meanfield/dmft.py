@@ -153,27 +153,9 @@ class DMFTResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib, imported lazily)."""
-        from matplotlib.figure import Figure  # object API: the user's matplotlib backend is left alone
+        from rnndyn.plotting.meanfield import plot_gated_dmft
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig = Figure(figsize=(10, 4))
-        ax = fig.subplots(1, 2)
-        for y, lab in ((self.c_h, "C_h"), (self.c_phi, "C_phi"), (self.c_r, "C_r"), (self.c_z, "C_z")):
-            if np.any(y != 0):
-                ax[0].plot(self.tau, y, label=lab)
-        ax[0].set_xlabel("tau")
-        ax[0].legend()
-        ax[0].set_title(
-            f"g_h={self.g_h:g}, alpha_z={self.alpha_z:g}, alpha_r={self.alpha_r:g} ({self.method})"
-        )
-        ax[1].plot(self.tau, self.c_sigma_r, label="C_sigma(r)")
-        ax[1].set_xlabel("tau")
-        ax[1].legend()
-        ax[1].set_title(f"lambda_max = {self.lambda_max:.4g}, status {self.status}")
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        return path
+        return plot_gated_dmft(self, path)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -136,29 +136,9 @@ class AgeingDMFTResult(Result):
     def plot(self, path: str | Path) -> Path:
         """Save a figure: C_h(t_w, t_w + tau) against tau for each age, and the equal-time
         variances against t (matplotlib, imported lazily)."""
-        from matplotlib.figure import Figure  # object API: the user's matplotlib backend is left alone
+        from rnndyn.plotting.meanfield import plot_ageing_dmft
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig = Figure(figsize=(10, 4))
-        ax = fig.subplots(1, 2)
-        for t_w in self.ages:
-            tau, c = self.correlation_at_age(float(t_w))
-            ax[0].plot(tau, c, label=f"t_w = {t_w:g}")
-        ax[0].set_xlabel("tau")
-        ax[0].set_ylabel("C_h(t_w, t_w + tau)")
-        ax[0].legend()
-        ax[0].set_title(f"g_h={self.g_h:g}, alpha_z={self.alpha_z:g}, alpha_r={self.alpha_r:g}")
-        ax[1].plot(self.t, np.diagonal(self.c_h), label="C_h(t, t)")
-        ax[1].plot(self.t, np.diagonal(self.c_phi), label="C_phi(t, t)")
-        ax[1].set_xlabel("t")
-        ax[1].legend()
-        ax[1].set_title(
-            f"M = {self.n_samples} x {self.n_replicas}; lambda (2nd half) = {self.lambda_late:.3g}; {self.status}"
-        )
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        return path
+        return plot_ageing_dmft(self, path)
 
 
 def _cholesky(c: torch.Tensor) -> tuple[torch.Tensor, float]:

@@ -156,28 +156,9 @@ class DiscreteDMFTResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib object API, imported lazily)."""
-        from matplotlib.figure import Figure
+        from rnndyn.plotting.meanfield import plot_discrete_dmft
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig = Figure(figsize=(10, 4))
-        ax = fig.subplots(1, 2)
-        ax[0].plot(self.tau, self.c_h, "o-", ms=2, label="C_h")
-        ax[0].plot(self.tau, self.c_phi, "s-", ms=2, label="C_phi" if self.model == "gru" else "C_phi(c)")
-        if self.model == "lstm":
-            ax[0].plot(self.tau, self.c_c, label="C_c")
-        ax[0].set_xlabel("tau (steps)")
-        ax[0].legend()
-        p = ", ".join(f"{k}={v:g}" for k, v in self.params.items() if v != 0)
-        ax[0].set_title(f"{self.model}: {p} ({self.method})", fontsize=9)
-        for name, y in self.gates.items():
-            ax[1].plot(self.tau, y, label=f"C_sigma({name})")
-        ax[1].set_xlabel("tau (steps)")
-        ax[1].legend()
-        ax[1].set_title(f"lambda_max = {self.lambda_max:.4g} / step, status {self.status}")
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        return path
+        return plot_discrete_dmft(self, path)
 
 
 # ----------------------------------------------------------------------------------------------
