@@ -338,3 +338,46 @@ def test_cuda_matches_cpu() -> None:
     a = chaos.chaos_probability([8, 64], n_networks=500, seed=1)
     b = chaos.chaos_probability([8, 64], n_networks=500, seed=1, device="cuda")
     assert a.n_chaotic == b.n_chaotic
+
+
+def test_scrambling_fraction_exact_on_a_period_two_linear_map() -> None:
+    # PLRNN z -> A z + W relu(z) + h with A = 0, h = 0, W = [[0, 4], [1/4, 0]]: on the positive
+    # quadrant (invariant, relu = identity) the map is the involution M (M^2 = I). From h_0 = p =
+    # (1, 1) the reference alternates p, M p = (4, 1/4); a partner eps u away (|u| = 1) stays at
+    # distance eps |M^t u|: exactly eps at even t and eps r, r = |M u| in [1/4, 4], at odd t. So
+    # d_t / diam takes the two values c = eps / diam and r c, diam = |M p - p| = |(3, 3/4)|, and
+    # with c < low a pair is scrambled iff r c > high, i.e. r > high / c (exact).
+    net = rd.PLRNN(2, generator=_gen(0), dtype=F64)
+    with torch.no_grad():
+        net.weight_diag.zero_()
+        net.bias.zero_()
+        net.weight_hh.copy_(torch.tensor([[0.0, 4.0], [0.25, 0.0]], dtype=F64))
+    eps, low, high, n_steps = 0.1, 0.04, 0.05, 10
+    h0 = torch.ones(32, 2, dtype=F64)
+    res = chaos.scrambling(
+        net, n_pairs=32, eps=eps, n_steps=n_steps, n_transient=0, low=low, high=high, h0=h0,
+        lyapunov=False, generator=_gen(1),
+    )  # fmt: skip
+    diam = math.hypot(3.0, 0.75)
+    assert res.diameter == pytest.approx(diam, rel=1e-14)
+    d = res.distance
+    r = d[:, 0] / eps  # t = 1 (odd): eps |M u|
+    assert bool(((r >= 0.25 - 1e-12) & (r <= 4 + 1e-12)).all())
+    torch.testing.assert_close(d[:, 1::2], torch.full_like(d[:, 1::2], eps), rtol=1e-12, atol=0)
+    torch.testing.assert_close(d[:, 0::2], (eps * r)[:, None].expand(-1, n_steps // 2), rtol=1e-12, atol=0)
+    c = eps / diam
+    assert c < low < high  # even steps are always close
+    torch.testing.assert_close(res.liminf, torch.minimum(r, torch.ones_like(r)) * c, rtol=1e-12, atol=0)
+    torch.testing.assert_close(res.limsup, torch.maximum(r, torch.ones_like(r)) * c, rtol=1e-12, atol=0)
+    expected = r > high / c
+    assert res.scrambled.tolist() == expected.tolist()
+    n_scr = int(expected.sum())
+    assert 0 < n_scr < 32  # this draw mixes both kinds (21 of 32; nearest r = 1.536 vs 1.546)
+    assert res.fraction_scrambled == n_scr / 32
+    # the window holds steps t = 6..10: two odd (7, 9), three even -> the fractions exactly
+    t = torch.arange(n_steps // 2 + 1, n_steps + 1)
+    odd = (t % 2 == 1).double().mean()
+    assert res.window == (n_steps // 2, n_steps)
+    assert res.fraction_far == pytest.approx(float(odd * expected.double().mean()), abs=1e-15)
+    close_odd = (r * c < low).double().mean()
+    assert res.fraction_close == pytest.approx(float((1 - odd) + odd * close_odd), abs=1e-15)
