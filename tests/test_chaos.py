@@ -363,12 +363,12 @@ def test_scrambling_fraction_exact_on_a_period_two_linear_map() -> None:
     d = res.distance
     r = d[:, 0] / eps  # t = 1 (odd): eps |M u|
     assert bool(((r >= 0.25 - 1e-12) & (r <= 4 + 1e-12)).all())
-    torch.testing.assert_close(d[:, 1::2], torch.full_like(d[:, 1::2], eps), rtol=1e-12, atol=0)
-    torch.testing.assert_close(d[:, 0::2], (eps * r)[:, None].expand(-1, n_steps // 2), rtol=1e-12, atol=0)
+    assert torch.allclose(d[:, 1::2], torch.full_like(d[:, 1::2], eps), rtol=1e-12, atol=0)
+    assert torch.allclose(d[:, 0::2], (eps * r)[:, None].expand(-1, n_steps // 2), rtol=1e-12, atol=0)
     c = eps / diam
     assert c < low < high  # even steps are always close
-    torch.testing.assert_close(res.liminf, torch.minimum(r, torch.ones_like(r)) * c, rtol=1e-12, atol=0)
-    torch.testing.assert_close(res.limsup, torch.maximum(r, torch.ones_like(r)) * c, rtol=1e-12, atol=0)
+    assert torch.allclose(res.liminf, torch.minimum(r, torch.ones_like(r)) * c, rtol=1e-12, atol=0)
+    assert torch.allclose(res.limsup, torch.maximum(r, torch.ones_like(r)) * c, rtol=1e-12, atol=0)
     expected = r > high / c
     assert res.scrambled.tolist() == expected.tolist()
     n_scr = int(expected.sum())
