@@ -59,6 +59,7 @@ def models_cmd() -> None:
     (usable as -m PRESET; -p overrides single values)."""
     from rich.table import Table
 
+    from rnndyn.cli._common import _fmt_param
     from rnndyn.models.base import AbstractFlow
     from rnndyn.models.presets import load_presets
     from rnndyn.models.registry import MODELS, model_parameters
@@ -66,14 +67,15 @@ def models_cmd() -> None:
     table = Table("name", "takes -n", "kind", "parameters (defaults)", "description", title="models")
     for name, entry in MODELS.items():
         params = ", ".join(
-            f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in model_parameters(name).items()
+            f"{k}={v!r}" if isinstance(v, str) else f"{k}={_fmt_param(v)}"
+            for k, v in model_parameters(name).items()
         )
         kind = "flow (--dt, --method)" if issubclass(entry.load(), AbstractFlow) else "map"
         table.add_row(name, "yes" if entry.takes_n else "no", kind, params, entry.description)
     console.print(table)
     presets = Table("preset", "model", "parameters", "description", title="presets (-m NAME)")
     for name, entry in load_presets()["presets"].items():
-        params = ", ".join(f"{k}={v}" for k, v in entry["params"].items())
+        params = ", ".join(f"{k}={_fmt_param(v)}" for k, v in entry["params"].items())
         presets.add_row(name, entry["model"], params, entry["description"])
     console.print(presets)
     console.print(

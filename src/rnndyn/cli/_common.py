@@ -259,8 +259,12 @@ class ModelChoice:
 
 
 def _fmt_param(v: Any) -> str:
+    """A parameter in a model label: ``3`` for 3.0, ``2.66667`` for 8/3 (``:g``, 6 significant
+    digits; labels showed ``beta=2.6666666666666665``); non-floats as ``str``."""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, float):
+        return f"{v:g}"
     return str(v)
 
 

@@ -23,6 +23,25 @@ from rnndyn.cli._common import (
 )
 
 
+def fmt(v: float, se: float | None = None) -> str:
+    """:func:`rnndyn.report.fmt`: 4 significant digits, or the value rounded to its error."""
+    from rnndyn.report import fmt as _fmt
+
+    return _fmt(float(v), None if se is None else float(se))
+
+
+def gradient_line(grad: Any) -> str:
+    """The console line of ``train --gradients``: the fitted growth rates (4 significant digits)
+    and the model's lambda_max quoted with its standard error (``+0.0231 ± 0.0042``), per step."""
+    lam = (
+        "not computed" if grad.lambda_max is None else fmt(grad.lambda_max, grad.lambda_max_stderr) + "/step"
+    )
+    return (
+        f"gradient growth rate {fmt(grad.grad_rate)}/step, tangent {fmt(grad.tangent_rate)}/step, "
+        f"lambda_max {lam}"
+    )
+
+
 def _parse_taus(raw: str) -> list[int | str | None]:
     out: list[int | str | None] = []
     for item in raw.split(","):
@@ -392,10 +411,11 @@ def train_cmd(
     else:
         if res.resumed_from:
             console.print(f"resumed from the checkpoint at epoch {res.resumed_from}")
-        lam = "n/a" if ev.lambda_max_model is None else f"{ev.lambda_max_model:.3f}"
+        lam = "n/a" if ev.lambda_max_model is None else fmt(ev.lambda_max_model)
+        lam_data = "n/a" if series.lambda_max is None else fmt(series.lambda_max)
         console.print(
             f"tau = {res.tau}: final loss {res.losses[-1]:.4f}; D_stsp = {ev.d_stsp:.3f}, "
-            f"D_H = {ev.d_h:.3f}; lambda_max model {lam} vs data {series.lambda_max} (1/time)"
+            f"D_H = {ev.d_h:.3f}; lambda_max model {lam} vs data {lam_data} (1/time)"
         )
         payload = {
             "train": res.to_dict(),
@@ -406,10 +426,7 @@ def train_cmd(
             "gradients": None if grad is None else dataclasses.asdict(grad),
         }
         if grad is not None:
-            console.print(
-                f"gradient growth rate {grad.grad_rate:.4f}/step, tangent {grad.tangent_rate:.4f}/step, "
-                f"lambda_max {grad.lambda_max}/step"
-            )
+            console.print(gradient_line(grad))
         if out is not None:
             from rnndyn.plotting.training import plot_attractor, plot_gradient_horizon, plot_losses
 
