@@ -340,3 +340,58 @@ def test_multistable_gru_is_a_warning_with_its_clusters() -> None:
     assert clusters[0]["lambda_max"] == pytest.approx(-0.0385, abs=1e-3)
     assert clusters[1]["lambda_max"] == pytest.approx(-0.0028, abs=1e-3)
     assert "multistab" in res.message.lower() or "cluster" in res.message.lower()
+
+
+# ------------------------------------------------------------------------------ the Jacobian check fires
+def test_check_jacobian_error_is_exact_and_its_threshold_is_sharp() -> None:
+    # J_bad = f J: the check's error 2 |J V - f J V| / (|J V| + |f J V|) is 2 (f - 1) / (f + 1)
+    # whatever the states and directions, so the value and the pass / fail side are exact
+    for f in (1.1, 2.0, 1 + 1e-6):
+        r = rd.check_jacobian(ScaledHenon(f), generator=gen(0))
+        assert r.max_error == pytest.approx(2 * (f - 1) / (f + 1), rel=1e-6), f
+        assert r.status == rd.Status.FAILED and r.tolerance == pytest.approx(10 * math.sqrt(2.0**-52))
+        assert "_jacobian disagrees" in r.message
+    # a wrong Jacobian below the default tolerance 1.5e-7 passes (the check is a tolerance, not
+    # equality); an explicit rtol moves the edge to either side of the exact error
+    assert rd.check_jacobian(ScaledHenon(1 + 1e-8), generator=gen(0)).status == rd.Status.SUCCESS
+    e = 2 * 0.1 / 2.1
+    assert rd.check_jacobian(ScaledHenon(1.1), generator=gen(0), rtol=1.01 * e).status == rd.Status.SUCCESS
+    assert rd.check_jacobian(ScaledHenon(1.1), generator=gen(0), rtol=0.99 * e).status == rd.Status.FAILED
+
+
+class _WrongTangentRNN(rd.VanillaRNN):
+    """A correct ``_jacobian`` but a fused ``_step_and_tangent`` whose tangent is 5 % too large."""
+
+    def _step_and_tangent(self, h, x, Q):
+        h_next, jq = super()._step_and_tangent(h, x, Q)
+        return h_next, 1.05 * jq
+
+
+class _WrongFieldLorenz(rd.Lorenz63):
+    """Lorenz-63 whose hand-written vector-field Jacobian has d(dy/dt)/dx = z - rho (sign flipped)."""
+
+    def _jacobian(self, h, x):
+        j = super()._jacobian(h, x).clone()
+        j[..., 1, 0] = -j[..., 1, 0]
+        return j
+
+
+def test_check_jacobian_fires_on_each_tangent_hook() -> None:
+    # each product the analyses use is compared, and the one that is wrong is named
+    net = _WrongTangentRNN(6, g=1.5, generator=gen(0), dtype=F64)
+    r = rd.check_jacobian(net, generator=gen(1))
+    assert r.status == rd.Status.FAILED and "_step_and_tangent disagrees" in r.message
+    assert r.max_error == pytest.approx(2 * 0.05 / 2.05, rel=1e-9)
+    ok = rd.VanillaRNN(6, g=1.5, generator=gen(0), dtype=F64)
+    assert rd.check_jacobian(ok, generator=gen(1)).max_error < 1e-14
+    # a discretised flow's RK4 tangent product is built from the flow's Jacobian: a wrong flow
+    # Jacobian makes the map's _jacobian_product wrong, and the check says so (the correct flow passes)
+    bad = rd.check_jacobian(rd.discretise(_WrongFieldLorenz(), dt=0.01), generator=gen(2))
+    assert bad.status == rd.Status.FAILED and bad.max_error > 1e-3, bad.message  # measured 0.149
+    assert bad.message.startswith("Discretised(_WrongFieldLorenz, dt=0.01, rk4): _step_and_tangent disagrees")
+    good = rd.check_jacobian(rd.discretise(rd.Lorenz63(), dt=0.01), generator=gen(2))
+    assert good.status == rd.Status.SUCCESS and good.max_error < 1e-12
+    # inside an analysis the same check fails the result
+    res = rd.lyapunov_spectrum(net, n_steps=200, generator=gen(3), throw=False)
+    assert res.status == rd.Status.FAILED and not res.check("jacobian").passed
+    assert "_step_and_tangent" in res.check("jacobian").detail
