@@ -365,7 +365,10 @@ def test_meanfield_figures_units_constant_gate_and_status(monkeypatch, tmp_path)
 
     ra = mf.gated_dmft_ageing(3.0, alpha_z=1.0, t_max=10, dt=0.5, n_samples=100, n_replicas=2)
     ra.plot(tmp_path / "c.png")
-    assert f"{ra.lambda_late:+.4g} ± {ra.lambda_late_stderr:.2g} per unit time" in _texts(figs[2])
+    from rnndyn.report import fmt
+
+    lam = fmt(ra.lambda_late, ra.lambda_late_stderr)  # value rounded to its error: '0.046 ± 0.011'
+    assert " ± " in lam and f"= {'+' * (ra.lambda_late > 0)}{lam} per unit time" in _texts(figs[2])
     rg = mf.gru_dmft(3.0, tau_max=20, lyapunov=False, max_iter=3)
     rg.plot(tmp_path / "d.png")
     assert all(ax.get_xlabel() == "lag τ (steps)" for ax in figs[3].axes)

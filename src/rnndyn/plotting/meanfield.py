@@ -25,13 +25,15 @@ _STYLES = ("-", "--", ":", "-.")
 
 
 def _rate(value: float, stderr: float | None = None, units: str = "") -> str:
-    """``+0.0248 ± 0.0012 per unit time`` (4 significant digits, stderr 2; 'not computed' for NaN)."""
+    """``+0.025 ± 0.0012 per unit time``: :func:`rnndyn.report.fmt` (the value rounded to its
+    error's second digit; 4 significant digits without one), signed; 'not computed' for NaN."""
+    from rnndyn.report import fmt
+
     if value is None or not math.isfinite(float(value)):
         return "not computed"
-    s = f"{float(value):+.4g}"
-    if stderr is not None and math.isfinite(float(stderr)) and stderr > 0:
-        s += f" ± {float(stderr):.2g}"
-    return f"{s} {units}".rstrip()
+    se = float(stderr) if stderr is not None and math.isfinite(float(stderr)) and stderr > 0 else None
+    s = fmt(float(value), se)
+    return f"{'+' if float(value) > 0 else ''}{s} {units}".rstrip()
 
 
 def is_constant(y: Any, *, rtol: float = 1e-9) -> bool:
