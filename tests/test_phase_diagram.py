@@ -45,6 +45,44 @@ def test_regions_and_lines():
     assert ds.n_fixed_points.sel(g_h=1.8, alpha_r=20.0) == 2
 
 
+def test_regions_follow_the_mean_field_rule_and_switch_at_the_critical_values():
+    # the critical values of CKS20 (docs/theory/gated.md §4.3, §6.2): the zero FP loses stability
+    # at g_h = 2 (its rho = g_h^2 / 4); below g_h = 2 nonzero FPs exist only for alpha_r above
+    # alpha_r* = 2 sqrt 2 (a_1 = alpha_r^2 / 4 - 2 > 0), from g*(alpha_r) < 2 on, where
+    # 2 - g* ~ a_1^2 / (4 f_2) (D-2, f_2 = alpha_r^4 / 8 + alpha_r^2 - 17 / 3); region 5 (a
+    # nonzero FP with 1 < rho < 2) ends at g_ms(alpha_r)
+    a_lo, a_hi = 2.75, 2.95  # either side of alpha_r* = 2.828
+    gs = mf.bifurcation_gain(a_hi)
+    g_ms = mf.marginal_stability_gain(10.0)
+    gh = [1.9, (gs + 2) / 2, 1.9999, 2.0001, g_ms - 0.01, g_ms + 0.01, 4.0]
+    ar = [0.0, a_lo, a_hi, 10.0]
+    ds = rd.phase_diagram("gru", g_h=gh, alpha_r=ar)
+    reg = ds.region.values
+    # oracle 1: every point's region is the documented rule applied to the single-point solver
+    for i, g in enumerate(gh):
+        for j, a in enumerate(ar):
+            r = mf.fixed_points(g, a)
+            assert r.zero_fp_stable == (g * g / 4 < 1)
+            if g < 2:
+                expected = 2 if r.n_nonzero > 0 else 1
+            else:
+                expected = 5 if any(1 < rho < 2 for rho in r.rho) else 4
+            assert reg[i, j] == expected, (g, a, r.rho)
+    # oracle 2: the boundaries sit at the critical values
+    assert 1.9 < gs < 2 and ds.g_star.values[:3].tolist() == pytest.approx([2.0, 2.0, gs], abs=1e-9)
+    a1 = a_hi**2 / 4 - 2
+    assert a1 > 0 > a_lo**2 / 4 - 2 and abs(a_hi - 2 * math.sqrt(2)) < 0.15
+    a1c = 2.85**2 / 4 - 2  # close to alpha_r*, where D-2's leading order holds
+    lead = a1c**2 / (4 * (2.85**4 / 8 + 2.85**2 - 17 / 3))
+    assert (2 - mf.bifurcation_gain(2.85)) == pytest.approx(lead, rel=0.05)  # 2.22e-5 vs 2.19e-5
+    assert reg[:3, :2].tolist() == [[1, 1]] * 3  # alpha_r < alpha_r*: no FP below g_h = 2
+    assert reg[:3, 2].tolist() == [1, 2, 2]  # alpha_r > alpha_r*: FPs from g* (1.9 < g* < 1.99967)
+    assert (reg[2] <= 2).all() and (reg[3] >= 4).all()  # g_h = 1.9999 | 2.0001 for every alpha_r
+    assert reg[4, 3] == 5 and reg[5, 3] == 4  # g_ms(10) = 2.1206 -/+ 0.01
+    assert reg[6].tolist() == [5, 4, 4, 4]  # g_h = 4: below g_ms(0) = 6.55, above g_ms(2.75) = 3.78
+    assert ds.g_ms.values[3] == pytest.approx(g_ms, rel=1e-12)
+
+
 def test_gated_flow_same_fixed_point_mft():
     a = rd.phase_diagram("gru", g_h=[1.8, 3.0], alpha_r=[0.0, 20.0])
     b = rd.phase_diagram("gated_flow", g_h=[1.8, 3.0], alpha_r=[0.0, 20.0])
@@ -181,7 +219,11 @@ def test_window_rates_oracle():
     total, stderr, late = phases._window_rates(res, 0)
     assert total == pytest.approx((80.0 - 40.0) / 1000, rel=1e-12)
     assert late == pytest.approx(-0.2, rel=1e-12)  # the chaos died: late rate negative
-    assert stderr > 0
+    # 10 blocks of 100 steps: rates 0.1 (x8) and -0.2 (x2), mean 0.04, sample variance
+    # (8 * 0.06^2 + 2 * 0.24^2) / 9 = 0.016, so the standard error is sqrt(0.016 / 10) = 0.04
+    assert stderr == pytest.approx(0.04, rel=1e-12)
+    flat = types.SimpleNamespace(running=torch.full((1, 100, 1), 0.3, dtype=torch.float64), running_steps=steps)
+    assert phases._window_rates(flat, 0) == pytest.approx((0.3, 0.0, 0.3), abs=1e-15)  # constant rate
     total, _, _ = phases._window_rates(res, 500)  # alignment window left out
     assert total == pytest.approx((40.0 - 50.0) / 500, rel=1e-12)
 
