@@ -797,3 +797,18 @@ def test_tau_sweep_numbers_are_the_single_runs_and_their_seed_means(lorenz_small
     est = tr.estimate_lambda_max(longer.train, dt=longer.dt)
     assert one.tau_pred_estimated == math.log(2) / (est.lambda_max * longer.dt)
     assert one.message == "1 runs evaluated"
+
+
+def test_evaluate_generative_lambda_max_model_is_per_unit_time(lorenz_small) -> None:
+    # a latent PLRNN that is the diagonal linear map z -> A z (W = 0, h = 0): lambda_max per step is
+    # ln max |a_i| exactly, reported per unit time of the data (divided by dt)
+    core = rd.PLRNN(5, generator=gen(70), dtype=F64)
+    a = torch.tensor([0.9, -0.95, 0.5, 0.2, 0.7], dtype=F64)
+    with torch.no_grad():
+        core.weight_diag.copy_(a)
+        core.weight_hh.zero_()
+        core.bias.zero_()
+    m = tr.ForcedRNN(core, 3, generator=gen(71))
+    ev = tr.evaluate_generative(m, lorenz_small, n_steps=100, lyapunov=True, lyapunov_steps=300)
+    assert ev.lambda_max_model == pytest.approx(math.log(0.95) / lorenz_small.dt, rel=1e-9)
+    assert tr.evaluate_generative(m, lorenz_small, n_steps=100).lambda_max_model is None
