@@ -212,6 +212,11 @@ def test_chaos_probability_counts_match_direct_detection() -> None:
         net = chaos.ScalarNetwork.random(w, 300, generator=gen)
         assert int(chaos.period3(net).has_period3.sum()) == k
     assert all(lo <= p <= hi for p, lo, hi in zip(res.probability, res.ci_low, res.ci_high, strict=True))
+    # the estimate is the count over 300 and the interval Wilson's for that count
+    assert res.probability == tuple(k / 300 for k in res.n_chaotic)
+    assert list(zip(res.ci_low, res.ci_high, strict=True)) == [
+        chaos.wilson_interval(k, 300) for k in res.n_chaotic
+    ]
     back = json.loads(json.dumps(res.to_dict()))  # plain JSON, the same counts
     assert back["n_chaotic"] == list(res.n_chaotic) and back["widths"] == [3, 8]
 
@@ -284,9 +289,22 @@ def test_bad_input_vector_and_detectors() -> None:
 def test_persistence_rnn_keeps_laps_fnn_loses() -> None:
     res = chaos.persistence(std=0.0, depth=5, n_trials=3, generator=_gen(0))
     assert res.rnn_laps.tolist() == [[2.0, 4.0, 8.0, 16.0, 32.0]] * 3 and res.base_period3
+    # unperturbed: both are the tent map's t-fold compositions, growth ln 2 exactly
+    assert res.rnn_growth == res.fnn_growth == pytest.approx(math.log(2), abs=1e-15)
+    assert res.fraction_period3 == 1.0 and res.fnn_laps.tolist() == res.rnn_laps.tolist()
     res = chaos.persistence(std=0.1, depth=6, n_trials=200, generator=_gen(0))
     assert res.rnn_growth > res.fnn_growth + 0.05
     assert 0.6 < res.fraction_period3 <= 1.0
+    # cross-method: the RNN's composition laps are the lap numbers of its perturbed map (the
+    # first draw from the generator), its period-3 fraction that map's, and the growth the median
+    # of ln(L_6 / L_1) / 5
+    rnn = chaos.ScalarNetwork.tent().perturb(0.1, generator=_gen(0), copies=200)
+    assert torch.equal(chaos.lap_numbers(rnn, 6, domain=(0.0, 1.0)).to(res.rnn_laps.dtype), res.rnn_laps)
+    assert res.fraction_period3 == float(chaos.period3(rnn).has_period3.double().mean())  # 0.85
+    for laps, growth in ((res.rnn_laps, res.rnn_growth), (res.fnn_laps, res.fnn_growth)):
+        assert growth == pytest.approx(
+            float(torch.nanmedian((laps[:, -1] / laps[:, 0]).log() / 5)), rel=1e-12
+        )
 
 
 # ----------------------------------------------------------------------------- CLI
