@@ -393,3 +393,11 @@ def test_claim_figure_labels_the_band_the_unit_circle_and_the_verdict() -> None:
     res.data = {"alpha_z": [5.0, 20.0], "ours": [0.2, 0.3], "paper": [0.2, 0.3]}
     ax = build_claim_figure(res).axes[0]
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.get_xticklabels()] == ["5", "20"]
+    lap = {"t": [1, 2, 3, 4, 5], "base": [2, 4, 8, 16, 32], "rnn": [2, 4, 7, 13, 25], "fnn": [2, 3, 5, 8, 12],
+           "rnn_q": [[2, 3, 6, 11, 20], [2, 5, 9, 15, 30]], "fnn_q": [[2, 3, 4, 6, 9], [2, 4, 6, 10, 15]]}  # fmt: skip
+    res.claim, res.data = rp.get_claim("cpss22-lap-growth"), lap
+    ax = build_claim_figure(res).axes[0]
+    lo, hi = ax.get_ylim()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
+    assert ticks == ["2", "5", "10", "20"]  # was 2×10^0, 3×10^0, ... 6×10^1
+    assert "RNN quartiles (25-75 %)" in [t.get_text() for t in ax.get_legend().get_texts()]

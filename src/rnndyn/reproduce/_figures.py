@@ -119,18 +119,25 @@ def build_claim_figure(res: ClaimResult) -> Any:
     tally in the title; per comparison, its verdict, the paper value or bound (red square / line,
     the claimed side hatched), the band within which ours agrees (shaded, in the legend), and ours
     with ±2 standard errors (blue)."""
-    from rnndyn.plotting import _plt
+    from matplotlib.ticker import LogFormatter
+
+    from rnndyn.plotting import _plt, log_ticks
 
     plt = _plt()  # Figure objects: the user's matplotlib backend is left alone
 
     comps = list(res.comparisons)
     n = max(len(comps), 1)
     has_panel = res.claim.plot is not None and bool(res.data)
-    fig = plt.figure(figsize=(11 if has_panel else 6.5, max(3.4, 1.35 * n + 1.3)))
+    fig = plt.figure(figsize=(11 if has_panel else 6.5, max(4.3 if has_panel else 3.4, 1.35 * n + 1.3)))
     gs = fig.add_gridspec(n, 2 if has_panel else 1, width_ratios=[1.2, 1] if has_panel else None, hspace=1.3)
     if has_panel:
         ax0 = fig.add_subplot(gs[:, 0])
         res.claim.plot(ax0, res.data)
+        for axis, target in (("x", ax0.xaxis), ("y", ax0.yaxis)):
+            # a log axis over < 2 decades: 2, 5, 10, 20 rather than 2×10^0 labels (unless the
+            # claim's panel set its own tick labels)
+            if target.get_scale() == "log" and isinstance(target.get_major_formatter(), LogFormatter):
+                log_ticks(ax0, axis)
     col = 1 if has_panel else 0
     for i, c in enumerate(comps):
         _comparison_row(fig.add_subplot(gs[i, col]), c)

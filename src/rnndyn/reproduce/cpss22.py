@@ -297,7 +297,7 @@ def _plot_laps(ax: Any, data: dict[str, Any]) -> None:
     for key, col in (("rnn", "#0b3d91"), ("fnn", "#bc4c00")):
         q = np.asarray(data[f"{key}_q"])
         ax.semilogy(t, data[key], "o-", color=col, label=f"{key.upper()} median")
-        ax.fill_between(t, q[0], q[1], color=col, alpha=0.2)
+        ax.fill_between(t, q[0], q[1], color=col, alpha=0.2, label=f"{key.upper()} quartiles (25-75 %)")
     ax.set_xlabel("compositions t")
     ax.set_ylabel("laps of the t-fold composition on [0, 1]")
     ax.set_title("lap growth, weights + N(0, 0.1²)", fontsize=9)

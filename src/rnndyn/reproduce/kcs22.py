@@ -108,9 +108,17 @@ def _plot_pd(ax: Any, data: dict[str, Any]) -> None:
         for j, a in enumerate(data["pts_a"]):
             ax.plot(a, g, "o", ms=9, mfc=cmap(int(pr[i, j]) / 5.0 * 5 / 6 + 1 / 12), mec="white")
             ax.annotate(str(int(pr[i, j])), (a, g), color="white", ha="center", va="center", fontsize=7)
-    ax.set_xlabel("α_r")
+    from matplotlib.patches import Patch
+
+    from rnndyn.meanfield.phase import REGION_NAMES
+
+    shown = sorted({int(v) for v in np.unique(np.concatenate([reg.ravel(), pr.ravel()])) if v == v})
+    handles = [Patch(fc=cmap(k), ec="0.5", label=f"{k}: {REGION_NAMES.get(k, '?')}") for k in shown]
+    ax.legend(handles=handles, fontsize=6.5, loc="upper right", title="region (background: MFT)",
+              title_fontsize=6.5)  # fmt: skip
+    ax.set_xlabel("α_r (reset-gate gain)")
     ax.set_ylabel("g_h")
-    ax.set_title("GRU phase diagram: MFT regions 1,2,4,5; dots: finite-N region_sim", fontsize=8)
+    ax.set_title("GRU phase diagram: MFT regions; dots: finite-N simulation (its region)", fontsize=8)
 
 
 register(
