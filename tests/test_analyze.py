@@ -374,3 +374,16 @@ def test_verdict_of_not_converged_and_diverged_runs_says_so() -> None:
     assert blown.status == "diverged"
     lines = verdict(blown, None, None, driven=False, fp_input="zero input")
     assert lines[0].startswith("The trajectories diverged") and "status is 'diverged'" in lines[-1]
+
+
+def test_verdict_names_a_theory_that_does_not_describe_the_state() -> None:
+    from rnndyn.analysis import verdict
+
+    # N = 32 default-analyze GRU: the trajectory settles on a stable fixed point (radius 0.856)
+    # where the theory predicts 1.308 (tests/test_spectra.py has the numbers)
+    net = rd.GRU(32, g_h=3.0, alpha_z=1.0, alpha_r=10.0, generator=_gen(0), dtype=F64)
+    spec = rd.jacobian_spectrum(net, n_states=2, n_steps=20, n_transient=500, theory=True, generator=_gen(0))
+    (line,) = verdict(None, spec, None, driven=False, fp_input="zero input")
+    assert "predicts spectral radius 1.31; measured there: 0.856" in line
+    assert "does not describe that state" in line and "theory_stability" not in line
+    assert "state 0 is a fixed point that is stable" in line

@@ -214,3 +214,43 @@ def test_cuda_matches_cpu() -> None:
     gpu = jacobian_spectrum(net.to("cuda"), states=h.to("cuda"))
     assert gpu.eigenvalues.device.type == "cuda"
     torch.testing.assert_close(gpu.spectral_radius.cpu(), cpu.spectral_radius, rtol=1e-9, atol=1e-9)
+
+
+def test_theory_is_flagged_at_a_stable_fixed_point_it_does_not_describe() -> None:
+    # The default GRU of `rnndyn analyze` (g_h = 3, alpha_r = 10) at N = 32, seed 0: its trajectory
+    # settles on a stable nonzero fixed point (a finite-N exception: none is found at N >= 100),
+    # where the theory, evaluated at that state, predicts radius 1.31 > 1 while every eigenvalue
+    # has modulus 0.856 < 1
+    net = rd.GRU(32, g_h=3.0, alpha_z=1.0, alpha_r=10.0, generator=_gen(0), dtype=F64)
+    res = jacobian_spectrum(net, n_states=2, n_steps=20, n_transient=500, theory=True, generator=_gen(0))
+    h = res.states[0]
+    with torch.no_grad():
+        assert float((net.step(h[None])[0] - h).abs().max()) < 1e-10  # the state is the fixed point
+    r_meas = float(torch.linalg.eigvals(net.jacobian(h[None])[0].detach()).abs().max())  # independent eig
+    r_pred = predicted_support(net, h).spectral_radius
+    assert r_meas == pytest.approx(0.856, abs=5e-4) and r_pred == pytest.approx(1.308, abs=5e-4)
+    assert res.status == "warning"
+    rad, stab = res.check("theory_radius"), res.check("theory_stability")
+    assert not rad.passed and rad.value == pytest.approx(abs(r_pred - r_meas) / r_pred, rel=1e-9)
+    assert rad.tolerance == pytest.approx(1.5 / 32**0.5)
+    assert not stab.passed and "stable (measured radius 0.856)" in stab.detail
+    assert "theory_stability" in res.message and "statistically independent" in res.message
+
+
+def test_theory_passes_at_a_stable_fixed_point_it_describes() -> None:
+    # tanh net g = 0.9 with quenched biases: one stable fixed point, the typical state of the
+    # ensemble; the circular law with phi'(x*) at that state, g sqrt(<phi'^2>), gives the radius
+    # within the finite-N tolerance (measured 0.612 against 0.584 at N = 200)
+    net = rd.VanillaRNN(200, g=0.9, bias_std=1.0, generator=_gen(0), dtype=F64)
+    res = jacobian_spectrum(net, n_states=1, n_steps=1, n_transient=300, theory=True, generator=_gen(8))
+    h = res.states[0]
+    a = (net.weight_hh @ h + net.bias).detach()
+    g_hat = float(torch.linalg.matrix_norm(net.weight_hh.detach()) / 200**0.5)
+    assert res.theory.spectral_radius == pytest.approx(
+        g_hat * float(((1 - torch.tanh(a) ** 2) ** 2).mean().sqrt()), rel=1e-9
+    )
+    with torch.no_grad():
+        assert float((net.step(h[None])[0] - h).abs().max()) < 1e-10  # a fixed point
+    assert res.status == "success", res.message
+    assert res.check("theory_radius").passed and res.check("theory_radius").value < 0.06
+    assert res.check("theory_stability").passed

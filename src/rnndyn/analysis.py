@@ -707,7 +707,17 @@ def verdict(res_l: Any, res_s: Any, res_f: Any, *, driven: bool, fp_input: str) 
         )
         th = res_s.theory
         if th is not None:
-            line += f" Random-matrix theory ({th.model}) predicts a bulk of radius {th.radius:.3g}."
+            k = res_s.theory_index
+            line += (
+                f" Random-matrix theory ({th.model}), evaluated at state {k}, predicts spectral radius "
+                f"{th.spectral_radius:.3g}; measured there: {float(res_s.spectral_radius[k]):.3g}."
+            )
+            bad = [c for c in res_s.checks if c.name.startswith("theory_") and not c.passed]
+            if bad:
+                line += (
+                    " The theory does not describe that state, so its prediction is not a check of the "
+                    "network: " + "; ".join(c.detail for c in bad) + "."
+                )
         out.append(line)
     if res_f is not None:
         if res_f.n_points == 0:
