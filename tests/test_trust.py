@@ -395,3 +395,41 @@ def test_check_jacobian_fires_on_each_tangent_hook() -> None:
     res = rd.lyapunov_spectrum(net, n_steps=200, generator=gen(3), throw=False)
     assert res.status == rd.Status.FAILED and not res.check("jacobian").passed
     assert "_step_and_tangent" in res.check("jacobian").detail
+
+
+# ------------------------------------------------------------------------------ step halving fires / passes
+class _LinearFlow(rd.AbstractFlow):
+    """x' = A x with an analytic Jacobian. A = -diag(1, 2): RK4 maps it to diag(R(-dt), R(-2 dt)),
+    R(z) = 1 + z + z^2/2 + z^3/6 + z^4/24. A = [[0, 1], [0, 0]] (a shear): the flow map I + t A
+    is a polynomial of degree 1 in t, which RK4 integrates exactly at any dt."""
+
+    def __init__(self, a: list[list[float]]) -> None:
+        super().__init__()
+        self.state_size, self.input_size, self.dtype = 2, 0, F64
+        self.register_buffer("a", torch.tensor(a, dtype=F64))
+
+    def _vector_field(self, h, x):
+        return h @ self.a.T
+
+    def _jacobian(self, h, x):
+        return self.a.expand(*h.shape[:-1], 2, 2)
+
+
+def test_step_halving_fires_on_a_known_bias_and_passes_an_exact_integrator() -> None:
+    # the exponents of the RK4 map of x' = -diag(1, 2) x are ln R(-lambda dt) / dt exactly, so the
+    # change of their sum under dt -> dt/2 is known: 0.0375 at dt = 0.5 (a time-step bias: warning)
+    def rk4(z: float) -> float:
+        return 1 + z + z**2 / 2 + z**3 / 6 + z**4 / 24
+
+    def exps(dt: float) -> list[float]:
+        return [math.log(rk4(-lam * dt)) / dt for lam in (1.0, 2.0)]
+
+    kw = {"n_steps": 100, "n_transient": 40, "h0": torch.ones(2, dtype=F64), "generator": gen(0), "check_dt": True}
+    coarse = rd.lyapunov_spectrum(rd.discretise(_LinearFlow([[-1.0, 0.0], [0.0, -2.0]]), dt=0.5), **kw)
+    assert coarse.exponents.tolist() == pytest.approx(exps(0.5), abs=1e-12)
+    chk = coarse.check("step_halving")
+    assert not chk.passed and coarse.status == rd.Status.WARNING and "use dt <= 0.25" in chk.detail
+    assert chk.value == pytest.approx(abs(sum(exps(0.5)) - sum(exps(0.25))), rel=1e-9)  # 0.0375
+    # the shear's RK4 map is its exact flow map at both step sizes: no bias, the check passes
+    shear = rd.lyapunov_spectrum(rd.discretise(_LinearFlow([[0.0, 1.0], [0.0, 0.0]]), dt=0.5), **kw)
+    assert shear.check("step_halving").passed, shear.message
