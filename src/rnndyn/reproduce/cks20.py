@@ -739,10 +739,14 @@ def _gradient_law(
 
 def _plot_grad(ax: Any, data: dict[str, Any]) -> None:
     t = data["t"]
-    for c in data["const"]:
-        ax.plot(t, c, color="#0b3d91", alpha=0.5)
-    for c in data["bin"]:
-        ax.plot(t, c, color="#1a7f37", alpha=0.5)
+    for k, c in enumerate(data["const"]):
+        ax.plot(
+            t, c, color="#0b3d91", alpha=0.5, label="ours: GRU zero FP, one network each" if k == 0 else None
+        )
+    for k, c in enumerate(data["bin"]):
+        ax.plot(
+            t, c, color="#1a7f37", alpha=0.5, label="ours: binary gates, one network each" if k == 0 else None
+        )
     ax.plot(t, data["th_const"], "--", color="#d1242f", label="paper: α_z = 0 law (App. F)")
     ax.plot(t, data["th_bin"], ":", color="#d1242f", label="paper: binary gates (App. D)")
     ax.set_xlabel("t (steps back)")
