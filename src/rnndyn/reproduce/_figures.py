@@ -43,7 +43,7 @@ def _row_title(c: Comparison, width: int = 62) -> str:
 
 
 def _comparison_row(ax: Any, c: Comparison) -> None:
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
     p = c.paper
     xs = [c.ours - 2 * c.error, c.ours + 2 * c.error]
@@ -94,13 +94,14 @@ def _comparison_row(ax: Any, c: Comparison) -> None:
     xs = [x for x in xs if x is not None and math.isfinite(x)]
     if xs:
         lo, hi = min(xs), max(xs)
-        pad = 0.15 * (hi - lo) if hi > lo else max(abs(hi), 1e-3) * 0.2
+        # one point (ours = the bound, no error): a unit-wide window around it, not ±2e-4 of 0
+        pad = 0.15 * (hi - lo) if hi > lo else (0.2 * abs(hi) if hi != 0 else 1.0)
         ax.set_xlim(lo - pad, hi + pad)
     ax.set_ylim(-0.8, 1.8)
     ax.set_yticks([0, 1])
     ax.set_yticklabels(["ours", "paper"])
-    fmt = ScalarFormatter(useOffset=False)  # no '1e-5 + 0.6666' offset labels
-    ax.xaxis.set_major_formatter(fmt)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # at most ~7 labels: they overlapped at 7 pt
+    ax.xaxis.set_major_formatter(ScalarFormatter(useOffset=False))  # no '1e-5 + 0.6666' offset labels
     ax.set_title(_row_title(c), fontsize=7.5, color=COLOURS.get(c.verdict, "black"), loc="left")
     ax.tick_params(labelsize=7)
     ax.grid(axis="x", alpha=0.3)
