@@ -812,3 +812,26 @@ def test_evaluate_generative_lambda_max_model_is_per_unit_time(lorenz_small) -> 
     ev = tr.evaluate_generative(m, lorenz_small, n_steps=100, lyapunov=True, lyapunov_steps=300)
     assert ev.lambda_max_model == pytest.approx(math.log(0.95) / lorenz_small.dt, rel=1e-9)
     assert tr.evaluate_generative(m, lorenz_small, n_steps=100).lambda_max_model is None
+
+
+def test_resolve_tau_says_when_the_data_estimate_is_not_success(monkeypatch, lorenz_small) -> None:
+    # tau = 'auto' took the data's lambda_max whatever its status: a 'warning' estimate (no clean
+    # linear range) silently became tau; now it warns with the estimate's message, and a worse
+    # status is refused
+    import types
+
+    from rnndyn.training import lyapunov_data as tld
+
+    est = {"status": "warning", "message": "linear_range: R^2 0.81 < 0.95"}
+
+    def planted(series, *, dt, generator=None):
+        return types.SimpleNamespace(
+            lambda_max=0.9056, predictability_steps=math.log(2) / (0.9056 * dt), **est
+        )
+
+    monkeypatch.setattr(tld, "estimate_lambda_max", planted)
+    with pytest.warns(UserWarning, match=r"status warning: linear_range: R\^2 0.81"):
+        assert tr.resolve_tau("auto", lorenz_small) == 77
+    est.update(status="failed", message="too few neighbours")
+    with pytest.raises(ValueError, match="status failed: too few neighbours"):
+        tr.resolve_tau("auto", lorenz_small)

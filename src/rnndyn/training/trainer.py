@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,16 +104,33 @@ class Callback:
 def resolve_tau(
     tau: int | str | None, data: TimeSeriesData, *, generator: torch.Generator | None = None
 ) -> int | None:
-    """``"auto"`` -> round(ln 2 / lambda_max dt) from :func:`estimate_lambda_max` on the training data."""
+    """``"auto"`` -> round(ln 2 / lambda_max dt) from :func:`estimate_lambda_max` on the training data.
+
+    An estimate with status ``warning`` (e.g. no clean linear range) still gives tau, with a
+    ``UserWarning`` quoting its message; any worse status is a ``ValueError``."""
     if tau == "auto":
         from rnndyn.training.lyapunov_data import estimate_lambda_max
 
         est = estimate_lambda_max(data.train, dt=data.dt, generator=generator)
+        status = str(getattr(getattr(est, "status", "success"), "value", getattr(est, "status", "success")))
+        if status not in ("success", "warning"):
+            raise ValueError(
+                f"tau='auto' needs a usable lambda_max estimate of the data; the estimate has status "
+                f"{status}: {getattr(est, 'message', '')}. Pass an explicit tau"
+            )
         if not (est.lambda_max > 0):
             raise ValueError(
                 f"tau='auto' needs a positive lambda_max of the data; the estimate is {est.lambda_max:.4g}"
             )
-        return max(1, int(round(est.predictability_steps)))
+        tau = max(1, int(round(est.predictability_steps)))
+        if status == "warning":
+            warnings.warn(
+                f"tau='auto' = {tau} comes from a lambda_max estimate of the data ({est.lambda_max:.4g}) "
+                f"with status warning: {getattr(est, 'message', '')}. Check it (rd.lyapunov_from_data) or "
+                "pass an explicit tau",
+                stacklevel=2,
+            )
+        return tau
     return check_tau(tau)
 
 
