@@ -346,7 +346,7 @@ def test_meanfield_figures_units_constant_gate_and_status(monkeypatch, tmp_path)
     not_converged banner; the ageing figure quotes lambda with its error and units; GRU DMFT's
     lags in steps."""
     from rnndyn import meanfield as mf
-    from rnndyn.plotting import meanfield as mod
+    from rnndyn.meanfield import _figures as mod
 
     figs = _capture(monkeypatch, mod)
     r0 = mf.gated_dmft(3.0, max_iter=2, lyapunov=False)
@@ -368,6 +368,8 @@ def test_meanfield_figures_units_constant_gate_and_status(monkeypatch, tmp_path)
     from rnndyn.report import fmt
 
     lam = fmt(ra.lambda_late, ra.lambda_late_stderr)  # value rounded to its error: '0.046 ± 0.011'
+    for v, se in ((-0.07635, 0.02867), (0.41868, 0.0012), (23.14, 2.4), (1.5, None), (ra.lambda_late, None)):
+        assert mod.fmt(v, se) == fmt(v, se)  # the mean-field floor's copy of report.fmt's rule
     assert " ± " in lam and f"= {'+' * (ra.lambda_late > 0)}{lam} per unit time" in _texts(figs[2])
     rg = mf.gru_dmft(3.0, tau_max=20, lyapunov=False, max_iter=3)
     rg.plot(tmp_path / "d.png")

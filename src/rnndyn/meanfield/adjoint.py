@@ -137,7 +137,7 @@ class AdjointGradientResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the predicted norms against ``T`` (matplotlib, imported lazily)."""
-        from rnndyn.plotting.meanfield import plot_adjoint_gradients
+        from rnndyn.meanfield._figures import plot_adjoint_gradients
 
         return plot_adjoint_gradients(self, path)
 

@@ -153,7 +153,7 @@ class DMFTResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib, imported lazily)."""
-        from rnndyn.plotting.meanfield import plot_gated_dmft
+        from rnndyn.meanfield._figures import plot_gated_dmft
 
         return plot_gated_dmft(self, path)
 

@@ -136,7 +136,7 @@ class AgeingDMFTResult(Result):
     def plot(self, path: str | Path) -> Path:
         """Save a figure: C_h(t_w, t_w + tau) against tau for each age, and the equal-time
         variances against t (matplotlib, imported lazily)."""
-        from rnndyn.plotting.meanfield import plot_ageing_dmft
+        from rnndyn.meanfield._figures import plot_ageing_dmft
 
         return plot_ageing_dmft(self, path)
 

@@ -156,7 +156,7 @@ class DiscreteDMFTResult(Result):
 
     def plot(self, path: str | Path) -> Path:
         """Save a figure of the correlation functions (matplotlib object API, imported lazily)."""
-        from rnndyn.plotting.meanfield import plot_discrete_dmft
+        from rnndyn.meanfield._figures import plot_discrete_dmft
 
         return plot_discrete_dmft(self, path)
 
