@@ -59,15 +59,17 @@ def models_cmd() -> None:
     (usable as -m PRESET; -p overrides single values)."""
     from rich.table import Table
 
-    from rnndyn.cli._common import _fmt_param
     from rnndyn.models.base import AbstractFlow
     from rnndyn.models.presets import load_presets
     from rnndyn.models.registry import MODELS, model_parameters
 
+    def _default(v: object) -> str:  # 1.0 stays a float; 8/3 shows as 2.66667, not 2.6666666666666665
+        return f"{v:g}" if isinstance(v, float) and not v.is_integer() else str(v)
+
     table = Table("name", "takes -n", "kind", "parameters (defaults)", "description", title="models")
     for name, entry in MODELS.items():
         params = ", ".join(
-            f"{k}={v!r}" if isinstance(v, str) else f"{k}={_fmt_param(v)}"
+            f"{k}={v!r}" if isinstance(v, str) else f"{k}={_default(v)}"
             for k, v in model_parameters(name).items()
         )
         kind = "flow (--dt, --method)" if issubclass(entry.load(), AbstractFlow) else "map"
@@ -75,7 +77,7 @@ def models_cmd() -> None:
     console.print(table)
     presets = Table("preset", "model", "parameters", "description", title="presets (-m NAME)")
     for name, entry in load_presets()["presets"].items():
-        params = ", ".join(f"{k}={_fmt_param(v)}" for k, v in entry["params"].items())
+        params = ", ".join(f"{k}={_default(v)}" for k, v in entry["params"].items())
         presets.add_row(name, entry["model"], params, entry["description"])
     console.print(presets)
     console.print(
