@@ -83,7 +83,7 @@ def _plot_zero_fp(ax: Any, data: dict[str, Any]) -> None:
         ax.plot(g, r, "o", color="#0b3d91", alpha=0.6)
     gg = np.linspace(g.min(), g.max(), 50)
     ax.plot(gg, 0.5 + gg / 4, color="#d1242f", label="paper: 1/2 + g/4")
-    ax.plot([], [], "o", color="#0b3d91", alpha=0.6, label="ours: one network each (N, seed)")
+    ax.plot([], [], "o", color="#0b3d91", alpha=0.6, label="ours: one random network per seed")
     ax.axhline(1, color="grey", ls=":", label="radius 1: stability edge")
     ax.axvline(2, color="#d1242f", ls="--", lw=0.8, label="paper: critical gain 2")
     ax.set_xlabel("g_h" if data["kind"] == "gru" else "g")
