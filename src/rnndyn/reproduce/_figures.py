@@ -100,7 +100,8 @@ def _comparison_row(ax: Any, c: Comparison) -> None:
     ax.set_ylim(-0.8, 1.8)
     ax.set_yticks([0, 1])
     ax.set_yticklabels(["ours", "paper"])
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))  # at most ~7 labels: they overlapped at 7 pt
+    # <= ~7 tick labels at 1-2-2.5-5 steps (they overlapped at 7 pt)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_formatter(ScalarFormatter(useOffset=False))  # no '1e-5 + 0.6666' offset labels
     ax.set_title(_row_title(c), fontsize=7.5, color=COLOURS.get(c.verdict, "black"), loc="left")
     ax.tick_params(labelsize=7)

@@ -223,7 +223,7 @@ register(
 
 
 def _slow_modes(settings: dict[str, Any], *, seed: int, workdir: Path, scheduler: str | None) -> Measurement:
-    comps, az, ours, pred = [], [], [], []
+    comps, az, ours, errs, pred = [], [], [], [], []
     eps = float(settings["eps"])
     for k, a_z in enumerate(settings["alpha_z"]):
         res, th = _spectrum(
@@ -247,21 +247,30 @@ def _slow_modes(settings: dict[str, Any], *, seed: int, workdir: Path, scheduler
         )
         az.append(float(a_z))
         ours.append(m)
+        errs.append(e)
         pred.append(p)
-    return Measurement(tuple(comps), {"alpha_z": az, "ours": ours, "paper": pred}, (seed,))
+    data = {"alpha_z": az, "ours": ours, "ours_err": errs, "paper": pred, "eps": eps}
+    return Measurement(tuple(comps), data, (seed,))
 
 
 def _plot_slow(ax: Any, data: dict[str, Any]) -> None:
     from matplotlib.ticker import NullFormatter
 
-    ax.plot(data["alpha_z"], data["ours"], "o-", color="#0b3d91", label="ours")
+    err = [2 * e for e in data.get("ours_err", [0.0] * len(data["ours"]))]
+    ax.errorbar(
+        data["alpha_z"], data["ours"], yerr=err, fmt="o-", color="#0b3d91", capsize=3, label="ours (±2 err)"
+    )
     ax.plot(data["alpha_z"], data["paper"], "s--", color="#d1242f", label="paper: P(z < ε)")
     ax.axhline(0.5, color="grey", ls=":", label="α_z → ∞: θ = 1/2")
     ax.set_xscale("log")
     ax.set_xticks(data["alpha_z"], [f"{a:g}" for a in data["alpha_z"]])  # not 6×10^0-style labels
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("α_z (update-gate gain, log scale)")
-    ax.set_ylabel("fraction of eigenvalues with |λ − 1| < ε")
+    ax.set_ylabel(
+        f"fraction of eigenvalues with |λ − 1| < {data['eps']:g}"
+        if "eps" in data
+        else "fraction with |λ − 1| < ε"
+    )
     ax.set_title("GRU g_h = 3, α_r = 0", fontsize=9)
     ax.legend(fontsize=7)
 
