@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: (floor, module-name prefixes), lowest floor first. A module belongs to the floor of its
 #: longest matching prefix.
 FLOORS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (0, ("rnndyn._types", "rnndyn._checks", "rnndyn._autodiff", "rnndyn._linalg", "rnndyn._results")),
+    (0, ("rnndyn._types", "rnndyn._checks", "rnndyn._autodiff", "rnndyn._linalg", "rnndyn._results", "rnndyn._display")),
     (1, ("rnndyn.meanfield",)),
     (2, ("rnndyn.models", "rnndyn.systems", "rnndyn.discretise")),
     (3, ("rnndyn.models.registry", "rnndyn.models.presets", "rnndyn.simulate", "rnndyn.jacobians", "rnndyn.io")),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnndyn._display import fmt  # noqa: F401 - rnndyn.report.fmt is public (CLI, plotting)
 from rnndyn._results import status_rows
 
 #: The papers behind rnndyn's methods, keyed by what they support.
@@ -445,40 +446,6 @@ def check_table_rows(name: str, res: Any) -> list[tuple[str, str, str, str, str]
 def command_line() -> str:
     """The current process's command line, for provenance."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-
-
-def fmt(v: float, se: float | None = None) -> str:
-    """``0.123 ± 0.0056``-style number; ``inf``/``nan`` spelled out.
-
-    Without an error (or with a non-finite or zero one): 4 significant digits. With one: the
-    error to 2 significant digits and the value rounded to the same decimal place (at most 7
-    significant digits), the usual way of quoting a measurement.
-
-    Example:
-        >>> fmt(-0.07635, 0.02867), fmt(0.41868, 0.0012), fmt(23.14, 2.4), fmt(1.5)
-        ('-0.076 ± 0.029', '0.4187 ± 0.0012', '23.1 ± 2.4', '1.5')
-    """
-    if not math.isfinite(v):
-        return str(v)
-    if se is None or not math.isfinite(se) or se <= 0:
-        return f"{v:.4g}"
-    decimals = 1 - math.floor(math.log10(se))  # the place of the error's second digit
-    sig = decimals + (math.floor(math.log10(abs(v))) + 1 if v != 0 else 1)
-    if decimals > 0 and sig <= 7:
-        value = f"{v:.{decimals}f}"
-    elif decimals <= 0 and sig <= 7:
-        value = f"{round(v, decimals):.0f}"
-    else:
-        value = f"{v:.7g}"
-    if float(value) == 0:
-        value = value.lstrip("-")  # no '-0.000'
-    if decimals <= 0:
-        err = f"{round(se, decimals):.0f}"  # 240, not 2.4e+02
-    elif decimals <= 5:
-        err = f"{se:.{decimals}f}"  # 0.029, 0.0012, 2.4
-    else:
-        err = f"{se:.2g}"  # 1.2e-06
-    return f"{value} ± {err}"
 
 
 def lyapunov_rows(res: Any) -> list[tuple[str, str]]:

@@ -5,7 +5,8 @@
 
 Every figure labels both axes with units (continuous-time results: time in units of the time
 constant, rates per unit time; discrete ones: steps, per step), puts the Lyapunov exponent with its
-units in a title, and flags a non-success status with a banner (as :func:`rnndyn.plotting.flag_result` does).
+units in a title, and flags a non-success status with the banner of :func:`rnndyn.plotting.flag_result`
+(both from :mod:`rnndyn._display`).
 A correlation that does not depend on the lag (``C_σ(r)`` at ``alpha_r = 0``: the reset gate sits at
 ``σ(0) = 1/2``, so ``C_σ(r) ≡ 1/4``) is drawn with a text saying it is constant, not as a bare flat line.
 """
@@ -18,84 +19,10 @@ from typing import Any
 
 import numpy as np
 
-# This module sits on the mean-field floor (rnndyn.meanfield may not import rnndyn.plotting or
-# rnndyn.report: tests/test_architecture.py), so the three helpers below repeat, in small, what
-# rnndyn.plotting.flag_status, rnndyn.plotting.log_ticks and rnndyn.report.fmt do.
+from rnndyn._display import _plt, flag_result, fmt, log_ticks, save  # noqa: F401 - floor 0, shared
 
 #: Line styles, so that curves that coincide (C_phi and C_z at alpha_z = 1) stay distinguishable.
 _STYLES = ("-", "--", ":", "-.")
-#: Banner colours by status (as rnndyn.plotting.STATUS_COLOURS).
-_STATUS_COLOURS = {
-    "warning": "#9a6700",
-    "not_converged": "#bc4c00",
-    "diverged": "#cf222e",
-    "failed": "#cf222e",
-}
-
-
-def _plt() -> Any:
-    from matplotlib.figure import Figure  # object API: the user's matplotlib backend is left alone
-
-    class _P:
-        @staticmethod
-        def subplots(nrows: int, ncols: int, **kw: Any) -> tuple[Any, Any]:
-            fig = Figure(figsize=kw.pop("figsize"), layout=kw.pop("layout", None))
-            return fig, fig.subplots(nrows, ncols, **kw)
-
-    return _P()
-
-
-def save(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` (creating parent folders)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    return path
-
-
-def flag_result(fig: Any, result: Any, *, width: int = 110, max_lines: int = 3) -> Any:
-    """The coloured status banner over ``fig`` for a non-success result (the same text and look as
-    :func:`rnndyn.plotting.flag_status`: ``"NOT CONVERGED: <message>"``, 3 lines at most)."""
-    import textwrap
-
-    status = getattr(result, "status", None)
-    value = str(getattr(status, "value", status or "success"))
-    if value == "success":
-        return None
-    msg = " ".join(str(getattr(result, "message", "") or "").split())
-    if msg.lower().startswith(value.replace("_", " ")) or msg.lower().startswith(value):
-        msg = msg.split(":", 1)[1].strip() if ":" in msg else msg
-    lines = textwrap.wrap(f"{value.upper().replace('_', ' ')}: {msg}".rstrip(": "), width)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
-    return fig.text(0.01, 1.0, "\n".join(lines), ha="left", va="bottom", fontsize=8.5, color="white",
-                    fontweight="bold", transform=fig.transFigure, gid="rnndyn-status",
-                    bbox={"boxstyle": "round,pad=0.4", "fc": _STATUS_COLOURS.get(value, "#cf222e"), "ec": "none"})  # fmt: skip
-
-
-def log_ticks(ax: Any) -> None:
-    """Plain 1-2-5 tick labels (``0.3``, ``0.5``) on a log y axis spanning < 2 decades, not
-    ``3 × 10^-1``."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    lo, hi = ax.get_ylim()
-    if ax.get_yscale() != "log" or not (lo > 0 and hi > 0) or np.log10(hi / lo) > 2.0:
-        return
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.4g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-
-def fmt(v: float, se: float | None = None) -> str:
-    """``0.046 ± 0.011``: the error to 2 significant digits and the value rounded to its place;
-    4 significant digits without an error (the rule of :func:`rnndyn.report.fmt`)."""
-    if se is None or not math.isfinite(se) or se <= 0:
-        return f"{v:.4g}"
-    decimals = 1 - math.floor(math.log10(se))
-    value = f"{v:.{decimals}f}" if decimals > 0 else f"{round(v, decimals):.0f}"
-    err = f"{se:.{decimals}f}" if decimals > 0 else f"{round(se, decimals):.0f}"
-    return f"{value} ± {err}"
 
 
 def _rate(value: float, stderr: float | None = None, units: str = "") -> str:
