@@ -541,3 +541,29 @@ def test_cuda_run_gives_the_eigenvectors_of_a_non_normal_linear_map() -> None:
         assert res.vectors.device.type == "cpu" and "cuda_peak_bytes" in res.memory
         for i in range(4):
             assert float(_sin(res.vectors[..., i], S[:, i].expand(2, 30, 4)).max()) < 1e-8
+
+
+def test_ftle_figure_says_undefined_when_no_autocorrelation_time_exists(tmp_path, monkeypatch) -> None:
+    # every tau NaN (a series without fluctuations): the title said 'nan .. nan' (and nanmin warned)
+    import warnings
+
+    import rnndyn.plotting.clv as pclv
+    from rnndyn.plotting.clv import plot_ftle
+
+    figs: list = []
+    save = pclv._save
+    monkeypatch.setattr(pclv, "_save", lambda fig, path: (figs.append(fig), save(fig, path))[1])
+
+    x = torch.full((1, 60, 1), 0.003, dtype=F64)
+    res = rd.covariant_lyapunov_vectors(
+        DrivenScalar(), n_steps=40, n_transient=10, n_backward_transient=5, inputs=x,
+        h0=torch.ones(1, 1, dtype=F64), keep_vectors=False,
+    )  # fmt: skip
+    f = rd.finite_time_exponents(res, window=10)
+    assert math.isnan(float(f.autocorrelation_time[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        plot_ftle(f, tmp_path / "ftle.png")
+    titles = [ax.get_title() for ax in figs[0].axes]
+    assert any("τ: undefined (" in t and "no fluctuations" in t for t in titles), titles
+    assert not any("nan" in t for t in titles)

@@ -116,11 +116,14 @@ def plot_ftle(ftle: Any, path: str | Path, *, title: str = "", n_show: int = 4) 
     predicted = ftle.predicted_variance.numpy()
     ax1.plot(i, measured, "o-", ms=3, lw=1, label="measured variance")
     ax1.plot(i, predicted, "--", marker=".", ms=4, lw=1, label="large-window prediction σ²τ/L")
-    ax1.set_yscale("log")
     pos = measured[np.isfinite(measured) & (measured > 0)]
     if pos.size:  # frame the measured values; a prediction decades below them is cut, not drawn
+        ax1.set_yscale("log")
         ax1.set_ylim(pos.min() / 10.0, pos.max() * 3.0)
         log_ticks(ax1)
+    else:  # no window-to-window variance at all (a fixed point): a linear axis at 0, said so
+        ax1.text(0.5, 0.5, "the finite-time exponents do not vary (variance 0)", transform=ax1.transAxes,
+                 ha="center", va="center", fontsize=9)  # fmt: skip
     ax1.set_xlabel("exponent index i")
     ax1.set_ylabel(f"variance over windows [({ftle.units})²]")
     ax1.legend(fontsize=8, frameon=False, loc="best")
@@ -129,10 +132,15 @@ def plot_ftle(ftle: Any, path: str | Path, *, title: str = "", n_show: int = 4) 
     tau = ftle.autocorrelation_time.numpy()
     ok = np.isfinite(measured) & np.isfinite(predicted) & (predicted > 0)
     ratio = f"; measured/predicted {np.median(measured[ok] / predicted[ok]):.2g} (median)" if ok.any() else ""
-    ax1.set_title(
-        f"integrated autocorrelation time τ: {np.nanmin(tau):.2g} .. {np.nanmax(tau):.2g} steps{ratio}",
-        fontsize=9,
-    )
+    known = tau[np.isfinite(tau)]
+    if known.size:
+        span = f"{known.min():.2g} .. {known.max():.2g} steps"
+        if known.size < tau.size:
+            span += f" ({tau.size - known.size} of {tau.size} undefined)"
+    else:  # no window gives a time (fixed point, periodic orbit): say so, with the result's reason
+        notes = [n for n in getattr(ftle, "autocorrelation_note", ()) if n]
+        span = "undefined" + (f" ({notes[0]})" if notes else "")
+    ax1.set_title(f"integrated autocorrelation time τ: {span}{ratio}", fontsize=9, wrap=True)
     fig.suptitle(title or f"finite-time Lyapunov exponents ({ftle.which}, window {ftle.window})", fontsize=10)
     flag_result(fig, ftle)
     return _save(fig, path)
