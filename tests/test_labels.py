@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import types
 
-from rnndyn.cli._common import _fmt_param
+from rnndyn._display import param_text as _fmt_param
 from rnndyn.cli.train import gradient_line
 
 

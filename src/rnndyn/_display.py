@@ -165,4 +165,28 @@ def fmt(v: float, se: float | None = None) -> str:
     return f"{value} ± {err}"
 
 
-__all__ = ["STATUS_COLOURS", "flag_result", "flag_status", "fmt", "log_ticks", "save", "status_text"]
+def param_text(v: Any) -> str:
+    """A parameter in a label or settings row: ``3`` for 3.0, ``2.66667`` for 8/3 (``:g``, 6
+    significant digits; labels showed ``beta=2.6666666666666665``); non-floats as ``str``.
+
+    Example:
+        >>> param_text(8 / 3), param_text(28.0), param_text(1e-7), param_text("tanh")
+        ('2.66667', '28', '1e-07', 'tanh')
+    """
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+__all__ = [
+    "STATUS_COLOURS",
+    "flag_result",
+    "flag_status",
+    "fmt",
+    "log_ticks",
+    "param_text",
+    "save",
+    "status_text",
+]

@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from rnndyn._checks import check_choice, check_positive_int
+from rnndyn._display import param_text
 from rnndyn._results import Result, Status, status_rows
 from rnndyn.report import clv_rows, lyapunov_rows
 
@@ -591,7 +592,7 @@ def pca_projection(traj: torch.Tensor, n_pc: int = 3) -> tuple[np.ndarray, np.nd
 
 def _model_rows(res: AnalysisResult) -> list[tuple[str, str]]:
     skip = {"loaded_from", "cli_params"}
-    params = ", ".join(f"{k}={v}" for k, v in res.model.items() if k not in skip)
+    params = ", ".join(f"{k}={param_text(v)}" for k, v in res.model.items() if k not in skip)
     rows = [("model", params), ("inputs", res.inputs["description"])]
     lf = res.model.get("loaded_from")
     if lf:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnndyn._display import fmt  # noqa: F401 - rnndyn.report.fmt is public (CLI, plotting)
+from rnndyn._display import fmt, param_text  # fmt re-exported: rnndyn.report.fmt is public (CLI, plotting)
 from rnndyn._results import status_rows
 
 #: The papers behind rnndyn's methods, keyed by what they support.
@@ -251,7 +251,7 @@ def build_analysis_report(
     rows.append(
         (
             "settings",
-            ", ".join(f"{k}={v}" for k, v in s.items() if k not in ("seeds", "sections")),
+            ", ".join(f"{k}={param_text(v)}" for k, v in s.items() if k not in ("seeds", "sections")),
         )
     )
     sections.append(Section("What was analysed", rows=rows))

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from rnndyn._checks import check_device as _check_device
+from rnndyn._display import param_text
 from rnndyn._results import status_rows as status_rows  # the tables' status/check rows
 
 #: results go to stdout as plain text: no rich markup, so labels, messages and table cells print
@@ -258,16 +259,6 @@ class ModelChoice:
     load_info: dict[str, Any] | None = None
 
 
-def _fmt_param(v: Any) -> str:
-    """A parameter in a model label: ``3`` for 3.0, ``2.66667`` for 8/3 (``:g``, 6 significant
-    digits; labels showed ``beta=2.6666666666666665``); non-floats as ``str``."""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
 def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict[str, Any], str | None]:
     """``(registry name, merged parameters, preset name)`` for ``-m`` and ``-p``.
 
@@ -433,10 +424,10 @@ def resolve_model(
     full = {k: v for k, v in model_parameters(name).items() if isinstance(v, float)}
     full.update(merged)  # every gain/bias with its value, plus whatever was set
     shown = ([f"n={system.state_size}"] if takes_n else []) + [
-        f"{k}={_fmt_param(v)}" for k, v in full.items()
+        f"{k}={param_text(v)}" for k, v in full.items()
     ]
     if getattr(system, "dt", None) is not None:  # a flow: its results depend on the discretisation
-        shown += [f"dt={_fmt_param(system.dt)}", f"method={DEFAULT_METHOD if method is None else method}"]
+        shown += [f"dt={param_text(system.dt)}", f"method={DEFAULT_METHOD if method is None else method}"]
     title = f"{preset} [{name}]" if preset else name
     label = f"{title} ({', '.join(shown)})" if shown else title
     return ModelChoice(system, label, merged, None, None)
