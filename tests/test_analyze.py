@@ -204,6 +204,7 @@ def test_result_views(vanilla_result, tmp_path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["a.nc"]
 
 
+@pytest.mark.slow  # end to end: a headless browser renders the report (6 s)
 def test_report_renders_in_a_browser(vanilla_result, tmp_path) -> None:
     from browser_helpers import dump_dom, image_stats, render_screenshot
 

@@ -27,8 +27,8 @@ def test_reverse_tangent_map_equals_forward_mode_and_dense_jacobian(name):
     v = torch.randn(2, model.state_size, 3, generator=gen, dtype=F64)
     fn = model._rhs
     rev = reverse_tangent_map(fn, h, v, x)
-    fwd = tangent_map(fn, h, v, x)
-    dense = autograd_jacobian(fn, h, x) @ v
+    fwd = tangent_map(fn, h, v, x).detach()
+    dense = (autograd_jacobian(fn, h, x) @ v).detach()
     scale = float(dense.detach().abs().max())
     assert float((rev - fwd).abs().max()) <= 1e-12 * scale
     assert float((rev - dense).abs().max()) <= 1e-12 * scale

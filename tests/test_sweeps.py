@@ -228,9 +228,9 @@ def _hang(p, seed):
 
 def test_point_over_the_time_limit_is_recorded_failed(tmp_path) -> None:
     ds = rd.sweep(_hang, {"a": [1.0, 2.0, 3.0]}, store=tmp_path / "t.zarr", scheduler="sync", progress=False,
-                  time_limit=2.0)  # fmt: skip
+                  time_limit=0.5)  # fmt: skip
     assert ds["status"].values[:, 0].tolist() == ["success", "failed", "success"]
-    assert ds["message"].values[1, 0] == "exceeded the per-point time limit of 2 s (abandoned)"
+    assert ds["message"].values[1, 0] == "exceeded the per-point time limit of 0.5 s (abandoned)"
     assert ds["y"].values[[0, 2], 0].tolist() == [1.0, 3.0] and np.isnan(ds["y"].values[1, 0])
 
 

@@ -211,6 +211,7 @@ def test_shared_input_stderr_comes_from_time_blocks() -> None:
 
 
 # ------------------------------------------------------------------------------ flow divergence
+@pytest.mark.slow  # 5000 RK4 steps (6 s); the flow_divergence check also fires in test_lyapunov by default
 def test_lorenz_time_step_bias_is_flagged_at_dt_005_not_at_001() -> None:
     coarse = rd.lyapunov_spectrum(
         rd.discretise(rd.Lorenz63(), dt=0.05), n_steps=4000, n_transient=200, generator=gen(6)
