@@ -169,7 +169,18 @@ def _kill_child(store: str, position: int) -> None:
     os._exit(0)
 
 
+@pytest.mark.slow  # all 14 write positions, a forked child each (5.5 s); the default test takes one per kind
 def test_kill_at_every_write_position_then_resume_is_bitwise_equal(tmp_path) -> None:
+    _kill_and_resume(tmp_path, positions=None)
+
+
+def test_kill_at_each_kind_of_write_then_resume_is_bitwise_equal(tmp_path) -> None:
+    # create, rename, a point's data before its status, its done flag, and the last write
+    _kill_and_resume(tmp_path, positions=[0, 1, 3, 7, 13])
+
+
+def _kill_and_resume(tmp_path, positions: list[int] | None) -> None:
+    """Kill a sweep at write ``positions`` (all when ``None``) and resume: bit-identical results."""
     labels: list[str] = []
     sweeps._write_hook = lambda i, label: labels.append(label)
     try:
@@ -179,7 +190,7 @@ def test_kill_at_every_write_position_then_resume_is_bitwise_equal(tmp_path) -> 
     # create + rename, then per point: data (sorted), status, message, digest, done (last)
     per_point = ["noise", "y", "status", "message", "digest", "done"]
     assert labels == ["create", "rename", *per_point * 2]
-    for position in range(len(labels)):
+    for position in range(len(labels)) if positions is None else positions:
         store = tmp_path / f"k{position}.zarr"
         assert _fork(_kill_child, str(store), position) == -signal.SIGKILL
         before = None
