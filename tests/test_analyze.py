@@ -304,18 +304,9 @@ def test_verdict_names_a_slow_manifold_instead_of_chaos_or_cycles():
     # the finder returns slow points on a 6-D slow manifold and no fixed point; the verdict must
     # say so, not blame chaos or cycles
     from rnndyn.analysis import verdict
+    from test_fixed_points import _closed_gate_gru
 
-    net = rd.GRU(
-        40,
-        g_h=1.0,
-        alpha_z=0.0,
-        alpha_r=0.0,
-        generator=torch.Generator().manual_seed(20),
-        dtype=torch.float64,
-    )
-    with torch.no_grad():
-        net.bias_z.zero_()
-        net.bias_z[[3, 7, 11, 19, 23, 31]] = -12.0
+    net = _closed_gate_gru(40, [3, 7, 11, 19, 23, 31], -12.0)
     res = rd.find_fixed_points(
         net, n_initial=4, n_transient=0, generator=torch.Generator().manual_seed(21), throw=False
     )

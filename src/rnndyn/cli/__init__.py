@@ -59,12 +59,13 @@ def models_cmd() -> None:
     (usable as -m PRESET; -p overrides single values)."""
     from rich.table import Table
 
+    from rnndyn._display import param_text
     from rnndyn.models.base import AbstractFlow
     from rnndyn.models.presets import load_presets
     from rnndyn.models.registry import MODELS, model_parameters
 
-    def _default(v: object) -> str:  # 1.0 stays a float; 8/3 shows as 2.66667, not 2.6666666666666665
-        return f"{v:g}" if isinstance(v, float) and not v.is_integer() else str(v)
+    def _default(v: object) -> str:  # param_text's rule, except that a default 1.0 stays a float
+        return str(v) if isinstance(v, float) and v.is_integer() else param_text(v)
 
     table = Table("name", "takes -n", "kind", "parameters (defaults)", "description", title="models")
     for name, entry in MODELS.items():

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rnndyn._display import _plt, flag_result, fmt, log_ticks, save  # noqa: F401 - floor 0, shared
+from rnndyn._display import _plt, flag_result, fmt, log_ticks, save  # floor 0, shared by every figure
 
 #: Line styles, so that curves that coincide (C_phi and C_z at alpha_z = 1) stay distinguishable.
 _STYLES = ("-", "--", ":", "-.")

@@ -842,10 +842,14 @@ def gated_dmft(
                 else "tau_max: raise tau_max (and window)"
             )
         )
+    # the zero solution's own exponent (exact at zero biases: KCS22's zero-FP spectrum, centre -1/2,
+    # radius g_h/4); > 0: C_h = 0 is unstable, so an iteration that collapsed onto it did not find
+    # the stationary solution
+    lam_zero = -0.5 + g_h / 4.0
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
         if zero:
-            lam, lam_method = -0.5 + g_h / 4.0, "zero fixed point: -1/2 + g_h/4 (exact)"
+            lam, lam_method = lam_zero, "zero fixed point: -1/2 + g_h/4 (exact)"
         elif lyapunov_method == "eigen":
             lam = gaussian_lyapunov(grid.tau, ch, cr, g_h=g_h, alpha_r=alpha_r, degree=degree)
             lam_method = "two-replica eigenproblem (Gaussian h)"
@@ -859,9 +863,6 @@ def gated_dmft(
             if not ok:
                 status = Status.worst(status, NOT_CONVERGED)
                 notes.append("the sampled tangent iteration for lambda_max did not settle (40 maps)")
-    # the zero solution's own exponent (exact at zero biases); > 0: C_h = 0 is unstable, so an
-    # iteration that collapsed onto it did not find the stationary solution
-    lam_zero = -0.5 + g_h / 4.0
     if zero and lam_zero <= 0.0:
         notes.append("the activity decays: the solution is the zero fixed point")
     checks = [

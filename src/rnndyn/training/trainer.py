@@ -112,7 +112,7 @@ def resolve_tau(
         from rnndyn.training.lyapunov_data import estimate_lambda_max
 
         est = estimate_lambda_max(data.train, dt=data.dt, generator=generator)
-        status = str(getattr(getattr(est, "status", "success"), "value", getattr(est, "status", "success")))
+        status = str(getattr(est, "status", "success"))  # rnndyn.Status is a StrEnum
         if status not in ("success", "warning"):
             raise ValueError(
                 f"tau='auto' needs a usable lambda_max estimate of the data; the estimate has status "
