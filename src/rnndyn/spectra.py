@@ -553,7 +553,7 @@ def jacobian_spectrum(
     return _replace(
         res,
         checks=checks,
-        status=status_from_checks(checks),
+        status=status_from_checks(checks, res.status),
         message=res.message + "".join(f"; {c.name}: {c.detail}" for c in bad),
     )
 
