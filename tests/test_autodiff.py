@@ -75,3 +75,12 @@ def test_first_analysis_in_a_process_loads_neither_dynamo_nor_sympy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["success", "success", "False", "False"], out.stdout + out.stderr
+
+
+def test_reverse_tangent_map_names_bad_input():
+    h = torch.zeros(2, 3, dtype=F64)
+    fn = lambda s, _x: s  # noqa: E731
+    with pytest.raises(TypeError, match="`vectors` must be a torch.Tensor; got list"):
+        reverse_tangent_map(fn, h, [[1.0]])
+    with pytest.raises(ValueError, match=r"`vectors` must have shape \(\*batch, 3, k\) .* got \(2, 4, 1\)"):
+        reverse_tangent_map(fn, h, torch.zeros(2, 4, 1, dtype=F64))

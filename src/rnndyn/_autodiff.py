@@ -12,7 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import func
 
-from rnndyn._checks import broadcast_shapes
+from rnndyn._checks import broadcast_shapes, check_tensor
 
 Tensor = torch.Tensor
 RHS = Callable[[Tensor, "Tensor | None"], Tensor]
@@ -104,6 +104,10 @@ def reverse_tangent_map(fn: RHS, h: Tensor, vectors: Tensor, x: Tensor | None = 
     Returns:
         ``(*batch, n_out, k)`` (detached).
 
+    Raises:
+        TypeError: ``h`` or ``vectors`` is not a tensor. ValueError: ``vectors`` is not
+        ``(*batch, n, k)`` with ``n = h.shape[-1]``.
+
     Example:
         >>> w = torch.randn(3, 3, dtype=torch.float64)
         >>> fn = lambda h, x: torch.tanh(h @ w.T)
@@ -111,6 +115,13 @@ def reverse_tangent_map(fn: RHS, h: Tensor, vectors: Tensor, x: Tensor | None = 
         >>> bool(torch.allclose(reverse_tangent_map(fn, h, v), tangent_map(fn, h, v), atol=1e-14))
         True
     """
+    check_tensor(h, "h")
+    check_tensor(vectors, "vectors")
+    if vectors.dim() < 2 or vectors.shape[-2] != h.shape[-1]:
+        raise ValueError(
+            f"`vectors` must have shape (*batch, {h.shape[-1]}, k) for `h` of shape {tuple(h.shape)}; "
+            f"got {tuple(vectors.shape)}"
+        )
     with torch.enable_grad():
         hh = h.detach().requires_grad_(True)
         out = fn(hh, x)
