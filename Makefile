@@ -23,6 +23,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 # Headless Chromium for the report/gallery browser tests (Debian's package). Best effort: where it
 # cannot be installed (not root, no apt), those tests skip with a message saying so.

@@ -36,7 +36,15 @@ KEYS = ("norm_j_h", "norm_j_z", "norm_j_r", "state_norm")
 
 def bptt(g_h, alpha_z, alpha_r, *, n, seed, horizons=HORIZONS, dt=0.1, transient=200.0, readouts=2):  # noqa: ANN001, ANN201
     out = network_gradient_norms(
-        g_h, alpha_z, alpha_r, n=n, seed=seed, horizons=horizons, dt=dt, transient=transient, readouts=readouts
+        g_h,
+        alpha_z,
+        alpha_r,
+        n=n,
+        seed=seed,
+        horizons=horizons,
+        dt=dt,
+        transient=transient,
+        readouts=readouts,
     )
     return {str(T): v for T, v in out.items()}
 

@@ -60,12 +60,19 @@ def numpy_loop_time(net: rd.AbstractMap, h0: torch.Tensor, k: int, n_steps: int)
 
 
 def device_run(
-    net: rd.AbstractMap, h0: torch.Tensor, k: int, dtype: torch.dtype, device: torch.device, args: argparse.Namespace
+    net: rd.AbstractMap,
+    h0: torch.Tensor,
+    k: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    args: argparse.Namespace,
 ) -> tuple[torch.Tensor, float, int]:
     model = net.to(dtype=dtype, device=device)
     h = h0.to(dtype=dtype, device=device)
     kw = dict(k=k, n_steps=args.steps, n_transient=args.transient, h0=h, throw=False)
-    rd.lyapunov_spectrum(model, **{**kw, "n_steps": 2, "n_transient": 0}, generator=torch.Generator().manual_seed(0))
+    rd.lyapunov_spectrum(
+        model, **{**kw, "n_steps": 2, "n_transient": 0}, generator=torch.Generator().manual_seed(0)
+    )
     sync(device)
     t = time.perf_counter()
     res = rd.lyapunov_spectrum(model, **kw, generator=torch.Generator().manual_seed(0))
@@ -89,7 +96,9 @@ def main() -> None:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("CUDA is not available: run on a GPU machine, or pass --device cpu for a smoke test")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    print(f"# device {name}, torch {torch.__version__}; batch {args.batch}, {args.steps} steps after {args.transient}")
+    print(
+        f"# device {name}, torch {torch.__version__}; batch {args.batch}, {args.steps} steps after {args.transient}"
+    )
     print(
         f"{'model':8s} {'n':>5s} {'k':>5s} {'qr':>3s} {'f64 s/step':>11s} {'f32 s/step':>11s} "
         f"{'numpy s/step':>12s} {'f64 speed-up':>12s} {'f32 err max':>11s} {'f32 err top10':>13s}"

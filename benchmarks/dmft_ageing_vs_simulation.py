@@ -34,7 +34,9 @@ def _tag(a: argparse.Namespace) -> str:
 
 def sim(a: argparse.Namespace) -> None:
     gen = torch.Generator().manual_seed(a.seed)
-    net = rd.GatedRateRNN(a.n, g_h=a.g_h, alpha_z=a.alpha_z, alpha_r=a.alpha_r, generator=gen, dtype=torch.float64)
+    net = rd.GatedRateRNN(
+        a.n, g_h=a.g_h, alpha_z=a.alpha_z, alpha_r=a.alpha_r, generator=gen, dtype=torch.float64
+    )
     fmap = rd.discretise(net, dt=a.dt, method="rk4")
     every = int(round(a.record / a.dt))
     n_rec = int(round(a.t_max / a.record)) + 1

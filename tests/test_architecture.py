@@ -15,12 +15,40 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: (floor, module-name prefixes), lowest floor first. A module belongs to the floor of its
 #: longest matching prefix.
 FLOORS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (0, ("rnndyn._types", "rnndyn._checks", "rnndyn._autodiff", "rnndyn._linalg", "rnndyn._results", "rnndyn._display")),
+    (
+        0,
+        (
+            "rnndyn._types",
+            "rnndyn._checks",
+            "rnndyn._autodiff",
+            "rnndyn._linalg",
+            "rnndyn._results",
+            "rnndyn._display",
+        ),
+    ),
     (1, ("rnndyn.meanfield",)),
     (2, ("rnndyn.models", "rnndyn.systems", "rnndyn.discretise")),
-    (3, ("rnndyn.models.registry", "rnndyn.models.presets", "rnndyn.simulate", "rnndyn.jacobians", "rnndyn.io")),
+    (
+        3,
+        (
+            "rnndyn.models.registry",
+            "rnndyn.models.presets",
+            "rnndyn.simulate",
+            "rnndyn.jacobians",
+            "rnndyn.io",
+        ),
+    ),
     (4, ("rnndyn",)),  # the analyses: everything not named elsewhere
-    (5, ("rnndyn.cli", "rnndyn.reproduce", "rnndyn.__init__", "rnndyn.models.__init__", "rnndyn.meanfield.__init__")),
+    (
+        5,
+        (
+            "rnndyn.cli",
+            "rnndyn.reproduce",
+            "rnndyn.__init__",
+            "rnndyn.models.__init__",
+            "rnndyn.meanfield.__init__",
+        ),
+    ),
 )
 
 #: (importer, imported): documented upward imports (ARCHITECTURE.md, "Exceptions").
@@ -121,16 +149,27 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def upward(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
     return sorted(
-        (a, b) for a, targets in graph.items() for b in targets if floor(b) > floor(a) and (a, b) not in ALLOWED_UPWARD
+        (a, b)
+        for a, targets in graph.items()
+        for b in targets
+        if floor(b) > floor(a) and (a, b) not in ALLOWED_UPWARD
     )
 
 
 def test_checker_finds_a_circle_and_an_upward_import() -> None:
     # the checker itself: a made-up graph with one circle and one upward edge
-    g = {"rnndyn._checks": {"rnndyn.lyapunov"}, "rnndyn.lyapunov": {"rnndyn.spectra"}, "rnndyn.spectra": {"rnndyn.lyapunov"}}
+    g = {
+        "rnndyn._checks": {"rnndyn.lyapunov"},
+        "rnndyn.lyapunov": {"rnndyn.spectra"},
+        "rnndyn.spectra": {"rnndyn.lyapunov"},
+    }
     assert circles(g) == [["rnndyn.lyapunov", "rnndyn.spectra"]]
     assert upward(g) == [("rnndyn._checks", "rnndyn.lyapunov")]
-    assert floor("rnndyn.models.registry") == 3 and floor("rnndyn.models.gru") == 2 and floor("rnndyn.cli.main") == 5
+    assert (
+        floor("rnndyn.models.registry") == 3
+        and floor("rnndyn.models.gru") == 2
+        and floor("rnndyn.cli.main") == 5
+    )
     assert floor("rnndyn.plotting.spectra") == 4 and floor("rnndyn.lyapunov") == 4
 
 
@@ -147,8 +186,13 @@ def test_no_new_upward_imports() -> None:
 def test_fixed_layers_stay_fixed() -> None:
     # the circles and upward imports removed with the model contract must not come back
     g = import_graph()
-    assert "rnndyn.models.base" not in g["rnndyn._checks"] and "rnndyn.jacobians" not in g["rnndyn.models.base"]
-    assert "rnndyn.spectra" not in g["rnndyn.fixed_points"] and "rnndyn.simulate" not in g["rnndyn.models.torch_interop"]
+    assert (
+        "rnndyn.models.base" not in g["rnndyn._checks"] and "rnndyn.jacobians" not in g["rnndyn.models.base"]
+    )
+    assert (
+        "rnndyn.spectra" not in g["rnndyn.fixed_points"]
+        and "rnndyn.simulate" not in g["rnndyn.models.torch_interop"]
+    )
     assert all(not t.startswith("rnndyn.models") for m in g if m.startswith("rnndyn.meanfield") for t in g[m])
 
 

@@ -276,7 +276,9 @@ def test_sweep_checks_its_output_paths_before_running(tmp_path) -> None:
     not_a_folder = tmp_path / "file.txt"
     not_a_folder.write_text("x")
     store = tmp_path / "s.zarr"
-    msg = _err(["sweep", "-g", "g=1,2", "--store", str(store), "--scheduler", "sync", "--out", str(not_a_folder)])
+    msg = _err(
+        ["sweep", "-g", "g=1,2", "--store", str(store), "--scheduler", "sync", "--out", str(not_a_folder)]
+    )
     assert "`--out` must be a folder" in msg and not store.exists()
     assert "directory" in _err(["sweep", "-g", "g=1,2", "--store", str(store), "--json", str(tmp_path)])
 
@@ -286,5 +288,7 @@ def test_phase_diagram_zarr_output_needs_force(tmp_path) -> None:
     store.mkdir()
     msg = _err(["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1", "--zarr", str(store)])
     assert "`--zarr`" in msg and "--force" in msg
-    res = runner.invoke(app, ["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1", "--zarr", str(store), "--force"])
+    res = runner.invoke(
+        app, ["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1", "--zarr", str(store), "--force"]
+    )
     assert res.exit_code == 0, res.output

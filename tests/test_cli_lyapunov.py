@@ -144,7 +144,10 @@ def test_lyapunov_command_torch_model_with_inputs(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["lyapunov", "-m", "vanilla", "-n", "4", "--k", "9", "--steps", "10"], "`--k` must be <= state_size"),
+        (
+            ["lyapunov", "-m", "vanilla", "-n", "4", "--k", "9", "--steps", "10"],
+            "`--k` must be <= state_size",
+        ),
         (["lyapunov", "-m", "vanilla", "-n", "4", "--steps", "0"], "`--steps` must be an int >= 1; got 0"),
         (["lyapunov", "-m", "henon", "--qr-every", "often", "--steps", "10"], "`--qr-every`"),
         (["analyze", "--torch-model", "missing.pt"], "existing file"),

@@ -190,9 +190,15 @@ def test_bad_options_stop_before_any_work(tmp_path, monkeypatch, args, expected,
     ("args", "expected"),
     [  # before: 'reproduce foo' asked for --out; a file as --out or a folder as --json ran the claim
         # and then died with a FileExistsError / IsADirectoryError traceback
-        (["reproduce", "foo"], "`CLAIM_ID` 'foo' is not registered; it must be one of cpss22-period3-vs-width, "),
+        (
+            ["reproduce", "foo"],
+            "`CLAIM_ID` 'foo' is not registered; it must be one of cpss22-period3-vs-width, ",
+        ),
         (["reproduce", "cks20-zero-fp", "--out", "{d}/f.txt"], "`--out` must be a folder; got"),
-        (["reproduce", "cks20-zero-fp", "--out", "{d}/o", "--json", "{d}"], "`--json` must be a file path; got"),
+        (
+            ["reproduce", "cks20-zero-fp", "--out", "{d}/o", "--json", "{d}"],
+            "`--json` must be a file path; got",
+        ),
         (["reproduce", "--list", "--all"], "`--list` only lists the claims; got it with --all"),
     ],
 )
@@ -217,7 +223,11 @@ def test_reproduce_list_shows_why_a_claim_cannot_run(monkeypatch) -> None:
     from rnndyn.reproduce import _core
 
     demo = dataclasses.replace(
-        _core.get_claim("kcs22-dmft-onset"), id="kcs22-needs-demo", compute=None, plot=None, needs="code it lacks"
+        _core.get_claim("kcs22-dmft-onset"),
+        id="kcs22-needs-demo",
+        compute=None,
+        plot=None,
+        needs="code it lacks",
     )
     monkeypatch.setitem(_core.REGISTRY, demo.id, demo)
     pending = {c.id: c.status for c in rp.claims() if c.compute is None}
@@ -259,7 +269,9 @@ def test_model_label_prints_verbatim_on_one_line() -> None:
     assert res.output.startswith(f"{label} state_size=3"), res.output
     # the table headings (Lyapunov, CLV, fixed points, spectrum) are one code path each; fixed
     # points is the cheap one to run
-    res = runner.invoke(app, ["fixed-points", "-m", "gru_chaotic", "-n", "3", "--starts", "2", "--no-progress"])
+    res = runner.invoke(
+        app, ["fixed-points", "-m", "gru_chaotic", "-n", "3", "--starts", "2", "--no-progress"]
+    )
     assert res.exit_code == 0, res.output
     assert f"\nfixed points: {label}\n" in res.output, res.output
 
@@ -320,8 +332,9 @@ def test_a_folder_of_other_files_is_never_replaced(tmp_path, monkeypatch, args, 
     (folder / "notes.txt").write_text("keep me")
     res = runner.invoke(app, [a.replace("{d}", str(folder)) for a in args])
     assert res.exit_code == 2, res.output
-    assert f"`{flag}` must be a new path or a Zarr store; got {str(folder)!r}, a folder that holds no Zarr store" in (
-        " ".join(res.output.split())
+    assert (
+        f"`{flag}` must be a new path or a Zarr store; got {str(folder)!r}, a folder that holds no Zarr store"
+        in (" ".join(res.output.split()))
     )
     assert (folder / "notes.txt").read_text() == "keep me"
 
@@ -352,10 +365,16 @@ def test_dt_and_method_are_for_flows_only() -> None:
     for extra in (["--dt", "0.01"], ["--method", "euler"]):
         res = runner.invoke(app, ["simulate", "-m", "henon", "--steps", "2", *extra])
         assert res.exit_code == 2, res.output
-        assert "`--dt`/`--method` apply only to flows" in res.output and f"got {' '.join(extra)}" in res.output
-    res = runner.invoke(app, ["simulate", "-m", "lorenz63", "--steps", "2", "--transient", "1", "--dt", "0.01"])
+        assert (
+            "`--dt`/`--method` apply only to flows" in res.output and f"got {' '.join(extra)}" in res.output
+        )
+    res = runner.invoke(
+        app, ["simulate", "-m", "lorenz63", "--steps", "2", "--transient", "1", "--dt", "0.01"]
+    )
     assert res.exit_code == 0, res.output
-    assert res.output.startswith("lorenz63 (sigma=10, rho=28, beta=2.66667, dt=0.01, method=rk4) ")  # :g, not 17 digits
+    assert res.output.startswith(
+        "lorenz63 (sigma=10, rho=28, beta=2.66667, dt=0.01, method=rk4) "
+    )  # :g, not 17 digits
 
 
 def test_models_table_says_which_models_take_dt() -> None:

@@ -394,7 +394,9 @@ def test_frame_kept_as_reflectors_between_recorded_steps_gives_the_explicit_fram
             got[step] = (None if q is None else q.clone(), r.clone())
 
         needs = (lambda step: step % 3 == 0) if sparse else None
-        st = eng.advance(eng.init(h0, generator=gen(14)), n_steps=40, qr_every=1, recorder=rec, needs_frame=needs)
+        st = eng.advance(
+            eng.init(h0, generator=gen(14)), n_steps=40, qr_every=1, recorder=rec, needs_frame=needs
+        )
         runs.append((got, st))
     (full, st_full), (sparse, st_sparse) = runs
     assert sorted(full) == sorted(sparse) == list(range(1, 41))

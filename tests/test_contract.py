@@ -286,14 +286,18 @@ def test_auto_qr_every_bounds_growth_and_underflow() -> None:
     # strongly contracting, k = 1 (no spread): without the range bound 16 steps between
     # normalisations would underflow (1e-20^16 = 1e-320) and give -inf
     m = _Diag(torch.tensor([1e-20, 1e-25], dtype=F64))
-    res = rd.lyapunov_spectrum(m, k=1, n_steps=200, n_transient=50, generator=torch.Generator().manual_seed(0))
+    res = rd.lyapunov_spectrum(
+        m, k=1, n_steps=200, n_transient=50, generator=torch.Generator().manual_seed(0)
+    )
     assert res.qr_every == 1 and res.lambda_max == pytest.approx(math.log(1e-20), abs=1e-12)
     # a spread of ln(0.9/0.3) = 1.10 per step allows int(ln(1e7) / 1.10) = 14 steps between QRs,
     # and the exponents stay exact
     m = _Diag(torch.tensor([0.9, 0.6, 0.3], dtype=F64))
     res = rd.lyapunov_spectrum(m, n_steps=200, n_transient=50, generator=torch.Generator().manual_seed(0))
     assert res.qr_every == 14
-    torch.testing.assert_close(res.exponents, torch.tensor([0.9, 0.6, 0.3], dtype=F64).log(), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        res.exponents, torch.tensor([0.9, 0.6, 0.3], dtype=F64).log(), rtol=0, atol=1e-12
+    )
     short = rd.lyapunov_spectrum(m, n_steps=50, n_transient=10, generator=torch.Generator().manual_seed(0))
     assert short.qr_every == 1  # too short a transient to estimate the exponents
 

@@ -26,7 +26,9 @@ def _grid(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_uncoupled_site_decays_exactly() -> None:
-    r = gated_dmft_ageing(0.0, t_max=6.0, dt=0.05, n_samples=500, init_var=(2.0, 0.0, 0.0), lag=1.0, lyapunov=False)
+    r = gated_dmft_ageing(
+        0.0, t_max=6.0, dt=0.05, n_samples=500, init_var=(2.0, 0.0, 0.0), lag=1.0, lyapunov=False
+    )
     tt, ss = _grid(r.t)
     exact = r.c_h[0, 0] * np.exp(-(tt + ss) / 2)
     # Heun's global error O(dt^2): 1e-4 relative at dt = 0.05 over 6 time units
@@ -38,7 +40,14 @@ def test_uncoupled_site_decays_exactly() -> None:
 def test_linear_regime_matches_bessel_solution(g_h: float) -> None:
     eps = 1e-3  # tanh(h) = h to 1e-6 relative
     r = gated_dmft_ageing(
-        g_h, t_max=10.0, dt=0.1, n_samples=4000, init_var=(eps**2, 0.0, 0.0), lag=2.0, tol=1e-6, seed=1,
+        g_h,
+        t_max=10.0,
+        dt=0.1,
+        n_samples=4000,
+        init_var=(eps**2, 0.0, 0.0),
+        lag=2.0,
+        tol=1e-6,
+        seed=1,
         lyapunov=False,
     )
     tt, ss = _grid(r.t)
@@ -59,7 +68,9 @@ def test_lyapunov_below_the_transition_matches_the_linear_solution(g_h: float) -
     """Below g_h = 2 the activity decays and the tangent obeys the same linear process: the mean
     squared tangent norm is exp(-t) I_0(g_h t / 2) up to a constant, whose growth rate tends to
     the zero-FP rate 2 (-1/2 + g_h/4) (docs/theory/gated.md §4.8)."""
-    r = gated_dmft_ageing(g_h, t_max=20.0, dt=0.2, n_samples=1000, lag=5.0, ages=[10.0, 15.0], tol=1e-4, seed=2)
+    r = gated_dmft_ageing(
+        g_h, t_max=20.0, dt=0.2, n_samples=1000, lag=5.0, ages=[10.0, 15.0], tol=1e-4, seed=2
+    )
     ell = lambda t: 0.5 * (math.log(i0(g_h * t / 2)) - t)  # noqa: E731
     exact = [(ell(a + 5.0) - ell(a)) / 5.0 for a in (10.0, 15.0)]
     # measured: within 6e-3 (M = 1000, two replicas)
@@ -68,7 +79,9 @@ def test_lyapunov_below_the_transition_matches_the_linear_solution(g_h: float) -
 
 
 def test_results_statuses_and_errors() -> None:
-    r = gated_dmft_ageing(3.0, alpha_z=2.0, t_max=8.0, dt=0.2, n_samples=300, max_iter=2, lag=2.0, lyapunov=False)
+    r = gated_dmft_ageing(
+        3.0, alpha_z=2.0, t_max=8.0, dt=0.2, n_samples=300, max_iter=2, lag=2.0, lyapunov=False
+    )
     assert r.status == Status.NOT_CONVERGED and "max_iter" in r.message
     assert np.all(np.isfinite(r.c_h)) and np.all(np.isfinite(r.ageing))
     assert np.all(np.isnan(r.lambda_ages)) and r.to_dict()["lambda_late"] is None
@@ -111,7 +124,9 @@ def test_alpha_z_zero_relaxes_to_the_stationary_dmft() -> None:
     """At alpha_z = 0 the two-time solution forgets its start: C_h(t_w, t_w + tau) at t_w = 60
     against the stationary Gaussian-route C_h(tau) (g_h = 3, alpha_r = 5)."""
     stat = mf.gated_dmft(3.0, alpha_r=5.0)
-    r = gated_dmft_ageing(3.0, alpha_r=5.0, t_max=80.0, dt=0.2, n_samples=4000, ages=[60.0], lag=10.0, lyapunov=False)
+    r = gated_dmft_ageing(
+        3.0, alpha_r=5.0, t_max=80.0, dt=0.2, n_samples=4000, ages=[60.0], lag=10.0, lyapunov=False
+    )
     tau, c = r.correlation_at_age(60.0)
     ref = np.interp(tau, stat.tau, stat.c_h)
     assert np.max(np.abs(c - ref)) < 0.06 * stat.c_h0

@@ -90,7 +90,11 @@ def test_no_reference_outside_the_repository() -> None:
 def test_every_theory_reference_resolves() -> None:
     sections = {p.stem: _sections(p) for p in THEORY.glob("*.md")}
     problems, n_refs = [], 0
-    for path in [*_shipped_files(), *sorted((ROOT / "tests").glob("*.py")), *sorted((ROOT / "benchmarks").glob("*"))]:
+    for path in [
+        *_shipped_files(),
+        *sorted((ROOT / "tests").glob("*.py")),
+        *sorted((ROOT / "benchmarks").glob("*")),
+    ]:
         if not path.is_file() or path.suffix not in TEXT_SUFFIXES:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -263,7 +263,9 @@ def test_bad_safetensors_and_npz(tmp_path) -> None:
         rd.load_model(tmp_path / "obj.npz")
     assert not marker.exists()
     np.savez(tmp_path / "str.npz", weight_ih_l0=np.array(["a", "b"]))
-    with pytest.raises(ValueError, match=r"must hold numeric arrays \(a state dict\); got entries \['weight_ih_l0'\]"):
+    with pytest.raises(
+        ValueError, match=r"must hold numeric arrays \(a state dict\); got entries \['weight_ih_l0'\]"
+    ):
         rd.load_model(tmp_path / "str.npz")
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(TypeError, match=r"got a dict with keys \['x'\] and no nn.RNN/GRU/LSTM weights"):

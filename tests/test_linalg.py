@@ -41,7 +41,9 @@ def test_matmul_frame_differentiable() -> None:
     assert torch.allclose(ga, gb, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 4, 11, FRAME_LINEAR_MAX - 2, FRAME_LINEAR_MAX - 1, FRAME_LINEAR_MAX + 3])
+@pytest.mark.parametrize(
+    "k", [1, 2, 3, 4, 11, FRAME_LINEAR_MAX - 2, FRAME_LINEAR_MAX - 1, FRAME_LINEAR_MAX + 3]
+)
 @pytest.mark.parametrize(("vbatch", "qbatch"), [((), ()), ((3,), (3,)), ((2, 3), (3,)), ((1,), (2, 1))])
 def test_matmul_fused_equals_two_matmuls(k: int, vbatch: tuple[int, ...], qbatch: tuple[int, ...]) -> None:
     """(w @ v, w @ q) from one product, over the padding threshold and with broadcast batches."""
@@ -59,7 +61,8 @@ def test_matmul_fused_equals_two_matmuls(k: int, vbatch: tuple[int, ...], qbatch
 def test_matmul_fused_differentiable_in_all_arguments() -> None:
     g = torch.Generator().manual_seed(2)
     w, v, q = (
-        torch.randn(*s, generator=g, dtype=torch.float64, requires_grad=True) for s in [(6, 5), (2, 5), (2, 5, 3)]
+        torch.randn(*s, generator=g, dtype=torch.float64, requires_grad=True)
+        for s in [(6, 5), (2, 5), (2, 5, 3)]
     )
     wv, wq = matmul_fused(w, v, q)
     got = torch.autograd.grad(wv.sin().sum() + wq.square().sum(), (w, v, q))

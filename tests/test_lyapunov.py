@@ -44,7 +44,11 @@ def test_diagonal_map_exact() -> None:
     # h0 = 0 is a fixed point: the Jacobian is A all the same and the state stays bounded (from a
     # random h0 the |2| direction escapes, which is reported as "diverged", see below)
     res = rd.lyapunov_spectrum(
-        LinearMap(torch.diag(diag)), n_steps=400, n_transient=60, h0=torch.zeros(4, dtype=F64), generator=gen(0)
+        LinearMap(torch.diag(diag)),
+        n_steps=400,
+        n_transient=60,
+        h0=torch.zeros(4, dtype=F64),
+        generator=gen(0),
     )
     assert res.status == "success", res.message
     expected = torch.sort(diag.abs().log(), descending=True).values
@@ -60,7 +64,11 @@ def test_linear_map_exact_and_tangent_modes_agree() -> None:
     expected = eig.abs().log()
     for tangent in ("dense", "jvp"):
         res = rd.lyapunov_spectrum(
-            LinearMap(a), n_steps=600, n_transient=300, h0=torch.zeros(4, dtype=F64), generator=gen(2),
+            LinearMap(a),
+            n_steps=600,
+            n_transient=300,
+            h0=torch.zeros(4, dtype=F64),
+            generator=gen(2),
             tangent=tangent,
         )
         assert res.status == "success", res.message

@@ -222,7 +222,9 @@ def test_window_rates_oracle():
     # 10 blocks of 100 steps: rates 0.1 (x8) and -0.2 (x2), mean 0.04, sample variance
     # (8 * 0.06^2 + 2 * 0.24^2) / 9 = 0.016, so the standard error is sqrt(0.016 / 10) = 0.04
     assert stderr == pytest.approx(0.04, rel=1e-12)
-    flat = types.SimpleNamespace(running=torch.full((1, 100, 1), 0.3, dtype=torch.float64), running_steps=steps)
+    flat = types.SimpleNamespace(
+        running=torch.full((1, 100, 1), 0.3, dtype=torch.float64), running_steps=steps
+    )
     assert phases._window_rates(flat, 0) == pytest.approx((0.3, 0.0, 0.3), abs=1e-15)  # constant rate
     total, _, _ = phases._window_rates(res, 500)  # alignment window left out
     assert total == pytest.approx((40.0 - 50.0) / 500, rel=1e-12)

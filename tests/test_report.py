@@ -139,7 +139,9 @@ def test_unknown_kaplan_yorke_dimension_says_why_instead_of_nan():
     from rnndyn.report import lyapunov_rows
 
     net = rd.VanillaRNN(30, g=3.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    res = rd.lyapunov_spectrum(net, k=1, n_steps=300, n_transient=100, generator=torch.Generator().manual_seed(1))
+    res = rd.lyapunov_spectrum(
+        net, k=1, n_steps=300, n_transient=100, generator=torch.Generator().manual_seed(1)
+    )
     assert res.lambda_max > 0 and math.isnan(res.kaplan_yorke_dimension)
     row = dict(lyapunov_rows(res))["Kaplan–Yorke dimension"]
     assert row.startswith("unknown") and "nan" not in row.lower()

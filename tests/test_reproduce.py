@@ -272,7 +272,14 @@ TINY = {
     "kcs22-flow-spectra": {"n": 30, "n_states": 2},
     "kcs22-dmft-onset": {"alpha_r": 20.0, "tol": 0.2},
     "kcs22-line-attractors": {"n": 30, "n_transient": 200, "n_seeds": 1, "stride": 20},
-    "kcs22-dmft-gradients": {"points": [[3.0, 5.0]], "n": 60, "networks": 2, "T": 2.0, "dt": 0.1, "transient": 20.0},
+    "kcs22-dmft-gradients": {
+        "points": [[3.0, 5.0]],
+        "n": 60,
+        "networks": 2,
+        "T": 2.0,
+        "dt": 0.1,
+        "transient": 20.0,
+    },
     "mmd22-theorem2": {"n": 16, "horizons": [5, 20, 5], "n_trajectories": 2, "lyapunov_steps": 300},
     "mmd22-tau-sweep": {"taus": [5, 30], "epochs": 1, "series_steps": 1500, "eval_steps": 1000, "hidden": 8},
     "vpsl22-readout": {

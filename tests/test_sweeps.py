@@ -433,7 +433,18 @@ def test_cli_sweep_over_a_trained_torch_model(tmp_path) -> None:
     torch.save(gru.state_dict(), f)
     store, js = tmp_path / "t.zarr", tmp_path / "t.json"
     args = ["sweep", "--torch-model", str(f), "-g", "weight_scale=0.2,1.0", "--steps", "300"]
-    args += ["--transient", "100", "--k", "1", "--store", str(store), "--scheduler", "sync", "--json", str(js)]
+    args += [
+        "--transient",
+        "100",
+        "--k",
+        "1",
+        "--store",
+        str(store),
+        "--scheduler",
+        "sync",
+        "--json",
+        str(js),
+    ]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     lam = np.asarray(json.loads(js.read_text())["lambda_max"])[:, 0]
@@ -450,7 +461,9 @@ def test_cli_sweep_over_a_trained_torch_model(tmp_path) -> None:
     # conflicting or meaningless options are one-line errors naming the option
     bad = CliRunner().invoke(app, [*args[:5], "-m", "gru", *args[5:]])
     assert bad.exit_code != 0 and "`--torch-model`" in bad.output and "-m/--model" in bad.output
-    bad = CliRunner().invoke(app, ["sweep", "--torch-model", str(f), "-g", "g=1,2", "--store", str(tmp_path / "u")])
+    bad = CliRunner().invoke(
+        app, ["sweep", "--torch-model", str(f), "-g", "g=1,2", "--store", str(tmp_path / "u")]
+    )
     assert bad.exit_code != 0 and "weight_scale" in bad.output and "g" in bad.output
 
 
@@ -460,7 +473,9 @@ def test_fresh_never_deletes_what_is_not_a_store(tmp_path) -> None:
     data = tmp_path / "my_data"
     data.mkdir()
     (data / "results.csv").write_text("1,2\n")
-    with pytest.raises(SweepSpecError, match=r"folder of other files \(results.csv\), not a Zarr store.*Nothing was changed"):
+    with pytest.raises(
+        SweepSpecError, match=r"folder of other files \(results.csv\), not a Zarr store.*Nothing was changed"
+    ):
         rd.sweep(_f, {"a": [1.0], "b": [1]}, store=data, scheduler="sync", progress=False, fresh=True)
     assert (data / "results.csv").read_text() == "1,2\n"
     with pytest.raises(SweepSpecError, match="not a Zarr store"):  # without fresh: refused the same way
@@ -468,7 +483,9 @@ def test_fresh_never_deletes_what_is_not_a_store(tmp_path) -> None:
     assert sorted(p.name for p in data.iterdir()) == ["results.csv"]
     afile = tmp_path / "notes.txt"
     afile.write_text("keep me")
-    with pytest.raises(SweepSpecError, match="must be a Zarr store .* got .*notes.txt, a file. Nothing was changed"):
+    with pytest.raises(
+        SweepSpecError, match="must be a Zarr store .* got .*notes.txt, a file. Nothing was changed"
+    ):
         rd.sweep(_f, {"a": [1.0], "b": [1]}, store=afile, scheduler="sync", progress=False, fresh=True)
     assert afile.read_text() == "keep me"
     # a real store and an empty folder are replaced

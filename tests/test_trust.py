@@ -81,7 +81,9 @@ def test_short_runs_are_not_converged_long_runs_succeed(system, short, long) -> 
     assert l_.status == rd.Status.SUCCESS, l_.message
     assert l_.check("convergence").passed and "drift" in l_.check("convergence").detail
     conv = l_.convergence
-    assert conv is not None and all(d <= t for d, t in zip(conv["drift"], conv["drift_tolerance"], strict=True))
+    assert conv is not None and all(
+        d <= t for d, t in zip(conv["drift"], conv["drift_tolerance"], strict=True)
+    )
     assert l_.message.startswith("success: all checks passed (jacobian, bounded, convergence")
 
 
@@ -106,7 +108,9 @@ def test_drift_and_transient_diagnostics_say_what_to_change() -> None:
     if res.status == rd.Status.NOT_CONVERGED:  # the bias is visible against the trajectory spread
         assert "n_transient" in res.message
     # the exact answer is ln 0.9, ln 0.2: long enough runs reach it and say success
-    good = rd.lyapunov_spectrum(Lin(), n_steps=400, n_transient=200, h0=torch.zeros(2, dtype=F64), generator=gen(0))
+    good = rd.lyapunov_spectrum(
+        Lin(), n_steps=400, n_transient=200, h0=torch.zeros(2, dtype=F64), generator=gen(0)
+    )
     assert good.status == rd.Status.SUCCESS, good.message
     assert good.exponents.tolist() == pytest.approx([math.log(0.9), math.log(0.2)], abs=1e-12)
 
@@ -193,7 +197,9 @@ def test_multistable_map_is_a_warning_with_clusters() -> None:
         assert c["lambda_max"] == pytest.approx(math.log(3 * (1 - u * u)), abs=1e-9)
     assert "2 clusters" in res.message and not res.check("multistability").passed
     # one attractor: no warning
-    one = rd.lyapunov_spectrum(TwoAttractors(), n_steps=1000, n_transient=100, h0=h0[[0, 2]], generator=gen(0))
+    one = rd.lyapunov_spectrum(
+        TwoAttractors(), n_steps=1000, n_transient=100, h0=h0[[0, 2]], generator=gen(0)
+    )
     assert one.status == rd.Status.SUCCESS and len(one.clusters) == 1
 
 
@@ -245,7 +251,9 @@ def test_sum_rule_reports_absolute_error_near_zero_sum() -> None:
         def _jacobian(self, h, x):
             return self.a.expand(*h.shape[:-1], 2, 2)
 
-    res = rd.lyapunov_spectrum(Cat(), n_steps=300, n_transient=50, h0=torch.zeros(2, dtype=F64), generator=gen(0))
+    res = rd.lyapunov_spectrum(
+        Cat(), n_steps=300, n_transient=50, h0=torch.zeros(2, dtype=F64), generator=gen(0)
+    )
     assert res.sum_check["rel_error"] is None and res.sum_check["abs_error"] < 1e-12
     assert res.check("sum_rule").passed and res.status == rd.Status.SUCCESS, res.message
     golden = math.log((3 + math.sqrt(5)) / 2)
@@ -425,7 +433,13 @@ def test_step_halving_fires_on_a_known_bias_and_passes_an_exact_integrator() -> 
     def exps(dt: float) -> list[float]:
         return [math.log(rk4(-lam * dt)) / dt for lam in (1.0, 2.0)]
 
-    kw = {"n_steps": 100, "n_transient": 40, "h0": torch.ones(2, dtype=F64), "generator": gen(0), "check_dt": True}
+    kw = {
+        "n_steps": 100,
+        "n_transient": 40,
+        "h0": torch.ones(2, dtype=F64),
+        "generator": gen(0),
+        "check_dt": True,
+    }
     coarse = rd.lyapunov_spectrum(rd.discretise(_LinearFlow([[-1.0, 0.0], [0.0, -2.0]]), dt=0.5), **kw)
     assert coarse.exponents.tolist() == pytest.approx(exps(0.5), abs=1e-12)
     chk = coarse.check("step_halving")

@@ -879,7 +879,9 @@ def _build_result(
         xcat = torch.cat(xs) if all(x is not None for x in xs) else None
         # only states that have not escaped: at an inf/NaN or huge state any Jacobian "disagrees"
         # (relative error inf), which made a divergence read 'failed: _jacobian disagrees'
-        finite = torch.isfinite(hs).all(-1) & (hs.abs().amax(-1) <= getattr(engine, "_escape_bound", math.inf))
+        finite = torch.isfinite(hs).all(-1) & (
+            hs.abs().amax(-1) <= getattr(engine, "_escape_bound", math.inf)
+        )
         if xcat is not None:
             finite = finite & torch.isfinite(xcat).all(-1)
         if bool(finite.any()):

@@ -150,7 +150,9 @@ def _call_point(fn: SweepFn, params: dict[str, Any], seed: int) -> tuple[dict[st
 def _as_output(name: str, value: Any) -> np.ndarray:
     """One output of the point function as a float64 array; anything else names the output."""
     if isinstance(value, str | bytes):
-        raise TypeError(f"the sweep function's output {name!r} must be a number or an array of numbers; got {value!r}")
+        raise TypeError(
+            f"the sweep function's output {name!r} must be a number or an array of numbers; got {value!r}"
+        )
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -166,7 +168,9 @@ def _non_finite(name: str, value: np.ndarray) -> str:
         return f"{name} = {float(value)!r}"
     kinds = [k for k, bad in (("nan", np.isnan(value)), ("inf", np.isposinf(value)),
                               ("-inf", np.isneginf(value))) if bad.any()]  # fmt: skip
-    return f"{name}: {int((~np.isfinite(value)).sum())} of {value.size} entries non-finite ({', '.join(kinds)})"
+    return (
+        f"{name}: {int((~np.isfinite(value)).sum())} of {value.size} entries non-finite ({', '.join(kinds)})"
+    )
 
 
 def _classify_non_finite(
@@ -178,7 +182,9 @@ def _classify_non_finite(
     with one (an analysis that says what it checked, e.g. :func:`lyapunov_point`) the status is
     kept and the message starts by naming the non-finite outputs (first, so the 300-character
     message limit never cuts it off)."""
-    bad = [_non_finite(name, outputs[name]) for name in sorted(outputs) if not np.isfinite(outputs[name]).all()]
+    bad = [
+        _non_finite(name, outputs[name]) for name in sorted(outputs) if not np.isfinite(outputs[name]).all()
+    ]
     if not bad:
         return status, message
     named = "; ".join(bad)
@@ -533,7 +539,9 @@ def _check_replaceable(path: Path) -> None:
 def _existing_spec(path: Path) -> dict | None:
     import zarr
 
-    _check_replaceable(path)  # a file or a folder of other files: not a store, and fresh=True would not replace it
+    _check_replaceable(
+        path
+    )  # a file or a folder of other files: not a store, and fresh=True would not replace it
     try:
         group = zarr.open_group(str(path), mode="r", zarr_format=2)
         raw = group.attrs.get("sweep_spec")

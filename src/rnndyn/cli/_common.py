@@ -72,12 +72,16 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="torch device: cpu, cud
 DEFAULT_DT, DEFAULT_METHOD = 0.05, "rk4"
 DtOpt = Annotated[
     float | None,
-    typer.Option("--dt", help=f"Time step used to discretise flows (default {DEFAULT_DT}).", show_default=False),
+    typer.Option(
+        "--dt", help=f"Time step used to discretise flows (default {DEFAULT_DT}).", show_default=False
+    ),
 ]
 MethodOpt = Annotated[
     str | None,
     typer.Option(
-        "--method", help=f"Integrator for flows: euler, heun, rk4 (default {DEFAULT_METHOD}).", show_default=False
+        "--method",
+        help=f"Integrator for flows: euler, heun, rk4 (default {DEFAULT_METHOD}).",
+        show_default=False,
     ),
 ]
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the machine-readable result here.")]
@@ -282,7 +286,12 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
     takes = list(model_parameters(registry_name))
     unknown = sorted(set(given) - set(takes))
     if unknown:  # n, generator, dtype and device have their own options (or are fixed)
-        hint = {"n": " (use -n)", "generator": " (use --seed)", "device": " (use --device)", "dtype": " (analyses run in float64)"}
+        hint = {
+            "n": " (use -n)",
+            "generator": " (use --seed)",
+            "device": " (use --device)",
+            "dtype": " (analyses run in float64)",
+        }
         extra = "".join(f"; {k} is not a -p parameter{hint[k]}" for k in unknown if k in hint)
         raise fail(
             f"`-p/--param`: model {registry_name!r} does not take {unknown}; it takes {', '.join(takes)} "

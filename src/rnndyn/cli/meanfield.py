@@ -94,7 +94,9 @@ def _progress_bar(title: str):  # noqa: ANN202 - a rich Progress
 
     from rnndyn.cli._common import progress_display
 
-    return progress_display(TextColumn(title), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+    return progress_display(
+        TextColumn(title), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn()
+    )
 
 
 def meanfield_cmd(
@@ -144,7 +146,8 @@ def meanfield_cmd(
     horizon: Annotated[
         float,
         typer.Option(
-            "--horizon", help="gradients --law adjoint: largest horizon T; ageing: the window t_max (time units)."
+            "--horizon",
+            help="gradients --law adjoint: largest horizon T; ageing: the window t_max (time units).",
         ),
     ] = 20.0,
     theta: Annotated[
@@ -244,7 +247,12 @@ def meanfield_cmd(
             for a, v, lam in zip(res.ages, res.ageing, res.lambda_ages, strict=True):
                 rows.append((f"t_w={a:g}: corr(t_w, t_w+{res.lag:g}); lambda",
                              f"{float(v):.4g}; {float(lam):.4g}"))  # fmt: skip
-            rows.append(("lambda over the second half (1/time)", f"{res.lambda_late:.4g} +- {res.lambda_late_stderr:.2g}"))
+            rows.append(
+                (
+                    "lambda over the second half (1/time)",
+                    f"{res.lambda_late:.4g} +- {res.lambda_late_stderr:.2g}",
+                )
+            )
             figure = ("ageing", res)
         elif kind == "onset":
             from rnndyn.meanfield.dmft import chaos_onset

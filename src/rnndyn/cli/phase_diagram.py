@@ -69,7 +69,8 @@ def phase_diagram_cmd(
     ] = "mft",
     simulate: Annotated[bool, typer.Option("--simulate/--no-simulate", help="Finite-N overlay.")] = False,
     n: Annotated[
-        int, typer.Option("--n", "-n", help=f"Units per simulated network (default {DEFAULT_N}, as everywhere).")
+        int,
+        typer.Option("--n", "-n", help=f"Units per simulated network (default {DEFAULT_N}, as everywhere)."),
     ] = DEFAULT_N,
     n_steps: Annotated[int, typer.Option("--steps", help="Lyapunov steps per point.")] = 1000,
     n_transient: Annotated[int, typer.Option("--transient", help="Transient steps per point.")] = 500,
@@ -165,7 +166,9 @@ def phase_diagram_cmd(
         console.print(tab)
     n_failed = int((ds.status.values != "success").sum())
     if n_failed:
-        console.print(f"{n_failed} point(s) not solved; see the `status` and `message` variables", style="yellow")
+        console.print(
+            f"{n_failed} point(s) not solved; see the `status` and `message` variables", style="yellow"
+        )
     if zarr is not None:
         ds.to_zarr(zarr, mode="w", zarr_format=2, consolidated=False)
         console.print(f"wrote {zarr}")

@@ -132,7 +132,12 @@ def simulate_cmd(
     except (TypeError, ValueError) as exc:
         raise fail_from(
             exc,
-            {"n_steps": "--steps", "n_transient": "--transient", "batch_shape": "--batch", "inputs": "--inputs"},
+            {
+                "n_steps": "--steps",
+                "n_transient": "--transient",
+                "batch_shape": "--batch",
+                "inputs": "--inputs",
+            },
             inputs_hint=hint,
         ) from None
     arr = traj.detach().cpu().numpy()

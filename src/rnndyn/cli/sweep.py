@@ -223,9 +223,13 @@ def sweep_cmd(
                 raise ValueError(f"`--n` does not apply to {model_label!r} (fixed state size); got -n {n}")
             if n is not None and n < 1:
                 raise ValueError(f"`--n` must be a positive int; got {n}")
-            bad_n = [v for v in axes.get("n", []) if isinstance(v, bool) or not float(v).is_integer() or v < 1]
+            bad_n = [
+                v for v in axes.get("n", []) if isinstance(v, bool) or not float(v).is_integer() or v < 1
+            ]
             if bad_n and n_label is not None:
-                raise ValueError(f"`--grid` n= must list ints >= 1 (state sizes); got {', '.join(map(str, bad_n))}")
+                raise ValueError(
+                    f"`--grid` n= must list ints >= 1 (state sizes); got {', '.join(map(str, bad_n))}"
+                )
             takes = [*model_parameters(model_label), *(["n"] if n_label is not None else [])]
             unknown = sorted(set(axes) - set(takes))
             if unknown:

@@ -231,9 +231,20 @@ def _frozen_noise(
 
 
 def _iterate(
-    paths_of: Any, *, w: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None], z0: torch.Tensor,
-    r0: torch.Tensor, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, max_iter: int, tol: float,
-    damping: float, local_scale: bool, progress: Any = None,
+    paths_of: Any,
+    *,
+    w: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+    z0: torch.Tensor,
+    r0: torch.Tensor,
+    alpha_z: float,
+    alpha_r: float,
+    t: np.ndarray,
+    dt: float,
+    max_iter: int,
+    tol: float,
+    damping: float,
+    local_scale: bool,
+    progress: Any = None,
 ) -> tuple[Any, float, float, torch.Tensor, int]:
     """The causal frozen-noise iteration shared by the forward and the tangent process.
 
@@ -271,7 +282,9 @@ def _iterate(
             d_src, d_phi = torch.diagonal(new_src), torch.diagonal(new_phi)
             sc = torch.sqrt(torch.outer(d_src, d_src)) + 1e-300
             sp = torch.sqrt(torch.outer(d_phi, d_phi)) + 1e-300
-            residual = max(float(((new_src - c_src).abs() / sc).max()), float(((new_phi - c_phi).abs() / sp).max()))
+            residual = max(
+                float(((new_src - c_src).abs() / sc).max()), float(((new_phi - c_phi).abs() / sp).max())
+            )
         else:
             scale = max(float(torch.diagonal(new_phi).max()), 1e-300)
             residual = max(float((new_phi - c_phi).abs().max()), float((new_src - c_src).abs().max())) / scale
@@ -289,8 +302,20 @@ def _iterate(
 
 
 def _replica(
-    *, g_h: float, alpha_z: float, alpha_r: float, t: np.ndarray, dt: float, iv: tuple[float, float, float],
-    m: int, max_iter: int, tol: float, damping: float, seed: int, progress: Any, device: torch.device,
+    *,
+    g_h: float,
+    alpha_z: float,
+    alpha_r: float,
+    t: np.ndarray,
+    dt: float,
+    iv: tuple[float, float, float],
+    m: int,
+    max_iter: int,
+    tol: float,
+    damping: float,
+    seed: int,
+    progress: Any,
+    device: torch.device,
 ) -> dict[str, Any]:
     """One frozen-noise solution of the forward process with ``M`` paths."""
     import torch
@@ -317,8 +342,17 @@ def _replica(
 
 
 def _tangent_replica(
-    paths: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], *, g_h: float, alpha_z: float,
-    alpha_r: float, t: np.ndarray, dt: float, max_iter: int, tol: float, damping: float, seed: int,
+    paths: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    *,
+    g_h: float,
+    alpha_z: float,
+    alpha_r: float,
+    t: np.ndarray,
+    dt: float,
+    max_iter: int,
+    tol: float,
+    damping: float,
+    seed: int,
 ) -> tuple[np.ndarray, float, int]:
     """Mean squared tangent norm ``E[dh^2 + dz^2 + dr^2](t)`` of the two-replica linearisation on
     frozen forward paths (docs/theory/gated.md §4.8, without the stationarity assumption):
@@ -450,7 +484,9 @@ def gated_dmft_ageing(
     device = check_device(device)
     iv = tuple(float(v) for v in init_var)
     if len(iv) != 3 or not all(np.isfinite(v) and v >= 0 for v in iv):
-        raise ValueError(f"`init_var` must be three finite variances >= 0 for (h, z, r); got {tuple(init_var)}")
+        raise ValueError(
+            f"`init_var` must be three finite variances >= 0 for (h, z, r); got {tuple(init_var)}"
+        )
     n_t = int(round(t_max / dt)) + 1
     t = np.arange(n_t) * dt
     n_lag = int(round(lag / dt))
@@ -463,7 +499,9 @@ def gated_dmft_ageing(
         ages_arr = np.asarray([check_real(a, "ages", low=0.0) for a in ages], dtype=float)
     age_idx = np.round(ages_arr / dt).astype(int)
     if np.any(age_idx + n_lag >= n_t):
-        raise ValueError(f"`ages` must lie in [0, t_max - lag] = [0, {t[-1] - n_lag * dt:g}]; got {ages_arr.tolist()}")
+        raise ValueError(
+            f"`ages` must lie in [0, t_max - lag] = [0, {t[-1] - n_lag * dt:g}]; got {ages_arr.tolist()}"
+        )
 
     m = n_samples
 
@@ -497,7 +535,9 @@ def gated_dmft_ageing(
         lambda_ages = np.mean(lam_ages, axis=0)
         log_norm = np.mean(ells, axis=0)
         lambda_late = float(np.mean(lam_late))
-        lambda_late_stderr = float(np.std(lam_late, ddof=1) / np.sqrt(n_replicas)) if n_replicas > 1 else float("nan")
+        lambda_late_stderr = (
+            float(np.std(lam_late, ddof=1) / np.sqrt(n_replicas)) if n_replicas > 1 else float("nan")
+        )
     else:
         lambda_ages = np.full(age_idx.size, np.nan)
         log_norm = np.full(n_t, np.nan)
@@ -544,7 +584,11 @@ def gated_dmft_ageing(
         msg = (
             f"converged in at most {it} iterations (residual {residual:.1g} <= {tol:g}); standard error "
             f"of C_h up to {float(np.max(stderr)):.2g} ({n_replicas} replicas of M = {m} paths"
-            + (", from their spread)" if n_replicas > 1 else ", one replica: the naive 1/sqrt(M) error of C_h(t, t))")
+            + (
+                ", from their spread)"
+                if n_replicas > 1
+                else ", one replica: the naive 1/sqrt(M) error of C_h(t, t))"
+            )
         )
     return AgeingDMFTResult(
         g_h=g_h, alpha_z=alpha_z, alpha_r=alpha_r, init_var=iv, dt=dt, n_samples=m, iterations=it,

@@ -606,7 +606,9 @@ def network_gradient_norms(
     for _ in range(readouts):
         v = torch.randn(n, generator=gen, dtype=F64)
         for T in horizons:
-            grads = torch.autograd.grad((v * hs[T]).sum() / n, [*params, x0], retain_graph=True, allow_unused=True)
+            grads = torch.autograd.grad(
+                (v * hs[T]).sum() / n, [*params, x0], retain_graph=True, allow_unused=True
+            )
             for key, gr, gain in zip(keys, grads[:3], (g_h, alpha_z, alpha_r), strict=True):
                 if gr is not None:  # a gate weight is unused when its gain is 0
                     out[T][key] += gain * gain * float(gr.pow(2).sum()) / readouts
@@ -614,7 +616,9 @@ def network_gradient_norms(
     return out
 
 
-def _dmft_gradients(settings: dict[str, Any], *, seed: int, workdir: Path, scheduler: str | None) -> Measurement:
+def _dmft_gradients(
+    settings: dict[str, Any], *, seed: int, workdir: Path, scheduler: str | None
+) -> Measurement:
     from rnndyn.meanfield.adjoint import adjoint_gradient_norms
 
     T, dt, n = float(settings["T"]), float(settings["dt"]), int(settings["n"])
@@ -630,7 +634,14 @@ def _dmft_gradients(settings: dict[str, Any], *, seed: int, workdir: Path, sched
             seeds.append(s)
             nets.append(
                 network_gradient_norms(
-                    g_h, 0.0, alpha_r, n=n, seed=s, horizons=horizons, dt=dt, transient=float(settings["transient"])
+                    g_h,
+                    0.0,
+                    alpha_r,
+                    n=n,
+                    seed=s,
+                    horizons=horizons,
+                    dt=dt,
+                    transient=float(settings["transient"]),
                 )
             )
         point = f"(g_h, α_z, α_r) = ({g_h:g}, 0, {alpha_r:g})"
@@ -686,7 +697,9 @@ def _plot_grad(ax: Any, data: dict[str, Any]) -> None:
     for c, pt in zip(colours, data["points"], strict=False):
         ax.plot(pt["horizon"], pt["theory"], "-", color=c, label=f"adjoint DMFT {pt['label']}")
         for k, net in enumerate(pt["networks"]):
-            ax.plot(pt["net_horizons"], net, "o", color=c, mfc="none", label="networks (BPTT)" if k == 0 else None)
+            ax.plot(
+                pt["net_horizons"], net, "o", color=c, mfc="none", label="networks (BPTT)" if k == 0 else None
+            )
     ax.set_xlabel("horizon T")
     ax.set_ylabel("‖∂F/∂J^h‖²")
     ax.set_yscale("log")
@@ -703,10 +716,22 @@ register(
         "across the phase diagram.",
         paper_values="curves (not recovered); read as: theory / network ratio 1",
         settings={
-            "quick": {"points": [[3.0, 5.0], [4.0, 0.0]], "n": 1000, "networks": 2, "T": 5.0, "dt": 0.1,
-                      "transient": 100.0},
-            "full": {"points": [[3.0, 5.0], [4.0, 0.0]], "n": 1000, "networks": 4, "T": 10.0, "dt": 0.1,
-                     "transient": 200.0},
+            "quick": {
+                "points": [[3.0, 5.0], [4.0, 0.0]],
+                "n": 1000,
+                "networks": 2,
+                "T": 5.0,
+                "dt": 0.1,
+                "transient": 100.0,
+            },
+            "full": {
+                "points": [[3.0, 5.0], [4.0, 0.0]],
+                "n": 1000,
+                "networks": 4,
+                "T": 10.0,
+                "dt": 0.1,
+                "transient": 200.0,
+            },
         },  # fmt: skip
         cost={"quick": "~1 min", "full": "~5 min"},
         compute=_dmft_gradients,
