@@ -421,3 +421,145 @@ def test_cli_slow_manifold(tmp_path) -> None:
     assert (
         plain.exit_code == 0 and "no fixed or slow point" in plain.output and "NOT_CONVERGED" in plain.output
     )
+
+
+# ------------------------------------------------------------------ odd maps and completeness
+class Roots2D(AbstractMap):
+    """(x, y) -> (x - c P(x), y - c Q(y)), P and Q monic with the given roots: the fixed points are
+    exactly the grid roots(P) x roots(Q), with eigenvalues 1 - c P'(x*) and 1 - c Q'(y*)."""
+
+    state_size, input_size = 2, 0
+
+    def __init__(self, rx, ry, c: float = 0.05) -> None:
+        super().__init__()
+        self.rx, self.ry, self.c = tuple(rx), tuple(ry), c
+
+    @staticmethod
+    def _poly(u, roots):
+        return math.prod(u - r for r in roots)
+
+    @staticmethod
+    def _dpoly(u, roots):
+        return sum(math.prod(u - r for j, r in enumerate(roots) if j != k) for k in range(len(roots)))
+
+    def _step(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        return torch.stack([u - self.c * self._poly(u, self.rx), v - self.c * self._poly(v, self.ry)], -1)
+
+    def _jacobian(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        zero = torch.zeros_like(u)
+        du, dv = 1 - self.c * self._dpoly(u, self.rx), 1 - self.c * self._dpoly(v, self.ry)
+        return torch.stack([torch.stack([du, zero], -1), torch.stack([zero, dv], -1)], -2)
+
+    def initial_state(self, batch_shape=(), *, generator=None, scale=2.2):
+        return scale * (2 * torch.rand(*batch_shape, 2, generator=generator, dtype=F64) - 1)
+
+
+_RX, _RY = (-1.6, -0.7, 0.1, 0.9, 1.8), (-1.2, -0.3, 0.6, 1.5)
+
+
+def _same_set(a: torch.Tensor, b: torch.Tensor, atol: float) -> None:
+    """Every row of ``a`` is within ``atol`` of a row of ``b`` and vice versa, and the counts agree."""
+    d = torch.cdist(a, b)
+    assert a.shape[0] == b.shape[0] and float(d.amin(-1).max()) <= atol and float(d.amin(0).max()) <= atol
+
+
+def test_completeness_of_a_polynomial_grid_of_twenty_fixed_points() -> None:
+    """Exact oracle: the 20 fixed points roots(P) x roots(Q). 400 starts find all 20, each many
+    times: the Good-Turing indicator says complete (p_new = 0, Chao1 = 20) and the status is
+    success. 12 starts find a few, most of them once: the indicator says incomplete (p_new =
+    N_1 / 12 > completeness_tol), the status is warning and the message says what to run."""
+    fmap = Roots2D(_RX, _RY)
+    exact = torch.tensor([[x, y] for x in _RX for y in _RY], dtype=F64)
+    res = rd.find_fixed_points(fmap, n_initial=400, n_transient=0, generator=_gen(50))
+    assert res.n_points == 20 and res.status == "success" and res.complete, res.message
+    _same_set(res.points, exact, 1e-12)
+    slopes = torch.stack(
+        [
+            1 - fmap.c * Roots2D._dpoly(res.points[:, 0], _RX),
+            1 - fmap.c * Roots2D._dpoly(res.points[:, 1], _RY),
+        ],
+        -1,
+    )
+    np.testing.assert_allclose(
+        np.sort(res.eigenvalues.real.numpy(), -1), np.sort(slopes.numpy(), -1), atol=1e-12
+    )
+    assert int(res.hits.min()) >= 2 and int(res.hits.sum()) == res.n_converged
+    assert res.n_found_once == 0 and res.p_new == 0.0 and res.n_points_estimate == 20.0
+    assert not res.odd_map and res.n_added_by_symmetry == 0
+    check = res.check("completeness")
+    assert check.passed and check.value == 0.0 and check.tolerance == res.completeness_tol
+    # few starts: most points found once
+    few = rd.find_fixed_points(fmap, n_initial=12, n_transient=0, generator=_gen(51))
+    assert 2 <= few.n_points < 20 and few.status == "warning" and not few.complete, few.message
+    ones = int((few.hits == 1).sum())
+    assert few.n_found_once == ones >= 2 and few.p_new == pytest.approx(ones / 12)
+    assert few.n_points < few.n_points_estimate and not few.check("completeness").passed
+    assert "more starts (n_initial=48) may find more" in few.message and "Good-Turing" in few.message
+    # every point reported is still a verified fixed point of the grid
+    assert float(torch.cdist(few.points, exact).amin(-1).max()) < 1e-12
+
+
+def test_good_turing_and_chao1_counts() -> None:
+    """The estimators on hand-made counts: points found 1, 1, 1, 2, 5 times by 10 starts give
+    N1 = 3, N2 = 1: p_new = 3/10 and Chao1 = 5 + 3*2/(2*2) = 6.5; for an odd map the pairs
+    (0, 1) and (2, 3) and the self-partner 4 count as species: counts 1, 3, 1 -> N1 = 2,
+    p_new = 2/10, Chao1 = 3 + 2*1/2 = 4 pairs, one unseen pair = two more points: 5 + 2."""
+    from rnndyn.fixed_points import _completeness
+
+    iso = torch.ones(5, dtype=torch.bool)
+    hits = torch.tensor([1, 1, 1, 2, 5])
+    assert _completeness(hits, torch.full((5,), -1), iso, 10, False) == (5, 5, 3, 0.3, 6.5)
+    hits = torch.tensor([1, 0, 2, 1, 1])
+    assert _completeness(hits, torch.tensor([1, 0, 3, 2, 4]), iso, 10, True) == (5, 3, 2, 0.2, 7.0)
+    # a point on a continuum is not counted
+    iso[4] = False
+    assert _completeness(hits, torch.tensor([1, 0, 3, 2, 4]), iso, 10, True)[:3] == (4, 2, 1)
+
+
+def test_odd_map_gets_the_partners_of_its_fixed_points() -> None:
+    """A zero-bias tanh RNN is odd, F(-h) = -F(h): starts in the half space h_0 >= 0 miss some
+    partners -h*; they are added (found by no start, hits 0), each a genuine fixed point (the
+    residual tanh(W h) - h written out from the weights is below tol), with the eigenvalues of
+    the found partner (J(-h) = J(h)), and every point's partner is in the list."""
+    net = rd.VanillaRNN(10, g=3.0, generator=_gen(0), dtype=F64)
+    starts = 2 * torch.randn(48, 10, generator=_gen(2), dtype=F64)
+    starts[:, 0] = starts[:, 0].abs()
+    res = rd.find_fixed_points(net, initial_states=starts, throw=False)
+    assert res.odd_map and res.symmetry_error <= 1e-15, res.symmetry_error
+    assert res.n_added_by_symmetry >= 1 and "partner(s) -h* added" in res.message
+    assert torch.all(res.hits[res.from_symmetry] == 0) and torch.all(res.hits[~res.from_symmetry] >= 1)
+    assert res.check("symmetry_partners").passed
+    with torch.no_grad():
+        direct = torch.tanh(res.points @ net.weight_hh.T) - res.points
+    assert float(direct.norm(dim=-1).max()) <= res.tol
+    dist, partner = torch.cdist(-res.points, res.points).min(-1)
+    assert float(dist.max()) < 1e-9  # closed under h -> -h
+    for i, j in enumerate(partner.tolist()):
+        np.testing.assert_allclose(
+            np.sort_complex(res.eigenvalues[i].numpy()),
+            np.sort_complex(res.eigenvalues[j].numpy()),
+            atol=1e-12,
+        )
+        assert res.stability[i] == res.stability[j]
+    found = res.points[~res.from_symmetry]
+    union = torch.cat([found, -found])
+    assert float(torch.cdist(res.points, union).amin(-1).max()) < 1e-9
+    assert float(torch.cdist(union, res.points).amin(-1).max()) < 1e-9
+    # completeness counts the pairs +-h*: the zero point is its own partner
+    assert res.n_isolated == res.n_points
+
+
+def test_maps_that_are_not_odd_get_no_partners() -> None:
+    """With a bias (tanh(W h + b)) or gates (a zero-bias GRU: sigma(-a) = 1 - sigma(a), not
+    -sigma(a)) the map is not odd: the probe says so by a wide margin and nothing is added."""
+    for net in (
+        rd.VanillaRNN(10, g=3.0, bias_std=0.3, generator=_gen(0), dtype=F64),
+        rd.GRU(10, g_h=3.0, generator=_gen(0), dtype=F64),
+    ):
+        starts = 2 * torch.randn(24, 10, generator=_gen(2), dtype=F64)
+        res = rd.find_fixed_points(net, initial_states=starts, throw=False)
+        assert res.n_points >= 1 and not res.odd_map and res.symmetry_error > 1e-3, res.symmetry_error
+        assert res.n_added_by_symmetry == 0 and not bool(res.from_symmetry.any())
+        assert "odd map" not in res.message and "symmetry_partners" not in [c.name for c in res.checks]

@@ -34,7 +34,7 @@ from rnndyn._checks import (
     check_state,
     check_tensor,
 )
-from rnndyn._results import AnalysisError, Result, Status
+from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn._types import default_rtol
 from rnndyn.models.base import AbstractMap
 
@@ -55,6 +55,15 @@ _STAGE_WINDOW = 3
 _STAGE_FACTOR = 10.0
 #: iterations allowed per stage of the slow-manifold search
 _STAGE_ITER = 15
+#: odd-symmetry probe: number of random states, and the private seed that draws them (the
+#: caller's generator is not touched, so adding the probe changes no start)
+_PROBES = 8
+_PROBE_SEED = 20131
+#: odd symmetry holds when |F(-h) + F(h)| and |J(-h) - J(h)| are below this many ulps (times
+#: sqrt(n) and the size of the terms) at every probe
+_SYMMETRY_ULPS = 64.0
+#: the default advice multiplies the number of starts by this factor
+_MORE_STARTS = 4
 
 
 #: raised by :func:`find_fixed_points` (``throw=True``) when nothing converged: the one
@@ -101,9 +110,33 @@ class FixedPointResult(Result):
             dimension of a continuum of fixed points / slow manifold through them.
         points_dimension: number of principal components needed for 95% of the variance of
             the fixed and slow points found (a line attractor gives 1; 0 for < 3 points).
-        status: ``success`` (fixed points found, each residual recomputed and below ``tol``),
-            ``warning`` (slow points only; the message says which kind and why) or
-            ``not_converged`` (nothing found: the message says what to change); message.
+        hits: ``(K,)`` starts that converged to each point (0 for a point added by symmetry).
+        from_symmetry: ``(K,)`` ``True`` for a point found by no start but added as the partner
+            :math:`-h^*` of a found point of an odd map (each re-verified: Newton polish, then
+            its residual recomputed from the map and below ``tol``).
+        odd_map: the map was found odd at the constant input, :math:`F(-h)=-F(h)` and
+            :math:`J(-h)=J(h)` to round-off at 8 random states (see :func:`find_fixed_points`).
+        symmetry_error: the largest relative deviation from those two relations at the probes
+            (``odd_map`` needs it below :math:`64\,\epsilon_{\rm mach}\sqrt n`).
+        n_isolated: points counted for completeness: those without an eigenvalue within
+            :math:`\sqrt{\epsilon_{\rm mach}}` of 1 (points of a continuum of fixed points,
+            such as a line attractor, are uncountable and left out).
+        n_found_once: distinct isolated points (for an odd map: pairs :math:`\pm h^*`) reached
+            by exactly one start, :math:`N_1`.
+        p_new: Good--Turing estimate :math:`N_1/S` (:math:`S` starts) of the probability that
+            one more start converges to an isolated point (pair) not in the list.
+        n_points_estimate: estimated number of isolated points, found or not: the bias-corrected
+            Chao1 estimate :math:`D+N_1(N_1-1)/(2(N_2+1))` of the number of pairs (:math:`D`
+            found, :math:`N_2` found by exactly two starts), unseen pairs counted twice.
+        completeness_tol: the largest ``p_new`` for which the search counts as complete.
+        checks: ``completeness`` (``p_new`` <= ``completeness_tol``; imposes ``warning``) when
+            isolated points were found; ``symmetry_partners`` (every partner of an odd map's
+            point verified; imposes ``warning``) when the map is odd.
+        status: ``success`` (fixed points found, each residual recomputed and below ``tol``, and
+            the completeness check passed: no sign that further starts would find new points),
+            ``warning`` (fixed points found but the search looks incomplete, or slow points
+            only; the message says which and what to change) or ``not_converged`` (nothing
+            found: the message says what to change); message.
     """
 
     points: Tensor
@@ -130,8 +163,28 @@ class FixedPointResult(Result):
     n_iterations: int
     slow_manifold_dimension: int
     points_dimension: int
+    hits: Tensor
+    from_symmetry: Tensor
+    odd_map: bool
+    symmetry_error: float
+    n_isolated: int
+    n_found_once: int
+    p_new: float
+    n_points_estimate: float
+    completeness_tol: float
 
-    _dict_properties = ("n_points", "n_stable", "line_attractor")
+    _dict_properties = ("n_points", "n_stable", "line_attractor", "n_added_by_symmetry", "complete")
+
+    @property
+    def n_added_by_symmetry(self) -> int:
+        """Points found by no start, added as partners :math:`-h^*` of an odd map's points."""
+        return int(self.from_symmetry.sum())
+
+    @property
+    def complete(self) -> bool:
+        """Isolated points were found and the completeness check passed (``p_new`` at most
+        ``completeness_tol``); ``False`` when nothing countable was found."""
+        return any(c.name == "completeness" and c.passed for c in self.checks)
 
     @property
     def n_points(self) -> int:
@@ -433,6 +486,90 @@ def _classify(
     return n_unstable, n_slow, mod.amax(-1) if m else mod.sum(-1), tuple(labels)
 
 
+def _odd_symmetry(system: AbstractMap, x: Tensor | None, probes: Tensor) -> tuple[bool, float]:
+    r"""Whether ``h -> F(h, x)`` is odd, tested numerically at the ``probes`` ``(P, n)``.
+
+    An odd map has :math:`F(-h)=-F(h)` and, differentiating, :math:`J(-h)=J(h)`. Both are
+    checked at every probe to round-off: the relative errors
+    :math:`\lVert F(-h)+F(h)\rVert/(\lVert F(h)\rVert+\lVert h\rVert+1)` and
+    :math:`\lVert J(-h)-J(h)\rVert_F/(\lVert J(h)\rVert_F+1)` must stay below
+    ``_SYMMETRY_ULPS`` ulps times :math:`\sqrt n`. Only the contract hooks are used (never the
+    model's type). Returns ``(odd, largest relative error)``; a non-finite value is not odd.
+    """
+    n = probes.shape[-1]
+    xb = None if x is None else x.expand(probes.shape[0], x.shape[-1])
+    f_plus = system._step(probes, xb)
+    f_minus = system._step(-probes, xb)
+    err_f = (f_minus + f_plus).norm(dim=-1) / (f_plus.norm(dim=-1) + probes.norm(dim=-1) + 1)
+    j_plus = _full_jacobian(system, probes, xb)
+    j_minus = _full_jacobian(system, -probes, xb)
+    err_j = (j_minus - j_plus).flatten(-2).norm(dim=-1) / (j_plus.flatten(-2).norm(dim=-1) + 1)
+    err = float(torch.cat([err_f, err_j]).max())
+    if not math.isfinite(err):
+        return False, math.inf
+    bound = _SYMMETRY_ULPS * torch.finfo(probes.dtype).eps * math.sqrt(n)
+    return err <= bound, err
+
+
+def _spectrum(system: AbstractMap, points: Tensor, x: Tensor | None) -> Tensor:
+    """Eigenvalues of the Jacobian at each of ``points`` ``(K, n)``, by decreasing modulus."""
+    from rnndyn._linalg import eigvals
+
+    if points.shape[0] == 0:
+        return torch.zeros((0, system.tangent_size), dtype=torch.complex128, device=points.device)
+    xk = None if x is None else x.expand(points.shape[0], x.shape[0])
+    ev = eigvals(system._jacobian(points, xk))
+    return torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))
+
+
+def _isolated(ev: Tensor, tol: float) -> Tensor:
+    """Points whose Jacobian has no eigenvalue within ``tol`` of 1 (not on a continuum)."""
+    if ev.shape[0] == 0 or ev.shape[-1] == 0:
+        return torch.ones(ev.shape[0], dtype=torch.bool)
+    return ((ev - 1).abs().amin(-1) > tol).cpu()
+
+
+def _partners(points: Tensor, dedup: float) -> Tensor:
+    r"""Index of the point within ``dedup`` of :math:`-h` for each point ``h`` (itself for
+    :math:`h\approx0`), -1 where there is none."""
+    if points.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.long)
+    dist = torch.cdist(-points, points, compute_mode="donot_use_mm_for_euclid_dist")
+    best, idx = dist.min(-1)
+    return torch.where(best <= dedup, idx, torch.full_like(idx, -1)).cpu()
+
+
+def _completeness(
+    hits: Tensor, partner: Tensor, isolated: Tensor, n_starts: int, odd: bool
+) -> tuple[int, int, int, float, float]:
+    r"""Good--Turing completeness of a search over the isolated points.
+
+    The species are the isolated points, or for an odd map the pairs :math:`\pm h^*` (a start
+    that finds one finds both); a pair's count is the starts that reached either point. With
+    :math:`D` species found, :math:`N_1` (:math:`N_2`) of them by exactly one (two) starts and
+    :math:`S` starts, the Good--Turing estimate of the probability that the next start reaches
+    an unseen species is :math:`N_1/S` (Good 1953), and the bias-corrected Chao1 estimate of the
+    number of species is :math:`D+N_1(N_1-1)/(2(N_2+1))` (Chao 1984, 2005); unseen pairs add two
+    points each. Returns ``(n_isolated, D, N_1, p_new, points_estimate)``.
+    """
+    counts: list[int] = []
+    n_iso = 0
+    seen: set[int] = set()
+    for i in range(hits.shape[0]):
+        if not bool(isolated[i]) or i in seen:
+            continue
+        j = int(partner[i]) if odd else -1
+        members = {i} if j < 0 or not bool(isolated[j]) else {i, j}
+        seen |= members
+        n_iso += len(members)
+        counts.append(sum(int(hits[k]) for k in members))
+    found = [c for c in counts if c > 0]
+    d, n1, n2 = len(found), sum(c == 1 for c in found), sum(c == 2 for c in found)
+    p_new = n1 / n_starts
+    unseen = n1 * (n1 - 1) / (2 * (n2 + 1))
+    return n_iso, d, n1, p_new, n_iso + (2 if odd else 1) * unseen
+
+
 # ----------------------------------------------------------------------------- public
 def _check_constant_input(x0: torch.Tensor | None, dtype: torch.dtype, device: torch.device) -> None:
     # the input joins the state in every step: it must match the compute dtype (as in
@@ -458,6 +595,7 @@ def find_fixed_points(
     method: str = "lm",
     slow_manifold: bool = True,
     freeze_tol: float | None = None,
+    completeness_tol: float = 0.01,
     generator: torch.Generator | None = None,
     throw: bool = True,
 ) -> FixedPointResult:
@@ -561,6 +699,7 @@ def find_fixed_points(
     freeze_v = (
         eps_slow if freeze_tol is None else check_real(freeze_tol, "freeze_tol", low=0.0, low_open=True)
     )
+    completeness_tol = check_real(completeness_tol, "completeness_tol", low=0.0, high=1.0)
     n = system.state_size
     dtype, device = system.dtype, system.device
     check_compute_dtype(dtype)  # Cholesky and eigenvalues: no half kernels
@@ -719,31 +858,56 @@ def find_fixed_points(
         slow &= stationary | on_manifold
         n_crawling = int((torch.isfinite(res_norm) & ~conv & (q < slow_tol) & ~slow).sum())
         pts, sp = _dedup(h[conv], q[conv], dedup_v)
+        # every converged start counts for the point it reached (within dedup_tol of a kept one)
+        if pts.shape[0]:
+            owner = torch.cdist(h[conv], pts, compute_mode="donot_use_mm_for_euclid_dist").argmin(-1)
+            hits = torch.bincount(owner.cpu(), minlength=pts.shape[0])
+        else:
+            hits = torch.zeros(0, dtype=torch.long)
         sel = slow.nonzero().squeeze(-1)
         kind_all = torch.where(on_manifold[sel], 1, 0)  # 0 minimum, 1 manifold
         spts, ssp, keep_s = _dedup(h[sel], q[sel], max(dedup_v, 1e-4 * math.sqrt(n)), with_index=True)
         skind = tuple(SLOW_KINDS[int(k)] for k in kind_all[keep_s].tolist())
         sfrozen = torch.where(on_manifold[sel], n_frozen[sel], 0)[keep_s].cpu()
-        from rnndyn._linalg import eigvals
-
-        if pts.shape[0]:
-            xk = None if x0 is None else x0.expand(pts.shape[0], x0.shape[0])
-            jac = system._jacobian(pts, xk)
-            if jac.shape[-1] != jac.shape[-2]:  # pragma: no cover - checked above
-                raise ValueError("non-square Jacobian")
-            ev = eigvals(jac)
-            ev = torch.gather(ev, -1, torch.argsort(ev.abs(), dim=-1, descending=True, stable=True))
-        else:
-            m = system.tangent_size
-            ev = torch.zeros((0, m), dtype=torch.complex128, device=h.device)
-        if spts.shape[0]:
-            xk = None if x0 is None else x0.expand(spts.shape[0], x0.shape[0])
-            sev = eigvals(system._jacobian(spts, xk))
-            sev = torch.gather(sev, -1, torch.argsort(sev.abs(), dim=-1, descending=True, stable=True))
-            s_slow = ((sev - 1).abs() < eps_slow).sum(-1).cpu()
-        else:
-            sev = torch.zeros((0, system.tangent_size), dtype=torch.complex128, device=h.device)
-            s_slow = torch.zeros(0, dtype=torch.long)
+        ev = _spectrum(system, pts, x0)
+        # points of a continuum of fixed points (an eigenvalue 1 to round-off) are not countable
+        cont_tol = math.sqrt(torch.finfo(dtype).eps)
+        isolated = _isolated(ev, cont_tol)
+        # odd maps: add the partner -h* of every isolated point, verified like the others
+        scale = max(1.0, float(pts.abs().max())) if pts.shape[0] else 1.0
+        probe_gen = torch.Generator().manual_seed(_PROBE_SEED)
+        probes = (scale * torch.randn(_PROBES, n, generator=probe_gen, dtype=torch.float64)).to(
+            dtype=dtype, device=device
+        )
+        odd, sym_err = _odd_symmetry(system, x0, probes)
+        n_partner_tried = n_partner_failed = 0
+        added = torch.zeros(0, n, dtype=h.dtype, device=h.device)
+        if odd and pts.shape[0]:
+            missing = isolated & (_partners(pts, dedup_v) < 0)
+            cand = -pts[missing.to(pts.device)]
+            n_partner_tried = cand.shape[0]
+            if n_partner_tried:
+                xc = None if x0 is None else x0.expand(n_partner_tried, x0.shape[0])
+                cand = _newton_polish(system, cand, xc, res_tol=tol_v)
+                r_c = _residual(system, cand, xc).norm(dim=-1)
+                near = torch.cdist(cand, pts, compute_mode="donot_use_mm_for_euclid_dist").amin(-1)
+                ok = torch.isfinite(r_c) & (r_c <= tol_v) & (near > dedup_v)
+                n_partner_failed = n_partner_tried - int(ok.sum())
+                added = cand[ok]
+                ev_added = _spectrum(system, added, x0)
+                pts = torch.cat([pts, added])
+                sp = torch.cat([sp, 0.5 * r_c[ok] ** 2])
+                hits = torch.cat([hits, torch.zeros(added.shape[0], dtype=torch.long)])
+                ev = torch.cat([ev, ev_added])
+                isolated = torch.cat([isolated, _isolated(ev_added, cont_tol)])
+        from_sym = torch.zeros(pts.shape[0], dtype=torch.bool)
+        from_sym[pts.shape[0] - added.shape[0] :] = True
+        order = torch.argsort(sp, stable=True)
+        pts, sp, ev = pts[order], sp[order], ev[order]
+        order = order.cpu()
+        hits, from_sym, isolated = hits[order], from_sym[order], isolated[order]
+        sev = _spectrum(system, spts, x0)
+        s_slow = ((sev - 1).abs() < eps_slow).sum(-1).cpu()
     n_unstable, n_slow, spr, labels = _classify(ev, marginal_tol, eps_slow)
     if n_slow.numel():
         dim = int(n_slow.double().median().round())
@@ -752,6 +916,70 @@ def find_fixed_points(
     else:
         dim = 0
     pdim = _pca_dimension(torch.cat([pts, spts]) if spts.shape[0] else pts)
+    # completeness over the isolated points
+    partner = _partners(pts, dedup_v)
+    n_iso, n_species, n1, p_new, n_est = _completeness(hits, partner, isolated, b, odd)
+    checks: list[Check] = []
+    notes: list[str] = []
+    if odd and pts.shape[0]:
+        note = (
+            f"odd map (F(-h) = -F(h) and J(-h) = J(h) at {_PROBES} random states to {sym_err:.1g}): "
+            f"{added.shape[0]} partner(s) -h* added that no start found, each Newton-polished and its residual "
+            "recomputed below tol"
+        )
+        if n_partner_failed:
+            note += f"; {n_partner_failed} candidate partner(s) failed that verification and were left out"
+        notes.append(note)
+        checks.append(
+            Check(
+                name="symmetry_partners",
+                passed=n_partner_failed == 0,
+                value=n_partner_failed,
+                tolerance=0,
+                detail=f"{n_partner_tried} partner(s) -h* of points of an odd map verified as fixed points "
+                f"(residual <= tol = {tol_v:.3g}); {n_partner_failed} failed",
+                status=Status.WARNING,
+            )
+        )
+    if pts.shape[0] and n_iso < pts.shape[0]:
+        notes.append(
+            f"{pts.shape[0] - n_iso} point(s) on a continuum of fixed points (an eigenvalue within {cont_tol:.1e} "
+            "of 1): not counted for completeness"
+        )
+    if n_iso:
+        unit = "point(s) up to sign" if odd else "point(s)"
+        more = (
+            f"more initial_states (about {_MORE_STARTS * b})"
+            if initial_states is not None
+            else f"more starts (n_initial={_MORE_STARTS * b})"
+        )
+        n_reach = int(hits[isolated].sum())
+        head = (
+            f"completeness: {n_species} isolated {unit} found by {n_reach} of {b} starts, "
+            f"{n1} of them by one start only"
+        )
+        if p_new <= completeness_tol:
+            detail = (
+                f"{head}; Good-Turing probability that one more start finds a new one {p_new:.2g} "
+                f"<= completeness_tol = {completeness_tol:g}"
+            )
+        else:
+            detail = (
+                f"{head}: one more start finds a new one with probability {p_new:.2g} (Good-Turing) "
+                f"> completeness_tol = {completeness_tol:g}, about {n_est:.0f} isolated points estimated "
+                f"(Chao1; {n_iso} found): {more} may find more"
+            )
+        notes.append(detail)
+        checks.append(
+            Check(
+                name="completeness",
+                passed=p_new <= completeness_tol,
+                value=p_new,
+                tolerance=completeness_tol,
+                detail=detail,
+                status=Status.WARNING,
+            )
+        )
     n_manifold = skind.count("manifold")
     n_minimum = skind.count("minimum")
     manifold_note = ""
@@ -776,6 +1004,8 @@ def find_fixed_points(
             message += f" ({manifold_note})"
         if n_crawling:
             message += f"; {n_crawling} start(s) still moving through slow regions after {n_iter} iterations"
+        message += "".join(f"; {note}" for note in notes)
+        status = status_from_checks(checks, status)
     elif spts.shape[0]:
         status = Status.WARNING
         parts = [manifold_note] if manifold_note else []
@@ -820,8 +1050,18 @@ def find_fixed_points(
         n_iterations=n_iter,
         slow_manifold_dimension=dim,
         points_dimension=pdim,
+        hits=hits,
+        from_symmetry=from_sym,
+        odd_map=odd,
+        symmetry_error=sym_err,
+        n_isolated=n_iso,
+        n_found_once=n1,
+        p_new=p_new,
+        n_points_estimate=float(n_est),
+        completeness_tol=completeness_tol,
         status=status,
         message=message,
+        checks=tuple(checks),
     )
 
 
@@ -886,6 +1126,17 @@ def fixed_point_summary(result: FixedPointResult) -> list[tuple[str, str]]:
         ),
         ("starts / converged", f"{result.n_initial} / {result.n_converged}"),
     ]
+    if result.odd_map and result.n_points:
+        rows.append(("odd map F(-h) = -F(h)", f"yes: {result.n_added_by_symmetry} partner(s) -h* added"))
+    if result.n_isolated:
+        verdict = "complete" if result.complete else "incomplete"
+        rows.append(
+            (
+                "completeness (Good-Turing)",
+                f"{verdict}: {result.n_found_once} found by one start only, p_new = {result.p_new:.2g} "
+                f"(tol {result.completeness_tol:g}); about {result.n_points_estimate:.0f} isolated points (Chao1)",
+            )
+        )
     if result.n_points:
         spr = result.spectral_radius
         rows.append(
