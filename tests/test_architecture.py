@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: (floor, module-name prefixes), lowest floor first. A module belongs to the floor of its
@@ -173,19 +175,25 @@ def test_checker_finds_a_circle_and_an_upward_import() -> None:
     assert floor("rnndyn.plotting.spectra") == 4 and floor("rnndyn.lyapunov") == 4
 
 
-def test_no_new_import_circles() -> None:
-    new = [c for c in circles(import_graph()) if not any(set(c) <= k for k in KNOWN_CIRCLES)]
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    # parsing every module of src/rnndyn takes ~1 s: the three checks below share one parse
+    return import_graph()
+
+
+def test_no_new_import_circles(graph) -> None:
+    new = [c for c in circles(graph) if not any(set(c) <= k for k in KNOWN_CIRCLES)]
     assert new == [], f"import circles: {new} (see ARCHITECTURE.md)"
 
 
-def test_no_new_upward_imports() -> None:
-    new = [e for e in upward(import_graph()) if e not in KNOWN_UPWARD]
+def test_no_new_upward_imports(graph) -> None:
+    new = [e for e in upward(graph) if e not in KNOWN_UPWARD]
     assert new == [], f"upward imports: {new} (see ARCHITECTURE.md for the floors)"
 
 
-def test_fixed_layers_stay_fixed() -> None:
+def test_fixed_layers_stay_fixed(graph) -> None:
     # the circles and upward imports removed with the model contract must not come back
-    g = import_graph()
+    g = graph
     assert (
         "rnndyn.models.base" not in g["rnndyn._checks"] and "rnndyn.jacobians" not in g["rnndyn.models.base"]
     )
