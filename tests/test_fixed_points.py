@@ -563,3 +563,35 @@ def test_maps_that_are_not_odd_get_no_partners() -> None:
         assert res.n_points >= 1 and not res.odd_map and res.symmetry_error > 1e-3, res.symmetry_error
         assert res.n_added_by_symmetry == 0 and not bool(res.from_symmetry.any())
         assert "odd map" not in res.message and "symmetry_partners" not in [c.name for c in res.checks]
+
+
+@pytest.mark.slow
+def test_good_turing_estimate_is_calibrated() -> None:
+    """Statistical cross-check of p_new on the polynomial grid: the probabilities p_i that a start
+    reaches point i are measured by 4000 starts; over 40 searches of S = 16 starts, the mean of
+    p_new = N1/S matches its expectation sum_i p_i (1 - p_i)^(S-1) and the mean of the mass the
+    search actually missed, sum over unfound points of p_i (expectation sum_i p_i (1 - p_i)^S),
+    within three standard errors plus that small bias."""
+    fmap = Roots2D(_RX, _RY)
+    big = rd.find_fixed_points(fmap, n_initial=4000, n_transient=0, generator=_gen(60))
+    assert big.n_points == 20 and big.complete
+    p = big.hits.double() / 4000
+    s = 16
+    p_new, missed = [], []
+    for seed in range(40):
+        res = rd.find_fixed_points(fmap, n_initial=s, n_transient=0, generator=_gen(1000 + seed))
+        p_new.append(res.p_new)
+        found = (
+            torch.cdist(big.points, res.points).amin(-1) < 1e-9
+            if res.n_points
+            else torch.zeros(20, dtype=torch.bool)
+        )
+        missed.append(float(p[~found].sum()))
+    p_new_t, missed_t = torch.tensor(p_new), torch.tensor(missed)
+    se = float(p_new_t.std()) / math.sqrt(40)
+    expect_gt = float((p * (1 - p) ** (s - 1)).sum())
+    expect_missed = float((p * (1 - p) ** s).sum())
+    assert abs(float(p_new_t.mean()) - expect_gt) < 3 * se, (float(p_new_t.mean()), expect_gt, se)
+    assert abs(float(missed_t.mean()) - expect_missed) < 3 * float(missed_t.std()) / math.sqrt(40)
+    bias = expect_gt - expect_missed
+    assert abs(float(p_new_t.mean()) - float(missed_t.mean())) < 3 * se + bias
