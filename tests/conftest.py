@@ -14,6 +14,28 @@ import pytest
 _WIDTH = 200
 
 
+def _assert_close_without_distributed_import() -> None:
+    """Keep ``torch.testing.assert_close`` from importing ``torch.distributed.tensor``.
+
+    On a build with distributed support, the first ``assert_close`` of a process imports
+    ``torch.distributed.tensor`` (~1 s) only to ask whether an argument is a ``DTensor``. No
+    argument can be one unless that module was imported already, and nothing in rnndyn or its
+    tests imports it; so while it is absent the question is skipped. The comparison itself is
+    unchanged (``torch.testing._comparison._unwrap_dtensor_for_comparison`` returns its inputs).
+    """
+    import sys
+
+    try:
+        from torch.testing import _comparison
+    except ImportError:  # a torch without the private module: nothing to do
+        return
+    if getattr(_comparison, "_HAS_DTENSOR", False) and "torch.distributed.tensor" not in sys.modules:
+        _comparison._HAS_DTENSOR = False
+
+
+_assert_close_without_distributed_import()
+
+
 @pytest.fixture(autouse=True)
 def _plain_wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", str(_WIDTH))
