@@ -409,3 +409,30 @@ def test_simulate_names_the_transient_when_the_inputs_are_shorter(tmp_path) -> N
     ok = runner.invoke(app, [*args, "--transient", "20"])
     assert ok.exit_code == 0, ok.output
     assert np.load(tmp_path / "t.npz")["trajectory"].shape[:2] == (2, 100)
+
+
+def test_no_help_page_gives_a_flag_a_value_type(monkeypatch) -> None:
+    """typer's rich help showed every boolean flag (``--force``, ``--progress/--no-progress``,
+    ``--help``) with a ``<bool>`` type, as if it took a value; a flag's row has no type now, while
+    options that take a value keep theirs. The click command is built once (``runner.invoke``
+    rebuilds it per call) and each page rendered at a fixed width, without colour."""
+    import contextlib
+    import io
+
+    monkeypatch.setattr(typer.rich_utils, "FORCE_TERMINAL", False)
+    monkeypatch.setattr(typer.rich_utils, "COLOR_SYSTEM", None)
+    monkeypatch.setenv("COLUMNS", str(WIDE))
+    command = typer.main.get_command(app)
+    pages = {}
+    for name in ("", *(name for name, _, _ in COMMANDS)):
+        with contextlib.redirect_stdout(io.StringIO()) as out, pytest.raises(SystemExit) as exit_:
+            command.main([*name.split(), "--help"], prog_name="rnndyn")
+        pages[name] = out.getvalue()
+        assert exit_.value.code == 0 and f"Usage: rnndyn {name}".strip() in pages[name], name
+    for name, page in pages.items():
+        assert "<bool>" not in page, (name, [line for line in page.splitlines() if "<bool>" in line])
+        assert re.search(r"--help\s+Show this message", page), name
+    assert re.search(r"--version\s+Show the version", pages[""])
+    assert re.search(r"--force\s+Overwrite", pages["lyapunov"])
+    assert re.search(r"--progress\s+--no-progress\s+Show", pages["lyapunov"])
+    assert re.search(r"--steps\s+<int>\s+Averaged", pages["lyapunov"])  # a value keeps its type

@@ -42,6 +42,10 @@ from rnndyn._checks import (
     check_real,
     check_tensor,
 )
+
+# the run settings of the command line and rd.analyze, where importing them needs no torch
+from rnndyn._lyapunov_defaults import DEFAULTS as DEFAULTS
+from rnndyn._lyapunov_defaults import LyapunovDefaults as LyapunovDefaults
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn.checks import check_finite_parameters, jacobian_check, model_name
 from rnndyn.models.base import AbstractMap
@@ -66,26 +70,6 @@ _AUTO_MIN_TRANSIENT = 20
 
 TANGENT_MODES = ("auto", "dense", "jvp")
 
-
-@dataclass(frozen=True)
-class LyapunovDefaults:
-    """The run settings the command line (``rnndyn lyapunov``, ``rnndyn analyze``) and
-    :func:`rnndyn.analyze` use when none are given; :func:`lyapunov_spectrum` shares ``qr_every``
-    (its ``n_transient`` stays 0 and ``n_steps`` required: a library call says what it runs).
-
-    ``n_steps`` is what ``rnndyn lyapunov`` averages; :func:`rnndyn.analyze` (and ``rnndyn
-    analyze`` / ``report``) averages ``analyze_n_steps`` without inputs, because it runs the
-    Jacobian spectrum and the fixed-point search too (with inputs it averages what the sequences
-    leave after the transient). Both runs check their convergence and say when it is not enough."""
-
-    n_steps: int = 2000
-    n_transient: int = 500
-    qr_every: int | str = "auto"
-    analyze_n_steps: int = 1000
-
-
-#: The one set of defaults (see :class:`LyapunovDefaults`).
-DEFAULTS = LyapunovDefaults()
 
 #: Number of time blocks used for the standard error of a single trajectory.
 N_BLOCKS = 10

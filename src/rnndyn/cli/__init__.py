@@ -7,11 +7,47 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from rnndyn.cli._common import console
 
+
+def _untyped_flag(option: Any) -> Any:
+    """A boolean flag (``--force``, ``--json/--no-json``, ``--help``) takes no value, but typer's
+    rich help gives every option a type column and showed ``<bool>`` there, as if one were
+    expected; an empty metavar leaves that column blank (error messages name flags by their option
+    strings, not the metavar)."""
+    if isinstance(option, typer.core.TyperOption) and option.is_flag and option.metavar is None:
+        option.metavar = ""
+    return option
+
+
+class _FlagsWithoutType:
+    """Mixin for typer's command and group classes: :func:`_untyped_flag` on every flag,
+    ``--help`` included (click creates that one on first use)."""
+
+    params: list[Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            _untyped_flag(param)
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _untyped_flag(super().get_help_option(ctx))
+
+
+class _Command(_FlagsWithoutType, typer.core.TyperCommand):
+    pass
+
+
+class _Group(_FlagsWithoutType, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(
     name="rnndyn",
+    cls=_Group,
     help="Recurrent neural networks as dynamical systems: Lyapunov spectra, Jacobian spectra, "
     "fixed points, mean-field theory, chaos at initialisation, training dynamics.",
     no_args_is_help=True,
@@ -51,7 +87,7 @@ def _register(name: str, func: Callable[..., Any], summary: str) -> None:
     line breaks), the docstring its own ``--help`` text."""
     if "\n" in summary:
         raise ValueError(f"`summary` of {name!r} must be one line; got {summary!r}")
-    app.command(name, help=_prose(func.__doc__), short_help=summary)(func)
+    app.command(name, cls=_Command, help=_prose(func.__doc__), short_help=summary)(func)
 
 
 def models_cmd() -> None:

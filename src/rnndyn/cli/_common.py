@@ -5,6 +5,10 @@ Every command that takes a model takes it the same way: ``-m NAME`` (a registry 
 from ``rnndyn models``) with ``-n`` and ``-p key=value``, *or* ``--torch-model FILE`` (any format
 :func:`rnndyn.load_model` reads), never both. Bad input is reported in one line naming the
 option, what was expected and what was received, before any long computation.
+
+Nothing here imports torch, NumPy or an analysis at module level (only inside the functions that
+need them): ``rnndyn --help``, ``rnndyn --version`` and every ``rnndyn COMMAND --help`` build the
+command line from these modules and must start at once (``tests/test_cli_basic.py`` checks it).
 """
 
 from __future__ import annotations
@@ -14,14 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
-import torch
 import typer
 from rich.console import Console
 
-from rnndyn._checks import check_device as _check_device
 from rnndyn._display import param_text
-from rnndyn._results import status_rows as status_rows  # the tables' status/check rows
 
 #: results go to stdout as plain text: no rich markup, so labels, messages and table cells print
 #: verbatim (a preset's label "gru_chaotic [gru] (...)" lost its "[gru]" as an unknown style tag)
@@ -303,9 +303,18 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
     return name, {**base, **given}, None
 
 
+def status_rows(result: Any) -> list[tuple[str, str]]:
+    """The tables' status and check rows (:func:`rnndyn._results.status_rows`)."""
+    from rnndyn._results import status_rows as rows
+
+    return rows(result)
+
+
 def check_device(device: str) -> str:
     """``--device``: a torch device string that exists on this machine (the library's check,
     :func:`rnndyn._checks.check_device`, as a clean command-line error)."""
+    from rnndyn._checks import check_device as _check_device
+
     try:
         _check_device(device, "--device")
     except (TypeError, ValueError) as e:
@@ -391,6 +400,8 @@ def resolve_model(
             )
         except (FileNotFoundError, TypeError, ValueError) as exc:
             raise fail(f"`--torch-model`: {exc}") from None
+        import torch
+
         arch_info = system.load_info["architecture"]
         bf = arch_info.get("batch_first")
         system = system.to(dtype=torch.float64, device=device)
@@ -446,6 +457,9 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
     """``--inputs``: a float64 array from ``.npy`` or ``.npz`` (layout handled by the library)."""
     if path is None:
         return None
+    import numpy as np
+    import torch
+
     if not path.exists():
         raise fail(f"`--inputs` must be an existing .npy/.npz file; got {str(path)!r} (no such file)")
     if path.is_dir():
@@ -550,7 +564,10 @@ def write_netcdf(ds: Any, path: Path) -> Path:
     """Write an ``xarray.Dataset`` as NetCDF with whatever engine is installed (scipy's NetCDF-3
     included): text variables become fixed-width byte strings, non-scalar attributes JSON, and the
     file is written to a temporary name first, so a failure never leaves a corrupt file."""
+    import os
     import tempfile
+
+    import numpy as np
 
     ds = ds.copy()
     for name in list(ds.variables):
@@ -567,8 +584,6 @@ def write_netcdf(ds: Any, path: Path) -> Path:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    import os
-
     os.close(fd)
     try:
         ds.to_netcdf(tmp)

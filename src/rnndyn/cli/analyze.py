@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rnndyn._lyapunov_defaults import DEFAULTS  # = rnndyn.lyapunov.DEFAULTS, without torch
 from rnndyn.cli._common import (
     DEFAULT_N,
     LYAPUNOV_OPTIONS,
@@ -41,7 +42,6 @@ from rnndyn.cli._common import (
     load_inputs,
     resolve_model,
 )
-from rnndyn.lyapunov import DEFAULTS
 
 SKIP_NAMES = {"lyapunov": "lyapunov", "spectrum": "jacobian_spectrum", "fixed-points": "fixed_points"}
 FIGURES = (

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from rnndyn._results import AnalysisError
 from rnndyn.cli._common import (
     DeviceOpt,
     ForceOpt,
@@ -109,6 +108,7 @@ def chaos_cmd(
     from rich.table import Table
 
     from rnndyn import chaos
+    from rnndyn._results import AnalysisError
 
     ws = _ints(widths, "--widths")
     vws = _ints(vector_widths, "--vector-widths")

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rnndyn._lyapunov_defaults import DEFAULTS  # = rnndyn.lyapunov.DEFAULTS, without torch
 from rnndyn.cli._clv import CLV_FIGURES, BackwardOpt, ClvOpt, RecordOpt, StoreOpt, WindowOpt, clv_report
 from rnndyn.cli._common import (
     DEFAULT_MODEL,
@@ -58,7 +59,6 @@ from rnndyn.cli.analyze import (
     parse_log_base,
     parse_qr_every,
 )
-from rnndyn.lyapunov import DEFAULTS
 
 #: `rnndyn lyapunov` averages DEFAULTS.n_steps steps (rd.analyze, hence `rnndyn analyze`, 1000)
 StepsOpt = Annotated[

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from rnndyn._checks import check_choice, check_positive_int
 from rnndyn.cli._common import (
     DeviceOpt,
     ForceOpt,
@@ -107,7 +106,7 @@ def _check_options(
 ) -> None:
     """The options, in the command line's names, before any data is generated or any epoch run
     (the library checked them only when it reached them, after the data or mid-run)."""
-    from rnndyn._checks import check_real
+    from rnndyn._checks import check_choice, check_positive_int, check_real
     from rnndyn.training.data import SERIES
 
     try:
@@ -282,6 +281,7 @@ def train_cmd(
     import torch
 
     from rnndyn import training as tr
+    from rnndyn._checks import check_choice, check_positive_int
 
     if data in _TASKS:
         _classify(
