@@ -359,6 +359,8 @@ def test_bad_input() -> None:
         rd.find_fixed_points(net, method="newton")
     with pytest.raises(ValueError, match="n_initial"):
         rd.find_fixed_points(net, n_initial=0)
+    with pytest.raises(ValueError, match=r"completeness_tol.*1\.5"):
+        rd.find_fixed_points(net, completeness_tol=1.5)
 
     class NonSquare(Ghost):
         def _jacobian(self, h, x):

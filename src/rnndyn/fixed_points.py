@@ -12,7 +12,9 @@ the number of *slow* directions (:math:`|\lambda-1|<\epsilon`) which, for a cont
 points (a line attractor), equals the dimension of the slow manifold (docs/theory/gated.md §5.3:
 closed update gates put eigenvalues at exactly 1; the line attractors of Krishnamurthy, Can & Schwab 2022, arXiv:2007.14823, at initialisation).
 
-Local minima of q that are not zeros are reported as *slow points* with their speed.
+Local minima of q that are not zeros are reported as *slow points* with their speed. Odd maps
+(F(-h) = -F(h), tested numerically) get the verified partner -h* of every point, and the result
+says how complete the search was (Good--Turing: how many points only one start found).
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ _STAGE_ITER = 15
 #: caller's generator is not touched, so adding the probe changes no start)
 _PROBES = 8
 _PROBE_SEED = 20131
-#: odd symmetry holds when |F(-h) + F(h)| and |J(-h) - J(h)| are below this many ulps (times
-#: sqrt(n) and the size of the terms) at every probe
+#: odd symmetry holds when |F(-h) + F(h)| and |(J(-h) - J(h)) Q| (3 random directions Q) are below
+#: this many ulps (times sqrt(n) and the size of the terms) at every probe
 _SYMMETRY_ULPS = 64.0
 #: the default advice multiplies the number of starts by this factor
 _MORE_STARTS = 4
@@ -115,7 +117,7 @@ class FixedPointResult(Result):
             :math:`-h^*` of a found point of an odd map (each re-verified: Newton polish, then
             its residual recomputed from the map and below ``tol``).
         odd_map: the map was found odd at the constant input, :math:`F(-h)=-F(h)` and
-            :math:`J(-h)=J(h)` to round-off at 8 random states (see :func:`find_fixed_points`).
+            :math:`J(-h)=J(h)` (in 3 random directions) to round-off at 8 random states.
         symmetry_error: the largest relative deviation from those two relations at the probes
             (``odd_map`` needs it below :math:`64\,\epsilon_{\rm mach}\sqrt n`).
         n_isolated: points counted for completeness: those without an eigenvalue within
@@ -486,24 +488,32 @@ def _classify(
     return n_unstable, n_slow, mod.amax(-1) if m else mod.sum(-1), tuple(labels)
 
 
-def _odd_symmetry(system: AbstractMap, x: Tensor | None, probes: Tensor) -> tuple[bool, float]:
+@torch.no_grad()
+def _odd_symmetry(
+    system: AbstractMap, x: Tensor | None, probes: Tensor, directions: Tensor
+) -> tuple[bool, float]:
     r"""Whether ``h -> F(h, x)`` is odd, tested numerically at the ``probes`` ``(P, n)``.
 
     An odd map has :math:`F(-h)=-F(h)` and, differentiating, :math:`J(-h)=J(h)`. Both are
-    checked at every probe to round-off: the relative errors
+    checked at every probe to round-off, the second in the random unit ``directions``
+    ``(P, n, k)`` (matrix-free, through the ``step_and_tangent`` hook; the dense Jacobian when
+    the tangent space is a sub-space): the relative errors
     :math:`\lVert F(-h)+F(h)\rVert/(\lVert F(h)\rVert+\lVert h\rVert+1)` and
-    :math:`\lVert J(-h)-J(h)\rVert_F/(\lVert J(h)\rVert_F+1)` must stay below
+    :math:`\lVert (J(-h)-J(h))Q\rVert_F/(\lVert J(h)Q\rVert_F+1)` must stay below
     ``_SYMMETRY_ULPS`` ulps times :math:`\sqrt n`. Only the contract hooks are used (never the
     model's type). Returns ``(odd, largest relative error)``; a non-finite value is not odd.
     """
     n = probes.shape[-1]
     xb = None if x is None else x.expand(probes.shape[0], x.shape[-1])
-    f_plus = system._step(probes, xb)
-    f_minus = system._step(-probes, xb)
+    if system.tangent_size == n:
+        f_plus, jq_plus = system._step_and_tangent(probes, xb, directions)
+        f_minus, jq_minus = system._step_and_tangent(-probes, xb, directions)
+    else:
+        f_plus, f_minus = system._step(probes, xb), system._step(-probes, xb)
+        jq_plus = _full_jacobian(system, probes, xb) @ directions
+        jq_minus = _full_jacobian(system, -probes, xb) @ directions
     err_f = (f_minus + f_plus).norm(dim=-1) / (f_plus.norm(dim=-1) + probes.norm(dim=-1) + 1)
-    j_plus = _full_jacobian(system, probes, xb)
-    j_minus = _full_jacobian(system, -probes, xb)
-    err_j = (j_minus - j_plus).flatten(-2).norm(dim=-1) / (j_plus.flatten(-2).norm(dim=-1) + 1)
+    err_j = (jq_minus - jq_plus).flatten(-2).norm(dim=-1) / (jq_plus.flatten(-2).norm(dim=-1) + 1)
     err = float(torch.cat([err_f, err_j]).max())
     if not math.isfinite(err):
         return False, math.inf
@@ -626,6 +636,23 @@ def find_fixed_points(
     point gets its number of slow directions (``slow_n_slow``, eigenvalues) and of free rows
     (``slow_n_frozen``); a result with slow points only has status ``warning``.
 
+    **Odd maps.** If :math:`F(-h,x)=-F(h,x)` (e.g. a tanh RNN without bias at zero input; not
+    a GRU with state-dependent gates, :math:`\sigma(-a)=1-\sigma(a)`), every fixed point
+    :math:`h^*` has the partner :math:`-h^*` with the same Jacobian. The symmetry is tested
+    numerically through the model's hooks (:math:`F(-h)=-F(h)` and :math:`J(-h)Q=J(h)Q` to
+    round-off at 8 random states, from a private seed: ``generator`` is not consumed); for an
+    odd map the partner of every isolated point missing from the list is Newton-polished and
+    kept only if its recomputed residual is below ``tol`` (``from_symmetry``, ``hits`` 0).
+
+    **Completeness.** ``hits`` counts the starts that reached each point. With :math:`N_1`
+    isolated points (pairs :math:`\pm h^*` for odd maps) reached by exactly one of the
+    :math:`S` starts, :math:`p_{\rm new}=N_1/S` (Good--Turing) estimates the probability that
+    one more start finds a new point, and Chao1 the number of points. The check
+    ``completeness`` passes when :math:`p_{\rm new}\le` ``completeness_tol``; when it fails a
+    result with fixed points is ``warning`` (not ``success``) and its message says how many more
+    starts to try. Points of a continuum (an eigenvalue within :math:`\sqrt{\epsilon_{\rm
+    mach}}` of 1) are neither counted nor mirrored.
+
     Starts: ``initial_states`` if given; otherwise ``n_initial`` random initial states run
     for ``n_transient`` steps (states on the attractor, where fixed points that shape the
     dynamics live), plus Gaussian ``noise`` of that standard deviation.
@@ -654,21 +681,27 @@ def find_fixed_points(
             gives the plain minimisation.
         freeze_tol: the first threshold :math:`\delta` on the row norms of :math:`J-I`
             (default ``eps_slow``: a row below it relaxes more slowly than a slow direction).
+        completeness_tol: the largest Good--Turing probability ``p_new`` in ``[0, 1]`` for which
+            the search counts as complete (default 0.01; 1 never downgrades the status).
         generator: randomness of starts and noise.
         throw: raise :class:`FixedPointError` when neither fixed nor slow points were found
-            (``False``: return a result with ``status="no_fixed_points"``).
+            (``False``: return a result with ``status="not_converged"``).
 
     Returns:
         :class:`FixedPointResult`.
 
     Raises:
         TypeError: a flow or non-rnndyn object; bad argument types.
-        ValueError: ``tol <= 0``, wrong state / input shapes, a non-square Jacobian.
+        ValueError: ``tol <= 0``, ``completeness_tol`` outside [0, 1], wrong state / input
+            shapes, a non-square Jacobian.
         FixedPointError: nothing found and ``throw=True``.
 
     References:
         D. Sussillo, O. Barak, *Opening the black box: low-dimensional dynamics in
         high-dimensional recurrent neural networks*, Neural Computation 25 (2013).
+        I. J. Good, *The population frequencies of species and the estimation of population
+        parameters*, Biometrika 40 (1953) (:math:`N_1/S`). A. Chao, *Nonparametric estimation
+        of the number of classes in a population*, Scand. J. Statist. 11 (1984) (Chao1).
 
     Example:
         >>> import torch, rnndyn as rd
@@ -876,10 +909,12 @@ def find_fixed_points(
         # odd maps: add the partner -h* of every isolated point, verified like the others
         scale = max(1.0, float(pts.abs().max())) if pts.shape[0] else 1.0
         probe_gen = torch.Generator().manual_seed(_PROBE_SEED)
-        probes = (scale * torch.randn(_PROBES, n, generator=probe_gen, dtype=torch.float64)).to(
-            dtype=dtype, device=device
+        probes = scale * torch.randn(_PROBES, n, generator=probe_gen, dtype=torch.float64)
+        directions = torch.randn(_PROBES, n, 3, generator=probe_gen, dtype=torch.float64)
+        directions = directions / directions.norm(dim=-2, keepdim=True)
+        odd, sym_err = _odd_symmetry(
+            system, x0, probes.to(dtype=dtype, device=device), directions.to(dtype=dtype, device=device)
         )
-        odd, sym_err = _odd_symmetry(system, x0, probes)
         n_partner_tried = n_partner_failed = 0
         added = torch.zeros(0, n, dtype=h.dtype, device=h.device)
         if odd and pts.shape[0]:
