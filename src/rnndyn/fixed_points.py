@@ -224,6 +224,11 @@ def _sub(x: Tensor | None, idx: Tensor) -> Tensor | None:
     return None if x is None else x[idx]
 
 
+def _kept(r: Tensor, keep: Tensor | None) -> Tensor:
+    """The residual on the kept rows (the others zeroed); all of it when ``keep`` is None."""
+    return r if keep is None else r * keep
+
+
 def _levenberg_marquardt(
     system: AbstractMap,
     h: Tensor,
@@ -272,7 +277,10 @@ def _levenberg_marquardt(
     crawled = torch.zeros_like(active)
     stall = torch.zeros(b, dtype=torch.long, device=h.device)
     q_window = q.clone()
+    # progress windows: the reduced problem from its second window, crawl detection from its first
+    windowed = reduced or crawl is not None
     window = _STAGE_WINDOW if reduced else _CRAWL_WINDOW
+    first_check = 2 * window if reduced else window
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007
         idx = active.nonzero().squeeze(-1)
@@ -283,23 +291,23 @@ def _levenberg_marquardt(
         jr = _full_jacobian(system, hi, xi) - eye
         rows = jr.norm(dim=-1)
         hand = None
+        ki = None  # rows kept (reduced problem); None: all rows
         if reduced:
             ki = rows >= freeze[idx].unsqueeze(-1)
             keep[idx] = ki
             jr = jr * ki.unsqueeze(-1)
-            ri_m = ri * ki
-            qi = _half_sq(ri_m)
+        ri_m = _kept(ri, ki)
+        qi = _half_sq(ri_m)
+        if reduced:
             now = ri_m.norm(dim=-1) <= res_tol  # the reduced residual may already be converged
             if it == 1:
                 q_window[idx] = qi
-        else:
-            ki, ri_m, qi = None, ri, _half_sq(ri)
-            if crawl is not None:
-                flat = rows < crawl
-                unresolved = flat.any(-1) & ((ri * ~flat).norm(dim=-1) > res_tol)
-                if it == 1 and handoff:  # flat rows at the start: straight to the reduced problem
-                    hand = unresolved
-                    crawled[idx] = hand
+        elif crawl is not None:
+            flat = rows < crawl
+            unresolved = flat.any(-1) & ((ri * ~flat).norm(dim=-1) > res_tol)
+            if it == 1 and handoff:  # flat rows at the start: straight to the reduced problem
+                hand = unresolved
+                crawled[idx] = hand
         jt = jr.transpose(-1, -2)
         a = jt @ jr
         g = (jt @ ri_m.unsqueeze(-1)).squeeze(-1)
@@ -310,7 +318,7 @@ def _levenberg_marquardt(
         step = torch.where((info == 0).unsqueeze(-1), step, torch.zeros_like(step))
         h_new = hi + step
         r_new = _residual(system, h_new, xi)
-        q_new = _half_sq(r_new if ki is None else r_new * ki)
+        q_new = _half_sq(_kept(r_new, ki))
         ok = torch.isfinite(q_new) & (q_new < qi) & (info == 0)
         if reduced:
             ok &= ~now  # converged starts keep their point
@@ -318,21 +326,20 @@ def _levenberg_marquardt(
             ok &= ~hand
         h[idx] = torch.where(ok.unsqueeze(-1), h_new, hi)
         r[idx] = torch.where(ok.unsqueeze(-1), r_new, ri)
-        rel = (qi - torch.where(ok, q_new, qi)) / qi.clamp_min(tiny)
         q_i = torch.where(ok, q_new, qi)
+        rel = (qi - q_i) / qi.clamp_min(tiny)
         q[idx] = q_i
         mu[idx] = torch.where(ok, mi * 0.3, mi * 10.0).clamp(1e-12, 1e16)
         # stall: tiny relative progress on q for 8 accepted/rejected steps, or damping at its cap
         tiny_progress = rel < 1e-10
         stall[idx] = torch.where(tiny_progress, stall[idx] + 1, torch.zeros_like(stall[idx]))
-        r_kept = r[idx] if ki is None else r[idx] * ki
-        conv_i = r_kept.norm(dim=-1) <= res_tol
+        conv_i = _kept(r[idx], ki).norm(dim=-1) <= res_tol
         converged[idx] = conv_i
         done = conv_i | (stall[idx] >= 8) | (mu[idx] >= 1e16)
         if hand is not None:
             done |= hand
-        if (reduced or crawl is not None) and it % window == 0:
-            if it >= (2 if reduced else 1) * window:
+        if windowed and it % window == 0:
+            if it >= first_check:
                 slow = q_i > 0.5 * q_window[idx]
                 if not reduced:
                     slow &= unresolved
@@ -353,7 +360,7 @@ def _slow_manifold(
     freeze: float,
     freeze_min: float,
     max_iter: int,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, int]:
+) -> tuple[Tensor, Tensor, Tensor, int]:
     r"""Converge starts onto the slow manifold by stages of the reduced problem.
 
     A stage solves the reduced problem of :func:`_levenberg_marquardt` at a threshold
@@ -366,14 +373,13 @@ def _slow_manifold(
     last converged stage, so every point marked ``on_manifold`` has, up to ``res_tol``, its
     whole residual in the rows held free there: it moves only along them.
 
-    Returns ``(h, on_manifold, n_frozen, level, iterations)``: ``n_frozen`` counts the rows held
-    free and ``level`` is the threshold of the last converged stage.
+    Returns ``(h, on_manifold, n_frozen, iterations)``: ``n_frozen`` counts the rows held free
+    at the last converged stage.
     """
     b = h.shape[0]
     start = h.clone()
     on = torch.zeros(b, dtype=torch.bool, device=h.device)
     n_frozen = torch.zeros(b, dtype=torch.long, device=h.device)
-    level = torch.full((b,), math.nan, dtype=torch.float64)
     delta = torch.full((b,), freeze, dtype=h.dtype, device=h.device)
     live = torch.ones(b, dtype=torch.bool, device=h.device)
     iterations = 0
@@ -388,14 +394,13 @@ def _slow_manifold(
         h[good] = hs[conv]
         on[good] = True
         n_frozen[good] = nf[conv]
-        level[good.cpu()] = delta[good].double().cpu()
         full = _residual(system, hs, xi).norm(dim=-1) <= res_tol
         # converged: next, smaller threshold; failed before any success: a larger one, from the start
         retry = ~conv & ~on[idx] & (delta[idx] < freeze * _STAGE_FACTOR**2 * 1.01)
         delta[idx] = torch.where(conv, delta[idx] / _STAGE_FACTOR, delta[idx] * _STAGE_FACTOR)
         h[idx[retry]] = start[idx[retry]]
         live[idx] = (conv & ~full & (delta[idx] >= freeze_min)) | retry
-    return h, on, n_frozen, level, iterations
+    return h, on, n_frozen, iterations
 
 
 def _newton_polish(
@@ -831,7 +836,7 @@ def find_fixed_points(
             cidx = crawled.nonzero().squeeze(-1)
             for s0 in range(0, cidx.numel(), chunk):
                 sub = cidx[s0 : s0 + chunk]
-                h_sub, on_sub, nf_sub, _, it = _slow_manifold(
+                h_sub, on_sub, nf_sub, it = _slow_manifold(
                     system,
                     h[sub].clone(),
                     _sub(xb, sub),
