@@ -410,18 +410,18 @@ def test_check_jacobian_fires_on_each_tangent_hook() -> None:
 class _LinearFlow(rd.AbstractFlow):
     """x' = A x with an analytic Jacobian. A = -diag(1, 2): RK4 maps it to diag(R(-dt), R(-2 dt)),
     R(z) = 1 + z + z^2/2 + z^3/6 + z^4/24. A = [[0, 1], [0, 0]] (a shear): the flow map I + t A
-    is a polynomial of degree 1 in t, which RK4 integrates exactly at any dt."""
+    is a polynomial of degree 1 in t, which RK4 integrates exactly at any dt. Any square A works."""
 
     def __init__(self, a: list[list[float]]) -> None:
         super().__init__()
-        self.state_size, self.input_size, self.dtype = 2, 0, F64
+        self.state_size, self.input_size, self.dtype = len(a), 0, F64
         self.register_buffer("a", torch.tensor(a, dtype=F64))
 
     def _vector_field(self, h, x):
         return h @ self.a.T
 
     def _jacobian(self, h, x):
-        return self.a.expand(*h.shape[:-1], 2, 2)
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
 
 
 def test_step_halving_fires_on_a_known_bias_and_passes_an_exact_integrator() -> None:
@@ -448,3 +448,155 @@ def test_step_halving_fires_on_a_known_bias_and_passes_an_exact_integrator() -> 
     # the shear's RK4 map is its exact flow map at both step sizes: no bias, the check passes
     shear = rd.lyapunov_spectrum(rd.discretise(_LinearFlow([[0.0, 1.0], [0.0, 0.0]]), dt=0.5), **kw)
     assert shear.check("step_halving").passed, shear.message
+
+
+def test_step_halving_with_zero_standard_errors_tolerates_a_negligible_bias() -> None:
+    # one deterministic trajectory of x' = -2 x: every time block agrees, so the standard error is
+    # ~1e-16 and the old tolerance (4 se + 1e-9 max(1, |lambda|)) called the RK4 bias of the
+    # exponent, lambda^5 dt^4 / 120 = 6.8e-7 at dt = 0.04, a 'warning'. Richardson: the bias of
+    # lambda(dt) is d / (1 - 2^-4), d the change under dt -> dt/2; it passes when below
+    # 1e-6 max(1, |lambda|) (docs/lyapunov.md, step_halving)
+    def lam(dt: float) -> float:  # the RK4 map of x' = -2 x is x -> R(-2 dt) x
+        z = -2.0 * dt
+        return math.log(1 + z + z**2 / 2 + z**3 / 6 + z**4 / 24) / dt
+
+    kw = {"n_steps": 200, "h0": torch.ones(1, dtype=F64), "generator": gen(0), "check_dt": True}
+    flow = _LinearFlow([[-2.0]])
+    fine = rd.lyapunov_spectrum(rd.discretise(flow, dt=0.04), **kw)
+    assert fine.lambda_max == pytest.approx(lam(0.04), abs=1e-12) and float(fine.stderr[0]) < 1e-12
+    chk = fine.check("step_halving")
+    d = abs(lam(0.04) - lam(0.02))  # 6.4e-7
+    assert (
+        chk.value == pytest.approx(d, rel=1e-6) and d > 4 * float(fine.stderr[0]) + 1e-9 * 2
+    )  # old: warning
+    assert chk.tolerance == pytest.approx(1e-6 * abs(lam(0.04)) * 15 / 16) and chk.passed
+    assert fine.status == rd.Status.SUCCESS, fine.message
+    assert f"Richardson (rk4, order 4): time-step bias {d * 16 / 15:.3g} at dt = 0.04" in chk.detail
+    # a step that is genuinely too large still warns, and the advice scales dt by (tol / d)^(1/4)
+    coarse = rd.lyapunov_spectrum(rd.discretise(flow, dt=0.2), **kw)
+    chk = coarse.check("step_halving")
+    assert not chk.passed and coarse.status == rd.Status.WARNING
+    assert chk.value == pytest.approx(abs(lam(0.2) - lam(0.1)), rel=1e-6)  # 4.0e-4
+    assert chk.tolerance == pytest.approx(1e-6 * abs(lam(0.2)) * 15 / 16)
+    dt_ok = math.floor(0.2 * (chk.tolerance / chk.value) ** 0.25 * 1e3) / 1e3  # 0.048
+    assert f"use dt <= 0.1, and dt <= {dt_ok:.2g} to bring" in chk.detail
+    # the advice works and is not far too strict: the check passes at dt_ok, fails at 1.25 dt_ok
+    assert abs(lam(dt_ok) - lam(dt_ok / 2)) < chk.tolerance < abs(lam(1.25 * dt_ok) - lam(0.625 * dt_ok))
+
+
+# ------------------------------------------------------------------------------ stationarity
+class _Escape(AbstractMap):
+    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``F'(0) = 1 + 2c``), stable ones at
+    1 (``F'(1) = 1 - 3c``) and -2. From a start near 0 the orbit creeps away at rate ln(1 + 2c)
+    and ends on 1, whose exponent ln(1 - 3c) is the orbit's exponent (the escape is a transient)."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("c", torch.tensor(c, dtype=F64))
+
+    def _step(self, h, x):
+        return h - self.c * h * (h - 1) * (h + 2)
+
+    def _jacobian(self, h, x):
+        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
+
+
+def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
+    # the reported case (c = 0.003, no transient): 1000 steps spent leaving 0 gave lambda = +0.006
+    # 'chaotic' with 'success'. The convergence check passed because its error bar, the spread of
+    # the time blocks, is itself the trend; the stationarity check's noise (successive block
+    # differences) is not, and the halves differ by > 5 of its units
+    res = rd.lyapunov_spectrum(
+        _Escape(0.003), n_steps=1000, h0=torch.tensor([1e-4], dtype=F64), generator=gen(0)
+    )
+    assert res.lambda_max == pytest.approx(math.log(1.006), abs=1e-4) and res.regime == "chaotic"
+    assert res.check("convergence").passed  # the old rule alone: success
+    chk = res.check("stationarity")
+    assert not chk.passed and chk.value > 10 and chk.tolerance == 5.0
+    assert res.status == rd.Status.NOT_CONVERGED
+    assert "increase n_transient to >= 1000" in chk.detail and "has not reached its attractor" in chk.detail
+    # oracle: with the advice followed (a faster escape, c = 0.03, so the test is short), the exponent
+    # is the stable fixed point's, ln|F'(1)| = ln(1 - 3c) = ln 0.91, and the run says success
+    short = rd.lyapunov_spectrum(
+        _Escape(0.03), n_steps=400, h0=torch.tensor([1e-6], dtype=F64), generator=gen(0)
+    )
+    assert short.status == rd.Status.NOT_CONVERGED and not short.check("stationarity").passed
+    assert "n_transient to >= 400" in short.message
+    good = rd.lyapunov_spectrum(
+        _Escape(0.03), n_steps=400, n_transient=400, h0=torch.tensor([1e-6], dtype=F64), generator=gen(0)
+    )
+    assert good.status == rd.Status.SUCCESS and good.check("stationarity").passed, good.message
+    assert good.lambda_max == pytest.approx(math.log(0.91), abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("system", "kw", "exact"),
+    [
+        (rd.Logistic(r=4.0), dict(n_steps=2000, n_transient=20), math.log(2.0)),
+        (rd.Henon(), dict(n_steps=2000, n_transient=100), 0.419),
+        (
+            rd.VanillaRNN(64, g=3.0, generator=gen(0), dtype=F64),
+            dict(k=2, n_steps=1000, n_transient=100),
+            None,
+        ),
+    ],
+    ids=["logistic", "henon", "vanilla"],
+)
+def test_stationary_chaotic_runs_keep_success(system, kw, exact) -> None:
+    res = rd.lyapunov_spectrum(system, generator=gen(1), **kw)
+    chk = res.check("stationarity")
+    assert chk.passed and chk.value < chk.tolerance and res.status == rd.Status.SUCCESS, res.message
+    assert res.regime == "chaotic"
+    if exact is not None:
+        assert res.lambda_max == pytest.approx(exact, abs=4 * float(res.stderr[0]) + 0.005)
+
+
+# ------------------------------------------------------------------------------ near-zero tolerance
+class _TwoLines(AbstractMap):
+    """``u -> 1 + 0.99 (u - 1)`` for ``u > 0``, ``-1 + 0.9 (u + 1)`` otherwise: two attractors (the
+    fixed points +-1) with constant slopes, so every trajectory's exponent is exactly ln 0.99 or ln 0.9."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("slope", torch.tensor([0.99, 0.9], dtype=F64))
+
+    def _step(self, h, x):
+        return torch.where(h > 0, 1 + self.slope[0] * (h - 1), -1 + self.slope[1] * (h + 1))
+
+    def _jacobian(self, h, x):
+        return torch.where(h > 0, self.slope[0], self.slope[1]).expand_as(h).unsqueeze(-1)
+
+
+def test_multistable_near_zero_tolerance_comes_from_within_the_clusters() -> None:
+    h0 = torch.tensor([[0.5], [2.0], [0.1], [-0.5], [-2.0], [-0.1]], dtype=F64)
+    res = rd.lyapunov_spectrum(_TwoLines(), n_steps=300, h0=h0, generator=gen(0))
+    lam = [math.log(0.99), math.log(0.9)]  # -0.01005, -0.10536: neither is zero
+    assert res.regime == "multistable" and res.status == rd.Status.WARNING
+    assert sorted(c["lambda_max"] for c in res.clusters) == pytest.approx(sorted(lam), abs=1e-12)
+    # the old rule: 3 x the spread over all six trajectories (0.064) > |mean| = 0.0577, so the mean
+    # counted as a slow mode; within the clusters the spread is 0, so the tolerance is its 1e-3 floor
+    old_tol = 3 * float(res.per_trajectory[:, 0].std()) / math.sqrt(6)
+    assert old_tol == pytest.approx(0.0637, abs=1e-3) and old_tol > abs(res.lambda_max)
+    assert res.near_zero_tolerance == 1e-3 and res.n_near_zero == 0
+    # with one cluster nothing changes: the reported stderr sets the tolerance
+    one = rd.lyapunov_spectrum(_TwoLines(), n_steps=300, h0=h0[:3], generator=gen(0))
+    assert one.regime == "stable" and one.near_zero_tolerance == 1e-3 and one.status == rd.Status.SUCCESS
+
+
+@pytest.mark.slow  # 2 x 1000 steps plus a 1100-step transient of a 32-unit network (1 s)
+def test_transient_chaos_of_a_small_network_is_not_converged_then_stable() -> None:
+    # a real false 'chaotic, success': this n = 32, g = 3 network wanders chaotically for ~150 steps
+    # and then settles on an attractor with lambda_max ~ -0.026 (block means of 200 steps, measured
+    # once over 8000 steps: 0.137, 0.012, then -0.02 .. -0.04). A 1000-step run after 100 transient
+    # steps averaged the two to +0.03 and said 'success'; now stationarity flags it, and the advised
+    # transient gives the attractor's exponent
+    net = rd.VanillaRNN(32, g=3.0, generator=gen(0), dtype=F64)
+    res = rd.lyapunov_spectrum(net, k=2, n_steps=1000, n_transient=100, generator=gen(1))
+    assert res.lambda_max > 0 and res.check("convergence").passed
+    assert res.status == rd.Status.NOT_CONVERGED and not res.check("stationarity").passed
+    assert "n_transient to >= 1100" in res.message
+    good = rd.lyapunov_spectrum(net, k=2, n_steps=1000, n_transient=1100, generator=gen(1))
+    assert good.status == rd.Status.SUCCESS and good.regime == "stable", good.message
+    assert good.lambda_max == pytest.approx(-0.026, abs=0.01)

@@ -1,5 +1,5 @@
-r"""Diagnostics of Lyapunov runs: convergence, divergence, multistability, the sum rule and the
-flow-divergence check (docs/lyapunov.md, "Statuses and checks").
+r"""Diagnostics of Lyapunov runs: convergence, stationarity, divergence, multistability, the sum
+rule and the flow-divergence check (docs/lyapunov.md, "Statuses and checks").
 
 Each diagnostic returns :class:`~rnndyn.Check` records; the result's status is the worst outcome
 of its checks (:func:`rnndyn._results.status_from_checks`).
@@ -38,6 +38,14 @@ DIVERGENCE_FACTOR = 1e8
 MIN_TRAJECTORIES = 8
 #: e-foldings of the slowest exponent the transient should cover.
 MIN_E_FOLDINGS = 3.0
+#: stationarity: number of time blocks (at most; each >= MIN_BLOCK_STEPS steps, at least
+#: MIN_STATIONARITY_BLOCKS of them) and the noise units the two halves' means may differ by.
+N_STATIONARITY_BLOCKS = 20
+MIN_STATIONARITY_BLOCKS = 8
+Z_STATIONARITY = 5.0
+#: time-step bias that counts as negligible, relative to max(1, |value|): the flow-divergence
+#: check and, through the Richardson estimate of the bias, the step-halving check
+DT_BIAS_RTOL = 1e-6
 
 
 # ------------------------------------------------------------------------------- divergence
@@ -135,7 +143,7 @@ def flow_divergence_check(total: float, mean_trace: float, stderr: Tensor, dt: f
     bias = abs(total - mean_trace)
     se = stderr[torch.isfinite(stderr)]
     se_max = float(se.max()) if se.numel() else 0.0
-    tol = max(2.0 * se_max, 1e-6 * max(1.0, abs(mean_trace)))
+    tol = max(2.0 * se_max, DT_BIAS_RTOL * max(1.0, abs(mean_trace)))
     passed = bias <= tol
     detail = (
         f"sum of exponents {total:.6g} vs time-averaged flow divergence <tr Df> {mean_trace:.6g}: "
@@ -339,6 +347,101 @@ def convergence_checks(
         )
     )
     return conv
+
+
+# ----------------------------------------------------------------------------- stationarity
+def stationarity_check(
+    *,
+    cum: Tensor,
+    steps: Tensor,
+    exps: Tensor,
+    stderr: Tensor,
+    n_steps: int,
+    n_transient: int,
+    scale: float,
+    units: str,
+) -> Check | None:
+    r"""Whether the local growth rates are stationary over the averaged steps.
+
+    The run is cut into ``K`` time blocks (``K = min(20, n_steps // 10)``, at least 8; fewer
+    recorded checkpoints: ``None``). For each of the top three finite exponents, with block means
+    ``b_1 .. b_K`` (sorted per block, as the time-block error), the two halves' means ``m_1``,
+    ``m_2`` are compared with a noise that a trend does not inflate: the von Neumann estimate
+    from successive differences,
+
+    .. math:: \sigma_b^2 = \frac{1}{2(K-1)}\sum_j (b_{j+1} - b_j)^2, \qquad
+              z = \frac{|m_2 - m_1|}{\sigma_b\sqrt{1/K_1 + 1/K_2}}
+
+    (J. von Neumann, Ann. Math. Statist. 12, 367 (1941)). For stationary blocks ``z`` is
+    t-distributed; the spread of the blocks themselves (the time-block standard error, and the
+    ``convergence`` check's tolerance) counts a trend as noise, so a slow escape from an unstable
+    fixed point passed it. The check fails when ``z > Z_STATIONARITY`` (5) **and** the halves
+    differ by more than the reported standard error ``stderr`` (a trend inside the error bar
+    changes nothing the result claims) and than a round-off floor ``1e-9 max(1, |lambda|)``.
+
+    Args:
+        cum: ``(C, k)`` cumulative ``ln R_ii`` (natural log, per step) of the mean trajectory.
+        steps: ``(C,)`` averaged steps at each checkpoint. exps / stderr: the final ``(k,)``
+            exponents and the error they are reported with (sorted, in result units).
+        scale: result units per natural-log step (``1 / (dt ln b)``).
+
+    Returns:
+        A :class:`~rnndyn.Check` named ``"stationarity"`` (failure status ``not_converged``), or
+        ``None`` when the run has too few blocks to judge.
+    """
+    idx = [i for i in range(exps.numel()) if math.isfinite(float(exps[i]))][:N_CHECKED]
+    n_blk = min(N_STATIONARITY_BLOCKS, n_steps // MIN_BLOCK_STEPS)
+    if not idx or n_blk < MIN_STATIONARITY_BLOCKS:
+        return None
+    means = block_means(cum, steps, n_steps, n_blk)
+    if means is None or means.shape[0] < MIN_STATIONARITY_BLOCKS:
+        return None
+    blocks = torch.sort(means * scale, dim=-1, descending=True).values[:, idx]
+    if not bool(torch.isfinite(blocks).all()):
+        return None
+    nb = blocks.shape[0]
+    h = nb // 2
+    m1, m2 = blocks[:h].mean(0), blocks[h:].mean(0)
+    diff = (m2 - m1).abs()
+    sigma = torch.sqrt(((blocks[1:] - blocks[:-1]) ** 2).sum(0) / (2 * (nb - 1)))
+    noise = sigma * math.sqrt(1.0 / h + 1.0 / (nb - h))
+    se = stderr[idx]
+    se = torch.where(torch.isfinite(se), se, torch.zeros_like(se))
+    floor = torch.maximum(se, 1e-9 * torch.clamp(exps[idx].abs(), min=1.0))
+    z = torch.where(noise > 0, diff / noise, torch.where(diff > 0, math.inf, 0.0))
+    bad = (z > Z_STATIONARITY) & (diff > floor)
+    worst = int(torch.argmax(torch.where(bad, z, torch.where(diff > floor, z, torch.zeros_like(z)))))
+    i = idx[worst]
+    z_w = float(z[worst])
+    where = (
+        f"lambda_{i + 1}: the mean over the second half of the {n_steps} averaged steps is "
+        f"{float(m2[worst]):.4g} against {float(m1[worst]):.4g} over the first half (difference "
+        f"{float(diff[worst]):.3g} {units}, {z_w:.3g} times its noise {float(noise[worst]):.2g} from "
+        f"successive differences of {nb} time blocks"
+    )
+    if not bool(bad.any()):
+        return Check(
+            name="stationarity",
+            passed=True,
+            value=z_w,
+            tolerance=Z_STATIONARITY,
+            detail=f"the local growth rates are stationary: the halves' means of the top {len(idx)} "
+            f"exponent(s) differ by <= {Z_STATIONARITY:g} noise units or by less than the standard "
+            f"error ({nb} time blocks; worst {where})",
+            status=Status.NOT_CONVERGED,
+        )
+    return Check(
+        name="stationarity",
+        passed=False,
+        value=z_w,
+        tolerance=Z_STATIONARITY,
+        detail=f"the local growth rates still change along the run: {where}, and more than the "
+        f"standard error {float(se[worst]):.2g}). The trajectory has not reached its attractor (a "
+        "transient, e.g. a slow escape from an unstable fixed point), so the exponents mix the "
+        f"transient with the attractor: increase n_transient to >= {n_transient + n_steps} (the whole "
+        "of this run) and check that the rates stay put",
+        status=Status.NOT_CONVERGED,
+    )
 
 
 # --------------------------------------------------------------------------- multistability

@@ -99,7 +99,8 @@ class LyapunovResult(Result):
             ``inf`` when ``lambda_max <= 0``.
         n_near_zero: number of exponents with ``|lambda_i| <= near_zero_tolerance`` (slow modes).
         near_zero_tolerance: the tolerance used (user value, or
-            ``max(1e-3, 3 * stderr of the exponent closest to zero)``).
+            ``max(1e-3, 3 * stderr of the exponent closest to zero)``; for a multistable run the
+            stderr within the clusters, not the spread between attractors).
         regime: ``"chaotic"`` (lambda_max > tolerance), ``"stable"`` (< -tolerance) or
             ``"marginal"``.
         sum_check: ``None``, or a dict comparing the sum of the exponents with the mean
@@ -120,8 +121,9 @@ class LyapunovResult(Result):
         method: ``"qr"`` or ``"two_trajectory"``. tangent: ``"dense"``, ``"jvp"`` or ``None``.
         status / message / checks: the shared :class:`rnndyn.Status`; the message says what was
             checked and what to change; ``checks`` holds ``jacobian``, ``bounded``,
-            ``convergence``, ``multistability``, ``sum_rule``, ``flow_divergence``,
-            ``step_halving`` as they apply (docs/lyapunov.md, "Statuses and checks").
+            ``convergence``, ``stationarity``, ``multistability``, ``sum_rule``,
+            ``flow_divergence``, ``step_halving`` as they apply (docs/lyapunov.md, "Statuses and
+            checks").
     """
 
     exponents: Tensor
@@ -927,7 +929,13 @@ def _build_result(
     lam_max_nat = float(exps[0]) * math.log(log_base)
     entropy = float(exps.clamp(min=0).sum())
     pred = math.log(2.0) / lam_max_nat if lam_max_nat > 0 else math.inf
-    tol, n_zero, regime = _near_zero(exps, stderr, zero_tol)
+    # multistability: per-trajectory lambda_max against their own time-block errors; the near-zero
+    # tolerance then uses the spread within the clusters (the attractors' differences are not noise)
+    clusters, multi_check = diag.multistability(
+        per_traj_sorted[:, 0], cum, steps, n_steps, n_blocks, scale, system.units
+    )
+    tol_err = _within_cluster_stderr(per_traj_sorted, clusters, cum, steps, n_steps, n_blocks, scale)
+    tol, n_zero, regime = _near_zero(exps, stderr if tol_err is None else tol_err, zero_tol)
     if n_neg_inf == engine.k:
         checks.append(
             Check(
@@ -967,12 +975,21 @@ def _build_result(
         units=system.units,
     )
     checks.extend(conv.checks)
-    # multistability: per-trajectory lambda_max against their own time-block errors
-    clusters, check = diag.multistability(
-        per_traj_sorted[:, 0], cum, steps, n_steps, n_blocks, scale, system.units
+    # stationarity: the halves' block means against a trend-free noise (a slow escape, a transient)
+    check = diag.stationarity_check(
+        cum=cum.mean(0),
+        steps=steps,
+        exps=exps,
+        stderr=stderr,
+        n_steps=n_steps,
+        n_transient=n_transient,
+        scale=scale,
+        units=system.units,
     )
     if check is not None:
         checks.append(check)
+    if multi_check is not None:
+        checks.append(multi_check)
         if len(clusters) > 1:
             regime = "multistable"
     # sum rule and flow divergence (streaming means along the averaged trajectory)
@@ -1150,6 +1167,42 @@ def kaplan_yorke_dimension(exponents: Tensor, *, complete: bool = True) -> float
     return j + float(csum[j - 1]) / abs(float(lam[j]))
 
 
+def _within_cluster_stderr(
+    per_traj: Tensor,
+    clusters: list[dict[str, Any]],
+    cum: Tensor,
+    steps: Tensor,
+    n_steps: int,
+    n_blocks: int,
+    scale: float,
+) -> Tensor | None:
+    r"""The standard error the near-zero tolerance uses when the trajectories fall into several
+    clusters (multistability); ``None`` with at most one cluster (then the reported ``stderr``).
+
+    The spread over all trajectories counts the attractors' different exponents as noise, so a
+    run with attractors at ``lambda = -0.01`` and ``-0.1`` got a tolerance of ~0.06 and called
+    their mean "zero". Instead, per exponent ``i``, the pooled spread within the clusters,
+
+    .. math:: s_i^2 = \frac{1}{B - C}\sum_c \sum_{b \in c} (\lambda_{bi} - \bar\lambda_{ci})^2,
+              \qquad \mathrm{se}_i = s_i / \sqrt{B}
+
+    (``B`` trajectories, ``C`` clusters; the error of the mean of ``B`` trajectories on one
+    attractor). With only singleton clusters (``B = C``) it is the combined time-block error of
+    the trajectories, ``sqrt(sum_b se_bi^2) / B``.
+    """
+    if len(clusters) < 2:
+        return None
+    b = per_traj.shape[0]
+    if b > len(clusters):
+        ss = torch.zeros_like(per_traj[0])
+        for c in clusters:
+            vals = per_traj[list(c["trajectories"])]
+            ss = ss + ((vals - vals.mean(0)) ** 2).sum(0)
+        return torch.sqrt(ss / (b - len(clusters))) / math.sqrt(b)
+    se = torch.stack([diag.block_stderr(c, steps, n_steps, n_blocks, scale) for c in cum])
+    return torch.sqrt((se**2).sum(0)) / b
+
+
 def _near_zero(exps: Tensor, stderr: Tensor, zero_tol: float | None) -> tuple[float, int, str]:
     finite = torch.isfinite(exps)
     if zero_tol is None:
@@ -1308,12 +1361,14 @@ def lyapunov_spectrum(
         check_jacobian: compare the model's tangent with autograd JVPs at states sampled from
             the run (cheap; a mismatch makes the result ``failed``, docs/lyapunov.md).
         check_dt: for a discretised flow, rerun at ``dt / 2`` and compare the top exponents
-            (doubles the cost; a difference beyond the errors is a ``warning``).
+            (doubles the cost; a difference beyond the errors whose Richardson bias
+            ``d / (1 - 2^-p)`` also exceeds ``1e-6 max(1, |lambda|)`` is a ``warning``).
 
     Returns:
         :class:`LyapunovResult`. Its ``status`` is the worst outcome of its ``checks``:
         ``success`` only when the top exponents have settled to their reported error and every
-        self-check passed; ``not_converged`` (the message says which of ``n_steps`` /
+        self-check passed; ``not_converged`` (a drift, or local growth rates that differ between
+        the run's halves, i.e. a transient; the message says which of ``n_steps`` /
         ``n_transient`` to raise and to what), ``warning`` (multistability, time-step bias),
         ``failed`` (the model's Jacobian disagrees with autograd), ``diverged`` (the state
         escaped: non-finite or 1e8 times its initial scale).
@@ -1387,8 +1442,18 @@ def _step_halving(
     qr_every: int | str,
     throw: bool,
 ) -> LyapunovResult:
-    """Rerun at ``dt / 2`` (twice the steps, inputs held twice as long) and compare the top
-    exponents: a difference beyond 4 combined standard errors is a time-step bias (``warning``)."""
+    r"""Rerun at ``dt / 2`` (twice the steps, inputs held twice as long) and compare the top
+    exponents: a difference beyond 4 combined standard errors is a time-step bias (``warning``),
+    unless the bias it implies is negligible.
+
+    For an integrator of order ``p`` the exponents' bias is ``C dt^p``, so the difference
+    ``d = |lambda(dt) - lambda(dt/2)|`` gives the bias of the reported ``lambda(dt)`` by Richardson
+    extrapolation, ``b = d / (1 - 2^-p)`` (16/15 d for RK4, 2 d for Euler). A bias below
+    ``DT_BIAS_RTOL max(1, |lambda|)`` (1e-6, as the flow-divergence check) passes even when the
+    standard errors are zero (one deterministic trajectory), where the old floor ``1e-9 |lambda|``
+    flagged a 1e-7 RK4 bias. The tolerance on ``d`` is therefore
+    ``max(4 se, DT_BIAS_RTOL max(1, |lambda|) (1 - 2^-p))``; the same floor applies to the sum of
+    a full spectrum."""
     import dataclasses
 
     from rnndyn.discretise import discretise
@@ -1410,6 +1475,8 @@ def _step_halving(
         check_jacobian=False,
     )
     top = [i for i in range(min(res.k, diag.N_CHECKED)) if math.isfinite(float(res.exponents[i]))]
+    order = int(system.tableau.order)  # type: ignore[attr-defined]  (a Discretised flow)
+    shrink = 1.0 - 2.0**-order  # d = (1 - 2^-p) b: the difference the negligible bias b allows
     if other.status is Status.DIVERGED or not top:
         chk = Check(
             name="step_halving",
@@ -1421,13 +1488,20 @@ def _step_halving(
         diff = (res.exponents[top] - other.exponents[top]).abs()
         se = torch.sqrt(res.stderr[top] ** 2 + other.stderr[top] ** 2)
         se = torch.where(torch.isfinite(se), se, torch.zeros_like(se))
-        tol = diag.Z_DRIFT * se + 1e-9 * torch.clamp(res.exponents[top].abs(), min=1.0)
+        floor = diag.DT_BIAS_RTOL * torch.clamp(res.exponents[top].abs(), min=1.0) * shrink
+        tol = torch.maximum(diag.Z_DRIFT * se, floor)
         ratio = diff / tol
         w = int(torch.argmax(ratio))
         ok = bool((ratio <= 1).all())
+        what = (
+            f"{diag.Z_DRIFT:g} combined standard errors"
+            if float(diag.Z_DRIFT * se[w]) >= float(floor[w])
+            else f"a negligible bias {diag.DT_BIAS_RTOL:g} max(1, |lambda|)"
+        )
         detail = (
             f"halving dt to {half.dt:g} changes lambda_{top[w] + 1} by {float(diff[w]):.3g} "
-            f"(tolerance {float(tol[w]):.2g} = {diag.Z_DRIFT:g} combined standard errors)"
+            f"(tolerance {float(tol[w]):.2g}: {what}); Richardson ({system.method}, order {order}): "
+            f"time-step bias {float(diff[w]) / shrink:.3g} at dt = {system.dt:g}"
         )
         value, tolerance = float(diff[w]), float(tol[w])
         if res.k == engine.n_tangent and bool(torch.isfinite(res.exponents).all()):
@@ -1439,7 +1513,7 @@ def _step_halving(
             se_all = res.stderr[torch.isfinite(res.stderr)]
             tol_sum = max(
                 2.0 * float(se_all.max()) if se_all.numel() else 0.0,
-                1e-9 * max(1.0, abs(float(res.exponents.sum()))),
+                diag.DT_BIAS_RTOL * max(1.0, abs(float(res.exponents.sum()))) * shrink,
             )
             detail += f"; the sum of the exponents changes by {d_sum:.3g} (tolerance {tol_sum:.2g})"
             if d_sum > tol_sum:
@@ -1447,6 +1521,14 @@ def _step_halving(
                 value, tolerance = d_sum, tol_sum
         if not ok:
             detail += f": a time-step bias; use dt <= {half.dt:g}"
+            # the bias scales as dt^p: the dt at which the difference would meet its tolerance
+            dt_ok = system.dt * (tolerance / value) ** (1.0 / order)
+            if dt_ok < half.dt:
+                e = 10.0 ** (math.floor(math.log10(dt_ok)) - 1)  # two digits, rounded down
+                detail += (
+                    f", and dt <= {math.floor(dt_ok / e) * e:.2g} to bring the difference within its "
+                    f"tolerance (the bias scales as dt^{order})"
+                )
         chk = Check(
             name="step_halving",
             passed=ok,
@@ -1624,7 +1706,10 @@ def max_lyapunov(
     else:
         stderr, how = torch.full_like(exps, math.nan), "none"
     lam_nat = float(exps[0]) * math.log(log_base)
-    tol, n_zero, regime = _near_zero(exps, stderr, None)
+    # (``per`` is finite here: a non-finite separation returned as diverged above)
+    clusters, multi_check = diag.multistability(per[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
+    tol_err = _within_cluster_stderr(per, clusters, cum, steps, n_steps, n_blocks, scale)
+    tol, n_zero, regime = _near_zero(exps, stderr if tol_err is None else tol_err, None)
     kyd = kaplan_yorke_dimension(exps, complete=n == 1)
     if math.isnan(kyd):
         notes.append(_kyd_unknown(1, n, fix="use rd.lyapunov_spectrum"))
@@ -1669,10 +1754,21 @@ def max_lyapunov(
         units=system.units,
     )
     checks.extend(conv.checks)
-    # (``per`` is finite here: a non-finite separation returned as diverged above)
-    clusters, check = diag.multistability(per[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
-    if check is not None:
-        checks.append(check)
+    if not n_merged:  # a -inf separation has no block means to compare
+        check = diag.stationarity_check(
+            cum=cum.mean(0),
+            steps=steps,
+            exps=exps,
+            stderr=stderr,
+            n_steps=n_steps,
+            n_transient=n_transient,
+            scale=scale,
+            units=system.units,
+        )
+        if check is not None:
+            checks.append(check)
+    if multi_check is not None:
+        checks.append(multi_check)
         if len(clusters) > 1:
             regime = "multistable"
     status = status_from_checks(checks)
