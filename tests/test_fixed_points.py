@@ -597,3 +597,27 @@ def test_good_turing_estimate_is_calibrated() -> None:
     assert abs(float(missed_t.mean()) - expect_missed) < 3 * float(missed_t.std()) / math.sqrt(40)
     bias = expect_gt - expect_missed
     assert abs(float(p_new_t.mean()) - float(missed_t.mean())) < 3 * se + bias
+
+
+def test_double_well_partner_and_a_map_that_fails_at_the_probe() -> None:
+    """The double well (x, y) -> (x + 0.2 (x - x^3), 0.5 y) is odd: starts with x >= 0.8 reach the
+    sink (1, 0) only (LM on F(h) - h from x in [0.8, 1.6]), and its partner (-1, 0) is added with the exact eigenvalues (0.6, 0.5).
+    A map whose tangent hook raises at the probe states is searched as before, without symmetry
+    (symmetry_error inf, nothing added)."""
+    starts = torch.tensor([[0.8, 0.3], [1.1, -0.5], [1.3, 0.2], [1.6, -1.0]], dtype=F64)
+    res = rd.find_fixed_points(DoubleWell(), initial_states=starts)
+    assert res.odd_map and res.n_added_by_symmetry == 1 and res.n_points == 2, res.message
+    added = res.points[res.from_symmetry][0]
+    torch.testing.assert_close(added, torch.tensor([-1.0, 0.0], dtype=F64), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        sorted(res.eigenvalues[res.from_symmetry][0].real.tolist()), [0.5, 0.6], atol=1e-12
+    )
+    assert res.stability == ("stable", "stable") and res.hits.tolist() in ([4, 0], [0, 4])
+
+    class Fragile(DoubleWell):
+        def _step_and_tangent(self, h, x, Q):
+            raise RuntimeError("undefined here")
+
+    res = rd.find_fixed_points(Fragile(), initial_states=starts)
+    assert not res.odd_map and res.symmetry_error == math.inf and res.n_points == 1
+    assert res.n_added_by_symmetry == 0

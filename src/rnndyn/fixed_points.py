@@ -506,17 +506,21 @@ def _odd_symmetry(
     :math:`\lVert F(-h)+F(h)\rVert/(\lVert F(h)\rVert+\lVert h\rVert+1)` and
     :math:`\lVert (J(-h)-J(h))Q\rVert_F/(\lVert J(h)Q\rVert_F+1)` must stay below
     ``_SYMMETRY_ULPS`` ulps times :math:`\sqrt n`. Only the contract hooks are used (never the
-    model's type). Returns ``(odd, largest relative error)``; a non-finite value is not odd.
+    model's type). Returns ``(odd, largest relative error)``; a non-finite value, or a map that
+    raises at a probe, is not odd (error ``inf``).
     """
     n = probes.shape[-1]
     xb = None if x is None else x.expand(probes.shape[0], x.shape[-1])
-    if system.tangent_size == n:
-        f_plus, jq_plus = system._step_and_tangent(probes, xb, directions)
-        f_minus, jq_minus = system._step_and_tangent(-probes, xb, directions)
-    else:
-        f_plus, f_minus = system._step(probes, xb), system._step(-probes, xb)
-        jq_plus = _full_jacobian(system, probes, xb) @ directions
-        jq_minus = _full_jacobian(system, -probes, xb) @ directions
+    try:
+        if system.tangent_size == n:
+            f_plus, jq_plus = system._step_and_tangent(probes, xb, directions)
+            f_minus, jq_minus = system._step_and_tangent(-probes, xb, directions)
+        else:
+            f_plus, f_minus = system._step(probes, xb), system._step(-probes, xb)
+            jq_plus = _full_jacobian(system, probes, xb) @ directions
+            jq_minus = _full_jacobian(system, -probes, xb) @ directions
+    except (RuntimeError, ValueError):  # a map undefined at the probes (e.g. h < 0): no symmetry used
+        return False, math.inf
     err_f = (f_minus + f_plus).norm(dim=-1) / (f_plus.norm(dim=-1) + probes.norm(dim=-1) + 1)
     err_j = (jq_minus - jq_plus).flatten(-2).norm(dim=-1) / (jq_plus.flatten(-2).norm(dim=-1) + 1)
     err = float(torch.cat([err_f, err_j]).max())
@@ -930,9 +934,11 @@ def find_fixed_points(
                 xc = None if x0 is None else x0.expand(n_partner_tried, x0.shape[0])
                 cand = _newton_polish(system, cand, xc, res_tol=tol_v)
                 r_c = _residual(system, cand, xc).norm(dim=-1)
+                verified = torch.isfinite(r_c) & (r_c <= tol_v)
+                n_partner_failed = n_partner_tried - int(verified.sum())
+                # a partner polished onto a listed point is that point (not a failure)
                 near = torch.cdist(cand, pts, compute_mode="donot_use_mm_for_euclid_dist").amin(-1)
-                ok = torch.isfinite(r_c) & (r_c <= tol_v) & (near > dedup_v)
-                n_partner_failed = n_partner_tried - int(ok.sum())
+                ok = verified & (near > dedup_v)
                 added = cand[ok]
                 ev_added = _spectrum(system, added, x0)
                 pts = torch.cat([pts, added])
