@@ -60,10 +60,22 @@ def test_below_onset_solution_is_zero_fixed_point():
     assert r.status == "success"
 
 
-def test_discontinuous_onset_at_large_alpha_r():
+@pytest.fixture(scope="module")
+def region3() -> DMFTResult:
+    """The stationary DMFT at g_h = 1.9, alpha_r = 20 (~1 s): shared by the two region-3 tests."""
+    return gated_dmft(1.9, alpha_r=20.0)
+
+
+@pytest.fixture(scope="module")
+def dmft_3_5() -> DMFTResult:
+    """The exact (Gaussian-route) DMFT at g_h = 3, alpha_r = 5 on lags [0, 40] (~1 s), with lambda_max."""
+    return gated_dmft(3.0, alpha_r=5.0, tau_max=40.0)
+
+
+def test_discontinuous_onset_at_large_alpha_r(region3):
     # alpha_r = 20, g_h = 1.9 < 2: the zero FP is linearly stable (lambda = -0.025) but a chaotic
     # solution with finite amplitude and positive exponent exists (region 3)
-    r = gated_dmft(1.9, alpha_r=20.0)
+    r = region3
     assert not r.zero_fixed_point
     assert r.c_h0 > 0.05
     assert r.lambda_max > 0.05
@@ -71,10 +83,10 @@ def test_discontinuous_onset_at_large_alpha_r():
     assert small.zero_fixed_point  # both solutions exist: the transition is discontinuous
 
 
-def test_sampled_map_is_stationary_at_the_exact_gaussian_solution():
+def test_sampled_map_is_stationary_at_the_exact_gaussian_solution(dmft_3_5):
     # alpha_z = 0: the exact (Fourier) solution must be a fixed point of the Monte Carlo map up to
     # sampling noise: circulant sampling + Heun integration + estimator against the exact route
-    ex = gated_dmft(3.0, alpha_r=5.0, lyapunov=False, tau_max=40.0)
+    ex = dmft_3_5  # the correlations do not depend on lyapunov=True (computed after them)
     o = sample_correlations(ex.tau, ex.c_phi, g_h=3.0, alpha_r=5.0, n_samples=2000, window=60.0, burn_in=20.0)
     d = o["c_phi"] - ex.c_phi
     assert abs(d[0]) < 4.0 * o["stderr"][0]
@@ -107,8 +119,9 @@ def test_non_convergence_is_a_status_not_nan():
     assert d["status"] == "not_converged" and d["lambda_max"] is None
 
 
-def test_result_roundtrip_and_plot(tmp_path):
-    r = gated_dmft(3.0, alpha_r=5.0)
+def test_result_roundtrip_and_plot(tmp_path, dmft_3_5):
+    r = dmft_3_5
+    assert r.lambda_max is not None
     assert isinstance(r, DMFTResult)
     d = r.to_dict()
     assert d["c_h0"] == pytest.approx(r.c_h0) and len(d["c_h"]) == r.tau.size
@@ -300,10 +313,22 @@ def test_chaos_onset_bad_input_names_the_argument():
         chaos_onset(5.0, tol=0.0)
 
 
-def test_phase_diagram_with_dmft_theory():
+def test_phase_diagram_with_dmft_theory(region3, monkeypatch):
+    import rnndyn.meanfield.dmft as dmft_module
     from rnndyn.phases import phase_diagram
 
+    # the (1.9, 20) point's DMFT is the one region3 solved (same arguments, deterministic): reuse it
+    reused = []
+
+    def solve(g_h, **kw):
+        if (g_h, kw) == (1.9, {"alpha_r": 20.0, "alpha_z": 0.0, "n_samples": 2000}):
+            reused.append(g_h)
+            return region3
+        return gated_dmft(g_h, **kw)
+
+    monkeypatch.setattr(dmft_module, "gated_dmft", solve)
     ds = phase_diagram("gated_flow", g_h=[1.9], alpha_r=[0.0, 20.0], theory="dmft")
+    assert reused == [1.9]
     assert ds.region.values.tolist() == [[1, 3]]  # alpha_r = 20: region 3 (chaos beside the stable FP)
     assert ds.lambda_max.values[0, 0] == pytest.approx(-0.025) and ds.lambda_max.values[0, 1] > 0.05
     assert ds.attrs["theory_name"] == "dmft"
