@@ -68,6 +68,20 @@ def main() -> None:
         f"{res.slow_manifold_dimension}"
     )
 
+    # the odd-symmetry probe that every search runs (8 states, matrix-free J(-h) Q = J(h) Q), timed alone
+    from rnndyn.fixed_points import _odd_symmetry
+
+    gen = torch.Generator().manual_seed(0)
+    probes = torch.randn(8, n, generator=gen, dtype=F64)
+    directions = torch.randn(8, n, 3, generator=gen, dtype=F64)
+    t0 = time.perf_counter()
+    odd, err = _odd_symmetry(net, None, probes, directions / directions.norm(dim=-2, keepdim=True))
+    t_probe = time.perf_counter() - t0
+    print(
+        f"odd-symmetry probe: {1e3 * t_probe:.1f} ms ({100 * t_probe / t_new:.2f}% of the search; odd={odd}, "
+        f"error {err:.2g})"
+    )
+
     t0 = time.perf_counter()
     old = rd.find_fixed_points(net, initial_states=starts, slow_manifold=False, throw=False)
     t_old = time.perf_counter() - t0

@@ -560,7 +560,7 @@ def test_maps_that_are_not_odd_get_no_partners() -> None:
         rd.VanillaRNN(10, g=3.0, bias_std=0.3, generator=_gen(0), dtype=F64),
         rd.GRU(10, g_h=3.0, generator=_gen(0), dtype=F64),
     ):
-        starts = 2 * torch.randn(24, 10, generator=_gen(2), dtype=F64)
+        starts = 2 * torch.randn(12, 10, generator=_gen(2), dtype=F64)
         res = rd.find_fixed_points(net, initial_states=starts, throw=False)
         assert res.n_points >= 1 and not res.odd_map and res.symmetry_error > 1e-3, res.symmetry_error
         assert res.n_added_by_symmetry == 0 and not bool(res.from_symmetry.any())
