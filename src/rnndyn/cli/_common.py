@@ -132,6 +132,9 @@ LstmStateOpt = Annotated[
         "(dh/dh at fixed c, the VPSL22 convention; n exponents).",
     ),
 ]
+ProgressOpt = Annotated[
+    bool, typer.Option("--progress/--no-progress", help="Show a progress bar (on a terminal, on stderr).")
+]
 InputsOpt = Annotated[
     Path | None,
     typer.Option(
@@ -486,6 +489,17 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
     return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=device)
 
 
+def read_inputs(
+    path: Path | None, batch_first: bool | None, choice: ModelChoice, device: str
+) -> tuple[Any, str]:
+    """``--inputs`` in rnndyn's layout (:func:`load_inputs`, :func:`orient_inputs` by
+    ``--batch-first/--time-first`` or the model's ``batch_first``) and the :func:`layout_hint` an
+    error about them gets."""
+    raw = load_inputs(path, device)
+    hint = layout_hint(raw, batch_first, choice.batch_first)
+    return orient_inputs(raw, batch_first, choice.batch_first), hint
+
+
 def orient_inputs(x: Any, batch_first: bool | None, module_batch_first: bool | None) -> Any:
     """3-D inputs to rnndyn's ``(B, T, d)``: transposed when the layout is time-first."""
     if x is None or x.ndim != 3:
@@ -600,6 +614,17 @@ def write_netcdf(ds: Any, path: Path) -> Path:
 #: exit code of a command whose analysis came back ``failed`` (a self-check failed); every other
 #: status exits 0, with a visible warning unless it is ``success``.
 EXIT_FAILED = 1
+
+
+def print_summary(rows: list[tuple[str, str]], result: Any = None, *, title: str | None = None) -> None:
+    """A result's two-column summary table: ``rows`` (quantity, value), then the result's status
+    and checks (:func:`status_rows`; none for ``result=None``)."""
+    from rich.table import Table
+
+    table = Table(show_header=False, title=title, title_justify="left")
+    for key, value in [*rows, *status_rows(result)]:
+        table.add_row(key, value)
+    console.print(table)
 
 
 def report_status(result: Any) -> None:

@@ -31,6 +31,7 @@ from rnndyn.cli._common import (
     ModulePathOpt,
     NOpt,
     ParamOpt,
+    ProgressOpt,
     SeedOpt,
     TorchModelOpt,
     TrustPickleOpt,
@@ -69,7 +70,6 @@ TransientOpt = Annotated[
 TrajOpt = Annotated[int, typer.Option("--trajectories", help="Random starts without --inputs (stderr).")]
 QrOpt = Annotated[str, typer.Option("--qr-every", help="Steps between QR decompositions, or 'auto'.")]
 LogBaseOpt = Annotated[str, typer.Option("--log-base", help="'e' (nats) or a number, e.g. 2 (bits).")]
-ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")]
 FullOpt = Annotated[
     bool, typer.Option("--full", help="JSON: also the convergence history, all eigenvalues, trajectories.")
 ]

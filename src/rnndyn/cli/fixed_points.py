@@ -20,14 +20,15 @@ from rnndyn.cli._common import (
     NOpt,
     OutOpt,
     ParamOpt,
+    ProgressOpt,
     SeedOpt,
     TorchModelOpt,
     TrustPickleOpt,
     check_outputs,
     console,
     fail_from,
+    print_summary,
     report_status,
-    status_rows,
     write_json,
 )
 from rnndyn.cli.lyapunov import load_system, progress_bar
@@ -99,7 +100,7 @@ def fixed_points_cmd(
     json_path: JsonOpt = None,
     out: OutOpt = None,
     force: ForceOpt = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: ProgressOpt = True,
 ) -> None:
     """Fixed points by speed minimisation from many starts, Newton-polished, with their stability
     and the slow-manifold summary; slow points (ghosts, points on a slow manifold such as the
@@ -149,10 +150,7 @@ def fixed_points_cmd(
             raise fail_from(exc, OPTIONS) from None
     console.print(f"analysed: fixed points at {analysed}")  # after the run: an error comes alone
     console.print(f"fixed points: {label}")  # a line, not a title wrapped to the table
-    summary = Table(show_header=False)
-    for key, value in [*fixed_point_summary(res), *status_rows(res)]:
-        summary.add_row(key, value)
-    console.print(summary)
+    print_summary(fixed_point_summary(res), res)
     if res.n_points:
         table = Table("#", "stability", "speed q", "spectral radius", "unstable dirs", "slow dirs", "|h|")
         for i in range(min(res.n_points, MAX_ROWS)):

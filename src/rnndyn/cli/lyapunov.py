@@ -33,6 +33,7 @@ from rnndyn.cli._common import (
     NOpt,
     OutOpt,
     ParamOpt,
+    ProgressOpt,
     SeedOpt,
     TorchModelOpt,
     TrustPickleOpt,
@@ -41,19 +42,17 @@ from rnndyn.cli._common import (
     err_console,
     fail,
     fail_from,
-    layout_hint,
     load_inputs,
-    orient_inputs,
+    print_summary,
     progress_display,
+    read_inputs,
     report_status,
     resolve_model,
-    status_rows,
     write_json,
 )
 from rnndyn.cli.analyze import (
     KOpt,
     LogBaseOpt,
-    ProgressOpt,
     QrOpt,
     TrajOpt,
     parse_log_base,
@@ -229,9 +228,7 @@ def lyapunov_cmd(
         trust_pickle=trust_pickle,
     )
     system, label = choice.system, choice.label
-    raw = load_inputs(inputs, device)
-    hint = layout_hint(raw, batch_first, choice.batch_first)
-    x = orient_inputs(raw, batch_first, choice.batch_first)
+    x, hint = read_inputs(inputs, batch_first, choice, device)
     if clv:
         with progress_bar(progress, "covariant Lyapunov vectors") as cb:
             clv_report(
@@ -287,10 +284,7 @@ def lyapunov_cmd(
             table.add_row("…", "…", "…")
         table.add_row(str(i + 1), fmt(lam[i]), fmt(se[i]) if se[i] == se[i] else "-")
     console.print(table)
-    summary = Table(show_header=False, title="summary", title_justify="left")
-    for key, value in [*summary_rows(res), *status_rows(res)]:
-        summary.add_row(key, value)
-    console.print(summary)
+    print_summary(summary_rows(res), res, title="summary")
     if json_path is not None:
         write_json(
             json_path, {"model": label, "analysed": analysed, "model_params": choice.params, **res.to_dict()}

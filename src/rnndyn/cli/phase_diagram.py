@@ -13,6 +13,7 @@ from rnndyn.cli._common import (
     ForceOpt,
     JsonOpt,
     OutOpt,
+    ProgressOpt,
     SeedOpt,
     check_outputs,
     check_zarr_target,
@@ -100,7 +101,7 @@ def phase_diagram_cmd(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Discard an existing --store and start a new one.")
     ] = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+    progress: ProgressOpt = True,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     json_path: JsonOpt = None,

@@ -29,9 +29,7 @@ from rnndyn.cli._common import (
     console,
     fail,
     fail_from,
-    layout_hint,
-    load_inputs,
-    orient_inputs,
+    read_inputs,
     resolve_model,
     write_json,
 )
@@ -102,9 +100,7 @@ def simulate_cmd(
         trust_pickle=trust_pickle,
     )
     system, label = choice.system, choice.label
-    raw = load_inputs(inputs, device)
-    hint = layout_hint(raw, batch_first, choice.batch_first)
-    x = orient_inputs(raw, batch_first, choice.batch_first)
+    x, hint = read_inputs(inputs, batch_first, choice, device)
     gen = torch.Generator().manual_seed(seed + 1)
     try:
         if x is None:

@@ -19,6 +19,7 @@ from rnndyn.cli._common import (
     NOpt,
     OutOpt,
     ParamOpt,
+    ProgressOpt,
     SeedOpt,
     TorchModelOpt,
     TrustPickleOpt,
@@ -26,8 +27,8 @@ from rnndyn.cli._common import (
     console,
     fail,
     fail_from,
+    print_summary,
     report_status,
-    status_rows,
     write_json,
 )
 from rnndyn.cli.lyapunov import load_system, progress_bar
@@ -104,12 +105,11 @@ def spectrum_cmd(
     json_path: JsonOpt = None,
     out: OutOpt = None,
     force: ForceOpt = False,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: ProgressOpt = True,
 ) -> None:
     """Jacobian eigenvalue spectrum along trajectories (or at fixed points): spectral radius,
     slow-mode fraction, theory curve; --json, --out figure."""
     import torch
-    from rich.table import Table
 
     from rnndyn.spectra import jacobian_spectrum, spectrum_summary
 
@@ -156,10 +156,7 @@ def spectrum_cmd(
             raise fail_from(exc, SPECTRUM_OPTIONS) from None
     console.print(f"analysed: {analysed}")  # after the run: an error comes alone
     console.print(f"Jacobian spectrum: {label}")  # a line, not a title wrapped to the table
-    table = Table(show_header=False)
-    for key, value in [*spectrum_summary(res), *status_rows(res)]:
-        table.add_row(key, value)
-    console.print(table)
+    print_summary(spectrum_summary(res), res)
     if json_path is not None:
         write_json(json_path, {"model": label, "analysed": analysed, **res.to_dict()})
     report_status(res)  # exit 0 with a visible warning (nothing here is "failed")
