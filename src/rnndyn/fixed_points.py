@@ -1015,6 +1015,9 @@ def find_fixed_points(
                 f"> completeness_tol = {completeness_tol:g}, about {n_est:.0f} isolated points estimated "
                 f"(Chao1; {n_iso} found): {more} may find more"
             )
+            n_conv = int(conv.sum())
+            if 2 * n_conv < b:
+                detail += f" (only {n_conv} of {b} starts reached a fixed point: a larger max_iter or noise may help too)"
         notes.append(detail)
         checks.append(
             Check(
