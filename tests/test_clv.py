@@ -352,6 +352,80 @@ def test_spill_and_store_in_many_chunks_equal_the_in_memory_run(tmp_path, monkey
         assert torch.equal(st.vectors_at(j), ref.vectors[:, j])
 
 
+@pytest.mark.parametrize("refuse", [None, "open", "transfer"])
+def test_direct_io_spill_and_store_equal_the_in_memory_run(tmp_path, monkeypatch, refuse) -> None:  # noqa: ANN001
+    # every chunk direct (padded to the 4096-byte alignment; the store's chunk files with an
+    # aligned direct head and a buffered tail, the edge chunk full-size); and a file system that
+    # refuses O_DIRECT at open or at the first transfer (tmpfs, some network file systems),
+    # simulated: buffered fallback. The numbers must not change at all, and Zarr must read the
+    # chunk files written outside it
+    import errno
+    import os
+
+    import rnndyn.clv as clv_mod
+
+    if not getattr(os, "O_DIRECT", 0):
+        pytest.skip("no O_DIRECT on this platform (the buffered path is the other tests')")
+    net = rd.VanillaRNN(10, g=2.5, generator=gen(7), dtype=F64)
+    kw = dict(k=5, n_steps=61, n_transient=30, n_backward_transient=40, n_trajectories=2)
+    ref = rd.covariant_lyapunov_vectors(net, generator=gen(8), **kw)
+    monkeypatch.setattr(clv_mod, "_CHUNK_BYTES", 12000)  # CLV chunks of 7 times, 5600 bytes
+    monkeypatch.setattr(clv_mod, "_DIRECT_MIN_BYTES", 0)
+    direct_ops = []
+    real_open, real_pwrite, real_preadv = os.open, os.pwrite, os.preadv
+
+    def is_direct(fd: int) -> bool:
+        import fcntl
+
+        return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT)
+
+    def fake_open(path, flags, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if refuse == "open" and flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "O_DIRECT refused")
+        return real_open(path, flags, *a, **kw)
+
+    def fake_pwrite(fd, data, offset):  # noqa: ANN001, ANN202
+        if is_direct(fd):
+            if refuse == "transfer":
+                raise OSError(errno.EINVAL, "O_DIRECT refused")
+            direct_ops.append("w-spill" if os.readlink(f"/proc/self/fd/{fd}").endswith(".bin") else "w-zarr")
+        return real_pwrite(fd, data, offset)
+
+    def fake_preadv(fd, bufs, offset):  # noqa: ANN001, ANN202
+        if is_direct(fd):
+            direct_ops.append("r")
+        return real_preadv(fd, bufs, offset)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "pwrite", fake_pwrite)
+    monkeypatch.setattr(os, "preadv", fake_preadv)
+    st = rd.covariant_lyapunov_vectors(net, generator=gen(8), max_memory=60_000, store=tmp_path / "c", **kw)
+    assert (st.memory["storage"], st.memory["vectors"]) == ("spill", "zarr")
+    if refuse is None:  # R and frames written and read back direct, CLV chunk heads written direct
+        assert direct_ops.count("w-spill") == 5 + 9  # R: 101 steps in chunks of 25; frames: 61 in 7s
+        assert direct_ops.count("r") >= 5
+        assert direct_ops.count("w-zarr") == 9  # 61 times in 9 chunks
+    else:
+        assert direct_ops == []
+    assert torch.equal(st.log_growth, ref.log_growth)
+    for j in (0, 1, 30, 59, 60):  # 56-60: the edge chunk, 5 of its 7 times
+        assert torch.equal(st.vectors_at(j), ref.vectors[:, j])
+
+
+def test_chunk_files_only_for_plain_zarr_arrays(tmp_path) -> None:  # noqa: ANN001
+    # a compressed array's chunk files are not its raw bytes: it must be written through Zarr
+    import zarr
+    from zarr.codecs import ZstdCodec
+
+    from rnndyn.clv import _ZarrChunkFiles
+
+    g = zarr.open_group(str(tmp_path / "s.zarr"), mode="w")
+    plain = g.create_array("a", shape=(4, 3), chunks=(2, 3), dtype="float64", compressors=None)
+    packed = g.create_array("b", shape=(4, 3), chunks=(2, 3), dtype="float64", compressors=ZstdCodec())
+    assert _ZarrChunkFiles.create(plain, 48) is not None
+    assert _ZarrChunkFiles.create(packed, 48) is None
+
+
 def test_blocked_triangular_solve_and_product_equal_the_full_ones() -> None:
     from rnndyn.clv import _block_edges, _solve_upper, _times_upper_t
 
