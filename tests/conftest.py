@@ -36,6 +36,37 @@ def _assert_close_without_distributed_import() -> None:
 _assert_close_without_distributed_import()
 
 
+def _cli_runner_builds_each_app_once() -> None:
+    """Let ``typer.testing.CliRunner.invoke`` build the click command of an app once per run.
+
+    ``invoke`` rebuilds the whole command tree from the functions' signatures on every call
+    (~0.2 s for ``rnndyn.cli.app``, a few hundred calls in the suite). The tree depends only on the
+    app's registered commands, which are all registered when ``rnndyn.cli`` is imported, so the
+    same tree is reused; parsing, defaults, help rendering and the terminal settings still happen
+    on each call. An app is keyed by identity and kept alive, so a new app gets its own tree.
+    """
+    try:
+        import typer.testing
+    except ImportError:  # the CLI extras are not installed
+        return
+    build = getattr(typer.testing, "_get_command", None)
+    if build is None or getattr(build, "_rnndyn_cached", False):
+        return
+    built: dict[int, tuple[object, object]] = {}
+
+    def get_command(app):
+        hit = built.get(id(app))
+        if hit is None or hit[0] is not app:
+            hit = built[id(app)] = (app, build(app))
+        return hit[1]
+
+    get_command._rnndyn_cached = True
+    typer.testing._get_command = get_command
+
+
+_cli_runner_builds_each_app_once()
+
+
 @pytest.fixture(autouse=True)
 def _plain_wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", str(_WIDTH))
