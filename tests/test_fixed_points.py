@@ -600,10 +600,11 @@ def test_good_turing_estimate_is_calibrated() -> None:
 
 
 def test_double_well_partner_and_a_map_that_fails_at_the_probe() -> None:
-    """The double well (x, y) -> (x + 0.2 (x - x^3), 0.5 y) is odd: starts with x >= 0.8 reach the
-    sink (1, 0) only (LM on F(h) - h from x in [0.8, 1.6]), and its partner (-1, 0) is added with the exact eigenvalues (0.6, 0.5).
-    A map whose tangent hook raises at the probe states is searched as before, without symmetry
-    (symmetry_error inf, nothing added)."""
+    """The double well (x, y) -> (x + 0.2 (x - x^3), 0.5 y) is odd: starts with x in [0.8, 1.6]
+    reach the sink (1, 0) only, and its partner (-1, 0) is added with the exact eigenvalues
+    (0.6, 0.5); the message names the origin, which no start reached. A map whose tangent hook
+    raises at the probe states is searched as before, without symmetry (symmetry_error inf,
+    nothing added)."""
     starts = torch.tensor([[0.8, 0.3], [1.1, -0.5], [1.3, 0.2], [1.6, -1.0]], dtype=F64)
     res = rd.find_fixed_points(DoubleWell(), initial_states=starts)
     assert res.odd_map and res.n_added_by_symmetry == 1 and res.n_points == 2, res.message
@@ -613,6 +614,8 @@ def test_double_well_partner_and_a_map_that_fails_at_the_probe() -> None:
         sorted(res.eigenvalues[res.from_symmetry][0].real.tolist()), [0.5, 0.6], atol=1e-12
     )
     assert res.stability == ("stable", "stable") and res.hits.tolist() in ([4, 0], [0, 4])
+    # the saddle at the origin (fixed for every odd map) was reached by no start: said, not listed
+    assert "the origin is a fixed point too (|F(0)| = 0: odd map)" in res.message
 
     class Fragile(DoubleWell):
         def _step_and_tangent(self, h, x, Q):

@@ -946,6 +946,16 @@ def find_fixed_points(
                 hits = torch.cat([hits, torch.zeros(added.shape[0], dtype=torch.long)])
                 ev = torch.cat([ev, ev_added])
                 isolated = torch.cat([isolated, _isolated(ev_added, cont_tol)])
+        # the origin is fixed for every odd map (F(0) = -F(0)); said, not listed, when no start reached it
+        origin_note = ""
+        if odd and not (pts.shape[0] and float(pts.norm(dim=-1).min()) <= dedup_v):
+            zero = torch.zeros(1, n, dtype=dtype, device=device)
+            r0 = float(_residual(system, zero, None if x0 is None else x0.expand(1, x0.shape[0])).norm())
+            if r0 <= tol_v:
+                origin_note = (
+                    f"the origin is a fixed point too (|F(0)| = {r0:.1g}: odd map) but no start reached it; "
+                    "it is not listed (pass it in initial_states to classify it)"
+                )
         from_sym = torch.zeros(pts.shape[0], dtype=torch.bool)
         from_sym[pts.shape[0] - added.shape[0] :] = True
         order = torch.argsort(sp, stable=True)
@@ -1072,8 +1082,10 @@ def find_fixed_points(
             f"no fixed or slow point found from {b} starts (tol = {tol_v:.3g}, slow_tol = {slow_tol:g}); "
             "try more starts, noise, a larger max_iter or initial_states"
         )
-        if throw:
-            raise AnalysisError(message)
+    if origin_note:
+        message += f"; {origin_note}"
+    if status == Status.NOT_CONVERGED and throw:
+        raise AnalysisError(message)
     return FixedPointResult(
         points=pts,
         speeds=sp,
