@@ -105,3 +105,23 @@ def test_help_and_version_import_no_torch() -> None:
     runs, loaded = child.stdout.splitlines()[-2:]
     assert runs == "4 []", runs  # each page and the version printed, exit code 0
     assert loaded == "[]", f"--help/--version imported {loaded}"
+
+
+def test_model_options_are_one_parameter_of_each_model_command() -> None:
+    """`takes_model` puts the eight model options where a command declares `flags: ModelFlags`
+    (typer reads them from the rewritten signature) and refuses a command without it."""
+    import dataclasses
+    import inspect
+
+    import pytest
+
+    from rnndyn.cli import COMMANDS
+    from rnndyn.cli._common import ModelFlags, takes_model
+
+    flags = [f.name for f in dataclasses.fields(ModelFlags)]
+    for name, func, _ in COMMANDS:
+        if name in ("analyze", "report", "lyapunov", "simulate", "spectrum", "fixed-points"):
+            params = list(inspect.signature(func).parameters)
+            assert params[: len(flags)] == flags and "flags" not in params, name
+    with pytest.raises(TypeError, match="must have a parameter `flags: ModelFlags`"):
+        takes_model(lambda seed=0: None)

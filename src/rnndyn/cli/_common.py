@@ -13,7 +13,11 @@ command line from these modules and must start at once (``tests/test_cli_basic.p
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -251,7 +255,66 @@ def build(
     method: str | None,
 ):
     """Named model from CLI flags (presets and default parameters merged); user errors exit cleanly."""
-    return resolve_model(model, n, params, None, seed=seed, device=device, dt=dt, method=method).system
+    flags = ModelFlags(model=model, n=n, param=params)
+    return resolve_model(flags, seed=seed, device=device, dt=dt, method=method).system
+
+
+@dataclass(frozen=True)
+class ModelFlags:
+    """The model options of a command, as typed: ``-m/-n/-p`` (a named model or preset) or
+    ``--torch-model`` with the options that apply to a file only. A command declares them as one
+    parameter ``flags: ModelFlags`` (see :func:`takes_model`)."""
+
+    model: str | None = None
+    n: int | None = None
+    param: list[str] | None = None
+    torch_model: Path | None = None
+    arch: str | None = None
+    module_path: str | None = None
+    trust_pickle: bool = False
+    lstm_state: str = "full"
+
+
+#: each field of :class:`ModelFlags` -> its option (the order of ``--help``)
+_MODEL_FLAG_OPTIONS: dict[str, Any] = {
+    "model": ModelOpt,
+    "n": NOpt,
+    "param": ParamOpt,
+    "torch_model": TorchModelOpt,
+    "arch": ArchOpt,
+    "module_path": ModulePathOpt,
+    "trust_pickle": TrustPickleOpt,
+    "lstm_state": LstmStateOpt,
+}
+
+
+def takes_model(command: Callable[..., None]) -> Callable[..., None]:
+    """A command that takes a model: its parameter ``flags: ModelFlags`` stands for the eight
+    model options (``-m``, ``-n``, ``-p``, ``--torch-model``, ``--arch``, ``--module-path``,
+    ``--trust-pickle``, ``--lstm-state``), which typer reads from the signature given here, at that
+    place; the command receives them as one :class:`ModelFlags`. (typer has no option groups; the
+    same signature rewriting gives ``rnndyn report`` its options.)"""
+    sig = inspect.signature(command, eval_str=True)
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        if p.name != "flags":
+            params.append(p)
+            continue
+        params += [
+            inspect.Parameter(f.name, p.kind, default=f.default, annotation=_MODEL_FLAG_OPTIONS[f.name])
+            for f in dataclasses.fields(ModelFlags)
+        ]
+    if len(params) != len(sig.parameters) + len(_MODEL_FLAG_OPTIONS) - 1:
+        raise TypeError(f"{command.__name__} must have a parameter `flags: ModelFlags`")
+
+    @functools.wraps(command)
+    def parsed(**options: Any) -> None:
+        flags = ModelFlags(**{name: options.pop(name) for name in _MODEL_FLAG_OPTIONS})
+        command(flags=flags, **options)
+
+    parsed.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    parsed.__annotations__ = {p.name: p.annotation for p in params}
+    return parsed
 
 
 @dataclass
@@ -361,22 +424,13 @@ def check_model_flags(
 
 
 def resolve_model(
-    model: str | None,
-    n: int | None,
-    params: list[str] | None,
-    torch_model: Path | None,
-    *,
-    seed: int,
-    device: str,
-    dt: float | None = None,
-    method: str | None = None,
-    lstm_state: str = "full",
-    arch: str | None = None,
-    module_path: str | None = None,
-    trust_pickle: bool = False,
+    flags: ModelFlags, *, seed: int, device: str, dt: float | None = None, method: str | None = None
 ) -> ModelChoice:
     """The model of a command, from ``-m/-n/-p`` or ``--torch-model`` (never both), in float64.
     ``dt``/``method`` (``None``: :data:`DEFAULT_DT`, :data:`DEFAULT_METHOD`) only for a flow."""
+    model, n, params, torch_model = flags.model, flags.n, flags.param, flags.torch_model
+    lstm_state, arch, module_path = flags.lstm_state, flags.arch, flags.module_path
+    trust_pickle = flags.trust_pickle
     check_device(device)
     given = [f"{flag} {v}" for flag, v in (("--dt", dt), ("--method", method)) if v is not None]
     check_model_flags(

@@ -18,23 +18,16 @@ from rnndyn._lyapunov_defaults import DEFAULTS  # = rnndyn.lyapunov.DEFAULTS, wi
 from rnndyn.cli._common import (
     DEFAULT_N,
     LYAPUNOV_OPTIONS,
-    ArchOpt,
     BatchFirstOpt,
     DeviceOpt,
     DtOpt,
     ForceOpt,
     InputsOpt,
     JsonOpt,
-    LstmStateOpt,
     MethodOpt,
-    ModelOpt,
-    ModulePathOpt,
-    NOpt,
-    ParamOpt,
+    ModelFlags,
     ProgressOpt,
     SeedOpt,
-    TorchModelOpt,
-    TrustPickleOpt,
     check_outputs,
     console,
     fail,
@@ -42,6 +35,7 @@ from rnndyn.cli._common import (
     layout_hint,
     load_inputs,
     resolve_model,
+    takes_model,
 )
 
 SKIP_NAMES = {"lyapunov": "lyapunov", "spectrum": "jacobian_spectrum", "fixed-points": "fixed_points"}
@@ -122,14 +116,7 @@ def _positive(value: int | None, flag: str, minimum: int = 1) -> None:
 def run_analysis(
     *,
     report: bool,
-    model: str | None,
-    n: int | None,
-    param: list[str] | None,
-    torch_model: Path | None,
-    arch: str | None,
-    module_path: str | None,
-    trust_pickle: bool,
-    lstm_state: str,
+    flags: ModelFlags,
     inputs: Path | None,
     batch_first: bool | None,
     k: int | None,
@@ -194,20 +181,7 @@ def run_analysis(
         files={"--netcdf": netcdf},
         force=force,
     )
-    choice = resolve_model(
-        model,
-        n,
-        param,
-        torch_model,
-        seed=seed,
-        device=device,
-        dt=dt,
-        method=method,
-        lstm_state=lstm_state,
-        arch=arch,
-        module_path=module_path,
-        trust_pickle=trust_pickle,
-    )
+    choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
     x = load_inputs(inputs, device)
     with _progress(progress) as step:
         try:
@@ -298,15 +272,9 @@ class _progress:
             self._prog.__exit__(*exc)
 
 
+@takes_model
 def analyze_cmd(
-    model: ModelOpt = None,
-    n: NOpt = None,
-    param: ParamOpt = None,
-    torch_model: TorchModelOpt = None,
-    arch: ArchOpt = None,
-    module_path: ModulePathOpt = None,
-    trust_pickle: TrustPickleOpt = False,
-    lstm_state: LstmStateOpt = "full",
+    flags: ModelFlags,
     inputs: InputsOpt = None,
     batch_first: BatchFirstOpt = None,
     k: KOpt = None,
@@ -343,7 +311,7 @@ def analyze_cmd(
 
 
 def _report_signature() -> inspect.Signature:
-    sig = inspect.signature(analyze_cmd, eval_str=True)
+    sig = inspect.signature(analyze_cmd.__wrapped__, eval_str=True)  # with `flags: ModelFlags`
     params = []
     for p in sig.parameters.values():
         if p.name == "out":
@@ -365,10 +333,7 @@ def report_cmd(**options: Any) -> None:
 
 
 report_cmd.__signature__ = _report_signature()  # type: ignore[attr-defined]
-report_cmd.__annotations__ = {
-    **analyze_cmd.__annotations__,
-    "out": _report_signature().parameters["out"].annotation,
-}
+report_cmd = takes_model(report_cmd)
 
 
 __all__ = ["DEFAULT_N", "analyze_cmd", "report_cmd", "run_analysis"]

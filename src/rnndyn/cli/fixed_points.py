@@ -8,30 +8,25 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
-    ArchOpt,
     DeviceOpt,
     DtOpt,
     ForceOpt,
     JsonOpt,
-    LstmStateOpt,
     MethodOpt,
-    ModelOpt,
-    ModulePathOpt,
-    NOpt,
+    ModelFlags,
     OutOpt,
-    ParamOpt,
     ProgressOpt,
     SeedOpt,
-    TorchModelOpt,
-    TrustPickleOpt,
     check_outputs,
     console,
     fail_from,
     print_summary,
     report_status,
+    resolve_model,
+    takes_model,
     write_json,
 )
-from rnndyn.cli.lyapunov import load_system, progress_bar
+from rnndyn.cli.lyapunov import progress_bar
 from rnndyn.cli.spectrum import parse_constant_input
 
 #: rows of the per-point table shown
@@ -52,15 +47,9 @@ OPTIONS = {
 }
 
 
+@takes_model
 def fixed_points_cmd(
-    model: ModelOpt = None,
-    n: NOpt = None,
-    param: ParamOpt = None,
-    torch_model: TorchModelOpt = None,
-    arch: ArchOpt = None,
-    module_path: ModulePathOpt = None,
-    trust_pickle: TrustPickleOpt = False,
-    lstm_state: LstmStateOpt = "full",
+    flags: ModelFlags,
     n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = 128,
     tol: Annotated[
         float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h| (default: 1e-10 sqrt(n)).")
@@ -112,20 +101,8 @@ def fixed_points_cmd(
     from rnndyn.fixed_points import find_fixed_points, fixed_point_summary
 
     check_outputs(json_path=json_path, out=out, out_files=("fixed_points.png",) if out else (), force=force)
-    system, label = load_system(
-        model,
-        n,
-        param,
-        seed,
-        device,
-        dt,
-        method,
-        torch_model,
-        lstm_state,
-        arch=arch,
-        module_path=module_path,
-        trust_pickle=trust_pickle,
-    )
+    choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
+    system, label = choice.system, choice.label
     x = parse_constant_input(constant_input, device, system)
     analysed = "zero input" if x is None else f"constant input {constant_input}"
     with progress_bar(progress, "fixed points"):

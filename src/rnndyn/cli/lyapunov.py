@@ -19,24 +19,17 @@ from rnndyn.cli._common import (
     DEFAULT_N,
     DEFAULT_PARAMS,
     LYAPUNOV_OPTIONS,
-    ArchOpt,
     BatchFirstOpt,
     DeviceOpt,
     DtOpt,
     ForceOpt,
     InputsOpt,
     JsonOpt,
-    LstmStateOpt,
     MethodOpt,
-    ModelOpt,
-    ModulePathOpt,
-    NOpt,
+    ModelFlags,
     OutOpt,
-    ParamOpt,
     ProgressOpt,
     SeedOpt,
-    TorchModelOpt,
-    TrustPickleOpt,
     check_outputs,
     console,
     err_console,
@@ -48,6 +41,7 @@ from rnndyn.cli._common import (
     read_inputs,
     report_status,
     resolve_model,
+    takes_model,
     write_json,
 )
 from rnndyn.cli.analyze import (
@@ -87,20 +81,8 @@ def load_system(
     trust_pickle: bool = False,
 ) -> tuple[Any, str]:
     """The system to analyse (float64) and a label for tables; user errors exit cleanly."""
-    choice = resolve_model(
-        model,
-        n,
-        param,
-        torch_model,
-        seed=seed,
-        device=device,
-        dt=dt,
-        method=method,
-        lstm_state=lstm_state,
-        arch=arch,
-        module_path=module_path,
-        trust_pickle=trust_pickle,
-    )
+    flags = ModelFlags(model, n, param, torch_model, arch, module_path, trust_pickle, lstm_state)
+    choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
     return choice.system, choice.label
 
 
@@ -163,15 +145,9 @@ def save_figures(res: Any, out: Path, label: str) -> list[Path]:
     ]
 
 
+@takes_model
 def lyapunov_cmd(
-    model: ModelOpt = None,
-    n: NOpt = None,
-    param: ParamOpt = None,
-    torch_model: TorchModelOpt = None,
-    arch: ArchOpt = None,
-    module_path: ModulePathOpt = None,
-    trust_pickle: TrustPickleOpt = False,
-    lstm_state: LstmStateOpt = "full",
+    flags: ModelFlags,
     inputs: InputsOpt = None,
     batch_first: BatchFirstOpt = None,
     k: KOpt = None,
@@ -213,20 +189,7 @@ def lyapunov_cmd(
         else (),
         force=force,
     )
-    choice = resolve_model(
-        model,
-        n,
-        param,
-        torch_model,
-        seed=seed,
-        device=device,
-        dt=dt,
-        method=method,
-        lstm_state=lstm_state,
-        arch=arch,
-        module_path=module_path,
-        trust_pickle=trust_pickle,
-    )
+    choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
     system, label = choice.system, choice.label
     x, hint = read_inputs(inputs, batch_first, choice, device)
     if clv:

@@ -8,42 +8,30 @@ from typing import Annotated
 import typer
 
 from rnndyn.cli._common import (
-    ArchOpt,
     BatchFirstOpt,
     DeviceOpt,
     DtOpt,
     ForceOpt,
     InputsOpt,
     JsonOpt,
-    LstmStateOpt,
     MethodOpt,
-    ModelOpt,
-    ModulePathOpt,
-    NOpt,
+    ModelFlags,
     OutOpt,
-    ParamOpt,
     SeedOpt,
-    TorchModelOpt,
-    TrustPickleOpt,
     check_outputs,
     console,
     fail,
     fail_from,
     read_inputs,
     resolve_model,
+    takes_model,
     write_json,
 )
 
 
+@takes_model
 def simulate_cmd(
-    model: ModelOpt = None,
-    n: NOpt = None,
-    param: ParamOpt = None,
-    torch_model: TorchModelOpt = None,
-    arch: ArchOpt = None,
-    module_path: ModulePathOpt = None,
-    trust_pickle: TrustPickleOpt = False,
-    lstm_state: LstmStateOpt = "full",
+    flags: ModelFlags,
     inputs: InputsOpt = None,
     batch_first: BatchFirstOpt = None,
     n_steps: Annotated[
@@ -85,20 +73,7 @@ def simulate_cmd(
         files={"--npz": npz},
         force=force,
     )
-    choice = resolve_model(
-        model,
-        n,
-        param,
-        torch_model,
-        seed=seed,
-        device=device,
-        dt=dt,
-        method=method,
-        lstm_state=lstm_state,
-        arch=arch,
-        module_path=module_path,
-        trust_pickle=trust_pickle,
-    )
+    choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
     system, label = choice.system, choice.label
     x, hint = read_inputs(inputs, batch_first, choice, device)
     gen = torch.Generator().manual_seed(seed + 1)

@@ -7,31 +7,26 @@ from typing import Annotated, Any
 import typer
 
 from rnndyn.cli._common import (
-    ArchOpt,
     DeviceOpt,
     DtOpt,
     ForceOpt,
     JsonOpt,
-    LstmStateOpt,
     MethodOpt,
-    ModelOpt,
-    ModulePathOpt,
-    NOpt,
+    ModelFlags,
     OutOpt,
-    ParamOpt,
     ProgressOpt,
     SeedOpt,
-    TorchModelOpt,
-    TrustPickleOpt,
     check_outputs,
     console,
     fail,
     fail_from,
     print_summary,
     report_status,
+    resolve_model,
+    takes_model,
     write_json,
 )
-from rnndyn.cli.lyapunov import load_system, progress_bar
+from rnndyn.cli.lyapunov import progress_bar
 
 
 def parse_constant_input(value: str | None, device: str, system: Any = None) -> Any:
@@ -70,15 +65,9 @@ SPECTRUM_OPTIONS = {
 }
 
 
+@takes_model
 def spectrum_cmd(
-    model: ModelOpt = None,
-    n: NOpt = None,
-    param: ParamOpt = None,
-    torch_model: TorchModelOpt = None,
-    arch: ArchOpt = None,
-    module_path: ModulePathOpt = None,
-    trust_pickle: TrustPickleOpt = False,
-    lstm_state: LstmStateOpt = "full",
+    flags: ModelFlags,
     at: Annotated[str, typer.Option("--at", help="'trajectory' or 'fixed-points'.")] = "trajectory",
     n_states: Annotated[int, typer.Option("--states", help="States per trajectory.")] = 10,
     n_steps: Annotated[int, typer.Option("--steps", help="Steps the states are spread over.")] = 200,
@@ -116,20 +105,8 @@ def spectrum_cmd(
     check_outputs(
         json_path=json_path, out=out, out_files=("jacobian_spectrum.png",) if out else (), force=force
     )
-    system, label = load_system(
-        model,
-        n,
-        param,
-        seed,
-        device,
-        dt,
-        method,
-        torch_model,
-        lstm_state,
-        arch=arch,
-        module_path=module_path,
-        trust_pickle=trust_pickle,
-    )
+    choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
+    system, label = choice.system, choice.label
     if at not in ("trajectory", "fixed-points", "fixed_points"):
         raise fail(f"`--at` must be 'trajectory' or 'fixed-points'; got {at!r}")
     x = parse_constant_input(constant_input, device, system)
