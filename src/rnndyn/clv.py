@@ -121,11 +121,12 @@ class _ZarrChunkFiles:
     do not take fresh page-cache pages either. :meth:`create` returns ``None`` for any other
     array, which is then written through Zarr."""
 
-    def __init__(self, directory: Path, encoding: Any, ndim: int, chunk_bytes: int) -> None:
+    def __init__(self, directory: Path, encoding: Any, ndim: int, chunk_bytes: int, direct: bool) -> None:
         self.directory, self.encoding, self.ndim, self.chunk_bytes = directory, encoding, ndim, chunk_bytes
+        self.direct = direct and _DIRECT_IO and chunk_bytes >= _DIRECT_MIN_BYTES
 
     @classmethod
-    def create(cls, array: Any, chunk_bytes: int) -> _ZarrChunkFiles | None:
+    def create(cls, array: Any, chunk_bytes: int, *, direct: bool = True) -> _ZarrChunkFiles | None:
         import sys
 
         try:
@@ -141,9 +142,8 @@ class _ZarrChunkFiles:
             )
             if not plain:
                 return None
-            return cls(
-                Path(store.root) / array.store_path.path, meta.chunk_key_encoding, array.ndim, chunk_bytes
-            )
+            directory = Path(store.root) / array.store_path.path
+            return cls(directory, meta.chunk_key_encoding, array.ndim, chunk_bytes, direct)
         except Exception:  # noqa: BLE001 - another Zarr layout or version: write through Zarr
             return None
 
@@ -155,7 +155,7 @@ class _ZarrChunkFiles:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         direct_flag = getattr(os, "O_DIRECT", 0)
         head = 0
-        if _DIRECT_IO and direct_flag and self.chunk_bytes >= _DIRECT_MIN_BYTES:
+        if self.direct and direct_flag:
             head = self.chunk_bytes // _ALIGN * _ALIGN
         fd = -1
         if head:
@@ -194,14 +194,15 @@ class _RawArray:
     passes buffers from :func:`_aligned_empty`. A file system without it (tmpfs, some network
     file systems) refuses ``O_DIRECT`` at ``open`` or at the first transfer; the file then falls
     back to ordinary buffered I/O, and so do chunks under ``_DIRECT_MIN_BYTES`` (a direct
-    transfer waits for the device, which only pays for large ones)."""
+    transfer waits for the device, which only pays for large ones) and ``direct=False`` (runs on
+    a GPU, whose steps can outpace the disk)."""
 
-    def __init__(self, path: Path, chunk_bytes: int) -> None:
+    def __init__(self, path: Path, chunk_bytes: int, *, direct: bool = True) -> None:
         self.direct = False
         flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC
         direct_flag = getattr(os, "O_DIRECT", 0)
         self.chunk_bytes = chunk_bytes
-        if _DIRECT_IO and direct_flag and chunk_bytes >= _DIRECT_MIN_BYTES:
+        if direct and _DIRECT_IO and direct_flag and chunk_bytes >= _DIRECT_MIN_BYTES:
             try:
                 self.fd = os.open(path, flags | direct_flag, 0o600)
                 self.direct = True
@@ -287,12 +288,15 @@ class _Series:
         self.chunk = min(n_times, max(1, per // n_buf))
         np_dtype = str(torch.empty(0, dtype=dtype).numpy().dtype)
         chunk_bytes = self.chunk * self.item_bytes
+        # direct I/O for CPU runs only: a GPU run's steps can outpace the disk, and the page cache
+        # (memory) keeps up with it
+        direct = device.type == "cpu"
         # whole chunks go to disk through ``writer`` (a spill file, or the chunk files of a plain
         # Zarr array) from aligned buffers ``raw``, written and read whole (padding included);
         # other Zarr arrays are written through Zarr
         self.writer: _RawArray | _ZarrChunkFiles | None = None
         if isinstance(group, Path):
-            self.array = self.writer = _RawArray(group / f"{name}.bin", chunk_bytes)
+            self.array = self.writer = _RawArray(group / f"{name}.bin", chunk_bytes, direct=direct)
         else:
             self.array = group.create_array(
                 name,
@@ -302,7 +306,7 @@ class _Series:
                 compressors=None,
                 fill_value=0.0,
             )
-            self.writer = _ZarrChunkFiles.create(self.array, chunk_bytes)
+            self.writer = _ZarrChunkFiles.create(self.array, chunk_bytes, direct=direct)
         size = self.writer.chunk_bytes if self.writer is not None else chunk_bytes
         # zeroed: the part of an edge chunk beyond the array is the fill value 0
         self.raw = [_aligned_empty(size) for _ in range(n_buf)]
