@@ -11,8 +11,8 @@ import re
 
 import pytest
 import typer.rich_utils
-from typer.testing import CliRunner
 
+from cli_runner import CliRunner
 from rnndyn.cli import COMMANDS, app
 
 runner = CliRunner()
@@ -414,22 +414,12 @@ def test_simulate_names_the_transient_when_the_inputs_are_shorter(tmp_path) -> N
 def test_no_help_page_gives_a_flag_a_value_type(monkeypatch) -> None:
     """typer's rich help showed every boolean flag (``--force``, ``--progress/--no-progress``,
     ``--help``) with a ``<bool>`` type, as if it took a value; a flag's row has no type now, while
-    options that take a value keep theirs. The click command is built once (``runner.invoke``
-    rebuilds it per call) and each page rendered at a fixed width, without colour."""
-    import contextlib
-    import io
-
-    monkeypatch.setattr(typer.rich_utils, "FORCE_TERMINAL", False)
-    monkeypatch.setattr(typer.rich_utils, "COLOR_SYSTEM", None)
-    monkeypatch.setenv("COLUMNS", str(WIDE))
-    command = typer.main.get_command(app)
-    pages = {}
-    for name in ("", *(name for name, _, _ in COMMANDS)):
-        with contextlib.redirect_stdout(io.StringIO()) as out, pytest.raises(SystemExit) as exit_:
-            command.main([*name.split(), "--help"], prog_name="rnndyn")
-        pages[name] = out.getvalue()
-        assert exit_.value.code == 0 and f"Usage: rnndyn {name}".strip() in pages[name], name
+    options that take a value keep theirs."""
+    pages = {
+        name: "\n".join(_help(name.split(), WIDE, monkeypatch)) for name in ("", *(n for n, _, _ in COMMANDS))
+    }
     for name, page in pages.items():
+        assert f"Usage: rnndyn {name}".strip() in page, name
         assert "<bool>" not in page, (name, [line for line in page.splitlines() if "<bool>" in line])
         assert re.search(r"--help\s+Show this message", page), name
     assert re.search(r"--version\s+Show the version", pages[""])
