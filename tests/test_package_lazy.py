@@ -68,7 +68,7 @@ def test_misspelled_names_are_clear_attribute_errors() -> None:
         rd.no_such_thing  # noqa: B018
     with pytest.raises(ImportError, match="cannot import name 'GRUU' from 'rnndyn'"):
         exec("from rnndyn import GRUU", {})
-    assert not hasattr(rd, "no_such_thing")
+    assert not hasattr(rd, "no_such_thing") and not hasattr(rd, "lyapunov.DEFAULTS")  # not an import
 
 
 def test_other_submodules_load_as_attributes() -> None:

@@ -155,7 +155,11 @@ def __getattr__(name: str) -> Any:
     ``rd.models``) is imported as ``import rnndyn.NAME`` would."""
     if name in _EXPORTS or name in _SUBPACKAGES:
         return _load(name)
-    if not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+    if (
+        name.isidentifier()
+        and not name.startswith("__")
+        and importlib.util.find_spec(f"{__name__}.{name}") is not None
+    ):
         return importlib.import_module(f"{__name__}.{name}")
     import difflib
 
