@@ -533,8 +533,8 @@ def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
 @pytest.mark.parametrize(
     ("system", "kw", "exact"),
     [
-        (rd.Logistic(r=4.0), dict(n_steps=2000, n_transient=20), math.log(2.0)),
-        (rd.Henon(), dict(n_steps=2000, n_transient=100), 0.419),
+        (rd.Logistic(r=4.0), dict(n_steps=1000, n_transient=20), math.log(2.0)),
+        (rd.Henon(), dict(n_steps=1000, n_transient=100), 0.419),
         (
             rd.VanillaRNN(64, g=3.0, generator=gen(0), dtype=F64),
             dict(k=2, n_steps=1000, n_transient=100),

@@ -43,6 +43,10 @@ MIN_E_FOLDINGS = 3.0
 N_STATIONARITY_BLOCKS = 20
 MIN_STATIONARITY_BLOCKS = 8
 Z_STATIONARITY = 5.0
+#: a difference between the halves below this fraction of the spectrum's scale (the largest
+#: |lambda| checked) is negligible: a state converging onto a fixed point leaves a deterministic
+#: trend of ~1e-8 relative (noise ~1e-9) that changes no reported digit
+STATIONARITY_RTOL = 1e-6
 #: time-step bias that counts as negligible, relative to max(1, |value|): the flow-divergence
 #: check and, through the Richardson estimate of the bias, the step-halving check
 DT_BIAS_RTOL = 1e-6
@@ -377,7 +381,9 @@ def stationarity_check(
     ``convergence`` check's tolerance) counts a trend as noise, so a slow escape from an unstable
     fixed point passed it. The check fails when ``z > Z_STATIONARITY`` (5) **and** the halves
     differ by more than the reported standard error ``stderr`` (a trend inside the error bar
-    changes nothing the result claims) and than a round-off floor ``1e-9 max(1, |lambda|)``.
+    changes nothing the result claims) and ``STATIONARITY_RTOL max_i |lambda_i|`` (1e-6 of the
+    spectrum's scale: a state that converges onto a fixed point leaves a deterministic trend of
+    ~1e-8 relative whose noise is ~1e-9) and a round-off floor ``1e-9 max(1, |lambda|)``.
 
     Args:
         cum: ``(C, k)`` cumulative ``ln R_ii`` (natural log, per step) of the mean trajectory.
@@ -407,7 +413,10 @@ def stationarity_check(
     noise = sigma * math.sqrt(1.0 / h + 1.0 / (nb - h))
     se = stderr[idx]
     se = torch.where(torch.isfinite(se), se, torch.zeros_like(se))
-    floor = torch.maximum(se, 1e-9 * torch.clamp(exps[idx].abs(), min=1.0))
+    size = float(exps[idx].abs().max())
+    floor = torch.clamp(
+        torch.maximum(se, 1e-9 * torch.clamp(exps[idx].abs(), min=1.0)), min=STATIONARITY_RTOL * size
+    )
     z = torch.where(noise > 0, diff / noise, torch.where(diff > 0, math.inf, 0.0))
     bad = (z > Z_STATIONARITY) & (diff > floor)
     worst = int(torch.argmax(torch.where(bad, z, torch.where(diff > floor, z, torch.zeros_like(z)))))
