@@ -412,6 +412,32 @@ def test_direct_io_spill_and_store_equal_the_in_memory_run(tmp_path, monkeypatch
         assert torch.equal(st.vectors_at(j), ref.vectors[:, j])
 
 
+def test_slow_fills_on_the_io_thread_are_waited_for(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    # packing R, copying frames and CLVs into the chunk buffers runs on the I/O thread; made slow
+    # here, a reader that did not wait for them would read stale buffers (the last chunk written
+    # is read first by the backward pass, straight from its buffer)
+    import time
+
+    import rnndyn.clv as clv_mod
+
+    net = rd.VanillaRNN(10, g=2.5, generator=gen(7), dtype=F64)
+    kw = dict(k=5, n_steps=40, n_transient=10, n_backward_transient=20)
+    ref = rd.covariant_lyapunov_vectors(net, generator=gen(8), **kw)
+    pack = clv_mod._Packer.pack
+
+    def slow_pack(self, r, out) -> None:  # noqa: ANN001
+        time.sleep(0.002)
+        pack(self, r, out)
+
+    monkeypatch.setattr(clv_mod._Packer, "pack", slow_pack)
+    monkeypatch.setattr(clv_mod, "_CHUNK_BYTES", 3000)
+    st = rd.covariant_lyapunov_vectors(net, generator=gen(8), max_memory=20_000, store=tmp_path / "c", **kw)
+    assert (st.memory["storage"], st.memory["vectors"]) == ("spill", "zarr")
+    assert torch.equal(st.log_growth, ref.log_growth)
+    for j in (0, 20, 39):
+        assert torch.equal(st.vectors_at(j), ref.vectors[:, j])
+
+
 def test_chunk_files_only_for_plain_zarr_arrays(tmp_path) -> None:  # noqa: ANN001
     # a compressed array's chunk files are not its raw bytes: it must be written through Zarr
     import zarr

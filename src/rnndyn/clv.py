@@ -279,6 +279,7 @@ class _Series:
         self.item_bytes = int(np.prod(shape, dtype=np.int64)) * itemsize
         self.meter = meter
         self.array: Any = None
+        self.pool: ThreadPoolExecutor | None = None
         if group is None:
             self.data = torch.empty(n_times, *shape, dtype=dtype, device=device)
             meter.add(self.data.numel() * itemsize)
@@ -314,7 +315,9 @@ class _Series:
         meter.add(sum(b.nbytes for b in self.raw))
         self.held: list[int | None] = [None] * n_buf  # chunk held in each buffer
         self.dirty = [False] * n_buf
-        self.pending: list[Future | None] = [None] * n_buf  # I/O in flight on each buffer
+        # tasks in flight on each buffer (fills, writes, reads): the one I/O thread runs them in
+        # the order they were submitted, so a write follows the fills of its chunk
+        self.pending: list[list[Future]] = [[] for _ in range(n_buf)]
         self.cur = 0
         self.reading = False
         self.pool = (
@@ -341,18 +344,18 @@ class _Series:
         self.bufs[b][: sl.stop - sl.start] = self.array[sl]
 
     def _io(self, b: int, fn: Any, c: int) -> None:
-        """Run ``fn(c, b)`` on the I/O thread (or here with a single buffer)."""
-        self._wait(b)
+        """Run ``fn(c, b)`` on the I/O thread, after the tasks already queued (or here with a
+        single buffer)."""
         if self.pool is None:
             fn(c, b)
         else:
-            self.pending[b] = self.pool.submit(fn, c, b)
+            self.pending[b].append(self.pool.submit(fn, c, b))
 
     def _wait(self, b: int) -> None:
-        fut = self.pending[b]
-        if fut is not None:
-            self.pending[b] = None
-            fut.result()  # re-raises an I/O error of the thread
+        """Wait for the tasks on buffer ``b`` (before this thread touches it)."""
+        futs, self.pending[b] = self.pending[b], []
+        for fut in futs:
+            fut.result()  # re-raises an error of the thread
 
     def _truncate(self, c: int, b: int) -> None:
         self.array.truncate(c)
@@ -378,17 +381,33 @@ class _Series:
             return -1 - cur  # fresh: caller decides whether to read it
         return cur
 
-    def slot(self, i: int) -> Tensor:
-        """A writable tensor that is item ``i`` (in memory, or in the chunk buffer on disk): the
-        caller computes item ``i`` straight into it (no intermediate array, no copy). Valid
-        until the next ``slot``/``get`` of this series."""
+    def _slot(self, i: int) -> tuple[int, Tensor]:
         if self.array is None:
-            return self.data[i]
+            return -1, self.data[i]
         c = i // self.chunk
         b = self._switch(c)
         b = b if b >= 0 else -1 - b
         self.dirty[b] = True
-        return torch.from_numpy(self.bufs[b][i - c * self.chunk])
+        return b, torch.from_numpy(self.bufs[b][i - c * self.chunk])
+
+    def slot(self, i: int) -> Tensor:
+        """A writable tensor that is item ``i`` (in memory, or in the chunk buffer on disk): the
+        caller computes item ``i`` straight into it (no intermediate array, no copy). Valid
+        until the next ``slot``/``get`` of this series."""
+        return self._slot(i)[1]
+
+    def fill(self, i: int, fn: Any) -> Future | None:
+        """Item ``i`` computed by ``fn(out)`` into its slot: on the I/O thread when the series
+        has one (a CPU series on disk; the chunk's write is queued after it), else here. Copying
+        into the chunk buffers is then off this thread, like the writes. ``fn`` may read only
+        data that stays unchanged until the returned future (``None`` when run here) is done."""
+        b, out = self._slot(i)
+        if self.pool is None or b < 0 or self.device.type != "cpu":
+            fn(out)
+            return None
+        fut = self.pool.submit(fn, out)
+        self.pending[b].append(fut)
+        return fut
 
     def get(self, i: int) -> Tensor:
         """Item ``i``; on disk, a view of the chunk buffer valid until the next ``get``/``slot``
@@ -404,7 +423,7 @@ class _Series:
         if b < 0:
             b = -1 - b
             self._io(b, self._read, c)
-            self._wait(b)
+        self._wait(b)  # the read, or the fills still queued when the last chunk written is read
         if old is not None and old > c and isinstance(self.array, _RawArray):
             self._io(b, self._truncate, old)  # items from chunk ``old`` on are done
         if len(self.bufs) == 2 and c > 0:
@@ -1057,12 +1076,14 @@ def _run(
 
     def recorder(step: int, h: Tensor, q: Tensor, r: Tensor) -> None:
         # the engine's forward pass: after window step ``step`` (1-based), J Q_{step-1} = Q_step R_step
+        # R and Q are fresh tensors that the engine only reads from here on, so packing R and
+        # copying the frame into the spill buffers can run on the I/O thread
         s = step - 1
-        packer.pack(r, r_series.slot(s))
+        r_series.fill(s, lambda out, r=r: packer.pack(r, out))
         if s < n_steps:
             log_r[:, s] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
             if step < n_steps and step % record_every == 0:
-                q_series.slot(step // record_every).copy_(q.transpose(-2, -1))
+                q_series.fill(step // record_every, lambda out, q=q: out.copy_(q.transpose(-2, -1)))
                 states[:, step // record_every] = h
 
     # the frame is needed only at the recorded times: elsewhere the engine may keep it implicit
@@ -1219,8 +1240,11 @@ def _run(
         rmat = torch.zeros(batch, k, k, dtype=dtype, device=device)
         cc_buf = [torch.zeros_like(cc), torch.zeros_like(cc)] if n_bt > 0 else []
         c_buf = [torch.zeros(batch, k, k, dtype=dtype, device=device) for _ in range(2)]
-        vt = torch.empty(batch, k, n_t, dtype=dtype, device=device)
-        sq = torch.empty_like(vt)
+        # two V^T buffers: the copy of one into the CLV series may still run on the I/O thread
+        # while the next is computed
+        vts = [torch.empty(batch, k, n_t, dtype=dtype, device=device) for _ in range(2)]
+        v_copy: list[Future | None] = [None, None]
+        sq = torch.empty_like(vts[0])
         c_sq, cc_sq = torch.empty_like(c_buf[0]), torch.empty_like(cc)
         first = torch.tensor([p[0] for p in pairs], dtype=torch.int64, device=device)
         second = torch.tensor([p[1] for p in pairs], dtype=torch.int64, device=device)
@@ -1248,10 +1272,12 @@ def _run(
                 log_growth[:, s] = -torch.log(_normalise_in_place(c, c_sq))
                 if rec >= 0 and s == times[rec]:
                     qft = q_series.get(rec)  # Q^T
-                    _times_upper_t(qft, c, edges, vt)  # V^T
-                    v = vt.transpose(-2, -1)
+                    j = rec % 2
+                    if v_copy[j] is not None:
+                        v_copy[j].result()  # type: ignore[union-attr]
+                    vt = _times_upper_t(qft, c, edges, vts[j])  # V^T
                     if v_series is not None:
-                        v_series.slot(rec).copy_(v)
+                        v_copy[j] = v_series.fill(rec, lambda out, vt=vt: out.copy_(vt.transpose(-2, -1)))
                     ipr_c[:, rec] = _ipr_rows(vt, sq)
                     ipr_g[:, rec] = _ipr_rows(qft, sq)
                     angles[:, rec] = _pair_angles(vt, first, second)
