@@ -43,7 +43,7 @@ from torch import nn
 from rnndyn._checks import check_choice, check_positive_int
 from rnndyn._display import param_text
 from rnndyn._results import Result, Status, status_rows
-from rnndyn.report import clv_rows, lyapunov_rows
+from rnndyn.report import clv_rows, fixed_point_census, lyapunov_rows
 
 SECTIONS = ("lyapunov", "jacobian_spectrum", "fixed_points")
 
@@ -750,8 +750,26 @@ def verdict(res_l: Any, res_s: Any, res_f: Any, *, driven: bool, fp_input: str) 
                 line += (
                     f" Slow-manifold dimension {res_f.slow_manifold_dimension} (continuous attractor-like)."
                 )
+            census = fixed_point_census(res_f)
+            if census:
+                line += " " + census
+                if res_l is not None and not res_f.complete and getattr(res_f, "n_isolated", 0):
+                    line += " The reading of the dynamics above does not rest on this list."
             out.append(line)
     return tuple(out)
+
+
+def _problem(name: str, res: Any, st: str, *, others: bool) -> str:
+    """A non-success section in the analysis's status message. A fixed-point result whose only
+    failed check is the census (``completeness``) gets one clause that says so; every other case
+    keeps the section's own message."""
+    failed = [c.name for c in getattr(res, "failed_checks", ())]
+    if name == "fixed points" and failed == ["completeness"] and st == Status.WARNING.value:
+        census = fixed_point_census(res, short=True)
+        census = census.removeprefix("The list is incomplete: ").rstrip(".")
+        tail = "; the other sections do not depend on it" if others else ""
+        return f"{name}: {st} (incomplete census: {census}{tail})"
+    return f"{name}: {st}" + (f" ({res.message})" if res.message else "")
 
 
 # ----------------------------------------------------------------------------- analyze
@@ -1008,7 +1026,7 @@ def analyze(
         st = str(getattr(res.status, "value", res.status))
         statuses.append(st if st in {m.value for m in Status} else "warning")
         if st != "success":
-            problems.append(f"{name}: {st}" + (f" ({res.message})" if res.message else ""))
+            problems.append(_problem(name, res, st, others=sum(r is not None for _, r in sections_run) > 1))
     for k_, v in errors.items():
         statuses.append("failed" if len(errors) == len(chosen) else "warning")
         problems.append(f"{k_}: failed ({v})")

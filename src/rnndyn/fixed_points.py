@@ -36,6 +36,7 @@ from rnndyn._checks import (
     check_state,
     check_tensor,
 )
+from rnndyn._fixed_point_defaults import COMPLETENESS_TOL
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn._types import default_rtol
 from rnndyn.models.base import AbstractMap
@@ -614,7 +615,7 @@ def find_fixed_points(
     method: str = "lm",
     slow_manifold: bool = True,
     freeze_tol: float | None = None,
-    completeness_tol: float = 0.01,
+    completeness_tol: float = COMPLETENESS_TOL,
     generator: torch.Generator | None = None,
     throw: bool = True,
 ) -> FixedPointResult:

@@ -43,6 +43,10 @@ CITATIONS: dict[str, str] = {
     "largest Lyapunov exponents from small data sets, Physica D 65, 117 (1993).",
     "fixed_points": "D. Sussillo, O. Barak, Opening the black box: low-dimensional dynamics in "
     "high-dimensional recurrent neural networks, Neural Computation 25, 626 (2013).",
+    "good_turing": "I. J. Good, The population frequencies of species and the estimation of population "
+    "parameters, Biometrika 40, 237 (1953).",
+    "chao1": "A. Chao, Nonparametric estimation of the number of classes in a population, "
+    "Scandinavian Journal of Statistics 11, 265 (1984).",
 }
 
 
@@ -334,6 +338,7 @@ def build_analysis_report(
     if res_f is not None:
         from rnndyn.fixed_points import fixed_point_summary
 
+        found_by = fixed_point_origins(res_f)
         trs = [
             (
                 str(i + 1),
@@ -341,22 +346,44 @@ def build_analysis_report(
                 fmt(float(res_f.spectral_radius[i])),
                 str(int(res_f.n_unstable[i])),
                 fmt(float(res_f.speeds[i])),
+                str(int(res_f.hits[i])),
+                found_by[i],
             )
-            for i, lab in enumerate(res_f.stability[:50])
+            for i, lab in enumerate(res_f.stability[:_MAX_FIXED_POINT_ROWS])
         ]
+        fp_text = [
+            "Points with F(h*, x) = h* found by minimising the speed q = |F(h) - h|^2 / 2 from many "
+            "starts, classified by the eigenvalues of the Jacobian there (stable: all |lambda| < 1). "
+            "Hits: the starts that converged to the point; a point found by no start but added as the "
+            "mirror image -h* of a found point of an odd map (F(-h) = -F(h)) has 0 hits and says so. "
+            f"Input: {result.analysed.get('fixed_points', '')}.",
+            fixed_point_census(res_f),
+        ]
+        if res_f.n_points > _MAX_FIXED_POINT_ROWS:
+            fp_text.append(
+                f"The table lists the first {_MAX_FIXED_POINT_ROWS} of {res_f.n_points} points (slowest "
+                "first); the JSON result holds all of them."
+            )
         sections.append(
             Section(
                 "Fixed points",
-                text=(
-                    "Points with F(h*, x) = h* found by minimising the speed q = |F(h) - h|^2 / 2 from many "
-                    "starts, classified by the eigenvalues of the Jacobian there (stable: all |lambda| < 1). "
-                    f"Input: {result.analysed.get('fixed_points', '')}."
-                ),
+                text=fp_text,
                 rows=fixed_point_summary(res_f),
-                table=(("#", "stability", "spectral radius", "unstable directions", "speed q"), trs)
+                table=(
+                    (
+                        "#",
+                        "stability",
+                        "spectral radius",
+                        "unstable directions",
+                        "speed q",
+                        "hits",
+                        "found by",
+                    ),
+                    trs,
+                )
                 if trs
                 else None,
-                cite=["fixed_points"],
+                cite=["fixed_points", "good_turing", "chao1"],
                 status=_badge(res_f),
             )
         )
@@ -397,6 +424,96 @@ def build_analysis_report(
         command=command,
         status=(result.status, summary),
     )
+
+
+#: rows of the report's fixed-point table
+_MAX_FIXED_POINT_ROWS = 50
+
+
+def fixed_point_origins(res_f: Any) -> list[str]:
+    """Per fixed point, how it was found: ``"search"`` (``hits`` starts reached it), or for a point added by odd
+    symmetry ``"symmetry: -h* of #j"`` (``j`` the 1-based row of its found partner: the nearest
+    point to ``-h*``)."""
+    pts = res_f.points.detach().double()
+    out = []
+    for i in range(res_f.n_points):
+        if bool(res_f.from_symmetry[i]):
+            dist = (pts + pts[i]).norm(dim=-1)
+            dist[res_f.from_symmetry.to(dist.device)] = float("inf")  # the partner is a found point
+            j = int(dist.argmin()) if bool(dist.isfinite().any()) else -1
+            out.append(f"symmetry: -h* of #{j + 1}" if j >= 0 else "symmetry")
+        else:
+            out.append("search")
+    return out
+
+
+def _completeness_check(res_f: Any) -> Any:
+    return next((c for c in getattr(res_f, "checks", ()) if c.name == "completeness"), None)
+
+
+def fixed_point_census(res_f: Any, *, short: bool = False) -> str:
+    """How complete the fixed-point list of a :class:`~rnndyn.FixedPointResult` is, in words.
+
+    From the search's Good--Turing completeness check (``p_new`` = :math:`N_1/S`, the chance that
+    one more start finds a point not in the list; Chao1 ``n_points_estimate``; Good 1953, Chao
+    1984; docs/spectra.md, "How complete is a search?") and the points added by odd symmetry
+    (``from_symmetry``). Empty when nothing was found.
+
+    Args:
+        res_f: the fixed-point result.
+        short: one clause for a status line (no symmetry sentence, no advice beyond "more starts").
+
+    Returns:
+        e.g. ``"The list is incomplete: 14 fixed points found (11 by a single start; about 28
+        estimated): more starts may find more (...)."``, ``"The list looks complete: ..."``, or
+        for points on a continuum only, that they are not counted.
+    """
+    n = int(res_f.n_points)
+    if not n:
+        return ""
+    n_iso = int(getattr(res_f, "n_isolated", n))
+    chk = _completeness_check(res_f)
+    odd = bool(getattr(res_f, "odd_map", False))
+    what = f"{n} fixed point(s) found" if n_iso == n else f"{n_iso} isolated fixed point(s) found"
+    unit = " pair(s) ±h*" if odd else ""
+    ones = (
+        f"{res_f.n_found_once}{unit} by a single start"
+        if res_f.n_found_once
+        else f"every one{' (pair ±h*)' if odd else ''} by two or more starts"
+    )
+    if chk is None:
+        text = (
+            "All of them lie on a continuum of fixed points (an eigenvalue at 1), which cannot be "
+            "counted, so no completeness is claimed."
+            if n_iso == 0
+            else ""
+        )
+    elif chk.passed:
+        text = (
+            f"The list looks complete: {what}, {ones}; the Good–Turing chance that one more start finds "
+            f"a new one is {res_f.p_new:.2g} <= {res_f.completeness_tol:g} (for starts drawn like these)."
+        )
+    else:
+        text = (
+            f"The list is incomplete: {what} ({ones}; about {res_f.n_points_estimate:.0f} estimated): more "
+            "starts may find more"
+        )
+        text += (
+            "."
+            if short
+            else f" (Good–Turing chance {res_f.p_new:.2g} that one more start finds a new one, above "
+            f"{res_f.completeness_tol:g})."
+        )
+    if short:
+        return text
+    k = int(getattr(res_f, "n_added_by_symmetry", 0))
+    if k:
+        text += (
+            f" {k} of the {n} point(s) {'was' if k == 1 else 'were'} found by no start but added by "
+            "symmetry, as the mirror image(s) -h* of found points "
+            "(the map is odd, F(-h) = -F(h); each verified as a fixed point)."
+        )
+    return text.strip()
 
 
 def _analyses(result: Any) -> list[tuple[str, Any]]:
@@ -495,6 +612,8 @@ __all__ = [
     "check_table_rows",
     "citations",
     "command_line",
+    "fixed_point_census",
+    "fixed_point_origins",
     "fmt",
     "write_report",
 ]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from rnndyn._fixed_point_defaults import COMPLETENESS_TOL  # = find_fixed_points' default, without torch
 from rnndyn.cli._common import (
     DeviceOpt,
     DtOpt,
@@ -44,6 +45,7 @@ OPTIONS = {
     "method": "--optimiser",
     "freeze_tol": "--freeze-tol",
     "slow_manifold": "--slow-manifold",
+    "completeness_tol": "--completeness-tol",
 }
 
 
@@ -82,6 +84,15 @@ def fixed_points_cmd(
             help="Rows of J - I with norm below this are held free on the slow manifold (default: --eps-slow).",
         ),
     ] = None,
+    completeness_tol: Annotated[
+        float,
+        typer.Option(
+            "--completeness-tol",
+            help="The search counts as complete (status success) when the Good-Turing probability "
+            "p_new that one more start finds a new fixed point is at most this; in [0, 1], 1 never "
+            "downgrades the status.",
+        ),
+    ] = COMPLETENESS_TOL,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     dt: DtOpt = None,
@@ -120,6 +131,7 @@ def fixed_points_cmd(
                 method=optimiser,
                 slow_manifold=slow_manifold,
                 freeze_tol=freeze_tol,
+                completeness_tol=completeness_tol,
                 generator=torch.Generator().manual_seed(seed + 1),
                 throw=False,
             )

@@ -32,7 +32,9 @@ def plot_pca_trajectories(
     Args:
         trajectories: ``(B, T, n)`` states (tensor or array).
         path: PNG file to write.
-        fixed_points: a :class:`~rnndyn.FixedPointResult` (its points and slow points are projected).
+        fixed_points: a :class:`~rnndyn.FixedPointResult` (its points and slow points are projected;
+            points added by odd symmetry, ``from_symmetry``, are drawn hollow with their own legend
+            entry; the right panel's title says whether the census is complete).
         title: figure title. inputs_note: what drove the trajectories (shown under the title).
     """
     x = (
@@ -82,9 +84,17 @@ def plot_pca_trajectories(
         (title + "\n" if title else "") + "trajectories in principal-component space", fontsize=11, y=1.03
     )
     axes[0].set_title(sub, fontsize=8)
+    census = ""
+    if fixed_points is not None and fixed_points.n_points:
+        check = [c for c in fixed_points.checks if c.name == "completeness"]
+        if check and not check[0].passed:
+            census = f", incomplete: about {fixed_points.n_points_estimate:.0f} estimated"
+        elif check:
+            census = ", complete census"
     axes[1].set_title(
         "fixed points: "
         + ("none found" if fixed_points is None or not fixed_points.n_points else f"{fixed_points.n_points}")
+        + census
         + " (marker = stability)",
         fontsize=8,
     )
@@ -95,12 +105,13 @@ def _overlay(ax: Any, fp: Any, mean: np.ndarray, basis: np.ndarray, pair: tuple[
     pts = fp.points.detach().cpu().double().numpy()
     if pts.shape[0]:
         proj = (pts - mean) @ basis.T
+        sym = fp.from_symmetry.cpu().numpy().astype(bool)
         for lab, col in _COLOURS.items():
             sel = np.array([s == lab for s in fp.stability], dtype=bool)
-            if sel.any():
+            if (sel & ~sym).any():
                 ax.scatter(
-                    proj[sel, pair[0]],
-                    proj[sel, pair[1]],
+                    proj[sel & ~sym, pair[0]],
+                    proj[sel & ~sym, pair[1]],
                     s=70,
                     c=col,
                     marker=_MARKERS[lab],
@@ -108,6 +119,19 @@ def _overlay(ax: Any, fp: Any, mean: np.ndarray, basis: np.ndarray, pair: tuple[
                     lw=0.8,
                     zorder=5,
                     label=f"{lab} fixed point",
+                )
+            if (sel & sym).any():  # the mirror image -h* of a found point of an odd map: hollow
+                ax.scatter(
+                    proj[sel & sym, pair[0]],
+                    proj[sel & sym, pair[1]],
+                    s=70,
+                    facecolors="none",
+                    edgecolors=col,
+                    marker=_MARKERS[lab],
+                    lw=1.4,
+                    zorder=5,
+                    gid="rnndyn-fixed-points-symmetry",
+                    label=f"{lab} fixed point added by symmetry (-h*)",
                 )
     slow = fp.slow_points.detach().cpu().double().numpy()
     if slow.shape[0]:

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from rnndyn.spectra import SpectrumResult
 
 
+#: at most this many fixed points get their hit count written next to them
+_HIT_LABELS = 30
+
+
 def _np(t: Any) -> np.ndarray:
     return t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)
 
@@ -132,15 +136,41 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     return save(fig, path)
 
 
-def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str = "") -> Path:
-    """Fixed points in the plane of their first two principal components (coloured by stability,
-    slow points hollow), and the eigenvalues at every fixed point with the unit circle."""
+def plot_fixed_points(
+    result: FixedPointResult, path: str | Path, *, title: str = "", show_hits: bool = True
+) -> Path:
+    """Fixed points in the plane of their first two principal components, and the eigenvalues at
+    every fixed point with the unit circle.
+
+    Left panel: points coloured by stability; points found by the search are discs, points added
+    by odd symmetry (``from_symmetry``: the mirror image -h* of a found point of an odd map, found
+    by no start) are squares with their own legend entry; slow points are hollow circles. With
+    ``show_hits`` a disc's area grows with its ``hits`` (starts that converged to it), and with at
+    most 30 points each is labelled with its count (0 for points added by symmetry). The title
+    gives the census (complete / incomplete, points found by a single start, the Chao1 estimate;
+    docs/spectra.md, "How complete is a search?"); a non-success status is written on the figure.
+
+    Args:
+        result: a :class:`~rnndyn.FixedPointResult`.
+        path: PNG file to write.
+        title: first title line. show_hits: size and label the points by their hits.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: ``show_hits`` not a bool.
+    """
+    if not isinstance(show_hits, bool):
+        raise TypeError(f"`show_hits` must be a bool; got {type(show_hits).__name__} {show_hits!r}")
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0))
     colours = {"stable": "tab:green", "saddle": "tab:orange", "unstable": "tab:red", "marginal": "tab:purple"}
     pts = _np(result.points)
     spts = _np(result.slow_points)
     allp = np.concatenate([pts, spts]) if spts.size else pts
+    hits = _np(result.hits).astype(float) if result.n_points else np.zeros(0)
+    sym = _np(result.from_symmetry).astype(bool) if result.n_points else np.zeros(0, dtype=bool)
     ax = axes[0]
     if allp.shape[0]:
         mean = allp.mean(0)
@@ -157,18 +187,40 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
         proj = (pts - mean) @ basis if pts.size else np.zeros((0, basis.shape[1]))
         if proj.shape[1] == 1:
             proj = np.concatenate([proj, np.zeros_like(proj)], 1)
+        # marker area: 28 for one start, growing like sqrt(hits) (a point 100 starts reached: 10x)
+        size = 28 * np.sqrt(np.maximum(hits, 1.0)) if show_hits else np.full(hits.shape, 28.0)
         for lab, col in colours.items():
             sel = np.array([s == lab for s in result.stability], dtype=bool)
             if sel.any():
+                found = sel & ~sym
                 ax.scatter(
-                    proj[sel, 0],
-                    proj[sel, 1],
-                    s=28,
+                    proj[found, 0],
+                    proj[found, 1],
+                    s=size[found],
                     c=col,
                     label=f"{lab} ({int(sel.sum())})",
                     edgecolor="k",
                     lw=0.4,
+                    gid=f"rnndyn-fixed-points-{lab}",
                 )
+        if sym.any():
+            ax.scatter(
+                proj[sym, 0],
+                proj[sym, 1],
+                s=28,
+                c=[colours[result.stability[i]] for i in np.flatnonzero(sym)],
+                marker="s",
+                edgecolor="k",
+                lw=0.8,
+                linestyle="--",
+                gid="rnndyn-fixed-points-symmetry",
+            )
+            ax.scatter([], [], s=28, marker="s", facecolors="none", edgecolors="k", lw=0.8,
+                       label=f"added by symmetry: -h* of a found point ({int(sym.sum())}, no start)")  # fmt: skip
+        if show_hits and 0 < result.n_points <= _HIT_LABELS:
+            for i in range(result.n_points):
+                ax.annotate(str(int(hits[i])), (proj[i, 0], proj[i, 1]), xytext=(4, 4),
+                            textcoords="offset points", fontsize=7, gid="rnndyn-hits")  # fmt: skip
         if spts.size:
             sp = (spts - mean) @ basis
             if sp.shape[1] == 1:
@@ -201,6 +253,14 @@ def plot_fixed_points(result: FixedPointResult, path: str | Path, *, title: str 
     summary = f"{result.n_points} fixed points, slow-manifold dim {result.slow_manifold_dimension}"
     if result.line_attractor:
         summary += " (line attractor)"
+    census = [c for c in result.checks if c.name == "completeness"]
+    if census:
+        summary += (
+            f"\n{'complete' if census[0].passed else 'incomplete'} census: {result.n_found_once}"
+            f"{' pair(s) ±h*' if result.odd_map else ''} found by one start, about {result.n_points_estimate:.0f} estimated (p_new {result.p_new:.2g})"
+        )
+    if show_hits and result.n_points:
+        summary += "\nmarker area ∝ √hits (starts that reached the point)"
     ax.set_title((title + "\n" if title else "") + summary, fontsize=10)
 
     ax = axes[1]
