@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from typer.testing import CliRunner
 
-from cli_runner import CliRunner
 from rnndyn.cli import app
 
 runner = CliRunner()

@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
-from cli_runner import CliRunner
 from rnndyn.cli import app
 
 runner = CliRunner()

@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from typer.testing import CliRunner
 
 import rnndyn as rd
-from cli_runner import CliRunner
 from rnndyn.cli import app
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ import re
 
 import pytest
 import typer.rich_utils
+from typer.testing import CliRunner
 
-from cli_runner import CliRunner
 from rnndyn.cli import COMMANDS, app
 
 runner = CliRunner()
