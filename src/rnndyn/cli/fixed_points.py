@@ -88,9 +88,8 @@ def fixed_points_cmd(
         float,
         typer.Option(
             "--completeness-tol",
-            help="The search counts as complete (status success) when the Good-Turing probability "
-            "p_new that one more start finds a new fixed point is at most this; in [0, 1], 1 never "
-            "downgrades the status.",
+            help="Largest Good-Turing probability p_new (that one more start finds a new fixed "
+            "point) for which the search counts as complete; in [0, 1], 1 never downgrades the status.",
         ),
     ] = COMPLETENESS_TOL,
     seed: SeedOpt = 0,
@@ -105,7 +104,7 @@ def fixed_points_cmd(
     """Fixed points by speed minimisation from many starts, Newton-polished, with their stability
     and the slow-manifold summary; slow points (ghosts, points on a slow manifold such as the
     closed-gate manifolds of gated networks at large alpha_z) with their speed and slow
-    directions; --json, --out figure."""
+    directions; how complete the list is (Good-Turing, --completeness-tol); --json, --out figure."""
     import torch
     from rich.table import Table
 
