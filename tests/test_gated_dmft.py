@@ -30,13 +30,15 @@ def _scs_compare(g_h: float, tau_max: float = 140.0, dt: float = 0.1) -> tuple[f
 
 
 def test_constant_gates_reduce_to_scs():
-    err_c, err_l = _scs_compare(3.0)
+    # g_h = 6 (SCS g = 3): 1.3 s against 2.7 s at g_h = 3 (now in the slow list); measured errors
+    # 2.4e-5 (C_h) and 1.6e-7 (lambda), and a 0.1 % wrong gain in the map fails both (2.4e-3, 1.5e-3)
+    err_c, err_l = _scs_compare(6.0)
     assert err_c < 1e-3
     assert err_l < 1e-3
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("g_h", "tau_max"), [(2.4, 400.0), (4.0, 140.0), (6.0, 140.0)])
+@pytest.mark.parametrize(("g_h", "tau_max"), [(2.4, 400.0), (3.0, 140.0), (4.0, 140.0)])
 def test_constant_gates_reduce_to_scs_more_gains(g_h, tau_max):
     # near onset (g_h = 2.4: SCS g = 1.2) the correlation time is long: a longer lag grid
     err_c, err_l = _scs_compare(g_h, tau_max=tau_max, dt=0.2 if tau_max > 200 else 0.1)
