@@ -242,3 +242,14 @@ def test_cli_completeness_tol_reaches_the_library(tmp_path) -> None:
     assert "Traceback" not in bad.output
     helptext = runner.invoke(app, ["fixed-points", "--help"], env={"COLUMNS": "200"}).output
     assert "--completeness-tol" in helptext and f"[default: {COMPLETENESS_TOL}]" in helptext
+
+
+def test_xarray_carries_hits_symmetry_and_the_census(mirrored) -> None:
+    base = rd.analyze(
+        DoubleWell(), sections=["fixed_points"], fixed_point_starts=2, n_trajectories=1, n_steps=10
+    )
+    ds = replace(base, fixed_points=mirrored).to_xarray()
+    assert ds["fixed_point_hits"].values.tolist() == mirrored.hits.tolist()
+    assert ds["fixed_point_from_symmetry"].values.tolist() == mirrored.from_symmetry.int().tolist()
+    assert ds.attrs["fixed_point_complete"] == 1 and ds.attrs["fixed_point_p_new"] == 0.0
+    assert ds.attrs["fixed_point_census"] == fixed_point_census(mirrored)

@@ -446,7 +446,8 @@ class AnalysisResult(Result):
         return text
 
     def to_xarray(self) -> Any:
-        """An ``xarray.Dataset``: exponents, Jacobian spectra, fixed points, trajectories' principal
+        """An ``xarray.Dataset``: exponents, Jacobian spectra, fixed points (with their hits and
+        whether each was added by symmetry; the census in ``attrs``), trajectories' principal
         components; the descriptions are JSON strings in ``attrs``."""
         import xarray as xr
 
@@ -474,6 +475,18 @@ class AnalysisResult(Result):
                 np.array([codes[s] for s in fp.stability], dtype=np.int32),
                 {"codes": json.dumps(codes)},
             )
+            data["fixed_point_hits"] = (
+                "fixed_point",
+                fp.hits.cpu().numpy().astype(np.int64),
+                {"description": "starts that converged to the point (0: added by symmetry)"},
+            )
+            data["fixed_point_from_symmetry"] = (
+                "fixed_point",
+                fp.from_symmetry.cpu().numpy().astype(np.int8),
+                {
+                    "description": "1: found by no start, added as the mirror image -h* of a found point (odd map)"
+                },
+            )
         if self.trajectories is not None:
             proj, var = pca_projection(self.trajectories)
             data["trajectory_pc"] = (("sequence", "step", "pc"), proj)
@@ -490,6 +503,11 @@ class AnalysisResult(Result):
         }
         if self.lyapunov is not None:
             attrs["lyapunov_units"] = self.lyapunov.units
+        if fp is not None and fp.n_isolated:  # the census (docs/spectra.md, "How complete is a search?")
+            attrs["fixed_point_census"] = fixed_point_census(fp)
+            attrs["fixed_point_p_new"] = float(fp.p_new)
+            attrs["fixed_point_n_points_estimate"] = float(fp.n_points_estimate)
+            attrs["fixed_point_complete"] = int(fp.complete)
         return xr.Dataset(data, attrs=attrs)
 
     def to_netcdf(self, path: str | os.PathLike[str]) -> Path:
