@@ -90,3 +90,12 @@ def _plain_wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(con, "_force_terminal", False, raising=False)
         # styles are rendered whenever a colour system was detected at creation (FORCE_COLOR)
         monkeypatch.setattr(con, "_color_system", None, raising=False)
+
+
+@pytest.fixture(scope="session")
+def gated_dmft_3_5():
+    """The exact (Gaussian-route) stationary DMFT of the gated flow at g_h = 3, alpha_r = 5 on lags
+    [0, 40], with lambda_max (0.132): ~1 s, solved once for test_gated_dmft and test_adjoint_dmft."""
+    from rnndyn.meanfield.dmft import gated_dmft
+
+    return gated_dmft(3.0, alpha_r=5.0, tau_max=40.0)

@@ -69,9 +69,10 @@ def region3() -> DMFTResult:
 
 
 @pytest.fixture(scope="module")
-def dmft_3_5() -> DMFTResult:
-    """The exact (Gaussian-route) DMFT at g_h = 3, alpha_r = 5 on lags [0, 40] (~1 s), with lambda_max."""
-    return gated_dmft(3.0, alpha_r=5.0, tau_max=40.0)
+def dmft_3_5(gated_dmft_3_5) -> DMFTResult:
+    """The exact (Gaussian-route) DMFT at g_h = 3, alpha_r = 5 on lags [0, 40], with lambda_max
+    (conftest.py: solved once per run, test_adjoint_dmft uses it too)."""
+    return gated_dmft_3_5
 
 
 def test_discontinuous_onset_at_large_alpha_r(region3):
