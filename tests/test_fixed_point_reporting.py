@@ -152,10 +152,16 @@ def test_report_lists_a_failed_completeness_check_with_its_numbers(few, tmp_path
     base = rd.analyze(
         DoubleWell(), sections=["fixed_points"], fixed_point_starts=2, n_trajectories=1, n_steps=10
     )
-    html = build_analysis_report(replace(base, fixed_points=few), tmp_path / "r.html", []).read_text()
+    as_run = replace(base, fixed_points=few, status=Status.WARNING)  # the status analyze gives it
+    html = build_analysis_report(as_run, tmp_path / "r.html", []).read_text()
     checked = html[html.index("<h2>What was checked") : html.index("<h2>What was analysed")]
-    n1 = few.hits.tolist().count(1)
+    n1, n2 = few.hits.tolist().count(1), few.hits.tolist().count(2)
     assert f"<td>completeness</td><td>FAILED (warning)</td><td>{n1 / 12:.3g} vs 0.01</td>" in checked
+    chao1 = few.n_points + n1 * (n1 - 1) / (2 * (n2 + 1))
+    assert (
+        f"Status: warning <span>— fixed points: warning (completeness: an incomplete census, {few.n_points} "
+        f"found, about {chao1:.0f} estimated). See" in html
+    )
     assert (
         f"{n1} of them by one start only" in checked and "more starts (n_initial=48) may find more" in checked
     )

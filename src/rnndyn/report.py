@@ -407,8 +407,7 @@ def build_analysis_report(
             Section(name.replace("_", " ").capitalize(), text=f"This section failed: {err}", status="failed")
         )
     bad = [
-        f"{name.replace('_', ' ')}: {_status(res)}"
-        + (f" ({', '.join(c.name for c in res.failed_checks)})" if getattr(res, "failed_checks", ()) else "")
+        _banner_part(name, res, others=len(analyses) > 1)
         for name, res in analyses
         if _status(res) not in ("", "success")
     ] + [f"{name.replace('_', ' ')}: failed" for name in result.errors]
@@ -424,6 +423,20 @@ def build_analysis_report(
         command=command,
         status=(result.status, summary),
     )
+
+
+def _banner_part(name: str, res: Any, *, others: bool) -> str:
+    """A non-success analysis in the report's status banner: its status and failed checks; a
+    fixed-point search whose only failed check is the census says what that means."""
+    failed = [c.name for c in getattr(res, "failed_checks", ())]
+    head = f"{name.replace('_', ' ')}: {_status(res)}"
+    if name == "fixed_points" and failed == ["completeness"]:
+        return (
+            f"{head} (completeness: an incomplete census, {res.n_points} found, about "
+            f"{res.n_points_estimate:.0f} estimated"
+            + ("; the other sections do not depend on it)" if others else ")")
+        )
+    return head + (f" ({', '.join(failed)})" if failed else "")
 
 
 #: rows of the report's fixed-point table
