@@ -259,3 +259,20 @@ def test_xarray_carries_hits_symmetry_and_the_census(mirrored) -> None:
     assert ds["fixed_point_from_symmetry"].values.tolist() == mirrored.from_symmetry.int().tolist()
     assert ds.attrs["fixed_point_complete"] == 1 and ds.attrs["fixed_point_p_new"] == 0.0
     assert ds.attrs["fixed_point_census"] == fixed_point_census(mirrored)
+
+
+def test_trajectory_figure_of_one_direction_marks_added_points(mirrored, monkeypatch, tmp_path) -> None:
+    """States along one direction: PC 1 over time, the fixed points as horizontal lines, the one
+    added by symmetry dotted and named in the legend."""
+    from rnndyn.plotting import analysis as mod
+
+    figs = _capture(monkeypatch, mod)
+    t = torch.linspace(0, 1, 20, dtype=F64)
+    traj = torch.stack([torch.stack([t, 0 * t], -1)])  # (1, 20, 2): one real direction, x
+    mod.plot_pca_trajectories(traj, tmp_path / "p.png", fixed_points=mirrored)
+    ax = figs[0].axes[0]
+    dotted = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert len(dotted) == 1 and dotted[0].get_label() == "stable fixed point added by symmetry (-h*)"
+    # PC 1 is +-x about the mean 0.5: the added point (-1, 0) sits at +-1.5, its partner at -+0.5
+    (y,) = set(dotted[0].get_ydata())
+    assert abs(abs(y) - 1.5) < 1e-12

@@ -306,7 +306,9 @@ class AnalysisResult(Result):
         trajectories: ``(B, T, n)`` states used for the principal-component picture.
         verdict: plain-language summary (regime, memory and trainability, fixed points).
         errors: ``{section: message}`` for sections that could not run.
-        status: the worst status of the sections (:class:`~rnndyn.Status`); message: why.
+        status: the worst status of the sections (:class:`~rnndyn.Status`); message: why (a
+            fixed-point search whose only failed check is its census, ``completeness``, is named
+            in one clause with its counts: docs/spectra.md, "The census in ``rd.analyze``").
     """
 
     label: str
@@ -713,7 +715,11 @@ def _lyapunov_verdict(res_l: Any, cond: str) -> list[str]:
 
 
 def verdict(res_l: Any, res_s: Any, res_f: Any, *, driven: bool, fp_input: str) -> tuple[str, ...]:
-    """Plain-language reading of the three analyses (what the numbers mean for the user)."""
+    """Plain-language reading of the three analyses (what the numbers mean for the user).
+
+    The fixed-point line ends with the census (:func:`rnndyn.report.fixed_point_census`: complete
+    or not, points found by a single start, the Chao1 estimate, points added by symmetry); the
+    lines on the dynamics do not depend on it, and with a Lyapunov result the line says so."""
     out: list[str] = []
     cond = "driven by the given inputs" if driven else "running on its own (zero input)"
     if res_l is not None:

@@ -70,8 +70,10 @@ def plot_pca_trajectories(
             ax.set_ylabel(f"PC 1 ({100 * frac[0]:.1f}% var.)")
             if fixed_points is not None and fixed_points.n_points:
                 pts = (fixed_points.points.detach().cpu().double().numpy() - mean) @ vt[:1].T
-                for p, lab in zip(pts[:, 0], fixed_points.stability, strict=True):
-                    ax.axhline(p, color=_COLOURS[lab], lw=1.2, ls="--", label=f"{lab} fixed point")
+                sym = fixed_points.from_symmetry.cpu().tolist()
+                for p, lab, added in zip(pts[:, 0], fixed_points.stability, sym, strict=True):
+                    ax.axhline(p, color=_COLOURS[lab], lw=1.2, ls=":" if added else "--",
+                               label=f"{lab} fixed point" + (" added by symmetry (-h*)" if added else ""))  # fmt: skip
         else:
             ax.set_xlabel(f"PC {pair[0] + 1} ({100 * frac[pair[0]]:.1f}% var.)")
             ax.set_ylabel(f"PC {pair[1] + 1} ({100 * frac[pair[1]]:.1f}% var.)")
