@@ -5,9 +5,10 @@ at every one of n_steps = 2000 steps (the setting in which clvlib needed 5.1 GB)
 forward transient, frame transient and backward transient for both. Each run is a fresh Python
 process of the same invocation (the reference, lyapynov, runs in the same invocation: the ratio
 is what counts on a shared machine), which reports its wall time, its CPU time (time.process_time:
-all threads of the process, so rnndyn's I/O thread too) and its peak resident memory
-(ru_maxrss) next to the resident memory after imports and set-up. rnndyn keeps its R factors and
-frames in temporary spill files and writes the CLVs to a Zarr store on disk; lyapynov keeps
+all threads of the process, so rnndyn's I/O thread too; rnndyn's runs also print the main
+thread's) and its peak resident memory (ru_maxrss) next to the resident memory after imports and
+set-up. rnndyn keeps its R factors and frames in temporary spill files and writes the CLVs to a
+Zarr store on disk (on a CPU, both bypassing the page cache: docs/clv.md); lyapynov keeps
 everything in lists in memory.
 
 Runs: "equal work" (rnndyn keeps every CLV at every step, no extra angles: what lyapynov does),
@@ -181,7 +182,7 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
         if done >= n_fwd and "forward" not in marks:
             marks["forward"] = time.perf_counter()
 
-    t, cpu = time.perf_counter(), time.process_time()
+    t, cpu, main_cpu = time.perf_counter(), time.process_time(), time.thread_time()
     res = rd.covariant_lyapunov_vectors(
         net,
         n_steps=args.steps,
@@ -195,7 +196,7 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
         generator=torch.Generator().manual_seed(args.seed),
         progress=progress,
     )
-    end, cpu = time.perf_counter(), time.process_time() - cpu
+    end, cpu, main_cpu = time.perf_counter(), time.process_time() - cpu, time.thread_time() - main_cpu
     peak = _peak()
     errs = []
     if args.record_every == 1:
@@ -219,6 +220,7 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
     return {
         "time_s": end - t,
         "cpu_s": cpu,
+        "main_thread_cpu_s": main_cpu,
         "phases_s": {
             "set-up + transient": marks["transient"] - t,
             "forward (recorded)": marks["forward"] - marks["transient"],
@@ -526,7 +528,8 @@ def main() -> None:
         if worker == "rnndyn":
             m = r["memory"]
             print(
-                f"{'':20s}status {r['status']}, backward convergence {r['backward_convergence']:.1e}, "
+                f"{'':20s}main-thread CPU {r['main_thread_cpu_s']:.1f} s (the rest of the CPU: the I/O "
+                f"thread); status {r['status']}, backward convergence {r['backward_convergence']:.1e}, "
                 f"storage {m['storage']}, CLVs in {m['vectors']}, spilled {m['spilled_bytes'] / 1e9:.2f} GB, "
                 f"buffers {m['peak_buffer_bytes'] / 2**20:.0f} MiB; phases "
                 + ", ".join(f"{key} {v:.1f} s" for key, v in r["phases_s"].items())
