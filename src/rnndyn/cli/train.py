@@ -14,6 +14,7 @@ from rnndyn.cli._common import (
     JsonOpt,
     OutOpt,
     SeedOpt,
+    check_device,
     check_outputs,
     console,
     fail,
@@ -103,6 +104,9 @@ def _check_options(
     standardise: str,
     eval_reference: str,
     files: dict[str, Path | None],
+    checkpoint: Path | None,
+    target: float,
+    device: str,
 ) -> None:
     """The options, in the command line's names, before any data is generated or any epoch run
     (the library checked them only when it reached them, after the data or mid-run)."""
@@ -124,8 +128,14 @@ def _check_options(
             if path is not None and not path.is_file():
                 what = "a directory" if path.is_dir() else "no such file"
                 raise ValueError(f"`{flag}` must be an existing file; got {str(path)!r} ({what})")
+        if checkpoint is not None and checkpoint.is_dir():  # before: IsADirectoryError after the data
+            raise ValueError(
+                f"`--checkpoint` must be a file path; got {str(checkpoint)!r}, which is a directory"
+            )
+        check_real(target, "--target", low=0.0, high=1.0, low_open=True)  # an accuracy (0.75 = 75%)
     except (TypeError, ValueError) as exc:
         raise fail_from(exc, OPTIONS) from None
+    check_device(device)  # by its option name, before the data (was `device`, after ~5 s)
 
 
 def _parse_horizons(raw: str, tau_pred: float | None) -> list[int]:
@@ -275,6 +285,7 @@ def train_cmd(
         "--checkpoint-every": checkpoint_every}, lr=lr, clip=clip, clip_value=clip_value,
         standardise=standardise, eval_reference=eval_reference,
         files={"--images": images, "--labels": labels, "--test-images": test_images, "--test-labels": test_labels},
+        checkpoint=checkpoint, target=target, device=device,
     )  # fmt: skip
     import dataclasses
 
