@@ -81,6 +81,40 @@ def test_cuda_on_a_cpu_build() -> None:
     assert "no usable CUDA device" in _err(["analyze", "--device", "cuda"])
 
 
+@pytest.mark.parametrize(
+    ("args", "not_called"),
+    [  # before: train and chaos named the library's `device`, train after ~5 s of data generation
+        (["train", "--device", "meta"], "rnndyn.training.chaotic_series"),
+        (
+            ["chaos", "--widths", "2", "--n-networks", "2", "--device", "meta"],
+            "rnndyn.chaos.chaos_probability",
+        ),
+        # before: phase-diagram ignored --device (a GPU asked for ran on the CPU, exit 0)
+        (
+            ["phase-diagram", "--g-h", "1:2:2", "--alpha-r", "0:1:2", "--device", "meta"],
+            "rnndyn.phases.phase_diagram",
+        ),
+    ],
+)
+def test_device_is_checked_by_its_option_name_before_any_work(monkeypatch, args, not_called) -> None:
+    def refuse(*a, **k):
+        raise AssertionError(f"{not_called} ran before --device was checked")
+
+    monkeypatch.setattr(not_called, refuse)
+    assert "`--device` must be cpu, cuda, cuda:N or mps; got 'meta'" in _err(args)
+
+
+def test_phase_diagram_refuses_a_device_it_would_not_use(monkeypatch) -> None:
+    """Its mean-field numerics and overlay run on the CPU: a GPU is refused, not replaced silently;
+    --dt 0 is refused even where no flow is simulated (it was accepted)."""
+    import rnndyn._checks
+
+    monkeypatch.setattr(rnndyn._checks, "check_device", lambda device, name: device)  # as if CUDA existed
+    grid = ["phase-diagram", "--g-h", "1:2:2", "--alpha-r", "0:1:2"]
+    assert "`--device` must be cpu for phase-diagram" in _err([*grid, "--device", "cuda"])
+    assert "`--dt` must be in (0.0, inf]; got 0.0" in _err([*grid, "--dt", "0"])
+
+
 def test_outputs_checked_first_and_not_overwritten(tmp_path) -> None:
     js = tmp_path / "r.json"
     js.write_text("{}")

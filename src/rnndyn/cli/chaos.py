@@ -12,6 +12,7 @@ from rnndyn.cli._common import (
     JsonOpt,
     OutOpt,
     SeedOpt,
+    check_device,
     check_outputs,
     console,
     fail,
@@ -103,6 +104,7 @@ def chaos_cmd(
         out_files=("chaos_probability.png", "scrambling.png", "lap_growth.png"),
         force=force,
     )  # before any long computation
+    check_device(device)  # named --device (was the library's `device`)
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table

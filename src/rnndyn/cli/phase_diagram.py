@@ -15,6 +15,7 @@ from rnndyn.cli._common import (
     OutOpt,
     ProgressOpt,
     SeedOpt,
+    check_device,
     check_outputs,
     check_zarr_target,
     console,
@@ -128,7 +129,16 @@ def phase_diagram_cmd(
     from rnndyn.meanfield.phase import REGION_NAMES
     from rnndyn.phases import phase_diagram
 
-    _ = device  # mean-field numerics run on the CPU in float64; simulations use float64 CPU models
+    # mean-field numerics run on the CPU in float64, simulations on float64 CPU models: a GPU asked
+    # for is refused, not silently replaced by the CPU (before: --device cuda ran on the CPU, exit 0)
+    if check_device(device) != "cpu":
+        raise fail(f"`--device` must be cpu for phase-diagram (its numerics run on the CPU); got {device!r}")
+    from rnndyn._checks import check_real
+
+    try:  # --dt 0 was accepted when no flow was simulated
+        check_real(dt, "--dt", low=0.0, low_open=True)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     gh = _range(g_h, "g-h")
     ar = _range(alpha_r, "alpha-r")
     with progress_display(
