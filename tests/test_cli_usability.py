@@ -163,6 +163,12 @@ def test_errors_name_the_option_typed(args, expected) -> None:
          "`--grid` axes must be parameters of vanilla: g, ", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-g", "g=1:2:x", "--store", "{d}/s.zarr", "--scheduler", "sync"],
          "`--grid` name=start:stop:num needs two numbers and an int count; got 'g=1:2:x'", "rnndyn.sweeps.sweep"),
+        # before: the second -g g=... silently replaced the first (a 1-point sweep at g=2), and an
+        # empty axis was named as the library's `grid['g']`
+        (["sweep", "-m", "vanilla", "-g", "g=1", "-g", "g=2", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`--grid` must name each axis once; got 'g' twice", "rnndyn.sweeps.sweep"),
+        (["sweep", "-m", "vanilla", "-g", "g=", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`--grid` axis 'g' must have at least one value; got 'g='", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-g", "g=1", "--steps", "0", "--store", "{d}/s.zarr", "--scheduler", "sync"],
          "`--steps` must be an int >= 1; got 0", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-p", "gain=2", "-g", "g=1", "--store", "{d}/s.zarr", "--scheduler", "sync"],

@@ -58,7 +58,14 @@ def _parse_grid(items: list[str]) -> dict[str, list[float]]:
                 raise ValueError(f"`--grid` name=start:stop:num needs a count >= 1; got {item!r}")
         else:
             values = [parse_params([f"v={v}"])["v"] for v in raw.split(",") if v.strip()]
-        grid[name.strip().replace("-", "_")] = values
+        key = name.strip().replace("-", "_")
+        if key in grid:  # before: the last -g of a name silently replaced the earlier ones
+            raise ValueError(
+                f"`--grid` must name each axis once; got {key!r} twice (one -g {key}=v1,v2,... per axis)"
+            )
+        if not values:
+            raise ValueError(f"`--grid` axis {key!r} must have at least one value; got {item!r}")
+        grid[key] = values
     return grid
 
 
