@@ -259,9 +259,11 @@ class _Series:
     chunk is written while the next one fills, and while one chunk is read the one before it is
     prefetched (file writes and reads release the GIL, so the I/O overlaps the computation; the
     memory held is the same as one full-size buffer). All I/O of a series goes through its thread,
-    in order, so a read always sees the earlier writes. Reads go backwards and each item is read
-    once, so once reading has started a spill file is truncated behind the reader (the pages not
-    yet written back to the disk are dropped, not written) and buffers are not written back.
+    in order, so a read always sees the earlier writes; :meth:`fill` queues the copying of an item
+    into its buffer there too, before the chunk's write, and this thread waits for a buffer's
+    queued tasks before it touches the buffer. Reads go backwards and each item is read once, so
+    once reading has started a spill file is truncated behind the reader (the pages not yet written
+    back to the disk are dropped, not written) and buffers are not written back.
     """
 
     def __init__(
