@@ -175,6 +175,9 @@ def test_errors_name_the_option_typed(args, expected) -> None:
          "does not take ['gain']", "rnndyn.sweeps.sweep"),
         (["phase-diagram", "--simulate", "--steps", "0", "--g-h", "1:2:2", "--alpha-r", "0:1:2"],
          "`--steps` must be an int >= 1; got 0", None),
+        # before: 'got np.float64(-1.0) at index 0'
+        (["phase-diagram", "--g-h", "-1:2:2", "--alpha-r", "0:1:2"],
+         "`--g-h` must lie in (0.0, inf); got -1.0 at index 0", None),
         # before: a folder as --checkpoint died with an IsADirectoryError traceback after the data was made
         (["train", "--checkpoint", "{d}"], "`--checkpoint` must be a file path; got", "rnndyn.training.chaotic_series"),
         # before: --target 2 trained 100 epochs and said 'never reached 200%'

@@ -72,7 +72,7 @@ def _grid(values: Any, name: str, *, low: float, low_open: bool, unique: bool = 
     if (arr < low).any() or (low_open and (arr == low).any()):
         i = int(np.flatnonzero((arr < low) | ((arr == low) & low_open))[0])
         lo = "(" if low_open else "["
-        raise ValueError(f"`{name}` must lie in {lo}{low}, inf); got {arr[i]!r} at index {i}")
+        raise ValueError(f"`{name}` must lie in {lo}{low}, inf); got {float(arr[i])!r} at index {i}")
     if unique:
         uniq, counts = np.unique(arr, return_counts=True)
         if np.any(counts > 1):
