@@ -326,3 +326,11 @@ def test_phase_diagram_zarr_output_needs_force(tmp_path) -> None:
         app, ["phase-diagram", "--g-h", "1.5,3", "--alpha-r", "0,1", "--zarr", str(store), "--force"]
     )
     assert res.exit_code == 0, res.output
+    import warnings
+
+    import xarray as xr
+
+    with warnings.catch_warnings():  # before: 'Failed to open Zarr store with consolidated metadata'
+        warnings.simplefilter("error")
+        ds = xr.open_zarr(store)
+    assert ds.region.shape == (2, 2) and list(ds.g_h.values) == [1.5, 3.0]

@@ -181,7 +181,9 @@ def phase_diagram_cmd(
             f"{n_failed} point(s) not solved; see the `status` and `message` variables", style="yellow"
         )
     if zarr is not None:
-        ds.to_zarr(zarr, mode="w", zarr_format=2, consolidated=False)
+        ds.to_zarr(
+            zarr, mode="w", zarr_format=2, consolidated=True
+        )  # xr.open_zarr(path) reads it without a warning
         console.print(f"wrote {zarr}")
     if netcdf is not None:
         from rnndyn.cli._common import write_netcdf
