@@ -45,7 +45,11 @@ def test_simulate_writes_npz_json_and_plot(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     arr = np.load(npz)["trajectory"]
     assert arr.shape == (1, 50, 3)
-    assert np.allclose(json.loads(js.read_text())["trajectory"], arr)
+    saved = json.loads(js.read_text())
+    assert np.allclose(saved["trajectory"], arr)
+    # before: no status nor checks in simulate's JSON; success says only what was checked
+    assert saved["status"] == "success" and "only its finiteness" in saved["message"]
+    assert [(c["name"], c["outcome"]) for c in saved["checks"]] == [("finite", "success")]
     assert (tmp_path / "fig" / "trajectory.png").stat().st_size > 1000
     # the saved trajectory is a Lorenz orbit: z stays positive on the attractor
     assert arr[0, :, 2].min() > 0

@@ -120,9 +120,26 @@ def simulate_cmd(
         npz.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(npz, trajectory=arr, dt=system.dt or 1.0, model=label)
         console.print(f"wrote {npz}")
-    if json_path is not None:
+    if json_path is not None:  # status and checks like every other command's JSON (they were absent)
+        from rnndyn._results import Check, Status
+
+        finite = Check(
+            name="finite",
+            passed=True,  # rd.simulate stops with an error at a non-finite value (check_divergence)
+            detail=f"every value of the {arr.shape[1]} recorded steps is finite (checked by rnndyn.simulate)",
+            status=Status.DIVERGED,
+        )
         write_json(
-            json_path, {"model": label, "state_size": system.state_size, "dt": system.dt, "trajectory": arr}
+            json_path,
+            {
+                "model": label,
+                "status": Status.SUCCESS.value,
+                "message": "trajectory simulated; only its finiteness is checked",
+                "checks": [finite.to_dict()],
+                "state_size": system.state_size,
+                "dt": system.dt,
+                "trajectory": arr,
+            },
         )
     if out is not None:
         from rnndyn.plotting import plot_trajectory
