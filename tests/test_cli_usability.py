@@ -132,6 +132,11 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
         (["simulate", "-m", "lorenz63", "--method", "rk45"], "`--method` must be one of 'euler', 'heun', 'rk4'"),
         (["simulate", "-n", "4", "-p", "g_h=-1"], "`-p g_h` must be in [0.0, inf]; got -1"),
         (["simulate", "-m", "[bold]x"], "(see `rnndyn models`); got '[bold]x'"),
+        # before: a near miss got only the list of 21 names
+        (["simulate", "-m", "GRU"], "got 'GRU'; did you mean 'gru'?"),
+        (["simulate", "-m", "gru-critical"], "got 'gru-critical'; did you mean 'gru_critical'?"),
+        (["analyze", "-m", "lorenz"], "got 'lorenz'; did you mean 'lorenz96' or 'lorenz63'?"),
+        (["simulate", "-n", "4", "-p", "alphaz=2"], "did you mean 'alpha_z' or 'alpha_r' (for alphaz)?"),
         # -p generator/device/dtype were accepted, ignored, and shown in the model's label
         (["simulate", "-n", "4", "-p", "device=meta"], "does not take ['device']"),
         (["simulate", "-n", "4", "-p", "generator=1"], "generator is not a -p parameter (use --seed)"),

@@ -329,6 +329,17 @@ class ModelChoice:
     load_info: dict[str, Any] | None = None
 
 
+def _did_you_mean(word: str, choices: list[str], what: str = "") -> str:
+    """``"; did you mean 'gru'?"`` for a mistyped name (case and ``-``/``_`` ignored, then
+    :func:`difflib.get_close_matches`), or ``''`` when nothing is close."""
+    import difflib
+
+    key = word.strip().lower().replace("-", "_")
+    exact = [c for c in choices if c.lower() == key]
+    close = exact[:1] or difflib.get_close_matches(key, choices, n=2, cutoff=0.75)
+    return f"; did you mean {' or '.join(map(repr, close))}{what}?" if close else ""
+
+
 def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict[str, Any], str | None]:
     """``(registry name, merged parameters, preset name)`` for ``-m`` and ``-p``.
 
@@ -347,7 +358,10 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
     presets = load_presets()["presets"]
     if name not in presets and name not in MODELS:
         names = sorted(MODELS) + sorted(presets)
-        raise fail(f"`--model` must be one of {', '.join(names)} (see `rnndyn models`); got {name!r}")
+        raise fail(
+            f"`--model` must be one of {', '.join(names)} (see `rnndyn models`); got {name!r}"
+            f"{_did_you_mean(name, names)}"
+        )
     registry_name = presets[name]["model"] if name in presets else name
     takes = list(model_parameters(registry_name))
     unknown = sorted(set(given) - set(takes))
@@ -359,6 +373,7 @@ def named_params(model: str | None, params: list[str] | None) -> tuple[str, dict
             "dtype": " (analyses run in float64)",
         }
         extra = "".join(f"; {k} is not a -p parameter{hint[k]}" for k in unknown if k in hint)
+        extra += "".join(_did_you_mean(k, takes, f" (for {k})") for k in unknown if k not in hint)
         raise fail(
             f"`-p/--param`: model {registry_name!r} does not take {unknown}; it takes {', '.join(takes)} "
             f"(see `rnndyn models`){extra}"
