@@ -33,6 +33,8 @@ def files(tmp_path):
     (tmp_path / "file.txt").write_text("x")
     np.savez(tmp_path / "two.npz", a=np.zeros((5, 2)), b=np.zeros((5, 2)))
     np.save(tmp_path / "text.npy", np.array(["a", "b"]))
+    (tmp_path / "table.npy").write_text("1,2\n3,4\n")
+    np.savez(tmp_path / "objects.npz", a=np.array([1, None], dtype=object))
     return tmp_path
 
 
@@ -58,6 +60,19 @@ def files(tmp_path):
             "one array or an array named 'inputs'",
         ),
         (["analyze", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/text.npy"], "`--inputs` must"),
+        # before: NumPy's advice to pass allow_pickle=, a traceback, the torch file's zip entries as 'arrays'
+        (
+            ["simulate", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/table.npy"],
+            "`--inputs` must be a NumPy .npy/.npz file (np.save / np.savez); got",
+        ),
+        (
+            ["simulate", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/objects.npz"],
+            "`--inputs` must hold real numbers; got array 'a' that NumPy refuses",
+        ),
+        (
+            ["simulate", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/gru.pt"],
+            "a torch file (torch.save); save the tensor with np.save(path, x.numpy())",
+        ),
         (
             ["analyze", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/nope.npy"],
             "`--inputs` must be an existing",

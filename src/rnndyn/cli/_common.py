@@ -536,6 +536,14 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
         raise fail(f"`--inputs` must be an existing .npy/.npz file; got {str(path)!r} (no such file)")
     if path.is_dir():
         raise fail(f"`--inputs` must be a .npy/.npz file; got {str(path)!r}, a directory")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):  # before: NumPy's advice on allow_pickle
+        what = "an empty file" if not magic else f"whose first bytes {magic!r} are not NumPy's"
+        raise fail(
+            f"`--inputs` must be a NumPy .npy/.npz file (np.save / np.savez); got {str(path)!r}, {what}; "
+            "a text or CSV file can be converted with np.save(path, np.loadtxt(...))"
+        )
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
@@ -543,12 +551,23 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
         raise fail(f"`--inputs` must be a readable .npy/.npz file; got {str(path)!r} ({first})") from None
     if isinstance(arr, np.lib.npyio.NpzFile):
         keys = list(arr.keys())
+        if any(k.endswith("data.pkl") for k in keys):  # before: its zip entries listed as 'arrays'
+            raise fail(
+                f"`--inputs` must be a NumPy .npy/.npz file; got {str(path)!r}, a torch file (torch.save); "
+                "save the tensor with np.save(path, x.numpy())"
+            )
         if "inputs" in keys:
-            arr = arr["inputs"]
+            key = "inputs"
         elif len(keys) == 1:
-            arr = arr[keys[0]]
+            key = keys[0]
         else:
             raise fail(f"`--inputs` .npz must hold one array or an array named 'inputs'; got arrays {keys}")
+        try:
+            arr = arr[key]
+        except ValueError as exc:  # before: a traceback for an object array inside the .npz
+            raise fail(
+                f"`--inputs` must hold real numbers; got array {key!r} that NumPy refuses ({exc})"
+            ) from None
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise fail(f"`--inputs` must hold real numbers; got dtype {arr.dtype}")
     if arr.ndim not in (2, 3) or arr.size == 0:
