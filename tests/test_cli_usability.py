@@ -132,6 +132,10 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
         (["simulate", "-m", "lorenz63", "--method", "rk45"], "`--method` must be one of 'euler', 'heun', 'rk4'"),
         (["simulate", "-n", "4", "-p", "g_h=-1"], "`-p g_h` must be in [0.0, inf]; got -1"),
         (["simulate", "-m", "[bold]x"], "(see `rnndyn models`); got '[bold]x'"),
+        # before: ignored without a word (--store without --clv wrote no store)
+        (["lyapunov", "-n", "4", "--record-every", "3", "--store", "c.zarr"],
+         "`--record-every`, `--store` apply only with --clv; got --record-every --store without it"),
+        (["simulate", "-n", "4", "--batch-first"], "`--batch-first/--time-first` applies only with --inputs"),
         # before: a near miss got only the list of 21 names
         (["simulate", "-m", "GRU"], "got 'GRU'; did you mean 'gru'?"),
         (["simulate", "-m", "gru-critical"], "got 'gru-critical'; did you mean 'gru_critical'?"),

@@ -577,12 +577,35 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
     return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=device)
 
 
+def only_with(ctx: typer.Context, condition: bool, needed: str, options: dict[str, str]) -> None:
+    """Refuse options typed on the command line that apply only with ``needed`` (``condition``
+    False): ``options`` maps parameter name -> flag. An option left at its default is not refused."""
+    if condition:
+        return
+    typed = [
+        flag
+        for name, flag in options.items()
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    ]
+    if typed:
+        verb = "applies" if len(typed) == 1 else "apply"
+        raise fail(f"`{'`, `'.join(typed)}` {verb} only with {needed}; got {' '.join(typed)} without it")
+
+
+def flag_of_layout(batch_first: bool) -> str:
+    return "--batch-first" if batch_first else "--time-first"
+
+
 def read_inputs(
     path: Path | None, batch_first: bool | None, choice: ModelChoice, device: str
 ) -> tuple[Any, str]:
     """``--inputs`` in rnndyn's layout (:func:`load_inputs`, :func:`orient_inputs` by
     ``--batch-first/--time-first`` or the model's ``batch_first``) and the :func:`layout_hint` an
     error about them gets."""
+    if path is None and batch_first is not None:  # before: ignored without a word
+        raise fail(
+            f"`--batch-first/--time-first` applies only with --inputs; got {flag_of_layout(batch_first)}"
+        )
     raw = load_inputs(path, device)
     hint = layout_hint(raw, batch_first, choice.batch_first)
     return orient_inputs(raw, batch_first, choice.batch_first), hint

@@ -36,6 +36,7 @@ from rnndyn.cli._common import (
     fail,
     fail_from,
     load_inputs,
+    only_with,
     print_summary,
     progress_display,
     read_inputs,
@@ -148,6 +149,7 @@ def save_figures(res: Any, out: Path, label: str) -> list[Path]:
 @takes_model
 def lyapunov_cmd(
     flags: ModelFlags,
+    ctx: typer.Context = None,  # type: ignore[assignment]  # typer passes it (only_with): no option
     inputs: InputsOpt = None,
     batch_first: BatchFirstOpt = None,
     k: KOpt = None,
@@ -179,6 +181,17 @@ def lyapunov_cmd(
 
     from rnndyn.report import fmt
 
+    only_with(  # before: ignored without --clv (--store wrote nothing, without a word)
+        ctx,
+        clv,
+        "--clv",
+        {
+            "backward_transient": "--backward-transient",
+            "record_every": "--record-every",
+            "ftle_window": "--ftle-window",
+            "store": "--store",
+        },
+    )
     qr = parse_qr_every(qr_every)
     base = parse_log_base(log_base)
     check_outputs(
