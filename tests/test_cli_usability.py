@@ -136,6 +136,7 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
         (["lyapunov", "-n", "4", "--record-every", "3", "--store", "c.zarr"],
          "`--record-every`, `--store` apply only with --clv; got --record-every --store without it"),
         (["simulate", "-n", "4", "--batch-first"], "`--batch-first/--time-first` applies only with --inputs"),
+        (["report", "-n", "4", "--time-first"], "`--batch-first/--time-first` applies only with --inputs; got --time-first"),
         # before: a near miss got only the list of 21 names
         (["simulate", "-m", "GRU"], "got 'GRU'; did you mean 'gru'?"),
         (["simulate", "-m", "gru-critical"], "got 'gru-critical'; did you mean 'gru_critical'?"),

@@ -32,6 +32,7 @@ from rnndyn.cli._common import (
     console,
     fail,
     fail_from,
+    flag_of_layout,
     layout_hint,
     load_inputs,
     resolve_model,
@@ -182,6 +183,10 @@ def run_analysis(
         force=force,
     )
     choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
+    if inputs is None and batch_first is not None:  # before: ignored without a word
+        raise fail(
+            f"`--batch-first/--time-first` applies only with --inputs; got {flag_of_layout(batch_first)}"
+        )
     x = load_inputs(inputs, device)
     with _progress(progress) as step:
         try:
