@@ -178,3 +178,15 @@ def test_wrong_input_shape_is_clean(tmp_path) -> None:
         ],
     )
     assert res.exit_code == 2 and "`--inputs` must have shape (B, T, 2)" in res.output
+
+
+def test_clv_summary_says_why_the_ftle_correlation_time_is_undefined() -> None:
+    """Before: the summary printed 'tau nan steps'; the library's note says why it is undefined."""
+    res = runner.invoke(
+        app,
+        ["lyapunov", "-n", "4", "--clv", "--steps", "40", "--transient", "5", "--backward-transient", "20",
+         "--record-every", "3", "--no-progress"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.replace("│", " ").split())
+    assert "tau nan" not in text and "tau undefined (" in text and "correlations" in text

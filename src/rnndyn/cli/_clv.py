@@ -114,10 +114,11 @@ def clv_report(
     summary.add_row("min angle unstable-stable [rad]", fmt(res.min_angle_overall))
     summary.add_row("IPR of a delocalised vector", f"1/n = {1.0 / res.tangent_size:.3g}")
     if ftle is not None:
+        tau = float(ftle.autocorrelation_time[0])  # NaN with a note saying why (was printed 'tau nan')
         summary.add_row(
             f"FTLE lambda_1 over {ftle.window} steps",
             f"mean {fmt(float(ftle.mean[0]))}, sd {fmt(float(ftle.variance[0]) ** 0.5)}, "
-            f"tau {fmt(float(ftle.autocorrelation_time[0]))} steps",
+            + (f"tau {fmt(tau)} steps" if tau == tau else f"tau undefined ({ftle.autocorrelation_note[0]})"),
         )
     mem = res.memory
     summary.add_row(
