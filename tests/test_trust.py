@@ -530,6 +530,21 @@ def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
     assert good.lambda_max == pytest.approx(math.log(0.91), abs=1e-8)
 
 
+def test_an_escape_in_the_last_blocks_is_not_converged(monkeypatch) -> None:
+    # from h0 = 1e-8 the c = 0.03 map leaves 0 only in the last ~30 of 300 steps: lambda = +0.057
+    # ('chaotic'), the orbit's exponent is ln 0.91 < 0. The jump sits in the last blocks, so the
+    # successive differences there are large; leaving the largest out of the noise keeps z > 5
+    h0 = torch.tensor([1e-8], dtype=F64)
+    res = rd.lyapunov_spectrum(_Escape(0.03), n_steps=300, h0=h0, generator=gen(0))
+    assert res.lambda_max > 0.05 and res.regime == "chaotic" and res.check("convergence").passed
+    chk = res.check("stationarity")
+    assert res.status == rd.Status.NOT_CONVERGED and not chk.passed and chk.value > 7
+    # with every difference in the noise (no trimming) the jump hid itself: z = 3.4, 'success'
+    monkeypatch.setattr(rd._diagnostics, "_TRIMMED_MSSD_BIAS", {})
+    old = rd.lyapunov_spectrum(_Escape(0.03), n_steps=300, h0=h0, generator=gen(0))
+    assert old.status == rd.Status.SUCCESS and old.check("stationarity").value < 5
+
+
 @pytest.mark.parametrize(
     ("system", "kw", "exact"),
     [
