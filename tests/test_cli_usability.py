@@ -136,6 +136,8 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
         (["lyapunov", "-n", "4", "--record-every", "3", "--store", "c.zarr"],
          "`--record-every`, `--store` apply only with --clv; got --record-every --store without it"),
         (["simulate", "-n", "4", "--batch-first"], "`--batch-first/--time-first` applies only with --inputs"),
+        # before: NumPy wrote t.txt.npz while the command said 'wrote t.txt'
+        (["simulate", "-n", "4", "--npz", "t.txt"], "`--npz` must end in .npz; got 't.txt' (NumPy would write 't.txt.npz')"),
         (["report", "-n", "4", "--time-first"], "`--batch-first/--time-first` applies only with --inputs; got --time-first"),
         # before: a near miss got only the list of 21 names
         (["simulate", "-m", "GRU"], "got 'GRU'; did you mean 'gru'?"),

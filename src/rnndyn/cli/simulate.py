@@ -66,6 +66,8 @@ def simulate_cmd(
         raise fail(f"`--steps` must be an int >= 1; got {n_steps}")
     if n_transient < 0:
         raise fail(f"`--transient` must be an int >= 0; got {n_transient}")
+    if npz is not None and npz.suffix != ".npz":  # before: NumPy wrote t.txt.npz and we said 'wrote t.txt'
+        raise fail(f"`--npz` must end in .npz; got {str(npz)!r} (NumPy would write {str(npz) + '.npz'!r})")
     check_outputs(
         json_path=json_path,
         out=out,
