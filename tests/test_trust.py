@@ -595,6 +595,11 @@ def test_multistable_near_zero_tolerance_comes_from_within_the_clusters() -> Non
     old_tol = 3 * float(res.per_trajectory[:, 0].std()) / math.sqrt(6)
     assert old_tol == pytest.approx(0.0637, abs=1e-3) and old_tol > abs(res.lambda_max)
     assert res.near_zero_tolerance == 1e-3 and res.n_near_zero == 0
+    # one trajectory per attractor (no spread within a cluster to pool): their own time-block
+    # errors, 0 for these exact exponents, instead of 3 x 0.047 = 0.14 from the two values
+    two = rd.lyapunov_spectrum(_TwoLines(), n_steps=300, h0=h0[[0, 3]], generator=gen(0))
+    assert two.regime == "multistable" and two.near_zero_tolerance == 1e-3 and two.n_near_zero == 0
+    assert 3 * float(two.stderr[0]) > abs(two.lambda_max)  # the old rule's tolerance
     # with one cluster nothing changes: the reported stderr sets the tolerance
     one = rd.lyapunov_spectrum(_TwoLines(), n_steps=300, h0=h0[:3], generator=gen(0))
     assert one.regime == "stable" and one.near_zero_tolerance == 1e-3 and one.status == rd.Status.SUCCESS
