@@ -181,6 +181,9 @@ def test_errors_name_the_option_typed(args, expected) -> None:
          "`--grid` must name each axis once; got 'g' twice", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-g", "g=", "--store", "{d}/s.zarr", "--scheduler", "sync"],
          "`--grid` axis 'g' must have at least one value; got 'g='", "rnndyn.sweeps.sweep"),
+        # before: 'No such option: -k' (analyze and lyapunov take -k)
+        (["sweep", "-m", "vanilla", "-g", "g=1", "-k", "0", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`--k` must be an int >= 1; got 0", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-g", "g=1", "--steps", "0", "--store", "{d}/s.zarr", "--scheduler", "sync"],
          "`--steps` must be an int >= 1; got 0", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-p", "gain=2", "-g", "g=1", "--store", "{d}/s.zarr", "--scheduler", "sync"],

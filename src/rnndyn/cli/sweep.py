@@ -112,7 +112,7 @@ def sweep_cmd(
     n_seeds: Annotated[int, typer.Option("--seeds", help="Independent networks per grid point.")] = 1,
     n_steps: Annotated[int, typer.Option("--steps", help="Averaged steps per point.")] = 500,
     n_transient: Annotated[int, typer.Option("--transient", help="Discarded steps per point.")] = 200,
-    k: Annotated[int | None, typer.Option("--k", help="Number of exponents (default: all).")] = None,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Number of exponents (default: all).")] = None,
     scheduler: Annotated[
         str | None,
         typer.Option(
