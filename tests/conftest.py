@@ -19,9 +19,9 @@ def _assert_close_without_distributed_import() -> None:
 
     On a build with distributed support, the first ``assert_close`` of a process imports
     ``torch.distributed.tensor`` (~1 s) only to ask whether an argument is a ``DTensor``. No
-    argument can be one unless that module was imported already, and nothing in rnndyn or its
-    tests imports it; so while it is absent the question is skipped. The comparison itself is
-    unchanged (``torch.testing._comparison._unwrap_dtensor_for_comparison`` returns its inputs).
+    argument can be one while that module has not been imported, so until then the question is
+    skipped (the inputs are returned as they are, as torch does for non-DTensors); once anything
+    has imported it, torch's own check runs. The comparison itself is unchanged.
     """
     import sys
 
@@ -29,8 +29,17 @@ def _assert_close_without_distributed_import() -> None:
         from torch.testing import _comparison
     except ImportError:  # a torch without the private module: nothing to do
         return
-    if getattr(_comparison, "_HAS_DTENSOR", False) and "torch.distributed.tensor" not in sys.modules:
-        _comparison._HAS_DTENSOR = False
+    unwrap = getattr(_comparison, "_unwrap_dtensor_for_comparison", None)
+    if unwrap is None or getattr(unwrap, "_rnndyn_lazy", False):
+        return
+
+    def lazy_unwrap(actual, expected):
+        if "torch.distributed.tensor" not in sys.modules:
+            return actual, expected
+        return unwrap(actual, expected)
+
+    lazy_unwrap._rnndyn_lazy = True
+    _comparison._unwrap_dtensor_for_comparison = lazy_unwrap
 
 
 _assert_close_without_distributed_import()
