@@ -48,6 +48,7 @@ def files(tmp_path):
         (["analyze", "--trust-pickle"], "`--trust-pickle` applies only to --torch-model"),
         (["analyze", "--device", "gpu0"], "`--device` must be cpu, cuda, cuda:N or mps; got 'gpu0'"),
         (["analyze", "--json", "{d}"], "`--json` must be a file path; got"),
+        (["fixed-points", "--json", "-"], "`--json` must be a file path; got '-' (stdout carries the tables"),
         (["analyze", "--out", "{d}/file.txt"], "`--out` must be a folder; got"),
         (["analyze", "--out", "{d}/file.txt/sub"], "`--out` must be a writable folder"),
         (["lyapunov", "--json", "{d}/file.txt/r.json"], "`--json` must be in a writable folder"),

@@ -653,6 +653,8 @@ def check_outputs(
         if p is not None:
             targets[flag] = p
     for flag, p in targets.items():
+        if str(p) == "-":  # before: a file named '-' was written (the tables own stdout)
+            raise fail(f"`{flag}` must be a file path; got '-' (stdout carries the tables; name a file)")
         if p.is_dir():
             raise fail(f"`{flag}` must be a file path; got {str(p)!r}, which is a directory")
         if _writable_dir(p.parent) is None:
