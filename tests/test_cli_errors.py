@@ -251,6 +251,9 @@ def test_netcdf_with_text_variables_is_written_whole(tmp_path) -> None:
         assert [v.decode() for v in back["status"].values] == list(ds["status"].values)
         assert json.loads(back.attrs["grid"]) == {"g": [1.0, 2.0]}
     assert [p.name for p in tmp_path.iterdir()] == ["pd.nc"]
+    umask = os.umask(0o022)  # before: 0600, the temporary file's mode
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_one_default_n(tmp_path) -> None:
