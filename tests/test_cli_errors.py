@@ -140,13 +140,14 @@ def test_outputs_checked_first_and_not_overwritten(tmp_path) -> None:
         ["analyze", "-n", "4", "--json", str(js), "--out", str(tmp_path / "o")]
     )
     assert not (tmp_path / "o" / "report.html").exists()
-    ok = runner.invoke(app, ["analyze", "-n", "4", *FAST, "--json", str(js), "--force"])
+    nc = tmp_path / "r.nc"
+    ok = runner.invoke(app, ["analyze", "-n", "4", *FAST, "--json", str(js), "--netcdf", str(nc), "--force"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(js.read_text())["fixed_points"]["n_initial"] == 4
-    # before: 0600 (the atomic write's temporary file), where the figures beside it follow the umask
+    # before: 0600 (the atomic write's temporary file), where the figures beside them follow the umask
     umask = os.umask(0o022)
     os.umask(umask)
-    assert js.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert js.stat().st_mode & 0o777 == 0o666 & ~umask and nc.stat().st_mode & 0o777 == 0o666 & ~umask
     (tmp_path / "o").mkdir(exist_ok=True)
     (tmp_path / "o" / "report.html").write_text("old")
     assert "already holds report.html" in _err(["report", "-n", "4", *FAST, "--out", str(tmp_path / "o")])

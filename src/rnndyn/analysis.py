@@ -518,6 +518,9 @@ class AnalysisResult(Result):
         ds = self.to_xarray()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        umask = os.umask(0o022)  # mkstemp's file is private (0600); the result gets a new file's mode
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         os.close(fd)
         try:
             ds.to_netcdf(tmp)
