@@ -195,6 +195,13 @@ def test_errors_name_the_option_typed(args, expected) -> None:
          "`--g-h` must lie in (0.0, inf); got -1.0 at index 0", None),
         # before: a folder as --checkpoint died with an IsADirectoryError traceback after the data was made
         (["train", "--checkpoint", "{d}"], "`--checkpoint` must be a file path; got", "rnndyn.training.chaotic_series"),
+        # before: another task's or model's options were ignored without a word
+        (["train", "--data", "digits", "--max-samples", "10"],
+         "`--max-samples` applies only with --data mnist; got --max-samples without it", "rnndyn.training.digits_task"),
+        (["train", "--horizons", "4,8"], "`--horizons` applies only with --gradients", "rnndyn.training.chaotic_series"),
+        (["train", "--target", "0.5"], "`--target` applies only with a classification task",
+         "rnndyn.training.chaotic_series"),
+        (["train", "--data", "digits", "--g-h", "3"], "`--g-h` applies only with -m cks-gru", "rnndyn.training.digits_task"),
         # before: --target 2 trained 100 epochs and said 'never reached 200%'
         (["train", "--data", "digits", "--target", "2"], "`--target` must be in (0.0, 1.0]; got 2.0",
          "rnndyn.training.digits_task"),

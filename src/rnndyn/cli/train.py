@@ -19,6 +19,7 @@ from rnndyn.cli._common import (
     console,
     fail,
     fail_from,
+    only_with,
     write_json,
 )
 
@@ -156,6 +157,7 @@ def _parse_horizons(raw: str, tau_pred: float | None) -> list[int]:
 
 
 def train_cmd(
+    ctx: typer.Context,
     data: Annotated[
         str,
         typer.Option(
@@ -279,10 +281,27 @@ def train_cmd(
         out_files=("tau_sweep.png", "loss.png", "attractor.png", "gradients.png", "accuracy.png"),
         force=force,
     )  # before any long computation
+    # options of another task or model, typed by mistake, were ignored without a word
+    only_with(ctx, gradients, "--gradients", {"horizons": "--horizons"})
+    mnist_opts = ("images", "labels", "test_images", "test_labels", "pixels_per_step", "max_samples")
+    only_with(ctx, data == "mnist", "--data mnist", {k: "--" + k.replace("_", "-") for k in mnist_opts})
+    only_with(
+        ctx, data == "copy", "--data copy", {"copy_length": "--copy-length", "copy_delay": "--copy-delay"}
+    )
+    only_with(
+        ctx,
+        model == "cks-gru",
+        "-m cks-gru",
+        {"g_h": "--g-h", "alpha_z": "--alpha-z", "alpha_r": "--alpha-r"},
+    )
+    only_with(
+        ctx, data in _TASKS, "a classification task (--data digits, mnist or copy)", {"target": "--target"}
+    )
     _check_options(
         data=data, model=model, ints={"--hidden": hidden, "--epochs": epochs, "--batches": batches,
         "--batch-size": batch_size, "--seq-len": seq_len, "--n-series": n_series, "--n-steps": n_steps,
-        "--checkpoint-every": checkpoint_every}, lr=lr, clip=clip, clip_value=clip_value,
+        "--checkpoint-every": checkpoint_every,
+        **({} if max_samples is None else {"--max-samples": max_samples})}, lr=lr, clip=clip, clip_value=clip_value,
         standardise=standardise, eval_reference=eval_reference,
         files={"--images": images, "--labels": labels, "--test-images": test_images, "--test-labels": test_labels},
         checkpoint=checkpoint, target=target, device=device,
