@@ -122,6 +122,7 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
         (["spectrum", "-n", "4", "--states", "0"], "`--states` must be an int >= 1; got 0"),
         (["spectrum", "-n", "4", "--at", "fixed"], "`--at` must be 'trajectory' or 'fixed-points'; got 'fixed'"),
         (["spectrum", "-n", "4", "--input", "1,2"], "`--input` applies only to a model with inputs"),
+        (["spectrum", "-m", "henon", "--continuous"], "`--continuous` needs a flow"),
         (["fixed-points", "-n", "4", "-p", "input_size=2", "--input", "1"], "`--input` must hold 2 numbers"),
         (["fixed-points", "-n", "4", "--optimiser", "bfgs"], "`--optimiser` must be one of 'lm', 'adam'; got 'bfgs'"),
         (["fixed-points", "-n", "4", "--starts", "0"], "`--starts` must be an int >= 1; got 0"),

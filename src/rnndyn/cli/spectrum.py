@@ -62,6 +62,7 @@ SPECTRUM_OPTIONS = {
     "n_trajectories": "--trajectories",
     "inputs": "--input",
     "eps_slow": "--eps-slow",
+    "continuous=True": "--continuous",  # before: the error named the library's `continuous=True`
 }
 
 
