@@ -76,9 +76,17 @@ def gaussian_rule(
     a, b = edges[..., :-1], edges[..., 1:]
     x, wx = _legendre(nodes_per_panel)
     half = 0.5 * (b - a)
-    u = (0.5 * (a + b))[..., None] + half[..., None] * x  # (*S, panels, m)
-    z = (u - mean[..., None, None]) / sd_safe[..., None, None]
-    w = half[..., None] * wx * np.exp(-0.5 * z * z) / (np.sqrt(2.0 * np.pi) * sd_safe[..., None, None])
+    u = half[..., None] * x  # (*S, panels, m)
+    u += (0.5 * (a + b))[..., None]
+    # w = half * wx * exp(-z^2 / 2) / (sqrt(2 pi) sd), z = (u - mean) / sd, formed in place: the
+    # (*S, panels, m) arrays are the cost of a DMFT solve, so no temporaries of that size but z.
+    z = u - mean[..., None, None]
+    z /= sd_safe[..., None, None]
+    np.square(z, out=z)
+    z *= -0.5
+    w = np.exp(z, out=z)
+    w *= wx
+    w *= (half / (np.sqrt(2.0 * np.pi) * sd_safe[..., None]))[..., None]
     u = u.reshape(*u.shape[:-2], u.shape[-2] * u.shape[-1])
     w = w.reshape(*w.shape[:-2], w.shape[-2] * w.shape[-1])
     if np.any(zero):
