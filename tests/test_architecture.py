@@ -26,6 +26,8 @@ FLOORS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "rnndyn._linalg",
             "rnndyn._results",
             "rnndyn._display",
+            "rnndyn._lyapunov_defaults",
+            "rnndyn._fixed_point_defaults",
         ),
     ),
     (1, ("rnndyn.meanfield",)),
