@@ -463,3 +463,36 @@ def test_no_help_page_gives_a_flag_a_value_type(monkeypatch) -> None:
     assert re.search(r"--force\s+Overwrite", pages["lyapunov"])
     assert re.search(r"--progress\s+--no-progress\s+Show", pages["lyapunov"])
     assert re.search(r"--steps\s+<int>\s+Averaged", pages["lyapunov"])  # a value keeps its type
+
+
+def test_readme_lists_each_commands_defaults_as_the_help_shows_them() -> None:
+    """README (command line) names the defaults that differ between commands for the same quantity;
+    they are read here from the options themselves (the value, or 'default N' in the help)."""
+    import re
+    from pathlib import Path
+
+    import typer
+
+    root = typer.main.get_command(app)
+
+    def default(cmd: str, flag: str) -> int:
+        param = next(p for p in root.commands[cmd].params if flag in p.opts)
+        return param.default if param.default is not None else int(re.search(r"default (\d+)", param.help)[1])
+
+    groups = {  # README phrase -> {(command, option): value stated}
+        "averaged Lyapunov steps": [("analyze", "--steps"), ("report", "--steps"), ("phase-diagram", "--steps"),
+                                    ("lyapunov", "--steps"), ("sweep", "--steps")],
+        "transient steps": [(c, "--transient") for c in ("analyze", "report", "lyapunov", "spectrum",
+                                                          "phase-diagram", "simulate", "fixed-points", "sweep")],
+        "fixed-point starts": [("analyze", "--fp-starts"), ("fixed-points", "--starts"), ("phase-diagram", "--fp-starts")],
+    }  # fmt: skip
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    readme = readme[readme.index("Defaults are sized for each command's job") :]
+    for phrase, options in groups.items():
+        sentence = readme[readme.index(phrase) :].split(";")[0]
+        for cmd, flag in options:
+            value = default(cmd, flag)
+            # the command is listed after its value and before the next value
+            stated = re.findall(r"(\d+)(?: per point)? \(([^)]*)\)", sentence)
+            assert any(cmd in names.replace("`", "").split(", ") or f"{cmd} {flag}" in names.replace("`", "")
+                       for v, names in stated if int(v) == value), (phrase, cmd, flag, value, stated)  # fmt: skip
