@@ -129,6 +129,8 @@ def test_progress_bars_leave_nothing_in_redirected_output(args) -> None:
         (["meanfield", "gru", "--g-h", "-1"], "`--g-h` must be in (0.0, inf]; got -1.0"),
         (["meanfield", "gradients", "--law", "adj"], "`--law` must be one of constant_gate, binary_gate, adjoint"),
         (["meanfield", "ageing", "--horizon", "-1"], "`--horizon` must be in (0.0, inf]; got -1.0"),
+        # before: '`lag` must be at most `--horizon` (2.0); got 10.0', and lag is no option of the command
+        (["meanfield", "ageing", "--horizon", "2"], "`--horizon` must be >= 10 for KIND ageing"),
         (["simulate", "-m", "lorenz63", "--dt", "0"], "`--dt` must be in (0.0, inf]; got 0.0"),
         (["simulate", "-m", "lorenz63", "--method", "rk45"], "`--method` must be one of 'euler', 'heun', 'rk4'"),
         (["simulate", "-n", "4", "-p", "g_h=-1"], "`-p g_h` must be in [0.0, inf]; got -1"),
@@ -496,3 +498,20 @@ def test_readme_lists_each_commands_defaults_as_the_help_shows_them() -> None:
             stated = re.findall(r"(\d+)(?: per point)? \(([^)]*)\)", sentence)
             assert any(cmd in names.replace("`", "").split(", ") or f"{cmd} {flag}" in names.replace("`", "")
                        for v, names in stated if int(v) == value), (phrase, cmd, flag, value, stated)  # fmt: skip
+
+
+def test_meanfield_onset_says_why_lambda_at_onset_is_undefined(monkeypatch) -> None:
+    """Before: the table printed 'lambda_max at onset  nan' with status success (a continuous
+    transition has no chaotic solution at the onset to measure). The solver's result for
+    alpha_r = 0 (1.5 s) is stood in for: this checks the display."""
+    from rnndyn.meanfield import dmft
+
+    continuous = dmft.ChaosOnsetResult(
+        alpha_r=0.0, g_c=2.0, discontinuous=False, c_h0_at_onset=0.0, lambda_at_onset=float("nan"),
+        bracket=(1.999, 2.0), status="success", message="continuous transition at the zero-FP line g_h = 2",
+    )  # fmt: skip
+    monkeypatch.setattr(dmft, "chaos_onset", lambda alpha_r, progress=None: continuous)
+    res = runner.invoke(app, ["meanfield", "onset", "--alpha-r", "0"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.replace("│", " ").split())
+    assert "nan" not in text and "not defined (continuous transition" in text

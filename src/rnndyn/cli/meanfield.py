@@ -233,8 +233,16 @@ def meanfield_cmd(
                 rows.append(("residual vs fresh paths (statistical)", res.residual_fresh))
             figure = ("dmft", res)
         elif kind == "ageing":
+            import inspect
+
             from rnndyn.meanfield.dmft_ageing import gated_dmft_ageing
 
+            lag = inspect.signature(gated_dmft_ageing).parameters["lag"].default
+            if 0 < horizon < lag:  # before: '`lag` must be at most `--horizon`', and lag is no option here
+                raise fail(
+                    f"`--horizon` must be >= {lag:g} for KIND ageing (the window must hold the lag of the ageing "
+                    f"indicator corr(t_w, t_w + {lag:g})); got {horizon:g}"
+                )
             with _progress_bar("two-time DMFT iterations") as bar:
                 task = bar.add_task("ageing", total=None, info="")
                 res = gated_dmft_ageing(
@@ -264,7 +272,9 @@ def meanfield_cmd(
                 )  # fmt: skip
             rows = [("alpha_r", alpha_r), ("g_c (chaotic DMFT solution appears)", res.g_c),
                     ("discontinuous (g_c < 2)", res.discontinuous), ("C_h(0) at onset", res.c_h0_at_onset),
-                    ("lambda_max at onset", res.lambda_at_onset), ("FP bifurcation g*", mf.bifurcation_gain(alpha_r))]  # fmt: skip
+                    ("lambda_max at onset", res.lambda_at_onset if res.lambda_at_onset == res.lambda_at_onset
+                     else f"not defined ({res.message})"),  # was printed 'nan'
+                    ("FP bifurcation g*", mf.bifurcation_gain(alpha_r))]  # fmt: skip
         elif kind == "gradients" and law == "adjoint":
             from rnndyn.meanfield.adjoint import adjoint_gradient_norms
 
