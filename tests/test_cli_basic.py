@@ -129,3 +129,17 @@ def test_model_options_are_one_parameter_of_each_model_command() -> None:
             assert params[: len(flags)] == flags and "flags" not in params, name
     with pytest.raises(TypeError, match="must have a parameter `flags: ModelFlags`"):
         takes_model(lambda seed=0: None)
+
+
+def test_sectioned_json_gets_one_overall_status() -> None:
+    """chaos and train wrote JSON whose statuses lived only in sections: a script had to know the
+    layout. with_overall_status adds the worst one (and says which section gave which); with no
+    section that was checked, no status is claimed."""
+    from rnndyn.cli._common import with_overall_status
+
+    payload = {"train": {"status": "success"}, "evaluation": {"status": "warning"}, "model": "lstm"}
+    out = with_overall_status(payload)
+    assert out["status"] == "warning" and out["message"].endswith("train success, evaluation warning")
+    listed = with_overall_status({"probability": [{"status": "success"}, {"status": "failed"}]})
+    assert listed["status"] == "failed" and "probability[1] failed" in listed["message"]
+    assert with_overall_status({"model": "lstm"}) == {"model": "lstm"}

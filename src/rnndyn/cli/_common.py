@@ -181,6 +181,26 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     console.print(f"wrote {path}")
 
 
+def with_overall_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with a top-level ``status`` (the worst of its sections' statuses) and a
+    ``message`` naming each section's, for a JSON whose results are sections (chaos, train): a
+    script reads one key, as in every other command's JSON. Sections are the top-level values that
+    are results (a dict with ``status``) or lists of them."""
+    from rnndyn._results import Status
+
+    parts: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("status"), str):
+                parts.append((key if len(items) == 1 else f"{key}[{i}]", item["status"]))
+    if not parts:  # nothing checked: no status is claimed
+        return payload
+    worst = Status.worst(*(status for _, status in parts))
+    message = "worst of the sections' statuses: " + ", ".join(f"{k} {v}" for k, v in parts)
+    return {"status": worst.value, "message": message, **payload}
+
+
 def fail(message: str) -> typer.Exit:
     """Print a clean error (no traceback) and return an exit to raise."""
     from rich.markup import escape

@@ -17,6 +17,7 @@ from rnndyn.cli._common import (
     console,
     fail,
     progress_display,
+    with_overall_status,
     write_json,
 )
 
@@ -188,11 +189,13 @@ def chaos_cmd(
     if json_path is not None:
         write_json(
             json_path,
-            {
-                "probability": [r.to_dict() for r in results],
-                "scrambling": {k: v for k, v in scr.to_dict().items() if k != "distance"},
-                "persistence": per.to_dict(),
-            },
+            with_overall_status(  # one status for scripts (the sections keep theirs)
+                {
+                    "probability": [r.to_dict() for r in results],
+                    "scrambling": {k: v for k, v in scr.to_dict().items() if k != "distance"},
+                    "persistence": per.to_dict(),
+                }
+            ),
         )
     if out is not None:
         from rnndyn.plotting.chaos import plot_chaos_probability, plot_lap_growth, plot_scrambling

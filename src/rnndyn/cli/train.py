@@ -20,6 +20,7 @@ from rnndyn.cli._common import (
     fail,
     fail_from,
     only_with,
+    with_overall_status,
     write_json,
 )
 
@@ -475,7 +476,7 @@ def train_cmd(
             for p in paths:
                 console.print(f"wrote {p}")
     if json_path is not None:
-        write_json(json_path, payload)
+        write_json(json_path, with_overall_status(payload))  # one status for scripts
 
 
 _TASKS = ("digits", "mnist", "copy")
@@ -589,4 +590,4 @@ def _classify(
             f"wrote {plot_accuracy(res, out / 'accuracy.png', title=f'{model} ({hidden} units) on {data}', target=target, chance=1.0 / task.n_classes)}"
         )
     if json_path is not None:
-        write_json(json_path, payload)
+        write_json(json_path, with_overall_status(payload))  # one status for scripts
