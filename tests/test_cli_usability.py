@@ -515,3 +515,13 @@ def test_meanfield_onset_says_why_lambda_at_onset_is_undefined(monkeypatch) -> N
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.replace("│", " ").split())
     assert "nan" not in text and "not defined (continuous transition" in text
+
+
+def test_fixed_points_census_names_the_options_typed() -> None:
+    """Before: an incomplete census said 'more starts (n_initial=32) may find more' and
+    '> completeness_tol = 0.01', the library's argument names."""
+    res = runner.invoke(app, ["fixed-points", "-m", "henon", "--starts", "4", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "n_initial" not in text and "completeness_tol" not in text
+    assert "more starts (--starts 16) may find more" in text and "> --completeness-tol = 0.01" in text

@@ -136,6 +136,13 @@ def fixed_points_cmd(
             )
         except (TypeError, ValueError) as exc:
             raise fail_from(exc, OPTIONS) from None
+    import dataclasses
+
+    # the message in the options typed here (was 'more starts (n_initial=32) may find more')
+    words = res.message.replace("(n_initial=", "(--starts ").replace(
+        "completeness_tol =", "--completeness-tol ="
+    )
+    res = dataclasses.replace(res, message=words)
     console.print(f"analysed: fixed points at {analysed}")  # after the run: an error comes alone
     console.print(f"fixed points: {label}")  # a line, not a title wrapped to the table
     print_summary(fixed_point_summary(res), res)
