@@ -153,6 +153,7 @@ def test_lyapunov_1d_tent_and_logistic() -> None:
     tent = chaos.ScalarNetwork.from_weights([1, 1], [1e-5, -0.502], [1.9999, -4.0])
     r = chaos.lyapunov_exponent_1d(tent, n_steps=1000, x0=torch.tensor([[0.1, 0.3]], dtype=F64))
     assert abs(float(r.exponent[0]) - math.log(2)) < 1e-3  # |f'| = 2 (1.9999) on both branches
+    assert r.status == rd.Status.SUCCESS and r.check("stationarity").passed, r.message  # chaotic, stationary
     r = chaos.lyapunov_exponent_1d(rd.Logistic(r=3.5), n_steps=1000, x0=torch.tensor([[0.3]], dtype=F64))
     # r = 3.5: an attracting 4-cycle, whose exponent is exactly (1/4) sum_i ln|f'(x_i)| over the
     # cycle (-0.8725); the cycle found here by plain float iteration, independent of the library
@@ -167,6 +168,46 @@ def test_lyapunov_1d_tent_and_logistic() -> None:
     exact = sum(math.log(abs(3.5 * (1.0 - 2.0 * c))) for c in cycle) / 4
     assert exact == pytest.approx(-0.8725, abs=1e-4)
     assert float(r.exponent[0]) == pytest.approx(exact, abs=1e-9)
+    # no false alarm on these stationary orbits (a chaotic map, an attracting cycle)
+    assert r.status == rd.Status.SUCCESS and r.check("stationarity").passed, r.message
+
+
+class _Escape(rd.AbstractMap):
+    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``f'(0) = 1 + 2c``), stable one at 1
+    (``f'(1) = 1 - 3c``). From near 0 the orbit creeps away at rate ln(1 + 2c) and ends on 1, whose
+    exponent ln(1 - 3c) is the orbit's (the escape is a transient)."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("c", torch.tensor(c, dtype=F64))
+
+    def _step(self, h, x):  # noqa: ANN001, ANN202
+        return h - self.c * h * (h - 1) * (h + 2)
+
+    def _jacobian(self, h, x):  # noqa: ANN001, ANN202
+        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
+
+
+def test_lyapunov_1d_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
+    # the case of docs/lyapunov.md ("stationarity"): c = 0.003 from 1e-4 without a transient spends
+    # its 1000 steps leaving 0 and gave +0.0059 with 'success'; the orbit's exponent is ln 0.991 < 0
+    r = chaos.lyapunov_exponent_1d(
+        _Escape(0.003), n_steps=1000, n_transient=0, x0=torch.tensor([[1e-4]], dtype=F64)
+    )
+    assert float(r.exponent[0]) == pytest.approx(math.log(1.006), abs=1e-4)  # the old answer
+    chk = r.check("stationarity")
+    assert r.status == rd.Status.NOT_CONVERGED and not chk.passed and chk.value > 10 and chk.tolerance == 5.0
+    assert "increase n_transient to >= 1000" in r.message and "map 0, orbit 0" in chk.detail
+    # oracle: with the advice followed (c = 0.03, faster), the exponent is ln|f'(1)| = ln 0.91, success
+    x0 = torch.tensor([[1e-6]], dtype=F64)
+    short = chaos.lyapunov_exponent_1d(_Escape(0.03), n_steps=400, n_transient=0, x0=x0)
+    assert short.status == rd.Status.NOT_CONVERGED and "n_transient to >= 400" in short.message
+    good = chaos.lyapunov_exponent_1d(_Escape(0.03), n_steps=400, n_transient=400, x0=x0)
+    assert good.status == rd.Status.SUCCESS and good.check("stationarity").passed, good.message
+    assert float(good.exponent[0]) == pytest.approx(math.log(0.91), abs=1e-8)
+    # too few blocks to judge (< 8 of >= 10 steps): no check, nothing claimed
+    assert chaos.lyapunov_exponent_1d(_Escape(0.03), n_steps=70, n_transient=0, x0=x0).checks == ()
 
 
 # ----------------------------------------------------------------------------- vector / scrambling

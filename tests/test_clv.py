@@ -206,6 +206,7 @@ def test_clvs_are_covariant_and_growth_factors_average_to_the_exponents() -> Non
         generator=gen(5),
     )
     assert torch.allclose(lg_long.clv_exponents, lg_long.exponents, atol=0.02)
+    assert lg_long.status == "success" and lg_long.check("stationarity").passed, lg_long.message
     assert lg_long.growth_identity_residual < 1e-10
 
 
@@ -224,6 +225,7 @@ def test_finite_time_exponents_of_a_driven_scalar_map_are_the_window_means_of_th
     )  # fmt: skip
     obs = x[100 : 100 + n_steps]
     assert torch.allclose(res.log_r[0, :, 0], obs, atol=1e-14)
+    assert res.check("stationarity").passed, res.message  # an AR(1) series is stationary
     f = rd.finite_time_exponents(res, window=50)
     assert f.status == "success"
     expected = obs.view(-1, 50).mean(1)
@@ -574,6 +576,67 @@ def test_bad_input_gives_clear_errors() -> None:
         rd.finite_time_exponents(res, window=21)
     with pytest.raises(TypeError, match="CLVResult"):
         rd.finite_time_exponents(object(), window=2)  # type: ignore[arg-type]
+
+
+class _Escape(rd.AbstractMap):
+    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``f'(0) = 1 + 2c``), stable one at 1
+    (``f'(1) = 1 - 3c``). From near 0 the orbit creeps away at rate ln(1 + 2c) and ends on 1, whose
+    exponent ln(1 - 3c) is the orbit's (the escape is a transient)."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("c", torch.tensor(c, dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h - self.c * h * (h - 1) * (h + 2)
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
+
+
+def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
+    # the forward exponents of a run that spends its window leaving the unstable fixed point 0
+    # (c = 0.03 from 1e-6, no transient): +0.058 in the first half, ln 0.91 on the attractor; the
+    # CLVs themselves agree (one dimension), so only the stationarity check can say so
+    kw = dict(n_steps=400, h0=torch.tensor([1e-6], dtype=F64), keep_vectors=False, generator=gen(0))
+    res = rd.covariant_lyapunov_vectors(_Escape(0.03), n_transient=0, **kw)
+    chk = res.check("stationarity")
+    assert res.status == "not_converged" and not chk.passed and chk.value > 10 and chk.tolerance == 5.0
+    assert res.check("backward_convergence").passed and "backward transient was too short" not in res.message
+    assert "forward exponents are not stationary" in res.message and "n_transient to >= 400" in res.message
+    # oracle: with the advice followed the exponent is ln|f'(1)| = ln 0.91 and the run says success
+    good = rd.covariant_lyapunov_vectors(_Escape(0.03), n_transient=400, **kw)
+    assert good.status == "success" and good.check("stationarity").passed, good.message
+    assert float(good.exponents[0]) == pytest.approx(math.log(0.91), abs=1e-8)
+
+
+class _TwoLines(rd.AbstractMap):
+    """``u -> 1 + 0.99 (u - 1)`` for ``u > 0``, ``-1 + 0.9 (u + 1)`` otherwise: two attractors with
+    constant slopes, so every trajectory's exponent is exactly ln 0.99 or ln 0.9."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("slope", torch.tensor([0.99, 0.9], dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.where(h > 0, 1 + self.slope[0] * (h - 1), -1 + self.slope[1] * (h + 1))
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.where(h > 0, self.slope[0], self.slope[1]).expand_as(h).unsqueeze(-1)
+
+
+def test_multistable_near_zero_tolerance_comes_from_within_the_clusters() -> None:
+    # as in rd.lyapunov_spectrum: 3 x the spread over all six trajectories (0.064) exceeds the
+    # mean's |lambda| = 0.0577, which counted as neutral; within the two clusters the spread is 0
+    h0 = torch.tensor([[0.5], [2.0], [0.1], [-0.5], [-2.0], [-0.1]], dtype=F64)
+    res = rd.covariant_lyapunov_vectors(_TwoLines(), n_steps=100, h0=h0, keep_vectors=False, generator=gen(0))
+    per = res.log_r.mean(1)[:, 0]
+    assert sorted(set(per.tolist())) == pytest.approx([math.log(0.9), math.log(0.99)], abs=1e-12)
+    assert 3 * float(per.std()) / math.sqrt(6) > abs(float(res.exponents[0]))  # the old tolerance
+    assert res.zero_tol == 1e-3 and (res.n_stable, res.n_neutral) == (1, 0)
+    assert res.check("stationarity").passed  # constant slopes: exactly stationary
 
 
 def test_short_backward_transient_is_reported_not_converged() -> None:

@@ -366,6 +366,56 @@ def convergence_checks(
 
 
 # ----------------------------------------------------------------------------- stationarity
+@dataclass(frozen=True)
+class StationarityStats:
+    """Column-wise statistics of :func:`stationarity_stats` (each shaped like a column)."""
+
+    m1: Tensor
+    m2: Tensor
+    diff: Tensor
+    noise: Tensor
+    z: Tensor
+    bias: Tensor
+    se: Tensor
+    material: Tensor
+    bad: Tensor
+
+
+def stationarity_stats(
+    blocks: Tensor, stderr: Tensor, exps: Tensor, size: float | Tensor
+) -> StationarityStats:
+    """The statistics of :func:`stationarity_check` for every column of ``blocks`` ``(K, *cols)``
+    (finite block means in result units; each column an independent series, nothing is sorted):
+    the halves' means, the trimmed von Neumann noise of their difference, ``z``, the bias the
+    trend leaves in the mean and whether it is material (above ``STATIONARITY_BIAS_SE`` standard
+    errors ``stderr``, ``1e-9 max(1, |exps|)`` and ``STATIONARITY_RTOL size``); ``bad`` where both
+    fail. ``size`` is the scale ``1e-6`` refers to: the spectrum's largest ``|lambda|`` checked, or
+    per column."""
+    nb = blocks.shape[0]
+    h = nb // 2
+    m1, m2 = blocks[:h].mean(0), blocks[h:].mean(0)
+    diff = (m2 - m1).abs()
+    d2 = (blocks[1:] - blocks[:-1]) ** 2
+    if nb in _TRIMMED_MSSD_BIAS:
+        d2 = torch.sort(d2, dim=0).values[:-1] * _TRIMMED_MSSD_BIAS[nb]
+    sigma = torch.sqrt(d2.mean(0) / 2)
+    noise = sigma * math.sqrt(1.0 / h + 1.0 / (nb - h))
+    se = torch.where(torch.isfinite(stderr), stderr, torch.zeros_like(stderr))
+    z = torch.where(noise > 0, diff / noise, torch.where(diff > 0, math.inf, 0.0))
+    # the bias the trend leaves in lambda(T) (the mean of all blocks): half the difference of the
+    # halves for a transient in the first half, the last block's distance for one that is still
+    # going on at the end (an escape in the last blocks); it must exceed the reported error bar
+    bias = torch.maximum(diff / 2, (blocks[-1] - blocks.mean(0)).abs())
+    lower = torch.maximum(STATIONARITY_BIAS_SE * se, 1e-9 * torch.clamp(exps.abs(), min=1.0))
+    if isinstance(size, Tensor):
+        floor = torch.maximum(lower, STATIONARITY_RTOL * size)
+    else:
+        floor = torch.clamp(lower, min=STATIONARITY_RTOL * size)
+    material = bias > floor
+    bad = (z > Z_STATIONARITY) & material
+    return StationarityStats(m1, m2, diff, noise, z, bias, se, material, bad)
+
+
 def stationarity_check(
     *,
     cum: Tensor,
@@ -423,28 +473,9 @@ def stationarity_check(
     if not bool(torch.isfinite(blocks).all()):
         return None
     nb = blocks.shape[0]
-    h = nb // 2
-    m1, m2 = blocks[:h].mean(0), blocks[h:].mean(0)
-    diff = (m2 - m1).abs()
-    d2 = (blocks[1:] - blocks[:-1]) ** 2
-    if nb in _TRIMMED_MSSD_BIAS:
-        d2 = torch.sort(d2, dim=0).values[:-1] * _TRIMMED_MSSD_BIAS[nb]
-    sigma = torch.sqrt(d2.mean(0) / 2)
-    noise = sigma * math.sqrt(1.0 / h + 1.0 / (nb - h))
-    se = stderr[idx]
-    se = torch.where(torch.isfinite(se), se, torch.zeros_like(se))
-    z = torch.where(noise > 0, diff / noise, torch.where(diff > 0, math.inf, 0.0))
-    # the bias the trend leaves in lambda(T) (the mean of all blocks): half the difference of the
-    # halves for a transient in the first half, the last block's distance for one that is still
-    # going on at the end (an escape in the last blocks); it must exceed the reported error bar
-    bias = torch.maximum(diff / 2, (blocks[-1] - blocks.mean(0)).abs())
-    size = float(exps[idx].abs().max())
-    floor = torch.clamp(
-        torch.maximum(STATIONARITY_BIAS_SE * se, 1e-9 * torch.clamp(exps[idx].abs(), min=1.0)),
-        min=STATIONARITY_RTOL * size,
-    )
-    material = bias > floor
-    bad = (z > Z_STATIONARITY) & material
+    st = stationarity_stats(blocks, stderr[idx], exps[idx], float(exps[idx].abs().max()))
+    m1, m2, diff, noise, z, bias, se = st.m1, st.m2, st.diff, st.noise, st.z, st.bias, st.se
+    material, bad = st.material, st.bad
     worst = int(torch.argmax(torch.where(bad, z, torch.where(material, z, torch.zeros_like(z)))))
     i = idx[worst]
     z_w = float(z[worst])

@@ -46,9 +46,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnndyn import _diagnostics as diag
 from rnndyn._checks import check_choice, check_generator, check_map, check_positive_int, check_real
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
-from rnndyn.lyapunov import LyapunovEngine, _check_flags, _near_zero, _prepare
+from rnndyn.lyapunov import (
+    N_BLOCKS,
+    LyapunovEngine,
+    _check_flags,
+    _near_zero,
+    _prepare,
+    _within_cluster_stderr,
+)
 
 Tensor = torch.Tensor
 
@@ -59,6 +67,10 @@ STATUSES: dict[str, str] = {
     "not_converged": "the backward transient was too short: CLVs from two random backward starts disagree",
     "diverged": "the trajectory diverged (inf/NaN); no CLVs",
 }
+#: the opening of the message when only the stationarity check keeps the run from ``success``
+STATIONARY_FAILED = (
+    "the CLVs agree between backward starts, but the forward exponents are not stationary over the window"
+)
 
 #: default bound on the bytes held in memory by the recorded R factors, frames and vectors
 DEFAULT_MAX_MEMORY = 256 * 2**20
@@ -520,7 +532,8 @@ class CLVResult(Result):
             ``process_peak_rss_bytes`` and, on CUDA, ``cuda_peak_bytes``.
         store: path of the Zarr store (``None`` without one, or for a temporary spill).
         checks / status / message: :class:`rnndyn.Check` records (``finite``,
-            ``backward_convergence``, ``growth_identity``) and the worst outcome; see
+            ``backward_convergence``, ``growth_identity``, ``stationarity`` of the forward
+            exponents as in :func:`rnndyn.lyapunov_spectrum`) and the worst outcome; see
             :data:`STATUSES`.
     """
 
@@ -613,6 +626,19 @@ class CLVResult(Result):
 
 
 # --------------------------------------------------------------------------------------- helpers
+def _block_checkpoints(lr: Tensor, n_steps: int) -> tuple[Tensor, Tensor]:
+    """Cumulative sums ``(B, C, k)`` of the per-step ``ln R_ii`` ``lr`` ``(B, n_steps, k)`` at the
+    time-block boundaries that :func:`rnndyn._diagnostics.block_means` looks for (10 blocks for the
+    errors, up to 20 for the stationarity check), and those steps ``(C,)``."""
+    ends = set()
+    for nb in (min(N_BLOCKS, n_steps), min(diag.N_STATIONARITY_BLOCKS, n_steps // diag.MIN_BLOCK_STEPS)):
+        ends |= {round((j + 1) * n_steps / nb) for j in range(nb)} if nb >= 1 else set()
+    ends = sorted(e for e in ends | {n_steps} if e > 0)
+    segments = torch.tensor_split(lr, ends[:-1], dim=1)
+    cum = torch.stack([seg.sum(1) for seg in segments], dim=1).cumsum(1)
+    return torch.tensor(ends, dtype=torch.int64), cum
+
+
 def _random_upper(batch: int, k: int, generator: torch.Generator | None) -> Tensor:
     c = torch.triu(torch.randn(batch, k, k, generator=generator, dtype=torch.float64))
     d = torch.diagonal(c, dim1=-2, dim2=-1)
@@ -1214,7 +1240,26 @@ def _run(
         stderr = blocks.std(0, unbiased=True) / math.sqrt(10)
     else:
         stderr = torch.full_like(exps, math.nan)
-    tol, _, _ = _near_zero(exps, stderr, zero_tol)
+    # as in rd.lyapunov_spectrum: trajectories on different attractors (clusters of lambda_max by
+    # their own time-block errors) set the near-zero tolerance from the spread within the clusters
+    steps, cum = _block_checkpoints(lr, n_steps)
+    n_blocks = min(N_BLOCKS, n_steps)
+    clusters, _ = diag.multistability(per_traj[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
+    tol_err = _within_cluster_stderr(per_traj, clusters, cum, steps, n_steps, n_blocks, scale)
+    tol, _, _ = _near_zero(exps, stderr if tol_err is None else tol_err, zero_tol)
+    # the exponents' stationarity over the window (a transient, e.g. a slow escape from an
+    # unstable fixed point, passes for an attractor's exponent otherwise)
+    order = torch.argsort(torch.nan_to_num(exps, nan=-math.inf), descending=True)
+    stationarity = diag.stationarity_check(
+        cum=cum.mean(0),
+        steps=steps,
+        exps=exps[order],
+        stderr=stderr[order],
+        n_steps=n_steps,
+        n_transient=n_transient,
+        scale=scale,
+        units=system.units,
+    )
     n_unstable = int((exps > tol).sum())
     n_stable = int((exps < -tol).sum())
     n_neutral = k - n_unstable - n_stable
@@ -1338,15 +1383,22 @@ def _run(
             status=Status.WARNING,
         ),
     ]
+    if stationarity is not None:
+        checks.append(stationarity)
     vectors = None
     if v_series is not None and vgroup is None:
         vectors = v_series.data.detach().to("cpu").transpose(0, 1).contiguous()
     status = status_from_checks(checks)
     failed = [ch.name for ch in checks if not ch.passed]
-    message = STATUSES[status.value] + (f" (failed: {', '.join(failed)})" if failed else "")
+    head = STATUSES[status.value]
+    if status == Status.NOT_CONVERGED and checks[1].passed:
+        head = STATIONARY_FAILED
+    message = head + (f" (failed: {', '.join(failed)})" if failed else "")
     if n_bt > 0 and not checks[1].passed:
         good = int((per_vector <= convergence_tol).sum())
         message += f"; {good} of {k} CLVs converged to {convergence_tol:g}"
+    if stationarity is not None and not stationarity.passed:
+        message += f"; {stationarity.detail}"
     return CLVResult(
         exponents=exps,
         clv_exponents=clv_exps,

@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 
+from rnndyn import _diagnostics as diag
 from rnndyn._checks import check_choice, check_finite, check_generator, check_positive_int, check_real
-from rnndyn._results import Result, Status
+from rnndyn._results import Check, Result, Status
 from rnndyn.chaos._common import ragged_arange, ragged_to_padded, sort_ragged
 from rnndyn.chaos._networks import PiecewiseLinear, ScalarNetwork
 
@@ -715,12 +716,17 @@ def lyapunov_exponent_1d(
         ok &= torch.isfinite(x) & (x.abs() <= bound)
         x = torch.where(ok, x, torch.zeros_like(x))
     acc = torch.zeros_like(x)
-    for _ in range(n_steps):
+    ends = _checkpoints(n_steps)
+    end_set = set(ends)
+    cum = []  # acc at the time-block boundaries, for the stationarity check
+    for t in range(n_steps):
         d = deriv(x).abs()
         acc = acc + torch.log(d)
         x = F(x)
         ok &= torch.isfinite(x) & (x.abs() <= bound)
         x = torch.where(ok, x, torch.zeros_like(x))
+        if t + 1 in end_set:
+            cum.append(acc.clone())
     lam = acc / n_steps
     lam = torch.where(ok, lam, torch.full_like(lam, math.nan))
     exp = torch.where(ok, lam, torch.full_like(lam, -math.inf)).amax(-1)
@@ -740,7 +746,95 @@ def lyapunov_exponent_1d(
     else:
         status, message = Status.SUCCESS, f"all {ok.numel()} orbits stayed bounded over {n_steps} steps"
     status, message = _collapsed_orbits(F, deriv, x, ok, lam, exp, status, message)
-    return Lyapunov1DResult(exponent=exp, per_orbit=lam, bounded=ok, status=status, message=message)
+    check = _stationarity_1d(cum, ends, ok, lam, n_steps, n_transient)
+    checks: tuple[Check, ...] = ()
+    if check is not None:
+        checks = (check,)
+        if not check.passed:
+            status = Status.worst(status, Status.NOT_CONVERGED)
+            message = (
+                f"{check.detail}; {message}"
+                if status == Status.NOT_CONVERGED
+                else f"{message}; {check.detail}"
+            )
+    return Lyapunov1DResult(
+        exponent=exp, per_orbit=lam, bounded=ok, status=status, message=message, checks=checks
+    )
+
+
+def _checkpoints(n_steps: int) -> list[int]:
+    """The steps closing the time blocks of :func:`_stationarity_1d` (10 blocks for the error, up
+    to 20 for the halves), where :func:`rnndyn._diagnostics.block_means` looks for them."""
+    ends = {n_steps}
+    for nb in (min(10, n_steps), min(diag.N_STATIONARITY_BLOCKS, n_steps // diag.MIN_BLOCK_STEPS)):
+        ends |= {round((j + 1) * n_steps / nb) for j in range(nb)} if nb >= 1 else set()
+    return sorted(e for e in ends if e > 0)
+
+
+def _stationarity_1d(cum: list[Tensor], ends: list[int], ok: Tensor, lam: Tensor, n_steps: int,
+                     n_transient: int) -> Check | None:  # fmt: skip
+    r"""The ``stationarity`` check of :func:`rnndyn.lyapunov_spectrum` on every bounded orbit's
+    :math:`\ln|f'(x_t)|` (docs/lyapunov.md, "stationarity"): the two halves' means of ``K = min(20,
+    n_steps // 10)`` time blocks against the trimmed von Neumann noise of successive block
+    differences; an orbit fails when they differ by more than 5 noise units and the bias this
+    leaves in its exponent exceeds 1.5 of its own time-block standard error (10 blocks) and 1e-6
+    of ``|lambda|``. ``None`` when no orbit can be judged (fewer than 8 blocks, no finite orbit)."""
+    n_blk = min(diag.N_STATIONARITY_BLOCKS, n_steps // diag.MIN_BLOCK_STEPS)
+    if n_blk < diag.MIN_STATIONARITY_BLOCKS or not cum:
+        return None
+    c = torch.stack(cum).to("cpu", torch.float64)  # (C, B, n_orbits)
+    steps = torch.tensor(ends, dtype=torch.int64)
+    blocks = diag.block_means(c, steps, n_steps, n_blk)
+    err_blocks = diag.block_means(c, steps, n_steps, min(10, n_steps))
+    if blocks is None or err_blocks is None or blocks.shape[0] < diag.MIN_STATIONARITY_BLOCKS:
+        return None
+    lam64 = lam.detach().to("cpu", torch.float64)
+    judged = (
+        ok.cpu() & torch.isfinite(lam64) & torch.isfinite(blocks).all(0) & torch.isfinite(err_blocks).all(0)
+    )
+    if not bool(judged.any()):
+        return None
+    blocks = torch.where(judged, blocks, torch.zeros_like(blocks))
+    err_blocks = torch.where(judged, err_blocks, torch.zeros_like(err_blocks))
+    se = err_blocks.std(0, unbiased=True) / math.sqrt(err_blocks.shape[0])
+    lam_j = torch.where(judged, lam64, torch.zeros_like(lam64))
+    st = diag.stationarity_stats(blocks, se, lam_j, lam_j.abs())
+    bad = st.bad & judged
+    # the worst failing orbit, else the largest z of all judged orbits
+    z = torch.where(bad if bool(bad.any()) else judged, st.z, torch.full_like(st.z, -1.0))
+    b, i = divmod(int(torch.argmax(z)), lam.shape[-1])
+    nb = blocks.shape[0]
+    where = (
+        f"map {b}, orbit {i}: the mean of ln|f'| over the second half of the {n_steps} averaged steps is "
+        f"{float(st.m2[b, i]):.4g} against {float(st.m1[b, i]):.4g} over the first half (difference "
+        f"{float(st.diff[b, i]):.3g} 1/step, {float(st.z[b, i]):.3g} times its noise {float(st.noise[b, i]):.2g} "
+        f"from successive differences of {nb} time blocks; last block {float(blocks[-1, b, i]):.4g})"
+    )
+    n_judged = int(judged.sum())
+    if not bool(bad.any()):
+        return Check(
+            name="stationarity",
+            passed=True,
+            value=float(st.z[b, i]),
+            tolerance=diag.Z_STATIONARITY,
+            detail=f"the local growth rates of all {n_judged} judged orbits are stationary: their halves' "
+            f"means differ by <= {diag.Z_STATIONARITY:g} noise units or leave a bias below "
+            f"{diag.STATIONARITY_BIAS_SE:g} standard errors (worst {where}",
+            status=Status.NOT_CONVERGED,
+        )
+    return Check(
+        name="stationarity",
+        passed=False,
+        value=float(st.z[b, i]),
+        tolerance=diag.Z_STATIONARITY,
+        detail=f"the local growth rates of {int(bad.sum())} of {n_judged} orbits still change along the run: "
+        f"{where}, a bias of about {float(st.bias[b, i]):.2g} in its exponent, more than "
+        f"{diag.STATIONARITY_BIAS_SE:g} standard errors ({float(se[b, i]):.2g}). The orbit has not reached "
+        "its attractor (a transient, e.g. a slow escape from an unstable fixed point), so its exponent mixes "
+        f"the transient with the attractor: increase n_transient to >= {n_transient + n_steps} (the whole of "
+        "this run) and check that the rates stay put",
+        status=Status.NOT_CONVERGED,
+    )
 
 
 def _collapsed_orbits(F, deriv, x: Tensor, ok: Tensor, lam: Tensor, exp: Tensor, status: Status,
