@@ -4,6 +4,7 @@ implementation of Rosenstein et al. 1993) and against the QR exponent of the sam
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -49,6 +50,7 @@ def test_rosenstein_agrees_with_nolds_on_the_logistic_map() -> None:
     )
     assert ours.lambda_max == pytest.approx(ref, rel=2e-3)
     assert ours.lambda_max == pytest.approx(math.log(2.0), rel=0.02)
+    assert ours.status == "success" and ours.check("stationarity").passed, ours.message
 
 
 def test_data_estimates_match_the_literature_exponent_of_the_map() -> None:
@@ -56,6 +58,7 @@ def test_data_estimates_match_the_literature_exponent_of_the_map() -> None:
     s = henon_x()
     ros = rd.lyapunov_from_data(s, embedding_dim=2, theiler=10, generator=gen(2))
     assert ros.status == "success", ros.message
+    assert ros.check("stationarity").passed  # a stationary chaotic recording: no false alarm
     assert ros.fit_r2 > 0.99
     assert ros.lambda_max == pytest.approx(qr, rel=0.03)
     kan = rd.lyapunov_from_data(
@@ -80,3 +83,23 @@ def test_noise_has_no_linear_range_and_bad_input_is_refused() -> None:
         rd.lyapunov_from_data(henon_x(500), theiler=5, horizon=8, fit_range=(3, 9))
     with pytest.raises(ValueError, match="method"):
         rd.lyapunov_from_data(henon_x(500), method="wolf")
+
+
+def test_a_recorded_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
+    # the recording of h -> h - c h (h - 1)(h + 2), c = 0.003, from 1e-4 (docs/lyapunov.md,
+    # "stationarity"): neighbours on the orbit leaving 0 separate at ln f'(0) = ln(1 + 2c) at first
+    # and ever more slowly as h grows (the orbit ends on 1, exponent ln(1 - 3c) < 0); the fit is
+    # perfectly linear and was 'success' at +0.0059
+    x = np.empty(1001)
+    x[0] = 1e-4
+    for t in range(1000):
+        x[t + 1] = x[t] - 0.003 * x[t] * (x[t] - 1) * (x[t] + 2)
+    r = rd.lyapunov_from_data(x, theiler=5, horizon=20, generator=gen(0))
+    assert r.lambda_max == pytest.approx(math.log(1.006), abs=2e-4) and r.fit_r2 > 0.999
+    chk = r.check("stationarity")
+    assert r.status == "not_converged" and not chk.passed and chk.value > 10 and chk.tolerance == 5.0
+    assert "recording holds a transient" in r.message
+    # oracle for the two halves: the first half's slope is the rate at the unstable fixed point
+    # (h <= 0.002 there), the second half's is smaller, as ln f'(h) = ln(1 + 2c - c(3h^2 + 2h)) falls
+    m2, m1 = (float(v) for v in re.findall(r"half of the series is (\S+) against (\S+) from", chk.detail)[0])
+    assert m1 == pytest.approx(math.log(1.006), abs=1e-5) and m2 < m1 - 3e-5

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnndyn import _diagnostics as diag
 from rnndyn._checks import check_choice, check_generator, check_positive_int, check_real
 from rnndyn._results import Check, Result, Status, status_from_checks
 
@@ -47,7 +48,10 @@ class DataLyapunovResult(Result):
         predictability_steps: ``ln 2 / (lambda_max dt)`` in samples.
         n_reference: reference points averaged. theiler: the Theiler window used.
         checks: ``linear_range`` (a fit over >= 3 points with R^2 >= 0.95; status ``warning``
-            otherwise).
+            otherwise), ``distinct_neighbours`` (only when it fails) and ``stationarity`` (the
+            slope of the reference points in the first half of the series against the second;
+            ``not_converged`` when the recording holds a transient; absent with fewer than 80
+            reference points).
     """
 
     lambda_max: float
@@ -254,6 +258,8 @@ def lyapunov_from_data(
     sums = np.zeros(horizon + 1)
     counts = np.zeros(horizon + 1)
     n_ref_used = 0
+    rows: list[np.ndarray] = []  # each used reference's ln-divergence curve, for the stationarity check
+    row_times: list[int] = []
     n_coincide = 0  # references with a neighbour pair at distance exactly 0 at some k
     k = np.arange(horizon + 1)
     for r_i, i in enumerate(idx):
@@ -275,6 +281,8 @@ def lyapunov_from_data(
         sums[good] += s[good]
         counts[good] += 1
         n_ref_used += 1
+        rows.append(np.where(good, s, np.nan))
+        row_times.append(int(tid[i]))
     if n_ref_used == 0:
         within = f" within `radius` = {radius:.3g}" if method == "kantz" and radius is not None else ""
         raise ValueError(
@@ -335,6 +343,9 @@ def lyapunov_from_data(
                 status=Status.WARNING,
             ),
         )
+    stationarity = _stationarity_check(np.stack(rows), np.array(row_times), k, slope / dt, dt)
+    if stationarity is not None:
+        checks += (stationarity,)
     status = status_from_checks(checks)
     message = (
         f"slope of S(k) over k = {k0}..{k1}"
@@ -342,7 +353,9 @@ def lyapunov_from_data(
         else "no clear linear range in the divergence curve; choose fit_range from a plot of `divergence`"
     )
     if share > 0.01:
-        message += "; " + checks[-1].detail
+        message += "; " + checks[1].detail
+    if stationarity is not None and not stationarity.passed:
+        message += "; " + stationarity.detail
     return DataLyapunovResult(
         lambda_max=slope / dt,
         divergence=S,
@@ -355,6 +368,71 @@ def lyapunov_from_data(
         checks=checks,
         status=status,
         message=message,
+    )
+
+
+def _block_slopes(rows: np.ndarray, k: np.ndarray, n_blocks: int, dt: float) -> np.ndarray | None:
+    """Least-squares slopes over ``k`` of the mean curves of ``n_blocks`` consecutive groups of
+    ``rows`` (references sorted by time); ``None`` when a group has no finite value at some ``k``."""
+    out = []
+    kc = k - k.mean()
+    for group in np.array_split(rows, n_blocks):
+        counts = np.isfinite(group).sum(0)
+        if not counts.all():
+            return None
+        curve = np.nansum(group, 0) / counts
+        out.append(float((kc * (curve - curve.mean())).sum() / (kc**2).sum()) / dt)
+    return np.array(out)
+
+
+def _stationarity_check(
+    rows: np.ndarray, times: np.ndarray, k: np.ndarray, lam: float, dt: float
+) -> Check | None:
+    r"""The ``stationarity`` check of :func:`rnndyn.lyapunov_spectrum` (docs/lyapunov.md) on the
+    divergence estimate: the reference points, sorted by their time in the series, form ``K =
+    min(20, R // 10)`` blocks (at least 8, else ``None``); each block's ``S_b(k)`` gives a slope over
+    the fitted ``k``. The two halves' mean slopes are compared with the trimmed von Neumann noise of
+    successive block slopes (5 units) and the bias they leave in ``lambda`` with 1.5 standard
+    errors of 10 such blocks and 1e-6 ``|lambda|`` (:func:`rnndyn._diagnostics.stationarity_stats`)."""
+    n_blk = min(diag.N_STATIONARITY_BLOCKS, rows.shape[0] // diag.MIN_BLOCK_STEPS)
+    if n_blk < diag.MIN_STATIONARITY_BLOCKS or len(k) < 2:
+        return None
+    rows = rows[np.argsort(times, kind="stable")][:, k]
+    slopes = _block_slopes(rows, k, n_blk, dt)
+    err = _block_slopes(rows, k, 10, dt)
+    if slopes is None or err is None:
+        return None
+    se = torch.tensor([err.std(ddof=1) / math.sqrt(len(err))], dtype=torch.float64)
+    blocks = torch.tensor(slopes, dtype=torch.float64)[:, None]
+    lam_t = torch.tensor([lam], dtype=torch.float64)
+    st = diag.stationarity_stats(blocks, se, lam_t, abs(lam))
+    where = (
+        f"the slope of S(k) over k = {int(k[0])}..{int(k[-1])} from the reference points in the second half of "
+        f"the series is {float(st.m2[0]):.4g} against {float(st.m1[0]):.4g} from those in the first half "
+        f"(difference {float(st.diff[0]):.3g}, {float(st.z[0]):.3g} times its noise {float(st.noise[0]):.2g} "
+        f"from successive differences of {n_blk} blocks of reference points in time order; last block "
+        f"{slopes[-1]:.4g})"
+    )
+    if not bool(st.bad[0]):
+        return Check(
+            name="stationarity",
+            passed=True,
+            value=float(st.z[0]),
+            tolerance=diag.Z_STATIONARITY,
+            detail=f"the divergence rates are stationary along the series: {where}",
+            status=Status.NOT_CONVERGED,
+        )
+    return Check(
+        name="stationarity",
+        passed=False,
+        value=float(st.z[0]),
+        tolerance=diag.Z_STATIONARITY,
+        detail=f"the divergence rates still change along the series: {where}, a bias of about "
+        f"{float(st.bias[0]):.2g} in lambda_max, more than {diag.STATIONARITY_BIAS_SE:g} standard errors "
+        f"({float(se[0]):.2g}). The recording holds a transient (e.g. a slow escape from an unstable fixed "
+        "point), so lambda_max mixes the transient with the attractor: fit a recording made after a longer "
+        "transient (or drop its first part) and check that the rates stay put",
+        status=Status.NOT_CONVERGED,
     )
 
 
