@@ -36,6 +36,7 @@ def files(tmp_path):
     np.save(tmp_path / "text.npy", np.array(["a", "b"]))
     (tmp_path / "table.npy").write_text("1,2\n3,4\n")
     np.savez(tmp_path / "objects.npz", a=np.array([1, None], dtype=object))
+    np.save(tmp_path / "seqs.npy", np.zeros((5, 2, 2)))  # 3-D: (T, B, d) for a time-first GRU
     return tmp_path
 
 
@@ -49,6 +50,17 @@ def files(tmp_path):
         (["analyze", "--trust-pickle"], "`--trust-pickle` applies only to --torch-model"),
         (["analyze", "--device", "gpu0"], "`--device` must be cpu, cuda, cuda:N or mps; got 'gpu0'"),
         (["analyze", "--json", "{d}"], "`--json` must be a file path; got"),
+        # before: ignored (each input sequence is one trajectory)
+        (
+            ["lyapunov", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/seqs.npy", "--trajectories", "3"],
+            "`--trajectories` applies only with no --inputs or 2-D (T, d) ones (3-D inputs: one trajectory per "
+            "sequence); got --trajectories 3 with 3-D --inputs",
+        ),
+        (
+            ["analyze", "--torch-model", "{d}/gru.pt", "--inputs", "{d}/seqs.npy", "--trajectories", "3"],
+            "`--trajectories` applies only without --inputs (each input sequence is one trajectory); got "
+            "--trajectories 3 with --inputs",
+        ),
         (["fixed-points", "--json", "-"], "`--json` must be a file path; got '-' (stdout carries the tables"),
         (["analyze", "--out", "{d}/file.txt"], "`--out` must be a folder; got"),
         (["analyze", "--out", "{d}/file.txt/sub"], "`--out` must be a writable folder"),

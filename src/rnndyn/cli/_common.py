@@ -597,9 +597,12 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
     return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=device)
 
 
-def only_with(ctx: typer.Context, condition: bool, needed: str, options: dict[str, str]) -> None:
+def only_with(
+    ctx: typer.Context, condition: bool, needed: str, options: dict[str, str], *, got: str | None = None
+) -> None:
     """Refuse options typed on the command line that apply only with ``needed`` (``condition``
-    False): ``options`` maps parameter name -> flag. An option left at its default is not refused."""
+    False): ``options`` maps parameter name -> flag; ``got`` replaces the default '... without it'
+    account of what was received. An option left at its default is not refused."""
     if condition:
         return
     typed = [
@@ -609,7 +612,8 @@ def only_with(ctx: typer.Context, condition: bool, needed: str, options: dict[st
     ]
     if typed:
         verb = "applies" if len(typed) == 1 else "apply"
-        raise fail(f"`{'`, `'.join(typed)}` {verb} only with {needed}; got {' '.join(typed)} without it")
+        received = got if got is not None else f"{' '.join(typed)} without it"
+        raise fail(f"`{'`, `'.join(typed)}` {verb} only with {needed}; got {received}")
 
 
 def flag_of_layout(batch_first: bool) -> str:

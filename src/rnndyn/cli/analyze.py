@@ -183,6 +183,11 @@ def run_analysis(
         force=force,
     )
     choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
+    if inputs is not None and n_trajectories != 4:  # before: ignored (each input sequence is one trajectory)
+        raise fail(
+            "`--trajectories` applies only without --inputs (each input sequence is one trajectory); "
+            f"got --trajectories {n_trajectories} with --inputs"
+        )
     if inputs is None and batch_first is not None:  # before: ignored without a word
         raise fail(
             f"`--batch-first/--time-first` applies only with --inputs; got {flag_of_layout(batch_first)}"

@@ -205,6 +205,13 @@ def lyapunov_cmd(
     choice = resolve_model(flags, seed=seed, device=device, dt=dt, method=method)
     system, label = choice.system, choice.label
     x, hint = read_inputs(inputs, batch_first, choice, device)
+    only_with(  # before: ignored for 3-D inputs (one trajectory per input sequence)
+        ctx,
+        x is None or x.ndim == 2,
+        "no --inputs or 2-D (T, d) ones (3-D inputs: one trajectory per sequence)",
+        {"n_trajectories": "--trajectories"},
+        got=f"--trajectories {n_trajectories} with 3-D --inputs",
+    )
     if clv:
         with progress_bar(progress, "covariant Lyapunov vectors") as cb:
             clv_report(
