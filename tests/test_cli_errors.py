@@ -98,11 +98,38 @@ def files(tmp_path):
         (["analyze", "--log-base", "1"], "`--log-base` must be 'e' or a number > 1"),
         (["analyze", "-m", "lorenz63", "-n", "4"], "`--n` does not apply to 'lorenz63'"),
         (["fixed-points", "-m", "nope"], "`--model` must be one of"),
+        # before: --exact was ignored without a word on any model but the GRU
+        (["spectrum", "-m", "vanilla", "-n", "4", "--exact"], "`--exact` applies only to -m gru"),
+        (["spectrum", "--torch-model", "{d}/gru.pt", "--exact"], "got --exact with gru.pt (GRU:"),
+        (["spectrum", "-m", "gru", "-n", "4", "--exact", "--no-theory"], "got --exact with --no-theory"),
     ],
 )
 def test_bad_inputs_are_one_line_errors(files, args, expected) -> None:
     out = _err([a.replace("{d}", str(files)) for a in args])
     assert expected in out
+
+
+def test_spectrum_exact_reaches_the_gru_theory(tmp_path) -> None:
+    """The other side of the --exact refusal: on a GRU it selects the unfactorised boundary."""
+    path = tmp_path / "s.json"
+    args = [
+        "spectrum",
+        "-m",
+        "gru",
+        "-n",
+        "4",
+        "--states",
+        "1",
+        "--steps",
+        "1",
+        "--transient",
+        "1",
+        "--exact",
+    ]
+    res = runner.invoke(app, [*args, "--no-progress", "--json", str(path)])
+    assert res.exit_code == 0, res.output
+    theory = json.loads(path.read_text())["theory"]
+    assert "unfactorised" in (theory[0] if isinstance(theory, list) else theory)["formula"], theory
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

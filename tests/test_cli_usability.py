@@ -187,6 +187,11 @@ def test_errors_name_the_option_typed(args, expected) -> None:
         # before: 'No such option: -k' (analyze and lyapunov take -k)
         (["sweep", "-m", "vanilla", "-g", "g=1", "-k", "0", "--store", "{d}/s.zarr", "--scheduler", "sync"],
          "`--k` must be an int >= 1; got 0", "rnndyn.sweeps.sweep"),
+        # before: -k above the state size failed at every point, after the whole sweep had run
+        (["sweep", "-n", "4", "-g", "g=1", "-k", "100", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`-k` must be <= the state size (4, vanilla at -n 4); got -k 100", "rnndyn.sweeps.sweep"),
+        (["sweep", "-m", "lstm", "-g", "n=3,8", "-k", "7", "--store", "{d}/s.zarr", "--scheduler", "sync"],
+         "`-k` must be <= the state size (6, lstm at the grid's smallest n=3); got -k 7", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-g", "g=1", "--steps", "0", "--store", "{d}/s.zarr", "--scheduler", "sync"],
          "`--steps` must be an int >= 1; got 0", "rnndyn.sweeps.sweep"),
         (["sweep", "-m", "vanilla", "-p", "gain=2", "-g", "g=1", "--store", "{d}/s.zarr", "--scheduler", "sync"],

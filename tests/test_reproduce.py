@@ -218,6 +218,41 @@ def test_needs_entry_is_reported_not_faked(tmp_path: Path, needs_entry) -> None:
     assert d["verdict"] is None and d["status"] == "warning" and d["needs"] == res.needs
 
 
+def test_cli_scheduler_only_for_claims_that_sweep(tmp_path: Path, monkeypatch) -> None:
+    """Before: --scheduler was ignored without a word by the claims that run no grid."""
+    grid_ids = [c.id for c in rp.claims() if c.grid]
+    assert grid_ids and not rp.get_claim(CHEAP).grid
+    passed = []
+
+    def fake_run_claim(claim_id, *, mode, out, seed, scheduler):
+        passed.append((claim_id, scheduler))
+        raise ValueError("stop here")  # the claim itself is not run
+
+    monkeypatch.setattr(rp, "run_claim", fake_run_claim)
+    runner = CliRunner()
+    res = runner.invoke(app, ["reproduce", CHEAP, "--scheduler", "local", "--out", str(tmp_path)])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 2 and "`--scheduler` applies only to the claims that run a grid" in text, text
+    assert f"{CHEAP} runs in this process; got --scheduler local" in text and grid_ids[0] in text
+    assert not passed
+    res = runner.invoke(app, ["reproduce", grid_ids[0], "--scheduler", "local", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "stop here" in res.output and passed == [(grid_ids[0], "local")]
+
+
+def test_cli_all_json_has_a_top_level_status(tmp_path: Path, monkeypatch, needs_entry) -> None:
+    """Before: `--all --json` had no top-level status (every other command's JSON has one)."""
+    real = rp.run_all
+    monkeypatch.setattr(rp, "run_all", lambda **kw: real(**kw, ids=[NEEDS_ID]))  # one claim, not run
+    path = tmp_path / "all.json"
+    args = ["reproduce", "--all", "--out", str(tmp_path / "g"), "--json", str(path), "--scheduler", "local"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    d = json.loads(path.read_text())
+    assert d["status"] == "warning" and [c["id"] for c in d["claims"]] == [NEEDS_ID]
+    assert d["message"] == f"worst of the 1 claims' statuses: 1 warning ({NEEDS_ID})"
+    assert "note: --scheduler local applies to the" in " ".join(res.output.split())
+
+
 @pytest.mark.slow  # end to end, ~4 s; test_analyze's report test keeps a browser render in the default suite
 def test_gallery_renders_in_headless_chromium(tmp_path: Path, needs_entry) -> None:
     from browser_helpers import dump_dom, image_stats, render_screenshot

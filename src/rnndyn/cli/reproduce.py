@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from rnndyn.cli._common import JsonOpt, SeedOpt, check_outputs, console, err_console, fail, write_json
+from rnndyn.cli._common import (
+    JsonOpt,
+    SeedOpt,
+    check_outputs,
+    console,
+    err_console,
+    fail,
+    with_overall_status,
+    write_json,
+)
+
+
+def _with_status(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` (``--all --json``) with a top-level ``status``, the worst of the claims' (as
+    :func:`~rnndyn.cli._common.with_overall_status` gives other commands), and a ``message`` naming
+    the claims by id under each status rather than by their index in the list."""
+    claims = payload["claims"]
+    overall = with_overall_status({"claims": claims})  # the worst status, by the same rule
+    if "status" not in overall:
+        return payload
+    by_status: dict[str, list[str]] = {}
+    for c in claims:
+        by_status.setdefault(c["status"], []).append(c["id"])
+    parts = [
+        f"{len(ids)} {status}" + ("" if status == "success" else f" ({', '.join(ids)})")
+        for status, ids in sorted(by_status.items())
+    ]
+    message = f"worst of the {len(claims)} claims' statuses: " + "; ".join(parts)
+    return {"status": overall["status"], "message": message, **payload}
 
 
 def reproduce_cmd(
@@ -88,6 +116,21 @@ def reproduce_cmd(
             f"`CLAIM_ID` {claim_id!r} is not registered; it must be one of {', '.join(ids)} "
             "(see `rnndyn reproduce --list`)"
         )
+    if scheduler is not None:  # before: ignored without a word by the claims that run no grid
+        grid_ids = [c.id for c in rp.claims() if c.grid]
+        if claim_id is not None and claim_id not in grid_ids:
+            raise fail(
+                "`--scheduler` applies only to the claims that run a grid through rd.sweep "
+                f"({', '.join(grid_ids)}); {claim_id} runs in this process; got --scheduler {scheduler}"
+            )
+        if all_:
+            err_console.print(
+                f"note: --scheduler {scheduler} applies to the {len(grid_ids)} claims that run a grid "
+                f"through rd.sweep ({', '.join(grid_ids)}); the others run in this process",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     if out is None:
         raise fail("`--out DIR` is required to run a claim (figure.png, claim.json and summary.txt go there)")
     try:
@@ -111,8 +154,8 @@ def reproduce_cmd(
             for r in results:
                 console.print(f"{r.id:32s} {r.state:16s} {r.seconds:6.1f} s", markup=False, highlight=False)
             console.print(f"gallery: {index}")
-            if json_path is not None:
-                write_json(json_path, {"mode": mode, "claims": [r.to_dict() for r in results]})
+            if json_path is not None:  # a top-level status as in every other command's JSON
+                write_json(json_path, _with_status({"mode": mode, "claims": [r.to_dict() for r in results]}))
             return
         with err_console.status(f"running {claim_id} ({mode})"):  # on stderr: stdout gets the result
             res = rp.run_claim(claim_id, mode=mode, out=out, seed=seed, scheduler=scheduler)

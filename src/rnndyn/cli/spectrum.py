@@ -66,6 +66,18 @@ SPECTRUM_OPTIONS = {
 }
 
 
+def _is_gru(system: object) -> bool:
+    """Whether ``system`` is a :class:`~rnndyn.GRU`, bare or wrapped (discretised, input held at
+    zero): the one model whose spectral theory takes ``factorised``."""
+    from rnndyn.models.gru import GRU
+
+    for _ in range(8):  # wrappers hold their model as .inner (autonomous) or .flow (discretised)
+        if isinstance(system, GRU):
+            return True
+        system = getattr(system, "inner", None) or getattr(system, "flow", None)
+    return False
+
+
 @takes_model
 def spectrum_cmd(
     flags: ModelFlags,
@@ -110,6 +122,13 @@ def spectrum_cmd(
     system, label = choice.system, choice.label
     if at not in ("trajectory", "fixed-points", "fixed_points"):
         raise fail(f"`--at` must be 'trajectory' or 'fixed-points'; got {at!r}")
+    if exact and not _is_gru(system):  # before: ignored without a word (only the GRU theory has two forms)
+        raise fail(
+            "`--exact` applies only to -m gru (the unfactorised boundary of its Theorem 4.1 theory; "
+            f"no other model's theory, nor a trained --torch-model's, has two forms); got --exact with {label}"
+        )
+    if exact and not theory:
+        raise fail("`--exact` chooses the theory curve's form; got --exact with --no-theory")
     x = parse_constant_input(constant_input, device, system)
     where = "states along trajectories" if at == "trajectory" else "the fixed points"
     analysed = ("zero input" if x is None else f"constant input {constant_input}") + f"; Jacobians at {where}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,6 +34,33 @@ from rnndyn.cli._common import (
     progress_display,
     write_json,
 )
+
+
+def _check_k(k: int | None, size: int | None, where: str) -> None:
+    """Refuse ``-k`` above the number of exponents the network has (its tangent size)."""
+    if k is not None and size is not None and k > size:
+        raise ValueError(f"`-k` must be <= the state size ({size}, {where}); got -k {k}")
+
+
+def _smallest_tangent_size(
+    model: str, n: int | None, fixed: dict[str, Any], axes: dict[str, list[Any]]
+) -> tuple[int | None, str]:
+    """Tangent size of ``model`` at the grid's smallest state size (``-n`` or an ``n=`` axis), built
+    once with the first value of every other axis; ``None`` when it cannot be built here (each point
+    then reports its own error, as before)."""
+    from rnndyn.models.registry import build_model
+
+    sizes = [int(v) for v in axes.get("n", [])] or ([n] if n is not None else [None])
+    n_min = min(sizes) if sizes != [None] else None
+    params = {**fixed, **{a: v[0] for a, v in axes.items() if a != "n" and v}}
+    try:
+        size = build_model(model, n=n_min, params=params).tangent_size
+    except Exception:  # noqa: BLE001 -- a bad parameter is each point's error, reported per point
+        return None, ""
+    if n_min is None:
+        return size, model
+    where = f"{model} at the grid's smallest n={n_min}" if "n" in axes else f"{model} at -n {n_min}"
+    return size, where
 
 
 def _parse_grid(items: list[str]) -> dict[str, list[float]]:
@@ -193,9 +220,14 @@ def sweep_cmd(
                 raise ValueError(f"`--torch-model` must be an existing file; got {torch_model}")
             from rnndyn.io import load_model
 
-            load_model(
-                torch_model, arch=arch, module_path=module_path, trust_pickle=trust_pickle
+            loaded = load_model(
+                torch_model,
+                arch=arch,
+                module_path=module_path,
+                lstm_state=lstm_state,
+                trust_pickle=trust_pickle,
             )  # fail early
+            _check_k(k, loaded.tangent_size, f"{torch_model.name}")
             digest = file_digest(torch_model)
             fixed = {"torch_model": str(torch_model.resolve()), "sha256": digest}
             fn = functools.partial(
@@ -244,6 +276,8 @@ def sweep_cmd(
                     f"`--grid` axes must be parameters of {model_label}: {', '.join(takes)}; "
                     f"got {', '.join(unknown)}"
                 )
+            if k is not None:  # k > n failed at every point, after the cluster had started
+                _check_k(k, *_smallest_tangent_size(model_label, n_label, fixed, axes))
             fn = functools.partial(
                 lyapunov_point,
                 model=model_label,
