@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -197,7 +198,8 @@ def _kill_and_resume(tmp_path, positions: list[int] | None) -> None:
         if store.exists():
             before = xr.open_zarr(store, consolidated=False)["done"].values.copy()
         CALLS.clear()
-        ds = rd.sweep(_f, GRID, store=store, scheduler="sync", progress=False)
+        with pytest.warns(UserWarning, match="ended without releasing its lock"):  # the killed holder
+            ds = rd.sweep(_f, GRID, store=store, scheduler="sync", progress=False)
         _identical_bitwise(ds, ref)
         recomputed = {a for a, _ in CALLS}
         if before is not None:  # a point whose done flag had landed is never recomputed
@@ -226,6 +228,89 @@ def test_store_that_is_not_a_sweep_is_a_clear_error(tmp_path) -> None:
     bad.mkdir()
     with pytest.raises(SweepSpecError, match="not a readable sweep store"):
         rd.sweep(_f, {"a": [1.0], "b": [1]}, store=bad, scheduler="sync")
+
+
+# ----------------------------------------------------------------- reading a store, the lock file
+
+
+def _open_silently(store: Path) -> xr.Dataset:
+    """``xr.open_zarr(store)`` as a user types it, with every warning an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return xr.open_zarr(store).load()
+
+
+def test_stores_open_silently_and_show_every_finished_point(tmp_path) -> None:
+    # finished: the consolidated view is the store (consolidated=False reads the arrays' own metadata)
+    ref = rd.sweep(_f, GRID, store=tmp_path / "ref.zarr", scheduler="sync", progress=False)
+    assert not (tmp_path / "ref.zarr.lock").exists()  # a finished sweep removes its lock
+    _identical_bitwise(_open_silently(tmp_path / "ref.zarr"), ref)
+    # killed mid-run (write 8: after the a=2 point's done flag, before the a=-1 point's first write)
+    store = tmp_path / "k.zarr"
+    assert _fork(_kill_child, str(store), 8) == -signal.SIGKILL
+    ds = _open_silently(store)
+    xr.testing.assert_identical(ds, xr.open_zarr(store, consolidated=False).load())
+    assert ds["done"].values[:, 0, 0].tolist() == [False, True]
+    assert ds["status"].values[:, 0, 0].tolist() == ["", "success"]
+    assert ds["y"].values[1, 0, 0] == 6.0 and np.isnan(ds["y"].values[0, 0, 0])
+    # the killed sweep's lock file stays, naming it; the next run reports it, resumes, removes it
+    killed = (tmp_path / "k.zarr.lock").read_text()
+    assert killed.startswith("pid ") and f"pid {os.getpid()} " not in killed
+    with pytest.warns(UserWarning, match=f"previous sweep on .*k.zarr \\({killed.strip()}\\) ended without"):
+        rd.sweep(_f, GRID, store=store, scheduler="sync", progress=False)
+    assert not (tmp_path / "k.zarr.lock").exists()
+    _identical_bitwise(_open_silently(store), ref)
+    # a store without consolidated metadata (written before rnndyn consolidated) gets it on resume
+    (store / ".zmetadata").unlink()
+    with pytest.warns(RuntimeWarning, match="consolidated metadata"):
+        xr.open_zarr(store)
+    CALLS.clear()
+    rd.sweep(_f, GRID, store=store, scheduler="sync", progress=False)
+    assert CALLS == []
+    _identical_bitwise(_open_silently(store), ref)
+
+
+def _all_negative(p, seed):
+    raise ValueError("no result here")
+
+
+def test_lock_file_is_removed_after_a_failed_run(tmp_path) -> None:
+    store = tmp_path / "f.zarr"
+    with pytest.raises(RuntimeError, match="every sweep point failed"):
+        rd.sweep(_all_negative, {"a": [1.0, 2.0]}, store=store, scheduler="sync", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False)
+    with pytest.raises(SweepSpecError, match="different sweep"):
+        rd.sweep(_f, {"a": [2.0], "b": [1]}, store=store, scheduler="sync", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.zarr"]
+
+
+def test_lock_checks_the_file_it_locked_is_still_the_lock(tmp_path, monkeypatch) -> None:
+    """Removing the lock file on release is safe only because a sweep re-checks, after its flock,
+    that the locked inode is still at the path. Interleaving: C opens the lock file of holder A;
+    A finishes (removes the file, releases); B creates a new lock file and holds it; C's flock on
+    A's old inode now succeeds. Without the check B and C would both hold the lock."""
+    store = tmp_path / "s.zarr"
+    a = sweeps._Lock(store, 0.0).__enter__()
+    b = sweeps._Lock(store, 0.0)
+    real_open = os.open
+    calls = []
+
+    def interleaved_open(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if not calls and str(path) == str(a.path):
+            calls.append(path)
+            a.__exit__(None, None, None)  # A finishes: its file is removed, its flock released
+            b.__enter__()  # B makes and locks a new file (through real_open: `calls` is set)
+        return fd
+
+    monkeypatch.setattr(os, "open", interleaved_open)
+    with pytest.raises(SweepLockedError, match=f"pid {os.getpid()} on "):  # C is refused: B holds it
+        sweeps._Lock(store, 0.0).__enter__()
+    monkeypatch.setattr(os, "open", real_open)
+    assert calls and b.path.exists()
+    b.__exit__(None, None, None)
+    assert not b.path.exists()
 
 
 # ----------------------------------------------------------------- poison points, time limit
@@ -291,6 +376,7 @@ def test_in_process_sweep_records_a_point_that_kills_the_process_after_bounded_r
                      max_retries=0)  # fmt: skip
     finally:
         STOP_AT.clear()
+    assert not (tmp_path / "i.zarr.lock").exists()  # an interrupted sweep releases and removes its lock
     ds = rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "i.zarr", scheduler="sync", progress=False,
                   max_retries=0)  # fmt: skip
     assert ds["status"].values.ravel().tolist() == ["success"]

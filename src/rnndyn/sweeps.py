@@ -20,9 +20,10 @@ sweep. The guarantees (docs/sweeps.md):
   memory) is retried ``max_retries`` times on fresh workers, then stored with status ``failed``
   and the reason; an optional per-point ``time_limit`` does the same for points that run too long.
   Every other point completes. An exception raised by ``fn`` is recorded the same way at once.
-* **One writer at a time.** A lock file next to the store (``filelock``) makes a second sweep on
-  the same store wait up to ``wait`` seconds, then fail with :class:`SweepLockedError` naming the
-  holder (pid, host, start time).
+* **One writer at a time.** A lock file next to the store (``<store>.lock``, an ``flock``, present
+  only while a sweep runs) makes a second sweep on the same store wait up to ``wait`` seconds, then
+  fail with :class:`SweepLockedError` naming the holder (pid, host, start time). A lock left by a
+  killed sweep is taken over by the next one, with a ``UserWarning`` naming the dead holder.
 * **Deterministic seeds.** Every point's seed is ``point_seed(base_seed, flat index)`` (NumPy
   ``SeedSequence``), so a resumed or redistributed sweep gives bit-identical numbers.
 
@@ -293,6 +294,8 @@ class _Store:
         import zarr
 
         self.group = zarr.open_group(str(self.path), mode="r+", zarr_format=2)
+        if not _consolidated_ok(self.path):  # made before rnndyn consolidated, or a damaged copy
+            zarr.consolidate_metadata(str(self.path), zarr_format=2)
         n = len(self.shape)
         self.outputs = {
             name: tuple(arr.shape[n:])
@@ -323,7 +326,10 @@ class _Store:
         tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         self._before_write("create")
         # Zarr format 2: fixed-width strings have a stable encoding there.
-        ds.to_zarr(tmp, mode="w-", encoding=encoding, zarr_format=2, consolidated=False)
+        # Consolidated metadata (``.zmetadata``) so that ``xr.open_zarr(path)`` opens it silently. It
+        # never goes stale: a sweep writes only chunks after this, never metadata (shapes and attrs
+        # are fixed here), so a store read mid-run or after a kill shows every finished point.
+        ds.to_zarr(tmp, mode="w-", encoding=encoding, zarr_format=2, consolidated=True)
         self._before_write("rename")
         os.rename(tmp, self.path)  # atomic: the store appears complete or not at all
         _fsync_dir(self.path.parent)
@@ -400,6 +406,16 @@ class _Store:
         self.group["done"][idx] = True  # last, in a separate write
 
 
+def _consolidated_ok(path: Path) -> bool:
+    """``.zmetadata`` exists and holds the metadata of every array and the group's attributes."""
+    try:
+        meta = json.loads((path / ".zmetadata").read_text())["metadata"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    names = {p.parent.name for p in path.glob("*/.zarray")}
+    return ".zattrs" in meta and all(f"{name}/.zarray" in meta for name in names)
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -414,43 +430,108 @@ def _fsync_dir(path: Path) -> None:
 
 
 class _Lock:
-    """One writer per store: ``filelock.FileLock`` on ``<store>.lock`` + who holds it."""
+    """One writer per store: an exclusive ``flock`` on ``<store>.lock``, a file that names its holder.
+
+    The file exists only while a sweep holds it. The holder writes its pid, host and start time into
+    it, and removes it, *while still holding the lock*, when the sweep ends (finished, failed or
+    interrupted). A holder that is killed (kill -9, power loss) leaves the file, but the OS has
+    released its ``flock``: the next sweep takes the lock at once, warns that the previous one ended
+    without releasing it (naming it, from the record it left) and removes the file in its turn.
+
+    Removing a lock file is safe only with a check on acquiring: a waiter may have opened the file
+    that the previous holder then removed, while a third sweep creates and locks a new one. So
+    after its ``flock`` succeeds a sweep checks that the file it locked is still the one at the
+    path (same inode) and otherwise starts over; two sweeps can never both hold the lock (each
+    holds the inode at the path, and only its holder removes it). Where ``fcntl`` is missing
+    (Windows) the ``filelock`` library is used, which removes its file on release there.
+    """
 
     def __init__(self, store: Path, wait: float) -> None:
-        from filelock import FileLock
-
+        self.store = store
         self.path = store.with_name(store.name + ".lock")
-        self.owner = store.with_name(store.name + ".lock.owner")
+        self.old_owner = store.with_name(
+            store.name + ".lock.owner"
+        )  # the holder record of older rnndyn versions
         self.wait = wait
-        self.lock = FileLock(str(self.path), timeout=wait)
+        self.fd: int | None = None
+        self.fallback: Any = None
+
+    def _refuse(self) -> SweepLockedError:
+        try:
+            holder = self.path.read_text().strip() or "a process that has not yet written its record"
+        except OSError:
+            holder = "unknown process (no owner record)"
+        return SweepLockedError(
+            f"the store is being written by another sweep: {holder}; waited {self.wait:g} s "
+            f"for its lock {self.path}. Wait for it to finish (or pass a longer wait, CLI --wait), "
+            "then re-run to resume."
+        )
 
     def __enter__(self) -> _Lock:
-        from filelock import Timeout
-
         try:
-            self.lock.acquire()
-        except Timeout:
+            import fcntl
+        except ImportError:  # Windows: filelock's lock removes its file on release there
+            from filelock import FileLock, Timeout
+
+            self.fallback = FileLock(str(self.path), timeout=self.wait)
             try:
-                holder = self.owner.read_text().strip()
-            except OSError:
-                holder = "unknown process (no owner record)"
-            raise SweepLockedError(
-                f"the store is being written by another sweep: {holder}; waited {self.wait:g} s "
-                f"for its lock {self.path}. Wait for it to finish (or pass a longer wait, CLI --wait), "
-                "then re-run to resume."
-            ) from None
+                self.fallback.acquire()
+            except Timeout:
+                raise SweepLockedError(
+                    f"the store is being written by another sweep; waited {self.wait:g} s for its lock "
+                    f"{self.path}. Wait for it to finish (or pass a longer wait, CLI --wait), then re-run."
+                ) from None
+            return self
+        deadline = time.monotonic() + self.wait
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._refuse() from None
+                time.sleep(min(0.05, left))
+                continue
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the previous holder removed this file after we opened it: take the new one
+        self.fd = fd
+        previous = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+        if not previous and self.old_owner.exists():
+            previous = self.old_owner.read_text(errors="replace").strip()
+        if previous:
+            warnings.warn(
+                f"the previous sweep on {self.store} ({previous}) ended without releasing its lock "
+                "(killed?); its lock is taken over, its finished points are kept and the rest computed",
+                UserWarning,
+                stacklevel=3,
+            )
         info = f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"
-        tmp = self.owner.with_name(self.owner.name + f".{os.getpid()}")
-        tmp.write_text(info + "\n")
-        os.replace(tmp, self.owner)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (info + "\n").encode(), 0)
+        self.old_owner.unlink(missing_ok=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.fallback is not None:
+            self.fallback.release()
+            return
+        assert self.fd is not None
         try:
-            self.owner.unlink()
+            self.path.unlink()  # first, while still holding the lock (see the class docstring)
         except OSError:
             pass
-        self.lock.release()
+        os.close(self.fd)  # releases the flock
+        self.fd = None
 
 
 # --------------------------------------------------------------------------- the sweep
