@@ -112,11 +112,12 @@ def test_analysis_status_message_names_the_census_in_one_clause() -> None:
     chao1 = fp.n_points + n1 * (n1 - 1) / (2 * (n2 + 1))
     assert fp.status == "warning" and [c.name for c in fp.failed_checks] == ["completeness"]
     assert res.status == Status.WARNING
+    ones = "each by a single start" if n1 == fp.n_points else f"{n1} by a single start"
     assert res.message == (
-        f"fixed points: warning (incomplete census: {fp.n_points} fixed point(s) found ({n1} by a single "
-        f"start; about {chao1:.0f} estimated): more starts may find more)"
+        f"fixed-point census incomplete ({fp.n_points} found, {ones}; about {chao1:.0f} estimated; "
+        "more starts may find more)"
     ), res.message
-    assert res.summary().splitlines()[1] == f"status: warning ({res.message})"
+    assert res.summary().splitlines()[1] == f"status: warning — {res.message}"
 
 
 def test_points_added_by_symmetry_in_verdict_report_and_origins(mirrored, tmp_path) -> None:

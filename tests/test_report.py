@@ -10,7 +10,7 @@ import torch
 
 import rnndyn as rd
 from rnndyn.plotting import _plt, save
-from rnndyn.report import Section, citations, write_report
+from rnndyn.report import Section, citations, fmt, write_report
 
 
 def test_report_embeds_figures_tables_and_references(tmp_path) -> None:
@@ -145,3 +145,46 @@ def test_unknown_kaplan_yorke_dimension_says_why_instead_of_nan():
     assert res.lambda_max > 0 and math.isnan(res.kaplan_yorke_dimension)
     row = dict(lyapunov_rows(res))["Kaplan–Yorke dimension"]
     assert row.startswith("unknown") and "nan" not in row.lower()
+
+
+def test_predictability_time_of_a_stable_network_is_said_unbounded_not_inf():
+    # before: 'predictability time ln2/lambda_max  inf steps'
+    from rnndyn.report import lyapunov_rows
+
+    net = rd.VanillaRNN(6, g=0.5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    res = rd.lyapunov_spectrum(
+        net, k=1, n_steps=50, n_transient=20, generator=torch.Generator().manual_seed(1)
+    )
+    assert res.lambda_max < 0 and res.predictability_time == math.inf
+    row = dict(lyapunov_rows(res))["predictability time ln2/lambda_max"]
+    assert row == "unbounded (lambda_max <= 0: perturbations do not grow)"
+    chaotic = rd.VanillaRNN(30, g=3.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    res = rd.lyapunov_spectrum(
+        chaotic, k=1, n_steps=100, n_transient=50, generator=torch.Generator().manual_seed(1)
+    )
+    row = dict(lyapunov_rows(res))["predictability time ln2/lambda_max"]
+    assert res.lambda_max > 0 and row == f"{fmt(math.log(2) / res.lambda_max)} steps"
+
+
+def test_census_status_clause_reads_as_one_sentence():
+    # before (make demo): 'status: warning (fixed points: warning (incomplete census: 11 fixed point(s)
+    # found (11 by a single start; about 66 estimated): more starts may find more; the other ...))'
+    from types import SimpleNamespace
+
+    from rnndyn.report import census_status_clause, status_line
+
+    fp = SimpleNamespace(n_points=11, n_isolated=11, n_found_once=11, odd_map=False, n_points_estimate=65.6)
+    assert status_line("warning", census_status_clause(fp, others=True)) == (
+        "status: warning — fixed-point census incomplete (11 found, each by a single start; about 66 "
+        "estimated; more starts may find more). The other sections do not depend on it."
+    )
+    some = SimpleNamespace(n_points=14, n_isolated=12, n_found_once=5, odd_map=False, n_points_estimate=28.2)
+    assert census_status_clause(some, others=False) == (
+        "fixed-point census incomplete (14 found, 12 isolated, 5 by a single start; about 28 estimated; "
+        "more starts may find more)"
+    )
+    odd = SimpleNamespace(n_points=6, n_isolated=6, n_found_once=3, odd_map=True, n_points_estimate=9.0)
+    assert "(6 found, 3 pair(s) ±h* by a single start; about 9 estimated;" in census_status_clause(
+        odd, others=False
+    )
+    assert status_line("success") == "status: success"

@@ -43,7 +43,7 @@ from torch import nn
 from rnndyn._checks import check_choice, check_positive_int
 from rnndyn._display import param_text
 from rnndyn._results import Result, Status, status_rows
-from rnndyn.report import clv_rows, fixed_point_census, lyapunov_rows
+from rnndyn.report import census_status_clause, clv_rows, fixed_point_census, lyapunov_rows, status_line
 
 SECTIONS = ("lyapunov", "jacobian_spectrum", "fixed_points")
 
@@ -368,7 +368,7 @@ class AnalysisResult(Result):
 
     def summary(self) -> str:
         """The summary table as plain text (what ``rnndyn analyze`` prints)."""
-        head = f"status: {self.status.value}" + (f" ({self.message})" if self.message else "")
+        head = status_line(self.status.value, self.message)
         lines = [f"rnndyn analyze: {self.label}", head]
         for title, rows in self.sections():
             lines.append("")
@@ -795,10 +795,7 @@ def _problem(name: str, res: Any, st: str, *, others: bool) -> str:
     keeps the section's own message."""
     failed = [c.name for c in getattr(res, "failed_checks", ())]
     if name == "fixed points" and failed == ["completeness"] and st == Status.WARNING.value:
-        census = fixed_point_census(res, short=True)
-        census = census.removeprefix("The list is incomplete: ").rstrip(".")
-        tail = "; the other sections do not depend on it" if others else ""
-        return f"{name}: {st} (incomplete census: {census}{tail})"
+        return census_status_clause(res, others=others)  # one clause, no nested parentheses
     return f"{name}: {st}" + (f" ({res.message})" if res.message else "")
 
 

@@ -529,6 +529,42 @@ def fixed_point_census(res_f: Any, *, short: bool = False) -> str:
     return text.strip()
 
 
+def status_line(status: str, message: str = "") -> str:
+    """The last line of ``rnndyn analyze`` (and :meth:`AnalysisResult.summary`'s second):
+    ``"status: warning — <message>"``, or ``"status: success"`` with no message."""
+    return f"status: {status}" + (f" — {message}" if message else "")
+
+
+def census_status_clause(res_f: Any, *, others: bool) -> str:
+    """The analysis's status message for a fixed-point section whose only failed check is the
+    census (:func:`fixed_point_census` in one clause, no nested parentheses, each count once).
+
+    Args:
+        res_f: the fixed-point result (its ``completeness`` check failed).
+        others: whether other sections ran (they do not depend on the census; said so).
+
+    Returns:
+        e.g. ``"fixed-point census incomplete (11 found, each by a single start; about 66
+        estimated; more starts may find more). The other sections do not depend on it."``
+    """
+    n = int(res_f.n_points)
+    n_iso = int(getattr(res_f, "n_isolated", n))
+    once = int(res_f.n_found_once)
+    odd = bool(getattr(res_f, "odd_map", False))
+    what = f"{n} found" if n_iso == n else f"{n} found, {n_iso} isolated"
+    if odd:  # the single-start count is of pairs ±h*
+        ones = f"{once} pair(s) ±h* by a single start"
+    elif once == n_iso:
+        ones = "each by a single start"
+    else:
+        ones = f"{once} by a single start" if once else "every one by two or more starts"
+    text = (
+        f"fixed-point census incomplete ({what}, {ones}; about {res_f.n_points_estimate:.0f} estimated; "
+        "more starts may find more)"
+    )
+    return text + (". The other sections do not depend on it." if others else "")
+
+
 def _analyses(result: Any) -> list[tuple[str, Any]]:
     """The analyses an AnalysisResult holds, by name (those that ran)."""
     named = (
@@ -604,7 +640,17 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
     rows.append(("entropy rate (sum of positive)", f"{fmt(res.entropy_rate)} {u}"))
     rows.append(("slow modes |lambda| <= tol", f"{res.n_near_zero} (tol {res.near_zero_tolerance:.2g})"))
     t_unit = "time" if res.dt is not None else "steps"
-    rows.append(("predictability time ln2/lambda_max", f"{fmt(res.predictability_time)} {t_unit}"))
+    t_pred = res.predictability_time
+    rows.append(
+        (
+            "predictability time ln2/lambda_max",
+            f"{fmt(t_pred)} {t_unit}"
+            if math.isfinite(t_pred)
+            else "unbounded (lambda_max <= 0: perturbations do not grow)"
+            if t_pred == math.inf
+            else "not available (no lambda_max)",
+        )
+    )
     if res.sum_check is not None:
         sc = res.sum_check
         rows.append(("sum rule: sum vs <ln|det J|>", f"{fmt(sc['sum'])} vs {fmt(sc['expected'])}"))
@@ -622,12 +668,14 @@ __all__ = [
     "CITATIONS",
     "Section",
     "build_analysis_report",
+    "census_status_clause",
     "check_table_rows",
     "citations",
     "command_line",
     "fixed_point_census",
     "fixed_point_origins",
     "fmt",
+    "status_line",
     "write_report",
 ]
 

@@ -224,8 +224,9 @@ def run_analysis(
         for key, value in rows:
             table.add_row(key, value)
         console.print(table)
-    status = res.status.value
-    console.print(f"status: {status}" + (f" ({res.message})" if res.message else ""))
+    from rnndyn.report import status_line
+
+    console.print(status_line(res.status.value, res.message))
     if json_path is not None:
         res.to_json(json_path, full=full)
         console.print(f"wrote {json_path}")
