@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -202,6 +203,37 @@ def test_result_views(vanilla_result, tmp_path) -> None:
         )
         assert json.loads(ds.attrs["settings"])["seeds"]["lyapunov"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["a.nc"]
+
+
+def test_files_get_the_umask_mode_without_touching_the_umask(vanilla_result, tmp_path, monkeypatch) -> None:
+    """to_json / to_netcdf write atomically (a temporary file, then os.replace) and their files get a
+    new file's mode, 0o666 & ~umask, from the kernel: os.umask (process-global, a race with other
+    threads creating files) is never called; a failed replace leaves the old file and no temporary."""
+    old = os.umask(0o027)  # a distinctive umask, so the mode shows it was applied
+    try:
+
+        def no_umask(mask):
+            raise AssertionError("os.umask called (process-global: races with other threads)")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        js, nc = tmp_path / "r.json", tmp_path / "r.nc"
+        vanilla_result.to_json(js)
+        vanilla_result.to_netcdf(nc)
+        assert js.stat().st_mode & 0o777 == 0o640 and nc.stat().st_mode & 0o777 == 0o640
+        assert json.loads(js.read_text())["status"] == vanilla_result.status.value
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.nc"]
+
+        def broken_replace(src, dst):
+            raise OSError("disk full")
+
+        monkeypatch.setattr(os, "replace", broken_replace)
+        before = js.read_bytes()
+        with pytest.raises(OSError, match="disk full"):
+            vanilla_result.to_json(js, full=True)
+        assert js.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.nc"]
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
 
 
 @pytest.mark.slow  # end to end: a headless browser renders the report (6 s)

@@ -517,10 +517,7 @@ class AnalysisResult(Result):
         path = Path(path)
         ds = self.to_xarray()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        umask = os.umask(0o022)  # mkstemp's file is private (0600); the result gets a new file's mode
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        fd, tmp = _new_temp_file(path)
         os.close(fd)
         try:
             ds.to_netcdf(tmp)
@@ -586,12 +583,29 @@ class AnalysisResult(Result):
             return build_analysis_report(self, path, figs, command=command)
 
 
+def _new_temp_file(path: Path) -> tuple[int, str]:
+    """A new, empty temporary file beside ``path`` (for an atomic ``os.replace``), open for writing.
+
+    Created with mode 0o666 under a unique name (``O_EXCL``: never an existing file), so the kernel
+    applies the process umask and the result gets a new file's usual mode. Never ``os.umask``
+    (process-global: reading it means setting it, a race with other threads creating files), nor
+    ``tempfile.mkstemp`` (its files are private, 0600).
+    """
+    import secrets
+
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = str(path.parent / f"{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # a 48-bit name taken: draw another
+            continue
+    raise FileExistsError(f"no free temporary file name beside {path} after 100 tries")
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0o022)  # mkstemp's file is private (0600); the result gets a new file's mode
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
+    fd, tmp = _new_temp_file(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
