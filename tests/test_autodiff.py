@@ -1,5 +1,7 @@
 """The reverse-mode tangent product (double vjp) that the analyses' Jacobian self-check uses,
-against forward mode and the dense autograd Jacobian on every model and wrapper."""
+against forward mode and the dense autograd Jacobian on every model and wrapper; the dense
+autograd Jacobian's two routes (replicated state, torch.func.jacrev) against each other and exact
+cases."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import torch
 
 import rnndyn as rd
 from model_zoo import WRAPPERS, ZOO
+from rnndyn import _autodiff
 from rnndyn.jacobians import autograd_jacobian, reverse_tangent_map, tangent_map
 
 F64 = torch.float64
@@ -19,7 +22,7 @@ SYSTEMS = {**ZOO, **WRAPPERS}
 
 
 @pytest.mark.parametrize("name", sorted(SYSTEMS))
-def test_reverse_tangent_map_equals_forward_mode_and_dense_jacobian(name):
+def test_reverse_tangent_map_equals_forward_mode_and_dense_jacobian(name, monkeypatch):
     model = SYSTEMS[name]()
     gen = torch.Generator().manual_seed(7)
     h = model.initial_state((2,), generator=gen)
@@ -28,11 +31,18 @@ def test_reverse_tangent_map_equals_forward_mode_and_dense_jacobian(name):
     fn = model._rhs
     rev = reverse_tangent_map(fn, h, v, x)
     fwd = tangent_map(fn, h, v, x).detach()
-    dense = (autograd_jacobian(fn, h, x) @ v).detach()
-    scale = float(dense.detach().abs().max())
+    jac = autograd_jacobian(fn, h, x).detach()
+    dense = jac @ v
+    scale = float(dense.abs().max())
     assert float((rev - fwd).abs().max()) <= 1e-12 * scale
     assert float((rev - dense).abs().max()) <= 1e-12 * scale
     assert not rev.requires_grad
+    # `jac` took the replicated-state route (2 * n * n <= REPLICATE_MAX); torch.func.jacrev's
+    # (the route above REPLICATE_MAX) agrees entry by entry
+    assert 2 * model.state_size**2 <= _autodiff.REPLICATE_MAX
+    monkeypatch.setattr(_autodiff, "REPLICATE_MAX", 0)
+    jacrev = autograd_jacobian(fn, h, x).detach()
+    assert float((jac - jacrev).abs().max()) <= 1e-12 * float(jacrev.abs().max())
 
 
 def test_reverse_tangent_map_exact_cases():
@@ -43,6 +53,48 @@ def test_reverse_tangent_map_exact_cases():
     assert torch.equal(reverse_tangent_map(lambda s, _x: s @ a.T, h, v), a @ v)
     zero = reverse_tangent_map(lambda s, _x: torch.ones_like(s), h, v)
     assert torch.equal(zero, torch.zeros(2, 2, 2, dtype=F64))
+
+
+def test_autograd_jacobian_exact_cases_gradients_and_bad_output(monkeypatch):
+    a = torch.tensor([[2.0, -1.0, 0.0], [0.5, 3.0, 1.0], [0.0, -2.0, 0.25]], dtype=F64)
+    h = torch.tensor([[0.3, -0.2, 1.0], [1.0, 4.0, -3.0]], dtype=F64)
+    # a linear map: J = A exactly at every state (batch shape () and (2,), inputs broadcast)
+    assert torch.equal(autograd_jacobian(lambda s, _x: s @ a.T, h), a.expand(2, 3, 3))
+    assert torch.equal(
+        autograd_jacobian(lambda s, x: s @ a.T + x, h[0], torch.ones(4, 1, 3, dtype=F64)),
+        a.expand(4, 1, 3, 3),
+    )
+    # constant maps (with and without a parameter): J = 0
+    w = torch.randn(3, 3, dtype=F64, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    assert torch.equal(
+        autograd_jacobian(lambda s, _x: torch.ones_like(s), h), torch.zeros(2, 3, 3, dtype=F64)
+    )
+    assert torch.equal(
+        autograd_jacobian(lambda s, _x: w.sum(0).expand_as(s), h), torch.zeros(2, 3, 3, dtype=F64)
+    )
+
+    # tanh(W h): J = diag(1 - tanh^2) W; under grad mode J is differentiable in W (as jacrev's),
+    # under no_grad it is detached
+    def fn(s, _x):
+        return torch.tanh(s @ w.T)
+
+    def loss_grads(jac):
+        return torch.autograd.grad((jac**2 * torch.arange(9.0, dtype=F64).reshape(3, 3)).sum(), w)[0]
+
+    z = torch.tanh(h @ w.T)
+    exact = (1.0 - z**2).unsqueeze(-1) * w
+    jac = autograd_jacobian(fn, h)
+    assert float((jac - exact).detach().abs().max()) <= 1e-14
+    g_rep, g_exact = loss_grads(jac), loss_grads(exact)
+    assert float((g_rep - g_exact).abs().max()) <= 1e-12 * float(g_exact.abs().max())
+    with torch.no_grad():
+        assert not autograd_jacobian(fn, h).requires_grad
+    monkeypatch.setattr(_autodiff, "REPLICATE_MAX", 0)
+    g_jacrev = loss_grads(autograd_jacobian(fn, h))
+    assert float((g_rep - g_jacrev).abs().max()) <= 1e-12 * float(g_exact.abs().max())
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"`fn` must return one output of size n = 3 .* got shape \(6, 2\)"):
+        autograd_jacobian(lambda s, _x: s[..., :2], h)
 
 
 def test_jacobian_check_still_catches_a_wrong_jacobian():
@@ -60,21 +112,37 @@ def test_jacobian_check_still_catches_a_wrong_jacobian():
 
 @pytest.mark.slow
 def test_first_analysis_in_a_process_loads_neither_dynamo_nor_sympy():
-    # functorch's forward mode imports torch._dynamo (~2 s) and autograd.grad with explicit
-    # grad_outputs imports sympy (~1.5 s); the self-check every analysis runs needs neither
+    # functorch's forward mode and torch.func.jacrev import torch._dynamo (~2 s) and autograd.grad
+    # with explicit grad_outputs imports sympy (~1.5 s); the self-check every analysis runs needs
+    # neither, nor does the autograd Jacobian of a custom model (no analytic Jacobian) of this size.
+    # The custom map h -> 0.5 h + 0.1 sin(h) has J = 0.6 I at its attracting fixed point 0.
     code = textwrap.dedent(
         """
-        import sys, torch, rnndyn as rd
+        import math, sys, torch, rnndyn as rd
         gen = torch.Generator().manual_seed(0)
         net = rd.VanillaRNN(10, g=2.0, generator=gen, dtype=torch.float64)
         res = rd.lyapunov_spectrum(net, n_steps=1000, generator=gen)
         gru = rd.from_torch(torch.nn.GRU(2, 5).double())
         chk = rd.check_jacobian(gru, generator=gen)
-        print(res.status, chk.status, "torch._dynamo" in sys.modules, "sympy" in sys.modules)
+
+        class Custom(rd.AbstractMap):
+            state_size, input_size = 8, 0  # n > 8: lyapunov's auto tangent is forward mode
+
+            def _step(self, h, x):
+                return 0.5 * h + 0.1 * torch.sin(h)
+
+        custom = Custom()
+        assert not custom.has_analytic_jacobian
+        lyap = rd.lyapunov_spectrum(custom, n_steps=400, generator=gen)
+        jac = rd.jacobian(custom, torch.zeros(3, 8, dtype=torch.float64))
+        exact = torch.equal(jac, 0.6 * torch.eye(8, dtype=torch.float64).expand(3, 8, 8))
+        err = float((lyap.exponents - math.log(0.6)).abs().max())
+        print(res.status, chk.status, lyap.status, exact, err < 1e-3)
+        print("torch._dynamo" in sys.modules, "sympy" in sys.modules)
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["success", "success", "False", "False"], out.stdout + out.stderr
+    assert out.stdout.split() == ["success"] * 3 + ["True"] * 2 + ["False"] * 2, out.stdout + out.stderr
 
 
 def test_reverse_tangent_map_names_bad_input():
