@@ -303,6 +303,19 @@ def test_seed_out_of_range_is_refused_by_name(tmp_path, monkeypatch, seed) -> No
         assert ("greater than or equal to 0" if seed.startswith("-") else "less than or equal to") in text
 
 
+@pytest.mark.parametrize(("model", "state"), [("gated", 12), ("lstm", 8)])
+def test_model_label_gives_n_as_typed_and_the_larger_state_size(model, state) -> None:
+    """Before: `-m gated -n 4` was labelled 'gated (n=12, ...)', its state size (h, z, r)."""
+    from rnndyn.cli._common import ModelFlags, resolve_model
+
+    choice = resolve_model(ModelFlags(model=model, n=4), seed=0, device="cpu")
+    assert choice.system.state_size == state
+    assert choice.label.startswith(f"{model} (n=4, state size {state}, "), choice.label
+    assert resolve_model(ModelFlags(model="gru", n=4), seed=0, device="cpu").label.startswith(
+        "gru (n=4, g_h="
+    )
+
+
 def test_model_label_prints_verbatim_on_one_line() -> None:
     """A preset's label 'gru_chaotic [gru] (...)' lost '[gru]' (read as rich markup), and the
     tables' titles wrapped the label to the table's width (~35 columns for Lyapunov exponents,

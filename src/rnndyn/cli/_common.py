@@ -535,9 +535,10 @@ def resolve_model(
 
     full = {k: v for k, v in model_parameters(name).items() if isinstance(v, float)}
     full.update(merged)  # every gain/bias with its value, plus whatever was set
-    shown = ([f"n={system.state_size}"] if takes_n else []) + [
-        f"{k}={param_text(v)}" for k, v in full.items()
-    ]
+    sizes = [f"n={size}"] if takes_n else []  # -n as typed: before, n=12 for -m gated -n 4
+    if takes_n and system.state_size != size:  # gated (h, z, r), lstm (h, c): the state is larger
+        sizes.append(f"state size {system.state_size}")
+    shown = sizes + [f"{k}={param_text(v)}" for k, v in full.items()]
     if getattr(system, "dt", None) is not None:  # a flow: its results depend on the discretisation
         shown += [f"dt={param_text(system.dt)}", f"method={DEFAULT_METHOD if method is None else method}"]
     title = f"{preset} [{name}]" if preset else name
