@@ -97,9 +97,9 @@ def scrambling(
     Example:
         >>> import torch, rnndyn as rd
         >>> net = rd.chaos.ScalarNetwork.from_weights([1, 1], [1e-5, -0.502], [1.9999, -4.0])
-        >>> res = rd.chaos.scrambling(net, n_pairs=8, n_steps=2000, generator=torch.Generator().manual_seed(0))
-        >>> res.lambda_max > 0.6, res.fraction_scrambled > 0.5
-        (True, True)
+        >>> res = rd.chaos.scrambling(net, n_pairs=8, n_steps=1000, generator=torch.Generator().manual_seed(0))
+        >>> round(res.lambda_max, 3), res.fraction_scrambled >= 0.5  # lambda_max ~ ln 2
+        (0.693, True)
     """
     n_pairs = check_positive_int(n_pairs, "n_pairs")
     eps = check_real(eps, "eps", low=0.0, low_open=True)

@@ -709,9 +709,11 @@ def gated_dmft(
         RNN and its Lyapunov exponent); Sompolinsky, Crisanti, Sommers (1988);
         Eissfeller & Opper (1992); docs/theory/gated.md §4.6-4.8.
 
-    >>> r = gated_dmft(3.0)        # alpha_z = alpha_r = 0: SCS with g = 1.5, time x 2
-    >>> round(r.c_h0, 4), round(r.lambda_max, 4)
-    (0.7477, 0.0234)
+    >>> from rnndyn.meanfield import scs_dmft
+    >>> r = gated_dmft(3.0, degree=20)  # alpha_z = alpha_r = 0: SCS with g = 1.5, time x 2
+    >>> s = scs_dmft(1.5)               # (degree 20 moves c_h0 and lambda_max by < 1e-8 here)
+    >>> round(r.c_h0, 4), round(r.lambda_max, 4), round(s.delta0, 4), round(s.lambda_max / 2, 4)
+    (0.7477, 0.0234, 0.7477, 0.0234)
     """
 
     g_h = check_real(g_h, "g_h", low=0.0, low_open=True)

@@ -750,9 +750,11 @@ def gru_dmft(
         CKS20, arXiv:2002.00025 (the GRU's effective process and the bound below (004-52));
         Eissfeller & Opper (1992); docs/theory/gated.md §4.1, §4.4, §4.7, §4.8.
 
-    >>> r = gru_dmft(4.0, bias_z=30.0, tau_max=16)   # z -> 1: the vanilla map, g = g_h / 2 = 2
-    >>> round(r.c_h0 * 4, 3), round(r.lambda_max, 4)  # discrete_meanfield(2.0): q, lambda
-    (2.121, 0.1547)
+    >>> from rnndyn.meanfield import discrete_meanfield
+    >>> r = gru_dmft(4.0, bias_z=30.0, tau_max=8, degree=20)  # z -> 1: the vanilla map, g = g_h / 2
+    >>> m = discrete_meanfield(2.0)                           # its mean-field q and lambda
+    >>> round(r.c_h0 * 4, 3), round(r.lambda_max, 4), round(m.q, 3), round(m.lambda_max, 4)
+    (2.121, 0.1547, 2.121, 0.1547)
     """
 
     g_h = check_real(g_h, "g_h", low=0.0, low_open=True)
