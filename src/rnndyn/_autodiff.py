@@ -27,17 +27,18 @@ def _broadcast(h: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor | None, torc
 
 #: Largest ``batch * n * n`` for which :func:`autograd_jacobian` replicates the state (one forward
 #: and one backward pass at batch ``batch * n``) instead of calling ``torch.func.jacrev``. The
-#: replicated route imports nothing (jacrev imports ``torch._dynamo``, ~1.4-2 s once per process)
-#: and is faster up to about this size (n = 64: 0.2 vs 0.5 ms for one state, about equal for 8);
-#: beyond it its extra forward pass at ``n`` times the batch makes it 1.4-1.8x slower than jacrev
-#: (n = 256), which then wins once the one-time import is paid (benchmarks/bench_autodiff.py).
-REPLICATE_MAX = 32768
+#: replicated route imports nothing (jacrev imports ``torch._dynamo``: 1.7 s in a fresh process)
+#: and is 2.5-3x faster for n = 8 and 64 with one state (0.3 vs 0.7 ms at n = 64), about even at
+#: this size (n = 64, 4 states); beyond it the forward pass at ``n`` times the batch makes it
+#: 1.5-2.2x slower than jacrev (n = 256), which then wins once its one-time import is paid
+#: (benchmarks/bench_autodiff.py, benchmarks/RESULTS.md).
+REPLICATE_MAX = 16384
 
 
 def autograd_jacobian(fn: RHS, h: Tensor, x: Tensor | None = None) -> Tensor:
     r"""Jacobian ``d fn(h, x) / d h`` by reverse-mode autograd, vectorised over the batch.
 
-    Up to ``REPLICATE_MAX`` (32768) entries (``batch * n * n``), each state is repeated ``n`` times,
+    Up to ``REPLICATE_MAX`` (16384) entries (``batch * n * n``), each state is repeated ``n`` times,
     ``fn`` runs once on the ``(batch * n, n)`` stack and one backward pass of
     :math:`\sum_{b, i} F_i(h_{b, i})` (copy ``i`` of state ``b`` feeds output ``i`` only) gives row
     :math:`\partial F_i / \partial h` in copy ``i``: the exact reverse-mode Jacobian (equal to
