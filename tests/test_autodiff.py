@@ -93,8 +93,20 @@ def test_autograd_jacobian_exact_cases_gradients_and_bad_output(monkeypatch):
     g_jacrev = loss_grads(autograd_jacobian(fn, h))
     assert float((g_rep - g_jacrev).abs().max()) <= 1e-12 * float(g_exact.abs().max())
     monkeypatch.undo()
-    with pytest.raises(ValueError, match=r"`fn` must return one output of size n = 3 .* got shape \(6, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"`fn` must return one output of size n = 3 .* got \(2,\) per state"
+    ):
         autograd_jacobian(lambda s, _x: s[..., :2], h)
+
+
+def test_autograd_jacobian_of_a_single_state_function():
+    # W @ s is written for one state: on the replicated stack it mixes the copies, and with
+    # equal row sums every copy's output even looks right; the check against fn on the plain
+    # batch (which raises here) sends it to jacrev, which gives J = W
+    w = torch.tensor([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75], [1.0, 0.0, 0.0]], dtype=F64)
+    h = torch.tensor([[0.3, -0.2, 1.0], [1.0, 4.0, -3.0]], dtype=F64)
+    assert torch.equal(autograd_jacobian(lambda s, _x: w @ s, h[0]), w)
+    assert torch.equal(autograd_jacobian(lambda s, _x: w @ s, h), w.expand(2, 3, 3))
 
 
 def test_jacobian_check_still_catches_a_wrong_jacobian():

@@ -27,11 +27,11 @@ def _broadcast(h: Tensor, x: Tensor | None) -> tuple[Tensor, Tensor | None, torc
 
 #: Largest ``batch * n * n`` for which :func:`autograd_jacobian` replicates the state (one forward
 #: and one backward pass at batch ``batch * n``) instead of calling ``torch.func.jacrev``. The
-#: replicated route imports nothing (jacrev imports ``torch._dynamo``: 1.7 s in a fresh process)
-#: and is 2.5-3x faster for n = 8 and 64 with one state (0.3 vs 0.7 ms at n = 64), about even at
-#: this size (n = 64, 4 states); beyond it the forward pass at ``n`` times the batch makes it
-#: 1.5-2.2x slower than jacrev (n = 256), which then wins once its one-time import is paid
-#: (benchmarks/bench_autodiff.py, benchmarks/RESULTS.md).
+#: replicated route imports nothing (jacrev imports ``torch._dynamo``: 1.8 s in a fresh process)
+#: and takes 0.4-0.7x jacrev's time for n = 8 and 64 with one state, about 0.8x at this size
+#: (n = 64, 4 states); beyond it the forward pass at ``n`` times the batch makes it 1.3-2.7x
+#: slower than jacrev (n = 64 with 8 states, n = 256), which then wins once its one-time import
+#: is paid (benchmarks/bench_autodiff.py, benchmarks/RESULTS.md).
 REPLICATE_MAX = 16384
 
 
@@ -43,36 +43,49 @@ def autograd_jacobian(fn: RHS, h: Tensor, x: Tensor | None = None) -> Tensor:
     :math:`\sum_{b, i} F_i(h_{b, i})` (copy ``i`` of state ``b`` feeds output ``i`` only) gives row
     :math:`\partial F_i / \partial h` in copy ``i``: the exact reverse-mode Jacobian (equal to
     ``torch.func.jacrev``'s to round-off) without any ``torch.func`` transform, so the first call in a
-    process does not import ``torch._dynamo``. Larger problems use
-    ``torch.func.vmap(torch.func.jacrev(fn))``, faster there. Under grad mode the result stays
-    differentiable (with respect to ``h`` and the parameters ``fn`` uses), as jacrev's is.
+    process does not import ``torch._dynamo``. This needs ``fn`` to act on each row of a 2-D batch
+    independently; it is checked (every copy's output must equal ``fn`` on the plain batch, to
+    round-off), and a function that fails the check, or raises on a 2-D batch (one written for a
+    single state ``(n,)``), gets ``torch.func.vmap(torch.func.jacrev(fn))``, as do larger problems
+    (faster there). Under grad mode the result stays differentiable (with respect to ``h`` and the
+    parameters ``fn`` uses), as jacrev's is.
 
     Args:
-        fn: a function of ``(h, x)`` acting on one state ``(n,)`` or on each row of a batch
-            ``(*batch, n)`` independently, returning ``(*batch, n)``.
+        fn: a function of ``(h, x)`` acting on one state ``(n,)`` (or on each row of a batch
+            ``(*batch, n)`` independently), returning ``(n,)`` (``(*batch, n)``).
         h: ``(*batch, n)``. x: ``(*batch, d)`` or ``None``.
 
     Returns:
         ``(*batch, n, n)``.
 
     Raises:
-        ValueError: ``fn`` does not return ``(*batch, n)`` (replicated route).
+        ValueError: ``fn`` does not return ``n`` outputs per state.
     """
     h, x, batch = _broadcast(h, x)
     n = h.shape[-1]
     hf = h.reshape(-1, n)
     xf = None if x is None else x.reshape(-1, x.shape[-1])
-    if hf.shape[0] * n * n <= REPLICATE_MAX:
-        return _replicated_jacobian(fn, hf, xf).reshape(*batch, n, n)
-    if xf is None:
-        jac = func.vmap(func.jacrev(lambda hh: fn(hh, None)))(hf)
-    else:
-        jac = func.vmap(func.jacrev(fn, argnums=0))(hf, xf)
+    jac = _replicated_jacobian(fn, hf, xf) if hf.shape[0] * n * n <= REPLICATE_MAX else None
+    if jac is None:
+        if xf is None:
+            jac = func.vmap(func.jacrev(lambda hh: fn(hh, None)))(hf)
+        else:
+            jac = func.vmap(func.jacrev(fn, argnums=0))(hf, xf)
+        if jac.shape[1:] != (n, n):
+            raise ValueError(
+                f"`fn` must return one output of size n = {n} per state (shape (*batch, {n})) for an "
+                f"autograd Jacobian; got {tuple(jac.shape[1:-1])} per state"
+            )
     return jac.reshape(*batch, n, n)
 
 
-def _replicated_jacobian(fn: RHS, hf: Tensor, xf: Tensor | None) -> Tensor:
-    """``(B, n, n)`` Jacobian of ``fn`` at the rows of ``hf`` ``(B, n)``: one pass on ``n`` copies."""
+def _replicated_jacobian(fn: RHS, hf: Tensor, xf: Tensor | None) -> Tensor | None:
+    """``(B, n, n)`` Jacobian of ``fn`` at the rows of ``hf`` ``(B, n)``: one pass on ``n`` copies.
+
+    ``None`` when ``fn`` is not a row-wise function of a 2-D batch: it raises on the stack or on the
+    plain batch, returns another shape, or the copies' outputs differ from ``fn(hf, xf)`` beyond
+    round-off (e.g. ``W @ h``, written for one state, mixes the copies).
+    """
     nb, n = hf.shape
     keep_graph = torch.is_grad_enabled()
     with torch.enable_grad():
@@ -80,12 +93,27 @@ def _replicated_jacobian(fn: RHS, hf: Tensor, xf: Tensor | None) -> Tensor:
         if not stack.requires_grad:
             stack = stack.detach().requires_grad_(True)
         xs = None if xf is None else xf.unsqueeze(-2).expand(nb, n, xf.shape[-1]).reshape(nb * n, -1)
-        out = fn(stack, xs)
-        if out.shape != (nb * n, n):
-            raise ValueError(
-                f"`fn` must return one output of size n = {n} per state (shape (*batch, {n})) for an "
-                f"autograd Jacobian; got shape {tuple(out.shape)} for {nb * n} states"
+        try:
+            out = fn(stack, xs)
+            with torch.no_grad():
+                ref = fn(hf, xf)
+        except (RuntimeError, ValueError, IndexError, TypeError):
+            return None
+        if not (isinstance(out, Tensor) and isinstance(ref, Tensor)):
+            return None
+        if out.shape != (nb * n, n) or ref.shape != (nb, n):
+            return None
+        with torch.no_grad():
+            copies = out.detach().reshape(nb, n, n)
+            tol = 64.0 * torch.finfo(copies.dtype).eps * max(1.0, float(ref.abs().max()))
+            expected = ref.unsqueeze(-2)
+            same = (
+                ((copies - expected).abs() <= tol)
+                | (copies == expected)
+                | (copies.isnan() & expected.isnan())
             )
+            if not bool(same.all()):
+                return None
         if not out.requires_grad:  # the output does not depend on h (nor on any parameter): J = 0
             return out.new_zeros(nb, n, n)
         # a scalar output: autograd.grad with explicit grad_outputs imports sympy on first use
