@@ -40,6 +40,8 @@ def test_reverse_tangent_map_equals_forward_mode_and_dense_jacobian(name, monkey
     # `jac` took the replicated-state route (2 * n * n <= REPLICATE_MAX); torch.func.jacrev's
     # (the route above REPLICATE_MAX) agrees entry by entry
     assert 2 * model.state_size**2 <= _autodiff.REPLICATE_MAX
+    replicated = _autodiff._replicated_jacobian(fn, h, x)  # None: fn failed the row-wise check
+    assert replicated is not None and torch.equal(replicated.detach(), jac)
     monkeypatch.setattr(_autodiff, "REPLICATE_MAX", 0)
     jacrev = autograd_jacobian(fn, h, x).detach()
     assert float((jac - jacrev).abs().max()) <= 1e-12 * float(jacrev.abs().max())
