@@ -543,3 +543,23 @@ def test_fixed_points_census_names_the_options_typed() -> None:
     text = " ".join(res.output.split())
     assert "n_initial" not in text and "completeness_tol" not in text
     assert "more starts (--starts 16) may find more" in text and "> --completeness-tol = 0.01" in text
+
+
+def test_library_warnings_print_as_one_line_without_source(capsys: pytest.CaptureFixture[str]) -> None:
+    """A library warning reaches the command's user as ``warning: <message>`` on stderr, without
+    Python's file path, line number and source line (and a message with brackets is not taken for
+    rich markup)."""
+    import warnings
+
+    from rnndyn.cli import _root
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        _root(version=False)
+        warnings.warn(
+            "the previous sweep on s.zarr [pid 12] ended without releasing its lock",
+            UserWarning,
+            stacklevel=2,
+        )
+    err = capsys.readouterr().err
+    assert err.strip() == "warning: the previous sweep on s.zarr [pid 12] ended without releasing its lock"

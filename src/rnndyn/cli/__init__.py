@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 import typer.core
 
-from rnndyn.cli._common import console
+from rnndyn.cli._common import console, err_console
 
 
 def _untyped_flag(option: Any) -> Any:
@@ -64,6 +64,15 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _show_warning(message: Any, category: type[Warning], filename: str, lineno: int, *_: Any) -> None:
+    """A library warning as one line on stderr (``warning: ...``), not Python's default of a file
+    path, a line number and the line of source that raised it, which mean nothing to a user of the
+    command."""
+    from rich.markup import escape
+
+    err_console.print(f"[yellow]warning:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
 @app.callback()
 def _root(
     version: Annotated[
@@ -71,6 +80,9 @@ def _root(
     ] = False,
 ) -> None:
     """rnndyn command line."""
+    import warnings
+
+    warnings.showwarning = _show_warning
 
 
 def _prose(doc: str | None) -> str:
