@@ -411,3 +411,36 @@ def test_lstm_h_only_tangent_space() -> None:
     assert both.k == 12  # the full (h, c) spectrum has 2n exponents (MMD22 Remark 3)
     with pytest.raises(ValueError, match="`k` must be <= tangent_size = 6"):
         rd.lyapunov_spectrum(h_only, k=7, n_steps=10)
+
+
+class _StepOnlyLinear(AbstractMap):
+    """h' = A h with neither an analytic Jacobian nor a tangent product (autograd only)."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size, self.input_size = a.shape[0], 0
+        self.register_buffer("a", a.to(F64))
+
+    def _step(self, h, x):
+        return h @ self.a.T
+
+
+def test_automatic_tangent_for_step_only_models_is_exact_either_way() -> None:
+    """A model with only ``_step`` follows k < n directions by forward-mode JVPs and the full
+    spectrum by the autograd Jacobian (faster there: benchmarks/bench_tangent_choice.py); both
+    give ln|eig(A)| of a non-normal 12 x 12 A."""
+    n = 12
+    s = torch.randn(n, n, generator=gen(5), dtype=F64) + 3 * torch.eye(n, dtype=F64)
+    eig = 1.1 * 0.8 ** torch.arange(n, dtype=F64) * (-1.0) ** torch.arange(n, dtype=F64)  # |eig| apart
+    a = s @ torch.diag(eig) @ torch.linalg.inv(s)
+    for k, route in ((3, "jvp"), (n, "dense")):
+        res = rd.lyapunov_spectrum(
+            _StepOnlyLinear(a),
+            k=k,
+            n_steps=400,
+            n_transient=200,
+            h0=torch.zeros(n, dtype=F64),
+            generator=gen(6),
+        )
+        assert res.tangent == route
+        assert torch.allclose(res.exponents, eig[:k].abs().log(), atol=1e-8, rtol=0), (k, res.exponents)
