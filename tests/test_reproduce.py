@@ -443,3 +443,12 @@ def test_claim_figure_labels_the_band_the_unit_circle_and_the_verdict() -> None:
     ticks = [t.get_text() for t in ax.get_yticklabels() if lo <= t.get_position()[1] <= hi]
     assert ticks == ["2", "5", "10", "20"]  # was 2×10^0, 3×10^0, ... 6×10^1
     assert "RNN quartiles (25-75 %)" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_run_claim_refuses_a_scheduler_for_a_claim_without_a_grid() -> None:
+    """Before: the library ignored ``scheduler`` for claims that run no grid, as the CLI did."""
+    assert not rp.get_claim(CHEAP).grid
+    with pytest.raises(
+        ValueError, match=r"`scheduler` applies only to claims that run a grid .*got scheduler='local'"
+    ):
+        rp.run_claim(CHEAP, scheduler="local")

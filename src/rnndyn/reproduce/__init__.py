@@ -97,7 +97,9 @@ def run_all(
     for k, c in enumerate(chosen):
         if progress is not None:
             progress(c.id, k, len(chosen))
-        results.append(run_claim(c, mode=mode, out=out / c.id, seed=seed, scheduler=scheduler))
+        results.append(
+            run_claim(c, mode=mode, out=out / c.id, seed=seed, scheduler=scheduler if c.grid else None)
+        )
     if progress is not None:
         progress("", len(chosen), len(chosen))
     index = write_gallery(results, out, mode=mode, seconds=time.perf_counter() - t0)

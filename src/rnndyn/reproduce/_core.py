@@ -433,7 +433,8 @@ def run_claim(
             claim uses one, then goes to a temporary folder).
         seed: base seed; every random draw of the claim derives from it.
         scheduler: Dask scheduler address for the claims whose full mode is a sweep
-            (``None``: a local cluster in full mode, in-process in quick mode).
+            (``None``: a local cluster in full mode, in-process in quick mode); refused for a claim
+            that runs no grid (``claim.grid`` false).
         overrides: settings that replace the mode's (e.g. a tiny size in tests).
 
     Returns:
@@ -441,7 +442,8 @@ def run_claim(
         whose code does not exist yet; ``status="failed"`` with the error if the computation raised).
 
     Raises:
-        ValueError / TypeError: unknown id or mode, a non-int or negative seed.
+        ValueError / TypeError: unknown id or mode, a non-int or negative seed, a ``scheduler`` for
+            a claim that runs no grid.
     """
     import tempfile
 
@@ -452,6 +454,11 @@ def run_claim(
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
     check_seed(seed)
+    if scheduler is not None and not claim.grid:
+        raise ValueError(
+            f"`scheduler` applies only to claims that run a grid through rd.sweep; claim {claim.id!r} "
+            f"runs in this process; got scheduler={scheduler!r}"
+        )
     settings = {**dict(claim.settings[mode]), **dict(overrides or {})}
     unknown = set(overrides or {}) - set(claim.settings[mode])
     if unknown:
