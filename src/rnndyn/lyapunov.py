@@ -966,33 +966,24 @@ def _build_result(
 
     # convergence of the top exponents
     running_sorted = torch.sort(running, dim=-1, descending=True).values.mean(0)  # (C, k)
-    conv = diag.convergence_checks(
+    conv, trend = _trend_checks(
         running_sorted=running_sorted,
-        steps=steps,
-        exps=exps,
-        stderr=diag.convergence_stderr(stderr, stderr_method, batch, cum, steps, n_steps, n_blocks, scale),
-        stderr_method=stderr_method,
-        n_steps=n_steps,
-        n_transient=n_transient,
-        n_blocks=n_blocks,
-        step_time=step_time,
-        near_zero_tol=tol,
-        units=system.units,
-    )
-    checks.extend(conv.checks)
-    # stationarity: the halves' block means against a trend-free noise (a slow escape, a transient)
-    check = diag.stationarity_check(
-        cum=cum.mean(0),
+        cum=cum,
         steps=steps,
         exps=exps,
         stderr=stderr,
+        stderr_method=stderr_method,
+        batch=batch,
         n_steps=n_steps,
         n_transient=n_transient,
+        n_blocks=n_blocks,
         scale=scale,
+        step_time=step_time,
+        near_zero_tol=tol,
         units=system.units,
+        stationarity=True,
     )
-    if check is not None:
-        checks.append(check)
+    checks += trend
     if multi_check is not None:
         checks.append(multi_check)
         if len(clusters) > 1:
@@ -1170,6 +1161,59 @@ def kaplan_yorke_dimension(exponents: Tensor, *, complete: bool = True) -> float
     if j == lam.numel():
         return float(j) if complete else math.nan
     return j + float(csum[j - 1]) / abs(float(lam[j]))
+
+
+def _trend_checks(
+    *,
+    running_sorted: Tensor,
+    cum: Tensor,
+    steps: Tensor,
+    exps: Tensor,
+    stderr: Tensor,
+    stderr_method: str,
+    batch: int,
+    n_steps: int,
+    n_transient: int,
+    n_blocks: int,
+    scale: float,
+    step_time: float,
+    near_zero_tol: float,
+    units: str,
+    stationarity: bool,
+) -> tuple[diag.Convergence, list[Check]]:
+    """The checks on how the running exponents evolve, shared by :func:`lyapunov_spectrum` and
+    :func:`max_lyapunov`: convergence of the top exponents (:func:`_diagnostics.convergence_checks`)
+    and, with ``stationarity``, the halves' block means against a trend-free noise (a slow escape,
+    a transient; :func:`_diagnostics.stationarity_check`). Returns the convergence summary (its
+    ``as_dict()`` goes into the result) and the checks."""
+    conv = diag.convergence_checks(
+        running_sorted=running_sorted,
+        steps=steps,
+        exps=exps,
+        stderr=diag.convergence_stderr(stderr, stderr_method, batch, cum, steps, n_steps, n_blocks, scale),
+        stderr_method=stderr_method,
+        n_steps=n_steps,
+        n_transient=n_transient,
+        n_blocks=n_blocks,
+        step_time=step_time,
+        near_zero_tol=near_zero_tol,
+        units=units,
+    )
+    checks = list(conv.checks)
+    if stationarity:
+        check = diag.stationarity_check(
+            cum=cum.mean(0),
+            steps=steps,
+            exps=exps,
+            stderr=stderr,
+            n_steps=n_steps,
+            n_transient=n_transient,
+            scale=scale,
+            units=units,
+        )
+        if check is not None:
+            checks.append(check)
+    return conv, checks
 
 
 def _within_cluster_stderr(
@@ -1745,33 +1789,24 @@ def max_lyapunov(
                 status=Status.WARNING,
             )
         )
-    conv = diag.convergence_checks(
+    conv, trend = _trend_checks(
         running_sorted=running.mean(0),
+        cum=cum,
         steps=steps,
         exps=exps,
-        stderr=diag.convergence_stderr(stderr, how, batch, cum, steps, n_steps, n_blocks, scale),
+        stderr=stderr,
         stderr_method=how,
+        batch=batch,
         n_steps=n_steps,
         n_transient=n_transient,
         n_blocks=n_blocks,
+        scale=scale,
         step_time=step_time,
         near_zero_tol=tol,
         units=system.units,
+        stationarity=not n_merged,  # a -inf separation has no block means to compare
     )
-    checks.extend(conv.checks)
-    if not n_merged:  # a -inf separation has no block means to compare
-        check = diag.stationarity_check(
-            cum=cum.mean(0),
-            steps=steps,
-            exps=exps,
-            stderr=stderr,
-            n_steps=n_steps,
-            n_transient=n_transient,
-            scale=scale,
-            units=system.units,
-        )
-        if check is not None:
-            checks.append(check)
+    checks += trend
     if multi_check is not None:
         checks.append(multi_check)
         if len(clusters) > 1:
