@@ -116,3 +116,22 @@ WRAPPERS: dict[str, Callable[[], rd.AbstractSystem]] = {
     "autonomous_rate_rk4": lambda: rd.autonomous(ZOO["rate_rk4"]()),
     "autonomous_plrnn": lambda: rd.autonomous(ZOO["plrnn_inputs_gaussian"]()),
 }
+
+
+# ------------------------------------------------------------------ exact test maps (not in ZOO)
+class Escape(rd.AbstractMap):
+    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``F'(0) = 1 + 2c``), stable ones at
+    1 (``F'(1) = 1 - 3c``) and -2. From a start near 0 the orbit creeps away at rate ln(1 + 2c) and
+    ends on 1, whose exponent ln(1 - 3c) is the orbit's exponent (the escape is a transient): the
+    stationarity checks' oracle (tests/test_trust.py, test_chaos.py, test_clv.py)."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 0
+        self.register_buffer("c", torch.tensor(c, dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h - self.c * h * (h - 1) * (h + 2)
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)

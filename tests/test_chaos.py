@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import rnndyn as rd
+from model_zoo import Escape
 from rnndyn import chaos
 
 F64 = torch.float64
@@ -172,28 +173,11 @@ def test_lyapunov_1d_tent_and_logistic() -> None:
     assert r.status == rd.Status.SUCCESS and r.check("stationarity").passed, r.message
 
 
-class _Escape(rd.AbstractMap):
-    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``f'(0) = 1 + 2c``), stable one at 1
-    (``f'(1) = 1 - 3c``). From near 0 the orbit creeps away at rate ln(1 + 2c) and ends on 1, whose
-    exponent ln(1 - 3c) is the orbit's (the escape is a transient)."""
-
-    def __init__(self, c: float) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 1, 0
-        self.register_buffer("c", torch.tensor(c, dtype=F64))
-
-    def _step(self, h, x):  # noqa: ANN001, ANN202
-        return h - self.c * h * (h - 1) * (h + 2)
-
-    def _jacobian(self, h, x):  # noqa: ANN001, ANN202
-        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
-
-
 def test_lyapunov_1d_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
     # the case of docs/lyapunov.md ("stationarity"): c = 0.003 from 1e-4 without a transient spends
     # its 1000 steps leaving 0 and gave +0.0059 with 'success'; the orbit's exponent is ln 0.991 < 0
     r = chaos.lyapunov_exponent_1d(
-        _Escape(0.003), n_steps=1000, n_transient=0, x0=torch.tensor([[1e-4]], dtype=F64)
+        Escape(0.003), n_steps=1000, n_transient=0, x0=torch.tensor([[1e-4]], dtype=F64)
     )
     assert float(r.exponent[0]) == pytest.approx(math.log(1.006), abs=1e-4)  # the old answer
     chk = r.check("stationarity")
@@ -201,13 +185,13 @@ def test_lyapunov_1d_slow_escape_from_an_unstable_fixed_point_is_not_converged()
     assert "increase n_transient to >= 1000" in r.message and "map 0, orbit 0" in chk.detail
     # oracle: with the advice followed (c = 0.03, faster), the exponent is ln|f'(1)| = ln 0.91, success
     x0 = torch.tensor([[1e-6]], dtype=F64)
-    short = chaos.lyapunov_exponent_1d(_Escape(0.03), n_steps=400, n_transient=0, x0=x0)
+    short = chaos.lyapunov_exponent_1d(Escape(0.03), n_steps=400, n_transient=0, x0=x0)
     assert short.status == rd.Status.NOT_CONVERGED and "n_transient to >= 400" in short.message
-    good = chaos.lyapunov_exponent_1d(_Escape(0.03), n_steps=400, n_transient=400, x0=x0)
+    good = chaos.lyapunov_exponent_1d(Escape(0.03), n_steps=400, n_transient=400, x0=x0)
     assert good.status == rd.Status.SUCCESS and good.check("stationarity").passed, good.message
     assert float(good.exponent[0]) == pytest.approx(math.log(0.91), abs=1e-8)
     # too few blocks to judge (< 8 of >= 10 steps): no check, nothing claimed
-    assert chaos.lyapunov_exponent_1d(_Escape(0.03), n_steps=70, n_transient=0, x0=x0).checks == ()
+    assert chaos.lyapunov_exponent_1d(Escape(0.03), n_steps=70, n_transient=0, x0=x0).checks == ()
 
 
 # ----------------------------------------------------------------------------- vector / scrambling

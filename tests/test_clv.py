@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import rnndyn as rd
+from model_zoo import Escape
 
 F64 = torch.float64
 
@@ -578,35 +579,18 @@ def test_bad_input_gives_clear_errors() -> None:
         rd.finite_time_exponents(object(), window=2)  # type: ignore[arg-type]
 
 
-class _Escape(rd.AbstractMap):
-    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``f'(0) = 1 + 2c``), stable one at 1
-    (``f'(1) = 1 - 3c``). From near 0 the orbit creeps away at rate ln(1 + 2c) and ends on 1, whose
-    exponent ln(1 - 3c) is the orbit's (the escape is a transient)."""
-
-    def __init__(self, c: float) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 1, 0
-        self.register_buffer("c", torch.tensor(c, dtype=F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h - self.c * h * (h - 1) * (h + 2)
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
-
-
 def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
     # the forward exponents of a run that spends its window leaving the unstable fixed point 0
     # (c = 0.03 from 1e-6, no transient): +0.058 in the first half, ln 0.91 on the attractor; the
     # CLVs themselves agree (one dimension), so only the stationarity check can say so
     kw = dict(n_steps=400, h0=torch.tensor([1e-6], dtype=F64), keep_vectors=False, generator=gen(0))
-    res = rd.covariant_lyapunov_vectors(_Escape(0.03), n_transient=0, **kw)
+    res = rd.covariant_lyapunov_vectors(Escape(0.03), n_transient=0, **kw)
     chk = res.check("stationarity")
     assert res.status == "not_converged" and not chk.passed and chk.value > 10 and chk.tolerance == 5.0
     assert res.check("backward_convergence").passed and "backward transient was too short" not in res.message
     assert "forward exponents are not stationary" in res.message and "n_transient to >= 400" in res.message
     # oracle: with the advice followed the exponent is ln|f'(1)| = ln 0.91 and the run says success
-    good = rd.covariant_lyapunov_vectors(_Escape(0.03), n_transient=400, **kw)
+    good = rd.covariant_lyapunov_vectors(Escape(0.03), n_transient=400, **kw)
     assert good.status == "success" and good.check("stationarity").passed, good.message
     assert float(good.exponents[0]) == pytest.approx(math.log(0.91), abs=1e-8)
 

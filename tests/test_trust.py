@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import rnndyn as rd
+from model_zoo import Escape
 from rnndyn.models.base import AbstractMap
 
 F64 = torch.float64
@@ -485,21 +486,6 @@ def test_step_halving_with_zero_standard_errors_tolerates_a_negligible_bias() ->
 
 
 # ------------------------------------------------------------------------------ stationarity
-class _Escape(AbstractMap):
-    """``h -> h - c h (h - 1)(h + 2)``: unstable fixed point 0 (``F'(0) = 1 + 2c``), stable ones at
-    1 (``F'(1) = 1 - 3c``) and -2. From a start near 0 the orbit creeps away at rate ln(1 + 2c)
-    and ends on 1, whose exponent ln(1 - 3c) is the orbit's exponent (the escape is a transient)."""
-
-    def __init__(self, c: float) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 1, 0
-        self.register_buffer("c", torch.tensor(c, dtype=F64))
-
-    def _step(self, h, x):
-        return h - self.c * h * (h - 1) * (h + 2)
-
-    def _jacobian(self, h, x):
-        return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
 
 
 def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
@@ -508,7 +494,7 @@ def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
     # the time blocks, is itself the trend; the stationarity check's noise (successive block
     # differences) is not, and the halves differ by > 5 of its units
     res = rd.lyapunov_spectrum(
-        _Escape(0.003), n_steps=1000, h0=torch.tensor([1e-4], dtype=F64), generator=gen(0)
+        Escape(0.003), n_steps=1000, h0=torch.tensor([1e-4], dtype=F64), generator=gen(0)
     )
     assert res.lambda_max == pytest.approx(math.log(1.006), abs=1e-4) and res.regime == "chaotic"
     assert res.check("convergence").passed  # the old rule alone: success
@@ -519,12 +505,12 @@ def test_slow_escape_from_an_unstable_fixed_point_is_not_converged() -> None:
     # oracle: with the advice followed (a faster escape, c = 0.03, so the test is short), the exponent
     # is the stable fixed point's, ln|F'(1)| = ln(1 - 3c) = ln 0.91, and the run says success
     short = rd.lyapunov_spectrum(
-        _Escape(0.03), n_steps=400, h0=torch.tensor([1e-6], dtype=F64), generator=gen(0)
+        Escape(0.03), n_steps=400, h0=torch.tensor([1e-6], dtype=F64), generator=gen(0)
     )
     assert short.status == rd.Status.NOT_CONVERGED and not short.check("stationarity").passed
     assert "n_transient to >= 400" in short.message
     good = rd.lyapunov_spectrum(
-        _Escape(0.03), n_steps=400, n_transient=400, h0=torch.tensor([1e-6], dtype=F64), generator=gen(0)
+        Escape(0.03), n_steps=400, n_transient=400, h0=torch.tensor([1e-6], dtype=F64), generator=gen(0)
     )
     assert good.status == rd.Status.SUCCESS and good.check("stationarity").passed, good.message
     assert good.lambda_max == pytest.approx(math.log(0.91), abs=1e-8)
@@ -535,13 +521,13 @@ def test_an_escape_in_the_last_blocks_is_not_converged(monkeypatch) -> None:
     # ('chaotic'), the orbit's exponent is ln 0.91 < 0. The jump sits in the last blocks, so the
     # successive differences there are large; leaving the largest out of the noise keeps z > 5
     h0 = torch.tensor([1e-8], dtype=F64)
-    res = rd.lyapunov_spectrum(_Escape(0.03), n_steps=300, h0=h0, generator=gen(0))
+    res = rd.lyapunov_spectrum(Escape(0.03), n_steps=300, h0=h0, generator=gen(0))
     assert res.lambda_max > 0.05 and res.regime == "chaotic" and res.check("convergence").passed
     chk = res.check("stationarity")
     assert res.status == rd.Status.NOT_CONVERGED and not chk.passed and chk.value > 7
     # with every difference in the noise (no trimming) the jump hid itself: z = 3.4, 'success'
     monkeypatch.setattr(rd._diagnostics, "_TRIMMED_MSSD_BIAS", {})
-    old = rd.lyapunov_spectrum(_Escape(0.03), n_steps=300, h0=h0, generator=gen(0))
+    old = rd.lyapunov_spectrum(Escape(0.03), n_steps=300, h0=h0, generator=gen(0))
     assert old.status == rd.Status.SUCCESS and old.check("stationarity").value < 5
 
 
