@@ -205,6 +205,23 @@ def test_crafted_pickle_runs_no_code(tmp_path) -> None:
     assert res.exit_code == 2 and "--trust-pickle" in res.output and not marker.exists()
 
 
+def test_flags_are_bools_a_truthy_string_unpickles_nothing(tmp_path) -> None:
+    """``trust_pickle="false"`` (or "0", read from a config or an environment variable) is truthy:
+    before, it unpickled the file and ran its code. Flags must be bools; names are strings."""
+    marker = tmp_path / "PWNED"
+    sd = nn.GRU(2, 3, dtype=F64).state_dict()
+    torch.save({"model": sd, "payload": Evil(str(marker))}, tmp_path / "evil.pt")
+    for value in ("false", "0", 1):
+        with pytest.raises(TypeError, match=rf"`trust_pickle` must be True or False; got \w+ {value!r}"):
+            rd.load_model(tmp_path / "evil.pt", trust_pickle=value)
+    assert not marker.exists()  # nothing ran
+    torch.save(sd, tmp_path / "sd.pt")
+    with pytest.raises(TypeError, match="`batch_first` must be True, False or None; got str 'yes'"):
+        rd.load_model(tmp_path / "sd.pt", batch_first="yes")
+    with pytest.raises(TypeError, match="`module_path` must be a str .* or None; got int"):
+        rd.load_model(tmp_path / "sd.pt", module_path=0)
+
+
 def test_bad_files(tmp_path) -> None:
     (tmp_path / "empty.pt").write_bytes(b"")
     (tmp_path / "text.pt").write_text("hello, I am not a model")

@@ -429,6 +429,17 @@ def load_model(
     spath = os.fspath(path)
     if arch is not None:
         check_choice(arch, "arch", ARCHS)
+    # a flag that guards unpickling is a bool, never a truthy string ("false", "0" from a config)
+    if not isinstance(trust_pickle, bool):
+        raise TypeError(
+            f"`trust_pickle` must be True or False; got {type(trust_pickle).__name__} {trust_pickle!r}"
+        )
+    if batch_first is not None and not isinstance(batch_first, bool):
+        raise TypeError(
+            f"`batch_first` must be True, False or None; got {type(batch_first).__name__} {batch_first!r}"
+        )
+    if module_path is not None and not isinstance(module_path, str):
+        raise TypeError(f"`module_path` must be a str (e.g. 'rnn') or None; got {type(module_path).__name__}")
     if not os.path.exists(spath):
         raise FileNotFoundError(f"`path` must be an existing file; got {spath!r} (no such file)")
     if not os.path.isfile(spath):
