@@ -137,7 +137,9 @@ def test_bad_arguments() -> None:
         rd.analyze(gru, np.full((1, 20, 2), np.nan))
     with pytest.raises(ValueError, match="`sections` must be among"):
         rd.analyze(gru, sections=["lyap"])
-    with pytest.raises(TypeError, match="`dtype` must be a real floating torch.dtype"):
+    with pytest.raises(
+        TypeError, match=r"`dtype` must be torch.float64 \(recommended\) or torch.float32; got torch.int64"
+    ):
         rd.analyze(gru, dtype=torch.int64)
     with pytest.raises(TypeError, match="must be a map; got the flow RateRNN: discretise it first"):
         rd.analyze(rd.RateRNN(4, dtype=F64))

@@ -573,3 +573,69 @@ def test_a_discretised_flow_says_when_its_time_step_bias_was_not_measured() -> N
     halved = rd.lyapunov_spectrum(euler, n_steps=150, n_transient=50, generator=gen(0), check_dt=True)
     assert halved.status == "warning" and "step_halving" in halved.message
     assert "not measured" not in halved.message
+
+
+# ------------------------------------------------------------------------ rd.analyze
+def test_analyze_says_how_to_read_inputs_the_other_way(tmp_path) -> None:
+    """A state dict records no batch_first, so (B, T, d) inputs are read time-first by default.
+    Before: (4, 40, 2) became 40 sequences of 4 steps without a word, and with n_transient=10 the
+    error said only 'T = 4'. Now a warning names the reading and the argument that flips it."""
+    gru = torch.nn.GRU(2, 4, dtype=D)
+    torch.save(gru.state_dict(), tmp_path / "gru.pt")
+    x = torch.randn(4, 40, 2, generator=gen(1), dtype=D)
+    with pytest.warns(
+        UserWarning, match=r"read as \(T, B, d\) .* 40 sequences of only 4 steps.*batch_first=True"
+    ):
+        with pytest.raises(
+            ValueError, match=r"`n_transient` must be smaller .* T = 4; got 10 .*pass batch_first=True"
+        ):
+            rd.analyze(tmp_path / "gru.pt", x, n_transient=10, sections="lyapunov")
+    # the oracle: read batch-first, 4 sequences of 40 steps, and the same exponents as the call on
+    # the module itself with the same inputs and seed; no warning when the layout is given
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        res = rd.analyze(tmp_path / "gru.pt", x, batch_first=True, n_transient=10, sections="lyapunov")
+        same = torch.nn.GRU(2, 4, batch_first=True, dtype=D)
+        same.load_state_dict(gru.state_dict())
+        ref = rd.analyze(same, x, n_transient=10, sections=["lyapunov"])
+    assert (res.inputs["n_sequences"], res.inputs["n_steps"]) == (4, 40)
+    assert res.settings["sections"] == ["lyapunov"] and res.lyapunov.n_steps == 30
+    torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=1e-12)
+
+
+def test_analyze_rejects_bad_options_before_any_work(tmp_path) -> None:
+    gru = torch.nn.GRU(2, 4, batch_first=True, dtype=D)
+    x = torch.randn(1, 30, 2, generator=gen(2), dtype=D)
+    cases = [
+        ({"sections": ()}, ValueError, r"`sections` must name at least one of .*; got \(\)"),
+        ({"device": "tpu"}, ValueError, "`device` must be cpu, cuda, cuda:N or mps; got 'tpu'"),
+        ({"dtype": torch.float16}, TypeError, "`dtype` must be torch.float64 .* or torch.float32; got torch.float16"),
+        ({"batch_first": "no"}, TypeError, "`batch_first` must be True, False or None; got str 'no'"),
+        ({"module_path": 3}, TypeError, r"`module_path` must be a str \(e.g. 'rnn'\) or None; got int"),
+        ({"progress": 3}, TypeError, r"`progress` must be a callable .* or None; got int"),
+    ]  # fmt: skip
+    for kwargs, exc, msg in cases:
+        with pytest.raises(exc, match=msg):
+            rd.analyze(gru, x, n_transient=5, **kwargs)
+    res = rd.analyze(gru, x, n_transient=5, sections="lyapunov")  # one name, not its letters
+    assert res.settings["sections"] == ["lyapunov"] and res.jacobian_spectrum is None
+    # output paths are checked before anything is written or drawn
+    with pytest.raises(
+        ValueError, match=r"`path` must be a file path; got .*an existing folder .*report.html"
+    ):
+        res.report(tmp_path)
+    with pytest.raises(
+        ValueError, match=r"`path` must be a file path; got .*an existing folder .*result.json"
+    ):
+        res.to_json(tmp_path)
+    with pytest.raises(TypeError, match="`path` must be a file path .*; got int 3"):
+        res.to_netcdf(3)
+    with pytest.raises(TypeError, match="`full` must be True or False; got str 'yes'"):
+        res.to_dict(full="yes")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    # the oracle: the JSON written is the JSON returned, and full=True adds the convergence history
+    text = res.to_json(tmp_path / "r.json")
+    assert (tmp_path / "r.json").read_text() == text
+    assert "running" in res.to_dict(full=True)["lyapunov"] and "running" not in res.to_dict()["lyapunov"]

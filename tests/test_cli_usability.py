@@ -368,6 +368,15 @@ def test_inputs_error_says_how_a_3d_file_was_read(tmp_path) -> None:
         ok = runner.invoke(app, [cmd, "--torch-model", str(tmp_path / "gru.pt"), "--inputs",
                                  str(tmp_path / "x.npy"), "--steps", "20", "--transient", "5", "--batch-first"])  # fmt: skip
         assert ok.exit_code == 0, ok.output
+    # analyze: the library's own hint (batch_first=True, for Python callers) gives way to the
+    # command line's, once, and the library's layout warning is not printed (the table says it)
+    res = runner.invoke(app, ["analyze", "--torch-model", str(tmp_path / "gru.pt"), "--inputs",
+                              str(tmp_path / "x.npy"), "--transient", "5", "--no-progress"])  # fmt: skip
+    assert res.exit_code == 2, res.output
+    line = res.output.strip().splitlines()[-1]
+    assert line.startswith("error: `--transient` must be smaller than the inputs' length T = 2; got 5"), line
+    assert "batch_first=True" not in res.output and "warning" not in res.output
+    assert line.endswith("pass --batch-first if not)") and line.count("pass --") == 1, line
 
 
 @pytest.mark.parametrize(

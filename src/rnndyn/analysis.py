@@ -31,6 +31,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnndyn._checks import check_choice, check_positive_int
+from rnndyn._checks import check_choice, check_device, check_positive_int
 from rnndyn._display import param_text
 from rnndyn._results import Result, Status, status_rows
 from rnndyn.report import census_status_clause, clv_rows, fixed_point_census, lyapunov_rows, status_line
@@ -160,8 +161,8 @@ def prepare_model(
     from rnndyn.models.base import AbstractFlow, AbstractMap
     from rnndyn.models.torch_interop import _AbstractTorchRNN, from_torch
 
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.is_complex:
-        raise TypeError(f"`dtype` must be a real floating torch.dtype (e.g. torch.float64); got {dtype!r}")
+    if dtype not in (torch.float32, torch.float64):  # the dtypes QR, eigvals and slogdet have kernels for
+        raise TypeError(f"`dtype` must be torch.float64 (recommended) or torch.float32; got {dtype!r}")
     info: dict[str, Any] = {}
     if isinstance(model, str | os.PathLike):
         model = load_model(model, module_path=module_path, lstm_state=lstm_state)
@@ -276,6 +277,17 @@ def prepare_inputs(
         x = x.transpose(0, 1).contiguous()
         layout = "(T, B, d)"
     B, T, d = x.shape
+    flipped = "(T, B, d)" if layout == "(B, T, d)" else "(B, T, d)"
+    if layout != "(T, d): one sequence" and batch_first is None and T < B:
+        # the layout came from a default (a state dict records no batch_first): a (B, T, d) array
+        # read time-first analyses B steps of T sequences without a word
+        warnings.warn(
+            f"`inputs` of shape {tuple(inputs.shape)} were read as {layout} ({source}): {B} sequences "
+            f"of only {T} steps each. If the array is {flipped}, pass batch_first={not bf}; pass "
+            f"batch_first={bf} to keep this reading without the warning",
+            UserWarning,
+            stacklevel=3,
+        )
     desc = {
         "kind": "sequences",
         "layout": layout,
@@ -286,6 +298,23 @@ def prepare_inputs(
         "description": f"{B} sequence(s) of {T} steps, {d} features, read as {layout} ({source})",
     }
     return x, desc
+
+
+#: the start of the warning about inputs read with a default layout (a ``warnings`` filter regex)
+LAYOUT_WARNING = r"`inputs` of shape .* were read as"
+#: where an error about the inputs' length starts its hint on reading them the other way
+LAYOUT_HINT = "; if the array is "
+
+
+def _layout_hint(desc: dict[str, Any], *, given: bool) -> str:
+    """For an error about the inputs' length: how to read a 3-D array the other way, when its
+    layout came from a default rather than from ``batch_first``."""
+    layout = desc.get("layout")
+    if layout not in ("(B, T, d)", "(T, B, d)") or given:
+        return ""
+    other = layout == "(T, B, d)"
+    flipped = "(B, T, d)" if other else "(T, B, d)"
+    return f"{LAYOUT_HINT}{flipped}, pass batch_first={other}"
 
 
 # ----------------------------------------------------------------------------- the result
@@ -381,6 +410,7 @@ class AnalysisResult(Result):
         """JSON-ready dict: snake_case keys, JSON numbers, ``null`` for non-finite values with the
         reason under ``non_finite``. Convergence histories (``running``), all Jacobian eigenvalues and
         the trajectories only with ``full=True``."""
+        _check_flag(full, "full")
         omitted: list[str] = []
         payload: dict[str, Any] = {
             "label": self.label,
@@ -442,9 +472,11 @@ class AnalysisResult(Result):
 
     def to_json(self, path: str | os.PathLike[str] | None = None, *, full: bool = False) -> str:
         """:meth:`to_dict` as JSON text (strict: no NaN/Infinity); written to ``path`` if given."""
+        if path is not None:
+            path = _output_file(path, "path", example="result.json")
         text = json.dumps(self.to_dict(full=full), indent=2, allow_nan=False)
         if path is not None:
-            _atomic_write(Path(path), text.encode("utf-8"))
+            _atomic_write(path, text.encode("utf-8"))
         return text
 
     def to_xarray(self) -> Any:
@@ -514,7 +546,7 @@ class AnalysisResult(Result):
 
     def to_netcdf(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_xarray` to a NetCDF file (atomically: a failure leaves no partial file)."""
-        path = Path(path)
+        path = _output_file(path, "path", example="result.nc")
         ds = self.to_xarray()
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _new_temp_file(path)
@@ -574,13 +606,39 @@ class AnalysisResult(Result):
         """
         from rnndyn.report import build_analysis_report
 
-        path = Path(path)
+        path = _output_file(path, "path", example="report.html")  # before the figures are drawn
+        _check_flag(full, "full")
         if figures_dir is not None:
+            if not isinstance(figures_dir, str | os.PathLike) or Path(figures_dir).is_file():
+                raise TypeError(
+                    f"`figures_dir` must be a folder path (str or pathlib.Path) or None; got {figures_dir!r}"
+                )
             figs = self.figures(figures_dir)
             return build_analysis_report(self, path, figs, command=command)
         with tempfile.TemporaryDirectory(prefix="rnndyn-report-") as tmp:
             figs = self.figures(tmp)
             return build_analysis_report(self, path, figs, command=command)
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be True or False; got {type(value).__name__} {value!r}")
+    return value
+
+
+def _output_file(path: Any, name: str, *, example: str) -> Path:
+    """An output file's path, checked before any work: a str or ``os.PathLike``, not a folder."""
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise TypeError(
+            f"`{name}` must be a file path (str or pathlib.Path); got {type(path).__name__} {path!r}"
+        )
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(
+            f"`{name}` must be a file path; got {str(out)!r}, an existing folder (give a file in it, "
+            f"e.g. {str(out / example)!r})"
+        )
+    return out
 
 
 def _new_temp_file(path: Path) -> tuple[int, str]:
@@ -896,6 +954,12 @@ def analyze(
         >>> res.lyapunov.k, res.inputs["layout"]
         (8, '(B, T, d)')
     """
+    if isinstance(sections, str):  # one name, not its letters
+        sections = (sections,)
+    if not isinstance(sections, Sequence | set | frozenset) or not sections:
+        raise ValueError(
+            f"`sections` must name at least one of {sorted(set(_SECTION_ALIASES))}; got {sections!r}"
+        )
     chosen: list[str] = []
     for s in sections:
         if s not in _SECTION_ALIASES:
@@ -914,6 +978,18 @@ def analyze(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
     check_choice(lstm_state, "lstm_state", ("full", "h"))
+    if batch_first is not None and not isinstance(batch_first, bool):
+        raise TypeError(
+            f"`batch_first` must be True, False or None; got {type(batch_first).__name__} {batch_first!r}"
+        )
+    if module_path is not None and not isinstance(module_path, str):
+        raise TypeError(f"`module_path` must be a str (e.g. 'rnn') or None; got {type(module_path).__name__}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"`progress` must be a callable progress(section_name) or None; got {type(progress).__name__}"
+        )
+    if device is not None:
+        device = check_device(device)
 
     system, info, module_bf = prepare_model(
         model, module_path=module_path, lstm_state=lstm_state, dtype=dtype, device=device
@@ -946,7 +1022,8 @@ def analyze(
             n_transient = min(DEFAULTS.n_transient, T // 3)
         if n_transient >= T:
             raise ValueError(
-                f"`n_transient` must be smaller than the inputs' length T = {T}; got {n_transient}"
+                f"`n_transient` must be smaller than the inputs' length T = {T}; got {n_transient} "
+                f"(inputs: {in_desc['description']})" + _layout_hint(in_desc, given=batch_first is not None)
             )
     elif n_transient is None:
         n_transient = DEFAULTS.n_transient

@@ -9,6 +9,7 @@ language verdict, full exponent table, figures) plus ``result.json`` in ``--out`
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -144,7 +145,7 @@ def run_analysis(
     """Shared body of ``analyze`` and ``report``: checks, one :func:`rnndyn.analyze` call, output."""
     from rich.table import Table
 
-    from rnndyn.analysis import analyze
+    from rnndyn.analysis import LAYOUT_HINT, LAYOUT_WARNING, analyze
     from rnndyn.report import command_line
 
     skipped = set()
@@ -193,7 +194,10 @@ def run_analysis(
             f"`--batch-first/--time-first` applies only with --inputs; got {flag_of_layout(batch_first)}"
         )
     x = load_inputs(inputs, device)
-    with _progress(progress) as step:
+    with _progress(progress) as step, warnings.catch_warnings():
+        # the library's warning names batch_first=; here the table's "inputs" row says how the
+        # inputs were read, and an error about their length ends with the --batch-first hint
+        warnings.filterwarnings("ignore", message=LAYOUT_WARNING, category=UserWarning)
         try:
             res = analyze(
                 choice.system,
@@ -214,6 +218,8 @@ def run_analysis(
             )
         except (TypeError, ValueError) as exc:
             hint = layout_hint(x, batch_first, choice.batch_first)
+            if hint:  # the command line's own hint (--batch-first/--time-first) replaces the library's
+                exc = type(exc)(str(exc).split(LAYOUT_HINT)[0])
             raise fail_from(exc, LYAPUNOV_OPTIONS, inputs_hint=hint) from None
     if choice.load_info is not None or choice.params:
         res = _with_provenance(res, choice)
