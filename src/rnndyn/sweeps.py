@@ -42,6 +42,7 @@ import json
 import math
 import numbers
 import os
+import re
 import shutil
 import socket
 import threading
@@ -634,6 +635,10 @@ def _existing_spec(path: Path) -> dict | None:
     return None if raw is None else json.loads(raw)
 
 
+#: a Dask scheduler address: ``protocol://host[:port]`` (tcp, tls, ucx, inproc, ...) or ``host:port``
+_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://\S+|[^\s:/]+:\d+")
+
+
 def sweep(
     fn: SweepFn,
     grid: Mapping[str, Sequence[Any]],
@@ -734,6 +739,12 @@ def sweep(
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(
             f"`scheduler` must be None (local cluster), 'sync', 'threads' or a scheduler address; got {scheduler!r}"
+        )
+    if scheduler not in (None, "sync", "threads") and not _ADDRESS.fullmatch(scheduler):
+        # before: Dask's own "missing port number in address 'foo'" after the store was locked
+        raise ValueError(
+            "`scheduler` must be None (a local cluster), 'sync' (in this process), 'threads' or the "
+            f"address of a running Dask scheduler such as 'tcp://host:8786'; got {scheduler!r}"
         )
     if n_workers is not None:
         n_workers = check_positive_int(n_workers, "n_workers")
