@@ -3,6 +3,7 @@ docs/theory/chaos.md §4.2-4.3 tables, docs/theory/gated.md §4.3, §5.5, §6.2 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -97,6 +98,30 @@ def test_quadrature_bad_input():
         mf.gaussian_correlation(np.tanh, 1.0, 2.0)
 
 
+def test_bivariate_unequal_variances_exact_moments():
+    # u ~ N(0, v1), u' ~ N(0, v2), cov c: E[u u'] = c, E[u^2 u'^2] = v1 v2 + 2 c^2 (Isserlis),
+    # E[u^3 u'] = 3 v1 c; and for odd f the correlation is odd in c (mutation audit: the
+    # split a, b of the covariance or the inner variance of u' taken from the wrong variable)
+    v1, v2 = 1.0, 4.0
+    for c in (1.5, -0.8):
+        assert float(mf.gaussian_correlation(lambda u: u, v1, c, var0_g=v2)) == pytest.approx(c, rel=1e-12)
+        sq = float(mf.gaussian_correlation(np.square, v1, c, var0_g=v2))
+        assert sq == pytest.approx(v1 * v2 + 2 * c * c, rel=1e-11)
+        cube = float(mf.gaussian_correlation(lambda u: u**3, v1, c, g=lambda u: u, var0_g=v2))
+        assert cube == pytest.approx(3 * v1 * c, rel=1e-11)
+    up = float(mf.gaussian_correlation(np.tanh, v1, 1.2, var0_g=v2))
+    down = float(mf.gaussian_correlation(np.tanh, v1, -1.2, var0_g=v2))
+    assert up > 0 and down == pytest.approx(-up, rel=1e-12)
+
+
+def test_correlation_table_default_range_covers_negative_lags():
+    # the default table spans c in [-var0, var0]: C_tanh is odd in c, and matches the integral at c < 0
+    t = mf.CorrelationTable(np.tanh, 2.0, degree=40)
+    cs = np.array([-1.9, -0.7, 0.7])
+    np.testing.assert_allclose(t(cs), mf.gaussian_correlation(np.tanh, 2.0, cs), rtol=1e-10)
+    assert float(t(-0.7)) == pytest.approx(-float(t(0.7)), rel=1e-10)
+
+
 # ------------------------------------------------------------------- vanilla (docs/theory/chaos.md §4.2-4.3)
 
 DISCRETE_TABLE = {
@@ -128,13 +153,48 @@ def test_discrete_meanfield_subcritical_and_bad_input():
         mf.discrete_meanfield(2.0, bias_std=-0.1)
 
 
+def _quad_discrete_meanfield(g, sb):
+    # independent route: adaptive scipy quadrature inside brentq (no shared code with the library)
+    from scipy.optimize import brentq
+
+    q = brentq(lambda q: g * g * _quad_expect(FUNCS["tanh2"], q) + sb * sb - q, sb * sb, g * g + sb * sb + 1)
+    return q, 0.5 * math.log(g * g * _quad_expect(FUNCS["sech4"], q))
+
+
+@pytest.mark.parametrize(("g", "sb"), [(0.8, 0.3), (2.0, 0.5)])
+def test_discrete_meanfield_with_bias_against_adaptive_quad(g, sb):
+    # with a bias q > 0 even for g <= 1, and lambda_max = 1/2 ln(g^2 <sech^4>_q) at the biased q
+    # (mutation audit: bias dropped from the g <= 1 shortcut, from the residual, or added twice)
+    q, lam = _quad_discrete_meanfield(g, sb)
+    r = mf.discrete_meanfield(g, bias_std=sb)
+    assert r.status == "success" and r.residual <= 1e-8
+    assert r.q == pytest.approx(q, rel=1e-9)
+    assert r.lambda_max == pytest.approx(lam, rel=1e-8)
+
+
+def test_discrete_meanfield_reports_a_root_finder_that_stopped_early(monkeypatch):
+    # a q 1% off the root must not be reported as a solution (the residual check has to fire)
+    import rnndyn.meanfield.vanilla as van
+
+    real = van.brentq
+    monkeypatch.setattr(van, "brentq", lambda *a, **k: 1.01 * real(*a, **k))
+    r = mf.discrete_meanfield(2.0)
+    assert r.status == "not_converged" and r.residual > 1e-4
+    assert not r.checks[0].passed
+
+
 SCS_TABLE = {2: (1.925, 0.1124), 3: (5.446, 0.2355), 5: (16.96, 0.434), 10: (71.37, 0.773)}
+
+
+@functools.cache
+def _scs(g):
+    return mf.scs_dmft(g)
 
 
 @pytest.mark.parametrize("g", list(SCS_TABLE))
 def test_scs_dmft_table_and_neutral_mode(g):
     d0, lam = SCS_TABLE[g]
-    r = mf.scs_dmft(g)
+    r = _scs(g)
     assert r.status == "success" and r.residual < 1e-8
     assert r.delta0 == pytest.approx(d0, rel=2e-3)
     assert r.lambda_max == pytest.approx(lam, rel=1e-2)
@@ -148,6 +208,50 @@ def test_scs_dmft_table_and_neutral_mode(g):
 def test_scs_subcritical_exact():
     r = mf.scs_dmft(0.7)
     assert r.delta0 == 0.0 and r.lambda_max == pytest.approx(-0.3)
+
+
+@pytest.mark.parametrize("g", [0.7, 2.0])
+def test_scs_lambda_is_the_ground_energy_and_the_tail_rate(g):
+    # lambda_max = -1 + sqrt(-E_0) (also below onset, where E_0 = -g^2 exactly), and Delta(tau)
+    # decays as exp(-kappa tau) with kappa^2 = 1 - g^2 <tanh'>^2_{Delta_0} (linearised particle equation)
+    r = _scs(g)
+    assert r.lambda_max == pytest.approx(-1.0 + math.sqrt(-r.ground_energy), abs=1e-14)
+    if g <= 1:
+        assert r.ground_energy == pytest.approx(-(g**2))
+        return
+    kappa = math.sqrt(1.0 - g * g * _quad_expect(dtanh, r.delta0) ** 2)
+    tail = r.delta < 1e-9 * r.delta0
+    assert tail.sum() > 100
+    rate = -np.diff(np.log(r.delta[tail])) / np.diff(r.tau[tail])
+    np.testing.assert_allclose(rate, kappa, rtol=1e-7)
+
+
+def test_scs_potential_eigen_poschl_teller_exact():
+    # -d^2/dtau^2 - 6 sech^2(tau) has bound states E = -4, -1 exactly (Poschl-Teller, l = 2); the
+    # Richardson-extrapolated energies are O(h^4) accurate, the plain stencil only O(h^2) (2e-3 here)
+    from rnndyn.meanfield.vanilla import scs_potential_eigen
+
+    tau = np.linspace(0.0, 20.0, 20001)
+    e0, e1 = scs_potential_eigen(tau, 6.0 / np.cosh(tau) ** 2, n_grid=400, tail_rate=1.0, tau_max=20.0)
+    assert e0 == pytest.approx(-4.0, abs=1e-5)
+    assert e1 == pytest.approx(-1.0, abs=2e-5)
+
+
+def test_scs_failed_neutral_mode_is_reported(monkeypatch):
+    # the built-in check E_1 = -1 must fire: a solver whose neutral mode is off by 0.05 is `failed`
+    import rnndyn.meanfield.vanilla as van
+
+    real = van.scs_potential_eigen
+
+    def off(*a, **k):
+        e0, e1 = real(*a, **k)
+        return e0, e1 + 0.05
+
+    monkeypatch.setattr(van, "scs_potential_eigen", off)
+    r = mf.scs_dmft(2.0, throw=False)
+    assert r.status == "failed" and "neutral mode" in r.message
+    with pytest.raises(rd.AnalysisError, match="neutral-mode"):
+        mf.scs_dmft(2.0)
 
 
 def test_gated_flow_dmft_reduces_to_scs():
