@@ -374,3 +374,60 @@ def test_meanfield_figures_units_constant_gate_and_status(monkeypatch, tmp_path)
     rg.plot(tmp_path / "d.png")
     assert all(ax.get_xlabel() == "lag τ (steps)" for ax in figs[3].axes)
     assert "C_σ(z) = 0.25; C_σ(r) = 0.25" in _texts(figs[3])  # gate gains 0: sigma(0)^2
+
+
+def test_wrong_result_or_path_is_named_before_drawing(monkeypatch, tmp_path, henon_lyapunov) -> None:
+    """Before: a SpectrumResult given to the Lyapunov figure raised AttributeError from inside the
+    drawing; a folder as path wrote '<folder>.png' and returned the folder; a name without a
+    suffix wrote 'name.png' and returned 'name'; a (T,) series raised IndexError and a (T, n)
+    trajectory a tuple-unpacking error in the PCA figure."""
+    from pathlib import Path
+
+    import rnndyn.plotting as P
+    from rnndyn.plotting import analysis, clv, lyapunov, spectra
+
+    spec = rd.jacobian_spectrum(rd.Henon(), n_states=2, n_steps=4, n_transient=5)
+    cases = [
+        (lyapunov.plot_spectrum, spec, "`res` must be a LyapunovResult .*; got SpectrumResult"),
+        (lyapunov.plot_convergence, spec, "`res` must be a LyapunovResult .*; got SpectrumResult"),
+        (spectra.plot_spectrum, henon_lyapunov, r"`result` must be a SpectrumResult \(rd.jacobian_spectrum\); got Lyap"),
+        (spectra.plot_fixed_points, spec, r"`result` must be a FixedPointResult .*; got SpectrumResult"),
+        (clv.plot_localisation, henon_lyapunov, r"`res` must be a CLVResult .*; got LyapunovResult"),
+        (clv.plot_clv_angles, henon_lyapunov, r"`res` must be a CLVResult .*; got LyapunovResult"),
+        (clv.plot_ftle, henon_lyapunov, r"`ftle` must be an FTLEResult .*; got LyapunovResult"),
+        (P.plot_sweep, henon_lyapunov, r"`ds` must be an xarray.Dataset from rd.sweep .*; got LyapunovResult"),
+    ]  # fmt: skip
+    for fn, wrong, msg in cases:
+        with pytest.raises(TypeError, match=msg):
+            fn(wrong, tmp_path / "x.png")
+    with pytest.raises(
+        ValueError, match=r"`path` must be a file path; got .*an existing folder .*figure.png"
+    ):
+        lyapunov.plot_spectrum(henon_lyapunov, tmp_path)
+    with pytest.raises(ValueError, match=r"`path` must end in a figure format \(.*\.png.*\); got .*x.txt"):
+        lyapunov.plot_spectrum(henon_lyapunov, tmp_path / "x.txt")
+    with pytest.raises(TypeError, match="`path` must be a file path .*; got int 3"):
+        spectra.plot_spectrum(spec, 3)
+    assert list(tmp_path.iterdir()) == []
+    # the oracle: the path returned is the file that exists (matplotlib adds .png to a bare name)
+    assert P.figure_path(tmp_path / "fig") == tmp_path / "fig.png"
+    assert P.figure_path(str(tmp_path / "a.PDF")) == Path(tmp_path / "a.PDF")
+    # one trajectory (T, n) is the batch of one (1, T, n): the same projected lines
+    traj = rd.simulate(rd.Henon(), torch.tensor([0.1, 0.1], dtype=torch.float64), n_steps=40)
+    figs = _capture(monkeypatch, analysis)
+    analysis.plot_pca_trajectories(traj, tmp_path / "a.png")
+    analysis.plot_pca_trajectories(traj[None], tmp_path / "b.png")
+    lines = [[ln.get_xydata() for ax in f.axes for ln in ax.get_lines()] for f in figs]
+    assert len(lines[0]) == len(lines[1]) > 0
+    for a, b in zip(*lines, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="`trajectories` must be finite; got 1 NaN/inf entries"):
+        analysis.plot_pca_trajectories(torch.where(traj == traj[5, 0], math.nan, traj), tmp_path / "c.png")
+    # a scalar series (T,) is one unit: its return map h_t -> h_{t+1}
+    figs = _capture(monkeypatch, P)
+    P.plot_trajectory(traj[:, 0], tmp_path / "t.png")
+    x, y = figs[-1].axes[1].get_lines()[0].get_data()
+    np.testing.assert_array_equal(x, traj[:-1, 0].numpy())
+    np.testing.assert_array_equal(y, traj[1:, 0].numpy())
+    with pytest.raises(ValueError, match=r"`traj` must be one trajectory of shape \(T, n\) or \(T,\)"):
+        P.plot_trajectory(traj[None], tmp_path / "t.png")

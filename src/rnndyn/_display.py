@@ -123,9 +123,47 @@ def log_ticks(ax: Any, axis: str = "y") -> None:
     target.set_minor_formatter(NullFormatter())
 
 
+def figure_path(path: Any, name: str = "path") -> Path:
+    """The file a figure is saved to, checked before anything is drawn: a ``str`` or
+    ``os.PathLike``, not an existing folder, ending in a format matplotlib writes (``.png``,
+    ``.pdf``, ``.svg``, ...); a name without a suffix gets ``.png`` (what ``savefig`` writes
+    then), so the returned path is the file that exists afterwards."""
+    import os
+
+    if isinstance(path, bytes) or not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise TypeError(
+            f"`{name}` must be a file path (str or pathlib.Path); got {type(path).__name__} {path!r}"
+        )
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(
+            f"`{name}` must be a file path; got {str(out)!r}, an existing folder "
+            f"(give a file in it, e.g. {str(out / 'figure.png')!r})"
+        )
+    if not out.suffix:
+        return out.with_name(out.name + ".png")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if out.suffix[1:].lower() not in formats:
+        raise ValueError(
+            f"`{name}` must end in a figure format ({', '.join('.' + f for f in formats)}); got {str(out)!r}"
+        )
+    return out
+
+
+def check_result(obj: Any, name: str, attrs: tuple[str, ...], expected: str) -> Any:
+    """Require a result with the attributes a figure draws (duck-typed, so that this floor
+    imports no analysis); otherwise a ``TypeError`` naming the argument, the result it takes and
+    the type received, instead of an ``AttributeError`` from inside the drawing."""
+    if not all(hasattr(obj, a) for a in attrs):
+        raise TypeError(f"`{name}` must be {expected}; got {type(obj).__name__}")
+    return obj
+
+
 def save(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` (creating parent folders)."""
-    path = Path(path)
+    """Save ``fig`` (creating parent folders); returns the file written (see :func:`figure_path`)."""
+    path = figure_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130, bbox_inches="tight")
     return path

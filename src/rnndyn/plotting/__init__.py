@@ -15,6 +15,8 @@ from rnndyn._display import (  # noqa: F401 - re-exported: the plotting modules 
     STATUS_COLOURS,
     _Figures,
     _plt,
+    check_result,
+    figure_path,
     flag_result,
     flag_status,
     log_ticks,
@@ -32,8 +34,21 @@ def plot_trajectory(
     """
     import numpy as np
 
+    x = traj.detach().cpu().numpy() if hasattr(traj, "detach") else np.asarray(traj)
+    if x.ndim == 1:  # a scalar series (T,)
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] == 0 or not np.issubdtype(x.dtype, np.number):
+        raise ValueError(
+            f"`traj` must be one trajectory of shape (T, n) or (T,) (for a batch pass traj[0]); got "
+            f"shape {x.shape} of {x.dtype}"
+        )
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"`traj` must be finite; got {int((~np.isfinite(x)).sum())} NaN/inf entries of {x.size} "
+            "(a diverged run: plot the steps before it, e.g. traj[:t])"
+        )
+    path = figure_path(path)
     plt = _plt()
-    x = np.asarray(traj)
     t = np.arange(x.shape[0]) * (dt or 1.0)
     fig, axes = plt.subplots(
         1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained"
@@ -63,6 +78,16 @@ def plot_sweep(ds: Any, path: str | Path, *, var: str = "lambda_max") -> Path:
     seed's value behind it (points whose ``status`` is not ``success`` as red crosses, and a
     banner counting them); a heat map of the seed mean over the first two axes when the grid has
     two or more. The title gives the model, its size and the run's settings."""
+    if not (hasattr(ds, "data_vars") and var in getattr(ds, "data_vars", ())):
+        got = (
+            f"a Dataset without {var!r} (variables: {sorted(map(str, ds.data_vars))})"
+            if hasattr(ds, "data_vars")
+            else type(ds).__name__
+        )
+        raise TypeError(
+            f"`ds` must be an xarray.Dataset from rd.sweep with the variable `var` = {var!r}; got {got}"
+        )
+    path = figure_path(path)
     import json
 
     import numpy as np

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, save
+from rnndyn.plotting import _plt, figure_path, save
 
 _COLOURS = {"stable": "tab:green", "saddle": "tab:orange", "unstable": "tab:red", "marginal": "tab:purple"}
 _MARKERS = {"stable": "o", "saddle": "X", "unstable": "D", "marginal": "s"}
@@ -42,6 +42,18 @@ def plot_pca_trajectories(
         if hasattr(trajectories, "detach")
         else np.asarray(trajectories)
     )
+    if x.ndim == 2:  # one trajectory (T, n)
+        x = x[None]
+    if x.ndim != 3 or x.size == 0 or not np.issubdtype(x.dtype, np.number):
+        raise ValueError(
+            f"`trajectories` must be states of shape (B, T, n) or (T, n); got shape {x.shape} of {x.dtype}"
+        )
+    if not np.isfinite(x).all():  # the principal axes of NaN/inf states are NaN: an empty figure
+        raise ValueError(
+            f"`trajectories` must be finite; got {int((~np.isfinite(x)).sum())} NaN/inf entries "
+            "(a diverged run has no principal components)"
+        )
+    path = figure_path(path)
     B, T, n = x.shape
     flat = x.reshape(-1, n)
     mean = flat.mean(0)

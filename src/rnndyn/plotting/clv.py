@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rnndyn.plotting import flag_result, log_ticks, save
+from rnndyn.plotting import check_result, figure_path, flag_result, log_ticks, save
 
 
 def _figure(*, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (7.0, 4.2)) -> tuple[Any, Any]:
@@ -45,6 +45,10 @@ def plot_localisation(res: Any, path: str | Path, *, title: str = "") -> Path:
     (bottom, log scale) against the exponent index, with the delocalised limit ``1/n`` and the
     value ``3/(n+2)`` of a random Gaussian direction: values far above them mark directions carried
     by few units."""
+    check_result(
+        res, "res", ("clv_exponents", "ipr_clv", "ipr_gs"), "a CLVResult (rd.covariant_lyapunov_vectors)"
+    )
+    path = figure_path(path)
     import numpy as np
 
     fig, axes = _figure(nrows=2, figsize=(7.0, 6.0))
@@ -96,6 +100,8 @@ def _convergence_tolerance(res: Any) -> float | None:
 def plot_ftle(ftle: Any, path: str | Path, *, title: str = "", n_show: int = 4) -> Path:
     """Histograms of the finite-time exponents of the first ``n_show`` indices (left) and their
     variance against the index with the prediction ``sigma^2 tau / L`` (right)."""
+    check_result(ftle, "ftle", ("window", "which"), "an FTLEResult (rd.finite_time_exponents)")
+    path = figure_path(path)
     import numpy as np
 
     fig, axes = _figure(ncols=2, figsize=(11.0, 4.2))
@@ -150,6 +156,8 @@ def plot_clv_angles(res: Any, path: str | Path, *, title: str = "") -> Path:
     """Distribution of the smallest angle between the unstable and the stable subspaces (left;
     mass near zero: near-tangencies, a sign of non-hyperbolicity) and of the angles between the
     recorded pairs of CLVs (right), in degrees on a log scale."""
+    check_result(res, "res", ("clv_exponents", "angle_pairs"), "a CLVResult (rd.covariant_lyapunov_vectors)")
+    path = figure_path(path)
     import numpy as np
 
     fig, axes = _figure(ncols=2, figsize=(11.0, 4.2))

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rnndyn.plotting import _plt, flag_result, save
+from rnndyn.plotting import _plt, check_result, figure_path, flag_result, save
 
 
 def _run_line(res: Any) -> str:
@@ -22,6 +22,13 @@ def plot_spectrum(res: Any, path: str | Path, *, title: str = "") -> Path:
     trajectory's own spectrum faint behind it (two attractors show as two families), the zero
     line, the positive part shaded, D_KY marked, the summary (lambda_max, regime, entropy rate)
     inset, the run's settings under the title, and a banner when the status is not ``success``."""
+    check_result(
+        res,
+        "res",
+        ("exponents", "stderr", "units"),
+        "a LyapunovResult (rd.lyapunov_spectrum or rd.max_lyapunov)",
+    )
+    path = figure_path(path)
     import numpy as np
     from matplotlib.ticker import MaxNLocator
 
@@ -123,6 +130,13 @@ def plot_convergence(res: Any, path: str | Path, *, title: str = "", n_show: int
     """Running estimates of the top ``n_show`` exponents vs averaged time (one thin line per
     trajectory, their mean bold) with the final value ± 2 stderr as a band: flat lines mean
     converged; a drift means ``n_steps`` or ``n_transient`` is too short."""
+    check_result(
+        res,
+        "res",
+        ("running", "running_steps", "exponents"),
+        "a LyapunovResult (rd.lyapunov_spectrum or rd.max_lyapunov)",
+    )
+    path = figure_path(path)
     import numpy as np
 
     plt = _plt()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, flag_result, save
+from rnndyn.plotting import _plt, check_result, figure_path, flag_result, save
 
 if TYPE_CHECKING:
     from rnndyn.fixed_points import FixedPointResult
@@ -33,6 +33,10 @@ def plot_spectrum(result: SpectrumResult, path: str | Path, *, title: str = "") 
     the chosen ``eps_slow`` marked and, where the theory has one, its prediction (the weight of
     the gates closer than eps to closing, P(z < eps) for the GRU, docs/theory/gated.md §5.3).
     """
+    check_result(
+        result, "result", ("eigenvalues", "spectral_radius"), "a SpectrumResult (rd.jacobian_spectrum)"
+    )
+    path = figure_path(path)
     plt = _plt()
     ev = _np(result.eigenvalues)
     fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0), gridspec_kw={"width_ratios": [1.15, 1]})
@@ -161,6 +165,10 @@ def plot_fixed_points(
     Raises:
         TypeError: ``show_hits`` not a bool.
     """
+    check_result(
+        result, "result", ("points", "eigenvalues", "stability"), "a FixedPointResult (rd.find_fixed_points)"
+    )
+    path = figure_path(path)
     if not isinstance(show_hits, bool):
         raise TypeError(f"`show_hits` must be a bool; got {type(show_hits).__name__} {show_hits!r}")
     plt = _plt()
