@@ -452,3 +452,18 @@ def test_run_claim_refuses_a_scheduler_for_a_claim_without_a_grid() -> None:
         ValueError, match=r"`scheduler` applies only to claims that run a grid .*got scheduler='local'"
     ):
         rp.run_claim(CHEAP, scheduler="local")
+
+
+def test_run_claim_names_a_bad_out_or_claim_before_running(tmp_path: Path) -> None:
+    """Before: out= an existing file gave FileExistsError from mkdir, run_claim(3) an AttributeError."""
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(ValueError, match=r"`out` must be a folder; got .*f.txt', an existing file"):
+        rp.run_claim(CHEAP, out=tmp_path / "f.txt")
+    with pytest.raises(ValueError, match=r"`out` must be a folder; got .*f.txt', an existing file"):
+        rp.run_all(out=tmp_path / "f.txt", ids=[CHEAP])
+    with pytest.raises(TypeError, match="`out` must be a folder path .*; got int 3"):
+        rp.run_claim(CHEAP, out=3)
+    with pytest.raises(TypeError, match=r"`claim` must be a claim id \(str\) or a Claim; got int 3"):
+        rp.run_claim(3)
+    assert (tmp_path / "f.txt").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+    # (writing into a folder: test_cli_one_entry_end_to_end)

@@ -34,6 +34,7 @@ from rnndyn.reproduce._core import (
     Paper,
     PaperValue,
     _load_all,
+    check_out_folder,
     check_seed,
     combine,
     compare,
@@ -90,7 +91,7 @@ def run_all(
         if repeated:
             raise ValueError(f"`ids` must name each claim once; got {repeated} repeated")
     chosen = [get_claim(i) for i in ids] if ids is not None else claims()
-    out = Path(out)
+    out = check_out_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = []

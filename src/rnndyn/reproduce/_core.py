@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -451,9 +452,13 @@ def run_claim(
 
     if isinstance(claim, str):
         claim = get_claim(claim)
+    if not isinstance(claim, Claim):
+        raise TypeError(f"`claim` must be a claim id (str) or a Claim; got {type(claim).__name__} {claim!r}")
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
     check_seed(seed)
+    if out is not None:
+        check_out_folder(out)
     if scheduler is not None and not claim.grid:
         raise ValueError(
             f"`scheduler` applies only to claims that run a grid through rd.sweep; claim {claim.id!r} "
@@ -491,6 +496,19 @@ def run_claim(
     if outdir is not None:
         write_outputs(res, outdir)
     return res
+
+
+def check_out_folder(out: Any, name: str = "out") -> Path:
+    """An output folder's path, checked before anything runs: a str or path, not an existing file
+    (before: ``FileExistsError`` from ``mkdir`` after the argument checks, naming no argument)."""
+    if isinstance(out, bytes) or not isinstance(out, str | os.PathLike) or not os.fspath(out):
+        raise TypeError(
+            f"`{name}` must be a folder path (str or pathlib.Path); got {type(out).__name__} {out!r}"
+        )
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"`{name}` must be a folder; got {str(path)!r}, an existing file")
+    return path
 
 
 def write_outputs(res: ClaimResult, outdir: Path) -> None:
