@@ -394,7 +394,17 @@ def test_cli_fixed_points(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     data = json.loads((tmp_path / "fp.json").read_text())
     assert data["n_points"] == 2 and data["stability"] == ["saddle", "saddle"]
+    assert data["starts_from"] == "mixed" and data["starts"].startswith("8 state(s) after a 200-step")
     assert (tmp_path / "fixed_points.png").exists()
+    # --starts-from reaches the library; a bad value is a usage error naming the option
+    traj = ["fixed-points", "-m", "henon", "--starts", "4", "--no-progress", "--starts-from", "trajectory"]
+    out = runner.invoke(app, [*traj, "--json", str(tmp_path / "t.json")])
+    assert out.exit_code == 0 and json.loads((tmp_path / "t.json").read_text())["starts_from"] == "trajectory"
+    bad = runner.invoke(app, ["fixed-points", "-m", "henon", "--starts-from", "box", "--no-progress"])
+    assert (
+        bad.exit_code == 2
+        and "`--starts-from` must be one of 'mixed', 'trajectory', 'spread'; got 'box'" in bad.output
+    )
     bad = runner.invoke(app, ["fixed-points", "--model", "henon", "--tol", "-1", "--no-progress"])
     assert bad.exit_code == 2 and "tol" in bad.output and "Traceback" not in bad.output
     bad = runner.invoke(app, ["fixed-points", "--model", "henon", "--freeze-tol", "0", "--no-progress"])
@@ -624,3 +634,142 @@ def test_double_well_partner_and_a_map_that_fails_at_the_probe() -> None:
     res = rd.find_fixed_points(Fragile(), initial_states=starts)
     assert not res.odd_map and res.symmetry_error == math.inf and res.n_points == 1
     assert res.n_added_by_symmetry == 0
+
+
+# ------------------------------------------------------------------ the start distribution of the census
+def _tanh_grid_net() -> rd.VanillaRNN:
+    """h -> tanh(diag(2, 1.5) h): fixed points {0, +-x*} x {0, +-y*}, x* = tanh(2 x*), y* = tanh(1.5 y*);
+    the four corners are sinks, (+-x*, 0) and (0, +-y*) saddles, the origin a repeller. Trajectories
+    end at the sinks, so the five unstable points lie off the attractor."""
+    net = rd.VanillaRNN(2, g=1.0, generator=_gen(0), dtype=F64)
+    with torch.no_grad():
+        net.weight_hh.copy_(torch.diag(torch.tensor([2.0, 1.5], dtype=F64)))
+    return net
+
+
+def _tanh_root(a: float) -> float:
+    """The positive root of u = tanh(a u) (a > 1), by scalar Newton from u = 1 (monotone there)."""
+    u = 1.0
+    for _ in range(50):
+        u -= (u - math.tanh(a * u)) / (1 - a / math.cosh(a * u) ** 2)
+    assert abs(u - math.tanh(a * u)) < 1e-15
+    return u
+
+
+def test_census_refers_to_its_start_distribution_and_the_default_reaches_off_attractor_points() -> None:
+    """Oracle: the nine fixed points of tanh(diag(2, 1.5) h) in closed form. Trajectory starts find
+    the four sinks only, and the census (every sink found many times) says complete: it is complete
+    *for those starts*, and the message says which starts and that points off the attractor are not
+    sampled. The default ("mixed": half the starts spread over the box of the visited states) finds
+    all nine, the five unstable ones only from the spread starts (hits_spread == hits), with the
+    exact eigenvalues (diagonal Jacobian 2 (1 - x^2), 1.5 (1 - y^2))."""
+    net = _tanh_grid_net()
+    xs, ys = _tanh_root(2.0), _tanh_root(1.5)
+    exact = torch.tensor([[x, y] for x in (-xs, 0.0, xs) for y in (-ys, 0.0, ys)], dtype=F64)
+    traj = rd.find_fixed_points(net, n_initial=32, starts_from="trajectory", generator=_gen(1))
+    assert traj.starts_from == "trajectory" and traj.spread_box is None
+    assert traj.n_points == 4 and set(traj.stability) == {"stable"} and traj.status == "success"
+    _same_set(traj.points, exact[(exact != 0).all(-1)], 1e-12)
+    assert traj.complete and traj.hits_spread.tolist() == [0] * 4
+    assert traj.starts == "32 state(s) after a 200-step transient from the model's random initial states"
+    assert f"for starts drawn like these ({traj.starts}); points off the attractor" in traj.message
+    assert "starts_from='mixed'" in traj.message
+    res = rd.find_fixed_points(net, n_initial=32, generator=_gen(1))
+    assert res.starts_from == "mixed" and res.n_points == 9 and res.status == "success", res.message
+    _same_set(res.points, exact, 1e-12)
+    assert res.starts == (
+        "16 state(s) after a 200-step transient from the model's random initial states and 16 uniform in "
+        "the box of the visited states"
+    )
+    assert f"for starts drawn like these ({res.starts})" in res.message
+    unstable = torch.tensor([s != "stable" for s in res.stability])
+    assert torch.equal(res.hits_spread[unstable], res.hits[unstable]) and int(res.hits[unstable].min()) >= 1
+    assert int(res.hits_spread.sum()) <= 16 and int(res.hits.sum()) == res.n_converged
+    assert "5 point(s) only from the 16 spread starts (off the trajectories)" in res.message
+    for p, ev, lab in zip(res.points, res.eigenvalues, res.stability, strict=True):
+        slopes = sorted([2 * (1 - float(p[0]) ** 2), 1.5 * (1 - float(p[1]) ** 2)], reverse=True)
+        np.testing.assert_allclose(ev.real.numpy(), slopes, atol=1e-12)
+        want = {0: "stable", 1: "saddle", 2: "unstable"}[sum(s > 1 for s in slopes)]
+        assert lab == want
+    # the box: spanned by the model's initial states and the states after the transient, replayed here
+    gen = _gen(1)
+    h0 = net.initial_state((32,), generator=gen)
+    h = h0
+    with torch.no_grad():
+        for _ in range(200):
+            h = torch.tanh(h @ net.weight_hh.T)
+    both = torch.cat([h0, h])
+    assert torch.equal(res.spread_box, torch.stack([both.amin(0), both.amax(0)]))
+
+
+def test_henon_both_fixed_points_from_each_start_distribution() -> None:
+    """Henon (a, b) = (1.4, 0.3): the fixed points x = (-(1 - b) +- sqrt((1 - b)^2 + 4a)) / (2a),
+    y = b x; x = 0.631 lies on the attractor, x = -1.131 off it (on the basin boundary). The
+    Levenberg-Marquardt search reaches both from either start distribution (its steps are not
+    local), so every one gives the same exact pair (with 16 starts the box of visited states does not
+    even reach x = -1.131); the census names the distribution it counted."""
+    a, b = 1.4, 0.3
+    xs = sorted((-(1 - b) + s * math.sqrt((1 - b) ** 2 + 4 * a)) / (2 * a) for s in (1, -1))
+    for starts_from in ("trajectory", "spread", "mixed"):
+        res = rd.find_fixed_points(
+            rd.Henon().double(), n_initial=16, starts_from=starts_from, generator=_gen(4)
+        )
+        order = res.points[:, 0].argsort()
+        np.testing.assert_allclose(res.points[order].numpy(), [[x, b * x] for x in xs], atol=1e-12)
+        assert res.starts_from == starts_from and f"drawn like these ({res.starts})" in res.message
+        n_spread = {"trajectory": 0, "spread": 16, "mixed": 8}[starts_from]
+        assert int(res.hits_spread.sum()) <= n_spread and int(res.hits.sum()) == res.n_converged
+        if n_spread:
+            lo, hi = res.spread_box
+            on = res.points[order[1]]  # the point on the attractor lies in the box of visited states
+            assert bool(((lo <= on) & (on <= hi)).all()) and float((hi - lo).min()) > 0.5
+
+
+def test_polynomial_grid_census_bias_of_trajectory_starts() -> None:
+    """The 20-point grid roots(P) x roots(Q): 64 trajectory starts (200 steps) find only the points
+    near where trajectories settle and the census says complete (p_new = 0) with 11 of 20: the bias
+    this distribution has. The default mixed starts (192) find all 20, exactly."""
+    fmap = Roots2D(_RX, _RY)
+    exact = torch.tensor([[x, y] for x in _RX for y in _RY], dtype=F64)
+    traj = rd.find_fixed_points(fmap, n_initial=64, starts_from="trajectory", generator=_gen(0))
+    assert traj.complete and traj.p_new == 0.0 and traj.n_points < 20
+    assert float(torch.cdist(traj.points, exact).amin(-1).max()) < 1e-12
+    res = rd.find_fixed_points(fmap, n_initial=192, generator=_gen(0))
+    assert res.n_points == 20 and res.complete, res.message
+    _same_set(res.points, exact, 1e-12)
+    assert int(res.hits_spread.sum()) > 0 and int(res.hits.sum()) == res.n_converged
+
+
+def test_starts_from_bad_value_and_given_states() -> None:
+    with pytest.raises(
+        ValueError, match=r"`starts_from` must be one of 'mixed', 'trajectory', 'spread'; got 'box'"
+    ):
+        rd.find_fixed_points(rd.Henon().double(), starts_from="box")
+    starts = torch.tensor([[0.6, 0.2], [-1.1, -0.3]], dtype=F64)
+    res = rd.find_fixed_points(rd.Henon().double(), initial_states=starts, throw=False)
+    assert res.starts_from == "initial_states" and res.starts == "2 given initial_states"
+    assert res.spread_box is None and res.hits_spread.tolist() == [0, 0]
+
+
+def test_cli_defaults_are_the_librarys() -> None:
+    """One source of defaults: every option of `rnndyn fixed-points` that maps to an argument of
+    find_fixed_points has the library's default (both read rnndyn._fixed_point_defaults)."""
+    import inspect
+
+    import typer
+
+    import rnndyn._fixed_point_defaults as defaults
+    from rnndyn.cli import app
+    from rnndyn.cli.fixed_points import OPTIONS
+
+    params = inspect.signature(rd.find_fixed_points).parameters
+    cmd = typer.main.get_command(app).commands["fixed-points"]
+    by_flag = {opt: p for p in cmd.params for opt in p.opts}
+    assert set(OPTIONS) <= set(params)
+    for arg, flag in OPTIONS.items():
+        if arg == "inputs":  # --input is a comma-separated string, parsed to the tensor
+            continue
+        assert by_flag[flag].default == params[arg].default, (arg, flag)
+    for arg, name in (("n_initial", "N_INITIAL"), ("starts_from", "STARTS_FROM"), ("max_iter", "MAX_ITER"),
+                      ("completeness_tol", "COMPLETENESS_TOL"), ("eps_slow", "EPS_SLOW")):  # fmt: skip
+        assert params[arg].default == getattr(defaults, name)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
+import rnndyn._fixed_point_defaults as _D
 from rnndyn._checks import (
     check_choice,
     check_compute_dtype,
@@ -36,7 +37,6 @@ from rnndyn._checks import (
     check_state,
     check_tensor,
 )
-from rnndyn._fixed_point_defaults import COMPLETENESS_TOL
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn._types import default_rtol
 from rnndyn.models.base import AbstractMap
@@ -65,6 +65,8 @@ _PROBE_SEED = 20131
 #: odd symmetry holds when |F(-h) + F(h)| and |(J(-h) - J(h)) Q| (3 random directions Q) are below
 #: this many ulps (times sqrt(n) and the size of the terms) at every probe
 _SYMMETRY_ULPS = 64.0
+#: the box of the spread starts leaves out states with norm above this many times the median norm
+_ESCAPE = 10.0
 #: the default advice multiplies the number of starts by this factor
 _MORE_STARTS = 4
 
@@ -114,6 +116,15 @@ class FixedPointResult(Result):
         points_dimension: number of principal components needed for 95% of the variance of
             the fixed and slow points found (a line attractor gives 1; 0 for < 3 points).
         hits: ``(K,)`` starts that converged to each point (0 for a point added by symmetry).
+        hits_spread: ``(K,)`` of those, the starts drawn from the spread box (a point with
+            ``hits_spread == hits > 0`` was reached only from off the trajectories).
+        starts_from: the start distribution the census refers to: ``"mixed"``,
+            ``"trajectory"``, ``"spread"`` (see :func:`find_fixed_points`) or
+            ``"initial_states"`` (given).
+        starts: that distribution in words (counts, transient, box, noise), as the census
+            message gives it.
+        spread_box: ``(2, n)`` the lower and upper corners of the box the spread starts were
+            drawn from, or ``None`` when there were none.
         from_symmetry: ``(K,)`` ``True`` for a point found by no start but added as the partner
             :math:`-h^*` of a found point of an odd map (each re-verified: Newton polish, then
             its residual recomputed from the map and below ``tol``).
@@ -167,6 +178,10 @@ class FixedPointResult(Result):
     slow_manifold_dimension: int
     points_dimension: int
     hits: Tensor
+    hits_spread: Tensor
+    starts_from: str
+    starts: str
+    spread_box: Tensor | None
     from_symmetry: Tensor
     odd_map: bool
     symmetry_error: float
@@ -590,6 +605,32 @@ def _completeness(
     return n_iso, d, n1, p_new, n_iso + (2 if odd else 1) * unseen
 
 
+def _visited_box(states: Tensor) -> tuple[Tensor, Tensor]:
+    """Lower and upper corners of the box spanned by ``states`` ``(S, n)``, leaving out escaping
+    states (norm above ``_ESCAPE`` times the median norm; e.g. a map's orbits on their way to
+    infinity, which would make the box astronomically large)."""
+    norm = states.norm(dim=-1)
+    kept = states[norm <= _ESCAPE * norm.median()]
+    return kept.amin(0), kept.amax(0)
+
+
+def _start_description(starts_from: str, b: int, n_spread: int, n_transient: int, noise: float) -> str:
+    """The start distribution in words, for the census (``FixedPointResult.starts``)."""
+    if starts_from == "initial_states":
+        words = f"{b} given initial_states"
+    else:
+        on = (
+            f"{b - n_spread} state(s) after a {n_transient}-step transient from the model's random initial states"
+            if n_transient
+            else f"{b - n_spread} of the model's random initial states"
+        )
+        spread = f"{n_spread} uniform in the box of the visited states" + (
+            "" if _D.SPREAD_FACTOR == 1 else f" widened {_D.SPREAD_FACTOR:g}x about its centre"
+        )
+        words = {"trajectory": on, "spread": spread, "mixed": f"{on} and {spread}"}[starts_from]
+    return words + (f", plus Gaussian noise of std {noise:g}" if noise > 0 else "")
+
+
 # ----------------------------------------------------------------------------- public
 def _check_constant_input(x0: torch.Tensor | None, dtype: torch.dtype, device: torch.device) -> None:
     # the input joins the state in every step: it must match the compute dtype (as in
@@ -601,21 +642,22 @@ def _check_constant_input(x0: torch.Tensor | None, dtype: torch.dtype, device: t
 def find_fixed_points(
     system: AbstractMap,
     *,
-    n_initial: int = 128,
+    n_initial: int = _D.N_INITIAL,
     tol: float | None = None,
     inputs: Tensor | None = None,
     initial_states: Tensor | None = None,
-    n_transient: int = 200,
-    noise: float = 0.0,
-    max_iter: int = 200,
-    slow_tol: float = 1e-4,
-    eps_slow: float = 0.05,
-    marginal_tol: float = 1e-6,
+    starts_from: str = _D.STARTS_FROM,
+    n_transient: int = _D.N_TRANSIENT,
+    noise: float = _D.NOISE,
+    max_iter: int = _D.MAX_ITER,
+    slow_tol: float = _D.SLOW_TOL,
+    eps_slow: float = _D.EPS_SLOW,
+    marginal_tol: float = _D.MARGINAL_TOL,
     dedup_tol: float | None = None,
-    method: str = "lm",
-    slow_manifold: bool = True,
+    method: str = _D.METHOD,
+    slow_manifold: bool = _D.SLOW_MANIFOLD,
     freeze_tol: float | None = None,
-    completeness_tol: float = COMPLETENESS_TOL,
+    completeness_tol: float = _D.COMPLETENESS_TOL,
     generator: torch.Generator | None = None,
     throw: bool = True,
 ) -> FixedPointResult:
@@ -663,9 +705,20 @@ def find_fixed_points(
     starts to try. Points of a continuum (an eigenvalue within :math:`\sqrt{\epsilon_{\rm
     mach}}` of 1) are neither counted nor mirrored.
 
-    Starts: ``initial_states`` if given; otherwise ``n_initial`` random initial states run
-    for ``n_transient`` steps (states on the attractor, where fixed points that shape the
-    dynamics live), plus Gaussian ``noise`` of that standard deviation.
+    **Starts, and what the census refers to.** ``initial_states`` if given; otherwise
+    ``n_initial`` of the model's random initial states are run for ``n_transient`` steps, and
+    ``starts_from`` says which states start the search: ``"trajectory"`` the states after the
+    transient (on the attractor, where the fixed points that shape the dynamics live),
+    ``"spread"`` states uniform in the box of the visited states (spanned by the initial states
+    and the states after the transient, leaving out escaping ones, with a norm above 10 times the
+    median; ``spread_box``), ``"mixed"``
+    (default) the last ``n_initial // 2`` starts spread, the others on trajectories. Unstable
+    points off the attractor (a saddle between two basins, a repeller) are never approached by
+    trajectories, and a Newton-like minimiser started on the attractor rarely leaves it: with
+    ``"trajectory"`` starts they can be missed while the census says "complete", since the census
+    can only count what its starts reach. Gaussian ``noise`` of that standard deviation is added to
+    every start. The result records the distribution (``starts_from``, ``starts`` in words, the
+    census message quotes it) and which points the spread starts reached (``hits_spread``).
 
     Choosing tolerances: ``tol`` bounds the residual :math:`\lVert F(h)-h\rVert_2` of an
     accepted fixed point; the default :math:`10^{-10}\sqrt n` (float64; :math:`10^{-5}\sqrt n`
@@ -677,7 +730,8 @@ def find_fixed_points(
         n_initial: number of starts (ignored when ``initial_states`` is given).
         tol: residual tolerance (> 0).
         inputs: one constant input ``(d,)`` (input-conditioned fixed points), or ``None``.
-        initial_states: ``(*batch, n)`` explicit starts.
+        initial_states: ``(*batch, n)`` explicit starts (``starts_from`` is then not used).
+        starts_from: ``"mixed"`` (default), ``"trajectory"`` or ``"spread"`` (see Starts above).
         n_transient: steps run from random states to obtain trajectory samples.
         noise: std of Gaussian noise added to the starts.
         max_iter: minimiser iterations.
@@ -702,7 +756,8 @@ def find_fixed_points(
 
     Raises:
         TypeError: a flow or non-rnndyn object; bad argument types.
-        ValueError: ``tol <= 0``, ``completeness_tol`` outside [0, 1], wrong state / input
+        ValueError: ``tol <= 0``, ``completeness_tol`` outside [0, 1], an unknown ``starts_from``,
+            wrong state / input
             shapes, a non-square Jacobian.
         FixedPointError: nothing found and ``throw=True``.
 
@@ -731,6 +786,7 @@ def find_fixed_points(
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
     max_iter = check_positive_int(max_iter, "max_iter")
     method = check_choice(method, "method", ("lm", "adam"))
+    starts_from = check_choice(starts_from, "starts_from", _D.STARTS_FROM_CHOICES)
     noise = check_real(noise, "noise", low=0.0)
     slow_tol = check_real(slow_tol, "slow_tol", low=0.0, low_open=True)
     eps_slow = check_real(eps_slow, "eps_slow", low=0.0, low_open=True)
@@ -782,6 +838,7 @@ def find_fixed_points(
             )
         _check_constant_input(x0, dtype, device)
         h = initial_states.reshape(-1, n).clone()
+        starts_from, n_spread, box = "initial_states", 0, None
     else:
         _check_constant_input(x0, dtype, device)
         h0 = system.initial_state((n_initial,), generator=generator)
@@ -795,9 +852,20 @@ def find_fixed_points(
                     h_next = torch.where(bad.unsqueeze(-1), h0, h_next)
                 h = h_next
         h = h.clone()
+        box = None
+        n_spread = {"trajectory": 0, "spread": n_initial, "mixed": n_initial // 2}[starts_from]
+        if n_spread:
+            lo, hi = _visited_box(torch.cat([h0, h]))
+            # uniform in the box of the visited states widened SPREAD_FACTOR times about its centre:
+            # unstable points off the attractor (saddles between basins, repellers) are reachable
+            u = torch.rand(n_spread, n, generator=generator, dtype=torch.float64).to(h)
+            centre, half = 0.5 * (hi + lo), 0.5 * (hi - lo)
+            h[n_initial - n_spread :] = centre + _D.SPREAD_FACTOR * half * (2 * u - 1)
+            box = (centre - _D.SPREAD_FACTOR * half, centre + _D.SPREAD_FACTOR * half)
     if noise > 0:
         h = h + noise * torch.randn(h.shape, generator=generator, dtype=torch.float64).to(h)
     b = h.shape[0]
+    start_words = _start_description(starts_from, b, n_spread, n_transient, noise)
     tol_v = (
         default_rtol(dtype) * math.sqrt(n) if tol is None else check_real(tol, "tol", low=0.0, low_open=True)
     )
@@ -903,10 +971,12 @@ def find_fixed_points(
         pts, sp = _dedup(h[conv], q[conv], dedup_v)
         # every converged start counts for the point it reached (within dedup_tol of a kept one)
         if pts.shape[0]:
-            owner = torch.cdist(h[conv], pts, compute_mode="donot_use_mm_for_euclid_dist").argmin(-1)
-            hits = torch.bincount(owner.cpu(), minlength=pts.shape[0])
+            owner = torch.cdist(h[conv], pts, compute_mode="donot_use_mm_for_euclid_dist").argmin(-1).cpu()
+            hits = torch.bincount(owner, minlength=pts.shape[0])
+            from_spread = (torch.arange(b) >= b - n_spread)[conv.cpu()]
+            hits_spread = torch.bincount(owner[from_spread], minlength=pts.shape[0])
         else:
-            hits = torch.zeros(0, dtype=torch.long)
+            hits = hits_spread = torch.zeros(0, dtype=torch.long)
         sel = slow.nonzero().squeeze(-1)
         kind_all = torch.where(on_manifold[sel], 1, 0)  # 0 minimum, 1 manifold
         spts, ssp, keep_s = _dedup(h[sel], q[sel], max(dedup_v, 1e-4 * math.sqrt(n)), with_index=True)
@@ -945,6 +1015,7 @@ def find_fixed_points(
                 pts = torch.cat([pts, added])
                 sp = torch.cat([sp, 0.5 * r_c[ok] ** 2])
                 hits = torch.cat([hits, torch.zeros(added.shape[0], dtype=torch.long)])
+                hits_spread = torch.cat([hits_spread, torch.zeros(added.shape[0], dtype=torch.long)])
                 ev = torch.cat([ev, ev_added])
                 isolated = torch.cat([isolated, _isolated(ev_added, cont_tol)])
         # the origin is fixed for every odd map (F(0) = -F(0)); said, not listed, when no start reached it
@@ -963,6 +1034,7 @@ def find_fixed_points(
         pts, sp, ev = pts[order], sp[order], ev[order]
         order = order.cpu()
         hits, from_sym, isolated = hits[order], from_sym[order], isolated[order]
+        hits_spread = hits_spread[order]
         sev = _spectrum(system, spts, x0)
         s_slow = ((sev - 1).abs() < eps_slow).sum(-1).cpu()
     n_unstable, n_slow, spr, labels = _classify(ev, marginal_tol, eps_slow)
@@ -1015,16 +1087,24 @@ def find_fixed_points(
             f"completeness: {n_species} isolated {unit} found by {n_reach} of {b} starts, "
             f"{n1} of them by one start only"
         )
+        if n_spread and n_spread < b:
+            only = int(((hits_spread == hits) & (hits > 0) & isolated).sum())
+            head += f", {only} point(s) only from the {n_spread} spread starts (off the trajectories)"
         if p_new <= completeness_tol:
             detail = (
                 f"{head}; Good-Turing probability that one more start finds a new one {p_new:.2g} "
-                f"<= completeness_tol = {completeness_tol:g}"
+                f"<= completeness_tol = {completeness_tol:g}, for starts drawn like these ({start_words})"
             )
+            if starts_from == "trajectory":
+                detail += (
+                    "; points off the attractor (saddles between basins, repellers) are not sampled: "
+                    "starts_from='mixed' adds starts spread over the box of the visited states"
+                )
         else:
             detail = (
-                f"{head}: one more start finds a new one with probability {p_new:.2g} (Good-Turing) "
-                f"> completeness_tol = {completeness_tol:g}, about {n_est:.0f} isolated points estimated "
-                f"(Chao1; {n_iso} found): {more} may find more"
+                f"{head}: one more start drawn like these ({start_words}) finds a new one with probability "
+                f"{p_new:.2g} (Good-Turing) > completeness_tol = {completeness_tol:g}, about {n_est:.0f} "
+                f"isolated points estimated (Chao1; {n_iso} found): {more} may find more"
             )
             n_conv = int(conv.sum())
             if 2 * n_conv < b:
@@ -1113,6 +1193,10 @@ def find_fixed_points(
         slow_manifold_dimension=dim,
         points_dimension=pdim,
         hits=hits,
+        hits_spread=hits_spread,
+        starts_from=starts_from,
+        starts=start_words,
+        spread_box=None if box is None else torch.stack(box).cpu(),
         from_symmetry=from_sym,
         odd_map=odd,
         symmetry_error=sym_err,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rnndyn._fixed_point_defaults import COMPLETENESS_TOL  # = find_fixed_points' default, without torch
+from rnndyn import _fixed_point_defaults as _D  # find_fixed_points' defaults, without torch
 from rnndyn.cli._common import (
     DeviceOpt,
     DtOpt,
@@ -46,29 +46,43 @@ OPTIONS = {
     "freeze_tol": "--freeze-tol",
     "slow_manifold": "--slow-manifold",
     "completeness_tol": "--completeness-tol",
+    "starts_from": "--starts-from",
 }
 
 
 @takes_model
 def fixed_points_cmd(
     flags: ModelFlags,
-    n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = 128,
+    n_initial: Annotated[int, typer.Option("--starts", help="Number of starting states.")] = _D.N_INITIAL,
+    starts_from: Annotated[
+        str,
+        typer.Option(
+            "--starts-from",
+            help="Where the starts come from, and so what the completeness census refers to: "
+            "'trajectory' (states after --transient steps: on the attractor), 'spread' (uniform in the "
+            "box of the visited states: unstable points off the attractor too) or 'mixed' (half each).",
+        ),
+    ] = _D.STARTS_FROM,
     tol: Annotated[
         float | None, typer.Option("--tol", help="Residual tolerance |F(h) - h| (default: 1e-10 sqrt(n)).")
     ] = None,
     constant_input: Annotated[
         str | None, typer.Option("--input", help="Constant input, comma-separated (e.g. 0.5,-1).")
     ] = None,
-    n_transient: Annotated[int, typer.Option("--transient", help="Steps run to sample starts.")] = 200,
-    noise: Annotated[float, typer.Option("--noise", help="Std of noise added to the starts.")] = 0.0,
-    max_iter: Annotated[int, typer.Option("--max-iter", help="Minimiser iterations.")] = 200,
-    slow_tol: Annotated[float, typer.Option("--slow-tol", help="Largest speed q of a slow point.")] = 1e-4,
+    n_transient: Annotated[
+        int, typer.Option("--transient", help="Steps run to sample starts.")
+    ] = _D.N_TRANSIENT,
+    noise: Annotated[float, typer.Option("--noise", help="Std of noise added to the starts.")] = _D.NOISE,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="Minimiser iterations.")] = _D.MAX_ITER,
+    slow_tol: Annotated[
+        float, typer.Option("--slow-tol", help="Largest speed q of a slow point.")
+    ] = _D.SLOW_TOL,
     eps_slow: Annotated[
         float, typer.Option("--eps-slow", help="Slow directions: |lambda - 1| < eps.")
-    ] = 0.05,
+    ] = _D.EPS_SLOW,
     optimiser: Annotated[
         str, typer.Option("--optimiser", help="'lm' (Levenberg-Marquardt) or 'adam'.")
-    ] = "lm",
+    ] = _D.METHOD,
     slow_manifold: Annotated[
         bool,
         typer.Option(
@@ -76,7 +90,7 @@ def fixed_points_cmd(
             help="Converge starts that crawl along flat directions (rows of J - I below --freeze-tol, "
             "e.g. closed update gates) onto the slow manifold and report them as slow points.",
         ),
-    ] = True,
+    ] = _D.SLOW_MANIFOLD,
     freeze_tol: Annotated[
         float | None,
         typer.Option(
@@ -91,7 +105,7 @@ def fixed_points_cmd(
             help="Largest Good-Turing probability p_new (that one more start finds a new fixed "
             "point) for which the search counts as complete; in [0, 1], 1 never downgrades the status.",
         ),
-    ] = COMPLETENESS_TOL,
+    ] = _D.COMPLETENESS_TOL,
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
     dt: DtOpt = None,
@@ -104,7 +118,9 @@ def fixed_points_cmd(
     """Fixed points by speed minimisation from many starts, Newton-polished, with their stability
     and the slow-manifold summary; slow points (ghosts, points on a slow manifold such as the
     closed-gate manifolds of gated networks at large alpha_z) with their speed and slow
-    directions; how complete the list is (Good-Turing, --completeness-tol); --json, --out figure."""
+    directions; how complete the list is (Good-Turing, --completeness-tol), for the start
+    distribution of --starts-from (default: half on trajectories, half spread over the box of the
+    visited states); --json, --out figure."""
     import torch
     from rich.table import Table
 
@@ -120,6 +136,7 @@ def fixed_points_cmd(
             res = find_fixed_points(
                 system,
                 n_initial=n_initial,
+                starts_from=starts_from,
                 tol=tol,
                 inputs=x,
                 n_transient=n_transient,
@@ -139,8 +156,10 @@ def fixed_points_cmd(
     import dataclasses
 
     # the message in the options typed here (was 'more starts (n_initial=32) may find more')
-    words = res.message.replace("(n_initial=", "(--starts ").replace(
-        "completeness_tol =", "--completeness-tol ="
+    words = (
+        res.message.replace("(n_initial=", "(--starts ")
+        .replace("completeness_tol =", "--completeness-tol =")
+        .replace("starts_from='mixed'", "--starts-from mixed")
     )
     res = dataclasses.replace(res, message=words)
     console.print(f"analysed: fixed points at {analysed}")  # after the run: an error comes alone
