@@ -1,0 +1,173 @@
+"""Exact oracles for the numbers a Lyapunov result reports besides the exponents themselves:
+standard errors, running estimates, derived quantities (Kaplan--Yorke dimension, entropy rate,
+predictability time, slow modes) and the statistics behind the convergence and stationarity
+checks.
+
+Written from a mutation audit: each test here kills plausible bugs (a ``sqrt(B - 1)``, a running
+average off by one step, an entropy that sums only ``lambda_1``, ...) that the other tests let
+pass. The main oracle is an input-driven scalar map ``h' = e^{x} h``, whose one-step growth
+``ln R = x_t`` is known exactly at every step, so every average the engine forms can be computed
+from the inputs alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import rnndyn as rd
+from rnndyn import _diagnostics as diag
+from rnndyn.lyapunov import kaplan_yorke_dimension
+
+F64 = torch.float64
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+class DrivenScalar(rd.AbstractMap):
+    """h_{t+1} = exp(x_t) h_t: the exponent's one-step value ln R = x_t exactly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 1
+        self.register_buffer("one", torch.ones((), dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * torch.exp(x) * self.one
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.exp(x).unsqueeze(-1) * self.one
+
+
+class Diagonal(rd.AbstractMap):
+    """h' = a * h with a constant diagonal: exponents ln|a_i| exactly (from h0 = 0, a fixed point)."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size = a.shape[0]
+        self.register_buffer("a", a.to(F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * self.a
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.diag_embed(self.a.expand_as(h))
+
+
+def _driven(x: torch.Tensor, **kw) -> rd.LyapunovResult:  # noqa: ANN003
+    return rd.lyapunov_spectrum(
+        DrivenScalar(), inputs=x, h0=torch.ones(x.shape[0], 1, dtype=F64), throw=False, **kw
+    )
+
+
+# ------------------------------------------------------------------ Kaplan-Yorke dimension
+def test_kaplan_yorke_dimension_at_zero_partial_sums() -> None:
+    # a limit cycle (0, -1) has D = 1 (j = 1 with partial sum exactly 0), not 0 and not an error;
+    # a partial sum that returns exactly to 0 is continuous across j: (0.5, -0.5, -1) gives 2
+    assert kaplan_yorke_dimension(torch.tensor([0.0, -1.0])) == 1.0
+    assert kaplan_yorke_dimension(torch.tensor([0.5, -0.5, -1.0])) == 2.0
+    assert kaplan_yorke_dimension(torch.tensor([0.0, 0.0])) == 2.0
+    # unsorted input, three terms: partial sums 0.5, 0.75, -0.75 -> D = 2 + 0.75 / 1.5
+    assert kaplan_yorke_dimension(torch.tensor([-1.5, 0.5, 0.25])) == pytest.approx(2.5, abs=1e-15)
+
+
+# ------------------------------------------------------------------ derived quantities, exact
+def test_diagonal_map_derived_quantities_are_exact_in_nats_and_bits() -> None:
+    a = torch.tensor([4.0, 1.5, 0.5, 0.1], dtype=F64)
+    lam = a.log()  # 1.386, 0.405, -0.693, -2.303
+    for base in (math.e, 2.0):
+        res = rd.lyapunov_spectrum(
+            Diagonal(a),
+            n_steps=50,
+            n_transient=40,
+            h0=torch.zeros(4, dtype=F64),
+            generator=gen(0),
+            log_base=base,
+        )
+        torch.testing.assert_close(res.exponents, lam / math.log(base), rtol=0, atol=1e-12)
+        # Pesin: the sum of the positive exponents, ln 4 + ln 1.5 = ln 6 nats (log2(6) bits)
+        assert res.entropy_rate == pytest.approx(math.log(6.0) / math.log(base), abs=1e-12)
+        # ln 2 / lambda_max in steps whatever the base: half a step doubles a perturbation
+        assert res.predictability_time == pytest.approx(0.5, abs=1e-12)
+        # partial sums ln 4, ln 6, ln 3, ln 0.3: D = 3 + ln 3 / ln 10 (base-independent)
+        assert res.kaplan_yorke_dimension == pytest.approx(3 + math.log(3.0) / math.log(10.0), abs=1e-12)
+        assert res.regime == "chaotic" and res.n_near_zero == 0
+    # an exponent of exactly 0 (|a| = 1) is a slow mode even for zero_tol = 0: |lambda| <= tol
+    res = rd.lyapunov_spectrum(
+        Diagonal(torch.ones(1)), n_steps=50, h0=torch.zeros(1, dtype=F64), zero_tol=0.0
+    )
+    assert float(res.exponents[0]) == 0.0 and res.n_near_zero == 1 and res.regime == "marginal"
+
+
+# ------------------------------------------------------------------ errors and running estimates
+def test_driven_scalar_standard_error_running_estimates_and_tolerance_are_the_inputs_statistics() -> None:
+    b, t = 5, 400
+    x = 0.3 * torch.randn(b, t, 1, generator=gen(1), dtype=F64)
+    x = x - x.mean() + 0.004  # lambda = 0.004 > 0, within its error bar
+    res = _driven(x)
+    per = x[..., 0].mean(1)  # each trajectory's exponent: the mean of its inputs
+    torch.testing.assert_close(res.per_trajectory[:, 0], per, rtol=0, atol=1e-14)
+    assert float(res.exponents[0]) == pytest.approx(float(per.mean()), abs=1e-14)
+    # standard error of a mean of B values: unbiased std / sqrt(B)
+    assert res.stderr_method == "trajectories"
+    assert float(res.stderr[0]) == pytest.approx(float(per.std(unbiased=True)) / math.sqrt(b), rel=1e-12)
+    # the running estimate at T steps is the mean of the first T inputs
+    steps = res.running_steps
+    assert int(steps[-1]) == t and int(steps[0]) >= 1
+    cum = torch.cumsum(x[..., 0], 1)
+    torch.testing.assert_close(res.running[..., 0], cum[:, steps - 1] / steps, rtol=0, atol=1e-14)
+    # the near-zero tolerance is 3 standard errors of the exponent closest to zero (here > 1e-3)
+    assert float(res.stderr[0]) > 1e-3
+    assert res.near_zero_tolerance == pytest.approx(3.0 * float(res.stderr[0]), rel=1e-12)
+    # 0 < lambda <= tolerance: a slow mode and a marginal regime, not chaos
+    assert 0 < res.lambda_max < res.near_zero_tolerance
+    assert res.regime == "marginal" and res.n_near_zero == 1
+    # the drift the convergence check measures: lambda(T) against lambda at the middle
+    half = res.convergence["half_steps"]
+    assert half == t // 2
+    assert res.convergence["drift"][0] == pytest.approx(
+        abs(float(per.mean()) - float(x[:, :half, 0].mean())), abs=1e-14
+    )
+
+
+def test_driven_scalar_time_block_error_of_one_trajectory() -> None:
+    t = 500
+    x = 0.2 * torch.randn(1, t, 1, generator=gen(2), dtype=F64)
+    res = _driven(x)
+    assert res.stderr_method == "time_blocks"
+    blocks = x[0, :, 0].view(10, t // 10).mean(1)  # N_BLOCKS = 10 blocks of 50 steps
+    assert float(res.stderr[0]) == pytest.approx(float(blocks.std(unbiased=True)) / math.sqrt(10), rel=1e-12)
+
+
+# ------------------------------------------------------------------ stationarity statistics
+def test_stationarity_statistics_of_hand_made_block_series() -> None:
+    zero = torch.zeros(1, dtype=F64)
+    # a step half way, K = 8 (no trimming): successive differences 0,0,0,1,0,0,0 -> sigma^2 =
+    # (1/7)/2; noise = sigma sqrt(1/4 + 1/4) = 1/sqrt(28); difference of the halves 1
+    step = torch.tensor([0.0] * 4 + [1.0] * 4, dtype=F64)[:, None]
+    st = diag.stationarity_stats(step, zero, zero, 1.0)
+    assert float(st.m1) == 0.0 and float(st.m2) == 1.0
+    assert float(st.noise) == pytest.approx(1 / math.sqrt(28), rel=1e-14)
+    assert float(st.z) == pytest.approx(math.sqrt(28), rel=1e-14) and bool(st.bad)
+    assert float(st.bias) == pytest.approx(0.5, rel=1e-14)  # half the difference of the halves
+    # a jump in the last block, K = 8: the halves differ by 1/4, the last block is 7/8 away from
+    # the mean, and that is the bias the trend leaves
+    last = torch.tensor([0.0] * 7 + [1.0], dtype=F64)[:, None]
+    st = diag.stationarity_stats(last, zero, zero, 1.0)
+    assert float(st.diff) == pytest.approx(0.25, rel=1e-14)
+    assert float(st.bias) == pytest.approx(0.875, rel=1e-14)
+    # K = 12: the largest squared successive difference is left out, so one abrupt change has
+    # no noise to hide in (z = inf); untrimmed it would be sqrt(22) / sqrt(1/6 * 12 / 1)...
+    last12 = torch.tensor([0.0] * 11 + [1.0], dtype=F64)[:, None]
+    st = diag.stationarity_stats(last12, zero, zero, 1.0)
+    assert float(st.noise) == 0.0 and math.isinf(float(st.z)) and bool(st.bad)
+    # K = 12 with alternating blocks: 11 equal squared differences 1, one dropped, rescaled by
+    # the tabulated bias 1.3747: sigma^2 = 1.3747 / 2
+    alt = torch.tensor([0.0, 1.0] * 6, dtype=F64)[:, None]
+    st = diag.stationarity_stats(alt, zero, zero, 1.0)
+    assert float(st.noise) == pytest.approx(math.sqrt(1.3747 / 2) * math.sqrt(1 / 6 + 1 / 6), rel=1e-14)
+    assert float(st.diff) == 0.0 and not bool(st.bad)
