@@ -639,3 +639,18 @@ def test_analyze_rejects_bad_options_before_any_work(tmp_path) -> None:
     text = res.to_json(tmp_path / "r.json")
     assert (tmp_path / "r.json").read_text() == text
     assert "running" in res.to_dict(full=True)["lyapunov"] and "running" not in res.to_dict()["lyapunov"]
+
+
+def test_analyze_takes_a_scripted_module_in_memory() -> None:
+    """Before: rd.analyze(torch.jit.script(gru)) said the module 'contains none' of the recurrent
+    networks (a scripted module hides its submodules' types). Now it is read as rd.load_model
+    reads a TorchScript file (a wrapper's too: tests/test_io.py::test_torchscript): the same
+    weights, so the same exponents."""
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(2, 4, batch_first=True, dtype=D)
+    x = torch.randn(1, 30, 2, generator=gen(3), dtype=D)
+    ref = rd.analyze(gru, x, n_transient=5, sections="lyapunov")
+    res = rd.analyze(torch.jit.script(gru), x, n_transient=5, sections="lyapunov")
+    torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=0)
+    assert res.model["loaded_from"]["format"] == "torchscript"
+    assert res.inputs["layout"] == "(B, T, d)"  # the scripted GRU's own batch_first

@@ -157,7 +157,7 @@ def prepare_model(
     module containing one, or a path (:func:`rnndyn.load_model`). The model is copied before it is
     converted to ``dtype``/``device``.
     """
-    from rnndyn.io import describe_module, find_recurrent, load_model
+    from rnndyn.io import describe_module, find_recurrent, from_script_module, load_model
     from rnndyn.models.base import AbstractFlow, AbstractMap
     from rnndyn.models.torch_interop import _AbstractTorchRNN, from_torch
 
@@ -167,6 +167,8 @@ def prepare_model(
     if isinstance(model, str | os.PathLike):
         model = load_model(model, module_path=module_path, lstm_state=lstm_state)
         info["loaded_from"] = dict(model.load_info)
+    elif isinstance(model, torch.jit.ScriptModule):  # before: "contains none" (its submodules are scripted)
+        model = from_script_module(model, module_path=module_path, lstm_state=lstm_state)
     if isinstance(model, AbstractFlow):
         raise TypeError(
             f"`model` must be a map; got the flow {type(model).__name__}: discretise it first, e.g. "

@@ -345,6 +345,18 @@ def _from_script(script: Any, *, arch: str | None, module_path: str | None, batc
     return module_from_state_dict(sd, arch=arch, module_path=module_path, batch_first=bf)
 
 
+def from_script_module(
+    script: Any, *, module_path: str | None = None, lstm_state: str = "full"
+) -> TorchRNN | TorchGRU | TorchLSTM:
+    """A TorchScript module in memory (``torch.jit.script(model)``) as :func:`load_model` reads a
+    TorchScript file: its recurrent weights copied into a fresh ``nn.RNN/GRU/LSTM`` (a scripted
+    module hides its submodules' types, so it cannot be wrapped directly); ``load_info`` says so."""
+    info: dict[str, Any] = {"path": "TorchScript module in memory"}
+    return _from_object(
+        script, info, arch=None, module_path=module_path, batch_first=None, lstm_state=lstm_state
+    )
+
+
 def _numpy_safe_globals() -> list[Any]:
     """NumPy arrays, scalars and dtypes, which checkpoints often hold (``"loss": np.float64(...)``):
     rebuilding them runs no user code, so ``weights_only`` loading may accept them."""
