@@ -654,3 +654,16 @@ def test_analyze_takes_a_scripted_module_in_memory() -> None:
     torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=0)
     assert res.model["loaded_from"]["format"] == "torchscript"
     assert res.inputs["layout"] == "(B, T, d)"  # the scripted GRU's own batch_first
+
+
+def test_analyze_says_what_the_inputs_and_the_clv_section_need() -> None:
+    """A 2-D array has one reading, (T, d), which its description no longer attributes to the
+    module's batch_first; CLVs on inputs too short for Ginelli's backward pass say how long the
+    inputs must be (before: only 'too short')."""
+    cell = torch.nn.GRUCell(2, 3, dtype=D)
+    x = torch.randn(40, 2, generator=gen(4), dtype=D)
+    res = rd.analyze(cell, x, n_transient=5, sections="clv")
+    assert res.inputs["description"] == "1 sequence(s) of 40 steps, 2 features, read as (T, d): one sequence"
+    # the oracle: 5 transient steps + 1 recorded + 300 backward-transient steps = 306 > T = 40
+    assert res.errors["clv"].startswith("the inputs (T = 40) are too short") and "= 306;" in res.errors["clv"]
+    assert res.status == "failed" and res.clv is None

@@ -297,7 +297,8 @@ def prepare_inputs(
         "n_sequences": int(B),
         "n_steps": int(T),
         "input_size": int(d),
-        "description": f"{B} sequence(s) of {T} steps, {d} features, read as {layout} ({source})",
+        "description": f"{B} sequence(s) of {T} steps, {d} features, read as {layout}"
+        + ("" if layout == "(T, d): one sequence" else f" ({source})"),  # a 2-D array has one reading
     }
     return x, desc
 
@@ -1193,7 +1194,9 @@ def _clv(
             n_fwd = max(1, x.shape[1] - n_transient - n_back)
             if x.shape[1] - n_transient - n_back < 1:
                 errors["clv"] = (
-                    f"the inputs (T = {x.shape[1]}) are too short for a forward and a backward pass"
+                    f"the inputs (T = {x.shape[1]}) are too short for a forward and a backward pass: "
+                    f"Ginelli's method needs at least n_transient + 1 + {n_back} backward-transient steps "
+                    f"= {n_transient + 1 + n_back}; give longer inputs or a shorter n_transient"
                 )
                 return None
         kwargs["inputs"] = x[:1, : n_transient + n_fwd + n_back]
