@@ -100,3 +100,25 @@ def test_jacobian_product_equals_dense_tangent() -> None:
             torch.testing.assert_close(
                 m._jacobian_product(h, None, q), m._jacobian(h, None) @ q, rtol=1e-12, atol=1e-12
             )
+
+
+def test_one_step_of_each_method_by_hand_on_lorenz() -> None:
+    # The textbook formulas on a nonlinear flow (Hairer, Norsett & Wanner, Solving ODEs I, §II.1).
+    # A linear test cannot tell Heun from the explicit midpoint rule (both give 1 + z + z^2/2), nor
+    # any two order-4 tableaux apart; Lorenz-63 can.
+    lor = rd.Lorenz63()
+    f = lor.vector_field
+    h = torch.tensor([1.0, -2.0, 20.0], dtype=F64)
+    dt = 0.05
+    k1 = f(h)
+    heun = h + dt / 2 * (k1 + f(h + dt * k1))
+    a1 = k1
+    a2 = f(h + dt / 2 * a1)
+    a3 = f(h + dt / 2 * a2)
+    a4 = f(h + dt * a3)
+    rk4 = h + dt / 6 * (a1 + 2 * a2 + 2 * a3 + a4)
+    for method, want in (("euler", h + dt * k1), ("heun", heun), ("rk4", rk4)):
+        got = rd.discretise(lor, dt=dt, method=method).step(h)
+        torch.testing.assert_close(got, want, rtol=1e-14, atol=1e-13, msg=method)
+    midpoint = h + dt * f(h + dt / 2 * k1)
+    assert float((heun - midpoint).abs().max()) > 1e-3  # the check tells the two order-2 rules apart
