@@ -598,3 +598,17 @@ def test_fresh_never_deletes_what_is_not_a_store(tmp_path) -> None:
     empty.mkdir()
     out = rd.sweep(_f, {"a": [2.0], "b": [2]}, store=empty, scheduler="sync", progress=False, fresh=True)
     assert float(out["y"].squeeze()) == 4.0
+
+
+def test_fresh_never_deletes_a_zarr_store_that_a_sweep_did_not_make(tmp_path) -> None:
+    """Before: fresh=True deleted any folder with a Zarr marker, e.g. a dataset written with xarray
+    or a CLV run's --store, though the message said it replaces only sweep stores."""
+    other = tmp_path / "data.zarr"
+    xr.Dataset({"q": ("x", np.arange(3.0))}).to_zarr(other, zarr_format=2, consolidated=True)
+    for fresh in (True, False):
+        with pytest.raises(
+            SweepSpecError, match=r"a Zarr store that rd.sweep did not make .*Nothing was changed"
+        ):
+            rd.sweep(_f, {"a": [1.0], "b": [1]}, store=other, scheduler="sync", progress=False, fresh=fresh)
+    # the oracle: the dataset reads back as written
+    np.testing.assert_array_equal(xr.open_zarr(other)["q"].values, [0.0, 1.0, 2.0])

@@ -618,6 +618,30 @@ def _check_replaceable(path: Path) -> None:
         )
 
 
+def _check_sweep_store(path: Path) -> None:
+    """``fresh=True`` deletes only what a sweep made: an empty folder, or a Zarr group with the
+    stored specification or (stores of older rnndyn versions) the ``done`` variable. Any other
+    Zarr store (a CLV run's ``--store``, a dataset written with xarray) is refused, unchanged
+    (before: deleted)."""
+    import zarr
+
+    if store_kind(path) == "empty":
+        return
+    try:
+        group = zarr.open_group(str(path), mode="r", zarr_format=2)
+        ours = "sweep_spec" in group.attrs or "done" in group
+    except Exception as exc:  # noqa: BLE001 - zarr raises several types for "not a v2 group"
+        ours, why = False, f"not readable as a sweep store: {type(exc).__name__}"
+    else:
+        why = "no sweep specification and no `done` variable"
+    if not ours:
+        raise SweepSpecError(
+            f"`store` {path} is a Zarr store that rd.sweep did not make ({why}); fresh=True only "
+            "replaces a sweep store or an empty folder. Nothing was changed; use another path (or "
+            "delete it yourself if it is no longer needed)"
+        )
+
+
 def _existing_spec(path: Path) -> dict | None:
     import zarr
 
@@ -630,7 +654,7 @@ def _existing_spec(path: Path) -> dict | None:
     except Exception as exc:
         raise SweepSpecError(
             f"`store` {path} exists but is not a readable sweep store ({type(exc).__name__}: {exc}); "
-            "pass fresh=True (CLI --fresh) to replace it, or use another path"
+            "use another path"
         ) from None
     return None if raw is None else json.loads(raw)
 
@@ -776,14 +800,16 @@ def sweep(
         if fresh:
             if store.exists():
                 _check_replaceable(store)
+                _check_sweep_store(store)  # a CLV store, an xarray dataset: not ours to delete
                 shutil.rmtree(store)
             store.with_name(store.name + ".attempts.json").unlink(missing_ok=True)
         if store.exists():
             stored = _existing_spec(store)
             if stored is None:
+                _check_sweep_store(store)  # not a sweep store at all: fresh=True would not replace it
                 raise SweepSpecError(
-                    f"`store` {store} has no sweep specification (made by an older rnndyn or not by "
-                    "rnndyn.sweep); pass fresh=True (CLI --fresh) to start a new store, or use another path"
+                    f"`store` {store} has no sweep specification (made by an older rnndyn); pass "
+                    "fresh=True (CLI --fresh) to start a new store, or use another path"
                 )
             diff = _spec_diff(stored, spec)
             if diff:
