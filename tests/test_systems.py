@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import rnndyn as rd
+from rnndyn.jacobians import autograd_jacobian
 
 F64 = torch.float64
 
@@ -120,3 +121,34 @@ def test_bad_n() -> None:
         rd.VanillaRNN(0)
     with pytest.raises(TypeError, match="`n` must be an int"):
         rd.RateRNN(3.5)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_vanilla_step_by_hand_with_bias_and_input(activation: str) -> None:
+    # docs/theory/gated.md (004-1): h' = phi(W h + U x + b); b = bias + bias_std N(0, 1)
+    net = rd.VanillaRNN(4, g=1.5, input_size=2, activation=activation, bias=0.4, bias_std=0.3,
+                        generator=torch.Generator().manual_seed(0), dtype=F64)  # fmt: skip
+    h = torch.tensor([0.3, -0.8, 0.5, 0.1], dtype=F64)
+    x = torch.tensor([1.2, -0.4], dtype=F64)
+    phi = torch.tanh if activation == "tanh" else torch.relu
+    with torch.no_grad():
+        a = net.weight_hh @ h + net.weight_ih @ x + net.bias
+        assert float((net.bias - 0.4).abs().max()) > 0.01  # the quenched part is there
+        torch.testing.assert_close(net.step(h, x), phi(a), rtol=1e-15, atol=1e-15)
+        # the SCS flow built the same way: dh/dt = -h + W phi(h) + U x + b
+        rate = rd.RateRNN(4, g=1.5, input_size=2, activation=activation, bias=0.4, bias_std=0.3,
+                          generator=torch.Generator().manual_seed(0), dtype=F64)  # fmt: skip
+        want = -h + rate.weight_hh @ phi(h) + rate.weight_ih @ x + rate.bias
+        torch.testing.assert_close(rate.vector_field(h, x), want, rtol=1e-15, atol=1e-15)
+
+
+def test_relu_jacobian_at_the_zero_fixed_point_uses_relu_prime_zero() -> None:
+    # a = 0 exactly at h = 0 with zero bias: phi'(0) = 0 (torch's autograd convention, as PLRNN),
+    # so the zero fixed point of a relu network is superstable (J = 0), not J = W
+    net = rd.VanillaRNN(5, g=2.0, activation="relu", generator=torch.Generator().manual_seed(1), dtype=F64)
+    zero = torch.zeros(5, dtype=F64)
+    jac = net.jacobian(zero).detach()
+    torch.testing.assert_close(jac, autograd_jacobian(net._step, zero, None), rtol=0, atol=0)
+    assert float(jac.abs().max()) == 0.0
+    q = torch.eye(5, dtype=F64)
+    assert float(net.step_and_tangent(zero, None, q)[1].detach().abs().max()) == 0.0
