@@ -105,6 +105,13 @@ def test_dask_local_cluster_matches_sync(tmp_path) -> None:
 def test_bad_grid_and_mismatched_store(tmp_path) -> None:
     with pytest.raises(ValueError, match="`grid` must be a non-empty mapping"):
         rd.sweep(_f, {}, store=tmp_path / "x.zarr", scheduler="sync")
+    # before: a list was a ValueError, and an int axis name became a dimension named 1
+    with pytest.raises(
+        TypeError, match=r"`grid` must be a mapping name -> sequence of values, .*; got list \[1, 2\]"
+    ):
+        rd.sweep(_f, [1, 2], store=tmp_path / "x.zarr", scheduler="sync")
+    with pytest.raises(TypeError, match="`grid` axis names must be non-empty strings; got int 1"):
+        rd.sweep(_f, {1: [1.0]}, store=tmp_path / "x.zarr", scheduler="sync")
     with pytest.raises(ValueError, match=r"`grid\['a'\]` must be finite"):
         rd.sweep(_f, {"a": [1.0, float("nan")]}, store=tmp_path / "x.zarr", scheduler="sync")
     with pytest.raises(ValueError, match="`time_limit`"):

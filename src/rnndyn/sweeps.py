@@ -539,10 +539,20 @@ class _Lock:
 
 
 def _check_grid(grid: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
-    if not isinstance(grid, Mapping) or not grid:
+    if not isinstance(grid, Mapping):
+        raise TypeError(
+            f"`grid` must be a mapping name -> sequence of values, e.g. {{'g': [0.5, 1.0]}}; got "
+            f"{type(grid).__name__} {grid!r}"
+        )
+    if not grid:
         raise ValueError(f"`grid` must be a non-empty mapping name -> sequence of values; got {grid!r}")
     out: dict[str, np.ndarray] = {}
     for name, values in grid.items():
+        if not isinstance(name, str) or not name:
+            # the name becomes a dimension of the stored dataset and the key of fn's params
+            raise TypeError(
+                f"`grid` axis names must be non-empty strings; got {type(name).__name__} {name!r}"
+            )
         if isinstance(values, str | bytes):
             raise ValueError(f"`grid[{name!r}]` must be a non-empty 1-D sequence; got the string {values!r}")
         arr = np.asarray(values)
