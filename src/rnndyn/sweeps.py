@@ -646,8 +646,8 @@ def _check_sweep_store(path: Path) -> None:
         why = "no sweep specification and no `done` variable"
     if not ours:
         raise SweepSpecError(
-            f"`store` {path} is a Zarr store that rd.sweep did not make ({why}); fresh=True only "
-            "replaces a sweep store or an empty folder. Nothing was changed; use another path (or "
+            f"`store` {path} is a Zarr store that rd.sweep did not make ({why}); fresh=True (CLI --fresh) "
+            "only replaces a sweep store or an empty folder. Nothing was changed; use another path (or "
             "delete it yourself if it is no longer needed)"
         )
 
@@ -777,7 +777,8 @@ def sweep(
     if scheduler not in (None, "sync", "threads") and not _ADDRESS.fullmatch(scheduler):
         # before: Dask's own "missing port number in address 'foo'" after the store was locked
         raise ValueError(
-            "`scheduler` must be None (a local cluster), 'sync' (in this process), 'threads' or the "
+            "`scheduler` must be None (a local cluster; on the command line, no --scheduler), 'sync' (in "
+            "this process), 'threads' or the "
             f"address of a running Dask scheduler such as 'tcp://host:8786'; got {scheduler!r}"
         )
     if n_workers is not None:
