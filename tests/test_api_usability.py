@@ -667,3 +667,27 @@ def test_analyze_says_what_the_inputs_and_the_clv_section_need() -> None:
     # the oracle: 5 transient steps + 1 recorded + 300 backward-transient steps = 306 > T = 40
     assert res.errors["clv"].startswith("the inputs (T = 40) are too short") and "= 306;" in res.errors["clv"]
     assert res.status == "failed" and res.clv is None
+
+
+def test_non_finite_weights_are_named_by_every_section() -> None:
+    """Only the Lyapunov routines checked the weights: with an inf weight the fixed-point search
+    raised numpy's LinAlgError, the Jacobian spectrum blamed a 'diverged trajectory?' and the CLVs
+    reported 'diverged'. Now rd.analyze (every section), rd.jacobian_spectrum and
+    rd.covariant_lyapunov_vectors name the parameter, as rd.lyapunov_spectrum does."""
+    gru = torch.nn.GRU(2, 3, dtype=D).requires_grad_(False)
+    gru.weight_hh_l0[0, 0] = math.inf
+    msg = r"non-finite parameters: .*weight_hh_l0 contains 0 NaN and 1 inf of 27 entries"
+    for section in ("jacobian_spectrum", "fixed_points", "clv"):
+        with pytest.raises(ValueError, match="`model` has " + msg):
+            rd.analyze(gru, sections=section, n_steps=20, n_transient=5, fixed_point_starts=2)
+    net = rd.from_torch(gru)
+    with pytest.raises(ValueError, match="`system` has " + msg):
+        rd.jacobian_spectrum(net, n_states=2)
+    with pytest.raises(ValueError, match="`system` has " + msg):
+        rd.covariant_lyapunov_vectors(net, n_steps=10)
+    # the oracle: with the weight finite again the same calls run, and the spectrum's Jacobians
+    # are the model's own (rd.jacobian at the recorded states)
+    gru.weight_hh_l0[0, 0] = 0.5
+    spec = rd.jacobian_spectrum(net, n_states=2, n_steps=4, n_transient=3, generator=gen(5))
+    ev = torch.linalg.eigvals(rd.jacobian(net, spec.states))
+    torch.testing.assert_close(ev.abs().amax(-1), spec.spectral_radius, rtol=1e-12, atol=1e-12)

@@ -157,6 +157,7 @@ def prepare_model(
     module containing one, or a path (:func:`rnndyn.load_model`). The model is copied before it is
     converted to ``dtype``/``device``.
     """
+    from rnndyn.checks import check_finite_parameters
     from rnndyn.io import describe_module, find_recurrent, from_script_module, load_model
     from rnndyn.models.base import AbstractFlow, AbstractMap
     from rnndyn.models.torch_interop import _AbstractTorchRNN, from_torch
@@ -211,6 +212,9 @@ def prepare_model(
     if src_dtype is not None and src_dtype != dtype:
         info["converted_from_dtype"] = str(src_dtype).replace("torch.", "")
     system = system.to(dtype=dtype, device=device)
+    # every section, not only the Lyapunov one: before, NaN/inf weights reached the fixed-point
+    # search as numpy's LinAlgError and the spectrum and CLVs as a 'diverged trajectory'
+    check_finite_parameters(system, "model")
     info["analysed_dtype"] = str(dtype).replace("torch.", "")
     info["state_size"] = int(system.state_size)
     info["tangent_size"] = int(getattr(system, "tangent_size", system.state_size))

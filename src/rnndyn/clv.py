@@ -910,6 +910,9 @@ def covariant_lyapunov_vectors(
         True
     """
     check_map(system)
+    from rnndyn.checks import check_finite_parameters
+
+    check_finite_parameters(system)  # NaN/inf weights are bad input, not a diverged trajectory
     _check_flags(throw=throw, progress=progress)
     check_generator(generator)
     n_t = int(system.tangent_size)

@@ -463,6 +463,9 @@ def jacobian_spectrum(
             )
     # the eigenvalue solvers (LAPACK via NumPy / torch.linalg.eigvals) have no half kernels
     check_compute_dtype(system.dtype)
+    from rnndyn.checks import check_finite_parameters
+
+    check_finite_parameters(system)  # before: 'non-finite entries (diverged trajectory?)' for NaN weights
     if states is not None:
         check_compute_dtype(states.dtype, "states")
     jac_system: AbstractSystem = system
