@@ -261,6 +261,12 @@ def test_gated_flow_dmft_reduces_to_scs():
     assert r3.c_h0 == pytest.approx(0.748, rel=2e-3)
     assert r3.c_h[0] == pytest.approx(r3.c_h0)
     assert mf.gated_flow_dmft(1.5).lambda_max == pytest.approx(-0.125)
+    # time constant 2: C_h(tau) = Delta_SCS(tau / 2), so its tail decays at kappa_SCS(g_h / 2) / 2
+    assert r3.tau[-1] == pytest.approx(2 * _scs(1.5).tau[-1])
+    kappa = math.sqrt(1.0 - 1.5**2 * _quad_expect(dtanh, r3.c_h0) ** 2)
+    tail = r3.c_h < 1e-9 * r3.c_h0
+    rate = -np.diff(np.log(r3.c_h[tail])) / np.diff(r3.tau[tail])
+    np.testing.assert_allclose(rate, kappa / 2, rtol=1e-7)
     with pytest.raises(NotImplementedError, match="not given"):
         mf.gated_flow_dmft(3.0, alpha_r=5.0)
 
@@ -352,6 +358,72 @@ def test_marginal_stability_edge():
     assert g == pytest.approx(5.38, abs=0.02)
     assert float(mf.fixed_points(g, 1.0).rho[-1]) == pytest.approx(2.0, abs=1e-8)
     assert math.isnan(mf.marginal_stability_gain(12.0))
+
+
+def test_fixed_point_fields_solve_the_biased_equations_and_rho_law():
+    # with a quenched bias the result's own fields satisfy (004-10) and rho (004-19), each
+    # Gaussian moment by adaptive quadrature: v_r = alpha_r^2 C_h + sigma_b^2,
+    # Delta = g^2 C_h <sigma^2>_{v_r} + sigma_b^2, rho = g^2 <phi'^2>_Delta (<sigma^2> + alpha_r^2 C_h <sigma'^2>)
+    g, a, sb = 1.2, 2.0, 1.0
+    r = mf.fixed_points(g, a, bias_std=sb)
+    assert r.n_nonzero == 1 and r.status == "success"
+    d, c = float(r.delta[0]), float(r.c_phi[0])
+    assert c == pytest.approx(_quad_expect(FUNCS["tanh2"], d), rel=1e-9)
+    v = a * a * c + sb * sb
+    assert float(r.v_r[0]) == pytest.approx(v, rel=1e-12)
+    assert float(r.c_sigma_r[0]) == pytest.approx(_quad_expect(FUNCS["sig2"], v), rel=1e-9)
+    assert g * g * c * float(r.c_sigma_r[0]) + sb * sb == pytest.approx(d, rel=1e-9)
+    rho = (
+        g
+        * g
+        * _quad_expect(FUNCS["sech4"], d)
+        * (_quad_expect(FUNCS["sig2"], v) + a * a * c * _quad_expect(FUNCS["dsig2"], v))
+    )
+    assert float(r.rho[0]) == pytest.approx(rho, rel=1e-8)
+    # a stable fixed point (rho < 1) is neither "marginal" nor has an edge above 1
+    assert float(r.rho[0]) < 1 and not r.marginal[0] and np.isinf(r.edge_delta[0])
+
+
+def test_zero_fp_rho_is_the_spectral_shaping_at_delta_zero():
+    # (004-21): rho(0) = g_h^2 sigma(0)^2 = g_h^2 / 4, reported by fixed_points and spectral_shaping alike
+    for g, a in ((1.5, 3.0), (2.5, 0.0)):
+        r = mf.fixed_points(g, a)
+        assert r.zero_fp_rho == pytest.approx(g * g / 4) == float(mf.spectral_shaping(0.0, g, a))
+        assert r.zero_fp_stable == (g < 2)
+
+
+def test_large_gain_branch_is_found():
+    # g_h = 40: Delta ~ 384, beyond a fixed search window of 1e2 (the window grows with g_h^2)
+    r = mf.fixed_points(40.0, 0.0)
+    assert r.n_nonzero == 1 and r.delta[0] > 300
+    assert float(mf.gain_function(r.delta[0], 0.0)) == pytest.approx(1600.0, rel=1e-10)
+
+
+@pytest.mark.parametrize("theta", [0.25, 0.6])
+def test_marginal_stability_edge_for_other_closed_fractions(theta):
+    # g_ms(alpha_r; theta): the upper branch reaches rho = 1/(1-theta) (004-28); the rule is not
+    # symmetric in theta, so theta = 1/2 alone cannot tell 1/(1-theta) from 1/theta
+    g = mf.marginal_stability_gain(1.0, theta=theta)
+    assert g > 2
+    assert float(mf.fixed_points(g, 1.0).rho[-1]) == pytest.approx(1 / (1 - theta), abs=1e-8)
+
+
+def test_edge_delta_has_the_rate_of_the_solved_edge():
+    # Theorem 4.8 (004-26/27): ln(edge_delta) falls with alpha_z at the rate sqrt(C_h) Phi^-1(1/rho);
+    # the edge solved from rho <z^2/(delta+z)^2> = 1 (rmt.marginal_stability_edge) has the same
+    # rate (they differ by an O(1) prefactor: 3.3 and 3.1 here), and both are < 1 for alpha_z > 0
+    from rnndyn.meanfield import rmt
+
+    e = {}
+    for az in (12.0, 16.0):
+        r = mf.fixed_points(3.0, 0.0, alpha_z=az)
+        solved = rmt.marginal_stability_edge(float(r.rho[0]), alpha_z=az, C_h=float(r.c_phi[0]))
+        e[az] = (float(r.edge_delta[0]), solved)
+        assert r.marginal[0] and solved < float(r.edge_delta[0]) < 1
+        assert 1 < float(r.edge_delta[0]) / solved < 5
+    rate = math.log(e[12.0][0] / e[16.0][0]) / 4
+    rate_solved = math.log(e[12.0][1] / e[16.0][1]) / 4
+    assert rate == pytest.approx(rate_solved, rel=0.05)
 
 
 def test_fixed_points_bad_input():

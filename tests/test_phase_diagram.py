@@ -83,6 +83,49 @@ def test_regions_follow_the_mean_field_rule_and_switch_at_the_critical_values():
     assert ds.g_ms.values[3] == pytest.approx(g_ms, rel=1e-12)
 
 
+def test_dataset_fields_equal_the_single_point_solver_and_theta_is_used():
+    # every per-branch field of the dataset is the fixed_points() value at that point (c_phi =
+    # <phi^2>, rho, edge_delta at alpha_z), and theta reaches the region-5 rule and g_ms
+    gh, ar, theta, az = [2.5, 4.0], [1.0, 6.0], 0.25, 10.0
+    ds = rd.phase_diagram("gru", g_h=gh, alpha_r=ar, theta=theta, alpha_z=az)
+    for g in gh:
+        for a in ar:
+            r = mf.fixed_points(g, a, alpha_z=az)
+            pt = ds.sel(g_h=g, alpha_r=a)
+            n = r.n_nonzero
+            np.testing.assert_allclose(pt.c_phi.values[:n], r.c_phi, rtol=1e-12)
+            np.testing.assert_allclose(pt.rho.values[:n], r.rho, rtol=1e-12)
+            marg = (r.rho * (1 - theta) < 1) & (r.rho > 1)
+            assert pt.marginal.values[:n].tolist() == marg.tolist()
+            assert int(pt.region) == (5 if marg.any() else 4)
+            # r uses theta = 1/2, whose marginal set contains this one: same edge formula there
+            np.testing.assert_allclose(pt.edge_delta.values[:n][marg], r.edge_delta[marg], rtol=1e-12)
+    g_ms = [mf.marginal_stability_gain(a, theta=theta) for a in ar]
+    np.testing.assert_allclose(ds.g_ms.values, g_ms, rtol=1e-12, equal_nan=True)
+    assert np.isfinite(g_ms[0]) and ds.g_ms_exists.values.tolist() == np.isfinite(g_ms).tolist()
+    assert ds.g_ms.values[0] != pytest.approx(mf.marginal_stability_gain(1.0), rel=1e-3)
+    # edge_delta at the default theta equals fixed_points' (same rho (1 - theta) < 1 rule there)
+    d2 = rd.phase_diagram("gru", g_h=[3.0], alpha_r=[0.0], alpha_z=az)
+    r = mf.fixed_points(3.0, 0.0, alpha_z=az)
+    assert float(d2.edge_delta.values[0, 0, 0]) == pytest.approx(float(r.edge_delta[0]), rel=1e-12)
+    assert 0 < float(r.edge_delta[0]) < 1
+
+
+def test_unconverged_root_is_reported_not_labelled(monkeypatch):
+    # the dataset's own residual check: a root 1% off g_h^2 = G(delta) gives not_converged, region 0
+    real = phase_mod.solve_plane
+
+    def off(gh, a, **kw):
+        sol = real(gh, a, **kw)
+        return {**sol, "delta": sol["delta"] * 1.01}
+
+    monkeypatch.setattr(phase_mod, "solve_plane", off)
+    ds = rd.phase_diagram("gru", g_h=[1.5, 3.0], alpha_r=[0.0])
+    assert ds.status.values[:, 0].tolist() == ["success", "not_converged"]
+    assert ds.region.values[:, 0].tolist() == [1, 0]
+    assert "did not converge" in str(ds.message.values[1, 0])
+
+
 def test_gated_flow_same_fixed_point_mft():
     a = rd.phase_diagram("gru", g_h=[1.8, 3.0], alpha_r=[0.0, 20.0])
     b = rd.phase_diagram("gated_flow", g_h=[1.8, 3.0], alpha_r=[0.0, 20.0])
