@@ -58,6 +58,21 @@ class Diagonal(rd.AbstractMap):
         return torch.diag_embed(self.a.expand_as(h))
 
 
+class Linear(rd.AbstractMap):
+    """h' = A h: constant Jacobian A."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size = a.shape[0]
+        self.register_buffer("a", a.to(F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h @ self.a.T
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
 def _driven(x: torch.Tensor, **kw) -> rd.LyapunovResult:  # noqa: ANN003
     return rd.lyapunov_spectrum(
         DrivenScalar(), inputs=x, h0=torch.ones(x.shape[0], 1, dtype=F64), throw=False, **kw
@@ -171,3 +186,65 @@ def test_stationarity_statistics_of_hand_made_block_series() -> None:
     st = diag.stationarity_stats(alt, zero, zero, 1.0)
     assert float(st.noise) == pytest.approx(math.sqrt(1.3747 / 2) * math.sqrt(1 / 6 + 1 / 6), rel=1e-14)
     assert float(st.diff) == 0.0 and not bool(st.bad)
+
+
+# ------------------------------------------------------------------ multistability
+def _blocks_se(x: torch.Tensor) -> torch.Tensor:
+    """Time-block standard error (10 blocks) of the mean of each row of ``x`` ``(B, T)``."""
+    blocks = x.view(x.shape[0], 10, -1).mean(-1)
+    return blocks.std(-1, unbiased=True) / math.sqrt(10)
+
+
+def test_near_zero_tolerance_of_multistable_runs_uses_the_spread_within_the_clusters() -> None:
+    # two attractors, lambda ~ +0.03 (3 trajectories) and ~ -0.03 (3): the near-zero tolerance
+    # is 3 se with se^2 = sum over clusters of squared deviations / (B - C), divided by B
+    t = 400
+    x = 0.06 * torch.randn(6, t, 1, generator=gen(3), dtype=F64)
+    x = x + torch.tensor([0.03, 0.03, 0.03, -0.03, -0.03, -0.03], dtype=F64).view(6, 1, 1)
+    res = _driven(x)
+    assert res.regime == "multistable" and [c["count"] for c in res.clusters] == [3, 3]
+    per = x[..., 0].mean(1)
+    ss = ((per[:3] - per[:3].mean()) ** 2).sum() + ((per[3:] - per[3:].mean()) ** 2).sum()
+    se = math.sqrt(float(ss) / (6 - 2)) / math.sqrt(6)
+    assert 3 * se > 1e-3 and res.near_zero_tolerance == pytest.approx(3 * se, rel=1e-12)
+    # one trajectory per cluster (B = C): the combined time-block error sqrt(sum se_b^2) / B
+    x2 = 0.06 * torch.randn(2, t, 1, generator=gen(4), dtype=F64)
+    x2 = x2 + torch.tensor([0.03, -0.03], dtype=F64).view(2, 1, 1)
+    res = _driven(x2)
+    assert res.regime == "multistable" and len(res.clusters) == 2
+    se_b = _blocks_se(x2[..., 0])
+    expected = math.sqrt(float((se_b**2).sum())) / 2
+    assert 3 * expected > 1e-3 and res.near_zero_tolerance == pytest.approx(3 * expected, rel=1e-12)
+
+
+# ------------------------------------------------------------------ qr_every="auto"
+def test_auto_qr_every_range_bound_prevents_underflow_after_a_short_transient() -> None:
+    # a transient of 20..39 steps runs with a QR every step (no probe) and sets m for the
+    # averaging from its estimate: e^{m |lambda|} <= 1e30 gives m = int(69.08 / 46.05) = 1 for
+    # a = 1e-20 (16 steps would reach 1e-320 and then 0: a -inf exponent), int(69.08 / 27.63) = 2
+    # for a = 1e-12; the exponent is ln a exactly either way
+    for a, m in ((1e-20, 1), (1e-12, 2)):
+        res = rd.lyapunov_spectrum(
+            Diagonal(torch.tensor([a], dtype=F64)), n_steps=64, n_transient=30, generator=gen(5), throw=False
+        )
+        assert res.qr_every == m and float(res.exponents[0]) == pytest.approx(math.log(a), abs=1e-12)
+
+
+# ------------------------------------------------------------------ the engine's frame
+@pytest.mark.parametrize("householder", [False, True])
+def test_engine_frame_and_logs_are_the_sign_fixed_qr_of_the_product(householder: bool) -> None:
+    # J^t Q_0 = Q_t (R_t ... R_1): the frame after t steps is the Q of the product with diag R > 0
+    # and the accumulated ln R_ii are the logs of the product's R diagonal, whatever qr_every
+    a = torch.tensor([[0.9, 2.0, -0.4], [0.1, -1.3, 0.7], [0.5, 0.2, 0.6]], dtype=F64)
+    for qr_every in (1, 3):
+        eng = rd.LyapunovEngine(Linear(a), qr_every=qr_every)
+        eng.householder = householder  # the reflector route (n >= 16) on a small case
+        st = eng.init(torch.zeros(2, 3, dtype=F64), generator=gen(6))
+        out = eng.advance(st, n_steps=7)
+        q, r = torch.linalg.qr(torch.linalg.matrix_power(a, 7) @ st.q)
+        sign = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
+        torch.testing.assert_close(out.q, q * sign.unsqueeze(-2), rtol=0, atol=1e-12)
+        torch.testing.assert_close(
+            out.log_r, torch.diagonal(r, dim1=-2, dim2=-1).abs().log(), rtol=0, atol=1e-10
+        )
+        assert out.steps == 7
