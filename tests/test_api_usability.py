@@ -691,3 +691,12 @@ def test_non_finite_weights_are_named_by_every_section() -> None:
     spec = rd.jacobian_spectrum(net, n_states=2, n_steps=4, n_transient=3, generator=gen(5))
     ev = torch.linalg.eigvals(rd.jacobian(net, spec.states))
     torch.testing.assert_close(ev.abs().amax(-1), spec.spectral_radius, rtol=1e-12, atol=1e-12)
+
+
+def test_analyze_names_the_flow_it_discretised() -> None:
+    # before: the label and the model row said only 'Discretised, n=3'
+    m = rd.discretise(rd.Lorenz63(), dt=0.01, method="rk4")
+    res = rd.analyze(m, sections="lyapunov", n_steps=20, n_transient=5, n_trajectories=1)
+    assert res.label == "Discretised(Lorenz63, dt=0.01, rk4), n=3"
+    assert (res.model["type"], res.model["flow"], res.model["dt"]) == ("Discretised", "Lorenz63", 0.01)
+    assert res.lyapunov.units == "1/time"

@@ -128,6 +128,8 @@ def _describe_rnndyn(model: Any) -> dict[str, Any]:
 
     out: dict[str, Any] = {"type": type(model).__name__, "state_size": int(model.state_size)}
     target = getattr(model, "flow", model)
+    if target is not model:  # a discretised flow: say which (before: only 'Discretised')
+        out["flow"] = type(target).__name__
     sig = inspect.signature(type(target).__init__)
     for name in sig.parameters:
         if name in ("self", "generator", "dtype", "device"):
@@ -1019,7 +1021,9 @@ def analyze(
                 f" x {layers} layers" if layers > 1 else ""
             )
         else:
-            arch = f"{info.get('type', type(system).__name__)}, n={info['state_size']}"
+            from rnndyn.checks import model_name
+
+            arch = f"{model_name(system)}, n={info['state_size']}"  # Discretised(Lorenz63, dt=0.01, rk4)
         label = f"{Path(loaded['path']).name} ({arch})" if loaded else arch
     from rnndyn.lyapunov import DEFAULTS
 
