@@ -384,7 +384,7 @@ def test_wrong_result_or_path_is_named_before_drawing(monkeypatch, tmp_path, hen
     from pathlib import Path
 
     import rnndyn.plotting as P
-    from rnndyn.plotting import analysis, clv, lyapunov, spectra
+    from rnndyn.plotting import analysis, chaos, clv, lyapunov, phase, spectra
 
     spec = rd.jacobian_spectrum(rd.Henon(), n_states=2, n_steps=4, n_transient=5)
     cases = [
@@ -396,6 +396,10 @@ def test_wrong_result_or_path_is_named_before_drawing(monkeypatch, tmp_path, hen
         (clv.plot_clv_angles, henon_lyapunov, r"`res` must be a CLVResult .*; got LyapunovResult"),
         (clv.plot_ftle, henon_lyapunov, r"`ftle` must be an FTLEResult .*; got LyapunovResult"),
         (P.plot_sweep, henon_lyapunov, r"`ds` must be an xarray.Dataset from rd.sweep .*; got LyapunovResult"),
+        (phase.plot_phase_diagram, henon_lyapunov, r"`ds` must be the phase-diagram Dataset .*; got LyapunovResult"),
+        (phase.plot_dmft, spec, r"`result` must be an SCSDMFTResult .*; got SpectrumResult"),
+        (chaos.plot_scrambling, spec, r"`result` must be a ScramblingResult .*; got SpectrumResult"),
+        (chaos.plot_lap_growth, spec, r"`result` must be a PersistenceResult .*; got SpectrumResult"),
     ]  # fmt: skip
     for fn, wrong, msg in cases:
         with pytest.raises(TypeError, match=msg):

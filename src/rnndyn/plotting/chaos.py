@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, flag_status, save
+from rnndyn.plotting import _plt, check_result, figure_path, flag_status, save
 
 
 def plot_chaos_probability(results: Sequence[Any], path: str | Path, *, title: str = "") -> Path:
@@ -54,6 +54,8 @@ def plot_scrambling(
 ) -> Path:
     """Distance ``d_t`` of pairs started ``eps`` apart (log scale), with the low/high thresholds
     and the averaging window shaded. ``label`` names the system in the default title."""
+    check_result(result, "result", ("distance",), "a ScramblingResult (rd.chaos.scrambling)")
+    path = figure_path(path)
     plt = _plt()
     d = result.distance.detach().cpu().numpy()
     fig, ax = plt.subplots(figsize=(8, 3.8))
@@ -88,6 +90,8 @@ def plot_scrambling(
 
 def plot_lap_growth(result: Any, path: str | Path, *, title: str = "") -> Path:
     """Lap count of the t-fold composition vs t (log scale): shared weights (RNN) vs independent (FNN)."""
+    check_result(result, "result", ("t", "rnn_laps"), "a PersistenceResult (rd.chaos.persistence)")
+    path = figure_path(path)
     plt = _plt()
     t = result.t.cpu().numpy()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from rnndyn.plotting import _plt, flag_status, save
+from rnndyn.plotting import _plt, check_result, figure_path, flag_status, save
 from rnndyn.report import fmt
 
 #: One colour per region (0 = failed point): blue, green, teal, orange, black-ish (CKS20 Fig. 2).
@@ -24,6 +24,13 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
     rules of :mod:`rnndyn.meanfield.phase`: 1 below g*, 2 between g* and 2, 5 between 2 and g_ms,
     4 above), so that the boundaries sit where the theory puts them rather than half-way between
     grid points."""
+    check_result(
+        ds,
+        "ds",
+        ("g_h", "alpha_r", "region"),
+        "the phase-diagram Dataset of rd.phase_diagram or rd.meanfield.phase_diagram",
+    )
+    path = figure_path(path)
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
@@ -161,6 +168,10 @@ def plot_phase_diagram(ds: Any, path: str | Path, *, title: str | None = None) -
 
 def plot_dmft(result: Any, path: str | Path) -> Path:
     """SCS DMFT autocorrelation Delta(tau)/Delta_0 with lambda_max in the title."""
+    check_result(
+        result, "result", ("tau", "delta", "delta0", "g"), "an SCSDMFTResult (rd.meanfield.scs_dmft)"
+    )
+    path = figure_path(path)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ax.plot(result.tau, result.delta / max(result.delta0, 1e-300), color="k")
