@@ -222,6 +222,22 @@ def test_flags_are_bools_a_truthy_string_unpickles_nothing(tmp_path) -> None:
         rd.load_model(tmp_path / "sd.pt", module_path=0)
 
 
+@pytest.mark.filterwarnings("ignore:rnndyn.load_torch_model unpickles:DeprecationWarning")
+def test_deprecated_alias_unpickles_only_when_asked(tmp_path) -> None:
+    """rd.load_torch_model unpickled any file without being asked (a crafted checkpoint ran its
+    code); now it refuses as rd.load_model does, unless trust_pickle=True."""
+    marker = tmp_path / "PWNED"
+    sd = nn.GRU(2, 3, dtype=F64).state_dict()
+    torch.save({"model": sd, "payload": Evil(str(marker))}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="refusing to load .*trust_pickle=True"):
+        rd.load_torch_model(tmp_path / "evil.pt")
+    assert not marker.exists()  # nothing ran
+    # the oracle: a state dict still loads through the alias, with the weights it holds
+    torch.save(sd, tmp_path / "sd.pt")
+    net = rd.load_torch_model(tmp_path / "sd.pt")
+    assert all(torch.equal(v, net.module.state_dict()[k]) for k, v in sd.items())
+
+
 def test_bad_files(tmp_path) -> None:
     (tmp_path / "empty.pt").write_bytes(b"")
     (tmp_path / "text.pt").write_text("hello, I am not a model")

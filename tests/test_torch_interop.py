@@ -267,7 +267,7 @@ def test_load_torch_model(tmp_path) -> None:
     torch.save(module, tmp_path / "full.pt")
     torch.save({"module": module, "epoch": 3}, tmp_path / "dict.pt")
     for name, state in (("full.pt", "full"), ("dict.pt", "h")):
-        net = rd.load_torch_model(tmp_path / name, lstm_state=state)
+        net = rd.load_torch_model(tmp_path / name, lstm_state=state, trust_pickle=True)
         assert isinstance(net, rd.TorchLSTM) and net.lstm_state == state and not net.module.training
         with torch.no_grad():
             assert _max_err(rd.rollout_like_torch(net, x), ref) < TOL
@@ -278,12 +278,14 @@ def test_load_torch_model(tmp_path) -> None:
         assert _max_err(rd.rollout_like_torch(net, x), ref) < TOL
     torch.save(nn.Linear(2, 2), tmp_path / "lin.pt")
     with pytest.raises(TypeError, match="got Linear"):
-        rd.load_torch_model(tmp_path / "lin.pt")
+        rd.load_torch_model(tmp_path / "lin.pt", trust_pickle=True)
     torch.save([1, 2], tmp_path / "list.pt")
     with pytest.raises(TypeError, match="`path` must hold a pickled nn.Module.*got list"):
-        rd.load_torch_model(tmp_path / "list.pt")
+        rd.load_torch_model(tmp_path / "list.pt", trust_pickle=True)
     with pytest.raises(FileNotFoundError, match="`path` must be an existing file"):
         rd.load_torch_model(tmp_path / "missing.pt")
-    # the alias unpickles (it can run code from the file), so it says so and points to rd.load_model
-    with pytest.warns(DeprecationWarning, match=r"unpickles whole modules.*rnndyn.load_model"):
-        rd.load_torch_model(tmp_path / "full.pt")
+    # the alias unpickles only when asked (it can run code from the file), says so, points to rd.load_model
+    with pytest.warns(
+        DeprecationWarning, match=r"unpickles whole modules only with trust_pickle=True.*rnndyn.load_model"
+    ):
+        rd.load_torch_model(tmp_path / "full.pt", trust_pickle=True)

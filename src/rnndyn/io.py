@@ -617,20 +617,23 @@ def load_torch_model(
     *,
     lstm_state: str = "full",
     map_location: str | torch.device | None = None,
+    trust_pickle: bool = False,
 ) -> TorchRNN | TorchGRU | TorchLSTM:
-    """Deprecated name kept for old scripts: :func:`load_model` with ``trust_pickle=True``.
+    """Deprecated name kept for old scripts: :func:`load_model`.
 
-    It reads every format :func:`load_model` reads; a whole pickled module is unpickled, which can
-    run code, so use it on trusted files only (new code: :func:`load_model`).
+    It reads every format :func:`load_model` reads, as safely: a whole pickled module, which can
+    run code when it is unpickled, only with ``trust_pickle=True`` (trusted files only). Before,
+    the alias unpickled any file without being asked (torch >= 2.6 refuses such files by default
+    too, ``torch.load(weights_only=True)``).
     """
     warnings.warn(
-        "rnndyn.load_torch_model unpickles whole modules (it can run code from the file); use "
-        "rnndyn.load_model(path), which reads state dicts, checkpoints and TorchScript safely, "
-        "with trust_pickle=True only for trusted pickled modules",
+        "rnndyn.load_torch_model unpickles whole modules only with trust_pickle=True (unpickling can "
+        "run code from the file); use rnndyn.load_model(path), which reads state dicts, checkpoints "
+        "and TorchScript safely, with trust_pickle=True only for trusted pickled modules",
         DeprecationWarning,
         stacklevel=2,
     )
-    return load_model(path, lstm_state=lstm_state, map_location=map_location, trust_pickle=True)
+    return load_model(path, lstm_state=lstm_state, map_location=map_location, trust_pickle=trust_pickle)
 
 
 __all__ = [
