@@ -171,6 +171,66 @@ def test_power_spectrum_distance_symmetric_bounded() -> None:
     assert tr.power_spectrum_distance(a, c, n_chunks=10) > 0.9
 
 
+def test_binned_divergence_exact_four_cell_case_range_centre_and_overflow() -> None:
+    # 1-D, 4 bins over [c - 2 std, c + 2 std] (std of x_true, ddof 1: sqrt(125/99) = 1.124, bin width
+    # 1.124): x_true is 25 points at each of -1.5, -0.5, 0.5, 1.5 (one per bin); x_gen is 90 points
+    # at 0.5 (bin 2) and 10 at 2.5, beyond c + 2 std (dropped, never an extra cell)
+    a = torch.tensor([-1.5, -0.5, 0.5, 1.5] * 25, dtype=F64)[:, None]
+    g = torch.tensor([0.5] * 90 + [2.5] * 10, dtype=F64)[:, None]
+    alpha = 1e-5
+
+    def kl(ht: list[float], hg: list[float]) -> float:
+        p = (torch.tensor(ht, dtype=F64) + alpha) / (sum(ht) + 4 * alpha)
+        q = (torch.tensor(hg, dtype=F64) + alpha) / (sum(hg) + 4 * alpha)
+        return float((p * (p / q).log()).sum())
+
+    got = tr.state_space_divergence(a, g, n_bins=4, drop_first_bin=False)
+    assert got == pytest.approx(kl([25, 25, 25, 25], [0, 0, 90, 0]), rel=1e-12)
+    # the authors' code drops bin 0 (the -1.5 points)
+    got = tr.state_space_divergence(a, g, n_bins=4)
+    assert got == pytest.approx(kl([0, 25, 25, 25], [0, 0, 90, 0]), rel=1e-12)
+    # centre='mean' bins around the mean of x_true: shifting both orbits changes nothing; with the
+    # default centre='zero' the shifted x_true lies outside the grid (every cell holds alpha only)
+    shifted = tr.state_space_divergence(a + 5.0, g + 5.0, n_bins=4, drop_first_bin=False, centre="mean")
+    assert shifted == pytest.approx(kl([25, 25, 25, 25], [0, 0, 90, 0]), rel=1e-12)
+    assert tr.state_space_divergence(a + 5.0, g + 5.0, n_bins=4, drop_first_bin=False) == pytest.approx(
+        0.0, abs=1e-12
+    )
+
+
+def test_gmm_divergence_is_normalised_per_orbit() -> None:
+    # each mixture averages its own components (1/N_points): an orbit listed twice is the same
+    # mixture, so D = 0 although the two orbits have different lengths
+    x = torch.randn(50, 2, generator=gen(3), dtype=F64)
+    d = tr.state_space_divergence(x, torch.cat([x, x]), method="gmm", n_samples=200, generator=gen(4))
+    assert d == pytest.approx(0.0, abs=1e-12)
+
+
+def test_power_spectrum_distance_without_renormalising_is_the_raw_area() -> None:
+    # renormalise=False (the original code): S = |rfft(standardised chunk, ortho)|^2 * 2 / L. A cosine
+    # on bin 5 of an L = 64 chunk, standardised with ddof 1, has |X_5|^2 = (L - 1)/2, so S_5 = 63/64
+    # and nothing else: D_H(x, x) = sqrt(1 - 63/64) = 1/8
+    L = 64
+    t = torch.arange(4 * L, dtype=F64)
+    x = torch.cos(2 * math.pi * 5 * t / L)[:, None]
+    d = tr.power_spectrum_distance(x, x, chunk_length=L, smoothing=0.0, renormalise=False)
+    assert d == pytest.approx(1 / 8, rel=1e-12)
+
+
+def test_power_spectrum_smoothing_kernel_exact() -> None:
+    # smoothing = sigma: each spectrum is convolved with k_t ~ exp(-t^2 / 2 sigma^2), |t| <= 5 sigma.
+    # Lines on bins 12 and 13 (far from the ends of the 33 bins) become two copies of k shifted by
+    # one bin: BC = sum_t sqrt(k_t k_{t+1}) / sum_t k_t
+    L, sigma = 64, 2.0
+    t = torch.arange(4 * L, dtype=F64)
+    a = torch.cos(2 * math.pi * 12 * t / L)[:, None]
+    b = torch.cos(2 * math.pi * 13 * t / L)[:, None]
+    k = np.exp(-0.5 * (np.arange(-10, 11) / sigma) ** 2)
+    bc = np.sqrt(k[1:] * k[:-1]).sum() / k.sum()
+    d = tr.power_spectrum_distance(a, b, chunk_length=L, smoothing=sigma)
+    assert d == pytest.approx(math.sqrt(1 - bc), rel=1e-12)
+
+
 # ---------------------------------------------------------------- data lambda_max
 def test_rosenstein_lambda_max_of_lorenz_within_10_percent() -> None:
     d = tr.chaotic_series("lorenz63", n_series=32, n_steps=3000, test_fraction=0.01, generator=gen(0))
@@ -230,6 +290,29 @@ def test_gradient_growth_rate_matches_lambda_max_of_chaotic_vanilla_rnn() -> Non
     assert r.lambda_max > 0.2  # chaotic (mean field 0.43 at g = 4; docs/theory/chaos.md §4.3)
     assert r.grad_rate == pytest.approx(r.lambda_max, rel=0.2)
     assert r.tangent_rate == pytest.approx(r.lambda_max, rel=0.2)
+
+
+def test_gradient_horizon_exact_on_a_linear_plrnn_at_its_fixed_point() -> None:
+    # PLRNN z -> a z + W relu(z) + b with b < 0 and a = 1/2: the fixed point z* = b / (1 - a) lies in
+    # the negative orthant, where the map is linear with J = a I. From z*: ||J^T|| = a^T exactly, and
+    # for L = |z_T|^2 / 2 (z_t = z* throughout) dL/dA_i = z*_i^2 S_T, dL/db_i = z*_i S_T with
+    # S_T = sum_{s<T} a^s (W does not act on relu(z*) = 0), so ||grad|| = S_T sqrt(sum z*^2 (z*^2 + 1))
+    a, b = 0.5, torch.tensor([-1.0, -2.0, -0.5], dtype=F64)
+    net = rd.PLRNN(3, generator=gen(0), dtype=F64)
+    with torch.no_grad():
+        net.weight_diag.fill_(a)
+        net.bias.copy_(b)
+    z_star = b / (1 - a)
+    hs = [1, 2, 5, 9]
+    r = tr.gradient_horizon(
+        net, horizons=hs, n_trajectories=2, n_transient=3, h0=z_star, loss="energy", lyapunov=False
+    )
+    s_t = np.array([(1 - a**T) / (1 - a) for T in hs])
+    want_grad = np.log(s_t) + 0.5 * math.log(float((z_star**2 * (z_star**2 + 1)).sum()))
+    np.testing.assert_allclose(r.log_tangent_norm, np.array(hs) * math.log(a), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(r.log_grad_norm, want_grad, rtol=1e-13, atol=1e-13)
+    assert r.tangent_rate == pytest.approx(math.log(a), rel=1e-12)
+    assert r.status == "success" and r.lambda_max is None
 
 
 # ---------------------------------------------------------------- tasks and files
