@@ -248,3 +248,14 @@ def test_engine_frame_and_logs_are_the_sign_fixed_qr_of_the_product(householder:
             out.log_r, torch.diagonal(r, dim1=-2, dim2=-1).abs().log(), rtol=0, atol=1e-10
         )
         assert out.steps == 7
+
+
+def test_flow_divergence_is_compared_in_the_units_of_the_exponents() -> None:
+    # Lorenz-63 has the constant divergence -(sigma + 1 + beta) = -41/3 per unit time; with
+    # log_base = 2 the exponents are in bits, and so must be the divergence they are compared with
+    m = rd.discretise(rd.Lorenz63(), dt=0.02, method="rk4")
+    res = rd.lyapunov_spectrum(
+        m, n_steps=30, generator=gen(7), log_base=2.0, throw=False, check_jacobian=False
+    )
+    assert res.flow_check["mean_trace"] == pytest.approx(-41 / 3 / math.log(2.0), rel=1e-12)
+    assert res.flow_check["sum"] == pytest.approx(float(res.exponents.sum()), rel=1e-12)
