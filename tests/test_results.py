@@ -87,6 +87,20 @@ def test_repr_is_short_and_summary_lists_checks():
     assert str(big) == s
 
 
+def test_check_repr_shows_its_outcome_not_the_status_a_failure_would_impose():
+    # before: Check(name='residual', passed=True, ..., status=<Status.FAILED: 'failed'>)
+    ok = rd.Check(name="residual", passed=True, value=1e-12, tolerance=1e-10, status="not_converged")
+    bad = dataclasses.replace(ok, passed=False, value=1e-3, detail="too large")
+    assert repr(ok) == "Check(name='residual', passed=True, outcome='success', value=1e-12, tolerance=1e-10)"
+    assert repr(bad) == (
+        "Check(name='residual', passed=False, outcome='not_converged', value=0.001, tolerance=1e-10, "
+        "detail='too large')"
+    )
+    assert "FAILED" not in repr(ok) and "failed" not in repr(ok)
+    # the oracle: the outcome shown is the one the result's status is built from
+    assert status_from_checks([ok]).value == "success" and status_from_checks([bad]).value == "not_converged"
+
+
 def test_frozen_eq_and_bad_construction():
     r = _demo()
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -354,6 +354,18 @@ class Check:
     def __str__(self) -> str:
         return self.line()
 
+    def __repr__(self) -> str:
+        """The fields with ``outcome`` in place of ``status`` (the status a failure *would* impose):
+        before, a passed check's repr read ``passed=True, ..., status=<Status.FAILED: 'failed'>``."""
+        parts = [f"name={self.name!r}", f"passed={self.passed}", f"outcome={self.outcome.value!r}"]
+        for attr in ("value", "tolerance"):
+            v = getattr(self, attr)
+            if v is not None:
+                parts.append(f"{attr}={v:.4g}")
+        if self.detail:
+            parts.append(f"detail={self.detail!r}")
+        return f"Check({', '.join(parts)})"
+
 
 # ------------------------------------------------------------------------------------- result
 @dataclass(frozen=True, kw_only=True)
