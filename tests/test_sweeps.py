@@ -607,6 +607,23 @@ def test_fresh_never_deletes_what_is_not_a_store(tmp_path) -> None:
     assert float(out["y"].squeeze()) == 4.0
 
 
+def test_flags_are_bools_fresh_no_keeps_the_store(tmp_path) -> None:
+    # before: fresh="no" (truthy) discarded the store and recomputed it; wait=True waited 1 s
+    store = tmp_path / "s.zarr"
+    first = rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False)
+    for kwargs, exc, msg in [
+        ({"fresh": "no"}, TypeError, "`fresh` must be True or False; got str 'no'"),
+        ({"retry_failed": 1}, TypeError, "`retry_failed` must be True or False; got int 1"),
+        ({"wait": True}, ValueError, "`wait` must be a number of seconds >= 0; got True"),
+    ]:
+        with pytest.raises(exc, match=msg):
+            rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False, **kwargs)
+    # the oracle: the store is the one written first (same digests), resumed without recomputing
+    CALLS.clear()
+    again = rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False)
+    assert CALLS == [] and (again["digest"].values == first["digest"].values).all()
+
+
 def test_fresh_never_deletes_a_zarr_store_that_a_sweep_did_not_make(tmp_path) -> None:
     """Before: fresh=True deleted any folder with a Zarr marker, e.g. a dataset written with xarray
     or a CLV run's --store, though the message said it replaces only sweep stores."""

@@ -763,8 +763,11 @@ def sweep(
     max_retries = check_positive_int(max_retries, "max_retries", minimum=0)
     if time_limit is not None and not (isinstance(time_limit, int | float) and time_limit > 0):
         raise ValueError(f"`time_limit` must be a positive number of seconds or None; got {time_limit!r}")
-    if not (isinstance(wait, int | float) and wait >= 0):
+    if isinstance(wait, bool) or not (isinstance(wait, int | float) and wait >= 0):
         raise ValueError(f"`wait` must be a number of seconds >= 0; got {wait!r}")
+    for flag, value in (("fresh", fresh), ("retry_failed", retry_failed)):
+        if not isinstance(value, bool):  # fresh="no" is truthy: it discarded the store
+            raise TypeError(f"`{flag}` must be True or False; got {type(value).__name__} {value!r}")
     if not callable(fn):
         raise TypeError(f"`fn` must be callable (params, seed) -> mapping; got {type(fn).__name__}")
     base_seed = check_positive_int(base_seed, "base_seed", minimum=0)
