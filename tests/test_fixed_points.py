@@ -773,3 +773,183 @@ def test_cli_defaults_are_the_librarys() -> None:
     for arg, name in (("n_initial", "N_INITIAL"), ("starts_from", "STARTS_FROM"), ("max_iter", "MAX_ITER"),
                       ("completeness_tol", "COMPLETENESS_TOL"), ("eps_slow", "EPS_SLOW")):  # fmt: skip
         assert params[arg].default == getattr(defaults, name)
+
+
+# ------------------------------------------------------------------ mutation audit: exact cases
+def _block_affine(blocks: list[torch.Tensor], c: torch.Tensor) -> Affine:
+    return Affine(torch.block_diag(*blocks), c)
+
+
+def test_classification_on_the_unit_circle_and_the_slow_count() -> None:
+    """Exact spectra. (a) eigenvalues +-i (a rotation by 90 degrees), -1 and 0.5: every modulus
+    <= 1 with three on the unit circle, so "marginal", 0 unstable, radius 1; none is within
+    eps_slow of 1 (|lambda - 1| = sqrt 2, sqrt 2, 2, 0.5): 0 slow directions; no eigenvalue is 1,
+    so the point is isolated and counted for completeness. (b) 1.001, 1 + 5e-7, -0.9995, 0.3: one
+    unstable (1.001 > 1 + marginal_tol), 1 + 5e-7 marginal (within marginal_tol = 1e-6): a saddle
+    with radius 1.001 and two slow directions (|1.001 - 1|, 5e-7 < 0.05); the eigenvalues come
+    sorted by modulus (1.001, 1 + 5e-7, -0.9995, 0.3), not by real part."""
+    rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=F64)
+    one = lambda v: torch.tensor([[v]], dtype=F64)  # noqa: E731
+    c = torch.tensor([1.0, -2.0, 0.5, 0.25], dtype=F64)
+    starts = torch.randn(3, 4, generator=_gen(70), dtype=F64)
+    res = rd.find_fixed_points(_block_affine([rot, one(-1.0), one(0.5)], c), initial_states=starts)
+    a = torch.block_diag(rot, one(-1.0), one(0.5))
+    exact = torch.linalg.solve(torch.eye(4, dtype=F64) - a, c)
+    assert res.n_points == 1 and res.stability == ("marginal",) and int(res.n_unstable[0]) == 0
+    assert float((res.points[0] - exact).abs().max()) < 1e-12
+    assert int(res.n_slow[0]) == 0 and res.slow_manifold_dimension == 0
+    assert float(res.spectral_radius[0]) == pytest.approx(1.0, abs=1e-14)
+    np.testing.assert_allclose(res.eigenvalues[0].abs().numpy(), [1, 1, 1, 0.5], atol=1e-14)
+    assert res.n_isolated == 1 and res.hits.tolist() == [3] and res.complete
+    # c = 0 and starts at 0 in the two near-1 coordinates: the point is (0, 0, 0.5 / 1.9995, 0.25 / 0.7)
+    # (with |lambda - 1| = 5e-7 < freeze_tol a start elsewhere is, by design, a slow point on a slow manifold)
+    c2 = torch.tensor([0.0, 0.0, 0.5, 0.25], dtype=F64)
+    starts2 = starts * torch.tensor([1.0, 0.0, 1.0, 1.0], dtype=F64)
+    res = rd.find_fixed_points(
+        _block_affine([one(1.001), one(1 + 5e-7), one(-0.9995), one(0.3)], c2), initial_states=starts2
+    )
+    assert res.n_points == 1, res.message
+    np.testing.assert_allclose(res.points[0].numpy(), [0, 0, 0.5 / 1.9995, 0.25 / 0.7], rtol=0, atol=1e-12)
+    assert res.stability == ("saddle",) and int(res.n_unstable[0]) == 1 and int(res.n_slow[0]) == 2
+    # |lambda - 1| = 1e-3 and 5e-7 are far above sqrt(eps_mach) = 1.5e-8: an isolated point, counted
+    assert res.n_isolated == 1 and res.complete
+    assert float(res.spectral_radius[0]) == pytest.approx(1.001, rel=1e-14)
+    np.testing.assert_allclose(res.eigenvalues[0].real.numpy(), [1.001, 1 + 5e-7, -0.9995, 0.3], atol=1e-14)
+
+
+class LinearFlow(rd.models.base.AbstractFlow):
+    """dh/dt = A h + c: one fixed point -A^{-1} c with flow eigenvalues mu of A."""
+
+    def __init__(self, a: torch.Tensor, c: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size, self.input_size = a.shape[0], 0
+        self.register_buffer("a", a)
+        self.register_buffer("c", c)
+
+    def _vector_field(self, h, x):
+        return h @ self.a.T + self.c
+
+    def _jacobian(self, h, x):
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
+def test_discretised_flow_stability_follows_the_real_parts() -> None:
+    """A flow's fixed point is stable in the directions with Re mu < 0. For a linear flow the RK4
+    step is exactly h -> R(A dt) h + ..., R(z) = 1 + z + z^2/2 + z^3/6 + z^4/24, so the map's
+    eigenvalues are R(mu dt) exactly; classification by |R(mu dt)| vs 1 then agrees with Re mu vs 0:
+    mu = -0.5 +- 2i, 0.3 is a saddle with one unstable direction; -0.5 +- 2i, -0.3 stable;
+    0.5 +- 2i, 0.3 unstable."""
+    v = torch.tensor([[1.0, 0.3, -0.2], [0.2, 1.0, 0.4], [-0.1, 0.5, 1.0]], dtype=F64)
+    c = torch.tensor([0.4, -0.3, 0.2], dtype=F64)
+    dt = 0.1
+    for re_pair, mu3, want, n_unstable in (
+        (-0.5, 0.3, "saddle", 1),
+        (-0.5, -0.3, "stable", 0),
+        (0.5, 0.3, "unstable", 3),
+    ):
+        block = torch.tensor([[re_pair, -2.0, 0.0], [2.0, re_pair, 0.0], [0.0, 0.0, mu3]], dtype=F64)
+        a = v @ block @ torch.linalg.inv(v)
+        fmap = rd.discretise(LinearFlow(a, c), dt=dt, method="rk4")
+        res = rd.find_fixed_points(fmap, initial_states=torch.randn(2, 3, generator=_gen(71), dtype=F64))
+        assert res.n_points == 1 and res.stability == (want,) and int(res.n_unstable[0]) == n_unstable
+        # the map's residual bound 1e-10 sqrt 3 over |J - I| >= |R(mu dt) - 1| ~ 0.03 places it to ~1e-8
+        assert float((res.points[0] + torch.linalg.solve(a, c)).abs().max()) < 1e-8
+        mu = (
+            torch.tensor(
+                [complex(re_pair, 2.0), complex(re_pair, -2.0), complex(mu3, 0.0)], dtype=torch.complex128
+            )
+            * dt
+        )
+        r = 1 + mu + mu**2 / 2 + mu**3 / 6 + mu**4 / 24
+        _same_set(torch.view_as_real(res.eigenvalues[0]).double(), torch.view_as_real(r).double(), 1e-12)
+        assert float(res.spectral_radius[0]) == pytest.approx(float(r.abs().max()), rel=1e-12)
+
+
+def test_two_fixed_points_closer_than_a_thousandth_are_both_listed() -> None:
+    """x -> x - 0.5 (x - 0.3)(x - 0.3 - 2e-5) (x + 1): three fixed points, two of them 2e-5 apart
+    (slopes 1 -+ 1.3e-5: one unstable, one stable). Both are listed (dedup_tol defaults to
+    max(1e3 tol, 1e-7 sqrt n), far below their distance), each found by its own starts."""
+
+    class Close(AbstractMap):
+        state_size, input_size = 1, 0
+
+        def _step(self, h, x):
+            return h - 0.5 * (h - 0.3) * (h - 0.3 - 2e-5) * (h + 1)
+
+        def _jacobian(self, h, x):
+            u = h
+            d = (u - 0.3 - 2e-5) * (u + 1) + (u - 0.3) * (u + 1) + (u - 0.3) * (u - 0.3 - 2e-5)
+            return (1 - 0.5 * d).unsqueeze(-1)
+
+    starts = torch.tensor([[0.29], [0.2999], [0.30003], [0.31], [-1.2], [-0.8]], dtype=F64)
+    res = rd.find_fixed_points(Close(), initial_states=starts)
+    order = res.points[:, 0].argsort()
+    assert res.n_points == 3  # the residual bound 1e-10 over |F' - 1| = 1.3e-5 places them to ~1e-8
+    np.testing.assert_allclose(res.points[order, 0].numpy(), [-1.0, 0.3, 0.3 + 2e-5], rtol=0, atol=1e-8)
+
+
+class Stall(AbstractMap):
+    """(u, v) -> (u - 0.2 (u^2 - 1), v + 0.1 (v - 1)((v + 2)^2 + 0.5)): fixed points (+-1, 1) (slopes
+    1 -+ 0.4 and 1.95: a saddle and a repeller); q has a non-zero local minimum at v = -1 - sqrt(30)/6
+    (q = 0.011 > slow_tol), where starts with v near -2.5 stall: they reach nothing."""
+
+    state_size, input_size = 2, 0
+
+    def _step(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        return torch.stack([u - 0.2 * (u * u - 1), v + 0.1 * (v - 1) * ((v + 2) ** 2 + 0.5)], -1)
+
+    def _jacobian(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        z = torch.zeros_like(u)
+        dv = 1 + 0.1 * (3 * v * v + 6 * v + 0.5)
+        return torch.stack([torch.stack([1 - 0.4 * u, z], -1), torch.stack([z, dv], -1)], -2)
+
+
+def test_good_turing_counts_every_start_and_the_boundary_passes() -> None:
+    """Six starts, three of which reach nothing: (1, 1) is found twice, (-1, 1) once. Good-Turing's
+    p_new = N1 / S counts every start (1/6, not 1/3 of the three that converged); Chao1 = D + N1 (N1 -
+    1) / (2 (N2 + 1)) = 2. At completeness_tol = 0.01 the search is incomplete (warning); at exactly
+    1/6 the check passes (p_new <= completeness_tol) and the status is success."""
+    starts = torch.tensor(
+        [[1.1, 0.9], [0.9, 1.1], [-0.9, 1.05], [1.2, -2.5], [-1.2, -2.5], [0.8, -2.4]], dtype=F64
+    )
+    res = rd.find_fixed_points(Stall(), initial_states=starts, throw=False)
+    order = res.points[:, 0].argsort()
+    np.testing.assert_allclose(res.points[order].numpy(), [[-1, 1], [1, 1]], rtol=0, atol=1e-11)
+    assert res.hits[order].tolist() == [1, 2] and res.n_converged == 3 and res.slow_points.shape[0] == 0
+    assert [res.stability[i] for i in order] == ["unstable", "saddle"]
+    assert res.n_found_once == 1 and res.p_new == 1 / 6 and res.n_points_estimate == 2.0
+    assert res.status == "warning" and not res.complete and "found by 3 of 6 starts" in res.message
+    edge = rd.find_fixed_points(Stall(), initial_states=starts, completeness_tol=1 / 6, throw=False)
+    assert edge.p_new == edge.completeness_tol == 1 / 6
+    assert edge.complete and edge.status == "success" and "0.17 <= completeness_tol" in edge.message
+
+
+class OddClose(AbstractMap):
+    """x -> x - 50 x (x^2 - a^2)(x^2 - b^2), a = 0.3, b = 0.30002: odd, fixed points 0, +-a, +-b; a and
+    -b are 2e-5 + 2a apart, but -a and -b are only 2e-5 apart."""
+
+    state_size, input_size = 1, 0
+    a, b = 0.3, 0.30002
+
+    def _step(self, h, x):
+        return h - 50 * h * (h * h - self.a**2) * (h * h - self.b**2)
+
+    def _jacobian(self, h, x):
+        u2 = h * h
+        d = (u2 - self.a**2) * (u2 - self.b**2) + 2 * u2 * ((u2 - self.b**2) + (u2 - self.a**2))
+        return (1 - 50 * d).unsqueeze(-1)
+
+
+def test_odd_partners_are_exact_mirror_images_not_near_ones() -> None:
+    """Starts near a and near -b only: the partners -a and b are added by symmetry although -b lies
+    2e-5 from -a (a partner is a point within dedup_tol of -h, here 1e-7, not a nearby one); all
+    four non-zero points are listed, each with its exact position."""
+    starts = torch.tensor([[0.2999], [0.29995], [-0.30005], [-0.3001]], dtype=F64)
+    res = rd.find_fixed_points(OddClose(), initial_states=starts, throw=False)
+    assert res.odd_map and res.n_points == 4 and res.n_added_by_symmetry == 2, res.message
+    order = res.points[:, 0].argsort()
+    a, b = OddClose.a, OddClose.b
+    np.testing.assert_allclose(res.points[order, 0].numpy(), [-b, -a, a, b], rtol=0, atol=1e-9)
+    assert res.from_symmetry[order].tolist() == [False, True, False, True]
