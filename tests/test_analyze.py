@@ -38,7 +38,7 @@ def _gru(batch_first: bool = True) -> nn.GRU:
 
 
 def _inputs() -> np.ndarray:
-    return np.random.default_rng(0).standard_normal((3, 150, 2)).astype(np.float32)  # (B, T, d)
+    return np.random.default_rng(0).standard_normal((3, 90, 2)).astype(np.float32)  # (B, T, d)
 
 
 def test_torch_gru_with_numpy_inputs_matches_library() -> None:
@@ -61,7 +61,7 @@ def test_torch_gru_with_numpy_inputs_matches_library() -> None:
     ref = rd.lyapunov_spectrum(
         net,
         n_transient=30,
-        n_steps=120,
+        n_steps=60,
         inputs=xt,
         h0=torch.zeros(3, net.state_size, dtype=F64),
         qr_every="auto",
