@@ -33,6 +33,22 @@ def test_tent_period3_orbits_exact() -> None:
     assert abs(float(tent(o[2:3].reshape(1, 1))) - float(o[0])) < 1e-14
 
 
+def test_li_yorke_witness_needs_every_inequality() -> None:
+    # tent map, 3-cycle 2/7 -> 4/7 -> 6/7 -> 2/7: only its lowest point satisfies
+    # f^3(a) <= a < f(a) < f^2(a); from 4/7 the orbit rises then falls (f(a) > f^2(a)), from 6/7 it
+    # falls then rises (the reversed chain needs f(a) > f^2(a)); 1/7 -> 2/7 -> 4/7 -> 6/7 has f^3(a) > a
+    tent = chaos.ScalarNetwork.tent()
+    got = {a: bool(chaos.li_yorke_witness(tent, torch.tensor([a / 7], dtype=F64))[0]) for a in (1, 2, 4, 6)}
+    assert got == {1: False, 2: True, 4: False, 6: False}
+    # the reversed chain f^3(a) >= a > f(a) > f^2(a): the map 1 - tent(x) has the 3-cycle
+    # 5/7 -> 3/7 -> 1/7 -> 5/7
+    flip = chaos.ScalarNetwork.from_weights(
+        tent.weight_in[0], tent.bias_in[0], -tent.weight_out[0], 1.0 - tent.bias_out[0]
+    )
+    got = {a: bool(chaos.li_yorke_witness(flip, torch.tensor([a / 7], dtype=F64))[0]) for a in (1, 3, 5)}
+    assert got == {1: False, 3: False, 5: True}
+
+
 @pytest.mark.parametrize("domain", [(0.0, 1.0), None])
 def test_tent_laps_are_2_to_the_t(domain) -> None:
     laps = chaos.lap_numbers(chaos.ScalarNetwork.tent(), 10, domain=domain)
@@ -227,6 +243,22 @@ def test_batched_lambda_matches_engine() -> None:
     lam0, _ = chaos.batched_max_lyapunov_rnn(0.5 * W / 2.0, b, "tanh", n_steps=500, n_transient=100)
     radius = torch.linalg.eigvals(0.25 * W[0]).abs().max()
     assert float(lam0[0]) == pytest.approx(float(radius.log()), abs=2e-3)
+
+
+def test_batched_lambda_exact_for_scaled_identity_relu_networks() -> None:
+    # relu, W = c I, b = 0: active units stay active (h -> c h > 0), inactive ones stay at 0, and
+    # v' = [h > 0] c v, so after the first step (transient) |v| shrinks or grows by exactly c per
+    # step: lambda_max = ln c to rounding, for any number of steps
+    n, cs = 4, (0.5, 1.5)
+    weight = torch.stack([c * torch.eye(n, dtype=F64) for c in cs])
+    bias = torch.zeros(2, n, dtype=F64)
+    lam, ok = chaos.batched_max_lyapunov_rnn(
+        weight, bias, "relu", n_steps=30, n_transient=5, generator=torch.Generator().manual_seed(0)
+    )
+    assert ok.tolist() == [True, True]
+    torch.testing.assert_close(
+        lam, torch.tensor([math.log(c) for c in cs], dtype=F64), rtol=1e-12, atol=1e-14
+    )
 
 
 # ----------------------------------------------------------------------------- probability
