@@ -953,3 +953,46 @@ def test_odd_partners_are_exact_mirror_images_not_near_ones() -> None:
     a, b = OddClose.a, OddClose.b
     np.testing.assert_allclose(res.points[order, 0].numpy(), [-b, -a, a, b], rtol=0, atol=1e-9)
     assert res.from_symmetry[order].tolist() == [False, True, False, True]
+
+
+def test_a_nearly_odd_map_is_not_odd() -> None:
+    """tanh(W h + b) with b = 1e-9 (or 1e-12) in every unit is odd only up to O(b): the probe's
+    relative error |F(-h) + F(h)| / (...) is linear in b (the two values differ by 1000x to 1e-3),
+    far above round-off (64 eps sqrt n = 4.5e-14), so the map is not treated as odd and no partner
+    is added; at b = 0 the arithmetic is exactly odd (error 0)."""
+    errors = []
+    for bias in (1e-9, 1e-12):
+        net = rd.VanillaRNN(10, g=3.0, generator=_gen(0), dtype=F64)
+        with torch.no_grad():
+            net.bias.fill_(bias)
+        starts = 2 * torch.randn(4, 10, generator=_gen(2), dtype=F64)
+        res = rd.find_fixed_points(net, initial_states=starts, throw=False)
+        assert not res.odd_map and res.n_added_by_symmetry == 0 and "odd map" not in res.message
+        assert 1e-1 * bias < res.symmetry_error < 1e1 * bias
+        errors.append(res.symmetry_error)
+    assert errors[0] / errors[1] == pytest.approx(1000, rel=1e-3)
+
+
+def test_a_partner_that_fails_verification_is_left_out() -> None:
+    """The safety net behind the symmetry probe: a map whose tangent hook is the odd double well
+    (so the probe finds it odd) but whose step adds 0.3 to u < 0, where it has no fixed point (u^3 -
+    u - 1.5 = 0 has no negative root). The partner (-1, 0) of the sink (1, 0) is polished, its
+    residual recomputed from the step, and it fails: not added, the check symmetry_partners fails
+    (value 1) and the status is warning."""
+
+    class Fooled(DoubleWell):
+        def _step(self, h, x):
+            return DoubleWell._step(self, h, x) + 0.3 * torch.stack(
+                [(h[..., 0] < 0).to(h), 0 * h[..., 1]], -1
+            )
+
+        def _step_and_tangent(self, h, x, Q):
+            return DoubleWell._step(self, h, x), DoubleWell._jacobian(self, h, x) @ Q
+
+    starts = torch.tensor([[0.8, 0.3], [1.1, -0.5], [1.3, 0.2], [1.6, -1.0]], dtype=F64)
+    res = rd.find_fixed_points(Fooled(), initial_states=starts, throw=False)
+    assert res.odd_map and res.n_points == 1 and res.n_added_by_symmetry == 0, res.message
+    np.testing.assert_allclose(res.points.numpy(), [[1.0, 0.0]], rtol=0, atol=1e-12)
+    check = res.check("symmetry_partners")
+    assert not check.passed and check.value == 1 and res.status == "warning"
+    assert "1 candidate partner(s) failed that verification and were left out" in res.message
