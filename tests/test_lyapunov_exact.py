@@ -259,3 +259,15 @@ def test_flow_divergence_is_compared_in_the_units_of_the_exponents() -> None:
     )
     assert res.flow_check["mean_trace"] == pytest.approx(-41 / 3 / math.log(2.0), rel=1e-12)
     assert res.flow_check["sum"] == pytest.approx(float(res.exponents.sum()), rel=1e-12)
+
+
+def test_block_stderr_sorts_each_block_and_divides_by_the_block_length() -> None:
+    # cumulative sums of 10 blocks of 7 steps whose per-step means cross: the error is that of
+    # the sorted block means (lambda_1 >= lambda_2 in every block), in result units (scale)
+    means = torch.randn(10, 2, generator=gen(8), dtype=F64)
+    steps = torch.arange(7, 71, 7)
+    cum = torch.cumsum(7 * means, 0)
+    se = diag.block_stderr(cum, steps, 70, 10, 2.0)
+    blocks = torch.sort(2.0 * means, dim=-1, descending=True).values
+    torch.testing.assert_close(se, blocks.std(0, unbiased=True) / math.sqrt(10), rtol=1e-13, atol=0)
+    assert bool((means[:, 0] < means[:, 1]).any() and (means[:, 0] > means[:, 1]).any())

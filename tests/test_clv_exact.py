@@ -1,0 +1,119 @@
+"""Exact oracles for the summaries of a CLV run (standard errors, localisation, units of the
+finite-time exponents), written from a mutation audit: each test kills plausible bugs that the
+tests in tests/test_clv.py let pass.
+
+Oracles: an input-driven scalar map ``h' = e^{x} h`` (``ln R = x_t`` exactly), an upper-triangular
+linear map (its Gram-Schmidt vectors are the coordinate axes and its CLVs its eigenvectors), and
+the Euler map of the driven flow ``h' = x(t) h`` (one-step growth ``1 + dt x_t`` exactly).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import rnndyn as rd
+
+F64 = torch.float64
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+class DrivenScalar(rd.AbstractMap):
+    """h_{t+1} = exp(x_t) h_t: ln R = x_t exactly at every step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 1
+        self.register_buffer("one", torch.ones((), dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * torch.exp(x) * self.one
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.exp(x).unsqueeze(-1) * self.one
+
+
+class DrivenFlow(rd.AbstractFlow):
+    """h' = x(t) h: its Euler map h + dt x h grows by 1 + dt x_t per step exactly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size, self.dtype = 1, 1, F64
+
+    def _vector_field(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * x
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return x.unsqueeze(-1).expand(*h.shape[:-1], 1, 1).clone()
+
+
+class Linear(rd.AbstractMap):
+    """h' = A h: constant Jacobian A."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size = a.shape[0]
+        self.register_buffer("a", a.to(F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h @ self.a.T
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
+def _clv(system: rd.AbstractMap, x: torch.Tensor, **kw) -> rd.CLVResult:  # noqa: ANN003
+    return rd.covariant_lyapunov_vectors(
+        system, inputs=x, h0=torch.ones(x.shape[0], 1, dtype=F64), keep_vectors=False, **kw
+    )
+
+
+def test_clv_standard_errors_are_those_of_the_inputs() -> None:
+    # one trajectory: 10 time blocks of the window; several: their spread / sqrt(B)
+    n = 200
+    x = 0.2 * torch.randn(1, n + 20, 1, generator=gen(0), dtype=F64)
+    res = _clv(DrivenScalar(), x, n_steps=n, n_backward_transient=20)
+    window = x[0, :n, 0]
+    assert float(res.exponents[0]) == pytest.approx(float(window.mean()), abs=1e-14)
+    blocks = window.view(10, -1).mean(1)
+    assert float(res.stderr[0]) == pytest.approx(float(blocks.std(unbiased=True)) / math.sqrt(10), rel=1e-12)
+    x = 0.2 * torch.randn(3, n + 20, 1, generator=gen(1), dtype=F64)
+    res = _clv(DrivenScalar(), x, n_steps=n, n_backward_transient=20)
+    per = x[:, :n, 0].mean(1)
+    assert float(res.stderr[0]) == pytest.approx(float(per.std(unbiased=True)) / math.sqrt(3), rel=1e-12)
+
+
+def test_localisation_of_gram_schmidt_vectors_and_clvs_of_an_upper_triangular_map() -> None:
+    # A upper triangular with eigenvalues 2 > 1 > 0.5 down the diagonal: the Gram-Schmidt vectors
+    # converge to the coordinate axes (IPR sum_j q_j^4 = 1 each), the CLVs to A's eigenvectors
+    a = torch.tensor([[2.0, 1.0, 0.5], [0.0, 1.0, 0.3], [0.0, 0.0, 0.5]], dtype=F64)
+    res = rd.covariant_lyapunov_vectors(
+        Linear(a), n_steps=30, n_transient=80, n_backward_transient=80, generator=gen(2)
+    )
+    assert res.status == "success", res.message
+    torch.testing.assert_close(res.ipr_gs, torch.ones(3, dtype=F64), rtol=0, atol=1e-12)
+    evals, evecs = torch.linalg.eig(a)
+    v = evecs.real[:, torch.argsort(evals.real, descending=True)]
+    v = v / torch.linalg.vector_norm(v, dim=0)
+    expected = (v**4).sum(0)  # 1, 1/2 and that of (0.067, -0.6, 1)/|.|
+    torch.testing.assert_close(res.ipr_clv, expected, rtol=0, atol=1e-10)
+    assert float(res.ipr_clv[1]) == pytest.approx(0.5, abs=1e-10)
+
+
+def test_clv_and_finite_time_exponents_of_a_discretised_flow_are_per_unit_time() -> None:
+    # Euler map of h' = x(t) h at dt = 0.1: ln R_t = ln(1 + dt x_t), exponents per unit time
+    dt, n = 0.1, 200
+    x = 0.5 * torch.randn(1, n + 20, 1, generator=gen(3), dtype=F64)
+    res = _clv(rd.discretise(DrivenFlow(), dt=dt, method="euler"), x, n_steps=n, n_backward_transient=20)
+    assert res.units == "1/time" and res.dt == dt
+    growth = torch.log1p(dt * x[0, :n, 0])  # natural log per step
+    assert float(res.exponents[0]) == pytest.approx(float(growth.mean()) / dt, abs=1e-12)
+    assert float(res.clv_exponents[0]) == pytest.approx(float(growth.mean()) / dt, abs=1e-12)  # 1-D: d = R
+    f = rd.finite_time_exponents(res, window=20)
+    torch.testing.assert_close(f.values[0, :, 0], growth.view(-1, 20).mean(1) / dt, rtol=0, atol=1e-12)
+    assert float(f.step_variance[0]) == pytest.approx(float(growth.var(unbiased=True)) / dt**2, rel=1e-12)
