@@ -600,6 +600,14 @@ def test_analyze_says_how_to_read_inputs_the_other_way(tmp_path) -> None:
         same = torch.nn.GRU(2, 4, batch_first=True, dtype=D)
         same.load_state_dict(gru.state_dict())
         ref = rd.analyze(same, x, n_transient=10, sections=["lyapunov"])
+        # a live module's batch_first is its own, not an assumption: no warning, even for T < B
+        live = rd.analyze(gru, x[:3], sections="lyapunov", n_transient=1)
+    assert (live.inputs["n_sequences"], live.inputs["n_steps"]) == (40, 3)
+    assert (
+        "batch_first=False: a state dict does not record"
+        in rd.load_model(tmp_path / "gru.pt").load_info["assumed"][0]
+    )
+    assert "assumed" not in rd.load_model(tmp_path / "gru.pt", batch_first=False).load_info
     assert (res.inputs["n_sequences"], res.inputs["n_steps"]) == (4, 40)
     assert res.settings["sections"] == ["lyapunov"] and res.lyapunov.n_steps == 30
     torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=1e-12)

@@ -232,12 +232,15 @@ def prepare_inputs(
     module_batch_first: bool | None,
     dtype: torch.dtype,
     device: Any,
+    layout_assumed: bool = False,
 ) -> tuple[torch.Tensor | None, dict[str, Any]]:
     """Inputs as a ``(B, T, d)`` tensor in the model's dtype, and how they were read.
 
     ``inputs``: ``None``, a numpy array or tensor of any real dtype, ``(T, d)`` (one sequence) or
     3-D, read as ``(B, T, d)`` when ``batch_first`` (given, else the torch module's, else ``True``:
-    rnndyn's own layout) and as ``(T, B, d)`` otherwise.
+    rnndyn's own layout) and as ``(T, B, d)`` otherwise. ``layout_assumed``: the module's
+    ``batch_first`` was assumed by the loader (a state dict), so a 3-D array read as more sequences
+    than steps gets a ``UserWarning`` naming the ``batch_first=`` that reads it the other way.
     """
     if inputs is None:
         return None, {"kind": "none", "description": "no inputs: every step gets zero input"}
@@ -286,9 +289,9 @@ def prepare_inputs(
         layout = "(T, B, d)"
     B, T, d = x.shape
     flipped = "(T, B, d)" if layout == "(B, T, d)" else "(B, T, d)"
-    if layout != "(T, d): one sequence" and batch_first is None and T < B:
-        # the layout came from a default (a state dict records no batch_first): a (B, T, d) array
-        # read time-first analyses B steps of T sequences without a word
+    if layout_assumed and layout != "(T, d): one sequence" and batch_first is None and T < B:
+        # the layout came from the loader's default (a state dict records no batch_first): a
+        # (B, T, d) array read time-first analyses B steps of T sequences without a word
         warnings.warn(
             f"`inputs` of shape {tuple(inputs.shape)} were read as {layout} ({source}): {B} sequences "
             f"of only {T} steps each. If the array is {flipped}, pass batch_first={not bf}; pass "
@@ -1005,6 +1008,8 @@ def analyze(
     )
     ref = next(iter(system.parameters()), None)
     dev = ref.device if ref is not None else torch.device(device or "cpu")
+    from rnndyn.io import BATCH_FIRST_ASSUMED
+
     x, in_desc = prepare_inputs(
         inputs,
         input_size=info["input_size"],
@@ -1012,6 +1017,8 @@ def analyze(
         module_batch_first=module_bf,
         dtype=dtype,
         device=dev,
+        # a live module's batch_first is its own; a state dict's was assumed by the loader
+        layout_assumed=BATCH_FIRST_ASSUMED in info.get("loaded_from", {}).get("assumed", ()),
     )
     if label is None:
         loaded = info.get("loaded_from")

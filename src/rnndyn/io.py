@@ -522,6 +522,12 @@ def _state_dict_in(obj: dict[str, Any]) -> tuple[str, dict[str, torch.Tensor]] |
     return None
 
 
+#: ``load_info["assumed"]`` of a state dict loaded without ``batch_first``
+BATCH_FIRST_ASSUMED = (
+    "batch_first=False: a state dict does not record the input layout (torch's default, time-first)"
+)
+
+
 def _from_object(
     obj: Any,
     info: dict[str, Any],
@@ -562,7 +568,10 @@ def _from_object(
             if "epoch" in obj:
                 info["epoch"] = obj["epoch"]
         info["architecture"] = a
-        return _wrap(module, info, lstm_state)
+        net = _wrap(module, info, lstm_state)
+        if batch_first is None:  # rd.analyze warns about inputs whose layout rests on this
+            net.load_info.setdefault("assumed", []).append(BATCH_FIRST_ASSUMED)
+        return net
     if isinstance(obj, torch.jit.ScriptModule):
         module, a = _from_script(obj, arch=arch, module_path=module_path, batch_first=batch_first)
         info.update(format="torchscript", architecture=a)
