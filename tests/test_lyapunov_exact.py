@@ -271,3 +271,20 @@ def test_block_stderr_sorts_each_block_and_divides_by_the_block_length() -> None
     blocks = torch.sort(2.0 * means, dim=-1, descending=True).values
     torch.testing.assert_close(se, blocks.std(0, unbiased=True) / math.sqrt(10), rtol=1e-13, atol=0)
     assert bool((means[:, 0] < means[:, 1]).any() and (means[:, 0] > means[:, 1]).any())
+
+
+def test_convergence_check_flags_exactly_a_drift_beyond_four_standard_errors() -> None:
+    # 8 trajectories (their spread is the error), ln R = x_t: the drift over the last half is
+    # |mean(x) - mean of the first half of x| and its tolerance 4 se + 1e-9 max(1, |lambda|)
+    t = 400
+    noise = 0.05 * torch.randn(8, t, 1, generator=gen(9), dtype=F64)
+    for shift, settled in ((0.0, True), (0.02, False)):
+        trend = torch.cat([torch.full((t // 2,), shift), torch.full((t // 2,), -shift)]).to(F64)
+        x = noise + trend.view(1, t, 1)
+        res = _driven(x)
+        lam = float(x.mean())
+        drift = abs(lam - float(x[:, : t // 2].mean()))
+        tol = 4 * float(res.stderr[0]) + 1e-9 * max(1.0, abs(lam))
+        assert res.convergence["drift"][0] == pytest.approx(drift, abs=1e-14)
+        assert res.convergence["drift_tolerance"][0] == pytest.approx(tol, rel=1e-12)
+        assert (drift <= tol) is settled and res.check("convergence").passed is settled
