@@ -204,6 +204,10 @@ def test_result_views(vanilla_result, tmp_path) -> None:
             ds["lyapunov_exponent"].values, res.lyapunov.exponents.numpy(), rtol=0, atol=0
         )
         assert json.loads(ds.attrs["settings"])["seeds"]["lyapunov"] == 1
+        # exponents indexed 1..k as lambda_1 >= lambda_2 >= ..., with their units; PCs 1, 2, 3
+        assert float(ds["lyapunov_exponent"].sel(exponent=1)) == res.lyapunov.lambda_max
+        assert ds["lyapunov_exponent"].attrs["units"] == res.lyapunov.units
+        assert ds["pc"].values.tolist() == [1, 2, 3]
     assert [p.name for p in tmp_path.iterdir()] == ["a.nc"]
 
 

@@ -498,9 +498,13 @@ class AnalysisResult(Result):
         import xarray as xr
 
         data: dict[str, Any] = {}
+        coords: dict[str, Any] = {}
         if self.lyapunov is not None:
-            data["lyapunov_exponent"] = ("exponent", self.lyapunov.exponents.cpu().numpy())
-            data["lyapunov_stderr"] = ("exponent", self.lyapunov.stderr.cpu().numpy())
+            units = {"units": self.lyapunov.units, "log_base": float(self.lyapunov.log_base)}
+            data["lyapunov_exponent"] = ("exponent", self.lyapunov.exponents.cpu().numpy(), units)
+            data["lyapunov_stderr"] = ("exponent", self.lyapunov.stderr.cpu().numpy(), units)
+            # lambda_1 >= lambda_2 >= ...: the index a reader selects by (before: none, 0-based)
+            coords["exponent"] = np.arange(1, int(self.lyapunov.exponents.numel()) + 1)
         if self.jacobian_spectrum is not None and self.jacobian_spectrum.n_states:
             ev = self.jacobian_spectrum.eigenvalues.detach().cpu().numpy()
             data["jacobian_eigenvalue_real"] = (("jacobian_state", "eigenvalue"), ev.real)
@@ -537,6 +541,7 @@ class AnalysisResult(Result):
             proj, var = pca_projection(self.trajectories)
             data["trajectory_pc"] = (("sequence", "step", "pc"), proj)
             data["pc_explained_variance"] = ("pc", var)
+            coords["pc"] = np.arange(1, proj.shape[-1] + 1)  # PC 1, 2, 3
         attrs = {
             "label": self.label,
             "status": self.status.value,
@@ -554,7 +559,7 @@ class AnalysisResult(Result):
             attrs["fixed_point_p_new"] = float(fp.p_new)
             attrs["fixed_point_n_points_estimate"] = float(fp.n_points_estimate)
             attrs["fixed_point_complete"] = int(fp.complete)
-        return xr.Dataset(data, attrs=attrs)
+        return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def to_netcdf(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_xarray` to a NetCDF file (atomically: a failure leaves no partial file)."""
