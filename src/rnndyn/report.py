@@ -233,6 +233,9 @@ def build_analysis_report(
             "(the badge by each heading): success means every check passed and the numbers can be "
             "used as reported; warning, not converged, diverged or failed say what to change."
         ]
+        if result.errors:  # before: "6 of 6 self-checks passed" above a section that could not run
+            names = ", ".join(name.replace("_", " ") for name in result.errors)
+            text.append(f"Could not run: {names} (the reason is in its row below); no check of it was made.")
         if unchecked:
             text.append(
                 f"Not self-checked: {', '.join(unchecked)} (their status says only that they ran; "
