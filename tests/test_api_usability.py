@@ -675,6 +675,11 @@ def test_analyze_says_what_the_inputs_and_the_clv_section_need() -> None:
     # the oracle: 5 transient steps + 1 recorded + 300 backward-transient steps = 306 > T = 40
     assert res.errors["clv"].startswith("the inputs (T = 40) are too short") and "= 306;" in res.errors["clv"]
     assert res.status == "failed" and res.clv is None
+    # a cell has no batch_first: 3-D inputs are time-first (as rd.rollout_like_torch), and said so
+    with pytest.raises(
+        ValueError, match=r"T = 1; .*\(a cell has no batch_first: time-first, .*pass batch_first=True"
+    ):
+        rd.analyze(cell, x[None], n_transient=5, sections="lyapunov")
 
 
 def test_non_finite_weights_are_named_by_every_section() -> None:

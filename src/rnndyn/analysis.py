@@ -233,6 +233,7 @@ def prepare_inputs(
     dtype: torch.dtype,
     device: Any,
     layout_assumed: bool = False,
+    cell: bool = False,
 ) -> tuple[torch.Tensor | None, dict[str, Any]]:
     """Inputs as a ``(B, T, d)`` tensor in the model's dtype, and how they were read.
 
@@ -275,6 +276,8 @@ def prepare_inputs(
     )
     if batch_first is not None:
         source = "given (batch_first argument)"
+    elif cell:  # nn.*Cell has no batch_first; a sequence for it is time-first (rd.rollout_like_torch)
+        source = "a cell has no batch_first: time-first, as rd.rollout_like_torch"
     elif module_batch_first is not None:
         source = "the module's batch_first"
     else:
@@ -1024,6 +1027,7 @@ def analyze(
         device=dev,
         # a live module's batch_first is its own; a state dict's was assumed by the loader
         layout_assumed=BATCH_FIRST_ASSUMED in info.get("loaded_from", {}).get("assumed", ()),
+        cell=str(info.get("type", "")).endswith("Cell"),
     )
     if label is None:
         loaded = info.get("loaded_from")
