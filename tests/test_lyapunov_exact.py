@@ -73,6 +73,21 @@ class Linear(rd.AbstractMap):
         return self.a.expand(*h.shape[:-1], *self.a.shape)
 
 
+class LinearFlow(rd.AbstractFlow):
+    """x' = A x with an analytic Jacobian."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size, self.input_size, self.dtype = a.shape[0], 0, F64
+        self.register_buffer("a", a.to(F64))
+
+    def _vector_field(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h @ self.a.T
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
 def _driven(x: torch.Tensor, **kw) -> rd.LyapunovResult:  # noqa: ANN003
     return rd.lyapunov_spectrum(
         DrivenScalar(), inputs=x, h0=torch.ones(x.shape[0], 1, dtype=F64), throw=False, **kw
@@ -288,3 +303,17 @@ def test_convergence_check_flags_exactly_a_drift_beyond_four_standard_errors() -
         assert res.convergence["drift"][0] == pytest.approx(drift, abs=1e-14)
         assert res.convergence["drift_tolerance"][0] == pytest.approx(tol, rel=1e-12)
         assert (drift <= tol) is settled and res.check("convergence").passed is settled
+
+
+def test_transient_e_foldings_of_a_discretised_flow_count_time_not_steps() -> None:
+    # Euler at dt = 0.1 maps x' = -diag(1, 8) x to diag(0.9, 0.2): exponents ln(0.9)/0.1 and
+    # ln(0.2)/0.1 per unit time; 30 transient steps are 3 time units, 3 * 1.054 e-foldings of
+    # the slowest rate
+    m = rd.discretise(LinearFlow(-torch.diag(torch.tensor([1.0, 8.0], dtype=F64))), dt=0.1, method="euler")
+    res = rd.lyapunov_spectrum(m, n_steps=40, n_transient=30, h0=torch.zeros(2, dtype=F64), generator=gen(10))
+    rate = -math.log(0.9) / 0.1
+    torch.testing.assert_close(
+        res.exponents, torch.tensor([-rate, math.log(0.2) / 0.1], dtype=F64), rtol=0, atol=1e-12
+    )
+    assert res.convergence["slowest_rate"] == pytest.approx(rate, rel=1e-12)
+    assert res.convergence["e_foldings_transient"] == pytest.approx(3.0 * rate, rel=1e-12)
