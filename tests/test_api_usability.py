@@ -713,3 +713,25 @@ def test_analyze_names_the_flow_it_discretised() -> None:
     assert res.label == "Discretised(Lorenz63, dt=0.01, rk4), n=3"
     assert (res.model["type"], res.model["flow"], res.model["dt"]) == ("Discretised", "Lorenz63", 0.01)
     assert res.lyapunov.units == "1/time"
+
+
+def test_analyze_inputs_of_a_model_that_embeds_first_get_a_hint() -> None:
+    """A classifier that embeds token ids before its GRU: the ids (B, T) do not fit the GRU. The
+    error says the inputs go straight into the recurrent network and what to pass instead."""
+
+    class Classifier(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = torch.nn.Embedding(10, 4, dtype=D)
+            self.rnn = torch.nn.GRU(4, 3, batch_first=True, dtype=D)
+
+    model = Classifier()
+    tokens = torch.randint(0, 10, (2, 30), generator=gen(6))
+    with pytest.raises(
+        ValueError,
+        match=r"got \(2, 30\)\. They go straight into the recurrent network \(input_size 4\).*model.embedding\(tokens\)",
+    ):
+        rd.analyze(model, tokens, sections="lyapunov")
+    # the oracle: the embedded tokens are accepted, as (B, T, 4) by the GRU's batch_first
+    res = rd.analyze(model, model.embedding(tokens).detach(), sections="lyapunov", n_transient=5)
+    assert (res.inputs["n_sequences"], res.inputs["n_steps"], res.model["module_path"]) == (2, 30, "rnn")

@@ -262,7 +262,9 @@ def prepare_inputs(
     if x.ndim not in (2, 3) or x.shape[-1] != input_size:
         raise ValueError(
             f"`inputs` must have shape (T, {input_size}), (B, T, {input_size}) or (T, B, {input_size}); "
-            f"got {tuple(x.shape)}"
+            f"got {tuple(x.shape)}. They go straight into the recurrent network (input_size "
+            f"{input_size}): if your model transforms its inputs first (an embedding of token ids, an "
+            "encoder), pass the transformed inputs, e.g. model.embedding(tokens)"
         )
     if x.numel() == 0:
         raise ValueError(f"`inputs` must not be empty; got shape {tuple(x.shape)}")
