@@ -103,3 +103,58 @@ def test_a_recorded_slow_escape_from_an_unstable_fixed_point_is_not_converged() 
     # (h <= 0.002 there), the second half's is smaller, as ln f'(h) = ln(1 + 2c - c(3h^2 + 2h)) falls
     m2, m1 = (float(v) for v in re.findall(r"half of the series is (\S+) against (\S+) from", chk.detail)[0])
     assert m1 == pytest.approx(math.log(1.006), abs=1e-5) and m2 < m1 - 3e-5
+
+
+def _brute_divergence(y: np.ndarray, theiler: int, horizon: int, radius: float | None, kantz: bool):
+    """S(k) of Rosenstein / Kantz from the definitions, every usable point a reference (O(T^2))."""
+    T = len(y)
+    usable = np.arange(T) < T - horizon
+    d0 = np.abs(y[:, None] - y[None, :])
+    far = np.abs(np.arange(T)[:, None] - np.arange(T)[None, :]) > theiler
+    valid = far & usable[None, :]
+    if radius is None:  # Kantz default: twice the median nearest-neighbour distance
+        radius = 2.0 * float(np.median([d0[i][valid[i]].min() for i in range(T) if usable[i]]))
+    k = np.arange(horizon + 1)
+    curves = []
+    for i in np.nonzero(usable)[0]:
+        js = (
+            np.nonzero(valid[i] & (d0[i] <= radius))[0]
+            if kantz
+            else [np.argmin(np.where(valid[i], d0[i], np.inf))]
+        )
+        if len(js) == 0:
+            continue
+        d = np.abs(y[i + k][None, :] - y[np.asarray(js)[:, None] + k[None, :]])
+        curves.append(np.log(d.mean(0)))
+    return np.mean(curves, axis=0), radius, len(curves)
+
+
+@pytest.mark.parametrize("method", ["rosenstein", "kantz"])
+def test_divergence_curve_equals_its_definition(method: str) -> None:
+    # logistic map r = 4 (600 samples, scalar), every usable point a reference: S(k) from the
+    # definition (nearest neighbour outside the Theiler window; for Kantz the log of the mean
+    # distance to all neighbours within the radius, default twice the median nearest distance)
+    y = np.empty(600)
+    y[0] = 0.3
+    for t in range(599):
+        y[t + 1] = 4.0 * y[t] * (1.0 - y[t])
+    theiler, horizon = 3, 6
+    want, radius, n_all = _brute_divergence(y, theiler, horizon, None, kantz=method == "kantz")
+    r = rd.lyapunov_from_data(
+        y, method=method, theiler=theiler, horizon=horizon, n_reference=600, generator=gen(0)
+    )
+    np.testing.assert_allclose(r.divergence, want, rtol=1e-12, atol=1e-12)
+    assert r.n_reference == n_all
+    if method == "kantz":
+        want, _, n_ref = _brute_divergence(y, theiler, horizon, 0.5 * radius, kantz=True)
+        r = rd.lyapunov_from_data(
+            y,
+            method=method,
+            theiler=theiler,
+            horizon=horizon,
+            radius=0.5 * radius,
+            n_reference=600,
+            generator=gen(0),
+        )
+        np.testing.assert_allclose(r.divergence, want, rtol=1e-12, atol=1e-12)
+        assert r.n_reference == n_ref < n_all  # a smaller radius leaves some references without neighbours
