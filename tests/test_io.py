@@ -220,6 +220,17 @@ def test_flags_are_bools_a_truthy_string_unpickles_nothing(tmp_path) -> None:
         rd.load_model(tmp_path / "sd.pt", batch_first="yes")
     with pytest.raises(TypeError, match="`module_path` must be a str .* or None; got int"):
         rd.load_model(tmp_path / "sd.pt", module_path=0)
+    # before: map_location='cuda' without CUDA was blamed on the file ("not a torch file, or a damaged one")
+    with pytest.raises(ValueError, match="`map_location` must be cpu, cuda, cuda:N or mps; got 'tpu'"):
+        rd.load_model(tmp_path / "sd.pt", map_location="tpu")
+    with pytest.raises(TypeError, match="`map_location` must be a device .*; got int 3"):
+        rd.load_model(tmp_path / "sd.pt", map_location=3)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="`map_location` must be a device this machine has; got 'cuda'"):
+            rd.load_model(tmp_path / "sd.pt", map_location="cuda")
+    # the oracle: on the CPU the state dict loads with its weights
+    net = rd.load_model(tmp_path / "sd.pt", map_location=torch.device("cpu"))
+    assert all(torch.equal(v, net.module.state_dict()[k]) for k, v in sd.items())
 
 
 @pytest.mark.filterwarnings("ignore:rnndyn.load_torch_model unpickles:DeprecationWarning")

@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rnndyn._checks import check_choice
+from rnndyn._checks import check_choice, check_device
 from rnndyn.models.torch_interop import _SUPPORTED, TorchGRU, TorchLSTM, TorchRNN, from_torch
 
 #: Values of ``arch``: what a state dict cannot say by itself.
@@ -449,6 +449,15 @@ def load_model(
     if batch_first is not None and not isinstance(batch_first, bool):
         raise TypeError(
             f"`batch_first` must be True, False or None; got {type(batch_first).__name__} {batch_first!r}"
+        )
+    if isinstance(map_location, str | torch.device):
+        # before: map_location='cuda' on a machine without CUDA was blamed on the file ("not a torch
+        # file, or a damaged one"), or an AssertionError from torch for an .npz
+        check_device(map_location, "map_location")
+    elif map_location is not None:
+        raise TypeError(
+            f"`map_location` must be a device such as 'cpu' or 'cuda:0', a torch.device or None; got "
+            f"{type(map_location).__name__} {map_location!r}"
         )
     if module_path is not None and not isinstance(module_path, str):
         raise TypeError(f"`module_path` must be a str (e.g. 'rnn') or None; got {type(module_path).__name__}")
