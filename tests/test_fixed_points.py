@@ -801,6 +801,7 @@ def test_classification_on_the_unit_circle_and_the_slow_count() -> None:
     assert float(res.spectral_radius[0]) == pytest.approx(1.0, abs=1e-14)
     np.testing.assert_allclose(res.eigenvalues[0].abs().numpy(), [1, 1, 1, 0.5], atol=1e-14)
     assert res.n_isolated == 1 and res.hits.tolist() == [3] and res.complete
+    assert res.tol == pytest.approx(1e-10 * math.sqrt(4), rel=1e-12)  # the default 1e-10 sqrt(n), n = 4
     # c = 0 and starts at 0 in the two near-1 coordinates: the point is (0, 0, 0.5 / 1.9995, 0.25 / 0.7)
     # (with |lambda - 1| = 5e-7 < freeze_tol a start elsewhere is, by design, a slow point on a slow manifold)
     c2 = torch.tensor([0.0, 0.0, 0.5, 0.25], dtype=F64)
@@ -996,3 +997,77 @@ def test_a_partner_that_fails_verification_is_left_out() -> None:
     check = res.check("symmetry_partners")
     assert not check.passed and check.value == 1 and res.status == "warning"
     assert "1 candidate partner(s) failed that verification and were left out" in res.message
+
+
+class Cubic(AbstractMap):
+    """x -> x - 0.03 x (x^2 - 1): fixed points -1, 0, 1 with slopes 0.94, 1.03, 0.94."""
+
+    state_size, input_size = 1, 0
+
+    def _step(self, h, x):
+        return h - 0.03 * h * (h * h - 1)
+
+    def _jacobian(self, h, x):
+        return (1 - 0.03 * (3 * h * h - 1)).unsqueeze(-1)
+
+
+class Ghost2(AbstractMap):
+    """(u, v) -> (u + 1e-3 + u^2, 1.07 v): no fixed point; a slow point at 0 with eigenvalues 1, 1.07."""
+
+    state_size, input_size = 2, 0
+
+    def _step(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        return torch.stack([u + 1e-3 + u * u, 1.07 * v], -1)
+
+    def _jacobian(self, h, x):
+        u = h[..., 0]
+        z = torch.zeros_like(u)
+        return torch.stack([torch.stack([1 + 2 * u, z], -1), torch.stack([z, z + 1.07], -1)], -2)
+
+
+class TwoLines(AbstractMap):
+    """(u, v) -> (u, v - (v^2 - 1) / 2): two parallel lines of fixed points, v = 1 (eigenvalues 1, 0)
+    and v = -1 (1, 2)."""
+
+    state_size, input_size = 2, 0
+
+    def _step(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        return torch.stack([u, v - 0.5 * (v * v - 1)], -1)
+
+    def _jacobian(self, h, x):
+        u, v = h[..., 0], h[..., 1]
+        z = torch.zeros_like(u)
+        return torch.stack([torch.stack([z + 1, z], -1), torch.stack([z, 1 - v], -1)], -2)
+
+
+def test_slow_directions_their_median_and_what_a_line_attractor_needs() -> None:
+    """Exact eigenvalues. (a) Cubic: |0.94 - 1| = 0.06 is not slow, |1.03 - 1| is (eps_slow 0.05):
+    n_slow 0, 1, 0 and the slow-manifold dimension is their median, 0. (b) Ghost2: the slow point at
+    0 has one slow direction (1), not two (1.07 is 0.07 from 1). (c) Two parallel lines of fixed
+    points: one slow direction everywhere, but the points span two dimensions (PCA: the split in v
+    carries 75% of the variance, under 95%), so this is not a line attractor."""
+    starts = torch.tensor([[-1.3], [-0.9], [-0.2], [0.1], [0.8], [1.2]], dtype=F64)
+    res = rd.find_fixed_points(Cubic(), initial_states=starts)
+    order = res.points[:, 0].argsort()
+    np.testing.assert_allclose(res.points[order, 0].numpy(), [-1, 0, 1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.eigenvalues[order, 0].real.numpy(), [0.94, 1.03, 0.94], atol=1e-14)
+    assert res.n_slow[order].tolist() == [0, 1, 0] and res.slow_manifold_dimension == 0
+    assert [res.stability[i] for i in order] == ["stable", "unstable", "stable"]
+    ghost = rd.find_fixed_points(Ghost2(), initial_states=torch.tensor([[-0.3, 0.2], [0.2, -0.1]], dtype=F64))
+    assert (
+        ghost.n_points == 0
+        and ghost.slow_points.shape[0] == 1
+        and float(ghost.slow_points.abs().max()) < 1e-6
+    )
+    assert ghost.slow_n_slow.tolist() == [1] and ghost.slow_manifold_dimension == 1
+    assert float(ghost.slow_speeds[0]) == pytest.approx(0.5e-6, rel=1e-5)
+    gen = _gen(0)
+    u = 2 * torch.rand(24, generator=gen, dtype=F64) - 1
+    v = torch.where(torch.rand(24, generator=gen, dtype=F64) < 0.5, 0.7, -1.4).to(F64)
+    lines = rd.find_fixed_points(TwoLines(), initial_states=torch.stack([u, v], -1))
+    assert lines.n_points == 24 and torch.all(lines.n_slow == 1) and lines.slow_manifold_dimension == 1
+    v_found = lines.points[:, 1]
+    assert float((v_found.abs() - 1).abs().max()) < 1e-9 and bool((v_found > 0).any() and (v_found < 0).any())
+    assert lines.points_dimension == 2 and not lines.line_attractor
