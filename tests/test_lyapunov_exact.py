@@ -191,7 +191,7 @@ def test_stationarity_statistics_of_hand_made_block_series() -> None:
     assert float(st.diff) == pytest.approx(0.25, rel=1e-14)
     assert float(st.bias) == pytest.approx(0.875, rel=1e-14)
     # K = 12: the largest squared successive difference is left out, so one abrupt change has
-    # no noise to hide in (z = inf); untrimmed it would be sqrt(22) / sqrt(1/6 * 12 / 1)...
+    # no noise to hide in (z = inf); untrimmed, z = (1/6) / sqrt(1/22 * 1/3) = 1.35 would pass
     last12 = torch.tensor([0.0] * 11 + [1.0], dtype=F64)[:, None]
     st = diag.stationarity_stats(last12, zero, zero, 1.0)
     assert float(st.noise) == 0.0 and math.isinf(float(st.z)) and bool(st.bad)
@@ -317,3 +317,17 @@ def test_transient_e_foldings_of_a_discretised_flow_count_time_not_steps() -> No
     )
     assert res.convergence["slowest_rate"] == pytest.approx(rate, rel=1e-12)
     assert res.convergence["e_foldings_transient"] == pytest.approx(3.0 * rate, rel=1e-12)
+
+
+def test_trajectory_clusters_split_at_five_combined_standard_errors() -> None:
+    # neighbours split when their gap exceeds 5 sqrt(se_a^2 + se_b^2) + floor = 5 sqrt(0.02) = 0.707
+    se = torch.full((3,), 0.1, dtype=F64)
+    lam = torch.tensor([0.9, 0.0, 0.3], dtype=F64)  # sorted: 0, 0.3 (gap 0.3), 0.9 (gap 0.6)
+    assert [c["trajectories"] for c in diag.trajectory_clusters(lam, se, floor=0.0)] == [[0, 1, 2]]
+    lam = torch.tensor([1.2, 0.0, 0.3], dtype=F64)  # gaps 0.3 and 0.9 > 0.707 (but < 5 (0.1 + 0.1))
+    clusters = diag.trajectory_clusters(lam, se, floor=0.0)
+    assert [c["trajectories"] for c in clusters] == [[0], [1, 2]]  # highest lambda_max first
+    assert [c["count"] for c in clusters] == [1, 2]
+    assert clusters[1]["lambda_max"] == pytest.approx(0.15, abs=1e-15)
+    # the floor adds to the tolerance: 0.9 <= 0.707 + 0.2
+    assert len(diag.trajectory_clusters(lam, se, floor=0.2)) == 1
