@@ -205,3 +205,24 @@ def test_a_section_that_could_not_run_is_named_next_to_the_check_count(tmp_path)
     checked = text[text.index("<h2>What was checked") : text.index("<h2>What was analysed")]
     assert "0 of 0 self-checks passed" in checked
     assert "Could not run: clv (the reason is in its row below); no check of it was made." in checked
+
+
+def test_a_diverged_run_says_not_available_instead_of_nan_rows():
+    # before: 'lambda_max nan', 'positive exponents 0 of 3', 'Kaplan–Yorke dimension unknown: the
+    # sum of the 3 exponent(s) computed stays >= 0', 'slow modes ... (tol nan)'
+    from rnndyn.report import lyapunov_rows
+
+    class Blowup(rd.AbstractMap):  # h -> 3 h: every state escapes
+        def __init__(self) -> None:
+            super().__init__()
+            self.state_size, self.input_size, self.dtype = 3, 0, torch.float64
+
+        def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+            return 3.0 * h
+
+    res = rd.lyapunov_spectrum(Blowup(), n_steps=40, throw=False, generator=torch.Generator().manual_seed(0))
+    assert res.status == "diverged" and all(math.isnan(v) for v in res.exponents.tolist())
+    rows = dict(lyapunov_rows(res))
+    assert rows["lambda_max"] == "not available (the run diverged)" and rows["regime"] == "diverged"
+    assert rows["spectrum (3 exponents; state size 3)"] == "not available (the run diverged)"
+    assert "nan" not in " ".join(rows.values()) and "positive exponents" not in rows

@@ -622,6 +622,21 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
     u = res.units
     lam = res.exponents.tolist()
     se = res.stderr.tolist()
+    run = (
+        "run",
+        f"{res.n_trajectories} traj × {res.n_steps} steps (+{res.n_transient}), QR every "
+        f"{res.qr_every}, stderr from {res.stderr_method.replace('_', ' ')}",
+    )
+    if not all(math.isfinite(v) for v in lam):
+        # a diverged run: before, 'nan' rows, '0 of 8' positive exponents and a Kaplan-Yorke
+        # dimension 'unknown: the sum ... stays >= 0', none of which was measured
+        why = "the run diverged" if res.regime == "diverged" else "non-finite exponents"
+        return [
+            ("lambda_max", f"not available ({why})"),
+            ("regime", res.regime),
+            (f"spectrum ({res.k} exponents; state size {res.state_size})", f"not available ({why})"),
+            run,
+        ]
     rows = [
         ("lambda_max", f"{fmt(res.lambda_max, float(se[0]))} {u}"),
         ("regime", res.regime),
@@ -657,13 +672,7 @@ def lyapunov_rows(res: Any) -> list[tuple[str, str]]:
     if res.sum_check is not None:
         sc = res.sum_check
         rows.append(("sum rule: sum vs <ln|det J|>", f"{fmt(sc['sum'])} vs {fmt(sc['expected'])}"))
-    rows.append(
-        (
-            "run",
-            f"{res.n_trajectories} traj × {res.n_steps} steps (+{res.n_transient}), QR every "
-            f"{res.qr_every}, stderr from {res.stderr_method.replace('_', ' ')}",
-        )
-    )
+    rows.append(run)
     return rows
 
 
