@@ -43,6 +43,21 @@ class DrivenScalar(rd.AbstractMap):
         return torch.exp(x).unsqueeze(-1) * self.one
 
 
+class DrivenDiagonal(rd.AbstractMap):
+    """h' = e^{x} * h elementwise: once the frame is on the axes, ln R_ii = x_i(t) exactly."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.state_size = self.input_size = n
+        self.register_buffer("one", torch.ones((), dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * torch.exp(x) * self.one
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.diag_embed(torch.exp(x) * self.one).expand(*h.shape[:-1], -1, -1)
+
+
 class Diagonal(rd.AbstractMap):
     """h' = a * h with a constant diagonal: exponents ln|a_i| exactly (from h0 = 0, a fixed point)."""
 
@@ -331,3 +346,25 @@ def test_trajectory_clusters_split_at_five_combined_standard_errors() -> None:
     assert clusters[1]["lambda_max"] == pytest.approx(0.15, abs=1e-15)
     # the floor adds to the tolerance: 0.9 <= 0.707 + 0.2
     assert len(diag.trajectory_clusters(lam, se, floor=0.2)) == 1
+
+
+def test_multistability_judges_lambda_max_by_its_own_error_not_the_last_exponents() -> None:
+    # two trajectories whose lambda_1 (inputs 0.03 +- 0.01 and -0.03 +- 0.01) differ by ~100 of
+    # their errors, while lambda_2 (mean -1, noise 1) has 50x larger errors: the clusters of
+    # lambda_max must come from lambda_1's own time-block errors (two attractors)
+    t, tr = 400, 40
+    x1 = 0.01 * torch.randn(2, tr + t, generator=gen(11), dtype=F64) + torch.tensor(
+        [[0.03], [-0.03]], dtype=F64
+    )
+    x2 = torch.randn(2, tr + t, generator=gen(12), dtype=F64) - 1.0
+    x = torch.stack([x1, x2], -1)
+    res = rd.lyapunov_spectrum(
+        DrivenDiagonal(2),
+        inputs=x,
+        n_transient=tr,
+        h0=torch.ones(2, 2, dtype=F64),
+        generator=gen(13),
+        throw=False,
+    )
+    torch.testing.assert_close(res.per_trajectory, x[:, tr:].mean(1), rtol=0, atol=1e-12)
+    assert res.regime == "multistable" and len(res.clusters) == 2, res.message
