@@ -207,7 +207,7 @@ def test_a_section_that_could_not_run_is_named_next_to_the_check_count(tmp_path)
     assert "Could not run: clv (the reason is in its row below); no check of it was made." in checked
 
 
-def test_a_diverged_run_says_not_available_instead_of_nan_rows():
+def test_a_diverged_run_says_not_available_instead_of_nan_rows(tmp_path):
     # before: 'lambda_max nan', 'positive exponents 0 of 3', 'Kaplan–Yorke dimension unknown: the
     # sum of the 3 exponent(s) computed stays >= 0', 'slow modes ... (tol nan)'
     from rnndyn.report import lyapunov_rows
@@ -226,3 +226,13 @@ def test_a_diverged_run_says_not_available_instead_of_nan_rows():
     assert rows["lambda_max"] == "not available (the run diverged)" and rows["regime"] == "diverged"
     assert rows["spectrum (3 exponents; state size 3)"] == "not available (the run diverged)"
     assert "nan" not in " ".join(rows.values()) and "positive exponents" not in rows
+    # and the HTML report: no exponent table of 'nan' rows, no 'tolerance nan'
+    from rnndyn.report import build_analysis_report
+
+    full = rd.analyze(Blowup(), sections="lyapunov", n_steps=40, n_transient=0, n_trajectories=1)
+    assert full.status == "diverged"
+    text = build_analysis_report(full, tmp_path / "d.html", []).read_text()
+    part = text[text.index("<h2>Lyapunov spectrum") :]
+    assert (
+        "No exponent was measured: diverged" in part and ">nan<" not in text and "tolerance nan" not in text
+    )

@@ -279,6 +279,7 @@ def build_analysis_report(
             ],
         )
         lf = [figs[k] for k in ("lyapunov_spectrum", "lyapunov_convergence") if k in figs]
+        measured = all(math.isfinite(v) for v in lam)  # a diverged run: no table of 'nan' rows
         sections.append(
             Section(
                 "Lyapunov spectrum",
@@ -286,11 +287,16 @@ def build_analysis_report(
                     "Exponents by the QR (Benettin) method: the average logarithmic growth rates of "
                     "perturbations along a trajectory. Positive: sensitive dependence on initial "
                     "conditions (chaos); zero: slow/neutral directions; negative: contracting "
-                    "directions. Sign column: + above, 0 within, - below the tolerance "
-                    f"{res_l.near_zero_tolerance:.2g}."
+                    "directions. "
+                    + (
+                        "Sign column: + above, 0 within, - below the tolerance "
+                        f"{res_l.near_zero_tolerance:.2g}."
+                        if measured
+                        else "No exponent was measured: " + (res_l.message or "the run did not finish") + "."
+                    )
                 ),
                 rows=lyapunov_rows(res_l),
-                table=table,
+                table=table if measured else None,
                 figures=lf,
                 captions=[
                     "The exponents with ±2 standard errors (grey: each trajectory's own spectrum).",
