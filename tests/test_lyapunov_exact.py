@@ -368,3 +368,14 @@ def test_multistability_judges_lambda_max_by_its_own_error_not_the_last_exponent
     )
     torch.testing.assert_close(res.per_trajectory, x[:, tr:].mean(1), rtol=0, atol=1e-12)
     assert res.regime == "multistable" and len(res.clusters) == 2, res.message
+
+
+def test_divergence_bound_is_relative_to_the_initial_scale_but_at_least_1e8() -> None:
+    assert diag.divergence_bound(torch.tensor([[5.0, -20.0]], dtype=F64)) == 2e9
+    # a small (or zero) initial state does not shrink the bound below 1e8: from h0 = 1e-3 a
+    # trajectory that settles at |h| ~ 1e6 has not escaped
+    assert diag.divergence_bound(torch.full((1, 2), 1e-3, dtype=F64)) == 1e8
+    assert diag.divergence_bound(torch.zeros(1, 2, dtype=F64)) == 1e8
+    assert not diag.state_escaped(torch.tensor([1e8], dtype=F64), 1e8)
+    assert diag.state_escaped(torch.tensor([1.01e8], dtype=F64), 1e8)
+    assert diag.state_escaped(torch.tensor([math.nan], dtype=F64), 1e8)
