@@ -395,7 +395,7 @@ def test_wrong_result_or_path_is_named_before_drawing(monkeypatch, tmp_path, hen
         (clv.plot_localisation, henon_lyapunov, r"`res` must be a CLVResult .*; got LyapunovResult"),
         (clv.plot_clv_angles, henon_lyapunov, r"`res` must be a CLVResult .*; got LyapunovResult"),
         (clv.plot_ftle, henon_lyapunov, r"`ftle` must be an FTLEResult .*; got LyapunovResult"),
-        (P.plot_sweep, henon_lyapunov, r"`ds` must be an xarray.Dataset from rd.sweep .*; got LyapunovResult"),
+        (P.plot_sweep, henon_lyapunov, r"`ds` must be an xarray.Dataset from rd.sweep; got LyapunovResult"),
         (phase.plot_phase_diagram, henon_lyapunov, r"`ds` must be the phase-diagram Dataset .*; got LyapunovResult"),
         (phase.plot_dmft, spec, r"`result` must be an SCSDMFTResult .*; got SpectrumResult"),
         (chaos.plot_scrambling, spec, r"`result` must be a ScramblingResult .*; got SpectrumResult"),
@@ -404,6 +404,12 @@ def test_wrong_result_or_path_is_named_before_drawing(monkeypatch, tmp_path, hen
     for fn, wrong, msg in cases:
         with pytest.raises(TypeError, match=msg):
             fn(wrong, tmp_path / "x.png")
+    import xarray as xr
+
+    with pytest.raises(
+        ValueError, match=r"`var` must be one of the sweep's outputs \['y'\]; got 'lambda_max'"
+    ):
+        P.plot_sweep(xr.Dataset({"y": ("a", [1.0]), "status": ("a", ["success"])}), tmp_path / "s.png")
     with pytest.raises(
         ValueError, match=r"`path` must be a file path; got .*an existing folder .*figure.png"
     ):

@@ -78,15 +78,13 @@ def plot_sweep(ds: Any, path: str | Path, *, var: str = "lambda_max") -> Path:
     seed's value behind it (points whose ``status`` is not ``success`` as red crosses, and a
     banner counting them); a heat map of the seed mean over the first two axes when the grid has
     two or more. The title gives the model, its size and the run's settings."""
-    if not (hasattr(ds, "data_vars") and var in getattr(ds, "data_vars", ())):
-        got = (
-            f"a Dataset without {var!r} (variables: {sorted(map(str, ds.data_vars))})"
-            if hasattr(ds, "data_vars")
-            else type(ds).__name__
-        )
-        raise TypeError(
-            f"`ds` must be an xarray.Dataset from rd.sweep with the variable `var` = {var!r}; got {got}"
-        )
+    if not hasattr(ds, "data_vars"):
+        raise TypeError(f"`ds` must be an xarray.Dataset from rd.sweep; got {type(ds).__name__}")
+    outputs = sorted(
+        str(v) for v in ds.data_vars if v not in ("status", "message", "point_seed", "digest", "done")
+    )
+    if var not in ds.data_vars:
+        raise ValueError(f"`var` must be one of the sweep's outputs {outputs}; got {var!r}")
     path = figure_path(path)
     import json
 
