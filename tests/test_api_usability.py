@@ -623,12 +623,20 @@ def test_analyze_rejects_bad_options_before_any_work(tmp_path) -> None:
         ({"batch_first": "no"}, TypeError, "`batch_first` must be True, False or None; got str 'no'"),
         ({"module_path": 3}, TypeError, r"`module_path` must be a str \(e.g. 'rnn'\) or None; got int"),
         ({"progress": 3}, TypeError, r"`progress` must be a callable .* or None; got int"),
+        ({"seed": 2**70}, ValueError, r"`seed` must be an int in \[0, 2\*\*63 - 6\] .*; got 1180591620717411303424"),
+        ({"seed": -1}, ValueError, "`seed` must be an int >= 0; got -1"),  # as rd.sweep's and rd.reproduce's
     ]  # fmt: skip
     for kwargs, exc, msg in cases:
         with pytest.raises(exc, match=msg):
             rd.analyze(gru, x, n_transient=5, **kwargs)
     res = rd.analyze(gru, x, n_transient=5, sections="lyapunov")  # one name, not its letters
     assert res.settings["sections"] == ["lyapunov"] and res.jacobian_spectrum is None
+    # a NumPy seed from a notebook loop is the same seed (before: "`seed` must be an int; got int64")
+    import numpy as np
+
+    same = rd.analyze(gru, x, n_transient=5, sections="lyapunov", seed=np.int64(0))
+    assert same.settings["seed"] == 0 and type(same.settings["seed"]) is int
+    torch.testing.assert_close(same.lyapunov.exponents, res.lyapunov.exponents, rtol=0, atol=0)
     # output paths are checked before anything is written or drawn
     with pytest.raises(
         ValueError, match=r"`path` must be a file path; got .*an existing folder .*report.html"

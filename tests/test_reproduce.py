@@ -467,3 +467,11 @@ def test_run_claim_names_a_bad_out_or_claim_before_running(tmp_path: Path) -> No
         rp.run_claim(3)
     assert (tmp_path / "f.txt").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
     # (writing into a folder: test_cli_one_entry_end_to_end)
+    # a NumPy seed from a loop is accepted as the int it is (before: "`seed` must be an int; got int64")
+    import numpy as np
+
+    from rnndyn.reproduce import check_seed
+
+    assert check_seed(np.int64(3)) == 3 and type(check_seed(np.int64(3))) is int
+    with pytest.raises(ValueError, match="`seed` must be an int >= 0; got -1"):
+        check_seed(np.int64(-1))

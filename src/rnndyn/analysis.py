@@ -997,8 +997,12 @@ def analyze(
         n_steps = check_positive_int(n_steps, "n_steps")
     if n_transient is not None:
         n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
+    # an int >= 0 as everywhere else (rd.sweep's base_seed, rd.reproduce), NumPy ints from a loop
+    # included; the section seeds seed + 1 .. seed + 5 must fit torch's 64-bit seed (before: torch's
+    # "Overflow when unpacking long long" for 2**70)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    if seed > 2**63 - 6:
+        raise ValueError(f"`seed` must be an int in [0, 2**63 - 6] (torch's 64-bit seeds); got {seed}")
     check_choice(lstm_state, "lstm_state", ("full", "h"))
     if batch_first is not None and not isinstance(batch_first, bool):
         raise TypeError(

@@ -76,7 +76,7 @@ def run_all(
 
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
-    check_seed(seed)
+    seed = check_seed(seed)
     if ids is not None:
         if isinstance(ids, str):
             raise TypeError(

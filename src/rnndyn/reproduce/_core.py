@@ -244,11 +244,13 @@ class Measurement:
 
 def check_seed(seed: Any) -> int:
     """The base seed of a claim: an int >= 0 (every draw derives from it through ``SeedSequence``)."""
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    import numbers
+
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):  # np.int64 from a loop: fine
         raise TypeError(f"`seed` must be an int; got {type(seed).__name__}")
     if seed < 0:
         raise ValueError(f"`seed` must be an int >= 0; got {seed}")
-    return seed
+    return int(seed)
 
 
 #: compute(settings, seed=, workdir=, scheduler=) -> Measurement
@@ -456,7 +458,7 @@ def run_claim(
         raise TypeError(f"`claim` must be a claim id (str) or a Claim; got {type(claim).__name__} {claim!r}")
     if mode not in MODES:
         raise ValueError(f"`mode` must be one of {MODES}; got {mode!r}")
-    check_seed(seed)
+    seed = check_seed(seed)
     if out is not None:
         check_out_folder(out)
     if scheduler is not None and not claim.grid:
