@@ -398,19 +398,34 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path) -> None:
     assert not (tmp_path / "u.zarr").exists()
 
 
-def test_a_scheduler_that_is_no_address_is_named_before_anything_runs(tmp_path) -> None:
-    # before: Dask's "missing port number in address 'local'" from inside the sweep, after the store
-    # was locked; 'local' and 'processes' are words of other tools, not rd.sweep's
-    for bad in ("local", "processes", "foo", "tcp//host:8786"):
-        with pytest.raises(ValueError, match=rf"`scheduler` must be None .* 'tcp://host:8786'; got {bad!r}"):
+def test_a_scheduler_that_is_no_address_is_named_before_anything_runs(tmp_path, monkeypatch) -> None:
+    # before: Dask's "missing port number in address 'foo'" from inside the sweep, after the store
+    # was locked
+    for bad in ("processes", "foo", "tcp//host:8786"):
+        with pytest.raises(
+            ValueError, match=rf"`scheduler` must be None or 'local' .* 'tcp://host:8786'; got {bad!r}"
+        ):
             rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "v.zarr", scheduler=bad, progress=False)
     assert list(tmp_path.iterdir()) == []
     # the oracle: the same call with 'sync' runs, and the addresses Dask accepts pass the check
+    from rnndyn import sweeps
     from rnndyn.sweeps import _ADDRESS
 
     ds = rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "v.zarr", scheduler="sync", progress=False)
     assert ds["done"].values.all() and ds["status"].values.ravel().tolist() == ["success"]
     assert all(_ADDRESS.fullmatch(a) for a in ("tcp://10.0.0.1:8786", "tls://h.example:8786", "h:8786"))
+
+    # 'local' (rnndyn reproduce --scheduler's word) is the local cluster, as None
+    class Stop(Exception):
+        pass
+
+    def execute(*args, scheduler, **kwargs):  # records what the run would get, starts no cluster
+        raise Stop(scheduler)
+
+    monkeypatch.setattr(sweeps, "_execute", execute)
+    with pytest.raises(Stop) as stopped:
+        rd.sweep(_f, {"a": [1.0], "b": [1]}, store=tmp_path / "w.zarr", scheduler="local", progress=False)
+    assert stopped.value.args == (None,)
 
 
 # ----------------------------------------------------------------- two sweeps on one store

@@ -710,8 +710,9 @@ def sweep(
             points are kept and the rest computed (resume).
         n_seeds: repetitions per grid point (independent seeds).
         base_seed: seeds are ``point_seed(base_seed, flat index)``.
-        scheduler: ``None`` starts a local Dask cluster (processes: a point that kills its worker
-            is isolated); ``"threads"`` a local in-process cluster; ``"sync"`` runs in this
+        scheduler: ``None`` (or ``"local"``, the word ``rnndyn reproduce --scheduler`` uses)
+            starts a local Dask cluster (processes: a point that kills its worker is isolated);
+            ``"threads"`` a local in-process cluster; ``"sync"`` runs in this
             process without Dask (no isolation: a crash of a point is a crash of the sweep); any
             other string is the address of a running Dask scheduler (``tcp://host:8786``).
         n_workers: workers of the local cluster (default: all cores).
@@ -777,11 +778,13 @@ def sweep(
         raise TypeError(
             f"`scheduler` must be None (local cluster), 'sync', 'threads' or a scheduler address; got {scheduler!r}"
         )
+    if scheduler == "local":  # rnndyn reproduce's word for a local cluster: the same here
+        scheduler = None
     if scheduler not in (None, "sync", "threads") and not _ADDRESS.fullmatch(scheduler):
         # before: Dask's own "missing port number in address 'foo'" after the store was locked
         raise ValueError(
-            "`scheduler` must be None (a local cluster; on the command line, no --scheduler), 'sync' (in "
-            "this process), 'threads' or the "
+            "`scheduler` must be None or 'local' (a local cluster), 'sync' (in this process), "
+            "'threads' or the "
             f"address of a running Dask scheduler such as 'tcp://host:8786'; got {scheduler!r}"
         )
     if n_workers is not None:
