@@ -937,8 +937,11 @@ def analyze(
             (``module_path`` picks it when there are several), or a path to a saved model.
         inputs: ``None``, or a numpy array / tensor of any real dtype: ``(T, d)``, or 3-D read as
             ``(B, T, d)`` or ``(T, B, d)`` according to ``batch_first``.
-        batch_first: layout of 3-D ``inputs``; default the torch module's ``batch_first``, ``True``
-            for rnndyn models.
+        batch_first: layout of 3-D ``inputs``; default the torch module's ``batch_first``
+            (time-first for a cell), ``True`` for rnndyn models. A module loaded from a state dict
+            without ``batch_first`` is time-first by assumption: when that reads the array as more
+            sequences than steps, a ``UserWarning`` names the ``batch_first=`` that reads it the
+            other way.
         module_path: the recurrent submodule of a wrapper (``"rnn"``), or inside a saved file.
         lstm_state: LSTM tangent space, ``"full"`` (h, c) or ``"h"`` (see :func:`rnndyn.from_torch`).
         sections: any of ``"lyapunov"``, ``"jacobian_spectrum"`` (or ``"spectrum"``),
@@ -961,8 +964,10 @@ def analyze(
         reported in ``status``/``message``/``errors``; the others still run.
 
     Raises:
-        TypeError: unsupported model or inputs type, non-floating dtype. ValueError: bad shapes,
-            non-finite inputs, unknown section names, non-positive counts.
+        TypeError: unsupported model or inputs type, a dtype other than float32/float64, a flag
+            that is not a bool, a non-callable ``progress``. ValueError: bad shapes, non-finite
+            inputs or weights, unknown or no section names, non-positive counts, a negative seed,
+            a device this machine does not have.
 
     References:
         Benettin et al., Meccanica 15, 9 (1980); Vogt et al., arXiv:2006.14123; Can, Krishnamurthy &
