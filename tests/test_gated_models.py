@@ -417,3 +417,51 @@ def test_cuda_matches_cpu(cls) -> None:
     torch.testing.assert_close(
         gpu.jacobian(h.cuda(), x.cuda()).cpu(), cpu.jacobian(h, x), rtol=1e-12, atol=1e-12
     )
+
+
+# --------------------------------------------------------------------------- spectral_theory wiring
+
+
+def _fro_gain(w: torch.Tensor) -> float:
+    return float(w.detach().pow(2).sum().div(w.shape[0]).sqrt())
+
+
+def test_spectral_theory_takes_each_gain_from_its_own_matrix() -> None:
+    # docs/theory/gated.md §5: every prediction uses g_hat = ||W||_F / sqrt(N) of its own matrix
+    # (distinct gains, so that a matrix read for another shows)
+    kw = {"generator": _g(70), "dtype": F64}
+    cases = [
+        (
+            rd.GRU(20, g_h=1.3, alpha_z=0.6, alpha_r=2.2, **kw),
+            {"g_h": "hh", "alpha_z": "hz", "alpha_r": "hr"},
+        ),
+        (
+            rd.LSTM(20, g=1.3, alpha_f=0.6, alpha_i=0.9, alpha_o=2.2, **kw),
+            {"g": "hc", "alpha_f": "hf", "alpha_i": "hi", "alpha_o": "ho"},
+        ),
+        (
+            rd.GatedRateRNN(20, g_h=1.3, alpha_z=0.6, alpha_r=2.2, **kw),
+            {"g_h": "hh", "alpha_z": "hz", "alpha_r": "hr"},
+        ),
+    ]
+    for net, gains in cases:
+        params = net.spectral_theory(net.initial_state(generator=_g(71)), n_points=8).params
+        for key, w in gains.items():
+            assert params[key] == pytest.approx(_fro_gain(getattr(net, f"weight_{w}")), rel=1e-12), (net, key)
+
+
+def test_gated_flow_theory_sees_the_gate_biases() -> None:
+    # The Jacobian (P-2) depends on z and r only through sigma(z + beta_z), sigma(r + beta_r): the flow
+    # with biases at (h, z, r) has exactly the Jacobian of the bias-free flow (same weights) at
+    # (h, z + beta_z, r + beta_r), so the two predictions must coincide
+    n = 30
+    biased = rd.GatedRateRNN(n, g_h=3.0, beta_z=-1.5, beta_r=0.7, generator=_g(72), dtype=F64)
+    plain = rd.GatedRateRNN(n, g_h=3.0, generator=_g(72), dtype=F64)
+    h, z, r = biased.split_state(biased.initial_state(generator=_g(73), scale=1.0)).values()
+    s_biased = torch.cat([h, z, r])
+    s_plain = torch.cat([h, z - 1.5, r + 0.7])
+    with torch.no_grad():
+        torch.testing.assert_close(biased.jacobian(s_biased), plain.jacobian(s_plain), rtol=0, atol=1e-15)
+        a, b = biased.spectral_theory(s_biased, n_points=16), plain.spectral_theory(s_plain, n_points=16)
+    assert a.rightmost == pytest.approx(b.rightmost, rel=1e-10)
+    assert a.radius == pytest.approx(b.radius, rel=1e-10)
