@@ -379,3 +379,22 @@ def test_divergence_bound_is_relative_to_the_initial_scale_but_at_least_1e8() ->
     assert not diag.state_escaped(torch.tensor([1e8], dtype=F64), 1e8)
     assert diag.state_escaped(torch.tensor([1.01e8], dtype=F64), 1e8)
     assert diag.state_escaped(torch.tensor([math.nan], dtype=F64), 1e8)
+
+
+def test_max_lyapunov_of_a_driven_scalar_map_is_the_inputs_mean_in_nats_and_bits() -> None:
+    # from h0 = 0 the copy sits at h + d0 u = d0 u and grows by e^{x_t} exactly each step, so the
+    # two-trajectory estimate is the mean of the inputs, with the same derived numbers as the QR one
+    b, t = 4, 300
+    x = 0.1 * torch.randn(b, t, 1, generator=gen(14), dtype=F64) + 0.05
+    per = x[..., 0].mean(1)
+    lam = float(per.mean())
+    for base in (math.e, 2.0):
+        res = rd.max_lyapunov(
+            DrivenScalar(), inputs=x, h0=torch.zeros(b, 1, dtype=F64), generator=gen(15), log_base=base
+        )
+        assert res.method == "two_trajectory"
+        torch.testing.assert_close(res.per_trajectory[:, 0], per / math.log(base), rtol=0, atol=1e-12)
+        se = float(per.std(unbiased=True)) / math.sqrt(b) / math.log(base)
+        assert float(res.stderr[0]) == pytest.approx(se, rel=1e-9)
+        assert res.predictability_time == pytest.approx(math.log(2.0) / lam, rel=1e-9)  # steps
+        assert res.entropy_rate == pytest.approx(lam / math.log(base), rel=1e-9)
