@@ -152,3 +152,15 @@ def test_relu_jacobian_at_the_zero_fixed_point_uses_relu_prime_zero() -> None:
     assert float(jac.abs().max()) == 0.0
     q = torch.eye(5, dtype=F64)
     assert float(net.step_and_tangent(zero, None, q)[1].detach().abs().max()) == 0.0
+
+
+def test_forced_duffing_vector_field_by_hand() -> None:
+    # x' = v, v' = -delta v + x - x^3 + gamma cos(theta), theta' = omega (docs/theory/chaos.md §2.5);
+    # the divergence and energy checks above cannot see the forcing term's phase (gamma = 0 there)
+    from rnndyn.training import ForcedDuffing
+
+    duff = ForcedDuffing(delta=0.2, gamma=0.35, omega=1.4)
+    h = torch.tensor([[0.7, -0.3, 1.0], [-1.2, 0.5, 2.5]], dtype=F64)
+    x, v, th = h.unbind(-1)
+    want = torch.stack([v, -0.2 * v + x - x**3 + 0.35 * torch.cos(th), torch.full_like(th, 1.4)], -1)
+    torch.testing.assert_close(duff.vector_field(h), want, rtol=1e-15, atol=1e-15)
