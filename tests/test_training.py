@@ -918,3 +918,17 @@ def test_resolve_tau_says_when_the_data_estimate_is_not_success(monkeypatch, lor
     est.update(status="failed", message="too few neighbours")
     with pytest.raises(ValueError, match="status failed: too few neighbours"):
         tr.resolve_tau("auto", lorenz_small)
+
+
+def test_training_windows_cover_every_start_including_the_last() -> None:
+    # windows of `length` consecutive samples start uniformly at t0 = 0 .. T - length (inclusive): a
+    # series exactly one window long is usable, and with one spare sample both starts occur
+    from rnndyn.training.trainer import _windows
+
+    series = torch.arange(12, dtype=F64).reshape(2, 6, 1)  # S = 2 series of T = 6
+    w = _windows(series, 8, 6, gen(0))
+    assert {tuple(v) for v in w[..., 0].tolist()} <= {tuple(range(6)), tuple(range(6, 12))}
+    w = _windows(series, 200, 5, gen(1))
+    starts = {int(v) for v in w[:, 0, 0]}
+    assert starts == {0, 1, 6, 7}
+    assert bool((w[:, 1:, 0] - w[:, :-1, 0] == 1).all())
