@@ -925,6 +925,13 @@ def test_good_turing_counts_every_start_and_the_boundary_passes() -> None:
     edge = rd.find_fixed_points(Stall(), initial_states=starts, completeness_tol=1 / 6, throw=False)
     assert edge.p_new == edge.completeness_tol == 1 / 6
     assert edge.complete and edge.status == "success" and "0.17 <= completeness_tol" in edge.message
+    # the summary table's rows say the same
+    rows, edge_rows = dict(fixed_point_summary(res)), dict(fixed_point_summary(edge))
+    assert rows["completeness (Good-Turing)"] == (
+        "incomplete: 1 found by one start only, p_new = 0.17 (tol 0.01); about 2 isolated points (Chao1)"
+    )
+    assert edge_rows["completeness (Good-Turing)"].startswith("complete: 1 found by one start only")
+    assert rows["starts / converged"] == "6 / 3" and rows["fixed points"] == "2 (1 saddle, 1 unstable)"
 
 
 class OddClose(AbstractMap):
@@ -1071,3 +1078,20 @@ def test_slow_directions_their_median_and_what_a_line_attractor_needs() -> None:
     v_found = lines.points[:, 1]
     assert float((v_found.abs() - 1).abs().max()) < 1e-9 and bool((v_found > 0).any() and (v_found < 0).any())
     assert lines.points_dimension == 2 and not lines.line_attractor
+
+
+def test_input_conditioned_spectrum_is_taken_at_the_input() -> None:
+    """h -> tanh(W h + U x) at a constant input x = 1.5: at a fixed point tanh(W h* + U x) = h*, so
+    the Jacobian is exactly diag(1 - h*^2) W; its eigenvalues (computed here from the weights) must be
+    the result's, which needs the Jacobian evaluated at the input (at x = 0 it would be
+    diag(1 - tanh(W h*)^2) W)."""
+    net = rd.VanillaRNN(6, g=0.8, input_size=1, generator=_gen(80), dtype=F64)
+    x = torch.tensor([1.5], dtype=F64)
+    res = rd.find_fixed_points(net, inputs=x, initial_states=torch.randn(3, 6, generator=_gen(81), dtype=F64))
+    assert res.n_points == 1 and res.stability == ("stable",), res.message
+    h = res.points[0]
+    with torch.no_grad():
+        assert float((torch.tanh(net.weight_hh @ h + net.weight_ih @ x) - h).abs().max()) < 1e-12
+        exact = torch.linalg.eigvals((1 - h * h).unsqueeze(-1) * net.weight_hh)
+    _same_set(torch.view_as_real(res.eigenvalues[0]), torch.view_as_real(exact), 1e-12)
+    assert float(h.abs().max()) > 0.3  # the input moves the point well away from 0
