@@ -666,8 +666,18 @@ def test_analyze_takes_a_scripted_module_in_memory() -> None:
     gru = torch.nn.GRU(2, 4, batch_first=True, dtype=D)
     x = torch.randn(1, 30, 2, generator=gen(3), dtype=D)
     ref = rd.analyze(gru, x, n_transient=5, sections="lyapunov")
-    res = rd.analyze(torch.jit.script(gru), x, n_transient=5, sections="lyapunov")
+    scripted = torch.jit.script(gru)
+    res = rd.analyze(scripted, x, n_transient=5, sections="lyapunov")
     torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=0)
+    # rd.from_torch cannot wrap it (its submodules' types are hidden) and says what can
+    with pytest.raises(
+        TypeError, match="got the TorchScript module RecursiveScriptModule: .*from_script_module"
+    ):
+        rd.from_torch(scripted)
+    from rnndyn.io import from_script_module
+
+    out, _ = rd.rollout_like_torch(from_script_module(scripted), x)
+    torch.testing.assert_close(out, gru(x)[0], rtol=0, atol=1e-12)
     assert res.model["loaded_from"]["format"] == "torchscript"
     assert res.inputs["layout"] == "(B, T, d)"  # the scripted GRU's own batch_first
 

@@ -603,6 +603,12 @@ def from_torch(module: nn.Module, *, lstm_state: str = "full") -> TorchRNN | Tor
     if not isinstance(module, nn.Module):
         raise TypeError(f"`module` must be a torch.nn module ({_SUPPORTED}); got {type(module).__name__}")
     kinds = (nn.LSTM, nn.GRU, nn.RNN, nn.LSTMCell, nn.GRUCell, nn.RNNCell)
+    if isinstance(module, torch.jit.ScriptModule):  # scripted: its submodules' types are hidden
+        raise TypeError(
+            f"`module` must be {_SUPPORTED}; got the TorchScript module {type(module).__name__}: pass the "
+            "module before torch.jit.script, or rebuild it with rnndyn.io.from_script_module(module) "
+            "(rd.analyze and rd.load_model read TorchScript directly)"
+        )
     if not isinstance(module, kinds):
         raise TypeError(f"`module` must be {_SUPPORTED}; got {type(module).__name__}{_suggest(module)}")
     name = type(module).__name__
