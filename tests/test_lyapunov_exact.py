@@ -88,6 +88,20 @@ class Linear(rd.AbstractMap):
         return self.a.expand(*h.shape[:-1], *self.a.shape)
 
 
+class DrivenFlow(rd.AbstractFlow):
+    """h' = x(t) h: its Euler map h + dt x h grows by 1 + dt x_t per step exactly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size, self.dtype = 1, 1, F64
+
+    def _vector_field(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * x
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return x.unsqueeze(-1).expand(*h.shape[:-1], 1, 1).clone()
+
+
 class LinearFlow(rd.AbstractFlow):
     """x' = A x with an analytic Jacobian."""
 
@@ -398,3 +412,41 @@ def test_max_lyapunov_of_a_driven_scalar_map_is_the_inputs_mean_in_nats_and_bits
         assert float(res.stderr[0]) == pytest.approx(se, rel=1e-9)
         assert res.predictability_time == pytest.approx(math.log(2.0) / lam, rel=1e-9)  # steps
         assert res.entropy_rate == pytest.approx(lam / math.log(base), rel=1e-9)
+
+
+def test_step_halving_reruns_the_same_inputs_at_half_the_step_over_the_same_time() -> None:
+    # Euler map of h' = x(t) h: at dt one step grows by 1 + dt x_t, at dt/2 each input is held
+    # for two steps of growth 1 + dt x_t / 2, so both exponents (per unit time) and the time-block
+    # errors of both runs are known from the inputs; the check compares them with
+    # 4 sqrt(se(dt)^2 + se(dt/2)^2)
+    dt, t = 0.1, 200
+    x = 2.0 * torch.randn(1, t, 1, generator=gen(16), dtype=F64)
+    res = rd.lyapunov_spectrum(
+        rd.discretise(DrivenFlow(), dt=dt, method="euler"), inputs=x, h0=torch.ones(1, 1, dtype=F64),
+        generator=gen(17), check_dt=True, check_jacobian=False,
+    )  # fmt: skip
+    y1 = torch.log1p(dt * x[0, :, 0]) / dt  # per unit time, one value per step
+    y2 = torch.repeat_interleave(torch.log1p(dt / 2 * x[0, :, 0]) / (dt / 2), 2)
+    assert float(res.exponents[0]) == pytest.approx(float(y1.mean()), abs=1e-12)
+    se1 = float(y1.view(10, -1).mean(1).std(unbiased=True)) / math.sqrt(10)
+    se2 = float(y2.view(10, -1).mean(1).std(unbiased=True)) / math.sqrt(10)
+    assert float(res.stderr[0]) == pytest.approx(se1, rel=1e-9)
+    chk = res.check("step_halving")
+    assert chk.value == pytest.approx(abs(float(y1.mean()) - float(y2.mean())), rel=1e-9)
+    assert chk.passed and chk.tolerance == pytest.approx(4 * math.hypot(se1, se2), rel=1e-9)
+    # a full spectrum's sum is compared with 2 (largest se): inputs -2 +- 0.5 put the change
+    # between 2 se(dt) and 4 sqrt(se(dt)^2 + se(dt/2)^2), so only the sum flags the bias
+    x = 0.5 * torch.randn(1, t, 1, generator=gen(16), dtype=F64) - 2.0
+    res = rd.lyapunov_spectrum(
+        rd.discretise(DrivenFlow(), dt=dt, method="euler"), inputs=x, h0=torch.ones(1, 1, dtype=F64),
+        generator=gen(17), check_dt=True, check_jacobian=False,
+    )  # fmt: skip
+    y1 = torch.log1p(dt * x[0, :, 0]) / dt
+    y2 = torch.repeat_interleave(torch.log1p(dt / 2 * x[0, :, 0]) / (dt / 2), 2)
+    se1 = float(y1.view(10, -1).mean(1).std(unbiased=True)) / math.sqrt(10)
+    se2 = float(y2.view(10, -1).mean(1).std(unbiased=True)) / math.sqrt(10)
+    d = abs(float(y1.mean()) - float(y2.mean()))
+    assert 2 * se1 < d < 4 * math.hypot(se1, se2)
+    chk = res.check("step_halving")
+    assert not chk.passed and res.status == rd.Status.WARNING
+    assert chk.value == pytest.approx(d, rel=1e-9) and chk.tolerance == pytest.approx(2 * se1, rel=1e-9)
