@@ -450,3 +450,26 @@ def test_step_halving_reruns_the_same_inputs_at_half_the_step_over_the_same_time
     chk = res.check("step_halving")
     assert not chk.passed and res.status == rd.Status.WARNING
     assert chk.value == pytest.approx(d, rel=1e-9) and chk.tolerance == pytest.approx(2 * se1, rel=1e-9)
+
+
+class Cycle(rd.AbstractMap):
+    """h' = roll(h): every state lies on an exact orbit of period state_size (a permutation)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.state_size = n
+        self.register_buffer("p", torch.roll(torch.eye(n, dtype=F64), 1, 0))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.roll(h, 1, -1)
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return self.p.expand(*h.shape[:-1], -1, -1)
+
+
+@pytest.mark.parametrize(("n", "found"), [(8, True), (9, False)])
+def test_exactly_periodic_start_is_noted_up_to_period_eight(n: int, found: bool) -> None:
+    # a permutation has only zero exponents; a start on an orbit of period <= 8 is said to be one
+    res = rd.lyapunov_spectrum(Cycle(n), n_steps=16, k=1, generator=gen(18))
+    assert float(res.exponents[0]) == pytest.approx(0.0, abs=1e-15)
+    assert any(f"period {n} in 1 of 1 trajectories" in note for note in res.notes) is found
