@@ -609,6 +609,8 @@ def test_analyze_says_how_to_read_inputs_the_other_way(tmp_path) -> None:
     )
     assert "assumed" not in rd.load_model(tmp_path / "gru.pt", batch_first=False).load_info
     assert (res.inputs["n_sequences"], res.inputs["n_steps"]) == (4, 40)
+    default = rd.analyze(tmp_path / "gru.pt", x[:, :5].transpose(0, 1), n_transient=1, sections="lyapunov")
+    assert default.inputs["layout_from"] == "batch_first=False assumed: a state dict does not record it"
     assert res.settings["sections"] == ["lyapunov"] and res.lyapunov.n_steps == 30
     torch.testing.assert_close(res.lyapunov.exponents, ref.lyapunov.exponents, rtol=0, atol=1e-12)
 

@@ -280,6 +280,8 @@ def prepare_inputs(
         source = "given (batch_first argument)"
     elif cell:  # nn.*Cell has no batch_first; a sequence for it is time-first (rd.rollout_like_torch)
         source = "a cell has no batch_first: time-first, as rd.rollout_like_torch"
+    elif layout_assumed:
+        source = "batch_first=False assumed: a state dict does not record it"
     elif module_batch_first is not None:
         source = "the module's batch_first"
     else:
