@@ -138,6 +138,82 @@ def test_unfactorised_equals_factorised_when_reset_constant() -> None:
     assert a.leftmost == pytest.approx(b.leftmost, rel=1e-9)
 
 
+def test_supports_carry_unit_total_mass() -> None:
+    """Every predicted law is a probability measure: bulk mass + atom masses = 1, and a uniform
+    disk's density is its bulk mass over its area (Prop. 4.2, Cor. 5.3, (004-22), §3.5, §3.4)."""
+    z = np.zeros(3)
+    lstm_kw = dict(
+        g=1.5, alpha_f=1.0, alpha_i=1.0, u_f=z + 0.3, u_i=z, u_o=z + 0.5, u_c=z + 0.2, c_prev=z + 0.4
+    )
+    laws = {
+        "gru0": rmt.gru_zero_fixed_point(1.5, bias_z=0.3),
+        "lstm0": rmt.lstm_zero_fixed_point(1.5),
+        "flow0": rmt.gated_flow_zero_fixed_point(1.5),
+        "binary": rmt.gru_binary_gate_spectrum(theta=0.3, f_u=0.6, g_h=3.0, r_bar=0.5),
+        "lstm_a0": rmt.lstm_support(alpha_o=0.0, **lstm_kw),
+        "lstm": rmt.lstm_support(alpha_o=2.0, **lstm_kw),
+    }
+    for name, s in laws.items():
+        assert s.bulk_mass + sum(m for _, m in s.atoms) == pytest.approx(1.0, abs=1e-15), name
+        if s.density is not None:
+            r = float(np.abs(s.boundary - s.centre).max())
+            assert s.density * math.pi * r * r == pytest.approx(s.bulk_mass, rel=1e-12), name
+    # alpha_o = 0: half the 2N eigenvalues are exactly 0 (§3.4), the bulk carries the other half
+    assert dict(laws["lstm_a0"].atoms) == {0: 0.5} and laws["lstm"].atoms == ()
+
+
+def test_gated_flow_zero_fp_atoms_sit_at_minus_one_over_tau() -> None:
+    """§3.5: N eigenvalues at -1/tau_z and N at -1/tau_r exactly (N = 10 Jacobian, tau_z = 2, tau_r = 4)."""
+    n = 10
+    flow = rd.GatedRateRNN(
+        n, g_h=1.5, alpha_z=2.0, alpha_r=2.0, tau_z=2.0, tau_r=4.0, generator=_gen(31), dtype=F64
+    )
+    ev = _ev(flow.jacobian(torch.zeros(3 * n, dtype=F64)))
+    s = rmt.gated_flow_zero_fixed_point(1.5, tau_z=2.0, tau_r=4.0)
+    for where, mass in s.atoms:
+        assert np.sum(np.abs(ev - where) < 1e-9) == round(mass * 3 * n)
+    assert sorted(w for w, _ in s.atoms) == [-0.5, -0.25]
+
+
+def test_infinitely_slow_update_gate_drops_out_of_the_flow_curve() -> None:
+    """§5.8: the update-gate term carries 1/|1 + tau_z lambda|^2; as tau_z -> inf it vanishes and the
+    curve is that of xi = 0 (the gate cannot follow the motion)."""
+    rng = np.random.default_rng(5)
+    kw = dict(
+        g_h=3.0,
+        alpha_z=3.0,
+        alpha_r=1.0,
+        h=rng.normal(0, 1, 50),
+        z=rng.normal(0, 2, 50),
+        r=rng.normal(0, 1, 50),
+    )
+    moving = rmt.gated_flow_support(xi=rng.normal(0, 1, 50), tau_z=1e9, **kw)
+    still = rmt.gated_flow_support(xi=np.zeros(50), tau_z=1e9, **kw)
+    assert moving.rightmost == pytest.approx(still.rightmost, abs=1e-9)
+    assert rmt.gated_flow_support(xi=rng.normal(0, 1, 50), **kw).rightmost > still.rightmost + 1e-3
+
+
+def test_mean_field_support_agrees_with_the_fixed_point_mft_and_the_solved_edge() -> None:
+    """At a nonzero MFT fixed point: rho of the RMT module (u^h ~ N(0, g^2 C_h <sigma^2>)) is the
+    fixed-point module's rho (004-19), and the support's right edge 1 + delta solves
+    rho <z^2 / (delta + z)^2> = 1 with u^z ~ N(0, alpha_z^2 C_h) (marginal_stability_edge)."""
+    from rnndyn import meanfield as mf
+
+    fp = mf.fixed_points(3.0, 2.0)
+    c_h, rho = float(fp.c_phi[0]), float(fp.rho[0])
+    assert rmt.gru_rho_mean_field(g_h=3.0, alpha_r=2.0, C_h=c_h) == pytest.approx(rho, rel=1e-9)
+    s = rmt.gru_support_mean_field(g_h=3.0, alpha_z=8.0, alpha_r=2.0, C_h=c_h, n_points=8)
+    assert s.rho == pytest.approx(rho, rel=1e-9)
+    edge = rmt.marginal_stability_edge(rho, alpha_z=8.0, C_h=c_h)
+    assert s.rightmost - 1.0 == pytest.approx(edge, rel=1e-6)
+
+
+def test_alpha_z0_radius_with_bias_is_the_zero_fp_disk() -> None:
+    """Cor. 4.4 at the zero FP: rho = (g_h sigma(b_r))^2 and r = 1 - z + z sqrt(rho) is Prop. 4.2's radius."""
+    s = rmt.gru_zero_fixed_point(1.5, bias_z=1.2, bias_r=-0.4, n_points=8)
+    assert rmt.gru_alpha_z0_radius(s.rho, bias_z=1.2) == pytest.approx(s.radius, rel=1e-14)
+
+
 def test_rmt_bad_input() -> None:
     with pytest.raises(ValueError, match="g_h"):
         rmt.gru_zero_fixed_point(-1.0)
@@ -277,6 +353,23 @@ def test_8_17_lstm_resolvent_and_boundary() -> None:
     ev = np.linalg.eigvals(jac)
     pred = predicted_support(net, state)
     assert ev.real.max() == pytest.approx(pred.rightmost, rel=0.06)
+
+
+def test_8_17b_lstm_curve_tail_is_the_jacobian_row_second_moment() -> None:
+    """Cor. 5.2's F(lambda) + 1 -> (A + <B>) / |lambda|^2 far out, and A + <B> is the mean squared row
+    norm of the h -> h block of the Jacobian (each gate's Gaussian coupling contributes its
+    coefficient^2; cross terms average out): N = 200, large alpha_f and alpha_o so that every term
+    of A and B matters (measured agreement 0.2%; the tolerance 1.5%)."""
+    n = 200
+    net = rd.LSTM(n, g=3.0, alpha_f=4.0, alpha_i=1.0, alpha_o=3.0, generator=_gen(21), dtype=F64)
+    state = rd.simulate(net, n_steps=1, n_transient=200, generator=_gen(22))[0]
+    jac = net.jacobian(state).detach().numpy()
+    measured = float(np.mean(np.sum(jac[:n, :n] ** 2, axis=1)))
+    pred = predicted_support(net, state)
+    x = 1e5
+    tail = (float(np.real(pred.support_function(np.array([x + 0j]))[0])) + 1.0) * x * x
+    assert tail == pytest.approx(measured, rel=0.015)
+    assert pred.params["A"] > 0.05 * tail  # the output-gate term is a visible part of the sum
 
 
 def test_8_19_gated_flow_zero_fp_and_curve() -> None:
