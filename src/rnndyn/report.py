@@ -228,8 +228,9 @@ def build_analysis_report(
         real = [r for r in check_rows if r[1] != "-"]
         n_passed = sum(r[2] == "passed" for r in real)
         unchecked = sorted({r[0] for r in check_rows if r[1] == "-" and r[2] == "ran"})
+        count = f"{n_passed} of {len(real)} self-checks passed." if real else "No self-check was made."
         text = [
-            f"{n_passed} of {len(real)} self-checks passed. A failed check sets its analysis's status "
+            f"{count} A failed check sets its analysis's status "
             "(the badge by each heading): success means every check passed and the numbers can be "
             "used as reported; warning, not converged, diverged or failed say what to change."
         ]
