@@ -28,6 +28,13 @@ def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _close(a: torch.Tensor, b: torch.Tensor, *, rtol: float, atol: float) -> None:
+    """``|a - b| <= atol + rtol |b|`` elementwise, same shape (without torch.testing's imports)."""
+    assert a.shape == b.shape, (a.shape, b.shape)
+    err = (a - b).abs()
+    assert bool((err <= atol + rtol * b.abs()).all()), f"max |a - b| = {float(err.max()):.3g}"
+
+
 class DrivenScalar(rd.AbstractMap):
     """h_{t+1} = exp(x_t) h_t: the exponent's one-step value ln R = x_t exactly."""
 
@@ -147,7 +154,7 @@ def test_diagonal_map_derived_quantities_are_exact_in_nats_and_bits() -> None:
             generator=gen(0),
             log_base=base,
         )
-        torch.testing.assert_close(res.exponents, lam / math.log(base), rtol=0, atol=1e-12)
+        _close(res.exponents, lam / math.log(base), rtol=0, atol=1e-12)
         # Pesin: the sum of the positive exponents, ln 4 + ln 1.5 = ln 6 nats (log2(6) bits)
         assert res.entropy_rate == pytest.approx(math.log(6.0) / math.log(base), abs=1e-12)
         # ln 2 / lambda_max in steps whatever the base: half a step doubles a perturbation
@@ -169,7 +176,7 @@ def test_driven_scalar_standard_error_running_estimates_and_tolerance_are_the_in
     x = x - x.mean() + 0.004  # lambda = 0.004 > 0, within its error bar
     res = _driven(x)
     per = x[..., 0].mean(1)  # each trajectory's exponent: the mean of its inputs
-    torch.testing.assert_close(res.per_trajectory[:, 0], per, rtol=0, atol=1e-14)
+    _close(res.per_trajectory[:, 0], per, rtol=0, atol=1e-14)
     assert float(res.exponents[0]) == pytest.approx(float(per.mean()), abs=1e-14)
     # standard error of a mean of B values: unbiased std / sqrt(B)
     assert res.stderr_method == "trajectories"
@@ -178,7 +185,7 @@ def test_driven_scalar_standard_error_running_estimates_and_tolerance_are_the_in
     steps = res.running_steps
     assert int(steps[-1]) == t and int(steps[0]) >= 1
     cum = torch.cumsum(x[..., 0], 1)
-    torch.testing.assert_close(res.running[..., 0], cum[:, steps - 1] / steps, rtol=0, atol=1e-14)
+    _close(res.running[..., 0], cum[:, steps - 1] / steps, rtol=0, atol=1e-14)
     # the near-zero tolerance is 3 standard errors of the exponent closest to zero (here > 1e-3)
     assert float(res.stderr[0]) > 1e-3
     assert res.near_zero_tolerance == pytest.approx(3.0 * float(res.stderr[0]), rel=1e-12)
@@ -287,10 +294,8 @@ def test_engine_frame_and_logs_are_the_sign_fixed_qr_of_the_product(householder:
         out = eng.advance(st, n_steps=7)
         q, r = torch.linalg.qr(torch.linalg.matrix_power(a, 7) @ st.q)
         sign = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
-        torch.testing.assert_close(out.q, q * sign.unsqueeze(-2), rtol=0, atol=1e-12)
-        torch.testing.assert_close(
-            out.log_r, torch.diagonal(r, dim1=-2, dim2=-1).abs().log(), rtol=0, atol=1e-10
-        )
+        _close(out.q, q * sign.unsqueeze(-2), rtol=0, atol=1e-12)
+        _close(out.log_r, torch.diagonal(r, dim1=-2, dim2=-1).abs().log(), rtol=0, atol=1e-10)
         assert out.steps == 7
 
 
@@ -313,7 +318,7 @@ def test_block_stderr_sorts_each_block_and_divides_by_the_block_length() -> None
     cum = torch.cumsum(7 * means, 0)
     se = diag.block_stderr(cum, steps, 70, 10, 2.0)
     blocks = torch.sort(2.0 * means, dim=-1, descending=True).values
-    torch.testing.assert_close(se, blocks.std(0, unbiased=True) / math.sqrt(10), rtol=1e-13, atol=0)
+    _close(se, blocks.std(0, unbiased=True) / math.sqrt(10), rtol=1e-13, atol=0)
     assert bool((means[:, 0] < means[:, 1]).any() and (means[:, 0] > means[:, 1]).any())
 
 
@@ -341,9 +346,7 @@ def test_transient_e_foldings_of_a_discretised_flow_count_time_not_steps() -> No
     m = rd.discretise(LinearFlow(-torch.diag(torch.tensor([1.0, 8.0], dtype=F64))), dt=0.1, method="euler")
     res = rd.lyapunov_spectrum(m, n_steps=40, n_transient=30, h0=torch.zeros(2, dtype=F64), generator=gen(10))
     rate = -math.log(0.9) / 0.1
-    torch.testing.assert_close(
-        res.exponents, torch.tensor([-rate, math.log(0.2) / 0.1], dtype=F64), rtol=0, atol=1e-12
-    )
+    _close(res.exponents, torch.tensor([-rate, math.log(0.2) / 0.1], dtype=F64), rtol=0, atol=1e-12)
     assert res.convergence["slowest_rate"] == pytest.approx(rate, rel=1e-12)
     assert res.convergence["e_foldings_transient"] == pytest.approx(3.0 * rate, rel=1e-12)
 
@@ -380,7 +383,7 @@ def test_multistability_judges_lambda_max_by_its_own_error_not_the_last_exponent
         generator=gen(13),
         throw=False,
     )
-    torch.testing.assert_close(res.per_trajectory, x[:, tr:].mean(1), rtol=0, atol=1e-12)
+    _close(res.per_trajectory, x[:, tr:].mean(1), rtol=0, atol=1e-12)
     assert res.regime == "multistable" and len(res.clusters) == 2, res.message
 
 
@@ -407,7 +410,7 @@ def test_max_lyapunov_of_a_driven_scalar_map_is_the_inputs_mean_in_nats_and_bits
             DrivenScalar(), inputs=x, h0=torch.zeros(b, 1, dtype=F64), generator=gen(15), log_base=base
         )
         assert res.method == "two_trajectory"
-        torch.testing.assert_close(res.per_trajectory[:, 0], per / math.log(base), rtol=0, atol=1e-12)
+        _close(res.per_trajectory[:, 0], per / math.log(base), rtol=0, atol=1e-12)
         se = float(per.std(unbiased=True)) / math.sqrt(b) / math.log(base)
         assert float(res.stderr[0]) == pytest.approx(se, rel=1e-9)
         assert res.predictability_time == pytest.approx(math.log(2.0) / lam, rel=1e-9)  # steps
