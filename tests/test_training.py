@@ -932,3 +932,20 @@ def test_training_windows_cover_every_start_including_the_last() -> None:
     starts = {int(v) for v in w[:, 0, 0]}
     assert starts == {0, 1, 6, 7}
     assert bool((w[:, 1:, 0] - w[:, :-1, 0] == 1).all())
+
+
+def test_from_array_standardises_with_training_statistics_by_hand() -> None:
+    # train = first 8 of 10 samples; per_dim: (x - mean_d) / std_d per coordinate; global (the
+    # [MMD22] Lorenz file): one mean and one std over all training entries; test uses the same map
+    x = torch.stack([torch.arange(10.0, dtype=F64), 3.0 * torch.arange(10.0, dtype=F64) ** 2 - 7.0], -1)
+    train = x[:8]
+    for how, off, sc in (
+        ("per_dim", train.mean(0), train.std(0)),
+        ("global", train.mean().expand(2), train.std().expand(2)),
+        ("none", torch.zeros(2, dtype=F64), torch.ones(2, dtype=F64)),
+    ):
+        d = tr.from_array(x, test_fraction=0.2, standardise=how)
+        torch.testing.assert_close(d.offset, off, rtol=1e-15, atol=1e-15, msg=how)
+        torch.testing.assert_close(d.scale, sc, rtol=1e-15, atol=1e-15, msg=how)
+        torch.testing.assert_close(d.train[0], (train - off) / sc, rtol=1e-14, atol=1e-14, msg=how)
+        torch.testing.assert_close(d.test[0], (x[8:] - off) / sc, rtol=1e-14, atol=1e-14, msg=how)
