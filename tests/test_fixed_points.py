@@ -932,6 +932,7 @@ def test_good_turing_counts_every_start_and_the_boundary_passes() -> None:
     )
     assert edge_rows["completeness (Good-Turing)"].startswith("complete: 1 found by one start only")
     assert rows["starts / converged"] == "6 / 3" and rows["fixed points"] == "2 (1 saddle, 1 unstable)"
+    assert rows["starts drawn (what the census counts)"] == "6 given initial_states"
 
 
 class OddClose(AbstractMap):

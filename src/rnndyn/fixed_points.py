@@ -1271,6 +1271,7 @@ def fixed_point_summary(result: FixedPointResult) -> list[tuple[str, str]]:
             ),
         ),
         ("starts / converged", f"{result.n_initial} / {result.n_converged}"),
+        ("starts drawn (what the census counts)", result.starts),
     ]
     if result.odd_map and result.n_points:
         rows.append(("odd map F(-h) = -F(h)", f"yes: {result.n_added_by_symmetry} partner(s) -h* added"))
