@@ -90,9 +90,16 @@ def test_clv_standard_errors_are_those_of_the_inputs() -> None:
     blocks = window.view(10, -1).mean(1)
     assert float(res.stderr[0]) == pytest.approx(float(blocks.std(unbiased=True)) / math.sqrt(10), rel=1e-12)
     x = 0.2 * torch.randn(3, n + 20, 1, generator=gen(1), dtype=F64)
+    x = x - x[:, :n].mean() + 0.004  # lambda = 0.004, inside its error bar
     res = _clv(DrivenScalar(), x, n_steps=n, n_backward_transient=20)
     per = x[:, :n, 0].mean(1)
     assert float(res.stderr[0]) == pytest.approx(float(per.std(unbiased=True)) / math.sqrt(3), rel=1e-12)
+    # 0 < lambda < 3 se: neutral, not unstable
+    assert (
+        res.zero_tol == pytest.approx(3 * float(res.stderr[0]), rel=1e-12)
+        and 0 < float(res.exponents[0]) < res.zero_tol
+    )
+    assert (res.n_unstable, res.n_neutral, res.n_stable) == (0, 1, 0)
 
 
 def test_localisation_of_gram_schmidt_vectors_and_clvs_of_an_upper_triangular_map() -> None:
