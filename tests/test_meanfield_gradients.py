@@ -14,6 +14,7 @@ import torch
 from scipy.special import hyp2f1
 
 import rnndyn as rd
+from rnndyn.meanfield import rmt
 from rnndyn.meanfield.gradients import (
     binary_gate_limit,
     binary_gate_norm,
@@ -124,6 +125,42 @@ def test_binary_gate_closed_forms():
     assert binary_gate_norm(2.0, 0.5, 10)[0] == pytest.approx(0.5 * 11 + 0.5)
     r = gradient_norm_theory(rho=1.5, t_max=50, law="binary_gate", theta=0.5)
     assert r.norm[-1] == pytest.approx(binary_gate_norm(1.5, 0.5, 50)[0]) and r.rate == 0.0
+
+
+def test_constant_gate_law_at_an_unequal_gate_exact_moments():
+    # D = a + z X (a = 1 - z), X Ginibre with (1/N) tr X X^T = rho: (1/N) E tr D D^T = a^2 + z^2 rho and
+    # (1/N) E tr D^2 D^2T = a^4 + 4 a^2 z^2 rho + z^4 rho^2 (the only non-crossing pairing of X X X^T X^T);
+    # z = 0.8 tells the gate from its complement, which z = 1/2 cannot
+    z, a, rho = 0.8, 0.2, 1.7
+    got = constant_gate_norm(rho, [1, 2], z_bar=z)
+    np.testing.assert_allclose(
+        got, [a * a + z * z * rho, a**4 + 4 * a * a * z * z * rho + z**4 * rho**2], rtol=1e-13
+    )
+    # growth rate = log of the alpha_z = 0 disk radius 1 - z + z sqrt(rho) (rmt, Cor. 4.4, bias_z = logit z)
+    radius = rmt.gru_alpha_z0_radius(rho, bias_z=math.log(z / (1 - z)))
+    assert constant_gate_rate(rho, z_bar=z) == pytest.approx(math.log(radius), rel=1e-13)
+    r = gradient_norm_theory(rho=rho, t_max=2, z_bar=z)
+    np.testing.assert_allclose(r.norm, [1.0, *got], rtol=1e-13)
+    assert r.rate == pytest.approx(math.log(radius), rel=1e-13)
+
+
+def test_binary_gate_law_is_the_one_step_recursion():
+    # the derivation (docs/theory/gated.md §5.4): closed components keep their mass, open ones receive
+    # rho (1 - theta) times the whole norm, so n_{t+1} = theta + q n_t, n_0 = 1, with limit theta / (1 - q)
+    for rho, theta in ((1.5, 0.3), (3.0, 0.5), (2.0, 0.5)):
+        q = rho * (1 - theta)
+        n, ref = 1.0, []
+        for _ in range(31):
+            ref.append(n)
+            n = theta + q * n
+        np.testing.assert_allclose(binary_gate_norm(rho, theta, np.arange(31)), ref, rtol=1e-12)
+        lim = binary_gate_limit(rho, theta)
+        assert lim == (pytest.approx(theta / (1 - q), rel=1e-14) if q < 1 else math.inf)
+        r = gradient_norm_theory(rho=rho, t_max=200, law="binary_gate", theta=theta)
+        # rate of the norm's square root: 1/2 ln q when q > 1, else 0
+        growth = 0.5 * math.log(r.norm[-1] / r.norm[-2])
+        # (q = 1: linear growth, exponential rate 0, while the finite-t ratio is ~1/t)
+        assert r.rate == pytest.approx(max(growth, 0.0) if q != 1 else 0.0, rel=1e-4, abs=1e-12)
 
 
 def test_bad_input():
