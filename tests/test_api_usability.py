@@ -625,6 +625,7 @@ def test_analyze_rejects_bad_options_before_any_work(tmp_path) -> None:
         ({"batch_first": "no"}, TypeError, "`batch_first` must be True, False or None; got str 'no'"),
         ({"module_path": 3}, TypeError, r"`module_path` must be a str \(e.g. 'rnn'\) or None; got int"),
         ({"progress": 3}, TypeError, r"`progress` must be a callable .* or None; got int"),
+        ({"progress": lambda: None}, TypeError, r"`progress` must take one argument, progress\(section_name\)"),
         ({"seed": 2**70}, ValueError, r"`seed` must be an int in \[0, 2\*\*63 - 6\] .*; got 1180591620717411303424"),
         ({"seed": -1}, ValueError, "`seed` must be an int >= 0; got -1"),  # as rd.sweep's and rd.reproduce's
     ]  # fmt: skip

@@ -630,9 +630,17 @@ def test_flags_are_bools_fresh_no_keeps_the_store(tmp_path) -> None:
         ({"fresh": "no"}, TypeError, "`fresh` must be True or False; got str 'no'"),
         ({"retry_failed": 1}, TypeError, "`retry_failed` must be True or False; got int 1"),
         ({"wait": True}, ValueError, "`wait` must be a number of seconds >= 0; got True"),
+        # before: the TypeError came from the first finished point and ended the sweep there
+        (
+            {"progress": lambda done: None},
+            TypeError,
+            r"`progress` must take two arguments, progress\(done, total\)",
+        ),
     ]:
         with pytest.raises(exc, match=msg):
-            rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False, **kwargs)
+            rd.sweep(
+                _f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", **{"progress": False, **kwargs}
+            )
     # the oracle: the store is the one written first (same digests), resumed without recomputing
     CALLS.clear()
     again = rd.sweep(_f, {"a": [1.0], "b": [1]}, store=store, scheduler="sync", progress=False)

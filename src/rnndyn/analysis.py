@@ -1021,6 +1021,11 @@ def analyze(
         raise TypeError(
             f"`progress` must be a callable progress(section_name) or None; got {type(progress).__name__}"
         )
+    if progress is not None:
+        from rnndyn.sweeps import _accepts
+
+        if not _accepts(progress, 1):  # before: a TypeError from inside, once the first section began
+            raise TypeError(f"`progress` must take one argument, progress(section_name); got {progress!r}")
     if device is not None:
         device = check_device(device)
 

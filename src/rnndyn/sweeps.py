@@ -669,6 +669,20 @@ def _existing_spec(path: Path) -> dict | None:
     return None if raw is None else json.loads(raw)
 
 
+def _accepts(fn: Callable[..., Any], n_args: int) -> bool:
+    """Whether ``fn`` can be called with ``n_args`` positional arguments (``True`` when its
+    signature cannot be read, e.g. some builtins: then the call itself will say)."""
+    import inspect
+
+    try:
+        inspect.signature(fn).bind(*range(n_args))
+    except TypeError:
+        return False
+    except ValueError:  # no signature available
+        return True
+    return True
+
+
 #: a Dask scheduler address: ``protocol://host[:port]`` (tcp, tls, ucx, inproc, ...) or ``host:port``
 _ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://\S+|[^\s:/]+:\d+")
 
@@ -791,6 +805,9 @@ def sweep(
         n_workers = check_positive_int(n_workers, "n_workers")
     if not (isinstance(progress, bool) or callable(progress)):
         raise TypeError(f"`progress` must be a bool or a callable (done, total); got {progress!r}")
+    if callable(progress) and not _accepts(progress, 2):
+        # before: the TypeError came from the first finished point and ended the sweep there
+        raise TypeError(f"`progress` must take two arguments, progress(done, total); got {progress!r}")
     if attrs is not None and not isinstance(attrs, Mapping):
         raise TypeError(f"`attrs` must be a mapping or None; got {type(attrs).__name__}")
     if isinstance(connect_timeout, bool) or not (
