@@ -131,3 +131,38 @@ def test_clv_and_finite_time_exponents_of_a_discretised_flow_are_per_unit_time()
     f = rd.finite_time_exponents(res, window=20)
     _close(f.values[0, :, 0], growth.view(-1, 20).mean(1) / dt, rtol=0, atol=1e-12)
     assert float(f.step_variance[0]) == pytest.approx(float(growth.var(unbiased=True)) / dt**2, rel=1e-12)
+    # the large-window variance of a mean with autocorrelation time tau: sigma^2 tau / L
+    assert float(f.predicted_variance[0]) == pytest.approx(
+        float(f.step_variance[0] * f.autocorrelation_time[0]) / 20, rel=1e-12
+    )
+
+
+def _direct_tau(y: torch.Tensor, c: float = 5.0) -> torch.Tensor:
+    """Sokal's windowed tau by direct lag sums (no FFT): acov(l) = sum_i z_i z_{i+l} / (T - l),
+    averaged over trajectories; the smallest M <= T/2 with M >= c (1 + 2 sum_{l<=M} |rho(l)|)."""
+    b, t, k = y.shape
+    z = y - y.mean(1, keepdim=True)
+    acov = torch.stack(
+        [(z[:, : t - lag] * z[:, lag:]).sum(1).mean(0) / (t - lag) for lag in range(t // 2 + 1)]
+    )
+    rho = acov / acov[0]
+    out = torch.full((k,), math.nan, dtype=y.dtype)
+    for j in range(k):
+        for m in range(1, t // 2 + 1):
+            if m >= c * (1 + 2 * float(rho[1 : m + 1, j].abs().sum())):
+                out[j] = 1 + 2 * float(rho[1 : m + 1, j].sum())
+                break
+    return out
+
+
+def test_autocorrelation_time_equals_direct_lag_sums() -> None:
+    # cross-method: the FFT autocovariance with the 1/(T - l) normalisation against direct sums,
+    # on short correlated and anticorrelated series where the normalisation changes tau by %
+    from rnndyn.clv import _autocorrelation_time
+
+    e = torch.randn(2, 161, 3, generator=gen(4), dtype=F64)
+    y = torch.stack([e[:, 1:, 0] + 0.8 * e[:, :-1, 0], e[:, 1:, 1] - 0.6 * e[:, :-1, 1], e[:, 1:, 2]], -1)
+    tau, note = _autocorrelation_time(y)
+    expected = _direct_tau(y)
+    assert note == ("", "", "") and bool(torch.isfinite(expected).all())
+    _close(tau, expected, rtol=1e-10, atol=0)
