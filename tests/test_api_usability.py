@@ -609,6 +609,13 @@ def test_analyze_says_how_to_read_inputs_the_other_way(tmp_path) -> None:
     )
     assert "assumed" not in rd.load_model(tmp_path / "gru.pt", batch_first=False).load_info
     assert (res.inputs["n_sequences"], res.inputs["n_steps"]) == (4, 40)
+    # the explicit batch_first is the file's layout: no 'assumed batch_first=False' row contradicts it
+    assert "assumed" not in res.model["loaded_from"] and res.model["batch_first"] is True
+    pre = rd.load_model(tmp_path / "gru.pt")  # loaded with the assumption, then overridden
+    over = rd.analyze(pre, x, batch_first=True, n_transient=10, sections="lyapunov")
+    assert (
+        "assumed" not in over.model["loaded_from"] and "assumed" in pre.load_info
+    )  # the user's net untouched
     default = rd.analyze(tmp_path / "gru.pt", x[:, :5].transpose(0, 1), n_transient=1, sections="lyapunov")
     assert default.inputs["layout_from"] == "batch_first=False assumed: a state dict does not record it"
     assert res.settings["sections"] == ["lyapunov"] and res.lyapunov.n_steps == 30

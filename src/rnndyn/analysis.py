@@ -152,6 +152,7 @@ def prepare_model(
     lstm_state: str = "full",
     dtype: torch.dtype = torch.float64,
     device: str | torch.device | None = None,
+    batch_first: bool | None = None,
 ) -> tuple[Any, dict[str, Any], bool | None]:
     """The map to analyse, a description of it, and the module's ``batch_first`` (torch models).
 
@@ -168,7 +169,8 @@ def prepare_model(
         raise TypeError(f"`dtype` must be torch.float64 (recommended) or torch.float32; got {dtype!r}")
     info: dict[str, Any] = {}
     if isinstance(model, str | os.PathLike):
-        model = load_model(model, module_path=module_path, lstm_state=lstm_state)
+        # batch_first given here is the file's layout too: no 'assumed' note contradicting it
+        model = load_model(model, module_path=module_path, lstm_state=lstm_state, batch_first=batch_first)
         info["loaded_from"] = dict(model.load_info)
     elif isinstance(model, torch.jit.ScriptModule):  # before: "contains none" (its submodules are scripted)
         model = from_script_module(model, module_path=module_path, lstm_state=lstm_state)
@@ -1030,12 +1032,23 @@ def analyze(
         device = check_device(device)
 
     system, info, module_bf = prepare_model(
-        model, module_path=module_path, lstm_state=lstm_state, dtype=dtype, device=device
+        model,
+        module_path=module_path,
+        lstm_state=lstm_state,
+        dtype=dtype,
+        device=device,
+        batch_first=batch_first,
     )
-    ref = next(iter(system.parameters()), None)
-    dev = ref.device if ref is not None else torch.device(device or "cpu")
     from rnndyn.io import BATCH_FIRST_ASSUMED
 
+    loaded = info.get("loaded_from") or {}
+    if batch_first is not None and BATCH_FIRST_ASSUMED in loaded.get("assumed", ()):
+        # the loader's assumption is overridden by the argument: the inputs row says which
+        loaded["assumed"] = [a for a in loaded["assumed"] if a != BATCH_FIRST_ASSUMED]
+        if not loaded["assumed"]:
+            del loaded["assumed"]
+    ref = next(iter(system.parameters()), None)
+    dev = ref.device if ref is not None else torch.device(device or "cpu")
     x, in_desc = prepare_inputs(
         inputs,
         input_size=info["input_size"],
