@@ -763,3 +763,27 @@ def test_analyze_inputs_of_a_model_that_embeds_first_get_a_hint() -> None:
     # the oracle: the embedded tokens are accepted, as (B, T, 4) by the GRU's batch_first
     res = rd.analyze(model, model.embedding(tokens).detach(), sections="lyapunov", n_transient=5)
     assert (res.inputs["n_sequences"], res.inputs["n_steps"], res.model["module_path"]) == (2, 30, "rnn")
+
+
+def test_analyze_says_when_the_spectrum_is_of_the_h_only_block() -> None:
+    """lstm_state='h' gives the Jacobian spectrum of the leading L*H x L*H block (at fixed c), not
+    the true linearisation; before, nothing in the result said which matrix it was."""
+    lstm = torch.nn.LSTM(1, 3, batch_first=True, dtype=D)
+    x = torch.randn(1, 30, 1, generator=gen(7), dtype=D)
+    res = rd.analyze(lstm, x, lstm_state="h", sections="spectrum", n_transient=5, spectrum_states=2)
+    assert "h-only tangent space (lstm_state='h')" in res.analysed["jacobian_spectrum"]
+    # the oracle: 3 eigenvalues per state (H = 3, not 2H = 6), those of the h-only block there
+    assert res.jacobian_spectrum.eigenvalues.shape == (2, 3)
+    net = rd.from_torch(lstm, lstm_state="full")
+    s, u = res.jacobian_spectrum.states, res.jacobian_spectrum.inputs
+    block = torch.stack([net.jacobian_h_only(s[i], u[i]) for i in range(2)])
+    torch.testing.assert_close(
+        torch.linalg.eigvals(block).abs().amax(-1),
+        res.jacobian_spectrum.spectral_radius,
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    full = rd.analyze(lstm, x, sections="spectrum", n_transient=5, spectrum_states=2)
+    assert "h-only" not in full.analysed[
+        "jacobian_spectrum"
+    ] and full.jacobian_spectrum.eigenvalues.shape == (2, 6)

@@ -1184,6 +1184,14 @@ def analyze(
         if progress is not None:
             progress("covariant Lyapunov vectors")
         res_c = _clv(system, x, k, steps, n_transient, gen("clv"), analysed, errors)
+    if info.get("lstm_state") == "h":  # say which Jacobian the spectrum and the stability used
+        note = (
+            "; h-only tangent space (lstm_state='h'): the leading L*H x L*H block of the Jacobian, at "
+            "fixed c (docs/torch_interop.md; 'full' gives the true linearisation)"
+        )
+        for name in ("jacobian_spectrum", "fixed_points"):
+            if name in analysed:
+                analysed[name] += note
     traj, traj_note = _trajectories(system, x, n_transient, n_trajectories, gen("trajectories"), dtype, dev)
     if traj is not None:
         analysed["trajectories"] = traj_note
