@@ -377,6 +377,13 @@ def test_inputs_error_says_how_a_3d_file_was_read(tmp_path) -> None:
     assert line.startswith("error: `--transient` must be smaller than the inputs' length T = 2; got 5"), line
     assert "batch_first=True" not in res.output and "warning" not in res.output
     assert line.endswith("pass --batch-first if not)") and line.count("pass --") == 1, line
+    # with --batch-first the loader's 'assumed batch_first=False' row is gone (it contradicted the
+    # inputs row); without it the row says what was assumed
+    args = ["analyze", "--torch-model", str(tmp_path / "gru.pt"), "--inputs", str(tmp_path / "x.npy"),
+            "--transient", "5", "--no-progress", "--skip", "fixed-points", "--skip", "spectrum"]  # fmt: skip
+    given = runner.invoke(app, [*args, "--batch-first"], env={"COLUMNS": "200"})
+    assert given.exit_code == 0 and "assumed" not in given.output, given.output
+    assert "read as (B, T, d) (given (batch_first argument))" in given.output
 
 
 @pytest.mark.parametrize(

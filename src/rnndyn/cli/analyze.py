@@ -251,7 +251,8 @@ def _with_provenance(res: Any, choice: Any) -> Any:
     import dataclasses
 
     model = dict(res.model)
-    if choice.load_info is not None:
+    if choice.load_info is not None and "loaded_from" not in model:  # the library's, when it has one:
+        # it drops the loader's 'assumed batch_first=False' when --batch-first/--time-first was given
         model["loaded_from"] = {k: v for k, v in choice.load_info.items() if k != "architecture"}
     if choice.params:
         model["cli_params"] = dict(choice.params)
