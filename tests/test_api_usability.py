@@ -635,6 +635,7 @@ def test_analyze_rejects_bad_options_before_any_work(tmp_path) -> None:
         ({"progress": lambda: None}, TypeError, r"`progress` must take one argument, progress\(section_name\)"),
         ({"seed": 2**70}, ValueError, r"`seed` must be an int in \[0, 2\*\*63 - 6\] .*; got 1180591620717411303424"),
         ({"seed": -1}, ValueError, "`seed` must be an int >= 0; got -1"),  # as rd.sweep's and rd.reproduce's
+        ({"k": 2, "sections": "spectrum"}, ValueError, r"`k` applies to the 'lyapunov' and 'clv' sections .*got k=2"),
     ]  # fmt: skip
     for kwargs, exc, msg in cases:
         with pytest.raises(exc, match=msg):

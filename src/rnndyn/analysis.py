@@ -1002,6 +1002,11 @@ def analyze(
     fixed_point_starts = check_positive_int(fixed_point_starts, "fixed_point_starts")
     if k is not None:
         k = check_positive_int(k, "k")
+        if "lyapunov" not in chosen and "clv" not in chosen:  # before: ignored without a word
+            raise ValueError(
+                f"`k` applies to the 'lyapunov' and 'clv' sections (the number of exponents); got k={k} "
+                f"with sections {chosen}"
+            )
     if n_steps is not None:
         n_steps = check_positive_int(n_steps, "n_steps")
     if n_transient is not None:
