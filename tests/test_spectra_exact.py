@@ -58,3 +58,17 @@ def test_each_sampled_state_is_paired_with_the_input_of_the_step_taken_from_it()
     assert float((res.eigenvalues[:, 0].real - torch.exp(x)).abs().max()) < 1e-13
     # the first sampled state is h after n_transient + 1 steps; its step uses input n_transient + 1
     assert float(x[0]) == float(seq[0, 11, 0])
+
+
+def test_theory_stability_is_judged_only_at_a_fixed_point() -> None:
+    # tanh net g = 0.5 (only fixed point 0): at h = 0 the stability comparison runs; at a state
+    # 1e-4 away, which moves by ~1e-4 in one step, it is no fixed point and there is none
+    net = rd.VanillaRNN(50, g=0.5, generator=gen(2), dtype=F64)
+    at_zero = rd.jacobian_spectrum(net, states=torch.zeros(1, 50, dtype=F64), theory=True)
+    assert at_zero.check("theory_stability").passed
+    h = 1e-4 * torch.randn(1, 50, generator=gen(3), dtype=F64)
+    with torch.no_grad():
+        assert float((net.step(h) - h).abs().max()) > 1e-6
+    near = rd.jacobian_spectrum(net, states=h, theory=True)
+    assert near.check("theory_radius").passed
+    assert [c.name for c in near.checks] == ["theory_radius"]
