@@ -166,3 +166,23 @@ def test_reverse_tangent_map_names_bad_input():
         reverse_tangent_map(fn, h, [[1.0]])
     with pytest.raises(ValueError, match=r"`vectors` must have shape \(\*batch, 3, k\) .* got \(2, 4, 1\)"):
         reverse_tangent_map(fn, h, torch.zeros(2, 4, 1, dtype=F64))
+
+
+def test_finite_difference_jacobian_is_central_and_exact_for_quadratics():
+    # central differences are exact (to round-off) for polynomials of degree 2; a one-sided
+    # difference is off by the step (~6e-6 |h|) and a transposed one swaps d out_i / d h_j
+    from rnndyn.jacobians import finite_difference_jacobian
+
+    def fn(h, x):
+        return torch.stack([h[..., 0] * h[..., 1], h[..., 1] ** 2 + 3.0 * h[..., 0]], -1)
+
+    h = torch.tensor([[0.7, -1.9], [2.5, 0.3]], dtype=F64)
+    jac = finite_difference_jacobian(fn, h)
+    exact = torch.stack(
+        [
+            torch.stack([h[:, 1], h[:, 0]], -1),
+            torch.stack([torch.full((2,), 3.0, dtype=F64), 2 * h[:, 1]], -1),
+        ],
+        -2,
+    )
+    assert float((jac - exact).abs().max()) < 1e-9
