@@ -1170,21 +1170,22 @@ def analyze(
         from rnndyn.fixed_points import find_fixed_points
 
         const = None if x is None else x.reshape(-1, x.shape[-1]).mean(0)
-        analysed["fixed_points"] = (
-            f"{fp_input_desc}"
-            + (
-                ""
-                if const is None
-                else f" = [{', '.join(f'{v:.3g}' for v in const[:6].tolist())}{', …' if const.numel() > 6 else ''}]"
-            )
-            + f"; {fixed_point_starts} starts from states after a 200-step transient (seed {seeds['fixed_points']})"
+        fp_where = f"{fp_input_desc}" + (
+            ""
+            if const is None
+            else f" = [{', '.join(f'{v:.3g}' for v in const[:6].tolist())}{', …' if const.numel() > 6 else ''}]"
         )
+        analysed["fixed_points"] = f"{fp_where}; {fixed_point_starts} starts (seed {seeds['fixed_points']})"
         try:
             res_f = find_fixed_points(
                 system, n_initial=fixed_point_starts, inputs=const, generator=gen("fixed_points"), throw=False
             )
         except RuntimeError as exc:  # pragma: no cover
             errors["fixed_points"] = str(exc).splitlines()[0]
+        else:  # the search's own words for its starts (its census counts for starts drawn like these)
+            analysed["fixed_points"] = (
+                f"{fp_where}; {res_f.n_initial} starts: {res_f.starts} (seed {seeds['fixed_points']})"
+            )
     if "clv" in chosen:
         if progress is not None:
             progress("covariant Lyapunov vectors")

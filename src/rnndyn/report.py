@@ -514,7 +514,8 @@ def fixed_point_census(res_f: Any, *, short: bool = False) -> str:
     elif chk.passed:
         text = (
             f"The list looks complete: {what}, {ones}; the Good–Turing chance that one more start finds "
-            f"a new one is {res_f.p_new:.2g} <= {res_f.completeness_tol:g} (for starts drawn like these)."
+            f"a new one is {res_f.p_new:.2g} <= {res_f.completeness_tol:g} (for starts drawn like these"
+            + (f": {res_f.starts})." if getattr(res_f, "starts", "") else ").")
         )
     else:
         text = (
