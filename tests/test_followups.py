@@ -8,6 +8,9 @@ fixed-point result's ``starts`` is the text quoted; exact Jacobians of a linear 
 
 from __future__ import annotations
 
+import math
+
+import pytest
 import torch
 
 import rnndyn as rd
@@ -36,3 +39,30 @@ def test_census_quotes_the_starts_it_counts_for() -> None:
     assert res.starts == "3 given initial_states"
     text = fixed_point_census(res)
     assert "is 0 <= 0.01 (for starts drawn like these: 3 given initial_states)." in text, text
+
+
+# ----------------------------------------------------------------------------- 2. NaN/inf weights
+def _poisoned(value: float) -> rd.VanillaRNN:
+    net = rd.VanillaRNN(4, g=1.5, generator=torch.Generator().manual_seed(0), dtype=F64)
+    with torch.no_grad():
+        net.weight_hh[1, 2] = value
+    return net
+
+
+@pytest.mark.parametrize("value, counts", [(math.nan, "1 NaN and 0 inf"), (math.inf, "0 NaN and 1 inf")])
+def test_non_finite_weights_are_named_at_every_entry_point(value: float, counts: str) -> None:
+    """find_fixed_points (was numpy's LinAlgError), jacobian (was a silent NaN matrix) and simulate
+    (was 'the trajectory diverged') name the parameter and count its bad entries; the same net
+    with finite weights passes every call (the check, not the shapes, raised)."""
+    net = _poisoned(value)
+    name = next(n for n, p in net.named_parameters() if not bool(torch.isfinite(p).all()))
+    want = rf"`system` has non-finite parameters: VanillaRNN\.{name} contains {counts} of 16 entries"
+    h = torch.zeros(4, dtype=F64)
+    with pytest.raises(ValueError, match=want):
+        rd.find_fixed_points(net, n_initial=2, n_transient=0)
+    with pytest.raises(ValueError, match=want):
+        rd.jacobian(net, h)
+    with pytest.raises(ValueError, match=want):
+        rd.simulate(net, h, n_steps=2, check_divergence=False)
+    ok = _poisoned(0.25)
+    assert bool(torch.isfinite(rd.jacobian(ok, h)).all()) and rd.simulate(ok, h, n_steps=2).shape == (2, 4)

@@ -40,6 +40,30 @@ def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     return x
 
 
+def check_finite_parameters(model: Any, name: str = "system") -> None:
+    """Reject models with NaN/inf parameters or buffers before any analysis runs (one pass over the
+    parameters, never over a trajectory; re-exported as ``rnndyn.checks.check_finite_parameters``).
+
+    Raises:
+        ValueError: naming the first offending parameter and how many entries are NaN / inf.
+    """
+    if not isinstance(model, torch.nn.Module):
+        return
+    items = list(model.named_parameters()) + list(model.named_buffers())
+    for pname, p in items:
+        if not (p.is_floating_point() or p.is_complex()):
+            continue
+        bad = ~torch.isfinite(p.detach())
+        if bool(bad.any()):
+            n_nan = int(torch.isnan(p.detach()).sum())
+            n_inf = int(bad.sum()) - n_nan
+            raise ValueError(
+                f"`{name}` has non-finite parameters: {type(model).__name__}.{pname} contains "
+                f"{n_nan} NaN and {n_inf} inf of {p.numel()} entries; this is bad input (e.g. weights "
+                "from a diverged training run), not a dynamical regime: fix or reload the weights"
+            )
+
+
 def check_state(h: Any, n: int, name: str = "h") -> torch.Tensor:
     """Check a flat state of shape ``(*batch, n)``: a floating tensor, finite, last axis ``n``."""
     check_tensor(h, name)

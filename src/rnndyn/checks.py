@@ -17,7 +17,13 @@ from typing import Any
 
 import torch
 
-from rnndyn._checks import check_generator, check_positive_int, check_real, check_tensor
+from rnndyn._checks import (
+    check_finite_parameters,
+    check_generator,
+    check_positive_int,
+    check_real,
+    check_tensor,
+)
 from rnndyn._results import Check, Result, Status
 
 Tensor = torch.Tensor
@@ -31,29 +37,6 @@ def model_name(model: Any) -> str:
     if flow is not None and hasattr(model, "dt"):
         return f"Discretised({type(flow).__name__}, dt={model.dt}, {getattr(model, 'method', '?')})"
     return type(model).__name__
-
-
-def check_finite_parameters(model: Any, name: str = "system") -> None:
-    """Reject models with NaN/inf parameters or buffers before any analysis runs.
-
-    Raises:
-        ValueError: naming the first offending parameter and how many entries are NaN / inf.
-    """
-    if not isinstance(model, torch.nn.Module):
-        return
-    items = list(model.named_parameters()) + list(model.named_buffers())
-    for pname, p in items:
-        if not (p.is_floating_point() or p.is_complex()):
-            continue
-        bad = ~torch.isfinite(p.detach())
-        if bool(bad.any()):
-            n_nan = int(torch.isnan(p.detach()).sum())
-            n_inf = int(bad.sum()) - n_nan
-            raise ValueError(
-                f"`{name}` has non-finite parameters: {type(model).__name__}.{pname} contains "
-                f"{n_nan} NaN and {n_inf} inf of {p.numel()} entries; this is bad input (e.g. weights "
-                "from a diverged training run), not a dynamical regime: fix or reload the weights"
-            )
 
 
 def _default_rtol(dtype: torch.dtype) -> float:

@@ -29,6 +29,7 @@ from rnndyn._checks import (
     check_choice,
     check_compute_dtype,
     check_finite,
+    check_finite_parameters,
     check_generator,
     check_like,
     check_map,
@@ -758,7 +759,7 @@ def find_fixed_points(
         TypeError: a flow or non-rnndyn object; bad argument types.
         ValueError: ``tol <= 0``, ``completeness_tol`` outside [0, 1], an unknown ``starts_from``,
             wrong state / input
-            shapes, a non-square Jacobian.
+            shapes, a non-square Jacobian, a NaN/inf parameter of ``system`` (named).
         FixedPointError: nothing found and ``throw=True``.
 
     References:
@@ -779,6 +780,7 @@ def find_fixed_points(
         ['unstable', 'stable']
     """
     check_map(system)
+    check_finite_parameters(system)  # NaN/inf weights: named here, not numpy's LinAlgError later
     if not isinstance(throw, bool):  # throw="no" would raise
         raise TypeError(f"`throw` must be a bool; got {type(throw).__name__} {throw!r}")
     check_generator(generator)

@@ -14,7 +14,7 @@ from rnndyn._autodiff import (
     reverse_tangent_map,
     tangent_map,
 )
-from rnndyn._checks import check_tensor
+from rnndyn._checks import check_finite_parameters, check_tensor
 from rnndyn.models.base import AbstractSystem
 
 Tensor = torch.Tensor
@@ -33,10 +33,15 @@ def jacobian(system: AbstractSystem, h: Tensor, x: Tensor | None = None) -> Tens
         >>> jac = rd.jacobian(rd.Henon(), torch.tensor([0.1, 0.2], dtype=torch.float64))
         >>> round(float(torch.linalg.det(jac)), 12)  # det = -b = -0.3 everywhere
         -0.3
+
+    Raises:
+        TypeError: ``system`` is not an rnndyn model or ``h`` not a tensor. ValueError: bad
+        shapes, or a NaN/inf parameter of ``system`` (named).
     """
     if not isinstance(system, AbstractSystem):
         raise TypeError(f"`system` must be an rnndyn model; got {type(system).__name__}")
     check_tensor(h, "h")
+    check_finite_parameters(system)  # NaN/inf weights are bad input: named, not a NaN Jacobian
     return system.jacobian(h, x)
 
 

@@ -9,6 +9,7 @@ import torch
 from rnndyn._checks import (
     broadcast_shapes,
     check_finite,
+    check_finite_parameters,
     check_generator,
     check_map,
     check_positive_int,
@@ -71,8 +72,9 @@ def simulate(
         ``(*batch, T, n)`` trajectory.
 
     Raises:
-        TypeError: a flow or a non-rnndyn object. ValueError: bad shapes, non-finite ``h0`` or
-        inputs, too few inputs, or a trajectory that diverged to inf/NaN.
+        TypeError: a flow or a non-rnndyn object. ValueError: bad shapes, non-finite ``h0``,
+        inputs or parameters of ``system`` (the parameter named), too few inputs, or a trajectory
+        that diverged to inf/NaN.
 
     Example:
         >>> import torch, rnndyn as rd
@@ -82,6 +84,7 @@ def simulate(
         [0.84, 0.5376, 0.9943]
     """
     check_map(system)
+    check_finite_parameters(system)  # one pass over the weights: a NaN weight is named, not "diverged"
     check_generator(generator)
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
     if not isinstance(check_divergence, bool):
