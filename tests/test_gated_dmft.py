@@ -98,6 +98,32 @@ def test_sampled_map_is_stationary_at_the_exact_gaussian_solution(dmft_3_5):
     assert o["clipped"] < 1e-3
 
 
+def _second_difference(c: np.ndarray, dt: float) -> np.ndarray:
+    # d^2 C / d tau^2 on the lags 0 .. K-1 of an even function (C(-dt) = C(dt))
+    full = np.concatenate([[c[1]], c])
+    return (full[2:] - 2.0 * full[1:-1] + full[:-2]) / dt**2
+
+
+def test_stationary_solution_solves_the_dmft_odes(dmft_3_5):
+    # docs/theory/gated.md §4.6 at alpha_z = 0 in the time domain (the solver works in Fourier space):
+    # (1 - d^2/dtau^2) C_r = alpha_r^2 C_phi (tau_r = 1) and (1 - 4 d^2/dtau^2) C_h = g_h^2 C_phi C_sigma(r)
+    # (time constant 1/sigma(0) = 2); second differences at dt = 0.1 agree to 4e-5 (measured 1.2e-5, 4e-5)
+    r = dmft_3_5
+    dr = r.c_r[:-1] - _second_difference(r.c_r, r.dt) - 25.0 * r.c_phi[:-1]
+    dh = r.c_h[:-1] - 4.0 * _second_difference(r.c_h, r.dt) - 9.0 * r.c_phi[:-1] * r.c_sigma_r[:-1]
+    assert np.max(np.abs(dr)) < 1e-4 * 25.0 * r.c_phi0
+    assert np.max(np.abs(dh)) < 1e-4 * 9.0 * r.c_phi0 * r.c_sigma_r0
+    # equal-time moments are Gaussian expectations at the equal-time variances
+    from rnndyn.meanfield.quadrature import gaussian_expectation, sigmoid
+
+    assert r.c_phi0 == pytest.approx(float(gaussian_expectation(lambda u: np.tanh(u) ** 2, r.c_h0)), rel=1e-9)
+    assert r.c_sigma_r0 == pytest.approx(
+        float(gaussian_expectation(lambda u: sigmoid(u) ** 2, r.c_r0)), rel=1e-9
+    )
+    # the documented relaxation time: int_0^tau_max C_h dtau / C_h(0)
+    assert r.relaxation_time == pytest.approx(float(np.trapezoid(r.c_h, r.tau)) / r.c_h0, rel=1e-12)
+
+
 def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="g_h"):
         gated_dmft(-1.0)
@@ -472,6 +498,36 @@ def test_perron_eigenpair_is_exact_and_reproducible():
     assert np.max(np.abs(v - ref)) < 1e-9
     mu2, v2 = perron(lambda x: a @ x, 60, None)
     assert mu2 == mu and np.array_equal(v2, v)
+
+
+def test_anderson_collapses_only_when_the_map_stays_below_the_floor():
+    # a start below the zero floor whose image is above it is growing, not collapsing:
+    # x -> 1000 x / (1 + x_0) from 1e-8 reaches its fixed point 999; x -> x / 2 collapses onto 0
+    from rnndyn.meanfield._numerics import anderson
+
+    blocks = (slice(0, 4),)
+    x, res, _ = anderson(
+        lambda x: 1000.0 * x / (1.0 + x[0]), np.full(4, 1e-8), tol=1e-12, max_iter=100, blocks=blocks
+    )
+    np.testing.assert_allclose(x, 999.0, rtol=1e-10)
+    assert res < 1e-12
+    x, res, _ = anderson(lambda x: 0.5 * x, np.full(4, 1e-3), tol=1e-12, max_iter=100, blocks=blocks)
+    assert np.all(x == 0.0) and res == 0.0
+
+
+def test_perron_power_iteration_fallback(monkeypatch):
+    # when ARPACK fails, the power iteration gives the same Perron pair (positive matrix, LAPACK reference)
+    from rnndyn.meanfield import _numerics
+
+    def boom(*_a, **_k):
+        raise RuntimeError("ARPACK did not converge")
+
+    monkeypatch.setattr(_numerics, "eigs", boom)
+    a = np.random.default_rng(0).uniform(0.0, 1.0, size=(30, 30))
+    mu_ref = float(np.linalg.eigvals(a).real.max())
+    mu, v = _numerics.perron(lambda x: a @ x, 30, 2.0 * np.ones(30))
+    assert mu == pytest.approx(mu_ref, rel=1e-10)
+    assert np.max(np.abs(a @ v - mu * v)) < 1e-9 * mu and np.max(np.abs(v)) == pytest.approx(1.0)
 
 
 def test_collapse_onto_an_unstable_zero_solution_is_not_success():
