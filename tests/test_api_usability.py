@@ -127,7 +127,7 @@ def test_spectrum_and_fixed_point_arguments_are_checked_by_name() -> None:
         rd.jacobian_spectrum(net, states=torch.zeros(0, 5, dtype=D))  # before: status 'warning'
     with pytest.raises(TypeError, match="`fixed_points` must be a FixedPointResult.*got int"):
         rd.jacobian_spectrum(net, at="fixed_points", fixed_points=3)  # before: AttributeError
-    with pytest.raises(TypeError, match="`theory` must be a bool; got str 'yes'"):
+    with pytest.raises(TypeError, match="`theory` must be True, False or 'auto'; got str 'yes'"):
         rd.jacobian_spectrum(net, states=torch.zeros(1, 5, dtype=D), theory="yes")
     with pytest.raises(ValueError, match=r"`inputs` must be finite; got 2 non-finite"):
         rd.find_fixed_points(net, inputs=torch.full((2,), math.nan, dtype=D))  # before: named `x`

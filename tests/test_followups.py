@@ -9,6 +9,7 @@ fixed-point result's ``starts`` is the text quoted; exact Jacobians of a linear 
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -66,3 +67,27 @@ def test_non_finite_weights_are_named_at_every_entry_point(value: float, counts:
         rd.simulate(net, h, n_steps=2, check_divergence=False)
     ok = _poisoned(0.25)
     assert bool(torch.isfinite(rd.jacobian(ok, h)).all()) and rd.simulate(ok, h, n_steps=2).shape == (2, 4)
+
+
+# ----------------------------------------------------------------------------- 3. theory=True, no theory
+def test_theory_true_without_a_theory_warns_and_says_so() -> None:
+    """The Henon map has no random-matrix prediction: theory=True warns and the message says so;
+    'auto' is silent and leaves the message as it was; both keep the exact Jacobian spectrum
+    (eigenvalues of [[-2 a x, 1], [b, 0]] at x = y = 0: +-sqrt(b))."""
+    henon = rd.Henon()
+    states = torch.zeros(1, 2, dtype=F64)
+    with pytest.warns(UserWarning, match="theory=True: no theory: Henon has no random-matrix prediction"):
+        asked = rd.jacobian_spectrum(henon, states=states, theory=True)
+    assert asked.theory is None and asked.message.endswith("(its spectral_theory returns None)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = rd.jacobian_spectrum(henon, states=states, theory="auto")
+    plain = rd.jacobian_spectrum(henon, states=states)
+    assert auto.theory is None and auto.message == plain.message and "no theory" not in auto.message
+    want = sorted([math.sqrt(0.3), -math.sqrt(0.3)])
+    for res in (asked, auto):
+        assert sorted(res.eigenvalues[0].real.tolist()) == pytest.approx(want, abs=1e-12)
+    # a model with a theory: 'auto' evaluates it (the circular law at h = 0, radius g)
+    net = rd.VanillaRNN(50, g=0.5, generator=torch.Generator().manual_seed(0), dtype=F64)
+    res = rd.jacobian_spectrum(net, states=torch.zeros(1, 50, dtype=F64), theory="auto")
+    assert res.theory is not None and "no theory" not in res.message

@@ -1332,7 +1332,7 @@ def _spectrum(
             n_states=n_states,
             n_steps=n_steps,
             n_transient=transient,
-            theory=True,
+            theory="auto",  # the random-matrix curve where the model has one, silent otherwise
             generator=generator,
             **kwargs,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -376,7 +377,7 @@ def jacobian_spectrum(
     singular_values: bool = False,
     eps_slow: float = 0.05,
     continuous: bool = False,
-    theory: bool = False,
+    theory: bool | str = False,
     factorised: bool = True,
     generator: torch.Generator | None = None,
     fixed_points: FixedPointResult | None = None,
@@ -410,7 +411,10 @@ def jacobian_spectrum(
             (``continuous``). Default 0.05, the value of docs/theory/gated.md §5.3.
         continuous: for a discretised flow, use the flow's vector-field Jacobian (rates, slow
             means near 0) instead of the map's.
-        theory: also evaluate :func:`predicted_support` at the first state.
+        theory: also evaluate :func:`predicted_support` at the first state. ``True`` on a model
+            with no random-matrix prediction (``spectral_theory`` returns ``None``) warns
+            (``UserWarning``) and says so in the result's message; ``"auto"`` evaluates it where
+            the model has one and is silent otherwise (what ``rd.analyze`` uses).
         factorised: passed to :func:`predicted_support`.
         generator: randomness for initial states / fixed-point starts.
 
@@ -439,10 +443,11 @@ def jacobian_spectrum(
     check_generator(generator)
     eps_slow = check_real(eps_slow, "eps_slow", low=0.0, low_open=True)
     at = check_choice(at, "at", ("trajectory", "fixed_points"))
+    if not (isinstance(theory, bool) or (isinstance(theory, str) and theory == "auto")):
+        raise TypeError(f"`theory` must be True, False or 'auto'; got {type(theory).__name__} {theory!r}")
     for flag, value in (
         ("singular_values", singular_values),
         ("continuous", continuous),
-        ("theory", theory),
         ("factorised", factorised),
     ):
         if not isinstance(value, bool):
@@ -538,6 +543,17 @@ def jacobian_spectrum(
         )
         if support is not None and not continuous:
             checks = _theory_checks(system, support, ev[0], states_b[0], None if x_b is None else x_b[0])
+        elif support is None and theory is True:  # asked for by name: say there is none ("auto" is silent)
+            no_theory = (
+                f"no theory: {type(system).__name__} has no random-matrix prediction for its Jacobian "
+                "spectrum (its spectral_theory returns None)"
+            )
+            warnings.warn(f"theory=True: {no_theory}", UserWarning, stacklevel=2)
+            message = (
+                f"{message}; {no_theory}"
+                if message
+                else f"{states_b.shape[0]} Jacobians of size {ev.shape[-1]}; {no_theory}"
+            )
     res = _assemble(
         ev,
         sv,

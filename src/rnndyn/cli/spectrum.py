@@ -145,7 +145,7 @@ def spectrum_cmd(
                 singular_values=singular_values,
                 eps_slow=eps_slow,
                 continuous=continuous,
-                theory=theory,
+                theory="auto" if theory else False,  # the default --theory: a curve where a model has one
                 factorised=not exact,
                 generator=torch.Generator().manual_seed(seed + 1),
             )
