@@ -186,3 +186,12 @@ def test_finite_difference_jacobian_is_central_and_exact_for_quadratics():
         -2,
     )
     assert float((jac - exact).abs().max()) < 1e-9
+
+
+def test_autograd_jacobian_of_a_single_state_function_that_runs_on_a_batch():
+    # cumsum(s, 0) is written for one state (J = lower-triangular ones); on a 2-D batch it runs
+    # without error but sums over the states, so on the replicated stack the copies' outputs
+    # differ from fn on the plain batch: the row-wise check must send it to jacrev
+    h = torch.tensor([0.3, -0.2, 1.0, 2.0], dtype=F64)
+    jac = autograd_jacobian(lambda s, _x: torch.cumsum(s, 0), h)
+    assert torch.equal(jac, torch.tril(torch.ones(4, 4, dtype=F64)))
