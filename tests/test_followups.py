@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -91,3 +92,40 @@ def test_theory_true_without_a_theory_warns_and_says_so() -> None:
     net = rd.VanillaRNN(50, g=0.5, generator=torch.Generator().manual_seed(0), dtype=F64)
     res = rd.jacobian_spectrum(net, states=torch.zeros(1, 50, dtype=F64), theory="auto")
     assert res.theory is not None and "no theory" not in res.message
+
+
+# ----------------------------------------------------------------------------- 4. NumPy inputs
+def test_numpy_arguments_of_low_level_routines_get_a_conversion_hint() -> None:
+    """lyapunov_spectrum, simulate and find_fixed_points refuse NumPy arrays (they do not guess the
+    dtype) with the argument's name and how to convert it; following the hint works: the
+    converted driven run equals the steps h_{t+1} = F(h_t, x_{t+1}) taken by hand, exactly."""
+    net = rd.VanillaRNN(3, g=0.5, input_size=2, generator=torch.Generator().manual_seed(0), dtype=F64)
+    x_np = np.linspace(-1.0, 1.0, 40).reshape(1, 20, 2)
+    h_np = np.full(3, 0.1)
+    calls = {
+        "inputs": [
+            lambda: rd.lyapunov_spectrum(net, inputs=x_np),
+            lambda: rd.simulate(net, inputs=x_np),
+            lambda: rd.find_fixed_points(net, inputs=x_np[0, 0]),
+        ],
+        "h0": [
+            lambda: rd.simulate(net, h_np, n_steps=3),
+            lambda: rd.lyapunov_spectrum(net, h0=h_np, n_steps=5),
+        ],
+        "initial_states": [lambda: rd.find_fixed_points(net, initial_states=h_np[None])],
+    }
+    for name, fns in calls.items():
+        for fn in fns:
+            with pytest.raises(TypeError) as err:
+                fn()
+            assert str(err.value) == (
+                f"`{name}` must be a torch.Tensor; got ndarray: convert it first, e.g. torch.as_tensor("
+                f"{name}, dtype=model.dtype, device=model.device) (rd.analyze converts NumPy inputs itself)"
+            )
+    x = torch.as_tensor(x_np, dtype=net.dtype, device=net.device)
+    h0 = torch.as_tensor(h_np, dtype=net.dtype, device=net.device)
+    traj = rd.simulate(net, h0, inputs=x)
+    h = h0
+    for t in range(20):  # h_{t+1} = F(h_t, x_{t+1}) by hand
+        h = net.step(h, torch.from_numpy(x_np[0, t]))
+    assert torch.equal(traj[0, -1], h)

@@ -21,9 +21,16 @@ def _shape(x: Any) -> str:
 
 
 def check_tensor(x: Any, name: str) -> torch.Tensor:
-    """Require a ``torch.Tensor`` (NumPy arrays and lists are not silently converted here)."""
+    """Require a ``torch.Tensor`` (NumPy arrays and lists are not silently converted here: the
+    dtype and device to convert to are the model's, which the caller knows; the error says how)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor; got {type(x).__name__}")
+        hint = (
+            f": convert it first, e.g. torch.as_tensor({name}, dtype=model.dtype, device=model.device) "
+            "(rd.analyze converts NumPy inputs itself)"
+            if isinstance(x, np.ndarray | list | tuple)
+            else ""
+        )
+        raise TypeError(f"`{name}` must be a torch.Tensor; got {type(x).__name__}{hint}")
     return x
 
 
