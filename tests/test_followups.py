@@ -129,3 +129,41 @@ def test_numpy_arguments_of_low_level_routines_get_a_conversion_hint() -> None:
     for t in range(20):  # h_{t+1} = F(h_t, x_{t+1}) by hand
         h = net.step(h, torch.from_numpy(x_np[0, t]))
     assert torch.equal(traj[0, -1], h)
+
+
+# ----------------------------------------------------------------------------- 5. one keyword name
+class _Captured(Exception):
+    pass
+
+
+def test_phase_diagram_takes_fixed_point_starts_and_the_old_name_warns(monkeypatch) -> None:
+    """rd.phase_diagram's fixed-point starts are `fixed_point_starts` (rd.analyze's name); the old
+    `fp_starts` gives the same overlay setting with a DeprecationWarning naming the new one; bad
+    values are refused under the name the caller used; two different values are refused."""
+    import rnndyn.phases as phases
+
+    seen = []
+
+    def capture(fn, *args, **kwargs):  # noqa: ANN001, ANN202 - the overlay's point function, not run
+        seen.append(fn.keywords["fp_starts"])
+        raise _Captured
+
+    monkeypatch.setattr(phases, "_run_overlay", capture)
+    grid = {"g_h": [1.5], "alpha_r": [0.0], "simulate": True, "fixed_points": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(_Captured):
+            rd.phase_diagram("gru", fixed_point_starts=5, **grid)
+    with pytest.warns(DeprecationWarning, match="`fp_starts` is deprecated; use `fixed_point_starts`"):
+        with pytest.raises(_Captured):
+            rd.phase_diagram("gru", fp_starts=6, **grid)
+    assert seen == [5, 6]
+    with pytest.raises(ValueError, match="`fixed_point_starts` must be"):
+        rd.phase_diagram("gru", fixed_point_starts=0, **grid)
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="`fp_starts` must be"):
+        rd.phase_diagram("gru", fp_starts=0, **grid)
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(ValueError, match="fixed_point_starts=5 and the deprecated"),
+    ):
+        rd.phase_diagram("gru", fixed_point_starts=5, fp_starts=6, **grid)

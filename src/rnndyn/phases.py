@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import numbers
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -129,13 +130,14 @@ def phase_diagram(
     lyapunov: str = "auto",
     renorm_every: int | None = None,
     fixed_points: bool = False,
-    fp_starts: int = 8,
+    fixed_point_starts: int = 8,
     store: str | Path | None = None,
     scheduler: str | None = "sync",
     n_workers: int | None = None,
     fresh: bool = False,
     throw: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    fp_starts: int | None = None,
 ):
     r"""Phase diagram of the GRU or the gated flow over a (g_h, alpha_r) grid: theory + finite-N overlay.
 
@@ -162,14 +164,17 @@ def phase_diagram(
         theta: closed fraction of update gates (1/2 at zero bias) in ``rho (1-theta) < 1``.
         theory: a key of :data:`THEORIES` (``"mft"``).
         simulate: add the finite-N overlay.
-        n, n_steps, n_transient, dt, seed, lyapunov, renorm_every, fixed_points, fp_starts: the
-            overlay's settings (see :func:`overlay_point`); ``seed`` is the sweep's base seed.
+        n, n_steps, n_transient, dt, seed, lyapunov, renorm_every, fixed_points, fixed_point_starts:
+            the overlay's settings (see :func:`overlay_point`, whose ``fp_starts`` is
+            ``fixed_point_starts``; the dataset records it as ``attrs["sim_fp_starts"]``); ``seed`` is
+            the sweep's base seed. ``fixed_point_starts`` is the name :func:`rnndyn.analyze` uses.
         store: Zarr store of the overlay sweep: a killed run resumes from it, a store made with
             other settings is refused (see :func:`rnndyn.sweep`). ``None``: a temporary store.
         scheduler, n_workers: as in :func:`rnndyn.sweep` (default ``"sync"``: in this process).
         fresh: discard an existing overlay ``store`` and start a new one.
         throw: raise on the first failed theory point, or after the overlay if a point failed.
         progress: optional ``callable(done, total)``.
+        fp_starts: deprecated name of ``fixed_point_starts`` (``DeprecationWarning``).
 
     Returns:
         ``xarray.Dataset`` with dims ``(g_h, alpha_r, branch)``.
@@ -189,6 +194,19 @@ def phase_diagram(
     [[1, 1], [1, 2], [5, 4], [4, 4]]
     """
     model = check_choice(model, "model", ("gru", "gated_flow"))
+    starts_name = "fixed_point_starts"
+    if fp_starts is not None:  # the old name (rd.analyze says fixed_point_starts)
+        warnings.warn(
+            "`fp_starts` is deprecated; use `fixed_point_starts` (the name rd.analyze uses)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if fixed_point_starts != 8 and fixed_point_starts != fp_starts:
+            raise ValueError(
+                "give the fixed-point starts once, as `fixed_point_starts`; got fixed_point_starts="
+                f"{fixed_point_starts!r} and the deprecated fp_starts={fp_starts!r}"
+            )
+        fixed_point_starts, starts_name = fp_starts, "fp_starts"
     theory = check_choice(theory, "theory", tuple(THEORIES))
     if g_h is None or alpha_r is None:
         raise ValueError("`g_h` and `alpha_r` must be given as 1-D grids; got None")
@@ -220,7 +238,7 @@ def phase_diagram(
         lyapunov = check_choice(lyapunov, "lyapunov", ("auto", "two_trajectory", "qr"))
         if renorm_every is not None:
             renorm_every = check_positive_int(renorm_every, "renorm_every")
-        fp_starts = check_positive_int(fp_starts, "fp_starts")
+        fixed_point_starts = check_positive_int(fixed_point_starts, starts_name)
     total = ar.size + (gh.size * ar.size if simulate else 0)
     n_theory = ar.size
 
@@ -240,7 +258,7 @@ def phase_diagram(
         renorm = max(1, round(1.0 / dt)) if model == "gated_flow" else 1
     fn = functools.partial(
         overlay_point, model=model, n=n, n_steps=n_steps, n_transient=n_transient, dt=dt, alpha_z=alpha_z,
-        method=method, renorm_every=renorm, fixed_points=bool(fixed_points), fp_starts=fp_starts,
+        method=method, renorm_every=renorm, fixed_points=bool(fixed_points), fp_starts=fixed_point_starts,
     )  # fmt: skip
 
     def overlay_progress(done: int, _total: int) -> None:
@@ -250,7 +268,8 @@ def phase_diagram(
     sim = _run_overlay(fn, gh, ar, seed=seed, store=store, scheduler=scheduler, n_workers=n_workers,
                        fresh=fresh, progress=overlay_progress)  # fmt: skip
     return _attach_overlay(ds, sim, model=model, method=method, renorm=renorm, fixed_points=bool(fixed_points),
-                           fp_starts=fp_starts, n=n, n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed,
+                           fp_starts=fixed_point_starts, n=n, n_steps=n_steps, n_transient=n_transient, dt=dt,
+                           seed=seed,
                            throw=throw)  # fmt: skip
 
 

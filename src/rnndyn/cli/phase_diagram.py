@@ -52,6 +52,7 @@ OPTIONS = {
     "n_transient": "--transient",
     "dt": "--dt",
     "lyapunov": "--lyapunov",
+    "fixed_point_starts": "--fp-starts",
     "fp_starts": "--fp-starts",
     "store": "--store",
     "scheduler": "--scheduler",
@@ -153,7 +154,7 @@ def phase_diagram_cmd(
         try:
             ds = phase_diagram(model, g_h=gh, alpha_r=ar, alpha_z=alpha_z, theory=theory, simulate=simulate, n=n,
                                n_steps=n_steps, n_transient=n_transient, dt=dt, seed=seed, lyapunov=lyapunov,
-                               fixed_points=fixed_points, fp_starts=fp_starts, store=store,
+                               fixed_points=fixed_points, fixed_point_starts=fp_starts, store=store,
                                scheduler=None if scheduler == "local" else scheduler, n_workers=workers,
                                fresh=fresh, progress=cb)  # fmt: skip
         except (TypeError, ValueError, RuntimeError) as exc:
