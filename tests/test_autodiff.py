@@ -195,3 +195,11 @@ def test_autograd_jacobian_of_a_single_state_function_that_runs_on_a_batch():
     h = torch.tensor([0.3, -0.2, 1.0, 2.0], dtype=F64)
     jac = autograd_jacobian(lambda s, _x: torch.cumsum(s, 0), h)
     assert torch.equal(jac, torch.tril(torch.ones(4, 4, dtype=F64)))
+    # a reduction that identical copies leave unchanged (the mean, the max) hides from the value
+    # check; the cross-talk check (u^T J against one reverse pass on the plain batch) catches it:
+    # tanh(s - mean(s)) has J = diag(1 - z^2) (I - 1/n) per state, for one state and a batch
+    for hh in (h, torch.stack([h, -2 * h])):
+        z = torch.tanh(hh - hh.mean(-1, keepdim=True))
+        exact = (1 - z**2).unsqueeze(-1) * (torch.eye(4, dtype=F64) - 0.25)
+        jac = autograd_jacobian(lambda s, _x: torch.tanh(s - s.mean()), hh)
+        assert float((jac - exact).abs().max()) < 1e-15

@@ -45,7 +45,9 @@ def autograd_jacobian(fn: RHS, h: Tensor, x: Tensor | None = None) -> Tensor:
     ``torch.func.jacrev``'s to round-off) without any ``torch.func`` transform, so the first call in a
     process does not import ``torch._dynamo``. This needs ``fn`` to act on each row of a 2-D batch
     independently; it is checked (every copy's output must equal ``fn`` on the plain batch, to
-    round-off), and a function that fails the check, or raises on a 2-D batch (one written for a
+    round-off, and ``u^T J`` must equal one reverse pass of ``fn`` on the plain batch, which catches
+    a reduction over the rows that identical copies hide, e.g. ``s - s.mean()`` written for one
+    state), and a function that fails the check, or raises on a 2-D batch (one written for a
     single state ``(n,)``), gets ``torch.func.vmap(torch.func.jacrev(fn))``, as do larger problems
     (faster there). Under grad mode the result stays differentiable (with respect to ``h`` and the
     parameters ``fn`` uses), as jacrev's is.
@@ -95,8 +97,8 @@ def _replicated_jacobian(fn: RHS, hf: Tensor, xf: Tensor | None) -> Tensor | Non
         xs = None if xf is None else xf.unsqueeze(-2).expand(nb, n, xf.shape[-1]).reshape(nb * n, -1)
         try:
             out = fn(stack, xs)
-            with torch.no_grad():
-                ref = fn(hf, xf)
+            probe = hf.detach().requires_grad_(True)  # for the cross-talk check below
+            ref = fn(probe, xf)
         except (RuntimeError, ValueError, IndexError, TypeError):
             return None
         if not (isinstance(out, Tensor) and isinstance(ref, Tensor)):
@@ -106,7 +108,7 @@ def _replicated_jacobian(fn: RHS, hf: Tensor, xf: Tensor | None) -> Tensor | Non
         with torch.no_grad():
             copies = out.detach().reshape(nb, n, n)
             tol = 64.0 * torch.finfo(copies.dtype).eps * max(1.0, float(ref.abs().max()))
-            expected = ref.unsqueeze(-2)
+            expected = ref.detach().unsqueeze(-2)
             same = (
                 ((copies - expected).abs() <= tol)
                 | (copies == expected)
@@ -122,6 +124,21 @@ def _replicated_jacobian(fn: RHS, hf: Tensor, xf: Tensor | None) -> Tensor | Non
     if g is None:
         return out.new_zeros(nb, n, n)
     jac = g.reshape(nb, n, n)
+    if ref.requires_grad:
+        # identical copies hide a reduction over the rows (s - s.mean(), s / s.abs().max() in a
+        # function written for one state): the outputs agree but the gradient mixes the copies.
+        # One reverse pass on the plain batch gives u^T J without copies; it must agree
+        u = torch.arange(1, n + 1, dtype=ref.dtype, device=ref.device) / n
+        with torch.enable_grad():
+            (gp,) = torch.autograd.grad((ref * u).sum(), probe, allow_unused=True)
+        with torch.no_grad():
+            jd = jac.detach()
+            ju = torch.matmul(u, jd)
+            gp = torch.zeros_like(ju) if gp is None else gp
+            size = float(torch.matmul(u, jd.abs()).max()) if jd.numel() else 0.0
+            tol = 64.0 * n * torch.finfo(jd.dtype).eps * max(1.0, size)
+            if not bool(((gp - ju).abs() <= tol).all()):
+                return None
     return jac if keep_graph else jac.detach()
 
 
