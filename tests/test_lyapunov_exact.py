@@ -476,3 +476,16 @@ def test_exactly_periodic_start_is_noted_up_to_period_eight(n: int, found: bool)
     res = rd.lyapunov_spectrum(Cycle(n), n_steps=16, k=1, generator=gen(18))
     assert float(res.exponents[0]) == pytest.approx(0.0, abs=1e-15)
     assert any(f"period {n} in 1 of 1 trajectories" in note for note in res.notes) is found
+
+
+def test_stationarity_is_judged_on_the_mean_over_trajectories() -> None:
+    # trajectory 0 steps from +0.05 to -0.05 half way, trajectory 1 the other way round: each
+    # alone is a transient, their mean (what the exponents average) is stationary
+    t = 200
+    step = torch.cat([torch.full((t // 2,), 0.05), torch.full((t // 2,), -0.05)]).to(F64)
+    noise = 0.01 * torch.randn(2, t, generator=gen(19), dtype=F64)
+    x = (noise + torch.stack([step, -step])).unsqueeze(-1)
+    res = _driven(x)
+    assert res.check("stationarity").passed, res.message
+    one = _driven(x[:1])  # trajectory 0 alone: not stationary
+    assert not one.check("stationarity").passed and one.status == rd.Status.NOT_CONVERGED
