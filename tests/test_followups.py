@@ -167,3 +167,45 @@ def test_phase_diagram_takes_fixed_point_starts_and_the_old_name_warns(monkeypat
         pytest.raises(ValueError, match="fixed_point_starts=5 and the deprecated"),
     ):
         rd.phase_diagram("gru", fixed_point_starts=5, fp_starts=6, **grid)
+
+
+# ----------------------------------------------------------------------------- 6. CLV window from inputs
+def test_clv_window_from_inputs_is_the_longest_that_fits() -> None:
+    """The window n covers T - n_transient with the backward transient: n + max(n // 4, 100) fits
+    and n + 1 does not (brute force over T); an explicit backward transient b gives T - n_transient - b."""
+    from rnndyn.clv import _window_from_inputs
+
+    for T in range(102, 1500, 7):
+        n = _window_from_inputs(torch.zeros(T, 1), 1, None)
+        assert n + max(n // 4, 100) <= T - 1 < (n + 1) + max((n + 1) // 4, 100), T
+    assert _window_from_inputs(torch.zeros(2, 701, 1), 1, None) == 560  # 560 + 140 = 700
+    assert _window_from_inputs(torch.zeros(300, 1), 20, 50) == 230
+
+
+def test_clv_window_defaults_to_what_the_inputs_cover() -> None:
+    """Without n_steps the CLV window is the longest the inputs cover after both transients, as
+    lyapunov_spectrum derives it: T = 250, n_transient = 20 and the default backward transient
+    max(n // 4, 100) give n = 130 (130 + 100 = 230), the run equal to the one with n_steps = 130
+    given (same seed: identical exponents and vectors); n_backward_transient = 20 gives 110 for
+    T = 150. Neither n_steps nor inputs: the error names both; too short inputs: refused."""
+    net = rd.VanillaRNN(3, g=1.2, input_size=1, generator=torch.Generator().manual_seed(1), dtype=F64)
+    x = torch.sin(0.3 * torch.arange(250, dtype=F64)).reshape(1, 250, 1)
+
+    def run(inputs: torch.Tensor, **kw) -> rd.CLVResult:
+        return rd.covariant_lyapunov_vectors(
+            net,
+            inputs=inputs,
+            n_transient=20,
+            hyperbolicity=False,
+            generator=torch.Generator().manual_seed(2),
+            **kw,
+        )
+
+    derived, given = run(x), run(x, n_steps=130)
+    assert derived.vectors.shape[1] == 130
+    assert torch.equal(derived.exponents, given.exponents) and torch.equal(derived.vectors, given.vectors)
+    assert run(x[:, :150], n_backward_transient=20).vectors.shape[1] == 110
+    with pytest.raises(TypeError, match=r"`n_steps` is required when no `inputs` are given"):
+        rd.covariant_lyapunov_vectors(net)
+    with pytest.raises(ValueError, match=r"`inputs` has T = 120 steps, which leaves no recorded step"):
+        run(x[:, :120])

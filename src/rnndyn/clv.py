@@ -47,7 +47,14 @@ import numpy as np
 import torch
 
 from rnndyn import _diagnostics as diag
-from rnndyn._checks import check_choice, check_generator, check_map, check_positive_int, check_real
+from rnndyn._checks import (
+    check_choice,
+    check_generator,
+    check_map,
+    check_positive_int,
+    check_real,
+    check_tensor,
+)
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn.lyapunov import (
     N_BLOCKS,
@@ -804,11 +811,40 @@ def _normalise_in_place(c: Tensor, sq: Tensor) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------- main entry
+def _window_from_inputs(inputs: Any, n_transient: int, n_backward_transient: int | None) -> int:
+    """The longest recorded window ``n_steps`` that ``inputs`` cover after ``n_transient`` and the
+    backward transient (``n_backward_transient``, or its default ``max(n_steps // 4, 100)``, which
+    grows with ``n_steps``: the largest ``n`` with ``n + max(n // 4, 100) <= T - n_transient``)."""
+    check_tensor(inputs, "inputs")
+    if inputs.ndim not in (2, 3):
+        raise ValueError(f"`inputs` must have shape (B, T, d) or (T, d); got {tuple(inputs.shape)}")
+    avail = int(inputs.shape[-2]) - n_transient
+    if n_backward_transient is not None:
+        n = avail - n_backward_transient
+    else:  # n + max(n // 4, 100) is nondecreasing in n: bisect for the largest n that fits
+        lo, hi = 0, max(avail, 0)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if mid + max(mid // 4, 100) <= avail else (lo, mid - 1)
+        n = lo
+    if n < 1:
+        bt = (
+            f"n_backward_transient = {n_backward_transient}"
+            if n_backward_transient is not None
+            else "the backward transient (default max(n_steps // 4, 100) >= 100 steps)"
+        )
+        raise ValueError(
+            f"`inputs` has T = {inputs.shape[-2]} steps, which leaves no recorded step after n_transient = "
+            f"{n_transient} and {bt}; give longer inputs or shorter transients"
+        )
+    return n
+
+
 def covariant_lyapunov_vectors(
     system: Any,
     *,
     k: int | None = None,
-    n_steps: int,
+    n_steps: int | None = None,
     n_transient: int = 0,
     n_backward_transient: int | None = None,
     record_every: int = 1,
@@ -861,7 +897,9 @@ def covariant_lyapunov_vectors(
     Args:
         system: a map (``rd.discretise`` flows first); float64 recommended.
         k: number of CLVs (the top ``k``; default all ``tangent_size``).
-        n_steps: steps of the recorded window.
+        n_steps: steps of the recorded window. With ``inputs`` it defaults, as in
+            :func:`rnndyn.lyapunov_spectrum`, to the longest window they cover after
+            ``n_transient`` and the backward transient; without ``inputs`` it is required.
         n_transient: forward transient (state and frame).
         n_backward_transient: extra forward steps whose ``R`` only converge the backward
             iteration (default ``max(n_steps // 4, 100)``).
@@ -891,8 +929,9 @@ def covariant_lyapunov_vectors(
         :class:`CLVResult`.
 
     Raises:
-        TypeError: a flow, wrong argument types. ValueError: ``k > tangent_size``, ``n_steps``
-        or ``record_every < 1``, a ``store`` that exists with other settings, CLVs that cannot
+        TypeError: a flow, wrong argument types, neither ``n_steps`` nor ``inputs`` given.
+        ValueError: ``k > tangent_size``, ``n_steps`` or ``record_every < 1``, inputs too short for
+        the transients, a ``store`` that exists with other settings, CLVs that cannot
         be kept within ``max_memory`` without a store, bad inputs, or divergence (with
         ``throw=True``).
 
@@ -922,8 +961,17 @@ def covariant_lyapunov_vectors(
     if k > n_t:
         kind = "state_size" if n_t == system.state_size else "tangent_size"
         raise ValueError(f"`k` must be <= {kind} = {n_t}; got {k}")
-    n_steps = check_positive_int(n_steps, "n_steps")
     n_transient = check_positive_int(n_transient, "n_transient", minimum=0)
+    if n_steps is None:  # as lyapunov_spectrum: the inputs' length decides
+        if inputs is None:
+            raise TypeError(
+                "`n_steps` is required when no `inputs` are given (with `inputs` it defaults to the "
+                "longest window they cover after n_transient and n_backward_transient)"
+            )
+        if n_backward_transient is not None:
+            n_backward_transient = check_positive_int(n_backward_transient, "n_backward_transient", minimum=0)
+        n_steps = _window_from_inputs(inputs, n_transient, n_backward_transient)
+    n_steps = check_positive_int(n_steps, "n_steps")
     if n_backward_transient is None:
         n_backward_transient = max(n_steps // 4, 100)
     n_bt = check_positive_int(n_backward_transient, "n_backward_transient", minimum=0)
