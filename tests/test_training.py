@@ -949,3 +949,24 @@ def test_from_array_standardises_with_training_statistics_by_hand() -> None:
         torch.testing.assert_close(d.scale, sc, rtol=1e-15, atol=1e-15, msg=how)
         torch.testing.assert_close(d.train[0], (train - off) / sc, rtol=1e-14, atol=1e-14, msg=how)
         torch.testing.assert_close(d.test[0], (x[8:] - off) / sc, rtol=1e-14, atol=1e-14, msg=how)
+
+
+def test_trainability_readout_fits_and_scores_on_the_training_runs_only() -> None:
+    # the held-out runs enter neither the fit nor the baseline: the predictions are sklearn's
+    # RidgeCV pipeline fitted on the training runs' features, the baseline predicts their mean
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    lam = np.linspace(-0.5, 0.5, 20)
+    spectra = [[float(v), float(v) - 0.5] for v in lam]
+    y = 1.0 + 2.0 * lam + 0.3 * np.sin(7.0 * lam)
+    r = tr.trainability_readout(spectra, y.tolist(), generator=gen(3))
+    te = np.array([int(np.flatnonzero(y == t)[0]) for t in r.targets])
+    trn = np.setdiff1d(np.arange(20), te)
+    assert (r.n_train, r.n_test) == (16, 4) and len(trn) == 16
+    X = np.stack([tr.spectrum_features(s) for s in spectra])
+    ref = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 4, 15))).fit(X[trn], y[trn])
+    np.testing.assert_allclose(r.predictions, ref.predict(X[te]), rtol=1e-10, atol=1e-12)
+    assert r.baseline_mse == pytest.approx(np.mean((y[trn].mean() - y[te]) ** 2), rel=1e-12)
+    assert r.test_mse == pytest.approx(np.mean((np.asarray(r.predictions) - y[te]) ** 2), rel=1e-12)
