@@ -362,6 +362,10 @@ def test_delayed_copy_targets_are_the_presented_symbols() -> None:
     assert x.shape[1] == 2 * 4 + 5
     torch.testing.assert_close(x[:, :4, :3].argmax(-1), y[:, 9:])
     assert torch.all(y[:, :9] == -100) and torch.all(x[:, 9:, 3] == 1)
+    # the input is silent outside the presentation and the cue: one symbol per presented step, the
+    # cue off before step 9 (length + delay) and no symbol channel during the delay or the recall
+    assert torch.all(x[:, :4, :3].sum(-1) == 1) and torch.all(x[:, :9, 3] == 0)
+    assert torch.all(x[:, 4:, :3] == 0)
 
 
 # ---------------------------------------------------------------- training and checkpoints
