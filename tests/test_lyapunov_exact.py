@@ -489,3 +489,25 @@ def test_stationarity_is_judged_on_the_mean_over_trajectories() -> None:
     assert res.check("stationarity").passed, res.message
     one = _driven(x[:1])  # trajectory 0 alone: not stationary
     assert not one.check("stationarity").passed and one.status == rd.Status.NOT_CONVERGED
+
+
+def test_exponents_are_sorted_per_trajectory_when_the_qr_columns_come_out_of_order() -> None:
+    # the transient aligns the frame with axis 1 (x = (0, -2)); in the averaged window axis 2
+    # grows faster (x = (-0.1, 0)), but the frame stays on the axes (error e^-80 e^{0.1 t}), so
+    # column 1 measures -0.1 and column 2 measures 0: the reported spectrum is (0, -0.1)
+    x = torch.cat(
+        [
+            torch.tensor([[0.0, -2.0]], dtype=F64).expand(40, 2),
+            torch.tensor([[-0.1, 0.0]], dtype=F64).expand(100, 2),
+        ]
+    ).to(F64)
+    res = rd.lyapunov_spectrum(
+        DrivenDiagonal(2),
+        inputs=x,
+        n_transient=40,
+        h0=torch.ones(2, dtype=F64),
+        generator=gen(20),
+        throw=False,
+    )
+    _close(res.exponents, torch.tensor([0.0, -0.1], dtype=F64), rtol=0, atol=1e-14)
+    _close(res.per_trajectory[0], torch.tensor([0.0, -0.1], dtype=F64), rtol=0, atol=1e-14)
