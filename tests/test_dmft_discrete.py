@@ -95,6 +95,37 @@ def test_collapse_onto_an_unstable_zero_solution_is_not_success():
     assert not r.check("zero_solution_stable").passed
 
 
+def test_collapse_is_judged_by_the_exact_zero_exponent_without_lyapunov():
+    # lyapunov=False must not turn a collapse onto the unstable zero solution into 'success: the
+    # activity decays' (it did: the check used lambda_max, which was not computed). The zero
+    # solution's exponent is exact: ln(1/2 + g_h/4) = 0.025 at g_h = 2.1; ln(s_f + g s_i s_o) < 0 for the LSTM
+    r = dd.gru_dmft(2.1, alpha_z=1.0, n_samples=16, tau_max=8, degree=8, window=16, burn_in=0, lyapunov=False)
+    assert r.zero_fixed_point and math.isnan(r.lambda_max)
+    assert r.status == "not_converged" and "decays" not in r.message
+    chk = r.check("zero_solution_stable")
+    assert not chk.passed and chk.value == pytest.approx(math.log(0.5 + 2.1 / 4), abs=1e-12)
+    ok = dd.lstm_dmft(1.2, alpha_f=2.0, alpha_i=1.0, alpha_o=3.0, bias_f=0.4, bias_i=-0.3, bias_o=0.2,
+                      n_samples=16, tau_max=8, degree=8, window=16, burn_in=0, lyapunov=False)  # fmt: skip
+    assert ok.zero_fixed_point and ok.status == "success" and "decays" in ok.message
+    assert ok.check("zero_solution_stable").passed
+
+
+def test_lag_window_checks_fire():
+    # C_h = exp(-tau/5) on lags 0..12 has not decayed (C(12)/C(0) = 0.09 > 5e-3): the decay check fails;
+    # on lags 0..60 it passes (C(54..60)/C(0) <= 2e-5)
+    tau = np.arange(13.0)
+    chk, tail = dd._decay_check(np.exp(-tau / 5.0), 0.0)
+    assert not chk.passed and tail == pytest.approx(math.exp(-12 / 5), rel=1e-12)
+    assert dd._decay_check(np.exp(-np.arange(61.0) / 5.0), 0.0)[0].passed
+    # a lag window of 8 steps at g_h = 3, alpha_z = 2 truncates C_h: the circulant embedding of the
+    # sampled route clips > 1e-3 of its spectrum, and the result says so
+    r = dd.gru_dmft(
+        3.0, alpha_z=2.0, tau_max=8, n_samples=16, window=16, burn_in=0, degree=8, max_iter=2, lyapunov=False
+    )
+    emb = r.check("circulant_embedding")
+    assert not emb.passed and emb.value > 1e-2 and r.status == "not_converged"
+
+
 def test_sampled_map_is_stationary_at_the_exact_solution(gru_reset):
     import torch
 

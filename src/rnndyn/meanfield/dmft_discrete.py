@@ -627,7 +627,7 @@ def _solve_sampled(sampler, c_start: np.ndarray, o: dict, zero_below: float) -> 
 
 def _finish(
     *, model, params, method, tau, c_h, c_phi, c_c, gates, variances, residual, residual_fresh, iters,
-    m_used, lam, lam_method, notes, status, o, clipped, fixed_point=False,
+    m_used, lam, lam_method, notes, status, o, clipped, fixed_point=False, lam_zero=float("nan"),
 ) -> DiscreteDMFTResult:  # fmt: skip
     zero = bool(c_h[0] < ZERO_TOL)
     noise = 3.0 * residual_fresh if np.isfinite(residual_fresh) else 0.0
@@ -644,12 +644,13 @@ def _finish(
             Check(name="circulant_embedding", passed=bool(clipped <= 1e-3), value=float(clipped), tolerance=1e-3,
                   detail="fraction of the circulant-embedding spectrum clipped at 0 (raise tau_max)", status=WARNING)
         )  # fmt: skip
-    if zero and np.isfinite(lam):
-        # C_h = 0 cannot be the attractor when its own exponent is positive: the sampled iteration
-        # collapsed onto the unstable zero solution (sampling noise), so the stationary solution
-        # was not found
+    lam0 = lam_zero if np.isfinite(lam_zero) else lam  # the zero solution's exponent
+    if zero and np.isfinite(lam0):
+        # C_h = 0 cannot be the attractor when its own exponent is positive: the iteration
+        # collapsed onto the unstable zero solution (sampling noise, a short lag window), so the
+        # stationary solution was not found
         checks.append(
-            Check(name="zero_solution_stable", passed=bool(lam <= 0.0), value=float(lam), tolerance=0.0,
+            Check(name="zero_solution_stable", passed=bool(lam0 <= 0.0), value=float(lam0), tolerance=0.0,
                   detail="exponent of the zero solution; > 0: it is unstable and the iteration collapsed "
                   "onto it (raise n_samples or initial_amplitude)", status=NOT_CONVERGED)
         )  # fmt: skip
@@ -658,7 +659,7 @@ def _finish(
             status = Status.worst(status, chk.status)
             notes.append(f"{chk.name}: {chk.value:.2g} > {chk.tolerance:.2g}")
     if zero:
-        if not (np.isfinite(lam) and lam > 0.0):
+        if not (np.isfinite(lam0) and lam0 > 0.0):
             notes.append("the activity decays: the solution is the zero fixed point")
     elif fixed_point:
         notes.append("lag-independent start: the fixed-point (time-independent) solution")
@@ -842,10 +843,13 @@ def gru_dmft(
     c_sr, delta = _gru_fields(c_h, g_h, alpha_r, bias_r, o["degree"])
     c_phi = table(np.tanh, delta, o["degree"])
     c_z = _gate_corr(alpha_z * alpha_z * c_h, bias_z, o["degree"])
+    # the zero solution's exponent (exact), also without lyapunov: it decides whether a collapse
+    # onto C_h = 0 is the answer (stable) or a failed search (unstable)
+    lam_zero = math.log(1.0 - float(sigmoid(np.array([bias_z]))[0]) * (1.0 - g_h * s_r))
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
         if c_h[0] < ZERO_TOL:
-            lam = math.log(1.0 - float(sigmoid(np.array([bias_z]))[0]) * (1.0 - g_h * s_r))
+            lam = lam_zero
             lam_method = "zero fixed point: ln(1 - z + z g_h sigma(b_r)) (exact)"
         elif lyapunov_method == "eigen":
             lam = gru_gaussian_lyapunov(
@@ -868,7 +872,7 @@ def gru_dmft(
         model="gru", params=params, method=method, tau=tau, c_h=c_h, c_phi=c_phi, c_c=np.zeros(K + 1),
         gates={"z": c_z, "r": c_sr}, variances=variances, residual=residual, residual_fresh=residual_fresh,
         iters=iters, m_used=m_used, lam=lam, lam_method=lam_method, notes=notes, status=status, o=o,
-        clipped=clipped, fixed_point=initial == "constant",
+        clipped=clipped, fixed_point=initial == "constant", lam_zero=lam_zero,
     )  # fmt: skip
 
 
@@ -982,11 +986,12 @@ def lstm_dmft(
                 f"residual {residual:.2g} >= tol {o['tol']:g} after {iters} iterations (raise max_iter)"
             )
     gates = {k: sampler.gate_corr(k, c_h) for k in ("f", "i", "o")}
+    lam_zero = math.log(rate0)  # the zero solution's exponent (exact), also without lyapunov
     lam, lam_method = float("nan"), "not computed"
     if lyapunov:
         if c_h[0] < ZERO_TOL:
             lam, lam_method = (
-                math.log(rate0),
+                lam_zero,
                 "zero fixed point: ln(sigma(b_f) + g sigma(b_i) sigma(b_o)) (exact)",
             )
         else:
@@ -1004,4 +1009,5 @@ def lstm_dmft(
         model="lstm", params=params, method="sampled", tau=tau, c_h=c_h, c_phi=fin["c_phic"], c_c=fin["c_c"],
         gates=gates, variances=variances, residual=residual, residual_fresh=residual_fresh, iters=iters,
         m_used=o["n_samples"], lam=lam, lam_method=lam_method, notes=notes, status=status, o=o, clipped=clipped,
+        lam_zero=lam_zero,
     )  # fmt: skip
