@@ -974,3 +974,25 @@ def test_trainability_readout_fits_and_scores_on_the_training_runs_only() -> Non
     np.testing.assert_allclose(r.predictions, ref.predict(X[te]), rtol=1e-10, atol=1e-12)
     assert r.baseline_mse == pytest.approx(np.mean((y[trn].mean() - y[te]) ** 2), rel=1e-12)
     assert r.test_mse == pytest.approx(np.mean((np.asarray(r.predictions) - y[te]) ** 2), rel=1e-12)
+
+
+def test_lyapunov_callback_on_inputs_shorter_than_its_run_uses_what_is_there() -> None:
+    # input-driven record: the QR run covers the given sequences (T = 60: 10 transient + 50 steps,
+    # fewer than n_steps = 1000) from h0 = 0, exactly the library call with those numbers
+    net = rd.VanillaRNN(4, g=1.5, input_size=2, generator=gen(30), dtype=F64)
+    x = torch.randn(3, 60, 2, generator=gen(31), dtype=F64)
+    cb = tr.LyapunovCallback(every=5, k=2, n_steps=1000, n_transient=10, inputs=x, generator=gen(32))
+    assert cb.on_epoch_end(3, net, {}) is None  # not a recording epoch
+    rec = cb.on_epoch_end(5, net, {})
+    ref = rd.lyapunov_spectrum(
+        net,
+        k=2,
+        n_steps=50,
+        n_transient=10,
+        inputs=x,
+        h0=torch.zeros(4, dtype=F64),
+        generator=gen(32),
+        throw=False,
+    )
+    assert rec["epoch"] == 5 and rec["status"] == ref.status.value
+    assert rec["exponents"] == pytest.approx(ref.exponents.tolist(), rel=1e-12)
