@@ -511,3 +511,13 @@ def test_exponents_are_sorted_per_trajectory_when_the_qr_columns_come_out_of_ord
     )
     _close(res.exponents, torch.tensor([0.0, -0.1], dtype=F64), rtol=0, atol=1e-14)
     _close(res.per_trajectory[0], torch.tensor([0.0, -0.1], dtype=F64), rtol=0, atol=1e-14)
+
+
+def test_sum_rule_tolerance_is_sqrt_eps_times_the_scale_and_k() -> None:
+    # float64: tol = sqrt(eps) max(1, |expected|, |sum|) k = 1.49e-8 * 3 * 4 = 1.79e-7 for a sum
+    # near -3 of k = 4 exponents: an error of 1e-7 passes, 1e-6 (lost precision) does not
+    eps = float(torch.finfo(F64).eps)
+    for err, passed in ((1e-7, True), (1e-6, False)):
+        info, chk = diag.sum_rule_check(-3.0 + err, -1.5, 2.0, F64, 4)  # expected = -1.5 * 2
+        assert info["expected"] == -3.0 and chk.tolerance == pytest.approx(math.sqrt(eps) * 3 * 4, rel=1e-12)
+        assert chk.value == pytest.approx(err, rel=1e-6) and chk.passed is passed
