@@ -100,6 +100,8 @@ def test_clv_standard_errors_are_those_of_the_inputs() -> None:
         and 0 < float(res.exponents[0]) < res.zero_tol
     )
     assert (res.n_unstable, res.n_neutral, res.n_stable) == (0, 1, 0)
+    # one dimension: the CLV growth factor is R, and the CLV exponent the mean over trajectories
+    assert float(res.clv_exponents[0]) == pytest.approx(float(per.mean()), abs=1e-14)
 
 
 def test_localisation_of_gram_schmidt_vectors_and_clvs_of_an_upper_triangular_map() -> None:
@@ -166,3 +168,15 @@ def test_autocorrelation_time_equals_direct_lag_sums() -> None:
     expected = _direct_tau(y)
     assert note == ("", "", "") and bool(torch.isfinite(expected).all())
     _close(tau, expected, rtol=1e-10, atol=0)
+
+
+def test_localisation_is_averaged_over_recorded_times_and_trajectories() -> None:
+    # the IPR of each CLV, sum_j v_j^4 of the unit vectors, varies along a Henon orbit; the
+    # reported value is its mean over all recorded times of both trajectories
+    res = rd.covariant_lyapunov_vectors(
+        rd.Henon(), n_steps=40, n_transient=50, n_backward_transient=50, n_trajectories=2, generator=gen(5)
+    )
+    ipr = (res.vectors**4).sum(-2)  # (B, R, k)
+    assert float(ipr.std()) > 0.01
+    _close(res.ipr_clv, ipr.mean((0, 1)), rtol=0, atol=1e-13)
+    _close(res.ipr_clv_std, ipr.flatten(0, 1).std(0), rtol=0, atol=1e-13)
