@@ -342,6 +342,50 @@ def test_chaos_onset_bad_input_names_the_argument():
         chaos_onset(5.0, tol=0.0)
 
 
+def test_chaos_onset_and_region_rule_on_a_solver_with_a_known_threshold(monkeypatch):
+    # the bisection, the bracket's meaning and the region rule, against a stand-in DMFT whose chaotic
+    # solution exists exactly for g_h >= g_c (the real solves are the slow test above)
+    from types import SimpleNamespace
+
+    import rnndyn.meanfield.dmft as dm
+
+    g_c = {"value": 1.8317}
+
+    def fake(g, **_kw):
+        chaotic = g >= g_c["value"]
+        return SimpleNamespace(
+            zero_fixed_point=not chaotic, c_h0=g - g_c["value"] if chaotic else 0.0, relaxation_time=1.0,
+            lambda_max=0.1 if chaotic else -0.5 + g / 4, status="success", message="",
+            tau=np.arange(3.0), c_h=np.zeros(3), c_r=np.zeros(3),
+        )  # fmt: skip
+
+    monkeypatch.setattr(dm, "gated_dmft", fake)
+    # the exponent is evaluated on the chaotic end of the bracket: the stand-in returns the gain it got
+    monkeypatch.setattr(dm, "gaussian_lyapunov", lambda tau, c_h, c_r, *, g_h, alpha_r: g_h)
+    r = dm.chaos_onset(20.0, tol=1e-3)
+    lo, hi = r.bracket
+    assert lo < g_c["value"] <= hi and hi - lo <= 1e-3 and abs(r.g_c - g_c["value"]) <= 1e-3
+    assert r.status == "success" and r.discontinuous
+    assert r.lambda_at_onset == hi and r.c_h0_at_onset == pytest.approx(hi - g_c["value"])
+    g_c["value"] = 2.5  # no chaotic solution below g_h = 2: the continuous transition at 2
+    r = dm.chaos_onset(0.0)
+    assert r.g_c == 2.0 and not r.discontinuous
+    # dmft_region_point: below 2, 3 if chaotic, else 2 with nonzero FPs (g* = 1.628 at alpha_r = 20),
+    # else 1; above 2, 5 iff a FP has 1 < rho < 1/(1 - theta) (rho = 1.363 at g_h = 4, alpha_r = 0)
+    g_c["value"] = 1.8317
+    assert [dm.dmft_region_point("gated_flow", g, 20.0, 0.0, 0.5)["region"] for g in (1.9, 1.7, 1.5)] == [
+        3,
+        2,
+        1,
+    ]
+    assert dm.dmft_region_point("gated_flow", 4.0, 0.0, 0.0, 0.5)["region"] == 5
+    assert dm.dmft_region_point("gated_flow", 4.0, 0.0, 0.0, 0.25)["region"] == 4
+    assert (
+        dm.dmft_phase_point(1.9, 20.0)["zero_fp_stable"]
+        and not dm.dmft_phase_point(2.2, 20.0)["zero_fp_stable"]
+    )
+
+
 def test_phase_diagram_with_dmft_theory(region3, monkeypatch):
     import rnndyn.meanfield.dmft as dmft_module
     from rnndyn.phases import phase_diagram
