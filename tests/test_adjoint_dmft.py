@@ -107,6 +107,20 @@ def test_sampled_route_matches_gaussian_route_short_horizon(chaotic_forward):
     )  # W^z gets a gradient; J^z = W^z / alpha_z, alpha_z = 0
 
 
+def test_square_integrals_and_growth_fit_exact_cases():
+    # the trapezoid rule over [0, u_k]^2 is exact for f = 1 (u_k^2) and for f = u u' ((u_k^2 / 2)^2)
+    from rnndyn.meanfield.adjoint import _growth_rate, _square_integrals
+
+    dt, n = 0.1, 30
+    u = np.arange(n) * dt
+    np.testing.assert_allclose(_square_integrals(np.ones((n, n)), dt), u**2, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(_square_integrals(np.outer(u, u), dt), (u**2 / 2) ** 2, rtol=1e-12, atol=1e-15)
+    # the growth rate of sqrt(norm) is fitted on the last quarter of the horizons, past the transient:
+    # norm = e^{0.2 T} (1 + 5 e^{-T / 2}) on T in [0, 40] gives 0.1 (the transient is 2e-6 there)
+    hor = np.linspace(0.0, 40.0, 81)
+    assert _growth_rate(hor, np.exp(0.2 * hor) * (1 + 5 * np.exp(-hor / 2))) == pytest.approx(0.1, abs=1e-6)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [
