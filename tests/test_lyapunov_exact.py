@@ -521,3 +521,16 @@ def test_sum_rule_tolerance_is_sqrt_eps_times_the_scale_and_k() -> None:
         info, chk = diag.sum_rule_check(-3.0 + err, -1.5, 2.0, F64, 4)  # expected = -1.5 * 2
         assert info["expected"] == -3.0 and chk.tolerance == pytest.approx(math.sqrt(eps) * 3 * 4, rel=1e-12)
         assert chk.value == pytest.approx(err, rel=1e-6) and chk.passed is passed
+
+
+def test_orbit_that_became_exactly_periodic_is_flagged_once_lambda_max_exceeds_the_tolerance() -> None:
+    # reached through rounding (not started there) with lambda_max = 2 tol > 0: an unstable orbit,
+    # a warning; within the tolerance (0.5 tol) or started on the orbit: nothing to flag
+    from rnndyn.lyapunov import _exact_orbit_check
+
+    h = torch.zeros(1, 2, dtype=F64)
+    period, no = torch.tensor([1]), torch.tensor([False])
+    chk = _exact_orbit_check(None, h, period, no, 2e-3, 1e-3, 0, "1/step")
+    assert chk is not None and not chk.passed and chk.status == rd.Status.WARNING and chk.value == 2e-3
+    assert _exact_orbit_check(None, h, period, no, 5e-4, 1e-3, 0, "1/step") is None
+    assert _exact_orbit_check(None, h, period, torch.tensor([True]), 2e-3, 1e-3, 0, "1/step") is None
