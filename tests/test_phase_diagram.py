@@ -233,7 +233,7 @@ def test_overlay_fixed_points_and_slow_modes():
     # near 1). g_h = 3, alpha_r = 0: nonzero FPs exist (MFT C_h = 0.353); the zero FP is unstable.
     ds = rd.phase_diagram(
         "gru", g_h=[1.5, 3.0], alpha_r=[0.0], simulate=True, n=48, n_steps=100, n_transient=100, seed=1,
-        fixed_points=True, fp_starts=12,
+        fixed_points=True, fixed_point_starts=12,
     )  # fmt: skip
     # (12 starts: with this realisation 6 starts find only one nonzero FP at g_h = 3)
     assert ds.n_fixed_points_sim.values[:, 0].tolist()[0] == 1
