@@ -559,6 +559,16 @@ def test_anderson_collapses_only_when_the_map_stays_below_the_floor():
     assert np.all(x == 0.0) and res == 0.0
 
 
+def test_lag_table_covers_negative_covariances():
+    # the two-time table on a lag grid is the bivariate Gaussian integral also where C(tau) < 0
+    # (anti-correlated lags: C_tanh is odd there), not the value at C = 0
+    from rnndyn.meanfield._numerics import table
+    from rnndyn.meanfield.quadrature import gaussian_correlation
+
+    c = np.array([2.0, 1.0, -0.5, -1.5])
+    np.testing.assert_allclose(table(np.tanh, c, 40), gaussian_correlation(np.tanh, 2.0, c), rtol=1e-9)
+
+
 def test_perron_power_iteration_fallback(monkeypatch):
     # when ARPACK fails, the power iteration gives the same Perron pair (positive matrix, LAPACK reference)
     from rnndyn.meanfield import _numerics
