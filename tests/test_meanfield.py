@@ -502,31 +502,51 @@ def test_scs_dmft_vs_simulation(g, dt):
 @pytest.mark.slow
 def test_gated_flow_scs_limit_vs_simulation():
     # docs/theory/gated.md §8 #20: alpha_z = alpha_r = 0, g_h = 3, N >= 1000 (SCS with g = 1.5, time x 2):
-    # <h^2> = DMFT C_h(0) = 0.748 within 15 %. lambda_max: the notes claim DMFT 0.0234 within 15 %
-    # (their V: 0.021-0.023), but docs/theory/chaos.md §4.2's own SCS runs at g = 1.5 give 0.024 (N = 500)
-    # and 0.001 (N = 1000) against the DMFT 0.0467: this close to onset finite networks sit well
-    # below the DMFT. Measured here (seeds below): <h^2> 0.788, lambda 0.0134 +- 0.0011 (-43 %).
-    # So the test checks the sign and the upper bound (a wrong time scale, x2 or x1/2, fails it).
+    # <h^2> = DMFT C_h(0) = 0.748 within 15 %; lambda_max: DMFT 0.0234. One network (seed 5) gave
+    # 0.0134 +- 0.0011 (-43 %) over the whole 500-time-unit window. The finite-size study of
+    # docs/meanfield.md ("#20: finite-size study") puts the seed mean at 0.0201 +- 0.0012 (N = 1000,
+    # 8 networks, min 0.0153) and 0.0210 +- 0.0008 (N = 2000), measured after the separation has
+    # aligned with the growing direction. Here too the rate is taken after the first 100 time units
+    # of the Lyapunov run (a random initial separation first loses e-folds while it aligns, which
+    # lowers a whole-window rate by ~ln(alignment)/T with lambda T only ~12). So: every network
+    # chaotic, <h^2> within 15 %, the whole-window rate in (0, 1.15) x DMFT (the old check), and the
+    # mean aligned rate over 4 networks (5, 6, 7: 0.0153, 0.0167, 0.0195 in the study; 8 not
+    # measured there) within (0.6, 1.15) x DMFT (a wrong time scale, x2 or x1/2, fails it).
     import torch
 
-    flow = rd.GatedRateRNN(
-        1000,
-        g_h=3.0,
-        alpha_z=0.0,
-        alpha_r=0.0,
-        generator=torch.Generator().manual_seed(5),
-        dtype=torch.float64,
-    )
-    sysm = rd.discretise(flow, dt=0.1, method="rk4")
     theory = mf.gated_flow_dmft(3.0)
-    gen = torch.Generator().manual_seed(6)
-    h0 = torch.randn(2, sysm.state_size, generator=gen, dtype=torch.float64)
-    traj = rd.simulate(sysm, h0, n_steps=1000, n_transient=1000)  # 100 time units after 100
-    print(f"#20 <h^2>: sim {float((traj[..., :1000] ** 2).mean()):.4f}, DMFT {theory.c_h0:.4f}")
-    assert float((traj[..., :1000] ** 2).mean()) == pytest.approx(theory.c_h0, rel=0.15)
-    res = rd.max_lyapunov(sysm, n_steps=5000, h0=traj[:, -1], renorm_every=10, generator=gen)
-    print(f"#20 lambda: sim {res.lambda_max:.4f} +- {float(res.stderr[0]):.4f}, DMFT {theory.lambda_max:.4f}")
-    assert 0.0 < res.lambda_max < 1.15 * theory.lambda_max
+    rates = []
+    for seed in (5, 6, 7, 8):
+        flow = rd.GatedRateRNN(
+            1000,
+            g_h=3.0,
+            alpha_z=0.0,
+            alpha_r=0.0,
+            generator=torch.Generator().manual_seed(seed),
+            dtype=torch.float64,
+        )
+        sysm = rd.discretise(flow, dt=0.1, method="rk4")
+        gen = torch.Generator().manual_seed(seed + 1)
+        h0 = torch.randn(2, sysm.state_size, generator=gen, dtype=torch.float64)
+        traj = rd.simulate(sysm, h0, n_steps=1000, n_transient=1000)  # 100 time units after 100
+        h2 = float((traj[..., :1000] ** 2).mean())
+        res = rd.max_lyapunov(sysm, n_steps=5000, h0=traj[:, -1], renorm_every=10, generator=gen)
+        steps = res.running_steps.to(torch.float64)
+        cum = res.running[:, :, 0].mean(0) * steps  # cumulative rate x steps, mean over trajectories
+        i = int(torch.searchsorted(steps, torch.tensor(1000.0, dtype=torch.float64)))
+        assert float(steps[i]) == 1000.0 and float(steps[-1]) == 5000.0
+        rate = float((cum[-1] - cum[i]) / (steps[-1] - steps[i]))  # time units 100-500 of the run
+        print(
+            f"#20 network {seed}: <h^2> {h2:.4f}, lambda {res.lambda_max:.4f} +- {float(res.stderr[0]):.4f}, "
+            f"after alignment {rate:.4f}"
+        )
+        assert h2 == pytest.approx(theory.c_h0, rel=0.15)
+        assert 0.0 < res.lambda_max < 1.15 * theory.lambda_max
+        assert rate > 0.0
+        rates.append(rate)
+    mean = sum(rates) / len(rates)
+    print(f"#20 aligned lambda, mean over networks {mean:.4f}, DMFT {theory.lambda_max:.4f}")
+    assert 0.6 * theory.lambda_max < mean < 1.15 * theory.lambda_max
 
 
 @pytest.mark.slow
