@@ -534,3 +534,18 @@ def test_orbit_that_became_exactly_periodic_is_flagged_once_lambda_max_exceeds_t
     assert chk is not None and not chk.passed and chk.status == rd.Status.WARNING and chk.value == 2e-3
     assert _exact_orbit_check(None, h, period, no, 5e-4, 1e-3, 0, "1/step") is None
     assert _exact_orbit_check(None, h, period, torch.tensor([True]), 2e-3, 1e-3, 0, "1/step") is None
+
+
+@pytest.mark.parametrize("renorm_every", [1, 4])
+def test_max_lyapunov_aligns_the_copy_during_the_transient(renorm_every: int) -> None:
+    # h' = diag(2, 0.5, 0.25) h from the fixed point 0: once the separation lies along e_1 every
+    # step grows it by exactly 2. The copy runs (renormalised, not counted) through the transient,
+    # so 3 measured steps give ln 2 to round-off; a copy placed in a random direction after the
+    # transient counts its alignment (ln|u_1| < 0) and gave less
+    sysm = Diagonal(torch.tensor([2.0, 0.5, 0.25]))
+    h0 = torch.zeros(5, 3, dtype=F64)
+    res = rd.max_lyapunov(sysm, n_steps=4, n_transient=40, h0=h0, renorm_every=renorm_every, generator=gen(3))
+    _close(res.per_trajectory[:, 0], torch.full((5,), math.log(2.0), dtype=F64), rtol=0, atol=1e-12)
+    # without a transient the alignment is counted: every trajectory is below ln 2
+    raw = rd.max_lyapunov(sysm, n_steps=4, h0=h0, renorm_every=renorm_every, generator=gen(3), throw=False)
+    assert bool((raw.per_trajectory[:, 0] < math.log(2.0) - 1e-3).all())

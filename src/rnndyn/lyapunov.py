@@ -1616,7 +1616,10 @@ def max_lyapunov(
     A copy of each trajectory starts at distance ``d0`` in a random direction; both run with the
     same inputs, and every ``renorm_every`` steps the separation ``d`` is measured, ``ln(d/d0)`` is
     accumulated and the copy is pulled back to distance ``d0`` along the separation (Benettin et
-    al. 1976). No Jacobian is used, so this is an independent cross-check of
+    al. 1976). The copy runs through the ``n_transient`` steps too, renormalised but not counted,
+    so that the measured steps start from a separation aligned with the most unstable direction
+    (the QR engine's frame is aligned the same way); with ``n_transient = 0`` the alignment from the
+    random direction, about ``ln|<u, v_1>| ~ -ln(n)/2``, is counted and biases a short run low. No Jacobian is used, so this is an independent cross-check of
     :func:`lyapunov_spectrum` (docs/theory/chaos.md §4.2, as in [EWA23]'s demo code).
 
     Args:
@@ -1656,9 +1659,21 @@ def max_lyapunov(
     step = system._step
     h = h0
     with torch.no_grad():
-        for t in range(n_transient):
-            h = step(h, inputs[:, t] if inputs is not None else None)
         u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
+        # the copy runs through the transient too, renormalised but not counted, so that the
+        # measurement starts with the separation aligned with the most unstable direction (as the
+        # QR engine's frame is): from a random direction, alignment costs about ln|<u, v_1>| ~ -ln(n)/2
+        # and biases a short run low
+        g = h + d0 * u
+        for t in range(n_transient):
+            x = inputs[:, t] if inputs is not None else None
+            h, g = step(h, x), step(g, x)
+            if (t + 1) % renorm_every == 0 or t == n_transient - 1:
+                diff = g - h
+                d = torch.linalg.vector_norm(diff, dim=-1, keepdim=True)
+                ok = torch.isfinite(d) & (d > 0)
+                u = torch.where(ok, diff / torch.where(ok, d, torch.ones_like(d)), u)
+                g = h + d0 * u
         g = h + d0 * u
         placed = torch.linalg.vector_norm(g - h, dim=-1)
         if bool(torch.isfinite(h).all()) and bool(((placed - d0).abs() > 0.01 * d0).any()):
