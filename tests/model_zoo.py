@@ -135,3 +135,58 @@ class Escape(rd.AbstractMap):
 
     def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
         return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
+
+
+class DrivenScalar(rd.AbstractMap):
+    """``h_{t+1} = exp(x_t) h_t``: ``ln R = x_t`` exactly at every step (the Jacobian at
+    ``(h_t, x_t)`` is ``exp(x_t)``): every average, error and drift of the exponent estimates is
+    computable from the inputs (tests/test_lyapunov_exact.py, test_clv*.py, test_spectra_exact.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 1, 1
+        self.register_buffer("one", torch.ones((), dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * torch.exp(x) * self.one
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.exp(x).unsqueeze(-1) * self.one
+
+
+class DrivenFlow(rd.AbstractFlow):
+    """``h' = x(t) h``: its Euler map ``h + dt x h`` grows by ``1 + dt x_t`` per step exactly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size, self.dtype = 1, 1, F64
+
+    def _vector_field(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * x
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return x.unsqueeze(-1).expand(*h.shape[:-1], 1, 1).clone()
+
+
+class Linear(rd.AbstractMap):
+    """``h' = A h``: constant Jacobian ``A`` (held in float64)."""
+
+    def __init__(self, a: torch.Tensor) -> None:
+        super().__init__()
+        self.state_size = a.shape[0]
+        self.register_buffer("a", a.to(F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h @ self.a.T
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
+def close(a: torch.Tensor, b: torch.Tensor, *, rtol: float, atol: float) -> None:
+    """Assert ``|a - b| <= atol + rtol |b|`` elementwise, same shape (without the imports of
+    ``torch.testing.assert_close``, whose first call loads torch.distributed: seconds in a fresh
+    process)."""
+    assert a.shape == b.shape, (a.shape, b.shape)
+    err = (a - b).abs()
+    assert bool((err <= atol + rtol * b.abs()).all()), f"max |a - b| = {float(err.max()):.3g}"

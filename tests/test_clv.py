@@ -15,43 +15,14 @@ import pytest
 import torch
 
 import rnndyn as rd
-from model_zoo import Escape
+from model_zoo import DrivenScalar, Escape
+from model_zoo import Linear as LinearMap
 
 F64 = torch.float64
 
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-class LinearMap(rd.AbstractMap):
-    """h_{t+1} = A h_t (+ nothing): constant Jacobian A."""
-
-    def __init__(self, a: torch.Tensor) -> None:
-        super().__init__()
-        self.state_size = a.shape[0]
-        self.register_buffer("a", a)
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h @ self.a.T
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return self.a.expand(*h.shape[:-1], *self.a.shape)
-
-
-class DrivenScalar(rd.AbstractMap):
-    """h_{t+1} = exp(x_t) h_t: ln R = x_t exactly at every step."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 1, 1
-        self.register_buffer("one", torch.ones((), dtype=F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h * torch.exp(x) * self.one
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return torch.exp(x).unsqueeze(-1) * self.one
 
 
 #: non-normal A = S diag(2, 1, 0.5, 0.25) S^-1 with non-orthogonal eigenvectors S

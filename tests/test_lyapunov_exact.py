@@ -18,6 +18,8 @@ import pytest
 import torch
 
 import rnndyn as rd
+from model_zoo import DrivenFlow, DrivenScalar, Linear
+from model_zoo import close as _close
 from rnndyn import _diagnostics as diag
 from rnndyn.lyapunov import kaplan_yorke_dimension
 
@@ -26,28 +28,6 @@ F64 = torch.float64
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, *, rtol: float, atol: float) -> None:
-    """``|a - b| <= atol + rtol |b|`` elementwise, same shape (without torch.testing's imports)."""
-    assert a.shape == b.shape, (a.shape, b.shape)
-    err = (a - b).abs()
-    assert bool((err <= atol + rtol * b.abs()).all()), f"max |a - b| = {float(err.max()):.3g}"
-
-
-class DrivenScalar(rd.AbstractMap):
-    """h_{t+1} = exp(x_t) h_t: the exponent's one-step value ln R = x_t exactly."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 1, 1
-        self.register_buffer("one", torch.ones((), dtype=F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h * torch.exp(x) * self.one
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return torch.exp(x).unsqueeze(-1) * self.one
 
 
 class DrivenDiagonal(rd.AbstractMap):
@@ -78,35 +58,6 @@ class Diagonal(rd.AbstractMap):
 
     def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
         return torch.diag_embed(self.a.expand_as(h))
-
-
-class Linear(rd.AbstractMap):
-    """h' = A h: constant Jacobian A."""
-
-    def __init__(self, a: torch.Tensor) -> None:
-        super().__init__()
-        self.state_size = a.shape[0]
-        self.register_buffer("a", a.to(F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h @ self.a.T
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return self.a.expand(*h.shape[:-1], *self.a.shape)
-
-
-class DrivenFlow(rd.AbstractFlow):
-    """h' = x(t) h: its Euler map h + dt x h grows by 1 + dt x_t per step exactly."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state_size, self.input_size, self.dtype = 1, 1, F64
-
-    def _vector_field(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h * x
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return x.unsqueeze(-1).expand(*h.shape[:-1], 1, 1).clone()
 
 
 class LinearFlow(rd.AbstractFlow):

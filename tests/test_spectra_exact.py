@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 
 import rnndyn as rd
+from model_zoo import DrivenScalar
 from rnndyn.spectra import eigen_spectrum
 
 F64 = torch.float64
@@ -14,21 +15,6 @@ F64 = torch.float64
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-class DrivenScalar(rd.AbstractMap):
-    """h_{t+1} = exp(x_t) h_t: the Jacobian at (h_t, x_t) is exp(x_t), the next state h_t exp(x_t)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 1, 1
-        self.register_buffer("one", torch.ones((), dtype=F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h * torch.exp(x) * self.one
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return torch.exp(x).unsqueeze(-1) * self.one
 
 
 def test_slow_modes_are_strictly_inside_the_eps_neighbourhood() -> None:
