@@ -1673,8 +1673,7 @@ def max_lyapunov(
                 d = torch.linalg.vector_norm(diff, dim=-1, keepdim=True)
                 ok = torch.isfinite(d) & (d > 0)
                 u = torch.where(ok, diff / torch.where(ok, d, torch.ones_like(d)), u)
-                g = h + d0 * u
-        g = h + d0 * u
+                g = h + d0 * u  # (the transient's last step always lands here)
         placed = torch.linalg.vector_norm(g - h, dim=-1)
         if bool(torch.isfinite(h).all()) and bool(((placed - d0).abs() > 0.01 * d0).any()):
             # the copy cannot be placed at distance d0: below the float resolution of the state
