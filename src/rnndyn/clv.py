@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import math
+import numbers
 import os
 import resource
 import shutil
@@ -57,6 +58,7 @@ from rnndyn._checks import (
 )
 from rnndyn._results import AnalysisError, Check, Result, Status, status_from_checks
 from rnndyn.lyapunov import (
+    _AUTO_MIN_TRANSIENT,
     N_BLOCKS,
     LyapunovEngine,
     _check_flags,
@@ -509,8 +511,11 @@ class CLVResult(Result):
         clv_exponents: ``(k,)`` mean log growth factors of the CLVs, ``<ln d_i(t)>``: equal to
             ``exponents`` up to the boundary terms ``(ln C_{0,ii} - ln C_{T,ii}) / T``.
         stderr: ``(k,)`` standard error of ``exponents`` (over trajectories, or 10 time blocks).
-        log_r: ``(B, n_steps, k)`` per-step ``ln R_ii`` (natural log, per step).
-        log_growth: ``(B, n_steps, k)`` per-step ``ln d_i(t)`` of the CLVs.
+        log_r: ``(B, n_steps // qr_every, k)`` ``ln R_ii`` of each QR event (natural log; per
+            step with the default ``qr_every = 1``; the sum over the event's ``qr_every`` steps
+            otherwise).
+        log_growth: ``(B, n_steps // qr_every, k)`` ``ln d_i(t)`` of the CLVs, per QR event likewise.
+        qr_every: steps between QR events (the value used; see :func:`covariant_lyapunov_vectors`).
         times: ``(R,)`` recorded steps ``0, record_every, ...`` (relative to the end of the
             forward transient). states: ``(B, R, n)`` the states there.
         vectors: ``(B, R, n_t, k)`` CLVs (unit columns) at ``times``, or ``None`` when they are
@@ -520,12 +525,13 @@ class CLVResult(Result):
         n_unstable / n_neutral / n_stable: exponents above ``zero_tol``, within it, below it.
         min_angle: ``(B, R)`` smallest principal angle between the unstable subspace
             ``span(v_1..v_u)`` and the stable one ``span(v_{s+1}..v_k)`` (NaN when either is
-            empty): a hyperbolicity indicator; ``u`` and ``k - s`` are the leading and trailing
+            empty, and at recorded times between QR events when ``qr_every > 1``): a hyperbolicity indicator; ``u`` and ``k - s`` are the leading and trailing
             runs of exponents above ``zero_tol`` and below ``-zero_tol`` (equal to
             ``n_unstable`` and ``n_stable`` unless finite-time fluctuations put exponents near
             zero out of order); with ``k < n`` the stable subspace is the part that was computed.
         ipr_clv / ipr_gs: ``(k,)`` inverse participation ratio ``sum_j v_j^4`` of each CLV and
-            each Gram-Schmidt vector, averaged over recorded times and trajectories (``1/n_t``:
+            each Gram-Schmidt vector, averaged over recorded times (for ``ipr_gs``: those that
+            are QR steps) and trajectories (``1/n_t``:
             spread over all units; 1: one unit). ipr_clv_std / ipr_gs_std: their spread.
         backward_convergence: largest ``sin`` of the angle between the CLVs at the end of the
             recorded window from two independent random backward starts (NaN without a
@@ -575,6 +581,7 @@ class CLVResult(Result):
     n_transient: int
     n_backward_transient: int
     record_every: int
+    qr_every: int = 1
     n_trajectories: int
     memory: dict[str, Any]
     store: str | None
@@ -802,6 +809,21 @@ def _pair_angles(vt: Tensor, first: Tensor, second: Tensor) -> Tensor:
     return torch.atan2(cross, dot.squeeze(-1).abs())
 
 
+def _resolve_qr_every(
+    qr_every: int | str, engine: LyapunovEngine, log_r: Tensor, n_transient: int, n_steps: int, ok: bool
+) -> int:
+    """The QR interval of the recorded window: ``qr_every`` itself, or for ``"auto"`` the rule of
+    :func:`rnndyn.lyapunov_spectrum` on the forward transient's exponent estimates ``log_r / n_transient``
+    (QR every step below ``_AUTO_MIN_TRANSIENT`` transient steps or after a divergence), reduced to the
+    largest divisor of ``n_steps`` not above it."""
+    if qr_every != "auto":
+        return int(qr_every)
+    if not ok or n_transient < _AUTO_MIN_TRANSIENT:
+        return 1
+    rule = engine._auto_qr_every((log_r / n_transient).mean(0), log_r.dtype)
+    return max(d for d in range(1, min(rule, n_steps) + 1) if n_steps % d == 0)
+
+
 def _normalise_in_place(c: Tensor, sq: Tensor) -> Tensor:
     """Divide the columns of ``c`` by their norms in place, with the squares in the buffer ``sq``
     (like ``c``); returns the norms ``(B, m)``."""
@@ -848,6 +870,7 @@ def covariant_lyapunov_vectors(
     n_transient: int = 0,
     n_backward_transient: int | None = None,
     record_every: int = 1,
+    qr_every: int | str = 1,
     store: str | Path | None = None,
     max_memory: int | None = None,
     keep_vectors: bool = True,
@@ -904,6 +927,17 @@ def covariant_lyapunov_vectors(
         n_backward_transient: extra forward steps whose ``R`` only converge the backward
             iteration (default ``max(n_steps // 4, 100)``).
         record_every: keep the vectors every this many steps (int >= 1).
+        qr_every: re-orthonormalise the frame every this many steps (int >= 1, a divisor of
+            ``n_steps``), or ``"auto"``: the rule of :func:`rnndyn.lyapunov_spectrum` on the forward
+            transient's exponents (QR every step below 20 transient steps), reduced to the largest
+            divisor of ``n_steps`` not above it. With ``m > 1`` one QR and one triangular solve
+            serve ``m`` steps: ``R`` is the product of the ``m`` one-step factors, and the CLVs in
+            between are :math:`V_{t+j} = J_{t+j-1} \cdots J_t Q_t\, C_t` with normalised
+            columns (the same vectors; the most stable ones lose precision as the ratio
+            :math:`e^{m(\lambda_1 - \lambda_k)}` grows, which the ``"auto"`` rule caps at
+            ``1e7`` in float64). ``log_r`` and ``log_growth`` then hold one row per QR event,
+            and ``ipr_gs`` and ``min_angle`` are taken at the recorded times that are QR steps
+            (``min_angle`` is NaN at the others). Default 1. See docs/clv.md.
         store: path of a Zarr store for the CLVs (created; an existing rnndyn CLV store with the
             same settings is overwritten, other settings raise). Needed when the CLVs at the
             recorded times do not fit in ``max_memory``.
@@ -976,6 +1010,17 @@ def covariant_lyapunov_vectors(
         n_backward_transient = max(n_steps // 4, 100)
     n_bt = check_positive_int(n_backward_transient, "n_backward_transient", minimum=0)
     record_every = check_positive_int(record_every, "record_every")
+    if qr_every != "auto":
+        if isinstance(qr_every, bool) or not isinstance(qr_every, numbers.Integral):
+            raise TypeError(
+                f"`qr_every` must be an int >= 1 or 'auto'; got {type(qr_every).__name__} {qr_every!r}"
+            )
+        qr_every = check_positive_int(qr_every, "qr_every")
+        if n_steps % qr_every:
+            raise ValueError(
+                f"`n_steps` must be a multiple of `qr_every` = {qr_every} (one QR event ends the recorded "
+                f"window); got n_steps = {n_steps}"
+            )
     if max_memory is None:
         max_memory = DEFAULT_MAX_MEMORY
     max_memory = check_positive_int(max_memory, "max_memory")
@@ -1040,6 +1085,8 @@ def covariant_lyapunov_vectors(
         "n_trajectories": int(batch),
         "dtype": str(dtype),
     }
+    if qr_every != 1:  # absent for the default: stores written before qr_every existed still match
+        settings["qr_every"] = qr_every
     if store is not None and not isinstance(store, str | Path):
         raise TypeError(f"`store` must be a path (str or Path) or None; got {type(store).__name__}")
     store_path = Path(store) if store is not None else None
@@ -1079,6 +1126,7 @@ def covariant_lyapunov_vectors(
             n_transient,
             n_bt,
             record_every,
+            qr_every,
             times,
             batch,
             pairs_t,
@@ -1111,6 +1159,7 @@ def _run(
     n_transient: int,
     n_bt: int,
     record_every: int,
+    qr_every: int | str,
     times: list[int],
     batch: int,
     pairs: tuple[tuple[int, int], ...],
@@ -1132,7 +1181,6 @@ def _run(
     grand_total = n_transient + total + total
     packer = _Packer(k, device)
     spill = group if storage == "spill" else None
-    r_series = _Series(total, (batch, k * (k + 1) // 2), dtype, device, meter, spill, "r")
     # the frames are kept transposed, Q^T (B, k, n_t): the QR returns Q column-major, so this is
     # a plain copy, and V^T = C^T Q^T reads contiguous row blocks of it
     q_series = _Series(n_rec, (batch, k, n_t), dtype, device, meter, spill, "frames")
@@ -1140,8 +1188,6 @@ def _run(
     if keep_vectors:
         v_series = _Series(n_rec, (batch, n_t, k), dtype, device, meter, vgroup, "vectors")
     states = torch.empty(batch, n_rec, system.state_size, dtype=dtype, device=device)
-    log_r = torch.empty(batch, n_steps, k, dtype=dtype, device=device)
-    meter.add(2 * log_r.numel() * log_r.element_size() + states.numel() * states.element_size())
     every = max(1, grand_total // 200)
 
     phase_ends = {n_transient, n_transient + total, grand_total}  # always reported
@@ -1153,14 +1199,21 @@ def _run(
     diverged_at: int | None = None
     singular_at: int | None = None
 
-    def recorder(step: int, h: Tensor, q: Tensor, r: Tensor) -> None:
-        # the engine's forward pass: after window step ``step`` (1-based), J Q_{step-1} = Q_step R_step
+    def recorder(step: int, h: Tensor, q: Tensor | None, r: Tensor | None) -> None:
+        # the engine's forward pass: after window step ``step`` (1-based), a QR event
+        # J_{step-1} ... J_p Q_p = Q_step R_e (p = step - m; e = step / m - 1, its index), or, with
+        # r None, the frame J_{step-1} ... J_p Q_p at a recorded step between QR events.
         # R and Q are fresh tensors that the engine only reads from here on, so packing R and
         # copying the frame into the spill buffers can run on the I/O thread
-        s = step - 1
-        r_series.fill(s, lambda out, r=r: packer.pack(r, out))
-        if s < n_steps:
-            log_r[:, s] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
+        if r is None:
+            i = step // record_every
+            q_series.fill(i, lambda out, q=q: out.copy_(q.transpose(-2, -1)))
+            states[:, i] = h
+            return
+        e = -(-step // m) - 1
+        r_series.fill(e, lambda out, r=r: packer.pack(r, out))
+        if e < n_ev:
+            log_r[:, e] = torch.log(torch.diagonal(r, dim1=-2, dim2=-1))
             if step < n_steps and step % record_every == 0:
                 q_series.fill(step // record_every, lambda out, q=q: out.copy_(q.transpose(-2, -1)))
                 states[:, step // record_every] = h
@@ -1173,34 +1226,46 @@ def _run(
     with torch.no_grad():
         state = engine.init(h0, generator=generator)
         for start in range(0, n_transient, chunk):
-            m = min(chunk, n_transient - start)
-            x = inputs[:, start : start + m] if inputs is not None else None
-            state = engine.advance(state, n_steps=m, inputs=x, qr_every=1)
-            tick(start + m)
+            c_len = min(chunk, n_transient - start)
+            x = inputs[:, start : start + c_len] if inputs is not None else None
+            state = engine.advance(state, n_steps=c_len, inputs=x, qr_every=1)
+            tick(start + c_len)
             if not bool(torch.isfinite(state.h).all()):
-                diverged_at = start + m - 1
+                diverged_at = start + c_len - 1
                 break
+        m = _resolve_qr_every(qr_every, engine, state.log_r, n_transient, n_steps, diverged_at is None)
+        n_ev = n_steps // m  # QR events in the window (at steps m, 2m, ..., n_steps)
+        r_series = _Series(n_ev + -(-n_bt // m), (batch, k * (k + 1) // 2), dtype, device, meter, spill, "r")
+        log_r = torch.empty(batch, n_ev, k, dtype=dtype, device=device)
+        meter.add(2 * log_r.numel() * log_r.element_size() + states.numel() * states.element_size())
         if diverged_at is None:
             state = engine.restart(state)
             q_series.slot(0).copy_(state.q.transpose(-2, -1))
             states[:, 0] = state.h
+            # the engine ends every call with a QR event: calls of a multiple of m steps keep the
+            # events at the multiples of m
+            chunk = m * max(1, chunk // m)
             for start in range(0, total, chunk):
-                m = min(chunk, total - start)
-                x = inputs[:, n_transient + start : n_transient + start + m] if inputs is not None else None
-                state = engine.advance(
-                    state, n_steps=m, inputs=x, qr_every=1, recorder=recorder, needs_frame=needs_frame
+                c_len = min(chunk, total - start)
+                x = (
+                    inputs[:, n_transient + start : n_transient + start + c_len]
+                    if inputs is not None
+                    else None
                 )
-                tick(n_transient + start + m)
+                state = engine.advance(
+                    state, n_steps=c_len, inputs=x, qr_every=m, recorder=recorder, needs_frame=needs_frame
+                )
+                tick(n_transient + start + c_len)
                 if not bool(torch.isfinite(state.h).all()) or bool(
                     (torch.isnan(state.log_r) | torch.isposinf(state.log_r)).any()
                 ):
-                    diverged_at = n_transient + start + m - 1
+                    diverged_at = n_transient + start + c_len - 1
                     break
                 if singular_at is None and bool(torch.isneginf(state.log_r).any()):
                     # an R_ii of exactly 0: the Jacobian is singular along the trajectory (dead ReLU
                     # units, saturated units, a zero gain), so the backward iteration R^{-1} does
                     # not exist; the state is fine, so this is no divergence
-                    singular_at = n_transient + start + m - 1
+                    singular_at = n_transient + start + c_len - 1
                     break
     scale = 1.0 / (system.dt or 1.0)
     run_info: dict[str, Any] = dict(
@@ -1213,6 +1278,7 @@ def _run(
         n_transient=n_transient,
         n_backward_transient=n_bt,
         record_every=record_every,
+        qr_every=m,
         n_trajectories=batch,
         store=store,
     )
@@ -1281,19 +1347,22 @@ def _run(
         )
 
     # exponents from the forward pass: they split unstable / neutral / stable for the angles
-    lr = log_r.detach().to("cpu", torch.float64)
-    per_traj = lr.mean(1) * scale  # (B, k)
+    lr = log_r.detach().to("cpu", torch.float64)  # (B, n_ev, k): one row per QR event
+    # the block diagnostics below work on per-step series: each QR event's ln R_ii spread evenly
+    # over its m steps (exact at event boundaries, so for the exponents and their block means)
+    lr_steps = lr if m == 1 else (lr / m).repeat_interleave(m, dim=1)
+    per_traj = lr_steps.mean(1) * scale  # (B, k)
     exps = per_traj.mean(0)
     if batch >= 2:
         stderr = per_traj.std(0, unbiased=True) / math.sqrt(batch)
     elif n_steps >= 20:
-        blocks = torch.stack([b.mean(0) for b in torch.tensor_split(lr[0], 10, dim=0)]) * scale
+        blocks = torch.stack([b.mean(0) for b in torch.tensor_split(lr_steps[0], 10, dim=0)]) * scale
         stderr = blocks.std(0, unbiased=True) / math.sqrt(10)
     else:
         stderr = torch.full_like(exps, math.nan)
     # as in rd.lyapunov_spectrum: trajectories on different attractors (clusters of lambda_max by
     # their own time-block errors) set the near-zero tolerance from the spread within the clusters
-    steps, cum = _block_checkpoints(lr, n_steps)
+    steps, cum = _block_checkpoints(lr_steps, n_steps)
     n_blocks = min(N_BLOCKS, n_steps)
     clusters, _ = diag.multistability(per_traj[:, 0], cum, steps, n_steps, n_blocks, scale, system.units)
     tol_err = _within_cluster_stderr(per_traj, clusters, cum, steps, n_steps, n_blocks, scale)
@@ -1318,7 +1387,7 @@ def _run(
     angle_split = _angle_split(exps, tol) if hyperbolicity else None
     split = angle_split is not None
 
-    log_growth = torch.empty(batch, n_steps, k, dtype=dtype, device=device)
+    log_growth = torch.empty(batch, n_ev, k, dtype=dtype, device=device)
     angles = torch.full((batch, n_rec, len(pairs)), math.nan, dtype=dtype, device=device)
     min_angle = torch.full((batch, n_rec), math.nan, dtype=dtype, device=device)
     ipr_c = torch.empty(batch, n_rec, k, dtype=dtype, device=device)
@@ -1348,12 +1417,14 @@ def _run(
         second = torch.tensor([p[1] for p in pairs], dtype=torch.int64, device=device)
         edges = _block_edges(k)
         rec = n_rec - 1
-        for s in range(total - 1, -1, -1):
-            packer.unpack(r_series.get(s), rmat)
-            if s >= n_steps:
-                cc = _solve_upper(rmat, cc, edges, out=cc_buf[s % 2])
+        for e in range(r_series.n_times - 1, -1, -1):
+            # QR event e: J_{p+m-1} ... J_p Q_p = Q_{p+m} R_e (the last one ends at total)
+            p = e * m
+            packer.unpack(r_series.get(e), rmat)
+            if p >= n_steps:
+                cc = _solve_upper(rmat, cc, edges, out=cc_buf[e % 2])
                 _normalise_in_place(cc, cc_sq)
-                if s == n_steps:
+                if p == n_steps:
                     a, b = cc[..., :k], cc[..., k:]
                     cos = (a * b).sum(-2).abs().clamp(max=1.0)
                     per_vector = (
@@ -1366,23 +1437,29 @@ def _run(
                 if c_end is None:  # no backward transient
                     c = cc[..., :k]
                     c_end = c.clone()
-                c = _solve_upper(rmat, c, edges, out=c_buf[s % 2])
-                log_growth[:, s] = -torch.log(_normalise_in_place(c, c_sq))
-                if rec >= 0 and s == times[rec]:
-                    qft = q_series.get(rec)  # Q^T
+                c = _solve_upper(rmat, c, edges, out=c_buf[e % 2])
+                log_growth[:, e] = -torch.log(_normalise_in_place(c, c_sq))
+                # the recorded times p <= t < p + m: V_t = F_t C_p, F_p = Q_p orthonormal, the
+                # frames in between J_{t-1} ... J_p Q_p (their V columns normalised here)
+                while rec >= 0 and times[rec] >= p:
+                    t = times[rec]
+                    qft = q_series.get(rec)  # Q^T (F^T between QR events)
                     j = rec % 2
                     if v_copy[j] is not None:
                         v_copy[j].result()  # type: ignore[union-attr]
                     vt = _times_upper_t(qft, c, edges, vts[j])  # V^T
+                    if t > p:
+                        vt.div_(torch.linalg.vector_norm(vt, dim=-1, keepdim=True))
                     if v_series is not None:
                         v_copy[j] = v_series.fill(rec, lambda out, vt=vt: out.copy_(vt.transpose(-2, -1)))
                     ipr_c[:, rec] = _ipr_rows(vt, sq)
-                    ipr_g[:, rec] = _ipr_rows(qft, sq)
                     angles[:, rec] = _pair_angles(vt, first, second)
-                    if split:
-                        min_angle[:, rec] = _min_angle_unstable_stable(c, *angle_split)  # type: ignore[misc]
+                    if t == p:  # the Gram-Schmidt vectors and coordinates exist at QR steps only
+                        ipr_g[:, rec] = _ipr_rows(qft, sq)
+                        if split:
+                            min_angle[:, rec] = _min_angle_unstable_stable(c, *angle_split)  # type: ignore[misc]
                     rec -= 1
-            tick(n_transient + total + (total - s))
+            tick(n_transient + total + (total - p))
         if n_steps > 0 and c_end is None:
             c_end = c
     r_series.close()
@@ -1393,7 +1470,7 @@ def _run(
         vgroup.attrs.update({"complete": True})
 
     lg = log_growth.detach().to("cpu", torch.float64)
-    clv_exps = (lg.mean(1) * scale).mean(0)
+    clv_exps = (lg.sum(1) / n_steps * scale).mean(0)
     # telescoping identity ln d_t,ii = ln R_{t+1,ii} + ln C_t,ii - ln C_{t+1,ii}
     ident = lg.sum(1) - lr.sum(1) - torch.log(torch.diagonal(c, dim1=-2, dim2=-1)).cpu().double()
     ident = ident + torch.log(torch.diagonal(c_end, dim1=-2, dim2=-1)).cpu().double()  # type: ignore[arg-type]
@@ -1439,6 +1516,7 @@ def _run(
     vectors = None
     if v_series is not None and vgroup is None:
         vectors = v_series.data.detach().to("cpu").transpose(0, 1).contiguous()
+    gs_rows = torch.tensor([t % m == 0 for t in times], dtype=torch.bool, device=device)
     status = status_from_checks(checks)
     failed = [ch.name for ch in checks if not ch.passed]
     head = STATUSES[status.value]
@@ -1467,12 +1545,12 @@ def _run(
         zero_tol=tol,
         min_angle=min_angle.detach().to("cpu"),
         ipr_clv=ipr_c.mean((0, 1)).detach().to("cpu", torch.float64),
-        ipr_gs=ipr_g.mean((0, 1)).detach().to("cpu", torch.float64),
+        ipr_gs=ipr_g[:, gs_rows].mean((0, 1)).detach().to("cpu", torch.float64),
         ipr_clv_std=ipr_c.flatten(0, 1).std(0).detach().to("cpu", torch.float64)
         if batch * n_rec > 1
         else torch.zeros(k, dtype=torch.float64),
-        ipr_gs_std=ipr_g.flatten(0, 1).std(0).detach().to("cpu", torch.float64)
-        if batch * n_rec > 1
+        ipr_gs_std=ipr_g[:, gs_rows].flatten(0, 1).std(0).detach().to("cpu", torch.float64)
+        if batch * int(gs_rows.sum()) > 1
         else torch.zeros(k, dtype=torch.float64),
         backward_convergence=convergence,
         backward_convergence_per_vector=per_vector,
@@ -1514,7 +1592,10 @@ class FTLEResult(Result):
             vectors) or ``"clv"`` (from the CLV growth factors).
         values: ``(B, n_windows, k)`` exponents of each window, in ``units``.
         mean / variance: ``(k,)`` over windows and trajectories.
-        step_variance: ``(k,)`` variance of the one-step values.
+        step_variance: ``(k,)`` variance of the one-step values (for a run with ``qr_every = m >
+            1``: of the per-QR-event rates ``ln g / m``, the finest values it has; its
+            ``autocorrelation_time`` is then that of the events times ``m``, so that
+            ``predicted_variance`` keeps its meaning).
         autocorrelation_time: ``(k,)`` integrated autocorrelation time of the one-step values,
             ``tau = 1 + 2 sum_{l=1}^{M} rho(l)`` in steps (positive lags; the window ``M`` is the
             smallest with ``M >= 5 (1 + 2 sum_{l<=M} |rho(l)|)``). ``tau = 1`` for uncorrelated
@@ -1611,7 +1692,8 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
 
     Args:
         result: a :class:`CLVResult` (it holds the per-step ``ln R_ii`` and ``ln d_i``).
-        window: window length in steps (``1 <= window <= n_steps``).
+        window: window length in steps (``1 <= window <= n_steps``; a multiple of the run's
+            ``qr_every``).
         which: ``"gs"`` or ``"clv"``.
 
     Returns:
@@ -1645,15 +1727,24 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
     window = check_positive_int(window, "window")
     if window > result.n_steps:
         raise ValueError(f"`window` must be <= n_steps = {result.n_steps}; got {window}")
-    y = result.log_r if which == "gs" else result.log_growth  # (B, T, k) natural log per step
+    m = result.qr_every
+    if window % m:
+        raise ValueError(
+            f"`window` must be a multiple of the run's qr_every = {m} (its growth factors are per QR "
+            f"event of {m} steps); got {window}"
+        )
+    # (B, T, k) natural log per QR event of m steps (per step when qr_every = 1)
+    y = result.log_r if which == "gs" else result.log_growth
     scale = 1.0 / (result.dt or 1.0)
     b, t, k = y.shape
-    n_win = t // window
-    vals = y[:, : n_win * window].reshape(b, n_win, window, k).mean(2) * scale
+    w = window // m  # events per window
+    n_win = t // w
+    vals = y[:, : n_win * w].reshape(b, n_win, w, k).sum(2) / window * scale
     flat = vals.reshape(-1, k)
     var = flat.var(0, unbiased=True) if flat.shape[0] > 1 else torch.full((k,), math.nan, dtype=y.dtype)
-    step_var = y.reshape(-1, k).var(0, unbiased=True) * scale**2
+    step_var = (y / m).reshape(-1, k).var(0, unbiased=True) * scale**2
     tau, tau_note = _autocorrelation_time(y)
+    tau = tau * m  # in steps
     enough = b * n_win >= 10
     checks = (
         Check(

@@ -446,7 +446,10 @@ class LyapunovEngine:
                 step of a call). For full spectra with a dense Jacobian the frame then stays as
                 Householder reflectors there (no explicit ``Q``, ``J Q`` by ``ormqr``), and ``R``
                 is still the sign-fixed factor of the explicit frames (the reflectors' sign flips
-                are tracked exactly).
+                are tracked exactly). Between QR events (``qr_every > 1``) the recorder is also
+                called, with ``R = None``, at the steps where ``needs_frame(step)`` is ``True``:
+                ``Q`` is then the non-orthonormal frame :math:`J_{t - 1} \cdots J_{t_0} Q_{t_0}`
+                (in the sign convention of the sign-fixed ``Q_{t_0}``, a fresh tensor).
 
         Returns:
             The new state (``q`` orthonormal, ``diag R > 0``). Divergence is not raised here:
@@ -524,6 +527,8 @@ class LyapunovEngine:
         # a recorder that asks for the frame only at some steps: elsewhere the frame stays as
         # reflectors, Q_H = Q S with S = diag(+-1) (``flip``) against the sign-fixed Q, whose
         # factors are R = S_new R_H S_old (exact sign flips)
+        # frames between QR events go to the recorder where it asks for them
+        frame_between = needs_frame if recorder is not None and m > 1 else None
         if not (self.householder and dense_jac and recorder is not None):
             needs_frame = None
         flip: Tensor | None = None
@@ -553,6 +558,10 @@ class LyapunovEngine:
             else:
                 h, q = product(h, x, q)
             since_qr += 1
+            if frame_between is not None and since_qr < m and t < n_steps - 1:
+                step = state.steps + t + 1
+                if frame_between(step):
+                    recorder(step, h, q * flip.unsqueeze(-2) if flip is not None else q, None)
             if since_qr == m or t == n_steps - 1:
                 if recorder is not None:
                     step = state.steps + t + 1
