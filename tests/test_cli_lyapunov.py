@@ -190,3 +190,42 @@ def test_clv_summary_says_why_the_ftle_correlation_time_is_undefined() -> None:
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.replace("│", " ").split())
     assert "tau nan" not in text and "tau undefined (" in text and "correlations" in text
+
+
+def test_clv_qr_every_gives_the_same_exponents_and_bad_values_fail_cleanly(tmp_path) -> None:  # noqa: ANN001
+    """`--clv --qr-every 2` reaches rd.covariant_lyapunov_vectors: the exponents (sums of ln R_ii,
+    which a product of two steps' QR gives to round-off) equal those of `--qr-every 1`, and the
+    JSON says which was used; without the option the CLVs take a QR every step (not 'auto')."""
+    base = ["lyapunov", "-m", "henon", "--clv", "--steps", "40", "--transient", "20"]
+    base += ["--backward-transient", "20", "--ftle-window", "10", "--no-progress"]
+    out = {}
+    for m in ("1", "2", None):
+        js = tmp_path / f"{m}.json"
+        res = runner.invoke(app, [*base, *(["--qr-every", m] if m else []), "--json", str(js)])
+        assert res.exit_code == 0, res.output
+        out[m] = json.loads(js.read_text())["clv"]
+    assert out["2"]["qr_every"] == 2 and out["1"]["qr_every"] == 1 and out[None]["qr_every"] == 1
+    assert out["2"]["exponents"] == pytest.approx(out["1"]["exponents"], abs=1e-12)
+    assert sum(out["2"]["exponents"]) == pytest.approx(math.log(0.3), abs=1e-10)  # ln|det J| of Henon
+    # 'auto' (the rule of rd.lyapunov_spectrum) picks m after the run's transient: the window given
+    # is rounded down to a multiple of it, and the output says so
+    js = tmp_path / "auto.json"
+    res = runner.invoke(app, [*base, "--qr-every", "auto", "--ftle-window", "15", "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    auto = json.loads(js.read_text())
+    m = auto["clv"]["qr_every"]
+    assert 1 < m < 15 and 40 % m == 0 and auto["ftle"]["window"] == 15 - 15 % m
+    assert f"--ftle-window 15 rounded down to a multiple of the QR interval, {m} steps" in " ".join(
+        res.output.split()
+    )
+    for args, needle in (
+        (["--qr-every", "0"], "`--qr-every` must be an int >= 1 or 'auto'; got '0'"),
+        (["--qr-every", "3"], "`--steps` must be a multiple of `--qr-every` = 3"),
+        (
+            ["--qr-every", "4", "--ftle-window", "10"],
+            "`--ftle-window` must be a multiple of `--qr-every` = 4; got 10",
+        ),
+    ):
+        bad = runner.invoke(app, [*base, *args])
+        assert bad.exit_code != 0 and needle in " ".join(bad.output.split()), bad.output
+        assert "Traceback" not in bad.output

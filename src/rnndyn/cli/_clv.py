@@ -30,6 +30,14 @@ RecordOpt = Annotated[
 WindowOpt = Annotated[
     int, typer.Option("--ftle-window", help="With --clv: finite-time exponent window (steps).")
 ]
+QrEveryOpt = Annotated[
+    str,
+    typer.Option(
+        "--qr-every",
+        help="Steps between QR decompositions, or 'auto' (with --clv the default is 1, and an int must "
+        "divide --steps: docs/clv.md, 'QR every m steps').",
+    ),
+]
 StoreOpt = Annotated[
     Path | None,
     typer.Option("--store", help="With --clv: Zarr store for the CLVs (kept only with a store)."),
@@ -37,6 +45,25 @@ StoreOpt = Annotated[
 
 #: figure files written to --out with --clv
 CLV_FIGURES = ("clv_localisation.png", "clv_ftle.png", "clv_angles.png")
+
+
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option of parameter ``name`` was given (not left at its default)."""
+    return getattr(ctx.get_parameter_source(name), "name", None) not in (None, "DEFAULT")
+
+
+def clv_qr_every(ctx: typer.Context, parsed: int | str) -> int | str:
+    """``--qr-every`` for --clv: the parsed value when given, else 1 (the library's default for
+    CLVs; the plain spectrum's default is 'auto')."""
+    return parsed if given(ctx, "qr_every") else 1
+
+
+def ftle_window_for(requested: int, n_steps: int, qr_every: int) -> int:
+    """The finite-time exponent window: ``requested`` capped at the run's ``n_steps``, rounded
+    down to a multiple of the run's ``qr_every`` (at least one QR interval), which
+    :func:`rnndyn.finite_time_exponents` requires (its growth factors are per QR event)."""
+    window = min(requested, n_steps)
+    return max(qr_every, window - window % qr_every)
 
 
 def clv_report(
@@ -49,7 +76,9 @@ def clv_report(
     n_transient: int,
     n_backward_transient: int | None,
     record_every: int,
+    qr_every: int | str,
     ftle_window: int,
+    ftle_window_given: bool,
     n_trajectories: int,
     store: Path | None,
     seed: int,
@@ -58,7 +87,12 @@ def clv_report(
     progress: Any,
 ) -> None:
     """Run :func:`rnndyn.covariant_lyapunov_vectors` and :func:`rnndyn.finite_time_exponents`,
-    print the tables, write the JSON and the figures."""
+    print the tables, write the JSON and the figures.
+
+    The window of the finite-time exponents must be a multiple of the run's ``qr_every``: a
+    ``--ftle-window`` given with an int ``--qr-every`` that it does not divide is refused before
+    the run; otherwise (the default window, or ``--qr-every auto``) it is rounded down to a
+    multiple of the value used, and a line says so."""
     import torch
     from rich.table import Table
 
@@ -67,6 +101,14 @@ def clv_report(
 
     if n_steps is None:
         raise fail("`--steps` is required with --clv and --inputs")
+    if (
+        ftle_window_given
+        and isinstance(qr_every, int)
+        and ftle_window < n_steps
+        and ftle_window % qr_every
+        and n_steps % qr_every == 0  # else the library's error about --steps comes first
+    ):  # refused before the run rather than after it (rd.finite_time_exponents would refuse it)
+        raise fail(f"`--ftle-window` must be a multiple of `--qr-every` = {qr_every}; got {ftle_window}")
     try:
         res = covariant_lyapunov_vectors(
             system,
@@ -75,6 +117,7 @@ def clv_report(
             n_transient=n_transient,
             n_backward_transient=n_backward_transient,
             record_every=record_every,
+            qr_every=qr_every,
             store=store,
             inputs=inputs,
             n_trajectories=n_trajectories,
@@ -83,13 +126,15 @@ def clv_report(
             keep_vectors=store is not None,
             progress=progress,
         )
-        ftle = (
-            finite_time_exponents(res, window=min(ftle_window, res.n_steps))
-            if res.status != "diverged"
-            else None
-        )
+        window = ftle_window_for(ftle_window, res.n_steps, res.qr_every)
+        ftle = finite_time_exponents(res, window=window) if res.status != "diverged" else None
     except (TypeError, ValueError) as exc:
         raise fail_from(exc, LYAPUNOV_OPTIONS) from None
+    if window != min(ftle_window, res.n_steps):
+        console.print(
+            f"finite-time exponents over {window} steps: --ftle-window {ftle_window} rounded down to a "
+            f"multiple of the QR interval, {res.qr_every} steps (--qr-every {qr_every})"
+        )
     console.print(f"Covariant Lyapunov vectors: {label}")  # a line, not a title wrapped to the table
     table = Table()
     for col in ("i", f"lambda_i [{res.units}]", "CLV growth", "IPR CLV", "IPR GS", "converged (sin)"):
@@ -112,6 +157,7 @@ def clv_report(
     summary.add_row("status", f"{res.status.value}: {res.message}")
     summary.add_row("unstable / neutral / stable", f"{res.n_unstable} / {res.n_neutral} / {res.n_stable}")
     summary.add_row("min angle unstable-stable [rad]", fmt(res.min_angle_overall))
+    summary.add_row("QR every", f"{res.qr_every} step{'s' if res.qr_every != 1 else ''}")
     summary.add_row("IPR of a delocalised vector", f"1/n = {1.0 / res.tangent_size:.3g}")
     if ftle is not None:
         tau = float(ftle.autocorrelation_time[0])  # NaN with a note saying why (was printed 'tau nan')
@@ -143,4 +189,16 @@ def clv_report(
             console.print(f"wrote {path}")
 
 
-__all__ = ["CLV_FIGURES", "BackwardOpt", "ClvOpt", "RecordOpt", "StoreOpt", "WindowOpt", "clv_report"]
+__all__ = [
+    "CLV_FIGURES",
+    "BackwardOpt",
+    "ClvOpt",
+    "QrEveryOpt",
+    "RecordOpt",
+    "StoreOpt",
+    "WindowOpt",
+    "clv_qr_every",
+    "clv_report",
+    "ftle_window_for",
+    "given",
+]

@@ -13,7 +13,18 @@ from typing import Annotated, Any
 import typer
 
 from rnndyn._lyapunov_defaults import DEFAULTS  # = rnndyn.lyapunov.DEFAULTS, without torch
-from rnndyn.cli._clv import CLV_FIGURES, BackwardOpt, ClvOpt, RecordOpt, StoreOpt, WindowOpt, clv_report
+from rnndyn.cli._clv import (
+    CLV_FIGURES,
+    BackwardOpt,
+    ClvOpt,
+    QrEveryOpt,
+    RecordOpt,
+    StoreOpt,
+    WindowOpt,
+    clv_qr_every,
+    clv_report,
+    given,
+)
 from rnndyn.cli._common import (
     DEFAULT_MODEL,
     DEFAULT_N,
@@ -48,7 +59,6 @@ from rnndyn.cli._common import (
 from rnndyn.cli.analyze import (
     KOpt,
     LogBaseOpt,
-    QrOpt,
     TrajOpt,
     parse_log_base,
     parse_qr_every,
@@ -156,7 +166,7 @@ def lyapunov_cmd(
     n_steps: StepsOpt = None,
     n_transient: TransientOpt = DEFAULTS.n_transient,
     n_trajectories: TrajOpt = 4,
-    qr_every: QrOpt = str(DEFAULTS.qr_every),
+    qr_every: QrEveryOpt = str(DEFAULTS.qr_every),
     log_base: LogBaseOpt = "e",
     seed: SeedOpt = 0,
     device: DeviceOpt = "cpu",
@@ -223,7 +233,9 @@ def lyapunov_cmd(
                 n_transient=n_transient,
                 n_backward_transient=backward_transient,
                 record_every=record_every,
+                qr_every=clv_qr_every(ctx, qr),
                 ftle_window=ftle_window,
+                ftle_window_given=given(ctx, "ftle_window"),
                 n_trajectories=n_trajectories if x is None or x.ndim == 2 else 1,
                 store=store,
                 seed=seed,
