@@ -13,7 +13,9 @@ everything in lists in memory.
 
 Runs: "equal work" (rnndyn keeps every CLV at every step, no extra angles: what lyapynov does),
 "defaults" (the library's defaults: also the unstable-stable angle at every step), and optionally
-every --also-record-every-th step. ``--also-floor`` adds the bare loop: rnndyn's own dense kernels
+every --also-record-every-th step. ``--also-qr-every M`` adds the equal-work run with a QR every
+``M`` steps (``qr_every=M``, an int dividing --steps, or ``auto``: docs/clv.md, "QR every m steps"),
+the same trajectory, generator and transients. ``--also-floor`` adds the bare loop: rnndyn's own dense kernels
 in a minimal in-memory Ginelli loop with no I/O, checks or output (about 6 GB), the arithmetic
 floor that any CLV code using these kernels pays on this machine.
 
@@ -23,7 +25,14 @@ Accuracy, two ways:
   between rnndyn's and lyapynov's CLV i at check times in the middle of the window, over the top
   half and over all i (the two start their frames and backward iterations from different random
   matrices, so this measures convergence of both, not only round-off);
-- covariance: sin angle(J_t v_i(t), v_i(t+1)) at the check times, J_t the exact Jacobian.
+- covariance: sin angle(J_t v_i(t), v_i(t+1)) at the check times, J_t the exact Jacobian, for each
+  run that keeps every step. sqrt(1 - cos^2) cannot resolve angles below ~1e-8 (cos rounds to
+  1 - 1e-16), so the norm of the difference of the sign-aligned unit vectors, |a - sign(a.b) b|
+  (about the angle, resolved to ~1e-16), is printed next to it.
+- qr_every: the CLVs of the ``--also-qr-every`` run against the equal-work run's (QR every step) at
+  the check times, as the same difference norm; both start the backward iteration from the same
+  random matrix, so this measures what fewer QRs cost, on the CLVs that the equal-work run reports
+  converged and over all.
 
 Where the time goes: rnndyn's forward (tangent GEMM + QR + recording) and backward (triangular
 solves, V = Q C, angles/IPRs, writing the CLVs) phases are timed through the progress callback,
@@ -37,6 +46,10 @@ rd.lyapunov_from_data and by nolds.lyap_r with the same Theiler window and horiz
 Usage:
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_clv.py                      # N=400, 2000 steps
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_clv.py --n 100 --steps 300   # quick
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_clv.py --also-qr-every 2 --skip-defaults --skip-data
+                                                                   # + a QR every 2 steps, equal work
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_clv.py --n 100 --steps 300 --also-qr-every 2 \
+        --skip-defaults --skip-data                                # quick check of the same
 """
 
 from __future__ import annotations
@@ -75,6 +88,22 @@ def _covariance_error(w: np.ndarray, h: np.ndarray, v0: np.ndarray, v1: np.ndarr
     b = v1 / np.linalg.norm(v1, axis=0)
     cos = np.abs((a * b).sum(0)).clip(max=1.0)
     return np.sqrt(1.0 - cos**2)
+
+
+def _covariance_difference(w: np.ndarray, h: np.ndarray, v0: np.ndarray, v1: np.ndarray) -> np.ndarray:
+    """|a - sign(a.b) b| for a = J(h) v0[:, i] and b = v1[:, i], both normalised, for every column
+    i: the same error as :func:`_covariance_error` (about 2 sin(angle / 2)), but resolved down to
+    round-off (~1e-16), where sqrt(1 - cos^2) stops at ~1e-8 (cos rounds to 1 - 1e-16)."""
+    jac = (1.0 - np.tanh(w @ h) ** 2)[:, None] * w
+    return _aligned_difference(jac @ v0, v1)
+
+
+def _aligned_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per column i: |a_i - sign(a_i . b_i) b_i| of the unit columns (the CLVs' sign is arbitrary)."""
+    a = a / np.linalg.norm(a, axis=-2, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-2, keepdims=True)
+    sign = np.where((a * b).sum(-2, keepdims=True) < 0, -1.0, 1.0)
+    return np.linalg.norm(a - sign * b, axis=-2)
 
 
 def _best_ms(f, reps: int = 15) -> float:  # noqa: ANN001
@@ -189,6 +218,7 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
         n_transient=n_tr,
         n_backward_transient=args.backward,
         record_every=args.record_every,
+        qr_every=int(args.qr_every) if args.qr_every != "auto" else "auto",
         store=None if args.in_memory else store,
         max_memory=2**40 if args.in_memory else None,
         hyperbolicity=args.hyperbolicity,
@@ -198,13 +228,13 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
     )
     end, cpu, main_cpu = time.perf_counter(), time.process_time() - cpu, time.thread_time() - main_cpu
     peak = _peak()
-    errs = []
+    errs, diffs = [], []
     if args.record_every == 1:
         for j in args.check_times:
             h = res.states[0, j].numpy()
-            errs.append(
-                _covariance_error(w, h, res.vectors_at(j)[0].numpy(), res.vectors_at(j + 1)[0].numpy())
-            )
+            v0, v1 = res.vectors_at(j)[0].numpy(), res.vectors_at(j + 1)[0].numpy()
+            errs.append(_covariance_error(w, h, v0, v1))
+            diffs.append(_covariance_difference(w, h, v0, v1))
         if args.save:
             n_total = n_fwd
             np.savez(
@@ -214,6 +244,27 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
                 trajectory=_trajectory(net, h0, n_total),
                 converged=res.backward_convergence_per_vector.numpy(),
             )
+    same = {}
+    if args.compare:  # the equal-work run (qr_every = 1) saved its CLVs at the check times
+        ref = np.load(args.compare)
+        d = np.stack(
+            [
+                _aligned_difference(res.vectors_at(j)[0].numpy(), ref["vectors"][i])
+                for i, j in enumerate(args.check_times)
+            ]
+        ).max(0)  # (n,): worst over the check times
+        conv = ref["converged"] < 1e-8  # as in the lyapynov comparison
+        same = {
+            "states_max_abs_diff": max(
+                float(np.abs(res.states[0, j].numpy() - ref["states"][i]).max())
+                for i, j in enumerate(args.check_times)
+            ),
+            "n_converged": int(conv.sum()),
+            "diff_converged_max": float(d[conv].max()) if conv.any() else float("nan"),
+            "diff_top_half_max": float(d[: args.n // 2].max()),
+            "diff_all_median": float(np.median(d)),
+            "diff_all_max": float(d.max()),
+        }
     import shutil
 
     shutil.rmtree(store.parent, ignore_errors=True)
@@ -230,6 +281,9 @@ def worker_rnndyn(args: argparse.Namespace) -> dict:
         "peak_rss": peak,
         "rss_after_setup": base,
         "covariance_error": np.stack(errs).tolist() if errs else [],
+        "covariance_difference": np.stack(diffs).tolist() if diffs else [],
+        "qr_every": res.qr_every,
+        "same_trajectory": same,
         "exponents_top3": res.clv_exponents[:3].tolist(),
         "status": str(res.status.value),
         "backward_convergence": res.backward_convergence,
@@ -275,7 +329,8 @@ def worker_floor(args: argparse.Namespace) -> dict:
             if j < args.steps:
                 _times_upper_t(qts[j : j + 1], c, edges, vt)
     return {"time_s": time.perf_counter() - t, "cpu_s": time.process_time() - cpu,
-            "peak_rss": _peak(), "rss_after_setup": base, "covariance_error": []}  # fmt: skip
+            "peak_rss": _peak(), "rss_after_setup": base, "covariance_error": [],
+            "covariance_difference": []}  # fmt: skip
 
 
 def worker_lyapynov(args: argparse.Namespace) -> dict:
@@ -302,6 +357,7 @@ def worker_lyapynov(args: argparse.Namespace) -> dict:
     elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak = _peak()
     errs = [_covariance_error(w, hist[j], clv[j], clv[j + 1]) for j in args.check_times]
+    diffs = [_covariance_difference(w, hist[j], clv[j], clv[j + 1]) for j in args.check_times]
     states_diff = max(float(np.abs(hist[j] - ref["states"][i]).max()) for i, j in enumerate(args.check_times))
     sines = []
     for i, j in enumerate(args.check_times):
@@ -310,6 +366,9 @@ def worker_lyapynov(args: argparse.Namespace) -> dict:
         cos = np.abs((a * b).sum(0)).clip(max=1.0)
         sines.append(np.sqrt(1.0 - cos**2))
     sines = np.stack(sines).max(0)  # (n,): worst over the check times
+    d = np.stack(
+        [_aligned_difference(clv[j], ref["vectors"][i]) for i, j in enumerate(args.check_times)]
+    ).max(0)
     conv = ref["converged"] < 1e-8  # rnndyn's two random backward starts agree at the window's end
     same = {
         "n_converged": int(conv.sum()),
@@ -319,6 +378,10 @@ def worker_lyapynov(args: argparse.Namespace) -> dict:
         "sin_all_median": float(np.median(sines)),
         "sin_all_max": float(sines.max()),
         "n_within_1e-6": int((sines < 1e-6).sum()),
+        "diff_converged_max": float(d[conv].max()) if conv.any() else float("nan"),
+        "diff_top_half_max": float(d[: args.n // 2].max()),
+        "diff_all_median": float(np.median(d)),
+        "diff_all_max": float(d.max()),
     }
     return {
         "time_s": elapsed,
@@ -327,6 +390,7 @@ def worker_lyapynov(args: argparse.Namespace) -> dict:
         "peak_rss": peak,
         "rss_after_setup": base,
         "covariance_error": np.stack(errs).tolist(),
+        "covariance_difference": np.stack(diffs).tolist(),
         "same_trajectory": same,
     }
 
@@ -457,9 +521,17 @@ def main() -> None:
         default=0,
         help="also time rnndyn keeping the CLVs every this many steps (0: skip); lyapynov keeps every step",
     )
+    p.add_argument(
+        "--also-qr-every",
+        default="0",
+        help="also time rnndyn at equal work with a QR every this many steps (an int dividing --steps, "
+        "or 'auto'; 0: skip), and compare its CLVs with the equal-work run's (QR every step)",
+    )
     # worker options (internal)
     p.add_argument("--worker", choices=["rnndyn", "lyapynov", "floor"], help=argparse.SUPPRESS)
     p.add_argument("--record-every", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--qr-every", default="1", help=argparse.SUPPRESS)
+    p.add_argument("--compare", default="", help=argparse.SUPPRESS)
     p.add_argument("--hyperbolicity", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--kernels", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--save", default="", help=argparse.SUPPRESS)
@@ -501,6 +573,15 @@ def main() -> None:
                 ["--record-every", str(args.also_record_every)],
             )
         )
+    if args.also_qr_every not in ("0", "1"):
+        # equal work (every CLV at every step, spilled, stored, no hyperbolicity) with fewer QRs
+        runs.append(
+            (
+                f"rnndyn qr_every={args.also_qr_every}",
+                "rnndyn",
+                ["--qr-every", args.also_qr_every, "--compare", save],
+            )
+        )
     if args.also_in_memory:
         runs.append(("rnndyn in memory", "rnndyn", ["--in-memory"]))
     if args.also_floor:
@@ -514,25 +595,40 @@ def main() -> None:
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
         results[label] = json.loads(line[7:])
         r = results[label]
-        err = np.array(r["covariance_error"])
+        err, dif = np.array(r["covariance_error"]), np.array(r["covariance_difference"])
         if err.size:
-            half = err[:, : args.n // 2]
-            acc = f"cov. error: top half max {half.max():.1e}, all median {np.median(err):.1e}, max {err.max():.1e}"
+            half, dhalf = err[:, : args.n // 2], dif[:, : args.n // 2]
+            acc = (
+                f"cov. error: top half max {half.max():.1e}, all median {np.median(err):.1e}, max "
+                f"{err.max():.1e}; |a - b|: top half max {dhalf.max():.1e}, all median {np.median(dif):.1e}, "
+                f"max {dif.max():.1e}"
+            )
         else:
             acc = "cov. error: n/a (vectors not at consecutive steps)"
         print(
-            f"{label:19s} time {r['time_s']:7.1f} s (CPU {r['cpu_s']:6.1f} s)   peak RSS {r['peak_rss'] / 2**20:6.0f} MiB   "
+            f"{label:20s} time {r['time_s']:7.1f} s (CPU {r['cpu_s']:6.1f} s)   peak RSS {r['peak_rss'] / 2**20:6.0f} MiB   "
             f"after set-up {r['rss_after_setup'] / 2**20:5.0f} MiB   "
             f"computation {(r['peak_rss'] - r['rss_after_setup']) / 2**20:6.0f} MiB   {acc}"
         )
         if worker == "rnndyn":
             m = r["memory"]
             print(
-                f"{'':20s}main-thread CPU {r['main_thread_cpu_s']:.1f} s (the rest of the CPU: the I/O "
-                f"thread); status {r['status']}, backward convergence {r['backward_convergence']:.1e}, "
+                f"{'':21s}main-thread CPU {r['main_thread_cpu_s']:.1f} s (the rest of the CPU: the I/O "
+                f"thread); qr_every {r['qr_every']}, status {r['status']}, backward convergence {r['backward_convergence']:.1e}, "
                 f"storage {m['storage']}, CLVs in {m['vectors']}, spilled {m['spilled_bytes'] / 1e9:.2f} GB, "
                 f"buffers {m['peak_buffer_bytes'] / 2**20:.0f} MiB; phases "
                 + ", ".join(f"{key} {v:.1f} s" for key, v in r["phases_s"].items())
+            )
+    for label, r in results.items():
+        same = r.get("same_trajectory") if label.startswith("rnndyn qr_every") else None
+        if same:
+            print(
+                f"{label} vs rnndyn equal work (QR every step; same trajectory, max |state difference| "
+                f"{same['states_max_abs_diff']:.1e}, same generator, so the same backward start): "
+                f"|a - sign(a.b) b| between their CLV i at the check times: on the {same['n_converged']} CLVs "
+                f"that the equal-work run reports converged (two backward starts within 1e-8) max "
+                f"{same['diff_converged_max']:.1e}; over all: top half max {same['diff_top_half_max']:.1e}, "
+                f"median {same['diff_all_median']:.1e}, max {same['diff_all_max']:.1e}"
             )
     lyap = results.get("lyapynov")
     if lyap:
@@ -545,7 +641,9 @@ def main() -> None:
                 f"within 1e-8) max {same['sin_converged_max']:.1e}; over all: top half max "
                 f"{same['sin_top_half_max']:.1e}, median {same['sin_all_median']:.1e}, max "
                 f"{same['sin_all_max']:.1e}; {same['n_within_1e-6']} of {args.n} CLVs agree within 1e-6 "
-                "(the others are not converged by the backward transient, for either method)"
+                "(the others are not converged by the backward transient, for either method); "
+                f"|a - b|: converged max {same['diff_converged_max']:.1e}, top half max "
+                f"{same['diff_top_half_max']:.1e}, median {same['diff_all_median']:.1e}, max {same['diff_all_max']:.1e}"
             )
         for label, a in results.items():
             if label != "lyapynov":
