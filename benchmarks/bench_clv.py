@@ -50,6 +50,8 @@ Usage:
                                                                    # + a QR every 2 steps, equal work
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_clv.py --n 100 --steps 300 --also-qr-every 2 \
         --skip-defaults --skip-data                                # quick check of the same
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_clv.py --n 30 --steps 60 --skip-lyapynov \
+        --skip-defaults --skip-data --qr-accuracy 100              # the qr_every accuracy table of docs/clv.md
 """
 
 from __future__ import annotations
@@ -429,6 +431,49 @@ def accuracy_comparison(n: int, g: float, seed: int, n_steps: int, transient: in
     )
 
 
+def qr_every_accuracy(n: int, g: float, seed: int, n_steps: int, transient: int, backward: int) -> list[str]:
+    """What a QR every m steps costs in accuracy, in this process: runs with m = 2, 3, 4 and 'auto'
+    against m = 1 on the same network, trajectory and backward start (all n CLVs at every step,
+    in memory): the error of the smallest exponent, the largest error of a QR event's ln R_ii
+    (against the sum of the m one-step values), and |a - sign(a.b) b| of the CLVs (largest over the steps, top half
+    and all), next to the ratio e^{m (lambda_1 - lambda_k)} that bounds them (docs/clv.md)."""
+    import torch
+
+    import rnndyn as rd
+
+    _, net, h0 = _net(argparse.Namespace(n=n, g=g, seed=seed))
+
+    def run(m: int | str):  # noqa: ANN202
+        t = time.perf_counter()
+        res = rd.covariant_lyapunov_vectors(
+            net, n_steps=n_steps, n_transient=transient, n_backward_transient=backward, qr_every=m,
+            hyperbolicity=False, h0=h0, generator=torch.Generator().manual_seed(seed),
+        )  # fmt: skip
+        return res, time.perf_counter() - t
+
+    ref, t1 = run(1)
+    spread = float(ref.exponents[0] - ref.exponents[-1])
+    rows = [
+        f"qr_every accuracy: tanh({g} W x), N = {n}, {transient} + {n_steps} + {backward} steps, all CLVs at "
+        f"every step, against m = 1 ({t1:.1f} s; lambda_1 - lambda_k = {spread:.2f} per step)",
+        "| m (used) | ratio e^{m(l_1 - l_k)} | error of l_k | ln R_ii, worst event and i | CLVs top half | CLVs all | "
+        "10 largest CLV differences at (1-based) | time s |",
+    ]
+    for m in (2, 3, 4, "auto"):
+        res, dt = run(m)
+        mu = res.qr_every
+        b, t, k = ref.log_r.shape
+        sums = ref.log_r[:, : t // mu * mu].reshape(b, t // mu, mu, k).sum(2)
+        d = _aligned_difference(res.vectors[0].numpy(), ref.vectors[0].numpy()).max(0)  # (k,)
+        worst = np.sort(np.argsort(d)[-10:] + 1)
+        rows.append(
+            f"| {m} ({mu}) | {np.exp(mu * spread):.1e} | {float((res.exponents[-1] - ref.exponents[-1]).abs()):.1e} | "
+            f"{float((res.log_r - sums).abs().max()):.1e} | {d[: n // 2].max():.1e} | {d.max():.1e} | "
+            f"{worst.min()}-{worst.max()} | {dt:.1f} |"
+        )
+    return rows
+
+
 def data_comparison() -> list[str]:
     import nolds
     import torch
@@ -526,6 +571,13 @@ def main() -> None:
         default="0",
         help="also time rnndyn at equal work with a QR every this many steps (an int dividing --steps, "
         "or 'auto'; 0: skip), and compare its CLVs with the equal-work run's (QR every step)",
+    )
+    p.add_argument(
+        "--qr-accuracy",
+        type=int,
+        default=0,
+        help="also print the qr_every accuracy table (m = 2, 3, 4, auto vs 1) for a network of this size "
+        "(0: skip; docs/clv.md uses 100)",
     )
     # worker options (internal)
     p.add_argument("--worker", choices=["rnndyn", "lyapynov", "floor"], help=argparse.SUPPRESS)
@@ -659,6 +711,8 @@ def main() -> None:
     _print_breakdown(args, "rnndyn equal work", results["rnndyn equal work"], lyap)
     if not args.skip_lyapynov:
         print(accuracy_comparison(args.acc_n, args.acc_g, args.seed, 50, 2000, 2000))
+    if args.qr_accuracy:
+        print("\n".join(qr_every_accuracy(args.qr_accuracy, args.g, args.seed, 240, 200, 200)))
     if not args.skip_data:
         print("\n| series | rd.lyapunov_from_data | nolds.lyap_r | rel. diff | rnndyn s | nolds s |")
         for row in data_comparison():
