@@ -435,8 +435,9 @@ def qr_every_accuracy(n: int, g: float, seed: int, n_steps: int, transient: int,
     """What a QR every m steps costs in accuracy, in this process: runs with m = 2, 3, 4 and 'auto'
     against m = 1 on the same network, trajectory and backward start (all n CLVs at every step,
     in memory): the error of the smallest exponent, the largest error of a QR event's ln R_ii
-    (against the sum of the m one-step values), and |a - sign(a.b) b| of the CLVs (largest over the steps, top half
-    and all), next to the ratio e^{m (lambda_1 - lambda_k)} that bounds them (docs/clv.md)."""
+    (against the sum of the m one-step values), and |a - sign(a.b) b| of the CLVs (largest over
+    the steps, top half and all), next to the ratio e^{m (lambda_1 - lambda_k)} of the mean
+    exponents and the run's own estimate, its qr_round_off check (docs/clv.md)."""
     import torch
 
     import rnndyn as rd
@@ -457,7 +458,7 @@ def qr_every_accuracy(n: int, g: float, seed: int, n_steps: int, transient: int,
         f"qr_every accuracy: tanh({g} W x), N = {n}, {transient} + {n_steps} + {backward} steps, all CLVs at "
         f"every step, against m = 1 ({t1:.1f} s; lambda_1 - lambda_k = {spread:.2f} per step)",
         "| m (used) | ratio e^{m(l_1 - l_k)} | error of l_k | ln R_ii, worst event and i | CLVs top half | CLVs all | "
-        "10 largest CLV differences at (1-based) | time s |",
+        "10 largest CLV differences at (1-based) | qr_round_off check: estimate | time s |",
     ]
     for m in (2, 3, 4, "auto"):
         res, dt = run(m)
@@ -466,10 +467,12 @@ def qr_every_accuracy(n: int, g: float, seed: int, n_steps: int, transient: int,
         sums = ref.log_r[:, : t // mu * mu].reshape(b, t // mu, mu, k).sum(2)
         d = _aligned_difference(res.vectors[0].numpy(), ref.vectors[0].numpy()).max(0)  # (k,)
         worst = np.sort(np.argsort(d)[-10:] + 1)
+        est = [(c.value, "passed" if c.passed else "failed") for c in res.checks if c.name == "qr_round_off"]
         rows.append(
             f"| {m} ({mu}) | {np.exp(mu * spread):.1e} | {float((res.exponents[-1] - ref.exponents[-1]).abs()):.1e} | "
             f"{float((res.log_r - sums).abs().max()):.1e} | {d[: n // 2].max():.1e} | {d.max():.1e} | "
-            f"{worst.min()}-{worst.max()} | {dt:.1f} |"
+            f"{worst.min()}-{worst.max()} | {f'{est[0][0]:.1e} ({est[0][1]})' if est else 'absent'} | "
+            f"{dt:.1f} |"
         )
     return rows
 
