@@ -59,8 +59,9 @@ def _sum_rows(x: torch.Tensor, m: int) -> torch.Tensor:
 
 # ------------------------------------------------------------------ the systems and cached runs
 # n_steps = 60: a multiple of 2 and 3, and of 10 blocks x m (one-trajectory standard errors); the
-# backward transients are multiples of 6 (test 2 has one that is not) and long enough for every CLV to converge (backward_convergence < 1e-6 in
-# the 1-runs, asserted below), so the vectors are the CLVs, not just the same iterates
+# backward transients are multiples of 6 (test 2 has one that is not) and long enough for every
+# CLV to converge (backward_convergence < 1e-6 in the 1-runs, asserted below), so the vectors are
+# the CLVs, not just the same iterates
 def _system(name: str) -> tuple[rd.AbstractMap, dict]:
     if name == "henon":
         return rd.Henon().double(), dict(n_transient=100, n_backward_transient=60, n_trajectories=1)
