@@ -329,6 +329,55 @@ def test_auto_qr_every() -> None:
     close(res.log_r, _sum_rows(one.log_r, 6), rtol=1e-10, atol=1e-12)
 
 
+class _DrivenDiagonal(rd.AbstractMap):
+    """``h' = e^{x_t} * h`` elementwise in two dimensions: ``ln R_t = x_t`` once the frame is the
+    axes (the first input larger than the second)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state_size, self.input_size = 2, 2
+        self.register_buffer("one", torch.ones((), dtype=F64))
+
+    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return h * torch.exp(x) * self.one
+
+    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
+        return torch.diag_embed(torch.exp(x) * self.one)
+
+
+def test_qr_round_off_check_is_eps_times_the_growth_ratio_of_one_event() -> None:
+    # h' = diag(2, 1e-4) h: the Gram-Schmidt frame is the axes, R = diag(2^m, 1e-4^m) per event,
+    # so x = ln R_11 - ln R_22 = m ln(2e4) = 9.90 m exactly and the estimate is eps e^x; the
+    # largest qr_every that keeps it below convergence_tol = 1e-6 is int(ln(1e-6 / eps) / 9.90) = 2
+    lin = LinearMap(torch.diag(torch.tensor([2.0, 1e-4], dtype=F64)))
+    eps = float(torch.finfo(F64).eps)
+    kw = dict(n_steps=12, n_transient=50, n_backward_transient=12, keep_vectors=False, generator=gen(5))
+    one = rd.covariant_lyapunov_vectors(lin, qr_every=1, **kw)
+    assert "qr_round_off" not in [c.name for c in one.checks] and one.status == "success", one.message
+    for m, passed in ((2, True), (3, False)):
+        res = rd.covariant_lyapunov_vectors(lin, qr_every=m, **kw)
+        chk = res.check("qr_round_off")
+        assert chk.value == pytest.approx(eps * 2e4**m, rel=1e-9) and chk.tolerance == 1e-6
+        assert chk.passed is passed and "qr_every <= 2" in chk.detail
+        assert res.status == ("success" if passed else "warning"), res.message
+        assert passed or "qr_every <= 2" in res.message
+    # the largest event, not a typical one: h' = diag(e^{u_t}, e^{w_t}) h has ln R_t = (u_t, w_t)
+    # (the frame is the axes), so x = max over events of the event's sum of u_t - w_t
+    m, n = 2, 40
+    u = torch.randn(1, 20 + n + 10, 2, generator=gen(6), dtype=F64) * torch.tensor([0.3, 2.0], dtype=F64)
+    u[..., 1] -= 6.0
+    res = rd.covariant_lyapunov_vectors(
+        _DrivenDiagonal(), inputs=u, n_steps=n, n_transient=20, n_backward_transient=10, qr_every=m,
+        h0=torch.ones(1, 2, dtype=F64), keep_vectors=False,
+    )  # fmt: skip
+    w = u[:, 20 : 20 + n]
+    gap = _sum_rows(w[..., :1] - w[..., 1:], m)  # (1, 20, 1)
+    close(res.log_r[..., :1] - res.log_r[..., 1:], gap, rtol=0, atol=1e-12)
+    assert float(gap.max()) > float(gap.mean()) + 2.0  # the maximum is not a typical event
+    chk = res.check("qr_round_off")
+    assert chk.value == pytest.approx(eps * math.exp(float(gap.max())), rel=1e-9)
+
+
 # ------------------------------------------------------------------ 8. bad input
 def test_bad_qr_every_gives_clear_errors() -> None:
     h = rd.Henon()
