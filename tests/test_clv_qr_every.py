@@ -450,6 +450,8 @@ def test_input_driven_network_m_run_equals_one_run() -> None:
     assert one.backward_convergence < 1e-6, one.backward_convergence
     close(res.log_r, _sum_rows(one.log_r, 2), rtol=1e-10, atol=1e-12)
     close(res.log_growth, _sum_rows(one.log_growth, 2), rtol=1e-10, atol=1e-10)
-    close(res.exponents, one.exponents, rtol=1e-12, atol=1e-12)
-    close(res.clv_exponents, one.clv_exponents, rtol=1e-12, atol=1e-12)
+    # exponents -0.23 .. -5.0 per step: one event resolves a ratio e^{2 x 4.8} ~ 1e4, so the last
+    # exponents carry ~eps 1e4 relative round-off (measured 2e-12 absolute on -5.0)
+    close(res.exponents, one.exponents, rtol=1e-11, atol=1e-12)
+    close(res.clv_exponents, one.clv_exponents, rtol=1e-11, atol=1e-12)
     close(res.vectors, one.vectors, rtol=0, atol=1e-9)
