@@ -412,12 +412,6 @@ def test_spilled_and_stored_m_run_equals_the_in_memory_m_run(tmp_path) -> None: 
         rd.covariant_lyapunov_vectors(net, generator=gen(8), store=path, **{**kw, "qr_every": 4})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session 11: the store's settings hold qr_every only when it is not 1, and _open_store "
-    "compares only this run's keys, so a qr_every = 2 store reopened with qr_every = 1 is overwritten "
-    "instead of refused (the spec: another qr_every raises the 'other settings' error)",
-)
 def test_store_of_an_m_run_refuses_a_run_with_a_qr_every_step(tmp_path) -> None:  # noqa: ANN001
     net = rd.VanillaRNN(4, g=2.5, generator=gen(7), dtype=F64)
     kw = dict(n_steps=4, n_transient=0, n_backward_transient=2, keep_vectors=True, store=tmp_path / "c")
@@ -455,3 +449,15 @@ def test_input_driven_network_m_run_equals_one_run() -> None:
     close(res.exponents, one.exponents, rtol=1e-11, atol=1e-12)
     close(res.clv_exponents, one.clv_exponents, rtol=1e-11, atol=1e-12)
     close(res.vectors, one.vectors, rtol=0, atol=1e-9)
+
+
+def test_one_trajectory_stderr_uses_time_blocks_of_whole_qr_events() -> None:
+    """n_steps = 60, m = 4: 15 events in 10 blocks (2, 2, 2, 2, 2, 1, 1, 1, 1, 1 events), which do not
+    fall on the 1-run's 6-step blocks; the error is the spread of the block rates built from the
+    1-run's per-step ln R_ii summed over the same steps."""
+    one, four = _run("henon", 1), _run("henon", 4)
+    steps = [b.shape[0] * 4 for b in torch.tensor_split(torch.arange(15), 10)]
+    rates = torch.stack([b.sum(0) / b.shape[0] for b in torch.split(one.log_r[0], steps)])
+    close(four.stderr, rates.std(0, unbiased=True) / math.sqrt(10), rtol=1e-10, atol=0.0)
+    # not the 1-run's own blocks (a per-step spreading of the events would give a third value)
+    assert not torch.allclose(four.stderr, one.stderr, rtol=1e-3)

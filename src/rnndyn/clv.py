@@ -86,6 +86,8 @@ DEFAULT_MAX_MEMORY = 256 * 2**20
 #: target size of one Zarr chunk (and of the in-memory write/read buffer of a spilled series)
 _CHUNK_BYTES = 8 * 2**20
 _STORE_FORMAT = "rnndyn-clv/1"
+#: store settings that are written only when they differ from these defaults
+_STORE_DEFAULTS: dict[str, Any] = {"qr_every": 1}
 #: spill/Zarr I/O on a background thread per series (False: the same buffers, I/O in the caller)
 _IO_THREAD = True
 
@@ -486,7 +488,11 @@ def _open_store(path: Path, settings: dict[str, Any]) -> Any:
                 f"`store` must be a new path or an rnndyn CLV store; {str(path)!r} exists and is not one"
             )
         old_settings = attrs.get("settings", {})
-        diff = {k: (old_settings.get(k), v) for k, v in settings.items() if old_settings.get(k) != v}
+        # a key missing on one side takes its default (stores written before it existed)
+        keys = list(settings) + [k for k in old_settings if k not in settings]
+        old_v = {k: old_settings.get(k, _STORE_DEFAULTS.get(k)) for k in keys}
+        new_v = {k: settings.get(k, _STORE_DEFAULTS.get(k)) for k in keys}
+        diff = {k: (old_v[k], new_v[k]) for k in keys if old_v[k] != new_v[k]}
         if diff:
             detail = ", ".join(f"{k}: store has {a!r}, this run {b!r}" for k, (a, b) in diff.items())
             raise ValueError(
@@ -1369,8 +1375,10 @@ def _run(
     exps = per_traj.mean(0)
     if batch >= 2:
         stderr = per_traj.std(0, unbiased=True) / math.sqrt(batch)
-    elif n_steps >= 20:
-        blocks = torch.stack([b.mean(0) for b in torch.tensor_split(lr_steps[0], 10, dim=0)]) * scale
+    elif n_ev >= 10 and n_steps >= 20:
+        # 10 time blocks of whole QR events (per step rates: the events' sums over their steps)
+        parts = torch.tensor_split(lr[0], 10, dim=0)
+        blocks = torch.stack([b.mean(0) if m == 1 else b.sum(0) / (b.shape[0] * m) for b in parts]) * scale
         stderr = blocks.std(0, unbiased=True) / math.sqrt(10)
     else:
         stderr = torch.full_like(exps, math.nan)
