@@ -131,3 +131,22 @@ def test_localisation_is_averaged_over_recorded_times_and_trajectories() -> None
     assert float(ipr.std()) > 0.01
     _close(res.ipr_clv, ipr.mean((0, 1)), rtol=0, atol=1e-13)
     _close(res.ipr_clv_std, ipr.flatten(0, 1).std(0), rtol=0, atol=1e-13)
+
+
+def test_backward_convergence_resolves_angles_below_the_sine_floor() -> None:
+    # A = diag(2, 1, 0.5, 0.25) (upper triangular, gaps ln 2): the two backward starts' CLV i
+    # (i >= 1) approach each other like 2^-t, so 3 more backward steps divide their angle by 8
+    # exactly, down at 1e-10, where sqrt(1 - cos^2) could only say 0 or >= 1.5e-8 (cos rounds to 1)
+    a = torch.tensor(
+        [[2.0, 0.7, 0.2, -0.4], [0.0, 1.0, 0.5, 0.3], [0.0, 0.0, 0.5, 0.6], [0.0, 0.0, 0.0, 0.25]], dtype=F64
+    )
+
+    def per_vector(bt: int) -> torch.Tensor:
+        res = rd.covariant_lyapunov_vectors(
+            Linear(a), n_steps=10, n_transient=40, n_backward_transient=bt, generator=gen(7)
+        )
+        return res.backward_convergence_per_vector
+
+    p33, p36 = per_vector(33), per_vector(36)
+    assert bool((p36[1:] > 1e-13).all() and (p33[1:] < 1e-8).all()), (p33, p36)
+    _close(p33[1:] / p36[1:], torch.full((3,), 8.0, dtype=F64), rtol=1e-4, atol=0)

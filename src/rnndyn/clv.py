@@ -1448,10 +1448,11 @@ def _run(
                 _normalise_in_place(cc, cc_sq)
                 if p == n_steps:
                     a, b = cc[..., :k], cc[..., k:]
-                    cos = (a * b).sum(-2).abs().clamp(max=1.0)
-                    per_vector = (
-                        torch.sqrt((1.0 - cos**2).clamp(min=0.0)).amax(0).detach().to("cpu", torch.float64)
-                    )
+                    # sin of the angle as |a - (a.b) b| (unit columns): exact to round-off for small
+                    # angles, where sqrt(1 - cos^2) stops at ~1e-8 (cos rounds to 1)
+                    dot = (a * b).sum(-2, keepdim=True)
+                    sin = torch.linalg.vector_norm(a - dot * b, dim=-2).clamp(max=1.0)
+                    per_vector = sin.amax(0).detach().to("cpu", torch.float64)
                     convergence = float(per_vector.max())
                     c = a
                     c_end = c.clone()
