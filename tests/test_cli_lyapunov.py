@@ -207,6 +207,9 @@ def test_clv_qr_every_gives_the_same_exponents_and_bad_values_fail_cleanly(tmp_p
     assert out["2"]["qr_every"] == 2 and out["1"]["qr_every"] == 1 and out[None]["qr_every"] == 1
     assert out["2"]["exponents"] == pytest.approx(out["1"]["exponents"], abs=1e-12)
     assert sum(out["2"]["exponents"]) == pytest.approx(math.log(0.3), abs=1e-10)  # ln|det J| of Henon
+    # both convergence checks reach the JSON (Henon's gap 2.04 a step: 20 transient steps converge the frame)
+    assert all(o["forward_convergence"] < 1e-6 for o in out.values())
+    assert all(len(o["forward_convergence_per_vector"]) == 2 for o in out.values())
     # 'auto' (the rule of rd.lyapunov_spectrum) picks m after the run's transient: the window given
     # is rounded down to a multiple of it, and the output says so
     js = tmp_path / "auto.json"

@@ -150,3 +150,26 @@ def test_backward_convergence_resolves_angles_below_the_sine_floor() -> None:
     p33, p36 = per_vector(33), per_vector(36)
     assert bool((p36[1:] > 1e-13).all() and (p33[1:] < 1e-8).all()), (p33, p36)
     _close(p33[1:] / p36[1:], torch.full((3,), 8.0, dtype=F64), rtol=1e-4, atol=0)
+
+
+def test_forward_convergence_measures_the_gram_schmidt_subspaces_of_two_random_frames() -> None:
+    # the same map: span(q_1..q_i) of two random frames approach each other like 2^-t (each gap
+    # ln 2), so 3 more transient steps divide the distance by 8; span(q_1..q_4) is the whole space
+    a = torch.tensor(
+        [[2.0, 0.7, 0.2, -0.4], [0.0, 1.0, 0.5, 0.3], [0.0, 0.0, 0.5, 0.6], [0.0, 0.0, 0.0, 0.25]], dtype=F64
+    )
+
+    def run(n_transient: int) -> rd.CLVResult:
+        return rd.covariant_lyapunov_vectors(
+            Linear(a), n_steps=10, n_transient=n_transient, n_backward_transient=60, generator=gen(7)
+        )
+
+    r20, r23, r60 = run(20), run(23), run(60)
+    f20, f23 = r20.forward_convergence_per_vector, r23.forward_convergence_per_vector
+    _close(f20[:3] / f23[:3], torch.full((3,), 8.0, dtype=F64), rtol=1e-4, atol=0)
+    assert float(f20[3]) < 1e-15 and r20.forward_convergence == pytest.approx(float(f20.max()), rel=1e-15)
+    # 2^-20 ~ 1e-6: not converged to 1e-6 yet (the backward starts are), with the advice
+    assert r20.status == "not_converged" and not r20.check("forward_convergence").passed, r20.message
+    assert r20.check("backward_convergence").passed and "forward transient was too short" in r20.message
+    assert "lengthen n_transient" in r20.message
+    assert r60.status == "success" and r60.forward_convergence < 1e-15, r60.message

@@ -71,11 +71,17 @@ Tensor = torch.Tensor
 
 #: status -> meaning (the values open the messages).
 STATUSES: dict[str, str] = {
-    "success": "CLVs converged: two random backward starts agree and the growth identity holds",
+    "success": "CLVs converged: two random initial frames and two random backward starts agree, and the "
+    "growth identity holds",
     "warning": "CLVs computed, but a self-check did not pass (see checks)",
     "not_converged": "the backward transient was too short: CLVs from two random backward starts disagree",
     "diverged": "the trajectory diverged (inf/NaN); no CLVs",
 }
+#: the opening of the message when the backward starts agree but the forward frames do not
+FORWARD_FAILED = (
+    "the forward transient was too short: the Gram-Schmidt vectors from two random initial frames disagree "
+    "at the start of the window"
+)
 #: the opening of the message when only the stationarity check keeps the run from ``success``
 STATIONARY_FAILED = (
     "the CLVs agree between backward starts, but the forward exponents are not stationary over the window"
@@ -543,6 +549,14 @@ class CLVResult(Result):
             recorded window from two independent random backward starts (NaN without a
             backward transient). backward_convergence_per_vector: ``(k,)`` the same per CLV (the
             slow ones are those with a small gap to the exponent above).
+        forward_convergence: how far apart the Gram-Schmidt subspaces ``span(q_1..q_i)`` are at
+            the start of the recorded window when two random initial frames run through the
+            forward transient along the same trajectory: the largest over ``i`` of the Frobenius
+            norm of the sines of their principal angles (an upper bound on the largest sine). The
+            CLV ``v_i`` lies in that subspace, so it can be no more accurate. NaN after a
+            divergence in the transient; with ``n_transient = 0`` the two random frames themselves.
+            forward_convergence_per_vector: ``(k,)`` the same per ``i`` (the slow ones are those
+            with a small gap to the exponent below; ``k = tangent_size`` makes the last 0).
         growth_identity_residual: largest ``|sum ln d_i - sum ln R_ii - ln C_{0,ii} +
             ln C_{T,ii}| / n_steps`` (round-off in the backward iteration).
         memory: ``storage`` of ``R`` and the frames (``"memory"`` or ``"spill"``), ``vectors``
@@ -580,6 +594,8 @@ class CLVResult(Result):
     ipr_gs_std: Tensor = field(repr=False)
     backward_convergence: float
     backward_convergence_per_vector: Tensor
+    forward_convergence: float = math.nan
+    forward_convergence_per_vector: Tensor | None = field(default=None, repr=False)
     growth_identity_residual: float
     units: str
     dt: float | None
@@ -831,6 +847,41 @@ def _resolve_qr_every(
         return 1
     rule = engine._auto_qr_every((log_r / n_transient).mean(0), log_r.dtype)
     return max(d for d in range(1, min(rule, n_steps) + 1) if n_steps % d == 0)
+
+
+def _second_generator(generator: torch.Generator | None) -> torch.Generator:
+    """A CPU generator for the second random frame, seeded from ``generator``'s seed (fixed
+    without one), so that drawing that frame leaves ``generator``'s stream untouched."""
+    seed = generator.initial_seed() if generator is not None else 0
+    return torch.Generator().manual_seed((seed * 0x9E3779B1 + 0x5EED) % 2**63)
+
+
+def _column_sines(a: Tensor, b: Tensor) -> Tensor:
+    """``|a_i - (a_i . b_i) b_i|`` of the unit columns of ``a`` and ``b`` ``(B, n, k)`` -> ``(B, k)``:
+    the sine of the angle between the lines they span, exact to round-off for small angles."""
+    dot = (a * b).sum(-2, keepdim=True)
+    return torch.linalg.vector_norm(a - dot * b, dim=-2).clamp(max=1.0)
+
+
+def _subspace_sines(q: Tensor, p: Tensor) -> Tensor:
+    """For orthonormal frames ``q``, ``p`` ``(B, n, k)``: the Frobenius norm of the sines of the
+    principal angles between ``span(q_1..q_i)`` and ``span(p_1..p_i)`` for every ``i`` -> ``(B, k)``
+    (an upper bound on the largest sine, at most ``sqrt(i)`` times it). With ``M = P^T Q``, the part
+    of ``q_1..q_i`` outside ``span(p_1..p_i)`` is ``Z[:, :i] + P[:, i:] M[i:, :i]``, ``Z = Q - P M``
+    outside the whole frame ``P``: two orthogonal terms, each formed without cancellation."""
+    m = p.transpose(-2, -1) @ q  # (B, k, k)
+    z = q - p @ m
+    outside = torch.cumsum((z * z).sum(-2), dim=-1)  # (B, k): ||Z[:, :i]||_F^2
+    low = torch.tril(m * m, diagonal=-1)  # entries (a, b) with a > b
+    # S(i) = sum over rows a >= i, columns b < i (0-based: the span of the first i columns)
+    cols = torch.cumsum(low, dim=-1)  # (B, k, k): sum over b <= column index
+    rows = torch.flip(torch.cumsum(torch.flip(cols, dims=[-2]), dim=-2), dims=[-2])  # sum over a >= row
+    k = q.shape[-1]
+    idx = torch.arange(k, device=q.device)
+    inside = torch.zeros_like(outside)
+    if k > 1:
+        inside[..., :-1] = rows[..., idx[1:], idx[:-1]]  # i = b + 1 columns: rows a >= b + 1, cols <= b
+    return torch.sqrt(outside + inside).clamp(max=1.0)
 
 
 def _qr_round_off(lr: Tensor, eps: float) -> tuple[float, float]:
@@ -1243,16 +1294,24 @@ def _run(
         return step < n_steps and step % record_every == 0
 
     chunk = 100
+    fwd_per_vector = torch.full((k,), math.nan, dtype=torch.float64)  # diverged in the transient
     with torch.no_grad():
         state = engine.init(h0, generator=generator)
+        # a second random frame along the same trajectory through the transient: where the two
+        # agree at the window's start, the Gram-Schmidt vectors (which the CLVs are built on)
+        # have converged; its own generator, so the run's random draws are those without it
+        other = engine.init(h0, generator=_second_generator(generator))
         for start in range(0, n_transient, chunk):
             c_len = min(chunk, n_transient - start)
             x = inputs[:, start : start + c_len] if inputs is not None else None
             state = engine.advance(state, n_steps=c_len, inputs=x, qr_every=1)
+            other = engine.advance(other, n_steps=c_len, inputs=x, qr_every=1)
             tick(start + c_len)
             if not bool(torch.isfinite(state.h).all()):
                 diverged_at = start + c_len - 1
                 break
+        if diverged_at is None:
+            fwd_per_vector = _subspace_sines(state.q, other.q).amax(0).detach().to("cpu", torch.float64)
         m = _resolve_qr_every(qr_every, engine, state.log_r, n_transient, n_steps, diverged_at is None)
         n_ev = n_steps // m  # QR events in the window (at steps m, 2m, ..., n_steps)
         r_series = _Series(n_ev + -(-n_bt // m), (batch, k * (k + 1) // 2), dtype, device, meter, spill, "r")
@@ -1358,6 +1417,7 @@ def _run(
             ipr_gs_std=nan_k.clone(),
             backward_convergence=math.nan,
             backward_convergence_per_vector=nan_k.clone(),
+            forward_convergence_per_vector=nan_k.clone(),
             growth_identity_residual=math.nan,
             memory=_memory_report(storage, meter, device),
             checks=checks_out,
@@ -1450,9 +1510,7 @@ def _run(
                     a, b = cc[..., :k], cc[..., k:]
                     # sin of the angle as |a - (a.b) b| (unit columns): exact to round-off for small
                     # angles, where sqrt(1 - cos^2) stops at ~1e-8 (cos rounds to 1)
-                    dot = (a * b).sum(-2, keepdim=True)
-                    sin = torch.linalg.vector_norm(a - dot * b, dim=-2).clamp(max=1.0)
-                    per_vector = sin.amax(0).detach().to("cpu", torch.float64)
+                    per_vector = _column_sines(a, b).amax(0).detach().to("cpu", torch.float64)
                     convergence = float(per_vector.max())
                     c = a
                     c_end = c.clone()
@@ -1498,6 +1556,7 @@ def _run(
     ident = lg.sum(1) - lr.sum(1) - torch.log(torch.diagonal(c, dim1=-2, dim2=-1)).cpu().double()
     ident = ident + torch.log(torch.diagonal(c_end, dim1=-2, dim2=-1)).cpu().double()  # type: ignore[arg-type]
     residual = float(ident.abs().max()) / n_steps
+    fwd_convergence = float(fwd_per_vector.max())
     finite = bool(torch.isfinite(lg).all() and torch.isfinite(lr).all())
     eps = float(torch.finfo(dtype).eps)
     ident_tol = max(1e3 * eps, 1e-10)
@@ -1533,6 +1592,17 @@ def _run(
             "backward iteration; near-singular R)",
             status=Status.WARNING,
         ),
+        Check(
+            name="forward_convergence",
+            passed=fwd_convergence <= convergence_tol,
+            value=fwd_convergence,
+            tolerance=convergence_tol,
+            detail="largest sin(angle) between the Gram-Schmidt vectors at the start of the recorded window "
+            "from two random initial frames (the CLVs are built on them; the i-th converges like "
+            "exp(-(lambda_i - lambda_{i+1}) n_transient))"
+            + ("; lengthen n_transient" if n_transient > 0 else " (n_transient = 0: the frame is random)"),
+            status=Status.NOT_CONVERGED,
+        ),
     ]
     if stationarity is not None:
         checks.append(stationarity)
@@ -1566,12 +1636,20 @@ def _run(
     status = status_from_checks(checks)
     failed = [ch.name for ch in checks if not ch.passed]
     head = STATUSES[status.value]
-    if status == Status.NOT_CONVERGED and checks[1].passed:
+    fwd_check = checks[3]
+    if status == Status.NOT_CONVERGED and checks[1].passed and fwd_check.passed:
         head = STATIONARY_FAILED
+    elif status == Status.NOT_CONVERGED and checks[1].passed:
+        head = FORWARD_FAILED
     message = head + (f" (failed: {', '.join(failed)})" if failed else "")
     if n_bt > 0 and not checks[1].passed:
         good = int((per_vector <= convergence_tol).sum())
         message += f"; {good} of {k} CLVs converged to {convergence_tol:g}"
+    if not fwd_check.passed:
+        good = int((fwd_per_vector <= convergence_tol).sum())
+        message += (
+            f"; {good} of {k} Gram-Schmidt vectors converged to {convergence_tol:g} (lengthen n_transient)"
+        )
     if stationarity is not None and not stationarity.passed:
         message += f"; {stationarity.detail}"
     if m > 1 and not checks[-1].passed:
@@ -1602,6 +1680,8 @@ def _run(
         else torch.zeros(k, dtype=torch.float64),
         backward_convergence=convergence,
         backward_convergence_per_vector=per_vector,
+        forward_convergence=fwd_convergence,
+        forward_convergence_per_vector=fwd_per_vector,
         growth_identity_residual=residual,
         memory=_memory_report(storage, meter, device, r_series, q_series, v_series),
         checks=tuple(checks),

@@ -137,19 +137,29 @@ def clv_report(
         )
     console.print(f"Covariant Lyapunov vectors: {label}")  # a line, not a title wrapped to the table
     table = Table()
-    for col in ("i", f"lambda_i [{res.units}]", "CLV growth", "IPR CLV", "IPR GS", "converged (sin)"):
+    cols = (
+        "i",
+        f"lambda_i [{res.units}]",
+        "CLV growth",
+        "IPR CLV",
+        "IPR GS",
+        "fwd conv. (sin)",
+        "bwd conv. (sin)",
+    )
+    for col in cols:
         table.add_column(col, justify="right")
     lam = res.exponents.tolist()
     shown = list(range(len(lam))) if len(lam) <= 12 else [*range(8), *range(len(lam) - 3, len(lam))]
     for j, i in enumerate(shown):
         if j > 0 and i != shown[j - 1] + 1:
-            table.add_row(*["…"] * 6)
+            table.add_row(*["…"] * len(cols))
         table.add_row(
             str(i + 1),
             fmt(lam[i]),
             fmt(float(res.clv_exponents[i])),
             fmt(float(res.ipr_clv[i])),
             fmt(float(res.ipr_gs[i])),
+            f"{float(res.forward_convergence_per_vector[i]):.1e}",  # type: ignore[index]
             f"{float(res.backward_convergence_per_vector[i]):.1e}",
         )
     console.print(table)
