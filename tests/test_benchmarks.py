@@ -62,10 +62,14 @@ def test_bench_clv_at_a_tiny_size(tmp_path: Path) -> None:
     out = _run(
         "bench_clv.py", "--n", "30", "--steps", "60", "--transient", "20", "--frame-transient", "20",
         "--backward", "30", "--skip-lyapynov", "--skip-data", "--skip-defaults", "--also-floor",
+        "--also-qr-every", "2",
     )  # fmt: skip
-    cov = re.search(r"cov\. error: top half max ([0-9.e+-]+), all median [0-9.e+-]+, max ([0-9.e+-]+)", out)
-    assert cov is not None and float(cov.group(2)) < 1e-6, out  # J v_i(t) parallel to v_i(t+1)
-    assert "floor (bare loop)" in out and "spilled" in out, out
+    cov = re.findall(r"cov\. error: top half max ([0-9.e+-]+), all median [0-9.e+-]+, max ([0-9.e+-]+)", out)
+    assert len(cov) == 2 and all(float(c[1]) < 1e-6 for c in cov), out  # J v_i(t) parallel to v_i(t+1)
+    assert "floor (bare loop)" in out and "spilled" in out and "qr_every 2" in out, out
+    # the QR-every-2 run's CLVs against the QR-every-step run's, same trajectory and backward start
+    same = re.search(r"rnndyn qr_every=2 vs rnndyn equal work .* top half max ([0-9.e+-]+)", out)
+    assert same is not None and float(same.group(1)) < 1e-8, out
 
 
 @pytest.mark.slow
