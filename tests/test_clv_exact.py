@@ -173,3 +173,21 @@ def test_forward_convergence_measures_the_gram_schmidt_subspaces_of_two_random_f
     assert r20.check("backward_convergence").passed and "forward transient was too short" in r20.message
     assert "lengthen n_transient" in r20.message
     assert r60.status == "success" and r60.forward_convergence < 1e-15, r60.message
+
+
+@pytest.mark.parametrize("n, k", [(6, 6), (7, 4)])
+def test_subspace_sines_against_principal_angles_by_svd(n: int, k: int) -> None:
+    # Frobenius norm of the sines of the principal angles between span(q_1..q_i) and span(p_1..p_i):
+    # the singular values of the part of q_1..q_i outside span(p_1..p_i) (k < n: also outside P)
+    from rnndyn.clv import _subspace_sines
+
+    q = torch.linalg.qr(torch.randn(2, n, k, generator=gen(11), dtype=F64))[0]
+    p = torch.linalg.qr(q + 1e-3 * torch.randn(2, n, k, generator=gen(12), dtype=F64))[0]
+    ref = torch.empty(2, k, dtype=F64)
+    for b in range(2):
+        for i in range(1, k + 1):
+            qi, pi = q[b, :, :i], p[b, :, :i]
+            ref[b, i - 1] = torch.linalg.svdvals(qi - pi @ (pi.T @ qi)).norm()
+    got = _subspace_sines(q, p)
+    _close(got, ref, rtol=1e-10, atol=1e-15)
+    assert bool((ref[:, : min(k, n - 1)] > 1e-4).all())  # the test can fail: the angles are not 0
