@@ -691,3 +691,13 @@ def test_ftle_figure_says_undefined_when_no_autocorrelation_time_exists(tmp_path
     titles = [ax.get_title() for ax in figs[0].axes]
     assert any("τ: undefined (" in t and "no fluctuations" in t for t in titles), titles
     assert not any("nan" in t for t in titles)
+
+
+def test_report_rows_give_both_convergence_checks() -> None:
+    from rnndyn.report import clv_rows
+
+    res = rd.covariant_lyapunov_vectors(rd.Henon(), n_steps=40, n_transient=30, generator=gen(5))
+    rows = dict(clv_rows(res))
+    fwd = rows["forward convergence (Gram-Schmidt subspaces, sin)"]
+    assert res.status == "success" and float(fwd) == pytest.approx(res.forward_convergence, rel=1e-2)
+    assert res.forward_convergence < 1e-12  # Henon's gap 2.04 a step over 30 steps: e^-61

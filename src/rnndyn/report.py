@@ -713,6 +713,7 @@ def clv_rows(res: Any) -> list[tuple[str, str]]:
             "localisation: IPR of CLV 1, mean over CLVs",
             f"{fmt(ipr[0])}, {fmt(sum(ipr) / len(ipr))} (1/n = {fmt(1.0 / res.tangent_size)}: spread over all units)",
         ),
+        ("forward convergence (Gram-Schmidt subspaces, sin)", fmt(res.forward_convergence)),
         ("backward convergence (sin of angle)", fmt(res.backward_convergence)),
         *status_rows(res),
     ]
