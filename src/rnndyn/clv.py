@@ -537,7 +537,8 @@ class CLVResult(Result):
         n_unstable / n_neutral / n_stable: exponents above ``zero_tol``, within it, below it.
         min_angle: ``(B, R)`` smallest principal angle between the unstable subspace
             ``span(v_1..v_u)`` and the stable one ``span(v_{s+1}..v_k)`` (NaN when either is
-            empty, and at recorded times between QR events when ``qr_every > 1``): a hyperbolicity indicator; ``u`` and ``k - s`` are the leading and trailing
+            empty, and at recorded times between QR events when ``qr_every > 1``): a
+            hyperbolicity indicator; ``u`` and ``k - s`` are the leading and trailing
             runs of exponents above ``zero_tol`` and below ``-zero_tol`` (equal to
             ``n_unstable`` and ``n_stable`` unless finite-time fluctuations put exponents near
             zero out of order); with ``k < n`` the stable subspace is the part that was computed.
@@ -978,8 +979,11 @@ def covariant_lyapunov_vectors(
 
     What matters day to day: ``n_backward_transient`` (the CLV ``i`` converges like
     ``exp(-(lambda_{i-1} - lambda_i) t)``: at least a few times ``1 / gap``; default
-    ``max(n_steps // 4, 100)``), ``k`` (top ``k`` CLVs cost ``O(n k^2)`` per step) and
-    ``record_every`` (memory of the frames and vectors).
+    ``max(n_steps // 4, 100)``), ``n_transient`` (the Gram-Schmidt subspace ``span(q_1..q_i)``
+    that holds ``v_i`` converges like ``exp(-(lambda_i - lambda_{i+1}) t)``; a second random
+    frame runs through the transient to check it, which doubles the transient's cost), ``k``
+    (top ``k`` CLVs cost ``O(n k^2)`` per step), ``record_every`` (memory of the frames and
+    vectors) and ``qr_every`` (speed against the precision of the most stable CLVs).
 
     Memory: the run holds ``(n_steps + n_backward_transient) B k (k+1)/2`` numbers for ``R`` and
     ``B n_t k`` per recorded time for frames and vectors. When they would exceed ``max_memory``
