@@ -191,3 +191,21 @@ def test_subspace_sines_against_principal_angles_by_svd(n: int, k: int) -> None:
     got = _subspace_sines(q, p)
     _close(got, ref, rtol=1e-10, atol=1e-15)
     assert bool((ref[:, : min(k, n - 1)] > 1e-4).all())  # the test can fail: the angles are not 0
+
+
+def test_finite_time_exponents_carry_an_unconverged_forward_frame_as_a_warning() -> None:
+    a = torch.tensor([[2.0, 0.7, 0.2], [0.0, 1.0, 0.5], [0.0, 0.0, 0.5]], dtype=F64)
+    short = rd.covariant_lyapunov_vectors(
+        Linear(a), n_steps=40, n_transient=5, n_backward_transient=60, generator=gen(7)
+    )
+    assert not short.check("forward_convergence").passed  # 2^-5 apart
+    for which in ("gs", "clv"):
+        f = rd.finite_time_exponents(short, window=4, which=which)
+        chk = f.check("forward_convergence")
+        assert f.status == "warning" and not chk.passed and chk.value == short.forward_convergence
+        assert "Gram-Schmidt vectors did not converge" in f.message
+    long = rd.covariant_lyapunov_vectors(
+        Linear(a), n_steps=40, n_transient=60, n_backward_transient=60, generator=gen(7)
+    )
+    f = rd.finite_time_exponents(long, window=4)
+    assert f.status == "success" and all(c.name != "forward_convergence" for c in f.checks), f.message

@@ -1905,6 +1905,20 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
                     status=Status.WARNING,
                 ),
             )
+    fwd = next((c for c in result.checks if c.name == "forward_convergence"), None)
+    if fwd is not None and not fwd.passed:
+        checks = checks + (
+            Check(
+                name="forward_convergence",
+                passed=False,
+                value=fwd.value,
+                tolerance=fwd.tolerance,
+                detail="the Gram-Schmidt vectors of `result` had not converged at the start of its window "
+                "(two random initial frames disagree), so its first growth factors are not yet those "
+                "of the Oseledets directions; lengthen n_transient",
+                status=Status.WARNING,
+            ),
+        )
     status = status_from_checks(checks)
     return FTLEResult(
         window=window,
@@ -1922,7 +1936,16 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
         status=status,
         message=f"{b * n_win} windows of {window} steps"
         + ("" if enough else "; too few windows for a reliable variance")
-        + ("; the CLVs did not converge (backward_convergence)" if len(checks) > 1 else "")
+        + (
+            "; the CLVs did not converge (backward_convergence)"
+            if any(c.name == "backward_convergence" for c in checks)
+            else ""
+        )
+        + (
+            "; the Gram-Schmidt vectors did not converge (forward_convergence)"
+            if any(c.name == "forward_convergence" for c in checks)
+            else ""
+        )
         + _tau_message(tau_note),
     )
 
