@@ -137,21 +137,29 @@ class Escape(rd.AbstractMap):
         return (1 - self.c * (3 * h * h + 2 * h - 2)).unsqueeze(-1)
 
 
-class DrivenScalar(rd.AbstractMap):
-    """``h_{t+1} = exp(x_t) h_t``: ``ln R = x_t`` exactly at every step (the Jacobian at
-    ``(h_t, x_t)`` is ``exp(x_t)``): every average, error and drift of the exponent estimates is
-    computable from the inputs (tests/test_lyapunov_exact.py, test_clv*.py, test_spectra_exact.py)."""
+class DrivenDiagonal(rd.AbstractMap):
+    """``h_{t+1} = e^{x_t} * h_t`` elementwise in ``n`` dimensions: once the frame is on the axes,
+    ``ln R_ii = x_i(t)`` exactly (tests/test_lyapunov_exact.py, test_clv_qr_every.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, n: int) -> None:
         super().__init__()
-        self.state_size, self.input_size = 1, 1
+        self.state_size = self.input_size = n
         self.register_buffer("one", torch.ones((), dtype=F64))
 
     def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
         return h * torch.exp(x) * self.one
 
     def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return torch.exp(x).unsqueeze(-1) * self.one
+        return torch.diag_embed(torch.exp(x) * self.one).expand(*h.shape[:-1], -1, -1)
+
+
+class DrivenScalar(DrivenDiagonal):
+    """``h_{t+1} = exp(x_t) h_t``: ``ln R = x_t`` exactly at every step (the Jacobian at
+    ``(h_t, x_t)`` is ``exp(x_t)``): every average, error and drift of the exponent estimates is
+    computable from the inputs (tests/test_lyapunov_exact.py, test_clv*.py, test_spectra_exact.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
 
 
 class DrivenFlow(rd.AbstractFlow):
@@ -181,6 +189,23 @@ class Linear(rd.AbstractMap):
 
     def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
         return self.a.expand(*h.shape[:-1], *self.a.shape)
+
+
+#: non-normal A = S diag(2, 1, 0.5, 0.25) S^-1 with non-orthogonal eigenvectors S: the CLVs of
+#: ``Linear(A)`` are the columns of S (tests/test_clv.py, test_clv_qr_every.py)
+NON_NORMAL_S = torch.tensor(
+    [[1.0, 0.9, 0.3, -0.5], [0.0, 0.4, 0.8, 0.2], [0.2, 0.0, 0.5, 0.7], [0.0, 0.3, 0.0, 0.5]], dtype=F64
+)
+NON_NORMAL_EIGS = torch.tensor([2.0, 1.0, 0.5, 0.25], dtype=F64)
+NON_NORMAL_A = NON_NORMAL_S @ torch.diag(NON_NORMAL_EIGS) @ torch.linalg.inv(NON_NORMAL_S)
+
+
+def line_sine(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """sin of the angle between the lines spanned by u and v (last axis), as ``|u - (u.v) v|`` of
+    the unit vectors (exact to round-off for small angles)."""
+    u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
+    v = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+    return torch.linalg.vector_norm(u - (u * v).sum(-1, keepdim=True) * v, dim=-1)
 
 
 def close(a: torch.Tensor, b: torch.Tensor, *, rtol: float, atol: float) -> None:

@@ -15,29 +15,18 @@ import pytest
 import torch
 
 import rnndyn as rd
+from model_zoo import NON_NORMAL_A as A
+from model_zoo import NON_NORMAL_EIGS as EIGS
+from model_zoo import NON_NORMAL_S as S
 from model_zoo import DrivenScalar, Escape
 from model_zoo import Linear as LinearMap
+from model_zoo import line_sine as _sin
 
 F64 = torch.float64
 
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-#: non-normal A = S diag(2, 1, 0.5, 0.25) S^-1 with non-orthogonal eigenvectors S
-S = torch.tensor(
-    [[1.0, 0.9, 0.3, -0.5], [0.0, 0.4, 0.8, 0.2], [0.2, 0.0, 0.5, 0.7], [0.0, 0.3, 0.0, 0.5]], dtype=F64
-)
-EIGS = torch.tensor([2.0, 1.0, 0.5, 0.25], dtype=F64)
-A = S @ torch.diag(EIGS) @ torch.linalg.inv(S)
-
-
-def _sin(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """sin of the angle between lines spanned by u and v (last axis)."""
-    u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
-    v = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-    return torch.linalg.vector_norm(u - (u * v).sum(-1, keepdim=True) * v, dim=-1)
 
 
 # ---------------------------------------------------------------- exact: linear maps

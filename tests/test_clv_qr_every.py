@@ -26,29 +26,18 @@ import pytest
 import torch
 
 import rnndyn as rd
-from model_zoo import DrivenScalar, close
+from model_zoo import NON_NORMAL_A as A
+from model_zoo import NON_NORMAL_EIGS as EIGS
+from model_zoo import NON_NORMAL_S as S
+from model_zoo import DrivenDiagonal, DrivenScalar, close
 from model_zoo import Linear as LinearMap
+from model_zoo import line_sine as _sin
 
 F64 = torch.float64
 
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-#: non-normal A = S diag(2, 1, 0.5, 0.25) S^-1 with non-orthogonal eigenvectors S (as tests/test_clv.py)
-S = torch.tensor(
-    [[1.0, 0.9, 0.3, -0.5], [0.0, 0.4, 0.8, 0.2], [0.2, 0.0, 0.5, 0.7], [0.0, 0.3, 0.0, 0.5]], dtype=F64
-)
-EIGS = torch.tensor([2.0, 1.0, 0.5, 0.25], dtype=F64)
-A = S @ torch.diag(EIGS) @ torch.linalg.inv(S)
-
-
-def _sin(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """sin of the angle between the lines spanned by u and v (last axis)."""
-    u = u / torch.linalg.vector_norm(u, dim=-1, keepdim=True)
-    v = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
-    return torch.linalg.vector_norm(u - (u * v).sum(-1, keepdim=True) * v, dim=-1)
 
 
 def _sum_rows(x: torch.Tensor, m: int) -> torch.Tensor:
@@ -329,22 +318,6 @@ def test_auto_qr_every() -> None:
     close(res.log_r, _sum_rows(one.log_r, 6), rtol=1e-10, atol=1e-12)
 
 
-class _DrivenDiagonal(rd.AbstractMap):
-    """``h' = e^{x_t} * h`` elementwise in two dimensions: ``ln R_t = x_t`` once the frame is the
-    axes (the first input larger than the second)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.state_size, self.input_size = 2, 2
-        self.register_buffer("one", torch.ones((), dtype=F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h * torch.exp(x) * self.one
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return torch.diag_embed(torch.exp(x) * self.one)
-
-
 def test_qr_round_off_check_is_eps_times_the_growth_ratio_of_one_event() -> None:
     # h' = diag(2, 1e-4) h: the Gram-Schmidt frame is the axes, R = diag(2^m, 1e-4^m) per event,
     # so x = ln R_11 - ln R_22 = m ln(2e4) = 9.90 m exactly and the estimate is eps e^x; the
@@ -367,7 +340,7 @@ def test_qr_round_off_check_is_eps_times_the_growth_ratio_of_one_event() -> None
     u = torch.randn(1, 20 + n + 10, 2, generator=gen(6), dtype=F64) * torch.tensor([0.3, 2.0], dtype=F64)
     u[..., 1] -= 6.0
     res = rd.covariant_lyapunov_vectors(
-        _DrivenDiagonal(), inputs=u, n_steps=n, n_transient=20, n_backward_transient=10, qr_every=m,
+        DrivenDiagonal(2), inputs=u, n_steps=n, n_transient=20, n_backward_transient=10, qr_every=m,
         h0=torch.ones(1, 2, dtype=F64), keep_vectors=False,
     )  # fmt: skip
     w = u[:, 20 : 20 + n]

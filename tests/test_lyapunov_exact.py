@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import rnndyn as rd
-from model_zoo import DrivenFlow, DrivenScalar, Linear
+from model_zoo import DrivenDiagonal, DrivenFlow, DrivenScalar, Linear
 from model_zoo import close as _close
 from rnndyn import _diagnostics as diag
 from rnndyn.lyapunov import kaplan_yorke_dimension
@@ -28,21 +28,6 @@ F64 = torch.float64
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-class DrivenDiagonal(rd.AbstractMap):
-    """h' = e^{x} * h elementwise: once the frame is on the axes, ln R_ii = x_i(t) exactly."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.state_size = self.input_size = n
-        self.register_buffer("one", torch.ones((), dtype=F64))
-
-    def _step(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return h * torch.exp(x) * self.one
-
-    def _jacobian(self, h: torch.Tensor, x: torch.Tensor | None) -> torch.Tensor:
-        return torch.diag_embed(torch.exp(x) * self.one).expand(*h.shape[:-1], -1, -1)
 
 
 class Diagonal(rd.AbstractMap):
