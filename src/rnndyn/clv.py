@@ -1889,36 +1889,39 @@ def finite_time_exponents(result: CLVResult, *, window: int, which: str = "gs") 
             status=Status.WARNING,
         ),
     )
+    # convergence checks of `result` that the growth factors inherit: the Gram-Schmidt frame's
+    # (both kinds), and the backward iteration's (only the CLV growth factors)
+    inherited = [
+        (
+            "forward_convergence",
+            "the Gram-Schmidt vectors of `result` had not converged at the start of its window "
+            "(two random initial frames disagree), so its first growth factors are not yet those "
+            "of the Oseledets directions; lengthen n_transient",
+        )
+    ]
     if which == "clv":
-        # the CLV growth factors are only those of the CLVs where the backward iteration converged
-        conv = next((c for c in result.checks if c.name == "backward_convergence"), None)
-        if conv is not None and not conv.passed:
+        inherited.insert(
+            0,
+            (
+                "backward_convergence",
+                "the CLVs of `result` did not converge (two backward starts disagree), so their "
+                "growth factors are not yet those of the covariant vectors; lengthen "
+                "n_backward_transient, or use which='gs'",
+            ),
+        )
+    for name, detail in inherited:
+        src = next((c for c in result.checks if c.name == name), None)
+        if src is not None and not src.passed:
             checks = checks + (
                 Check(
-                    name="backward_convergence",
+                    name=name,
                     passed=False,
-                    value=conv.value,
-                    tolerance=conv.tolerance,
-                    detail="the CLVs of `result` did not converge (two backward starts disagree), so their "
-                    "growth factors are not yet those of the covariant vectors; lengthen "
-                    "n_backward_transient, or use which='gs'",
+                    value=src.value,
+                    tolerance=src.tolerance,
+                    detail=detail,
                     status=Status.WARNING,
                 ),
             )
-    fwd = next((c for c in result.checks if c.name == "forward_convergence"), None)
-    if fwd is not None and not fwd.passed:
-        checks = checks + (
-            Check(
-                name="forward_convergence",
-                passed=False,
-                value=fwd.value,
-                tolerance=fwd.tolerance,
-                detail="the Gram-Schmidt vectors of `result` had not converged at the start of its window "
-                "(two random initial frames disagree), so its first growth factors are not yet those "
-                "of the Oseledets directions; lengthen n_transient",
-                status=Status.WARNING,
-            ),
-        )
     status = status_from_checks(checks)
     return FTLEResult(
         window=window,
