@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rnndyn.cli._common import LYAPUNOV_OPTIONS, console, fail, fail_from, write_json
+from rnndyn.cli._common import LYAPUNOV_OPTIONS, console, fail, fail_from, given, write_json
 
 ClvOpt = Annotated[
     bool,
@@ -45,11 +45,6 @@ StoreOpt = Annotated[
 
 #: figure files written to --out with --clv
 CLV_FIGURES = ("clv_localisation.png", "clv_ftle.png", "clv_angles.png")
-
-
-def given(ctx: typer.Context, name: str) -> bool:
-    """Whether the option of parameter ``name`` was given (not left at its default)."""
-    return getattr(ctx.get_parameter_source(name), "name", None) not in (None, "DEFAULT")
 
 
 def clv_qr_every(ctx: typer.Context, parsed: int | str) -> int | str:
@@ -210,5 +205,4 @@ __all__ = [
     "clv_qr_every",
     "clv_report",
     "ftle_window_for",
-    "given",
 ]

@@ -598,6 +598,11 @@ def load_inputs(path: Path | None, device: str = "cpu") -> Any:
     return torch.as_tensor(np.asarray(arr, dtype=np.float64), device=device)
 
 
+def given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option of parameter ``name`` was given (not left at its default)."""
+    return getattr(ctx.get_parameter_source(name), "name", None) not in (None, "DEFAULT")
+
+
 def only_with(
     ctx: typer.Context, condition: bool, needed: str, options: dict[str, str], *, got: str | None = None
 ) -> None:

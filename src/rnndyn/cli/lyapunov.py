@@ -23,7 +23,6 @@ from rnndyn.cli._clv import (
     WindowOpt,
     clv_qr_every,
     clv_report,
-    given,
 )
 from rnndyn.cli._common import (
     DEFAULT_MODEL,
@@ -46,6 +45,7 @@ from rnndyn.cli._common import (
     err_console,
     fail,
     fail_from,
+    given,
     load_inputs,
     only_with,
     print_summary,
